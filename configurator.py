@@ -1,0 +1,107 @@
+"""
+Config overrides shared by every uniscale script, in the style of nanoGPT's configurator:
+
+    python train.py config/demo.py --batch_size=32 --lr=3e-4 --corpus=tinystories
+
+A script lists its defaults as plain module-level values, then calls
+
+    config = configurator.configure(globals())
+
+which runs each config file given (plain Python assignments), then applies the --key=value overrides
+(parsed with ast.literal_eval; a value that is not a Python literal is taken as a bare string).
+Unlike nanoGPT it never execs into the script's globals blindly: an unknown key or a value of the
+wrong type is a one-line error naming the key. An int is accepted where a float is expected
+(--lr=1), a list where a tuple is, a comma-separated string where a list is (--langs=eng,deu_Latn),
+and anything where the default is None.
+UPPER_CASE names and _private names are constants, not keys (a config file may define LANG_SET_20).
+If the script has a `command` key, one bare word (`python tokenizer.py eval`) sets it.
+It returns the final config as a dict (what runs write to config.json).
+"""
+import ast
+import os
+import sys
+
+PLAIN_TYPES = (bool, int, float, str, type(None), list, tuple, dict)
+
+
+def config_keys(namespace):
+    """The names a script exposes as configuration: public lower-case module-level plain values."""
+    return [k for k, v in namespace.items() if is_key(k, v)]
+
+
+def is_key(name, value):
+    # _private names and UPPER_CASE constants (MAGIC, LANG_SET_20) are not configuration
+    return not name.startswith('_') and not name.isupper() and isinstance(value, PLAIN_TYPES)
+
+
+def coerce(key, value, default, where):
+    """Check `value` against the type of `default`; return it (converted where that is lossless)."""
+    if default is None:
+        return value
+    if isinstance(default, bool):  # bool before int: True is an int in Python
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok and isinstance(value, float) and value.is_integer():  # --max_steps=1e4
+            value, ok = int(value), True
+    elif isinstance(default, (list, tuple)):
+        if isinstance(value, str):  # --langs=eng,deu_Latn
+            value = [v for v in value.split(',') if v]
+        ok = isinstance(value, (list, tuple))
+        value = type(default)(value) if ok else value
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise SystemExit(f"config error ({where}): '{key}' expects {type(default).__name__} "
+                         f"(default {default!r}), got {type(value).__name__} {value!r}")
+    return value
+
+
+def parse_value(text):
+    """--key=value: a Python literal if it parses as one, else the bare string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def run_config_file(path, namespace, keys):
+    if not os.path.isfile(path):
+        raise SystemExit(f"config error: config file {path} not found (configs live in config/*.py)")
+    file_ns = {}
+    with open(path) as f:
+        code = compile(f.read(), path, 'exec')
+    exec(code, file_ns)  # a config file is trusted Python, as in nanoGPT
+    for k, v in file_ns.items():
+        if not is_key(k, v):
+            continue  # imports, helpers, constants and private names are the file's own business
+        if k not in keys:
+            raise SystemExit(f"config error ({path}): unknown key '{k}'; known keys: {', '.join(sorted(keys))}")
+        namespace[k] = coerce(k, v, namespace[k], path)
+
+
+def configure(namespace, argv=None):
+    """Apply config files and --key=value overrides from argv (default sys.argv[1:]) to `namespace`."""
+    argv = sys.argv[1:] if argv is None else argv
+    keys = config_keys(namespace)
+    for arg in argv:
+        if arg in ('-h', '--help'):
+            print('\n'.join(f"  --{k}={namespace[k]!r}" for k in keys))
+            raise SystemExit(0)
+        if arg.endswith('.py') and not arg.startswith('--'):
+            run_config_file(arg, namespace, keys)
+        elif arg.startswith('--'):
+            key, eq, text = arg[2:].partition('=')
+            if not eq:
+                raise SystemExit(f"config error: '{arg}' must be --key=value")
+            if key not in keys:
+                raise SystemExit(f"config error: unknown key '{key}'; known keys: {', '.join(sorted(keys))}")
+            namespace[key] = coerce(key, parse_value(text), namespace[key], 'command line')
+        elif 'command' in keys:
+            namespace['command'] = arg
+        else:
+            raise SystemExit(f"config error: unexpected argument '{arg}' (expected config/*.py or --key=value)")
+    return {k: namespace[k] for k in keys}

@@ -1,0 +1,405 @@
+"""
+Corpora -> text splits -> token shards.
+
+    python prepare.py config/demo.py                                   # generated corpus (offline default)
+    python prepare.py --corpus=tinystories --tokenizers=out/tokenizers/bpe-16k
+    python prepare.py config/fineweb2.py --tokenizers=out/tokenizers/bpe-80k,out/tokenizers/unigram-80k
+
+1. Text splits: out/corpus/{corpus}/{tok,train,val,test}.jsonl, one {"text", "lang"} a line, and meta.json
+   (written last: its presence means the splits are complete; a re-run with the same settings skips).
+   - embedded:    stories generated offline by embedded_corpus.py (synthetic, say so when you report on it)
+   - tinystories: roneneldan/TinyStories; its validation split is our test, val is a seeded 1% of train
+   - fineweb2:    HuggingFaceFW/fineweb-2 per language (English from HuggingFaceFW/fineweb), streamed,
+                  byte budgets split evenly or by temperature sampling, per-language val/test
+   Hub corpora can be read from local parquet files instead (tinystories_files, fineweb2_files).
+2. Token shards: with `tokenizers` set, each split in `encode_splits` is encoded (BOS before every document)
+   into out/tokens/{corpus}/{tokenizer}/{split}_NNNN.bin + {split}.json (format in shards.py).
+   Streaming and parallel across cores; a split whose sidecar matches tokenizer and text is skipped.
+"""
+import glob
+import hashlib
+import itertools
+import json
+import multiprocessing as mp
+import os
+import random
+import socket
+import time
+from collections import deque
+
+import numpy as np
+
+import configurator
+from shards import ShardWriter, atomic_write_json, dtype_for_vocab
+
+# -----------------------------------------------------------------------------
+# defaults (override with config/*.py or --key=value)
+corpus = 'embedded'          # 'embedded' | 'tinystories' | 'fineweb2'
+out_dir = 'out'
+seed = 1337
+tok_bytes = 1_500_000        # of UTF-8 text: the tokenizer-training split (a prefix of train, per language)
+# embedded
+embedded_bytes = 4_000_000   # of UTF-8 text, all splits together
+eval_fraction = 0.02         # share of embedded documents that go to val, and again to test
+# tinystories
+tinystories_files = ''       # local folder with the hub layout data/{train,validation}-*.parquet; '' = hub
+val_fraction = 0.01          # of TinyStories train documents, seeded
+# fineweb2
+langs = ['eng', 'deu_Latn']  # config/fineweb2.py sets LANG_SET_20
+fineweb2_files = ''          # local folder: {root}/{lang}/*.parquet (FineWeb-2 schema: a 'text' column); '' = hub
+train_bytes = 10_000_000_000 # of UTF-8 text, all languages together
+eval_docs_per_lang = 1000    # documents per language in val, and again in test
+temperature = 0.0            # 0: equal bytes per language; T >= 1: p_lang ~ size_lang^(1/T)
+lang_sizes = {}              # natural size per language (any unit) for temperature sampling
+lang_cap = 0.5               # no language gets more than this share of a budget
+shuffle_buffer = 10_000      # documents, for the streamed hub corpora
+# encoding
+tokenizers = []              # tokenizer folders (or tiktoken names) to encode the splits with
+encode_splits = ['train', 'val', 'test']
+shard_tokens = 100_000_000   # a new shard starts after this many tokens (documents never span shards)
+num_workers = 0              # encoding processes; 0 = one per core
+chunk_docs = 512             # documents per encoding task
+# -----------------------------------------------------------------------------
+SPLITS = ('tok', 'train', 'val', 'test')
+HUB = {'tinystories': 'roneneldan/TinyStories', 'fineweb2': 'HuggingFaceFW/fineweb-2',
+       'fineweb': 'HuggingFaceFW/fineweb'}
+
+
+# ---------------------------------------------------------------- text splits
+def split_settings(cfg):
+    """The settings that determine a corpus's splits: a re-run with the same ones skips the work."""
+    keys = {'embedded': ['seed', 'embedded_bytes', 'eval_fraction', 'tok_bytes'],
+            'tinystories': ['seed', 'tinystories_files', 'val_fraction', 'tok_bytes'],
+            'fineweb2': ['seed', 'langs', 'fineweb2_files', 'train_bytes', 'tok_bytes', 'eval_docs_per_lang',
+                         'temperature', 'lang_sizes', 'lang_cap', 'shuffle_buffer']}[cfg['corpus']]
+    return {'corpus': cfg['corpus'], **{k: cfg[k] for k in keys}}
+
+
+class SplitWriter:
+    """Writes the four jsonl splits to temp files, hashing as it goes; `finish` renames them and writes meta.json."""
+
+    def __init__(self, corpus_dir):
+        os.makedirs(corpus_dir, exist_ok=True)
+        self.dir = corpus_dir
+        self.files = {s: open(os.path.join(corpus_dir, f"{s}.jsonl.tmp"), 'wb') for s in SPLITS}
+        self.sha = {s: hashlib.sha256() for s in SPLITS}
+        self.stats = {s: {'n_docs': 0, 'n_bytes': 0, 'per_lang': {}} for s in SPLITS}
+
+    def add(self, split, text, lang):
+        line = (json.dumps({'text': text, 'lang': lang}, ensure_ascii=False) + '\n').encode('utf-8')
+        self.files[split].write(line)
+        self.sha[split].update(line)
+        n_bytes = len(text.encode('utf-8'))
+        st = self.stats[split]
+        st['n_docs'] += 1
+        st['n_bytes'] += n_bytes
+        st['per_lang'][lang] = st['per_lang'].get(lang, 0) + n_bytes
+        return n_bytes
+
+    def finish(self, meta):
+        for s, f in self.files.items():
+            f.close()
+            os.replace(f.name, os.path.join(self.dir, f"{s}.jsonl"))
+            self.stats[s]['sha256'] = self.sha[s].hexdigest()
+        meta = {**meta, 'splits': self.stats}
+        atomic_write_json(os.path.join(self.dir, 'meta.json'), meta)
+        return meta
+
+
+def make_embedded(w, cfg):
+    """Generated stories: each document goes to val or test with eval_fraction, else train; tok = train prefix."""
+    from embedded_corpus import generate_documents  # only this corpus needs it
+    rng = random.Random(cfg['seed'])
+    bar = progress(cfg['embedded_bytes'], 'embedded corpus')
+    for doc in generate_documents(int(cfg['embedded_bytes']), seed=cfg['seed']):
+        r = rng.random()
+        split = 'val' if r < cfg['eval_fraction'] else 'test' if r < 2 * cfg['eval_fraction'] else 'train'
+        n = w.add(split, doc['text'], doc['lang'])
+        bar.update(n)
+        if split == 'train' and w.stats['tok']['n_bytes'] < cfg['tok_bytes']:
+            w.add('tok', doc['text'], doc['lang'])
+    bar.close()
+    return {'generated': True,
+            'source': 'synthetic children\'s stories from embedded_corpus.py (generated, not real text)'}
+
+
+def hub_available(repo):
+    """Fail at once when offline, instead of datasets' ~23 s of retries."""
+    if os.environ.get('HF_HUB_OFFLINE') == '1' or os.environ.get('HF_DATASETS_OFFLINE') == '1':
+        return False
+    try:
+        socket.create_connection(('huggingface.co', 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+def stream_texts(repo, name=None, split='train', files=None, shuffle_seed=None, buffer=10_000):
+    """Documents' text from the hub (streamed) or from local parquet files of the same schema."""
+    if not files and not hub_available(repo):
+        raise SystemExit(f"{repo}: the Hugging Face hub cannot be reached (offline, or HF_HUB_OFFLINE=1); "
+                         f"use --corpus=embedded, or point {'tinystories_files' if 'Tiny' in repo else 'fineweb2_files'} "
+                         f"at local parquet files")
+    import datasets  # heavy, and only the hub/parquet corpora need it
+    if files:
+        ds = datasets.load_dataset('parquet', data_files={split: files}, split=split, streaming=True)
+    else:
+        ds = datasets.load_dataset(repo, name=name, split=split, streaming=True)
+    texts = (row['text'] for row in ds)
+    yield from texts if shuffle_seed is None else shuffle_buffer_iter(texts, buffer, shuffle_seed)
+
+
+def shuffle_buffer_iter(items, buffer, seed):
+    """A seeded streaming shuffle: hold `buffer` items, emit a random one as each new one arrives.
+    (datasets' own .shuffle stalls ~5 s per stream here, and this is the same for hub and local files.)"""
+    rng, held = random.Random(seed), []
+    for item in items:
+        if len(held) < buffer:
+            held.append(item)
+            continue
+        i = rng.randrange(buffer)
+        yield held[i]
+        held[i] = item
+    rng.shuffle(held)
+    yield from held
+
+
+def local_files(pattern, what):
+    files = sorted(glob.glob(pattern))
+    if not files:
+        raise SystemExit(f"{pattern}: no parquet files found for {what}; check the folder or unset it to use the hub")
+    return files
+
+
+def make_tinystories(w, cfg):
+    """TinyStories: validation -> test; a seeded val_fraction of train -> val; tok = train prefix of tok_bytes."""
+    root = cfg['tinystories_files']
+    files = {s: local_files(os.path.join(root, 'data', f"{s}-*.parquet"), f"TinyStories {s}")
+             for s in ('train', 'validation')} if root else {'train': None, 'validation': None}
+    for text in stream_texts(HUB['tinystories'], split='validation', files=files['validation']):
+        w.add('test', text, 'eng')
+    rng = random.Random(cfg['seed'])
+    bar = progress(None, 'tinystories train')
+    for text in stream_texts(HUB['tinystories'], split='train', files=files['train']):
+        split = 'val' if rng.random() < cfg['val_fraction'] else 'train'
+        bar.update(w.add(split, text, 'eng'))
+        if split == 'train' and w.stats['tok']['n_bytes'] < cfg['tok_bytes']:
+            w.add('tok', text, 'eng')
+    bar.close()
+    return {'generated': False, 'source': root or HUB['tinystories']}
+
+
+def lang_budgets(total, langs, temperature, sizes, cap):
+    """
+    Bytes per language. temperature 0: equal shares. T > 0: p ~ size^(1/T) (T=1 natural, large T -> equal),
+    then no language above `cap` of the total, the excess handed to the others in proportion.
+    """
+    if temperature == 0:
+        weights = {l: 1.0 for l in langs}
+    else:
+        missing = [l for l in langs if l not in sizes]
+        if missing:
+            raise SystemExit(f"temperature sampling needs lang_sizes for {missing}; set lang_sizes in the config "
+                             f"(natural size per language, e.g. GB on disk) or use --temperature=0")
+        weights = {l: sizes[l] ** (1.0 / temperature) for l in langs}
+    share = {l: w / sum(weights.values()) for l, w in weights.items()}
+    cap = max(cap, 1.0 / len(langs))  # a cap below an equal share cannot be met
+    for _ in range(len(langs)):  # water-filling: clip, hand the excess to the unclipped languages
+        over = {l for l, s in share.items() if s > cap + 1e-12}
+        if not over:
+            break
+        excess = sum(share[l] - cap for l in over)
+        free = {l: s for l, s in share.items() if s < cap - 1e-12}
+        for l in over:
+            share[l] = cap
+        for l, s in free.items():
+            share[l] += excess * s / sum(free.values())
+    return {l: int(total * s) for l, s in share.items()}
+
+
+def make_fineweb2(w, cfg):
+    """Per language: the first eval docs -> test, the next -> val, then train up to its budget; tok = train prefix."""
+    langs = cfg['langs']
+    train_b = lang_budgets(cfg['train_bytes'], langs, cfg['temperature'], cfg['lang_sizes'], cfg['lang_cap'])
+    tok_b = lang_budgets(cfg['tok_bytes'], langs, cfg['temperature'], cfg['lang_sizes'], cfg['lang_cap'])
+    root = cfg['fineweb2_files']
+    bar = progress(sum(train_b.values()), 'fineweb2 train')
+    for lang in langs:
+        repo, name = (HUB['fineweb'], 'sample-10BT') if lang == 'eng' else (HUB['fineweb2'], lang)
+        files = local_files(os.path.join(root, lang, '*.parquet'), lang) if root else None
+        n_eval, train_n, tok_n = 0, 0, 0
+        for text in stream_texts(repo, name, files=files, shuffle_seed=cfg['seed'], buffer=cfg['shuffle_buffer']):
+            if n_eval < 2 * cfg['eval_docs_per_lang']:
+                w.add('test' if n_eval < cfg['eval_docs_per_lang'] else 'val', text, lang)
+                n_eval += 1
+                continue
+            if train_n >= train_b[lang]:
+                break
+            n = w.add('train', text, lang)
+            train_n += n
+            bar.update(n)
+            if tok_n < tok_b[lang]:
+                tok_n += w.add('tok', text, lang)
+        if train_n < train_b[lang]:
+            print(f"note: {lang} ran out at {train_n:,} of {train_b[lang]:,} train bytes")
+    bar.close()
+    return {'generated': False, 'source': root or f"{HUB['fineweb2']} (+ {HUB['fineweb']} sample-10BT for eng)",
+            'train_budget_bytes': train_b, 'tok_budget_bytes': tok_b}
+
+
+def make_splits(cfg):
+    """Text splits for cfg['corpus'], skipped when meta.json records the same settings."""
+    corpus_dir = os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
+    meta_path = os.path.join(corpus_dir, 'meta.json')
+    settings = split_settings(cfg)
+    if os.path.isfile(meta_path):
+        with open(meta_path) as f:
+            meta = json.load(f)
+        if meta.get('settings') == settings:
+            print(f"{corpus_dir}: splits already made with these settings, skipping")
+            return meta
+        print(f"{corpus_dir}: settings changed, remaking the splits")
+    makers = {'embedded': make_embedded, 'tinystories': make_tinystories, 'fineweb2': make_fineweb2}
+    if cfg['corpus'] not in makers:
+        raise SystemExit(f"unknown corpus '{cfg['corpus']}'; use one of {', '.join(makers)}")
+    t0 = time.time()
+    w = SplitWriter(corpus_dir)
+    extra = makers[cfg['corpus']](w, cfg)
+    meta = w.finish({'corpus': cfg['corpus'], 'settings': settings, **extra})
+    sizes = ', '.join(f"{s} {meta['splits'][s]['n_bytes'] / 1e6:.1f} MB" for s in SPLITS)
+    print(f"{corpus_dir}: {sizes} in {time.time() - t0:.1f}s")
+    return meta
+
+
+# ---------------------------------------------------------------- token shards
+_worker_tok = None  # each encoding process loads the tokenizer once
+
+
+def _init_worker(tok_path):
+    global _worker_tok
+    os.environ['TOKENIZERS_PARALLELISM'] = 'false'  # parallel across processes, not threads inside each
+    from tokenizer import load_tokenizer
+    _worker_tok = load_tokenizer(tok_path)
+
+
+def encode_lines(lines, tok=None):
+    """jsonl lines -> (ids with BOS before each document, n_docs, n_bytes of text)."""
+    tok = tok or _worker_tok
+    texts = [json.loads(line)['text'] for line in lines]
+    docs = tok.encode_batch(texts)
+    lengths = np.array([len(d) + 1 for d in docs])
+    ids = np.empty(lengths.sum(), dtype=dtype_for_vocab(tok.vocab_size))
+    is_bos = np.zeros(len(ids), dtype=bool)
+    is_bos[np.cumsum(lengths) - lengths] = True
+    ids[is_bos] = tok.bos_id
+    flat = np.fromiter(itertools.chain.from_iterable(docs), dtype=np.int64, count=len(ids) - len(docs))
+    if len(flat) and flat.max() >= tok.vocab_size:  # check before the cast to uint16 could wrap it
+        raise SystemExit(f"{tok.name}: encoded id {flat.max()} >= vocab_size {tok.vocab_size}; "
+                         f"the tokenizer's meta.json is inconsistent, retrain it with tokenizer.py")
+    ids[~is_bos] = flat
+    return ids, len(texts), sum(len(t.encode('utf-8')) for t in texts)
+
+
+def read_chunks(path, n):
+    with open(path, 'rb') as f:
+        chunk = []
+        for line in f:
+            chunk.append(line)
+            if len(chunk) == n:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+def encoded_chunks(path, tok, tok_path, workers, n_docs):
+    """Encoded chunks in file order. With workers > 1, a process pool with at most 2 tasks per worker in flight,
+    so memory stays flat however large the split is."""
+    if workers <= 1:
+        for lines in read_chunks(path, n_docs):
+            yield encode_lines(lines, tok)
+        return
+    with mp.get_context('spawn').Pool(workers, initializer=_init_worker, initargs=(tok_path,)) as pool:
+        pending = deque()
+        for lines in read_chunks(path, n_docs):
+            pending.append(pool.apply_async(encode_lines, (lines,)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
+    """One split -> shards + sidecar; skipped when the sidecar names this tokenizer and this text."""
+    src = os.path.join(corpus_dir, f"{split}.jsonl")
+    with open(os.path.join(corpus_dir, 'meta.json')) as f:
+        src_sha = json.load(f)['splits'][split]['sha256']
+    sidecar = os.path.join(tokens_dir, f"{split}.json")
+    if os.path.isfile(sidecar):
+        with open(sidecar) as f:
+            old = json.load(f)
+        if old.get('tokenizer_hash') == tok.hash and old.get('source_sha256') == src_sha:
+            print(f"{sidecar}: already encoded, skipping")
+            return old
+        os.remove(sidecar)  # stale: the text or the tokenizer changed
+    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin*")):  # old shards, and .tmp of a killed run
+        os.remove(stale)
+    workers = cfg['num_workers'] or os.cpu_count()
+    shards, writer = [], None
+    n_bytes_total, t0 = 0, time.time()
+    bar = progress(os.path.getsize(src), f"encode {split} with {tok.name}")
+    shard_bytes = 0
+    for ids, n_docs, n_bytes in encoded_chunks(src, tok, tok_path, workers, cfg['chunk_docs']):
+        if writer is None:
+            path = os.path.join(tokens_dir, f"{split}_{len(shards):04d}.bin")
+            writer, shard_bytes = ShardWriter(path, tok.vocab_size, tok.hash, tok.bos_id), 0
+        writer.write(ids, n_docs)
+        shard_bytes += n_bytes
+        n_bytes_total += n_bytes
+        bar.update(n_bytes)
+        if writer.n_tokens >= cfg['shard_tokens']:
+            writer.close()
+            shards.append({'file': os.path.basename(writer.path), 'n_tokens': writer.n_tokens,
+                           'n_docs': writer.n_docs, 'n_bytes': shard_bytes})
+            writer = None
+    if writer is not None:
+        writer.close()
+        shards.append({'file': os.path.basename(writer.path), 'n_tokens': writer.n_tokens,
+                       'n_docs': writer.n_docs, 'n_bytes': shard_bytes})
+    bar.close()
+    n_tokens = sum(s['n_tokens'] for s in shards)
+    meta = {'format_version': 1, 'split': split, 'tokenizer': tok.name, 'tokenizer_path': tok_path,
+            'tokenizer_hash': tok.hash, 'vocab_size': tok.vocab_size, 'bos_id': tok.bos_id,
+            'dtype': 'uint16' if tok.vocab_size <= 2 ** 16 else 'uint32',
+            'n_tokens': n_tokens, 'n_docs': sum(s['n_docs'] for s in shards), 'n_bytes': n_bytes_total,
+            'bytes_per_token': n_bytes_total / max(n_tokens, 1), 'source': src, 'source_sha256': src_sha,
+            'shards': shards}
+    atomic_write_json(sidecar, meta)
+    dt = time.time() - t0
+    print(f"{sidecar}: {n_tokens:,} tokens, {meta['n_docs']:,} docs, {meta['bytes_per_token']:.2f} bytes/token, "
+          f"{n_bytes_total / 1e6 / dt:.1f} MB/s")
+    return meta
+
+
+def encode_corpus(cfg, tok_path):
+    from tokenizer import load_tokenizer  # prepare (splits) runs before any tokenizer exists
+    tok = load_tokenizer(tok_path)
+    corpus_dir = os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
+    os.makedirs(tokens_dir, exist_ok=True)
+    return {split: encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg) for split in cfg['encode_splits']}
+
+
+def progress(total, desc):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit='B', unit_scale=True, mininterval=2.0, disable=None)
+
+
+def main(cfg):
+    make_splits(cfg)
+    for tok_path in cfg['tokenizers']:
+        encode_corpus(cfg, tok_path)
+
+
+if __name__ == '__main__':
+    main(configurator.configure(globals()))

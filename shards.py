@@ -1,0 +1,164 @@
+"""
+The token shard format, and the reader that training and evaluation use.
+
+A split of a corpus, encoded by one tokenizer, lives in out/tokens/{corpus}/{tokenizer}/:
+    {split}_0000.bin, {split}_0001.bin, ...   shards: a 1 KiB header, then the token ids
+    {split}.json                               sidecar: tokenizer hash, n_tokens, n_docs, n_bytes, the shard list
+
+Header (HEADER_INTS little-endian int64, as llm.c's shards but 64-bit):
+    [0] MAGIC  [1] VERSION  [2] n_tokens  [3] bytes per token (2: uint16, 4: uint32)
+    [4] n_docs  [5] vocab_size  [6] tokenizer hash (first 15 hex digits as an int)  [7] bos_id
+Every document starts with BOS, and no document spans two shards, so the BOS positions are the
+document starts. The sidecar is written last: a split with a sidecar is complete.
+"""
+import json
+import os
+
+import numpy as np
+
+MAGIC = 0x756E6973  # 'unis'
+VERSION = 1
+HEADER_INTS = 128
+HEADER_BYTES = HEADER_INTS * 8
+
+
+def dtype_for_vocab(vocab_size):
+    """Little-endian uint16 when every id fits, else uint32."""
+    return np.dtype('<u2') if vocab_size <= 2 ** 16 else np.dtype('<u4')
+
+
+def hash_to_int(tokenizer_hash):
+    return int(tokenizer_hash[:15], 16)
+
+
+def atomic_write_text(path, text):
+    tmp = f"{path}.tmp"
+    with open(tmp, 'w', encoding='utf-8') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path, obj):
+    atomic_write_text(path, json.dumps(obj, indent=1, ensure_ascii=False) + '\n')
+
+
+class ShardWriter:
+    """Streams id arrays into one shard file: tmp file, header patched at the end, then rename."""
+
+    def __init__(self, path, vocab_size, tokenizer_hash, bos_id):
+        self.path, self.tmp = path, f"{path}.tmp"
+        self.dtype = dtype_for_vocab(vocab_size)
+        self.header = np.zeros(HEADER_INTS, dtype='<i8')
+        self.vocab_size = vocab_size
+        self.header[[0, 1, 3, 5, 6, 7]] = [MAGIC, VERSION, self.dtype.itemsize, vocab_size,
+                                           hash_to_int(tokenizer_hash), bos_id]
+        self.f = open(self.tmp, 'wb')
+        self.f.write(self.header.tobytes())
+        self.n_tokens = self.n_docs = 0
+
+    def write(self, ids, n_docs):
+        ids = np.asarray(ids)
+        if len(ids) and (ids.max() >= self.vocab_size or ids.min() < 0):
+            raise SystemExit(f"{self.path}: token id {ids.max()} outside the tokenizer's vocabulary "
+                             f"of {self.vocab_size}; the tokenizer's meta.json vocab_size is wrong")
+        self.f.write(ids.astype(self.dtype, copy=False).tobytes())
+        self.n_tokens += len(ids)
+        self.n_docs += n_docs
+
+    def close(self):
+        self.header[2], self.header[4] = self.n_tokens, self.n_docs
+        self.f.seek(0)
+        self.f.write(self.header.tobytes())
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        self.f.close()
+        os.replace(self.tmp, self.path)
+
+
+def read_header(path):
+    """Check a shard's header and size; return (header, dtype). Each failure is one line naming the file."""
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: shard not found; re-run prepare.py to encode this split")
+    size = os.path.getsize(path)
+    if size < HEADER_BYTES:
+        raise SystemExit(f"{path}: file is {size} bytes, shorter than the {HEADER_BYTES}-byte header; "
+                         f"delete it and re-run prepare.py")
+    header = np.fromfile(path, dtype='<i8', count=HEADER_INTS)
+    if header[0] != MAGIC:
+        raise SystemExit(f"{path}: not a uniscale token shard (bad magic {int(header[0]):#x}); "
+                         f"re-run prepare.py")
+    if header[1] != VERSION:
+        raise SystemExit(f"{path}: shard format version {header[1]}, this code reads {VERSION}; re-run prepare.py")
+    if header[3] not in (2, 4):
+        raise SystemExit(f"{path}: bytes per token {header[3]} in header (must be 2 or 4); re-run prepare.py")
+    dtype = np.dtype('<u2') if header[3] == 2 else np.dtype('<u4')
+    expected = HEADER_BYTES + int(header[2]) * int(header[3])
+    if size != expected:
+        raise SystemExit(f"{path}: truncated or corrupt ({size} bytes, header says {expected}); "
+                         f"delete {os.path.dirname(path)} and re-run prepare.py")
+    return header, dtype
+
+
+class TokenShards:
+    """
+    One split of token shards, checked against the tokenizer the caller uses.
+    Memmaps are opened per call and not kept: a long-lived np.memmap makes a long run's memory
+    grow as pages are touched (nanoGPT #287).
+    """
+
+    def __init__(self, tokens_dir, split, tokenizer_hash=None, vocab_size=None, dtype=None):
+        self.tokens_dir, self.split = tokens_dir, split
+        sidecar = os.path.join(tokens_dir, f"{split}.json")
+        if not os.path.isfile(sidecar):
+            raise SystemExit(f"{sidecar}: split '{split}' was never encoded (or its encoding did not finish); "
+                             f"run prepare.py with this tokenizer first")
+        try:
+            with open(sidecar) as f:
+                self.meta = json.load(f)
+        except json.JSONDecodeError as e:
+            raise SystemExit(f"{sidecar}: corrupt sidecar ({e}); delete it and re-run prepare.py")
+        m = self.meta
+        if tokenizer_hash is not None and m['tokenizer_hash'] != tokenizer_hash:
+            raise SystemExit(f"{sidecar}: shards were written by tokenizer {m['tokenizer']} "
+                             f"(hash {m['tokenizer_hash'][:12]}), this run uses hash {tokenizer_hash[:12]}; "
+                             f"re-run prepare.py with this run's tokenizer")
+        if vocab_size is not None and m['vocab_size'] > vocab_size:
+            raise SystemExit(f"{sidecar}: shards hold ids up to vocab {m['vocab_size']}, "
+                             f"the model's vocabulary is {vocab_size}; use the tokenizer the shards were made with")
+        self.dtype = dtype_for_vocab(m['vocab_size'])
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            raise SystemExit(f"{sidecar}: shards hold {self.dtype.name} ids, asked to read {np.dtype(dtype).name}; "
+                             f"read them with the dtype the sidecar gives (vocab {m['vocab_size']})")
+        self.paths = [os.path.join(tokens_dir, s['file']) for s in m['shards']]
+        for path, s in zip(self.paths, m['shards']):
+            header, shard_dtype = read_header(path)
+            if shard_dtype != self.dtype or header[2] != s['n_tokens']:
+                raise SystemExit(f"{path}: header ({shard_dtype.name}, {header[2]} tokens) disagrees "
+                                 f"with {sidecar}; delete {tokens_dir} and re-run prepare.py")
+            if header[6] != hash_to_int(m['tokenizer_hash']):
+                raise SystemExit(f"{path}: shard was written by another tokenizer than {sidecar} names; "
+                                 f"delete {tokens_dir} and re-run prepare.py")
+        self.n_tokens, self.n_docs, self.n_bytes = m['n_tokens'], m['n_docs'], m['n_bytes']
+        self.bos_id, self.vocab_size = m['bos_id'], m['vocab_size']
+        self.bytes_per_token = self.n_bytes / max(self.n_tokens, 1)  # of UTF-8 text, for byte budgets
+
+    def __len__(self):
+        return len(self.paths)
+
+    def tokens(self, i):
+        """The ids of shard i as a read-only memmap (open it per use, drop it after)."""
+        return np.memmap(self.paths[i], dtype=self.dtype, mode='r', offset=HEADER_BYTES)
+
+    def doc_starts(self, i, chunk=1 << 24):
+        """Start offsets of the documents in shard i (the BOS positions), found in chunks to bound memory."""
+        ids = self.tokens(i)
+        starts = [np.flatnonzero(ids[j:j + chunk] == self.bos_id) + j for j in range(0, len(ids), chunk)]
+        return np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+
+    def documents(self):
+        """Yield every document's ids (BOS first), in shard order: for evaluation and tests, not the hot path."""
+        for i in range(len(self)):
+            ids, starts = self.tokens(i), self.doc_starts(i)
+            ends = np.append(starts[1:], len(ids))
+            for a, b in zip(starts, ends):
+                yield np.array(ids[a:b])

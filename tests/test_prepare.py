@@ -1,0 +1,271 @@
+import filecmp
+import json
+import os
+
+import numpy as np
+import pytest
+
+import prepare
+import shards
+from shards import TokenShards
+
+
+class ByteTokenizer:
+    """A tokenizer built in the test: UTF-8 bytes shifted by `offset` (offset > 65,534 forces uint32 shards)."""
+    kind = 'test'
+
+    def __init__(self, offset=2, vocab_size=None, fail_after=None):
+        self.offset, self.vocab_size = offset, vocab_size or offset + 256
+        self.name, self.hash = f'bytes-{offset}', f'{offset:016x}abcdef'
+        self.bos_id, self.eos_id = 0, 1
+        self.calls, self.fail_after = 0, fail_after
+
+    def encode(self, text):
+        return [b + self.offset for b in text.encode('utf-8')]
+
+    def encode_batch(self, texts):
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise KeyboardInterrupt  # as if the run were killed half-way
+        return [self.encode(t) for t in texts]
+
+    def decode(self, ids):
+        return bytes(i - self.offset for i in ids).decode('utf-8')
+
+
+def config(tmp_path, **kw):
+    cfg = {k: v for k, v in vars(prepare).items() if prepare.configurator.is_key(k, v)}
+    cfg.update(out_dir=str(tmp_path / 'out'), embedded_bytes=300_000, tok_bytes=100_000, num_workers=1,
+               chunk_docs=16, shard_tokens=50_000)
+    cfg.update(kw)
+    return cfg
+
+
+def read_jsonl(path):
+    with open(path, encoding='utf-8') as f:
+        return [json.loads(line) for line in f]
+
+
+def corpus_dir(cfg):
+    return os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
+
+
+def test_embedded_splits_are_deterministic_disjoint_and_multilingual(tmp_path):
+    a, b = config(tmp_path / 'a'), config(tmp_path / 'b')
+    prepare.make_splits(a)
+    prepare.make_splits(b)
+    for s in prepare.SPLITS:
+        assert filecmp.cmp(f"{corpus_dir(a)}/{s}.jsonl", f"{corpus_dir(b)}/{s}.jsonl", shallow=False)
+    docs = {s: read_jsonl(f"{corpus_dir(a)}/{s}.jsonl") for s in prepare.SPLITS}
+    assert all(docs[s] for s in prepare.SPLITS)
+    train = {d['text'] for d in docs['train']}
+    assert {d['text'] for d in docs['tok']} <= train  # tok is a prefix of train
+    assert not train & {d['text'] for d in docs['val']} and not train & {d['text'] for d in docs['test']}
+    meta = json.load(open(f"{corpus_dir(a)}/meta.json"))
+    assert meta['generated'] is True and 'generated' in meta['source']
+    assert len(meta['splits']['train']['per_lang']) >= 6
+    assert meta['splits']['train']['n_bytes'] == sum(len(d['text'].encode()) for d in docs['train'])
+    c = config(tmp_path / 'c', seed=7)
+    prepare.make_splits(c)
+    assert not filecmp.cmp(f"{corpus_dir(a)}/train.jsonl", f"{corpus_dir(c)}/train.jsonl", shallow=False)
+
+
+def test_rerun_skips_finished_splits_and_remakes_changed_ones(tmp_path, capsys):
+    cfg = config(tmp_path)
+    prepare.make_splits(cfg)
+    mtime = os.path.getmtime(f"{corpus_dir(cfg)}/train.jsonl")
+    prepare.make_splits(cfg)
+    assert 'skipping' in capsys.readouterr().out
+    assert os.path.getmtime(f"{corpus_dir(cfg)}/train.jsonl") == mtime
+    meta = prepare.make_splits({**cfg, 'embedded_bytes': 200_000})
+    assert meta['settings']['embedded_bytes'] == 200_000
+
+
+def write_parquet(path, texts, **columns):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    pq.write_table(pa.table({'text': texts, **columns}), path)
+
+
+def test_tinystories_from_local_parquet_offline(tmp_path):
+    root = tmp_path / 'TinyStories'
+    train = [f"Once upon a time there was a cat number {i}." for i in range(2000)]
+    valid = [f"The dog {i} ran home." for i in range(50)]
+    write_parquet(f"{root}/data/train-00000-of-00001.parquet", train)
+    write_parquet(f"{root}/data/validation-00000-of-00001.parquet", valid)
+    cfg = config(tmp_path, corpus='tinystories', tinystories_files=str(root), tok_bytes=5_000)
+    meta = prepare.make_splits(cfg)
+    d = {s: [x['text'] for x in read_jsonl(f"{corpus_dir(cfg)}/{s}.jsonl")] for s in prepare.SPLITS}
+    assert d['test'] == valid
+    assert sorted(d['train'] + d['val']) == sorted(train) and 5 <= len(d['val']) <= 45  # a seeded ~1%
+    assert d['tok'] == d['train'][:len(d['tok'])] and 5_000 <= meta['splits']['tok']['n_bytes'] < 5_100
+
+
+FINEWEB2_SCHEMA = dict(id=None, dump='CC-MAIN-2024-10', url='https://example.org', date='2024-03-01',
+                       file_path='s3://x', language=None, language_score=0.9, language_script=None,
+                       minhash_cluster_size=1, top_langs='{}')
+
+
+def test_fineweb2_from_local_parquet_with_budgets_and_per_language_eval(tmp_path):
+    root = tmp_path / 'fw2'
+    texts = {'eng': ['Hello world, this is English text number %d.' % i for i in range(300)],
+             'rus_Cyrl': ['Привет, мир! Это русский текст номер %d.' % i for i in range(300)],
+             'cmn_Hani': ['你好世界，这是第%d篇中文。' % i for i in range(300)]}
+    for lang, t in texts.items():
+        cols = {k: [v if v is not None else lang] * len(t) for k, v in FINEWEB2_SCHEMA.items()}
+        cols['id'] = [str(i) for i in range(len(t))]
+        write_parquet(f"{root}/{lang}/000_00000.parquet", t, **cols)
+    cfg = config(tmp_path, corpus='fineweb2', langs=list(texts), fineweb2_files=str(root), train_bytes=9_000,
+                 tok_bytes=3_000, eval_docs_per_lang=10, shuffle_buffer=50)
+    meta = prepare.make_splits(cfg)
+    for s in ('val', 'test'):
+        assert meta['splits'][s]['n_docs'] == 30
+        assert {d['lang'] for d in read_jsonl(f"{corpus_dir(cfg)}/{s}.jsonl")} == set(texts)
+    per_lang = meta['splits']['train']['per_lang']
+    for lang in texts:  # an even 3,000 bytes each, overshooting by at most one document
+        assert 3_000 <= per_lang[lang] < 3_000 + 60
+        assert 1_000 <= meta['splits']['tok']['per_lang'][lang] < 1_000 + 60
+    for d in read_jsonl(f"{corpus_dir(cfg)}/train.jsonl"):
+        assert d['text'] in texts[d['lang']]
+
+
+def test_hub_corpus_offline_fails_at_once_naming_the_embedded_corpus(tmp_path, monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    with pytest.raises(SystemExit, match='corpus=embedded'):
+        prepare.make_splits(config(tmp_path, corpus='tinystories'))
+
+
+def test_lang_budgets_equal_temperature_and_cap():
+    assert prepare.lang_budgets(900, ['a', 'b', 'c'], 0, {}, 1.0) == {'a': 300, 'b': 300, 'c': 300}
+    sizes = {'a': 64.0, 'b': 16.0, 'c': 1.0}
+    t2 = prepare.lang_budgets(1300, ['a', 'b', 'c'], 2.0, sizes, 1.0)  # sqrt: 8, 4, 1
+    assert t2 == {'a': 800, 'b': 400, 'c': 100}
+    capped = prepare.lang_budgets(1000, ['a', 'b', 'c'], 1.0, sizes, 0.5)  # 64/81 > 0.5 -> excess to b, c
+    assert capped['a'] == 500 and abs(capped['b'] - 500 * 16 / 17) <= 1 and abs(capped['c'] - 500 / 17) <= 1
+    with pytest.raises(SystemExit, match='lang_sizes'):
+        prepare.lang_budgets(10, ['a', 'x'], 1.0, sizes, 1.0)
+
+
+def encode(cfg, tok, split='train'):
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
+    os.makedirs(tokens_dir, exist_ok=True)
+    prepare.encode_split(tok, 'unused', corpus_dir(cfg), split, tokens_dir, cfg)
+    return tokens_dir
+
+
+@pytest.mark.parametrize('offset', [2, 70_000])  # uint16 and, above 65,536, uint32
+def test_shard_round_trip_gives_back_every_document(tmp_path, offset):
+    cfg = config(tmp_path, embedded_bytes=150_000)
+    prepare.make_splits(cfg)
+    tok = ByteTokenizer(offset)
+    tokens_dir = encode(cfg, tok)
+    ts = TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=tok.vocab_size)
+    assert ts.dtype == (np.uint16 if offset == 2 else np.uint32) and len(ts) >= 2  # several shards
+    texts = [d['text'] for d in read_jsonl(f"{corpus_dir(cfg)}/train.jsonl")]
+    got = list(ts.documents())
+    assert len(got) == len(texts) == ts.n_docs
+    for ids, text in zip(got, texts):
+        assert ids[0] == tok.bos_id and tok.decode(ids[1:].tolist()) == text
+    assert ts.n_bytes == sum(len(t.encode()) for t in texts)
+    assert ts.n_tokens == ts.n_bytes + ts.n_docs == sum(len(g) for g in got)
+    assert os.path.getsize(ts.paths[0]) == shards.HEADER_BYTES + len(ts.tokens(0)) * ts.dtype.itemsize
+
+
+def test_reencoding_is_skipped_and_a_changed_tokenizer_reencodes(tmp_path, capsys):
+    cfg = config(tmp_path, embedded_bytes=100_000)
+    prepare.make_splits(cfg)
+    tok = ByteTokenizer()
+    encode(cfg, tok)
+    encode(cfg, tok)
+    assert 'already encoded' in capsys.readouterr().out
+    tok.hash = 'f' * 16
+    tokens_dir = encode(cfg, tok)
+    assert TokenShards(tokens_dir, 'train').meta['tokenizer_hash'] == 'f' * 16
+
+
+@pytest.fixture
+def encoded(tmp_path):
+    cfg = config(tmp_path, embedded_bytes=100_000)
+    prepare.make_splits(cfg)
+    tok = ByteTokenizer()
+    return encode(cfg, tok), tok
+
+
+def test_truncated_shard_is_refused(encoded):
+    tokens_dir, tok = encoded
+    path = f"{tokens_dir}/train_0000.bin"
+    with open(path, 'r+b') as f:
+        f.truncate(os.path.getsize(path) - 3)
+    with pytest.raises(SystemExit, match='train_0000.bin: truncated or corrupt'):
+        TokenShards(tokens_dir, 'train')
+
+
+def test_shard_with_bad_header_or_too_short_is_refused(encoded):
+    tokens_dir, tok = encoded
+    path = f"{tokens_dir}/train_0000.bin"
+    data = bytearray(open(path, 'rb').read())
+    data[0:8] = b'\x00' * 8
+    open(path, 'wb').write(data)
+    with pytest.raises(SystemExit, match='bad magic'):
+        TokenShards(tokens_dir, 'train')
+    open(path, 'wb').write(b'short')
+    with pytest.raises(SystemExit, match='shorter than'):
+        TokenShards(tokens_dir, 'train')
+
+
+def test_wrong_tokenizer_dtype_or_vocab_is_refused(encoded):
+    tokens_dir, tok = encoded
+    with pytest.raises(SystemExit, match='written by tokenizer bytes-2'):
+        TokenShards(tokens_dir, 'train', tokenizer_hash='0123456789abcdef')
+    with pytest.raises(SystemExit, match='uint16 ids, asked to read uint32'):
+        TokenShards(tokens_dir, 'train', dtype=np.uint32)
+    with pytest.raises(SystemExit, match="model's vocabulary is 100"):
+        TokenShards(tokens_dir, 'train', vocab_size=100)
+    with pytest.raises(SystemExit, match='never encoded'):
+        TokenShards(tokens_dir, 'val')
+
+
+def test_shard_written_by_another_tokenizer_than_its_sidecar_is_refused(tmp_path, encoded):
+    tokens_dir, tok = encoded
+    other = shards.ShardWriter(f"{tokens_dir}/train_0000.bin", tok.vocab_size, 'e' * 16, 0)
+    n = json.load(open(f"{tokens_dir}/train.json"))['shards'][0]['n_tokens']
+    other.write(np.zeros(n, dtype=np.int64), 1)
+    other.close()
+    with pytest.raises(SystemExit, match='another tokenizer'):
+        TokenShards(tokens_dir, 'train')
+
+
+def test_id_beyond_vocabulary_is_refused(tmp_path):
+    cfg = config(tmp_path, embedded_bytes=50_000)
+    prepare.make_splits(cfg)
+    with pytest.raises(SystemExit, match='>= vocab_size 100'):
+        encode(cfg, ByteTokenizer(vocab_size=100))
+
+
+def test_interrupted_encode_rerun_produces_identical_files(tmp_path):
+    cfg = config(tmp_path / 'a', embedded_bytes=150_000)
+    prepare.make_splits(cfg)
+    with pytest.raises(KeyboardInterrupt):
+        encode(cfg, ByteTokenizer(fail_after=6))
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bytes-2')
+    assert not os.path.exists(f"{tokens_dir}/train.json")  # no sidecar: the split reads as unfinished
+    encode(cfg, ByteTokenizer())
+    clean = config(tmp_path / 'b', embedded_bytes=150_000)
+    prepare.make_splits(clean)
+    clean_dir = encode(clean, ByteTokenizer())
+    names = sorted(os.listdir(clean_dir))
+    assert sorted(os.listdir(tokens_dir)) == names and any(n.endswith('.bin') for n in names)
+    for n in names:
+        if n.endswith('.bin'):
+            assert filecmp.cmp(f"{tokens_dir}/{n}", f"{clean_dir}/{n}", shallow=False)
+    strip = lambda m: {k: v for k, v in m.items() if k not in ('source',)}
+    assert strip(json.load(open(f"{tokens_dir}/train.json"))) == strip(json.load(open(f"{clean_dir}/train.json")))
+
+
+def test_streaming_shuffle_is_a_seeded_permutation():
+    items = list(range(1000))
+    a = list(prepare.shuffle_buffer_iter(iter(items), 64, seed=3))
+    assert sorted(a) == items and a != items
+    assert a == list(prepare.shuffle_buffer_iter(iter(items), 64, seed=3))
+    assert a != list(prepare.shuffle_buffer_iter(iter(items), 64, seed=4))
