@@ -269,3 +269,24 @@ def test_streaming_shuffle_is_a_seeded_permutation():
     assert sorted(a) == items and a != items
     assert a == list(prepare.shuffle_buffer_iter(iter(items), 64, seed=3))
     assert a != list(prepare.shuffle_buffer_iter(iter(items), 64, seed=4))
+
+
+def test_parallel_encoding_with_a_real_tokenizer_matches_serial(tmp_path):
+    """num_workers=2 (a process pool loading the tokenizer by path) writes the same bytes as in-process encoding."""
+    from tokenizer import train_bpe
+    cfg = config(tmp_path, embedded_bytes=120_000, encode_splits=['train', 'val'])
+    prepare.make_splits(cfg)
+    tok_path = str(tmp_path / 'bpe-500')
+    texts = [d['text'] for d in read_jsonl(f"{corpus_dir(cfg)}/tok.jsonl")]
+    tok = train_bpe(texts, 500, tok_path, name='bpe-500')
+    serial = prepare.encode_corpus({**cfg, 'num_workers': 1}, tok_path)
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bpe-500')
+    first = {n: open(f"{tokens_dir}/{n}", 'rb').read() for n in os.listdir(tokens_dir)}
+    for n in os.listdir(tokens_dir):
+        os.remove(f"{tokens_dir}/{n}")
+    parallel = prepare.encode_corpus({**cfg, 'num_workers': 2}, tok_path)
+    assert {n: open(f"{tokens_dir}/{n}", 'rb').read() for n in os.listdir(tokens_dir)} == first
+    assert serial['train']['n_tokens'] == parallel['train']['n_tokens'] > serial['train']['n_docs']
+    ts = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=tok.vocab_size)
+    val_texts = [d['text'] for d in read_jsonl(f"{corpus_dir(cfg)}/val.jsonl")]
+    assert [tok.decode(ids[1:].tolist()) for ids in ts.documents()] == val_texts
