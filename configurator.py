@@ -11,7 +11,7 @@ which runs each config file given (plain Python assignments), then applies the -
 (parsed with ast.literal_eval; a value that is not a Python literal is taken as a bare string).
 Unlike nanoGPT it never execs into the script's globals blindly: an unknown key or a value of the
 wrong type is a one-line error naming the key. An int is accepted where a float is expected
-(--lr=1), a list where a tuple is, a comma-separated string where a list is (--langs=eng,deu_Latn),
+(--lr=1), a list where a tuple is, a comma-separated string or a single value where a list is (--langs=eng,deu_Latn, --seeds=1),
 and anything where the default is None.
 UPPER_CASE names and _private names are constants, not keys (a config file may define LANG_SET_20).
 If the script has a `command` key, one bare word (`python tokenizer.py eval`) sets it.
@@ -50,6 +50,8 @@ def coerce(key, value, default, where):
     elif isinstance(default, (list, tuple)):
         if isinstance(value, str):  # --langs=eng,deu_Latn
             value = [v for v in value.split(',') if v]
+        elif isinstance(value, (int, float)):  # --seeds=1
+            value = [value]
         ok = isinstance(value, (list, tuple))
         value = type(default)(value) if ok else value
     else:

@@ -25,6 +25,8 @@ def test_overrides_parse_literals_and_bare_strings():
     assert ns['corpus'] == 'tinystories' and ns['max_steps'] == 100
     assert ns['langs'] == ['eng', 'deu_Latn'] and ns['betas'] == (0.9, 0.99)
     assert ns['lr'] == 1.0 and isinstance(ns['lr'], float)
+    configurator.configure(ns, ['--langs=3'])
+    assert ns['langs'] == [3]
     configurator.configure(ns, ['--batch_size=1e2'])
     assert ns['batch_size'] == 100 and isinstance(ns['batch_size'], int)
 

@@ -1,0 +1,16 @@
+# The first study at toy scale, for `make demo`: 4 tokenizers x 3 tiny model sizes x 2 seeds = 24 CPU runs on the
+# generated corpus, then the rank-correlation report (out/analysis/demo_scale/report.md).
+#   python sweep.py config/sweep_demo.py --dry_run=True
+#   python sweep.py config/sweep_demo.py
+# Needs: python prepare.py config/demo.py && python tokenizer.py config/tokenizers_demo.py, and the token shards
+# (python prepare.py config/demo.py --tokenizers=out/tokenizers/bpe-2k,...).
+name = 'demo_scale'
+tokenizers = ['bpe-2k', 'bpe-4k', 'unigram-2k', 'unigram-4k']
+presets = ['apertus-micro', 'apertus-tiny', 'apertus-mini']   # ~0.06M, ~0.4M, ~2M non-embedding parameters
+seeds = [1, 2]
+base_config = 'config/train_demo.py'
+# every run sees the same text: a budget in bytes, so the tokenizers are compared on equal text. 1 MB is ~350k tokens;
+# size it so the 24 runs, two at a time, fit the demo's ~10 minutes of training (an estimate, not yet timed).
+train_args = {'budget_unit': 'bytes', 'budget': 1_000_000, 'compile': False}
+parallel = 2                 # two single-threaded tiny runs at once on the 2-core demo box
+analysis = 'scale'

@@ -1,0 +1,327 @@
+"""
+The experiment grid: tokenizers x model sizes (presets) x seeds, trained, evaluated, then analysed.
+
+    python sweep.py config/sweep_demo.py --dry_run=True               # list the runs, their budgets and commands
+    python sweep.py config/sweep_demo.py --only=apertus-tiny,bpe-*,s1 # a slice: filters by preset, tokenizer, seed
+    python sweep.py config/sweep_fineweb2.py --launcher=slurm         # write (and submit) sbatch array scripts
+
+Each run is `python train.py {base_config} --preset=P --tokenizer={tokenizers_dir}/T --seed=S --run_dir=out/runs/R`
+with R = {preset}_{tokenizer}_s{seed} (e.g. apertus-50M_bpe-80k_s1), then `python eval_bpb.py --run=out/runs/R`.
+A run whose eval.json is newer than its ckpt.pt is done and skipped; a run with a ckpt.pt is resumed
+(--init_from=resume; train.py exits at once when it had finished). `launcher='local'` trains the runs one after
+another here (num_gpus > 1: through torchrun), evaluates them, then runs `correlate.py` (analysis='scale' or 'ab').
+`launcher='slurm'` writes out/sweep/{name}_{k}node.sbatch, one array task per run (multi-node torchrun through srun
+for presets listed in slurm_nodes), submits them when sbatch exists, and queues the analysis after them.
+"""
+import fnmatch
+import glob
+import itertools
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import configurator
+
+# -----------------------------------------------------------------------------
+# defaults (override with config/*.py or --key=value)
+name = 'sweep'               # the analysis (out/analysis/{name}) and sbatch script names
+tokenizers = ['bpe-2k', 'unigram-2k']   # folder names under tokenizers_dir
+presets = ['apertus-tiny']   # model sizes (model.PRESETS names)
+seeds = [1]
+base_config = ''             # the train.py config every run starts from, e.g. config/fineweb2_apertus.py
+tokenizers_dir = 'out/tokenizers'
+runs_dir = 'out/runs'
+train_args = {}              # train.py overrides for every run, e.g. {'compile': False}
+preset_args = {}             # train.py overrides per preset (budgets live here), e.g. {'apertus-50M': {'budget': 4e9}}
+tokenizer_args = {}          # train.py overrides per tokenizer
+eval_args = {}               # eval_bpb.py overrides, e.g. {'max_docs_per_lang': 200}
+only = []                    # filters: patterns over presets, tokenizers and seeds ('s1'); alternatives within a kind,
+                             # all kinds at once: --only=apertus-50M,apertus-100M,bpe-*,s1
+dry_run = False              # print the runs and commands, run nothing
+launcher = 'local'           # 'local' (here, one run after another) | 'slurm' (write + submit sbatch array scripts)
+num_gpus = 1                 # per node; > 1 launches train.py through torchrun
+parallel = 1                 # local runs at once, for CPUs (2 tiny runs on 2 cores); their output goes to files
+analysis = 'scale'           # after the grid: 'scale' | 'ab' (correlate.py over the grid's runs) | '' (none)
+analysis_dir = 'out/analysis'
+python = ''                  # the interpreter for every command; '' = the one running sweep.py
+sweep_dir = 'out/sweep'      # sbatch scripts and SLURM logs
+slurm_nodes = {}             # nodes per preset (default 1), e.g. {'apertus-1B': 2}
+slurm_time = '24:00:00'
+slurm_partition = ''
+slurm_account = ''
+slurm_cpus_per_task = 16
+slurm_max_parallel = 0       # array tasks running at once; 0 = no limit
+slurm_setup = []             # shell lines before the runs, e.g. ['source .venv/bin/activate']
+slurm_extra = []             # extra '#SBATCH ...' lines
+# -----------------------------------------------------------------------------
+RUN_DIR_KEY = 'run_dir'      # train.py's setting for the run folder
+
+
+# ---------------------------------------------------------------- the grid
+def run_name(preset, tokenizer, seed):
+    return f"{preset}_{tokenizer}_s{seed}"
+
+
+def expand_grid(cfg):
+    """Every run of the grid, in order (preset, tokenizer, seed), filtered by cfg['only']."""
+    grid = []
+    for p, t, s in itertools.product(cfg['presets'], cfg['tokenizers'], cfg['seeds']):
+        name = run_name(p, t, s)
+        grid.append(dict(preset=p, tokenizer=t, seed=s, run=name, dir=os.path.join(cfg['runs_dir'], name)))
+    if len({r['run'] for r in grid}) != len(grid):
+        raise SystemExit("sweep: the grid names a run twice; remove duplicates from presets, tokenizers or seeds")
+    chosen = parse_filters(cfg['only'], cfg)
+    return [r for r in grid if all(any(fnmatch.fnmatchcase(kind_value(r, k), p) for p in pats)
+                                   for k, pats in chosen.items())]
+
+
+def kind_value(run, kind):
+    return f"s{run['seed']}" if kind == 'seed' else str(run[kind])
+
+
+def parse_filters(only, cfg):
+    """{kind: [patterns]} from --only: a pattern goes to each kind (preset, tokenizer, seed) it matches a value of."""
+    values = {'preset': cfg['presets'], 'tokenizer': cfg['tokenizers'], 'seed': [f's{s}' for s in cfg['seeds']]}
+    chosen = {}
+    for pat in only:
+        kinds = [k for k, vals in values.items() if any(fnmatch.fnmatchcase(str(v), str(pat)) for v in vals)]
+        if not kinds:
+            raise SystemExit(f"sweep: --only pattern {pat!r} matches no preset {values['preset']}, tokenizer "
+                             f"{values['tokenizer']} or seed {values['seed']}")
+        for k in kinds:
+            chosen.setdefault(k, []).append(str(pat))
+    return chosen
+
+
+def eval_file(cfg):
+    """What eval_bpb.py writes: eval.json for the test split, eval_{split}.json for another."""
+    split = cfg['eval_args'].get('split', 'test')
+    return 'eval.json' if split == 'test' else f"eval_{split}.json"
+
+
+def run_status(run, cfg):
+    """'done' (its eval file newer than ckpt.pt), 'resume' (a checkpoint, not evaluated) or 'todo'."""
+    ckpt, ev = os.path.join(run['dir'], 'ckpt.pt'), os.path.join(run['dir'], eval_file(cfg))
+    if os.path.isfile(ev) and (not os.path.isfile(ckpt) or os.path.getmtime(ev) >= os.path.getmtime(ckpt)):
+        return 'done'
+    return 'resume' if os.path.isfile(ckpt) else 'todo'
+
+
+def overrides(d):
+    return [f"--{k}={v}" for k, v in d.items()]
+
+
+def run_args(run, cfg):
+    """The train.py overrides of one run beyond preset, tokenizer, seed and folder (where budgets live)."""
+    return {**cfg['train_args'], **cfg['preset_args'].get(run['preset'], {}),
+            **cfg['tokenizer_args'].get(run['tokenizer'], {})}
+
+
+def train_command(run, cfg, resume=False):
+    base = [cfg['base_config']] if cfg['base_config'] else []
+    return (['train.py'] + base + [f"--preset={run['preset']}",
+            f"--tokenizer={os.path.join(cfg['tokenizers_dir'], run['tokenizer'])}", f"--seed={run['seed']}",
+            f"--{RUN_DIR_KEY}={run['dir']}"] + overrides(run_args(run, cfg)) +
+            (['--init_from=resume'] if resume else []))
+
+
+def eval_command(dirs, cfg):
+    arg = f"--run={dirs[0]}" if len(dirs) == 1 else f"--runs={','.join(dirs)}"
+    return ['eval_bpb.py', arg] + overrides(cfg['eval_args'])
+
+
+def analysis_command(cfg):
+    """correlate.py over every run of the grid, filters or not: the study's report covers all that exists."""
+    if not cfg['analysis']:
+        return None
+    if cfg['analysis'] not in ('scale', 'ab'):
+        raise SystemExit(f"sweep: analysis must be 'scale', 'ab' or '', got {cfg['analysis']!r}")
+    split = [f"--split={cfg['eval_args']['split']}"] if 'split' in cfg['eval_args'] else []
+    runs = expand_grid({**cfg, 'only': []})
+    return ['correlate.py', cfg['analysis'], f"--runs={','.join(r['dir'] for r in runs)}", f"--name={cfg['name']}",
+            f"--analysis_dir={cfg['analysis_dir']}"] + split
+
+
+def launch_prefix(cfg, python):
+    if cfg['num_gpus'] > 1:
+        return [python, '-m', 'torch.distributed.run', '--standalone', f"--nproc_per_node={cfg['num_gpus']}"]
+    return [python]
+
+
+def analysis_is_current(cfg):
+    """summary.json newer than every eval file of the grid: nothing to re-analyse."""
+    summary = os.path.join(cfg['analysis_dir'], cfg['name'], 'summary.json')
+    evals = [os.path.join(r['dir'], eval_file(cfg)) for r in expand_grid({**cfg, 'only': []})]
+    evals = [e for e in evals if os.path.isfile(e)]
+    return os.path.isfile(summary) and all(os.path.getmtime(e) <= os.path.getmtime(summary) for e in evals)
+
+
+# ---------------------------------------------------------------- local launcher
+def run_command(cmd, log=None, capture=False, env=None):
+    """The default runner: (exit code, captured stdout). Output goes to the console, or to the file `log`."""
+    if log:
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, 'a') as f:
+            return subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env).returncode, ''
+    r = subprocess.run(cmd, text=True, capture_output=capture, env=env)
+    return r.returncode, r.stdout if capture else ''
+
+
+def run_jobs(jobs, cfg, runner):
+    """(label, command, log) jobs, `parallel` at once, each then given its share of the cores; the failed labels."""
+    env = None
+    if cfg['parallel'] > 1:  # two processes each using every core would fight over them
+        env = {**os.environ, 'OMP_NUM_THREADS': str(max(1, (os.cpu_count() or 1) // cfg['parallel']))}
+
+    def one(job):
+        label, cmd, log = job
+        print(f"$ {shlex.join(cmd)}" + (f"  > {log}" if log else ''), flush=True)
+        code, _ = runner(cmd, log=log, env=env)
+        if code:
+            print(f"FAILED {label} (exit {code})" + (f"; see {log}" if log else ''), flush=True)
+        return label if code else None
+    with ThreadPoolExecutor(max(1, cfg['parallel'])) as pool:
+        return [label for label in pool.map(one, jobs) if label]
+
+
+def run_local(runs, cfg, python, runner):
+    """Train what is missing, evaluate what was trained, then analyse the grid; finished runs cost nothing."""
+    todo = [r for r in runs if r['status'] != 'done']
+    k = cfg['parallel']
+
+    def log(path):  # one process at a time writes to the console; several write to files
+        return path if k > 1 else None
+    failed = run_jobs([(r['run'], launch_prefix(cfg, python) + train_command(r, cfg, r['status'] == 'resume'),
+                        log(os.path.join(r['dir'], 'sweep.log'))) for r in todo], cfg, runner)
+    trained = [r['dir'] for r in todo if r['run'] not in failed]
+    chunks = [trained[i::k] for i in range(k) if trained[i::k]]  # eval_bpb.py takes several runs per process
+    if run_jobs([(f"eval_bpb.py on {len(c)} run(s)", [python] + eval_command(c, cfg),
+                  log(os.path.join(cfg['sweep_dir'], f"{cfg['name']}_eval{i}.log"))) for i, c in enumerate(chunks)],
+                cfg, runner):
+        raise SystemExit("sweep: eval_bpb.py failed; re-run the same command to see why (trained runs are kept)")
+    cmd = analysis_command(cfg)
+    if cmd and (trained or not analysis_is_current(cfg)):
+        cmd = [python] + cmd
+        print(f"$ {shlex.join(cmd)}", flush=True)
+        if runner(cmd)[0]:
+            raise SystemExit(f"sweep: the analysis failed; re-run `{shlex.join(cmd)}` to see why")
+    elif cmd:
+        print(f"analysis {cfg['analysis_dir']}/{cfg['name']} is newer than every eval file: nothing to do")
+    if failed:
+        raise SystemExit(f"sweep: {len(failed)} run(s) failed: {', '.join(failed)}; fix and re-run the same command "
+                         f"(finished runs are skipped)")
+
+
+# ---------------------------------------------------------------- SLURM launcher
+def slurm_script(runs, nodes, cfg, python):
+    """An sbatch array script, one task per run: train through srun + torchrun, then evaluate."""
+    n = len(runs)
+    throttle = f"%{cfg['slurm_max_parallel']}" if cfg['slurm_max_parallel'] else ''
+    head = ['#!/bin/bash', f"#SBATCH --job-name={cfg['name']}", f"#SBATCH --array=0-{n - 1}{throttle}",
+            f"#SBATCH --nodes={nodes}", '#SBATCH --ntasks-per-node=1', f"#SBATCH --gpus-per-node={cfg['num_gpus']}",
+            f"#SBATCH --cpus-per-task={cfg['slurm_cpus_per_task']}", f"#SBATCH --time={cfg['slurm_time']}",
+            f"#SBATCH --output={cfg['sweep_dir']}/logs/%x_%A_%a.out"]
+    head += [f"#SBATCH --partition={cfg['slurm_partition']}"] if cfg['slurm_partition'] else []
+    head += [f"#SBATCH --account={cfg['slurm_account']}"] if cfg['slurm_account'] else []
+    head += list(cfg['slurm_extra'])
+    body = [f"# {n} run(s) of sweep '{cfg['name']}' on {nodes} node(s) each; written by sweep.py, re-run it to "
+            f"regenerate (finished runs are left out)", 'set -euo pipefail', f"cd {shlex.quote(os.getcwd())}"]
+    body += list(cfg['slurm_setup'])
+    body += ['head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
+             f"launch=(srun --ntasks-per-node=1 {shlex.quote(python)} -m torch.distributed.run "
+             f"--nnodes=\"$SLURM_NNODES\" --nproc_per_node={cfg['num_gpus']} --rdzv_id=\"$SLURM_JOB_ID\" "
+             f"--rdzv_backend=c10d --rdzv_endpoint=\"$head_node:29500\")",
+             '# a requeued or re-submitted task continues from its checkpoint',
+             'resume() { if [ -f "$1/ckpt.pt" ]; then echo --init_from=resume; fi; }', '',
+             'case "$SLURM_ARRAY_TASK_ID" in']
+    for i, run in enumerate(runs):
+        train = shlex.join(train_command(run, cfg))
+        body += [f"  {i})  # {run['run']}",
+                 f"    \"${{launch[@]}}\" {train} $(resume {shlex.quote(run['dir'])})",
+                 f"    {shlex.quote(python)} {shlex.join(eval_command([run['dir']], cfg))} ;;"]
+    body += ['  *) echo "no run for array task $SLURM_ARRAY_TASK_ID" >&2; exit 1 ;;', 'esac']
+    return '\n'.join(head + [''] + body) + '\n'
+
+
+def run_slurm(runs, cfg, python, runner):
+    """Write one array script per node count; submit them and the analysis after them when sbatch exists."""
+    todo = [r for r in runs if r['status'] != 'done']
+    os.makedirs(os.path.join(cfg['sweep_dir'], 'logs'), exist_ok=True)
+    groups = {}
+    for r in todo:
+        groups.setdefault(int(cfg['slurm_nodes'].get(r['preset'], 1)), []).append(r)
+    scripts = []
+    for nodes, group in sorted(groups.items()):
+        path = os.path.join(cfg['sweep_dir'], f"{cfg['name']}_{nodes}node.sbatch")
+        with open(path + '.tmp', 'w') as f:
+            f.write(slurm_script(group, nodes, cfg, python))
+        os.replace(path + '.tmp', path)
+        scripts.append(path)
+        print(f"wrote {path}: {len(group)} array task(s) on {nodes} node(s) each")
+    analysis = analysis_command(cfg)
+    wrap = shlex.join([python] + analysis) if analysis else None
+    if not cfg['dry_run'] and shutil.which('sbatch'):
+        ids = []
+        for path in scripts:
+            code, out = runner(['sbatch', '--parsable', path], capture=True)
+            if code:
+                raise SystemExit(f"sweep: sbatch {path} failed (exit {code}); check the #SBATCH lines "
+                                 f"(slurm_partition, slurm_account, slurm_extra)")
+            ids.append(out.strip().split(';')[0])
+            print(f"submitted {path} as job {ids[-1]}")
+        if wrap:
+            dep = [f"--dependency=afterany:{':'.join(ids)}"] if ids else []
+            runner(['sbatch', '--parsable', f"--job-name={cfg['name']}-analysis", *dep, f"--wrap={wrap}"], capture=True)
+            print("queued the analysis after them: " + wrap)
+    else:
+        print("submit with: " + ' && '.join(f"sbatch {p}" for p in scripts) if scripts else "nothing to submit")
+        if wrap:
+            print(f"then, when they have finished: {wrap}")
+    return scripts
+
+
+# ---------------------------------------------------------------- main
+def print_plan(runs, cfg, python):
+    counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'resume', 'todo')}
+    print(f"sweep {cfg['name']}: {len(runs)} runs ({len(cfg['presets'])} presets x {len(cfg['tokenizers'])} tokenizers "
+          f"x {len(cfg['seeds'])} seeds{', filtered by ' + ','.join(map(str, cfg['only'])) if cfg['only'] else ''}): "
+          f"{counts['done']} done, {counts['resume']} to resume or evaluate, {counts['todo']} to train")
+    for r in runs:
+        budget = ' '.join(f"{k}={v}" for k, v in run_args(r, cfg).items())
+        print(f"  {r['status']:6s}  {r['run']:40s}  {budget}")
+        if cfg['dry_run'] and r['status'] != 'done':
+            train = launch_prefix(cfg, python) + train_command(r, cfg, r['status'] == 'resume')
+            print(f"          $ {shlex.join(train)}")
+            print(f"          $ {shlex.join([python] + eval_command([r['dir']], cfg))}")
+    cmd = analysis_command(cfg)
+    if cfg['dry_run'] and cmd:
+        print(f"then: $ {shlex.join([python] + cmd)}")
+
+
+def main(cfg, runner=run_command):
+    python = cfg['python'] or sys.executable
+    if cfg['launcher'] not in ('local', 'slurm'):
+        raise SystemExit(f"sweep: launcher must be 'local' or 'slurm', got {cfg['launcher']!r}")
+    runs = expand_grid(cfg)
+    if not runs:
+        raise SystemExit("sweep: no run left after the filters (--only); check the patterns")
+    for r in runs:
+        r['status'] = run_status(r, cfg)
+    missing = sorted({r['tokenizer'] for r in runs if r['status'] != 'done' and
+                      not glob.glob(os.path.join(cfg['tokenizers_dir'], r['tokenizer'], '*'))})
+    if missing and not cfg['dry_run'] and cfg['launcher'] == 'local':
+        raise SystemExit(f"sweep: tokenizer folder(s) {missing} not found under {cfg['tokenizers_dir']}; train them "
+                         f"first (python tokenizer.py ... / btm.py) and encode the corpus (python prepare.py ...)")
+    print_plan(runs, cfg, python)
+    if cfg['launcher'] == 'slurm':
+        return run_slurm(runs, cfg, python, runner)
+    if not cfg['dry_run']:
+        run_local(runs, cfg, python, runner)
+    return runs
+
+
+if __name__ == '__main__':
+    main(configurator.configure(globals()))

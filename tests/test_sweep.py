@@ -1,0 +1,250 @@
+"""sweep.py: the grid, its filters, skipping finished runs, resuming, the local launcher (with a fake command runner:
+no training here) and the SLURM array script (checked with bash, and run for one task with fake srun/python)."""
+import os
+import shlex
+import subprocess
+import time
+
+import pytest
+
+import configurator
+import sweep
+
+
+def config(tmp_path, **over):
+    ns = {k: getattr(sweep, k) for k in configurator.config_keys(vars(sweep))}
+    cfg = configurator.configure(ns, ['config/sweep_demo.py'])
+    cfg.update(runs_dir=str(tmp_path / 'runs'), tokenizers_dir=str(tmp_path / 'tok'), sweep_dir=str(tmp_path / 'sweep'),
+               analysis_dir=str(tmp_path / 'analysis'), python='python', parallel=1)
+    cfg.update(over)
+    for t in cfg['tokenizers']:
+        os.makedirs(tmp_path / 'tok' / t, exist_ok=True)
+        (tmp_path / 'tok' / t / 'meta.json').write_text('{}')
+    return cfg
+
+
+class FakeRunner:
+    """Records every command; 'trains' by writing ckpt.pt and 'evaluates' by writing eval.json."""
+
+    def __init__(self, fail=()):
+        self.commands, self.envs, self.fail = [], [], set(fail)
+
+    def __call__(self, cmd, log=None, capture=False, env=None):
+        self.commands.append(cmd)
+        self.envs.append(env)
+        args = dict(a[2:].split('=', 1) for a in cmd if a.startswith('--') and '=' in a)
+        if 'train.py' in cmd:
+            run_dir = args['run_dir']
+            if os.path.basename(run_dir) in self.fail:
+                return 1, ''
+            os.makedirs(run_dir, exist_ok=True)
+            open(os.path.join(run_dir, 'ckpt.pt'), 'w').close()
+        elif 'eval_bpb.py' in cmd:
+            for d in (args.get('runs') or args['run']).split(','):
+                open(os.path.join(d, 'eval.json'), 'w').write('{}')
+        return 0, ''
+
+    def scripts(self, name):
+        return [c for c in self.commands if name in c]
+
+
+def test_dry_run_lists_exactly_the_grid(tmp_path, capsys):
+    cfg = config(tmp_path, dry_run=True)
+    runner = FakeRunner()
+    runs = sweep.main(cfg, runner)
+    n = len(cfg['presets']) * len(cfg['tokenizers']) * len(cfg['seeds'])
+    assert n >= 24 and len(runs) == n and runner.commands == []
+    names = [r['run'] for r in runs]
+    assert len(set(names)) == n and f"{cfg['presets'][0]}_{cfg['tokenizers'][0]}_s{cfg['seeds'][0]}" in names
+    out = capsys.readouterr().out
+    assert all(out.count(f" {r}  ") == 1 for r in names) and out.count(' train.py ') == n
+    for p, args in cfg['preset_args'].items():  # each run shows its budget
+        line = next(l for l in out.splitlines() if f" {p}_" in l and 'todo' in l)
+        assert all(f"{k}={v}" in line for k, v in args.items())
+
+
+def test_run_names_and_train_command():
+    cfg = dict(base_config='config/b.py', tokenizers_dir='out/tokenizers',
+               train_args={'compile': False}, preset_args={'apertus-50M': {'budget_tokens': 1000}},
+               tokenizer_args={}, runs_dir='out/runs', presets=['apertus-50M'], tokenizers=['bpe-80k'], seeds=[1],
+               only=[])
+    (run,) = sweep.expand_grid(cfg)
+    assert run['run'] == 'apertus-50M_bpe-80k_s1' and run['dir'] == 'out/runs/apertus-50M_bpe-80k_s1'
+    assert sweep.train_command(run, cfg, resume=True) == [
+        'train.py', 'config/b.py', '--preset=apertus-50M', '--tokenizer=out/tokenizers/bpe-80k', '--seed=1',
+        '--run_dir=out/runs/apertus-50M_bpe-80k_s1', '--compile=False', '--budget_tokens=1000', '--init_from=resume']
+
+
+@pytest.mark.parametrize('only,want', [
+    (['apertus-tiny'], lambda r: r['preset'] == 'apertus-tiny'),
+    (['bpe-*'], lambda r: r['tokenizer'].startswith('bpe-')),
+    (['s1'], lambda r: r['seed'] == 1),
+    (['bpe-2k', 'unigram-4k', 's2'], lambda r: r['tokenizer'] in ('bpe-2k', 'unigram-4k') and r['seed'] == 2),
+])
+def test_filters_pick_by_preset_tokenizer_and_seed(tmp_path, only, want):
+    cfg = config(tmp_path)
+    full = sweep.expand_grid(cfg)
+    got = sweep.expand_grid({**cfg, 'only': only})
+    assert got == [r for r in full if want(r)] and 0 < len(got) < len(full)
+
+
+def test_a_filter_that_matches_nothing_is_an_error(tmp_path):
+    with pytest.raises(SystemExit, match="'gpt-9'"):
+        sweep.expand_grid({**config(tmp_path), 'only': ['gpt-9']})
+
+
+def test_local_sweep_trains_evaluates_analyses_then_skips_everything(tmp_path):
+    cfg = config(tmp_path, only=['s1'])
+    runner = FakeRunner()
+    runs = sweep.main(cfg, runner)
+    trains = runner.scripts('train.py')
+    assert sorted(c[c.index('train.py') + 1 + 4][len('--run_dir='):] for c in trains) == sorted(r['dir'] for r in runs)
+    assert all('--init_from=resume' not in c for c in trains)
+    (ev,) = runner.scripts('eval_bpb.py')
+    assert ev[2] == '--runs=' + ','.join(r['dir'] for r in runs)
+    (an,) = runner.scripts('correlate.py')
+    assert an[2] == 'scale' and f"--name={cfg['name']}" in an
+    assert an[3] == '--runs=' + ','.join(r['dir'] for r in sweep.expand_grid({**cfg, 'only': []}))  # the whole study
+    # analysis output newer than every eval.json: a second sweep does nothing at all
+    os.makedirs(os.path.join(cfg['analysis_dir'], cfg['name']))
+    open(os.path.join(cfg['analysis_dir'], cfg['name'], 'summary.json'), 'w').write('{}')
+    again = FakeRunner()
+    assert all(r['status'] == 'done' for r in sweep.main(cfg, again)) and again.commands == []
+
+
+def test_interrupted_runs_resume_and_stale_evals_redo(tmp_path):
+    cfg = config(tmp_path, only=['s1', 'bpe-2k'], analysis='')
+    runs = sweep.expand_grid(cfg)
+    a, b, c = runs[:3]
+    os.makedirs(a['dir'])
+    open(os.path.join(a['dir'], 'ckpt.pt'), 'w').close()  # interrupted: checkpoint, no eval
+    os.makedirs(b['dir'])
+    open(os.path.join(b['dir'], 'eval.json'), 'w').close()
+    open(os.path.join(b['dir'], 'ckpt.pt'), 'w').close()
+    past = time.time() - 100
+    os.utime(os.path.join(b['dir'], 'eval.json'), (past, past))  # trained further after its evaluation
+    os.makedirs(c['dir'])
+    open(os.path.join(c['dir'], 'ckpt.pt'), 'w').close()
+    open(os.path.join(c['dir'], 'eval.json'), 'w').close()  # done
+    assert [sweep.run_status(r, cfg) for r in (a, b, c)] == ['resume', 'resume', 'done']
+    runner = FakeRunner()
+    sweep.main(cfg, runner)
+    trained = {shlex.join(cm) for cm in runner.scripts('train.py')}
+    assert any(a['dir'] in t and '--init_from=resume' in t for t in trained)
+    assert not any(c['dir'] in t for t in trained) and len(trained) == len(runs) - 1
+
+
+def test_a_failed_run_is_reported_and_the_others_go_on(tmp_path):
+    cfg = config(tmp_path, only=['s1'], analysis='')
+    runs = sweep.expand_grid(cfg)
+    runner = FakeRunner(fail=[runs[0]['run']])
+    with pytest.raises(SystemExit, match=f"1 run\\(s\\) failed: {runs[0]['run']}"):
+        sweep.main(cfg, runner)
+    (ev,) = runner.scripts('eval_bpb.py')
+    assert runs[0]['dir'] not in ev[2] and runs[1]['dir'] in ev[2]
+
+
+def test_torchrun_when_more_than_one_gpu(tmp_path):
+    cfg = config(tmp_path, only=['s1', 'bpe-2k'], analysis='', num_gpus=4)
+    runner = FakeRunner()
+    sweep.main(cfg, runner)
+    assert all(c[:5] == ['python', '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=4']
+               for c in runner.scripts('train.py'))
+
+
+def test_slurm_script_is_valid_bash_naming_every_run_once(tmp_path):
+    cfg = config(tmp_path, launcher='slurm', num_gpus=4, slurm_nodes={'apertus-mini': 2}, slurm_partition='gpu',
+                 slurm_setup=['source .venv/bin/activate'])
+    runs = sweep.expand_grid(cfg)
+    runner = FakeRunner()
+    scripts = sweep.main(cfg, runner)
+    assert runner.commands == []  # no sbatch on this machine: written, not submitted
+    assert [os.path.basename(s) for s in scripts] == [f"{cfg['name']}_1node.sbatch", f"{cfg['name']}_2node.sbatch"]
+    texts = [open(s).read() for s in scripts]
+    for s in scripts:
+        subprocess.run(['bash', '-n', s], check=True)
+    named = [r['run'] for t in texts for r in runs if f"# {r['run']}\n" in t]
+    assert sorted(named) == sorted(r['run'] for r in runs)  # every run once, across the scripts
+    one, two = texts
+    assert '#SBATCH --nodes=2' in two and '#SBATCH --gpus-per-node=4' in two and '#SBATCH --partition=gpu' in one
+    n_two = sum(r['preset'] == 'apertus-mini' for r in runs)
+    assert f"#SBATCH --array=0-{n_two - 1}\n" in two and 'apertus-mini_' in two and 'apertus-mini_' not in one
+
+
+def test_slurm_task_runs_its_own_run(tmp_path):
+    cfg = config(tmp_path, launcher='slurm', only=['s1', 'bpe-2k'])
+    runs = sweep.expand_grid(cfg)
+    (script,) = sweep.main(cfg, FakeRunner())
+    bin_dir = tmp_path / 'bin'
+    os.makedirs(bin_dir)
+    for tool in ('srun', 'python', 'scontrol'):  # each logs its arguments instead of running anything
+        (bin_dir / tool).write_text(f'#!/bin/bash\necho "{tool} $*" >> {tmp_path}/calls\n')
+        os.chmod(bin_dir / tool, 0o755)
+    os.makedirs(runs[1]['dir'])
+    open(os.path.join(runs[1]['dir'], 'ckpt.pt'), 'w').close()
+    env = {**os.environ, 'PATH': f"{bin_dir}:{os.environ['PATH']}", 'SLURM_ARRAY_TASK_ID': '1',
+           'SLURM_JOB_NODELIST': 'node1', 'SLURM_NNODES': '1', 'SLURM_JOB_ID': '7'}
+    subprocess.run(['bash', script], check=True, env=env, cwd=tmp_path)
+    calls = (tmp_path / 'calls').read_text().splitlines()
+    train, ev = [c for c in calls if not c.startswith('scontrol')]
+    assert train.startswith('srun --ntasks-per-node=1 python -m torch.distributed.run --nnodes=1')
+    assert f"--run_dir={runs[1]['dir']}" in train and train.endswith('--init_from=resume')
+    assert ev == f"python eval_bpb.py --run={runs[1]['dir']}"
+    bad = subprocess.run(['bash', script], env={**env, 'SLURM_ARRAY_TASK_ID': '99'}, cwd=tmp_path, capture_output=True)
+    assert bad.returncode == 1 and b'no run for array task 99' in bad.stderr
+
+
+def test_slurm_submits_arrays_then_the_analysis(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep.shutil, 'which', lambda name: '/usr/bin/sbatch')
+    cfg = config(tmp_path, launcher='slurm', slurm_nodes={'apertus-mini': 2})
+    calls = []
+
+    def runner(cmd, log=None, capture=False, env=None):
+        calls.append(cmd)
+        return 0, f"{100 + len(calls)};cluster\n"
+    sweep.main(cfg, runner)
+    assert [c[:2] for c in calls] == [['sbatch', '--parsable']] * 3
+    assert calls[2][3] == '--dependency=afterany:101:102' and 'correlate.py scale' in calls[2][4]
+
+
+def test_an_eval_split_other_than_test_is_followed_through(tmp_path):
+    cfg = config(tmp_path, only=['s1', 'bpe-2k'], eval_args={'split': 'val'})
+    run = sweep.expand_grid(cfg)[0]
+    os.makedirs(run['dir'])
+    open(os.path.join(run['dir'], 'ckpt.pt'), 'w').close()
+    open(os.path.join(run['dir'], 'eval.json'), 'w').close()  # the test split's: not what this sweep asks for
+    assert sweep.run_status(run, cfg) == 'resume'
+    open(os.path.join(run['dir'], 'eval_val.json'), 'w').close()
+    assert sweep.run_status(run, cfg) == 'done'
+    assert sweep.analysis_command(cfg)[-1] == '--split=val'
+
+
+def test_parallel_local_runs_share_the_cores_and_log_to_files(tmp_path):
+    cfg = config(tmp_path, only=['s1'], analysis='', parallel=2)
+    runs = sweep.expand_grid(cfg)
+    runner = FakeRunner()
+    sweep.main(cfg, runner)
+    trains, evals = runner.scripts('train.py'), runner.scripts('eval_bpb.py')
+    assert len(trains) == len(runs) and len(evals) == 2  # the trained runs evaluated in two processes
+    assert sorted(d for e in evals for d in e[2].split('=', 1)[1].split(',')) == sorted(r['dir'] for r in runs)
+    threads = str(max(1, (os.cpu_count() or 1) // 2))
+    assert all(env['OMP_NUM_THREADS'] == threads for env in runner.envs)
+
+
+@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 24), ('config/sweep_ab_demo.py', 2),
+                                         ('config/sweep_fineweb2.py', 72), ('config/sweep_ab_tinystories.py', 2)])
+def test_the_study_configs_load_and_size_their_grids(path, n_runs):
+    ns = {k: getattr(sweep, k) for k in configurator.config_keys(vars(sweep))}
+    cfg = configurator.configure(ns, [path])
+    assert len(sweep.expand_grid(cfg)) == n_runs and cfg['base_config'].startswith('config/')
+
+
+def test_dry_run_shows_finished_runs_without_commands(tmp_path, capsys):
+    cfg = config(tmp_path, dry_run=True, only=['s1', 'bpe-2k'])
+    done, todo = sweep.expand_grid(cfg)[:2]
+    os.makedirs(done['dir'])
+    open(os.path.join(done['dir'], 'eval.json'), 'w').close()
+    sweep.main(cfg, FakeRunner())
+    out = capsys.readouterr().out
+    assert f"done    {done['run']}" in out and f"todo    {todo['run']}" in out
+    assert f"--run_dir={done['dir']} " not in out and f"--run_dir={todo['dir']} " in out
