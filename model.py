@@ -1,0 +1,331 @@
+"""
+The uniscale language model: one GPT with two block families, in the spirit of nanoGPT's model.py.
+
+- gpt2: pre-LayerNorm with biases, GELU (tanh) MLP 4x, learned absolute positions, tied embeddings.
+- apertus: as transformers' ApertusForCausalLM (swiss-ai/Apertus-8B-2509): pre-RMSNorm, grouped-query attention
+  without biases, QK-norm, RoPE (theta 500k), non-gated MLP down(xIELU(up(x))) with d_ff = 5.25 d, untied embeddings.
+
+    from model import GPT, make_config
+    model = GPT(make_config('apertus-50M', vocab_size=tok.vocab_size, block_size=1024))
+    logits, loss = model(idx, targets)  # logits (B, T, vocab_size); loss: mean cross-entropy in nats, -1 = ignore
+
+export_hf.py writes a checkpoint as a transformers folder; tests/test_model.py proves the two agree logit for logit.
+"""
+import math
+from dataclasses import dataclass, fields
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.attention.flex_attention import BlockMask, create_block_mask, flex_attention
+
+# Size presets, named by non-embedding parameter count (tests/test_model.py checks each is within 5% of its name).
+PRESETS = {
+    'gpt2-tiny': dict(arch='gpt2', n_layer=2, n_head=4, n_embd=128),  # ~0.4M, for the CPU demo and tests
+    'gpt2-40M': dict(arch='gpt2', n_layer=10, n_head=8, n_embd=512),  # ~40M in total with a 16,384 vocabulary
+    'apertus-micro': dict(arch='apertus', n_layer=1, n_head=2, n_kv_head=1, n_embd=64),  # ~0.06M: the demo's
+    'apertus-tiny': dict(arch='apertus', n_layer=2, n_head=4, n_kv_head=2, n_embd=128),  # ~0.4M   three sizes
+    'apertus-mini': dict(arch='apertus', n_layer=4, n_head=4, n_kv_head=2, n_embd=192),  # ~2M     on CPU
+    'apertus-50M': dict(arch='apertus', n_layer=15, n_head=8, n_kv_head=2, n_embd=512),
+    'apertus-100M': dict(arch='apertus', n_layer=13, n_head=12, n_kv_head=4, n_embd=768),
+    'apertus-300M': dict(arch='apertus', n_layer=22, n_head=16, n_kv_head=4, n_embd=1024),
+    'apertus-1B': dict(arch='apertus', n_layer=18, n_head=16, n_kv_head=4, n_embd=2048),
+    'apertus-3B': dict(arch='apertus', n_layer=24, n_head=24, n_kv_head=6, n_embd=3072),
+}
+
+
+@dataclass
+class GPTConfig:
+    arch: str = 'apertus'  # 'gpt2' or 'apertus'
+    vocab_size: int = 32768  # the tokenizer's; the embedding is padded to vocab_multiple, logits are not
+    block_size: int = 1024  # context length in tokens
+    n_layer: int = 12
+    n_head: int = 12
+    n_kv_head: int = 0  # 0: n_head; fewer: grouped-query attention (apertus only)
+    n_embd: int = 768
+    d_ff: int = 0  # MLP width; 0: 4 d for gpt2, 5.25 d for apertus
+    vocab_multiple: int = 64  # pad the embedding rows to a multiple of this, for fast matmuls
+    dropout: float = 0.0  # on embeddings, residual branches and (SDPA path only) attention probabilities
+    rope_theta: float = 500000.0  # apertus only
+    rope_factor: float = 1.0  # > 1: llama3-style RoPE scaling for contexts beyond rope_original_len
+    rope_original_len: int = 8192
+    doc_bos_id: int = -1  # >= 0: no attention across documents, each starting with this token; see document_mask
+
+    def __post_init__(self):
+        self.n_kv_head = self.n_kv_head or self.n_head
+        self.d_ff = self.d_ff or (4 * self.n_embd if self.arch == 'gpt2' else int(5.25 * self.n_embd))
+        if self.arch not in ('gpt2', 'apertus'):
+            raise ValueError(f"GPTConfig: arch must be 'gpt2' or 'apertus', got {self.arch!r}")
+        if self.n_embd % self.n_head or self.n_head % self.n_kv_head:
+            raise ValueError(f"GPTConfig: n_embd {self.n_embd} must divide by n_head {self.n_head}, "
+                             f"and n_head by n_kv_head {self.n_kv_head}")
+        if self.arch == 'gpt2' and self.n_kv_head != self.n_head:
+            raise ValueError("GPTConfig: gpt2 has no grouped-query attention; leave n_kv_head at 0")
+        if self.arch == 'apertus' and self.head_dim % 2:
+            raise ValueError(f"GPTConfig: RoPE needs an even head dimension, got {self.head_dim}")
+
+    @property
+    def head_dim(self):
+        return self.n_embd // self.n_head
+
+    @property
+    def padded_vocab(self):
+        return -(-self.vocab_size // self.vocab_multiple) * self.vocab_multiple
+
+
+def make_config(preset, vocab_size, block_size, **overrides):
+    """A GPTConfig from a preset name in PRESETS, the tokenizer's vocabulary size, the context length and any overrides."""
+    if preset not in PRESETS:
+        raise SystemExit(f"model.py: unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    unknown = set(overrides) - {f.name for f in fields(GPTConfig)}
+    if unknown:
+        raise SystemExit(f"model.py: unknown GPTConfig field(s) {sorted(unknown)} in the overrides of {preset!r}")
+    return GPTConfig(**{**PRESETS[preset], 'vocab_size': vocab_size, 'block_size': block_size, **overrides})
+
+
+class RMSNorm(nn.Module):
+    """x / rms(x) * weight, computed in fp32 as in Apertus, returned in the input's dtype."""
+
+    def __init__(self, dim, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return (F.rms_norm(x.float(), (x.size(-1),), eps=self.eps) * self.weight).type_as(x)
+
+
+class XIELU(nn.Module):
+    """xIELU (arXiv:2411.13010): alpha_p x^2 + beta x for x > 0, else alpha_n (expm1(min(x, eps)) - x) + beta x,
+    with alpha_p = softplus(a_p) and alpha_n = beta + softplus(a_n) trainable per layer; computed in fp32."""
+    beta, eps = 0.5, -1e-6
+
+    def __init__(self, alpha_p=0.8, alpha_n=0.8):
+        super().__init__()
+        inv_softplus = lambda y: math.log(math.expm1(y))
+        self.alpha_p = nn.Parameter(torch.tensor([inv_softplus(alpha_p)]))
+        self.alpha_n = nn.Parameter(torch.tensor([inv_softplus(alpha_n - self.beta)]))
+
+    def forward(self, x):
+        xf = x.float()
+        alpha_p = F.softplus(self.alpha_p.float())
+        alpha_n = self.beta + F.softplus(self.alpha_n.float())
+        curve = torch.where(xf > 0, alpha_p * xf * xf, alpha_n * (torch.expm1(xf.clamp(max=self.eps)) - xf))
+        return (curve + self.beta * xf).type_as(x)  # beta x is common to both sides
+
+
+def rope_cos_sin(cfg):
+    """cos and sin tables (block_size, head_dim / 2) for rotary embeddings, llama3-scaled when rope_factor > 1."""
+    hd = cfg.head_dim
+    inv_freq = 1.0 / cfg.rope_theta ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd)
+    if cfg.rope_factor > 1:  # llama3: low frequencies slowed by the factor, high ones kept, a blend in between
+        low_freq_factor, high_freq_factor = 1.0, 4.0
+        wavelen = 2 * math.pi / inv_freq
+        smooth = (cfg.rope_original_len / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor)
+        blended = (1 - smooth) * inv_freq / cfg.rope_factor + smooth * inv_freq
+        inv_freq = torch.where(wavelen > cfg.rope_original_len / low_freq_factor, inv_freq / cfg.rope_factor,
+                               torch.where(wavelen < cfg.rope_original_len / high_freq_factor, inv_freq, blended))
+    freqs = torch.outer(torch.arange(cfg.block_size, dtype=torch.float32), inv_freq)
+    return freqs.cos(), freqs.sin()
+
+
+def apply_rope(x, cos, sin):
+    """Rotate each pair (i, i + head_dim/2) of x (B, H, T, head_dim) by its angle: the transformers layout."""
+    x1, x2 = x.float().chunk(2, dim=-1)
+    return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1).type_as(x)
+
+
+def document_mask(idx, bos_id, flex=None):
+    """Causal attention that never crosses documents (each starts with bos_id). On CUDA (flex=None) a flex-attention
+    BlockMask: SDPA with an explicit mask would leave the flash kernel for the memory-efficient one and compute every
+    masked block, while flex attention keeps a fused flash-style kernel (under torch.compile, as train.py runs it)
+    and skips the blocks across documents. Elsewhere a dense (B, 1, T, T) mask for SDPA: flex has no CPU backward."""
+    doc = (idx == bos_id).cumsum(dim=1)
+    B, T = idx.shape
+    if not (idx.is_cuda if flex is None else flex):
+        causal = torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()
+        return (doc[:, None, :, None] == doc[:, None, None, :]) & causal
+
+    def causal_same_doc(b, h, q, kv):
+        return (q >= kv) & (doc[b, q] == doc[b, kv])
+    return create_block_mask(causal_same_doc, B=B, H=None, Q_LEN=T, KV_LEN=T, device=idx.device)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.n_head, self.n_kv_head, self.head_dim = cfg.n_head, cfg.n_kv_head, cfg.head_dim
+        self.block_size, self.dropout = cfg.block_size, cfg.dropout
+        bias = cfg.arch == 'gpt2'
+        # one matmul for q, k and v (rows: n_head query heads, then n_kv_head key heads, then value heads)
+        self.qkv = nn.Linear(cfg.n_embd, (cfg.n_head + 2 * cfg.n_kv_head) * cfg.head_dim, bias=bias)
+        self.proj = nn.Linear(cfg.n_head * cfg.head_dim, cfg.n_embd, bias=bias)
+        self.qk_norm = cfg.arch == 'apertus'
+        if self.qk_norm:  # RMSNorm over each head's dimension, before RoPE
+            self.q_norm, self.k_norm = RMSNorm(cfg.head_dim), RMSNorm(cfg.head_dim)
+
+    def forward(self, x, rope=None, mask=None, cache=None, pos=0):
+        B, T, _ = x.shape
+        hd = self.head_dim
+        q, k, v = self.qkv(x).split([self.n_head * hd, self.n_kv_head * hd, self.n_kv_head * hd], dim=-1)
+        q, k, v = (t.view(B, T, -1, hd).transpose(1, 2) for t in (q, k, v))  # (B, heads, T, hd)
+        if self.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
+        if rope is not None:
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        if cache is not None:  # generation: store this step's keys and values, attend to all so far
+            if not cache:
+                cache['k'] = k.new_empty(B, self.n_kv_head, self.block_size, hd)
+                cache['v'] = v.new_empty(B, self.n_kv_head, self.block_size, hd)
+            cache['k'][:, :, pos:pos + T], cache['v'][:, :, pos:pos + T] = k, v
+            k, v = cache['k'][:, :, :pos + T], cache['v'][:, :, :pos + T]
+        gqa = self.n_kv_head != self.n_head
+        if isinstance(mask, BlockMask):
+            y = flex_attention(q, k, v, block_mask=mask, enable_gqa=gqa)
+        else:  # no mask + is_causal selects flash attention on CUDA; one new token (T == 1) sees the whole cache
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None and T > 1,
+                                               enable_gqa=gqa, dropout_p=self.dropout if self.training else 0.0)
+        return self.proj(y.transpose(1, 2).reshape(B, T, -1))
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        bias = cfg.arch == 'gpt2'
+        self.up = nn.Linear(cfg.n_embd, cfg.d_ff, bias=bias)
+        self.act = nn.GELU(approximate='tanh') if cfg.arch == 'gpt2' else XIELU()
+        self.down = nn.Linear(cfg.d_ff, cfg.n_embd, bias=bias)
+
+    def forward(self, x):
+        return self.down(self.act(self.up(x)))
+
+
+def make_norm(cfg):
+    return nn.LayerNorm(cfg.n_embd, eps=1e-5) if cfg.arch == 'gpt2' else RMSNorm(cfg.n_embd, eps=1e-5)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.norm1, self.attn = make_norm(cfg), Attention(cfg)
+        self.norm2, self.mlp = make_norm(cfg), MLP(cfg)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, **attn_args):
+        x = x + self.drop(self.attn(self.norm1(x), **attn_args))
+        return x + self.drop(self.mlp(self.norm2(x)))
+
+
+class GPT(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        cfg = self.config = config
+        self.wte = nn.Embedding(cfg.padded_vocab, cfg.n_embd)
+        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd) if cfg.arch == 'gpt2' else None
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.norm_f = make_norm(cfg)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.padded_vocab, bias=False)
+        if cfg.arch == 'gpt2':
+            self.lm_head.weight = self.wte.weight  # tied embeddings
+        else:  # fp32 tables, not saved in checkpoints: they follow from the config
+            cos, sin = rope_cos_sin(cfg)
+            self.register_buffer('rope_cos', cos, persistent=False)
+            self.register_buffer('rope_sin', sin, persistent=False)
+        self.init_weights()
+
+    def init_weights(self):
+        """Normal init (gpt2: std 0.02; apertus: 0.02/sqrt(5)); output projections further / sqrt(2 n_layer)."""
+        std = 0.02 if self.config.arch == 'gpt2' else 0.02 / math.sqrt(5)
+        for name, p in self.named_parameters():
+            if p.dim() == 2:  # matrices and embeddings
+                residual_out = name.endswith(('attn.proj.weight', 'mlp.down.weight'))
+                nn.init.normal_(p, 0.0, std / math.sqrt(2 * self.config.n_layer) if residual_out else std)
+            elif name.endswith('.bias'):
+                nn.init.zeros_(p)
+
+    def forward(self, idx, targets=None, cache=None, pos=0):
+        """idx (B, T) token ids -> (logits (B, T, vocab_size), loss or None). cache/pos: see generate()."""
+        cfg = self.config
+        B, T = idx.shape
+        if pos + T > cfg.block_size:
+            raise ValueError(f"model.py: {pos + T} tokens do not fit block_size {cfg.block_size}; crop the input")
+        if pos > 0 and T > 1:
+            raise ValueError("model.py: after the prompt, a cached forward takes one token at a time")
+        x, rope = self.wte(idx), None
+        if cfg.arch == 'gpt2':
+            x = x + self.wpe(torch.arange(pos, pos + T, device=idx.device))
+        else:
+            rope = (self.rope_cos[pos:pos + T].float(), self.rope_sin[pos:pos + T].float())
+        mask = document_mask(idx, cfg.doc_bos_id) if cfg.doc_bos_id >= 0 and cache is None else None
+        x = self.drop(x)
+        for i, block in enumerate(self.blocks):
+            x = block(x, rope=rope, mask=mask, cache=None if cache is None else cache[i], pos=pos)
+        # the padding rows are cut before softmax, so they never receive probability
+        logits = self.lm_head(self.norm_f(x))[..., :cfg.vocab_size]
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
+        return logits, loss
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
+        """Append max_new_tokens sampled tokens to idx (B, T), with a KV cache; temperature 0 is greedy.
+        Up to block_size tokens the result equals re-running the whole forward each step; beyond it, the context
+        restarts from the most recent half block (so the cost stays linear). Call model.eval() first."""
+        block = self.config.block_size
+        cache = [{} for _ in self.blocks]
+        x, pos = idx[:, -block:], 0
+        for _ in range(max_new_tokens):
+            if pos + x.size(1) > block:  # cache full: re-read the latest half block
+                x, pos = idx[:, -(block // 2):], 0
+            logits, _ = self(x, cache=cache, pos=pos)
+            pos += x.size(1)
+            logits = logits[:, -1].float()
+            if temperature == 0:
+                x = logits.argmax(dim=-1, keepdim=True)
+            else:
+                logits = logits / temperature
+                if top_k is not None:
+                    kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]
+                    logits = logits.masked_fill(logits < kth, -float('inf'))
+                x = torch.multinomial(F.softmax(logits, dim=-1), num_samples=1)
+            idx = torch.cat((idx, x), dim=1)
+        return idx
+
+    def num_params(self, non_embedding=False):
+        """Parameters at the real vocabulary size (padding rows not counted, a tied matrix once). non_embedding:
+        without token/position embeddings and output head, the count the size presets are named by."""
+        cfg = self.config
+        n_vocab_matrices = 1 if cfg.arch == 'gpt2' else 2  # tied or not
+        n_wpe = self.wpe.weight.numel() if self.wpe is not None else 0
+        n_non_embedding = sum(p.numel() for p in self.parameters()) - n_wpe \
+            - n_vocab_matrices * cfg.padded_vocab * cfg.n_embd
+        if non_embedding:
+            return n_non_embedding
+        return n_non_embedding + n_vocab_matrices * cfg.vocab_size * cfg.n_embd + n_wpe
+
+    def flops_per_token(self, seq_len=None):
+        """Training FLOPs per token, forward and backward (PaLM appendix B, as nanoGPT's MFU): 6 per weight of every
+        matmul (non-embedding weights and the output head) plus 12 * n_layer * d * T for attention scores and values.
+        Causal masking is not discounted, as in PaLM's MFU convention."""
+        cfg = self.config
+        T = seq_len or cfg.block_size
+        n_matmul = self.num_params(non_embedding=True) + cfg.padded_vocab * cfg.n_embd
+        return 6 * n_matmul + 12 * cfg.n_layer * cfg.n_head * cfg.head_dim * T
+
+    def configure_optimizer(self, weight_decay, lr, betas, device_type):
+        """AdamW with weight decay on matrices and embeddings only (not biases, norms, xIELU scalars); fused on CUDA."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        groups = [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
+                  {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
+        return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), fused=device_type == 'cuda')
+
+
+def model_from_checkpoint(ckpt):
+    """A GPT from a checkpoint dict ('model': state_dict, 'model_config': asdict(GPTConfig)), torch.compile's
+    '_orig_mod.' prefixes stripped."""
+    model = GPT(GPTConfig(**ckpt['model_config']))
+    state = {k.removeprefix('_orig_mod.'): v for k, v in ckpt['model'].items()}
+    model.load_state_dict(state)
+    return model

@@ -1,0 +1,298 @@
+"""model.py and export_hf.py against their spec: the same logits as transformers after export, causal, presets sized
+as named, vocabulary padding invisible, KV-cache generation equal to the plain forward. CPU, float32, tiny configs."""
+import dataclasses
+import json
+import math
+import re
+
+import pytest
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+from model import GPT, PRESETS, XIELU, GPTConfig, document_mask, make_config, model_from_checkpoint
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Tiny models are all small ops: one thread is faster than two, and steady when other tests share the cores."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+VOCAB = 1000  # not a multiple of 64, so the embedding padding is always in play
+BLOCK = 32
+
+
+def tiny(arch, **overrides):
+    return make_config(f'{arch}-tiny', vocab_size=VOCAB, block_size=BLOCK, **overrides)
+
+
+def random_model(cfg, seed=0):
+    """Every weight random (norm gains, biases and xIELU scalars too), so a wrong mapping cannot hide behind init."""
+    torch.manual_seed(seed)
+    model = GPT(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return model
+
+
+def ckpt_of(model):
+    """What train.py saves, with torch.compile's prefixes."""
+    return {'model': {'_orig_mod.' + k: v for k, v in model.state_dict().items()},
+            'model_config': dataclasses.asdict(model.config)}
+
+
+def random_ids(B=2, T=BLOCK, seed=1):
+    return torch.randint(0, VOCAB, (B, T), generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize('arch, overrides, hf_class', [
+    ('gpt2', {}, 'GPT2LMHeadModel'),
+    ('apertus', {}, 'ApertusForCausalLM'),
+    ('apertus', dict(rope_factor=8.0, rope_original_len=16), 'ApertusForCausalLM'),  # llama3 RoPE scaling
+])
+def test_exported_model_gives_transformers_the_same_logits_and_loss(tmp_path, arch, overrides, hf_class):
+    from transformers import AutoModelForCausalLM
+    from export_hf import export
+    model = random_model(tiny(arch, **overrides))
+    out_dir = export(ckpt_of(model), str(tmp_path / 'hf'))
+    hf, info = AutoModelForCausalLM.from_pretrained(out_dir, output_loading_info=True)
+    assert type(hf).__name__ == hf_class
+    assert not info['missing_keys'] and not info['unexpected_keys'] and not info['mismatched_keys']
+    idx = random_ids(T=BLOCK)
+    with torch.no_grad():
+        logits, loss = model(idx[:, :-1], targets=idx[:, 1:])
+        hf_out = hf(idx, labels=idx)  # transformers shifts the labels itself
+    assert logits.shape == (2, BLOCK - 1, VOCAB) == hf_out.logits[:, :-1].shape
+    assert (logits - hf_out.logits[:, :-1]).abs().max().item() < 1e-4
+    assert abs(loss.item() - hf_out.loss.item()) < 1e-5
+
+
+def write_tokenizer_folder(path, with_tokenizer_json=True):
+    """A tiny byte-level BPE in the layout tokenizer.py writes: tokenizer.json + meta.json."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
+    path.mkdir()
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=['<bos>', '<eos>'],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(['the cat sat on the mat', 'der Hund liegt auf der Matte'] * 20, trainer)
+    if with_tokenizer_json:
+        tok.save(str(path / 'tokenizer.json'))
+    (path / 'meta.json').write_text(json.dumps({'kind': 'bpe' if with_tokenizer_json else 'btm',
+                                                'vocab_size': tok.get_vocab_size(), 'bos_id': 0, 'eos_id': 1}))
+    return tok
+
+
+def test_export_run_reads_ckpt_and_exports_its_tokenizer(tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from export_hf import export_run
+    tok = write_tokenizer_folder(tmp_path / 'tok')
+    model = random_model(tiny('gpt2'))
+    run_dir = tmp_path / 'run'
+    run_dir.mkdir()
+    torch.save({**ckpt_of(model), 'config': {'tokenizer': str(tmp_path / 'tok')}}, run_dir / 'ckpt.pt')
+    out_dir = export_run(str(run_dir), str(tmp_path / 'hf'))
+    hf_tok = AutoTokenizer.from_pretrained(out_dir)
+    text = 'the cat liegt auf der mat'
+    assert hf_tok.encode(text, add_special_tokens=False) == tok.encode(text).ids
+    assert (hf_tok.bos_token, hf_tok.eos_token) == ('<bos>', '<eos>')
+    hf = AutoModelForCausalLM.from_pretrained(out_dir)
+    assert (hf.config.bos_token_id, hf.config.eos_token_id) == (0, 1)
+
+
+def test_export_without_tokenizer_json_skips_the_tokenizer_with_a_note(tmp_path, capsys):
+    from export_hf import export
+    write_tokenizer_folder(tmp_path / 'tok', with_tokenizer_json=False)
+    out_dir = export(ckpt_of(random_model(tiny('apertus'))), str(tmp_path / 'hf'), str(tmp_path / 'tok'))
+    assert 'no tokenizer.json' in capsys.readouterr().out
+    files = sorted(p.name for p in (tmp_path / 'hf').iterdir())
+    assert files == ['config.json', 'model.safetensors'] and out_dir == str(tmp_path / 'hf')
+
+
+@pytest.mark.parametrize('arch', ['gpt2', 'apertus'])
+def test_changing_a_later_token_never_changes_earlier_logits(arch):
+    model = random_model(tiny(arch))
+    idx = random_ids()
+    changed = idx.clone()
+    changed[:, 20] = (idx[:, 20] + 1) % VOCAB
+    with torch.no_grad():
+        a, _ = model(idx)
+        b, _ = model(changed)
+    assert torch.allclose(a[:, :20], b[:, :20], atol=1e-6, rtol=0)
+    assert (a[:, 20:] - b[:, 20:]).abs().max() > 1e-3
+
+
+def test_preset_sizes_match_their_names():
+    for name, preset in PRESETS.items():
+        vocab = 16384
+        with torch.device('meta'):  # counts without allocating 3B parameters
+            model = GPT(make_config(name, vocab_size=vocab, block_size=1024))
+        demo_sizes = {'-micro': (2e4, 1e5), '-tiny': (1e5, 1e6), '-mini': (1e6, 4e6)}  # CPU tests and the demo
+        bounds = next((b for suffix, b in demo_sizes.items() if name.endswith(suffix)), None)
+        if bounds:
+            assert bounds[0] < model.num_params(non_embedding=True) < bounds[1], name
+            continue
+        number, unit = re.fullmatch(r'.*-(\d+)([MB])', name).groups()
+        target = int(number) * {'M': 1e6, 'B': 1e9}[unit]
+        n = model.num_params(non_embedding=preset['arch'] != 'gpt2')  # gpt2-40M is named by its total
+        assert abs(n / target - 1) < 0.05, f"{name}: {n:,} parameters"
+
+
+def test_num_params_counts_the_real_vocabulary_once():
+    for arch, n_vocab_matrices in (('gpt2', 1), ('apertus', 2)):
+        padded, unpadded = GPT(tiny(arch, vocab_multiple=128)), GPT(tiny(arch, vocab_multiple=1))
+        assert padded.num_params() == unpadded.num_params() == sum(p.numel() for p in unpadded.parameters())
+        n_wpe = BLOCK * 128 if arch == 'gpt2' else 0
+        assert padded.num_params() - padded.num_params(non_embedding=True) == n_vocab_matrices * VOCAB * 128 + n_wpe
+
+
+@pytest.mark.parametrize('arch', ['gpt2', 'apertus'])
+def test_fresh_model_loss_is_about_ln_vocab(arch):
+    torch.manual_seed(0)
+    model = GPT(tiny(arch))
+    idx, targets = random_ids(B=4, seed=1), random_ids(B=4, seed=2)
+    _, loss = model(idx, targets)
+    assert abs(loss.item() - math.log(VOCAB)) < 0.1
+
+
+def test_loss_ignores_targets_of_minus_one():
+    model = random_model(tiny('apertus'))
+    idx, targets = random_ids(), random_ids(seed=2)
+    masked = targets.clone()
+    masked[:, 10:] = -1
+    with torch.no_grad():
+        logits, loss = model(idx, masked)
+        expected = torch.nn.functional.cross_entropy(logits[:, :10].reshape(-1, VOCAB), targets[:, :10].reshape(-1))
+    assert torch.allclose(loss, expected, atol=1e-6)
+
+
+def test_xielu_matches_its_formula_on_both_sides_of_zero():
+    act = XIELU()
+    with torch.no_grad():
+        act.alpha_p.fill_(0.3)
+        act.alpha_n.fill_(-0.7)
+    softplus = lambda a: math.log1p(math.exp(a))
+    alpha_p, alpha_n, beta, eps = softplus(0.3), 0.5 + softplus(-0.7), 0.5, -1e-6
+    xs = [-30.0, -3.0, -0.5, -1e-3, -1e-7, 0.0, 1e-7, 1e-3, 0.5, 3.0, 30.0]
+    expected = [alpha_p * x * x + beta * x if x > 0 else alpha_n * (math.expm1(min(x, eps)) - x) + beta * x for x in xs]
+    got = act(torch.tensor(xs))
+    torch.testing.assert_close(got, torch.tensor(expected), rtol=1e-6, atol=1e-9)
+
+
+def test_xielu_alphas_start_at_0_8_and_both_learn():
+    act = XIELU()
+    assert math.isclose(torch.nn.functional.softplus(act.alpha_p).item(), 0.8, rel_tol=1e-6)
+    assert math.isclose(0.5 + torch.nn.functional.softplus(act.alpha_n).item(), 0.8, rel_tol=1e-6)
+    act(torch.tensor([-2.0, 2.0])).sum().backward()
+    assert act.alpha_p.grad.abs().item() > 0 and act.alpha_n.grad.abs().item() > 0
+
+
+@pytest.mark.parametrize('arch', ['gpt2', 'apertus'])
+def test_padded_vocab_gives_identical_logits_and_loss(arch):
+    padded = random_model(tiny(arch, vocab_multiple=128))
+    assert padded.wte.weight.shape[0] == 1024
+    unpadded = GPT(tiny(arch, vocab_multiple=1)).eval()
+    state = padded.state_dict()
+    unpadded.load_state_dict({k: v[:VOCAB] if k in ('wte.weight', 'lm_head.weight') else v for k, v in state.items()})
+    idx, targets = random_ids(), random_ids(seed=2)
+    logits_p, loss_p = padded(idx, targets)
+    with torch.no_grad():
+        logits_u, loss_u = unpadded(idx, targets)
+    assert logits_p.shape == logits_u.shape == (2, BLOCK, VOCAB)
+    assert torch.allclose(logits_p, logits_u, atol=1e-6) and torch.allclose(loss_p, loss_u, atol=1e-6)
+    loss_p.backward()  # the padding rows of the output head get no probability, hence no gradient
+    assert padded.lm_head.weight.grad[VOCAB:].abs().max() == 0
+
+
+def greedy_without_cache(model, idx, n):
+    for _ in range(n):
+        logits, _ = model(idx[:, -model.config.block_size:])
+        idx = torch.cat((idx, logits[:, -1].argmax(-1, keepdim=True)), dim=1)
+    return idx
+
+
+@pytest.mark.parametrize('arch', ['gpt2', 'apertus'])
+def test_kv_cache_generation_equals_greedy_without_cache(arch):
+    model = random_model(tiny(arch))
+    prompt = random_ids(B=2, T=5)
+    with torch.no_grad():
+        expected = greedy_without_cache(model, prompt, BLOCK + 1 - 5)  # up to a full block of context
+    got = model.generate(prompt, BLOCK + 10, temperature=0)  # runs past block_size by restarting the cache
+    assert got.shape == (2, 5 + BLOCK + 10)
+    assert torch.equal(got[:, :BLOCK + 1], expected)
+    assert torch.equal(model.generate(prompt, 8, temperature=1.0, top_k=1), expected[:, :13])  # top-1 is greedy
+
+
+def test_document_mask_keeps_documents_apart():
+    # apertus positions are relative (RoPE), so a document packed after another must give the logits it gives alone
+    model = random_model(tiny('apertus', doc_bos_id=0))
+    plain = GPT(tiny('apertus')).eval()
+    plain.load_state_dict(model.state_dict())
+    doc_a, doc_b = random_ids(B=1, T=10, seed=3), random_ids(B=1, T=14, seed=4)
+    doc_a[:, 0] = doc_b[:, 0] = 0
+    doc_a[:, 1:] = doc_a[:, 1:].clamp(min=1)
+    doc_b[:, 1:] = doc_b[:, 1:].clamp(min=1)
+    packed = torch.cat((doc_a, doc_b), dim=1)
+    with torch.no_grad():
+        logits, _ = model(packed)
+        alone, _ = model(doc_b)
+        crossing, _ = plain(packed)
+    assert (logits[:, 10:] - alone).abs().max() < 1e-4
+    assert (crossing[:, 10:] - alone).abs().max() > 1e-3  # without the mask, doc_b does see doc_a
+    _, loss = model(packed, packed)
+    loss.backward()  # the masked path trains
+    assert model.blocks[0].attn.qkv.weight.grad.abs().max() > 0
+
+
+@pytest.mark.filterwarnings('ignore:flex_attention called without torch.compile')  # eager is fine at this size
+def test_flex_document_mask_equals_the_dense_one():
+    # CUDA trains through flex attention, CPU through SDPA with a dense mask: forward (all flex does on CPU) must agree
+    attn = random_model(tiny('apertus')).blocks[0].attn
+    idx = random_ids(B=2, T=BLOCK, seed=5) % 4  # token 0 (the BOS here) every few positions
+    x = torch.randn(2, BLOCK, attn.proj.out_features)
+    with torch.no_grad():
+        dense = attn(x, mask=document_mask(idx, bos_id=0, flex=False))
+        flex = attn(x, mask=document_mask(idx, bos_id=0, flex=True))
+        causal = attn(x)
+    assert (dense - flex).abs().max() < 1e-5
+    assert (dense - causal).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize('arch', ['gpt2', 'apertus'])
+def test_flops_per_token_matches_counted_flops(arch):
+    model = GPT(tiny(arch))
+    idx = random_ids()
+    with FlopCounterMode(display=False) as counter, sdpa_kernel(SDPBackend.MATH):  # math SDPA shows its matmuls
+        model(idx, idx)[1].backward()
+    counted = counter.get_total_flops() / idx.numel()
+    assert abs(model.flops_per_token(BLOCK) / counted - 1) < 0.02
+
+
+def test_config_round_trips_and_checkpoints_reload():
+    cfg = make_config('apertus-50M', vocab_size=16384, block_size=1024, dropout=0.1)
+    assert GPTConfig(**dataclasses.asdict(cfg)) == cfg
+    assert (cfg.n_kv_head, cfg.d_ff, cfg.padded_vocab) == (2, 2688, 16384)
+    model = random_model(tiny('gpt2'))
+    again = model_from_checkpoint(ckpt_of(model)).eval()
+    idx = random_ids()
+    with torch.no_grad():
+        assert torch.equal(model(idx)[0], again(idx)[0])
+    with pytest.raises(SystemExit, match='unknown preset'):
+        make_config('apertus-7B', vocab_size=100, block_size=64)
+    with pytest.raises(SystemExit, match='n_heads'):
+        make_config('apertus-tiny', vocab_size=100, block_size=64, n_heads=3)
+
+
+def test_optimizer_decays_matrices_only():
+    model = GPT(tiny('apertus'))
+    opt = model.configure_optimizer(weight_decay=0.1, lr=1e-3, betas=(0.9, 0.95), device_type='cpu')
+    decay, no_decay = opt.param_groups
+    assert decay['weight_decay'] == 0.1 and no_decay['weight_decay'] == 0.0
+    assert all(p.dim() == 2 for p in decay['params']) and all(p.dim() == 1 for p in no_decay['params'])
+    assert {id(p) for p in decay['params'] + no_decay['params']} == {id(p) for p in model.parameters()}
+    assert len(decay['params']) + len(no_decay['params']) == len(list(model.parameters()))
