@@ -1,0 +1,237 @@
+"""btm.py: the merge loop equals its naive definition, encoding reproduces training, the tokenizer is lossless."""
+import json
+import os
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import btm
+import tokenizer
+
+SETTINGS = settings(max_examples=250, deadline=None, database=None)
+
+
+@st.composite
+def corpora(draw, max_base=6):
+    """(n_base, docs): small id documents built from runs (A A A A), so overlaps and ties are common."""
+    n_base = draw(st.integers(1, max_base))
+    run = st.tuples(st.integers(0, n_base - 1), st.integers(1, 5))
+    doc = st.lists(run, max_size=12).map(lambda runs: [t for t, k in runs for _ in range(k)])
+    return n_base, draw(st.lists(doc, max_size=6))
+
+
+def naive_apply_merges(docs, merges, n_base):
+    """Encoding by the definition: each merge in rank order over the whole document."""
+    docs = [list(d) for d in docs]
+    for k, (a, b) in enumerate(merges):
+        docs = [btm.replace_pair(d, a, b, n_base + k) for d in docs]
+    return docs
+
+
+def as_lists(docs):
+    return [list(map(int, d)) for d in docs]
+
+
+@SETTINGS
+@given(corpora(), st.integers(0, 40), st.integers(0, 3))
+def test_learn_merges_equals_naive_reference(corpus, n_merges, min_frequency):
+    n_base, docs = corpus
+    merges, segmented = btm.naive_learn_merges(docs, n_base, n_merges, min_frequency)
+    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency)
+    assert got['merges'] == merges
+    assert as_lists(got['docs']) == segmented
+    assert btm.learn_merges(docs, n_base, n_merges, min_frequency) == merges
+
+
+ALPHABET = [b'a', b' ', b'b', b'\n', b' c', b'd ', b'e']
+
+
+@SETTINGS
+@given(corpora(max_base=len(ALPHABET)), st.integers(0, 40), st.integers(1, 3), st.integers(0, 3),
+       st.sampled_from([(), (b'\n',), (b'\n', b'e')]))
+def test_learn_merges_with_constraints_equals_naive_reference(corpus, n_merges, min_frequency, max_words, bounds):
+    n_base, docs = corpus
+    kw = dict(token_bytes=ALPHABET[:n_base], max_words=max_words, boundaries=bounds)
+    merges, segmented = btm.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw)
+    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, **kw)
+    assert got['merges'] == merges
+    assert as_lists(got['docs']) == segmented
+
+
+def engine_apply(docs, merges, n_base):
+    engine = btm.merge_engine(n_base, merges)
+    spelled = [''.join(chr(btm.CHAR0 + i) for i in d) for d in docs]
+    return [e.ids for e in engine.encode_batch_fast(spelled, add_special_tokens=False)]
+
+
+@SETTINGS
+@given(corpora(), st.integers(0, 40), st.integers(1, 3))
+def test_encoding_training_documents_reproduces_training_segmentation(corpus, n_merges, min_frequency):
+    n_base, docs = corpus
+    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency)
+    assert btm.apply_merges(docs, got['merges'], n_base) == as_lists(got['docs'])
+    assert engine_apply(docs, got['merges'], n_base) == as_lists(got['docs'])
+
+
+@SETTINGS
+@given(corpora(), corpora(), st.integers(0, 40))
+def test_encoding_new_documents_equals_naive_rank_order(train_corpus, new_corpus, n_merges):
+    n_base, docs = train_corpus
+    merges = btm.learn_merges(docs, n_base, n_merges, min_frequency=1)
+    new = [[t % n_base for t in d] for d in new_corpus[1]]
+    expected = naive_apply_merges(new, merges, n_base)
+    assert btm.apply_merges(new, merges, n_base) == expected
+    assert engine_apply(new, merges, n_base) == expected
+
+
+def test_overlapping_runs_count_every_position_and_replace_left_to_right():
+    # A A A holds (A, A) twice; it becomes M A; A A A A becomes M M
+    assert btm.naive_learn_merges([[0, 0, 0]], 1, 5, 2) == ([(0, 0)], [[1, 0]])
+    assert btm.learn_merges([[0, 0, 0]], 1, 5, 2) == [(0, 0)]
+    assert btm.learn_merges([[0, 0, 0, 0]], 1, 5, 1, progress=True) == [(0, 0), (1, 1)]
+    assert btm.apply_merges([[0, 0, 0, 0, 0]], [(0, 0)], 1) == [[1, 1, 0]]
+
+
+def test_ties_go_to_the_smallest_pair_and_pairs_never_cross_documents():
+    assert btm.learn_merges([[1, 2], [0, 3], [2, 1]], 4, 1, 1) == [(0, 3)]
+    assert btm.learn_merges([[0], [1]] * 5, 2, 3, 1) == []  # (0, 1) only across documents
+
+
+def test_merge_engine_declines_two_ids_spelling_the_same_primitive_ids():
+    assert btm.merge_engine(3, [(0, 1), (3, 2), (1, 2), (0, 5)]) is None  # 4 and 6 both spell 0 1 2
+    assert btm.merge_engine(3, [(0, 1), (3, 2)]) is not None
+
+
+# ---------------------------------------------------------------- the tokenizer on text
+WORDS = ['Once', 'upon', 'a', 'time', 'there', 'was', 'little', 'cat', 'dog', 'who', 'liked', 'to', 'play', 'in',
+         'the', 'park', 'sun', 'happy', 'and', 'big', 'red', 'ball', 'Lily', 'Tom', 'Sie', 'spielte', 'über',
+         'Straße', 'chat', 'été', 'ここ', 'で', '猫', 'Привет', 'мир']
+ADVERSARIAL = ['', ' ', '\n\n\n', '\r\n\t \x00', 'a' * 300, '  leading and trailing  ', '<|bos|> <|eos|>',
+               'e\u0301 combining, ZWJ 👩\u200d👩\u200d👧, flags 🇩🇪', '\ufeff\u2581\u00a0', '日本語のテキスト',
+               'mixed 123456789 numbers 3.14159', '\x7f\x80 control', 'Once upon a time' * 20, 'ß' * 33]
+
+
+SYLLABLES = ['ka', 'lo', 'mi', 'ren', 'tu', 'shi', 'po', 'an', 'el', 'ra', 'qu', 'ix']
+
+
+def stories(n, seed):
+    """Toy stories: a stock phrase, common words and made-up ones (so a BPE of 620 ids has enough pairs)."""
+    rng = random.Random(seed)
+    word = lambda: rng.choice(WORDS) if rng.random() < 0.7 else ''.join(rng.choices(SYLLABLES, k=rng.randint(1, 3)))
+    out = []
+    for _ in range(n):
+        sents = ['Once upon a time, there was a little ' + rng.choice(WORDS) + '.']
+        sents += [' '.join(word() for _ in range(rng.randint(3, 9))) + rng.choice('.!?')
+                  for _ in range(rng.randint(2, 6))]
+        out.append(' '.join(sents) + rng.choice(['', '\n', '\nThe end.']))
+    return out
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp('btm')
+    os.makedirs(root / 'corpus' / 'toy')
+    for split, seed, n in (('tok', 0, 600), ('val', 1, 60)):
+        with open(root / 'corpus' / 'toy' / f'{split}.jsonl', 'w') as f:
+            f.writelines(json.dumps({'text': t, 'lang': 'eng'}) + '\n' for t in stories(n, seed))
+    cfg = {k: getattr(btm, k) for k in btm.configurator.config_keys(vars(btm))}
+    cfg.update(corpus='toy', corpus_dir=str(root / 'corpus'), out_dir=str(root / 'tokenizers'), n_base=320,
+               vocab_size=620, progress=False, analysis_dir=str(root / 'analysis'), name='btm-toy', num_proc=1)
+    btm.train_command(cfg)
+    return cfg, os.path.join(cfg['out_dir'], 'btm-toy')
+
+
+def test_load_tokenizer_gives_the_btm_interface(trained):
+    cfg, path = trained
+    tok = tokenizer.load_tokenizer(path)
+    meta = json.load(open(os.path.join(path, 'meta.json')))
+    assert (tok.kind, tok.vocab_size, tok.bos_id, tok.eos_id) == ('btm', 620, 0, 1)
+    assert tok.hash == meta['hash'] and meta['n_base'] == 320 and len(tok.merges) == 300
+    assert all(a >= 2 and b >= 2 for a, b in tok.merges)  # specials never merge
+    assert os.path.isfile(os.path.join(path, 'primitive', 'tokenizer.json'))
+
+
+def test_encoding_training_text_reproduces_training_segmentation(trained):
+    cfg, path = trained
+    tok = btm.load(path)
+    texts = list(tokenizer.read_texts(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl')))
+    docs = btm.encode_docs(tok.primitive, texts)
+    learned = btm.learn_merges_detailed(docs, 320, 300, cfg['min_frequency'])
+    assert learned['merges'] == tok.merges
+    assert tok.encode_batch(texts) == as_lists(learned['docs'])
+    assert [tok.encode(t) for t in texts[:20]] == as_lists(learned['docs'][:20])
+    assert max(len(tok.parts[i]) for i in range(tok.vocab_size)) > 4  # merges do span words here
+
+
+def test_round_trip_is_lossless_on_adversarial_text(trained):
+    tok = btm.load(trained[1])
+    texts = ADVERSARIAL + stories(20, 7)
+    for text, ids in zip(texts, tok.encode_batch(texts)):
+        assert tok.decode(ids) == text
+        assert ids == btm.apply_merges([tok.primitive.encode(text)], tok.merges, tok.n_base)[0]
+        assert b''.join(tok.token_bytes(i) for i in ids) == text.encode('utf-8')
+    assert tok.encode('<|bos|>') != [tok.bos_id]
+
+
+def test_save_then_load_gives_identical_encodings(trained, tmp_path):
+    cfg, path = trained
+    texts = list(tokenizer.read_texts(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl')))
+    fresh = btm.train(texts, str(tmp_path / 'again'), 320, 620, corpus='toy', name='btm-toy')
+    loaded = btm.load(path)
+    probe = stories(30, 3) + ADVERSARIAL
+    assert fresh.merges == loaded.merges and fresh.hash == loaded.hash
+    reloaded = btm.load(str(tmp_path / 'again'))
+    assert fresh.encode_batch(probe) == loaded.encode_batch(probe) == reloaded.encode_batch(probe)
+
+
+def test_pair_graph_file_holds_every_adjacent_pair_count(trained):
+    cfg, path = trained
+    tok = btm.load(path)
+    texts = list(tokenizer.read_texts(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl')))
+    expected = {}
+    for d in tok.primitive.encode_batch(texts):
+        for p in zip(d, d[1:]):
+            expected[p] = expected.get(p, 0) + 1
+    g = np.load(os.path.join(path, 'pair_graph.npz'))
+    assert dict(zip(zip(g['a'].tolist(), g['b'].tolist()), g['count'].tolist())) == expected
+    assert (np.diff(g['count']) <= 0).all()
+
+
+def test_edited_merges_file_is_refused(trained, tmp_path):
+    import shutil
+    copy = str(tmp_path / 'copy')
+    shutil.copytree(trained[1], copy)
+    raw = json.load(open(os.path.join(copy, 'merges.json')))
+    raw['merges'] = raw['merges'][:-1]
+    open(os.path.join(copy, 'merges.json'), 'w').write(json.dumps(raw))
+    with pytest.raises(SystemExit, match='hash'):
+        btm.load(copy)
+
+
+def test_encode_docs_by_pre_token_equals_the_primitive_encoder(trained):
+    prim = btm.load(trained[1]).primitive
+    texts = ADVERSARIAL + stories(50, 11) + ['  x\n \n\t y 12345 ...!!  ', ' \u3000 \u00a0\u0301 ']
+    assert as_lists(btm.encode_docs(prim, texts, batch_docs=7)) == prim.encode_batch(texts)
+    assert as_lists(btm.encode_docs(prim, texts, batch_docs=9, num_proc=2)) == prim.encode_batch(texts)
+
+
+def test_encode_docs_cuts_documents_at_special_ids():
+    class Fake:
+        bos_id, eos_id, vocab_size = 0, 1, 10
+        encode_batch = staticmethod(lambda texts: [[5, 0, 6, 7, 1], [8]])
+    assert as_lists(btm.encode_docs(Fake(), ['x', 'y'])) == [[5], [6, 7], [], [8]]
+
+
+def test_analyze_writes_markdown_json_and_plot(trained):
+    cfg, path = trained
+    btm.analyze_command(dict(cfg, analyze_max_docs=50))
+    out = os.path.join(cfg['analysis_dir'], 'btm-toy')
+    rep = json.load(open(os.path.join(out, 'btm_vocab.json')))
+    assert os.path.getsize(os.path.join(out, 'btm_vocab.png')) > 0
+    assert 'Most frequent merged tokens' in open(os.path.join(out, 'btm_vocab.md')).read()
+    assert rep['bpe_stats']['vocab_size'] == rep['btm_stats']['vocab_size'] == 620
+    assert rep['btm_stats']['bytes_per_token'] > rep['bpe_stats']['bytes_per_token']  # merges span words
+    assert 0 < rep['btm_stats']['merged_spanning_words'] <= 1 and len(rep['top_merged']) > 0
+    assert rep['bpe_stats']['vocab_spanning_words'] == 0  # a BPE never crosses its pre-tokens
