@@ -1,0 +1,365 @@
+"""
+Bits per byte of trained checkpoints on held-out documents, overall and per language, plus optional multiple-choice
+tasks scored by log-likelihood. Writes out/runs/{run}/eval.json (eval_{split}.json for a split other than test).
+
+    python eval_bpb.py --run=out/runs/apertus-50M_bpe-80k_s1                 # the test split of the run's corpus
+    python eval_bpb.py --runs='out/runs/*' --split=val --overlap=512          # every run; later windows keep context
+    python eval_bpb.py --run=out/runs/X --tasks=tasks/demo_mc.jsonl --force=True
+
+The definition (../shared/DESIGN.md): bpb = sum over every scored token of -log2 p(token | context), divided by the
+UTF-8 bytes of the scored documents. Each document of out/corpus/{corpus}/{split}.jsonl is tokenized from its original
+text (bytes counted on that text, never on a normalised form), fed after a BOS token, and every one of its tokens is
+scored exactly once, the first one predicted from BOS alone. No EOS is appended or scored: prepare.py puts only a BOS
+before each document, so the models never learned to predict an end, and scoring one would add a token whose bytes
+are zero. A document longer than the context is scored in windows of `context` tokens: overlap=0 gives disjoint
+windows (as lm-evaluation-harness's rolling log-likelihood); overlap=k makes each later window re-read at least k
+tokens already scored, as context, so later tokens are predicted from more history (k = context-1: every token sees
+the full context, at ~context times the cost). The choice is recorded in eval.json under `windowing`.
+
+Multiple-choice tasks (`tasks`): a jsonl of {"context", "choices", "answer" (index), optional "lang"}; each choice is
+scored as the sum of its tokens' log-likelihoods after BOS + context (context and choice encoded separately, so the
+choice's tokens are exactly its own text's, even for tokenizers that merge across words); `acc` picks the most likely
+choice, `acc_norm` the most likely per UTF-8 byte of the choice. Results go into eval.json under `tasks`.
+For the standard multilingual suites (they need the hub), export and run lm-evaluation-harness:
+    python export_hf.py --run=out/runs/X --out=out/hf/X
+    lm_eval --model hf --model_args pretrained=out/hf/X,add_bos_token=True \\
+        --tasks xnli,xcopa,xstorycloze,xwinograd,pawsx,belebele --batch_size 16 --output_path out/runs/X/lm_eval
+(export_hf.py writes the tokenizer only for tokenizer.json kinds, bpe and unigram; BTM runs use `tasks` here.)
+"""
+import glob
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import configurator
+from model import model_from_checkpoint
+from tokenizer import TIKTOKEN_NAMES, load_tokenizer
+
+# -----------------------------------------------------------------------------
+# defaults (override with config/*.py or --key=value)
+run = ''                     # one run folder, e.g. out/runs/apertus-50M_bpe-80k_s1
+runs = []                    # several run folders, comma-separated, globs allowed: --runs='out/runs/*'
+split = 'test'               # text split of the run's corpus
+corpus = ''                  # '' = the run's corpus (config.json)
+corpus_dir = 'out/corpus'    # text splits live in {corpus_dir}/{corpus}/{split}.jsonl
+max_docs_per_lang = 0        # 0 = every document; else the first N of each language (recorded)
+context = 0                  # tokens per window; 0 = the model's block_size
+overlap = 0                  # tokens of already-scored context each later window re-reads; 0 = disjoint windows
+batch_tokens = 8192          # tokens per forward pass (windows of similar length are batched together)
+tasks = []                   # multiple-choice jsonl files, e.g. tasks/demo_mc.jsonl
+device = ''                  # '' = cuda when available, else cpu
+dtype = ''                   # '' = bfloat16 autocast on cuda, float32 on cpu; or 'float32' / 'bfloat16'
+force = False                # re-evaluate runs whose eval file is newer than their checkpoint
+# -----------------------------------------------------------------------------
+LN2 = math.log(2)
+
+
+# ---------------------------------------------------------------- runs, tokenizers, splits
+def read_run_config(run_dir):
+    """The run's config (config.json, else the checkpoint's copy); refuses a folder without ckpt.pt."""
+    if not os.path.isfile(os.path.join(run_dir, 'ckpt.pt')):
+        raise SystemExit(f"{run_dir}: no ckpt.pt; train the run first (python train.py ...) or check the path")
+    path = os.path.join(run_dir, 'config.json')
+    if os.path.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    return load_checkpoint(run_dir).get('config', {})
+
+
+def check_tokenizer(run_dir, cfg):
+    """Load the run's tokenizer, refusing a missing folder or one whose hash differs from the one trained with."""
+    path = cfg.get('tokenizer')
+    if not path:
+        raise SystemExit(f"{run_dir}/config.json: no 'tokenizer' entry; add the tokenizer folder it was trained with")
+    if path not in TIKTOKEN_NAMES and not os.path.isdir(path):
+        raise SystemExit(f"{run_dir}: tokenizer folder {path} (from its config) not found; restore it or retrain it "
+                         f"with the same settings (python tokenizer.py / btm.py), then check the hash matches")
+    tok = load_tokenizer(path)
+    trained_with = cfg.get('tokenizer_hash')
+    if trained_with is None:
+        print(f"note: {run_dir}: config.json records no tokenizer_hash, so {path} cannot be checked against training")
+    elif trained_with != tok.hash:
+        raise SystemExit(f"{run_dir}: tokenizer {path} has hash {tok.hash[:12]}, but the run was trained with "
+                         f"{trained_with[:12]}; the folder was retrained or replaced, restore the original one")
+    return tok
+
+
+def split_path(run_dir, run_cfg, cfg):
+    """{corpus_dir}/{corpus}/{split}.jsonl, refusing a split prepare.py never (or not completely) wrote."""
+    name = cfg['corpus'] or run_cfg.get('corpus', '')
+    folder = os.path.join(cfg['corpus_dir'], name)
+    path = os.path.join(folder, f"{cfg['split']}.jsonl")
+    if not name or not os.path.isfile(path) or not os.path.isfile(os.path.join(folder, 'meta.json')):
+        raise SystemExit(f"{path}: split never prepared (run {run_dir} uses corpus '{name}'); run "
+                         f"`python prepare.py --corpus={name or '...'}` first, or pass --corpus/--corpus_dir")
+    return path
+
+
+def load_checkpoint(run_dir):
+    return torch.load(os.path.join(run_dir, 'ckpt.pt'), map_location='cpu', weights_only=True)
+
+
+def load_model(ckpt, tok, run_dir, dev):
+    model = model_from_checkpoint(ckpt)
+    if model.config.vocab_size != tok.vocab_size:
+        raise SystemExit(f"{run_dir}: model has vocab_size {model.config.vocab_size} but tokenizer {tok.name} has "
+                         f"{tok.vocab_size}; config.json points at the wrong tokenizer folder")
+    # every window holds one document, so plain causal attention (the fast SDPA path) is the document mask
+    model.config.doc_bos_id = -1
+    return model.to(dev).eval()
+
+
+def resolve_device(dev='', dt=''):
+    dev = dev or ('cuda' if torch.cuda.is_available() else 'cpu')
+    dt = dt or ('bfloat16' if dev.startswith('cuda') else 'float32')
+    return dev, dt
+
+
+# ---------------------------------------------------------------- scoring
+def windows(n, ctx, ovl=0):
+    """Windows over a document of n tokens scored after BOS. With x = [BOS, t1 .. t(n-1)] the inputs and
+    y = [t1 .. tn] the targets, each (start, first, end) feeds x[start:end] and scores y[first:end]; the scored
+    ranges tile [0, n) exactly once. Each window ends `ctx - ovl` tokens after the previous one and reaches back to
+    fill the context, so it re-reads at least `ovl` scored tokens (the last one may re-read more, as in lm-eval)."""
+    if not 0 <= ovl < ctx:
+        raise SystemExit(f"config error: overlap={ovl} must be in [0, context={ctx}); 0 = disjoint windows")
+    out, end = [], 0
+    while end < n:
+        first, end = end, min(n, ctx if end == 0 else end + ctx - ovl)
+        out.append((max(0, end - ctx), first, end))
+    return out
+
+
+@torch.no_grad()
+def score(model, items, dev, dt, max_tokens=8192, desc=None):
+    """Sum of -ln p over the scored tokens of each item. An item is (ids, skip): ids[:-1] is fed to the model,
+    ids[1:] are the targets, of which the first `skip` are context, not scored. Items are sorted by length and
+    batched up to max_tokens per forward. Returns (nll_nats float64 array, n_scored int array), in item order."""
+    from tqdm import tqdm
+    order = sorted(range(len(items)), key=lambda i: -len(items[i][0]))
+    batches, i = [], 0
+    while i < len(order):
+        width = max(1, len(items[order[i]][0]) - 1)  # the longest of the batch: sorted descending
+        n = max(1, max_tokens // width)
+        batches.append(order[i:i + n])
+        i += n
+    nll, counts = np.zeros(len(items)), np.zeros(len(items), dtype=np.int64)
+    autocast = torch.autocast(dev.split(':')[0], dtype=torch.bfloat16, enabled=dt == 'bfloat16')
+    for batch in tqdm(batches, desc=desc, disable=None if desc else True, mininterval=2.0):
+        T = max(1, len(items[batch[0]][0]) - 1)
+        x = torch.zeros(len(batch), T, dtype=torch.long)  # right padding: causal attention never looks at it
+        y = torch.full((len(batch), T), -1, dtype=torch.long)
+        for row, j in enumerate(batch):
+            ids, skip = items[j]
+            ids = torch.as_tensor(ids, dtype=torch.long)
+            x[row, :len(ids) - 1] = ids[:-1]
+            y[row, skip:len(ids) - 1] = ids[skip + 1:]
+        x, y = x.to(dev), y.to(dev)
+        with autocast:
+            logits, _ = model(x)
+        tok_nll = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=-1, reduction='none')
+        nll[batch] = tok_nll.view(len(batch), T).double().sum(1).cpu().numpy()
+        counts[batch] = (y >= 0).sum(1).cpu().numpy()
+    return nll, counts
+
+
+def read_split(path, max_per_lang=0):
+    """(texts, langs) of a jsonl split, the first max_per_lang documents of each language when > 0."""
+    texts, langs, seen = [], [], {}
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            doc = json.loads(line)
+            lang = doc.get('lang', 'und')
+            seen[lang] = seen.get(lang, 0) + 1
+            if max_per_lang and seen[lang] > max_per_lang:
+                continue
+            texts.append(doc['text'])
+            langs.append(lang)
+    return texts, langs
+
+
+def bits_per_byte(model, tok, texts, langs, dev='cpu', dt='float32', ctx=0, ovl=0, max_tokens=8192, desc=None):
+    """Score documents as DESIGN.md defines it; returns the eval.json numbers (overall, per_lang, windowing)."""
+    ctx = ctx or model.config.block_size
+    if ctx > model.config.block_size:
+        raise SystemExit(f"config error: context={ctx} exceeds the model's block_size {model.config.block_size}")
+    encoded = tok.encode_batch(texts)
+    items, owner = [], []
+    for d, ids in enumerate(encoded):
+        full = [tok.bos_id] + list(ids)
+        for start, first, end in windows(len(ids), ctx, ovl):
+            items.append((full[start:end + 1], first - start))
+            owner.append(d)
+    t0 = time.time()
+    nll, counts = score(model, items, dev, dt, max_tokens, desc)
+    seconds = time.time() - t0
+    doc_nll, doc_tokens = np.zeros(len(texts)), np.zeros(len(texts), dtype=np.int64)
+    np.add.at(doc_nll, owner, nll)
+    np.add.at(doc_tokens, owner, counts)
+    n_tokens_encoded = np.array([len(ids) for ids in encoded], dtype=np.int64)
+    if not np.array_equal(doc_tokens, n_tokens_encoded):  # the definition's "every token once", checked every run
+        raise RuntimeError("eval_bpb.py: scored token counts differ from the encoded lengths; windowing bug")
+    doc_bytes = np.array([len(t.encode('utf-8')) for t in texts], dtype=np.int64)
+
+    def summary(mask):
+        n_bytes, n_tok, total = int(doc_bytes[mask].sum()), int(doc_tokens[mask].sum()), float(doc_nll[mask].sum())
+        return {'bpb': total / LN2 / max(n_bytes, 1), 'nll_per_token': total / max(n_tok, 1), 'nll_nats': total,
+                'n_tokens': n_tok, 'n_bytes': n_bytes, 'n_docs': int(mask.sum()),
+                'bytes_per_token': n_bytes / max(n_tok, 1)}
+    langs = np.array(langs)
+    result = summary(np.ones(len(texts), dtype=bool))
+    result['per_lang'] = {lang: summary(langs == lang) for lang in sorted(set(langs.tolist()))}
+    result['windowing'] = {'context': ctx, 'overlap': ovl, 'mode': 'disjoint' if ovl == 0 else 'overlapping',
+                           'n_windows': len(items), 'bos_context': True, 'eos_appended': False}
+    result['eval_seconds'] = seconds
+    result['tok_per_s'] = result['n_tokens'] / max(seconds, 1e-9)
+    return result
+
+
+# ---------------------------------------------------------------- multiple choice
+def read_task(path):
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: task file not found; give a jsonl of {{context, choices, answer}} lines")
+    items = []
+    with open(path, encoding='utf-8') as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            q = json.loads(line)
+            if not (isinstance(q.get('choices'), list) and isinstance(q.get('answer'), int)
+                    and 0 <= q['answer'] < len(q['choices']) and isinstance(q.get('context'), str)):
+                raise SystemExit(f"{path}:{n}: needs 'context' (text), 'choices' (a list) and 'answer' (an index)")
+            items.append(q)
+    return items
+
+
+def multiple_choice(model, tok, questions, dev='cpu', dt='float32', max_tokens=8192):
+    """Accuracy and byte-length-normalised accuracy of picking the answer by log-likelihood (see the docstring)."""
+    ctx = model.config.block_size
+    items, lengths = [], []
+    for q in questions:
+        context_ids = [tok.bos_id] + tok.encode(q['context'])
+        for choice in q['choices']:
+            choice_ids = tok.encode(choice)
+            full = (context_ids + choice_ids)[-(ctx + 1):]  # keep the end, as lm-eval does
+            items.append((full, max(0, len(full) - 1 - len(choice_ids))))
+            lengths.append(max(1, len(choice.encode('utf-8'))))
+    nll, _ = score(model, items, dev, dt, max_tokens)
+    correct, correct_norm, chance, per_lang, k = [], [], [], {}, 0
+    for q in questions:
+        m = len(q['choices'])
+        loglik, nbytes = -nll[k:k + m], np.array(lengths[k:k + m])
+        k += m
+        correct.append(int(np.argmax(loglik)) == q['answer'])
+        correct_norm.append(int(np.argmax(loglik / nbytes)) == q['answer'])
+        chance.append(1 / m)
+        per_lang.setdefault(q.get('lang', 'und'), []).append((correct[-1], correct_norm[-1]))
+    return {'n': len(questions), 'acc': float(np.mean(correct)), 'acc_norm': float(np.mean(correct_norm)),
+            'chance': float(np.mean(chance)),
+            'per_lang': {lang: {'n': len(v), 'acc': float(np.mean([a for a, _ in v])),
+                                'acc_norm': float(np.mean([b for _, b in v]))} for lang, v in sorted(per_lang.items())}}
+
+
+# ---------------------------------------------------------------- one run, many runs
+def eval_path(run_dir, split_name):
+    return os.path.join(run_dir, 'eval.json' if split_name == 'test' else f"eval_{split_name}.json")
+
+
+def is_done(run_dir, split_name, task_files):
+    """An eval file newer than the checkpoint that holds every task asked for."""
+    path, ckpt = eval_path(run_dir, split_name), os.path.join(run_dir, 'ckpt.pt')
+    if not os.path.isfile(path) or not os.path.isfile(ckpt) or os.path.getmtime(path) < os.path.getmtime(ckpt):
+        return False
+    with open(path) as f:
+        done = json.load(f).get('tasks', {})
+    return all(task_name(t) in done for t in task_files)
+
+
+def task_name(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def atomic_write_json(path, obj):
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
+_docs_cache = {}  # (split file, max per lang) -> (texts, langs): several runs on one split read it once
+
+
+def evaluate_run(run_dir, c):
+    """Evaluate one run folder with config c (refusals come before the checkpoint is loaded); write its eval file."""
+    run_cfg = read_run_config(run_dir)
+    tok = check_tokenizer(run_dir, run_cfg)
+    path = split_path(run_dir, run_cfg, c)
+    task_files = list(c['tasks'])
+    questions = {task_name(t): read_task(t) for t in task_files}
+    key = (os.path.abspath(path), c['max_docs_per_lang'])
+    if key not in _docs_cache:
+        _docs_cache.clear()
+        _docs_cache[key] = read_split(path, c['max_docs_per_lang'])
+    texts, langs = _docs_cache[key]
+    dev, dt = resolve_device(c['device'], c['dtype'])
+    ckpt = load_checkpoint(run_dir)
+    model = load_model(ckpt, tok, run_dir, dev)
+    name = os.path.basename(os.path.normpath(run_dir))
+    result = bits_per_byte(model, tok, texts, langs, dev, dt, c['context'], c['overlap'], c['batch_tokens'],
+                           desc=f"eval {name}")
+    with open(os.path.join(os.path.dirname(path), 'meta.json')) as f:
+        split_sha = json.load(f).get('splits', {}).get(c['split'], {}).get('sha256')
+    out = {'run': name, 'run_dir': run_dir, 'arch': model.config.arch, 'preset': run_cfg.get('preset'),
+           'n_params': model.num_params(), 'n_params_nonembedding': model.num_params(non_embedding=True),
+           'tokenizer': tok.name, 'tokenizer_path': run_cfg.get('tokenizer'), 'tokenizer_hash': tok.hash,
+           'vocab_size': tok.vocab_size, 'seed': run_cfg.get('seed'), 'corpus': c['corpus'] or run_cfg.get('corpus'),
+           'split': c['split'], 'split_sha256': split_sha, 'max_docs_per_lang': c['max_docs_per_lang'],
+           **result,
+           'step': ckpt.get('step'), 'tokens_seen': ckpt.get('tokens_seen'), 'bytes_seen': ckpt.get('bytes_seen'),
+           'budget_unit': run_cfg.get('budget_unit'), 'device': dev, 'dtype': dt,
+           'torch': torch.__version__, 'evaluated_at': time.strftime('%Y-%m-%dT%H:%M:%S')}
+    if questions:
+        out['tasks'] = {t: multiple_choice(model, tok, qs, dev, dt, c['batch_tokens']) for t, qs in questions.items()}
+    atomic_write_json(eval_path(run_dir, c['split']), out)
+    tasks_line = ''.join(f", {t} acc {r['acc']:.3f}" for t, r in out.get('tasks', {}).items())
+    print(f"{name}: {c['split']} bpb {out['bpb']:.4f} ({out['n_docs']:,} docs, {out['n_tokens']:,} tokens, "
+          f"{out['n_bytes']:,} bytes, {out['tok_per_s']:,.0f} tok/s){tasks_line}")
+    return out
+
+
+def defaults():
+    """This script's configuration values as a dict (what configurator.configure returns with no arguments)."""
+    return {k: globals()[k] for k in configurator.config_keys(globals())}
+
+
+def run_dirs(one, many):
+    """Run folders from --run and --runs (globs keep only folders with a ckpt.pt), in order, each once."""
+    found = [one] if one else []
+    for pattern in many:
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        found += [m for m in matches if not glob.has_magic(pattern) or os.path.isfile(os.path.join(m, 'ckpt.pt'))]
+    if not found:
+        raise SystemExit("eval_bpb.py: no runs; pass --run=out/runs/NAME or --runs='out/runs/*' (folders with ckpt.pt)")
+    return list(dict.fromkeys(os.path.normpath(r) for r in found))
+
+
+def main(cfg):
+    """Evaluate every run asked for; returns {run_dir: eval dict}, None for a run skipped as already evaluated."""
+    results = {}
+    for run_dir in run_dirs(cfg['run'], cfg['runs']):
+        if not cfg['force'] and is_done(run_dir, cfg['split'], cfg['tasks']):
+            print(f"skip {run_dir}: {os.path.basename(eval_path(run_dir, cfg['split']))} is newer than ckpt.pt "
+                  f"(--force=True to redo)")
+            results[run_dir] = None
+            continue
+        results[run_dir] = evaluate_run(run_dir, cfg)
+    return results
+
+
+if __name__ == '__main__':
+    main(configurator.configure(globals()))

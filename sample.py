@@ -1,0 +1,147 @@
+"""
+Generations from fixed prompts, for one run or several side by side (the A/B study reads these next to the numbers).
+
+    python sample.py --run=out/runs/gpt2-40M_btm-4k-16k_s1                      # -> that run's samples.md
+    python sample.py --runs=out/runs/gpt2-40M_btm-4k-16k_s1,out/runs/gpt2-40M_bpe-16k_s1 --out=out/samples/ab.md
+    python sample.py --run=out/runs/X --prompts=my_prompts.json --temperature=0 --max_new_tokens=200
+
+Prompts: a .txt file, one prompt a line (blank lines and lines starting with # skipped; a literal \\n becomes a
+newline), or a .json list of strings or of {"prompt": ...}. Each prompt is encoded after a BOS token, as the models
+saw documents in training, and continued with model.generate (KV cache: linear, not quadratic, in length). A
+generated BOS or EOS ends the sample: BOS is where the model starts a new document. Sampling is seeded per prompt
+(seed + prompt number), so every run gets the same random stream for the same prompt, and one prompt's samples do not
+depend on which prompts come before it. Writes the markdown (one table per prompt, a column per run, a row per
+sample) and, beside it, the same samples as .json.
+"""
+import glob
+import json
+import os
+import time
+
+import torch
+
+import configurator
+from eval_bpb import check_tokenizer, load_checkpoint, load_model, read_run_config, resolve_device
+
+# -----------------------------------------------------------------------------
+# defaults (override with config/*.py or --key=value)
+run = ''                              # one run folder
+runs = []                             # several run folders side by side, comma-separated, globs allowed
+prompts = 'prompts/ab_prompts.txt'    # .txt (one a line) or .json
+out = ''                              # '' = {run}/samples.md for one run, out/samples/{a}_vs_{b}.md for several
+num_samples = 2                       # per prompt and run
+max_new_tokens = 128
+temperature = 0.8                     # 0 = greedy
+top_k = 200                           # 0 = no top-k cut
+seed = 1337
+device = ''                           # '' = cuda when available, else cpu
+dtype = ''                            # '' = bfloat16 autocast on cuda, float32 on cpu
+# -----------------------------------------------------------------------------
+
+
+def read_prompts(path):
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: prompt file not found; give --prompts=FILE (.txt one a line, or .json)")
+    with open(path, encoding='utf-8') as f:
+        if path.endswith('.json'):
+            items = json.load(f)
+            found = [p['prompt'] if isinstance(p, dict) else p for p in items]
+        else:
+            found = [line.rstrip('\n').replace('\\n', '\n') for line in f
+                     if line.strip() and not line.startswith('#')]
+    if not found or not all(isinstance(p, str) and p for p in found):
+        raise SystemExit(f"{path}: no prompts, or an empty/non-text one; every prompt must be a non-empty string")
+    return found
+
+
+@torch.no_grad()
+def complete(model, tok, prompt, n, max_new, temp, k, seed_, dev='cpu', dt='float32'):
+    """n continuations of prompt (text only, prompt excluded), cut at the first generated BOS or EOS."""
+    ids = [tok.bos_id] + tok.encode(prompt)
+    idx = torch.tensor([ids] * n, dtype=torch.long, device=dev)
+    torch.manual_seed(seed_)  # seeds the CUDA generators too
+    with torch.autocast(dev.split(':')[0], dtype=torch.bfloat16, enabled=dt == 'bfloat16'):
+        out = model.generate(idx, max_new, temperature=temp, top_k=k or None)
+    texts = []
+    for row in out[:, len(ids):].tolist():
+        ends = [i for i, t in enumerate(row) if t in (tok.bos_id, tok.eos_id)]
+        texts.append(tok.decode(row[:ends[0]] if ends else row))
+    return texts
+
+
+def sample_run(run_dir, tok, prompt_list, cfg):
+    """{'run', 'step', 'tokenizer', 'samples': [[text per sample] per prompt]} for one run folder."""
+    dev, dt = resolve_device(cfg['device'], cfg['dtype'])
+    ckpt = load_checkpoint(run_dir)
+    model = load_model(ckpt, tok, run_dir, dev)
+    t0 = time.time()
+    samples = [complete(model, tok, p, cfg['num_samples'], cfg['max_new_tokens'], cfg['temperature'], cfg['top_k'],
+                        cfg['seed'] + i, dev, dt) for i, p in enumerate(prompt_list)]
+    print(f"{run_dir}: {len(prompt_list)} prompts x {cfg['num_samples']} samples in {time.time() - t0:.1f}s")
+    return {'run': os.path.basename(os.path.normpath(run_dir)), 'run_dir': run_dir, 'step': ckpt.get('step'),
+            'tokens_seen': ckpt.get('tokens_seen'), 'tokenizer': tok.name, 'samples': samples}
+
+
+def cell(text):
+    """Text as one markdown table cell: newlines as <br>, pipes and HTML escaped, edges kept visible."""
+    text = text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('|', '\\|')
+    return '…' + text.replace('\r', '').replace('\n', '<br>')
+
+
+def to_markdown(results, prompt_list, cfg):
+    settings = (f"temperature {cfg['temperature']}, top_k {cfg['top_k'] or 'off'}, max_new_tokens "
+                f"{cfg['max_new_tokens']}, seed {cfg['seed']} (+ prompt number), {cfg['num_samples']} per prompt")
+    lines = [f"# Samples: {' vs '.join(r['run'] for r in results)}", '', settings, '',
+             '| run | step | tokens seen | tokenizer |', '| --- | --- | --- | --- |']
+    lines += [f"| {r['run']} | {r['step']} | {r['tokens_seen']} | {r['tokenizer']} |" for r in results]
+    for i, prompt in enumerate(prompt_list):
+        lines += ['', f"## {i + 1}. {prompt.replace(chr(10), ' ⏎ ')}", '',
+                  '| # | ' + ' | '.join(r['run'] for r in results) + ' |',
+                  '| --- |' + ' --- |' * len(results)]
+        for j in range(cfg['num_samples']):
+            lines.append(f"| {j + 1} | " + ' | '.join(cell(r['samples'][i][j]) for r in results) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def atomic_write(path, text):
+    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, 'w', encoding='utf-8') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def output_path(run_dirs, cfg):
+    if cfg['out']:
+        return cfg['out']
+    if len(run_dirs) == 1:
+        return os.path.join(run_dirs[0], 'samples.md')
+    names = '_vs_'.join(os.path.basename(os.path.normpath(r)) for r in run_dirs)
+    return os.path.join('out', 'samples', f"{names[:200]}.md")
+
+
+def defaults():
+    return {k: globals()[k] for k in configurator.config_keys(globals())}
+
+
+def main(cfg):
+    run_dirs = [cfg['run']] if cfg['run'] else []
+    for pattern in cfg['runs']:
+        run_dirs += sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    if not run_dirs:
+        raise SystemExit("sample.py: no runs; pass --run=out/runs/NAME or --runs=A,B (folders with ckpt.pt)")
+    prompt_list = read_prompts(cfg['prompts'])
+    toks = [check_tokenizer(r, read_run_config(r)) for r in run_dirs]  # every refusal before any generation
+    results = [sample_run(r, tok, prompt_list, cfg) for r, tok in zip(run_dirs, toks)]
+    path = output_path(run_dirs, cfg)
+    atomic_write(path, to_markdown(results, prompt_list, cfg))
+    settings = {k: cfg[k] for k in ('num_samples', 'max_new_tokens', 'temperature', 'top_k', 'seed')}
+    atomic_write(os.path.splitext(path)[0] + '.json',
+                 json.dumps({'settings': settings, 'prompts': prompt_list, 'runs': results}, indent=2,
+                            ensure_ascii=False))
+    print(f"wrote {path}")
+    return path, results
+
+
+if __name__ == '__main__':
+    main(configurator.configure(globals()))

@@ -1,0 +1,351 @@
+"""eval_bpb.py against its definition (../shared/DESIGN.md): bits per byte equal to a hand computation from per-token
+log-probabilities, windows that score every token exactly once and equal a naive token-by-token loop, bytes counted
+on the original text, per-language sums, transformers agreement, the refusals, skipping, and the multiple-choice
+scorer. Tiny CPU models, a tokenizer trained in tmp, documents from the generated corpus."""
+import dataclasses
+import json
+import math
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import embedded_corpus
+import eval_bpb
+import tokenizer
+from model import GPT, make_config
+
+VOCAB = 400
+SPECIAL = ['', 'a', 'héllo wörld 你好 😀🎉 مرحبا', 'x' * 5]  # empty, one byte, multi-byte scripts and emoji
+
+
+def corpus_docs(n_bytes, seed):
+    return [(d['text'], d['lang']) for d in embedded_corpus.generate_documents(n_bytes, seed=seed)]
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    """Tiny models run faster on one thread, and two-thread spin-waits crawl on a busy 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope='module')
+def tok_dir(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp('tok') / 'bpe-400')
+    tokenizer.train_bpe([t for t, _ in corpus_docs(60_000, seed=3)], VOCAB, path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def tok(tok_dir):
+    return tokenizer.load_tokenizer(tok_dir)
+
+
+def random_model(preset='gpt2-tiny', block_size=32, seed=0):
+    """Every weight perturbed, so predictions vary from token to token and position to position."""
+    torch.manual_seed(seed)
+    model = GPT(make_config(preset, vocab_size=VOCAB, block_size=block_size)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return model
+
+
+def sample_docs():
+    """Short and long documents in several languages and scripts, plus edge cases; (texts, langs)."""
+    docs = [(t[:int(300 + 97 * i)], lang) for i, (t, lang) in enumerate(corpus_docs(20_000, seed=5)[:8])]
+    docs += [(t, 'und') for t in SPECIAL]
+    return [t for t, _ in docs], [lang for _, lang in docs]
+
+
+def write_split(corpus_dir, name='tiny', split='test', docs=None):
+    folder = os.path.join(corpus_dir, name)
+    os.makedirs(folder, exist_ok=True)
+    texts, langs = docs or sample_docs()
+    with open(os.path.join(folder, f'{split}.jsonl'), 'w', encoding='utf-8') as f:
+        for t, lang in zip(texts, langs):
+            f.write(json.dumps({'text': t, 'lang': lang}, ensure_ascii=False) + '\n')
+    with open(os.path.join(folder, 'meta.json'), 'w') as f:
+        json.dump({'corpus': name, 'splits': {split: {'sha256': 'test'}}}, f)
+    return texts, langs
+
+
+def write_run(run_dir, model, tok_dir, tok_hash='same', **extra):
+    """A run folder as train.py writes it: config.json and ckpt.pt."""
+    os.makedirs(run_dir, exist_ok=True)
+    cfg = {'arch': model.config.arch, 'preset': f'{model.config.arch}-tiny', 'seed': 7, 'tokenizer': tok_dir,
+           'corpus': 'tiny', 'budget_unit': 'tokens', 'block_size': model.config.block_size, **extra}
+    if tok_hash == 'same':
+        cfg['tokenizer_hash'] = tokenizer.load_tokenizer(tok_dir).hash
+    elif tok_hash is not None:
+        cfg['tokenizer_hash'] = tok_hash
+    with open(os.path.join(run_dir, 'config.json'), 'w') as f:
+        json.dump(cfg, f)
+    torch.save({'model': {'_orig_mod.' + k: v for k, v in model.state_dict().items()},
+                'model_config': dataclasses.asdict(model.config), 'config': cfg,
+                'step': 10, 'tokens_seen': 1234, 'bytes_seen': 5678}, os.path.join(run_dir, 'ckpt.pt'))
+    return run_dir
+
+
+def config(tmp_path, **overrides):
+    return {**eval_bpb.defaults(), 'corpus_dir': str(tmp_path / 'corpus'), **overrides}
+
+
+def naive_nll(model, ids, bos, start_of):
+    """-ln p of each token of a document, one forward per token over x[start_of(i) : i + 1], x = [BOS] + ids."""
+    x = [bos] + list(ids)
+    out = []
+    with torch.no_grad():
+        for i in range(len(ids)):
+            ctx = torch.tensor([x[start_of(i):i + 1]])
+            logp = F.log_softmax(model(ctx)[0][0, -1].double(), dim=-1)
+            out.append(-logp[ids[i]].item())
+    return out
+
+
+# ---------------------------------------------------------------- windowing
+@pytest.mark.parametrize('ctx', [1, 2, 7, 32])
+def test_windows_score_every_token_exactly_once_below_at_and_far_above_the_context(ctx):
+    for n in sorted({0, 1, ctx - 1, ctx, ctx + 1, 2 * ctx, 10 * ctx + 3} - {-1}):
+        for ovl in sorted({0, 1, ctx // 2, ctx - 1} & set(range(ctx))):
+            scored = []
+            for start, first, end in eval_bpb.windows(n, ctx, ovl):
+                assert 0 <= start <= first < end <= n and end - start <= ctx
+                # each window re-reads at least `ovl` scored tokens (or all there are)
+                assert first - start >= min(ovl, first)
+                scored += range(first, end)
+            assert scored == list(range(n))
+
+
+def test_overlap_outside_the_context_is_a_config_error():
+    with pytest.raises(SystemExit, match='overlap'):
+        eval_bpb.windows(10, 8, 8)
+
+
+@pytest.mark.parametrize('ovl', [0, 5, 31])
+def test_windowed_scores_equal_a_naive_token_by_token_loop(tok, ovl):
+    """overlap 31 = context - 1: every token sees the last 32 tokens (the full context); overlap 0: lm-eval's
+    rolling windows, each token sees its window's start."""
+    model, C = random_model(block_size=32), 32
+    texts, langs = sample_docs()
+    texts, langs = texts[:2], langs[:2]  # ~120 and ~160 tokens: several windows each
+    res = eval_bpb.bits_per_byte(model, tok, texts, langs, ovl=ovl)
+    total = 0.0
+    for ids in tok.encode_batch(texts):
+        n = len(ids)
+        if ovl == C - 1:
+            start_of = lambda i: max(0, i + 1 - C)
+        else:  # the window holding token i ends `step` after the previous one and reaches back C tokens
+            step = C - ovl
+            start_of = lambda i: max(0, (C if i < C else min(n, C + step * ((i - C) // step + 1))) - C)
+        total += sum(naive_nll(model, ids, tok.bos_id, start_of))
+    assert res['nll_nats'] == pytest.approx(total, rel=1e-6)
+
+
+def test_documents_that_fit_score_the_same_under_every_overlap(tok):
+    model = random_model(block_size=256)
+    texts, langs = sample_docs()
+    fits = [i for i, ids in enumerate(tok.encode_batch(texts)) if len(ids) <= 256]
+    texts, langs = [texts[i] for i in fits], [langs[i] for i in fits]
+    assert len(texts) >= 6
+    bpbs = [eval_bpb.bits_per_byte(model, tok, texts, langs, ovl=o)['bpb'] for o in (0, 100, 255)]
+    assert bpbs[0] == pytest.approx(bpbs[1], rel=1e-6) == pytest.approx(bpbs[2], rel=1e-6)
+
+
+# ---------------------------------------------------------------- the definition
+def test_bpb_equals_a_hand_computation_from_per_token_log_probs(tok):
+    model = random_model('apertus-tiny', block_size=2048)
+    texts, langs = sample_docs()
+    res = eval_bpb.bits_per_byte(model, tok, texts, langs, max_tokens=1400)  # several batches, with padding
+    bits, n_tokens = 0.0, 0
+    with torch.no_grad():
+        for ids in tok.encode_batch(texts):
+            if not ids:
+                continue
+            x = torch.tensor([[tok.bos_id] + ids])
+            logp = F.log_softmax(model(x)[0][0, :-1].double(), dim=-1)  # position j predicts token j
+            bits += -logp[torch.arange(len(ids)), torch.tensor(ids)].sum().item() / math.log(2)
+            n_tokens += len(ids)
+    n_bytes = sum(len(t.encode('utf-8')) for t in texts)
+    assert res['n_tokens'] == n_tokens and res['n_bytes'] == n_bytes and res['n_docs'] == len(texts)
+    assert res['bpb'] == pytest.approx(bits / n_bytes, rel=1e-6)
+    assert res['nll_per_token'] == pytest.approx(bits * math.log(2) / n_tokens, rel=1e-6)
+
+
+def test_uniform_model_gives_exactly_log2_vocab_bits_per_token(tmp_path, tok_dir, tok):
+    model = random_model('apertus-tiny', block_size=32)
+    with torch.no_grad():
+        model.lm_head.weight.zero_()  # every logit 0: uniform over the real vocabulary (padding rows are cut)
+    texts, _ = write_split(tmp_path / 'corpus')
+    run = write_run(str(tmp_path / 'runs' / 'uniform'), model, tok_dir)
+    out = eval_bpb.main(config(tmp_path, run=run))[run]
+    n_tokens = sum(len(ids) for ids in tok.encode_batch(texts))
+    n_bytes = sum(len(t.encode('utf-8')) for t in texts)
+    assert out['n_tokens'] == n_tokens and out['n_bytes'] == n_bytes
+    # exact up to float32 rounding of each token's log-softmax (sums are float64)
+    assert out['bpb'] == pytest.approx(n_tokens * math.log2(VOCAB) / n_bytes, rel=1e-7)
+    with open(os.path.join(run, 'eval.json')) as f:
+        saved = json.load(f)
+    assert saved['bpb'] == out['bpb']
+
+
+def test_per_language_numbers_add_up_to_the_total(tok):
+    model = random_model(block_size=32)
+    texts, langs = sample_docs()
+    res = eval_bpb.bits_per_byte(model, tok, texts, langs, ovl=8)
+    per = res['per_lang'].values()
+    assert len(res['per_lang']) >= 4
+    for key in ('n_tokens', 'n_bytes', 'n_docs'):
+        assert sum(p[key] for p in per) == res[key]
+    assert sum(p['bpb'] * p['n_bytes'] for p in per) == pytest.approx(res['bpb'] * res['n_bytes'], rel=1e-9)
+
+
+def test_bpb_matches_the_exported_transformers_model(tmp_path, tok):
+    from transformers import AutoModelForCausalLM
+    from export_hf import export
+    model = random_model('apertus-tiny', block_size=2048)
+    ckpt = {'model': model.state_dict(), 'model_config': dataclasses.asdict(model.config)}
+    hf = AutoModelForCausalLM.from_pretrained(export(ckpt, str(tmp_path / 'hf'))).eval()
+    texts, langs = sample_docs()
+    res = eval_bpb.bits_per_byte(model, tok, texts, langs)
+    nats = 0.0
+    with torch.no_grad():
+        for ids in tok.encode_batch(texts):
+            if ids:
+                x = torch.tensor([[tok.bos_id] + ids])
+                nats += hf(x, labels=x).loss.item() * len(ids)  # mean over the len(ids) shifted targets
+    assert res['bpb'] == pytest.approx(nats / math.log(2) / res['n_bytes'], rel=1e-5)
+
+
+def test_bfloat16_autocast_stays_close_to_float32(tok):
+    model = random_model(block_size=64)
+    texts, langs = sample_docs()
+    fp32 = eval_bpb.bits_per_byte(model, tok, texts, langs, dt='float32')['bpb']
+    bf16 = eval_bpb.bits_per_byte(model, tok, texts, langs, dt='bfloat16')['bpb']
+    assert bf16 == pytest.approx(fp32, rel=2e-2)
+
+
+# ---------------------------------------------------------------- runs, refusals, skipping
+def test_eval_json_holds_the_fields_correlate_reads(tmp_path, tok_dir):
+    write_split(tmp_path / 'corpus')
+    run = write_run(str(tmp_path / 'runs' / 'gpt2-tiny_bpe-400_s7'), random_model(), tok_dir)
+    out = eval_bpb.main(config(tmp_path, run=run, overlap=4))[run]
+    for key in ('run', 'arch', 'preset', 'n_params', 'n_params_nonembedding', 'tokenizer', 'vocab_size', 'seed',
+                'split', 'bpb', 'nll_per_token', 'n_tokens', 'n_bytes', 'n_docs', 'per_lang', 'windowing',
+                'tokens_seen', 'bytes_seen'):
+        assert key in out, key
+    assert out['run'] == 'gpt2-tiny_bpe-400_s7' and out['seed'] == 7 and out['tokens_seen'] == 1234
+    assert out['windowing'] == {**out['windowing'], 'context': 32, 'overlap': 4, 'eos_appended': False}
+    assert out['n_params'] > out['n_params_nonembedding'] > 0
+
+
+def test_already_evaluated_runs_are_skipped_unless_forced(tmp_path, tok_dir, capsys):
+    write_split(tmp_path / 'corpus')
+    runs = [write_run(str(tmp_path / 'runs' / f'r{i}'), random_model(seed=i), tok_dir) for i in range(2)]
+    os.makedirs(tmp_path / 'runs' / 'no_ckpt_yet')
+    cfg = config(tmp_path, runs=[str(tmp_path / 'runs' / '*')])
+    first = eval_bpb.main(cfg)
+    assert sorted(first) == runs and all(first.values())  # the glob keeps folders with a ckpt.pt
+    assert all(v is None for v in eval_bpb.main(cfg).values())
+    assert 'skip' in capsys.readouterr().out
+    ckpt_time = os.path.getmtime(os.path.join(runs[1], 'ckpt.pt'))
+    os.utime(os.path.join(runs[1], 'eval.json'), (ckpt_time - 60, ckpt_time - 60))  # training went on after it
+    with open(os.path.join(runs[0], 'eval.json'), 'w') as f:
+        json.dump({'bpb': 1.0}, f)  # evaluated before, but without the task asked for now
+    cfg['tasks'] = [write_task(tmp_path / 'mini.jsonl')]
+    again = eval_bpb.main(cfg)
+    assert again[runs[1]] is not None and again[runs[0]] is not None and 'mini' in again[runs[0]]['tasks']
+    assert all(eval_bpb.main({**cfg, 'force': True}).values())
+
+
+def test_a_changed_tokenizer_is_refused(tmp_path, tok_dir):
+    write_split(tmp_path / 'corpus')
+    run = write_run(str(tmp_path / 'runs' / 'r'), random_model(), tok_dir, tok_hash='0123456789abcdef')
+    with pytest.raises(SystemExit, match='hash .* but the run was trained with 0123456789ab'):
+        eval_bpb.main(config(tmp_path, run=run))
+
+
+def test_a_missing_tokenizer_is_refused(tmp_path, tok_dir):
+    write_split(tmp_path / 'corpus')
+    run = write_run(str(tmp_path / 'runs' / 'r'), random_model(), tok_dir)
+    cfg_path = os.path.join(run, 'config.json')
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    with open(cfg_path, 'w') as f:
+        json.dump({**cfg, 'tokenizer': str(tmp_path / 'gone')}, f)
+    with pytest.raises(SystemExit, match='tokenizer folder .*gone.* not found'):
+        eval_bpb.main(config(tmp_path, run=run))
+
+
+def test_no_recorded_hash_is_evaluated_with_a_note(tmp_path, tok_dir, capsys):
+    write_split(tmp_path / 'corpus')
+    run = write_run(str(tmp_path / 'runs' / 'r'), random_model(), tok_dir, tok_hash=None)
+    assert eval_bpb.main(config(tmp_path, run=run))[run]['bpb'] > 0
+    assert 'no tokenizer_hash' in capsys.readouterr().out
+
+
+def test_a_split_never_prepared_is_refused(tmp_path, tok_dir):
+    write_split(tmp_path / 'corpus')
+    run = write_run(str(tmp_path / 'runs' / 'r'), random_model(), tok_dir)
+    with pytest.raises(SystemExit, match='val.jsonl: split never prepared'):
+        eval_bpb.main(config(tmp_path, run=run, split='val'))
+
+
+def test_a_folder_without_checkpoint_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match='no ckpt.pt'):
+        eval_bpb.main(config(tmp_path, run=str(tmp_path)))
+
+
+# ---------------------------------------------------------------- multiple choice
+def hand_loglik(model, tok, context, choice):
+    ctx, ch = [tok.bos_id] + tok.encode(context), tok.encode(choice)
+    with torch.no_grad():
+        logp = F.log_softmax(model(torch.tensor([ctx + ch[:-1]]))[0][0].double(), dim=-1)
+    return sum(logp[len(ctx) - 1 + j, t].item() for j, t in enumerate(ch))
+
+
+def test_multiple_choice_picks_the_choice_a_hand_computation_prefers(tok):
+    model = random_model(block_size=64)
+    questions = [{'context': 'Once upon a time, there was a', 'choices': [' fox', ' big red dragon', ' 你好', ' a']},
+                 {'context': 'Es war einmal eine', 'choices': [' Katze.', ' Maus', ' sehr alte Eule.']},
+                 {'context': '"Don\'t give up," Nora said. "There is always a', 'choices': [' way."', ' cake."']}]
+    truth, truth_norm = [], []
+    for q in questions:
+        ll = [hand_loglik(model, tok, q['context'], c) for c in q['choices']]
+        per_byte = [v / len(c.encode('utf-8')) for v, c in zip(ll, q['choices'])]
+        truth.append(max(range(len(ll)), key=ll.__getitem__))
+        truth_norm.append(max(range(len(ll)), key=per_byte.__getitem__))
+    right = [{**q, 'answer': a} for q, a in zip(questions, truth)]
+    assert eval_bpb.multiple_choice(model, tok, right)['acc'] == 1.0
+    normed = [{**q, 'answer': a} for q, a in zip(questions, truth_norm)]
+    assert eval_bpb.multiple_choice(model, tok, normed)['acc_norm'] == 1.0
+    wrong = [{**q, 'answer': (a + 1) % len(q['choices'])} for q, a in zip(questions, truth)]
+    res = eval_bpb.multiple_choice(model, tok, wrong)
+    assert res['acc'] == 0.0 and res['n'] == 3 and res['chance'] == pytest.approx((1 / 4 + 1 / 3 + 1 / 2) / 3)
+
+
+def write_task(path):
+    path.write_text(json.dumps({'context': 'The cat', 'choices': [' sat', ' ran'], 'answer': 0, 'lang': 'eng'}) + '\n')
+    return str(path)
+
+
+def test_tasks_go_into_eval_json(tmp_path, tok_dir):
+    write_split(tmp_path / 'corpus')
+    run = write_run(str(tmp_path / 'runs' / 'r'), random_model(), tok_dir)
+    out = eval_bpb.main(config(tmp_path, run=run, tasks=[write_task(tmp_path / 'mini.jsonl')]))[run]
+    assert out['tasks']['mini']['n'] == 1 and out['tasks']['mini']['per_lang']['eng']['n'] == 1
+    bad = tmp_path / 'bad.jsonl'
+    bad.write_text(json.dumps({'context': 'x', 'choices': ['a'], 'answer': 3}) + '\n')
+    with pytest.raises(SystemExit, match='bad.jsonl:1'):
+        eval_bpb.main(config(tmp_path, run=run, tasks=[str(bad)], force=True))
+
+
+def test_the_demo_task_file_is_well_formed():
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tasks', 'demo_mc.jsonl')
+    questions = eval_bpb.read_task(path)
+    assert len(questions) >= 20 and {q['lang'] for q in questions} >= {'eng', 'deu_Latn', 'spa_Latn'}
+    assert all(len(set(q['choices'])) == len(q['choices']) >= 2 for q in questions)
