@@ -1,0 +1,291 @@
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import configurator
+import eval_bpb
+import prepare
+import train
+from model import model_from_checkpoint
+from shards import TokenShards
+from tokenizer import load_tokenizer, train_bpe
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = {'n_layer': 1, 'n_head': 2, 'n_embd': 32}
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Tiny models run several times faster on one thread than on two contended ones (a busy 2-core box)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope='session')
+def data(tmp_path_factory):
+    """A small embedded corpus encoded by two BPE tokenizers of different sizes (a and b)."""
+    root = tmp_path_factory.mktemp('train_data')
+    pcfg = {k: v for k, v in vars(prepare).items() if configurator.is_key(k, v)}
+    pcfg.update(out_dir=str(root / 'out'), embedded_bytes=300_000, tok_bytes=60_000, eval_fraction=0.1,
+                num_workers=1, chunk_docs=16, shard_tokens=30_000)  # several train shards
+    prepare.make_splits(pcfg)
+    with open(root / 'out' / 'corpus' / 'embedded' / 'tok.jsonl') as f:
+        texts = [json.loads(line)['text'] for line in f]
+    toks = {}
+    for name, size in (('bpe-a', 300), ('bpe-b', 420)):
+        path = str(root / 'tokenizers' / name)
+        train_bpe(texts, size, path, name=name)
+        prepare.encode_corpus(pcfg, path)
+        toks[name] = path
+    return {'out': str(root / 'out'), 'a': toks['bpe-a'], 'b': toks['bpe-b'], 'corpus': pcfg}
+
+
+def config(data, run_dir, **kw):
+    cfg = {k: v for k, v in vars(train).items() if configurator.is_key(k, v)}
+    cfg.update(out_dir=data['out'], run_dir=str(run_dir), tokenizer=data['a'], preset='gpt2-tiny', model_args=TINY,
+               block_size=32, batch_size=4, max_steps=20, warmup_steps=2, lr=1e-2, eval_interval=10, eval_docs=2,
+               eval_batch_size=64, log_interval=1, compile=False, device='cpu')
+    cfg.update(kw)
+    return cfg
+
+
+def read_log(run_dir):
+    with open(os.path.join(run_dir, 'log.jsonl')) as f:
+        return [json.loads(line) for line in f]
+
+
+def load_ckpt(run_dir):
+    return torch.load(os.path.join(run_dir, 'ckpt.pt'), map_location='cpu', weights_only=True)
+
+
+def numbers(events):
+    """What must not change between runs: everything but the wall-clock."""
+    drop = {'elapsed_s', 'tok_per_s', 'mfu'}
+    return [{k: v for k, v in e.items() if k not in drop} for e in events]
+
+
+def test_loss_falls_on_the_embedded_corpus(data, tmp_path):
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=60, eval_interval=30, batch_size=8,
+                                       eval_docs=8))
+    events = read_log(run_dir)
+    val = [e['val_loss'] for e in events if 'val_loss' in e]
+    assert len(val) == 3 and val[0] > val[1] > val[2] and val[0] - val[2] > 0.5
+    assert val[0] == pytest.approx(math.log(300), abs=0.3)  # an untrained model is near-uniform over the vocabulary
+    train_losses = [e['train_loss'] for e in events if 'train_loss' in e]
+    assert np.mean(train_losses[-10:]) < np.mean(train_losses[:5]) - 0.7
+    with open(os.path.join(run_dir, 'config.json')) as f:
+        cfg = json.load(f)
+    for key in ('arch', 'preset', 'seed', 'tokenizer', 'corpus', 'budget_unit', 'tokenizer_hash'):
+        assert key in cfg
+    assert cfg['arch'] == 'gpt2' and cfg['tokenizer'] == data['a']
+    ckpt = load_ckpt(run_dir)
+    assert ckpt['done'] and ckpt['step'] == 60 and ckpt['tokens_seen'] == 60 * 8 * 32
+
+
+def test_default_run_folder_is_named_preset_tokenizer_seed(data, tmp_path):
+    cfg = config(data, '', out_dir=str(tmp_path), seed=3)
+    assert train.run_dir_for(cfg, 'bpe-a') == os.path.join(str(tmp_path), 'runs', 'gpt2-tiny_bpe-a_s3')
+    assert train.run_dir_for({**cfg, 'run_dir': 'elsewhere/x'}, 'bpe-a') == 'elsewhere/x'
+
+
+def test_resume_matches_uninterrupted_run(data, tmp_path):
+    # dropout on, so the restored RNG states matter too
+    kw = dict(max_steps=12, eval_interval=4, dropout=0.1, micro_batch_size=2)
+    whole = train.train(config(data, tmp_path / 'whole', **kw))
+    parts = str(tmp_path / 'parts')
+    train.train(config(data, parts, stop_step=6, **kw))
+    assert not load_ckpt(parts)['done'] and load_ckpt(parts)['step'] == 6
+    train.train(config(data, parts, init_from='resume', **kw))
+    assert numbers(read_log(parts)) == numbers(read_log(whole))
+    a, b = load_ckpt(whole), load_ckpt(parts)
+    assert a['step'] == b['step'] == 12 and b['done']
+    assert all(torch.equal(a['model'][k], b['model'][k]) for k in a['model'])
+
+
+def test_resume_drops_events_logged_after_the_checkpoint(data, tmp_path):
+    kw = dict(max_steps=8, eval_interval=4)
+    run_dir = train.train(config(data, tmp_path / 'run', stop_step=4, **kw))
+    with open(os.path.join(run_dir, 'log.jsonl'), 'a') as f:  # as if the run had died at step 5, after logging it
+        f.write(json.dumps({'step': 5, 'train_loss': 99.0}) + '\n')
+    train.train(config(data, run_dir, init_from='resume', **kw))
+    steps = [e['step'] for e in read_log(run_dir)]
+    assert steps == list(range(9)) and 99.0 not in [e.get('train_loss') for e in read_log(run_dir)]
+
+
+def test_resume_refuses_other_settings_and_scratch_refuses_a_checkpoint(data, tmp_path):
+    run_dir = train.train(config(data, tmp_path / 'run', stop_step=2))
+    with pytest.raises(SystemExit, match=r"trained with other settings: lr=0.01 \(now 0.02\)"):
+        train.train(config(data, run_dir, init_from='resume', lr=0.02))
+    with pytest.raises(SystemExit, match='unfinished run.*--init_from=resume'):
+        train.train(config(data, run_dir))
+    with pytest.raises(SystemExit, match='nothing to resume'):
+        train.train(config(data, tmp_path / 'never', init_from='resume'))
+
+
+def test_budget_in_bytes_converts_with_bytes_per_token(data, tmp_path):
+    shards = TokenShards(os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a'), 'train')
+    bpt = shards.bytes_per_token
+    assert 1 < bpt < 5
+    cfg = config(data, tmp_path / 'run', max_steps=0, budget_unit='bytes', budget=5_000.0)
+    steps = train.steps_for_budget(cfg, bpt, 10 ** 6)
+    assert steps == math.ceil(5_000 / bpt / (4 * 32))
+    assert steps == train.steps_for_budget({**cfg, 'budget_unit': 'tokens', 'budget': 5_000 / bpt}, bpt, 10 ** 6)
+    assert train.steps_for_budget({**cfg, 'max_steps': 7}, bpt, 10 ** 6) == 7  # max_steps overrides the budget
+    assert train.steps_for_budget({**cfg, 'budget': 0.0}, bpt, 1000) == 1000 // 4  # 0 = one epoch of windows
+    last = read_log(train.train(cfg))[-1]
+    assert last['step'] == steps and last['tokens'] == steps * 4 * 32
+    assert 5_000 <= last['bytes'] < 5_000 + 4 * 32 * bpt + 1
+
+
+def test_same_seed_reads_the_same_documents_in_the_same_order_for_two_tokenizers(data):
+    def stream_docs(name, seed, n_windows=600):
+        tok = load_tokenizer(data[name])
+        shards = TokenShards(os.path.join(data['out'], 'tokens', 'embedded', tok.name), 'train')
+        packed = train.PackedWindows(shards, 32, seed)
+        w = packed.windows(0, n_windows)
+        ids = np.concatenate([w[0, :1], w[:, 1:].reshape(-1)])  # consecutive windows share one token
+        docs = [tok.decode(d[1:].tolist()) for d in np.split(ids, np.flatnonzero(ids == tok.bos_id))[1:]]
+        return docs[:-1], packed.doc_order(0)  # the last document may be cut off
+    a, order_a = stream_docs('a', seed=1)
+    b, order_b = stream_docs('b', seed=1)
+    n = min(len(a), len(b))
+    assert n >= 5 and a[:n] == b[:n] and np.array_equal(order_a, order_b)
+    with open(os.path.join(data['out'], 'corpus', 'embedded', 'train.jsonl')) as f:
+        texts = [json.loads(line)['text'] for line in f]
+    assert a[:n] == [texts[i] for i in order_a[:n]]  # the permutation is over the split's document order
+    c, _ = stream_docs('a', seed=2)
+    assert c[:n] != a[:n]
+
+
+def test_windows_cover_the_stream_once_and_wrap_into_a_new_epoch(data):
+    shards = TokenShards(os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a'), 'train')
+    packed = train.PackedWindows(shards, 32, seed=1)
+    W = packed.windows_per_epoch
+    assert W == (shards.n_tokens - 1) // 32
+    order = packed.doc_order(0)
+    docs = list(shards.documents())
+    stream = np.concatenate([docs[i] for i in order])
+    w = packed.windows(0, W)
+    assert np.array_equal(w[:, :-1].reshape(-1), stream[:W * 32]) and np.array_equal(w[:, -1], stream[32:W * 32 + 1:32])
+    nxt = packed.windows(W, 1)[0]  # epoch 1 starts over, in another order
+    assert np.array_equal(nxt, np.concatenate([docs[i] for i in packed.doc_order(1)])[:33])
+    assert not np.array_equal(packed.doc_order(1), order)
+
+
+def test_validation_scores_whole_documents_as_eval_bpb_does(data):
+    tok = load_tokenizer(data['a'])
+    shards = TokenShards(os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a'), 'val')
+    windows, n_docs, n_bytes = train.eval_set(shards, tok, 6, 32)
+    pick = np.linspace(0, shards.n_docs - 1, 6).round().astype(int)
+    docs = list(shards.documents())
+    assert n_docs == 6 and sum(len(w) - 1 - skip for w, skip in windows) == sum(len(docs[i]) - 1 for i in pick)
+    assert all(len(w) <= 33 for w, _ in windows) and sum(w[0] == tok.bos_id for w, _ in windows) == 6
+    with open(os.path.join(data['out'], 'corpus', 'embedded', 'val.jsonl')) as f:
+        texts = [json.loads(line)['text'] for line in f]
+    assert n_bytes == sum(len(texts[i].encode('utf-8')) for i in pick)  # bytes of the original text
+    # the same numbers as eval_bpb.py (the definition in DESIGN.md), whatever the batch
+    torch.manual_seed(0)
+    model = train.GPT(train.make_config('gpt2-tiny', tok.vocab_size, 32, **TINY)).eval()
+    ref = eval_bpb.bits_per_byte(model, tok, [texts[i] for i in pick], ['x'] * 6)
+    for batch in (1, 5, 64):
+        loss, bpb = train.evaluate(model, windows, n_bytes, batch, 'cpu', torch.autocast('cpu', enabled=False))
+        assert loss == pytest.approx(ref['nll_per_token'], rel=1e-5) and bpb == pytest.approx(ref['bpb'], rel=1e-5)
+
+
+def test_lr_is_not_zero_at_step_zero_and_follows_the_schedule(data, tmp_path):
+    cfg = config(data, tmp_path, lr=1.0, min_lr_ratio=0.1, warmup_steps=10)
+    lrs = [train.lr_at(s, cfg, 100) for s in range(100)]
+    assert lrs[0] > 0 and lrs[9] < lrs[10] == 1.0 and all(a < b for a, b in zip(lrs[:10], lrs[1:11]))
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] == pytest.approx(0.1, abs=1e-3)
+    wsd = [train.lr_at(s, {**cfg, 'schedule': 'wsd', 'decay_frac': 0.2}, 100) for s in range(100)]
+    assert wsd[0] > 0 and set(wsd[10:80]) == {1.0} and wsd[80] < 1.0 and wsd[-1] == pytest.approx(0.1)
+    assert [train.lr_at(s, {**cfg, 'schedule': 'constant'}, 100) for s in (50, 99)] == [1.0, 1.0]
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=2, warmup_steps=5))
+    assert [e['lr'] for e in read_log(run_dir)] == [1e-2 / 6, 1e-2 / 6, 2e-2 / 6]  # step 0 event, then the updates
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data, tmp_path, monkeypatch):
+    real = train.lr_at
+    monkeypatch.setattr(train, 'lr_at', lambda step, cfg, total: float('nan') if step >= 5 else real(step, cfg, total))
+    run_dir = str(tmp_path / 'run')
+    with pytest.raises(SystemExit, match=r'train loss .* is not finite at step 7; stopped, the last good checkpoint'):
+        train.train(config(data, run_dir, max_steps=20, eval_interval=4))
+    ckpt = load_ckpt(run_dir)
+    assert ckpt['step'] == 4 and not ckpt['done']
+    assert all(torch.isfinite(v).all() for v in ckpt['model'].values())
+    assert max(e['step'] for e in read_log(run_dir)) == 6  # the update at step 5 made the weights nan
+
+
+def test_finished_run_exits_at_once_saying_so(data, tmp_path, capsys):
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=3))
+    mtime, n_events = os.path.getmtime(os.path.join(run_dir, 'ckpt.pt')), len(read_log(run_dir))
+    capsys.readouterr()
+    for init_from in ('scratch', 'resume'):
+        assert train.train(config(data, run_dir, max_steps=3, init_from=init_from)) == run_dir
+        assert 'finished at step 3' in capsys.readouterr().out
+    assert os.path.getmtime(os.path.join(run_dir, 'ckpt.pt')) == mtime and len(read_log(run_dir)) == n_events
+
+
+def test_unknown_config_key_is_one_line_error():
+    r = subprocess.run([sys.executable, 'train.py', '--no_such_key=1'], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode != 0 and "unknown key 'no_such_key'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize('case', ['other_tokenizer', 'vocab_too_small', 'missing_shard', 'bad_batch', 'bad_unit'])
+def test_bad_input_is_one_line_error_before_any_compute(data, tmp_path, case):
+    tokens_a = os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a')
+    kw = {'other_tokenizer': dict(tokenizer=data['b'], tokens_dir=tokens_a),
+          'vocab_too_small': dict(model_args={**TINY, 'vocab_size': 200}),
+          'missing_shard': dict(tokens_dir=str(tmp_path / 'tokens')),
+          'bad_batch': dict(batch_size=6, micro_batch_size=4),
+          'bad_unit': dict(budget_unit='words')}[case]
+    if case == 'missing_shard':
+        shutil.copytree(tokens_a, tmp_path / 'tokens')
+        os.remove(tmp_path / 'tokens' / 'train_0001.bin')
+    expect = {'other_tokenizer': 'shards were written by tokenizer bpe-a',
+              'vocab_too_small': "model's vocabulary is 200",
+              'missing_shard': 'train_0001.bin: shard not found', 'bad_batch': 'must be a multiple of micro_batch_size',
+              'bad_unit': "budget_unit='words'"}[case]
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, tmp_path / 'run', **kw))
+    assert expect in str(e.value) and '\n' not in str(e.value)
+    assert not os.path.exists(tmp_path / 'run')  # nothing written, nothing computed
+
+
+def test_two_processes_give_the_losses_of_one(data, tmp_path):
+    kw = dict(max_steps=6, eval_interval=3, batch_size=4)
+    one = train.train(config(data, tmp_path / 'one', micro_batch_size=2, **kw))  # 1 process x 2 micro-steps
+    two = str(tmp_path / 'two')  # 2 processes x 2 micro-steps of 1 sequence: no_sync on the first
+    args = [f"--{k}={v}" for k, v in config(data, two, micro_batch_size=1, **kw).items()
+            if k in ('out_dir', 'run_dir', 'tokenizer', 'preset', 'block_size', 'max_steps', 'warmup_steps', 'lr',
+                     'eval_interval', 'eval_docs', 'log_interval', 'compile', 'device', 'batch_size',
+                     'micro_batch_size')]
+    args.append(f"--model_args={TINY}")
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
+                        'train.py'] + args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    a, b = read_log(one), read_log(two)
+    assert [e['step'] for e in a] == [e['step'] for e in b]
+    for key in ('train_loss', 'val_loss', 'val_bpb', 'grad_norm'):
+        assert [e.get(key) for e in a] == pytest.approx([e.get(key) for e in b], abs=1e-5), key
+    with open(os.path.join(two, 'config.json')) as f:
+        assert json.load(f)['world_size'] == 2
+
+
+def test_compiled_model_trains_and_checkpoints_without_prefixes(data, tmp_path):
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=3, compile=True))
+    events = read_log(run_dir)
+    assert all(math.isfinite(e['train_loss']) for e in events if 'train_loss' in e)
+    ckpt = load_ckpt(run_dir)
+    assert ckpt['done'] and not any(k.startswith('_orig_mod.') for k in ckpt['model'])
+    model_from_checkpoint(ckpt)  # what eval_bpb.py and export_hf.py load

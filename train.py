@@ -1,0 +1,465 @@
+"""
+The training loop of every uniscale run, in the style of nanoGPT's train.py: one process or torchrun DDP, CPU or CUDA.
+
+    python train.py config/train_demo.py                        # a tiny GPT-2 on the generated corpus, CPU, ~1 minute
+    torchrun --standalone --nproc_per_node=8 train.py config/tinystories_gpt2_bpe.py
+    python train.py config/fineweb2_apertus.py --preset=apertus-50M --tokenizer=out/tokenizers/bpe-80k --seed=2
+    python train.py config/train_demo.py --init_from=resume     # continue from the run's ckpt.pt
+
+Reads prepare.py's token shards ({out_dir}/tokens/{corpus}/{tokenizer name}/{train,val}_*.bin) and writes run_dir
+(default {out_dir}/runs/{preset}_{tokenizer name}_s{seed}, e.g. out/runs/apertus-50M_bpe-80k_s1):
+  config.json  every setting, plus what follows from them (arch, tokenizer hash, steps, batch geometry)
+  log.jsonl    one JSON event a line: step, tokens, bytes, elapsed_s, lr, train_loss, grad_norm, tok_per_s, mfu,
+               and at evaluations val_loss (nats/token) and val_bpb
+  ckpt.pt      model, optimizer, step, RNG states, config; written atomically, loadable with weights_only=True
+Data: window j is a pure function of (seed, j). The train documents are read in a seeded order (a permutation of
+document indices per epoch: two tokenizers see the same documents in the same order), concatenated and cut into windows
+of block_size + 1 tokens, each sharing its last token with the next (every token a target once). Step s reads windows
+[s * batch_size, (s + 1) * batch_size), dealt out to micro-steps and processes: the loss curve does not depend on the
+number of processes, and resuming needs only the step.
+Budget: `budget` in `budget_unit`, 'tokens' or 'bytes' of UTF-8 text (converted with the train split's bytes per
+token, so tokenizers are compared on equal text); 0 = one epoch; max_steps > 0 overrides. The log's `bytes` is tokens
+seen times that same ratio.
+Validation: `eval_docs` whole val documents spread evenly over the split (every language when the split is grouped by
+language), fixed for the run, scored as eval_bpb.py does with overlap 0 (from BOS, every token once, windows of
+block_size). val_bpb = nll / ln 2 / the documents' UTF-8 bytes (of their decoded text; the tokenizers are lossless).
+"""
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+import configurator
+from model import GPT, make_config
+from shards import TokenShards, atomic_write_json
+from tokenizer import load_tokenizer
+
+# -----------------------------------------------------------------------------
+# defaults (override with config/*.py or --key=value)
+# run
+run_dir = ''                 # the run folder; '' = {out_dir}/runs/{preset}_{tokenizer name}_s{seed}
+out_dir = 'out'
+init_from = 'scratch'        # 'scratch' | 'resume' (continue the run from its ckpt.pt)
+seed = 1
+# data
+corpus = 'embedded'
+tokenizer = 'out/tokenizers/bpe-2k'   # tokenizer folder (or a tiktoken name); its shards must exist
+tokens_dir = ''              # '' = {out_dir}/tokens/{corpus}/{tokenizer name}
+# model
+preset = 'gpt2-tiny'         # a model.PRESETS name: {arch}-{size}
+block_size = 256             # tokens of context
+dropout = 0.0
+doc_mask = False             # True: attention never crosses the documents packed into one window
+model_args = {}              # GPTConfig overrides on top of the preset, e.g. {'n_layer': 4}
+# length of the run
+budget_unit = 'bytes'        # 'bytes' (of UTF-8 text, via the train split's bytes per token) | 'tokens'
+budget = 0.0                 # in budget_unit; 0 = one epoch of the train split
+max_steps = 0                # > 0: exactly this many optimizer steps, whatever the budget
+stop_step = 0                # > 0: checkpoint and exit after this step, unfinished (to split a run across jobs)
+# batch
+batch_size = 32              # sequences per optimizer step, all processes together
+micro_batch_size = 0         # sequences per forward pass per process; 0 = batch_size / processes (no accumulation)
+# optimizer and schedule
+lr = 6e-4                    # peak learning rate
+min_lr_ratio = 0.1           # the schedule ends at lr * min_lr_ratio
+warmup_steps = 100
+schedule = 'cosine'          # 'cosine' | 'wsd' (warmup, stable, linear decay over the last decay_frac) | 'constant'
+decay_frac = 0.2             # wsd: share of the steps spent decaying
+weight_decay = 0.1           # on matrices and embeddings only
+beta1 = 0.9
+beta2 = 0.95
+grad_clip = 1.0              # max global gradient norm; 0 = off
+# evaluation, logs, checkpoints
+eval_interval = 250          # steps between validations, each followed by a checkpoint
+eval_docs = 500              # val documents in the fixed validation set; 0 = all of them
+eval_batch_size = 0          # windows per validation forward pass; 0 = micro batch
+log_interval = 10            # steps between log lines
+peak_flops = 0.0             # FLOP/s of one device for MFU; 0 = from the GPU's name (bf16 dense), none on CPU
+wandb_log = False
+wandb_project = 'uniscale'
+# system
+device = ''                  # '' = cuda when available, else cpu
+dtype = ''                   # '' = bfloat16 autocast on cuda, float32 on cpu; or 'float32' / 'bfloat16'
+compile = True               # torch.compile the model (the first steps then take a while)
+threads = 0                  # torch CPU threads; 0 = torch's default (one per core); 1 is fastest for tiny models
+# -----------------------------------------------------------------------------
+# settings a resumed run may change: they do not change what is computed
+RESUME_FREE = {'run_dir', 'tokens_dir', 'init_from', 'stop_step', 'compile', 'device', 'micro_batch_size',
+               'eval_batch_size', 'log_interval', 'wandb_log', 'wandb_project', 'threads'}
+CHOICES = {'init_from': ('scratch', 'resume'), 'budget_unit': ('tokens', 'bytes'),
+           'schedule': ('cosine', 'wsd', 'constant'), 'dtype': ('', 'float32', 'bfloat16')}
+PEAK_BF16_FLOPS = {'H100 PCIe': 756e12, 'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'L40S': 362e12,
+                   'A10G': 125e12, 'RTX 4090': 165e12}
+
+
+class PackedWindows:
+    """The train split as an endless sequence of windows; window j is a pure function of (seed, j) (see the top)."""
+
+    def __init__(self, shards, block_size, seed):
+        self.shards, self.block_size, self.seed = shards, block_size, seed
+        starts = [shards.doc_starts(i) for i in range(len(shards))]
+        sizes = [s['n_tokens'] for s in shards.meta['shards']]
+        self.doc_shard = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
+        self.doc_start = np.concatenate(starts)
+        self.doc_len = np.concatenate([np.diff(np.append(s, n)) for s, n in zip(starts, sizes)])
+        self.windows_per_epoch = (int(self.doc_len.sum()) - 1) // block_size  # the tail of an epoch is left out
+        if self.windows_per_epoch < 1:
+            raise SystemExit(f"{shards.tokens_dir}: the train split holds {self.doc_len.sum()} tokens, fewer than "
+                             f"one window of block_size={block_size}; prepare more text or lower block_size")
+        self._epoch = None
+
+    def doc_order(self, epoch):
+        """Document indices in the order epoch `epoch` reads them: seeded, the same for every tokenizer."""
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.doc_len))
+
+    def windows(self, first, n):
+        """Windows first .. first + n - 1 as int64 (n, block_size + 1); memmaps opened here and dropped after."""
+        T, out, maps = self.block_size, np.empty((n, self.block_size + 1), dtype=np.int64), {}
+        for row, j in enumerate(range(first, first + n)):
+            epoch, k = divmod(j, self.windows_per_epoch)
+            if epoch != self._epoch:
+                self._epoch, self._order = epoch, self.doc_order(epoch)
+                self._ends = np.cumsum(self.doc_len[self._order])  # stream offset where each document ends
+            pos, filled = k * T, 0
+            i = int(np.searchsorted(self._ends, pos, side='right'))
+            while filled < T + 1:
+                d = self._order[i]
+                offset = pos - (self._ends[i] - self.doc_len[d])
+                take = int(min(T + 1 - filled, self.doc_len[d] - offset))
+                shard = int(self.doc_shard[d])
+                if shard not in maps:
+                    maps[shard] = self.shards.tokens(shard)
+                a = int(self.doc_start[d] + offset)
+                out[row, filled:filled + take] = maps[shard][a:a + take]
+                filled, pos, i = filled + take, pos + take, i + 1
+        return out
+
+
+def eval_set(shards, tok, n_docs, block_size):
+    """The fixed validation set: n_docs whole documents spread evenly over the split, cut into windows (ids, skip) of
+    up to block_size + 1 tokens whose targets after the first `skip` are scored: the first window from BOS, each next
+    one scoring the next block_size tokens, the last reaching back for a full context (as eval_bpb.py with overlap 0),
+    so every token is scored once. Longest first; with the number of documents and their UTF-8 bytes."""
+    if shards.n_docs == 0:
+        raise SystemExit(f"{shards.tokens_dir}/val.json: the val split has no documents; re-run prepare.py")
+    n = shards.n_docs if n_docs <= 0 else min(n_docs, shards.n_docs)
+    pick = set(np.linspace(0, shards.n_docs - 1, n).round().astype(int).tolist())
+    windows, n_bytes, last = [], 0, max(pick)
+    for i, ids in enumerate(shards.documents()):
+        if i in pick:
+            ids = ids.astype(np.int64)
+            n_bytes += len(tok.decode(ids[1:].tolist()).encode('utf-8'))
+            for first in range(0, len(ids) - 1, block_size):
+                end = min(len(ids) - 1, first + block_size)
+                start = max(0, end - block_size)
+                windows.append((ids[start:end + 1], first - start))
+        if i == last:
+            break
+    windows.sort(key=lambda w: -len(w[0]))
+    return windows, len(pick), n_bytes
+
+
+@torch.no_grad()
+def evaluate(model, windows, n_bytes, batch, device, autocast, rank=0, world=1):
+    """(val_loss in nats/token, val_bpb) over the validation windows, shared out among the processes."""
+    model.eval()
+    saved, model.config.doc_bos_id = model.config.doc_bos_id, -1  # one document per window: causal is enough
+    sums = torch.zeros(2, dtype=torch.float64, device=device)  # summed nll, tokens scored
+    mine = windows[rank::world]
+    for b in range(0, len(mine), batch):
+        chunk = mine[b:b + batch]
+        x = torch.zeros(len(chunk), len(chunk[0][0]) - 1, dtype=torch.long)
+        y = torch.full_like(x, -1)  # padding and context are never scored
+        for r, (w, skip) in enumerate(chunk):
+            x[r, :len(w) - 1], y[r, skip:len(w) - 1] = torch.from_numpy(w[:-1]), torch.from_numpy(w[skip + 1:])
+        x, y = x.to(device), y.to(device)
+        with autocast:
+            logits, _ = model(x)
+        sums[0] += F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=-1, reduction='sum')
+        sums[1] += (y != -1).sum()
+    if world > 1:
+        dist.all_reduce(sums)
+    model.config.doc_bos_id = saved
+    model.train()
+    nll, n_tokens = sums.tolist()
+    return nll / n_tokens, nll / math.log(2) / n_bytes
+
+
+def lr_at(step, cfg, total_steps):
+    """Learning rate of the update from `step` to step + 1: linear warmup that starts above zero, then the schedule."""
+    peak, floor, warm = cfg['lr'], cfg['lr'] * cfg['min_lr_ratio'], cfg['warmup_steps']
+    if step < warm:
+        return peak * (step + 1) / (warm + 1)
+    if cfg['schedule'] == 'cosine':
+        progress = (step - warm) / max(1, total_steps - warm)
+        return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * min(1.0, progress)))
+    if cfg['schedule'] == 'wsd':
+        decay_start = max(warm, total_steps - round(cfg['decay_frac'] * total_steps))
+        if step < decay_start:
+            return peak
+        return peak + (floor - peak) * (step + 1 - decay_start) / max(1, total_steps - decay_start)
+    return peak
+
+
+def steps_for_budget(cfg, bytes_per_token, windows_per_epoch):
+    """Optimizer steps of the run: max_steps, else the budget (tokens, or bytes / bytes per token), else one epoch."""
+    if cfg['max_steps'] > 0:
+        return cfg['max_steps']
+    if cfg['budget'] <= 0:
+        return max(1, windows_per_epoch // cfg['batch_size'])
+    n_tokens = cfg['budget'] if cfg['budget_unit'] == 'tokens' else cfg['budget'] / bytes_per_token
+    return max(1, math.ceil(n_tokens / (cfg['batch_size'] * cfg['block_size'])))
+
+
+def run_dir_for(cfg, tok_name):
+    return cfg['run_dir'] or os.path.join(cfg['out_dir'], 'runs', f"{cfg['preset']}_{tok_name}_s{cfg['seed']}")
+
+
+def trim_log(path, last_step):
+    """Drop the events a crashed run logged after its last checkpoint, so a resumed run logs each step once."""
+    def step_of(line):
+        try:
+            return json.loads(line)['step']
+        except (ValueError, KeyError):
+            return None  # a line cut short by a killed run
+    if os.path.isfile(path):
+        with open(path) as f:
+            keep = [line for line in f if (step_of(line) is not None and step_of(line) <= last_step)]
+        with open(path + '.tmp', 'w') as f:
+            f.writelines(keep)
+        os.replace(path + '.tmp', path)
+
+
+def rng_states(ddp, world):
+    """Every process's torch RNG states (dropout draws from them), gathered for the checkpoint."""
+    mine = {'cpu': torch.get_rng_state(), 'cuda': torch.cuda.get_rng_state() if torch.cuda.is_available() else None}
+    if not ddp:
+        return [mine]
+    states = [None] * world
+    dist.all_gather_object(states, mine)
+    return states
+
+
+def train(cfg):
+    """Train (or resume, or find finished) the run that cfg describes; returns its folder."""
+    for key, allowed in CHOICES.items():  # settings that need no file to check
+        if cfg[key] not in allowed:
+            raise SystemExit(f"config error: {key}={cfg[key]!r}; choose one of {', '.join(map(repr, allowed))}")
+    # ---- processes and device: torchrun sets RANK/LOCAL_RANK/WORLD_SIZE; NCCL on CUDA, gloo on CPU
+    ddp = 'RANK' in os.environ
+    dev = cfg['device'] or ('cuda' if torch.cuda.is_available() else 'cpu')
+    rank, local_rank, world = 0, 0, 1
+    if ddp:
+        rank, local_rank, world = (int(os.environ[k]) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE'))
+        if dev.startswith('cuda'):
+            dev = f'cuda:{local_rank}'
+            torch.cuda.set_device(dev)
+        dist.init_process_group(backend='nccl' if dev.startswith('cuda') else 'gloo')
+    master = rank == 0
+    if cfg['threads']:
+        torch.set_num_threads(cfg['threads'])
+    log = print if master else (lambda *a, **k: None)
+    device_type = 'cuda' if dev.startswith('cuda') else 'cpu'
+    dt = cfg['dtype'] or ('bfloat16' if device_type == 'cuda' else 'float32')
+    autocast = torch.autocast(device_type, dtype=torch.bfloat16) if dt == 'bfloat16' else contextlib.nullcontext()
+    if device_type == 'cuda':
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+
+    # ---- tokenizer, run folder, shards, batch geometry: every check before any compute
+    tok = load_tokenizer(cfg['tokenizer'])
+    run_dir = run_dir_for(cfg, tok.name)
+    ckpt_path, log_path = os.path.join(run_dir, 'ckpt.pt'), os.path.join(run_dir, 'log.jsonl')
+    ckpt = None
+    if os.path.isfile(ckpt_path):
+        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=True, mmap=True)  # mmap: read the flag fast
+        if ckpt['done']:
+            log(f"{run_dir}: finished at step {ckpt['step']} ({ckpt['tokens_seen']:,} tokens); nothing to do "
+                f"(delete the folder to train it again)")
+            if ddp:
+                dist.destroy_process_group()
+            return run_dir
+        if cfg['init_from'] != 'resume':
+            raise SystemExit(f"{ckpt_path}: an unfinished run (checkpoint at step {ckpt['step']}); continue it with "
+                             f"--init_from=resume, or delete {run_dir} to start over")
+        changed = [k for k in cfg if k not in RESUME_FREE and ckpt['config'].get(k, cfg[k]) != cfg[k]]
+        if changed:
+            raise SystemExit(f"{ckpt_path}: the run was trained with other settings: "
+                             + ', '.join(f"{k}={ckpt['config'][k]!r} (now {cfg[k]!r})" for k in changed)
+                             + "; resume with the run's own settings")
+        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=True)  # private copies for the optimizer
+    elif cfg['init_from'] == 'resume':
+        raise SystemExit(f"{ckpt_path}: not found, nothing to resume; drop --init_from=resume to start the run")
+    model_cfg = make_config(cfg['preset'], **{'vocab_size': tok.vocab_size, 'block_size': cfg['block_size'],
+                                              'dropout': cfg['dropout'],
+                                              'doc_bos_id': tok.bos_id if cfg['doc_mask'] else -1, **cfg['model_args']})
+    tokens_dir = cfg['tokens_dir'] or os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
+    train_shards = TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=model_cfg.vocab_size)
+    val_shards = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=model_cfg.vocab_size)
+    micro = cfg['micro_batch_size'] or cfg['batch_size'] // world
+    if micro < 1 or cfg['batch_size'] % (micro * world):
+        raise SystemExit(f"config error: batch_size={cfg['batch_size']} must be a multiple of micro_batch_size "
+                         f"({micro}) x processes ({world}); change one of them")
+    grad_accum = cfg['batch_size'] // (micro * world)
+    data = PackedWindows(train_shards, cfg['block_size'], cfg['seed'])
+    eval_windows, eval_n_docs, eval_bytes = eval_set(val_shards, tok, cfg['eval_docs'], cfg['block_size'])
+    total_steps = steps_for_budget(cfg, train_shards.bytes_per_token, data.windows_per_epoch)
+    tokens_per_step = cfg['batch_size'] * cfg['block_size']
+
+    # ---- model and optimizer (from the checkpoint when resuming)
+    torch.manual_seed(cfg['seed'])  # the same initial weights in every process
+    model = GPT(model_cfg)
+    if ckpt is not None:
+        model.load_state_dict({k.removeprefix('_orig_mod.'): v for k, v in ckpt['model'].items()})
+    model.to(dev)
+    optimizer = model.configure_optimizer(cfg['weight_decay'], cfg['lr'], (cfg['beta1'], cfg['beta2']), device_type)
+    step, elapsed_before = 0, 0.0
+    torch.manual_seed(cfg['seed'] * 1000 + rank)  # dropout: a stream per process
+    if ckpt is not None:
+        optimizer.load_state_dict(ckpt['optimizer'])
+        step, elapsed_before = ckpt['step'], ckpt['elapsed_s']
+        if len(ckpt['rng']) == world:
+            torch.set_rng_state(ckpt['rng'][rank]['cpu'])
+            if device_type == 'cuda' and ckpt['rng'][rank]['cuda'] is not None:
+                torch.cuda.set_rng_state(ckpt['rng'][rank]['cuda'])
+        else:
+            log(f"note: resuming on {world} processes, checkpointed on {len(ckpt['rng'])}: dropout RNG reseeded")
+        del ckpt
+    raw_model = model
+    if cfg['compile']:
+        model = torch.compile(model)
+    if ddp:
+        model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None)
+    peak = cfg['peak_flops'] or next((f for name, f in PEAK_BF16_FLOPS.items() if device_type == 'cuda'
+                                      and name in torch.cuda.get_device_name(dev)), 0.0)
+    flops_per_token, bpt = raw_model.flops_per_token(), train_shards.bytes_per_token
+
+    # ---- the run folder: config.json always, log.jsonl appended (after the checkpoint's step when resuming)
+    run_config = {**cfg, 'run_name': os.path.basename(os.path.normpath(run_dir)), 'run_dir': run_dir,
+                  'arch': model_cfg.arch, 'tokenizer_name': tok.name, 'tokenizer_hash': tok.hash,
+                  'vocab_size': tok.vocab_size, 'tokens_dir': tokens_dir, 'n_params': raw_model.num_params(),
+                  'n_params_nonembedding': raw_model.num_params(non_embedding=True), 'total_steps': total_steps,
+                  'tokens_per_step': tokens_per_step, 'train_bytes_per_token': train_shards.bytes_per_token,
+                  'world_size': world, 'micro_batch_size_used': micro, 'grad_accum': grad_accum, 'dtype_used': dt,
+                  'eval_n_docs': eval_n_docs, 'eval_n_bytes': eval_bytes}
+    if master:
+        os.makedirs(run_dir, exist_ok=True)
+        atomic_write_json(os.path.join(run_dir, 'config.json'), run_config)
+        if step == 0 and os.path.isfile(log_path):
+            os.remove(log_path)  # a run that died before its first checkpoint starts its log again
+        trim_log(log_path, step)
+    if cfg['wandb_log'] and master:
+        import wandb  # only when asked for
+        wandb.init(project=cfg['wandb_project'], name=run_config['run_name'], config=run_config, resume='allow')
+    log(f"{run_dir}: {model_cfg.arch} {raw_model.num_params(non_embedding=True) / 1e6:.2f}M non-embedding params, "
+        f"{tok.name} ({tok.vocab_size:,} ids), {total_steps:,} steps of {tokens_per_step:,} tokens "
+        f"({cfg['batch_size']} x {cfg['block_size']}; {world} x {micro} x {grad_accum} accum) on {dev} {dt}"
+        + (f", resuming at step {step}" if step else ''))
+
+    def write_event(event):
+        if master:
+            with open(log_path, 'a') as f:
+                f.write(json.dumps(event) + '\n')
+            if cfg['wandb_log']:
+                wandb.log(event, step=event['step'])
+
+    def save(done):
+        stop_if_nonfinite(all(torch.isfinite(p).all() for p in raw_model.parameters()), 'a weight')  # in every process
+        states = rng_states(ddp, world)  # a collective: every process takes part
+        if not master:
+            return
+        state = {'model': raw_model.state_dict(), 'model_config': dataclasses.asdict(model_cfg), 'config': run_config,
+                 'optimizer': optimizer.state_dict(), 'step': step, 'windows_seen': step * cfg['batch_size'],
+                 'tokens_seen': step * tokens_per_step, 'bytes_seen': round(step * tokens_per_step * bpt),
+                 'elapsed_s': elapsed_before + time.time() - t0, 'rng': states, 'done': done}
+        torch.save(state, ckpt_path + '.tmp')
+        os.replace(ckpt_path + '.tmp', ckpt_path)
+
+    def stop_if_nonfinite(ok, what):
+        if not ok:
+            raise SystemExit(f"{run_dir}: {what} is not finite at step {step}; stopped, the last good checkpoint "
+                             f"{ckpt_path} is kept; lower lr or raise warmup_steps, then resume")
+
+    def validate():  # (val_loss, val_bpb), every process taking part
+        batch = cfg['eval_batch_size'] or micro
+        return evaluate(raw_model, eval_windows, eval_bytes, batch, dev, autocast, rank, world)
+
+    # ---- the loop
+    t0 = t_last = time.time()
+    tokens_last = step * tokens_per_step
+    if step == 0:  # where the curve starts
+        val_loss, val_bpb = validate()
+        write_event({'step': 0, 'tokens': 0, 'bytes': 0, 'elapsed_s': 0.0, 'lr': lr_at(0, cfg, total_steps),
+                     'val_loss': val_loss, 'val_bpb': val_bpb})
+        log(f"step 0: val loss {val_loss:.4f}, {val_bpb:.4f} bpb")
+        t_last = time.time()
+    nonfinite = torch.zeros((), dtype=torch.bool, device=dev)  # set on device, read at log steps: no sync per step
+    every = lambda n: n > 0 and step % n == 0
+    while step < total_steps:
+        lr_now = lr_at(step, cfg, total_steps)
+        for group in optimizer.param_groups:
+            group['lr'] = lr_now
+        loss_sum = torch.zeros((), device=dev)
+        for m in range(grad_accum):
+            xy = torch.from_numpy(data.windows(step * cfg['batch_size'] + (m * world + rank) * micro, micro))
+            if device_type == 'cuda':
+                xy = xy.pin_memory().to(dev, non_blocking=True)
+            # gradients are all-reduced only in the backward of the last micro-step (set before its forward)
+            sync = model.no_sync() if ddp and m < grad_accum - 1 else contextlib.nullcontext()
+            with sync:
+                with autocast:
+                    _, loss = model(xy[:, :-1], xy[:, 1:])
+                    loss = loss / grad_accum
+                loss.backward()
+            loss_sum += loss.detach()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg['grad_clip']) if cfg['grad_clip'] else None
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        nonfinite |= ~torch.isfinite(loss_sum)
+        is_eval = every(cfg['eval_interval']) or step == total_steps
+        stopping = step == cfg['stop_step'] and step < total_steps
+        if not (is_eval or stopping or every(cfg['log_interval'])):
+            continue
+        stats = torch.stack([loss_sum, nonfinite.float()])
+        if ddp:  # the mean over every sequence of the step, as one process computes it (gloo has no AVG)
+            dist.all_reduce(stats)
+        train_loss, n_nonfinite = (stats / world).tolist()
+        stop_if_nonfinite(n_nonfinite == 0, 'the train loss (of this step or one since the last log)')
+        now = time.time()
+        tokens = step * tokens_per_step
+        tok_per_s = (tokens - tokens_last) / max(now - t_last, 1e-9)
+        event = {'step': step, 'tokens': tokens, 'bytes': round(tokens * bpt), 'elapsed_s': elapsed_before + now - t0,
+                 'lr': lr_now, 'train_loss': train_loss, 'grad_norm': None if grad_norm is None else grad_norm.item(),
+                 'tok_per_s': tok_per_s, 'mfu': flops_per_token * tok_per_s / (world * peak) if peak else None}
+        line = (f"step {step}/{total_steps} | loss {train_loss:.4f} | lr {lr_now:.2e} | {tok_per_s:,.0f} tok/s"
+                + (f" | mfu {100 * event['mfu']:.1f}%" if peak else ''))
+        if is_eval:
+            event['val_loss'], event['val_bpb'] = validate()
+            stop_if_nonfinite(math.isfinite(event['val_loss']), 'the val loss')
+            line += f" | val loss {event['val_loss']:.4f}, {event['val_bpb']:.4f} bpb"
+        write_event(event)
+        log(line)
+        if is_eval or stopping:
+            save(done=step == total_steps)
+        if stopping:
+            log(f"{run_dir}: stopped at step {step} of {total_steps} (stop_step); continue with --init_from=resume")
+            break
+        t_last, tokens_last = time.time(), tokens
+    if step == total_steps:
+        log(f"{run_dir}: done, {step:,} steps, {step * tokens_per_step:,} tokens in "
+            f"{elapsed_before + time.time() - t0:.0f}s")
+    if ddp:
+        dist.destroy_process_group()
+    return run_dir
+
+
+if __name__ == '__main__':
+    train(configurator.configure(globals()))
