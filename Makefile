@@ -17,10 +17,28 @@ setup: .venv/.installed
 test: setup
 	$(PY) -m pytest -q tests
 
-# the whole pipeline built so far, on the generated multilingual corpus, on CPU
+# both studies end to end on the generated multilingual corpus, on CPU; each step skips work already done
+DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/bpe-4k,out/tokenizers/unigram-2k,out/tokenizers/unigram-4k,out/tokenizers/btm-1k-2k
 demo: setup
 	$(PY) prepare.py config/demo.py
-	@echo "demo outputs: out/corpus/embedded (text splits), out/tokens/embedded (token shards)"
+	$(PY) tokenizer.py config/tokenizers_demo.py
+	$(PY) tokenizer.py eval config/tokenizers_demo.py
+	$(PY) btm.py config/btm_demo.py
+	$(PY) btm.py analyze config/btm_demo.py
+	$(PY) prepare.py config/demo.py --tokenizers=$(DEMO_TOKENIZERS)
+	$(PY) sweep.py config/sweep_demo.py
+	$(PY) sweep.py config/sweep_ab_demo.py
+	$(PY) sample.py --runs=out/runs/gpt2-tiny_bpe-2k_s1,out/runs/gpt2-tiny_btm-1k-2k_s1 --out=out/analysis/demo_ab/samples.md
+	@echo
+	@echo "demo outputs:"
+	@echo "  out/corpus/embedded/            text splits (generated stories, 8 languages)"
+	@echo "  out/tokenizers/                 bpe-2k bpe-4k unigram-2k unigram-4k btm-1k-2k"
+	@echo "  out/tokenizer_eval/             intrinsic metrics, plots, LaTeX tables"
+	@echo "  out/tokens/embedded/            token shards"
+	@echo "  out/runs/                       training runs: config.json, log.jsonl, ckpt.pt, eval.json"
+	@echo "  out/analysis/demo_scale/        study 1: report.md, summary.json/csv, plots"
+	@echo "  out/analysis/demo_ab/           study 2: report.md, plots, samples.md"
+	@grep -m1 'Verdict' out/analysis/demo_scale/report.md || true
 
 clean:
 	rm -rf out

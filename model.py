@@ -25,7 +25,7 @@ PRESETS = {
     'gpt2-40M': dict(arch='gpt2', n_layer=10, n_head=8, n_embd=512),  # ~40M in total with a 16,384 vocabulary
     'apertus-micro': dict(arch='apertus', n_layer=1, n_head=2, n_kv_head=1, n_embd=64),  # ~0.06M: the demo's
     'apertus-tiny': dict(arch='apertus', n_layer=2, n_head=4, n_kv_head=2, n_embd=128),  # ~0.4M   three sizes
-    'apertus-mini': dict(arch='apertus', n_layer=4, n_head=4, n_kv_head=2, n_embd=192),  # ~2M     on CPU
+    'apertus-mini': dict(arch='apertus', n_layer=3, n_head=4, n_kv_head=2, n_embd=160),  # ~1M     on CPU
     'apertus-50M': dict(arch='apertus', n_layer=15, n_head=8, n_kv_head=2, n_embd=512),
     'apertus-100M': dict(arch='apertus', n_layer=13, n_head=12, n_kv_head=4, n_embd=768),
     'apertus-300M': dict(arch='apertus', n_layer=22, n_head=16, n_kv_head=4, n_embd=1024),
