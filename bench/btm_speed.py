@@ -11,14 +11,14 @@ BTM speed, each number against a peer measured in the same run, on the generated
 """
 import multiprocessing as mp
 import os
-import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
+import machine  # noqa: E402
 import numpy as np  # noqa: E402
 import tokenizers  # noqa: E402
 
@@ -80,9 +80,8 @@ def best_time(fn, arg):
 
 if __name__ == '__main__':
     cfg = configurator.configure(globals())
-    cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True, text=True).stdout.split(':')[-1]
-    print(f"machine: {cpu.strip()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (noisy if > cores); "
-          f"python {platform.python_version()}, numpy {np.__version__}, tokenizers {tokenizers.__version__}")
+    print(f"machine: {machine.describe()}, load average {os.getloadavg()[0]:.1f} (noisy if > cores); "
+          f"numpy {np.__version__}, tokenizers {tokenizers.__version__}")
     tmp = tempfile.mkdtemp(prefix='btm_speed_')
 
     # (a) the merge loop against its definition

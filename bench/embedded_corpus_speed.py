@@ -10,14 +10,14 @@ first tenth and at the end (streaming: the two should be about equal).
 """
 import json
 import os
-import platform
 import resource
-import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
+import machine  # noqa: E402
 import configurator  # noqa: E402
 import embedded_corpus  # noqa: E402
 
@@ -31,9 +31,7 @@ def peak_rss_mb():
 
 
 def main():
-    cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True, text=True).stdout
-    print(f"machine: {cpu.split(':', 1)[-1].strip() or platform.processor()}, {os.cpu_count()} cores; "
-          f"python {platform.python_version()}")
+    print(f"machine: {machine.describe()}")
     n_bytes, gen_s, json_s, n_docs, rss_early = int(n_mb * 1e6), 0.0, 0.0, 0, None
     produced = 0
     docs = embedded_corpus.generate_documents(n_bytes, seed=seed)

@@ -14,13 +14,13 @@ Random weights (speed does not depend on training); the tokenizer is a BPE train
 """
 import math
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
+import machine  # noqa: E402
 import torch
 import torch.nn.functional as F
 import transformers
@@ -43,13 +43,6 @@ hf_batch_sizes = [1, 32]     # the peer's windows per forward: lm-eval's default
 repeats = 2                  # timed passes per side (best kept), interleaved
 seed = 0
 
-
-def cpu_name():
-    try:
-        out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-        return next(line.split(':', 1)[1].strip() for line in out.splitlines() if line.startswith('Model name'))
-    except (OSError, StopIteration):
-        return platform.processor() or 'unknown CPU'
 
 
 def rolling_windows(tokens, prefix, max_len):
@@ -144,9 +137,8 @@ def main():
     tok_dir = os.path.join(tempfile.mkdtemp(prefix='eval_speed_'), f'bpe-{vocab_size}')
     tok = tokenizer.train_bpe([d['text'] for d in docs[n_docs:]], vocab_size, tok_dir)
     texts, langs = [d['text'] for d in docs[:n_docs]], [d['lang'] for d in docs[:n_docs]]
-    print(f"machine: {cpu_name() if device == 'cpu' else torch.cuda.get_device_name()}, "
-          f"{torch.get_num_threads()} threads; torch {torch.__version__}, transformers {transformers.__version__}, "
-          f"python {platform.python_version()}")
+    print(f"machine: {machine.describe(device)}, {torch.get_num_threads()} threads; "
+          f"transformers {transformers.__version__}")
     for preset in presets:
         bench_preset(preset, tok, texts, langs)
 

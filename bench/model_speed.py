@@ -11,13 +11,13 @@ On CUDA it is the wall clock; both sides run under bf16 autocast and torch.compi
 is printed. Targets: model.py >= 1.0x transformers on CPU, >= 1.3x on CUDA.
 """
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root, for model.py
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
+import machine  # noqa: E402
 import torch
 import transformers
 from transformers import AutoModelForCausalLM
@@ -38,13 +38,6 @@ threads = 1  # torch threads on CPU; 0: torch's default
 peak_flops = 989e12  # of the GPU in bf16, for MFU (H100 SXM dense; A100: 312e12)
 seed = 0
 
-
-def cpu_name():
-    try:
-        out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-        return next(line.split(':', 1)[1].strip() for line in out.splitlines() if line.startswith('Model name'))
-    except (OSError, StopIteration):
-        return platform.processor() or 'unknown CPU'
 
 
 def train_step(model, x, y, is_hf, dtype):
@@ -104,9 +97,8 @@ if __name__ == '__main__':
     config = configurator.configure(globals())
     if device == 'cpu' and threads:
         torch.set_num_threads(threads)
-    machine = torch.cuda.get_device_name() if device == 'cuda' else f"{cpu_name()} ({os.cpu_count()} cores)"
-    print(f"machine: {machine}, torch threads {torch.get_num_threads()}; torch {torch.__version__}, "
-          f"transformers {transformers.__version__}, python {platform.python_version()}")
+    print(f"machine: {machine.describe(device)}, torch threads {torch.get_num_threads()}; "
+          f"transformers {transformers.__version__}")
     print(f"device {device}, {'bf16 autocast, wall clock' if device == 'cuda' else 'float32, CPU-time clock'}, "
           f"median of {steps} forward+backward steps after {warmup} warmup, model.py / transformers interleaved; "
           f"ratio: median of the per-round ratios")

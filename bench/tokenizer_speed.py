@@ -11,15 +11,15 @@ Prints wall seconds or MB/s and CPU seconds for ours and the peer, and the ratio
 (median over paired rounds; target >= 0.9). An A/A row (the bare call against itself) shows the noise floor.
 """
 import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
+import machine  # noqa: E402
 import configurator  # noqa: E402
 import tokenizer as T  # noqa: E402
 
@@ -99,9 +99,7 @@ def main():
     import tokenizers
     docs = list(T.read_texts(corpus_file, int(max_mb * 1e6)))
     n_bytes = sum(len(d.encode('utf-8')) for d in docs)
-    cpu = subprocess.run("lscpu | grep 'Model name' | cut -d: -f2", shell=True, capture_output=True, text=True)
-    print(f"machine: {os.cpu_count()} cores, {cpu.stdout.strip() or platform.processor()}; Python "
-          f"{platform.python_version()}, tokenizers {tokenizers.__version__}, sentencepiece {spm.__version__}, "
+    print(f"machine: {machine.describe()}; tokenizers {tokenizers.__version__}, sentencepiece {spm.__version__}, "
           f"tiktoken {tiktoken.__version__}; load average {os.getloadavg()[0]:.1f}")
     print(f"text: {corpus_file}, {len(docs):,} docs, {n_bytes / 1e6:.1f} MB; vocab_size={vocab_size:,}")
     shutil.rmtree(work_dir, ignore_errors=True)

@@ -17,7 +17,6 @@ Targets: >= 1.2x on CPU with a tiny model; >= 1.5x on CUDA for apertus-100M with
 """
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -25,6 +24,8 @@ import time
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
+import machine  # noqa: E402
 import torch
 import torch.nn.functional as F
 import transformers
@@ -53,13 +54,6 @@ threads = 1                  # torch threads on CPU; 0: torch's default
 peak_flops = 0.0             # of one device in bf16 for MFU; 0: train.py's table by GPU name
 lr = 1e-3
 
-
-def cpu_name():
-    try:
-        with open('/proc/cpuinfo') as f:
-            return next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
-    except (OSError, StopIteration):
-        return platform.processor() or 'unknown CPU'
 
 
 def train_config(run_dir, use_compile):
@@ -100,9 +94,8 @@ def main():
     sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
     if device == 'cpu':
         train.time = types.SimpleNamespace(time=time.process_time)  # train.py's clock: CPU time, like the peer's
-    machine = torch.cuda.get_device_name() if device == 'cuda' else f"{cpu_name()} ({os.cpu_count()} cores)"
-    print(f"machine: {machine}, torch threads {torch.get_num_threads()}; torch {torch.__version__}, "
-          f"transformers {transformers.__version__}, python {platform.python_version()}")
+    print(f"machine: {machine.describe(device)}, torch threads {torch.get_num_threads()}; "
+          f"transformers {transformers.__version__}")
     tok = load_tokenizer(tokenizer)
     shards = TokenShards(os.path.join(out_dir, 'tokens', corpus, tok.name), 'train', tokenizer_hash=tok.hash)
     data = train.PackedWindows(shards, block_size, seed=1)

@@ -1,8 +1,22 @@
 import os
 import sys
 
+import pytest
+
 # never wait on the Hugging Face hub in tests: offline mode fails at once instead of retrying ~23 s
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('HF_DATASETS_OFFLINE', '1')
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope='module')
+def one_thread():
+    """Tiny models are all small ops: one thread is faster than two, and two-thread spin-waits crawl on a busy
+    2-core machine. Opt in with pytestmark = pytest.mark.usefixtures('one_thread'); torch is imported here so that
+    tests which don't use it don't pay for the import."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -24,13 +24,7 @@ def corpus_docs(n_bytes, seed):
     return [(d['text'], d['lang']) for d in embedded_corpus.generate_documents(n_bytes, seed=seed)]
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread, and two-thread spin-waits crawl on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.fixture(scope='module')

@@ -12,13 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from model import GPT, PRESETS, XIELU, GPTConfig, document_mask, make_config, model_from_checkpoint
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny models are all small ops: one thread is faster than two, and steady when other tests share the cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 VOCAB = 1000  # not a multiple of 64, so the embedding padding is always in play

@@ -21,13 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = {'n_layer': 1, 'n_head': 2, 'n_embd': 32}
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny models run several times faster on one thread than on two contended ones (a busy 2-core box)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.fixture(scope='session')
