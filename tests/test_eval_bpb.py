@@ -14,9 +14,9 @@ import torch.nn.functional as F
 import embedded_corpus
 import eval_bpb
 import tokenizer
-from model import GPT, make_config
 
-VOCAB = 400
+import helpers  # tests/: a small BPE and random tiny models, shared with the other test file
+from helpers import VOCAB, train_small_bpe
 SPECIAL = ['', 'a', 'héllo wörld 你好 😀🎉 مرحبا', 'x' * 5]  # empty, one byte, multi-byte scripts and emoji
 
 
@@ -29,9 +29,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 @pytest.fixture(scope='module')
 def tok_dir(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp('tok') / 'bpe-400')
-    tokenizer.train_bpe([t for t, _ in corpus_docs(60_000, seed=3)], VOCAB, path)
-    return path
+    return train_small_bpe(str(tmp_path_factory.mktemp('tok') / 'bpe-400'))
 
 
 @pytest.fixture(scope='module')
@@ -40,13 +38,7 @@ def tok(tok_dir):
 
 
 def random_model(preset='gpt2-tiny', block_size=32, seed=0):
-    """Every weight perturbed, so predictions vary from token to token and position to position."""
-    torch.manual_seed(seed)
-    model = GPT(make_config(preset, vocab_size=VOCAB, block_size=block_size)).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.3 * torch.randn_like(p))
-    return model
+    return helpers.random_model(preset, block_size, seed)
 
 
 def sample_docs():

@@ -9,12 +9,12 @@ import re
 import pytest
 import torch
 
-import embedded_corpus
 import sample
 import tokenizer
-from model import GPT, make_config
 
-VOCAB = 400
+import helpers  # tests/: a small BPE and random tiny models, shared with the other test file
+from helpers import train_small_bpe
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -23,10 +23,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 @pytest.fixture(scope='module')
 def tok_dir(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp('tok') / 'bpe-400')
-    docs = embedded_corpus.generate_documents(60_000, seed=3)
-    tokenizer.train_bpe([d['text'] for d in docs], VOCAB, path)
-    return path
+    return train_small_bpe(str(tmp_path_factory.mktemp('tok') / 'bpe-400'))
 
 
 @pytest.fixture(scope='module')
@@ -35,12 +32,7 @@ def tok(tok_dir):
 
 
 def random_model(preset='gpt2-tiny', block_size=64, seed=0):
-    torch.manual_seed(seed)
-    model = GPT(make_config(preset, vocab_size=VOCAB, block_size=block_size)).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.3 * torch.randn_like(p))
-    return model
+    return helpers.random_model(preset, block_size, seed)
 
 
 def write_run(run_dir, model, tok_dir, tok_hash=None):
