@@ -10,9 +10,9 @@ measured in the same run, in alternating rounds so load from other programs hits
 train.py runs as it is (train.train, in this process, a fresh run folder each round) and its speed is read from its
 own log: the median tok_per_s over the logged intervals, the first `warmup` of each round left out. The peer loop (data
 from the same PackedWindows, forward, cross-entropy, backward, clipping, AdamW) is timed step by step with the same
-clock, and so is a second peer, transformers.Trainer (issue 6) on the same model init, windows, batch and optimizer
-settings, one clock reading per optimizer step via a callback. On CPU that clock is the process's CPU time with one torch thread (train.py's time.time is swapped for
-time.process_time here): a shared 2-core box slows the wall clock by whole seconds but barely moves CPU time. On CUDA
+clock, and so is a second peer, transformers.Trainer (issue 6): same model init, windows, batch and optimizer
+settings, one clock reading per optimizer step via a callback. On CPU that clock is the process's CPU time with one
+torch thread (train.py's time.time is swapped for time.process_time here): a shared 2-core box slows the wall clock by whole seconds but barely moves CPU time. On CUDA
 it is the wall clock, both sides under bf16 autocast and torch.compile. Needs the shards of `tokenizer` for `corpus`.
 Targets: >= 1.2x on CPU with a tiny model; >= 1.5x on CUDA for apertus-100M with compile + bf16.
 """

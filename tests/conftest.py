@@ -20,3 +20,16 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope='session')
+def tok_dir(tmp_path_factory):
+    """A 400-id BPE trained once per session (tests/helpers.py), for the eval and sample tests."""
+    from helpers import train_small_bpe
+    return train_small_bpe(str(tmp_path_factory.mktemp('tok') / 'bpe-400'))
+
+
+@pytest.fixture(scope='session')
+def tok(tok_dir):
+    import tokenizer
+    return tokenizer.load_tokenizer(tok_dir)

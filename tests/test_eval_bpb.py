@@ -15,8 +15,8 @@ import embedded_corpus
 import eval_bpb
 import tokenizer
 
-import helpers  # tests/: a small BPE and random tiny models, shared with the other test file
-from helpers import VOCAB, train_small_bpe
+import helpers  # tests/helpers.py; the small BPE fixtures tok_dir and tok are in conftest.py
+from helpers import VOCAB
 SPECIAL = ['', 'a', 'héllo wörld 你好 😀🎉 مرحبا', 'x' * 5]  # empty, one byte, multi-byte scripts and emoji
 
 
@@ -25,16 +25,6 @@ def corpus_docs(n_bytes, seed):
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-@pytest.fixture(scope='module')
-def tok_dir(tmp_path_factory):
-    return train_small_bpe(str(tmp_path_factory.mktemp('tok') / 'bpe-400'))
-
-
-@pytest.fixture(scope='module')
-def tok(tok_dir):
-    return tokenizer.load_tokenizer(tok_dir)
 
 
 def random_model(preset='gpt2-tiny', block_size=32, seed=0):

@@ -12,23 +12,12 @@ import torch
 import sample
 import tokenizer
 
-import helpers  # tests/: a small BPE and random tiny models, shared with the other test file
-from helpers import train_small_bpe
+import helpers  # tests/helpers.py; the small BPE fixtures tok_dir and tok are in conftest.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-@pytest.fixture(scope='module')
-def tok_dir(tmp_path_factory):
-    return train_small_bpe(str(tmp_path_factory.mktemp('tok') / 'bpe-400'))
-
-
-@pytest.fixture(scope='module')
-def tok(tok_dir):
-    return tokenizer.load_tokenizer(tok_dir)
 
 
 def random_model(preset='gpt2-tiny', block_size=64, seed=0):
