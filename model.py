@@ -315,11 +315,11 @@ class GPT(nn.Module):
         return 6 * n_matmul + 12 * cfg.n_layer * cfg.n_head * cfg.head_dim * T
 
     def configure_optimizer(self, weight_decay, lr, betas, device_type):
-        """AdamW with weight decay on matrices and embeddings only (not biases, norms, xIELU scalars); fused on CUDA."""
+        """AdamW with weight decay on matrices and embeddings only (not biases, norms, xIELU scalars); fused (one kernel for all parameters) on CUDA and CPU."""
         params = [p for p in self.parameters() if p.requires_grad]
         groups = [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
                   {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
-        return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), fused=device_type == 'cuda')
+        return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), fused=device_type in ('cuda', 'cpu'))
 
 
 def model_from_checkpoint(ckpt):
