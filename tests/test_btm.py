@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import btm
+import btm_vocab
 import tokenizer
 
 SETTINGS = settings(max_examples=250, deadline=None, database=None)
@@ -226,7 +227,7 @@ def test_encode_docs_cuts_documents_at_special_ids():
 
 def test_analyze_writes_markdown_json_and_plot(trained):
     cfg, path = trained
-    btm.analyze_command(dict(cfg, analyze_max_docs=50))
+    btm_vocab.analyze(dict(cfg, analyze_max_docs=50))
     out = os.path.join(cfg['analysis_dir'], 'btm-toy')
     rep = json.load(open(os.path.join(out, 'btm_vocab.json')))
     assert os.path.getsize(os.path.join(out, 'btm_vocab.png')) > 0

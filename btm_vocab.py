@@ -1,0 +1,96 @@
+"""
+What a BTM vocabulary looks like and what it buys, against a plain BPE of the same size on the same text: token
+length distribution, share of tokens spanning a word boundary, the most frequent merged tokens as text, tokens per
+document and bytes per token. Run through btm.py, whose config it reads:
+
+    python btm.py analyze config/btm_demo.py      # vs bpe-2k -> out/analysis/btm-1k-2k/btm_vocab.{md,json,png}
+"""
+import json
+import os
+
+import numpy as np
+
+import btm
+
+ROWS = [('tokens per document (mean)', 'tokens_per_doc', '.1f'), ('bytes per token', 'bytes_per_token', '.3f'),
+        ('token length in the vocabulary, bytes (mean)', 'vocab_token_bytes', '.2f'),
+        ('vocabulary spanning 2+ words', 'vocab_spanning_words', '.1%'),
+        ('merged tokens spanning 2+ words', 'merged_spanning_words', '.1%'),
+        ('used tokens spanning 2+ words', 'used_spanning_words', '.1%'), ('vocabulary used', 'vocab_used', '.1%')]
+
+
+def vocab_report(tok, bpe, texts):
+    """What BTM's vocabulary looks like and what it buys, against a BPE of equal size on the same texts.
+    A token spans a word boundary when its text holds 2+ whitespace-separated words (bytes.split())."""
+    rep = {'btm': tok.name, 'bpe': bpe.name, 'n_docs': len(texts), 'n_bytes': sum(len(t.encode()) for t in texts)}
+    for key, t in (('btm_stats', tok), ('bpe_stats', bpe)):
+        enc = t.encode_batch(texts)
+        lens, use = [len(e) for e in enc], np.bincount([i for e in enc for i in e], minlength=t.vocab_size)
+        tb = [t.token_bytes(i) for i in range(t.vocab_size)]
+        size, span = np.array([len(b) for b in tb]), np.array([len(b.split()) >= 2 for b in tb])
+        n_base = getattr(t, 'n_base', t.vocab_size)
+        rep[key] = {'vocab_size': t.vocab_size, 'n_tokens': sum(lens), 'tokens_per_doc': float(np.mean(lens)),
+                    'bytes_per_token': rep['n_bytes'] / max(sum(lens), 1), 'vocab_token_bytes': float(size.mean()),
+                    'vocab_token_bytes_hist': np.bincount(np.minimum(size, 64)).tolist(),
+                    'vocab_spanning_words': float(span.mean()), 'vocab_used': float((use > 0).mean()),
+                    'merged_spanning_words': float(span[n_base:].mean()) if t.vocab_size > n_base else 0.0,
+                    'used_spanning_words': float(use[span].sum() / max(use.sum(), 1))}
+        if t is tok:
+            top = n_base + np.argsort(-use[n_base:], kind='stable')[:40]
+            rep['top_merged'] = [{'id': int(i), 'count': int(use[i]), 'text': tb[i].decode('utf-8', 'replace'),
+                                  'n_primitive': len(tok.parts[i])} for i in top]
+    rep['token_ratio'] = rep['btm_stats']['n_tokens'] / max(rep['bpe_stats']['n_tokens'], 1)
+    return rep
+
+
+def write_vocab_report(rep, out_path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    os.makedirs(out_path, exist_ok=True)
+    btm.atomic_write(os.path.join(out_path, 'btm_vocab.json'), json.dumps(rep, indent=2, ensure_ascii=False))
+    b, p = rep['btm_stats'], rep['bpe_stats']
+    cell = lambda text: repr(text).replace('|', '\\|')  # a pipe would end the table cell
+    md = [f"# BTM vocabulary: {rep['btm']} vs {rep['bpe']}", '', f"{rep['n_docs']:,} documents, {rep['n_bytes']:,} "
+          f"bytes of {rep.get('corpus')}/{rep.get('split')}; vocabularies {b['vocab_size']:,} and "
+          f"{p['vocab_size']:,}. BTM needs {rep['token_ratio']:.3f}x the tokens of BPE.", '',
+          f"| | {rep['btm']} | {rep['bpe']} |",
+          '| --- | ---: | ---: |', *[f"| {label} | {b[k]:{fmt}} | {p[k]:{fmt}} |" for label, k, fmt in ROWS], '',
+          '## Most frequent merged tokens', '', '| id | count | primitive tokens | text |',
+          '| ---: | ---: | ---: | --- |',
+          *[f"| {t['id']} | {t['count']:,} | {t['n_primitive']} | `{cell(t['text'])}` |" for t in rep['top_merged']]]
+    btm.atomic_write(os.path.join(out_path, 'btm_vocab.md'), '\n'.join(md) + '\n')
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, st in ((rep['btm'], b), (rep['bpe'], p)):
+        h = np.array(st['vocab_token_bytes_hist'], dtype=float)
+        ax.plot(h / h.sum(), 'o-', ms=3, label=f"{label}: {st['bytes_per_token']:.2f} bytes/token in use")
+    ax.set(xlabel='token length, UTF-8 bytes (64 = 64+)', ylabel='share of the vocabulary')
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_path, 'btm_vocab.png.tmp'), dpi=120, format='png')
+    plt.close(fig)
+    os.replace(os.path.join(out_path, 'btm_vocab.png.tmp'), os.path.join(out_path, 'btm_vocab.png'))
+
+
+def analyze(cfg):
+    """`python btm.py analyze config/...`: the BTM of the config against a BPE of equal size (trained if missing)."""
+    import tokenizer
+    tok = btm.load(btm.btm_path(cfg))
+    bpe_path = cfg['baseline'] or os.path.join(cfg['out_dir'], tokenizer.tokenizer_name('bpe', tok.vocab_size))
+    if not os.path.isfile(os.path.join(bpe_path, 'meta.json')):
+        print(f"training the baseline {bpe_path} ({tok.vocab_size:,} ids) on the same tok split")
+        tokenizer.train_bpe(tokenizer.read_texts(os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl'),
+                                                 cfg['max_tok_bytes']), tok.vocab_size, bpe_path,
+                            cfg['min_frequency'], os.path.basename(bpe_path), cfg['corpus'])
+    bpe, bpe_meta = tokenizer.load_tokenizer(bpe_path), json.load(open(os.path.join(bpe_path, 'meta.json')))
+    if (bpe.vocab_size, bpe_meta['corpus']) != (tok.vocab_size, cfg['corpus']):
+        print(f"warning: baseline {bpe_path} has {bpe.vocab_size:,} ids from {bpe_meta['corpus']!r}, the BTM "
+              f"{tok.vocab_size:,} from {cfg['corpus']!r}: not a like-for-like comparison")
+    split = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['analyze_split']}.jsonl")
+    texts = [t for t, _ in zip(tokenizer.read_texts(split), range(cfg['analyze_max_docs']))]
+    rep = {'corpus': cfg['corpus'], 'split': cfg['analyze_split'], **vocab_report(tok, bpe, texts)}
+    out_path = os.path.join(cfg['analysis_dir'], tok.name)
+    write_vocab_report(rep, out_path)
+    print(f"{out_path}/btm_vocab.{{md,json,png}}: BTM {rep['btm_stats']['bytes_per_token']:.2f} bytes/token vs BPE "
+          f"{rep['bpe_stats']['bytes_per_token']:.2f}; {rep['btm_stats']['merged_spanning_words']:.1%} of "
+          f"merged tokens span 2+ words")
