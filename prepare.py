@@ -345,32 +345,25 @@ def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
     for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin*")):  # old shards, and .tmp of a killed run
         os.remove(stale)
     workers = cfg['num_workers'] or os.cpu_count()
-    shards, writer = [], None
-    n_bytes_total, t0 = 0, time.time()
+    shards, writer, t0 = [], None, time.time()
     bar = progress(os.path.getsize(src), f"encode {split} with {tok.name}")
-    shard_bytes = 0
     for ids, n_docs, n_bytes in encoded_chunks(src, tok, tok_path, workers, cfg['chunk_docs']):
         if writer is None:
             path = os.path.join(tokens_dir, f"{split}_{len(shards):04d}.bin")
-            writer, shard_bytes = ShardWriter(path, tok.vocab_size, tok.hash, tok.bos_id), 0
-        writer.write(ids, n_docs)
-        shard_bytes += n_bytes
-        n_bytes_total += n_bytes
+            writer = ShardWriter(path, tok.vocab_size, tok.hash, tok.bos_id)
+        writer.write(ids, n_docs, n_bytes)
         bar.update(n_bytes)
         if writer.n_tokens >= cfg['shard_tokens']:
-            writer.close()
-            shards.append({'file': os.path.basename(writer.path), 'n_tokens': writer.n_tokens,
-                           'n_docs': writer.n_docs, 'n_bytes': shard_bytes})
+            shards.append(writer.close())
             writer = None
     if writer is not None:
-        writer.close()
-        shards.append({'file': os.path.basename(writer.path), 'n_tokens': writer.n_tokens,
-                       'n_docs': writer.n_docs, 'n_bytes': shard_bytes})
+        shards.append(writer.close())
     bar.close()
     n_tokens = sum(s['n_tokens'] for s in shards)
+    n_bytes_total = sum(s['n_bytes'] for s in shards)
     meta = {'format_version': 1, 'split': split, 'tokenizer': tok.name, 'tokenizer_path': tok_path,
             'tokenizer_hash': tok.hash, 'vocab_size': tok.vocab_size, 'bos_id': tok.bos_id,
-            'dtype': 'uint16' if tok.vocab_size <= 2 ** 16 else 'uint32',
+            'dtype': dtype_for_vocab(tok.vocab_size).name,
             'n_tokens': n_tokens, 'n_docs': sum(s['n_docs'] for s in shards), 'n_bytes': n_bytes_total,
             'bytes_per_token': n_bytes_total / max(n_tokens, 1), 'source': src, 'source_sha256': src_sha,
             'shards': shards}

@@ -54,9 +54,10 @@ class ShardWriter:
                                            hash_to_int(tokenizer_hash), bos_id]
         self.f = open(self.tmp, 'wb')
         self.f.write(self.header.tobytes())
-        self.n_tokens = self.n_docs = 0
+        self.n_tokens = self.n_docs = self.n_bytes = 0
 
-    def write(self, ids, n_docs):
+    def write(self, ids, n_docs, n_bytes=0):
+        """Append ids holding n_docs whole documents of n_bytes UTF-8 text (for the sidecar)."""
         ids = np.asarray(ids)
         if len(ids) and (ids.max() >= self.vocab_size or ids.min() < 0):
             raise SystemExit(f"{self.path}: token id {ids.max()} outside the tokenizer's vocabulary "
@@ -64,8 +65,10 @@ class ShardWriter:
         self.f.write(ids.astype(self.dtype, copy=False).tobytes())
         self.n_tokens += len(ids)
         self.n_docs += n_docs
+        self.n_bytes += n_bytes
 
     def close(self):
+        """Patch the header, rename into place; returns the shard's entry for the sidecar."""
         self.header[2], self.header[4] = self.n_tokens, self.n_docs
         self.f.seek(0)
         self.f.write(self.header.tobytes())
@@ -73,6 +76,8 @@ class ShardWriter:
         os.fsync(self.f.fileno())
         self.f.close()
         os.replace(self.tmp, self.path)
+        return {'file': os.path.basename(self.path), 'n_tokens': self.n_tokens, 'n_docs': self.n_docs,
+                'n_bytes': self.n_bytes}
 
 
 def read_header(path):
