@@ -434,13 +434,6 @@ def encode_docs(tok, texts, batch_docs=1000, num_proc=1):
     return docs
 
 
-def atomic_write(path, data):
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, 'wb') as f:
-        f.write(data.encode('utf-8') if isinstance(data, str) else data)
-    os.replace(tmp, path)
-
-
 def default_name(n_base, vocab_size):
     import tokenizer
     return tokenizer.tokenizer_name('btm', n_base) + tokenizer.tokenizer_name('', vocab_size)  # btm-4k + -16k

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 import btm
+from atomic import write_atomic
 
 ROWS = [('tokens per document (mean)', 'tokens_per_doc', '.1f'), ('bytes per token', 'bytes_per_token', '.3f'),
         ('token length in the vocabulary, bytes (mean)', 'vocab_token_bytes', '.2f'),
@@ -48,7 +49,7 @@ def write_vocab_report(rep, out_path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     os.makedirs(out_path, exist_ok=True)
-    btm.atomic_write(os.path.join(out_path, 'btm_vocab.json'), json.dumps(rep, indent=2, ensure_ascii=False))
+    write_atomic(os.path.join(out_path, 'btm_vocab.json'), json.dumps(rep, indent=2, ensure_ascii=False))
     b, p = rep['btm_stats'], rep['bpe_stats']
     cell = lambda text: repr(text).replace('|', '\\|')  # a pipe would end the table cell
     md = [f"# BTM vocabulary: {rep['btm']} vs {rep['bpe']}", '', f"{rep['n_docs']:,} documents, {rep['n_bytes']:,} "
@@ -59,7 +60,7 @@ def write_vocab_report(rep, out_path):
           '## Most frequent merged tokens', '', '| id | count | primitive tokens | text |',
           '| ---: | ---: | ---: | --- |',
           *[f"| {t['id']} | {t['count']:,} | {t['n_primitive']} | `{cell(t['text'])}` |" for t in rep['top_merged']]]
-    btm.atomic_write(os.path.join(out_path, 'btm_vocab.md'), '\n'.join(md) + '\n')
+    write_atomic(os.path.join(out_path, 'btm_vocab.md'), '\n'.join(md) + '\n')
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, st in ((rep['btm'], b), (rep['bpe'], p)):
         h = np.array(st['vocab_token_bytes_hist'], dtype=float)

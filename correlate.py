@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 import configurator
-from shards import atomic_write_json, atomic_write_text
+from atomic import write_atomic, write_json_atomic
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -581,9 +581,9 @@ def main(cfg):
         report, table = ab_report(s), csv_text(s['runs'], AB_COLUMNS)
     else:
         raise SystemExit(f"correlate.py: unknown command {cfg['command']!r}; use 'scale' or 'ab'")
-    atomic_write_json(os.path.join(out_dir, 'summary.json'), json_safe(s))
-    atomic_write_text(os.path.join(out_dir, 'summary.csv'), table)
-    atomic_write_text(os.path.join(out_dir, 'report.md'), report)
+    write_json_atomic(os.path.join(out_dir, 'summary.json'), json_safe(s))
+    write_atomic(os.path.join(out_dir, 'summary.csv'), table)
+    write_atomic(os.path.join(out_dir, 'report.md'), report)
     return out_dir, s
 
 

@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 import configurator
+from atomic import write_json_atomic
 from model import model_from_checkpoint
 from tokenizer import TIKTOKEN_NAMES, load_tokenizer
 
@@ -284,13 +285,6 @@ def task_name(path):
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def atomic_write_json(path, obj):
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=2, ensure_ascii=False)
-    os.replace(tmp, path)
-
-
 _docs_cache = {}  # (split file, max per lang) -> (texts, langs): several runs on one split read it once
 
 
@@ -325,7 +319,7 @@ def evaluate_run(run_dir, c):
            'torch': torch.__version__, 'evaluated_at': time.strftime('%Y-%m-%dT%H:%M:%S')}
     if questions:
         out['tasks'] = {t: multiple_choice(model, tok, qs, dev, dt, c['batch_tokens']) for t, qs in questions.items()}
-    atomic_write_json(eval_path(run_dir, c['split']), out)
+    write_json_atomic(eval_path(run_dir, c['split']), out)
     tasks_line = ''.join(f", {t} acc {r['acc']:.3f}" for t, r in out.get('tasks', {}).items())
     print(f"{name}: {c['split']} bpb {out['bpb']:.4f} ({out['n_docs']:,} docs, {out['n_tokens']:,} tokens, "
           f"{out['n_bytes']:,} bytes, {out['tok_per_s']:,.0f} tok/s){tasks_line}")

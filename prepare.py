@@ -30,7 +30,8 @@ from collections import deque
 import numpy as np
 
 import configurator
-from shards import ShardWriter, atomic_write_json, dtype_for_vocab
+from atomic import write_json_atomic
+from shards import ShardWriter, dtype_for_vocab
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -102,7 +103,7 @@ class SplitWriter:
             os.replace(f.name, os.path.join(self.dir, f"{s}.jsonl"))
             self.stats[s]['sha256'] = self.sha[s].hexdigest()
         meta = {**meta, 'splits': self.stats}
-        atomic_write_json(os.path.join(self.dir, 'meta.json'), meta)
+        write_json_atomic(os.path.join(self.dir, 'meta.json'), meta)
         return meta
 
 
@@ -367,7 +368,7 @@ def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
             'n_tokens': n_tokens, 'n_docs': sum(s['n_docs'] for s in shards), 'n_bytes': n_bytes_total,
             'bytes_per_token': n_bytes_total / max(n_tokens, 1), 'source': src, 'source_sha256': src_sha,
             'shards': shards}
-    atomic_write_json(sidecar, meta)
+    write_json_atomic(sidecar, meta)
     dt = time.time() - t0
     print(f"{sidecar}: {n_tokens:,} tokens, {meta['n_docs']:,} docs, {meta['bytes_per_token']:.2f} bytes/token, "
           f"{n_bytes_total / 1e6 / dt:.1f} MB/s")

@@ -21,6 +21,7 @@ import time
 import torch
 
 import configurator
+from atomic import write_atomic
 from eval_bpb import check_tokenizer, load_checkpoint, load_model, read_run_config, resolve_device
 
 # -----------------------------------------------------------------------------
@@ -103,14 +104,6 @@ def to_markdown(results, prompt_list, cfg):
     return '\n'.join(lines) + '\n'
 
 
-def atomic_write(path, text):
-    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def output_path(run_dirs, cfg):
     if cfg['out']:
         return cfg['out']
@@ -134,9 +127,9 @@ def main(cfg):
     toks = [check_tokenizer(r, read_run_config(r)) for r in run_dirs]  # every refusal before any generation
     results = [sample_run(r, tok, prompt_list, cfg) for r, tok in zip(run_dirs, toks)]
     path = output_path(run_dirs, cfg)
-    atomic_write(path, to_markdown(results, prompt_list, cfg))
+    write_atomic(path, to_markdown(results, prompt_list, cfg))
     settings = {k: cfg[k] for k in ('num_samples', 'max_new_tokens', 'temperature', 'top_k', 'seed')}
-    atomic_write(os.path.splitext(path)[0] + '.json',
+    write_atomic(os.path.splitext(path)[0] + '.json',
                  json.dumps({'settings': settings, 'prompts': prompt_list, 'runs': results}, indent=2,
                             ensure_ascii=False))
     print(f"wrote {path}")

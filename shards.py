@@ -31,17 +31,6 @@ def hash_to_int(tokenizer_hash):
     return int(tokenizer_hash[:15], 16)
 
 
-def atomic_write_text(path, text):
-    tmp = f"{path}.tmp"
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path, obj):
-    atomic_write_text(path, json.dumps(obj, indent=1, ensure_ascii=False) + '\n')
-
-
 class ShardWriter:
     """Streams id arrays into one shard file: tmp file, header patched at the end, then rename."""
 

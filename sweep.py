@@ -24,6 +24,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import configurator
+from atomic import write_atomic
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -256,9 +257,7 @@ def run_slurm(runs, cfg, python, runner):
     scripts = []
     for nodes, group in sorted(groups.items()):
         path = os.path.join(cfg['sweep_dir'], f"{cfg['name']}_{nodes}node.sbatch")
-        with open(path + '.tmp', 'w') as f:
-            f.write(slurm_script(group, nodes, cfg, python))
-        os.replace(path + '.tmp', path)
+        write_atomic(path, slurm_script(group, nodes, cfg, python))
         scripts.append(path)
         print(f"wrote {path}: {len(group)} array task(s) on {nodes} node(s) each")
     analysis = analysis_command(cfg)

@@ -45,6 +45,7 @@ import tokenizers
 from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trainers
 
 import configurator
+from atomic import write_atomic
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -113,13 +114,6 @@ def content_hash(path, files):
         with open(os.path.join(path, f), 'rb') as fh:
             h.update(f.encode() + b'\0' + fh.read())
     return h.hexdigest()
-
-
-def _atomic_write(path, data):
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, 'wb') as f:
-        f.write(data.encode('utf-8') if isinstance(data, str) else data)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- the interface
@@ -261,12 +255,12 @@ def _finish(tok, out_dir, extra_files, meta):
     tok.save(f"{out_dir}/tokenizer.json.{os.getpid()}.tmp")
     os.replace(f"{out_dir}/tokenizer.json.{os.getpid()}.tmp", f"{out_dir}/tokenizer.json")
     for fname, data in extra_files.items():
-        _atomic_write(os.path.join(out_dir, fname), data)
+        write_atomic(os.path.join(out_dir, fname), data)
     files = ['tokenizer.json', *extra_files]
     meta = {**meta, 'bos_id': BOS_ID, 'eos_id': EOS_ID, 'files': files, 'hash': content_hash(out_dir, files),
             'pretokenize_pattern': PRETOKENIZE_PATTERN,
             'versions': {'tokenizers': tokenizers.__version__}}
-    _atomic_write(os.path.join(out_dir, 'meta.json'), json.dumps(meta, indent=2, ensure_ascii=False))
+    write_atomic(os.path.join(out_dir, 'meta.json'), json.dumps(meta, indent=2, ensure_ascii=False))
     return load_tokenizer(out_dir)
 
 
@@ -502,12 +496,12 @@ def write_reports(results, eval_dir, tag):
     import matplotlib.pyplot as plt
     names = [r['name'] for r in results]
     langs = sorted({lang for r in results for lang in r['per_lang']})
-    _atomic_write(os.path.join(eval_dir, f"{tag}_overall.tex"), latex_table(
+    write_atomic(os.path.join(eval_dir, f"{tag}_overall.tex"), latex_table(
         ['tokenizer'] + [c for _, c in COLUMNS], [[r['name']] + [r['overall'].get(k) for k, _ in COLUMNS]
                                                  for r in results], f"Intrinsic metrics on {tag}"))
     for key, what in [('bytes_per_token', 'UTF-8 bytes per token'), ('premium', 'tokenization premium')]:
         rows = [[lang] + [r['per_lang'].get(lang, {}).get(key) for r in results] for lang in langs]
-        _atomic_write(os.path.join(eval_dir, f"{tag}_{key}.tex"),
+        write_atomic(os.path.join(eval_dir, f"{tag}_{key}.tex"),
                       latex_table(['language'] + names, rows, f"{what} per language on {tag}"))
         fig, ax = plt.subplots(figsize=(max(6, len(langs) * 0.6 * max(1, len(names) / 3)), 4))
         width = 0.8 / len(names)
@@ -549,7 +543,7 @@ def eval_all(cfg):
         m = intrinsic_metrics(tok, docs, cfg['renyi_alpha'], cfg['premium_reference'], set(cfg['unspaced']))
         m.update(corpus=cfg['corpus'], split=cfg['eval_split'])
         os.makedirs(os.path.join(cfg['eval_dir'], tok.name), exist_ok=True)
-        _atomic_write(os.path.join(cfg['eval_dir'], tok.name, 'metrics.json'), json.dumps(m, indent=2))
+        write_atomic(os.path.join(cfg['eval_dir'], tok.name, 'metrics.json'), json.dumps(m, indent=2))
         o = m['overall']
         print(f"{tok.name:>16}: {o['bytes_per_token']:.3f} bytes/token, Rényi eff {o['renyi_efficiency']:.3f}, "
               f"vocab used {o['vocab_utilisation']:.1%}, Gini {o['gini_tokens_per_byte']:.3f} "

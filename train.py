@@ -38,8 +38,9 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 import configurator
+from atomic import write_atomic, write_json_atomic
 from model import GPT, make_config
-from shards import TokenShards, atomic_write_json
+from shards import TokenShards
 from tokenizer import load_tokenizer
 
 # -----------------------------------------------------------------------------
@@ -233,9 +234,7 @@ def trim_log(path, last_step):
     if os.path.isfile(path):
         with open(path) as f:
             keep = [line for line in f if (step_of(line) is not None and step_of(line) <= last_step)]
-        with open(path + '.tmp', 'w') as f:
-            f.writelines(keep)
-        os.replace(path + '.tmp', path)
+        write_atomic(path, ''.join(keep))
 
 
 def rng_states(ddp, world):
@@ -351,7 +350,7 @@ def train(cfg):
                   'eval_n_docs': eval_n_docs, 'eval_n_bytes': eval_bytes}
     if master:
         os.makedirs(run_dir, exist_ok=True)
-        atomic_write_json(os.path.join(run_dir, 'config.json'), run_config)
+        write_json_atomic(os.path.join(run_dir, 'config.json'), run_config)
         if step == 0 and os.path.isfile(log_path):
             os.remove(log_path)  # a run that died before its first checkpoint starts its log again
         trim_log(log_path, step)
