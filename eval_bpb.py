@@ -26,7 +26,6 @@ For the standard multilingual suites (they need the hub), export and run lm-eval
         --tasks xnli,xcopa,xstorycloze,xwinograd,pawsx,belebele --batch_size 16 --output_path out/runs/X/lm_eval
 (export_hf.py writes the tokenizer only for tokenizer.json kinds, bpe and unigram; BTM runs use `tasks` here.)
 """
-import glob
 import json
 import math
 import os
@@ -38,8 +37,8 @@ import torch.nn.functional as F
 
 import configurator
 from atomic import write_json_atomic
-from model import model_from_checkpoint
-from tokenizer import TIKTOKEN_NAMES, load_tokenizer
+from runs import (EVAL_SET_KEYS, check_tokenizer, checkpoint_state, eval_is_current, eval_path, find_runs,
+                  load_checkpoint, load_model, read_run_config, refuse_unfinished, resolve_device, wanted_eval_set)
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -55,41 +54,13 @@ batch_tokens = 8192          # tokens per forward pass (windows of similar lengt
 tasks = []                   # multiple-choice jsonl files, e.g. tasks/demo_mc.jsonl
 device = ''                  # '' = cuda when available, else cpu
 dtype = ''                   # '' = bfloat16 autocast on cuda, float32 on cpu; or 'float32' / 'bfloat16'
-force = False                # re-evaluate runs whose eval file is newer than their checkpoint
+force = False                # re-evaluate runs already scored on this checkpoint with these settings
+allow_unfinished = False     # score a checkpoint that is not the run's last (its eval.json then says finished: false)
 # -----------------------------------------------------------------------------
 LN2 = math.log(2)
 
 
-# ---------------------------------------------------------------- runs, tokenizers, splits
-def read_run_config(run_dir):
-    """The run's config (config.json, else the checkpoint's copy); refuses a folder without ckpt.pt."""
-    if not os.path.isfile(os.path.join(run_dir, 'ckpt.pt')):
-        raise SystemExit(f"{run_dir}: no ckpt.pt; train the run first (python train.py ...) or check the path")
-    path = os.path.join(run_dir, 'config.json')
-    if os.path.isfile(path):
-        with open(path) as f:
-            return json.load(f)
-    return load_checkpoint(run_dir).get('config', {})
-
-
-def check_tokenizer(run_dir, cfg):
-    """Load the run's tokenizer, refusing a missing folder or one whose hash differs from the one trained with."""
-    path = cfg.get('tokenizer')
-    if not path:
-        raise SystemExit(f"{run_dir}/config.json: no 'tokenizer' entry; add the tokenizer folder it was trained with")
-    if path not in TIKTOKEN_NAMES and not os.path.isdir(path):
-        raise SystemExit(f"{run_dir}: tokenizer folder {path} (from its config) not found; restore it or retrain it "
-                         f"with the same settings (python tokenizer.py / btm.py), then check the hash matches")
-    tok = load_tokenizer(path)
-    trained_with = cfg.get('tokenizer_hash')
-    if trained_with is None:
-        print(f"note: {run_dir}: config.json records no tokenizer_hash, so {path} cannot be checked against training")
-    elif trained_with != tok.hash:
-        raise SystemExit(f"{run_dir}: tokenizer {path} has hash {tok.hash[:12]}, but the run was trained with "
-                         f"{trained_with[:12]}; the folder was retrained or replaced, restore the original one")
-    return tok
-
-
+# ---------------------------------------------------------------- splits
 def split_path(run_dir, run_cfg, cfg):
     """{corpus_dir}/{corpus}/{split}.jsonl, refusing a split prepare.py never (or not completely) wrote."""
     name = cfg['corpus'] or run_cfg.get('corpus', '')
@@ -99,26 +70,6 @@ def split_path(run_dir, run_cfg, cfg):
         raise SystemExit(f"{path}: split never prepared (run {run_dir} uses corpus '{name}'); run "
                          f"`python prepare.py --corpus={name or '...'}` first, or pass --corpus/--corpus_dir")
     return path
-
-
-def load_checkpoint(run_dir):
-    return torch.load(os.path.join(run_dir, 'ckpt.pt'), map_location='cpu', weights_only=True)
-
-
-def load_model(ckpt, tok, run_dir, dev):
-    model = model_from_checkpoint(ckpt)
-    if model.config.vocab_size != tok.vocab_size:
-        raise SystemExit(f"{run_dir}: model has vocab_size {model.config.vocab_size} but tokenizer {tok.name} has "
-                         f"{tok.vocab_size}; config.json points at the wrong tokenizer folder")
-    # every window holds one document, so plain causal attention (the fast SDPA path) is the document mask
-    model.config.doc_bos_id = -1
-    return model.to(dev).eval()
-
-
-def resolve_device(dev='', dt=''):
-    dev = dev or ('cuda' if torch.cuda.is_available() else 'cpu')
-    dt = dt or ('bfloat16' if dev.startswith('cuda') else 'float32')
-    return dev, dt
 
 
 # ---------------------------------------------------------------- scoring
@@ -267,20 +218,6 @@ def multiple_choice(model, tok, questions, dev='cpu', dt='float32', max_tokens=8
 
 
 # ---------------------------------------------------------------- one run, many runs
-def eval_path(run_dir, split_name):
-    return os.path.join(run_dir, 'eval.json' if split_name == 'test' else f"eval_{split_name}.json")
-
-
-def is_done(run_dir, split_name, task_files):
-    """An eval file newer than the checkpoint that holds every task asked for."""
-    path, ckpt = eval_path(run_dir, split_name), os.path.join(run_dir, 'ckpt.pt')
-    if not os.path.isfile(path) or not os.path.isfile(ckpt) or os.path.getmtime(path) < os.path.getmtime(ckpt):
-        return False
-    with open(path) as f:
-        done = json.load(f).get('tasks', {})
-    return all(task_name(t) in done for t in task_files)
-
-
 def task_name(path):
     return os.path.splitext(os.path.basename(path))[0]
 
@@ -289,10 +226,13 @@ _docs_cache = {}  # (split file, max per lang) -> (texts, langs): several runs o
 
 
 def evaluate_run(run_dir, c):
-    """Evaluate one run folder with config c (refusals come before the checkpoint is loaded); write its eval file."""
+    """Evaluate one run folder with config c (refusals come before the model is built); write its eval file."""
     run_cfg = read_run_config(run_dir)
     tok = check_tokenizer(run_dir, run_cfg)
     path = split_path(run_dir, run_cfg, c)
+    ckpt = load_checkpoint(run_dir)
+    state = checkpoint_state(ckpt)
+    refuse_unfinished(run_dir, state, c['allow_unfinished'])
     task_files = list(c['tasks'])
     questions = {task_name(t): read_task(t) for t in task_files}
     key = (os.path.abspath(path), c['max_docs_per_lang'])
@@ -301,20 +241,21 @@ def evaluate_run(run_dir, c):
         _docs_cache[key] = read_split(path, c['max_docs_per_lang'])
     texts, langs = _docs_cache[key]
     dev, dt = resolve_device(c['device'], c['dtype'])
-    ckpt = load_checkpoint(run_dir)
     model = load_model(ckpt, tok, run_dir, dev)
     name = os.path.basename(os.path.normpath(run_dir))
     result = bits_per_byte(model, tok, texts, langs, dev, dt, c['context'], c['overlap'], c['batch_tokens'],
                            desc=f"eval {name}")
-    with open(os.path.join(os.path.dirname(path), 'meta.json')) as f:
-        split_sha = json.load(f).get('splits', {}).get(c['split'], {}).get('sha256')
+    corpus = c['corpus'] or run_cfg.get('corpus')
+    eval_set = {**wanted_eval_set(run_cfg, {**c, 'corpus': corpus}), 'n_docs': result['n_docs'],
+                'context': result['windowing']['context']}
     out = {'run': name, 'run_dir': run_dir, 'arch': model.config.arch, 'preset': run_cfg.get('preset'),
            'n_params': model.num_params(), 'n_params_nonembedding': model.num_params(non_embedding=True),
+           'flops_per_token': model.flops_per_token(),
            'tokenizer': tok.name, 'tokenizer_path': run_cfg.get('tokenizer'), 'tokenizer_hash': tok.hash,
-           'vocab_size': tok.vocab_size, 'seed': run_cfg.get('seed'), 'corpus': c['corpus'] or run_cfg.get('corpus'),
-           'split': c['split'], 'split_sha256': split_sha, 'max_docs_per_lang': c['max_docs_per_lang'],
-           **result,
-           'step': ckpt.get('step'), 'tokens_seen': ckpt.get('tokens_seen'), 'bytes_seen': ckpt.get('bytes_seen'),
+           'vocab_size': tok.vocab_size, 'seed': run_cfg.get('seed'), 'corpus': corpus,
+           'split': c['split'], 'split_sha256': eval_set['split_sha256'], 'max_docs_per_lang': c['max_docs_per_lang'],
+           **result, 'eval_set': {k: eval_set[k] for k in EVAL_SET_KEYS},
+           **state, 'tokens_seen': ckpt.get('tokens_seen'), 'bytes_seen': ckpt.get('bytes_seen'),
            'budget_unit': run_cfg.get('budget_unit'), 'device': dev, 'dtype': dt,
            'torch': torch.__version__, 'evaluated_at': time.strftime('%Y-%m-%dT%H:%M:%S')}
     if questions:
@@ -322,7 +263,8 @@ def evaluate_run(run_dir, c):
     write_json_atomic(eval_path(run_dir, c['split']), out)
     tasks_line = ''.join(f", {t} acc {r['acc']:.3f}" for t, r in out.get('tasks', {}).items())
     print(f"{name}: {c['split']} bpb {out['bpb']:.4f} ({out['n_docs']:,} docs, {out['n_tokens']:,} tokens, "
-          f"{out['n_bytes']:,} bytes, {out['tok_per_s']:,.0f} tok/s){tasks_line}")
+          f"{out['n_bytes']:,} bytes, {out['tok_per_s']:,.0f} tok/s){tasks_line}"
+          + ('' if state['finished'] else f"  [UNFINISHED: step {state['step']} of {state['total_steps']}]"))
     return out
 
 
@@ -331,24 +273,17 @@ def defaults():
     return {k: globals()[k] for k in configurator.config_keys(globals())}
 
 
-def run_dirs(one, many):
-    """Run folders from --run and --runs (globs keep only folders with a ckpt.pt), in order, each once."""
-    found = [one] if one else []
-    for pattern in many:
-        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-        found += [m for m in matches if not glob.has_magic(pattern) or os.path.isfile(os.path.join(m, 'ckpt.pt'))]
-    if not found:
-        raise SystemExit("eval_bpb.py: no runs; pass --run=out/runs/NAME or --runs='out/runs/*' (folders with ckpt.pt)")
-    return list(dict.fromkeys(os.path.normpath(r) for r in found))
-
-
 def main(cfg):
     """Evaluate every run asked for; returns {run_dir: eval dict}, None for a run skipped as already evaluated."""
     results = {}
-    for run_dir in run_dirs(cfg['run'], cfg['runs']):
-        if not cfg['force'] and is_done(run_dir, cfg['split'], cfg['tasks']):
-            print(f"skip {run_dir}: {os.path.basename(eval_path(run_dir, cfg['split']))} is newer than ckpt.pt "
-                  f"(--force=True to redo)")
+    dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))
+    if not dirs:
+        raise SystemExit("eval_bpb.py: no runs; pass --run=out/runs/NAME or --runs='out/runs/*' (folders with ckpt.pt)")
+    for run_dir in dirs:
+        if not cfg['force'] and eval_is_current(run_dir, cfg, [task_name(t) for t in cfg['tasks']],
+                                                need_finished=False):
+            print(f"skip {run_dir}: {os.path.basename(eval_path(run_dir, cfg['split']))} already scored this "
+                  f"checkpoint with these settings (--force=True to redo)")
             results[run_dir] = None
             continue
         results[run_dir] = evaluate_run(run_dir, cfg)

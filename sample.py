@@ -13,7 +13,6 @@ generated BOS or EOS ends the sample: BOS is where the model starts a new docume
 depend on which prompts come before it. Writes the markdown (one table per prompt, a column per run, a row per
 sample) and, beside it, the same samples as .json.
 """
-import glob
 import json
 import os
 import time
@@ -22,7 +21,7 @@ import torch
 
 import configurator
 from atomic import write_atomic
-from eval_bpb import check_tokenizer, load_checkpoint, load_model, read_run_config, resolve_device
+from runs import check_tokenizer, find_runs, load_checkpoint, load_model, read_run_config, resolve_device
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -118,9 +117,7 @@ def defaults():
 
 
 def main(cfg):
-    run_dirs = [cfg['run']] if cfg['run'] else []
-    for pattern in cfg['runs']:
-        run_dirs += sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    run_dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))
     if not run_dirs:
         raise SystemExit("sample.py: no runs; pass --run=out/runs/NAME or --runs=A,B (folders with ckpt.pt)")
     prompt_list = read_prompts(cfg['prompts'])

@@ -50,11 +50,12 @@ def write_split(corpus_dir, name='tiny', split='test', docs=None):
     return texts, langs
 
 
-def write_run(run_dir, model, tok_dir, tok_hash='same', **extra):
-    """A run folder as train.py writes it: config.json and ckpt.pt."""
+def write_run(run_dir, model, tok_dir, tok_hash='same', step=10, total_steps=10, **extra):
+    """A run folder as train.py writes it: config.json and ckpt.pt (finished when step == total_steps)."""
     os.makedirs(run_dir, exist_ok=True)
     cfg = {'arch': model.config.arch, 'preset': f'{model.config.arch}-tiny', 'seed': 7, 'tokenizer': tok_dir,
-           'corpus': 'tiny', 'budget_unit': 'tokens', 'block_size': model.config.block_size, **extra}
+           'corpus': 'tiny', 'budget_unit': 'tokens', 'block_size': model.config.block_size,
+           'total_steps': total_steps, **extra}
     if tok_hash == 'same':
         cfg['tokenizer_hash'] = tokenizer.load_tokenizer(tok_dir).hash
     elif tok_hash is not None:
@@ -63,7 +64,8 @@ def write_run(run_dir, model, tok_dir, tok_hash='same', **extra):
         json.dump(cfg, f)
     torch.save({'model': {'_orig_mod.' + k: v for k, v in model.state_dict().items()},
                 'model_config': dataclasses.asdict(model.config), 'config': cfg,
-                'step': 10, 'tokens_seen': 1234, 'bytes_seen': 5678}, os.path.join(run_dir, 'ckpt.pt'))
+                'step': step, 'done': step == total_steps, 'tokens_seen': 1234, 'bytes_seen': 5678},
+               os.path.join(run_dir, 'ckpt.pt'))
     return run_dir
 
 
@@ -228,8 +230,7 @@ def test_already_evaluated_runs_are_skipped_unless_forced(tmp_path, tok_dir, cap
     assert sorted(first) == runs and all(first.values())  # the glob keeps folders with a ckpt.pt
     assert all(v is None for v in eval_bpb.main(cfg).values())
     assert 'skip' in capsys.readouterr().out
-    ckpt_time = os.path.getmtime(os.path.join(runs[1], 'ckpt.pt'))
-    os.utime(os.path.join(runs[1], 'eval.json'), (ckpt_time - 60, ckpt_time - 60))  # training went on after it
+    write_run(runs[1], random_model(seed=1), tok_dir, step=20, total_steps=20)  # trained on after its eval
     with open(os.path.join(runs[0], 'eval.json'), 'w') as f:
         json.dump({'bpb': 1.0}, f)  # evaluated before, but without the task asked for now
     cfg['tasks'] = [write_task(tmp_path / 'mini.jsonl')]
@@ -269,6 +270,27 @@ def test_a_split_never_prepared_is_refused(tmp_path, tok_dir):
     run = write_run(str(tmp_path / 'runs' / 'r'), random_model(), tok_dir)
     with pytest.raises(SystemExit, match='val.jsonl: split never prepared'):
         eval_bpb.main(config(tmp_path, run=run, split='val'))
+
+
+def test_an_unfinished_run_is_refused_unless_allowed(tmp_path, tok_dir):
+    write_split(tmp_path / 'corpus')
+    run = write_run(str(tmp_path / 'runs' / 'r'), random_model(), tok_dir, step=5, total_steps=10)
+    with pytest.raises(SystemExit, match=r'unfinished run \(checkpoint at step 5 of 10\).*--allow_unfinished=True'):
+        eval_bpb.main(config(tmp_path, run=run))
+    out = eval_bpb.main(config(tmp_path, run=run, allow_unfinished=True))[run]
+    assert (out['step'], out['total_steps'], out['finished']) == (5, 10, False)
+
+
+def test_eval_json_says_which_set_it_scored_and_other_settings_rescore(tmp_path, tok_dir):
+    texts, _ = write_split(tmp_path / 'corpus')
+    run = write_run(str(tmp_path / 'runs' / 'r'), random_model(), tok_dir)
+    out = eval_bpb.main(config(tmp_path, run=run))[run]
+    assert out['eval_set'] == {'corpus': 'tiny', 'split': 'test', 'split_sha256': 'test', 'n_docs': len(texts),
+                               'max_docs_per_lang': 0, 'context': 32, 'overlap': 0}
+    assert (out['step'], out['total_steps'], out['finished']) == (10, 10, True)
+    assert eval_bpb.main(config(tmp_path, run=run))[run] is None  # same checkpoint, same set: skipped
+    again = eval_bpb.main(config(tmp_path, run=run, max_docs_per_lang=1))[run]  # another set: scored again
+    assert again['eval_set']['max_docs_per_lang'] == 1 and again['n_docs'] < len(texts)
 
 
 def test_a_folder_without_checkpoint_is_refused(tmp_path):

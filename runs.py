@@ -1,0 +1,206 @@
+"""
+What a run folder is, in one place: eval_bpb.py, sample.py, sweep.py, export_hf.py and correlate.py all read run
+folders through these functions, so "finished", "scored on which set" and "current" mean one thing everywhere.
+
+    out/runs/{run}/config.json   every setting of the run (train.py), incl. total_steps
+    out/runs/{run}/ckpt.pt       model, optimizer, step, done (train.py; loads with weights_only=True)
+    out/runs/{run}/log.jsonl     one event a line (train.py)
+    out/runs/{run}/eval.json     bits per byte of the test split (eval_bpb.py); eval_{split}.json for another split
+
+An eval file says which checkpoint it scored (`step`, `total_steps`, `finished`) and on which set (`eval_set`: corpus,
+split, its sha256, documents, max_docs_per_lang, context, overlap); two eval files compare only when their eval_set
+is equal. torch, the model and the tokenizers are imported inside the functions that need them, so correlate.py
+(JSON only) stays light.
+"""
+import glob
+import json
+import os
+
+EVAL_SET_KEYS = ('corpus', 'split', 'split_sha256', 'n_docs', 'max_docs_per_lang', 'context', 'overlap')
+
+
+# ---------------------------------------------------------------- files
+def read_json(path, what='', default=...):
+    """Parsed JSON of path; a missing file returns default when one is given, else (and for a corrupt file) a
+    one-line SystemExit naming the file and the fix (`what` says which script writes it)."""
+    if not os.path.isfile(path):
+        if default is not ...:
+            return default
+        raise SystemExit(f"{path}: not found" + (f"; {what}" if what else ''))
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SystemExit(f"{path}: not valid JSON ({e.__class__.__name__} at {getattr(e, 'lineno', '?')}:"
+                         f"{getattr(e, 'colno', '?')}); delete it and " + (what or "write it again")) from None
+
+
+def read_log(path):
+    """log.jsonl events sorted by step, the last event kept where a resumed run logged a step twice; a line cut
+    short by a killed run is skipped."""
+    events = {}
+    with open(path, encoding='utf-8') as f:
+        for i, line in enumerate(f):
+            try:
+                ev = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(ev, dict):
+                events[ev.get('step', i)] = ev
+    return [events[k] for k in sorted(events)]
+
+
+def eval_path(run_dir, split='test'):
+    """What eval_bpb.py writes: eval.json for the test split, eval_{split}.json for another."""
+    return os.path.join(run_dir, 'eval.json' if split in ('', 'test') else f'eval_{split}.json')
+
+
+def run_name(run_dir):
+    return os.path.basename(os.path.normpath(run_dir))
+
+
+# ---------------------------------------------------------------- checkpoints
+def load_checkpoint(path, mmap=False):
+    """A checkpoint dict (path: ckpt.pt or its run folder), loaded with weights_only=True; a missing, truncated or
+    foreign file is a one-line SystemExit that names it. mmap=True reads only what is touched (a fast flag check)."""
+    import pickle
+    import zipfile
+
+    import torch
+    if os.path.isdir(path):
+        path = os.path.join(path, 'ckpt.pt')
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: no checkpoint; train the run first (python train.py ...) or check the path")
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True, mmap=mmap)
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile) as e:
+        first = str(e).strip().splitlines()[0][:120] if str(e).strip() else e.__class__.__name__
+        raise SystemExit(f"{path}: not a readable uniscale checkpoint (truncated, or not a torch file: {first}); "
+                         f"delete it and train the run again (or restore it from a copy)") from None
+    if not isinstance(ckpt, dict) or not {'model', 'model_config', 'step'} <= set(ckpt):
+        raise SystemExit(f"{path}: a torch file but not a uniscale checkpoint (no model/model_config/step); "
+                         f"point at a run folder written by train.py")
+    return ckpt
+
+
+def read_run_config(run_dir):
+    """The run's config (config.json, else the checkpoint's copy); refuses a folder without ckpt.pt."""
+    if not os.path.isfile(os.path.join(run_dir, 'ckpt.pt')):
+        raise SystemExit(f"{run_dir}: no ckpt.pt; train the run first (python train.py ...) or check the path")
+    path = os.path.join(run_dir, 'config.json')
+    if os.path.isfile(path):
+        return read_json(path, "re-run train.py with --init_from=resume to rewrite it")
+    return load_checkpoint(run_dir, mmap=True).get('config', {})
+
+
+def checkpoint_state(ckpt):
+    """{'step', 'total_steps', 'finished'} of a checkpoint dict: finished only when train.py wrote its final step."""
+    cfg = ckpt.get('config', {})
+    total = cfg.get('total_steps')
+    return {'step': ckpt.get('step'), 'total_steps': total, 'finished': bool(ckpt.get('done'))}
+
+
+def run_state(run_dir):
+    """checkpoint_state of the run's ckpt.pt (read through mmap: cheap even for a large model), None without one."""
+    if not os.path.isfile(os.path.join(run_dir, 'ckpt.pt')):
+        return None
+    return checkpoint_state(load_checkpoint(run_dir, mmap=True))
+
+
+def refuse_unfinished(run_dir, state, allow=False, flag='--allow_unfinished=True'):
+    """A one-line refusal of a checkpoint that is not the run's last (unless allowed): its numbers are not the run's."""
+    if state['finished'] or allow:
+        return
+    raise SystemExit(f"{run_dir}: unfinished run (checkpoint at step {state['step']} of {state['total_steps']}); "
+                     f"finish it (python train.py ... --init_from=resume) or pass {flag} to score it anyway")
+
+
+# ---------------------------------------------------------------- tokenizer and model of a run
+def check_tokenizer(run_dir, cfg):
+    """Load the run's tokenizer, refusing a missing folder or one whose hash differs from the one trained with."""
+    from tokenizer import TIKTOKEN_NAMES, load_tokenizer
+    path = cfg.get('tokenizer')
+    if not path:
+        raise SystemExit(f"{run_dir}/config.json: no 'tokenizer' entry; add the tokenizer folder it was trained with")
+    if path not in TIKTOKEN_NAMES and not os.path.isdir(path):
+        raise SystemExit(f"{run_dir}: tokenizer folder {path} (from its config) not found; restore it or retrain it "
+                         f"with the same settings (python tokenizer.py / btm.py), then check the hash matches")
+    tok = load_tokenizer(path)
+    trained_with = cfg.get('tokenizer_hash')
+    if trained_with is None:
+        print(f"note: {run_dir}: config.json records no tokenizer_hash, so {path} cannot be checked against training")
+    elif trained_with != tok.hash:
+        raise SystemExit(f"{run_dir}: tokenizer {path} has hash {tok.hash[:12]}, but the run was trained with "
+                         f"{trained_with[:12]}; the folder was retrained or replaced, restore the original one")
+    return tok
+
+
+def resolve_device(dev='', dt=''):
+    import torch
+    dev = dev or ('cuda' if torch.cuda.is_available() else 'cpu')
+    dt = dt or ('bfloat16' if dev.startswith('cuda') else 'float32')
+    return dev, dt
+
+
+def load_model(ckpt, tok, run_dir, dev):
+    """The checkpoint's GPT on dev in eval mode, refusing a tokenizer of another vocabulary size."""
+    from model import model_from_checkpoint
+    model = model_from_checkpoint(ckpt)
+    if model.config.vocab_size != tok.vocab_size:
+        raise SystemExit(f"{run_dir}: model has vocab_size {model.config.vocab_size} but tokenizer {tok.name} has "
+                         f"{tok.vocab_size}; config.json points at the wrong tokenizer folder")
+    # every window holds one document, so plain causal attention (the fast SDPA path) is the document mask
+    model.config.doc_bos_id = -1
+    return model.to(dev).eval()
+
+
+# ---------------------------------------------------------------- finding runs, and their eval files
+def find_runs(patterns, runs_dir='', need='ckpt.pt'):
+    """Run folders from paths, bare names (under runs_dir) or globs, in order, each once; a glob keeps only folders
+    holding `need`."""
+    found = []
+    for r in patterns:
+        r = r if (os.sep in r or not runs_dir) else os.path.join(runs_dir, r)
+        if glob.has_magic(r):
+            found += [m for m in sorted(glob.glob(r)) if os.path.isfile(os.path.join(m, need))]
+        else:
+            found.append(r)
+    return list(dict.fromkeys(os.path.normpath(r) for r in found))
+
+
+def split_sha256(corpus_dir, corpus, split):
+    """The sha256 prepare.py recorded for a text split (its meta.json), None when the split was never prepared."""
+    meta = read_json(os.path.join(corpus_dir, str(corpus), 'meta.json'), "re-run prepare.py", default=None)
+    return ((meta or {}).get('splits', {}).get(split) or {}).get('sha256')
+
+
+def wanted_eval_set(run_cfg, settings):
+    """The eval_set an evaluation with eval_bpb.py `settings` (corpus, corpus_dir, split, max_docs_per_lang, context,
+    overlap; missing keys at their defaults) records for the run of config run_cfg, less n_docs (known once read)."""
+    corpus = settings.get('corpus') or run_cfg.get('corpus')
+    split = settings.get('split') or 'test'
+    return {'corpus': corpus, 'split': split,
+            'split_sha256': split_sha256(settings.get('corpus_dir', 'out/corpus'), corpus, split),
+            'max_docs_per_lang': settings.get('max_docs_per_lang', 0),
+            'context': settings.get('context') or run_cfg.get('block_size'), 'overlap': settings.get('overlap', 0)}
+
+
+def eval_settings_differ(ev, want):
+    """The eval_set keys where eval dict `ev` differs from `want` ({key: value}); [] when it was scored as asked."""
+    have = ev.get('eval_set') or {}
+    return [k for k, v in want.items() if have.get(k) != v]
+
+
+def eval_is_current(run_dir, settings, tasks=(), need_finished=True):
+    """True when the run's eval file scored its current checkpoint (the same step; finished unless need_finished is
+    False) with eval_bpb.py `settings` and holds every task in `tasks`: the evaluation need not run again."""
+    ev = read_json(eval_path(run_dir, settings.get('split', 'test')), default=None)
+    state = run_state(run_dir)
+    if not isinstance(ev, dict) or state is None or (need_finished and not state['finished']):
+        return False
+    if ev.get('step') != state['step'] or ev.get('finished') != state['finished']:
+        return False
+    run_cfg = read_json(os.path.join(run_dir, 'config.json'), default={})
+    if eval_settings_differ(ev, wanted_eval_set(run_cfg, settings)):
+        return False
+    return all(t in (ev.get('tasks') or {}) for t in tasks)
