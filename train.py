@@ -29,6 +29,7 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import time
 
 import numpy as np
@@ -39,7 +40,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 import configurator
 from atomic import write_atomic, write_json_atomic
-from model import GPT, make_config
+from model import GPT, PRESETS, make_config
+from runs import load_checkpoint
 from shards import TokenShards
 from tokenizer import load_tokenizer
 
@@ -57,6 +59,7 @@ tokens_dir = ''              # '' = {out_dir}/tokens/{corpus}/{tokenizer name}
 # model
 preset = 'gpt2-tiny'         # a model.PRESETS name: {arch}-{size}
 block_size = 256             # tokens of context
+context_bytes = 0            # > 0: block_size = context_bytes / the train split's bytes per token (equal text per window)
 dropout = 0.0
 doc_mask = False             # True: attention never crosses the documents packed into one window
 model_args = {}              # GPTConfig overrides on top of the preset, e.g. {'n_layer': 4}
@@ -220,6 +223,42 @@ def steps_for_budget(cfg, bytes_per_token, windows_per_epoch):
     return max(1, math.ceil(n_tokens / (cfg['batch_size'] * cfg['block_size'])))
 
 
+def changed_settings(ckpt, cfg):
+    """The settings of cfg that differ from what the checkpoint's run was asked for, less those that do not change
+    what is computed (RESUME_FREE). Compared with the request, not with what followed from it (context_bytes)."""
+    asked = ckpt.get('request') or ckpt['config']
+    return [k for k in cfg if k not in RESUME_FREE and asked.get(k, cfg[k]) != cfg[k]]
+
+
+def block_size_for(cfg, bytes_per_token):
+    """Tokens of context: block_size, or context_bytes of text at the train split's bytes per token (rounded to a
+    multiple of 8, for fast kernels), so two tokenizers see the same text per window."""
+    if cfg['context_bytes'] <= 0:
+        return cfg['block_size']
+    return max(8, round(cfg['context_bytes'] / bytes_per_token / 8) * 8)
+
+
+class StopSignal:
+    """SIGTERM / SIGUSR1 (SLURM's warning before the time limit, torchrun's shutdown) ask the loop to checkpoint at the
+    current step and exit, so a requeued job resumes where this one stopped."""
+
+    def __init__(self):
+        self.received = None
+        self.previous = {}
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            try:
+                self.previous[sig] = signal.signal(sig, self.handle)
+            except ValueError:  # not the main thread (e.g. under a test runner's thread): no handler
+                pass
+
+    def handle(self, signum, frame):
+        self.received = signal.Signals(signum).name
+
+    def restore(self):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
 def run_dir_for(cfg, tok_name):
     return cfg['run_dir'] or os.path.join(cfg['out_dir'], 'runs', f"{cfg['preset']}_{tok_name}_s{cfg['seed']}")
 
@@ -249,9 +288,13 @@ def rng_states(ddp, world):
 
 def train(cfg):
     """Train (or resume, or find finished) the run that cfg describes; returns its folder."""
+    t0 = time.time()  # wall_s: everything this process does for the run
     for key, allowed in CHOICES.items():  # settings that need no file to check
         if cfg[key] not in allowed:
             raise SystemExit(f"config error: {key}={cfg[key]!r}; choose one of {', '.join(map(repr, allowed))}")
+    if cfg['preset'] not in PRESETS:
+        raise SystemExit(f"config error: preset={cfg['preset']!r} is not a model.py preset; choose one of "
+                         f"{', '.join(PRESETS)}")
     # ---- processes and device: torchrun sets RANK/LOCAL_RANK/WORLD_SIZE; NCCL on CUDA, gloo on CPU
     ddp = 'RANK' in os.environ
     dev = cfg['device'] or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -278,7 +321,14 @@ def train(cfg):
     ckpt_path, log_path = os.path.join(run_dir, 'ckpt.pt'), os.path.join(run_dir, 'log.jsonl')
     ckpt = None
     if os.path.isfile(ckpt_path):
-        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=True, mmap=True)  # mmap: read the flag fast
+        ckpt = load_checkpoint(ckpt_path, mmap=True)  # mmap: read the flag and settings fast
+        changed = changed_settings(ckpt, cfg)
+        asked = ckpt.get('request') or ckpt['config']
+        if changed:
+            what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
+            raise SystemExit(f"{ckpt_path}: this run was {what} with other settings: "
+                             + ', '.join(f"{k}={asked.get(k)!r} (now {cfg[k]!r})" for k in changed)
+                             + f"; give these settings their own --run_dir (or delete {run_dir} to retrain it)")
         if ckpt['done']:
             log(f"{run_dir}: finished at step {ckpt['step']} ({ckpt['tokens_seen']:,} tokens); nothing to do "
                 f"(delete the folder to train it again)")
@@ -288,29 +338,28 @@ def train(cfg):
         if cfg['init_from'] != 'resume':
             raise SystemExit(f"{ckpt_path}: an unfinished run (checkpoint at step {ckpt['step']}); continue it with "
                              f"--init_from=resume, or delete {run_dir} to start over")
-        changed = [k for k in cfg if k not in RESUME_FREE and ckpt['config'].get(k, cfg[k]) != cfg[k]]
-        if changed:
-            raise SystemExit(f"{ckpt_path}: the run was trained with other settings: "
-                             + ', '.join(f"{k}={ckpt['config'][k]!r} (now {cfg[k]!r})" for k in changed)
-                             + "; resume with the run's own settings")
-        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=True)  # private copies for the optimizer
+        ckpt = load_checkpoint(ckpt_path)  # private copies for the optimizer
     elif cfg['init_from'] == 'resume':
         raise SystemExit(f"{ckpt_path}: not found, nothing to resume; drop --init_from=resume to start the run")
-    model_cfg = make_config(cfg['preset'], **{'vocab_size': tok.vocab_size, 'block_size': cfg['block_size'],
+    vocab_size = cfg['model_args'].get('vocab_size', tok.vocab_size)
+    tokens_dir = cfg['tokens_dir'] or os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
+    train_shards = TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=vocab_size)
+    val_shards = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=vocab_size)
+    block_size = block_size_for(cfg, train_shards.bytes_per_token)
+    model_cfg = make_config(cfg['preset'], **{'vocab_size': tok.vocab_size, 'block_size': block_size,
                                               'dropout': cfg['dropout'],
                                               'doc_bos_id': tok.bos_id if cfg['doc_mask'] else -1, **cfg['model_args']})
-    tokens_dir = cfg['tokens_dir'] or os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
-    train_shards = TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=model_cfg.vocab_size)
-    val_shards = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=model_cfg.vocab_size)
     micro = cfg['micro_batch_size'] or cfg['batch_size'] // world
     if micro < 1 or cfg['batch_size'] % (micro * world):
         raise SystemExit(f"config error: batch_size={cfg['batch_size']} must be a multiple of micro_batch_size "
                          f"({micro}) x processes ({world}); change one of them")
     grad_accum = cfg['batch_size'] // (micro * world)
-    data = PackedWindows(train_shards, cfg['block_size'], cfg['seed'])
-    eval_windows, eval_n_docs, eval_bytes = eval_set(val_shards, tok, cfg['eval_docs'], cfg['block_size'])
-    total_steps = steps_for_budget(cfg, train_shards.bytes_per_token, data.windows_per_epoch)
-    tokens_per_step = cfg['batch_size'] * cfg['block_size']
+    data = PackedWindows(train_shards, block_size, cfg['seed'])
+    eval_windows, eval_n_docs, eval_bytes = eval_set(val_shards, tok, cfg['eval_docs'], block_size)
+    total_steps = steps_for_budget({**cfg, 'block_size': block_size}, train_shards.bytes_per_token,
+                                   data.windows_per_epoch)
+    tokens_per_step = cfg['batch_size'] * block_size
+    epochs = total_steps * cfg['batch_size'] / data.windows_per_epoch  # how often the run reads its train split
 
     # ---- model and optimizer (from the checkpoint when resuming)
     torch.manual_seed(cfg['seed'])  # the same initial weights in every process
@@ -319,11 +368,12 @@ def train(cfg):
         model.load_state_dict({k.removeprefix('_orig_mod.'): v for k, v in ckpt['model'].items()})
     model.to(dev)
     optimizer = model.configure_optimizer(cfg['weight_decay'], cfg['lr'], (cfg['beta1'], cfg['beta2']), device_type)
-    step, elapsed_before = 0, 0.0
+    step, clock = 0, {'elapsed_s': 0.0, 'compile_s': 0.0, 'wall_s': 0.0}  # summed over resumes
     torch.manual_seed(cfg['seed'] * 1000 + rank)  # dropout: a stream per process
     if ckpt is not None:
         optimizer.load_state_dict(ckpt['optimizer'])
-        step, elapsed_before = ckpt['step'], ckpt['elapsed_s']
+        step = ckpt['step']
+        clock = {k: ckpt.get(k, 0.0) for k in clock}
         if len(ckpt['rng']) == world:
             torch.set_rng_state(ckpt['rng'][rank]['cpu'])
             if device_type == 'cuda' and ckpt['rng'][rank]['cuda'] is not None:
@@ -341,7 +391,8 @@ def train(cfg):
     flops_per_token, bpt = raw_model.flops_per_token(), train_shards.bytes_per_token
 
     # ---- the run folder: config.json always, log.jsonl appended (after the checkpoint's step when resuming)
-    run_config = {**cfg, 'run_name': os.path.basename(os.path.normpath(run_dir)), 'run_dir': run_dir,
+    run_config = {**cfg, 'block_size': block_size, 'epochs': epochs,
+                  'run_name': os.path.basename(os.path.normpath(run_dir)), 'run_dir': run_dir,
                   'arch': model_cfg.arch, 'tokenizer_name': tok.name, 'tokenizer_hash': tok.hash,
                   'vocab_size': tok.vocab_size, 'tokens_dir': tokens_dir, 'n_params': raw_model.num_params(),
                   'n_params_nonembedding': raw_model.num_params(non_embedding=True), 'total_steps': total_steps,
@@ -359,8 +410,11 @@ def train(cfg):
         wandb.init(project=cfg['wandb_project'], name=run_config['run_name'], config=run_config, resume='allow')
     log(f"{run_dir}: {model_cfg.arch} {raw_model.num_params(non_embedding=True) / 1e6:.2f}M non-embedding params, "
         f"{tok.name} ({tok.vocab_size:,} ids), {total_steps:,} steps of {tokens_per_step:,} tokens "
-        f"({cfg['batch_size']} x {cfg['block_size']}; {world} x {micro} x {grad_accum} accum) on {dev} {dt}"
+        f"({cfg['batch_size']} x {block_size}; {world} x {micro} x {grad_accum} accum) on {dev} {dt}"
         + (f", resuming at step {step}" if step else ''))
+    if epochs > 1:
+        log(f"note: this run reads its train split {epochs:.2f} times (data repeats: {total_steps * cfg['batch_size']:,} "
+            f"windows of {data.windows_per_epoch:,}); prepare a larger train split to see each document once")
 
     def write_event(event):
         if master:
@@ -375,86 +429,123 @@ def train(cfg):
         if not master:
             return
         state = {'model': raw_model.state_dict(), 'model_config': dataclasses.asdict(model_cfg), 'config': run_config,
-                 'optimizer': optimizer.state_dict(), 'step': step, 'windows_seen': step * cfg['batch_size'],
-                 'tokens_seen': step * tokens_per_step, 'bytes_seen': round(step * tokens_per_step * bpt),
-                 'elapsed_s': elapsed_before + time.time() - t0, 'rng': states, 'done': done}
-        torch.save(state, ckpt_path + '.tmp')
-        os.replace(ckpt_path + '.tmp', ckpt_path)
+                 'request': dict(cfg), 'optimizer': optimizer.state_dict(), 'step': step,
+                 'windows_seen': step * cfg['batch_size'], 'tokens_seen': step * tokens_per_step,
+                 'bytes_seen': round(step * tokens_per_step * bpt), **clocks(), 'rng': states, 'done': done}
+        tmp = f"{ckpt_path}.{os.getpid()}.tmp"
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, ckpt_path)
+        except (OSError, RuntimeError) as e:  # a full or read-only disk: keep the last good checkpoint, no temp file
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise SystemExit(f"{ckpt_path}: could not write the checkpoint at step {step} ({str(e).splitlines()[0]}); "
+                             f"free disk space or fix permissions, then resume (the previous checkpoint is kept)")
 
     def stop_if_nonfinite(ok, what):
-        if not ok:
-            raise SystemExit(f"{run_dir}: {what} is not finite at step {step}; stopped, the last good checkpoint "
-                             f"{ckpt_path} is kept; lower lr or raise warmup_steps, then resume")
+        if ok:
+            return
+        kept = load_checkpoint(ckpt_path, mmap=True)['step'] if os.path.isfile(ckpt_path) else None
+        where = (f"the last good checkpoint (step {kept}) is kept in {ckpt_path}" if kept is not None else
+                 f"no checkpoint was written (the first comes at step {min(cfg['eval_interval'] or total_steps, total_steps)})")
+        raise SystemExit(f"{run_dir}: {what} is not finite at step {step}; stopped, {where}. A resumed run keeps its "
+                         f"settings, so retrain with a lower lr or more warmup_steps under a new --run_dir "
+                         f"(or delete {run_dir})")
+
+    def clocks():  # the run's clocks, summed over resumes: training only, the first compiled step, everything
+        return {'elapsed_s': clock['elapsed_s'] + train_s, 'compile_s': clock['compile_s'] + compile_s,
+                'wall_s': clock['wall_s'] + time.time() - t0}
+
+    def wait_for_device():  # the clock reads only after the device has finished the queued work
+        if device_type == 'cuda':
+            torch.cuda.synchronize(dev)
 
     def validate():  # (val_loss, val_bpb), every process taking part
         batch = cfg['eval_batch_size'] or micro
         return evaluate(raw_model, eval_windows, eval_bytes, batch, dev, autocast, rank, world)
 
-    # ---- the loop
-    t0 = t_last = time.time()
+    # ---- the loop. Clocks: train_s counts training steps only (no validation, checkpoints or the first compiled
+    # step, which holds the compile and goes to compile_s); wall_s counts everything.
+    train_s, compile_s, first_step = 0.0, 0.0, True
     tokens_last = step * tokens_per_step
     if step == 0:  # where the curve starts
         val_loss, val_bpb = validate()
-        write_event({'step': 0, 'tokens': 0, 'bytes': 0, 'elapsed_s': 0.0, 'lr': lr_at(0, cfg, total_steps),
+        write_event({'step': 0, 'tokens': 0, 'bytes': 0, 'elapsed_s': 0.0, 'compile_s': 0.0,
+                     'wall_s': clocks()['wall_s'], 'lr': lr_at(0, cfg, total_steps),
                      'val_loss': val_loss, 'val_bpb': val_bpb})
         log(f"step 0: val loss {val_loss:.4f}, {val_bpb:.4f} bpb")
-        t_last = time.time()
     nonfinite = torch.zeros((), dtype=torch.bool, device=dev)  # set on device, read at log steps: no sync per step
     every = lambda n: n > 0 and step % n == 0
-    while step < total_steps:
-        lr_now = lr_at(step, cfg, total_steps)
-        for group in optimizer.param_groups:
-            group['lr'] = lr_now
-        loss_sum = torch.zeros((), device=dev)
-        for m in range(grad_accum):
-            xy = torch.from_numpy(data.windows(step * cfg['batch_size'] + (m * world + rank) * micro, micro))
-            if device_type == 'cuda':
-                xy = xy.pin_memory().to(dev, non_blocking=True)
-            # gradients are all-reduced only in the backward of the last micro-step (set before its forward)
-            sync = model.no_sync() if ddp and m < grad_accum - 1 else contextlib.nullcontext()
-            with sync:
-                with autocast:
-                    _, loss = model(xy[:, :-1], xy[:, 1:])
-                    loss = loss / grad_accum
-                loss.backward()
-            loss_sum += loss.detach()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg['grad_clip']) if cfg['grad_clip'] else None
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        nonfinite |= ~torch.isfinite(loss_sum)
-        is_eval = every(cfg['eval_interval']) or step == total_steps
-        stopping = step == cfg['stop_step'] and step < total_steps
-        if not (is_eval or stopping or every(cfg['log_interval'])):
-            continue
-        stats = torch.stack([loss_sum, nonfinite.float()])
-        if ddp:  # the mean over every sequence of the step, as one process computes it (gloo has no AVG)
-            dist.all_reduce(stats)
-        train_loss, n_nonfinite = (stats / world).tolist()
-        stop_if_nonfinite(n_nonfinite == 0, 'the train loss (of this step or one since the last log)')
-        now = time.time()
-        tokens = step * tokens_per_step
-        tok_per_s = (tokens - tokens_last) / max(now - t_last, 1e-9)
-        event = {'step': step, 'tokens': tokens, 'bytes': round(tokens * bpt), 'elapsed_s': elapsed_before + now - t0,
-                 'lr': lr_now, 'train_loss': train_loss, 'grad_norm': None if grad_norm is None else grad_norm.item(),
-                 'tok_per_s': tok_per_s, 'mfu': flops_per_token * tok_per_s / (world * peak) if peak else None}
-        line = (f"step {step}/{total_steps} | loss {train_loss:.4f} | lr {lr_now:.2e} | {tok_per_s:,.0f} tok/s"
-                + (f" | mfu {100 * event['mfu']:.1f}%" if peak else ''))
-        if is_eval:
-            event['val_loss'], event['val_bpb'] = validate()
-            stop_if_nonfinite(math.isfinite(event['val_loss']), 'the val loss')
-            line += f" | val loss {event['val_loss']:.4f}, {event['val_bpb']:.4f} bpb"
-        write_event(event)
-        log(line)
-        if is_eval or stopping:
-            save(done=step == total_steps)
-        if stopping:
-            log(f"{run_dir}: stopped at step {step} of {total_steps} (stop_step); continue with --init_from=resume")
-            break
-        t_last, tokens_last = time.time(), tokens
+    stop = StopSignal()
+    t_mark, train_last = time.time(), 0.0
+    try:
+        while step < total_steps:
+            lr_now = lr_at(step, cfg, total_steps)
+            for group in optimizer.param_groups:
+                group['lr'] = lr_now
+            loss_sum = torch.zeros((), device=dev)
+            for m in range(grad_accum):
+                xy = torch.from_numpy(data.windows(step * cfg['batch_size'] + (m * world + rank) * micro, micro))
+                if device_type == 'cuda':
+                    xy = xy.pin_memory().to(dev, non_blocking=True)
+                # gradients are all-reduced only in the backward of the last micro-step (set before its forward)
+                sync = model.no_sync() if ddp and m < grad_accum - 1 else contextlib.nullcontext()
+                with sync:
+                    with autocast:
+                        _, loss = model(xy[:, :-1], xy[:, 1:])
+                        loss = loss / grad_accum
+                    loss.backward()
+                loss_sum += loss.detach()
+            clip = cfg['grad_clip']
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip) if clip else None
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            nonfinite |= ~torch.isfinite(loss_sum)
+            if first_step and cfg['compile']:  # the first compiled step is mostly the compile: its own clock
+                wait_for_device()
+                compile_s, t_mark = time.time() - t_mark, time.time()
+            first_step = False
+            is_eval = every(cfg['eval_interval']) or step == total_steps
+            stopping = step == cfg['stop_step'] and step < total_steps
+            signalled = stop.received is not None and not ddp  # one process: stop at this step
+            if not (is_eval or stopping or signalled or every(cfg['log_interval'])):
+                continue
+            asked_to_stop = torch.tensor(float(stop.received is not None), device=dev)
+            stats = torch.stack([loss_sum, nonfinite.float(), asked_to_stop])
+            if ddp:  # the mean over every sequence of the step, as one process computes it (gloo has no AVG)
+                dist.all_reduce(stats)
+            train_loss, n_nonfinite, n_signalled = (stats / world).tolist()
+            train_s += time.time() - t_mark  # .tolist() waited for the device: the steps since t_mark are done
+            signalled = n_signalled > 0 and step < total_steps  # any process signalled: all stop at this step
+            stop_if_nonfinite(n_nonfinite == 0, 'the train loss (of this step or one since the last log)')
+            tokens = step * tokens_per_step
+            tok_per_s = (tokens - tokens_last) / max(train_s - train_last, 1e-9)
+            event = {'step': step, 'tokens': tokens, 'bytes': round(tokens * bpt), **clocks(),
+                     'lr': lr_now, 'train_loss': train_loss,
+                     'grad_norm': None if grad_norm is None else grad_norm.item(), 'tok_per_s': tok_per_s, 'mfu': flops_per_token * tok_per_s / (world * peak) if peak else None}
+            line = (f"step {step}/{total_steps} | loss {train_loss:.4f} | lr {lr_now:.2e} | {tok_per_s:,.0f} tok/s"
+                    + (f" | mfu {100 * event['mfu']:.1f}%" if peak else ''))
+            if is_eval:
+                event['val_loss'], event['val_bpb'] = validate()
+                stop_if_nonfinite(math.isfinite(event['val_loss']), 'the val loss')
+                line += f" | val loss {event['val_loss']:.4f}, {event['val_bpb']:.4f} bpb"
+            write_event(event)
+            log(line)
+            if is_eval or stopping or signalled:
+                save(done=step == total_steps)
+            if stopping or signalled:
+                why = f"signal {stop.received or 'from another process'}" if signalled else 'stop_step'
+                log(f"{run_dir}: stopped at step {step} of {total_steps} ({why}), checkpointed; continue with "
+                    f"--init_from=resume")
+                break
+            t_mark, train_last, tokens_last = time.time(), train_s, tokens
+    finally:
+        stop.restore()
     if step == total_steps:
-        log(f"{run_dir}: done, {step:,} steps, {step * tokens_per_step:,} tokens in "
-            f"{elapsed_before + time.time() - t0:.0f}s")
+        c = clocks()
+        log(f"{run_dir}: done, {step:,} steps, {step * tokens_per_step:,} tokens in {c['elapsed_s']:.0f}s of training "
+            f"({c['compile_s']:.0f}s compile, {c['wall_s']:.0f}s in all)")
     if ddp:
         dist.destroy_process_group()
     return run_dir

@@ -63,7 +63,7 @@ def load_ckpt(run_dir):
 
 def numbers(events):
     """What must not change between runs: everything but the wall-clock."""
-    drop = {'elapsed_s', 'tok_per_s', 'mfu'}
+    drop = {'elapsed_s', 'compile_s', 'wall_s', 'tok_per_s', 'mfu'}
     return [{k: v for k, v in e.items() if k not in drop} for e in events]
 
 
@@ -117,12 +117,93 @@ def test_resume_drops_events_logged_after_the_checkpoint(data, tmp_path):
 
 def test_resume_refuses_other_settings_and_scratch_refuses_a_checkpoint(data, tmp_path):
     run_dir = train.train(config(data, tmp_path / 'run', stop_step=2))
-    with pytest.raises(SystemExit, match=r"trained with other settings: lr=0.01 \(now 0.02\)"):
+    with pytest.raises(SystemExit, match=r"checkpointed at step 2 with other settings: lr=0.01 \(now 0.02\)"):
         train.train(config(data, run_dir, init_from='resume', lr=0.02))
     with pytest.raises(SystemExit, match='unfinished run.*--init_from=resume'):
         train.train(config(data, run_dir))
     with pytest.raises(SystemExit, match='nothing to resume'):
         train.train(config(data, tmp_path / 'never', init_from='resume'))
+
+
+def test_finished_run_asked_with_other_settings_refuses_naming_the_keys(data, tmp_path):
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=3))
+    with pytest.raises(SystemExit, match=r"finished with other settings: lr=0.01 \(now 0.5\), warmup_steps=2 \(now 7\)"
+                                         r".*own --run_dir"):
+        train.train(config(data, run_dir, max_steps=3, lr=0.5, warmup_steps=7))
+    # what does not change the numbers may differ (compile, micro batch, logging)
+    assert train.train(config(data, run_dir, max_steps=3, micro_batch_size=2, log_interval=5)) == run_dir
+
+
+def test_unknown_preset_is_refused_before_any_work_even_for_a_finished_run(data, tmp_path):
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=2))
+    for where in (run_dir, str(tmp_path / 'new')):
+        with pytest.raises(SystemExit, match=r"preset='apertus-5M' is not a model.py preset; choose one of"):
+            train.train(config(data, where, preset='apertus-5M'))
+    assert not os.path.exists(tmp_path / 'new')
+
+
+def test_a_signal_checkpoints_at_the_current_step_and_resume_equals_an_uninterrupted_run(data, tmp_path, monkeypatch):
+    import signal
+    kw = dict(max_steps=12, eval_interval=4, dropout=0.1, log_interval=1)
+    whole = train.train(config(data, tmp_path / 'whole', **kw))
+    real = train.lr_at
+
+    def lr_signalling(step, cfg, total):  # SLURM's warning arrives during step 6 (between two evaluations)
+        if step == 6:
+            os.kill(os.getpid(), signal.SIGUSR1)
+        return real(step, cfg, total)
+    monkeypatch.setattr(train, 'lr_at', lr_signalling)
+    parts = train.train(config(data, tmp_path / 'parts', **kw))
+    ckpt = load_ckpt(parts)
+    assert ckpt['step'] == 7 and not ckpt['done']  # checkpointed at the step it was in, not at the last evaluation
+    monkeypatch.setattr(train, 'lr_at', real)
+    train.train(config(data, parts, init_from='resume', **kw))
+    assert numbers(read_log(parts)) == numbers(read_log(whole))
+    a, b = load_ckpt(whole), load_ckpt(parts)
+    assert b['done'] and all(torch.equal(a['model'][k], b['model'][k]) for k in a['model'])
+    assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL  # the handler does not outlive the run
+
+
+def test_elapsed_counts_training_steps_only(data, tmp_path, monkeypatch):
+    import time as _time
+    real = train.evaluate
+
+    def slow_evaluate(*a, **k):
+        _time.sleep(0.4)
+        return real(*a, **k)
+    monkeypatch.setattr(train, 'evaluate', slow_evaluate)
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=8, eval_interval=4))  # 3 validations: 1.2 s
+    last, ckpt = read_log(run_dir)[-1], load_ckpt(run_dir)
+    assert last['wall_s'] - last['elapsed_s'] >= 0.8  # the last event is written before its own validation
+    assert ckpt['wall_s'] - ckpt['elapsed_s'] >= 1.2 and ckpt['compile_s'] == 0.0
+    assert ckpt['elapsed_s'] == pytest.approx(last['elapsed_s'], abs=0.2)
+
+
+def test_context_bytes_sets_block_size_from_the_tokenizers_bytes_per_token(data, tmp_path):
+    runs = {}
+    for name in ('a', 'b'):
+        runs[name] = train.train(config(data, tmp_path / name, tokenizer=data[name], context_bytes=120, max_steps=2))
+    for name, run_dir in runs.items():
+        with open(os.path.join(run_dir, 'config.json')) as f:
+            cfg = json.load(f)
+        bpt = TokenShards(cfg['tokens_dir'], 'train').bytes_per_token
+        assert cfg['block_size'] == max(8, round(120 / bpt / 8) * 8) and cfg['context_bytes'] == 120
+        assert load_ckpt(run_dir)['model_config']['block_size'] == cfg['block_size']
+    # a resumed or re-asked run compares the request (context_bytes), not the block size derived from it
+    assert train.train(config(data, runs['a'], tokenizer=data['a'], context_bytes=120, max_steps=2)) == runs['a']
+
+
+def test_epochs_are_recorded_and_a_repeating_run_says_so(data, tmp_path, capsys):
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=0, budget=0.0))  # one epoch
+    with open(os.path.join(run_dir, 'config.json')) as f:
+        assert json.load(f)['epochs'] == pytest.approx(1.0, abs=0.01)
+    assert 'reads its train split' not in capsys.readouterr().out
+    shards = TokenShards(os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a'), 'train')
+    run_dir = train.train(config(data, tmp_path / 'twice', max_steps=0, budget_unit='tokens',
+                                 budget=2.5 * shards.n_tokens, eval_interval=0))
+    with open(os.path.join(run_dir, 'config.json')) as f:
+        assert json.load(f)['epochs'] == pytest.approx(2.5, rel=0.02)
+    assert 'reads its train split 2.5' in capsys.readouterr().out
 
 
 def test_budget_in_bytes_converts_with_bytes_per_token(data, tmp_path):
@@ -211,12 +292,16 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data, tmp_pat
     real = train.lr_at
     monkeypatch.setattr(train, 'lr_at', lambda step, cfg, total: float('nan') if step >= 5 else real(step, cfg, total))
     run_dir = str(tmp_path / 'run')
-    with pytest.raises(SystemExit, match=r'train loss .* is not finite at step 7; stopped, the last good checkpoint'):
+    with pytest.raises(SystemExit, match=r'train loss .* is not finite at step 7; stopped, the last good checkpoint '
+                                         r'\(step 4\) is kept .*lower lr or more warmup_steps under a new --run_dir'):
         train.train(config(data, run_dir, max_steps=20, eval_interval=4))
     ckpt = load_ckpt(run_dir)
     assert ckpt['step'] == 4 and not ckpt['done']
     assert all(torch.isfinite(v).all() for v in ckpt['model'].values())
     assert max(e['step'] for e in read_log(run_dir)) == 6  # the update at step 5 made the weights nan
+    with pytest.raises(SystemExit, match=r'not finite at step 7; stopped, no checkpoint was written \(the first comes '
+                                         r'at step 10\)'):
+        train.train(config(data, str(tmp_path / 'early'), max_steps=20, eval_interval=10))
 
 
 def test_finished_run_exits_at_once_saying_so(data, tmp_path, capsys):
