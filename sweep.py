@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import configurator
 from atomic import write_atomic
+from runs import eval_is_current, eval_path, run_state
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -51,6 +52,7 @@ python = ''                  # the interpreter for every command; '' = the one r
 sweep_dir = 'out/sweep'      # sbatch scripts and SLURM logs
 slurm_nodes = {}             # nodes per preset (default 1), e.g. {'apertus-1B': 2}
 slurm_time = '24:00:00'
+slurm_signal_s = 300         # SLURM signals the runs this long before the time limit: they checkpoint, then requeue
 slurm_partition = ''
 slurm_account = ''
 slurm_cpus_per_task = 16
@@ -99,16 +101,25 @@ def parse_filters(only, cfg):
 
 def eval_file(cfg):
     """What eval_bpb.py writes: eval.json for the test split, eval_{split}.json for another."""
-    split = cfg['eval_args'].get('split', 'test')
-    return 'eval.json' if split == 'test' else f"eval_{split}.json"
+    return os.path.basename(eval_path('', cfg['eval_args'].get('split', 'test')))
+
+
+def eval_settings(cfg):
+    """eval_bpb.py's settings for this sweep's evaluations: its defaults under the sweep's eval_args."""
+    import eval_bpb  # torch and the model: only once a run folder must be judged
+    return {**eval_bpb.defaults(), **cfg['eval_args']}
 
 
 def run_status(run, cfg):
-    """'done' (its eval file newer than ckpt.pt), 'resume' (a checkpoint, not evaluated) or 'todo'."""
-    ckpt, ev = os.path.join(run['dir'], 'ckpt.pt'), os.path.join(run['dir'], eval_file(cfg))
-    if os.path.isfile(ev) and (not os.path.isfile(ckpt) or os.path.getmtime(ev) >= os.path.getmtime(ckpt)):
-        return 'done'
-    return 'resume' if os.path.isfile(ckpt) else 'todo'
+    """'done' (finished, and its eval file scored that checkpoint with the sweep's eval settings), 'evaluate'
+    (finished, its eval file missing or from another checkpoint or settings), 'resume' (an unfinished checkpoint)
+    or 'todo'. A checkpoint's flag, not a file's age, says whether a run is finished."""
+    state = run_state(run['dir'])
+    if state is None:
+        return 'todo'
+    if not state['finished']:
+        return 'resume'
+    return 'done' if eval_is_current(run['dir'], eval_settings(cfg)) else 'evaluate'
 
 
 def overrides(d):
@@ -196,7 +207,8 @@ def run_local(runs, cfg, python, runner):
     def log(path):  # one process at a time writes to the console; several write to files
         return path if k > 1 else None
     failed = run_jobs([(r['run'], launch_prefix(cfg, python) + train_command(r, cfg, r['status'] == 'resume'),
-                        log(os.path.join(r['dir'], 'sweep.log'))) for r in todo], cfg, runner)
+                        log(os.path.join(r['dir'], 'sweep.log'))) for r in todo if r['status'] != 'evaluate'],
+                      cfg, runner)
     trained = [r['dir'] for r in todo if r['run'] not in failed]
     chunks = [trained[i::k] for i in range(k) if trained[i::k]]  # eval_bpb.py takes several runs per process
     if run_jobs([(f"eval_bpb.py on {len(c)} run(s)", [python] + eval_command(c, cfg),
@@ -218,31 +230,41 @@ def run_local(runs, cfg, python, runner):
 
 # ---------------------------------------------------------------- SLURM launcher
 def slurm_script(runs, nodes, cfg, python):
-    """An sbatch array script, one task per run: train through srun + torchrun, then evaluate."""
+    """An sbatch array script, one task per run: train (one srun task per GPU, no torchrun), requeue if the time
+    limit stopped it, evaluate when finished. Each array task has its own rendezvous port (from its job id), so two
+    tasks on one node never collide; SLURM's USR1 before the time limit makes train.py checkpoint at that step."""
     n = len(runs)
     throttle = f"%{cfg['slurm_max_parallel']}" if cfg['slurm_max_parallel'] else ''
     head = ['#!/bin/bash', f"#SBATCH --job-name={cfg['name']}", f"#SBATCH --array=0-{n - 1}{throttle}",
-            f"#SBATCH --nodes={nodes}", '#SBATCH --ntasks-per-node=1', f"#SBATCH --gpus-per-node={cfg['num_gpus']}",
-            f"#SBATCH --cpus-per-task={cfg['slurm_cpus_per_task']}", f"#SBATCH --time={cfg['slurm_time']}",
+            f"#SBATCH --nodes={nodes}", f"#SBATCH --ntasks-per-node={cfg['num_gpus']}",
+            f"#SBATCH --gpus-per-node={cfg['num_gpus']}",
+            f"#SBATCH --cpus-per-task={max(1, cfg['slurm_cpus_per_task'] // cfg['num_gpus'])}",
+            f"#SBATCH --time={cfg['slurm_time']}", f"#SBATCH --signal=USR1@{cfg['slurm_signal_s']}", '#SBATCH --requeue',
             f"#SBATCH --output={cfg['sweep_dir']}/logs/%x_%A_%a.out"]
     head += [f"#SBATCH --partition={cfg['slurm_partition']}"] if cfg['slurm_partition'] else []
     head += [f"#SBATCH --account={cfg['slurm_account']}"] if cfg['slurm_account'] else []
     head += list(cfg['slurm_extra'])
+    py = shlex.quote(python)
     body = [f"# {n} run(s) of sweep '{cfg['name']}' on {nodes} node(s) each; written by sweep.py, re-run it to "
-            f"regenerate (finished runs are left out)", 'set -euo pipefail', f"cd {shlex.quote(os.getcwd())}"]
+            f"regenerate (finished runs are left out)", 'set -euo pipefail', 'cd "${SLURM_SUBMIT_DIR:-.}"']
     body += list(cfg['slurm_setup'])
-    body += ['head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
-             f"launch=(srun --ntasks-per-node=1 {shlex.quote(python)} -m torch.distributed.run "
-             f"--nnodes=\"$SLURM_NNODES\" --nproc_per_node={cfg['num_gpus']} --rdzv_id=\"$SLURM_JOB_ID\" "
-             f"--rdzv_backend=c10d --rdzv_endpoint=\"$head_node:29500\")",
-             '# a requeued or re-submitted task continues from its checkpoint',
-             'resume() { if [ -f "$1/ckpt.pt" ]; then echo --init_from=resume; fi; }', '',
-             'case "$SLURM_ARRAY_TASK_ID" in']
+    body += ['export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
+             'export MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))  # one rendezvous port per array task',
+             '# one task per GPU; train.py reads RANK / LOCAL_RANK / WORLD_SIZE (what torchrun would set)',
+             "launch=(srun --kill-on-bad-exit=1 bash -c 'RANK=$SLURM_PROCID LOCAL_RANK=$SLURM_LOCALID "
+             "WORLD_SIZE=$SLURM_NTASKS exec \"$@\"' _)",
+             'resume() { if [ -f "$1/ckpt.pt" ]; then echo --init_from=resume; fi; }',
+             f"finished() {{ {py} -c 'import runs, sys; sys.exit(0 if (runs.run_state(sys.argv[1]) or {{}})"
+             f".get(\"finished\") else 1)' \"$1\"; }}",
+             '# stopped by the time limit (train.py checkpointed at the signal): queue this task again',
+             'requeue_unless_finished() { if ! finished "$1"; then scontrol requeue "$SLURM_JOB_ID"; exit 0; fi; }',
+             '', 'case "$SLURM_ARRAY_TASK_ID" in']
     for i, run in enumerate(runs):
         train = shlex.join(train_command(run, cfg))
         body += [f"  {i})  # {run['run']}",
-                 f"    \"${{launch[@]}}\" {train} $(resume {shlex.quote(run['dir'])})",
-                 f"    {shlex.quote(python)} {shlex.join(eval_command([run['dir']], cfg))} ;;"]
+                 f"    \"${{launch[@]}}\" {py} {train} $(resume {shlex.quote(run['dir'])})",
+                 f"    requeue_unless_finished {shlex.quote(run['dir'])}",
+                 f"    {py} {shlex.join(eval_command([run['dir']], cfg))} ;;"]
     body += ['  *) echo "no run for array task $SLURM_ARRAY_TASK_ID" >&2; exit 1 ;;', 'esac']
     return '\n'.join(head + [''] + body) + '\n'
 
@@ -284,14 +306,15 @@ def run_slurm(runs, cfg, python, runner):
 
 # ---------------------------------------------------------------- main
 def print_plan(runs, cfg, python):
-    counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'resume', 'todo')}
+    counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo')}
     print(f"sweep {cfg['name']}: {len(runs)} runs ({len(cfg['presets'])} presets x {len(cfg['tokenizers'])} tokenizers "
           f"x {len(cfg['seeds'])} seeds{', filtered by ' + ','.join(map(str, cfg['only'])) if cfg['only'] else ''}): "
-          f"{counts['done']} done, {counts['resume']} to resume or evaluate, {counts['todo']} to train")
+          f"{counts['done']} done, {counts['evaluate']} to evaluate, {counts['resume']} to resume, "
+          f"{counts['todo']} to train")
     for r in runs:
         budget = ' '.join(f"{k}={v}" for k, v in run_args(r, cfg).items())
-        print(f"  {r['status']:6s}  {r['run']:40s}  {budget}")
-        if cfg['dry_run'] and r['status'] != 'done':
+        print(f"  {r['status']:8s}  {r['run']:40s}  {budget}")
+        if cfg['dry_run'] and r['status'] not in ('done', 'evaluate'):
             train = launch_prefix(cfg, python) + train_command(r, cfg, r['status'] == 'resume')
             print(f"          $ {shlex.join(train)}")
             print(f"          $ {shlex.join([python] + eval_command([r['dir']], cfg))}")

@@ -3,12 +3,39 @@ no training here) and the SLURM array script (checked with bash, and run for one
 import os
 import shlex
 import subprocess
-import time
+import sys
 
 import pytest
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+import json
+
+import torch
+
 import configurator
+import runs as run_folders
 import sweep
+
+
+def fake_checkpoint(run_dir, finished=True, step=10):
+    """A checkpoint as train.py writes it (no weights: the sweep reads only its state), and its config.json."""
+    os.makedirs(run_dir, exist_ok=True)
+    cfg = {'corpus': 'embedded', 'block_size': 128, 'total_steps': 10}
+    with open(os.path.join(run_dir, 'config.json'), 'w') as f:
+        json.dump(cfg, f)
+    torch.save({'model': {}, 'model_config': {}, 'config': cfg, 'step': step if not finished else 10,
+                'done': finished}, os.path.join(run_dir, 'ckpt.pt'))
+
+
+def fake_eval(run_dir, settings, **change):
+    """An eval file as eval_bpb.py with `settings` writes it for the run's current checkpoint."""
+    state = run_folders.run_state(run_dir)
+    with open(os.path.join(run_dir, 'config.json')) as f:
+        want = run_folders.wanted_eval_set(json.load(f), settings)
+    ev = {**state, 'bpb': 1.0, 'eval_set': {**want, 'n_docs': 5}, **change}
+    with open(run_folders.eval_path(run_dir, settings.get('split', 'test')), 'w') as f:
+        json.dump(ev, f)
 
 
 def config(tmp_path, **over):
@@ -37,11 +64,11 @@ class FakeRunner:
             run_dir = args['run_dir']
             if os.path.basename(run_dir) in self.fail:
                 return 1, ''
-            os.makedirs(run_dir, exist_ok=True)
-            open(os.path.join(run_dir, 'ckpt.pt'), 'w').close()
+            fake_checkpoint(run_dir)
         elif 'eval_bpb.py' in cmd:
+            settings = {k: configurator.parse_value(v) for k, v in args.items() if k not in ('run', 'runs')}
             for d in (args.get('runs') or args['run']).split(','):
-                open(os.path.join(d, 'eval.json'), 'w').write('{}')
+                fake_eval(d, settings)
         return 0, ''
 
     def scripts(self, name):
@@ -113,25 +140,30 @@ def test_local_sweep_trains_evaluates_analyses_then_skips_everything(tmp_path):
 
 
 def test_interrupted_runs_resume_and_stale_evals_redo(tmp_path):
-    cfg = config(tmp_path, only=['s1', 'bpe-2k'], analysis='')
+    cfg = config(tmp_path, only=['s1'], analysis='')
     runs = sweep.expand_grid(cfg)
-    a, b, c = runs[:3]
-    os.makedirs(a['dir'])
-    open(os.path.join(a['dir'], 'ckpt.pt'), 'w').close()  # interrupted: checkpoint, no eval
-    os.makedirs(b['dir'])
-    open(os.path.join(b['dir'], 'eval.json'), 'w').close()
-    open(os.path.join(b['dir'], 'ckpt.pt'), 'w').close()
-    past = time.time() - 100
-    os.utime(os.path.join(b['dir'], 'eval.json'), (past, past))  # trained further after its evaluation
-    os.makedirs(c['dir'])
-    open(os.path.join(c['dir'], 'ckpt.pt'), 'w').close()
-    open(os.path.join(c['dir'], 'eval.json'), 'w').close()  # done
-    assert [sweep.run_status(r, cfg) for r in (a, b, c)] == ['resume', 'resume', 'done']
+    a, b, c, d, e = runs[:5]
+    settings = sweep.eval_settings(cfg)
+    fake_checkpoint(a['dir'], finished=False, step=5)  # interrupted: checkpoint, no eval
+    fake_checkpoint(b['dir'], finished=False, step=5)
+    fake_eval(b['dir'], settings)  # scored while unfinished (--allow_unfinished), then training went on
+    fake_checkpoint(b['dir'])
+    fake_checkpoint(c['dir'])
+    fake_eval(c['dir'], settings)  # done
+    fake_checkpoint(d['dir'])
+    fake_eval(d['dir'], settings, eval_set={**json.load(open(run_folders.eval_path(c['dir'])))['eval_set'],
+                                           'max_docs_per_lang': 7})  # scored on another set
+    fake_checkpoint(e['dir'])
+    open(run_folders.eval_path(e['dir']), 'w').write('{"bpb": 1.0}')  # no step, no eval_set: an old eval file
+    assert [sweep.run_status(r, cfg) for r in (a, b, c, d, e)] == ['resume', 'evaluate', 'done', 'evaluate',
+                                                                   'evaluate']
     runner = FakeRunner()
     sweep.main(cfg, runner)
-    trained = {shlex.join(cm) for cm in runner.scripts('train.py')}
-    assert any(a['dir'] in t and '--init_from=resume' in t for t in trained)
-    assert not any(c['dir'] in t for t in trained) and len(trained) == len(runs) - 1
+    trained = {cm[cm.index('train.py') + 5][len('--run_dir='):]: '--init_from=resume' in cm
+               for cm in runner.scripts('train.py')}
+    assert trained == {r['dir']: r is a for r in runs if r not in (b, c, d, e)}  # finished runs are not retrained
+    (ev,) = runner.scripts('eval_bpb.py')
+    assert all(r['dir'] in ev[2] for r in (a, b, d, e)) and c['dir'] not in ev[2]
 
 
 def test_a_failed_run_is_reported_and_the_others_go_on(tmp_path):
@@ -178,18 +210,30 @@ def test_slurm_task_runs_its_own_run(tmp_path):
     bin_dir = tmp_path / 'bin'
     os.makedirs(bin_dir)
     for tool in ('srun', 'python', 'scontrol'):  # each logs its arguments instead of running anything
-        (bin_dir / tool).write_text(f'#!/bin/bash\necho "{tool} $*" >> {tmp_path}/calls\n')
+        (bin_dir / tool).write_text(f'#!/bin/bash\necho "{tool} $*" >> {tmp_path}/calls\n'
+                                    + ('[ "$1" != -c ]\n' if tool == 'python' else ''))  # -c: 'not finished'
         os.chmod(bin_dir / tool, 0o755)
-    os.makedirs(runs[1]['dir'])
-    open(os.path.join(runs[1]['dir'], 'ckpt.pt'), 'w').close()
+    fake_checkpoint(runs[1]['dir'], finished=False, step=5)  # stopped by the time limit: resumes
     env = {**os.environ, 'PATH': f"{bin_dir}:{os.environ['PATH']}", 'SLURM_ARRAY_TASK_ID': '1',
-           'SLURM_JOB_NODELIST': 'node1', 'SLURM_NNODES': '1', 'SLURM_JOB_ID': '7'}
+           'SLURM_JOB_NODELIST': 'node1', 'SLURM_NNODES': '1', 'SLURM_JOB_ID': '7', 'SLURM_SUBMIT_DIR': str(ROOT)}
+    with open(script) as f:
+        text = f.read()
+    assert '#SBATCH --signal=USR1@300' in text and '#SBATCH --requeue' in text and os.getcwd() not in text
+    # the fake python answers 'not finished' to the check after training: the task requeues itself
     subprocess.run(['bash', script], check=True, env=env, cwd=tmp_path)
     calls = (tmp_path / 'calls').read_text().splitlines()
-    train, ev = [c for c in calls if not c.startswith('scontrol')]
-    assert train.startswith('srun --ntasks-per-node=1 python -m torch.distributed.run --nnodes=1')
-    assert f"--run_dir={runs[1]['dir']}" in train and train.endswith('--init_from=resume')
-    assert ev == f"python eval_bpb.py --run={runs[1]['dir']}"
+    launch, check, requeue = [c for c in calls if not c.startswith('scontrol show')]
+    assert launch.startswith("srun --kill-on-bad-exit=1 bash -c") and ' python train.py ' in launch
+    assert f"--run_dir={runs[1]['dir']}" in launch and launch.endswith('--init_from=resume')
+    assert check.startswith('python -c import runs') and requeue == 'scontrol requeue 7'
+    # a finished run goes on to its evaluation (the real python answers the check)
+    (bin_dir / 'python').write_text(f'#!/bin/bash\nif [ "$1" = -c ]; then exec {sys.executable} "$@"; fi\n'
+                                    f'echo "python $*" >> {tmp_path}/calls\n')
+    fake_checkpoint(runs[1]['dir'])
+    (tmp_path / 'calls').unlink()
+    subprocess.run(['bash', script], check=True, env={**env, 'PYTHONPATH': str(ROOT)}, cwd=tmp_path)
+    calls = [c for c in (tmp_path / 'calls').read_text().splitlines() if not c.startswith('scontrol show')]
+    assert len(calls) == 2 and calls[1] == f"python eval_bpb.py --run={runs[1]['dir']}"
     bad = subprocess.run(['bash', script], env={**env, 'SLURM_ARRAY_TASK_ID': '99'}, cwd=tmp_path, capture_output=True)
     assert bad.returncode == 1 and b'no run for array task 99' in bad.stderr
 
@@ -210,11 +254,10 @@ def test_slurm_submits_arrays_then_the_analysis(tmp_path, monkeypatch):
 def test_an_eval_split_other_than_test_is_followed_through(tmp_path):
     cfg = config(tmp_path, only=['s1', 'bpe-2k'], eval_args={'split': 'val'})
     run = sweep.expand_grid(cfg)[0]
-    os.makedirs(run['dir'])
-    open(os.path.join(run['dir'], 'ckpt.pt'), 'w').close()
-    open(os.path.join(run['dir'], 'eval.json'), 'w').close()  # the test split's: not what this sweep asks for
-    assert sweep.run_status(run, cfg) == 'resume'
-    open(os.path.join(run['dir'], 'eval_val.json'), 'w').close()
+    fake_checkpoint(run['dir'])
+    fake_eval(run['dir'], {'split': 'test'})  # the test split's: not what this sweep asks for
+    assert sweep.run_status(run, cfg) == 'evaluate'
+    fake_eval(run['dir'], sweep.eval_settings(cfg))
     assert sweep.run_status(run, cfg) == 'done'
     assert sweep.analysis_command(cfg)[-1] == '--split=val'
 
@@ -242,9 +285,9 @@ def test_the_study_configs_load_and_size_their_grids(path, n_runs):
 def test_dry_run_shows_finished_runs_without_commands(tmp_path, capsys):
     cfg = config(tmp_path, dry_run=True, only=['s1', 'bpe-2k'])
     done, todo = sweep.expand_grid(cfg)[:2]
-    os.makedirs(done['dir'])
-    open(os.path.join(done['dir'], 'eval.json'), 'w').close()
+    fake_checkpoint(done['dir'])
+    fake_eval(done['dir'], sweep.eval_settings(cfg))
     sweep.main(cfg, FakeRunner())
     out = capsys.readouterr().out
-    assert f"done    {done['run']}" in out and f"todo    {todo['run']}" in out
+    assert f"done      {done['run']}" in out and f"todo      {todo['run']}" in out
     assert f"--run_dir={done['dir']} " not in out and f"--run_dir={todo['dir']} " in out
