@@ -1,11 +1,11 @@
 # The A/B study at toy scale, for `make demo`: BPE (bpe-2k) vs BTM (btm-1k-2k, same vocabulary size) with identical
-# tiny GPT-2 models on the generated corpus, then the A/B report (out/analysis/demo_ab/report.md).
+# tiny GPT-2 models on the generated corpus, 2 seeds per arm, then the A/B report (out/analysis/demo_ab/report.md).
 #   python sweep.py config/sweep_ab_demo.py
 # Needs: python tokenizer.py config/tokenizers_demo.py && python btm.py config/btm_demo.py, and their token shards.
 name = 'demo_ab'
 tokenizers = ['bpe-2k', 'btm-1k-2k']
 presets = ['gpt2-tiny']
-seeds = [1]
+seeds = [1, 2]               # two seeds per arm: the report's difference test needs them
 base_config = 'config/train_demo.py'
 train_args = {'budget_unit': 'bytes', 'budget': 1_000_000, 'compile': False,   # equal text for both tokenizers
               'eval_interval': 20}   # a val point every 20 steps, so the learning curves have a shape

@@ -1,5 +1,6 @@
 # The first study: 6 tokenizers x 4 Apertus sizes x 3 seeds = 72 runs on 20 languages of FineWeb-2.
-#   python sweep.py config/sweep_fineweb2.py --dry_run=True                 # the 72 runs and their budgets
+#   python sweep.py config/sweep_fineweb2.py --preflight=True               # memory, tok/s, MFU, GPU-hours per size
+#   python sweep.py config/sweep_fineweb2.py --dry_run=True                 # the 72 runs, their budgets and FLOPs
 #   python sweep.py config/sweep_fineweb2.py                                 # write + submit the SLURM arrays
 #   python sweep.py config/sweep_fineweb2.py --only=apertus-50M,s1 --launcher=local --num_gpus=8   # one slice here
 # Then: out/analysis/fineweb2_scale/report.md (written by the analysis job queued after the arrays).
@@ -8,14 +9,38 @@ tokenizers = ['bpe-80k', 'bpe-128k', 'bpe-256k', 'unigram-80k', 'unigram-128k', 
 presets = ['apertus-50M', 'apertus-100M', 'apertus-300M', 'apertus-1B']
 seeds = [1, 2, 3]
 base_config = 'config/fineweb2_apertus.py'
-# Budgets in bytes of text (equal text for every tokenizer), ~20 tokens per non-embedding parameter at ~4 bytes per
-# token (Chinchilla-style): 50M -> 4 GB, 100M -> 8 GB, 300M -> 24 GB, 1B -> 80 GB.
-train_args = {'budget_unit': 'bytes'}
+#
+# The per-size recipe, one rule for every size (N = non-embedding parameters, D = train tokens, C = 6 N D FLOPs):
+# - Budget: ~20 tokens per parameter (Chinchilla, Hoffmann et al. 2022) at ~4 bytes per token, given in bytes so
+#   every tokenizer of a size trains on the same text: 80 bytes per parameter.
+# - Peak lr and batch: DeepSeek LLM's compute-optimal fits (Bi et al. 2024, eq. 1), lr = 0.3118 C^-0.125 and
+#   batch = 0.2920 C^0.3271 tokens, the batch rounded to a power of two of 2,048-token sequences:
+#     size          N       D      C         lr (rule)  batch (rule)    batch used          lr used
+#     apertus-50M   51.1M   1e9    3.1e17    2.0e-3     153k tokens     64 x 2048 = 131k    2e-3
+#     apertus-100M  101M    2e9    1.2e18    1.7e-3     240k            128 x 2048 = 262k   1.7e-3
+#     apertus-300M  300M    6e9    1.1e19    1.3e-3     491k            256 x 2048 = 524k   1.3e-3
+#     apertus-1B    982M    2e10   1.2e20    9.7e-4     1.07M           512 x 2048 = 1.05M  1e-3
+# - Warmup: 5% of the run's steps (at ~4 bytes per token: 7.6k, 7.6k, 11.4k, 19k steps), between Pythia's 1%
+#   (Biderman et al. 2023) and DeepSeek's 2,000 steps; WSD schedule with a 20% linear decay (as Apertus).
+# - Weight decay 0.1 on matrices only: embeddings and the LM head are not decayed (model.configure_optimizer), since
+#   decay shrinks the rows of rare tokens, which hurts a 256k vocabulary more than an 80k one.
+# - Micro batch per GPU (H100 80 GB, bf16 autocast, AdamW states fp32, chunked LM-head loss: no full logits),
+#   from the memory arithmetic in bench/loss_memory.py (weights + grads + Adam = 16 bytes per parameter, embeddings
+#   and head included, plus activations per sequence; the 256k vocabulary is the worst case and sets the value):
+#   apertus-50M 16, apertus-100M 16, apertus-300M 8, apertus-1B 4 (see bench/RESULTS.md for the table); each batch
+#   is a multiple of micro batch x GPUs (4 per node; 1B: 2 nodes). Check on the GPU: --preflight=True.
+# - Data: config/fineweb2.py prepares 84 GB of train text, so no run of this grid reads a document twice (1B reads
+#   80 GB); train.py records `epochs` in config.json and says so when a run would repeat data.
+train_args = {'budget_unit': 'bytes', 'schedule': 'wsd', 'decay_frac': 0.2}
 preset_args = {
-    'apertus-50M': {'budget': 4_000_000_000},
-    'apertus-100M': {'budget': 8_000_000_000},
-    'apertus-300M': {'budget': 24_000_000_000},
-    'apertus-1B': {'budget': 80_000_000_000},
+    'apertus-50M': {'budget': 4_000_000_000, 'lr': 2e-3, 'batch_size': 64, 'micro_batch_size': 16,
+                    'warmup_steps': 380},
+    'apertus-100M': {'budget': 8_000_000_000, 'lr': 1.7e-3, 'batch_size': 128, 'micro_batch_size': 16,
+                     'warmup_steps': 380},
+    'apertus-300M': {'budget': 24_000_000_000, 'lr': 1.3e-3, 'batch_size': 256, 'micro_batch_size': 8,
+                     'warmup_steps': 570},
+    'apertus-1B': {'budget': 80_000_000_000, 'lr': 1e-3, 'batch_size': 512, 'micro_batch_size': 4,
+                   'warmup_steps': 950},
 }
 launcher = 'slurm'
 num_gpus = 4                 # per node

@@ -274,8 +274,9 @@ def test_parallel_local_runs_share_the_cores_and_log_to_files(tmp_path):
     assert all(env['OMP_NUM_THREADS'] == threads for env in runner.envs)
 
 
-@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 24), ('config/sweep_ab_demo.py', 2),
-                                         ('config/sweep_fineweb2.py', 72), ('config/sweep_ab_tinystories.py', 2)])
+@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 24), ('config/sweep_ab_demo.py', 4),
+                                         ('config/sweep_fineweb2.py', 72), ('config/sweep_ab_tinystories.py', 6),
+                                         ('config/sweep_ab_tinystories_bytes.py', 6)])
 def test_the_study_configs_load_and_size_their_grids(path, n_runs):
     ns = {k: getattr(sweep, k) for k in configurator.config_keys(vars(sweep))}
     cfg = configurator.configure(ns, [path])
@@ -291,3 +292,28 @@ def test_dry_run_shows_finished_runs_without_commands(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"done      {done['run']}" in out and f"todo      {todo['run']}" in out
     assert f"--run_dir={done['dir']} " not in out and f"--run_dir={todo['dir']} " in out
+
+
+def test_the_fineweb2_recipe_follows_its_written_rule_and_never_repeats_data():
+    """config/sweep_fineweb2.py: lr and batch from DeepSeek LLM's fits at C = 6 N D (D at 4 bytes per token), batches
+    that divide into micro batch x GPUs, warmup 5% of the steps, budgets within the prepared train split."""
+    import math
+
+    from model import GPT, make_config
+    ns = {k: getattr(sweep, k) for k in configurator.config_keys(vars(sweep))}
+    cfg = configurator.configure(ns, ['config/sweep_fineweb2.py'])
+    prep = {}
+    exec(open('config/fineweb2.py').read(), prep)
+    for preset, args in cfg['preset_args'].items():
+        with torch.device('meta'):  # the parameter count without allocating a 1B model
+            n = GPT(make_config(preset, vocab_size=80_000, block_size=2048)).num_params(non_embedding=True)
+        tokens = args['budget'] / 4
+        c = 6 * n * tokens
+        assert args['lr'] == pytest.approx(0.3118 * c ** -0.125, rel=0.05), preset
+        batch_rule = 0.2920 * c ** 0.3271 / 2048  # sequences
+        assert abs(math.log2(args['batch_size'] / batch_rule)) <= 0.5, preset  # the nearest power of two
+        gpus = cfg['num_gpus'] * cfg['slurm_nodes'].get(preset, 1)
+        assert args['batch_size'] % (args['micro_batch_size'] * gpus) == 0, preset
+        steps = tokens / (args['batch_size'] * 2048)
+        assert args['warmup_steps'] == pytest.approx(0.05 * steps, rel=0.05), preset
+        assert args['budget'] <= prep['train_bytes'], preset  # one epoch at most
