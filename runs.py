@@ -74,7 +74,7 @@ def load_checkpoint(path, mmap=False):
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True, mmap=mmap)
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile) as e:
-        first = str(e).strip().splitlines()[0][:120] if str(e).strip() else e.__class__.__name__
+        first = str(e).strip().splitlines()[0][:80] if str(e).strip() else e.__class__.__name__
         raise SystemExit(f"{path}: not a readable uniscale checkpoint (truncated, or not a torch file: {first}); "
                          f"delete it and train the run again (or restore it from a copy)") from None
     if not isinstance(ckpt, dict) or not {'model', 'model_config', 'step'} <= set(ckpt):
