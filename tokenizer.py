@@ -264,6 +264,17 @@ def _finish(tok, out_dir, extra_files, meta):
     return load_tokenizer(out_dir)
 
 
+# the ids every tokenizer of a kind holds before it learns anything: 256 bytes + the specials (unigram: + unk)
+MIN_VOCAB = {'bpe': 256 + 2, 'unigram': 256 + 3 + 1}
+
+
+def check_vocab_size(algorithm, vocab_size, where):
+    if vocab_size < MIN_VOCAB[algorithm]:
+        raise SystemExit(f"{where}: vocab_size={vocab_size} is below the {MIN_VOCAB[algorithm]} ids {algorithm} holds "
+                         f"before learning anything (256 bytes + specials); raise vocab_size to at least "
+                         f"{MIN_VOCAB[algorithm]}")
+
+
 def _tally(texts, stats):
     """Pass texts through, counting documents and UTF-8 bytes into stats (for meta.json and error messages)."""
     for t in texts:
@@ -274,6 +285,7 @@ def _tally(texts, stats):
 
 def train_bpe(texts, vocab_size, out_dir, min_frequency=2, name=None, corpus='', verbose=False):
     """Byte-level BPE over the shared pre-tokens with <|bos|>=0, <|eos|>=1; exactly vocab_size ids."""
+    check_vocab_size('bpe', vocab_size, out_dir)
     t0, stats = time.time(), {'n_docs': 0, 'n_bytes': 0}
     tok = tokenizers.Tokenizer(models.BPE())
     tok.pre_tokenizer = _hf_pre_tokenizer(byte_level=True)
@@ -301,6 +313,38 @@ def sentencepiece_lines(texts):
                     yield f"{part}\t1"
 
 
+def _caught(texts, box):
+    """Pass texts through; an error while reading them (a bad jsonl line) is kept in box, not handed to
+    SentencePiece, which would report it as its own failure."""
+    try:
+        yield from texts
+    except (Exception, SystemExit) as e:
+        box.append(e)
+
+
+# SentencePiece's names of the settings uniscale exposes -> the config keys
+_SPM_SETTING = {'character_coverage': 'unigram_character_coverage', 'input_sentence_size': 'unigram_input_sentence_size',
+                'max_sentencepiece_length': 'unigram_max_piece_length'}
+
+
+def sentencepiece_error(message, out_dir, vocab_size, n_bytes, character_coverage):
+    """SentencePiece's failure as one line with the fix that fits it."""
+    last = message.strip().splitlines()[-1] if message.strip() else 'no message'
+    if m := re.search(r'Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)', message):
+        return (f"{out_dir}: vocab_size={vocab_size} is more than SentencePiece can fill from {n_bytes:,} bytes of "
+                f"text (at most {int(m.group(2)):,}); lower vocab_size to <= {int(m.group(2)):,} or train on more text")
+    if m := re.search(r'Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)', message):
+        return (f"{out_dir}: vocab_size={vocab_size} cannot hold the {int(m.group(2)):,} characters, byte and special "
+                f"pieces the text needs at unigram_character_coverage={character_coverage}; raise vocab_size to at "
+                f"least {int(m.group(2)):,} or lower unigram_character_coverage")
+    if m := re.search(r'\[(trainer_spec[^\]]*)\]', message):  # a setting out of its range, e.g. character_coverage
+        cond = re.sub(r'trainer_spec_?\.(\w+)\(\)', lambda g: _SPM_SETTING.get(g.group(1), g.group(1)), m.group(1))
+        return f"{out_dir}: SentencePiece needs {cond}; set the setting within that range"
+    return (f"{out_dir}: SentencePiece failed on {n_bytes:,} bytes of text: {last[-300:]}; "
+            f"check the unigram_* settings and the text")
+
+
+
 def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_sentence_size=20_000_000,
                   character_coverage=0.9995, max_piece_length=16, verbose=False):
     """UnigramLM by SentencePiece on the shared pre-tokens (see the docstring at the top) with <|bos|>=0,
@@ -308,20 +352,25 @@ def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_senten
     import io
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # its OpenMP seed search spins idle threads: 4x slower on a busy box
     import sentencepiece as spm
-    t0, stats, model = time.time(), {'n_docs': 0, 'n_bytes': 0}, io.BytesIO()
+    check_vocab_size('unigram', vocab_size, out_dir)
+    t0, stats, model, reading_error = time.time(), {'n_docs': 0, 'n_bytes': 0}, io.BytesIO(), []
     try:
         spm.SentencePieceTrainer.train(
-            sentence_iterator=sentencepiece_lines(_tally(texts, stats)), model_writer=model, input_format='tsv',
-            input_sentence_size=input_sentence_size, shuffle_input_sentence=True, model_type='unigram',
-            vocab_size=vocab_size, byte_fallback=True, normalization_rule_name='identity', add_dummy_prefix=False,
-            remove_extra_whitespaces=False, split_by_whitespace=True, allow_whitespace_only_pieces=True,
-            split_by_unicode_script=False, split_by_number=False, split_digits=False,
-            character_coverage=character_coverage, max_sentencepiece_length=max_piece_length,
+            sentence_iterator=sentencepiece_lines(_caught(_tally(texts, stats), reading_error)), model_writer=model,
+            input_format='tsv', input_sentence_size=input_sentence_size, shuffle_input_sentence=True,
+            model_type='unigram', vocab_size=vocab_size, byte_fallback=True, normalization_rule_name='identity',
+            add_dummy_prefix=False, remove_extra_whitespaces=False, split_by_whitespace=True,
+            allow_whitespace_only_pieces=True, split_by_unicode_script=False, split_by_number=False,
+            split_digits=False, character_coverage=character_coverage, max_sentencepiece_length=max_piece_length,
             max_sentence_length=1 << 16, bos_id=BOS_ID, eos_id=EOS_ID, unk_id=2, pad_id=-1, bos_piece=BOS,
             eos_piece=EOS, unk_piece=UNK, num_threads=os.cpu_count() or 1, minloglevel=0 if verbose else 2)
-    except RuntimeError as e:
-        raise SystemExit(f"{out_dir}: SentencePiece failed on {stats['n_bytes']:,} bytes of text: "
-                         f"{str(e).strip().splitlines()[-1]}; train on more text or lower vocab_size")
+    except (RuntimeError, ValueError) as e:
+        if reading_error:
+            raise reading_error[0] from None
+        raise SystemExit(sentencepiece_error(str(e), out_dir, vocab_size, stats['n_bytes'], character_coverage)) \
+            from None
+    if reading_error:  # the text ended early at a bad line: never a tokenizer trained on part of the split
+        raise reading_error[0]
     sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
     vocab = [(sp.id_to_piece(i) if sp.is_byte(i) or sp.is_control(i) or sp.is_unknown(i)
               else sp.id_to_piece(i).replace('\u2581', ' '), sp.get_score(i)) for i in range(sp.get_piece_size())]
@@ -338,25 +387,51 @@ def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_senten
     return _finish(tok, out_dir, {'spm.model': model.getvalue()}, meta)
 
 
-def read_texts(path, max_bytes=0):
-    """Documents' text from a split (jsonl), stopping after max_bytes of UTF-8 (0 = all)."""
+def jsonl_docs(path):
+    """The documents ({"text": str, ...}) of a text split, one JSON object a line; a line that is not UTF-8, not
+    JSON or has no string "text" is a one-line error naming the file and line. Blank lines are skipped.
+    (One function, so a shared jsonl reader can replace it.)"""
     if not os.path.isfile(path):
         raise SystemExit(f"{path}: text split not found; make it with `python prepare.py config/...` first")
+    fix = 'each line must be one JSON object with a string "text"; fix or delete that line, or re-make the split ' \
+          'with `python prepare.py config/...`'
+    with open(path, 'rb') as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode('utf-8')
+            except UnicodeDecodeError as e:
+                raise SystemExit(f"{path}:{n}: not UTF-8 (byte {e.start + 1} of the line); {fix}") from None
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"{path}:{n}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
+            if not isinstance(doc, dict) or not isinstance(doc.get('text'), str):
+                what = 'no "text"' if not isinstance(doc, dict) or 'text' not in doc else \
+                    f'"text" is {type(doc["text"]).__name__}, not a string'
+                raise SystemExit(f"{path}:{n}: {what}; {fix}")
+            yield doc
+
+
+def read_texts(path, max_bytes=0):
+    """Documents' text from a split (jsonl), stopping after max_bytes of UTF-8 (0 = all)."""
     n = 0
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            text = json.loads(line)['text']
-            yield text
-            n += len(text.encode('utf-8'))
-            if max_bytes and n >= max_bytes:
-                return
+    for doc in jsonl_docs(path):
+        yield doc['text']
+        n += len(doc['text'].encode('utf-8'))
+        if max_bytes and n >= max_bytes:
+            return
 
 
 def train_all(cfg):
     split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['train_split']}.jsonl")
-    for algo in cfg['algorithms']:
+    for algo in cfg['algorithms']:  # the whole grid is checked before anything is trained
         if algo not in ('bpe', 'unigram'):
             raise SystemExit(f"config error: algorithm {algo!r} unknown; use 'bpe' or 'unigram' (BTM: btm.py)")
+        for v in cfg['vocab_sizes']:
+            check_vocab_size(algo, v, 'config error: vocab_sizes')
+    for algo in cfg['algorithms']:
         for v in cfg['vocab_sizes']:
             name = tokenizer_name(algo, v)
             path = os.path.join(cfg['out_dir'], name)
@@ -459,17 +534,13 @@ def intrinsic_metrics(tok, docs_by_lang, alpha=2.5, reference='eng', unspaced_co
 
 
 def read_docs_by_lang(path, max_bytes_per_lang=0):
-    if not os.path.isfile(path):
-        raise SystemExit(f"{path}: text split not found; make it with `python prepare.py config/...` first")
     docs, n = {}, Counter()
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            d = json.loads(line)
-            lang = d.get('lang') or 'und'
-            if max_bytes_per_lang and n[lang] >= max_bytes_per_lang:
-                continue
-            docs.setdefault(lang, []).append(d['text'])
-            n[lang] += len(d['text'].encode('utf-8'))
+    for d in jsonl_docs(path):
+        lang = d.get('lang') or 'und'
+        if max_bytes_per_lang and n[lang] >= max_bytes_per_lang:
+            continue
+        docs.setdefault(lang, []).append(d['text'])
+        n[lang] += len(d['text'].encode('utf-8'))
     return docs
 
 

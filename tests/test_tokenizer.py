@@ -1,6 +1,7 @@
 import json
 import os
 import random
+import subprocess
 import sys
 import types
 
@@ -207,9 +208,82 @@ def test_btm_folders_are_handed_to_btm_load(tmp_path, monkeypatch):
 def test_too_little_text_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match='BPE stopped at .* train on more text'):
         T.train_bpe(['tiny text'], 1000, str(tmp_path / 'b'))
-    with pytest.raises(SystemExit, match='SentencePiece failed'):
+    with pytest.raises(SystemExit, match=r'vocab_size=1000 is more than SentencePiece can fill .*lower vocab_size '
+                                         r'to <= \d+ or train on more text'):
         T.train_unigram(['tiny text'], 1000, str(tmp_path / 'u'))
-    assert not os.path.exists(tmp_path / 'b' / 'meta.json')
+    assert not os.path.exists(tmp_path / 'b' / 'meta.json') and not os.path.exists(tmp_path / 'u' / 'meta.json')
+
+
+BAD_LINES = [(b'{"text": "ok"\n', 'not JSON'), (b'{"txt": "x"}\n', 'no "text"'), (b'["a"]\n', 'no "text"'),
+             (b'{"text": null}\n', '"text" is NoneType, not a string'), (b'{"text": "caf\xe9"}\n', 'not UTF-8')]
+
+
+def _split_with_bad_line(path, bad, n_good=40):
+    """A jsonl split whose line n_good + 1 is `bad`."""
+    with open(path, 'wb') as f:
+        for d in make_docs(n_good, seed=5):
+            f.write(json.dumps({'text': d, 'lang': 'eng'}).encode() + b'\n')
+        f.write(bad)
+        f.write(b'{"text": "after", "lang": "eng"}\n')
+    return str(path)
+
+
+@pytest.mark.parametrize('bad,what', BAD_LINES)
+def test_a_bad_jsonl_line_is_one_line_naming_file_and_line(tmp_path, bad, what):
+    path = _split_with_bad_line(tmp_path / 'tok.jsonl', bad)
+    for train in (T.train_bpe, T.train_unigram):
+        with pytest.raises(SystemExit) as e:
+            train(T.read_texts(path), 500, str(tmp_path / train.__name__))
+        msg = str(e.value)
+        assert msg.startswith(f"{path}:41: {what}") and 'fix or delete that line' in msg and '\n' not in msg
+        assert 'SentencePiece' not in msg and not os.path.exists(tmp_path / train.__name__ / 'meta.json')
+    with pytest.raises(SystemExit, match=f"{path}:41: "):
+        T.read_docs_by_lang(path)
+
+
+def test_blank_lines_are_skipped_and_good_lines_read_whole(tmp_path):
+    path = tmp_path / 'val.jsonl'
+    path.write_text('{"text": "a b", "lang": "eng"}\n\n{"text": "中文", "lang": "cmn_Hani"}\n  \n{"text": "c"}\n')
+    assert list(T.read_texts(str(path))) == ['a b', '中文', 'c']
+    assert T.read_docs_by_lang(str(path)) == {'eng': ['a b'], 'cmn_Hani': ['中文'], 'und': ['c']}
+
+
+def test_vocab_below_the_byte_alphabet_is_refused_before_training(tmp_path):
+    never_read = iter(())  # the check comes before the text is touched
+    with pytest.raises(SystemExit, match=r'vocab_size=100 is below the 258 ids bpe .*raise vocab_size to at least 258'):
+        T.train_bpe(never_read, 100, str(tmp_path / 'b'))
+    with pytest.raises(SystemExit, match=r'raise vocab_size to at least 260'):
+        T.train_unigram(never_read, 259, str(tmp_path / 'u'))
+    assert T.train_bpe(make_docs(20), 258, str(tmp_path / 'b258')).vocab_size == 258  # bytes + specials, no merges
+
+
+def test_unigram_failures_say_which_fix_fits(tmp_path):
+    docs = make_docs(100)
+    with pytest.raises(SystemExit, match=r'vocab_size=300 cannot hold the (\d+) characters, byte and special pieces '
+                                         r'.*raise vocab_size to at least \1 or lower unigram_character_coverage'):
+        T.train_unigram(docs, 300, str(tmp_path / 'u'))
+    with pytest.raises(SystemExit, match=r'vocab_size=50000 is more than .* lower vocab_size to <= \d+'):
+        T.train_unigram(docs, 50000, str(tmp_path / 'u'))
+    with pytest.raises(SystemExit, match=r'needs unigram_character_coverage >= 0.98 && unigram_character_coverage '
+                                         r'<= 1.0; set the setting within that range'):
+        T.train_unigram(docs, 600, str(tmp_path / 'u'), character_coverage=0.5)
+    assert not os.path.exists(tmp_path / 'u')
+
+
+@pytest.mark.parametrize('args,expect', [
+    (['--algorithms=["unigram"]', '--vocab_sizes=[500]'], 'tok.jsonl:41: not JSON'),
+    (['--algorithms=["bpe"]', '--vocab_sizes=[100,2000]'], 'vocab_size=100 is below the 258 ids bpe holds'),
+])
+def test_tokenizer_script_fails_in_one_line_without_traceback(tmp_path, args, expect):
+    (tmp_path / 'corpus' / 'toy').mkdir(parents=True)
+    _split_with_bad_line(tmp_path / 'corpus' / 'toy' / 'tok.jsonl', b'{"text": "ok"\n')
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, os.path.join(root, 'tokenizer.py'), os.path.join(root, 'config/tokenizers_demo.py'),
+                        '--corpus=toy', f"--corpus_dir={tmp_path / 'corpus'}", f"--out_dir={tmp_path / 'tok'}", *args],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and expect in r.stderr
+    assert not os.path.exists(tmp_path / 'tok')
 
 
 def test_sentencepiece_input_is_every_pretoken_in_corpus_order():
