@@ -8,7 +8,9 @@ import types
 import numpy as np
 import pytest
 
+import embedded_corpus
 import tokenizer as T
+import tokenizer_eval as TE
 
 ADVERSARIAL = [
     '',
@@ -238,14 +240,14 @@ def test_a_bad_jsonl_line_is_one_line_naming_file_and_line(tmp_path, bad, what):
         assert msg.startswith(f"{path}:41: {what}") and 'fix or delete that line' in msg and '\n' not in msg
         assert 'SentencePiece' not in msg and not os.path.exists(tmp_path / train.__name__ / 'meta.json')
     with pytest.raises(SystemExit, match=f"{path}:41: "):
-        T.read_docs_by_lang(path)
+        TE.read_docs_by_lang(path)
 
 
 def test_blank_lines_are_skipped_and_good_lines_read_whole(tmp_path):
     path = tmp_path / 'val.jsonl'
     path.write_text('{"text": "a b", "lang": "eng"}\n\n{"text": "中文", "lang": "cmn_Hani"}\n  \n{"text": "c"}\n')
     assert list(T.read_texts(str(path))) == ['a b', '中文', 'c']
-    assert T.read_docs_by_lang(str(path)) == {'eng': ['a b'], 'cmn_Hani': ['中文'], 'und': ['c']}
+    assert TE.read_docs_by_lang(str(path)) == {'eng': ['a b'], 'cmn_Hani': ['中文'], 'und': ['c']}
 
 
 def test_vocab_below_the_byte_alphabet_is_refused_before_training(tmp_path):
@@ -321,7 +323,7 @@ class ToyTokenizer:
 
 def test_metrics_equal_hand_computed_values():
     docs = {'eng': ['ab abc c'], 'cmn_Hani': ['中文中']}
-    m = T.intrinsic_metrics(ToyTokenizer(), docs, alpha=2.5, reference='eng', unspaced_codes={'Hani'})
+    m = TE.intrinsic_metrics(ToyTokenizer(), docs, alpha=2.5, reference='eng', unspaced_codes={'Hani'})
     # 'ab abc c' -> ab | ' ' | ab | c | ' c': 5 tokens, 8 bytes, 3 words, of which only 'abc' spans 2 tokens
     eng, cmn = m['per_lang']['eng'], m['per_lang']['cmn_Hani']
     assert ToyTokenizer().encode('ab abc c') == [6, 5, 6, 4, 7]
@@ -331,7 +333,8 @@ def test_metrics_equal_hand_computed_values():
     # '中文中' -> 中文 | 中: 2 tokens, 9 bytes, 3 chars; fertility not applicable without spaces
     assert (cmn['n_tokens'], cmn['n_bytes'], cmn['chars_per_token']) == (2, 9, 1.5)
     assert cmn['fertility'] is None and cmn['continued_words'] is None and cmn['written_without_spaces']
-    assert cmn['premium'] == pytest.approx((2 / 9) / (5 / 8)) and eng['premium'] == 1.0
+    assert cmn['tokens_per_byte_vs_ref'] == pytest.approx((2 / 9) / (5 / 8)) and eng['tokens_per_byte_vs_ref'] == 1
+    assert cmn['premium'] is None and m['premium_set'] is None  # no parallel text given: no premium
     o = m['overall']
     assert o['bytes_per_token'] == 17 / 7 and o['fertility'] == 5 / 3 and o['continued_words'] == 1 / 3
     # counts over all 7 tokens: ab 2, ' ' 1, c 1, ' c' 1, 中文 1, 中 1 -> 6 of 11 ids used
@@ -339,21 +342,52 @@ def test_metrics_equal_hand_computed_values():
     assert o['vocab_used'] == 6 and o['vocab_utilisation'] == 6 / 11
     assert o['shannon_entropy_bits'] == pytest.approx(-(p * np.log2(p)).sum())
     assert o['renyi_efficiency'] == pytest.approx(np.log2((p ** 2.5).sum()) / (1 - 2.5) / np.log2(11))
-    assert o['gini_tokens_per_byte'] == pytest.approx(T.gini([5 / 8, 2 / 9]))
+    assert o['gini_tokens_per_byte'] == pytest.approx(TE.gini([5 / 8, 2 / 9]))
+
+
+def test_premium_is_the_mean_token_ratio_over_parallel_text():
+    parallel = {'eng': ['ab', 'ab c', 'cab'], 'cmn_Hani': ['中文', '中文中', '中'], 'x': ['ab ab', 'c', 'ab']}
+    docs = {'eng': ['ab abc c'], 'cmn_Hani': ['中文中']}
+    m = TE.intrinsic_metrics(ToyTokenizer(), docs, reference='eng', parallel=parallel, premium_set='hand-made')
+    tok = ToyTokenizer()
+    n = {lang: [len(tok.encode(t)) for t in texts] for lang, texts in parallel.items()}
+    assert n == {'eng': [1, 2, 2], 'cmn_Hani': [1, 2, 1], 'x': [3, 1, 1]}  # ab | ab,' c' | c,ab ...
+    naive = {lang: sum(a / b for a, b in zip(n[lang], n['eng'])) / 3 for lang in parallel}
+    assert {lang: p['premium'] for lang, p in m['premium'].items()} == pytest.approx(naive)
+    assert m['premium']['x']['premium_of_totals'] == pytest.approx(5 / 5) and m['premium']['x']['n_texts'] == 3
+    assert m['per_lang']['cmn_Hani']['premium'] == pytest.approx((1 + 1 + 0.5) / 3)
+    assert m['per_lang']['eng']['premium'] == 1 and m['premium_set'] == 'hand-made'
+    # the old byte-normalised ratio on the eval split is kept under its own name and differs
+    assert m['per_lang']['cmn_Hani']['tokens_per_byte_vs_ref'] == pytest.approx((2 / 9) / (5 / 8))
+    assert m['overall']['premium_mean'] == pytest.approx((naive['cmn_Hani'] + naive['x']) / 2)
+    assert m['overall']['gini_premium'] == pytest.approx(TE.gini(list(naive.values())))
+    with pytest.raises(ValueError, match='3 x texts but 2 eng'):
+        TE.parity_premium(tok, {'eng': ['a', 'b'], 'x': ['a', 'b', 'c']})
+
+
+def test_flores_premium_fails_in_one_line_offline(monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    cfg = {'premium_reference': 'eng', 'premium_set': 'flores200', 'flores_repo': T.flores_repo,
+           'flores_split': T.flores_split, 'flores_codes': T.flores_codes}
+    with pytest.raises(SystemExit, match=r'^openlanguagedata/flores_plus: the Hugging Face hub cannot be reached .*'
+                                         r'use --premium_set=embedded-parallel'):
+        TE.parallel_texts(cfg, {'eng', 'deu_Latn'})
+    with pytest.raises(SystemExit, match="premium_set='flores' unknown"):
+        TE.parallel_texts({**cfg, 'premium_set': 'flores'}, {'eng'})
 
 
 def test_gini_and_continued_words_on_small_cases():
-    assert T.gini([1, 1, 1]) == 0 and T.gini([1, 2, 3]) == pytest.approx(8 / (2 * 9 * 2))
+    assert TE.gini([1, 1, 1]) == 0 and TE.gini([1, 2, 3]) == pytest.approx(8 / (2 * 9 * 2))
     tok_len = np.array([1, 1, 1, 1])
-    assert T.continued_words('', [], tok_len) == (0, 0)
-    assert T.continued_words('  a\u3000bb ', [0] * 9, tok_len) == (2, 1)  # ideographic space splits words too
-    assert T.continued_words('é', [0, 0], np.array([1])) == (1, 1)  # two bytes, two tokens
+    assert TE.continued_words('', [], tok_len) == (0, 0)
+    assert TE.continued_words('  a\u3000bb ', [0] * 9, tok_len) == (2, 1)  # ideographic space splits words too
+    assert TE.continued_words('é', [0, 0], np.array([1])) == (1, 1)  # two bytes, two tokens
 
 
 def test_renyi_efficiency_agrees_with_tokenization_scorer(trained):
     scorer = pytest.importorskip('tokenization_scorer')
     tok, docs = trained['unigram'], trained['docs'][:50]
-    ours = T.intrinsic_metrics(tok, {'eng': docs}, alpha=2.5)['overall']
+    ours = TE.intrinsic_metrics(tok, {'eng': docs}, alpha=2.5)['overall']
     text = '\n'.join(' '.join(f"t{i}" for i in ids) for ids in tok.encode_batch(docs))
     theirs = scorer.score(text, metric='renyi', power=2.5, vocab=tok.vocab_size)
     assert ours['renyi_efficiency'] == pytest.approx(theirs, rel=1e-9)
@@ -372,17 +406,23 @@ def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_
                 f.write(json.dumps({'text': d, 'lang': langs[i % 6]}, ensure_ascii=False) + '\n')
     cfg = {k: getattr(T, k) for k in ['min_frequency', 'unigram_input_sentence_size', 'unigram_character_coverage',
                                       'unigram_max_piece_length', 'renyi_alpha', 'premium_reference', 'unspaced',
-                                      'train_split', 'eval_split', 'max_train_bytes', 'eval_max_bytes_per_lang']}
+                                      'train_split', 'eval_split', 'max_train_bytes', 'eval_max_bytes_per_lang',
+                                      'premium_set', 'premium_seed', 'flores_repo', 'flores_split', 'flores_codes']}
     cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path / 'tok'),
                algorithms=['bpe', 'unigram'], vocab_sizes=[500], verbose=False, eval_tokenizers=[],
-               eval_dir=str(tmp_path / 'eval'))
+               eval_dir=str(tmp_path / 'eval'), premium_n_stories=20)
     T.train_all(cfg)
     T.train_all(cfg)
     assert capsys.readouterr().out.count('already trained, skipping') == 2
-    T.eval_all(cfg)
+    TE.eval_all(cfg)
     m = json.load(open(tmp_path / 'eval' / 'unigram-500' / 'metrics.json'))
     assert m['vocab_size'] == 500 and m['corpus'] == 'toy' and m['split'] == 'val'
     assert set(m['per_lang']) == set(langs) and m['per_lang']['eng']['premium'] == 1.0
+    # the premium is on the generated stories told in each of the split's languages, recomputed here naively
+    assert m['premium_set'] == 'embedded-parallel' and set(m['premium']) == set(langs)
+    parallel, tok = embedded_corpus.generate_parallel(20, 0, langs), T.load_tokenizer(str(tmp_path / 'tok' / 'unigram-500'))
+    ratios = [len(tok.encode(h)) / len(tok.encode(e)) for h, e in zip(parallel['hin_Deva'], parallel['eng'])]
+    assert m['per_lang']['hin_Deva']['premium'] == pytest.approx(sum(ratios) / 20)
     assert m['per_lang']['cmn_Hani']['fertility'] is None and m['overall']['fertility'] > 1
     for f in ['toy_val_overall.tex', 'toy_val_bytes_per_token.tex', 'toy_val_premium.tex',
               'toy_val_bytes_per_token.png', 'toy_val_premium.png', 'toy_val_vs_vocab.png']:
