@@ -18,12 +18,15 @@ tokenizers and small models, not a benchmark of language.
     for doc in embedded_corpus.generate_documents(4_000_000, seed=0):   # ~4 MB, 40% of its bytes English
         doc['text'], doc['lang']
     embedded_corpus.generate_documents(10**6, seed=1, lang_weights={'eng': 1, 'rus_Cyrl': 1})
+    embedded_corpus.generate_parallel(100, seed=0)  # {lang: [story, ...]}: story i told in every language
 
     python embedded_corpus.py      # prints one story per language
 
 The same (n_bytes, seed, lang_weights) always yields the same documents, byte for byte, on any machine and
 under any PYTHONHASHSEED (only random.Random(seed).random is used). It streams: memory does not grow with
-n_bytes; 50 MB take about 10 s on one CPU core.
+n_bytes; 50 MB take about 10 s on one CPU core. generate_parallel gives a parallel set (for the tokenization
+premium): each story planned once (outline, beats, the draws behind cast and templates) and told in each
+language; parallel in plot and structure, not word for word (the languages' lists are written separately).
 
 To change the corpus, edit the word lists and templates. In a template, {X} is a story role (A hero,
 B friend, K and F their kinds of animal, H helper, T the wanted thing, P the destination, W the home

@@ -8,8 +8,9 @@ interface, and measure them intrinsically.
     python tokenizer.py eval config/tokenizers_demo.py           # metrics.json, PNG plots and LaTeX tables
 
 Train writes out/tokenizers/{name}/: tokenizer.json (+ spm.model for unigram) and meta.json, written last, so its
-presence means "finished". Eval (tokenizer_eval.py; its settings are the eval_* / premium_* keys below) writes
-out/tokenizer_eval/{name}/metrics.json and, for all tokenizers together, out/tokenizer_eval/{corpus}_{split}_*.png / *.tex.
+presence means "finished". Eval (tokenizer_eval.py; its settings are the eval and premium keys below) writes
+out/tokenizer_eval/{name}/metrics.json and, for all tokenizers together, out/tokenizer_eval/{corpus}_{split}_*.png
+and *.tex.
 
 Every tokenizer has <|bos|> = 0 and <|eos|> = 1 and exactly vocab_size ids (specials included); names round the
 size to k (x1000, else x1024): bpe-80k is 80,000 ids, bpe-16k is 16,384; meta.json holds the exact size.
@@ -65,12 +66,12 @@ eval_max_bytes_per_lang = 5_000_000  # of UTF-8 text per language; 0 = all
 eval_dir = 'out/tokenizer_eval'
 renyi_alpha = 2.5
 premium_reference = 'eng'          # the premium is tokens of a text / tokens of its translation into this language
-premium_set = 'embedded-parallel'  # parallel text for the premium: 'embedded-parallel' (generated, offline) | 'flores200'
-premium_n_stories = 200            # embedded-parallel: stories, each told in every language of the eval split
+premium_set = 'embedded-parallel'  # parallel text: 'embedded-parallel' (generated, offline) | 'flores200' (hub)
+premium_n_stories = 100            # embedded-parallel: stories told in each eval-split language (~110 kB of English)
 premium_seed = 0
-flores_repo = 'openlanguagedata/flores_plus'  # FLORES-200's maintained copy on the hub (gated: accept its terms, log in)
+flores_repo = 'openlanguagedata/flores_plus'  # FLORES-200's maintained copy (gated: accept its terms, log in)
 flores_split = 'devtest'           # 1,012 sentences per language
-flores_codes = {'eng': 'eng_Latn', 'cmn_Hani': 'cmn_Hans'}  # eval-split language -> FLORES config, where they differ
+flores_codes = {'eng': 'eng_Latn', 'cmn_Hani': 'cmn_Hans', 'fas_Arab': 'pes_Arab'}  # eval-split code -> FLORES+ config
 unspaced = ['zho', 'cmn', 'yue', 'wuu', 'jpn', 'tha', 'lao', 'khm', 'mya', 'bod', 'dzo', 'zh', 'ja', 'th',
             'Hani', 'Hans', 'Hant', 'Jpan', 'Thai', 'Laoo', 'Khmr', 'Mymr', 'Tibt']  # codes or scripts written without spaces
 
@@ -325,7 +326,8 @@ def _caught(texts, box):
 
 
 # SentencePiece's names of the settings uniscale exposes -> the config keys
-_SPM_SETTING = {'character_coverage': 'unigram_character_coverage', 'input_sentence_size': 'unigram_input_sentence_size',
+_SPM_SETTING = {'character_coverage': 'unigram_character_coverage',
+                'input_sentence_size': 'unigram_input_sentence_size',
                 'max_sentencepiece_length': 'unigram_max_piece_length'}
 
 

@@ -150,11 +150,25 @@ def hub_reachable():
         return False
 
 
+def check_premium_config(cfg):
+    """Fail at once (before the eval split is read) on a premium setting that cannot work."""
+    ref, which = cfg['premium_reference'], cfg['premium_set']
+    if which == 'embedded-parallel':
+        import embedded_corpus
+        if ref not in embedded_corpus.LANGS:
+            raise SystemExit(f"config error: premium_reference={ref!r} is not a language of the embedded corpus "
+                             f"{embedded_corpus.LANGS}; use 'eng' or --premium_set=flores200")
+    elif which == 'flores200':
+        if not hub_reachable():
+            raise SystemExit(f"{cfg['flores_repo']}: the Hugging Face hub cannot be reached (offline, or "
+                             f"HF_HUB_OFFLINE=1); use --premium_set=embedded-parallel (the generated stories told in "
+                             f"each language)")
+    else:
+        raise SystemExit(f"config error: premium_set={which!r} unknown; use 'embedded-parallel' or 'flores200'")
+
+
 def flores_texts(repo, split, langs, codes):
     """{lang: [sentence, ...]} of FLORES-200 (FLORES+ on the hub), each language in the order of the sentence ids."""
-    if not hub_reachable():
-        raise SystemExit(f"{repo}: the Hugging Face hub cannot be reached (offline, or HF_HUB_OFFLINE=1); use "
-                         f"--premium_set=embedded-parallel (the generated stories told in each language)")
     import datasets  # heavy, and only FLORES needs it
     out = {}
     for lang in langs:
@@ -175,17 +189,13 @@ def flores_texts(repo, split, langs, codes):
 
 def parallel_texts(cfg, langs):
     """The parallel set the premium is measured on, for the eval split's languages (and the reference)."""
-    ref, which = cfg['premium_reference'], cfg['premium_set']
-    if which == 'embedded-parallel':
-        import embedded_corpus
-        if ref not in embedded_corpus.LANGS:
-            raise SystemExit(f"config error: premium_reference={ref!r} is not a language of the embedded corpus "
-                             f"{embedded_corpus.LANGS}; use 'eng' or --premium_set=flores200")
-        told = [lang for lang in embedded_corpus.LANGS if lang in langs or lang == ref]
-        return embedded_corpus.generate_parallel(cfg['premium_n_stories'], cfg['premium_seed'], told)
-    if which == 'flores200':
+    check_premium_config(cfg)
+    ref = cfg['premium_reference']
+    if cfg['premium_set'] == 'flores200':
         return flores_texts(cfg['flores_repo'], cfg['flores_split'], sorted(set(langs) | {ref}), cfg['flores_codes'])
-    raise SystemExit(f"config error: premium_set={which!r} unknown; use 'embedded-parallel' or 'flores200'")
+    import embedded_corpus
+    told = [lang for lang in embedded_corpus.LANGS if lang in langs or lang == ref]
+    return embedded_corpus.generate_parallel(cfg['premium_n_stories'], cfg['premium_seed'], told)
 
 
 def read_docs_by_lang(path, max_bytes_per_lang=0):
@@ -264,6 +274,7 @@ def eval_all(cfg):
     paths = [os.path.join(cfg['out_dir'], T.tokenizer_name(a, v)) for a in cfg['algorithms']
              for v in cfg['vocab_sizes']]
     toks = [T.load_tokenizer(p) for p in paths + list(cfg['eval_tokenizers'])]  # fail before the slow part
+    check_premium_config(cfg)
     split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['eval_split']}.jsonl")
     docs = read_docs_by_lang(split_path, cfg['eval_max_bytes_per_lang'])
     if not docs:

@@ -275,14 +275,16 @@ def test_unigram_failures_say_which_fix_fits(tmp_path):
 @pytest.mark.parametrize('args,expect', [
     (['--algorithms=["unigram"]', '--vocab_sizes=[500]'], 'tok.jsonl:41: not JSON'),
     (['--algorithms=["bpe"]', '--vocab_sizes=[100,2000]'], 'vocab_size=100 is below the 258 ids bpe holds'),
+    (['eval', '--algorithms=[]', '--premium_set=flores200'], 'flores_plus: the Hugging Face hub cannot be reached'),
 ])
 def test_tokenizer_script_fails_in_one_line_without_traceback(tmp_path, args, expect):
     (tmp_path / 'corpus' / 'toy').mkdir(parents=True)
     _split_with_bad_line(tmp_path / 'corpus' / 'toy' / 'tok.jsonl', b'{"text": "ok"\n')
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    r = subprocess.run([sys.executable, os.path.join(root, 'tokenizer.py'), os.path.join(root, 'config/tokenizers_demo.py'),
+    r = subprocess.run([sys.executable, os.path.join(root, 'tokenizer.py'),
+                        os.path.join(root, 'config/tokenizers_demo.py'),
                         '--corpus=toy', f"--corpus_dir={tmp_path / 'corpus'}", f"--out_dir={tmp_path / 'tok'}", *args],
-                       capture_output=True, text=True, cwd=root)
+                       capture_output=True, text=True, cwd=root, env=dict(os.environ, HF_HUB_OFFLINE='1'))
     assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and expect in r.stderr
     assert not os.path.exists(tmp_path / 'tok')
@@ -376,6 +378,27 @@ def test_flores_premium_fails_in_one_line_offline(monkeypatch):
         TE.parallel_texts({**cfg, 'premium_set': 'flores'}, {'eng'})
 
 
+def test_flores_sentences_are_aligned_by_id_and_must_be_parallel(monkeypatch):
+    """The hub is out of reach here, so datasets.load_dataset is replaced by a table of rows in a scrambled order."""
+    datasets = pytest.importorskip('datasets')
+    rows = {'eng_Latn': [{'id': 2, 'text': 'b'}, {'id': 1, 'text': 'a'}],
+            'deu_Latn': [{'id': 1, 'text': 'A'}, {'id': 2, 'text': 'B'}],
+            'cmn_Hans': [{'id': 2, 'sentence': '乙'}, {'id': 1, 'sentence': '甲'}], 'fra_Latn': [{'id': 1, 'text': 'x'}]}
+
+    def load_dataset(repo, code, split):
+        if code not in rows:
+            raise ValueError(f"BuilderConfig '{code}' not found.\nAvailable: ...")
+        return rows[code]
+    monkeypatch.setattr(datasets, 'load_dataset', load_dataset)
+    got = TE.flores_texts('r', 'devtest', ['eng', 'deu_Latn', 'cmn_Hani'], T.flores_codes)
+    assert got == {'eng': ['a', 'b'], 'deu_Latn': ['A', 'B'], 'cmn_Hani': ['甲', '乙']}
+    with pytest.raises(SystemExit, match='not parallel'):
+        TE.flores_texts('r', 'devtest', ['eng', 'fra_Latn'], T.flores_codes)
+    with pytest.raises(SystemExit, match=r"^r: cannot load 'xyz_Latn' \(devtest\) for language 'xyz_Latn': ValueError: "
+                                         r"BuilderConfig 'xyz_Latn' not found\.; .*--flores_codes$"):
+        TE.flores_texts('r', 'devtest', ['eng', 'xyz_Latn'], T.flores_codes)
+
+
 def test_gini_and_continued_words_on_small_cases():
     assert TE.gini([1, 1, 1]) == 0 and TE.gini([1, 2, 3]) == pytest.approx(8 / (2 * 9 * 2))
     tok_len = np.array([1, 1, 1, 1])
@@ -420,7 +443,8 @@ def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_
     assert set(m['per_lang']) == set(langs) and m['per_lang']['eng']['premium'] == 1.0
     # the premium is on the generated stories told in each of the split's languages, recomputed here naively
     assert m['premium_set'] == 'embedded-parallel' and set(m['premium']) == set(langs)
-    parallel, tok = embedded_corpus.generate_parallel(20, 0, langs), T.load_tokenizer(str(tmp_path / 'tok' / 'unigram-500'))
+    parallel = embedded_corpus.generate_parallel(20, 0, langs)
+    tok = T.load_tokenizer(str(tmp_path / 'tok' / 'unigram-500'))
     ratios = [len(tok.encode(h)) / len(tok.encode(e)) for h, e in zip(parallel['hin_Deva'], parallel['eng'])]
     assert m['per_lang']['hin_Deva']['premium'] == pytest.approx(sum(ratios) / 20)
     assert m['per_lang']['cmn_Hani']['fertility'] is None and m['overall']['fertility'] > 1
