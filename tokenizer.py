@@ -31,6 +31,7 @@ How SentencePiece is made to respect the shared pre-tokenization:
     U+2581, so a literal U+2581 in text stays lossless (byte fallback).
 """
 import functools
+import glob
 import hashlib
 import json
 import os
@@ -251,15 +252,27 @@ def _hf_pre_tokenizer(byte_level):
 
 
 def _finish(tok, out_dir, extra_files, meta):
-    """Write the native files, then meta.json last (each atomically): meta.json present = tokenizer finished."""
+    """Write the native files, then meta.json last (each atomically): meta.json present = tokenizer finished.
+    A disk that is full or read-only is a one-line error, and no temp file is left behind."""
+    try:
+        return _write_tokenizer(tok, out_dir, extra_files, meta)
+    except OSError as e:
+        for f in glob.glob(os.path.join(glob.escape(out_dir), '*.tmp')):
+            os.remove(f)
+        raise SystemExit(f"{out_dir}: cannot write the tokenizer ({e.strerror or e}); free disk space or point "
+                         f"--out_dir at a writable folder, then run again") from None
+
+
+def _write_tokenizer(tok, out_dir, extra_files, meta):
     os.makedirs(out_dir, exist_ok=True)
+    for f in glob.glob(os.path.join(glob.escape(out_dir), '*.tmp')):
+        os.remove(f)  # left by a run that was killed mid-write: this folder is ours while we train it
     if os.path.exists(os.path.join(out_dir, 'meta.json')):
         os.remove(os.path.join(out_dir, 'meta.json'))  # retraining in place: unfinished until the new one is written
-    tok.save(f"{out_dir}/tokenizer.json.{os.getpid()}.tmp")
-    os.replace(f"{out_dir}/tokenizer.json.{os.getpid()}.tmp", f"{out_dir}/tokenizer.json")
+    extra_files = {'tokenizer.json': tok.to_str(pretty=True), **extra_files}  # what tok.save writes, via Python I/O
     for fname, data in extra_files.items():
         write_atomic(os.path.join(out_dir, fname), data)
-    files = ['tokenizer.json', *extra_files]
+    files = list(extra_files)
     meta = {**meta, 'bos_id': BOS_ID, 'eos_id': EOS_ID, 'files': files, 'hash': content_hash(out_dir, files),
             'pretokenize_pattern': PRETOKENIZE_PATTERN,
             'versions': {'tokenizers': tokenizers.__version__}}

@@ -272,6 +272,25 @@ def test_unigram_failures_say_which_fix_fits(tmp_path):
     assert not os.path.exists(tmp_path / 'u')
 
 
+def test_a_full_disk_is_one_line_and_leaves_no_temp_file(tmp_path):
+    """RLIMIT_FSIZE makes every write past 20 kB fail as a full disk would (EFBIG instead of ENOSPC)."""
+    out = tmp_path / 'bpe'
+    out.mkdir()
+    (out / 'tokenizer.json.99999.tmp').write_text('left by a killed run')
+    code = (f"import resource, signal, tests.test_tokenizer as t, tokenizer as T; signal.signal(signal.SIGXFSZ, "
+            f"signal.SIG_IGN); resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000)); "
+            f"T.train_bpe(t.make_docs(100), 800, {str(out)!r})")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=root)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr.strip() == f"{out}: cannot write the tokenizer (File too large); free disk space or point " \
+                               f"--out_dir at a writable folder, then run again"
+    assert os.listdir(out) == []  # neither this run's temp file nor the stale one
+    (tmp_path / 'f').write_text('')
+    with pytest.raises(SystemExit, match=r'f/tok: cannot write the tokenizer \(Not a directory\)'):
+        T.train_bpe(make_docs(20), 258, str(tmp_path / 'f' / 'tok'))  # a folder that cannot be made
+
+
 @pytest.mark.parametrize('args,expect', [
     (['--algorithms=["unigram"]', '--vocab_sizes=[500]'], 'tok.jsonl:41: not JSON'),
     (['--algorithms=["bpe"]', '--vocab_sizes=[100,2000]'], 'vocab_size=100 is below the 258 ids bpe holds'),
