@@ -15,6 +15,7 @@ offline, the embedded generator's stories told in every language ('embedded-para
 structure, not word for word). Tokens per byte relative to the reference on the (non-parallel) eval split is
 kept as `tokens_per_byte_vs_ref`: it is not the premium (it makes 3-byte scripts look cheap).
 """
+import contextlib
 import glob
 import json
 import math
@@ -225,6 +226,12 @@ def latex_table(header, rows, caption):
     return '\n'.join(lines)
 
 
+def save_png(fig, path):
+    tmp = f"{path}.{os.getpid()}.tmp"  # atomically, as atomic.write_atomic: never a torn plot
+    fig.savefig(tmp, format='png', dpi=120)
+    os.replace(tmp, path)
+
+
 def write_reports(results, eval_dir, tag):
     """LaTeX tables and PNG plots comparing every evaluated tokenizer."""
     import matplotlib
@@ -250,7 +257,7 @@ def write_reports(results, eval_dir, tag):
         ax.set_ylabel(what)
         ax.legend(fontsize='small')
         fig.tight_layout()
-        fig.savefig(os.path.join(eval_dir, f"{tag}_{key}.png"), dpi=120)
+        save_png(fig, os.path.join(eval_dir, f"{tag}_{key}.png"))
         plt.close(fig)
     n_rows = math.ceil(len(COLUMNS) / 4)
     fig, axes = plt.subplots(n_rows, 4, figsize=(15, 3.5 * n_rows), squeeze=False)
@@ -266,8 +273,20 @@ def write_reports(results, eval_dir, tag):
     axes.flat[0].legend(fontsize='small')
     fig.supxlabel('vocabulary size')
     fig.tight_layout()
-    fig.savefig(os.path.join(eval_dir, f"{tag}_vs_vocab.png"), dpi=120)
+    save_png(fig, os.path.join(eval_dir, f"{tag}_vs_vocab.png"))
     plt.close(fig)
+
+
+@contextlib.contextmanager
+def writing(eval_dir):
+    """A full or read-only disk while writing the metrics is one line, and no temp file is left behind."""
+    try:
+        yield
+    except OSError as e:
+        for f in glob.glob(os.path.join(glob.escape(eval_dir), '**', '*.tmp'), recursive=True):
+            os.remove(f)
+        raise SystemExit(f"{eval_dir}: cannot write the metrics ({e.strerror or e}); free disk space or point "
+                         f"--eval_dir at a writable folder, then run again") from None
 
 
 def eval_all(cfg):
@@ -288,16 +307,14 @@ def eval_all(cfg):
         m = intrinsic_metrics(tok, docs, cfg['renyi_alpha'], cfg['premium_reference'], set(cfg['unspaced']),
                               parallel, cfg['premium_set'])
         m.update(corpus=cfg['corpus'], split=cfg['eval_split'])
-        os.makedirs(os.path.join(cfg['eval_dir'], tok.name), exist_ok=True)
-        write_atomic(os.path.join(cfg['eval_dir'], tok.name, 'metrics.json'), json.dumps(m, indent=2))
+        with writing(cfg['eval_dir']):
+            write_atomic(os.path.join(cfg['eval_dir'], tok.name, 'metrics.json'), json.dumps(m, indent=2))
         o = m['overall']
         print(f"{tok.name:>16}: {o['bytes_per_token']:.3f} bytes/token, Rényi eff {o['renyi_efficiency']:.3f}, "
               f"vocab used {o['vocab_utilisation']:.1%}, Gini {o['gini_tokens_per_byte']:.3f}, mean premium "
-              f"{o['premium_mean'] or float('nan'):.3f} "
-              f"({time.time() - t0:.1f}s)")
+              f"{o['premium_mean'] or float('nan'):.3f} ({time.time() - t0:.1f}s)")
         results.append(m)
-    write_reports(results, cfg['eval_dir'], tag)
+    with writing(cfg['eval_dir']):
+        write_reports(results, cfg['eval_dir'], tag)
     print(f"{cfg['eval_dir']}: metrics.json per tokenizer, {len(glob.glob(os.path.join(cfg['eval_dir'], tag + '_*')))}"
           f" plots and tables ({tag}_*)")
-
-

@@ -471,3 +471,16 @@ def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_
               'toy_val_bytes_per_token.png', 'toy_val_premium.png', 'toy_val_vs_vocab.png']:
         assert (tmp_path / 'eval' / f).stat().st_size > 100, f
     assert r'\toprule' in (tmp_path / 'eval' / 'toy_val_overall.tex').read_text()
+
+
+def test_eval_that_cannot_write_is_one_line_and_leaves_no_temp_file(trained, tmp_path):
+    (tmp_path / 'corpus' / 'toy').mkdir(parents=True)
+    (tmp_path / 'corpus' / 'toy' / 'val.jsonl').write_text(json.dumps({'text': 'a b c', 'lang': 'eng'}) + '\n')
+    (tmp_path / 'file').write_text('')
+    cfg = {k: getattr(T, k) for k in ['renyi_alpha', 'premium_reference', 'unspaced', 'eval_split',
+                                      'eval_max_bytes_per_lang', 'premium_set', 'premium_seed']}
+    cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path), algorithms=[],
+               vocab_sizes=[], eval_tokenizers=[trained['bpe'].path], premium_n_stories=2,
+               eval_dir=str(tmp_path / 'file' / 'eval'))
+    with pytest.raises(SystemExit, match=r'file/eval: cannot write the metrics \(Not a directory\); free disk space'):
+        TE.eval_all(cfg)
