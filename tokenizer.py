@@ -330,12 +330,13 @@ def sentencepiece_lines(texts):
 
 
 def _caught(texts, box):
-    """Pass texts through; an error while reading them (a bad jsonl line) is kept in box, not handed to
-    SentencePiece, which would report it as its own failure."""
+    """Pass texts through; an error while reading them (a bad jsonl line) is kept in box and raised on, so
+    SentencePiece stops at once, and train_unigram reports it instead of SentencePiece's wrapper of it."""
     try:
         yield from texts
     except (Exception, SystemExit) as e:
         box.append(e)
+        raise
 
 
 # SentencePiece's names of the settings uniscale exposes -> the config keys

@@ -247,7 +247,8 @@ def write_reports(results, eval_dir, tag):
                       ('premium', f"parity premium vs {results[0].get('premium_reference')} ({premium_set})")]:
         rows = [[lang] + [r['per_lang'].get(lang, {}).get(key) for r in results] for lang in langs]
         write_atomic(os.path.join(eval_dir, f"{tag}_{key}.tex"),
-                      latex_table(['language'] + names, rows, f"{what} per language on {tag}"))
+                      latex_table(['language'] + names, rows, f"{what} per language" +
+                                  ('' if key == 'premium' else f" on {tag}")))
         fig, ax = plt.subplots(figsize=(max(6, len(langs) * 0.6 * max(1, len(names) / 3)), 4))
         width = 0.8 / len(names)
         for j, r in enumerate(results):
