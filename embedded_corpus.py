@@ -18,12 +18,15 @@ tokenizers and small models, not a benchmark of language.
     for doc in embedded_corpus.generate_documents(4_000_000, seed=0):   # ~4 MB, 40% of its bytes English
         doc['text'], doc['lang']
     embedded_corpus.generate_documents(10**6, seed=1, lang_weights={'eng': 1, 'rus_Cyrl': 1})
+    embedded_corpus.generate_parallel(100, seed=0)  # {lang: [story, ...]}: story i told in every language
 
     python embedded_corpus.py      # prints one story per language
 
 The same (n_bytes, seed, lang_weights) always yields the same documents, byte for byte, on any machine and
 under any PYTHONHASHSEED (only random.Random(seed).random is used). It streams: memory does not grow with
-n_bytes; 50 MB take about 10 s on one CPU core.
+n_bytes; 50 MB take about 10 s on one CPU core. generate_parallel gives a parallel set (for the tokenization
+premium): each story planned once (outline, beats, the draws behind cast and templates) and told in each
+language; parallel in plot and structure, not word for word (the languages' lists are written separately).
 
 To change the corpus, edit the word lists and templates. In a template, {X} is a story role (A hero,
 B friend, K and F their kinds of animal, H helper, T the wanted thing, P the destination, W the home
@@ -253,6 +256,61 @@ def generate_documents(n_bytes, seed=0, lang_weights=None):
         text = _story(_COMPILED[lang], rnd)
         produced += len(text.encode('utf-8'))
         yield {'text': text, 'lang': lang}
+
+
+# ------------------------------------------------------------------------------------------- parallel stories
+def _plan(rnd):
+    """What one story is, apart from any language: its outline (which beats, in which paragraphs), a draw for
+    each beat's template and a seed for its words, and seeds for the cast and the problem."""
+    detail = rnd()
+    outline = OUTLINE[:2] + (JOURNEY,) * (1 + int(2 * detail + rnd())) + OUTLINE[3:]
+    paragraphs = []
+    for para in outline:
+        kept = []
+        for beat, p in para:
+            if p >= 1 or rnd() < p * (0.15 + 1.7 * detail):
+                kept.append((beat, rnd(), int(rnd() * 2 ** 32)))
+        paragraphs.append(kept)  # never empty: every paragraph has a beat of probability 1
+    return {'cast_seed': int(rnd() * 2 ** 32), 'problem': rnd(), 'paragraphs': paragraphs}
+
+
+def _story_from_plan(L, plan):
+    """The planned story told in language L: the same beats in the same paragraphs, the template at the same
+    relative position of L's list (the next unused one if taken), the cast drawn by the same random numbers."""
+    st = _roles(L, random.Random(plan['cast_seed']).random)  # draws do not depend on the language
+    problem = L['problem'][int(plan['problem'] * len(L['problem']))]
+    used, paragraphs = set(), []
+    for para in plan['paragraphs']:
+        sentences = []
+        for beat, u, words_seed in para:
+            if beat in ('problem', 'solve'):
+                tpl = problem[beat == 'solve']
+            else:
+                tpls = L['beats'][beat]
+                k = int(u * len(tpls))
+                k = next((j % len(tpls) for j in range(k, k + len(tpls)) if (beat, j % len(tpls)) not in used), k)
+                used.add((beat, k))
+                tpl = tpls[k]
+            s = _render(tpl, st, random.Random(words_seed).random)
+            sentences.append(s[:1].upper() + s[1:] if s[:1].islower() else s)
+        paragraphs.append(L['sep'].join(sentences))
+    text = '\n\n'.join(paragraphs)
+    return L['post'](text) if 'post' in L else text
+
+
+def generate_parallel(n_stories, seed=0, langs=LANGS):
+    """The same n_stories stories told in each language: {lang: [text, ...]}, aligned by index.
+
+    Story i has one plan in every language (outline, beats, paragraphs, the draws behind cast, props and
+    templates), so a story that is long and eventful in English is so in Hindi too. The word lists and
+    templates of the languages are written separately, so the tellings are parallel in plot and structure, not
+    word-for-word translations (names and props are each language's own). Deterministic given (n_stories, seed);
+    independent of generate_documents."""
+    unknown = sorted(set(langs) - set(LANGS))
+    if unknown:
+        raise ValueError(f"langs {unknown}: not in the embedded corpus {LANGS}")
+    plans = [_plan(random.Random(f"parallel:{seed}:{i}").random) for i in range(n_stories)]
+    return {lang: [_story_from_plan(_language(lang), plan) for plan in plans] for lang in langs}
 
 
 if __name__ == '__main__':

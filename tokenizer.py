@@ -8,8 +8,9 @@ interface, and measure them intrinsically.
     python tokenizer.py eval config/tokenizers_demo.py           # metrics.json, PNG plots and LaTeX tables
 
 Train writes out/tokenizers/{name}/: tokenizer.json (+ spm.model for unigram) and meta.json, written last, so its
-presence means "finished". Eval writes out/tokenizer_eval/{name}/metrics.json and, for all tokenizers together,
-out/tokenizer_eval/{corpus}_{split}_*.png / *.tex.
+presence means "finished". Eval (tokenizer_eval.py; its settings are the eval and premium keys below) writes
+out/tokenizer_eval/{name}/metrics.json and, for all tokenizers together, out/tokenizer_eval/{corpus}_{split}_*.png
+and *.tex.
 
 Every tokenizer has <|bos|> = 0 and <|eos|> = 1 and exactly vocab_size ids (specials included); names round the
 size to k (x1000, else x1024): bpe-80k is 80,000 ids, bpe-16k is 16,384; meta.json holds the exact size.
@@ -33,13 +34,10 @@ import functools
 import glob
 import hashlib
 import json
-import math
 import os
 import re
 import time
-from collections import Counter
 
-import numpy as np
 import regex
 import tokenizers
 from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trainers
@@ -68,7 +66,13 @@ eval_tokenizers = []               # more folders or tiktoken names to measure b
 eval_max_bytes_per_lang = 5_000_000  # of UTF-8 text per language; 0 = all
 eval_dir = 'out/tokenizer_eval'
 renyi_alpha = 2.5
-premium_reference = 'eng'          # language the tokenization premium is relative to
+premium_reference = 'eng'          # the premium is tokens of a text / tokens of its translation into this language
+premium_set = 'embedded-parallel'  # parallel text: 'embedded-parallel' (generated, offline) | 'flores200' (hub)
+premium_n_stories = 100            # embedded-parallel: stories told in each eval-split language (~110 kB of English)
+premium_seed = 0
+flores_repo = 'openlanguagedata/flores_plus'  # FLORES-200's maintained copy (gated: accept its terms, log in)
+flores_split = 'devtest'           # 1,012 sentences per language
+flores_codes = {'eng': 'eng_Latn', 'cmn_Hani': 'cmn_Hans', 'fas_Arab': 'pes_Arab'}  # eval-split code -> FLORES+ config
 unspaced = ['zho', 'cmn', 'yue', 'wuu', 'jpn', 'tha', 'lao', 'khm', 'mya', 'bod', 'dzo', 'zh', 'ja', 'th',
             'Hani', 'Hans', 'Hant', 'Jpan', 'Thai', 'Laoo', 'Khmr', 'Mymr', 'Tibt']  # codes or scripts written without spaces
 
@@ -248,20 +252,43 @@ def _hf_pre_tokenizer(byte_level):
 
 
 def _finish(tok, out_dir, extra_files, meta):
-    """Write the native files, then meta.json last (each atomically): meta.json present = tokenizer finished."""
+    """Write the native files, then meta.json last (each atomically): meta.json present = tokenizer finished.
+    A disk that is full or read-only is a one-line error, and no temp file is left behind."""
+    try:
+        return _write_tokenizer(tok, out_dir, extra_files, meta)
+    except OSError as e:
+        for f in glob.glob(os.path.join(glob.escape(out_dir), '*.tmp')):
+            os.remove(f)
+        raise SystemExit(f"{out_dir}: cannot write the tokenizer ({e.strerror or e}); free disk space or point "
+                         f"--out_dir at a writable folder, then run again") from None
+
+
+def _write_tokenizer(tok, out_dir, extra_files, meta):
     os.makedirs(out_dir, exist_ok=True)
+    for f in glob.glob(os.path.join(glob.escape(out_dir), '*.tmp')):
+        os.remove(f)  # left by a run that was killed mid-write: this folder is ours while we train it
     if os.path.exists(os.path.join(out_dir, 'meta.json')):
         os.remove(os.path.join(out_dir, 'meta.json'))  # retraining in place: unfinished until the new one is written
-    tok.save(f"{out_dir}/tokenizer.json.{os.getpid()}.tmp")
-    os.replace(f"{out_dir}/tokenizer.json.{os.getpid()}.tmp", f"{out_dir}/tokenizer.json")
+    extra_files = {'tokenizer.json': tok.to_str(pretty=True), **extra_files}  # what tok.save writes, via Python I/O
     for fname, data in extra_files.items():
         write_atomic(os.path.join(out_dir, fname), data)
-    files = ['tokenizer.json', *extra_files]
+    files = list(extra_files)
     meta = {**meta, 'bos_id': BOS_ID, 'eos_id': EOS_ID, 'files': files, 'hash': content_hash(out_dir, files),
             'pretokenize_pattern': PRETOKENIZE_PATTERN,
             'versions': {'tokenizers': tokenizers.__version__}}
     write_atomic(os.path.join(out_dir, 'meta.json'), json.dumps(meta, indent=2, ensure_ascii=False))
     return load_tokenizer(out_dir)
+
+
+# the ids every tokenizer of a kind holds before it learns anything: 256 bytes + the specials (unigram: + unk)
+MIN_VOCAB = {'bpe': 256 + 2, 'unigram': 256 + 3 + 1}
+
+
+def check_vocab_size(algorithm, vocab_size, where):
+    if vocab_size < MIN_VOCAB[algorithm]:
+        raise SystemExit(f"{where}: vocab_size={vocab_size} is below the {MIN_VOCAB[algorithm]} ids {algorithm} holds "
+                         f"before learning anything (256 bytes + specials); raise vocab_size to at least "
+                         f"{MIN_VOCAB[algorithm]}")
 
 
 def _tally(texts, stats):
@@ -274,6 +301,7 @@ def _tally(texts, stats):
 
 def train_bpe(texts, vocab_size, out_dir, min_frequency=2, name=None, corpus='', verbose=False):
     """Byte-level BPE over the shared pre-tokens with <|bos|>=0, <|eos|>=1; exactly vocab_size ids."""
+    check_vocab_size('bpe', vocab_size, out_dir)
     t0, stats = time.time(), {'n_docs': 0, 'n_bytes': 0}
     tok = tokenizers.Tokenizer(models.BPE())
     tok.pre_tokenizer = _hf_pre_tokenizer(byte_level=True)
@@ -301,6 +329,40 @@ def sentencepiece_lines(texts):
                     yield f"{part}\t1"
 
 
+def _caught(texts, box):
+    """Pass texts through; an error while reading them (a bad jsonl line) is kept in box and raised on, so
+    SentencePiece stops at once, and train_unigram reports it instead of SentencePiece's wrapper of it."""
+    try:
+        yield from texts
+    except (Exception, SystemExit) as e:
+        box.append(e)
+        raise
+
+
+# SentencePiece's names of the settings uniscale exposes -> the config keys
+_SPM_SETTING = {'character_coverage': 'unigram_character_coverage',
+                'input_sentence_size': 'unigram_input_sentence_size',
+                'max_sentencepiece_length': 'unigram_max_piece_length'}
+
+
+def sentencepiece_error(message, out_dir, vocab_size, n_bytes, character_coverage):
+    """SentencePiece's failure as one line with the fix that fits it."""
+    last = message.strip().splitlines()[-1] if message.strip() else 'no message'
+    if m := re.search(r'Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)', message):
+        return (f"{out_dir}: vocab_size={vocab_size} is more than SentencePiece can fill from {n_bytes:,} bytes of "
+                f"text (at most {int(m.group(2)):,}); lower vocab_size to <= {int(m.group(2)):,} or train on more text")
+    if m := re.search(r'Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)', message):
+        return (f"{out_dir}: vocab_size={vocab_size} cannot hold the {int(m.group(2)):,} characters, byte and special "
+                f"pieces the text needs at unigram_character_coverage={character_coverage}; raise vocab_size to at "
+                f"least {int(m.group(2)):,} or lower unigram_character_coverage")
+    if m := re.search(r'\[(trainer_spec[^\]]*)\]', message):  # a setting out of its range, e.g. character_coverage
+        cond = re.sub(r'trainer_spec_?\.(\w+)\(\)', lambda g: _SPM_SETTING.get(g.group(1), g.group(1)), m.group(1))
+        return f"{out_dir}: SentencePiece needs {cond}; set the setting within that range"
+    return (f"{out_dir}: SentencePiece failed on {n_bytes:,} bytes of text: {last[-300:]}; "
+            f"check the unigram_* settings and the text")
+
+
+
 def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_sentence_size=20_000_000,
                   character_coverage=0.9995, max_piece_length=16, verbose=False):
     """UnigramLM by SentencePiece on the shared pre-tokens (see the docstring at the top) with <|bos|>=0,
@@ -308,20 +370,25 @@ def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_senten
     import io
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # its OpenMP seed search spins idle threads: 4x slower on a busy box
     import sentencepiece as spm
-    t0, stats, model = time.time(), {'n_docs': 0, 'n_bytes': 0}, io.BytesIO()
+    check_vocab_size('unigram', vocab_size, out_dir)
+    t0, stats, model, reading_error = time.time(), {'n_docs': 0, 'n_bytes': 0}, io.BytesIO(), []
     try:
         spm.SentencePieceTrainer.train(
-            sentence_iterator=sentencepiece_lines(_tally(texts, stats)), model_writer=model, input_format='tsv',
-            input_sentence_size=input_sentence_size, shuffle_input_sentence=True, model_type='unigram',
-            vocab_size=vocab_size, byte_fallback=True, normalization_rule_name='identity', add_dummy_prefix=False,
-            remove_extra_whitespaces=False, split_by_whitespace=True, allow_whitespace_only_pieces=True,
-            split_by_unicode_script=False, split_by_number=False, split_digits=False,
-            character_coverage=character_coverage, max_sentencepiece_length=max_piece_length,
+            sentence_iterator=sentencepiece_lines(_caught(_tally(texts, stats), reading_error)), model_writer=model,
+            input_format='tsv', input_sentence_size=input_sentence_size, shuffle_input_sentence=True,
+            model_type='unigram', vocab_size=vocab_size, byte_fallback=True, normalization_rule_name='identity',
+            add_dummy_prefix=False, remove_extra_whitespaces=False, split_by_whitespace=True,
+            allow_whitespace_only_pieces=True, split_by_unicode_script=False, split_by_number=False,
+            split_digits=False, character_coverage=character_coverage, max_sentencepiece_length=max_piece_length,
             max_sentence_length=1 << 16, bos_id=BOS_ID, eos_id=EOS_ID, unk_id=2, pad_id=-1, bos_piece=BOS,
             eos_piece=EOS, unk_piece=UNK, num_threads=os.cpu_count() or 1, minloglevel=0 if verbose else 2)
-    except RuntimeError as e:
-        raise SystemExit(f"{out_dir}: SentencePiece failed on {stats['n_bytes']:,} bytes of text: "
-                         f"{str(e).strip().splitlines()[-1]}; train on more text or lower vocab_size")
+    except (RuntimeError, ValueError) as e:
+        if reading_error:
+            raise reading_error[0] from None
+        raise SystemExit(sentencepiece_error(str(e), out_dir, vocab_size, stats['n_bytes'], character_coverage)) \
+            from None
+    if reading_error:  # the text ended early at a bad line: never a tokenizer trained on part of the split
+        raise reading_error[0]
     sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
     vocab = [(sp.id_to_piece(i) if sp.is_byte(i) or sp.is_control(i) or sp.is_unknown(i)
               else sp.id_to_piece(i).replace('\u2581', ' '), sp.get_score(i)) for i in range(sp.get_piece_size())]
@@ -338,25 +405,51 @@ def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_senten
     return _finish(tok, out_dir, {'spm.model': model.getvalue()}, meta)
 
 
-def read_texts(path, max_bytes=0):
-    """Documents' text from a split (jsonl), stopping after max_bytes of UTF-8 (0 = all)."""
+def jsonl_docs(path):
+    """The documents ({"text": str, ...}) of a text split, one JSON object a line; a line that is not UTF-8, not
+    JSON or has no string "text" is a one-line error naming the file and line. Blank lines are skipped.
+    (One function, so a shared jsonl reader can replace it.)"""
     if not os.path.isfile(path):
         raise SystemExit(f"{path}: text split not found; make it with `python prepare.py config/...` first")
+    fix = 'each line must be one JSON object with a string "text"; fix or delete that line, or re-make the split ' \
+          'with `python prepare.py config/...`'
+    with open(path, 'rb') as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode('utf-8')
+            except UnicodeDecodeError as e:
+                raise SystemExit(f"{path}:{n}: not UTF-8 (byte {e.start + 1} of the line); {fix}") from None
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"{path}:{n}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
+            if not isinstance(doc, dict) or not isinstance(doc.get('text'), str):
+                what = 'no "text"' if not isinstance(doc, dict) or 'text' not in doc else \
+                    f'"text" is {type(doc["text"]).__name__}, not a string'
+                raise SystemExit(f"{path}:{n}: {what}; {fix}")
+            yield doc
+
+
+def read_texts(path, max_bytes=0):
+    """Documents' text from a split (jsonl), stopping after max_bytes of UTF-8 (0 = all)."""
     n = 0
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            text = json.loads(line)['text']
-            yield text
-            n += len(text.encode('utf-8'))
-            if max_bytes and n >= max_bytes:
-                return
+    for doc in jsonl_docs(path):
+        yield doc['text']
+        n += len(doc['text'].encode('utf-8'))
+        if max_bytes and n >= max_bytes:
+            return
 
 
 def train_all(cfg):
     split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['train_split']}.jsonl")
-    for algo in cfg['algorithms']:
+    for algo in cfg['algorithms']:  # the whole grid is checked before anything is trained
         if algo not in ('bpe', 'unigram'):
             raise SystemExit(f"config error: algorithm {algo!r} unknown; use 'bpe' or 'unigram' (BTM: btm.py)")
+        for v in cfg['vocab_sizes']:
+            check_vocab_size(algo, v, 'config error: vocab_sizes')
+    for algo in cfg['algorithms']:
         for v in cfg['vocab_sizes']:
             name = tokenizer_name(algo, v)
             path = os.path.join(cfg['out_dir'], name)
@@ -378,187 +471,12 @@ def train_all(cfg):
             print(f"{path}: {tok.vocab_size:,} ids in {time.time() - t0:.1f}s")
 
 
-# ---------------------------------------------------------------- intrinsic metrics
-_WHITESPACE = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # str.split()'s set
-
-
-def token_byte_lengths(tok):
-    """UTF-8 bytes per id; from token_bytes where the tokenizer has it, else (approximately) from decode."""
-    if hasattr(tok, 'token_bytes'):
-        return np.array([len(tok.token_bytes(i)) for i in range(tok.vocab_size)], dtype=np.int64)
-    return np.array([len(tok.decode([i]).encode('utf-8')) for i in range(tok.vocab_size)], dtype=np.int64)
-
-
-def continued_words(text, ids, tok_len):
-    """(words, words covered by 2+ tokens): words are str.split()'s, located in bytes against token spans."""
-    cp = np.frombuffer(text.encode('utf-32-le'), dtype=np.uint32)
-    if len(cp) == 0:
-        return 0, 0
-    nb = 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)  # UTF-8 length of each character
-    start = np.cumsum(nb) - nb
-    edge = np.diff(np.concatenate([[0], ~np.isin(cp, _WHITESPACE), [0]]).astype(np.int8))
-    first, last = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1) - 1  # each word's first and last char
-    ends = np.cumsum(tok_len[np.asarray(ids, dtype=np.int64)])
-    t_first = np.searchsorted(ends, start[first], side='right')
-    t_last = np.searchsorted(ends, start[last] + nb[last] - 1, side='right')
-    return len(first), int((t_last > t_first).sum())
-
-
-def _distribution_stats(counts, vocab_size, alpha):
-    p = counts[counts > 0] / counts.sum()
-    shannon = float(-(p * np.log2(p)).sum())
-    renyi = float(np.log2((p ** alpha).sum()) / (1 - alpha))
-    log_v = math.log2(vocab_size)
-    return {'shannon_entropy_bits': shannon, 'shannon_efficiency': shannon / log_v,
-            'renyi_entropy_bits': renyi, 'renyi_efficiency': renyi / log_v,
-            'vocab_used': int((counts > 0).sum()), 'vocab_utilisation': float((counts > 0).sum() / vocab_size)}
-
-
-def gini(values):
-    """Mean absolute difference over all ordered pairs / (2 x mean): 0 = all equal."""
-    x = np.asarray(values, dtype=np.float64)
-    return float(np.abs(x[:, None] - x[None, :]).sum() / (2 * len(x) ** 2 * x.mean())) if len(x) else None
-
-
-def intrinsic_metrics(tok, docs_by_lang, alpha=2.5, reference='eng', unspaced_codes=()):
-    """Per language and overall: bytes and chars per token, fertility, continued words, utilisation, Shannon and
-    Rényi efficiency (normalised by log2 of the full vocab), premium vs `reference`, Gini of tokens per byte."""
-    tok_len = token_byte_lengths(tok)
-    per_lang, total, spaced = {}, np.zeros(tok.vocab_size, dtype=np.int64), np.zeros(3, dtype=np.int64)
-    for lang, docs in sorted(docs_by_lang.items()):
-        encoded = tok.encode_batch(docs)
-        counts = np.bincount(np.fromiter((i for ids in encoded for i in ids), dtype=np.int64), minlength=tok.vocab_size)
-        n_tok, n_bytes, n_chars = int(counts.sum()), sum(len(d.encode('utf-8')) for d in docs), sum(map(len, docs))
-        n_words, n_cont = np.sum([continued_words(d, ids, tok_len) for d, ids in zip(docs, encoded)], axis=0, dtype=int)
-        na = bool({lang, lang.split('_')[0], lang.split('_')[-1]} & set(unspaced_codes))  # e.g. cmn_Hani
-        per_lang[lang] = {'n_docs': len(docs), 'n_bytes': n_bytes, 'n_chars': n_chars, 'n_tokens': n_tok,
-                          'n_words': int(n_words), 'bytes_per_token': n_bytes / max(n_tok, 1),
-                          'chars_per_token': n_chars / max(n_tok, 1), 'tokens_per_byte': n_tok / max(n_bytes, 1),
-                          'fertility': None if na else n_tok / max(n_words, 1),
-                          'continued_words': None if na else n_cont / max(n_words, 1),
-                          'written_without_spaces': na, **_distribution_stats(counts, tok.vocab_size, alpha)}
-        spaced += 0 if na else np.array([n_tok, n_words, n_cont])
-        total += counts
-    n_tok, n_bytes = int(total.sum()), sum(m['n_bytes'] for m in per_lang.values())
-    overall = {'n_bytes': n_bytes, 'n_tokens': n_tok, 'bytes_per_token': n_bytes / max(n_tok, 1),
-               'chars_per_token': sum(m['n_chars'] for m in per_lang.values()) / max(n_tok, 1),
-               'fertility': spaced[0] / spaced[1] if spaced[1] else None,
-               'continued_words': spaced[2] / spaced[1] if spaced[1] else None,
-               **_distribution_stats(total, tok.vocab_size, alpha)}
-    ref = per_lang.get(reference)
-    for m in per_lang.values():
-        m['premium'] = m['tokens_per_byte'] / ref['tokens_per_byte'] if ref else None
-    overall['gini_tokens_per_byte'] = gini([m['tokens_per_byte'] for m in per_lang.values()])
-    return {'name': tok.name, 'kind': tok.kind, 'vocab_size': tok.vocab_size, 'hash': tok.hash,
-            'renyi_alpha': alpha, 'premium_reference': reference if ref else None,
-            'definitions': {'premium': f"tokens per byte / tokens per byte of {reference} (text is not parallel)",
-                            'fertility': 'tokens per str.split() word; overall over languages written with spaces',
-                            'continued_words': 'share of words whose bytes span 2+ tokens',
-                            'efficiency': 'entropy of the unigram token distribution / log2(vocab_size)'},
-            'overall': overall, 'per_lang': per_lang}
-
-
-def read_docs_by_lang(path, max_bytes_per_lang=0):
-    if not os.path.isfile(path):
-        raise SystemExit(f"{path}: text split not found; make it with `python prepare.py config/...` first")
-    docs, n = {}, Counter()
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            d = json.loads(line)
-            lang = d.get('lang') or 'und'
-            if max_bytes_per_lang and n[lang] >= max_bytes_per_lang:
-                continue
-            docs.setdefault(lang, []).append(d['text'])
-            n[lang] += len(d['text'].encode('utf-8'))
-    return docs
-
-
-COLUMNS = [('bytes_per_token', 'bytes/tok'), ('chars_per_token', 'chars/tok'), ('fertility', 'fertility'),
-           ('continued_words', 'cont. words'), ('vocab_utilisation', 'vocab used'),
-           ('renyi_efficiency', 'Rényi eff.'), ('shannon_efficiency', 'Shannon eff.'),
-           ('gini_tokens_per_byte', 'Gini tok/byte')]
-
-
-def latex_table(header, rows, caption):
-    tex = lambda s: str(s).replace('_', r'\_').replace('%', r'\%')
-    cell = lambda v: '--' if v is None else f"{v:.3f}" if isinstance(v, float) else tex(v)
-    lines = [r'\begin{table}[t]', r'\centering', r'\begin{tabular}{l' + 'r' * (len(header) - 1) + '}',
-             r'\toprule', ' & '.join(map(tex, header)) + r' \\', r'\midrule']
-    lines += [' & '.join(cell(v) for v in row) + r' \\' for row in rows]
-    lines += [r'\bottomrule', r'\end{tabular}', rf'\caption{{{tex(caption)}}}', r'\end{table}', '']
-    return '\n'.join(lines)
-
-
-def write_reports(results, eval_dir, tag):
-    """LaTeX tables and PNG plots comparing every evaluated tokenizer."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    names = [r['name'] for r in results]
-    langs = sorted({lang for r in results for lang in r['per_lang']})
-    write_atomic(os.path.join(eval_dir, f"{tag}_overall.tex"), latex_table(
-        ['tokenizer'] + [c for _, c in COLUMNS], [[r['name']] + [r['overall'].get(k) for k, _ in COLUMNS]
-                                                 for r in results], f"Intrinsic metrics on {tag}"))
-    for key, what in [('bytes_per_token', 'UTF-8 bytes per token'), ('premium', 'tokenization premium')]:
-        rows = [[lang] + [r['per_lang'].get(lang, {}).get(key) for r in results] for lang in langs]
-        write_atomic(os.path.join(eval_dir, f"{tag}_{key}.tex"),
-                      latex_table(['language'] + names, rows, f"{what} per language on {tag}"))
-        fig, ax = plt.subplots(figsize=(max(6, len(langs) * 0.6 * max(1, len(names) / 3)), 4))
-        width = 0.8 / len(names)
-        for j, r in enumerate(results):
-            vals = [r['per_lang'].get(lang, {}).get(key) or 0 for lang in langs]
-            ax.bar(np.arange(len(langs)) + j * width, vals, width, label=r['name'])
-        ax.set_xticks(np.arange(len(langs)) + 0.4 - width / 2, langs, rotation=45, ha='right')
-        ax.set_ylabel(what)
-        ax.legend(fontsize='small')
-        fig.tight_layout()
-        fig.savefig(os.path.join(eval_dir, f"{tag}_{key}.png"), dpi=120)
-        plt.close(fig)
-    fig, axes = plt.subplots(2, 4, figsize=(15, 7))
-    for ax, (key, what) in zip(axes.flat, COLUMNS):
-        for kind in sorted({r['kind'] for r in results}):
-            rs = sorted((r for r in results if r['kind'] == kind), key=lambda r: r['vocab_size'])
-            xs = [r['vocab_size'] for r in rs if r['overall'].get(key) is not None]
-            ax.plot(xs, [r['overall'][key] for r in rs if r['overall'].get(key) is not None], 'o-', label=kind)
-        ax.set_xscale('log')
-        ax.set_title(what)
-    axes.flat[0].legend(fontsize='small')
-    fig.supxlabel('vocabulary size')
-    fig.tight_layout()
-    fig.savefig(os.path.join(eval_dir, f"{tag}_vs_vocab.png"), dpi=120)
-    plt.close(fig)
-
-
-def eval_all(cfg):
-    paths = [os.path.join(cfg['out_dir'], tokenizer_name(a, v)) for a in cfg['algorithms'] for v in cfg['vocab_sizes']]
-    toks = [load_tokenizer(p) for p in paths + list(cfg['eval_tokenizers'])]  # fail before the slow part
-    split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['eval_split']}.jsonl")
-    docs = read_docs_by_lang(split_path, cfg['eval_max_bytes_per_lang'])
-    if not docs:
-        raise SystemExit(f"{split_path}: no documents; re-run prepare.py for corpus {cfg['corpus']!r}")
-    tag = f"{cfg['corpus']}_{cfg['eval_split']}"
-    results = []
-    for tok in toks:
-        t0 = time.time()
-        m = intrinsic_metrics(tok, docs, cfg['renyi_alpha'], cfg['premium_reference'], set(cfg['unspaced']))
-        m.update(corpus=cfg['corpus'], split=cfg['eval_split'])
-        os.makedirs(os.path.join(cfg['eval_dir'], tok.name), exist_ok=True)
-        write_atomic(os.path.join(cfg['eval_dir'], tok.name, 'metrics.json'), json.dumps(m, indent=2))
-        o = m['overall']
-        print(f"{tok.name:>16}: {o['bytes_per_token']:.3f} bytes/token, Rényi eff {o['renyi_efficiency']:.3f}, "
-              f"vocab used {o['vocab_utilisation']:.1%}, Gini {o['gini_tokens_per_byte']:.3f} "
-              f"({time.time() - t0:.1f}s)")
-        results.append(m)
-    write_reports(results, cfg['eval_dir'], tag)
-    print(f"{cfg['eval_dir']}: metrics.json per tokenizer, {len(glob.glob(os.path.join(cfg['eval_dir'], tag + '_*')))}"
-          f" plots and tables ({tag}_*)")
-
-
 if __name__ == '__main__':
     config = configurator.configure(globals())
     if command == 'train':
         train_all(config)
     elif command == 'eval':
-        eval_all(config)
+        import tokenizer_eval  # the intrinsic metrics, their plots and tables live in their own file
+        tokenizer_eval.eval_all(config)
     else:
         raise SystemExit(f"config error: command {command!r} unknown; use 'train' (default) or 'eval'")

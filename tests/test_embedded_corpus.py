@@ -61,9 +61,10 @@ def test_same_seed_gives_identical_documents_and_another_seed_different_ones():
 
 
 def test_output_does_not_depend_on_pythonhashseed():
-    code = ("import hashlib, json, embedded_corpus as ec; "
-            "print(hashlib.sha256(json.dumps(list(ec.generate_documents(100_000, seed=3))).encode()).hexdigest())")
-    here = hashlib.sha256(json.dumps(list(ec.generate_documents(100_000, seed=3))).encode()).hexdigest()
+    code = ("import hashlib, json, embedded_corpus as ec; print(hashlib.sha256(json.dumps("
+            "[list(ec.generate_documents(100_000, seed=3)), ec.generate_parallel(4, seed=3)]).encode()).hexdigest())")
+    here = hashlib.sha256(json.dumps([list(ec.generate_documents(100_000, seed=3)),
+                                      ec.generate_parallel(4, seed=3)]).encode()).hexdigest()
     for hash_seed in ('0', '12345'):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
         out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -191,3 +192,42 @@ def test_generation_streams_in_constant_memory():
         tracemalloc.stop()
     assert peaks[1] < 1.5 * peaks[0] + 100_000, peaks
     assert next(ec.generate_documents(10 ** 15))['text']  # lazy: nothing is built ahead
+
+
+@pytest.fixture(scope='module')
+def parallel():
+    return ec.generate_parallel(120, seed=0)
+
+
+def test_parallel_stories_are_aligned_story_by_story(parallel):
+    spearmanr = pytest.importorskip('scipy.stats').spearmanr
+    assert set(parallel) == set(ec.LANGS) and {len(v) for v in parallel.values()} == {120}
+    paragraphs = {lang: [t.count('\n\n') + 1 for t in texts] for lang, texts in parallel.items()}
+    assert all(p == paragraphs['eng'] for p in paragraphs.values())  # the same outline in every language
+    assert len(set(paragraphs['eng'])) >= 3  # and outlines differ from story to story
+    length = {lang: [len(t.encode('utf-8')) for t in texts] for lang, texts in parallel.items()}
+    # the same plan makes the same story long or short in every language; stories drawn per language do not
+    unaligned = {lang: [len(next(ec.generate_documents(1, seed=i + k, lang_weights={lang: 1}))['text'].encode())
+                        for i in range(120)] for k, lang in ((0, 'eng'), (1000, 'hin_Deva'))}
+    assert abs(spearmanr(unaligned['eng'], unaligned['hin_Deva'])[0]) < 0.3
+    for lang in ec.LANGS:
+        assert spearmanr(length['eng'], length[lang])[0] > 0.85, lang
+
+
+def test_parallel_stories_are_deterministic_and_each_story_stands_alone(parallel):
+    assert ec.generate_parallel(120, seed=0) == parallel
+    assert ec.generate_parallel(5, seed=0, langs=['hin_Deva', 'eng']) == {
+        'hin_Deva': parallel['hin_Deva'][:5], 'eng': parallel['eng'][:5]}  # a prefix, any subset of languages
+    other = ec.generate_parallel(5, seed=1)
+    assert all(a != b for a, b in zip(other['eng'], parallel['eng'][:5]))
+    with pytest.raises(ValueError, match="'xx'"):
+        ec.generate_parallel(1, langs=['eng', 'xx'])
+
+
+def test_parallel_stories_are_clean_text_in_their_scripts(parallel):
+    for lang, texts in parallel.items():
+        assert len(set(texts)) == len(texts)
+        for t in texts:
+            assert t == unicodedata.normalize('NFC', t) and t == t.strip() and '\n\n\n' not in t
+            letters = [c for c in t if c.isalpha()]
+            assert sum(map(IN_SCRIPT[script(lang)], letters)) >= 0.95 * len(letters), lang

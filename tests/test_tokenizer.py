@@ -1,13 +1,16 @@
 import json
 import os
 import random
+import subprocess
 import sys
 import types
 
 import numpy as np
 import pytest
 
+import embedded_corpus
 import tokenizer as T
+import tokenizer_eval as TE
 
 ADVERSARIAL = [
     '',
@@ -207,9 +210,103 @@ def test_btm_folders_are_handed_to_btm_load(tmp_path, monkeypatch):
 def test_too_little_text_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match='BPE stopped at .* train on more text'):
         T.train_bpe(['tiny text'], 1000, str(tmp_path / 'b'))
-    with pytest.raises(SystemExit, match='SentencePiece failed'):
+    with pytest.raises(SystemExit, match=r'vocab_size=1000 is more than SentencePiece can fill .*lower vocab_size '
+                                         r'to <= \d+ or train on more text'):
         T.train_unigram(['tiny text'], 1000, str(tmp_path / 'u'))
-    assert not os.path.exists(tmp_path / 'b' / 'meta.json')
+    assert not os.path.exists(tmp_path / 'b' / 'meta.json') and not os.path.exists(tmp_path / 'u' / 'meta.json')
+
+
+BAD_LINES = [(b'{"text": "ok"\n', 'not JSON'), (b'{"txt": "x"}\n', 'no "text"'), (b'["a"]\n', 'no "text"'),
+             (b'{"text": null}\n', '"text" is NoneType, not a string'), (b'{"text": "caf\xe9"}\n', 'not UTF-8')]
+
+
+def _split_with_bad_line(path, bad, n_good=40):
+    """A jsonl split whose line n_good + 1 is `bad`."""
+    with open(path, 'wb') as f:
+        for d in make_docs(n_good, seed=5):
+            f.write(json.dumps({'text': d, 'lang': 'eng'}).encode() + b'\n')
+        f.write(bad)
+        f.write(b'{"text": "after", "lang": "eng"}\n')
+    return str(path)
+
+
+@pytest.mark.parametrize('bad,what', BAD_LINES)
+def test_a_bad_jsonl_line_is_one_line_naming_file_and_line(tmp_path, bad, what):
+    path = _split_with_bad_line(tmp_path / 'tok.jsonl', bad)
+    for train in (T.train_bpe, T.train_unigram):
+        with pytest.raises(SystemExit) as e:
+            train(T.read_texts(path), 500, str(tmp_path / train.__name__))
+        msg = str(e.value)
+        assert msg.startswith(f"{path}:41: {what}") and 'fix or delete that line' in msg and '\n' not in msg
+        assert 'SentencePiece' not in msg and not os.path.exists(tmp_path / train.__name__ / 'meta.json')
+    with pytest.raises(SystemExit, match=f"{path}:41: "):
+        TE.read_docs_by_lang(path)
+
+
+def test_blank_lines_are_skipped_and_good_lines_read_whole(tmp_path):
+    path = tmp_path / 'val.jsonl'
+    path.write_text('{"text": "a b", "lang": "eng"}\n\n{"text": "中文", "lang": "cmn_Hani"}\n  \n{"text": "c"}\n')
+    assert list(T.read_texts(str(path))) == ['a b', '中文', 'c']
+    assert TE.read_docs_by_lang(str(path)) == {'eng': ['a b'], 'cmn_Hani': ['中文'], 'und': ['c']}
+
+
+def test_vocab_below_the_byte_alphabet_is_refused_before_training(tmp_path):
+    never_read = iter(())  # the check comes before the text is touched
+    with pytest.raises(SystemExit, match=r'vocab_size=100 is below the 258 ids bpe .*raise vocab_size to at least 258'):
+        T.train_bpe(never_read, 100, str(tmp_path / 'b'))
+    with pytest.raises(SystemExit, match=r'raise vocab_size to at least 260'):
+        T.train_unigram(never_read, 259, str(tmp_path / 'u'))
+    assert T.train_bpe(make_docs(20), 258, str(tmp_path / 'b258')).vocab_size == 258  # bytes + specials, no merges
+
+
+def test_unigram_failures_say_which_fix_fits(tmp_path):
+    docs = make_docs(100)
+    with pytest.raises(SystemExit, match=r'vocab_size=300 cannot hold the (\d+) characters, byte and special pieces '
+                                         r'.*raise vocab_size to at least \1 or lower unigram_character_coverage'):
+        T.train_unigram(docs, 300, str(tmp_path / 'u'))
+    with pytest.raises(SystemExit, match=r'vocab_size=50000 is more than .* lower vocab_size to <= \d+'):
+        T.train_unigram(docs, 50000, str(tmp_path / 'u'))
+    with pytest.raises(SystemExit, match=r'needs unigram_character_coverage >= 0.98 && unigram_character_coverage '
+                                         r'<= 1.0; set the setting within that range'):
+        T.train_unigram(docs, 600, str(tmp_path / 'u'), character_coverage=0.5)
+    assert not os.path.exists(tmp_path / 'u')
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_temp_file(tmp_path):
+    """RLIMIT_FSIZE makes every write past 20 kB fail as a full disk would (EFBIG instead of ENOSPC)."""
+    out = tmp_path / 'bpe'
+    out.mkdir()
+    (out / 'tokenizer.json.99999.tmp').write_text('left by a killed run')
+    code = (f"import resource, signal, tests.test_tokenizer as t, tokenizer as T; signal.signal(signal.SIGXFSZ, "
+            f"signal.SIG_IGN); resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000)); "
+            f"T.train_bpe(t.make_docs(100), 800, {str(out)!r})")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=root)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr.strip() == f"{out}: cannot write the tokenizer (File too large); free disk space or point " \
+                               f"--out_dir at a writable folder, then run again"
+    assert os.listdir(out) == []  # neither this run's temp file nor the stale one
+    (tmp_path / 'f').write_text('')
+    with pytest.raises(SystemExit, match=r'f/tok: cannot write the tokenizer \(Not a directory\)'):
+        T.train_bpe(make_docs(20), 258, str(tmp_path / 'f' / 'tok'))  # a folder that cannot be made
+
+
+@pytest.mark.parametrize('args,expect', [
+    (['--algorithms=["unigram"]', '--vocab_sizes=[500]'], 'tok.jsonl:41: not JSON'),
+    (['--algorithms=["bpe"]', '--vocab_sizes=[100,2000]'], 'vocab_size=100 is below the 258 ids bpe holds'),
+    (['eval', '--algorithms=[]', '--premium_set=flores200'], 'flores_plus: the Hugging Face hub cannot be reached'),
+])
+def test_tokenizer_script_fails_in_one_line_without_traceback(tmp_path, args, expect):
+    (tmp_path / 'corpus' / 'toy').mkdir(parents=True)
+    _split_with_bad_line(tmp_path / 'corpus' / 'toy' / 'tok.jsonl', b'{"text": "ok"\n')
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, os.path.join(root, 'tokenizer.py'),
+                        os.path.join(root, 'config/tokenizers_demo.py'),
+                        '--corpus=toy', f"--corpus_dir={tmp_path / 'corpus'}", f"--out_dir={tmp_path / 'tok'}", *args],
+                       capture_output=True, text=True, cwd=root, env=dict(os.environ, HF_HUB_OFFLINE='1'))
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and expect in r.stderr
+    assert not os.path.exists(tmp_path / 'tok')
 
 
 def test_sentencepiece_input_is_every_pretoken_in_corpus_order():
@@ -247,7 +344,7 @@ class ToyTokenizer:
 
 def test_metrics_equal_hand_computed_values():
     docs = {'eng': ['ab abc c'], 'cmn_Hani': ['中文中']}
-    m = T.intrinsic_metrics(ToyTokenizer(), docs, alpha=2.5, reference='eng', unspaced_codes={'Hani'})
+    m = TE.intrinsic_metrics(ToyTokenizer(), docs, alpha=2.5, reference='eng', unspaced_codes={'Hani'})
     # 'ab abc c' -> ab | ' ' | ab | c | ' c': 5 tokens, 8 bytes, 3 words, of which only 'abc' spans 2 tokens
     eng, cmn = m['per_lang']['eng'], m['per_lang']['cmn_Hani']
     assert ToyTokenizer().encode('ab abc c') == [6, 5, 6, 4, 7]
@@ -257,7 +354,8 @@ def test_metrics_equal_hand_computed_values():
     # '中文中' -> 中文 | 中: 2 tokens, 9 bytes, 3 chars; fertility not applicable without spaces
     assert (cmn['n_tokens'], cmn['n_bytes'], cmn['chars_per_token']) == (2, 9, 1.5)
     assert cmn['fertility'] is None and cmn['continued_words'] is None and cmn['written_without_spaces']
-    assert cmn['premium'] == pytest.approx((2 / 9) / (5 / 8)) and eng['premium'] == 1.0
+    assert cmn['tokens_per_byte_vs_ref'] == pytest.approx((2 / 9) / (5 / 8)) and eng['tokens_per_byte_vs_ref'] == 1
+    assert cmn['premium'] is None and m['premium_set'] is None  # no parallel text given: no premium
     o = m['overall']
     assert o['bytes_per_token'] == 17 / 7 and o['fertility'] == 5 / 3 and o['continued_words'] == 1 / 3
     # counts over all 7 tokens: ab 2, ' ' 1, c 1, ' c' 1, 中文 1, 中 1 -> 6 of 11 ids used
@@ -265,21 +363,73 @@ def test_metrics_equal_hand_computed_values():
     assert o['vocab_used'] == 6 and o['vocab_utilisation'] == 6 / 11
     assert o['shannon_entropy_bits'] == pytest.approx(-(p * np.log2(p)).sum())
     assert o['renyi_efficiency'] == pytest.approx(np.log2((p ** 2.5).sum()) / (1 - 2.5) / np.log2(11))
-    assert o['gini_tokens_per_byte'] == pytest.approx(T.gini([5 / 8, 2 / 9]))
+    assert o['gini_tokens_per_byte'] == pytest.approx(TE.gini([5 / 8, 2 / 9]))
+
+
+def test_premium_is_the_mean_token_ratio_over_parallel_text():
+    parallel = {'eng': ['ab', 'ab c', 'cab'], 'cmn_Hani': ['中文', '中文中', '中'], 'x': ['ab ab', 'c', 'ab']}
+    docs = {'eng': ['ab abc c'], 'cmn_Hani': ['中文中']}
+    m = TE.intrinsic_metrics(ToyTokenizer(), docs, reference='eng', parallel=parallel, premium_set='hand-made')
+    tok = ToyTokenizer()
+    n = {lang: [len(tok.encode(t)) for t in texts] for lang, texts in parallel.items()}
+    assert n == {'eng': [1, 2, 2], 'cmn_Hani': [1, 2, 1], 'x': [3, 1, 1]}  # ab | ab,' c' | c,ab ...
+    naive = {lang: sum(a / b for a, b in zip(n[lang], n['eng'])) / 3 for lang in parallel}
+    assert {lang: p['premium'] for lang, p in m['premium'].items()} == pytest.approx(naive)
+    assert m['premium']['x']['premium_of_totals'] == pytest.approx(5 / 5) and m['premium']['x']['n_texts'] == 3
+    assert m['per_lang']['cmn_Hani']['premium'] == pytest.approx((1 + 1 + 0.5) / 3)
+    assert m['per_lang']['eng']['premium'] == 1 and m['premium_set'] == 'hand-made'
+    # the old byte-normalised ratio on the eval split is kept under its own name and differs
+    assert m['per_lang']['cmn_Hani']['tokens_per_byte_vs_ref'] == pytest.approx((2 / 9) / (5 / 8))
+    assert m['overall']['premium_mean'] == pytest.approx((naive['cmn_Hani'] + naive['x']) / 2)
+    assert m['overall']['gini_premium'] == pytest.approx(TE.gini(list(naive.values())))
+    with pytest.raises(ValueError, match='3 x texts but 2 eng'):
+        TE.parity_premium(tok, {'eng': ['a', 'b'], 'x': ['a', 'b', 'c']})
+
+
+def test_flores_premium_fails_in_one_line_offline(monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    cfg = {'premium_reference': 'eng', 'premium_set': 'flores200', 'flores_repo': T.flores_repo,
+           'flores_split': T.flores_split, 'flores_codes': T.flores_codes}
+    with pytest.raises(SystemExit, match=r'^openlanguagedata/flores_plus: the Hugging Face hub cannot be reached .*'
+                                         r'use --premium_set=embedded-parallel'):
+        TE.parallel_texts(cfg, {'eng', 'deu_Latn'})
+    with pytest.raises(SystemExit, match="premium_set='flores' unknown"):
+        TE.parallel_texts({**cfg, 'premium_set': 'flores'}, {'eng'})
+
+
+def test_flores_sentences_are_aligned_by_id_and_must_be_parallel(monkeypatch):
+    """The hub is out of reach here, so datasets.load_dataset is replaced by a table of rows in a scrambled order."""
+    datasets = pytest.importorskip('datasets')
+    rows = {'eng_Latn': [{'id': 2, 'text': 'b'}, {'id': 1, 'text': 'a'}],
+            'deu_Latn': [{'id': 1, 'text': 'A'}, {'id': 2, 'text': 'B'}],
+            'cmn_Hans': [{'id': 2, 'sentence': '乙'}, {'id': 1, 'sentence': '甲'}], 'fra_Latn': [{'id': 1, 'text': 'x'}]}
+
+    def load_dataset(repo, code, split):
+        if code not in rows:
+            raise ValueError(f"BuilderConfig '{code}' not found.\nAvailable: ...")
+        return rows[code]
+    monkeypatch.setattr(datasets, 'load_dataset', load_dataset)
+    got = TE.flores_texts('r', 'devtest', ['eng', 'deu_Latn', 'cmn_Hani'], T.flores_codes)
+    assert got == {'eng': ['a', 'b'], 'deu_Latn': ['A', 'B'], 'cmn_Hani': ['甲', '乙']}
+    with pytest.raises(SystemExit, match='not parallel'):
+        TE.flores_texts('r', 'devtest', ['eng', 'fra_Latn'], T.flores_codes)
+    with pytest.raises(SystemExit, match=r"^r: cannot load 'xyz_Latn' \(devtest\) for language 'xyz_Latn': ValueError: "
+                                         r"BuilderConfig 'xyz_Latn' not found\.; .*--flores_codes$"):
+        TE.flores_texts('r', 'devtest', ['eng', 'xyz_Latn'], T.flores_codes)
 
 
 def test_gini_and_continued_words_on_small_cases():
-    assert T.gini([1, 1, 1]) == 0 and T.gini([1, 2, 3]) == pytest.approx(8 / (2 * 9 * 2))
+    assert TE.gini([1, 1, 1]) == 0 and TE.gini([1, 2, 3]) == pytest.approx(8 / (2 * 9 * 2))
     tok_len = np.array([1, 1, 1, 1])
-    assert T.continued_words('', [], tok_len) == (0, 0)
-    assert T.continued_words('  a\u3000bb ', [0] * 9, tok_len) == (2, 1)  # ideographic space splits words too
-    assert T.continued_words('é', [0, 0], np.array([1])) == (1, 1)  # two bytes, two tokens
+    assert TE.continued_words('', [], tok_len) == (0, 0)
+    assert TE.continued_words('  a\u3000bb ', [0] * 9, tok_len) == (2, 1)  # ideographic space splits words too
+    assert TE.continued_words('é', [0, 0], np.array([1])) == (1, 1)  # two bytes, two tokens
 
 
 def test_renyi_efficiency_agrees_with_tokenization_scorer(trained):
     scorer = pytest.importorskip('tokenization_scorer')
     tok, docs = trained['unigram'], trained['docs'][:50]
-    ours = T.intrinsic_metrics(tok, {'eng': docs}, alpha=2.5)['overall']
+    ours = TE.intrinsic_metrics(tok, {'eng': docs}, alpha=2.5)['overall']
     text = '\n'.join(' '.join(f"t{i}" for i in ids) for ids in tok.encode_batch(docs))
     theirs = scorer.score(text, metric='renyi', power=2.5, vocab=tok.vocab_size)
     assert ours['renyi_efficiency'] == pytest.approx(theirs, rel=1e-9)
@@ -298,19 +448,39 @@ def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_
                 f.write(json.dumps({'text': d, 'lang': langs[i % 6]}, ensure_ascii=False) + '\n')
     cfg = {k: getattr(T, k) for k in ['min_frequency', 'unigram_input_sentence_size', 'unigram_character_coverage',
                                       'unigram_max_piece_length', 'renyi_alpha', 'premium_reference', 'unspaced',
-                                      'train_split', 'eval_split', 'max_train_bytes', 'eval_max_bytes_per_lang']}
+                                      'train_split', 'eval_split', 'max_train_bytes', 'eval_max_bytes_per_lang',
+                                      'premium_set', 'premium_seed', 'flores_repo', 'flores_split', 'flores_codes']}
     cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path / 'tok'),
                algorithms=['bpe', 'unigram'], vocab_sizes=[500], verbose=False, eval_tokenizers=[],
-               eval_dir=str(tmp_path / 'eval'))
+               eval_dir=str(tmp_path / 'eval'), premium_n_stories=20)
     T.train_all(cfg)
     T.train_all(cfg)
     assert capsys.readouterr().out.count('already trained, skipping') == 2
-    T.eval_all(cfg)
+    TE.eval_all(cfg)
     m = json.load(open(tmp_path / 'eval' / 'unigram-500' / 'metrics.json'))
     assert m['vocab_size'] == 500 and m['corpus'] == 'toy' and m['split'] == 'val'
     assert set(m['per_lang']) == set(langs) and m['per_lang']['eng']['premium'] == 1.0
+    # the premium is on the generated stories told in each of the split's languages, recomputed here naively
+    assert m['premium_set'] == 'embedded-parallel' and set(m['premium']) == set(langs)
+    parallel = embedded_corpus.generate_parallel(20, 0, langs)
+    tok = T.load_tokenizer(str(tmp_path / 'tok' / 'unigram-500'))
+    ratios = [len(tok.encode(h)) / len(tok.encode(e)) for h, e in zip(parallel['hin_Deva'], parallel['eng'])]
+    assert m['per_lang']['hin_Deva']['premium'] == pytest.approx(sum(ratios) / 20)
     assert m['per_lang']['cmn_Hani']['fertility'] is None and m['overall']['fertility'] > 1
     for f in ['toy_val_overall.tex', 'toy_val_bytes_per_token.tex', 'toy_val_premium.tex',
               'toy_val_bytes_per_token.png', 'toy_val_premium.png', 'toy_val_vs_vocab.png']:
         assert (tmp_path / 'eval' / f).stat().st_size > 100, f
     assert r'\toprule' in (tmp_path / 'eval' / 'toy_val_overall.tex').read_text()
+
+
+def test_eval_that_cannot_write_is_one_line_and_leaves_no_temp_file(trained, tmp_path):
+    (tmp_path / 'corpus' / 'toy').mkdir(parents=True)
+    (tmp_path / 'corpus' / 'toy' / 'val.jsonl').write_text(json.dumps({'text': 'a b c', 'lang': 'eng'}) + '\n')
+    (tmp_path / 'file').write_text('')
+    cfg = {k: getattr(T, k) for k in ['renyi_alpha', 'premium_reference', 'unspaced', 'eval_split',
+                                      'eval_max_bytes_per_lang', 'premium_set', 'premium_seed']}
+    cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path), algorithms=[],
+               vocab_sizes=[], eval_tokenizers=[trained['bpe'].path], premium_n_stories=2,
+               eval_dir=str(tmp_path / 'file' / 'eval'))
+    with pytest.raises(SystemExit, match=r'file/eval: cannot write the metrics \(Not a directory\); free disk space'):
+        TE.eval_all(cfg)
