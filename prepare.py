@@ -32,6 +32,7 @@ import numpy as np
 import configurator
 from atomic import write_json_atomic
 from shards import ShardWriter, dtype_for_vocab
+from textsplit import BadLine, parse_doc
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -283,10 +284,11 @@ def _init_worker(tok_path):
     _worker_tok = load_tokenizer(tok_path)
 
 
-def encode_lines(lines, tok=None):
-    """jsonl lines -> (ids with BOS before each document, n_docs, n_bytes of text)."""
+def encode_lines(lines, tok=None, path='', first_line=1):
+    """jsonl lines -> (ids with BOS before each document, n_docs, n_bytes of text). Bad input raises BadLine
+    (a ValueError, so that it crosses the process pool) naming path:line."""
     tok = tok or _worker_tok
-    texts = [json.loads(line)['text'] for line in lines]
+    texts = [parse_doc(line, path, first_line + i)['text'] for i, line in enumerate(lines)]
     docs = tok.encode_batch(texts)
     lengths = np.array([len(d) + 1 for d in docs])
     ids = np.empty(lengths.sum(), dtype=dtype_for_vocab(tok.vocab_size))
@@ -295,39 +297,44 @@ def encode_lines(lines, tok=None):
     ids[is_bos] = tok.bos_id
     flat = np.fromiter(itertools.chain.from_iterable(docs), dtype=np.int64, count=len(ids) - len(docs))
     if len(flat) and flat.max() >= tok.vocab_size:  # check before the cast to uint16 could wrap it
-        raise SystemExit(f"{tok.name}: encoded id {flat.max()} >= vocab_size {tok.vocab_size}; "
-                         f"the tokenizer's meta.json is inconsistent, retrain it with tokenizer.py")
+        raise BadLine(f"{tok.name}: encoded id {flat.max()} >= vocab_size {tok.vocab_size} (in {path} lines "
+                      f"{first_line}-{first_line + len(lines) - 1}); the tokenizer's meta.json is inconsistent, "
+                      f"retrain it with tokenizer.py")
     ids[~is_bos] = flat
     return ids, len(texts), sum(len(t.encode('utf-8')) for t in texts)
 
 
 def read_chunks(path, n):
+    """(number of the chunk's first line, its lines) for every n lines of a file."""
     with open(path, 'rb') as f:
-        chunk = []
+        chunk, first = [], 1
         for line in f:
             chunk.append(line)
             if len(chunk) == n:
-                yield chunk
-                chunk = []
+                yield first, chunk
+                chunk, first = [], first + n
         if chunk:
-            yield chunk
+            yield first, chunk
 
 
 def encoded_chunks(path, tok, tok_path, workers, n_docs):
     """Encoded chunks in file order. With workers > 1, a process pool with at most 2 tasks per worker in flight,
-    so memory stays flat however large the split is."""
-    if workers <= 1:
-        for lines in read_chunks(path, n_docs):
-            yield encode_lines(lines, tok)
-        return
-    with mp.get_context('spawn').Pool(workers, initializer=_init_worker, initargs=(tok_path,)) as pool:
-        pending = deque()
-        for lines in read_chunks(path, n_docs):
-            pending.append(pool.apply_async(encode_lines, (lines,)))
-            if len(pending) >= 2 * workers:
+    so memory stays flat however large the split is. A bad line ends the run with its one-line message."""
+    try:
+        if workers <= 1:
+            for first, lines in read_chunks(path, n_docs):
+                yield encode_lines(lines, tok, path, first)
+            return
+        with mp.get_context('spawn').Pool(workers, initializer=_init_worker, initargs=(tok_path,)) as pool:
+            pending = deque()
+            for first, lines in read_chunks(path, n_docs):
+                pending.append(pool.apply_async(encode_lines, (lines, None, path, first)))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().get()
+            while pending:
                 yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    except BadLine as e:  # raised here or in a worker: the message, not the pool's traceback
+        raise SystemExit(str(e)) from None
 
 
 def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
@@ -348,17 +355,22 @@ def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
     workers = cfg['num_workers'] or os.cpu_count()
     shards, writer, t0 = [], None, time.time()
     bar = progress(os.path.getsize(src), f"encode {split} with {tok.name}")
-    for ids, n_docs, n_bytes in encoded_chunks(src, tok, tok_path, workers, cfg['chunk_docs']):
-        if writer is None:
-            path = os.path.join(tokens_dir, f"{split}_{len(shards):04d}.bin")
-            writer = ShardWriter(path, tok.vocab_size, tok.hash, tok.bos_id)
-        writer.write(ids, n_docs, n_bytes)
-        bar.update(n_bytes)
-        if writer.n_tokens >= cfg['shard_tokens']:
+    try:
+        for ids, n_docs, n_bytes in encoded_chunks(src, tok, tok_path, workers, cfg['chunk_docs']):
+            if writer is None:
+                path = os.path.join(tokens_dir, f"{split}_{len(shards):04d}.bin")
+                writer = ShardWriter(path, tok.vocab_size, tok.hash, tok.bos_id)
+            writer.write(ids, n_docs, n_bytes)
+            bar.update(n_bytes)
+            if writer.n_tokens >= cfg['shard_tokens']:
+                shards.append(writer.close())
+                writer = None
+        if writer is not None:
             shards.append(writer.close())
-            writer = None
-    if writer is not None:
-        shards.append(writer.close())
+    except BaseException:  # bad input, a full disk, Ctrl-C: no .tmp shard outlives the run
+        if writer is not None:
+            writer.abort()
+        raise
     bar.close()
     n_tokens = sum(s['n_tokens'] for s in shards)
     n_bytes_total = sum(s['n_bytes'] for s in shards)

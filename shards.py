@@ -56,6 +56,12 @@ class ShardWriter:
         self.n_docs += n_docs
         self.n_bytes += n_bytes
 
+    def abort(self):
+        """Drop the unfinished shard: close and remove its temp file (a failed run leaves nothing behind)."""
+        self.f.close()
+        if os.path.exists(self.tmp):
+            os.remove(self.tmp)
+
     def close(self):
         """Patch the header, rename into place; returns the shard's entry for the sidecar."""
         self.header[2], self.header[4] = self.n_tokens, self.n_docs
