@@ -68,13 +68,17 @@ HUB = {'tinystories': 'roneneldan/TinyStories', 'fineweb2': 'HuggingFaceFW/finew
 
 
 # ---------------------------------------------------------------- text splits
-def split_settings(cfg):
-    """The settings that determine a corpus's splits: a re-run with the same ones skips the work."""
-    keys = {'embedded': ['seed', 'embedded_bytes', 'eval_fraction', 'tok_bytes'],
+SETTINGS = {'embedded': ['seed', 'embedded_bytes', 'eval_fraction', 'tok_bytes'],
             'tinystories': ['seed', 'tinystories_files', 'val_fraction', 'tok_bytes'],
             'fineweb2': ['seed', 'langs', 'fineweb2_files', 'train_bytes', 'tok_bytes', 'eval_docs_per_lang',
-                         'temperature', 'lang_sizes', 'lang_cap', 'shuffle_buffer']}[cfg['corpus']]
-    return {'corpus': cfg['corpus'], **{k: cfg[k] for k in keys}}
+                         'temperature', 'lang_sizes', 'lang_cap', 'shuffle_buffer']}
+
+
+def split_settings(cfg):
+    """The settings that determine a corpus's splits: a re-run with the same ones skips the work."""
+    if cfg['corpus'] not in SETTINGS:
+        raise SystemExit(f"config error: unknown corpus {cfg['corpus']!r}; use --corpus= one of {', '.join(SETTINGS)}")
+    return {'corpus': cfg['corpus'], **{k: cfg[k] for k in SETTINGS[cfg['corpus']]}}
 
 
 class SplitWriter:
@@ -262,8 +266,6 @@ def make_splits(cfg):
             return meta
         print(f"{corpus_dir}: settings changed, remaking the splits")
     makers = {'embedded': make_embedded, 'tinystories': make_tinystories, 'fineweb2': make_fineweb2}
-    if cfg['corpus'] not in makers:
-        raise SystemExit(f"unknown corpus '{cfg['corpus']}'; use one of {', '.join(makers)}")
     t0 = time.time()
     w = SplitWriter(corpus_dir)
     extra = makers[cfg['corpus']](w, cfg)

@@ -88,3 +88,9 @@ def test_bad_line_crosses_a_process_pool_as_a_plain_exception():
     import pickle
     e = pickle.loads(pickle.dumps(textsplit.BadLine('f.jsonl:3: not JSON')))
     assert isinstance(e, ValueError) and str(e) == 'f.jsonl:3: not JSON'
+
+
+def test_unknown_corpus_lists_the_valid_ones(tmp_path):
+    rc, err = run_prepare(f'--out_dir={tmp_path}/out', '--corpus=nope')
+    assert_one_line(rc, err, "'nope'", 'embedded, tinystories, fineweb2')
+    assert not os.path.exists(f"{tmp_path}/out")  # refused before anything was written
