@@ -30,7 +30,7 @@ from collections import deque
 import numpy as np
 
 import configurator
-from atomic import write_json_atomic
+from atomic import disk_errors, remove_quietly, write_json_atomic
 from shards import ShardWriter, dtype_for_vocab
 from textsplit import BadLine, parse_doc
 
@@ -85,15 +85,22 @@ class SplitWriter:
     """Writes the four jsonl splits to temp files, hashing as it goes; `finish` renames them and writes meta.json."""
 
     def __init__(self, corpus_dir):
-        os.makedirs(corpus_dir, exist_ok=True)
-        self.dir = corpus_dir
-        self.files = {s: open(os.path.join(corpus_dir, f"{s}.jsonl.tmp"), 'wb') for s in SPLITS}
+        self.dir, self.files = corpus_dir, {}
         self.sha = {s: hashlib.sha256() for s in SPLITS}
         self.stats = {s: {'n_docs': 0, 'n_bytes': 0, 'per_lang': {}} for s in SPLITS}
+        try:
+            with disk_errors(corpus_dir):
+                os.makedirs(corpus_dir, exist_ok=True)
+                for s in SPLITS:
+                    self.files[s] = open(os.path.join(corpus_dir, f"{s}.jsonl.tmp"), 'wb')
+        except BaseException:
+            self.abort()
+            raise
 
     def add(self, split, text, lang):
         line = (json.dumps({'text': text, 'lang': lang}, ensure_ascii=False) + '\n').encode('utf-8')
-        self.files[split].write(line)
+        with disk_errors(os.path.join(self.dir, f"{split}.jsonl")):
+            self.files[split].write(line)
         self.sha[split].update(line)
         n_bytes = len(text.encode('utf-8'))
         st = self.stats[split]
@@ -104,12 +111,22 @@ class SplitWriter:
 
     def finish(self, meta):
         for s, f in self.files.items():
-            f.close()
-            os.replace(f.name, os.path.join(self.dir, f"{s}.jsonl"))
+            with disk_errors(os.path.join(self.dir, f"{s}.jsonl")):
+                f.close()
+                os.replace(f.name, os.path.join(self.dir, f"{s}.jsonl"))
             self.stats[s]['sha256'] = self.sha[s].hexdigest()
         meta = {**meta, 'splits': self.stats}
         write_json_atomic(os.path.join(self.dir, 'meta.json'), meta)
         return meta
+
+    def abort(self):
+        """Remove the temp files (bad input, a full disk, Ctrl-C); without meta.json the splits read as unmade."""
+        for f in self.files.values():
+            try:
+                f.close()  # flushing onto a full disk fails again: the file goes anyway
+            except OSError:
+                pass
+            remove_quietly(f.name)
 
 
 def make_embedded(w, cfg):
@@ -268,8 +285,12 @@ def make_splits(cfg):
     makers = {'embedded': make_embedded, 'tinystories': make_tinystories, 'fineweb2': make_fineweb2}
     t0 = time.time()
     w = SplitWriter(corpus_dir)
-    extra = makers[cfg['corpus']](w, cfg)
-    meta = w.finish({'corpus': cfg['corpus'], 'settings': settings, **extra})
+    try:
+        extra = makers[cfg['corpus']](w, cfg)
+        meta = w.finish({'corpus': cfg['corpus'], 'settings': settings, **extra})
+    except BaseException:
+        w.abort()
+        raise
     sizes = ', '.join(f"{s} {meta['splits'][s]['n_bytes'] / 1e6:.1f} MB" for s in SPLITS)
     print(f"{corpus_dir}: {sizes} in {time.time() - t0:.1f}s")
     return meta
@@ -394,7 +415,8 @@ def encode_corpus(cfg, tok_path):
     tok = load_tokenizer(tok_path)
     corpus_dir = os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
     tokens_dir = os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
-    os.makedirs(tokens_dir, exist_ok=True)
+    with disk_errors(tokens_dir):
+        os.makedirs(tokens_dir, exist_ok=True)
     return {split: encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg) for split in cfg['encode_splits']}
 
 

@@ -16,6 +16,8 @@ import os
 
 import numpy as np
 
+from atomic import disk_errors, remove_quietly
+
 MAGIC = 0x756E6973  # 'unis'
 VERSION = 1
 HEADER_INTS = 128
@@ -41,8 +43,14 @@ class ShardWriter:
         self.vocab_size = vocab_size
         self.header[[0, 1, 3, 5, 6, 7]] = [MAGIC, VERSION, self.dtype.itemsize, vocab_size,
                                            hash_to_int(tokenizer_hash), bos_id]
-        self.f = open(self.tmp, 'wb')
-        self.f.write(self.header.tobytes())
+        self.f = None
+        try:
+            with disk_errors(path):
+                self.f = open(self.tmp, 'wb')
+                self.f.write(self.header.tobytes())
+        except BaseException:
+            self.abort()
+            raise
         self.n_tokens = self.n_docs = self.n_bytes = 0
 
     def write(self, ids, n_docs, n_bytes=0):
@@ -51,26 +59,31 @@ class ShardWriter:
         if len(ids) and (ids.max() >= self.vocab_size or ids.min() < 0):
             raise SystemExit(f"{self.path}: token id {ids.max()} outside the tokenizer's vocabulary "
                              f"of {self.vocab_size}; the tokenizer's meta.json vocab_size is wrong")
-        self.f.write(ids.astype(self.dtype, copy=False).tobytes())
+        with disk_errors(self.path):
+            self.f.write(ids.astype(self.dtype, copy=False).tobytes())
         self.n_tokens += len(ids)
         self.n_docs += n_docs
         self.n_bytes += n_bytes
 
     def abort(self):
         """Drop the unfinished shard: close and remove its temp file (a failed run leaves nothing behind)."""
-        self.f.close()
-        if os.path.exists(self.tmp):
-            os.remove(self.tmp)
+        try:
+            if self.f is not None:
+                self.f.close()  # flushing onto a full disk fails again: the file goes anyway
+        except OSError:
+            pass
+        remove_quietly(self.tmp)
 
     def close(self):
         """Patch the header, rename into place; returns the shard's entry for the sidecar."""
         self.header[2], self.header[4] = self.n_tokens, self.n_docs
-        self.f.seek(0)
-        self.f.write(self.header.tobytes())
-        self.f.flush()
-        os.fsync(self.f.fileno())
-        self.f.close()
-        os.replace(self.tmp, self.path)
+        with disk_errors(self.path):
+            self.f.seek(0)
+            self.f.write(self.header.tobytes())
+            self.f.flush()
+            os.fsync(self.f.fileno())
+            self.f.close()
+            os.replace(self.tmp, self.path)
         return {'file': os.path.basename(self.path), 'n_tokens': self.n_tokens, 'n_docs': self.n_docs,
                 'n_bytes': self.n_bytes}
 

@@ -1,5 +1,6 @@
 """Bad input to prepare.py, shards.py, atomic.py and configurator.py: a one-line message naming the file and the fix,
 a non-zero exit, no traceback, no temp file left behind. Several cases run prepare.py as a real subprocess."""
+import errno
 import glob
 import json
 import os
@@ -94,3 +95,101 @@ def test_unknown_corpus_lists_the_valid_ones(tmp_path):
     rc, err = run_prepare(f'--out_dir={tmp_path}/out', '--corpus=nope')
     assert_one_line(rc, err, "'nope'", 'embedded, tinystories, fineweb2')
     assert not os.path.exists(f"{tmp_path}/out")  # refused before anything was written
+
+
+# ---------------------------------------------------------------- full, read-only and forbidden disks
+class FullDisk:
+    """An `open` for monkeypatching into a module: files opened for writing fail with `err` once `budget` bytes
+    are written (budget 0 with `at_open`: the open itself fails, as on a read-only file system)."""
+
+    def __init__(self, err, budget=0, at_open=False):
+        self.errno, self.budget, self.at_open = err, budget, at_open
+
+    def __call__(self, path, mode='r', *args, **kw):
+        import builtins
+        if not any(c in mode for c in 'wax+'):
+            return builtins.open(path, mode, *args, **kw)
+        if self.at_open:
+            raise OSError(self.errno, os.strerror(self.errno), path)
+        disk = self
+
+        class Limited:
+            def __init__(self, f):
+                self.f = f
+
+            def write(self, data):
+                if len(data) > disk.budget:
+                    raise OSError(disk.errno, os.strerror(disk.errno))
+                disk.budget -= len(data)
+                return self.f.write(data)
+
+            def __getattr__(self, name):
+                return getattr(self.f, name)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.f.close()
+
+        return Limited(builtins.open(path, mode, *args, **kw))
+
+
+@pytest.mark.parametrize('err, fix', [(errno.ENOSPC, 'free space'), (errno.EROFS, 'read-only'),
+                                      (errno.EACCES, 'no permission')])
+def test_write_atomic_on_a_bad_disk_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch, err, fix):
+    import atomic
+    path = tmp_path / 'tok' / 'meta.json'
+    atomic.write_json_atomic(str(path), {'old': 1})
+    monkeypatch.setattr(atomic, 'open', FullDisk(err, budget=3, at_open=err != errno.ENOSPC), raising=False)
+    with pytest.raises(SystemExit) as e:
+        atomic.write_json_atomic(str(path), {'new': 'x' * 100})
+    msg = str(e.value)
+    assert msg.startswith(f"{path}: cannot write (") and fix in msg and 'out_dir' in msg and '\n' not in msg
+    assert json.load(open(path)) == {'old': 1} and os.listdir(path.parent) == ['meta.json']
+
+
+def test_full_disk_while_writing_splits_removes_the_temp_files(tmp_path, monkeypatch):
+    from test_prepare import config
+    cfg = config(tmp_path, embedded_bytes=100_000)
+    monkeypatch.setattr(prepare, 'open', FullDisk(errno.ENOSPC, budget=50_000), raising=False)
+    with pytest.raises(SystemExit) as e:
+        prepare.make_splits(cfg)
+    assert 'No space left on device' in str(e.value) and '.jsonl: cannot write' in str(e.value)
+    assert os.listdir(f"{cfg['out_dir']}/corpus/embedded") == []  # no temp file, no meta.json
+
+
+def test_full_disk_while_writing_shards_removes_the_temp_shard(tmp_path, monkeypatch):
+    import shards
+    from test_prepare import ByteTokenizer, config, encode
+    cfg = config(tmp_path, embedded_bytes=100_000)
+    prepare.make_splits(cfg)
+    monkeypatch.setattr(shards, 'open', FullDisk(errno.ENOSPC, budget=150_000), raising=False)
+    with pytest.raises(SystemExit, match=r'train_0001\.bin: cannot write \(No space left on device\); the disk is full'):
+        encode(cfg, ByteTokenizer())
+    tokens_dir = f"{cfg['out_dir']}/tokens/embedded/bytes-2"
+    assert temp_files(tokens_dir) == [] and not os.path.exists(f"{tokens_dir}/train.json")
+
+
+def test_out_dir_under_a_file_is_one_line(tmp_path):
+    (tmp_path / 'afile').write_text('x')
+    rc, err = run_prepare(f'--out_dir={tmp_path}/afile/out', *SMALL)
+    assert_one_line(rc, err, f"{tmp_path}/afile/out/corpus/embedded: cannot write", 'not a folder')
+
+
+def file_size_limit(n_bytes):
+    """For preexec_fn: the kernel refuses writes past n_bytes (EFBIG) for this process, root included (a real
+    full-disk error; Python ignores SIGXFSZ, so the write fails instead of killing the process)."""
+    import resource
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (n_bytes, n_bytes))
+
+
+def test_write_limit_while_writing_splits_and_shards_in_a_real_process(tmp_path, small_corpus):
+    rc, err = run_prepare(f'--out_dir={tmp_path}/out', *SMALL, preexec_fn=file_size_limit(20_000))
+    assert_one_line(rc, err, 'train.jsonl: cannot write (File too large)', 'ulimit')
+    assert os.listdir(f"{tmp_path}/out/corpus/embedded") == []
+    out, tok_path = small_corpus  # its splits exist: now the limit hits the first shard (20,000 tokens > 30 kB)
+    rc, err = run_prepare(f'--out_dir={out}', *SMALL, f'--tokenizers={tok_path}', '--shard_tokens=100000',
+                          preexec_fn=file_size_limit(30_000))
+    assert_one_line(rc, err, 'bpe-300/train_0000.bin: cannot write (File too large)')
+    assert temp_files(str(out)) == []
