@@ -31,7 +31,7 @@ import numpy as np
 
 import configurator
 from atomic import disk_errors, remove_quietly, write_json_atomic
-from shards import ShardWriter, dtype_for_vocab
+from shards import VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab
 from textsplit import BadLine, parse_doc
 
 # -----------------------------------------------------------------------------
@@ -369,7 +369,8 @@ def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
     if os.path.isfile(sidecar):
         with open(sidecar) as f:
             old = json.load(f)
-        if old.get('tokenizer_hash') == tok.hash and old.get('source_sha256') == src_sha:
+        if (old.get('tokenizer_hash'), old.get('source_sha256'), old.get('format_version')) == \
+                (tok.hash, src_sha, SHARD_VERSION):
             print(f"{sidecar}: already encoded, skipping")
             return old
         os.remove(sidecar)  # stale: the text or the tokenizer changed
@@ -397,10 +398,11 @@ def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
     bar.close()
     n_tokens = sum(s['n_tokens'] for s in shards)
     n_bytes_total = sum(s['n_bytes'] for s in shards)
-    meta = {'format_version': 1, 'split': split, 'tokenizer': tok.name, 'tokenizer_path': tok_path,
+    meta = {'format_version': SHARD_VERSION, 'split': split, 'tokenizer': tok.name, 'tokenizer_path': tok_path,
             'tokenizer_hash': tok.hash, 'vocab_size': tok.vocab_size, 'bos_id': tok.bos_id,
             'dtype': dtype_for_vocab(tok.vocab_size).name,
             'n_tokens': n_tokens, 'n_docs': sum(s['n_docs'] for s in shards), 'n_bytes': n_bytes_total,
+            'max_id': max((s['max_id'] for s in shards), default=-1),
             'bytes_per_token': n_bytes_total / max(n_tokens, 1), 'source': src, 'source_sha256': src_sha,
             'shards': shards}
     write_json_atomic(sidecar, meta)

@@ -290,3 +290,82 @@ def test_parallel_encoding_with_a_real_tokenizer_matches_serial(tmp_path):
     ts = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=tok.vocab_size)
     val_texts = [d['text'] for d in read_jsonl(f"{corpus_dir(cfg)}/val.jsonl")]
     assert [tok.decode(ids[1:].tolist()) for ids in ts.documents()] == val_texts
+
+
+def test_largest_id_is_recorded_in_header_and_sidecar(encoded):
+    tokens_dir, tok = encoded
+    ts = TokenShards(tokens_dir, 'train')
+    for i, path in enumerate(ts.paths):
+        header, _ = shards.read_header(path)
+        assert header[1] == shards.VERSION == 2
+        assert header[8] == ts.meta['shards'][i]['max_id'] == int(np.max(ts.tokens(i)))
+    assert ts.meta['max_id'] == max(ts.max_ids)
+    ts.verify_ids()  # the data agrees with the record
+
+
+def patch_max_id(tokens_dir, max_id):
+    """As a shard written by a writer that did not check its ids: header and sidecar both record `max_id`."""
+    path = f"{tokens_dir}/train_0000.bin"
+    with open(path, 'r+b') as f:
+        f.seek(8 * 8)
+        f.write(np.array([max_id], dtype='<i8').tobytes())
+    meta = json.load(open(f"{tokens_dir}/train.json"))
+    meta['shards'][0]['max_id'] = max_id
+    json.dump(meta, open(f"{tokens_dir}/train.json", 'w'))
+    return path
+
+
+def test_shard_recording_an_id_beyond_the_vocabulary_is_refused_at_load(encoded):
+    tokens_dir, tok = encoded
+    path = patch_max_id(tokens_dir, tok.vocab_size)
+    with pytest.raises(SystemExit) as e:
+        TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=tok.vocab_size)
+    assert str(e.value).startswith(f"{path}: holds token id 258 >= its tokenizer's vocab_size 258")
+    assert 're-run prepare.py' in str(e.value)
+
+
+def test_header_and_sidecar_disagreeing_on_the_largest_id_is_refused(encoded):
+    tokens_dir, tok = encoded
+    meta = json.load(open(f"{tokens_dir}/train.json"))
+    meta['shards'][1]['max_id'] -= 1
+    json.dump(meta, open(f"{tokens_dir}/train.json", 'w'))
+    with pytest.raises(SystemExit, match=r'train_0001\.bin: header says the largest id is \d+, .* says \d+'):
+        TokenShards(tokens_dir, 'train')
+
+
+def test_an_id_written_into_the_data_afterwards_is_found_by_verify_ids(encoded):
+    tokens_dir, tok = encoded
+    path = f"{tokens_dir}/train_0001.bin"
+    with open(path, 'r+b') as f:
+        f.seek(shards.HEADER_BYTES + 2 * 777)
+        f.write(np.array([60_000], dtype='<u2').tobytes())
+    ts = TokenShards(tokens_dir, 'train')  # the header alone cannot see it
+    with pytest.raises(SystemExit, match=r'train_0001\.bin: token 777 is id 60000, above the largest id written'):
+        ts.verify_ids(chunk=500)
+    with pytest.raises(SystemExit, match=r'train_0001\.bin: token 777 is id 60000'):
+        TokenShards(tokens_dir, 'train', vocab_size=tok.vocab_size)  # a model is to be fed: checked at load
+
+
+def test_writer_refuses_an_id_outside_the_vocabulary(tmp_path):
+    w = shards.ShardWriter(str(tmp_path / 'x_0000.bin'), 100, 'a' * 16, 0)
+    with pytest.raises(SystemExit, match='token id 100 outside'):
+        w.write(np.array([0, 5, 100]), 1)
+    w.abort()
+    assert os.listdir(tmp_path) == []
+
+
+def test_version_1_shards_are_refused_and_prepare_reencodes_them(tmp_path, capsys):
+    cfg = config(tmp_path, embedded_bytes=100_000)
+    prepare.make_splits(cfg)
+    tokens_dir = encode(cfg, ByteTokenizer())
+    first = f"{tokens_dir}/train_0000.bin"
+    with open(first, 'r+b') as f:  # as the previous code wrote them: version 1, slot 8 unused
+        f.seek(8)
+        f.write(np.array([1], dtype='<i8').tobytes())
+    meta = json.load(open(f"{tokens_dir}/train.json"))
+    json.dump({**meta, 'format_version': 1}, open(f"{tokens_dir}/train.json", 'w'))
+    with pytest.raises(SystemExit, match=r'train_0000\.bin: shard format version 1 .* re-run prepare\.py'):
+        TokenShards(tokens_dir, 'train')
+    encode(cfg, ByteTokenizer())
+    assert 'already encoded' not in capsys.readouterr().out
+    assert TokenShards(tokens_dir, 'train').meta['format_version'] == 2
