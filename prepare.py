@@ -30,8 +30,8 @@ from collections import deque
 import numpy as np
 
 import configurator
-from atomic import disk_errors, remove_quietly, write_json_atomic
-from shards import VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab
+from atomic import disk_errors, read_json, remove_quietly, write_json_atomic
+from shards import VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress, record_progress
 from textsplit import BadLine, parse_doc
 
 # -----------------------------------------------------------------------------
@@ -327,68 +327,85 @@ def encode_lines(lines, tok=None, path='', first_line=1):
     return ids, len(texts), sum(len(t.encode('utf-8')) for t in texts)
 
 
-def read_chunks(path, n):
-    """(number of the chunk's first line, its lines) for every n lines of a file."""
+def read_chunks(path, n, first=1, offset=0):
+    """(number of the chunk's first line, its lines, byte offset after them) for every n lines from `offset`."""
     with open(path, 'rb') as f:
-        chunk, first = [], 1
+        f.seek(offset)
+        chunk = []
         for line in f:
             chunk.append(line)
+            offset += len(line)
             if len(chunk) == n:
-                yield first, chunk
+                yield first, chunk, offset
                 chunk, first = [], first + n
         if chunk:
-            yield first, chunk
+            yield first, chunk, offset
 
 
-def encoded_chunks(path, tok, tok_path, workers, n_docs):
-    """Encoded chunks in file order. With workers > 1, a process pool with at most 2 tasks per worker in flight,
-    so memory stays flat however large the split is. A bad line ends the run with its one-line message."""
+def encoded_chunks(path, tok, tok_path, workers, n_docs, first=1, offset=0):
+    """(ids, n_docs, n_bytes, byte offset after the chunk) in file order, from line `first` at `offset`.
+    With workers > 1, a process pool with at most 2 tasks per worker in flight, so memory stays flat however
+    large the split is. A bad line ends the run with its one-line message."""
     try:
         if workers <= 1:
-            for first, lines in read_chunks(path, n_docs):
-                yield encode_lines(lines, tok, path, first)
+            for first, lines, end in read_chunks(path, n_docs, first, offset):
+                yield *encode_lines(lines, tok, path, first), end
             return
         with mp.get_context('spawn').Pool(workers, initializer=_init_worker, initargs=(tok_path,)) as pool:
             pending = deque()
-            for first, lines in read_chunks(path, n_docs):
-                pending.append(pool.apply_async(encode_lines, (lines, None, path, first)))
+            for first, lines, end in read_chunks(path, n_docs, first, offset):
+                pending.append((pool.apply_async(encode_lines, (lines, None, path, first)), end))
                 if len(pending) >= 2 * workers:
-                    yield pending.popleft().get()
+                    task, end = pending.popleft()
+                    yield *task.get(), end
             while pending:
-                yield pending.popleft().get()
+                task, end = pending.popleft()
+                yield *task.get(), end
     except BadLine as e:  # raised here or in a worker: the message, not the pool's traceback
         raise SystemExit(str(e)) from None
 
 
 def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
-    """One split -> shards + sidecar; skipped when the sidecar names this tokenizer and this text."""
+    """One split -> shards + sidecar; skipped when the sidecar names this tokenizer and this text. The shards an
+    interrupted run finished are kept (shards.finished_shards) and encoding resumes after them: the same bytes."""
     src = os.path.join(corpus_dir, f"{split}.jsonl")
-    with open(os.path.join(corpus_dir, 'meta.json')) as f:
-        src_sha = json.load(f)['splits'][split]['sha256']
+    src_sha = split_sha256(corpus_dir, split)
     sidecar = os.path.join(tokens_dir, f"{split}.json")
     if os.path.isfile(sidecar):
-        with open(sidecar) as f:
-            old = json.load(f)
+        old = read_json(sidecar, 'sidecar', 'delete it and re-run prepare.py')
         if (old.get('tokenizer_hash'), old.get('source_sha256'), old.get('format_version')) == \
                 (tok.hash, src_sha, SHARD_VERSION):
             print(f"{sidecar}: already encoded, skipping")
             return old
         os.remove(sidecar)  # stale: the text or the tokenizer changed
-    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin*")):  # old shards, and .tmp of a killed run
-        os.remove(stale)
+    # what decides the shards' bytes: a record made with other values cannot be resumed
+    key = {'tokenizer_hash': tok.hash, 'source_sha256': src_sha, 'format_version': SHARD_VERSION,
+           'shard_tokens': cfg['shard_tokens'], 'chunk_docs': cfg['chunk_docs']}
+    shards, next_line, offset = finished_shards(tokens_dir, split, key)
+    keep = {s['file'] for s in shards}
+    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin*")):  # unfinished ones, .tmp of a killed run
+        if os.path.basename(stale) not in keep:
+            os.remove(stale)
+    if shards:
+        print(f"{tokens_dir}: reusing {len(shards)} finished {split} shards, resuming at line {next_line:,}")
     workers = cfg['num_workers'] or os.cpu_count()
-    shards, writer, t0 = [], None, time.time()
+    writer, t0, n_new = None, time.time(), 0
     bar = progress(os.path.getsize(src), f"encode {split} with {tok.name}")
+    bar.update(offset)
     try:
-        for ids, n_docs, n_bytes in encoded_chunks(src, tok, tok_path, workers, cfg['chunk_docs']):
+        for ids, n_docs, n_bytes, end in encoded_chunks(src, tok, tok_path, workers, cfg['chunk_docs'],
+                                                         next_line, offset):
             if writer is None:
                 path = os.path.join(tokens_dir, f"{split}_{len(shards):04d}.bin")
                 writer = ShardWriter(path, tok.vocab_size, tok.hash, tok.bos_id)
             writer.write(ids, n_docs, n_bytes)
-            bar.update(n_bytes)
+            next_line, n_new = next_line + n_docs, n_new + n_bytes
+            bar.update(end - offset)
+            offset = end
             if writer.n_tokens >= cfg['shard_tokens']:
                 shards.append(writer.close())
                 writer = None
+                record_progress(tokens_dir, split, key, shards, next_line, offset)
         if writer is not None:
             shards.append(writer.close())
     except BaseException:  # bad input, a full disk, Ctrl-C: no .tmp shard outlives the run
@@ -406,10 +423,20 @@ def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
             'bytes_per_token': n_bytes_total / max(n_tokens, 1), 'source': src, 'source_sha256': src_sha,
             'shards': shards}
     write_json_atomic(sidecar, meta)
+    forget_progress(tokens_dir, split)
     dt = time.time() - t0
     print(f"{sidecar}: {n_tokens:,} tokens, {meta['n_docs']:,} docs, {meta['bytes_per_token']:.2f} bytes/token, "
-          f"{n_bytes_total / 1e6 / dt:.1f} MB/s")
+          f"{n_new / 1e6 / dt:.1f} MB/s")
     return meta
+
+
+def split_sha256(corpus_dir, split):
+    meta_path = os.path.join(corpus_dir, 'meta.json')
+    meta = read_json(meta_path, 'corpus meta.json', 'remake the splits with prepare.py (without tokenizers)')
+    if split not in meta.get('splits', {}):
+        raise SystemExit(f"{meta_path}: has no split {split!r} (splits: {', '.join(meta.get('splits', {}))}); "
+                         f"set encode_splits to some of them")
+    return meta['splits'][split]['sha256']
 
 
 def encode_corpus(cfg, tok_path):

@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from atomic import disk_errors, remove_quietly
+from atomic import disk_errors, remove_quietly, write_json_atomic
 
 MAGIC = 0x756E6973  # 'unis'
 VERSION = 2  # 2: header[8] and the sidecar record max_id
@@ -131,6 +131,52 @@ def check_max_id(path, max_id, sidecar_max_id, tok_vocab, model_vocab, sidecar):
     if model_vocab is not None and max_id >= model_vocab:
         raise SystemExit(f"{path}: holds token id {max_id}, the model's vocabulary is {model_vocab}; "
                          f"re-encode the split with the model's tokenizer (prepare.py --tokenizers=...)")
+
+
+# ---------------------------------------------------------------- resuming an interrupted encoding
+def progress_path(tokens_dir, split):
+    return os.path.join(tokens_dir, f"{split}.partial.json")
+
+
+def record_progress(tokens_dir, split, key, shards, next_line, next_offset):
+    """After each finished shard: what an interrupted run can reuse. `key` holds everything that decides the
+    shards' bytes (tokenizer hash, the split's sha256, format, shard_tokens, chunk_docs); shards end on chunk
+    boundaries, so resuming at next_line (byte next_offset) chunks the rest exactly as one run would."""
+    write_json_atomic(progress_path(tokens_dir, split), {'key': key, 'shards': shards, 'next_line': next_line,
+                                                         'next_offset': next_offset})
+
+
+def forget_progress(tokens_dir, split):
+    remove_quietly(progress_path(tokens_dir, split))
+
+
+def finished_shards(tokens_dir, split, key):
+    """(shard entries, next line, next byte offset) an interrupted run left for `key`, or ([], 1, 0) to start over
+    (no record, other settings, or a listed shard missing or not as recorded)."""
+    path, fresh = progress_path(tokens_dir, split), ([], 1, 0)
+    if not os.path.isfile(path):
+        return fresh
+    try:
+        with open(path) as f:
+            rec = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        print(f"{path}: unreadable, encoding {split} from the start")
+        return fresh
+    if rec.get('key') != key:
+        print(f"{path}: made with another tokenizer, text or shard settings; encoding {split} from the start")
+        return fresh
+    for s in rec['shards']:
+        shard = os.path.join(tokens_dir, s['file'])
+        try:
+            header, _ = read_header(shard)
+        except SystemExit as e:
+            print(f"{e}: not reusable, encoding {split} from the start")
+            return fresh
+        if [int(header[i]) for i in (2, 4, 6, 8)] != [s['n_tokens'], s['n_docs'], hash_to_int(key['tokenizer_hash']),
+                                                      s['max_id']]:
+            print(f"{shard}: not the shard {path} records, encoding {split} from the start")
+            return fresh
+    return rec['shards'], rec['next_line'], rec['next_offset']
 
 
 class TokenShards:

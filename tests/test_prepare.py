@@ -369,3 +369,91 @@ def test_version_1_shards_are_refused_and_prepare_reencodes_them(tmp_path, capsy
     encode(cfg, ByteTokenizer())
     assert 'already encoded' not in capsys.readouterr().out
     assert TokenShards(tokens_dir, 'train').meta['format_version'] == 2
+
+
+def test_interrupted_encode_reuses_finished_shards_and_matches_an_uninterrupted_run(tmp_path, capsys):
+    clean = config(tmp_path / 'clean', embedded_bytes=150_000)
+    prepare.make_splits(clean)
+    clean_tok = ByteTokenizer()
+    clean_dir = encode(clean, clean_tok)
+    n_shards = len(json.load(open(f"{clean_dir}/train.json"))['shards'])
+    assert n_shards >= 3
+    cfg = config(tmp_path / 'cut', embedded_bytes=150_000)
+    prepare.make_splits(cfg)
+    with pytest.raises(KeyboardInterrupt):  # killed in the third shard
+        encode(cfg, ByteTokenizer(fail_after=clean_tok.calls * 5 // (2 * n_shards)))
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bytes-2')
+    done = json.load(open(f"{tokens_dir}/train.partial.json"))['shards']
+    assert len(done) == 2 and not os.path.exists(f"{tokens_dir}/train.json")
+    before = [os.stat(f"{tokens_dir}/{s['file']}") for s in done]
+    capsys.readouterr()
+    tok = ByteTokenizer()
+    encode(cfg, tok)
+    assert 'reusing 2 finished train shards' in capsys.readouterr().out
+    after = [os.stat(f"{tokens_dir}/{s['file']}") for s in done]
+    assert [(a.st_ino, a.st_mtime_ns) for a in after] == [(b.st_ino, b.st_mtime_ns) for b in before]  # not rewritten
+    assert tok.calls < clean_tok.calls  # the reused shards' documents were not encoded again
+    assert sorted(os.listdir(tokens_dir)) == sorted(os.listdir(clean_dir))  # no record, no temp file left
+    for n in os.listdir(clean_dir):
+        a, b = open(f"{tokens_dir}/{n}", 'rb').read(), open(f"{clean_dir}/{n}", 'rb').read()
+        assert a == b if n.endswith('.bin') else a.replace(b'/cut/', b'/clean/') == b, n
+
+
+def test_interrupted_encode_with_other_shard_settings_starts_over(tmp_path, capsys):
+    cfg = config(tmp_path, embedded_bytes=150_000, chunk_docs=4)
+    prepare.make_splits(cfg)
+    with pytest.raises(KeyboardInterrupt):
+        encode(cfg, ByteTokenizer(fail_after=20))
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bytes-2')
+    assert json.load(open(f"{tokens_dir}/train.partial.json"))['shards']
+    cfg['shard_tokens'] = 30_000
+    encode(cfg, ByteTokenizer())
+    assert 'encoding train from the start' in capsys.readouterr().out
+    ts = TokenShards(tokens_dir, 'train')
+    assert all(s['n_tokens'] >= 30_000 for s in ts.meta['shards'][:-1]) and ts.n_docs == ts.meta['n_docs']
+    texts = [d['text'] for d in read_jsonl(f"{corpus_dir(cfg)}/train.jsonl")]
+    assert [ByteTokenizer().decode(ids[1:].tolist()) for ids in ts.documents()] == texts
+
+
+def test_a_reused_shard_that_was_altered_is_not_reused(tmp_path, capsys):
+    cfg = config(tmp_path, embedded_bytes=150_000, chunk_docs=4)
+    prepare.make_splits(cfg)
+    with pytest.raises(KeyboardInterrupt):
+        encode(cfg, ByteTokenizer(fail_after=20))
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bytes-2')
+    with open(f"{tokens_dir}/train_0000.bin", 'r+b') as f:
+        f.truncate(shards.HEADER_BYTES + 10)
+    encode(cfg, ByteTokenizer())
+    assert 'not reusable, encoding train from the start' in capsys.readouterr().out
+    assert TokenShards(tokens_dir, 'train', vocab_size=258).n_docs == len(read_jsonl(f"{corpus_dir(cfg)}/train.jsonl"))
+
+
+def test_encode_interrupted_in_process_resumes_in_a_process_pool_with_the_same_bytes(tmp_path):
+    from tokenizer import load_tokenizer, train_bpe
+    cfg = config(tmp_path, embedded_bytes=120_000, chunk_docs=4, shard_tokens=8_000, encode_splits=['train'])
+    prepare.make_splits(cfg)
+    tok_path = str(tmp_path / 'bpe-500')
+    train_bpe([d['text'] for d in read_jsonl(f"{corpus_dir(cfg)}/tok.jsonl")], 500, tok_path, name='bpe-500')
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bpe-500')
+    prepare.encode_corpus(cfg, tok_path)
+    clean = {n: open(f"{tokens_dir}/{n}", 'rb').read() for n in os.listdir(tokens_dir)}
+    for n in clean:
+        os.remove(f"{tokens_dir}/{n}")
+
+    class Killed:  # the real tokenizer, killed after 12 chunks
+        def __init__(self, tok):
+            self.tok, self.calls = tok, 0
+
+        def __getattr__(self, name):
+            return getattr(self.tok, name)
+
+        def encode_batch(self, texts):
+            self.calls += 1
+            if self.calls > 12:
+                raise KeyboardInterrupt
+            return self.tok.encode_batch(texts)
+    with pytest.raises(KeyboardInterrupt):
+        prepare.encode_split(Killed(load_tokenizer(tok_path)), tok_path, corpus_dir(cfg), 'train', tokens_dir, cfg)
+    assert len(json.load(open(f"{tokens_dir}/train.partial.json"))['shards']) >= 1
+    prepare.encode_corpus({**cfg, 'num_workers': 2}, tok_path)
+    assert {n: open(f"{tokens_dir}/{n}", 'rb').read() for n in os.listdir(tokens_dir)} == clean
