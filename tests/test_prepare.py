@@ -7,6 +7,7 @@ import pytest
 
 import prepare
 import shards
+import sources
 from shards import TokenShards
 
 
@@ -265,10 +266,10 @@ def test_interrupted_encode_rerun_produces_identical_files(tmp_path):
 
 def test_streaming_shuffle_is_a_seeded_permutation():
     items = list(range(1000))
-    a = list(prepare.shuffle_buffer_iter(iter(items), 64, seed=3))
+    a = list(sources.shuffle_buffer_iter(iter(items), 64, seed=3))
     assert sorted(a) == items and a != items
-    assert a == list(prepare.shuffle_buffer_iter(iter(items), 64, seed=3))
-    assert a != list(prepare.shuffle_buffer_iter(iter(items), 64, seed=4))
+    assert a == list(sources.shuffle_buffer_iter(iter(items), 64, seed=3))
+    assert a != list(sources.shuffle_buffer_iter(iter(items), 64, seed=4))
 
 
 def test_parallel_encoding_with_a_real_tokenizer_matches_serial(tmp_path):
@@ -457,3 +458,58 @@ def test_encode_interrupted_in_process_resumes_in_a_process_pool_with_the_same_b
     assert len(json.load(open(f"{tokens_dir}/train.partial.json"))['shards']) >= 1
     prepare.encode_corpus({**cfg, 'num_workers': 2}, tok_path)
     assert {n: open(f"{tokens_dir}/{n}", 'rb').read() for n in os.listdir(tokens_dir)} == clean
+
+
+def write_fineweb2(root, texts, layout):
+    """FineWeb-2 parquet files in the flat layout {root}/{lang}/ or the hub snapshot's ({root}/data/{lang}/train/,
+    and FineWeb's sample/10BT/ for eng)."""
+    for lang, t in texts.items():
+        cols = {k: [v if v is not None else lang] * len(t) for k, v in FINEWEB2_SCHEMA.items()}
+        cols['id'] = [str(i) for i in range(len(t))]
+        folder = (f"{root}/{lang}" if layout == 'flat' else f"{root}/sample/10BT" if lang == 'eng'
+                  else f"{root}/data/{lang}/train")
+        write_parquet(f"{folder}/000_00000.parquet", t, **cols)
+
+
+FW2_TEXTS = {'eng': ['Hello world, this is English text number %d.' % i for i in range(300)],
+             'rus_Cyrl': ['Привет, мир! Это русский текст номер %d.' % i for i in range(50)],
+             'cmn_Hani': ['你好世界，这是第%d篇中文。' % i for i in range(300)]}
+
+
+def test_fineweb2_hub_layout_and_a_short_language_passes_its_budget_on(tmp_path, capsys):
+    write_fineweb2(tmp_path / 'hub', FW2_TEXTS, 'hub')
+    cfg = config(tmp_path / 'a', corpus='fineweb2', langs=list(FW2_TEXTS), fineweb2_files=str(tmp_path / 'hub'),
+                 train_bytes=9_000, tok_bytes=3_000, eval_docs_per_lang=10, shuffle_buffer=50)
+    meta = prepare.make_splits(cfg)
+    rus = FW2_TEXTS['rus_Cyrl']
+    short = sum(len(t.encode()) for t in rus) - sum(len(d['text'].encode()) for s in ('val', 'test')
+                                                    for d in read_jsonl(f"{corpus_dir(cfg)}/{s}.jsonl")
+                                                    if d['lang'] == 'rus_Cyrl')
+    per_lang = meta['splits']['train']['per_lang']
+    assert per_lang['rus_Cyrl'] == short < 3_000 and meta['ran_out'] == ['rus_Cyrl']
+    spare = 3_000 - short
+    for lang in ('eng', 'cmn_Hani'):  # each takes half of the spare, overshooting by at most one document
+        assert 3_000 + spare // 2 - 1 <= per_lang[lang] < 3_000 + spare // 2 + 60
+    assert f"note: rus_Cyrl ran out at {short:,} of 3,000 train bytes; its unused {spare:,} bytes go to eng, cmn_Hani" \
+        in capsys.readouterr().out
+    train = read_jsonl(f"{corpus_dir(cfg)}/train.jsonl")
+    assert len({d['text'] for d in train}) == len(train)  # a language visited twice gives no document twice
+    # eng's documents are those of one pass with enough Russian: the same stream, read further
+    write_fineweb2(tmp_path / 'flat', {**FW2_TEXTS, 'rus_Cyrl': rus * 3 + [t + '!' for t in rus]}, 'flat')
+    ref = config(tmp_path / 'b', **{**cfg, 'out_dir': str(tmp_path / 'b' / 'out'),
+                                    'fineweb2_files': str(tmp_path / 'flat')})
+    ref_meta = prepare.make_splits(ref)
+    assert ref_meta['ran_out'] == []
+    eng = [d['text'] for d in train if d['lang'] == 'eng']
+    ref_eng = [d['text'] for d in read_jsonl(f"{corpus_dir(ref)}/train.jsonl") if d['lang'] == 'eng']
+    assert len(ref_eng) < len(eng) and eng[:len(ref_eng)] == ref_eng
+
+
+def test_fineweb2_language_without_files_is_one_line_naming_both_layouts(tmp_path):
+    write_fineweb2(tmp_path / 'hub', {'eng': FW2_TEXTS['eng']}, 'hub')
+    cfg = config(tmp_path, corpus='fineweb2', langs=['eng', 'deu_Latn'], fineweb2_files=str(tmp_path / 'hub'),
+                 train_bytes=2_000, tok_bytes=500, eval_docs_per_lang=5)
+    with pytest.raises(SystemExit) as e:
+        prepare.make_splits(cfg)
+    assert 'no parquet files for deu_Latn' in str(e.value) and 'data/deu_Latn/train/*.parquet' in str(e.value)
+    assert os.listdir(corpus_dir(cfg)) == []  # the temp splits are gone
