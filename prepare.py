@@ -257,18 +257,32 @@ def make_fineweb2(w, cfg):
             'ran_out': [l for l in langs if state[l]['out'] and state[l]['train'] < planned[l]]}
 
 
+def previous_meta(path, then):
+    """The JSON record of earlier work (meta.json, a sidecar), or None: none, or unreadable (a damaged record
+    means doing the work again, which loses nothing; `then` says so)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding='utf-8') as f:
+            meta = json.load(f)
+        return meta if isinstance(meta, dict) else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        print(f"{path}: unreadable ({e}); {then}")
+        return None
+
+
 def make_splits(cfg):
     """Text splits for cfg['corpus'], skipped when meta.json records the same settings."""
     corpus_dir = os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
     meta_path = os.path.join(corpus_dir, 'meta.json')
     settings = split_settings(cfg)
-    if os.path.isfile(meta_path):
-        with open(meta_path) as f:
-            meta = json.load(f)
-        if meta.get('settings') == settings:
+    meta = previous_meta(meta_path, 'remaking the splits')
+    if meta is not None:
+        missing = [s for s in SPLITS if not os.path.isfile(os.path.join(corpus_dir, f"{s}.jsonl"))]
+        if meta.get('settings') == settings and not missing:
             print(f"{corpus_dir}: splits already made with these settings, skipping")
             return meta
-        print(f"{corpus_dir}: settings changed, remaking the splits")
+        print(f"{corpus_dir}: {'settings changed' if not missing else f'{missing} missing'}, remaking the splits")
     makers = {'embedded': make_embedded, 'tinystories': make_tinystories, 'fineweb2': make_fineweb2}
     t0 = time.time()
     w = SplitWriter(corpus_dir)
@@ -357,9 +371,11 @@ def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
     interrupted run finished are kept (shards.finished_shards) and encoding resumes after them: the same bytes."""
     src = os.path.join(corpus_dir, f"{split}.jsonl")
     src_sha = split_sha256(corpus_dir, split)
+    if not os.path.isfile(src):
+        raise SystemExit(f"{src}: missing though {corpus_dir}/meta.json lists it; re-run prepare.py to remake it")
     sidecar = os.path.join(tokens_dir, f"{split}.json")
+    old = previous_meta(sidecar, f"encoding {split} again") or {}
     if os.path.isfile(sidecar):
-        old = read_json(sidecar, 'sidecar', 'delete it and re-run prepare.py')
         if (old.get('tokenizer_hash'), old.get('source_sha256'), old.get('format_version')) == \
                 (tok.hash, src_sha, SHARD_VERSION):
             print(f"{sidecar}: already encoded, skipping")
@@ -426,9 +442,9 @@ def split_sha256(corpus_dir, split):
     return meta['splits'][split]['sha256']
 
 
-def encode_corpus(cfg, tok_path):
+def encode_corpus(cfg, tok_path, tok=None):
     from tokenizer import load_tokenizer  # prepare (splits) runs before any tokenizer exists
-    tok = load_tokenizer(tok_path)
+    tok = tok or load_tokenizer(tok_path)
     corpus_dir = os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
     tokens_dir = os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
     with disk_errors(tokens_dir):
@@ -441,10 +457,33 @@ def progress(total, desc):
     return tqdm(total=total, desc=desc, unit='B', unit_scale=True, mininterval=2.0, disable=None)
 
 
+def check_config(cfg):
+    """Values no corpus or encoding can use, refused before any work (one line naming the key)."""
+    bad = [(k, why) for k, ok, why in [
+        ('embedded_bytes', cfg['embedded_bytes'] > 0, 'must be > 0'),
+        ('eval_fraction', 0 <= cfg['eval_fraction'] < 0.5, 'must be in [0, 0.5): val and test take it each'),
+        ('val_fraction', 0 <= cfg['val_fraction'] < 1, 'must be in [0, 1)'),
+        ('langs', len(cfg['langs']) > 0, 'must name at least one language'),
+        ('temperature', cfg['temperature'] >= 0, 'must be 0 (equal shares) or > 0'),
+        ('lang_cap', 0 < cfg['lang_cap'] <= 1, 'must be in (0, 1]'),
+        ('encode_splits', set(cfg['encode_splits']) <= set(SPLITS), f"must be some of {', '.join(SPLITS)}"),
+        ('shard_tokens', cfg['shard_tokens'] >= 1, 'must be >= 1'),
+        ('chunk_docs', cfg['chunk_docs'] >= 1, 'must be >= 1'),
+        ('num_workers', cfg['num_workers'] >= 0, 'must be >= 0 (0: one per core)')] if not ok]
+    if bad:
+        raise SystemExit(f"config error: {bad[0][0]}={cfg[bad[0][0]]!r} {bad[0][1]}")
+
+
 def main(cfg):
+    check_config(cfg)
+    split_settings(cfg)  # an unknown corpus fails here, before a tokenizer is loaded
+    toks = []
+    if cfg['tokenizers']:  # a missing tokenizer fails now, not after hours of making splits
+        from tokenizer import load_tokenizer
+        toks = [(path, load_tokenizer(path)) for path in cfg['tokenizers']]
     make_splits(cfg)
-    for tok_path in cfg['tokenizers']:
-        encode_corpus(cfg, tok_path)
+    for tok_path, tok in toks:
+        encode_corpus(cfg, tok_path, tok)
 
 
 if __name__ == '__main__':

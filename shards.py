@@ -199,6 +199,11 @@ class TokenShards:
         except json.JSONDecodeError as e:
             raise SystemExit(f"{sidecar}: corrupt sidecar ({e}); delete it and re-run prepare.py")
         m = self.meta
+        need = ('tokenizer', 'tokenizer_hash', 'vocab_size', 'bos_id', 'n_tokens', 'n_docs', 'n_bytes', 'shards')
+        missing = [k for k in need if k not in m] if isinstance(m, dict) else list(need)
+        if missing or not all(isinstance(e, dict) and {'file', 'n_tokens'} <= set(e) for e in m['shards']):
+            raise SystemExit(f"{sidecar}: not a complete sidecar (missing {missing or 'shard entries'}); "
+                             f"delete {tokens_dir} and re-run prepare.py")
         if tokenizer_hash is not None and m['tokenizer_hash'] != tokenizer_hash:
             raise SystemExit(f"{sidecar}: shards were written by tokenizer {m['tokenizer']} "
                              f"(hash {m['tokenizer_hash'][:12]}), this run uses hash {tokenizer_hash[:12]}; "

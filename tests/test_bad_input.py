@@ -212,3 +212,57 @@ def test_bad_local_parquet_file_is_one_line_naming_it(tmp_path, what):
     assert_one_line(rc, err, f"{train}: ", {'not parquet': 'not a readable parquet file',
                                             'no text column': "no 'text' column (has story)"}[what])
     assert os.listdir(f"{tmp_path}/out/corpus/tinystories") == []
+
+
+# ---------------------------------------------------------------- the records prepare.py reads back
+@pytest.mark.parametrize('arg, needle', [('--chunk_docs=0', 'chunk_docs=0 must be >= 1'),
+                                         ('--encode_splits=train,dev', "encode_splits=['train', 'dev'] must be some"),
+                                         ('--eval_fraction=0.6', 'eval_fraction=0.6 must be in [0, 0.5)'),
+                                         ('--tokenizers=/no/such/tok', '/no/such/tok: no such tokenizer folder')])
+def test_unusable_settings_are_refused_before_any_work(tmp_path, arg, needle):
+    rc, err = run_prepare(f'--out_dir={tmp_path}/out', *SMALL, arg)
+    assert_one_line(rc, err, needle)
+    assert not os.path.exists(f"{tmp_path}/out")
+
+
+def test_damaged_corpus_meta_or_a_missing_split_remakes_the_splits(tmp_path, capsys):
+    from test_prepare import config
+    cfg = config(tmp_path, embedded_bytes=60_000)
+    first = prepare.make_splits(cfg)
+    folder = f"{cfg['out_dir']}/corpus/embedded"
+    open(f"{folder}/meta.json", 'w').write('{"corpus": "embedded", "sett')
+    assert prepare.make_splits(cfg) == first
+    assert 'meta.json: unreadable' in capsys.readouterr().out
+    os.remove(f"{folder}/val.jsonl")
+    assert prepare.make_splits(cfg) == first
+    assert "['val'] missing, remaking the splits" in capsys.readouterr().out
+
+
+def test_damaged_sidecar_is_encoded_again_and_an_incomplete_one_refused_by_the_reader(tmp_path, capsys):
+    from shards import TokenShards
+    from test_prepare import ByteTokenizer, config, encode
+    cfg = config(tmp_path, embedded_bytes=60_000)
+    prepare.make_splits(cfg)
+    tokens_dir = encode(cfg, ByteTokenizer())
+    good = open(f"{tokens_dir}/train.json").read()
+    open(f"{tokens_dir}/train.json", 'w').write(good[:40])
+    with pytest.raises(SystemExit, match='train.json: corrupt sidecar'):
+        TokenShards(tokens_dir, 'train')
+    encode(cfg, ByteTokenizer())
+    assert 'train.json: unreadable' in capsys.readouterr().out and open(f"{tokens_dir}/train.json").read() == good
+    meta = json.loads(good)
+    del meta['n_bytes']
+    json.dump(meta, open(f"{tokens_dir}/train.json", 'w'))
+    with pytest.raises(SystemExit, match=r"train\.json: not a complete sidecar \(missing \['n_bytes'\]\)"):
+        TokenShards(tokens_dir, 'train')
+
+
+def test_missing_or_incomplete_corpus_meta_when_encoding_is_one_line(tmp_path):
+    from test_prepare import ByteTokenizer, config, encode
+    cfg = config(tmp_path, embedded_bytes=60_000)
+    with pytest.raises(SystemExit, match=r'meta\.json: corpus meta\.json not found; remake the splits'):
+        encode(cfg, ByteTokenizer())
+    prepare.make_splits(cfg)
+    os.remove(f"{cfg['out_dir']}/corpus/embedded/train.jsonl")
+    with pytest.raises(SystemExit, match=r'train\.jsonl: missing though .*meta\.json lists it'):
+        encode(cfg, ByteTokenizer())
