@@ -308,10 +308,17 @@ def _init_worker(tok_path):
     _worker_tok = load_tokenizer(tok_path)
 
 
-def encode_lines(lines, tok=None, path='', first_line=1):
+def _encode_task(lines, path, first_line):
+    """encode_lines in a pool worker: a SystemExit there would kill the worker and hang its task forever."""
+    try:
+        return encode_lines(lines, _worker_tok, path, first_line)
+    except SystemExit as e:
+        raise BadLine(str(e)) from None
+
+
+def encode_lines(lines, tok, path='', first_line=1):
     """jsonl lines -> (ids with BOS before each document, n_docs, n_bytes of text). Bad input raises BadLine
     (a ValueError, so that it crosses the process pool) naming path:line."""
-    tok = tok or _worker_tok
     texts = [parse_doc(line, path, first_line + i)['text'] for i, line in enumerate(lines)]
     docs = tok.encode_batch(texts)
     lengths = np.array([len(d) + 1 for d in docs])
@@ -355,7 +362,7 @@ def encoded_chunks(path, tok, tok_path, workers, n_docs, first=1, offset=0):
         with mp.get_context('spawn').Pool(workers, initializer=_init_worker, initargs=(tok_path,)) as pool:
             pending = deque()
             for first, lines, end in read_chunks(path, n_docs, first, offset):
-                pending.append((pool.apply_async(encode_lines, (lines, None, path, first)), end))
+                pending.append((pool.apply_async(_encode_task, (lines, path, first)), end))
                 if len(pending) >= 2 * workers:
                     task, end = pending.popleft()
                     yield *task.get(), end

@@ -266,3 +266,13 @@ def test_missing_or_incomplete_corpus_meta_when_encoding_is_one_line(tmp_path):
     os.remove(f"{cfg['out_dir']}/corpus/embedded/train.jsonl")
     with pytest.raises(SystemExit, match=r'train\.jsonl: missing though .*meta\.json lists it'):
         encode(cfg, ByteTokenizer())
+
+
+def test_a_system_exit_in_a_pool_worker_comes_back_as_a_bad_line(monkeypatch):
+    """multiprocessing's worker catches Exception only: a SystemExit would kill it and leave the task hanging."""
+    class Refuses:
+        def encode_batch(self, texts):
+            raise SystemExit('tok: cannot encode; retrain it')
+    monkeypatch.setattr(prepare, '_worker_tok', Refuses())
+    with pytest.raises(textsplit.BadLine, match='tok: cannot encode; retrain it'):
+        prepare._encode_task([b'{"text": "a"}\n'], 'x.jsonl', 1)
