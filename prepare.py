@@ -220,12 +220,11 @@ def fill_language(w, lang, st, train_budget, tok_budget, cfg, bar):
 
 
 def pass_on(budgets, lang, used, takers):
-    """Give lang's unused budget to `takers` in proportion to theirs; returns the bytes passed on."""
+    """Give lang's unused budget (beyond `used`) to `takers`, in proportion to their own budgets."""
     spare, budgets[lang] = budgets[lang] - used, used
     total = sum(budgets[t] for t in takers) or len(takers)
     for t in takers:
         budgets[t] += int(spare * (budgets[t] or 1) / total)
-    return spare
 
 
 def make_fineweb2(w, cfg):
@@ -234,27 +233,27 @@ def make_fineweb2(w, cfg):
     langs = cfg['langs']
     train_b = lang_budgets(cfg['train_bytes'], langs, cfg['temperature'], cfg['lang_sizes'], cfg['lang_cap'])
     tok_b = lang_budgets(cfg['tok_bytes'], langs, cfg['temperature'], cfg['lang_sizes'], cfg['lang_cap'])
-    planned = dict(train_b)
+    planned, ran_out = dict(train_b), []
     state = {l: {'read': 0, 'eval': 0, 'train': 0, 'tok': 0, 'out': False} for l in langs}
     bar, queue = progress(sum(train_b.values()), 'fineweb2 train'), list(langs)
     while queue:
         lang = queue.pop(0)
-        st = state[lang]
-        fill_language(w, lang, st, train_b[lang], tok_b[lang], cfg, bar)
-        if not st['out'] or st['train'] >= train_b[lang]:
+        st, budget = state[lang], train_b[lang]
+        fill_language(w, lang, st, budget, tok_b[lang], cfg, bar)
+        if not st['out'] or st['train'] >= budget:
             continue
+        ran_out.append(lang)
         takers = [l for l in langs if not state[l]['out']]
-        spare = pass_on(train_b, lang, st['train'], takers) if takers else train_b[lang] - st['train']
         if takers:
+            pass_on(train_b, lang, st['train'], takers)
             pass_on(tok_b, lang, min(st['tok'], tok_b[lang]), takers)
             queue += [l for l in takers if l not in queue]  # those already filled are visited again
-        print(f"note: {lang} ran out at {st['train']:,} of {planned[lang]:,} train bytes; its unused {spare:,} "
-              f"bytes go to {', '.join(takers) if takers else 'no language (all ran out)'}")
+        print(f"note: {lang} ran out at {st['train']:,} of {budget:,} train bytes; its unused "
+              f"{budget - st['train']:,} bytes go to {', '.join(takers) if takers else 'no language (all ran out)'}")
     bar.close()
     return {'generated': False, 'source': cfg['fineweb2_files'] or f"{HUB['fineweb2']} (+ {HUB['fineweb']} "
             f"sample-10BT for eng)", 'train_budget_bytes': train_b, 'tok_budget_bytes': tok_b,
-            'planned_train_budget_bytes': planned,
-            'ran_out': [l for l in langs if state[l]['out'] and state[l]['train'] < planned[l]]}
+            'planned_train_budget_bytes': planned, 'ran_out': ran_out}
 
 
 def previous_meta(path, then):

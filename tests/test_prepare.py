@@ -513,3 +513,16 @@ def test_fineweb2_language_without_files_is_one_line_naming_both_layouts(tmp_pat
         prepare.make_splits(cfg)
     assert 'no parquet files for deu_Latn' in str(e.value) and 'data/deu_Latn/train/*.parquet' in str(e.value)
     assert os.listdir(corpus_dir(cfg)) == []  # the temp splits are gone
+
+
+def test_fineweb2_when_every_language_runs_out_all_their_text_is_used_and_said(tmp_path, capsys):
+    texts = {k: FW2_TEXTS[k] for k in ('rus_Cyrl', 'cmn_Hani')}
+    write_fineweb2(tmp_path / 'hub', texts, 'hub')
+    cfg = config(tmp_path, corpus='fineweb2', langs=list(texts), fineweb2_files=str(tmp_path / 'hub'),
+                 train_bytes=1_000_000, tok_bytes=3_000, eval_docs_per_lang=5, shuffle_buffer=20)
+    meta = prepare.make_splits(cfg)
+    assert meta['ran_out'] == ['rus_Cyrl', 'cmn_Hani']
+    assert sum(meta['splits'][s]['n_docs'] for s in ('train', 'val', 'test')) == 350  # every document, once
+    out = capsys.readouterr().out
+    assert 'note: rus_Cyrl ran out' in out and 'bytes go to cmn_Hani' in out
+    assert 'note: cmn_Hani ran out' in out and 'go to no language (all ran out)' in out
