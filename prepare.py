@@ -275,6 +275,8 @@ def make_splits(cfg):
     corpus_dir = os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
     meta_path = os.path.join(corpus_dir, 'meta.json')
     settings = split_settings(cfg)
+    for stale in glob.glob(f"{meta_path}.*.tmp"):  # a killed run's (the splits' own temp files are reused)
+        os.remove(stale)
     meta = previous_meta(meta_path, 'remaking the splits')
     if meta is not None:
         missing = [s for s in SPLITS if not os.path.isfile(os.path.join(corpus_dir, f"{s}.jsonl"))]
@@ -392,7 +394,9 @@ def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
            'shard_tokens': cfg['shard_tokens'], 'chunk_docs': cfg['chunk_docs']}
     shards, next_line, offset = finished_shards(tokens_dir, split, key)
     keep = {s['file'] for s in shards}
-    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin*")):  # unfinished ones, .tmp of a killed run
+    # unfinished shards, and the temp files of a killed run (shards, the sidecar's and the record's)
+    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin*")) + glob.glob(os.path.join(tokens_dir,
+                                                                                             f"{split}.*.tmp")):
         if os.path.basename(stale) not in keep:
             os.remove(stale)
     if shards:

@@ -276,3 +276,18 @@ def test_a_system_exit_in_a_pool_worker_comes_back_as_a_bad_line(monkeypatch):
     monkeypatch.setattr(prepare, '_worker_tok', Refuses())
     with pytest.raises(textsplit.BadLine, match='tok: cannot encode; retrain it'):
         prepare._encode_task([b'{"text": "a"}\n'], 'x.jsonl', 1)
+
+
+def test_temp_files_of_a_killed_run_are_removed_by_the_next(small_corpus):
+    out, tok_path = small_corpus
+    tokens_dir = f"{out}/tokens/embedded/bpe-300"
+    os.makedirs(tokens_dir, exist_ok=True)
+    left = [f"{tokens_dir}/train_0007.bin.tmp", f"{tokens_dir}/train.json.4242.tmp",
+            f"{tokens_dir}/train.partial.json.4242.tmp", f"{tokens_dir}/val.json.4242.tmp",
+            f"{out}/corpus/embedded/meta.json.4242.tmp"]
+    for p in left:
+        open(p, 'wb').write(b'half')
+    rc, err = run_prepare(f'--out_dir={out}', *SMALL, f'--tokenizers={tok_path}', '--encode_splits=train,val',
+                          '--num_workers=1')
+    assert rc == 0, err
+    assert temp_files(str(out)) == []
