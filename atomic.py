@@ -2,19 +2,72 @@
 Files written so that a reader never sees half of one: write a temp file beside the target, then rename it into
 place (os.replace is atomic on POSIX). A run killed mid-write leaves the old file, or none, never a torn one.
 Every uniscale script that writes an artifact (splits, shards' sidecars, tokenizers, eval.json, reports) uses these.
+
+A full, read-only or forbidden disk is one line naming the file and the fix (`disk_errors`), and the temp file is
+removed: a failed write never leaves .tmp files filling the disk.
 """
+import errno
 import json
 import os
+from contextlib import contextmanager
+
+DISK_FIX = {
+    errno.ENOSPC: 'the disk is full: free space, or write elsewhere (out_dir)',
+    errno.EDQUOT: 'over the disk quota: free space, or write elsewhere (out_dir)',
+    errno.EFBIG: 'file too large for the file system or `ulimit -f`: raise the limit, or write elsewhere (out_dir)',
+    errno.EROFS: 'the file system is read-only: write elsewhere (out_dir)',
+    errno.EACCES: 'no permission to write there: write elsewhere (out_dir) or fix the permissions',
+    errno.EPERM: 'no permission to write there: write elsewhere (out_dir) or fix the permissions',
+    errno.ENOTDIR: 'a parent of it is a file, not a folder: write elsewhere (out_dir)',
+}
+
+
+def write_error(path, err):
+    """The one-line SystemExit for an OSError met while writing `path`."""
+    fix = DISK_FIX.get(err.errno, 'check the folder, or write elsewhere (out_dir)')
+    return SystemExit(f"{path}: cannot write ({err.strerror or err}); {fix}")
+
+
+@contextmanager
+def disk_errors(path):
+    """An OSError inside the block becomes write_error(path); the caller removes its temp files."""
+    try:
+        yield
+    except OSError as e:
+        raise write_error(path, e) from None
+
+
+def remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def write_atomic(path, data):
     """str (as UTF-8) or bytes -> path, atomically; makes the parent folder if needed."""
-    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"  # the pid keeps two writers of one path from sharing a temp file
-    with open(tmp, 'wb') as f:
-        f.write(data.encode('utf-8') if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    try:
+        with disk_errors(path):
+            os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+            with open(tmp, 'wb') as f:
+                f.write(data.encode('utf-8') if isinstance(data, str) else data)
+            os.replace(tmp, path)
+    except BaseException:  # a full disk, Ctrl-C: the temp file goes too
+        remove_quietly(tmp)
+        raise
 
 
 def write_json_atomic(path, obj, indent=1):
     write_atomic(path, json.dumps(obj, indent=indent, ensure_ascii=False) + '\n')
+
+
+def read_json(path, what, fix):
+    """A JSON file another run wrote -> its object; missing or corrupt is one line naming the file and `fix`."""
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: {what} not found; {fix}")
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SystemExit(f"{path}: corrupt {what} ({e}); {fix}") from None

@@ -11,7 +11,8 @@ which runs each config file given (plain Python assignments), then applies the -
 (parsed with ast.literal_eval; a value that is not a Python literal is taken as a bare string).
 Unlike nanoGPT it never execs into the script's globals blindly: an unknown key or a value of the
 wrong type is a one-line error naming the key. An int is accepted where a float is expected
-(--lr=1), a list where a tuple is, a comma-separated string or a single value where a list is (--langs=eng,deu_Latn, --seeds=1),
+(--lr=1), a list where a tuple is, a comma-separated string, a bracketed list of bare words or a single value
+where a list is (--langs=eng,deu_Latn, --presets=[apertus-50M,apertus-100M], --seeds=1),
 and anything where the default is None.
 UPPER_CASE names and _private names are constants, not keys (a config file may define LANG_SET_20).
 If the script has a `command` key, one bare word (`python tokenizer.py eval`) sets it.
@@ -20,6 +21,7 @@ It returns the final config as a dict (what runs write to config.json).
 import ast
 import os
 import sys
+import traceback
 
 PLAIN_TYPES = (bool, int, float, str, type(None), list, tuple, dict)
 
@@ -48,8 +50,8 @@ def coerce(key, value, default, where):
         if not ok and isinstance(value, float) and value.is_integer():  # --max_steps=1e4
             value, ok = int(value), True
     elif isinstance(default, (list, tuple)):
-        if isinstance(value, str):  # --langs=eng,deu_Latn
-            value = [v for v in value.split(',') if v]
+        if isinstance(value, str):  # --langs=eng,deu_Latn or --presets=[apertus-50M,apertus-100M]
+            value = bare_word_list(key, value, where)
         elif isinstance(value, (int, float)):  # --seeds=1
             value = [value]
         ok = isinstance(value, (list, tuple))
@@ -60,6 +62,20 @@ def coerce(key, value, default, where):
         raise SystemExit(f"config error ({where}): '{key}' expects {type(default).__name__} "
                          f"(default {default!r}), got {type(value).__name__} {value!r}")
     return value
+
+
+BRACKETS = {'[': ']', '(': ')'}
+
+
+def bare_word_list(key, text, where):
+    """'a,b' or '[a, b]' or "['a', b]" -> ['a', 'b'] (strings, as the shell leaves them unquoted); a value that
+    opens or closes a list without the other half is a typo, not a name, and is refused."""
+    if text[:1] in BRACKETS and text[-1:] == BRACKETS[text[0]]:
+        text = text[1:-1]
+    if text[:1] in '[(' or text[-1:] in '])':
+        raise SystemExit(f"config error ({where}): '{key}' expects a list, got {text!r} with unbalanced brackets; "
+                         f"write --{key}=a,b or --{key}=[a,b]")
+    return [w.strip().strip('\'"').strip() for w in text.split(',') if w.strip().strip('\'"').strip()]
 
 
 def parse_value(text):
@@ -74,9 +90,17 @@ def run_config_file(path, namespace, keys):
     if not os.path.isfile(path):
         raise SystemExit(f"config error: config file {path} not found (configs live in config/*.py)")
     file_ns = {}
-    with open(path) as f:
-        code = compile(f.read(), path, 'exec')
-    exec(code, file_ns)  # a config file is trusted Python, as in nanoGPT
+    with open(path, 'rb') as f:
+        source = f.read()
+    try:
+        code = compile(source, path, 'exec')
+    except SyntaxError as e:  # a typo in the file: where it is, not a traceback into this module
+        raise SystemExit(f"config error: {path}:{e.lineno}: {type(e).__name__}: {e.msg}") from None
+    try:
+        exec(code, file_ns)  # a config file is trusted Python, as in nanoGPT
+    except Exception as e:  # NameError, ImportError, ...: the line of the config file that raised it
+        lines = [fr.lineno for fr in traceback.extract_tb(e.__traceback__) if fr.filename == path]
+        raise SystemExit(f"config error: {path}:{lines[-1] if lines else '?'}: {type(e).__name__}: {e}") from None
     for k, v in file_ns.items():
         if not is_key(k, v):
             continue  # imports, helpers, constants and private names are the file's own business

@@ -3,21 +3,27 @@ The token shard format, and the reader that training and evaluation use.
 
 A split of a corpus, encoded by one tokenizer, lives in out/tokens/{corpus}/{tokenizer}/:
     {split}_0000.bin, {split}_0001.bin, ...   shards: a 1 KiB header, then the token ids
-    {split}.json                               sidecar: tokenizer hash, n_tokens, n_docs, n_bytes, the shard list
+    {split}.json                               sidecar: tokenizer hash, n_tokens, n_docs, n_bytes, max_id, the shards
 
 Header (HEADER_INTS little-endian int64, as llm.c's shards but 64-bit):
     [0] MAGIC  [1] VERSION  [2] n_tokens  [3] bytes per token (2: uint16, 4: uint32)
     [4] n_docs  [5] vocab_size  [6] tokenizer hash (first 15 hex digits as an int)  [7] bos_id
+    [8] max_id (the largest id in the shard, -1 if empty; version 2)
 Every document starts with BOS, and no document spans two shards, so the BOS positions are the
 document starts. The sidecar is written last: a split with a sidecar is complete.
+Ids are checked against the vocabulary when written, and the largest is recorded, so that a reader checks it
+against its model's vocabulary at load (an id past the embedding is an IndexError, or a CUDA device assert).
+Version 1 shards (no max_id) are refused with the fix: re-run prepare.py, which re-encodes them.
 """
 import json
 import os
 
 import numpy as np
 
+from atomic import disk_errors, remove_quietly, write_json_atomic
+
 MAGIC = 0x756E6973  # 'unis'
-VERSION = 1
+VERSION = 2  # 2: header[8] and the sidecar record max_id
 HEADER_INTS = 128
 HEADER_BYTES = HEADER_INTS * 8
 
@@ -41,9 +47,16 @@ class ShardWriter:
         self.vocab_size = vocab_size
         self.header[[0, 1, 3, 5, 6, 7]] = [MAGIC, VERSION, self.dtype.itemsize, vocab_size,
                                            hash_to_int(tokenizer_hash), bos_id]
-        self.f = open(self.tmp, 'wb')
-        self.f.write(self.header.tobytes())
+        self.f = None
+        try:
+            with disk_errors(path):
+                self.f = open(self.tmp, 'wb')
+                self.f.write(self.header.tobytes())
+        except BaseException:
+            self.abort()
+            raise
         self.n_tokens = self.n_docs = self.n_bytes = 0
+        self.max_id = -1
 
     def write(self, ids, n_docs, n_bytes=0):
         """Append ids holding n_docs whole documents of n_bytes UTF-8 text (for the sidecar)."""
@@ -51,22 +64,34 @@ class ShardWriter:
         if len(ids) and (ids.max() >= self.vocab_size or ids.min() < 0):
             raise SystemExit(f"{self.path}: token id {ids.max()} outside the tokenizer's vocabulary "
                              f"of {self.vocab_size}; the tokenizer's meta.json vocab_size is wrong")
-        self.f.write(ids.astype(self.dtype, copy=False).tobytes())
+        with disk_errors(self.path):
+            self.f.write(ids.astype(self.dtype, copy=False).tobytes())
         self.n_tokens += len(ids)
+        self.max_id = max(self.max_id, int(ids.max())) if len(ids) else self.max_id
         self.n_docs += n_docs
         self.n_bytes += n_bytes
 
+    def abort(self):
+        """Drop the unfinished shard: close and remove its temp file (a failed run leaves nothing behind)."""
+        try:
+            if self.f is not None:
+                self.f.close()  # flushing onto a full disk fails again: the file goes anyway
+        except OSError:
+            pass
+        remove_quietly(self.tmp)
+
     def close(self):
         """Patch the header, rename into place; returns the shard's entry for the sidecar."""
-        self.header[2], self.header[4] = self.n_tokens, self.n_docs
-        self.f.seek(0)
-        self.f.write(self.header.tobytes())
-        self.f.flush()
-        os.fsync(self.f.fileno())
-        self.f.close()
-        os.replace(self.tmp, self.path)
+        self.header[[2, 4, 8]] = self.n_tokens, self.n_docs, self.max_id
+        with disk_errors(self.path):
+            self.f.seek(0)
+            self.f.write(self.header.tobytes())
+            self.f.flush()
+            os.fsync(self.f.fileno())
+            self.f.close()
+            os.replace(self.tmp, self.path)
         return {'file': os.path.basename(self.path), 'n_tokens': self.n_tokens, 'n_docs': self.n_docs,
-                'n_bytes': self.n_bytes}
+                'n_bytes': self.n_bytes, 'max_id': self.max_id}
 
 
 def read_header(path):
@@ -82,7 +107,9 @@ def read_header(path):
         raise SystemExit(f"{path}: not a uniscale token shard (bad magic {int(header[0]):#x}); "
                          f"re-run prepare.py")
     if header[1] != VERSION:
-        raise SystemExit(f"{path}: shard format version {header[1]}, this code reads {VERSION}; re-run prepare.py")
+        old = ' (it does not record its largest token id)' if header[1] == 1 else ''
+        raise SystemExit(f"{path}: shard format version {header[1]}{old}, this code reads {VERSION}; "
+                         f"re-run prepare.py to re-encode this split")
     if header[3] not in (2, 4):
         raise SystemExit(f"{path}: bytes per token {header[3]} in header (must be 2 or 4); re-run prepare.py")
     dtype = np.dtype('<u2') if header[3] == 2 else np.dtype('<u4')
@@ -93,9 +120,69 @@ def read_header(path):
     return header, dtype
 
 
+def check_max_id(path, max_id, sidecar_max_id, tok_vocab, model_vocab, sidecar):
+    """The largest id of a shard against its sidecar, its tokenizer's vocabulary and the model's."""
+    if sidecar_max_id != max_id:
+        raise SystemExit(f"{path}: header says the largest id is {max_id}, {sidecar} says {sidecar_max_id}; "
+                         f"delete {os.path.dirname(path)} and re-run prepare.py")
+    if max_id >= tok_vocab:
+        raise SystemExit(f"{path}: holds token id {max_id} >= its tokenizer's vocab_size {tok_vocab}; "
+                         f"the shard is corrupt, delete {os.path.dirname(path)} and re-run prepare.py")
+    if model_vocab is not None and max_id >= model_vocab:
+        raise SystemExit(f"{path}: holds token id {max_id}, the model's vocabulary is {model_vocab}; "
+                         f"re-encode the split with the model's tokenizer (prepare.py --tokenizers=...)")
+
+
+# ---------------------------------------------------------------- resuming an interrupted encoding
+def progress_path(tokens_dir, split):
+    return os.path.join(tokens_dir, f"{split}.partial.json")
+
+
+def record_progress(tokens_dir, split, key, shards, next_line, next_offset):
+    """After each finished shard: what an interrupted run can reuse. `key` holds everything that decides the
+    shards' bytes (tokenizer hash, the split's sha256, format, shard_tokens, chunk_docs); shards end on chunk
+    boundaries, so resuming at next_line (byte next_offset) chunks the rest exactly as one run would."""
+    write_json_atomic(progress_path(tokens_dir, split), {'key': key, 'shards': shards, 'next_line': next_line,
+                                                         'next_offset': next_offset})
+
+
+def forget_progress(tokens_dir, split):
+    remove_quietly(progress_path(tokens_dir, split))
+
+
+def finished_shards(tokens_dir, split, key):
+    """(shard entries, next line, next byte offset) an interrupted run left for `key`, or ([], 1, 0) to start over
+    (no record, other settings, or a listed shard missing or not as recorded)."""
+    path, fresh = progress_path(tokens_dir, split), ([], 1, 0)
+    if not os.path.isfile(path):
+        return fresh
+    try:
+        with open(path) as f:
+            rec = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        print(f"{path}: unreadable, encoding {split} from the start")
+        return fresh
+    if rec.get('key') != key:
+        print(f"{path}: made with another tokenizer, text or shard settings; encoding {split} from the start")
+        return fresh
+    for s in rec['shards']:
+        shard = os.path.join(tokens_dir, s['file'])
+        try:
+            header, _ = read_header(shard)
+        except SystemExit as e:
+            print(f"{e}: not reusable, encoding {split} from the start")
+            return fresh
+        if [int(header[i]) for i in (2, 4, 6, 8)] != [s['n_tokens'], s['n_docs'], hash_to_int(key['tokenizer_hash']),
+                                                      s['max_id']]:
+            print(f"{shard}: not the shard {path} records, encoding {split} from the start")
+            return fresh
+    return rec['shards'], rec['next_line'], rec['next_offset']
+
+
 class TokenShards:
     """
-    One split of token shards, checked against the tokenizer the caller uses.
+    One split of token shards, checked against the tokenizer the caller uses; with vocab_size (the model's),
+    every id is checked to be below it (verify_ids).
     Memmaps are opened per call and not kept: a long-lived np.memmap makes a long run's memory
     grow as pages are touched (nanoGPT #287).
     """
@@ -112,6 +199,11 @@ class TokenShards:
         except json.JSONDecodeError as e:
             raise SystemExit(f"{sidecar}: corrupt sidecar ({e}); delete it and re-run prepare.py")
         m = self.meta
+        need = ('tokenizer', 'tokenizer_hash', 'vocab_size', 'bos_id', 'n_tokens', 'n_docs', 'n_bytes', 'shards')
+        missing = [k for k in need if k not in m] if isinstance(m, dict) else list(need)
+        if missing or not all(isinstance(e, dict) and {'file', 'n_tokens'} <= set(e) for e in m['shards']):
+            raise SystemExit(f"{sidecar}: not a complete sidecar (missing {missing or 'shard entries'}); "
+                             f"delete {tokens_dir} and re-run prepare.py")
         if tokenizer_hash is not None and m['tokenizer_hash'] != tokenizer_hash:
             raise SystemExit(f"{sidecar}: shards were written by tokenizer {m['tokenizer']} "
                              f"(hash {m['tokenizer_hash'][:12]}), this run uses hash {tokenizer_hash[:12]}; "
@@ -132,9 +224,27 @@ class TokenShards:
             if header[6] != hash_to_int(m['tokenizer_hash']):
                 raise SystemExit(f"{path}: shard was written by another tokenizer than {sidecar} names; "
                                  f"delete {tokens_dir} and re-run prepare.py")
+            check_max_id(path, int(header[8]), s.get('max_id'), m['vocab_size'], vocab_size, sidecar)
         self.n_tokens, self.n_docs, self.n_bytes = m['n_tokens'], m['n_docs'], m['n_bytes']
         self.bos_id, self.vocab_size = m['bos_id'], m['vocab_size']
+        self.max_ids = [s['max_id'] for s in m['shards']]
+        if vocab_size is not None:  # a model will index its embedding with these ids: make sure of every one
+            self.verify_ids()
         self.bytes_per_token = self.n_bytes / max(self.n_tokens, 1)  # of UTF-8 text, for byte budgets
+
+    def verify_ids(self, chunk=1 << 26):
+        """Scan every id against the recorded max_id: catches a data region altered after it was written, which
+        the header check cannot. Done at load when the caller gives its vocab_size (a model is to be fed): numpy
+        scans ~19 GB/s of uint16 from the page cache (bench in the commit), so a cold disk read is the cost."""
+        for i, path in enumerate(self.paths):
+            ids = self.tokens(i)
+            for j in range(0, len(ids), chunk):
+                part = ids[j:j + chunk]
+                if len(part) and int(part.max()) > self.max_ids[i]:
+                    at = j + int(part.argmax())
+                    raise SystemExit(f"{path}: token {at} is id {int(part[at - j])}, above the largest id written "
+                                     f"({self.max_ids[i]}); the shard is corrupt, delete {self.tokens_dir} "
+                                     f"and re-run prepare.py")
 
     def __len__(self):
         return len(self.paths)

@@ -89,3 +89,48 @@ def test_every_shipped_config_key_belongs_to_some_script():
         ns = runpy.run_path(path)
         keys = {k for k, v in ns.items() if configurator.is_key(k, v)}
         assert keys - known == set(), f"{path} sets keys no script has: {keys - known}"
+
+
+@pytest.mark.parametrize('arg', ['--langs=[apertus-50M,apertus-100M]', "--langs=['apertus-50M', apertus-100M]",
+                                 '--langs=[ apertus-50M , "apertus-100M" ]', '--langs=apertus-50M,apertus-100M'])
+def test_bracketed_list_of_bare_words_parses_to_strings(arg):
+    ns = defaults()
+    configurator.configure(ns, [arg])
+    assert ns['langs'] == ['apertus-50M', 'apertus-100M']
+
+
+@pytest.mark.parametrize('arg', ['--langs=[eng,deu', '--langs=eng,deu]', '--langs=[[eng],[deu]]', '--betas=(0.9,'])
+def test_broken_list_literal_is_refused_not_taken_as_a_name(arg):
+    with pytest.raises(SystemExit) as e:
+        configurator.configure(defaults(), [arg])
+    key = arg[2:].split('=')[0]
+    assert f"'{key}' expects a list" in str(e.value) and 'unbalanced' in str(e.value) and '\n' not in str(e.value)
+
+
+def test_a_string_key_still_takes_any_bare_word():
+    ns = defaults()
+    configurator.configure(ns, ['--corpus=[x'])
+    assert ns['corpus'] == '[x'
+
+
+@pytest.mark.parametrize('source, line, kind', [('lr = 1e-3\nbatch_size = (32\n', 2, 'SyntaxError'),
+                                                ('lr = 1e-3\n\nbatch_size = undefined_name\n', 3, 'NameError'),
+                                                ('import not_a_module_xyz\n', 1, 'ModuleNotFoundError')])
+def test_config_file_error_is_one_line_with_file_and_line(tmp_path, source, line, kind):
+    path = tmp_path / 'x.py'
+    path.write_text(source)
+    with pytest.raises(SystemExit) as e:
+        configurator.configure(defaults(), [str(path)])
+    assert str(e.value).startswith(f"config error: {path}:{line}: {kind}") and '\n' not in str(e.value)
+
+
+def test_config_file_syntax_error_through_a_real_script(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / 'broken.py'
+    path.write_text("corpus = 'embedded'\nseed = [1, 2\n")
+    root = __import__('os').path.dirname(__import__('os').path.dirname(__import__('os').path.abspath(__file__)))
+    p = subprocess.run([sys.executable, 'prepare.py', str(path)], cwd=root, capture_output=True, text=True)
+    err = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(err) == 1 and 'Traceback' not in p.stderr
+    assert err[0].startswith(f"config error: {path}:2: SyntaxError")

@@ -7,6 +7,7 @@ import pytest
 
 import prepare
 import shards
+import sources
 from shards import TokenShards
 
 
@@ -265,10 +266,10 @@ def test_interrupted_encode_rerun_produces_identical_files(tmp_path):
 
 def test_streaming_shuffle_is_a_seeded_permutation():
     items = list(range(1000))
-    a = list(prepare.shuffle_buffer_iter(iter(items), 64, seed=3))
+    a = list(sources.shuffle_buffer_iter(iter(items), 64, seed=3))
     assert sorted(a) == items and a != items
-    assert a == list(prepare.shuffle_buffer_iter(iter(items), 64, seed=3))
-    assert a != list(prepare.shuffle_buffer_iter(iter(items), 64, seed=4))
+    assert a == list(sources.shuffle_buffer_iter(iter(items), 64, seed=3))
+    assert a != list(sources.shuffle_buffer_iter(iter(items), 64, seed=4))
 
 
 def test_parallel_encoding_with_a_real_tokenizer_matches_serial(tmp_path):
@@ -290,3 +291,238 @@ def test_parallel_encoding_with_a_real_tokenizer_matches_serial(tmp_path):
     ts = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=tok.vocab_size)
     val_texts = [d['text'] for d in read_jsonl(f"{corpus_dir(cfg)}/val.jsonl")]
     assert [tok.decode(ids[1:].tolist()) for ids in ts.documents()] == val_texts
+
+
+def test_largest_id_is_recorded_in_header_and_sidecar(encoded):
+    tokens_dir, tok = encoded
+    ts = TokenShards(tokens_dir, 'train')
+    for i, path in enumerate(ts.paths):
+        header, _ = shards.read_header(path)
+        assert header[1] == shards.VERSION == 2
+        assert header[8] == ts.meta['shards'][i]['max_id'] == int(np.max(ts.tokens(i)))
+    assert ts.meta['max_id'] == max(ts.max_ids)
+    ts.verify_ids()  # the data agrees with the record
+
+
+def patch_max_id(tokens_dir, max_id):
+    """As a shard written by a writer that did not check its ids: header and sidecar both record `max_id`."""
+    path = f"{tokens_dir}/train_0000.bin"
+    with open(path, 'r+b') as f:
+        f.seek(8 * 8)
+        f.write(np.array([max_id], dtype='<i8').tobytes())
+    meta = json.load(open(f"{tokens_dir}/train.json"))
+    meta['shards'][0]['max_id'] = max_id
+    json.dump(meta, open(f"{tokens_dir}/train.json", 'w'))
+    return path
+
+
+def test_shard_recording_an_id_beyond_the_vocabulary_is_refused_at_load(encoded):
+    tokens_dir, tok = encoded
+    path = patch_max_id(tokens_dir, tok.vocab_size)
+    with pytest.raises(SystemExit) as e:
+        TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=tok.vocab_size)
+    assert str(e.value).startswith(f"{path}: holds token id 258 >= its tokenizer's vocab_size 258")
+    assert 're-run prepare.py' in str(e.value)
+
+
+def test_header_and_sidecar_disagreeing_on_the_largest_id_is_refused(encoded):
+    tokens_dir, tok = encoded
+    meta = json.load(open(f"{tokens_dir}/train.json"))
+    meta['shards'][1]['max_id'] -= 1
+    json.dump(meta, open(f"{tokens_dir}/train.json", 'w'))
+    with pytest.raises(SystemExit, match=r'train_0001\.bin: header says the largest id is \d+, .* says \d+'):
+        TokenShards(tokens_dir, 'train')
+
+
+def test_an_id_written_into_the_data_afterwards_is_found_by_verify_ids(encoded):
+    tokens_dir, tok = encoded
+    path = f"{tokens_dir}/train_0001.bin"
+    with open(path, 'r+b') as f:
+        f.seek(shards.HEADER_BYTES + 2 * 777)
+        f.write(np.array([60_000], dtype='<u2').tobytes())
+    ts = TokenShards(tokens_dir, 'train')  # the header alone cannot see it
+    with pytest.raises(SystemExit, match=r'train_0001\.bin: token 777 is id 60000, above the largest id written'):
+        ts.verify_ids(chunk=500)
+    with pytest.raises(SystemExit, match=r'train_0001\.bin: token 777 is id 60000'):
+        TokenShards(tokens_dir, 'train', vocab_size=tok.vocab_size)  # a model is to be fed: checked at load
+
+
+def test_writer_refuses_an_id_outside_the_vocabulary(tmp_path):
+    w = shards.ShardWriter(str(tmp_path / 'x_0000.bin'), 100, 'a' * 16, 0)
+    with pytest.raises(SystemExit, match='token id 100 outside'):
+        w.write(np.array([0, 5, 100]), 1)
+    w.abort()
+    assert os.listdir(tmp_path) == []
+
+
+def test_version_1_shards_are_refused_and_prepare_reencodes_them(tmp_path, capsys):
+    cfg = config(tmp_path, embedded_bytes=100_000)
+    prepare.make_splits(cfg)
+    tokens_dir = encode(cfg, ByteTokenizer())
+    first = f"{tokens_dir}/train_0000.bin"
+    with open(first, 'r+b') as f:  # as the previous code wrote them: version 1, slot 8 unused
+        f.seek(8)
+        f.write(np.array([1], dtype='<i8').tobytes())
+    meta = json.load(open(f"{tokens_dir}/train.json"))
+    json.dump({**meta, 'format_version': 1}, open(f"{tokens_dir}/train.json", 'w'))
+    with pytest.raises(SystemExit, match=r'train_0000\.bin: shard format version 1 .* re-run prepare\.py'):
+        TokenShards(tokens_dir, 'train')
+    encode(cfg, ByteTokenizer())
+    assert 'already encoded' not in capsys.readouterr().out
+    assert TokenShards(tokens_dir, 'train').meta['format_version'] == 2
+
+
+def test_interrupted_encode_reuses_finished_shards_and_matches_an_uninterrupted_run(tmp_path, capsys):
+    clean = config(tmp_path / 'clean', embedded_bytes=150_000)
+    prepare.make_splits(clean)
+    clean_tok = ByteTokenizer()
+    clean_dir = encode(clean, clean_tok)
+    n_shards = len(json.load(open(f"{clean_dir}/train.json"))['shards'])
+    assert n_shards >= 3
+    cfg = config(tmp_path / 'cut', embedded_bytes=150_000)
+    prepare.make_splits(cfg)
+    with pytest.raises(KeyboardInterrupt):  # killed in the third shard
+        encode(cfg, ByteTokenizer(fail_after=clean_tok.calls * 5 // (2 * n_shards)))
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bytes-2')
+    done = json.load(open(f"{tokens_dir}/train.partial.json"))['shards']
+    assert len(done) == 2 and not os.path.exists(f"{tokens_dir}/train.json")
+    before = [os.stat(f"{tokens_dir}/{s['file']}") for s in done]
+    capsys.readouterr()
+    tok = ByteTokenizer()
+    encode(cfg, tok)
+    assert 'reusing 2 finished train shards' in capsys.readouterr().out
+    after = [os.stat(f"{tokens_dir}/{s['file']}") for s in done]
+    assert [(a.st_ino, a.st_mtime_ns) for a in after] == [(b.st_ino, b.st_mtime_ns) for b in before]  # not rewritten
+    assert tok.calls < clean_tok.calls  # the reused shards' documents were not encoded again
+    assert sorted(os.listdir(tokens_dir)) == sorted(os.listdir(clean_dir))  # no record, no temp file left
+    for n in os.listdir(clean_dir):
+        a, b = open(f"{tokens_dir}/{n}", 'rb').read(), open(f"{clean_dir}/{n}", 'rb').read()
+        assert a == b if n.endswith('.bin') else a.replace(b'/cut/', b'/clean/') == b, n
+
+
+def test_interrupted_encode_with_other_shard_settings_starts_over(tmp_path, capsys):
+    cfg = config(tmp_path, embedded_bytes=150_000, chunk_docs=4)
+    prepare.make_splits(cfg)
+    with pytest.raises(KeyboardInterrupt):
+        encode(cfg, ByteTokenizer(fail_after=20))
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bytes-2')
+    assert json.load(open(f"{tokens_dir}/train.partial.json"))['shards']
+    cfg['shard_tokens'] = 30_000
+    encode(cfg, ByteTokenizer())
+    assert 'encoding train from the start' in capsys.readouterr().out
+    ts = TokenShards(tokens_dir, 'train')
+    assert all(s['n_tokens'] >= 30_000 for s in ts.meta['shards'][:-1]) and ts.n_docs == ts.meta['n_docs']
+    texts = [d['text'] for d in read_jsonl(f"{corpus_dir(cfg)}/train.jsonl")]
+    assert [ByteTokenizer().decode(ids[1:].tolist()) for ids in ts.documents()] == texts
+
+
+def test_a_reused_shard_that_was_altered_is_not_reused(tmp_path, capsys):
+    cfg = config(tmp_path, embedded_bytes=150_000, chunk_docs=4)
+    prepare.make_splits(cfg)
+    with pytest.raises(KeyboardInterrupt):
+        encode(cfg, ByteTokenizer(fail_after=20))
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bytes-2')
+    with open(f"{tokens_dir}/train_0000.bin", 'r+b') as f:
+        f.truncate(shards.HEADER_BYTES + 10)
+    encode(cfg, ByteTokenizer())
+    assert 'not reusable, encoding train from the start' in capsys.readouterr().out
+    assert TokenShards(tokens_dir, 'train', vocab_size=258).n_docs == len(read_jsonl(f"{corpus_dir(cfg)}/train.jsonl"))
+
+
+def test_encode_interrupted_in_process_resumes_in_a_process_pool_with_the_same_bytes(tmp_path):
+    from tokenizer import load_tokenizer, train_bpe
+    cfg = config(tmp_path, embedded_bytes=120_000, chunk_docs=4, shard_tokens=8_000, encode_splits=['train'])
+    prepare.make_splits(cfg)
+    tok_path = str(tmp_path / 'bpe-500')
+    train_bpe([d['text'] for d in read_jsonl(f"{corpus_dir(cfg)}/tok.jsonl")], 500, tok_path, name='bpe-500')
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bpe-500')
+    prepare.encode_corpus(cfg, tok_path)
+    clean = {n: open(f"{tokens_dir}/{n}", 'rb').read() for n in os.listdir(tokens_dir)}
+    for n in clean:
+        os.remove(f"{tokens_dir}/{n}")
+
+    class Killed:  # the real tokenizer, killed after 12 chunks
+        def __init__(self, tok):
+            self.tok, self.calls = tok, 0
+
+        def __getattr__(self, name):
+            return getattr(self.tok, name)
+
+        def encode_batch(self, texts):
+            self.calls += 1
+            if self.calls > 12:
+                raise KeyboardInterrupt
+            return self.tok.encode_batch(texts)
+    with pytest.raises(KeyboardInterrupt):
+        prepare.encode_split(Killed(load_tokenizer(tok_path)), tok_path, corpus_dir(cfg), 'train', tokens_dir, cfg)
+    assert len(json.load(open(f"{tokens_dir}/train.partial.json"))['shards']) >= 1
+    prepare.encode_corpus({**cfg, 'num_workers': 2}, tok_path)
+    assert {n: open(f"{tokens_dir}/{n}", 'rb').read() for n in os.listdir(tokens_dir)} == clean
+
+
+def write_fineweb2(root, texts, layout):
+    """FineWeb-2 parquet files in the flat layout {root}/{lang}/ or the hub snapshot's ({root}/data/{lang}/train/,
+    and FineWeb's sample/10BT/ for eng)."""
+    for lang, t in texts.items():
+        cols = {k: [v if v is not None else lang] * len(t) for k, v in FINEWEB2_SCHEMA.items()}
+        cols['id'] = [str(i) for i in range(len(t))]
+        folder = (f"{root}/{lang}" if layout == 'flat' else f"{root}/sample/10BT" if lang == 'eng'
+                  else f"{root}/data/{lang}/train")
+        write_parquet(f"{folder}/000_00000.parquet", t, **cols)
+
+
+FW2_TEXTS = {'eng': ['Hello world, this is English text number %d.' % i for i in range(300)],
+             'rus_Cyrl': ['Привет, мир! Это русский текст номер %d.' % i for i in range(50)],
+             'cmn_Hani': ['你好世界，这是第%d篇中文。' % i for i in range(300)]}
+
+
+def test_fineweb2_hub_layout_and_a_short_language_passes_its_budget_on(tmp_path, capsys):
+    write_fineweb2(tmp_path / 'hub', FW2_TEXTS, 'hub')
+    cfg = config(tmp_path / 'a', corpus='fineweb2', langs=list(FW2_TEXTS), fineweb2_files=str(tmp_path / 'hub'),
+                 train_bytes=9_000, tok_bytes=3_000, eval_docs_per_lang=10, shuffle_buffer=50)
+    meta = prepare.make_splits(cfg)
+    rus = FW2_TEXTS['rus_Cyrl']
+    short = sum(len(t.encode()) for t in rus) - sum(len(d['text'].encode()) for s in ('val', 'test')
+                                                    for d in read_jsonl(f"{corpus_dir(cfg)}/{s}.jsonl")
+                                                    if d['lang'] == 'rus_Cyrl')
+    per_lang = meta['splits']['train']['per_lang']
+    assert per_lang['rus_Cyrl'] == short < 3_000 and meta['ran_out'] == ['rus_Cyrl']
+    spare = 3_000 - short
+    for lang in ('eng', 'cmn_Hani'):  # each takes half of the spare, overshooting by at most one document
+        assert 3_000 + spare // 2 - 1 <= per_lang[lang] < 3_000 + spare // 2 + 60
+    assert f"note: rus_Cyrl ran out at {short:,} of 3,000 train bytes; its unused {spare:,} bytes go to eng, cmn_Hani" \
+        in capsys.readouterr().out
+    train = read_jsonl(f"{corpus_dir(cfg)}/train.jsonl")
+    assert len({d['text'] for d in train}) == len(train)  # a language visited twice gives no document twice
+    # eng's documents are those of one pass with enough Russian: the same stream, read further
+    write_fineweb2(tmp_path / 'flat', {**FW2_TEXTS, 'rus_Cyrl': rus * 3 + [t + '!' for t in rus]}, 'flat')
+    ref = config(tmp_path / 'b', **{**cfg, 'out_dir': str(tmp_path / 'b' / 'out'),
+                                    'fineweb2_files': str(tmp_path / 'flat')})
+    ref_meta = prepare.make_splits(ref)
+    assert ref_meta['ran_out'] == []
+    eng = [d['text'] for d in train if d['lang'] == 'eng']
+    ref_eng = [d['text'] for d in read_jsonl(f"{corpus_dir(ref)}/train.jsonl") if d['lang'] == 'eng']
+    assert len(ref_eng) < len(eng) and eng[:len(ref_eng)] == ref_eng
+
+
+def test_fineweb2_language_without_files_is_one_line_naming_both_layouts(tmp_path):
+    write_fineweb2(tmp_path / 'hub', {'eng': FW2_TEXTS['eng']}, 'hub')
+    cfg = config(tmp_path, corpus='fineweb2', langs=['eng', 'deu_Latn'], fineweb2_files=str(tmp_path / 'hub'),
+                 train_bytes=2_000, tok_bytes=500, eval_docs_per_lang=5)
+    with pytest.raises(SystemExit) as e:
+        prepare.make_splits(cfg)
+    assert 'no parquet files for deu_Latn' in str(e.value) and 'data/deu_Latn/train/*.parquet' in str(e.value)
+    assert os.listdir(corpus_dir(cfg)) == []  # the temp splits are gone
+
+
+def test_fineweb2_when_every_language_runs_out_all_their_text_is_used_and_said(tmp_path, capsys):
+    texts = {k: FW2_TEXTS[k] for k in ('rus_Cyrl', 'cmn_Hani')}
+    write_fineweb2(tmp_path / 'hub', texts, 'hub')
+    cfg = config(tmp_path, corpus='fineweb2', langs=list(texts), fineweb2_files=str(tmp_path / 'hub'),
+                 train_bytes=1_000_000, tok_bytes=3_000, eval_docs_per_lang=5, shuffle_buffer=20)
+    meta = prepare.make_splits(cfg)
+    assert meta['ran_out'] == ['rus_Cyrl', 'cmn_Hani']
+    assert sum(meta['splits'][s]['n_docs'] for s in ('train', 'val', 'test')) == 350  # every document, once
+    out = capsys.readouterr().out
+    assert 'note: rus_Cyrl ran out' in out and 'bytes go to cmn_Hani' in out
+    assert 'note: cmn_Hani ran out' in out and 'go to no language (all ran out)' in out
