@@ -39,6 +39,7 @@ import configurator
 from atomic import write_json_atomic
 from runs import (EVAL_SET_KEYS, check_tokenizer, checkpoint_state, eval_is_current, eval_path, find_runs,
                   load_checkpoint, load_model, read_run_config, refuse_unfinished, resolve_device, wanted_eval_set)
+from textsplit import read_docs
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -123,15 +124,13 @@ def score(model, items, dev, dt, max_tokens=8192, desc=None):
 def read_split(path, max_per_lang=0):
     """(texts, langs) of a jsonl split, the first max_per_lang documents of each language when > 0."""
     texts, langs, seen = [], [], {}
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            doc = json.loads(line)
-            lang = doc.get('lang', 'und')
-            seen[lang] = seen.get(lang, 0) + 1
-            if max_per_lang and seen[lang] > max_per_lang:
-                continue
-            texts.append(doc['text'])
-            langs.append(lang)
+    for _, doc in read_docs(path):
+        lang = doc.get('lang', 'und')
+        seen[lang] = seen.get(lang, 0) + 1
+        if max_per_lang and seen[lang] > max_per_lang:
+            continue
+        texts.append(doc['text'])
+        langs.append(lang)
     return texts, langs
 
 

@@ -16,23 +16,18 @@ import glob
 import json
 import os
 
+import atomic
+
 EVAL_SET_KEYS = ('corpus', 'split', 'split_sha256', 'n_docs', 'max_docs_per_lang', 'context', 'overlap')
 
 
 # ---------------------------------------------------------------- files
-def read_json(path, what='', default=...):
-    """Parsed JSON of path; a missing file returns default when one is given, else (and for a corrupt file) a
-    one-line SystemExit naming the file and the fix (`what` says which script writes it)."""
-    if not os.path.isfile(path):
-        if default is not ...:
-            return default
-        raise SystemExit(f"{path}: not found" + (f"; {what}" if what else ''))
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SystemExit(f"{path}: not valid JSON ({e.__class__.__name__} at {getattr(e, 'lineno', '?')}:"
-                         f"{getattr(e, 'colno', '?')}); delete it and " + (what or "write it again")) from None
+def read_json(path, fix='write it again', default=...):
+    """Parsed JSON of path; a missing file returns default when one is given; otherwise a missing or corrupt file is
+    a one-line SystemExit naming the file and the fix (atomic.read_json)."""
+    if default is not ... and not os.path.isfile(path):
+        return default
+    return atomic.read_json(path, os.path.basename(path), fix)
 
 
 def read_log(path):

@@ -32,8 +32,9 @@ def parse_doc(line, path, line_no):
     except json.JSONDecodeError as e:
         raise BadLine(f"{where}: not JSON ({e.msg} at column {e.colno}); {FIX}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get('text'), str):
-        got = f"keys {sorted(doc)}" if isinstance(doc, dict) else type(doc).__name__
-        raise BadLine(f"{where}: a document must be an object with a string \"text\", got {got}; {FIX}")
+        got = (f'"text" is {type(doc["text"]).__name__}, not a string' if isinstance(doc, dict) and 'text' in doc
+               else f'no "text" (keys {sorted(doc)})' if isinstance(doc, dict) else f'no "text" (a {type(doc).__name__})')
+        raise BadLine(f"{where}: {got}; a document is one JSON object with a string \"text\"; {FIX}")
     return doc
 
 
@@ -44,9 +45,12 @@ def open_split(path):
 
 
 def read_docs(path):
-    """Yield (line_no, doc) for every line of a split (line_no from 1); SystemExit on the first bad line."""
+    """Yield (line_no, doc) for every line of a split (line_no from 1; blank lines skipped); SystemExit on the first
+    bad line."""
     with open_split(path) as f:
         for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
             try:
                 yield line_no, parse_doc(line, path, line_no)
             except BadLine as e:

@@ -43,7 +43,8 @@ import tokenizers
 from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trainers
 
 import configurator
-from atomic import write_atomic
+from atomic import write_atomic, write_error
+from textsplit import read_docs, read_texts  # noqa: F401 (btm.py and tokenizer_eval.py read splits through here)
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -259,8 +260,7 @@ def _finish(tok, out_dir, extra_files, meta):
     except OSError as e:
         for f in glob.glob(os.path.join(glob.escape(out_dir), '*.tmp')):
             os.remove(f)
-        raise SystemExit(f"{out_dir}: cannot write the tokenizer ({e.strerror or e}); free disk space or point "
-                         f"--out_dir at a writable folder, then run again") from None
+        raise write_error(out_dir, e) from None
 
 
 def _write_tokenizer(tok, out_dir, extra_files, meta):
@@ -403,43 +403,6 @@ def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_senten
                                         'seconds': round(time.time() - t0, 2),
                                         'sentencepiece': spm.__version__}}
     return _finish(tok, out_dir, {'spm.model': model.getvalue()}, meta)
-
-
-def jsonl_docs(path):
-    """The documents ({"text": str, ...}) of a text split, one JSON object a line; a line that is not UTF-8, not
-    JSON or has no string "text" is a one-line error naming the file and line. Blank lines are skipped.
-    (One function, so a shared jsonl reader can replace it.)"""
-    if not os.path.isfile(path):
-        raise SystemExit(f"{path}: text split not found; make it with `python prepare.py config/...` first")
-    fix = 'each line must be one JSON object with a string "text"; fix or delete that line, or re-make the split ' \
-          'with `python prepare.py config/...`'
-    with open(path, 'rb') as f:
-        for n, raw in enumerate(f, 1):
-            try:
-                line = raw.decode('utf-8')
-            except UnicodeDecodeError as e:
-                raise SystemExit(f"{path}:{n}: not UTF-8 (byte {e.start + 1} of the line); {fix}") from None
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SystemExit(f"{path}:{n}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
-            if not isinstance(doc, dict) or not isinstance(doc.get('text'), str):
-                what = 'no "text"' if not isinstance(doc, dict) or 'text' not in doc else \
-                    f'"text" is {type(doc["text"]).__name__}, not a string'
-                raise SystemExit(f"{path}:{n}: {what}; {fix}")
-            yield doc
-
-
-def read_texts(path, max_bytes=0):
-    """Documents' text from a split (jsonl), stopping after max_bytes of UTF-8 (0 = all)."""
-    n = 0
-    for doc in jsonl_docs(path):
-        yield doc['text']
-        n += len(doc['text'].encode('utf-8'))
-        if max_bytes and n >= max_bytes:
-            return
 
 
 def train_all(cfg):

@@ -27,7 +27,7 @@ from collections import Counter
 import numpy as np
 
 import tokenizer as T
-from atomic import write_atomic
+from atomic import write_atomic, write_error
 
 _WHITESPACE = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # str.split()'s set
 
@@ -201,7 +201,7 @@ def parallel_texts(cfg, langs):
 
 def read_docs_by_lang(path, max_bytes_per_lang=0):
     docs, n = {}, Counter()
-    for d in T.jsonl_docs(path):
+    for _, d in T.read_docs(path):
         lang = d.get('lang') or 'und'
         if max_bytes_per_lang and n[lang] >= max_bytes_per_lang:
             continue
@@ -286,8 +286,7 @@ def writing(eval_dir):
     except OSError as e:
         for f in glob.glob(os.path.join(glob.escape(eval_dir), '**', '*.tmp'), recursive=True):
             os.remove(f)
-        raise SystemExit(f"{eval_dir}: cannot write the metrics ({e.strerror or e}); free disk space or point "
-                         f"--eval_dir at a writable folder, then run again") from None
+        raise write_error(eval_dir, e) from None
 
 
 def eval_all(cfg):

@@ -71,8 +71,8 @@ def test_bad_corpus_line_is_one_line_naming_file_and_line(small_corpus, what, wo
     assert not os.path.exists(f"{out}/tokens/embedded/bpe-300/train.json")  # the split reads as not encoded
 
 
-@pytest.mark.parametrize('line, needle', [(b'[1, 2]\n', 'got list'), (b'{"text": 3}\n', "keys ['text']"),
-                                          (b'\n', 'not JSON')])
+@pytest.mark.parametrize('line, needle', [(b'[1, 2]\n', 'no "text" (a list)'), (b'{"text": 3}\n', '"text" is int'),
+                                          (b'{"txt": "a"}\n', "no \"text\" (keys ['txt'])"), (b'nul\n', 'not JSON')])
 def test_shared_reader_names_file_and_line(tmp_path, line, needle):
     path = tmp_path / 'tok.jsonl'
     path.write_bytes(b'{"text": "one"}\n{"text": "two", "lang": "eng"}\n' + line)

@@ -37,9 +37,9 @@ def test_a_broken_checkpoint_is_one_line_naming_the_file(tmp_path, kind, mmap):
 def test_read_json_names_the_file_for_a_corrupt_or_missing_file(tmp_path):
     bad = tmp_path / 'eval.json'
     bad.write_text('{"bpb": 1.0,')
-    with pytest.raises(SystemExit, match=rf"{bad}: not valid JSON .*; delete it and re-run eval_bpb.py"):
+    with pytest.raises(SystemExit, match=rf"{bad}: corrupt eval.json .*; re-run eval_bpb.py"):
         runs.read_json(str(bad), 're-run eval_bpb.py')
-    with pytest.raises(SystemExit, match='gone.json: not found'):
+    with pytest.raises(SystemExit, match='gone.json: gone.json not found'):
         runs.read_json(str(tmp_path / 'gone.json'))
     assert runs.read_json(str(tmp_path / 'gone.json'), default=None) is None
 

@@ -283,11 +283,11 @@ def test_a_full_disk_is_one_line_and_leaves_no_temp_file(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=root)
     assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
-    assert r.stderr.strip() == f"{out}: cannot write the tokenizer (File too large); free disk space or point " \
-                               f"--out_dir at a writable folder, then run again"
+    err = r.stderr.strip()
+    assert err.startswith(str(out)) and 'cannot write (File too large); ' in err and '\n' not in err
     assert os.listdir(out) == []  # neither this run's temp file nor the stale one
     (tmp_path / 'f').write_text('')
-    with pytest.raises(SystemExit, match=r'f/tok: cannot write the tokenizer \(Not a directory\)'):
+    with pytest.raises(SystemExit, match=r'f/tok.*: cannot write \(Not a directory\)'):
         T.train_bpe(make_docs(20), 258, str(tmp_path / 'f' / 'tok'))  # a folder that cannot be made
 
 
@@ -482,5 +482,5 @@ def test_eval_that_cannot_write_is_one_line_and_leaves_no_temp_file(trained, tmp
     cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path), algorithms=[],
                vocab_sizes=[], eval_tokenizers=[trained['bpe'].path], premium_n_stories=2,
                eval_dir=str(tmp_path / 'file' / 'eval'))
-    with pytest.raises(SystemExit, match=r'file/eval: cannot write the metrics \(Not a directory\); free disk space'):
+    with pytest.raises(SystemExit, match=r'file/eval.*: cannot write \(Not a directory\); a parent of it is a file'):
         TE.eval_all(cfg)
