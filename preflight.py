@@ -26,6 +26,7 @@ import functools
 import gc
 import glob
 import json
+import math
 import os
 import re
 import shlex
@@ -43,6 +44,9 @@ from shards import TokenShards
 from tokenizer import load_tokenizer, tokenizer_name
 
 H100_BF16_FLOPS = 989e12     # sweep.py's default gpu_peak_flops (dense bf16)
+ENTRY = ('preset', 'tokenizer', 'block_size', 'micro_batch_size', 'device', 'peak_mem_bytes', 'peak_mem_kind',
+         'tok_per_s', 'mfu', 'flops_per_token', 'train_tokens', 'train_flops', 'est_gpu_hours',
+         'fits_micro_batch_size', 'warmup_s', 'ok', 'error')  # DESIGN.md's fields and a few more
 
 
 # ---------------------------------------------------------------- a run's config, and the commands for what it lacks
@@ -59,11 +63,11 @@ def model_config(rc, vocab_size, bos_id):
                                         **rc['model_args']})
 
 
-def tokens_dir_of(rc, tok_name):
+def tokens_dir_of(rc, tok_name):  # as train.train finds the shards
     return rc['tokens_dir'] or os.path.join(rc['out_dir'], 'tokens', rc['corpus'], tok_name)
 
 
-def read_json(path):
+def read_json(path):  # None when missing or unreadable
     try:
         with open(path) as f:
             return json.load(f)
@@ -109,12 +113,8 @@ def tokenizer_command(tok_dir, rc):
         size = int(m[2]) * (1000 if m[3] else 1)
         return shlex.join(['python', 'tokenizer.py'] + flags([('corpus', rc['corpus']), ('algorithms', m[1]),
                                                                ('vocab_sizes', size)] + default_dirs))
-    m = re.fullmatch(r'btm-(\d+)k-(\d+)k', name)
-    if m:
-        return shlex.join(['python', 'btm.py'] + flags([('corpus', rc['corpus']), ('name', name),
-                                                         ('n_base', int(m[1]) * 1000), ('vocab_size', int(m[2]) * 1000)]
-                                                        + default_dirs))
-    return f"python tokenizer.py ... (no config/*.py makes {name!r} on corpus {rc['corpus']!r}; train it into {tok_dir})"
+    return (f"python tokenizer.py ... (no config/*.py makes {name!r} on corpus {rc['corpus']!r}; "
+            f"train it into {tok_dir})")
 
 
 def prepare_command(tok_dir, rc):
@@ -139,7 +139,7 @@ def find_inputs(rc):
         return None, None, f"{tok_dir}: tokenizer not found; make it with `{tokenizer_command(tok_dir, rc)}`"
     tok = load_tokenizer(tok_dir)
     tokens_dir = tokens_dir_of(rc, tok.name)
-    try:
+    try:  # train.py reads both
         shards = [TokenShards(tokens_dir, s, tokenizer_hash=tok.hash, vocab_size=tok.vocab_size)
                   for s in ('train', 'val')][0]
     except SystemExit as e:
@@ -199,8 +199,7 @@ def measure(rc, tok, shards, micro, dev, cfg):
     """{'peak_mem_bytes', 'tok_per_s', 'warmup_s'} of the run's model and optimizer at micro x block_size."""
     cuda, T = dev.startswith('cuda'), rc['block_size']
     dt = rc['dtype'] or ('bfloat16' if cuda else 'float32')
-    autocast = torch.autocast('cuda' if cuda else 'cpu', dtype=torch.bfloat16) if dt == 'bfloat16' \
-        else contextlib.nullcontext()
+    autocast = torch.autocast(dev.split(':')[0], torch.bfloat16) if dt == 'bfloat16' else contextlib.nullcontext()
     n = micro * (T + 1)
     ids = (torch.from_numpy(np.resize(np.asarray(shards.tokens(0)[:n], dtype=np.int64), n)) if shards is not None
            else torch.randint(tok.vocab_size, (n,), generator=torch.Generator().manual_seed(0)))
@@ -214,8 +213,9 @@ def measure(rc, tok, shards, micro, dev, cfg):
         rss_before = reset_peak_rss()
     torch.manual_seed(rc['seed'])
     model = GPT(model_config(rc, tok.vocab_size, tok.bos_id)).to(dev)
-    optimizer = model.configure_optimizer(rc['weight_decay'], rc['lr'], (rc['beta1'], rc['beta2']),
-                                          'cuda' if cuda else 'cpu')
+    optimizer = model.configure_optimizer(rc['weight_decay'], rc['lr'], (rc['beta1'], rc['beta2']), dev.split(':')[0])
+    if rc['compile']:  # a fresh compile per configuration, as its run has: dynamo's cache would otherwise
+        torch._dynamo.reset()  # go dynamic across shapes, then give up on compiling after its recompile limit
     step_model = torch.compile(model) if rc['compile'] else model
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     t0 = time.perf_counter()
@@ -227,8 +227,7 @@ def measure(rc, tok, shards, micro, dev, cfg):
     sync()
     seconds = time.perf_counter() - t1
     peak = torch.cuda.max_memory_allocated(dev) if cuda else rss_before and proc_status_bytes('VmHWM') - rss_before
-    return {'peak_mem_bytes': peak, 'tok_per_s': cfg['preflight_steps'] * micro * T / seconds,
-            'warmup_s': t1 - t0}
+    return {'peak_mem_bytes': peak, 'tok_per_s': cfg['preflight_steps'] * micro * T / seconds, 'warmup_s': t1 - t0}
 
 
 def is_out_of_memory(e):
@@ -255,11 +254,9 @@ def preflight_entry(run, rc, world, dev, cfg):
     """One configuration's checks and measurements, as a preflight.json entry."""
     micro = rc['micro_batch_size'] or rc['batch_size'] // world
     name = torch.cuda.get_device_name(dev) if dev.startswith('cuda') else ''
-    e = {'preset': run['preset'], 'tokenizer': run['tokenizer'], 'block_size': rc['block_size'],
-         'micro_batch_size': micro, 'device': f"{dev} ({name})" if name else dev, 'peak_mem_bytes': None,
-         'peak_mem_kind': 'cuda max_memory_allocated' if name else 'cpu peak RSS increase', 'tok_per_s': None,
-         'mfu': None, 'flops_per_token': None, 'train_tokens': None, 'train_flops': None, 'est_gpu_hours': None,
-         'fits_micro_batch_size': None, 'warmup_s': None, 'ok': False, 'error': None}
+    e = {**dict.fromkeys(ENTRY), 'preset': run['preset'], 'tokenizer': run['tokenizer'], 'block_size': rc['block_size'],
+         'micro_batch_size': micro, 'device': f"{dev} ({name})" if name else dev, 'ok': False,
+         'peak_mem_kind': 'cuda max_memory_allocated' if name else 'cpu peak RSS increase'}
     threads = torch.get_num_threads()
     try:
         if micro < 1 or rc['batch_size'] % (micro * world):
@@ -283,7 +280,7 @@ def preflight_entry(run, rc, world, dev, cfg):
         errors = [missing] if missing else []
         if fits != micro:
             errors.append(f"out of memory at micro_batch_size={micro}; " + (
-                f"micro_batch_size={fits} fits (peak {e['peak_mem_bytes'] / 2 ** 30:.1f} GiB): set it in the sweep's "
+                f"micro_batch_size={fits} fits (peak {human(e['peak_mem_bytes'], 'B')}): set it in the sweep's "
                 f"preset_args, e.g. {{'{run['preset']}': {{'micro_batch_size': {fits}}}}}" if fits else
                 f"even micro_batch_size=1 does not fit at block_size={rc['block_size']}"))
         e['ok'], e['error'] = not errors, '; '.join(errors) or None
@@ -302,12 +299,11 @@ def processes(run, cfg):
 
 
 def human(n, unit=''):
+    """1.23G-style numbers for the table; '-' for None."""
     if n is None:
         return '-'
-    for scale, prefix in ((1e18, 'E'), (1e15, 'P'), (1e12, 'T'), (1e9, 'G'), (1e6, 'M'), (1e3, 'k')):
-        if abs(n) >= scale:
-            return f"{n / scale:.3g}{prefix}{unit}"
-    return f"{n:.3g}{unit}"
+    k = min(int(math.log10(abs(n)) // 3), 6) if abs(n) >= 1 else 0
+    return f"{n / 1e3 ** k:.3g}{' kMGTPE'[k].strip()}{unit}"
 
 
 def print_table(entries):
@@ -354,7 +350,7 @@ def planned_cost(train_argv, cfg):
     rc = run_config(train_argv)
     meta = read_json(os.path.join(rc['tokenizer'], 'meta.json')) or {}
     if 'vocab_size' not in meta:
-        return f"tokenizer missing ({rc['tokenizer']}/meta.json), so shards missing too"
+        return f"shards missing (and their tokenizer {rc['tokenizer']})"
     sidecar = os.path.join(tokens_dir_of(rc, meta.get('name', os.path.basename(rc['tokenizer']))), 'train.json')
     tokens = train_tokens(rc, read_json(sidecar))
     if tokens is None:
@@ -374,6 +370,8 @@ def describe_cost(cost):
 def describe_total(costs, cfg):
     known = [c for c in costs if not isinstance(c, str)]
     peak = cfg['gpu_peak_flops']
+    if not known:
+        return f"total: unknown, shards missing for all {len(costs)} run(s)"
     return (f"total: {sum(c['train_flops'] for c in known):.4g} train FLOPs, "
             f"{sum(c['gpu_hours'] for c in known):.4g} GPU-hours over {len(known)} run(s) at assume_mfu="
             f"{cfg['assume_mfu']} of gpu_peak_flops={peak:.4g} FLOP/s per GPU"

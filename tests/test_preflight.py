@@ -150,6 +150,13 @@ def test_out_of_memory_halves_micro_batch_until_it_fits(data, monkeypatch):
         sweep.main(cfg)
 
 
+def test_a_micro_batch_that_does_not_divide_the_batch_is_a_config_error(data):
+    cfg = sweep_config(data, presets=['apertus-micro'], seeds=[1])
+    cfg['train_args'] = {**cfg['train_args'], 'micro_batch_size': 3}
+    with pytest.raises(SystemExit, match=r'batch_size=8 must be a multiple of micro_batch_size \(3\) x processes'):
+        sweep.main(cfg)
+
+
 def test_dry_run_prints_train_flops_and_gpu_hours_per_run_and_in_total(data, capsys):
     cfg = sweep_config(data, preflight=False, dry_run=True, tokenizers=['bpe-400', 'bpe-9k'], assume_mfu=0.5)
     sweep.main(cfg)
@@ -161,6 +168,6 @@ def test_dry_run_prints_train_flops_and_gpu_hours_per_run_and_in_total(data, cap
         total_flops, total_hours = total_flops + 2 * flops, total_hours + 2 * hours  # two seeds
         assert out.count(f"cost: {flops:.4g} train FLOPs ({tokens:.4g} tokens x "
                          f"{expected_flops_per_token(preset):.4g} FLOPs/token), {hours:.4g} GPU-hours") == 2
-    assert out.count('cost: unknown, tokenizer missing') == 4
+    assert out.count('cost: unknown, shards missing (and their tokenizer ') == 4
     assert (f"total: {total_flops:.4g} train FLOPs, {total_hours:.4g} GPU-hours over 4 run(s) at assume_mfu=0.5 "
             f"of gpu_peak_flops=9.89e+14 FLOP/s per GPU (H100 bf16 dense); 4 run(s) not counted") in out
