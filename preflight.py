@@ -9,8 +9,9 @@ For each distinct (preset, tokenizer, block_size, micro_batch_size) of the grid 
 train.py config as the sweep launches it: checks that the tokenizer and the train/val shards exist (a missing one is
 named with the command that makes it), builds the model and AdamW as train.py does, and times `preflight_steps`
 optimizer steps after `preflight_warmup` untimed ones (torch.compile happens there), with the run's compile and dtype,
-on the first tokens of the train shards (random ids when they are missing). A step here is one micro batch and one
-update: with gradient accumulation the optimizer's share is overcounted, and the DDP all-reduce is not measured.
+on the first tokens of the train shards (random ids when they are missing; a missing tokenizer is stood in for by the
+vocabulary size its name gives). A step here is one micro batch and one update: with gradient accumulation the
+optimizer's share is overcounted, and the DDP all-reduce is not measured.
 Peak memory: torch.cuda.max_memory_allocated on CUDA; on CPU the rise of the process's peak RSS (VmHWM, reset before
 each measurement) over its RSS before the model was built. An out-of-memory retries at half the micro batch (a divisor
 of the per-process batch) down to 1: the entry is not ok, says which fits, and its figures are measured there.
@@ -31,6 +32,7 @@ import os
 import re
 import shlex
 import time
+import types
 from dataclasses import astuple
 
 import numpy as np
@@ -263,9 +265,13 @@ def preflight_entry(run, rc, world, dev, cfg):
             raise SystemExit(f"config error: batch_size={rc['batch_size']} must be a multiple of micro_batch_size "
                              f"({micro}) x processes ({world}); change one of them")
         tok, shards, missing = find_inputs(rc)
-        if tok is None:
+        vocab = re.fullmatch(r'.*-(\d+)(k?)', run['tokenizer'])  # bpe-80k: 80,000 ids (tokenizer.tokenizer_name)
+        if tok is None and not vocab:
             e['error'] = missing
             return e
+        if tok is None:  # memory and speed are still worth knowing before the tokenizer is trained
+            tok = types.SimpleNamespace(vocab_size=int(vocab[1]) * (1000 if vocab[2] else 1), bos_id=0)
+            missing += f" (measured at the vocab_size {tok.vocab_size} its name gives, on random ids)"
         e['flops_per_token'] = flops_per_token(model_config(rc, tok.vocab_size, tok.bos_id))
         e['train_tokens'] = train_tokens(rc, shards.meta if shards else None)
         e['train_flops'] = e['train_tokens'] * e['flops_per_token'] if e['train_tokens'] else None
@@ -321,6 +327,8 @@ def print_table(entries):
 def run_preflight(runs, cfg):
     """runs: [(sweep run, train.py argv)]. Measures each distinct configuration once, writes
     {sweep_dir}/{name}_preflight.json, prints the table; one line and exit 1 when any is not ok. Returns the entries."""
+    if cfg['preflight_steps'] < 1 or cfg['preflight_warmup'] < 0:
+        raise SystemExit("sweep: preflight_steps must be >= 1 and preflight_warmup >= 0")
     dev, seen, entries = 'cuda' if torch.cuda.is_available() else 'cpu', set(), []
     for run, argv in runs:
         rc = run_config(argv)

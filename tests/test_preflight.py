@@ -115,6 +115,8 @@ def test_missing_tokenizer_then_shards_are_named_with_the_commands_that_make_the
     assert '\n' not in msg and '1 of 2 configuration(s) not ok' in msg and 'bpe-1k' in msg
     entry = json.loads((data / 'sweep' / 'pf_preflight.json').read_text())[1]
     assert not entry['ok'] and 'tokenizer not found' in entry['error'] and entry['error'] in msg
+    assert 'measured at the vocab_size 1000 its name gives' in entry['error'] and entry['tok_per_s'] > 0
+    assert entry['flops_per_token'] == expected_flops_per_token('apertus-micro', vocab=1000)
     run_named(entry['error'].split('`')[1])  # python tokenizer.py ...: trains bpe-1k into the grid's folder
 
     with pytest.raises(SystemExit) as e:
