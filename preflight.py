@@ -160,13 +160,10 @@ def train_tokens(rc, train_meta):
 
 
 @functools.lru_cache(maxsize=None)
-def _flops_per_token(fields):
-    with torch.device('meta'):  # the weights' shapes without their memory
-        return GPT(GPTConfig(*fields)).flops_per_token()
-
-
-def flops_per_token(model_cfg):
-    return _flops_per_token(astuple(model_cfg))
+def flops_per_token(model_fields):
+    """model.flops_per_token() of GPTConfig(*model_fields), built on the meta device: shapes without memory."""
+    with torch.device('meta'):
+        return GPT(GPTConfig(*model_fields)).flops_per_token()
 
 
 # ---------------------------------------------------------------- measuring
@@ -232,10 +229,6 @@ def measure(rc, tok, shards, micro, dev, cfg):
     return {'peak_mem_bytes': peak, 'tok_per_s': cfg['preflight_steps'] * micro * T / seconds, 'warmup_s': t1 - t0}
 
 
-def is_out_of_memory(e):
-    return isinstance(e, torch.cuda.OutOfMemoryError) or 'out of memory' in str(e)
-
-
 def measure_what_fits(rc, tok, shards, micro, per_process, dev, cfg):
     """(the micro batch that ran, its measurement): `micro`, else the next smaller divisor of the per-process batch
     at or below half of it after each out-of-memory; (0, None) when even 1 does not fit."""
@@ -243,7 +236,7 @@ def measure_what_fits(rc, tok, shards, micro, per_process, dev, cfg):
         try:
             return micro, measure(rc, tok, shards, micro, dev, cfg)
         except RuntimeError as e:
-            if not is_out_of_memory(e):
+            if not (isinstance(e, torch.cuda.OutOfMemoryError) or 'out of memory' in str(e)):
                 raise
         gc.collect()  # outside the except: the failed attempt's frames and tensors are gone
         if dev.startswith('cuda'):
@@ -272,7 +265,7 @@ def preflight_entry(run, rc, world, dev, cfg):
         if tok is None:  # memory and speed are still worth knowing before the tokenizer is trained
             tok = types.SimpleNamespace(vocab_size=int(vocab[1]) * (1000 if vocab[2] else 1), bos_id=0)
             missing += f" (measured at the vocab_size {tok.vocab_size} its name gives, on random ids)"
-        e['flops_per_token'] = flops_per_token(model_config(rc, tok.vocab_size, tok.bos_id))
+        e['flops_per_token'] = flops_per_token(astuple(model_config(rc, tok.vocab_size, tok.bos_id)))
         e['train_tokens'] = train_tokens(rc, shards.meta if shards else None)
         e['train_flops'] = e['train_tokens'] * e['flops_per_token'] if e['train_tokens'] else None
         if rc['threads']:
@@ -297,11 +290,6 @@ def preflight_entry(run, rc, world, dev, cfg):
     finally:
         torch.set_num_threads(threads)
     return e
-
-
-def processes(run, cfg):
-    """Processes of the run's torchrun (its world size): num_gpus per node, times the preset's SLURM nodes."""
-    return cfg['num_gpus'] * (int(cfg['slurm_nodes'].get(run['preset'], 1)) if cfg['launcher'] == 'slurm' else 1)
 
 
 def human(n, unit=''):
@@ -332,7 +320,7 @@ def run_preflight(runs, cfg):
     dev, seen, entries = 'cuda' if torch.cuda.is_available() else 'cpu', set(), []
     for run, argv in runs:
         rc = run_config(argv)
-        world = processes(run, cfg)
+        world = cfg['num_gpus'] * (int(cfg['slurm_nodes'].get(run['preset'], 1)) if cfg['launcher'] == 'slurm' else 1)
         key = (run['preset'], run['tokenizer'], rc['block_size'], rc['micro_batch_size'] or rc['batch_size'] // world)
         if key not in seen:
             seen.add(key)
@@ -363,7 +351,7 @@ def planned_cost(train_argv, cfg):
     tokens = train_tokens(rc, read_json(sidecar))
     if tokens is None:
         return f"shards missing ({sidecar})"
-    fpt = flops_per_token(model_config(rc, meta['vocab_size'], meta.get('bos_id', 0)))
+    fpt = flops_per_token(astuple(model_config(rc, meta['vocab_size'], meta.get('bos_id', 0))))
     return {'train_tokens': tokens, 'flops_per_token': fpt, 'train_flops': tokens * fpt,
             'gpu_hours': tokens * fpt / (cfg['assume_mfu'] * cfg['gpu_peak_flops']) / 3600}
 
