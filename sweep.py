@@ -59,6 +59,11 @@ slurm_cpus_per_task = 16
 slurm_max_parallel = 0       # array tasks running at once; 0 = no limit
 slurm_setup = []             # shell lines before the runs, e.g. ['source .venv/bin/activate']
 slurm_extra = []             # extra '#SBATCH ...' lines
+preflight = False            # measure each distinct configuration here (memory, tok/s, MFU, GPU-hours): preflight.py
+preflight_warmup = 2         # untimed optimizer steps per configuration (torch.compile happens in the first)
+preflight_steps = 3          # timed optimizer steps per configuration
+assume_mfu = 0.4             # --dry_run's GPU-hours: train FLOPs / (assume_mfu x gpu_peak_flops)
+gpu_peak_flops = 989e12      # FLOP/s of one GPU (H100 bf16 dense)
 # -----------------------------------------------------------------------------
 RUN_DIR_KEY = 'run_dir'      # train.py's setting for the run folder
 
@@ -306,6 +311,9 @@ def run_slurm(runs, cfg, python, runner):
 
 # ---------------------------------------------------------------- main
 def print_plan(runs, cfg, python):
+    if cfg['dry_run']:
+        import preflight  # torch and the model: only for the dry run's FLOPs
+        costs = []
     counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo')}
     print(f"sweep {cfg['name']}: {len(runs)} runs ({len(cfg['presets'])} presets x {len(cfg['tokenizers'])} tokenizers "
           f"x {len(cfg['seeds'])} seeds{', filtered by ' + ','.join(map(str, cfg['only'])) if cfg['only'] else ''}): "
@@ -318,9 +326,14 @@ def print_plan(runs, cfg, python):
             train = launch_prefix(cfg, python) + train_command(r, cfg, r['status'] == 'resume')
             print(f"          $ {shlex.join(train)}")
             print(f"          $ {shlex.join([python] + eval_command([r['dir']], cfg))}")
+        if cfg['dry_run']:
+            costs.append(preflight.planned_cost(train_command(r, cfg)[1:], cfg))
+            print(f"          {preflight.describe_cost(costs[-1])}")
     cmd = analysis_command(cfg)
     if cfg['dry_run'] and cmd:
         print(f"then: $ {shlex.join([python] + cmd)}")
+    if cfg['dry_run']:
+        print(preflight.describe_total(costs, cfg))
 
 
 def main(cfg, runner=run_command):
@@ -330,6 +343,9 @@ def main(cfg, runner=run_command):
     runs = expand_grid(cfg)
     if not runs:
         raise SystemExit("sweep: no run left after the filters (--only); check the patterns")
+    if cfg['preflight']:
+        import preflight  # torch and the model: only when asked
+        return preflight.run_preflight([(r, train_command(r, cfg)[1:]) for r in runs], cfg)
     for r in runs:
         r['status'] = run_status(r, cfg)
     missing = sorted({r['tokenizer'] for r in runs if r['status'] != 'done' and

@@ -1,0 +1,375 @@
+"""
+Preflight: before a grid is submitted, measure each distinct training configuration on the device at hand.
+
+    python sweep.py config/sweep_fineweb2.py --preflight=True       # on one GPU: does each size fit, how fast, how long
+    python sweep.py config/sweep_demo.py --preflight=True           # the same checks at toy scale, on CPU
+    python sweep.py config/sweep_fineweb2.py --dry_run=True         # FLOPs and GPU-hours from assume_mfu, no measuring
+
+For each distinct (preset, tokenizer, block_size, micro_batch_size) of the grid (after --only), with the run's whole
+train.py config as the sweep launches it: checks that the tokenizer and the train/val shards exist (a missing one is
+named with the command that makes it), builds the model and AdamW as train.py does, and times `preflight_steps`
+optimizer steps after `preflight_warmup` untimed ones (torch.compile happens there), with the run's compile and dtype,
+on the first tokens of the train shards (random ids when they are missing; a missing tokenizer is stood in for by the
+vocabulary size its name gives). A step here is one micro batch and one update: with gradient accumulation the
+optimizer's share is overcounted, and the DDP all-reduce is not measured.
+Peak memory: torch.cuda.max_memory_allocated on CUDA; on CPU the rise of the process's peak RSS (VmHWM, reset before
+each measurement) over its RSS before the model was built. An out-of-memory retries at half the micro batch (a divisor
+of the per-process batch) down to 1: the entry is not ok, says which fits, and its figures are measured there.
+  flops_per_token = model.flops_per_token(): 6 x matmul weights (the LM head included) + attention scores and values
+  train_flops     = train tokens (train.steps_for_budget x batch_size x block_size) x flops_per_token
+  est_gpu_hours   = train tokens / measured tok/s of one device / 3600
+Writes {sweep_dir}/{name}_preflight.json (fields in DESIGN.md) and prints a table; one line and exit 1 if any is not ok.
+"""
+import contextlib
+import copy
+import ctypes
+import functools
+import gc
+import glob
+import json
+import math
+import os
+import re
+import shlex
+import time
+import types
+from dataclasses import astuple
+
+import numpy as np
+import torch
+
+import configurator
+import train
+from atomic import write_json_atomic
+from model import GPT, GPTConfig, make_config
+from shards import TokenShards
+from tokenizer import load_tokenizer, tokenizer_name
+
+H100_BF16_FLOPS = 989e12     # sweep.py's default gpu_peak_flops (dense bf16)
+ENTRY = ('preset', 'tokenizer', 'block_size', 'micro_batch_size', 'device', 'peak_mem_bytes', 'peak_mem_kind',
+         'tok_per_s', 'mfu', 'flops_per_token', 'train_tokens', 'train_flops', 'est_gpu_hours',
+         'fits_micro_batch_size', 'warmup_s', 'ok', 'error')  # DESIGN.md's fields and a few more
+
+
+# ---------------------------------------------------------------- a run's config, and the commands for what it lacks
+def run_config(train_argv):
+    """The run's whole train.py config: train.py's defaults, then the argv the sweep launches train.py with."""
+    defaults = copy.deepcopy({k: v for k, v in vars(train).items() if configurator.is_key(k, v)})
+    return configurator.configure(defaults, train_argv)
+
+
+def model_config(rc, vocab_size, bos_id):
+    """The GPTConfig train.py builds for run config rc (as train.train does)."""
+    return make_config(rc['preset'], **{'vocab_size': vocab_size, 'block_size': rc['block_size'],
+                                        'dropout': rc['dropout'], 'doc_bos_id': bos_id if rc['doc_mask'] else -1,
+                                        **rc['model_args']})
+
+
+def tokens_dir_of(rc, tok_name):  # as train.train finds the shards
+    return rc['tokens_dir'] or os.path.join(rc['out_dir'], 'tokens', rc['corpus'], tok_name)
+
+
+def read_json(path):  # None when missing or unreadable
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def configs_of(module, required):
+    """(path, config) of each config/*.py that sets `required` and only keys of `module`, over its defaults."""
+    defaults = {k: v for k, v in vars(module).items() if configurator.is_key(k, v)}
+    for path in sorted(glob.glob(os.path.join('config', '*.py'))):
+        ns = {}
+        try:
+            with open(path) as f:
+                exec(compile(f.read(), path, 'exec'), ns)
+        except Exception:  # noqa: BLE001 -- another script's config that does not run here is not ours to judge
+            continue
+        settings = {k: v for k, v in ns.items() if configurator.is_key(k, v)}
+        if required in settings and set(settings) <= set(defaults):
+            yield path, {**defaults, **settings}
+
+
+def flags(pairs):
+    return [f"--{k}={v if isinstance(v, str) else repr(v)}" for k, v in pairs]
+
+
+def tokenizer_command(tok_dir, rc):
+    """The command that trains the missing tokenizer folder tok_dir on the run's corpus."""
+    import btm
+    import tokenizer
+    name, out_dir = os.path.basename(os.path.normpath(tok_dir)), os.path.dirname(os.path.normpath(tok_dir))
+    where = {'out_dir': out_dir, 'corpus_dir': os.path.join(rc['out_dir'], 'corpus')}
+    for script, module, required, makes in (
+            ('tokenizer.py', tokenizer, 'vocab_sizes',
+             lambda c: {tokenizer_name(a, v) for a in c['algorithms'] for v in c['vocab_sizes']}),
+            ('btm.py', btm, 'n_base', lambda c: {c['name'] or btm.default_name(c['n_base'], c['vocab_size'])})):
+        for path, c in configs_of(module, required):
+            if c['corpus'] == rc['corpus'] and name in makes(c):
+                return shlex.join(['python', script, path] + flags((k, v) for k, v in where.items() if c[k] != v))
+    default_dirs = [(k, v) for k, v in where.items() if getattr(tokenizer, k) != v]
+    m = re.fullmatch(r'(bpe|unigram)-(\d+)(k?)', name)
+    if m:
+        size = int(m[2]) * (1000 if m[3] else 1)
+        return shlex.join(['python', 'tokenizer.py'] + flags([('corpus', rc['corpus']), ('algorithms', m[1]),
+                                                               ('vocab_sizes', size)] + default_dirs))
+    return (f"python tokenizer.py ... (no config/*.py makes {name!r} on corpus {rc['corpus']!r}; "
+            f"train it into {tok_dir})")
+
+
+def prepare_command(tok_dir, rc):
+    """The prepare.py command that encodes the run's corpus with tok_dir, with the settings its existing text splits
+    were made with (a config/ file that has them, else flags), so that it never remakes the splits."""
+    import prepare
+    made = read_json(os.path.join(rc['out_dir'], 'corpus', rc['corpus'], 'meta.json'))
+    settings = (made or {}).get('settings')
+    tail = [f"--tokenizers={tok_dir}"] + flags([('out_dir', rc['out_dir'])] if rc['out_dir'] != prepare.out_dir else [])
+    for path, c in configs_of(prepare, 'corpus'):
+        if c['corpus'] == rc['corpus'] and settings in (None, json.loads(json.dumps(prepare.split_settings(c)))):
+            return shlex.join(['python', 'prepare.py', path] + tail)
+    changed = [(k, v) for k, v in (settings or {}).items() if k != 'corpus' and v != getattr(prepare, k)]
+    return shlex.join(['python', 'prepare.py'] + flags([('corpus', rc['corpus'])] + changed) + tail)
+
+
+def find_inputs(rc):
+    """(tokenizer or None, train shards or None, error or None): what the run reads; a missing piece is named with
+    the command that makes it."""
+    tok_dir = rc['tokenizer']
+    if not os.path.isfile(os.path.join(tok_dir, 'meta.json')):
+        return None, None, f"{tok_dir}: tokenizer not found; make it with `{tokenizer_command(tok_dir, rc)}`"
+    tok = load_tokenizer(tok_dir)
+    tokens_dir = tokens_dir_of(rc, tok.name)
+    try:  # train.py reads both
+        shards = [TokenShards(tokens_dir, s, tokenizer_hash=tok.hash, vocab_size=tok.vocab_size)
+                  for s in ('train', 'val')][0]
+    except SystemExit as e:
+        return tok, None, f"{e}; make them with `{prepare_command(tok_dir, rc)}`"
+    return tok, shards, None
+
+
+def train_tokens(rc, train_meta):
+    """Tokens the run trains on (total steps x batch_size x block_size), from the train split's sidecar; None when
+    the budget needs the split (bytes, or one epoch) and train_meta is None."""
+    if train_meta is None and rc['max_steps'] <= 0 and (rc['budget'] <= 0 or rc['budget_unit'] == 'bytes'):
+        return None
+    bytes_per_token = train_meta['n_bytes'] / max(train_meta['n_tokens'], 1) if train_meta else None
+    windows = (train_meta['n_tokens'] - 1) // rc['block_size'] if train_meta else None  # as train.PackedWindows
+    return train.steps_for_budget(rc, bytes_per_token, windows) * rc['batch_size'] * rc['block_size']
+
+
+@functools.lru_cache(maxsize=None)
+def flops_per_token(model_fields):
+    """model.flops_per_token() of GPTConfig(*model_fields), built on the meta device: shapes without memory."""
+    with torch.device('meta'):
+        return GPT(GPTConfig(*model_fields)).flops_per_token()
+
+
+# ---------------------------------------------------------------- measuring
+def train_step(model, optimizer, x, y, autocast, grad_clip):
+    """One update on one micro batch, as train.py makes it (the tests replace this to simulate an out-of-memory)."""
+    with autocast:
+        _, loss = model(x, y)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def proc_status_bytes(field):
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(field + ':'))
+
+
+def reset_peak_rss():
+    """Reset the process's peak RSS (VmHWM) to its RSS and return that (Linux); None where /proc cannot do it."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)  # glibc: give freed memory back, so that reusing it counts again
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return proc_status_bytes('VmRSS')
+    except (OSError, AttributeError):
+        return None
+
+
+def measure(rc, tok, shards, micro, dev, cfg):
+    """{'peak_mem_bytes', 'tok_per_s', 'warmup_s'} of the run's model and optimizer at micro x block_size."""
+    cuda, T = dev.startswith('cuda'), rc['block_size']
+    dt = rc['dtype'] or ('bfloat16' if cuda else 'float32')
+    autocast = torch.autocast(dev.split(':')[0], torch.bfloat16) if dt == 'bfloat16' else contextlib.nullcontext()
+    n = micro * (T + 1)
+    ids = (torch.from_numpy(np.resize(np.asarray(shards.tokens(0)[:n], dtype=np.int64), n)) if shards is not None
+           else torch.randint(tok.vocab_size, (n,), generator=torch.Generator().manual_seed(0)))
+    xy = ids.view(micro, T + 1).to(dev)
+    gc.collect()
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(dev)
+    else:
+        rss_before = reset_peak_rss()
+    torch.manual_seed(rc['seed'])
+    model = GPT(model_config(rc, tok.vocab_size, tok.bos_id)).to(dev)
+    optimizer = model.configure_optimizer(rc['weight_decay'], rc['lr'], (rc['beta1'], rc['beta2']), dev.split(':')[0])
+    if rc['compile']:  # a fresh compile per configuration, as its run has: dynamo's cache would otherwise
+        torch._dynamo.reset()  # go dynamic across shapes, then give up on compiling after its recompile limit
+    step_model = torch.compile(model) if rc['compile'] else model
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    t0 = time.perf_counter()
+    for i in range(cfg['preflight_warmup'] + cfg['preflight_steps']):
+        if i == cfg['preflight_warmup']:
+            sync()
+            t1 = time.perf_counter()
+        train_step(step_model, optimizer, xy[:, :-1], xy[:, 1:], autocast, rc['grad_clip'])
+    sync()
+    seconds = time.perf_counter() - t1
+    peak = torch.cuda.max_memory_allocated(dev) if cuda else rss_before and proc_status_bytes('VmHWM') - rss_before
+    return {'peak_mem_bytes': peak, 'tok_per_s': cfg['preflight_steps'] * micro * T / seconds, 'warmup_s': t1 - t0}
+
+
+def measure_what_fits(rc, tok, shards, micro, per_process, dev, cfg):
+    """(the micro batch that ran, its measurement): `micro`, else the next smaller divisor of the per-process batch
+    at or below half of it after each out-of-memory; (0, None) when even 1 does not fit."""
+    while micro:
+        try:
+            return micro, measure(rc, tok, shards, micro, dev, cfg)
+        except RuntimeError as e:
+            if not (isinstance(e, torch.cuda.OutOfMemoryError) or 'out of memory' in str(e)):
+                raise
+        gc.collect()  # outside the except: the failed attempt's frames and tensors are gone
+        if dev.startswith('cuda'):
+            torch.cuda.empty_cache()
+        micro = next((m for m in range(micro // 2, 0, -1) if per_process % m == 0), 0)
+    return 0, None
+
+
+def preflight_entry(run, rc, world, dev, cfg):
+    """One configuration's checks and measurements, as a preflight.json entry."""
+    micro = rc['micro_batch_size'] or rc['batch_size'] // world
+    name = torch.cuda.get_device_name(dev) if dev.startswith('cuda') else ''
+    e = {**dict.fromkeys(ENTRY), 'preset': run['preset'], 'tokenizer': run['tokenizer'], 'block_size': rc['block_size'],
+         'micro_batch_size': micro, 'device': f"{dev} ({name})" if name else dev, 'ok': False,
+         'peak_mem_kind': 'cuda max_memory_allocated' if name else 'cpu peak RSS increase'}
+    threads = torch.get_num_threads()
+    try:
+        if micro < 1 or rc['batch_size'] % (micro * world):
+            raise SystemExit(f"config error: batch_size={rc['batch_size']} must be a multiple of micro_batch_size "
+                             f"({micro}) x processes ({world}); change one of them")
+        tok, shards, missing = find_inputs(rc)
+        vocab = re.fullmatch(r'.*-(\d+)(k?)', run['tokenizer'])  # bpe-80k: 80,000 ids (tokenizer.tokenizer_name)
+        if tok is None and not vocab:
+            e['error'] = missing
+            return e
+        if tok is None:  # memory and speed are still worth knowing before the tokenizer is trained
+            tok = types.SimpleNamespace(vocab_size=int(vocab[1]) * (1000 if vocab[2] else 1), bos_id=0)
+            missing += f" (measured at the vocab_size {tok.vocab_size} its name gives, on random ids)"
+        e['flops_per_token'] = flops_per_token(astuple(model_config(rc, tok.vocab_size, tok.bos_id)))
+        e['train_tokens'] = train_tokens(rc, shards.meta if shards else None)
+        e['train_flops'] = e['train_tokens'] * e['flops_per_token'] if e['train_tokens'] else None
+        if rc['threads']:
+            torch.set_num_threads(rc['threads'])
+        fits, m = measure_what_fits(rc, tok, shards, micro, rc['batch_size'] // world, dev, cfg)
+        e['fits_micro_batch_size'] = fits
+        if m:
+            peak_flops = rc['peak_flops'] or next((f for gpu, f in train.PEAK_BF16_FLOPS.items() if gpu in name), 0)
+            e.update(m, mfu=e['flops_per_token'] * m['tok_per_s'] / peak_flops if peak_flops else None)
+            e['est_gpu_hours'] = e['train_tokens'] / m['tok_per_s'] / 3600 if e['train_tokens'] else None
+        errors = [missing] if missing else []
+        if fits != micro:
+            errors.append(f"out of memory at micro_batch_size={micro}; " + (
+                f"micro_batch_size={fits} fits (peak {human(e['peak_mem_bytes'], 'B')}): set it in the sweep's "
+                f"preset_args, e.g. {{'{run['preset']}': {{'micro_batch_size': {fits}}}}}" if fits else
+                f"even micro_batch_size=1 does not fit at block_size={rc['block_size']}"))
+        e['ok'], e['error'] = not errors, '; '.join(errors) or None
+    except SystemExit as x:
+        e['error'] = str(x)
+    except RuntimeError as x:
+        e['error'] = f"{type(x).__name__}: {(str(x).strip().splitlines() or [''])[0]}"
+    finally:
+        torch.set_num_threads(threads)
+    return e
+
+
+def human(n, unit=''):
+    """1.23G-style numbers for the table; '-' for None."""
+    if n is None:
+        return '-'
+    k = min(int(math.log10(abs(n)) // 3), 6) if abs(n) >= 1 else 0
+    return f"{n / 1e3 ** k:.3g}{' kMGTPE'[k].strip()}{unit}"
+
+
+def print_table(entries):
+    print(f"{'preset':16s} {'tokenizer':14s} {'block':>5s} {'micro':>5s} {'peak mem':>9s} {'tok/s':>8s} {'MFU':>6s} "
+          f"{'FLOPs/tok':>9s} {'train FLOPs':>11s} {'GPU-hours':>9s}  ok")
+    for e in entries:
+        mfu = '-' if e['mfu'] is None else f"{100 * e['mfu']:.1f}%"
+        hours = '-' if e['est_gpu_hours'] is None else f"{e['est_gpu_hours']:.3g}"
+        print(f"{e['preset']:16s} {e['tokenizer']:14s} {e['block_size']:5d} {e['micro_batch_size']:5d} "
+              f"{human(e['peak_mem_bytes'], 'B'):>9s} {human(e['tok_per_s']):>8s} {mfu:>6s} "
+              f"{human(e['flops_per_token']):>9s} {human(e['train_flops']):>11s} {hours:>9s}  "
+              + ('yes' if e['ok'] else f"NO: {e['error']}"))
+
+
+def run_preflight(runs, cfg):
+    """runs: [(sweep run, train.py argv)]. Measures each distinct configuration once, writes
+    {sweep_dir}/{name}_preflight.json, prints the table; one line and exit 1 when any is not ok. Returns the entries."""
+    if cfg['preflight_steps'] < 1 or cfg['preflight_warmup'] < 0:
+        raise SystemExit("sweep: preflight_steps must be >= 1 and preflight_warmup >= 0")
+    dev, seen, entries = 'cuda' if torch.cuda.is_available() else 'cpu', set(), []
+    for run, argv in runs:
+        rc = run_config(argv)
+        world = cfg['num_gpus'] * (int(cfg['slurm_nodes'].get(run['preset'], 1)) if cfg['launcher'] == 'slurm' else 1)
+        key = (run['preset'], run['tokenizer'], rc['block_size'], rc['micro_batch_size'] or rc['batch_size'] // world)
+        if key not in seen:
+            seen.add(key)
+            entries.append(preflight_entry(run, rc, world, rc['device'] or dev, cfg))
+    path = os.path.join(cfg['sweep_dir'], f"{cfg['name']}_preflight.json")
+    write_json_atomic(path, entries)
+    print(f"preflight of {cfg['name']} on {entries[0]['device']}: {cfg['preflight_steps']} timed steps per "
+          f"configuration; peak memory is the {entries[0]['peak_mem_kind']}; GPU-hours = train tokens / tok/s / 3600")
+    print_table(entries)
+    print(f"wrote {path}")
+    bad = [e for e in entries if not e['ok']]
+    if bad:
+        raise SystemExit(f"sweep: preflight: {len(bad)} of {len(entries)} configuration(s) not ok: " + '; '.join(
+            f"{e['preset']} {e['tokenizer']} block {e['block_size']} micro {e['micro_batch_size']}: {e['error']}"
+            for e in bad))
+    return entries
+
+
+# ---------------------------------------------------------------- the dry run's estimate
+def planned_cost(train_argv, cfg):
+    """{'train_tokens', 'flops_per_token', 'train_flops', 'gpu_hours'} of one run at assume_mfu of gpu_peak_flops,
+    from its tokenizer's meta.json and its train split's sidecar; or a string saying what is missing."""
+    rc = run_config(train_argv)
+    meta = read_json(os.path.join(rc['tokenizer'], 'meta.json')) or {}
+    if 'vocab_size' not in meta:
+        return f"shards missing (and their tokenizer {rc['tokenizer']})"
+    sidecar = os.path.join(tokens_dir_of(rc, meta.get('name', os.path.basename(rc['tokenizer']))), 'train.json')
+    tokens = train_tokens(rc, read_json(sidecar))
+    if tokens is None:
+        return f"shards missing ({sidecar})"
+    fpt = flops_per_token(astuple(model_config(rc, meta['vocab_size'], meta.get('bos_id', 0))))
+    return {'train_tokens': tokens, 'flops_per_token': fpt, 'train_flops': tokens * fpt,
+            'gpu_hours': tokens * fpt / (cfg['assume_mfu'] * cfg['gpu_peak_flops']) / 3600}
+
+
+def describe_cost(cost):
+    if isinstance(cost, str):
+        return f"cost: unknown, {cost}"
+    return (f"cost: {cost['train_flops']:.4g} train FLOPs ({cost['train_tokens']:.4g} tokens x "
+            f"{cost['flops_per_token']:.4g} FLOPs/token), {cost['gpu_hours']:.4g} GPU-hours")
+
+
+def describe_total(costs, cfg):
+    known = [c for c in costs if not isinstance(c, str)]
+    peak = cfg['gpu_peak_flops']
+    if not known:
+        return f"total: unknown, shards missing for all {len(costs)} run(s)"
+    return (f"total: {sum(c['train_flops'] for c in known):.4g} train FLOPs, "
+            f"{sum(c['gpu_hours'] for c in known):.4g} GPU-hours over {len(known)} run(s) at assume_mfu="
+            f"{cfg['assume_mfu']} of gpu_peak_flops={peak:.4g} FLOP/s per GPU"
+            + (' (H100 bf16 dense)' if peak == H100_BF16_FLOPS else '')
+            + (f"; {len(costs) - len(known)} run(s) not counted (shards missing)" if len(known) < len(costs) else ''))
