@@ -41,7 +41,8 @@ import torch
 import configurator
 import train
 from atomic import write_json_atomic
-from model import GPT, GPTConfig, make_config
+from model import GPT, GPTConfig
+from runs import read_json
 from shards import TokenShards
 from tokenizer import load_tokenizer, tokenizer_name
 
@@ -53,28 +54,21 @@ ENTRY = ('preset', 'tokenizer', 'block_size', 'micro_batch_size', 'device', 'pea
 
 # ---------------------------------------------------------------- a run's config, and the commands for what it lacks
 def run_config(train_argv):
-    """The run's whole train.py config: train.py's defaults, then the argv the sweep launches train.py with."""
+    """The run's whole train.py config: train.py's defaults, then the argv the sweep launches train.py with; a
+    context given in bytes (context_bytes) becomes the block_size train.py derives from the train split."""
     defaults = copy.deepcopy({k: v for k, v in vars(train).items() if configurator.is_key(k, v)})
-    return configurator.configure(defaults, train_argv)
+    rc = configurator.configure(defaults, train_argv)
+    if rc['context_bytes'] > 0:
+        name = read_json(os.path.join(rc['tokenizer'], 'meta.json'), default={}).get('name') or \
+            os.path.basename(os.path.normpath(rc['tokenizer']))
+        sidecar = read_json(os.path.join(train.tokens_dir_for(rc, name), 'train.json'), default=None)
+        if sidecar and sidecar.get('n_tokens'):
+            rc['block_size'] = train.block_size_for(rc, sidecar['n_bytes'] / sidecar['n_tokens'])
+    return rc
 
 
 def model_config(rc, vocab_size, bos_id):
-    """The GPTConfig train.py builds for run config rc (as train.train does)."""
-    return make_config(rc['preset'], **{'vocab_size': vocab_size, 'block_size': rc['block_size'],
-                                        'dropout': rc['dropout'], 'doc_bos_id': bos_id if rc['doc_mask'] else -1,
-                                        **rc['model_args']})
-
-
-def tokens_dir_of(rc, tok_name):  # as train.train finds the shards
-    return rc['tokens_dir'] or os.path.join(rc['out_dir'], 'tokens', rc['corpus'], tok_name)
-
-
-def read_json(path):  # None when missing or unreadable
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
+    return train.model_config_for(rc, vocab_size, bos_id, rc['block_size'])
 
 
 def configs_of(module, required):
@@ -123,7 +117,7 @@ def prepare_command(tok_dir, rc):
     """The prepare.py command that encodes the run's corpus with tok_dir, with the settings its existing text splits
     were made with (a config/ file that has them, else flags), so that it never remakes the splits."""
     import prepare
-    made = read_json(os.path.join(rc['out_dir'], 'corpus', rc['corpus'], 'meta.json'))
+    made = read_json(os.path.join(rc['out_dir'], 'corpus', rc['corpus'], 'meta.json'), default=None)
     settings = (made or {}).get('settings')
     tail = [f"--tokenizers={tok_dir}"] + flags([('out_dir', rc['out_dir'])] if rc['out_dir'] != prepare.out_dir else [])
     for path, c in configs_of(prepare, 'corpus'):
@@ -140,7 +134,7 @@ def find_inputs(rc):
     if not os.path.isfile(os.path.join(tok_dir, 'meta.json')):
         return None, None, f"{tok_dir}: tokenizer not found; make it with `{tokenizer_command(tok_dir, rc)}`"
     tok = load_tokenizer(tok_dir)
-    tokens_dir = tokens_dir_of(rc, tok.name)
+    tokens_dir = train.tokens_dir_for(rc, tok.name)
     try:  # train.py reads both
         shards = [TokenShards(tokens_dir, s, tokenizer_hash=tok.hash, vocab_size=tok.vocab_size)
                   for s in ('train', 'val')][0]
@@ -273,7 +267,7 @@ def preflight_entry(run, rc, world, dev, cfg):
         fits, m = measure_what_fits(rc, tok, shards, micro, rc['batch_size'] // world, dev, cfg)
         e['fits_micro_batch_size'] = fits
         if m:
-            peak_flops = rc['peak_flops'] or next((f for gpu, f in train.PEAK_BF16_FLOPS.items() if gpu in name), 0)
+            peak_flops = train.peak_flops_for(dev, rc['peak_flops'])
             e.update(m, mfu=e['flops_per_token'] * m['tok_per_s'] / peak_flops if peak_flops else None)
             e['est_gpu_hours'] = e['train_tokens'] / m['tok_per_s'] / 3600 if e['train_tokens'] else None
         errors = [missing] if missing else []
@@ -344,11 +338,11 @@ def planned_cost(train_argv, cfg):
     """{'train_tokens', 'flops_per_token', 'train_flops', 'gpu_hours'} of one run at assume_mfu of gpu_peak_flops,
     from its tokenizer's meta.json and its train split's sidecar; or a string saying what is missing."""
     rc = run_config(train_argv)
-    meta = read_json(os.path.join(rc['tokenizer'], 'meta.json')) or {}
+    meta = read_json(os.path.join(rc['tokenizer'], 'meta.json'), default=None) or {}
     if 'vocab_size' not in meta:
         return f"shards missing (and their tokenizer {rc['tokenizer']})"
-    sidecar = os.path.join(tokens_dir_of(rc, meta.get('name', os.path.basename(rc['tokenizer']))), 'train.json')
-    tokens = train_tokens(rc, read_json(sidecar))
+    sidecar = os.path.join(train.tokens_dir_for(rc, meta.get('name', os.path.basename(rc['tokenizer']))), 'train.json')
+    tokens = train_tokens(rc, read_json(sidecar, default=None))
     if tokens is None:
         return f"shards missing ({sidecar})"
     fpt = flops_per_token(astuple(model_config(rc, meta['vocab_size'], meta.get('bos_id', 0))))

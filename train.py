@@ -259,6 +259,25 @@ class StopSignal:
             signal.signal(sig, handler)
 
 
+def tokens_dir_for(cfg, tok_name):
+    """Where the run's shards are: tokens_dir, else {out_dir}/tokens/{corpus}/{tokenizer name}."""
+    return cfg['tokens_dir'] or os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok_name)
+
+
+def model_config_for(cfg, vocab_size, bos_id, block_size):
+    """The GPTConfig of the run: its preset at the tokenizer's vocabulary and the run's context, then model_args."""
+    return make_config(cfg['preset'], **{'vocab_size': vocab_size, 'block_size': block_size, 'dropout': cfg['dropout'],
+                                         'doc_bos_id': bos_id if cfg['doc_mask'] else -1, **cfg['model_args']})
+
+
+def peak_flops_for(dev, configured=0.0):
+    """FLOP/s of one device for MFU: `configured`, else the GPU's dense bf16 peak by name; 0 on CPU (no MFU)."""
+    if configured or not str(dev).startswith('cuda'):
+        return configured
+    name = torch.cuda.get_device_name(dev)
+    return next((f for gpu, f in PEAK_BF16_FLOPS.items() if gpu in name), 0.0)
+
+
 def run_dir_for(cfg, tok_name):
     return cfg['run_dir'] or os.path.join(cfg['out_dir'], 'runs', f"{cfg['preset']}_{tok_name}_s{cfg['seed']}")
 
@@ -342,13 +361,11 @@ def train(cfg):
     elif cfg['init_from'] == 'resume':
         raise SystemExit(f"{ckpt_path}: not found, nothing to resume; drop --init_from=resume to start the run")
     vocab_size = cfg['model_args'].get('vocab_size', tok.vocab_size)
-    tokens_dir = cfg['tokens_dir'] or os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
+    tokens_dir = tokens_dir_for(cfg, tok.name)
     train_shards = TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=vocab_size)
     val_shards = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=vocab_size)
     block_size = block_size_for(cfg, train_shards.bytes_per_token)
-    model_cfg = make_config(cfg['preset'], **{'vocab_size': tok.vocab_size, 'block_size': block_size,
-                                              'dropout': cfg['dropout'],
-                                              'doc_bos_id': tok.bos_id if cfg['doc_mask'] else -1, **cfg['model_args']})
+    model_cfg = model_config_for(cfg, tok.vocab_size, tok.bos_id, block_size)
     micro = cfg['micro_batch_size'] or cfg['batch_size'] // world
     if micro < 1 or cfg['batch_size'] % (micro * world):
         raise SystemExit(f"config error: batch_size={cfg['batch_size']} must be a multiple of micro_batch_size "
@@ -386,8 +403,7 @@ def train(cfg):
         model = torch.compile(model)
     if ddp:
         model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None)
-    peak = cfg['peak_flops'] or next((f for name, f in PEAK_BF16_FLOPS.items() if device_type == 'cuda'
-                                      and name in torch.cuda.get_device_name(dev)), 0.0)
+    peak = peak_flops_for(dev, cfg['peak_flops'])
     flops_per_token, bpt = raw_model.flops_per_token(), train_shards.bytes_per_token
 
     # ---- the run folder: config.json always, log.jsonl appended (after the checkpoint's step when resuming)
