@@ -18,8 +18,8 @@ acc_norm (lm-eval's own acc_norm divides by characters, not bytes): tests/test_d
 Local tasks live in tasks/lm_eval/*.yaml: uniscale_demo_mc (tasks/demo_mc.jsonl) and uniscale_bpb (the run's
 {corpus_dir}/{corpus}/{split}.jsonl, the documents eval_bpb.py scores). Hub tasks need the Hugging Face hub; offline
 they stop with a one-line error. The results are merged into the run's eval file (eval_bpb.py must have scored the
-same checkpoint first), atomically, keeping every other field; its `lm_eval` entry records the lm-eval version and
-the invocation. The plain CLI works too, for bpe/unigram/tiktoken exports, but scores MC tasks without the BOS:
+same checkpoint first), atomically, keeping every other field; its `lm_eval` entry records the lm-eval version, the
+invocation and `scored` ({task: checkpoint step}). The plain CLI works too, for bpe/unigram/tiktoken exports, but scores MC tasks without the BOS:
     lm_eval --model hf --model_args pretrained=out/hf/X,trust_remote_code=True --tasks xnli_en --include_path tasks/lm_eval
 """
 import json
@@ -212,20 +212,20 @@ def read_eval(run_dir, split, state):
 
 
 def merge_tasks(run_dir, split, state, metrics, record):
-    """Add {task: metrics} under tasks (and `record` under lm_eval) to the eval file, keeping every other field;
-    re-read just before the atomic write, so fields eval_bpb.py wrote meanwhile are kept."""
+    """Add {task: metrics} under tasks, and `record` (version, invocation) under lm_eval with the step each task
+    scored, to the eval file, keeping every other field; re-read just before the atomic write."""
     ev = read_eval(run_dir, split, state)
     ev['tasks'] = {**(ev.get('tasks') or {}), **metrics}
-    runs_record = {t: r for t, r in (ev.get('lm_eval') or {}).get('tasks', {}).items() if t not in metrics}
-    ev['lm_eval'] = {**record, 'tasks': {**runs_record, **{t: record['invocation'] for t in metrics}}}
+    scored = {**(ev.get('lm_eval') or {}).get('scored', {}), **{t: state['step'] for t in metrics}}
+    ev['lm_eval'] = {**record, 'scored': scored}
     write_json_atomic(eval_path(run_dir, split), ev)
     return ev
 
 
 def already_done(run_dir, split, state, names):
     ev = read_json(eval_path(run_dir, split), default=None)
-    done = ((ev or {}).get('lm_eval') or {}).get('tasks', {})
-    return bool(ev) and ev.get('step') == state['step'] and all(n in done for n in names)
+    scored = ((ev or {}).get('lm_eval') or {}).get('scored', {})
+    return bool(ev) and ev.get('step') == state['step'] and all(scored.get(n) == state['step'] for n in names)
 
 
 # ---------------------------------------------------------------- one run, many runs

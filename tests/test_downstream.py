@@ -112,4 +112,92 @@ def test_results_are_merged_into_eval_json_keeping_the_bpb_fields(study):
         import lm_eval  # noqa: F401
         from importlib.metadata import version
         assert after['lm_eval']['version'] == version('lm_eval')
-        assert after['lm_eval']['tasks']['uniscale_bpb']['model'] == 'uniscale'
+        assert after['lm_eval']['invocation']['model'] == 'uniscale'
+        assert after['lm_eval']['scored'] == {'uniscale_demo_mc': 5, 'uniscale_bpb': 5}
+
+
+def per_choice_loglik_eval_bpb(run_dir, questions):
+    """eval_bpb.py's log-likelihood of every choice (BOS + context, then the choice), in order."""
+    from runs import check_tokenizer, load_checkpoint, load_model, read_run_config
+    tok = check_tokenizer(run_dir, read_run_config(run_dir))
+    model = load_model(load_checkpoint(run_dir), tok, run_dir, 'cpu')
+    items = []
+    for q in questions:
+        for c in q['choices']:
+            ctx, ch = [tok.bos_id] + tok.encode(q['context']), tok.encode(c)
+            items.append((ctx + ch, len(ctx) - 1))
+    nll, _ = eval_bpb.score(model, items, 'cpu', 'float32')
+    return [-x for x in nll]
+
+
+def loglik_lm_eval(lm, questions):
+    from lm_eval.api.instance import Instance
+    reqs = [Instance('loglikelihood', {}, (q['context'], c), i) for q in questions for i, c in enumerate(q['choices'])]
+    return [ll for ll, _ in lm.loglikelihood(reqs, disable_tqdm=True)]
+
+
+def test_each_choice_scores_after_one_bos_where_plain_hf_scores_none(study):
+    from lm_eval.models.huggingface import HFLM
+    run = study['runs'][2]  # the BTM run: its tokens span words, the hardest case for encoding choices alone
+    hf_path = os.path.join(study['cfg']['hf_dir'], os.path.basename(run))
+    questions = eval_bpb.read_task(MC)[:6]
+    ours = per_choice_loglik_eval_bpb(run, questions)
+    theirs = loglik_lm_eval(downstream.make_lm(hf_path, study['cfg']), questions)
+    assert max(abs(a - b) for a, b in zip(ours, theirs)) < 1e-4
+    plain = loglik_lm_eval(HFLM(pretrained=hf_path, trust_remote_code=True, batch_size=64, device='cpu'), questions)
+    assert max(abs(a - b) for a, b in zip(ours, plain)) > 1e-2  # lm-eval's own hf model: no BOS before the context
+
+
+def test_a_hub_task_offline_fails_in_one_line(study, tmp_path, monkeypatch):
+    monkeypatch.setenv('HF_DATASETS_OFFLINE', '1')
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    (tmp_path / 'hub_task.yaml').write_text('task: hub_task\ndataset_path: cambridgeltl/xcopa\ndataset_name: id\n'
+                                            'output_type: multiple_choice\ntest_split: test\ndoc_to_text: premise\n'
+                                            'doc_to_choice: "{{[choice1, choice2]}}"\ndoc_to_target: label\n')
+    cfg = {**study['cfg'], 'runs': study['runs'][:1], 'tasks': ['hub_task'], 'task_dir': str(tmp_path)}
+    with pytest.raises(SystemExit) as e:
+        downstream.main(cfg)
+    msg = str(e.value)
+    assert msg.startswith('lm-eval task hub_task needs the Hugging Face hub') and '\n' not in msg
+
+
+def test_a_run_without_eval_json_is_refused_before_any_work(study, tmp_path, tok_dir):
+    run = write_run(str(tmp_path / 'runs' / 'fresh'), random_model('gpt2-tiny', 400, 4), tok_dir)
+    with pytest.raises(SystemExit, match='eval_bpb.py'):
+        downstream.main({**study['cfg'], 'runs': [run], 'hf_dir': str(tmp_path / 'hf')})
+    assert not os.path.exists(tmp_path / 'hf')
+
+
+def test_tasks_in_eval_json_rank_tokenizers_in_correlate(tmp_path):
+    """Fake runs (3 tokenizers x 2 sizes x 2 seeds) whose task accuracy orders the tokenizers against their bpb:
+    correlate.py scale --metric=tasks.T.acc_norm ranks by accuracy, higher first."""
+    import correlate
+    from scipy.stats import spearmanr
+    acc = {('bpe-1k', 'gpt2-tiny'): .30, ('bpe-2k', 'gpt2-tiny'): .40, ('btm-2k', 'gpt2-tiny'): .50,
+           ('bpe-1k', 'gpt2-small'): .35, ('bpe-2k', 'gpt2-small'): .55, ('btm-2k', 'gpt2-small'): .45}
+    for (tok, preset), a in acc.items():
+        for seed in (1, 2):
+            run_dir = tmp_path / f'{preset}_{tok}_s{seed}'
+            run_dir.mkdir()
+            (run_dir / 'eval.json').write_text(json.dumps({
+                'run': run_dir.name, 'preset': preset, 'tokenizer': tok, 'seed': seed, 'bpb': 1.0 + a, 'step': 5,
+                'n_params_nonembedding': 1000 if preset == 'gpt2-tiny' else 8000, 'split': 'test'}))
+            downstream.merge_tasks(str(run_dir), 'test', {'step': 5},
+                                   {'belebele_eng_Latn': {'acc_norm': a + 0.01 * seed, 'n': 900}},
+                                   {'version': 'x', 'invocation': {}})
+    evals = correlate.load_evals(str(tmp_path))
+    cfg = {**{k: getattr(correlate, k) for k in configurator_keys(correlate)},
+           'metric': 'tasks.belebele_eng_Latn.acc_norm', 'n_bootstrap': 200}
+    s = correlate.scale_analysis(evals, cfg)
+    assert s['higher_is_better'] is True
+    pair = s['pairs'][0]
+    assert (pair['small'], pair['large']) == ('gpt2-tiny', 'gpt2-small')
+    toks = ['bpe-1k', 'bpe-2k', 'btm-2k']
+    want = spearmanr([acc[t, 'gpt2-tiny'] for t in toks], [acc[t, 'gpt2-small'] for t in toks]).statistic
+    assert pair['spearman'] == pytest.approx(want)
+    assert (pair['small_pick'], pair['large_best']) == ('btm-2k', 'bpe-2k')
+
+
+def configurator_keys(module):
+    import configurator
+    return configurator.config_keys(vars(module))
