@@ -201,3 +201,31 @@ def test_tasks_in_eval_json_rank_tokenizers_in_correlate(tmp_path):
 def configurator_keys(module):
     import configurator
     return configurator.config_keys(vars(module))
+
+
+def test_sweep_runs_downstream_after_eval_bpb_for_every_trained_run(tmp_path):
+    import subprocess
+
+    import sweep
+    from test_sweep import FakeRunner, config as sweep_config
+    tasks = ['uniscale_bpb', 'belebele_eng_Latn']
+    cfg = sweep_config(tmp_path, only=['s1'], lm_eval_tasks=tasks, eval_args={'max_docs_per_lang': 5})
+    runner = FakeRunner()
+    runs = sweep.main(cfg, runner)
+    names = [next(s for s in ('train.py', 'eval_bpb.py', 'downstream.py', 'correlate.py') if s in c)
+             for c in runner.commands]
+    assert names.index('downstream.py') > max(i for i, n in enumerate(names) if n == 'eval_bpb.py')
+    assert names.index('downstream.py') < names.index('correlate.py')
+    (down,) = runner.scripts('downstream.py')
+    assert down[2] == '--runs=' + ','.join(r['dir'] for r in runs) and '--max_docs_per_lang=5' in down
+    assert configurator_value(down[3]) == tasks
+    script = tmp_path / 'array.sbatch'
+    script.write_text(sweep.slurm_script(runs, 1, cfg, 'python'))
+    subprocess.run(['bash', '-n', str(script)], check=True)
+    assert script.read_text().count('downstream.py --run=') == len(runs)
+    assert sweep.downstream_command(['x'], {**cfg, 'lm_eval_tasks': []}) is None
+
+
+def configurator_value(arg):
+    import configurator
+    return configurator.parse_value(arg.split('=', 1)[1])
