@@ -19,8 +19,8 @@ Local tasks live in tasks/lm_eval/*.yaml: uniscale_demo_mc (tasks/demo_mc.jsonl)
 {corpus_dir}/{corpus}/{split}.jsonl, the documents eval_bpb.py scores). Hub tasks need the Hugging Face hub; offline
 they stop with a one-line error. The results are merged into the run's eval file (eval_bpb.py must have scored the
 same checkpoint first), atomically, keeping every other field; its `lm_eval` entry records the lm-eval version, the
-invocation and `scored` ({task: checkpoint step}). The plain CLI works too, for bpe/unigram/tiktoken exports, but scores MC tasks without the BOS:
-    lm_eval --model hf --model_args pretrained=out/hf/X,trust_remote_code=True --tasks xnli_en --include_path tasks/lm_eval
+invocation and `scored` ({task: checkpoint step}). lm-eval's own CLI loads the same exports (add trust_remote_code=True
+for BTM) but its `hf` model scores multiple-choice contexts without the BOS, so its accuracies are not these.
 """
 import json
 import os
@@ -30,8 +30,8 @@ import time
 
 import configurator
 from atomic import write_json_atomic
-from runs import eval_path, find_runs, load_checkpoint, read_json, read_run_config, refuse_unfinished, run_name
-from runs import checkpoint_state
+from runs import (checkpoint_state, eval_path, find_runs, load_checkpoint, read_json, read_run_config,
+                  refuse_unfinished, run_name)
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -48,7 +48,7 @@ num_fewshot = 0
 limit = 0                    # examples per task; 0 = all (a limited evaluation is recorded as such)
 batch_size = 16
 device = ''                  # '' = cuda when available, else cpu
-dtype = 'float32'            # the weights' dtype in lm-eval ('bfloat16' is faster on GPUs, and not eval_bpb.py's numbers)
+dtype = 'float32'            # of the weights in lm-eval; 'bfloat16' is faster on GPUs but no longer eval_bpb.py's numbers
 bootstrap_iters = 1000       # lm-eval's bootstrap for the stderr of non-mean metrics (0 = none)
 force = False                # re-run tasks already in the eval file for this checkpoint
 allow_unfinished = False     # score a checkpoint that is not the run's last
@@ -250,7 +250,8 @@ def evaluate_run(run_dir, cfg, manager=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     metrics = task_metrics(results)
-    invocation = {'model': 'uniscale', 'model_args': f"pretrained={hf_path},trust_remote_code=True,dtype={cfg['dtype']}",
+    model_args = f"pretrained={hf_path},trust_remote_code=True,dtype={cfg['dtype']}"
+    invocation = {'model': 'uniscale', 'model_args': model_args,
                   'tasks': names, 'num_fewshot': cfg['num_fewshot'], 'limit': cfg['limit'] or None,
                   'batch_size': cfg['batch_size'], 'include_path': cfg['task_dir'], 'step': state['step']}
     if docs:

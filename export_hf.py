@@ -200,7 +200,8 @@ def tokenizer_mismatch(hf_dir, project_tok, texts):
         got = hf.encode(text)  # the default call (add_special_tokens=True) must add nothing, as the project's encode
         if list(got) != list(ids):
             n = next((i for i, (a, b) in enumerate(zip(got, ids)) if a != b), min(len(got), len(ids)))
-            return f"ids differ on {text[:40]!r} at token {n} ({list(got)[n:n + 3]} vs the project's {list(ids)[n:n + 3]})"
+            return (f"ids differ on {text[:40]!r} at token {n} ({list(got)[n:n + 3]} vs the project's "
+                    f"{list(ids)[n:n + 3]})")
         if hf.decode(got) != text:
             return f"decode(encode(x)) != x for {text[:40]!r}"
     return ''

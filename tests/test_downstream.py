@@ -75,7 +75,7 @@ def study(tmp_path_factory, tok_dir, btm_dir):
     runs = [write_run(str(root / 'runs' / 'gpt2-tiny_bpe-400_s1'), random_model('gpt2-tiny', 400, 1), tok_dir),
             write_run(str(root / 'runs' / 'apertus-tiny_bpe-400_s1'), random_model('apertus-tiny', 400, 2), tok_dir),
             write_run(str(root / 'runs' / 'gpt2-tiny_btm_s1'), random_model('gpt2-tiny', 520, 3), btm_dir)]
-    common = {'runs': runs, 'corpus_dir': str(root / 'corpus')}
+    common = {'runs': runs, 'corpus_dir': str(root / 'corpus'), 'device': 'cpu', 'dtype': 'float32'}
     before = eval_bpb.main({**eval_bpb.defaults(), **common, 'tasks': [MC]})
     cfg = {**downstream.defaults(), **common, 'tasks': ['uniscale_demo_mc', 'uniscale_bpb'],
            'task_dir': os.path.join(REPO, 'tasks', 'lm_eval'), 'hf_dir': str(root / 'hf'), 'batch_size': 64,
@@ -109,7 +109,6 @@ def test_results_are_merged_into_eval_json_keeping_the_bpb_fields(study):
         assert {k: after[k] for k in ('bpb', 'per_lang', 'eval_set', 'step', 'n_tokens')} == \
                {k: before[k] for k in ('bpb', 'per_lang', 'eval_set', 'step', 'n_tokens')}
         assert after['tasks']['demo_mc'] == before['tasks']['demo_mc']  # eval_bpb.py's own task is kept
-        import lm_eval  # noqa: F401
         from importlib.metadata import version
         assert after['lm_eval']['version'] == version('lm_eval')
         assert after['lm_eval']['invocation']['model'] == 'uniscale'
@@ -126,7 +125,7 @@ def per_choice_loglik_eval_bpb(run_dir, questions):
         for c in q['choices']:
             ctx, ch = [tok.bos_id] + tok.encode(q['context']), tok.encode(c)
             items.append((ctx + ch, len(ctx) - 1))
-    nll, _ = eval_bpb.score(model, items, 'cpu', 'float32')
+    nll, _ = eval_bpb.score(model, items, 'cpu', 'float32')  # as the study fixture: float32 on the CPU
     return [-x for x in nll]
 
 
