@@ -2,8 +2,8 @@
 Downstream tasks of trained runs with EleutherAI's lm-evaluation-harness, written into each run's eval.json as
 tasks.{task}.{metric}, so correlate.py ranks tokenizers by them (--metric=tasks.belebele_eng_Latn.acc_norm).
 
-    python downstream.py --run=out/runs/X --tasks=[uniscale_demo_mc,uniscale_bpb]           # local tasks: offline
-    python downstream.py --runs='out/runs/*' --tasks=[belebele_eng_Latn,xnli_en,hellaswag]   # hub tasks: online
+    python downstream.py --run=out/runs/X --tasks=uniscale_demo_mc,uniscale_bpb           # local tasks: offline
+    python downstream.py --runs='out/runs/*' --tasks=belebele_eng_Latn,xnli_en,hellaswag   # hub tasks: online
 
 Each run is exported (export_hf.py, to {hf_dir}/{run}) and scored by lm-eval's HFLM with one change, UniscaleLM
 (lm-eval model name 'uniscale'): every request is scored after exactly one BOS, as eval_bpb.py scores it. No
@@ -91,8 +91,8 @@ def make_lm(hf_path, cfg):
 def task_names(cfg):
     names = list(cfg['tasks'])
     if not names:
-        raise SystemExit("downstream.py: no tasks; pass --tasks=[uniscale_demo_mc,uniscale_bpb] (local) or lm-eval "
-                         "names such as --tasks=[belebele_eng_Latn,xnli_en]")
+        raise SystemExit("downstream.py: no tasks; pass --tasks=uniscale_demo_mc,uniscale_bpb (local) or lm-eval "
+                         "names such as --tasks=belebele_eng_Latn,xnli_en")
     return names
 
 

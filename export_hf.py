@@ -5,7 +5,7 @@ bpe and unigram (their tokenizer.json), tiktoken (converted to a byte-level BPE 
 tokenizer class, hf_btm_tokenizer.py, copied into the folder: load it with trust_remote_code=True).
 
     python export_hf.py --run=out/runs/apertus-50M_bpe-80k_s1 --out=out/hf/apertus-50M_bpe-80k_s1
-    python downstream.py --run=out/runs/apertus-50M_bpe-80k_s1 --tasks=[belebele_eng_Latn]   # lm-eval, see there
+    python downstream.py --run=out/runs/apertus-50M_bpe-80k_s1 --tasks=belebele_eng_Latn     # lm-eval, see there
 
 The exported tokenizer gives the project's ids: it adds no BOS/EOS by default and special-token text such as
 '<|bos|>' inside a document stays ordinary text (split_special_tokens). Before the folder is moved into place the
@@ -188,6 +188,15 @@ def write_tokenizer(project_tok, tokenizer_dir, out_dir):
                      f"btm or tiktoken")
 
 
+def forget_remote_code(hf_dir):
+    """Delete the copy of hf_dir's tokenizer code that trust_remote_code left in transformers' module cache (named
+    after the folder: for the temp folder it would outlive the export)."""
+    from transformers.dynamic_module_utils import TRANSFORMERS_DYNAMIC_MODULE_NAME, _sanitize_module_name
+    from transformers.utils import HF_MODULES_CACHE
+    name = _sanitize_module_name(os.path.basename(os.path.normpath(hf_dir)))
+    shutil.rmtree(os.path.join(HF_MODULES_CACHE, TRANSFORMERS_DYNAMIC_MODULE_NAME, name), ignore_errors=True)
+
+
 def tokenizer_mismatch(hf_dir, project_tok, texts):
     """'' when transformers' AutoTokenizer on hf_dir gives project_tok's ids (and decodes them back) on every text,
     and has its BOS; else what differs, in words."""
@@ -239,6 +248,8 @@ def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
         os.replace(tmp_dir, out_dir)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+        if project_tok is not None and project_tok.kind == 'btm':
+            forget_remote_code(tmp_dir)
     return out_dir
 
 

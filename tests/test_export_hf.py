@@ -57,6 +57,9 @@ def test_every_kind_round_trips_through_autotokenizer_with_the_projects_ids(kind
     assert hf.encode('<|bos|>') != [ours.bos_id] and hf.bos_token_id == ours.bos_id
     assert AutoModelForCausalLM.from_pretrained(out).config.bos_token_id == ours.bos_id
     assert sorted(os.listdir(tmp_path)) == ['hf']  # no temp folder left next to it
+    from transformers.utils import HF_MODULES_CACHE
+    modules = os.path.join(HF_MODULES_CACHE, 'transformers_modules')
+    assert not [m for m in (os.listdir(modules) if os.path.isdir(modules) else []) if 'export_' in m]
 
 
 def test_a_tokenizer_that_reads_special_text_is_refused_and_nothing_is_left(kinds, tmp_path, monkeypatch):
