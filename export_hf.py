@@ -1,17 +1,24 @@
 """
 Export a uniscale run as a Hugging Face transformers folder: config.json and model.safetensors for GPT2LMHeadModel
-(arch gpt2) or ApertusForCausalLM (arch apertus), plus the tokenizer as a PreTrainedTokenizerFast when the run's
-tokenizer folder has a tokenizer.json (other kinds, e.g. sentencepiece or BTM, are skipped with a note).
+(arch gpt2) or ApertusForCausalLM (arch apertus), plus its tokenizer, for every tokenizer kind:
+bpe and unigram (their tokenizer.json), tiktoken (converted to a byte-level BPE tokenizer.json) and btm (a small
+tokenizer class, hf_btm_tokenizer.py, copied into the folder: load it with trust_remote_code=True).
 
     python export_hf.py --run=out/runs/apertus-50M_bpe-80k_s1 --out=out/hf/apertus-50M_bpe-80k_s1
-    lm_eval --model hf --model_args pretrained=out/hf/apertus-50M_bpe-80k_s1,add_bos_token=True --tasks hellaswag
+    python downstream.py --run=out/runs/apertus-50M_bpe-80k_s1 --tasks=belebele_eng_Latn     # lm-eval, see there
 
+The exported tokenizer gives the project's ids: it adds no BOS/EOS by default and special-token text such as
+'<|bos|>' inside a document stays ordinary text (split_special_tokens). Before the folder is moved into place the
+export loads it back with AutoTokenizer and checks its ids against the project's on a built-in probe set (every
+embedded language plus adversarial strings); a mismatch stops the export and leaves nothing behind.
 The embedding's padding rows are dropped, so the exported model has the tokenizer's vocabulary and the same logits
 (tests/test_model.py checks it). transformers is needed here and in the tests, never for training.
 """
 import json
 import os
+import re
 import shutil
+import tempfile
 
 import torch
 from safetensors.torch import save_file
@@ -81,63 +88,185 @@ def hf_state_dict(cfg, sd):
     return {k: v.detach().to('cpu', torch.float32).clone().contiguous() for k, v in hf.items()}
 
 
-def read_meta(tokenizer_dir):
-    path = os.path.join(tokenizer_dir, 'meta.json') if tokenizer_dir else ''
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)
+# ---------------------------------------------------------------- the tokenizer
+# strings an exported tokenizer must encode exactly as the project does: special-token text (it stays text),
+# byte-level and SentencePiece stand-ins, whitespace runs, combining marks, joiners, rare planes, control bytes
+ADVERSARIAL = ['', '<|bos|>', '<|eos|>', '<|endoftext|>', '<|unk|>', 'a<|bos|>b <|eos|>\n<|bos|>', '<s></s><unk>',
+               '\u2581x \u2581\u2581', 'Ġ Ċ ĉ', '<0x41> <0xFF>', ' ', '  ', '\t', '\n\n', '\r\n', ' \t \n ',
+               'e\u0301 \u0915\u094d\u0937', '\U0001F469\u200D\U0001F4BB \U0001F1FA\U0001F1F8', '\u200b\ufeff\u00ad',
+               '\U00010000\U0010FFFD', '\x00\x01\x7f', '\ufffd', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+               "don't I'M we'll 12345 3.14159", 'ＡＢＣ ﬁ Ⅻ', '中文没有空格日本語のテキスト한국어']
+PROBE_BYTES_PER_LANG = 600  # of embedded-corpus text per language in the probe set
 
 
-def export_tokenizer(tokenizer_dir, out_dir, meta):
-    """Save the tokenizer as a PreTrainedTokenizerFast when it has a tokenizer.json; else print why not."""
-    path = os.path.join(tokenizer_dir, 'tokenizer.json')
-    if not os.path.isfile(path):
-        print(f"export_hf.py: note: {tokenizer_dir} has no tokenizer.json (kind {meta.get('kind', 'unknown')}); "
-              f"exported the model without a tokenizer, AutoTokenizer will not load {out_dir}")
-        return False
-    tok = PreTrainedTokenizerFast(tokenizer_file=path)
-    for role in ('bos', 'eos'):
-        if meta.get(f'{role}_id') is not None:
-            setattr(tok, f'{role}_token', tok.convert_ids_to_tokens(meta[f'{role}_id']))
+def probe_texts():
+    """The built-in probe set: a few documents in every embedded language, then the adversarial strings."""
+    import embedded_corpus
+    texts = []
+    for lang in embedded_corpus.LANGS:
+        texts += [d['text'] for d in embedded_corpus.generate_documents(PROBE_BYTES_PER_LANG, seed=7,
+                                                                         lang_weights={lang: 1})]
+    return texts + ADVERSARIAL
+
+
+def fast_tokenizer(tok_json, bos, eos, out_dir):
+    """A PreTrainedTokenizerFast over a tokenizers Tokenizer; special-token text is split like any text."""
+    tok = PreTrainedTokenizerFast(tokenizer_object=tok_json, bos_token=bos, eos_token=eos, split_special_tokens=True,
+                                  clean_up_tokenization_spaces=False)
     tok.save_pretrained(out_dir)
-    return True
 
 
-def export(ckpt_dict, out_dir, tokenizer_dir=None):
+def oniguruma_pattern(pat):
+    """tiktoken's regex for `tokenizers` (Oniguruma), where `X{1,3}+` repeats the interval instead of being
+    possessive: drop that `+` (a possessive interval at the end of an alternative matches the same)."""
+    return re.sub(r'(\{\d+,\d+\})\+', r'\1', pat)
+
+
+def tiktoken_as_tokenizers(name):
+    """tiktoken encoding `name` as a byte-level BPE `tokenizers` Tokenizer: ranks become ids, and every split of a
+    token's bytes into two tokens is a merge of the token's rank (tiktoken merges the adjacent pair whose join has
+    the lowest rank, whichever pair that is; a pre-token that is a whole token is taken as is: ignore_merges)."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    from tokenizer import tiktoken_encoding
+    enc = tiktoken_encoding(name)
+    ranks = enc._mergeable_ranks
+    byte_char = bytes_to_unicode()
+
+    def spell(b):
+        return ''.join(byte_char[x] for x in b)
+    merges = []
+    for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
+        splits = sorted((ranks[token[:i]], ranks[token[i:]], i) for i in range(1, len(token))
+                        if token[:i] in ranks and token[i:] in ranks)
+        merges += [(spell(token[:i]), spell(token[i:])) for _, _, i in splits]
+    model = models.BPE(vocab={spell(t): r for t, r in ranks.items()}, merges=merges, fuse_unk=False,
+                       ignore_merges=True)
+    tok = Tokenizer(model)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(oniguruma_pattern(enc._pat_str)), behavior='isolated'),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    specials = sorted(enc._special_tokens.items(), key=lambda kv: kv[1])
+    for text, i in specials:
+        # add_special_tokens appends at len(vocab); the gaps between ranks and specials are filled with unused
+        # placeholders so each special lands on its tiktoken id
+        while tok.get_vocab_size() < i:
+            tok.add_tokens([AddedToken(f"<|unused_{tok.get_vocab_size()}|>", special=True, normalized=False)])
+        tok.add_special_tokens([AddedToken(text, special=True, normalized=False)])
+    return tok
+
+
+def write_tokenizer(project_tok, tokenizer_dir, out_dir):
+    """The project tokenizer as transformers files in out_dir (see the docstring)."""
+    kind = project_tok.kind
+    if kind in ('bpe', 'unigram'):
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(os.path.join(tokenizer_dir, 'tokenizer.json'))
+        fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir)
+        return
+    if kind == 'tiktoken':
+        tok = tiktoken_as_tokenizers(project_tok.name)
+        fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir)
+        return
+    if kind == 'btm':
+        import hf_btm_tokenizer
+        prim = os.path.join(tokenizer_dir, project_tok.meta['primitive'], 'tokenizer.json')
+        merges = os.path.join(out_dir, hf_btm_tokenizer.FILES['merges_file'])
+        with open(merges, 'w', encoding='utf-8') as f:
+            json.dump({'n_base': project_tok.n_base, 'merges': [list(p) for p in project_tok.merges]}, f)
+        try:
+            hf = hf_btm_tokenizer.UniscaleBTMTokenizer(prim, merges, bos_token='<|bos|>', eos_token='<|eos|>')
+        except ValueError as e:
+            raise SystemExit(f"export_hf.py: {tokenizer_dir}: {str(e).split(': ', 1)[-1]}") from None
+        os.remove(merges)
+        hf.register_for_auto_class('AutoTokenizer')  # auto_map in tokenizer_config.json + this file copied along
+        hf.save_pretrained(out_dir)
+        return
+    raise SystemExit(f"export_hf.py: {tokenizer_dir}: tokenizer kind {kind!r} has no export; expected bpe, unigram, "
+                     f"btm or tiktoken")
+
+
+def forget_remote_code(hf_dir):
+    """Delete the copy of hf_dir's tokenizer code that trust_remote_code left in transformers' module cache (named
+    after the folder: for the temp folder it would outlive the export)."""
+    from transformers.dynamic_module_utils import TRANSFORMERS_DYNAMIC_MODULE_NAME, _sanitize_module_name
+    from transformers.utils import HF_MODULES_CACHE
+    name = _sanitize_module_name(os.path.basename(os.path.normpath(hf_dir)))
+    shutil.rmtree(os.path.join(HF_MODULES_CACHE, TRANSFORMERS_DYNAMIC_MODULE_NAME, name), ignore_errors=True)
+
+
+def tokenizer_mismatch(hf_dir, project_tok, texts):
+    """'' when transformers' AutoTokenizer on hf_dir gives project_tok's ids (and decodes them back) on every text,
+    and has its BOS; else what differs, in words."""
+    from transformers import AutoTokenizer
+    hf = AutoTokenizer.from_pretrained(hf_dir, trust_remote_code=True)
+    if hf.bos_token_id != project_tok.bos_id:
+        return f"BOS id {hf.bos_token_id}, the project's is {project_tok.bos_id}"
+    want = project_tok.encode_batch(texts)
+    for text, ids in zip(texts, want):
+        got = hf.encode(text)  # the default call (add_special_tokens=True) must add nothing, as the project's encode
+        if list(got) != list(ids):
+            n = next((i for i, (a, b) in enumerate(zip(got, ids)) if a != b), min(len(got), len(ids)))
+            return (f"ids differ on {text[:40]!r} at token {n} ({list(got)[n:n + 3]} vs the project's "
+                    f"{list(ids)[n:n + 3]})")
+        if hf.decode(got) != text:
+            return f"decode(encode(x)) != x for {text[:40]!r}"
+    return ''
+
+
+# ---------------------------------------------------------------- the folder
+def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
     """Write ckpt_dict ('model': state_dict, 'model_config': asdict(GPTConfig)) as a transformers folder at out_dir,
-    with the tokenizer of tokenizer_dir when its kind allows. Written next door, then moved into place. Returns out_dir."""
+    with the tokenizer of tokenizer_dir (a tokenizer folder or a tiktoken name; None: the model alone), checked on
+    `probe` (default probe_texts()). Written next door, checked, then moved into place; nothing is left on failure.
+    Returns out_dir."""
     cfg = GPTConfig(**ckpt_dict['model_config'])
     sd = {k.removeprefix('_orig_mod.'): v for k, v in ckpt_dict['model'].items()}
-    meta = read_meta(tokenizer_dir)
-    tmp_dir = f"{out_dir.rstrip('/')}.tmp{os.getpid()}"
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    os.makedirs(tmp_dir)
-    hf_config(cfg, meta.get('bos_id'), meta.get('eos_id')).save_pretrained(tmp_dir)
-    save_file(hf_state_dict(cfg, sd), os.path.join(tmp_dir, 'model.safetensors'), metadata={'format': 'pt'})
+    project_tok = None
     if tokenizer_dir:
-        export_tokenizer(tokenizer_dir, tmp_dir, meta)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    os.replace(tmp_dir, out_dir)
+        from tokenizer import load_tokenizer
+        project_tok = load_tokenizer(tokenizer_dir)
+        if project_tok.vocab_size != cfg.vocab_size:
+            raise SystemExit(f"export_hf.py: tokenizer {tokenizer_dir} has {project_tok.vocab_size} ids but the model "
+                             f"{cfg.vocab_size}; export with the tokenizer the run was trained with")
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp_dir = tempfile.mkdtemp(prefix='.export_', dir=parent)  # same filesystem, so the final rename is atomic
+    try:
+        bos, eos = (project_tok.bos_id, project_tok.eos_id) if project_tok else (None, None)
+        hf_config(cfg, bos, eos).save_pretrained(tmp_dir)
+        save_file(hf_state_dict(cfg, sd), os.path.join(tmp_dir, 'model.safetensors'), metadata={'format': 'pt'})
+        if project_tok:
+            write_tokenizer(project_tok, tokenizer_dir, tmp_dir)
+            wrong = tokenizer_mismatch(tmp_dir, project_tok, probe_texts() if probe is None else probe)
+            if wrong:
+                raise SystemExit(f"export_hf.py: the exported tokenizer of {tokenizer_dir} is wrong ({wrong}); "
+                                 f"nothing written to {out_dir}. Report it with this line")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        os.replace(tmp_dir, out_dir)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if project_tok is not None and project_tok.kind == 'btm':
+            forget_remote_code(tmp_dir)
     return out_dir
 
 
 def export_run(run_dir, out_dir):
-    """Export out/runs/{run}/ckpt.pt, with the tokenizer folder named in its run config."""
-    path = os.path.join(run_dir, 'ckpt.pt')
-    if not os.path.isfile(path):
-        raise SystemExit(f"export_hf.py: {path} not found; train the run first (python train.py ...)")
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    tokenizer_dir = ckpt.get('config', {}).get('tokenizer') or None
-    if tokenizer_dir and not os.path.isdir(tokenizer_dir):
-        print(f"export_hf.py: note: tokenizer folder {tokenizer_dir} (from the run config) not found; exporting without it")
-        tokenizer_dir = None
-    export(ckpt, out_dir, tokenizer_dir)
+    """Export out/runs/{run}/ckpt.pt with the tokenizer it was trained with (refusing a missing or changed one)."""
+    from runs import check_tokenizer, load_checkpoint, read_run_config
+    run_cfg = read_run_config(run_dir)
+    tok = check_tokenizer(run_dir, run_cfg)
+    ckpt = load_checkpoint(run_dir)
+    export(ckpt, out_dir, run_cfg['tokenizer'])
     cfg = GPTConfig(**ckpt['model_config'])
-    print(f"export_hf.py: wrote {out_dir} ({cfg.arch}, vocab {cfg.vocab_size}); "
-          f"load it with transformers.AutoModelForCausalLM.from_pretrained('{out_dir}')")
+    remote = ', trust_remote_code=True' if tok.kind == 'btm' else ''
+    print(f"export_hf.py: wrote {out_dir} ({cfg.arch}, vocab {cfg.vocab_size}, tokenizer {tok.name} ({tok.kind}), "
+          f"checked on {len(probe_texts())} probe texts); load it with "
+          f"transformers.AutoModelForCausalLM.from_pretrained('{out_dir}') and AutoTokenizer.from_pretrained("
+          f"'{out_dir}'{remote})")
     return out_dir
-
 
 if __name__ == '__main__':
     config = configurator.configure(globals())

@@ -40,6 +40,7 @@ train_args = {}              # train.py overrides for every run, e.g. {'compile'
 preset_args = {}             # train.py overrides per preset (budgets live here), e.g. {'apertus-50M': {'budget': 4e9}}
 tokenizer_args = {}          # train.py overrides per tokenizer
 eval_args = {}               # eval_bpb.py overrides, e.g. {'max_docs_per_lang': 200}
+lm_eval_tasks = []           # downstream.py (lm-eval) tasks for every trained run, after eval_bpb.py; [] = none
 only = []                    # filters: patterns over presets, tokenizers and seeds ('s1'); alternatives within a kind,
                              # all kinds at once: --only=apertus-50M,apertus-100M,bpe-*,s1
 dry_run = False              # print the runs and commands, run nothing
@@ -150,6 +151,15 @@ def eval_command(dirs, cfg):
     return ['eval_bpb.py', arg] + overrides(cfg['eval_args'])
 
 
+def downstream_command(dirs, cfg):
+    """downstream.py over dirs with the sweep's lm_eval_tasks (it skips runs already scored); None without tasks."""
+    if not cfg['lm_eval_tasks'] or not dirs:
+        return None
+    shared = {k: v for k, v in cfg['eval_args'].items() if k in ('split', 'corpus', 'corpus_dir', 'max_docs_per_lang')}
+    arg = f"--run={dirs[0]}" if len(dirs) == 1 else f"--runs={','.join(dirs)}"
+    return ['downstream.py', arg, f"--tasks={list(cfg['lm_eval_tasks'])}"] + overrides(shared)
+
+
 def analysis_command(cfg):
     """correlate.py over every run of the grid, filters or not: the study's report covers all that exists."""
     if not cfg['analysis']:
@@ -220,6 +230,11 @@ def run_local(runs, cfg, python, runner):
                   log(os.path.join(cfg['sweep_dir'], f"{cfg['name']}_eval{i}.log"))) for i, c in enumerate(chunks)],
                 cfg, runner):
         raise SystemExit("sweep: eval_bpb.py failed; re-run the same command to see why (trained runs are kept)")
+    down = downstream_command([r['dir'] for r in runs if r['run'] not in failed
+                               and os.path.isfile(os.path.join(r['dir'], 'ckpt.pt'))], cfg)
+    down_log = log(os.path.join(cfg['sweep_dir'], f"{cfg['name']}_lm_eval.log"))
+    if down and run_jobs([("downstream.py", [python] + down, down_log)], cfg, runner):
+        raise SystemExit("sweep: downstream.py (lm-eval) failed; re-run the same command to see why")
     cmd = analysis_command(cfg)
     if cmd and (trained or not analysis_is_current(cfg)):
         cmd = [python] + cmd
@@ -269,7 +284,10 @@ def slurm_script(runs, nodes, cfg, python):
         body += [f"  {i})  # {run['run']}",
                  f"    \"${{launch[@]}}\" {py} {train} $(resume {shlex.quote(run['dir'])})",
                  f"    requeue_unless_finished {shlex.quote(run['dir'])}",
-                 f"    {py} {shlex.join(eval_command([run['dir']], cfg))} ;;"]
+                 f"    {py} {shlex.join(eval_command([run['dir']], cfg))}"]
+        down = downstream_command([run['dir']], cfg)
+        body += [f"    {py} {shlex.join(down)}"] if down else []
+        body[-1] += ' ;;'
     body += ['  *) echo "no run for array task $SLURM_ARRAY_TASK_ID" >&2; exit 1 ;;', 'esac']
     return '\n'.join(head + [''] + body) + '\n'
 

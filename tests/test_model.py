@@ -1,7 +1,6 @@
 """model.py and export_hf.py against their spec: the same logits as transformers after export, causal, presets sized
 as named, vocabulary padding invisible, KV-cache generation equal to the plain forward. CPU, float32, tiny configs."""
 import dataclasses
-import json
 import math
 import re
 
@@ -63,49 +62,6 @@ def test_exported_model_gives_transformers_the_same_logits_and_loss(tmp_path, ar
     assert logits.shape == (2, BLOCK - 1, VOCAB) == hf_out.logits[:, :-1].shape
     assert (logits - hf_out.logits[:, :-1]).abs().max().item() < 1e-4
     assert abs(loss.item() - hf_out.loss.item()) < 1e-5
-
-
-def write_tokenizer_folder(path, with_tokenizer_json=True):
-    """A tiny byte-level BPE in the layout tokenizer.py writes: tokenizer.json + meta.json."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
-    path.mkdir()
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=['<bos>', '<eos>'],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(['the cat sat on the mat', 'der Hund liegt auf der Matte'] * 20, trainer)
-    if with_tokenizer_json:
-        tok.save(str(path / 'tokenizer.json'))
-    (path / 'meta.json').write_text(json.dumps({'kind': 'bpe' if with_tokenizer_json else 'btm',
-                                                'vocab_size': tok.get_vocab_size(), 'bos_id': 0, 'eos_id': 1}))
-    return tok
-
-
-def test_export_run_reads_ckpt_and_exports_its_tokenizer(tmp_path):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from export_hf import export_run
-    tok = write_tokenizer_folder(tmp_path / 'tok')
-    model = random_model(tiny('gpt2'))
-    run_dir = tmp_path / 'run'
-    run_dir.mkdir()
-    torch.save({**ckpt_of(model), 'config': {'tokenizer': str(tmp_path / 'tok')}}, run_dir / 'ckpt.pt')
-    out_dir = export_run(str(run_dir), str(tmp_path / 'hf'))
-    hf_tok = AutoTokenizer.from_pretrained(out_dir)
-    text = 'the cat liegt auf der mat'
-    assert hf_tok.encode(text, add_special_tokens=False) == tok.encode(text).ids
-    assert (hf_tok.bos_token, hf_tok.eos_token) == ('<bos>', '<eos>')
-    hf = AutoModelForCausalLM.from_pretrained(out_dir)
-    assert (hf.config.bos_token_id, hf.config.eos_token_id) == (0, 1)
-
-
-def test_export_without_tokenizer_json_skips_the_tokenizer_with_a_note(tmp_path, capsys):
-    from export_hf import export
-    write_tokenizer_folder(tmp_path / 'tok', with_tokenizer_json=False)
-    out_dir = export(ckpt_of(random_model(tiny('apertus'))), str(tmp_path / 'hf'), str(tmp_path / 'tok'))
-    assert 'no tokenizer.json' in capsys.readouterr().out
-    files = sorted(p.name for p in (tmp_path / 'hf').iterdir())
-    assert files == ['config.json', 'model.safetensors'] and out_dir == str(tmp_path / 'hf')
 
 
 @pytest.mark.parametrize('arch', ['gpt2', 'apertus'])

@@ -1,0 +1,230 @@
+"""downstream.py: lm-evaluation-harness on exported runs scores exactly what eval_bpb.py scores (rolling bits per
+byte to 1e-4 relative, multiple-choice accuracy item for item), for gpt2, apertus and a BTM run, offline on the
+local tasks in tasks/lm_eval; the results land in eval.json under tasks.* where correlate.py ranks by them."""
+import dataclasses
+import json
+import os
+
+import pytest
+import torch
+
+import embedded_corpus
+import eval_bpb
+import tokenizer
+from model import GPT, make_config
+
+pytest.importorskip('lm_eval')
+import downstream  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures('one_thread')
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MC = os.path.join(REPO, 'tasks', 'demo_mc.jsonl')
+# a few dozen documents: several windows of 32 tokens each, every script of the embedded corpus, edge cases
+ODD_DOCS = ['', 'a', 'literal <|bos|> and <|eos|> stay text', 'héllo wörld 你好 😀 مرحبا', ' \t\n  x']
+
+
+def random_model(preset, vocab, seed):
+    torch.manual_seed(seed)
+    model = GPT(make_config(preset, vocab_size=vocab, block_size=32)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return model
+
+
+def write_corpus(corpus_dir):
+    docs = [(d['text'][:200 + 40 * i], d['lang'])
+            for i, d in enumerate(embedded_corpus.generate_documents(40_000, seed=11)) if i < 24]
+    docs += [(t, 'und') for t in ODD_DOCS]
+    folder = os.path.join(corpus_dir, 'tiny')
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, 'test.jsonl'), 'w', encoding='utf-8') as f:
+        for t, lang in docs:
+            f.write(json.dumps({'text': t, 'lang': lang}, ensure_ascii=False) + '\n')
+    with open(os.path.join(folder, 'meta.json'), 'w') as f:
+        json.dump({'corpus': 'tiny', 'splits': {'test': {'sha256': 'test'}}}, f)
+
+
+def write_run(run_dir, model, tok_dir):
+    """A finished run folder as train.py writes it."""
+    os.makedirs(run_dir, exist_ok=True)
+    cfg = {'arch': model.config.arch, 'preset': f'{model.config.arch}-tiny', 'seed': 1, 'tokenizer': tok_dir,
+           'tokenizer_hash': tokenizer.load_tokenizer(tok_dir).hash, 'corpus': 'tiny', 'budget_unit': 'tokens',
+           'block_size': model.config.block_size, 'total_steps': 5}
+    with open(os.path.join(run_dir, 'config.json'), 'w') as f:
+        json.dump(cfg, f)
+    torch.save({'model': model.state_dict(), 'model_config': dataclasses.asdict(model.config), 'config': cfg,
+                'step': 5, 'done': True}, os.path.join(run_dir, 'ckpt.pt'))
+    return run_dir
+
+
+@pytest.fixture(scope='module')
+def btm_dir(tmp_path_factory):
+    import btm
+    path = str(tmp_path_factory.mktemp('btm') / 'btm')
+    docs = [d['text'] for d in embedded_corpus.generate_documents(60_000, seed=3)]
+    btm.train(docs, path, n_base=400, vocab_size=520)
+    return path
+
+
+@pytest.fixture(scope='module')
+def study(tmp_path_factory, tok_dir, btm_dir):
+    """Three finished runs (gpt2 + bpe, apertus + bpe, gpt2 + btm), scored by eval_bpb.py and then downstream.py."""
+    root = tmp_path_factory.mktemp('study')
+    write_corpus(str(root / 'corpus'))
+    runs = [write_run(str(root / 'runs' / 'gpt2-tiny_bpe-400_s1'), random_model('gpt2-tiny', 400, 1), tok_dir),
+            write_run(str(root / 'runs' / 'apertus-tiny_bpe-400_s1'), random_model('apertus-tiny', 400, 2), tok_dir),
+            write_run(str(root / 'runs' / 'gpt2-tiny_btm_s1'), random_model('gpt2-tiny', 520, 3), btm_dir)]
+    common = {'runs': runs, 'corpus_dir': str(root / 'corpus'), 'device': 'cpu', 'dtype': 'float32'}
+    before = eval_bpb.main({**eval_bpb.defaults(), **common, 'tasks': [MC]})
+    cfg = {**downstream.defaults(), **common, 'tasks': ['uniscale_demo_mc', 'uniscale_bpb'],
+           'task_dir': os.path.join(REPO, 'tasks', 'lm_eval'), 'hf_dir': str(root / 'hf'), 'batch_size': 64,
+           'bootstrap_iters': 0}
+    cwd = os.getcwd()
+    os.chdir(REPO)  # the local task reads tasks/demo_mc.jsonl relative to the repository root, as lm_eval would
+    try:
+        downstream.main(cfg)
+    finally:
+        os.chdir(cwd)
+    after = {r: json.load(open(os.path.join(r, 'eval.json'))) for r in runs}
+    return {'runs': runs, 'before': before, 'after': after, 'cfg': cfg, 'root': root}
+
+
+def test_rolling_bits_per_byte_equals_eval_bpb_for_gpt2_apertus_and_btm(study):
+    for run in study['runs']:
+        ours, theirs = study['before'][run]['bpb'], study['after'][run]['tasks']['uniscale_bpb']['bits_per_byte']
+        assert abs(theirs - ours) / ours < 1e-4, (run, ours, theirs)
+
+
+def test_multiple_choice_accuracy_equals_eval_bpb_tasks(study):
+    for run in study['runs']:
+        ours, theirs = study['before'][run]['tasks']['demo_mc'], study['after'][run]['tasks']['uniscale_demo_mc']
+        assert theirs['n'] == ours['n'] == 30
+        assert theirs['acc'] == ours['acc'] and theirs['acc_bytes'] == ours['acc_norm'], run
+
+
+def test_results_are_merged_into_eval_json_keeping_the_bpb_fields(study):
+    for run in study['runs']:
+        before, after = study['before'][run], study['after'][run]
+        assert {k: after[k] for k in ('bpb', 'per_lang', 'eval_set', 'step', 'n_tokens')} == \
+               {k: before[k] for k in ('bpb', 'per_lang', 'eval_set', 'step', 'n_tokens')}
+        assert after['tasks']['demo_mc'] == before['tasks']['demo_mc']  # eval_bpb.py's own task is kept
+        from importlib.metadata import version
+        assert after['lm_eval']['version'] == version('lm_eval')
+        assert after['lm_eval']['invocation']['model'] == 'uniscale'
+        assert after['lm_eval']['scored'] == {'uniscale_demo_mc': 5, 'uniscale_bpb': 5}
+
+
+def per_choice_loglik_eval_bpb(run_dir, questions):
+    """eval_bpb.py's log-likelihood of every choice (BOS + context, then the choice), in order."""
+    from runs import check_tokenizer, load_checkpoint, load_model, read_run_config
+    tok = check_tokenizer(run_dir, read_run_config(run_dir))
+    model = load_model(load_checkpoint(run_dir), tok, run_dir, 'cpu')
+    items = []
+    for q in questions:
+        for c in q['choices']:
+            ctx, ch = [tok.bos_id] + tok.encode(q['context']), tok.encode(c)
+            items.append((ctx + ch, len(ctx) - 1))
+    nll, _ = eval_bpb.score(model, items, 'cpu', 'float32')  # as the study fixture: float32 on the CPU
+    return [-x for x in nll]
+
+
+def loglik_lm_eval(lm, questions):
+    from lm_eval.api.instance import Instance
+    reqs = [Instance('loglikelihood', {}, (q['context'], c), i) for q in questions for i, c in enumerate(q['choices'])]
+    return [ll for ll, _ in lm.loglikelihood(reqs, disable_tqdm=True)]
+
+
+def test_each_choice_scores_after_one_bos_where_plain_hf_scores_none(study):
+    from lm_eval.models.huggingface import HFLM
+    run = study['runs'][2]  # the BTM run: its tokens span words, the hardest case for encoding choices alone
+    hf_path = os.path.join(study['cfg']['hf_dir'], os.path.basename(run))
+    questions = eval_bpb.read_task(MC)[:6]
+    ours = per_choice_loglik_eval_bpb(run, questions)
+    theirs = loglik_lm_eval(downstream.make_lm(hf_path, study['cfg']), questions)
+    assert max(abs(a - b) for a, b in zip(ours, theirs)) < 1e-4
+    plain = loglik_lm_eval(HFLM(pretrained=hf_path, trust_remote_code=True, batch_size=64, device='cpu'), questions)
+    assert max(abs(a - b) for a, b in zip(ours, plain)) > 1e-2  # lm-eval's own hf model: no BOS before the context
+
+
+def test_a_hub_task_offline_fails_in_one_line(study, tmp_path, monkeypatch):
+    monkeypatch.setenv('HF_DATASETS_OFFLINE', '1')
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    (tmp_path / 'hub_task.yaml').write_text('task: hub_task\ndataset_path: cambridgeltl/xcopa\ndataset_name: id\n'
+                                            'output_type: multiple_choice\ntest_split: test\ndoc_to_text: premise\n'
+                                            'doc_to_choice: "{{[choice1, choice2]}}"\ndoc_to_target: label\n')
+    cfg = {**study['cfg'], 'runs': study['runs'][:1], 'tasks': ['hub_task'], 'task_dir': str(tmp_path)}
+    with pytest.raises(SystemExit) as e:
+        downstream.main(cfg)
+    msg = str(e.value)
+    assert msg.startswith('lm-eval task hub_task needs the Hugging Face hub') and '\n' not in msg
+
+
+def test_a_run_without_eval_json_is_refused_before_any_work(study, tmp_path, tok_dir):
+    run = write_run(str(tmp_path / 'runs' / 'fresh'), random_model('gpt2-tiny', 400, 4), tok_dir)
+    with pytest.raises(SystemExit, match='eval_bpb.py'):
+        downstream.main({**study['cfg'], 'runs': [run], 'hf_dir': str(tmp_path / 'hf')})
+    assert not os.path.exists(tmp_path / 'hf')
+
+
+def test_tasks_in_eval_json_rank_tokenizers_in_correlate(tmp_path):
+    """Fake runs (3 tokenizers x 2 sizes x 2 seeds) whose task accuracy orders the tokenizers against their bpb:
+    correlate.py scale --metric=tasks.T.acc_norm ranks by accuracy, higher first."""
+    import correlate
+    from scipy.stats import spearmanr
+    acc = {('bpe-1k', 'gpt2-tiny'): .30, ('bpe-2k', 'gpt2-tiny'): .40, ('btm-2k', 'gpt2-tiny'): .50,
+           ('bpe-1k', 'gpt2-small'): .35, ('bpe-2k', 'gpt2-small'): .55, ('btm-2k', 'gpt2-small'): .45}
+    for (tok, preset), a in acc.items():
+        for seed in (1, 2):
+            run_dir = tmp_path / f'{preset}_{tok}_s{seed}'
+            run_dir.mkdir()
+            (run_dir / 'eval.json').write_text(json.dumps({
+                'run': run_dir.name, 'preset': preset, 'tokenizer': tok, 'seed': seed, 'bpb': 1.0 + a, 'step': 5,
+                'n_params_nonembedding': 1000 if preset == 'gpt2-tiny' else 8000, 'split': 'test'}))
+            downstream.merge_tasks(str(run_dir), 'test', {'step': 5},
+                                   {'belebele_eng_Latn': {'acc_norm': a + 0.01 * seed, 'n': 900}},
+                                   {'version': 'x', 'invocation': {}})
+    evals = correlate.load_evals(str(tmp_path))
+    cfg = {**{k: getattr(correlate, k) for k in configurator_keys(correlate)},
+           'metric': 'tasks.belebele_eng_Latn.acc_norm', 'n_bootstrap': 200}
+    s = correlate.scale_analysis(evals, cfg)
+    assert s['higher_is_better'] is True
+    pair = s['pairs'][0]
+    assert (pair['small'], pair['large']) == ('gpt2-tiny', 'gpt2-small')
+    toks = ['bpe-1k', 'bpe-2k', 'btm-2k']
+    want = spearmanr([acc[t, 'gpt2-tiny'] for t in toks], [acc[t, 'gpt2-small'] for t in toks]).statistic
+    assert pair['spearman'] == pytest.approx(want)
+    assert (pair['small_pick'], pair['large_best']) == ('btm-2k', 'bpe-2k')
+
+
+def configurator_keys(module):
+    import configurator
+    return configurator.config_keys(vars(module))
+
+
+def test_sweep_runs_downstream_after_eval_bpb_for_every_trained_run(tmp_path):
+    import subprocess
+
+    import sweep
+    from test_sweep import FakeRunner, config as sweep_config
+    tasks = ['uniscale_bpb', 'belebele_eng_Latn']
+    cfg = sweep_config(tmp_path, only=['s1'], lm_eval_tasks=tasks, eval_args={'max_docs_per_lang': 5})
+    runner = FakeRunner()
+    runs = sweep.main(cfg, runner)
+    names = [next(s for s in ('train.py', 'eval_bpb.py', 'downstream.py', 'correlate.py') if s in c)
+             for c in runner.commands]
+    assert names.index('downstream.py') > max(i for i, n in enumerate(names) if n == 'eval_bpb.py')
+    assert names.index('downstream.py') < names.index('correlate.py')
+    (down,) = runner.scripts('downstream.py')
+    assert down[2] == '--runs=' + ','.join(r['dir'] for r in runs) and '--max_docs_per_lang=5' in down
+    assert configurator_value(down[3]) == tasks
+    script = tmp_path / 'array.sbatch'
+    script.write_text(sweep.slurm_script(runs, 1, cfg, 'python'))
+    subprocess.run(['bash', '-n', str(script)], check=True)
+    assert script.read_text().count('downstream.py --run=') == len(runs)
+    assert sweep.downstream_command(['x'], {**cfg, 'lm_eval_tasks': []}) is None
+
+
+def configurator_value(arg):
+    import configurator
+    return configurator.parse_value(arg.split('=', 1)[1])
