@@ -20,11 +20,9 @@ Multiple-choice tasks (`tasks`): a jsonl of {"context", "choices", "answer" (ind
 scored as the sum of its tokens' log-likelihoods after BOS + context (context and choice encoded separately, so the
 choice's tokens are exactly its own text's, even for tokenizers that merge across words); `acc` picks the most likely
 choice, `acc_norm` the most likely per UTF-8 byte of the choice. Results go into eval.json under `tasks`.
-For the standard multilingual suites (they need the hub), export and run lm-evaluation-harness:
-    python export_hf.py --run=out/runs/X --out=out/hf/X
-    lm_eval --model hf --model_args pretrained=out/hf/X,add_bos_token=True \\
-        --tasks xnli,xcopa,xstorycloze,xwinograd,pawsx,belebele --batch_size 16 --output_path out/runs/X/lm_eval
-(export_hf.py writes the tokenizer only for tokenizer.json kinds, bpe and unigram; BTM runs use `tasks` here.)
+For the standard multilingual suites (lm-evaluation-harness, every tokenizer kind, BTM included), after this script:
+    python downstream.py --run=out/runs/X --tasks=belebele_eng_Latn,xnli_en    # -> eval.json tasks.{task}.{metric}
+(downstream.py scores every request after exactly one BOS, as here; see its docstring.)
 """
 import json
 import math

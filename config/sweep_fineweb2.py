@@ -42,6 +42,18 @@ preset_args = {
     'apertus-1B': {'budget': 80_000_000_000, 'lr': 1e-3, 'batch_size': 512, 'micro_batch_size': 4,
                    'warmup_steps': 950},
 }
+# Downstream tasks (secondary metric), run by downstream.py after eval_bpb.py for every run (needs the hub): the
+# lm-eval tasks that cover these languages (Belebele all 20; XNLI, XCOPA, XStoryCloze where they have them) and
+# HellaSwag/ARC-Easy for English. Rank by one: python correlate.py scale --metric=tasks.belebele_eng_Latn.acc_norm
+lm_eval_tasks = ['belebele_eng_Latn', 'belebele_zho_Hans', 'belebele_spa_Latn', 'belebele_arb_Arab',
+                 'belebele_rus_Cyrl', 'belebele_deu_Latn', 'belebele_fra_Latn', 'belebele_jpn_Jpan',
+                 'belebele_hin_Deva', 'belebele_por_Latn', 'belebele_ind_Latn', 'belebele_vie_Latn',
+                 'belebele_tur_Latn', 'belebele_pol_Latn', 'belebele_ell_Grek', 'belebele_swh_Latn',
+                 'belebele_pes_Arab', 'belebele_ben_Beng', 'belebele_tha_Thai', 'belebele_kor_Hang',
+                 'xnli_en', 'xnli_zh', 'xnli_es', 'xnli_ar', 'xnli_ru', 'xnli_de', 'xnli_fr', 'xnli_hi', 'xnli_vi',
+                 'xnli_tr', 'xnli_el', 'xnli_sw', 'xnli_th', 'xcopa_zh', 'xcopa_id', 'xcopa_vi', 'xcopa_tr',
+                 'xcopa_sw', 'xcopa_th', 'xstorycloze_en', 'xstorycloze_zh', 'xstorycloze_es', 'xstorycloze_ar',
+                 'xstorycloze_ru', 'xstorycloze_hi', 'xstorycloze_id', 'xstorycloze_sw', 'hellaswag', 'arc_easy']
 launcher = 'slurm'
 num_gpus = 4                 # per node
 slurm_nodes = {'apertus-1B': 2}
