@@ -181,8 +181,9 @@ def finished_shards(tokens_dir, split, key):
 
 class TokenShards:
     """
-    One split of token shards, checked against the tokenizer the caller uses; with vocab_size (the model's),
-    every id is checked to be below it (verify_ids).
+    One split of token shards, checked against the tokenizer the caller uses; with vocab_size (the model's), the
+    largest id each shard recorded when it was written is checked to be below it. verify_ids() also scans the data
+    (a cold read of the whole split, so on request, not at every load).
     Memmaps are opened per call and not kept: a long-lived np.memmap makes a long run's memory
     grow as pages are touched (nanoGPT #287).
     """
@@ -228,14 +229,13 @@ class TokenShards:
         self.n_tokens, self.n_docs, self.n_bytes = m['n_tokens'], m['n_docs'], m['n_bytes']
         self.bos_id, self.vocab_size = m['bos_id'], m['vocab_size']
         self.max_ids = [s['max_id'] for s in m['shards']]
-        if vocab_size is not None:  # a model will index its embedding with these ids: make sure of every one
-            self.verify_ids()
         self.bytes_per_token = self.n_bytes / max(self.n_tokens, 1)  # of UTF-8 text, for byte budgets
 
     def verify_ids(self, chunk=1 << 26):
         """Scan every id against the recorded max_id: catches a data region altered after it was written, which
-        the header check cannot. Done at load when the caller gives its vocab_size (a model is to be fed): numpy
-        scans ~19 GB/s of uint16 from the page cache (bench in the commit), so a cold disk read is the cost."""
+        the header check cannot. numpy scans ~19 GB/s of uint16 from the page cache, but a cold read of a 10 GB
+        split costs minutes, and every run start (and each of a sweep's checks) would pay it: ids are checked when
+        written (ShardWriter), and this scan is for when a shard is suspect."""
         for i, path in enumerate(self.paths):
             ids = self.tokens(i)
             for j in range(0, len(ids), chunk):
