@@ -14,7 +14,6 @@ another here (num_gpus > 1: through torchrun), evaluates them, then runs `correl
 for presets listed in slurm_nodes), submits them when sbatch exists, and queues the analysis after them.
 """
 import fnmatch
-import glob
 import itertools
 import os
 import shlex
@@ -126,6 +125,30 @@ def run_status(run, cfg):
     if not state['finished']:
         return 'resume'
     return 'done' if eval_is_current(run['dir'], eval_settings(cfg)) else 'evaluate'
+
+
+def grid_problems(runs, cfg):
+    """Why runs of the grid that still need training cannot start (an unknown preset; a tokenizer or shards that do
+    not exist, named with the command that makes them), each reason once; the runs are marked 'blocked'. Checked for
+    the whole grid before anything is launched, the dry run included."""
+    import preflight  # train.py's config and the shard reader: only once runs must be checked
+    from model import PRESETS
+    problems, seen = [], {}
+    for r in runs:
+        if r['status'] in ('done', 'evaluate'):
+            continue
+        if r['preset'] not in PRESETS:
+            why = f"unknown preset {r['preset']!r} (presets); choose from {', '.join(PRESETS)}"
+        else:
+            rc = preflight.run_config(train_command(r, cfg)[1:])
+            key = (rc['tokenizer'], rc['tokens_dir'], rc['out_dir'], rc['corpus'])
+            if key not in seen:
+                seen[key] = preflight.find_inputs(rc)[2]
+            why = seen[key]
+        if why:
+            r['status'] = 'blocked'
+            problems += [why] if why not in problems else []
+    return problems
 
 
 def overrides(d):
@@ -331,12 +354,13 @@ def run_slurm(runs, cfg, python, runner):
 def print_plan(runs, cfg, python):
     if cfg['dry_run']:
         import preflight  # torch and the model: only for the dry run's FLOPs
+        from model import PRESETS
         costs = []
-    counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo')}
+    counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo', 'blocked')}
     print(f"sweep {cfg['name']}: {len(runs)} runs ({len(cfg['presets'])} presets x {len(cfg['tokenizers'])} tokenizers "
           f"x {len(cfg['seeds'])} seeds{', filtered by ' + ','.join(map(str, cfg['only'])) if cfg['only'] else ''}): "
           f"{counts['done']} done, {counts['evaluate']} to evaluate, {counts['resume']} to resume, "
-          f"{counts['todo']} to train")
+          f"{counts['todo']} to train" + (f", {counts['blocked']} blocked" if counts['blocked'] else ''))
     for r in runs:
         budget = ' '.join(f"{k}={v}" for k, v in run_args(r, cfg).items())
         print(f"  {r['status']:8s}  {r['run']:40s}  {budget}")
@@ -344,7 +368,7 @@ def print_plan(runs, cfg, python):
             train = launch_prefix(cfg, python) + train_command(r, cfg, r['status'] == 'resume')
             print(f"          $ {shlex.join(train)}")
             print(f"          $ {shlex.join([python] + eval_command([r['dir']], cfg))}")
-        if cfg['dry_run']:
+        if cfg['dry_run'] and r['preset'] in PRESETS:
             costs.append(preflight.planned_cost(train_command(r, cfg)[1:], cfg))
             print(f"          {preflight.describe_cost(costs[-1])}")
     cmd = analysis_command(cfg)
@@ -366,12 +390,11 @@ def main(cfg, runner=run_command):
         return preflight.run_preflight([(r, train_command(r, cfg)[1:]) for r in runs], cfg)
     for r in runs:
         r['status'] = run_status(r, cfg)
-    missing = sorted({r['tokenizer'] for r in runs if r['status'] != 'done' and
-                      not glob.glob(os.path.join(cfg['tokenizers_dir'], r['tokenizer'], '*'))})
-    if missing and not cfg['dry_run'] and cfg['launcher'] == 'local':
-        raise SystemExit(f"sweep: tokenizer folder(s) {missing} not found under {cfg['tokenizers_dir']}; train them "
-                         f"first (python tokenizer.py ... / btm.py) and encode the corpus (python prepare.py ...)")
+    problems = grid_problems(runs, cfg)
     print_plan(runs, cfg, python)
+    if problems:  # nothing is launched (or written) while any run of the grid cannot start
+        raise SystemExit(f"sweep {cfg['name']}: {len(problems)} problem(s) stop the grid before anything is launched:\n"
+                         + '\n'.join(f"  {p}" for p in problems))
     if cfg['launcher'] == 'slurm':
         return run_slurm(runs, cfg, python, runner)
     if not cfg['dry_run']:

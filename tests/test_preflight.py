@@ -161,7 +161,8 @@ def test_a_micro_batch_that_does_not_divide_the_batch_is_a_config_error(data):
 
 def test_dry_run_prints_train_flops_and_gpu_hours_per_run_and_in_total(data, capsys):
     cfg = sweep_config(data, preflight=False, dry_run=True, tokenizers=['bpe-400', 'bpe-9k'], assume_mfu=0.5)
-    sweep.main(cfg)
+    with pytest.raises(SystemExit, match='bpe-9k: tokenizer not found'):  # the plan is printed, then the problem
+        sweep.main(cfg)
     out = capsys.readouterr().out
     tokens, total_flops, total_hours = expected_train_tokens(data), 0, 0
     for preset in cfg['presets']:
@@ -173,3 +174,23 @@ def test_dry_run_prints_train_flops_and_gpu_hours_per_run_and_in_total(data, cap
     assert out.count('cost: unknown, shards missing (and their tokenizer ') == 4
     assert (f"total: {total_flops:.4g} train FLOPs, {total_hours:.4g} GPU-hours over 4 run(s) at assume_mfu=0.5 "
             f"of gpu_peak_flops=9.89e+14 FLOP/s per GPU (H100 bf16 dense); 4 run(s) not counted") in out
+
+
+def test_the_whole_grid_is_checked_before_anything_is_launched_dry_run_included(data, tmp_path, capsys):
+    cfg = sweep_config(data, preflight=False, dry_run=True, presets=['apertus-micro', 'apertus-5M'],
+                       tokenizers=['bpe-400', 'bpe-900'])
+    with pytest.raises(SystemExit) as e:
+        sweep.main(cfg)
+    msg, out = str(e.value), capsys.readouterr().out
+    assert '2 problem(s) stop the grid before anything is launched' in msg
+    assert "unknown preset 'apertus-5M'" in msg and 'bpe-900: tokenizer not found; make it with `python ' in msg
+    assert out.count('blocked ') == 6 and 'todo      apertus-micro_bpe-400_s1' in out  # the plan says which
+    slurm = sweep_config(data, preflight=False, presets=['apertus-micro'], tokenizers=['bpe-400'],
+                         launcher='slurm', train_args={**sweep_config(data)['train_args'],
+                                                       'tokens_dir': str(tmp_path / 'no_shards')})
+    with pytest.raises(SystemExit, match=r"train.json: split 'train' was never encoded.*make them with `python "
+                                         r"prepare.py"):
+        sweep.main(slurm)
+    assert not os.path.exists(os.path.join(slurm['sweep_dir'], 'pf_1node.sbatch'))  # nothing written or submitted
+    ok = sweep_config(data, preflight=False, dry_run=True, presets=['apertus-micro'], tokenizers=['bpe-400'])
+    assert all(r['status'] == 'todo' for r in sweep.main(ok))
