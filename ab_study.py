@@ -164,7 +164,7 @@ def criterion_words(c, n_seeds):
     curve_word = 'yes' if c['below_at_every_point'] else 'no'
     return (f"Is {c['other']} below {c['base']} at every evaluation point on every seed (at equal "
             f"{c['held_fixed']})? **{curve_word}** ({below} of {total} points over {n_seeds} paired seed(s)). "
-            f"Does it reach val bpb {c['target_bpb']:.4f} in fewer steps? {_fewer(c['reach']['step'], 'steps')}. "
+            f"Does it reach val bpb {c['target_bpb']:.4f} (interpolated between evaluations) in fewer steps? {_fewer(c['reach']['step'], 'steps')}. "
             f"In less training time? {_fewer(c['reach']['elapsed_s'], 'seconds')}.")
 
 
@@ -257,6 +257,10 @@ AB_COLUMNS = ['run', 'arm', 'tokenizer', 'seed', 'steps', 'tokens', 'bytes', 'tr
               'tokens_per_doc', 'bytes_per_token']
 
 
+def fmt_at(eq):
+    return '-' if not eq else fmt(int(eq['at'])) if float(eq['at']).is_integer() else fmt(eq['at'])
+
+
 def ab_report(s):
     digits = dict(elapsed_s=1, tok_per_s=0, final_val_loss=4, final_val_bpb=4, at_equal_bytes=4, at_equal_flops=4,
                   at_equal_steps=4, eval_bpb=4, tokens_per_doc=1, bytes_per_token=3)
@@ -264,8 +268,7 @@ def ab_report(s):
     targets = [[t['metric'], f"{t['target']:.4f}", t['run'], 'not reached' if t['step'] is None else t['step'],
                 fmt(t['elapsed_s'], 1), fmt(t['bytes'])] for t in s['targets']]
     held = s['held_fixed']
-    eq = [[f"equal {k}" + (' (headline)' if k == held else ''), fmt(s[f'at_equal_{k}']['at']) if s[f'at_equal_{k}']
-           else '-'] for k in AXES]
+    eq = [[f"equal {k}" + (' (headline)' if k == held else ''), fmt_at(s[f'at_equal_{k}'])] for k in AXES]
     lines = ['# A/B learning curves', '']
     if s.get('left_out'):
         lines += [f"**Left out ({len(s['left_out'])}, --allow_missing=True):** " + '; '.join(s['left_out']), '']

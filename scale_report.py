@@ -105,7 +105,7 @@ def cost_lines(s):
     if not s['cost']:
         return ['(none: eval.json has no flops_per_token; re-run eval_bpb.py)']
     sizes = [z['preset'] for z in s['sizes']]
-    rows = [[t, z, fmt(c['value'], 4), fmt(c['train_flops']), fmt(c['inference_flops_per_byte']),
+    rows = [[t, z, fmt(c['value'], 4), fmt(c['train_flops']), f"{c['inference_flops_per_byte']:,.0f}",
              fmt(c['bytes_per_token'], 3)] for t, row in s['cost'].items() for z in sizes if z in row
             for c in [row[z]]]
     return ['Train FLOPs = flops_per_token (6 per matmul weight incl. the LM head, plus attention at the full '

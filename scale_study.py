@@ -136,12 +136,13 @@ def over_training(records, sizes, tokenizers, reference, higher):
         shortest = min(curves.values(), key=lambda c: len(c[0]))[0]
         grid = shortest[shortest >= max(c[0][0] for c in curves.values()) - 1e-12]
         cost = sum(r['eval']['flops_per_token'] * (run_train_tokens(r) or 0) for r in recs)
+        here = [i for i, t in enumerate(tokenizers) if any(r['eval']['tokenizer'] == t for r in recs)]
         for f in grid:
-            means = [np.mean([np.interp(f, *curves[id(r)]) for r in recs if r['eval']['tokenizer'] == t])
-                     for t in tokenizers]
+            means = [np.mean([np.interp(f, *curves[id(r)]) for r in recs if r['eval']['tokenizer'] == tokenizers[i]])
+                     for i in here]
             points.append(dict(size=size, fraction=float(f), train_flops=float(cost * f),
-                               spearman=float(spearman(means, ref)),
-                               decision_accuracy=float(decision_accuracy(means, ref))))
+                               spearman=float(spearman(means, ref[here])),
+                               decision_accuracy=float(decision_accuracy(means, ref[here]))))
     return points
 
 

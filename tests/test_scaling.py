@@ -31,11 +31,11 @@ def test_fit_with_noise_recovers_the_law_and_its_bootstrap_spread_matches_repeat
     e, a, alpha, noise = 1.2, 30.0, 0.3, 0.002
     rng = np.random.default_rng(0)
     cells = [law(n, e, a, alpha) + rng.normal(0, noise, 3) for n in NS]
-    f = scaling.fit_with_bootstrap(NS, cells, n_resamples=200, seed=1)
+    f = scaling.fit_with_bootstrap(NS, cells, n_resamples=100, seed=1)
     assert f['E'] == pytest.approx(e, abs=0.03) and f['alpha'] == pytest.approx(alpha, abs=0.03)
     assert f['E_ci'][0] <= f['E'] <= f['E_ci'][1] and f['alpha_ci'][0] <= f['alpha'] <= f['alpha_ci'][1]
-    assert f['draws'].shape == (200, 3) and f['dof'] == 2
-    assert np.array_equal(f['draws'], scaling.fit_with_bootstrap(NS, cells, n_resamples=200, seed=1)['draws'])
+    assert f["draws"].shape == (100, 3) and f['dof'] == 2
+    assert np.array_equal(f['draws'], scaling.fit_with_bootstrap(NS, cells, n_resamples=100, seed=1)['draws'])
     # the independent check: E refitted on 60 fresh experiments spreads as the bootstrap over seeds says, within
     # a factor of two (a 3-seed bootstrap underestimates the spread by about sqrt(2/3))
     fresh = [scaling.fit_power_law(NS, [(law(n, e, a, alpha) + rng.normal(0, noise, 3)).mean() for n in NS])['E']
@@ -59,7 +59,7 @@ def test_pure_power_law_through_two_sizes():
 def test_extrapolation_ranks_well_separated_tokenizers_with_p_best_near_one():
     rng = np.random.default_rng(2)
     laws = {'good': (1.0, 30.0, 0.3), 'mid': (1.2, 30.0, 0.3), 'bad': (1.4, 30.0, 0.3)}
-    fits = {t: scaling.fit_with_bootstrap(NS, [law(n, *p) + rng.normal(0, 0.003, 2) for n in NS], 200, seed=3)
+    fits = {t: scaling.fit_with_bootstrap(NS, [law(n, *p) + rng.normal(0, 0.003, 2) for n in NS], 100, seed=3)
             for t, p in laws.items()}
     (x,) = scaling.extrapolate(fits, [7e9])
     assert x['ranking'] == ['good', 'mid', 'bad'] and x['p_best']['good'] > 0.99
@@ -72,7 +72,7 @@ def test_extrapolation_ranks_well_separated_tokenizers_with_p_best_near_one():
 def test_close_tokenizers_share_p_best():
     rng = np.random.default_rng(4)
     laws = {'a': (1.0, 30.0, 0.3), 'b': (1.0005, 30.0, 0.3)}
-    fits = {t: scaling.fit_with_bootstrap(NS, [law(n, *p) + rng.normal(0, 0.01, 3) for n in NS], 200, seed=5)
+    fits = {t: scaling.fit_with_bootstrap(NS, [law(n, *p) + rng.normal(0, 0.01, 3) for n in NS], 100, seed=5)
             for t, p in laws.items()}
     (x,) = scaling.extrapolate(fits, [1e9])
     assert max(x['p_best'].values()) < 0.95  # seed noise far above the gap: neither is sure to win
