@@ -121,11 +121,20 @@ def refuse_or_leave_out(problems, what, fix, cfg):
     return problems
 
 
+def scored_set(rec):
+    """The run's eval_set, its context written 'own block_size' where the run was scored at its training context:
+    runs whose context was set in bytes (context_bytes) differ in block_size by design, and still share a set."""
+    es = rec['eval'].get('eval_set')
+    if isinstance(es, dict) and es.get('context') is not None and es.get('context') == rec['config'].get('block_size'):
+        es = {**es, 'context': 'own block_size'}
+    return es
+
+
 def check_eval_sets(records, cfg):
     """Refuse runs scored on different evaluation sets, naming each group and the keys that differ."""
     groups = {}
     for r in records:
-        groups.setdefault(json.dumps(r['eval'].get('eval_set'), sort_keys=True), []).append(r['name'])
+        groups.setdefault(json.dumps(scored_set(r), sort_keys=True), []).append(r['name'])
     if len(groups) < 2:
         return
     sets = [json.loads(k) or {} for k in groups]

@@ -331,10 +331,11 @@ def test_zero_compute_predictors_against_the_largest_ranking(tmp_path):
 
 
 # ---------------------------------------------------------------- A/B
-def write_ab_run(runs_dir, tok, seed, bytes_per_token, speed, n_steps=10, fpt=1e6, context_bytes=None, finished=True):
+def write_ab_run(runs_dir, tok, seed, bytes_per_token, speed, n_steps=10, fpt=1e6, context_bytes=None, finished=True,
+                 block_size=64):
     d = runs_dir / f"gpt2-tiny_{tok}_s{seed}" if context_bytes is None else runs_dir / f"gpt2-tiny_{tok}_cb_s{seed}"
     os.makedirs(d)
-    cfg = dict(tokenizer=f'out/tokenizers/{tok}', corpus='toy', seed=seed, block_size=64, total_steps=n_steps)
+    cfg = dict(tokenizer=f'out/tokenizers/{tok}', corpus='toy', seed=seed, block_size=block_size, total_steps=n_steps)
     if context_bytes is not None:
         cfg['context_bytes'] = context_bytes
     (d / 'config.json').write_text(json.dumps(cfg))
@@ -350,7 +351,8 @@ def write_ab_run(runs_dir, tok, seed, bytes_per_token, speed, n_steps=10, fpt=1e
     (d / 'log.jsonl').write_text('\n'.join(lines) + '\n{"step": 11, "tok')  # a line cut short by a kill
     (d / 'eval.json').write_text(json.dumps(dict(
         preset='gpt2-tiny', tokenizer=tok, seed=seed, bpb=3.0 - 2 * speed, n_params_nonembedding=1e5,
-        flops_per_token=fpt, finished=finished, step=n_steps, total_steps=n_steps, eval_set=EVAL_SET,
+        flops_per_token=fpt, finished=finished, step=n_steps, total_steps=n_steps,
+        eval_set={**EVAL_SET, 'context': block_size},
         n_tokens=100, n_bytes=300)))
     return str(d)
 
@@ -443,6 +445,19 @@ def test_ab_arms_split_by_context_mode_when_context_bytes_is_set(tmp_path):
     assert [(c['other'], c['base']) for c in s['comparisons']] == [
         ('btm-4k context 64 tokens', 'bpe-4k context 64 tokens'),
         ('btm-4k context 256 bytes', 'bpe-4k context 256 bytes')]
+
+
+def test_ab_runs_scored_at_their_own_context_share_an_eval_set_but_not_at_another(tmp_path):
+    runs = tmp_path / 'runs'
+    paths = [write_ab_run(runs, 'bpe-4k', 1, 3.0, 1.0, context_bytes=256, block_size=85),
+             write_ab_run(runs, 'btm-4k', 1, 4.0, 1.2, context_bytes=256, block_size=64)]
+    _, s = run_ab(tmp_path, paths)  # bpe-4k scored at 85 tokens, btm-4k at 64: each its own block_size
+    assert len(s['comparisons']) == 1
+    ev_path = os.path.join(paths[0], 'eval.json')
+    ev = json.load(open(ev_path))
+    json.dump({**ev, 'eval_set': {**EVAL_SET, 'context': 32}}, open(ev_path, 'w'))
+    with pytest.raises(SystemExit, match=r'differ in context.*context=32.*context=own block_size'):
+        run_ab(tmp_path, paths)
 
 
 def test_ab_refuses_an_unfinished_run_and_allows_leaving_it_out(tmp_path):

@@ -34,7 +34,7 @@ def test_fit_with_noise_recovers_the_law_and_its_bootstrap_spread_matches_repeat
     f = scaling.fit_with_bootstrap(NS, cells, n_resamples=100, seed=1)
     assert f['E'] == pytest.approx(e, abs=0.03) and f['alpha'] == pytest.approx(alpha, abs=0.03)
     assert f['E_ci'][0] <= f['E'] <= f['E_ci'][1] and f['alpha_ci'][0] <= f['alpha'] <= f['alpha_ci'][1]
-    assert f["draws"].shape == (100, 3) and f['dof'] == 2
+    assert f['draws'].shape == (100, 3) and f['dof'] == 2
     assert np.array_equal(f['draws'], scaling.fit_with_bootstrap(NS, cells, n_resamples=100, seed=1)['draws'])
     # the independent check: E refitted on 60 fresh experiments spreads as the bootstrap over seeds says, within
     # a factor of two (a 3-seed bootstrap underestimates the spread by about sqrt(2/3))
