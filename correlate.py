@@ -204,6 +204,11 @@ def checked_config(cfg):
     if not cfg['agree_target'] or bad:
         raise SystemExit(f"correlate.py: agree_target {cfg['agree_target']!r}: give {{statistic: threshold}} with "
                          f"statistics from {AGREE_STATS}, e.g. --agree_target=\"{{'spearman': 0.9}}\"")
+    try:
+        cfg['extrapolate_to'] = [float(n) for n in cfg['extrapolate_to']]
+    except ValueError:
+        raise SystemExit(f"correlate.py: extrapolate_to {cfg['extrapolate_to']!r}: give parameter counts, e.g. "
+                         f"--extrapolate_to=[1e9,7e9]") from None
     if cfg['higher_is_better'] is None:
         cfg['higher_is_better'] = cfg['metric'].startswith('tasks.') or 'acc' in cfg['metric']
     return cfg
@@ -247,4 +252,4 @@ if __name__ == '__main__':
         print(headline_line(summary) or 'no headline pair')
     if summary.get('criterion'):
         print(summary['criterion'])
-    print(f"wrote {out}/report.md, summary.json, summary.csv and " + ', '.join(summary['plots']))
+    print(f"wrote {out}/report.md, summary.json, summary.csv" + ''.join(f', {p}' for p in summary['plots']))

@@ -10,6 +10,7 @@ import rankstats
 from scale_study import MIN_GROUP
 from reporting import csv_text, fmt, fmt_ci, md_table, pyplot, save_figure
 
+TABLE_POINTS = 10           # evaluations per size in the agreement-over-training table (all are in summary.json)
 SEED_BOOTSTRAP_NOTE = (
     "What the bootstrap over seeds can and cannot show: it resamples each (tokenizer, size) cell's seeds, so its "
     "interval says how far seed noise alone could move the statistic at these tokenizers and this data. It does not "
@@ -64,8 +65,13 @@ def over_training_lines(s):
                   f"; Spearman {fmt(c['spearman'])}, decision accuracy {fmt(c['decision_accuracy'])}).", '']
     else:
         lines += [f"**Cheapest agreeing** ({target}): no size reaches it and keeps it to the end of training.", '']
+    shown = []
+    for z in [z['preset'] for z in s['sizes']]:  # at most TABLE_POINTS a size here; summary.json has them all
+        pts = [p for p in s['over_training'] if p['size'] == z]
+        keep = sorted(set(np.linspace(0, len(pts) - 1, min(TABLE_POINTS, len(pts))).round().astype(int)))
+        shown += [pts[i] for i in keep] if pts else []
     rows = [[p['size'], f"{p['fraction']:.0%}", fmt(p['train_flops']), fmt(p['spearman']),
-             fmt(p['decision_accuracy'])] for p in s['over_training']]
+             fmt(p['decision_accuracy'])] for p in shown]
     return lines + [md_table(['size', 'fraction of training', 'train FLOPs', 'Spearman ρ', 'decision accuracy'],
                              rows)]
 
