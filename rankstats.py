@@ -8,6 +8,7 @@ verdict words. Everything takes per-tokenizer values in the same order on both s
 not matter to a correlation, and decision accuracy compares orders, not directions.
 """
 import math
+from functools import lru_cache
 
 import numpy as np
 import scipy.stats as st
@@ -72,21 +73,22 @@ def rank_tests(x, y, exact_max_n=9, n_permutations=100_000, seed=1337):
     if n < 2 or math.isnan(rho):
         return rho, float('nan'), tau, float('nan'), 'none'
     rx, ry = (2 * average_ranks(x)).astype(np.int64), (2 * average_ranks(y)).astype(np.int64)
-    sx = _pair_signs(x)
     exact = n <= exact_max_n
-    how = dict(n_resamples=np.inf if exact else n_permutations, permutation_type='pairings', vectorized=True,
-               rng=np.random.default_rng(seed), batch=50_000)
+    p_rho, p_tau = _permutation_p(tuple(rx.tolist()), tuple(ry.tolist()), np.inf if exact else n_permutations, seed)
+    return rho, p_rho, tau, p_tau, 'exact' if exact else 'monte-carlo'
 
-    def rho_numerator(ranks, axis=-1):
-        return np.moveaxis(ranks, axis, -1) @ rx
 
-    def tau_numerator(values, axis=-1):
-        return _pair_signs(np.moveaxis(values, axis, -1)) @ sx
+@lru_cache(maxsize=4096)  # the p-values depend only on the two rank patterns, which recur across pairs and groups
+def _permutation_p(rx, ry, n_resamples, seed):
+    rx, ry = np.array(rx), np.array(ry)
+    sx = _pair_signs(rx)
 
-    p_rho = st.permutation_test((ry,), rho_numerator, **how).pvalue
-    how['rng'] = np.random.default_rng(seed)
-    p_tau = st.permutation_test((y,), tau_numerator, **how).pvalue
-    return rho, float(min(1.0, p_rho)), tau, float(min(1.0, p_tau)), 'exact' if exact else 'monte-carlo'
+    def numerators(ranks, axis=-1):  # both statistics of one reordering; the signs of ranks are those of values
+        ranks = np.moveaxis(ranks, axis, -1)
+        return np.stack([ranks @ rx, _pair_signs(ranks) @ sx], axis=-1)
+    p = st.permutation_test((ry,), numerators, permutation_type='pairings', vectorized=True, n_resamples=n_resamples,
+                            batch=50_000, rng=np.random.default_rng(seed)).pvalue
+    return float(min(1.0, p[0])), float(min(1.0, p[1]))
 
 
 def _resampled_means(cells, n_resamples, seed):

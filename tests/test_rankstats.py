@@ -74,7 +74,9 @@ def test_monte_carlo_beyond_exact_max_n_is_seeded_and_close():
     x = rng.normal(size=8)
     y = x + rng.normal(scale=1.5, size=8)
     a = rankstats.rank_tests(x, y, exact_max_n=7, n_permutations=20_000, seed=3)
+    rankstats._permutation_p.cache_clear()  # reproducible from the seed, not from the cache
     b = rankstats.rank_tests(x, y, exact_max_n=7, n_permutations=20_000, seed=3)
+    assert rankstats.rank_tests(x, y, exact_max_n=7, n_permutations=20_000, seed=4) != a
     exact = rankstats.rank_tests(x, y, exact_max_n=8)
     assert a == b and a[4] == 'monte-carlo' and exact[4] == 'exact'
     assert a[1] == pytest.approx(exact[1], abs=0.02) and a[3] == pytest.approx(exact[3], abs=0.02)
