@@ -55,8 +55,8 @@ def over_training_lines(s):
     target = ', '.join(f"{k} ≥ {v}" for k, v in s['agree_target'].items())
     c = s['cheapest_agreeing']
     lines = [f"Each size's ranking at each evaluation of its training (val bpb of log.jsonl, mean over seeds) "
-             f"against the largest size's final ranking ({s['metric']} of eval.json). Train FLOPs: the whole size "
-             f"(every tokenizer and seed) up to that point.", '']
+             f"against the largest size's final ranking ({s['over_training_reference']}). Train FLOPs: the whole "
+             f"size (every tokenizer and seed) up to that point.", '']
     if c:
         share = c['train_flops'] / s['largest_size_train_flops'] if s.get('largest_size_train_flops') else None
         lines += [f"**Cheapest agreeing** ({target}, held at every later evaluation of that size): you could have "
@@ -88,6 +88,10 @@ def fit_lines(s):
                          f"{fmt(f['alpha'])} {fmt_ci(f['alpha_ci'])}", fmt(f['rmse'], 5), 'yes' if f['at_bound'] else '',
                          fmt((s['fits_flops'].get(t) or {}).get('E'), 4),
                          fmt((s['fits_flops'].get(t) or {}).get('alpha'))] for t, f in s['fits'].items()])]
+    bound = [t for t, f in s['fits'].items() if f['at_bound']]
+    if bound:
+        lines += ['', f"**{', '.join(bound)}: the fit sits on a bound** (the sizes do not decrease like a power law: "
+                      f"noise, or too few sizes), so their extrapolations below are not a law's prediction."]
     for x in s['extrapolation']:
         lines += ['', f"### Extrapolated to {fmt(x['n_params'])} non-embedding parameters", '',
                   f"Implied ranking (best first): {', '.join(x['ranking'])}.", '',
@@ -129,8 +133,12 @@ def intrinsic_lines(s):
     if not s['intrinsic_predictors']:
         return lines + ['(none)']
     b = s['intrinsic_baseline']
+    have = s['intrinsic_predictors']
+    absent = [f"{m} (none for {', '.join(ts)})" for m, ts in s['intrinsic_skipped'].items()]
+    if absent:
+        lines += [f"Not in metrics.json, skipped: {'; '.join(absent)}.", '']
     rows = [[m, 'higher' if v['higher_is_better'] else 'lower', fmt(v['spearman']), fmt(v['decision_accuracy'])]
-            for m, v in s['intrinsic_predictors'].items()]
+            for m, v in have.items()]
     rows.append([f"**trained: {b['size']} model**", '-', fmt(b['spearman']), fmt(b['decision_accuracy'])])
     return lines + [f"Each tokenizer metric (tokenizer.py eval) as a predictor of the {s['sizes'][-1]['preset']} "
                     f"ranking, over {len(b['tokenizers'])} tokenizers; ρ > 0 means the metric ranks as its "

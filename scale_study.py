@@ -121,10 +121,23 @@ def run_curve(rec):
     return (np.array([p[0] for p in pts]), np.array([p[1] for p in pts])) if pts else None
 
 
+def final_val_bpb(records, size, tokenizers):
+    """Per tokenizer, the mean over seeds of the last val bpb in log.jsonl of the size's runs (each at the end of
+    its training); None unless every run has one."""
+    out = []
+    for t in tokenizers:
+        curves = [run_curve(r) for r in records if r['eval']['preset'] == size and r['eval']['tokenizer'] == t]
+        if not curves or any(c is None or abs(c[0][-1] - 1.0) > 1e-9 for c in curves):
+            return None
+        out.append(float(np.mean([c[1][-1] for c in curves])))
+    return out
+
+
 def over_training(records, sizes, tokenizers, reference, higher):
     """Per size and evaluation point (fractions of training on the grid of the size's run with the fewest
     evaluations, each run's val bpb interpolated there): the ranking of the per-tokenizer seed means against
-    `reference` (the largest size's final means, one per tokenizer). train_flops is what the whole size costs up to
+    `reference` (the largest size's final means, one per tokenizer: its last val bpb, so that both sides are
+    measured alike and a val-vs-test difference is not read as disagreement). train_flops is what the whole size costs up to
     that point: every tokenizer and seed, flops_per_token x tokens trained x fraction."""
     ref = oriented(reference, higher)
     points = []
@@ -232,7 +245,8 @@ def intrinsic_predictors(metrics, tokenizers, reference, higher):
     out = {}
     for key, sign in INTRINSIC.items():
         vals = [intrinsic_value(metrics[t], key) for t in tokenizers]
-        if None in vals:
+        if None in vals:  # not measured (e.g. no premium without the reference language): said in the report
+            out.setdefault('_skipped', {})[key] = [t for t, v in zip(tokenizers, vals) if v is None]
             continue
         score = -sign * np.asarray(vals, float)  # lower = predicted better, as bpb
         out[key] = {'spearman': float(spearman(score, ref)), 'decision_accuracy': float(decision_accuracy(score, ref)),
@@ -269,11 +283,13 @@ def scale_analysis(records, cfg, metrics=None):
     reference = [cells[t, large].mean() for t in ranked]
     cost = cost_table(records, tokenizers, sizes, cells)
     flops_of = {(t, z): c['train_flops'] for t, row in cost.items() for z, c in row.items()}
-    points = over_training(records, sizes, ranked, reference, higher) if key == 'bpb' else []
+    val_ref = final_val_bpb(records, large, ranked) if key == 'bpb' else None
+    points = over_training(records, sizes, ranked, val_ref or reference, higher) if key == 'bpb' else []
     metrics = metrics or {}
     have_metrics = [t for t in ranked if t in metrics]
     intrinsic = intrinsic_predictors(metrics, have_metrics, [cells[t, large].mean() for t in have_metrics],
                                      higher) if len(have_metrics) >= 2 else {}
+    skipped = intrinsic.pop('_skipped', {})
     baseline_toks = [t for t in have_metrics if (t, small) in cells] if intrinsic else [t for t in ranked
                                                                                         if (t, small) in cells]
     bs = [cells[t, small].mean() for t in baseline_toks]
@@ -288,6 +304,8 @@ def scale_analysis(records, cfg, metrics=None):
         pairs=pairs, headline=headline, noise=[noise_vs_gaps(cells, tokenizers, s) for s in sizes],
         by_algorithm=by_alg, by_language=by_lang,
         over_training=points, agree_target=cfg['agree_target'],
+        over_training_reference=(f"val bpb at the end of the {large} runs (log.jsonl: the same split and scorer as "
+                                 f"every point)" if val_ref else f"{key} of the {large} runs' eval.json"),
         cheapest_agreeing=cheapest_agreeing(points, cfg['agree_target']),
         largest_size_train_flops=float(sum(v for (t, z), v in flops_of.items() if z == large and v)) or None,
         **scaling_section(cells, sizes, tokenizers, n_of, flops_of, cfg),
@@ -297,7 +315,7 @@ def scale_analysis(records, cfg, metrics=None):
                                 spearman=float(spearman(oriented(bs, higher), oriented(bl, higher)))
                                 if len(bs) >= 2 else None,
                                 decision_accuracy=float(decision_accuracy(bs, bl)) if len(bs) >= 2 else None),
-        intrinsic_missing=[t for t in ranked if t not in metrics],
+        intrinsic_missing=[t for t in ranked if t not in metrics], intrinsic_skipped=skipped,
         thresholds=dict(high=rankstats.HIGH, moderate=rankstats.MODERATE, alpha=rankstats.ALPHA),
         p_values=f"two-sided permutation test (scipy.stats.permutation_test): exact over all n! orderings for "
                  f"n <= {cfg['exact_max_n']} tokenizers, else Monte-Carlo with {cfg['n_permutations']} orderings "

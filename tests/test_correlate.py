@@ -263,6 +263,20 @@ def test_a_lucky_early_agreement_that_falls_away_does_not_count(tmp_path):
     assert (c['size'], c['fraction']) == ('apertus-tiny', pytest.approx(0.6))
 
 
+def test_agreement_over_training_is_measured_against_the_largest_size_s_last_val_bpb(tmp_path):
+    # the logs rank a < b < c at both sizes; the large size's eval.json (another split) ranks them the other way
+    runs = tmp_path / 'runs'
+    for si, preset in enumerate(('apertus-tiny', 'apertus-50M')):
+        for i, tok in enumerate(('a', 'b', 'c')):
+            val_final = 3.0 - 0.5 * si + 0.1 * i
+            test_bpb = val_final if si == 0 else 2.5 - 0.1 * i
+            write_run(runs, tok, preset, 1, test_bpb, curve=lambda f, v=val_final: v + (1 - f))
+    _, s = run_scale(tmp_path)
+    assert s['headline']['decision_accuracy'] == 0.0  # eval.json against eval.json
+    assert all(p['decision_accuracy'] == 1.0 for p in s['over_training'])  # val bpb against val bpb
+    assert s['over_training_reference'].startswith('val bpb at the end of the apertus-50M runs')
+
+
 LAWS = {'bpe-2k': (1.0, 40.0, 0.30), 'bpe-4k': (1.1, 40.0, 0.30), 'unigram-2k': (1.3, 40.0, 0.30)}
 LAW_SIZES = {'apertus-tiny': 1e6, 'apertus-50M': 1e7, 'apertus-300M': 1e8, 'apertus-1B': 1e9}
 
@@ -322,6 +336,7 @@ def test_zero_compute_predictors_against_the_largest_ranking(tmp_path):
     assert ip['fertility']['decision_accuracy'] == pytest.approx(5 / 6)
     assert ip['fertility']['spearman'] == pytest.approx(st.spearmanr([1, 2, 3, 4], large).statistic)
     assert ip['premium']['values'] == {t: pytest.approx(1.1 + i) for i, t in enumerate(TOKS[:4])}
+    assert s['intrinsic_skipped']['renyi_efficiency'] == TOKS[:4] and 'renyi_efficiency' not in ip
     assert s['intrinsic_baseline']['decision_accuracy'] == pytest.approx(5 / 6)  # the smallest size ranks 0<1<2<3
     assert 'trained: apertus-tiny model' in open(os.path.join(out, 'report.md')).read()
     (metrics_dir / 'bpe-4k' / 'metrics.json').unlink()
