@@ -1,166 +1,77 @@
-"""correlate.py: rank statistics equal scipy's, exact p-values equal brute force / scipy's permutation test,
-the scale mode end to end on synthetic eval.json files, and the A/B mode on synthetic logs."""
+"""correlate.py end to end on hand-built run folders (eval.json, config.json, log.jsonl) whose answers are known:
+the refusals, the scale study (ranking, decision accuracy, agreement over training, fits, cost, zero-compute
+predictors) and the A/B study (values at equal bytes/FLOPs/steps, the Welch difference, the criterion)."""
 import csv
-import itertools
 import json
 import math
 import os
+import shutil
 
 import numpy as np
 import pytest
 import scipy.stats as st
 
 import correlate
+import runs as runfolders
 
-CFG = dict(metric='bpb', higher_is_better=None, seed=1337, n_bootstrap=2000, exact_max_n=9, n_permutations=20_000,
-           tokens_dir='', token_stats_split='val', loss_targets=[], bpb_targets=[], split='')
-
-CASES = [  # (x, y): no ties, ties on one side, ties on both, reversed, n = 8
-    ([3.1, 2.9, 3.5, 3.3, 2.7, 3.0], [2.8, 2.7, 3.0, 3.1, 2.5, 2.6]),
-    ([1, 2, 2, 3, 4, 5], [2, 1, 3, 4, 6, 5]),
-    ([1, 2, 2, 3, 4, 5], [2, 1, 3, 3, 5, 4]),
-    ([1, 2, 3, 4, 5], [5, 4, 3, 2, 1]),
-    ([0.5, 0.1, 0.9, 0.3, 0.7, 0.2, 0.8, 0.4], [0.4, 0.2, 0.7, 0.1, 0.9, 0.3, 0.6, 0.5]),
-]
-
-
-def naive_spearman(x, ys):
-    rx, rys = st.rankdata(x), st.rankdata(ys, axis=-1)
-    a, b = rx - rx.mean(), rys - rys.mean(1, keepdims=True)
-    return (b @ a) / np.sqrt((a @ a) * (b * b).sum(1))
-
-
-def naive_kendall(x, ys):
-    n = len(x)
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-    s = sum(np.sign(x[i] - x[j]) * np.sign(ys[:, i] - ys[:, j]) for i, j in pairs)
-    return s / math.sqrt(sum(x[i] != x[j] for i, j in pairs) * sum(ys[0][i] != ys[0][j] for i, j in pairs))
-
-
-def brute_force_p(stat, x, y):
-    """Two-sided exact permutation p-value the slow way, in scipy.stats.permutation_test's convention."""
-    ys = np.array([[y[i] for i in p] for p in itertools.permutations(range(len(y)))])
-    null, obs = stat(np.array(x), ys), stat(np.array(x), np.array([y]))[0]
-    tol = 1e-9
-    return min(1.0, 2 * min(np.mean(null <= obs + tol), np.mean(null >= obs - tol)))
-
-
-@pytest.mark.parametrize('x,y', CASES)
-def test_statistics_equal_scipy(x, y):
-    assert correlate.spearman(x, y) == pytest.approx(st.spearmanr(x, y).statistic, abs=1e-12)
-    assert correlate.kendall_tau_b(x, y) == pytest.approx(st.kendalltau(x, y).statistic, abs=1e-12)
-    assert correlate.average_ranks(x) == pytest.approx(st.rankdata(x))
-
-
-@pytest.mark.parametrize('x,y', CASES)
-def test_exact_p_values_equal_brute_force(x, y):
-    rho, p_rho, tau, p_tau, how = correlate.rank_tests(x, y)
-    assert how == 'exact'
-    assert p_rho == pytest.approx(brute_force_p(naive_spearman, x, y), abs=1e-12)
-    assert p_tau == pytest.approx(brute_force_p(naive_kendall, x, y), abs=1e-12)
-
-
-def test_exact_p_values_equal_scipy_permutation_methods():
-    # spearman: scipy's pearsonr on ranks with PermutationMethod enumerates all n! orderings when n! <= 9999
-    for x, y in CASES[:4]:
-        ref = st.pearsonr(st.rankdata(x), st.rankdata(y), method=st.PermutationMethod())
-        assert correlate.rank_tests(x, y)[1] == pytest.approx(ref.pvalue, rel=1e-9)
-    # kendall: scipy's exact method (no ties), and permutation_test with ties
-    x, y = CASES[0]
-    assert correlate.rank_tests(x, y)[3] == pytest.approx(st.kendalltau(x, y, method='exact').pvalue, rel=1e-9)
-    x, y = CASES[2]
-    ref = st.permutation_test((y,), lambda b: st.kendalltau(x, b).statistic, permutation_type='pairings',
-                              n_resamples=math.inf)
-    assert correlate.rank_tests(x, y)[3] == pytest.approx(ref.pvalue, rel=1e-9)
-
-
-def test_scipy_asymptotic_p_value_differs_for_six_items():
-    x, y = CASES[0]  # why exact: the t-approximation is off at n = 6
-    assert abs(correlate.rank_tests(x, y)[1] - st.spearmanr(x, y).pvalue) > 0.005
-
-
-def test_monte_carlo_beyond_exact_max_n_is_seeded_and_close():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=9)
-    y = x + rng.normal(scale=1.5, size=9)
-    a = correlate.rank_tests(x, y, exact_max_n=8, n_permutations=20_000, seed=3)
-    b = correlate.rank_tests(x, y, exact_max_n=8, n_permutations=20_000, seed=3)
-    exact = correlate.rank_tests(x, y, exact_max_n=9)
-    assert a == b and a[4] == 'monte-carlo' and exact[4] == 'exact'
-    assert a[1] == pytest.approx(exact[1], abs=0.02) and a[3] == pytest.approx(exact[3], abs=0.02)
-
-
-def test_constant_side_gives_undefined_correlation():
-    rho, p, tau, pt, how = correlate.rank_tests([1, 1, 1, 1], [1, 2, 3, 4])
-    assert math.isnan(rho) and math.isnan(p) and how == 'none'
-    assert correlate.verdict(rho) == 'undefined'
-
-
-def test_bootstrap_is_reproducible_and_brackets_the_estimate():
-    rng = np.random.default_rng(1)
-    small = [rng.normal(m, 0.02, 3) for m in (3.0, 3.1, 3.2, 3.3, 3.4, 3.5)]
-    large = [rng.normal(m, 0.02, 3) for m in (2.5, 2.65, 2.7, 2.8, 2.9, 3.05)]
-    a = correlate.bootstrap_spearman_ci(small, large, 5000, seed=7)
-    assert a == correlate.bootstrap_spearman_ci(small, large, 5000, seed=7)
-    rho = correlate.spearman([c.mean() for c in small], [c.mean() for c in large])
-    assert a[0] <= rho <= a[1] and -1 <= a[0] <= a[1] <= 1
-    one_seed = correlate.bootstrap_spearman_ci([c[:1] for c in small], [c[:1] for c in large], 100)
-    assert one_seed[0] == one_seed[1]  # nothing to resample: the interval is the point
-
-
-@pytest.mark.parametrize('rho,word', [(0.95, 'high'), (0.81, 'high'), (0.8, 'moderate'), (0.5, 'moderate'),
-                                      (0.49, 'low'), (-0.9, 'low')])
-def test_verdict_words_follow_the_readme_thresholds(rho, word):
-    assert correlate.verdict(rho) == word
-
-
-def test_top1_and_regret_on_a_hand_made_case():
-    # small model prefers c; at the large size a is best (2.00) and c is 2.05: regret 0.05, no top-1 agreement
-    cells = {('a', 'S'): np.array([3.2]), ('b', 'S'): np.array([3.3]), ('c', 'S'): np.array([3.1]),
-             ('a', 'L'): np.array([2.00]), ('b', 'L'): np.array([2.10]), ('c', 'L'): np.array([2.05])}
-    p = correlate.compare_sizes(cells, ['a', 'b', 'c'], 'S', 'L', False, CFG)
-    assert (p['small_pick'], p['large_best'], p['top1_agree']) == ('c', 'a', False)
-    assert p['regret_bpb'] == pytest.approx(0.05) and p['spearman'] == pytest.approx(0.5)
-    up = {k: -v for k, v in cells.items()}  # the same as an accuracy (higher is better): same picks, same regret
-    q = correlate.compare_sizes(up, ['a', 'b', 'c'], 'S', 'L', True, {**CFG, 'metric': 'tasks.x.acc'})
-    assert (q['small_pick'], q['large_best'], q['regret'], q['regret_bpb']) == ('c', 'a', pytest.approx(0.05), None)
-
-
-# ---------------------------------------------------------------- scale mode end to end
+EVAL_SET = dict(corpus='toy', split='test', split_sha256='ab' * 32, n_docs=10, max_docs_per_lang=0, context=64,
+                overlap=0)
 SIZES = {'apertus-tiny': 4e5, 'apertus-50M': 5e7, 'apertus-300M': 3e8}
 TOKS = ['bpe-2k', 'bpe-4k', 'bpe-8k', 'unigram-2k', 'unigram-4k', 'unigram-8k']
+FAST = dict(n_bootstrap=500, n_fit_bootstrap=20, n_permutations=20_000, plots=False)
 
 
-def write_eval(runs_dir, tok, preset, seed, bpb, per_lang=None, **extra):
-    run = f"{preset}_{tok}_s{seed}"
-    os.makedirs(runs_dir / run, exist_ok=True)
-    ev = dict(run=run, arch='apertus', preset=preset, n_params=SIZES[preset] * 1.3,
-              n_params_nonembedding=SIZES[preset], tokenizer=tok, vocab_size=2000, seed=seed, split='test', bpb=bpb,
-              nll_per_token=bpb, n_tokens=1000, n_bytes=3000, n_docs=10, per_lang=per_lang or {}, **extra)
-    (runs_dir / run / 'eval.json').write_text(json.dumps(ev))
+def write_run(runs_dir, tok, preset, seed, bpb, n_params=None, curve=None, per_lang=None, total_steps=100,
+              tokens_per_step=1000, eval_every=10, fpt=None, bytes_per_token=3.0, finished=True, eval_set=None,
+              config_extra=None, **extra):
+    """One run folder: config.json, log.jsonl (val_bpb = curve(fraction) at every eval_every steps; default a
+    straight line down to bpb) and eval.json (final bpb). Returns the folder."""
+    n_params = n_params or SIZES[preset]
+    fpt = fpt or 6 * n_params
+    d = runs_dir / f"{preset}_{tok}_s{seed}"
+    os.makedirs(d, exist_ok=True)
+    (d / 'config.json').write_text(json.dumps(dict(preset=preset, tokenizer=f'out/tokenizers/{tok}', seed=seed,
+                                                   corpus='toy', total_steps=total_steps, block_size=64,
+                                                   tokens_per_step=tokens_per_step, **(config_extra or {}))))
+    curve = curve or (lambda f: bpb + 1.0 * (1 - f))
+    lines = []
+    for step in range(0, total_steps + 1, eval_every):
+        tokens = step * tokens_per_step
+        lines.append(json.dumps(dict(step=step, tokens=tokens, bytes=round(tokens * bytes_per_token),
+                                     elapsed_s=step * 0.5, val_loss=curve(step / total_steps) * 2,
+                                     val_bpb=curve(step / total_steps), train_loss=3.0)))
+    (d / 'log.jsonl').write_text('\n'.join(lines) + '\n')
+    ev = dict(run=d.name, arch='apertus', preset=preset, n_params=n_params * 1.3, n_params_nonembedding=n_params,
+              flops_per_token=fpt, tokenizer=tok, vocab_size=2000, seed=seed, split='test', bpb=bpb,
+              nll_per_token=bpb, n_tokens=1000, n_bytes=int(1000 * bytes_per_token), n_docs=10,
+              per_lang=per_lang or {}, step=total_steps if finished else total_steps // 2, total_steps=total_steps,
+              finished=finished, eval_set=eval_set or EVAL_SET, tokens_seen=total_steps * tokens_per_step, **extra)
+    (d / 'eval.json').write_text(json.dumps(ev))
+    return d
 
 
-def synthetic_grid(runs_dir, rng, large_order=None):
-    """6 tokenizers x 3 sizes x 3 seeds; tokenizer i has quality rank i at every size unless large_order says."""
-    for si, preset in enumerate(SIZES):
-        for i, tok in enumerate(TOKS):
-            rank = i if large_order is None or si < 2 else large_order[i]
-            for seed in (1, 2, 3):
+def synthetic_grid(runs_dir, rng, large_order=None, toks=TOKS, sizes=SIZES, seeds=(1, 2, 3)):
+    """tokenizers x sizes x seeds; tokenizer i has quality rank i at every size unless large_order says."""
+    for si, preset in enumerate(sizes):
+        for i, tok in enumerate(toks):
+            rank = i if large_order is None or si < len(sizes) - 1 else large_order[i]
+            for seed in seeds:
                 b = 3.0 - 0.5 * si + 0.05 * rank + rng.normal(0, 0.002)
-                write_eval(runs_dir, tok, preset, seed, b,
-                           per_lang={'eng': {'bpb': b - 0.1}, 'deu_Latn': {'bpb': b + 0.1 * (i % 2)}},
-                           tasks={'toy': {'acc': 0.3 + 0.01 * (5 - rank), 'acc_norm': 0.3}})
+                write_run(runs_dir, tok, preset, seed, b,
+                          per_lang={'eng': {'bpb': b - 0.1}, 'deu_Latn': {'bpb': b + 0.1 * (i % 2)}},
+                          tasks={'toy': {'acc': 0.3 + 0.01 * (5 - rank), 'acc_norm': 0.3}})
 
 
 def run_scale(tmp_path, **over):
-    cfg = dict(CFG, command='scale', runs_dir=str(tmp_path / 'runs'), runs=[], name='s',
-               analysis_dir=str(tmp_path / 'analysis'), split='')
+    cfg = dict(FAST, command='scale', runs_dir=str(tmp_path / 'runs'), runs=[], name='s',
+               analysis_dir=str(tmp_path / 'analysis'), tokenizer_eval_dir=str(tmp_path / 'tokenizer_eval'))
     return correlate.main({**cfg, **over})
 
 
+# ---------------------------------------------------------------- scale: the ranking
 def test_scale_mode_recovers_a_known_ranking(tmp_path):
     synthetic_grid(tmp_path / 'runs', np.random.default_rng(0))
-    out, s = run_scale(tmp_path)
+    out, s = run_scale(tmp_path, plots=True)
     assert [z['preset'] for z in s['sizes']] == list(SIZES)  # ordered by non-embedding parameters
     assert len(s['pairs']) == 3 and len(s['cells']) == 18 and all(c['n_seeds'] == 3 for c in s['cells'])
     for p in s['pairs']:
@@ -168,21 +79,25 @@ def test_scale_mode_recovers_a_known_ranking(tmp_path):
         assert p['spearman_p'] == pytest.approx(2 / 720) and p['p_method'] == 'exact'
         assert p['top1_agree'] and p['regret_bpb'] == 0.0 and p['verdict'] == 'high'
         assert p['spearman_ci'] == pytest.approx([1.0, 1.0])  # seed noise far below the gaps
+        assert p['decision_accuracy'] == 1.0 and p['decision_accuracy_ci'] == [1.0, 1.0]
     assert s['headline']['small'] == 'apertus-tiny' and s['headline']['large'] == 'apertus-300M'
     assert set(s['by_algorithm']) == {'bpe', 'unigram'} and s['by_algorithm']['bpe'][0]['n_tokenizers'] == 3
     assert set(s['by_language']) == {'deu_Latn', 'eng'}
     assert all(z['gaps_over_2std'] == z['n_gaps'] == 5 for z in s['noise'])
     on_disk = json.load(open(os.path.join(out, 'summary.json')))
     want = {'small', 'large', 'n_tokenizers', 'spearman', 'spearman_p', 'kendall', 'kendall_p', 'spearman_ci',
-            'top1_agree', 'regret_bpb'}
+            'top1_agree', 'regret_bpb', 'decision_accuracy', 'decision_accuracy_ci', 'verdict'}
     assert all(want <= set(p) for p in on_disk['pairs'])
+    assert {'over_training', 'cheapest_agreeing', 'fits', 'extrapolation', 'backtest', 'cost',
+            'intrinsic_predictors', 'left_out'} <= set(on_disk)
     rows = list(csv.DictReader(open(os.path.join(out, 'summary.csv'))))
     assert len(rows) == 3 + 2 * 3 + 2 * 3 and rows[0]['group'] == 'all'
     report = open(os.path.join(out, 'report.md')).read()
-    assert '**Verdict: high**' in report and 'ρ > 0.8 high' in report
+    assert '**Verdict: high**' in report and 'ρ > 0.8 high' in report and 'cannot show' in report
     for f in s['plots']:
         assert os.path.getsize(os.path.join(out, f)) > 1000 and f in report
-    assert {'rho_heatmap.png', 'bpb_vs_params.png', 'scatter_apertus-tiny_vs_apertus-300M.png'} <= set(s['plots'])
+    assert {'rho_heatmap.png', 'bpb_vs_params.png', 'scatter_apertus-tiny_vs_apertus-300M.png',
+            'bpb_vs_train_flops.png', 'agreement_over_training.png'} <= set(s['plots'])
 
 
 def test_scale_mode_reports_a_reshuffled_large_ranking(tmp_path):
@@ -191,41 +106,253 @@ def test_scale_mode_reports_a_reshuffled_large_ranking(tmp_path):
     _, s = run_scale(tmp_path)
     h = s['headline']
     assert h['spearman'] == pytest.approx(-1.0) and h['verdict'] == 'low' and not h['top1_agree']
+    assert h['decision_accuracy'] == 0.0
     assert (h['small_pick'], h['large_best']) == ('bpe-2k', 'unigram-8k')
     assert h['regret_bpb'] == pytest.approx(0.25, abs=0.01)
-    tiny_50m = s['pairs'][0]
-    assert tiny_50m['spearman'] == pytest.approx(1.0)
+    assert s['pairs'][0]['spearman'] == pytest.approx(1.0)
+
+
+def test_four_tokenizers_can_never_be_significant(tmp_path):
+    synthetic_grid(tmp_path / 'runs', np.random.default_rng(0), toks=TOKS[:4], seeds=(1, 2))
+    out, s = run_scale(tmp_path)
+    h = s['headline']
+    assert h['spearman'] == pytest.approx(1.0) and h['spearman_p'] == pytest.approx(2 / 24)
+    assert h['verdict'] == 'not significant' and h['smallest_p_possible'] == pytest.approx(2 / math.factorial(4))
+    report = open(os.path.join(out, 'report.md')).read()
+    assert '**Verdict: not significant** with 4 tokenizers' in report and '2/4! = 0.08333' in report
 
 
 def test_scale_mode_on_a_task_accuracy(tmp_path):
     synthetic_grid(tmp_path / 'runs', np.random.default_rng(0))
     _, s = run_scale(tmp_path, metric='tasks.toy.acc')
-    assert s['higher_is_better'] is True and s['by_language'] == {}
+    assert s['higher_is_better'] is True and s['by_language'] == {} and 'fits' not in s
     assert all(p['top1_agree'] and p['small_pick'] == 'bpe-2k' and p['regret_bpb'] is None for p in s['pairs'])
 
 
-def test_scale_mode_refuses_duplicates_and_mixed_splits(tmp_path):
+def test_scale_mode_reads_only_the_runs_given_and_the_split_asked(tmp_path):
     runs = tmp_path / 'runs'
-    write_eval(runs, 'bpe-2k', 'apertus-tiny', 1, 3.0)
-    write_eval(runs, 'bpe-4k', 'apertus-tiny', 1, 3.0, )
-    ev = json.loads((runs / 'apertus-tiny_bpe-4k_s1' / 'eval.json').read_text())
-    (runs / 'apertus-tiny_bpe-4k_s1' / 'eval.json').write_text(json.dumps({**ev, 'split': 'val'}))
-    with pytest.raises(SystemExit, match='several splits'):
+    synthetic_grid(runs, np.random.default_rng(0))
+    _, s = run_scale(tmp_path, runs=['apertus-tiny_*', str(runs / 'apertus-50M_*')])  # names and paths, globbed
+    assert [z['preset'] for z in s['sizes']] == ['apertus-tiny', 'apertus-50M'] and s['n_runs'] == 36
+    assert 'no fits: 2 sizes' in s['fits_note'] and 'fits' not in s
+    for d in runs.iterdir():  # eval_bpb.py --split=val writes eval_val.json next to eval.json
+        ev = json.loads((d / 'eval.json').read_text())
+        (d / 'eval_val.json').write_text(json.dumps({**ev, 'split': 'val', 'bpb': ev['bpb'] + 1,
+                                                     'eval_set': {**EVAL_SET, 'split': 'val'}}))
+    out, s = run_scale(tmp_path, split='val')
+    assert s['split'] == 'val' and min(c['mean'] for c in s['cells']) > 2.0 + 1
+
+
+# ---------------------------------------------------------------- refusals
+def small_grid(runs, **over):
+    for preset in ('apertus-tiny', 'apertus-50M'):
+        for i, tok in enumerate(TOKS[:3]):
+            write_run(runs, tok, preset, 1, 3.0 + 0.1 * i, **over)
+
+
+def test_refuses_an_unfinished_or_unevaluated_run_and_names_it(tmp_path):
+    runs = tmp_path / 'runs'
+    small_grid(runs)
+    write_run(runs, 'bpe-4k', 'apertus-tiny', 2, 3.1, finished=False)
+    with pytest.raises(SystemExit, match=r"apertus-tiny_bpe-4k_s2: unfinished \(scored at step 50 of 100\)"):
         run_scale(tmp_path)
-    (runs / 'apertus-tiny_bpe-4k_s1' / 'eval.json').write_text(json.dumps(ev))
-    os.makedirs(runs / 'copy')
-    (runs / 'copy' / 'eval.json').write_text((runs / 'apertus-tiny_bpe-2k_s1' / 'eval.json').read_text())
+    (runs / 'apertus-tiny_bpe-4k_s2' / 'eval.json').unlink()
+    with pytest.raises(SystemExit, match=r"apertus-tiny_bpe-4k_s2: no eval.json.*--allow_missing=True"):
+        run_scale(tmp_path)
+
+
+def test_refuses_runs_scored_on_different_eval_sets_naming_both_groups(tmp_path):
+    runs = tmp_path / 'runs'
+    small_grid(runs)
+    write_run(runs, 'bpe-4k', 'apertus-tiny', 2, 3.1, eval_set={**EVAL_SET, 'n_docs': 60})
+    with pytest.raises(SystemExit) as e:
+        run_scale(tmp_path)
+    msg = str(e.value)
+    assert 'different evaluation sets (they differ in n_docs)' in msg and '\n' not in msg
+    assert 'n_docs=10' in msg and '[apertus-tiny_bpe-4k_s2] with n_docs=60' in msg
+
+
+def test_refuses_a_single_size(tmp_path):
+    runs = tmp_path / 'runs'
+    for i, tok in enumerate(TOKS[:3]):
+        write_run(runs, tok, 'apertus-tiny', 1, 3.0 + 0.1 * i)
+    with pytest.raises(SystemExit, match=r"1 model size\(s\) \(apertus-tiny\)"):
+        run_scale(tmp_path, allow_missing=True)
+
+
+def test_refuses_a_missing_cell_unless_allowed_and_then_says_what_was_left_out(tmp_path):
+    runs = tmp_path / 'runs'
+    small_grid(runs)
+    write_run(runs, 'unigram-2k', 'apertus-tiny', 1, 3.3)  # unigram-2k has no apertus-50M run
+    with pytest.raises(SystemExit, match=r"1 \(size, tokenizer\) cells are empty.*cell apertus-50M x unigram-2k: "
+                                         r"no finished run with bpb"):
+        run_scale(tmp_path)
+    write_run(runs, 'unigram-4k', 'apertus-tiny', 1, 3.4, finished=False)
+    with pytest.raises(SystemExit, match='1 of 8 runs are not finished and evaluated'):
+        run_scale(tmp_path)
+    out, s = run_scale(tmp_path, allow_missing=True)
+    assert s['left_out'] == ['apertus-tiny_unigram-4k_s1: unfinished (scored at step 50 of 100)',
+                             'cell apertus-50M x unigram-2k: no finished run with bpb']
+    assert s['headline']['n_tokenizers'] == 3  # the pair uses the tokenizers present at both sizes
+    head = open(os.path.join(out, 'report.md')).read().splitlines()[:4]
+    assert any(line.startswith('**Left out (2, --allow_missing=True):**') and 'unigram-4k_s1: unfinished' in line
+               for line in head)
+
+
+def test_a_corrupt_eval_json_is_a_one_line_error(tmp_path):
+    runs = tmp_path / 'runs'
+    small_grid(runs)
+    (runs / 'apertus-tiny_bpe-2k_s1' / 'eval.json').write_text('{"bpb": 3.0, ')
+    with pytest.raises(SystemExit) as e:
+        run_scale(tmp_path)
+    assert 'apertus-tiny_bpe-2k_s1/eval.json: not valid JSON' in str(e.value) and '\n' not in str(e.value)
+
+
+def test_refuses_duplicate_runs(tmp_path):
+    runs = tmp_path / 'runs'
+    small_grid(runs)
+    shutil.copytree(runs / 'apertus-tiny_bpe-2k_s1', runs / 'copy')
     with pytest.raises(SystemExit, match='a second run'):
         run_scale(tmp_path)
-    with pytest.raises(SystemExit, match='no eval.json'):
+    with pytest.raises(SystemExit, match='no runs with eval.json'):
         run_scale(tmp_path, runs_dir=str(tmp_path / 'nothing'))
 
 
-# ---------------------------------------------------------------- A/B mode
-def write_run(runs_dir, name, tok, bytes_per_token, speed, n_steps=10):
-    d = runs_dir / name
+# ---------------------------------------------------------------- scale: training, fits, cost, metrics
+def flip_curve(final, wrong_until, offset):
+    """val bpb that ranks the tokenizer the wrong way (offset added) before fraction wrong_until, right after."""
+    return lambda f: final + 0.5 * (1 - f) + (offset if f < wrong_until - 1e-9 else 0.0)
+
+
+def test_cheapest_agreeing_finds_where_the_ranking_flips(tmp_path):
+    runs = tmp_path / 'runs'
+    finals = {'a': 0.0, 'b': 0.1, 'c': 0.2}  # the right order at every size's end: a < b < c
+    for si, (preset, wrong_until) in enumerate((('apertus-tiny', 0.4), ('apertus-50M', 0.2), ('apertus-300M', 0.1))):
+        for i, (tok, f) in enumerate(finals.items()):
+            for seed in (1, 2):
+                final = 3.0 - 0.5 * si + f
+                write_run(runs, tok, preset, seed, final,
+                          curve=flip_curve(final, wrong_until, offset=0.5 * (2 - i)))  # c < b < a before
+    _, s = run_scale(tmp_path)
+    tiny = [p for p in s['over_training'] if p['size'] == 'apertus-tiny']
+    assert [p['fraction'] for p in tiny] == pytest.approx([0.1 * k for k in range(1, 11)])
+    for p in tiny:  # by construction: reversed before 40% of training, right from there on
+        assert p['decision_accuracy'] == (0.0 if p['fraction'] < 0.4 - 1e-9 else 1.0)
+        assert p['spearman'] == pytest.approx(-1.0 if p['fraction'] < 0.4 - 1e-9 else 1.0)
+    c = s['cheapest_agreeing']
+    # tiny at 40% costs 0.4 x (6 x 4e5 FLOPs/token x 1e5 tokens x 6 runs); 50M at 20% costs far more
+    assert (c['size'], c['fraction']) == ('apertus-tiny', pytest.approx(0.4))
+    assert c['train_flops'] == pytest.approx(0.4 * 6 * 4e5 * 1e5 * 6)
+    _, s = run_scale(tmp_path, agree_target={'spearman': 0.9}, runs=['apertus-50M_*', 'apertus-300M_*'])
+    assert (s['cheapest_agreeing']['size'], s['cheapest_agreeing']['fraction']) == ('apertus-50M', pytest.approx(0.2))
+
+
+def test_a_lucky_early_agreement_that_falls_away_does_not_count(tmp_path):
+    runs = tmp_path / 'runs'
+    for si, preset in enumerate(('apertus-tiny', 'apertus-50M')):
+        for i, tok in enumerate(('a', 'b', 'c')):
+            final = 3.0 - 0.5 * si + 0.1 * i
+
+            def curve(f, final=final, i=i, si=si):  # tiny: right at 10%, wrong 20-50%, right from 60%
+                wrong = si == 0 and 0.15 < f < 0.55
+                return final + (1 - f) + (0.5 * (2 - i) if wrong else 0.0)
+            write_run(runs, tok, preset, 1, final, curve=curve)
+    _, s = run_scale(tmp_path)
+    c = s['cheapest_agreeing']
+    assert (c['size'], c['fraction']) == ('apertus-tiny', pytest.approx(0.6))
+
+
+def test_agreement_over_training_is_measured_against_the_largest_size_s_last_val_bpb(tmp_path):
+    # the logs rank a < b < c at both sizes; the large size's eval.json (another split) ranks them the other way
+    runs = tmp_path / 'runs'
+    for si, preset in enumerate(('apertus-tiny', 'apertus-50M')):
+        for i, tok in enumerate(('a', 'b', 'c')):
+            val_final = 3.0 - 0.5 * si + 0.1 * i
+            test_bpb = val_final if si == 0 else 2.5 - 0.1 * i
+            write_run(runs, tok, preset, 1, test_bpb, curve=lambda f, v=val_final: v + (1 - f))
+    _, s = run_scale(tmp_path)
+    assert s['headline']['decision_accuracy'] == 0.0  # eval.json against eval.json
+    assert all(p['decision_accuracy'] == 1.0 for p in s['over_training'])  # val bpb against val bpb
+    assert s['over_training_reference'].startswith('val bpb at the end of the apertus-50M runs')
+
+
+LAWS = {'bpe-2k': (1.0, 40.0, 0.30), 'bpe-4k': (1.1, 40.0, 0.30), 'unigram-2k': (1.3, 40.0, 0.30)}
+LAW_SIZES = {'apertus-tiny': 1e6, 'apertus-50M': 1e7, 'apertus-300M': 1e8, 'apertus-1B': 1e9}
+
+
+def law_grid(runs, sizes=LAW_SIZES, noise=0.002, seeds=(1, 2, 3), rng=None):
+    rng = rng or np.random.default_rng(0)
+    for preset, n in sizes.items():
+        for tok, (e, a, alpha) in LAWS.items():
+            for seed in seeds:
+                write_run(runs, tok, preset, seed, e + a * n ** -alpha + rng.normal(0, noise), n_params=n)
+
+
+def test_scaling_fits_recover_the_laws_and_extrapolate_the_ranking(tmp_path):
+    law_grid(tmp_path / 'runs')
+    out, s = run_scale(tmp_path, extrapolate_to=[1e10])
+    for tok, (e, a, alpha) in LAWS.items():
+        f = s['fits'][tok]
+        assert f['E'] == pytest.approx(e, abs=0.05) and f['alpha'] == pytest.approx(alpha, abs=0.05)
+        assert f['E_ci'][0] <= f['E'] <= f['E_ci'][1]
+    (x,) = s['extrapolation']
+    assert x['ranking'] == list(LAWS) and x['p_best']['bpe-2k'] > 0.95
+    truth = {t: e + a * 1e10 ** -alpha for t, (e, a, alpha) in LAWS.items()}
+    assert all(abs(x['bpb'][t]['mean'] - truth[t]) < 0.03 for t in LAWS)
+    assert s['backtest']['law'] == 'E + A N^-alpha' and s['backtest']['fit']['decision_accuracy'] == 1.0
+    assert set(s['fits_flops']) == set(LAWS)
+    report = open(os.path.join(out, 'report.md')).read()
+    assert 'Extrapolated to 1.00e+10' in report and 'Backtest' in report
+
+
+def test_cost_is_flops_per_token_times_tokens_and_forward_flops_per_byte(tmp_path):
+    runs = tmp_path / 'runs'
+    for preset in ('apertus-tiny', 'apertus-50M'):
+        for tok, bpt in (('a', 3.0), ('b', 4.5)):
+            write_run(runs, tok, preset, 1, 3.0 + bpt / 10, fpt=6 * SIZES[preset] + 1e4, bytes_per_token=bpt,
+                      total_steps=50, tokens_per_step=2000)
+    _, s = run_scale(tmp_path)
+    for preset in ('apertus-tiny', 'apertus-50M'):
+        for tok, bpt in (('a', 3.0), ('b', 4.5)):
+            fpt = 6 * SIZES[preset] + 1e4
+            c = s['cost'][tok][preset]
+            assert c['train_flops'] == pytest.approx(fpt * 50 * 2000)
+            assert c['inference_flops_per_byte'] == pytest.approx(fpt / 3 / (int(1000 * bpt) / 1000))
+
+
+def test_zero_compute_predictors_against_the_largest_ranking(tmp_path):
+    runs, metrics_dir = tmp_path / 'runs', tmp_path / 'tokenizer_eval'
+    synthetic_grid(runs, np.random.default_rng(0), toks=TOKS[:4], seeds=(1,), large_order=[0, 2, 1, 3])
+    for i, tok in enumerate(TOKS[:4]):  # bytes/token predicts the largest size's order 0 < 2 < 1 < 3 exactly
+        m = {'overall': {'bytes_per_token': [4.0, 3.0, 3.5, 2.0][i], 'fertility': [1.0, 2.0, 3.0, 4.0][i]},
+             'premium_reference': 'eng', 'per_lang': {'eng': {'premium': 1.0}, 'deu': {'premium': 1.1 + i}}}
+        os.makedirs(metrics_dir / tok)
+        (metrics_dir / tok / 'metrics.json').write_text(json.dumps(m))
+    out, s = run_scale(tmp_path)
+    ip = s['intrinsic_predictors']
+    assert ip['bytes_per_token']['spearman'] == pytest.approx(1.0) and ip['bytes_per_token']['decision_accuracy'] == 1
+    large = [0, 2, 1, 3]  # fertility 1 < 2 < 3 < 4 against the large order: one swapped pair of six
+    assert ip['fertility']['decision_accuracy'] == pytest.approx(5 / 6)
+    assert ip['fertility']['spearman'] == pytest.approx(st.spearmanr([1, 2, 3, 4], large).statistic)
+    assert ip['premium']['values'] == {t: pytest.approx(1.1 + i) for i, t in enumerate(TOKS[:4])}
+    assert s['intrinsic_skipped']['renyi_efficiency'] == TOKS[:4] and 'renyi_efficiency' not in ip
+    assert s['intrinsic_baseline']['decision_accuracy'] == pytest.approx(5 / 6)  # the smallest size ranks 0<1<2<3
+    assert 'trained: apertus-tiny model' in open(os.path.join(out, 'report.md')).read()
+    (metrics_dir / 'bpe-4k' / 'metrics.json').unlink()
+    out, s = run_scale(tmp_path)
+    assert s['intrinsic_missing'] == ['bpe-4k'] and set(s['intrinsic_predictors']) >= {'bytes_per_token'}
+    assert 'No metrics.json for bpe-4k' in open(os.path.join(out, 'report.md')).read()
+
+
+# ---------------------------------------------------------------- A/B
+def write_ab_run(runs_dir, tok, seed, bytes_per_token, speed, n_steps=10, fpt=1e6, context_bytes=None, finished=True,
+                 block_size=64):
+    d = runs_dir / f"gpt2-tiny_{tok}_s{seed}" if context_bytes is None else runs_dir / f"gpt2-tiny_{tok}_cb_s{seed}"
     os.makedirs(d)
-    (d / 'config.json').write_text(json.dumps(dict(tokenizer=f'out/tokenizers/{tok}', corpus='toy', seed=1)))
+    cfg = dict(tokenizer=f'out/tokenizers/{tok}', corpus='toy', seed=seed, block_size=block_size, total_steps=n_steps)
+    if context_bytes is not None:
+        cfg['context_bytes'] = context_bytes
+    (d / 'config.json').write_text(json.dumps(cfg))
     lines = []
     for step in range(0, n_steps + 1):
         tokens = step * 1000
@@ -236,19 +363,28 @@ def write_run(runs_dir, name, tok, bytes_per_token, speed, n_steps=10):
         lines.append(json.dumps(ev))
     lines.insert(2, json.dumps(dict(step=2, tokens=0, bytes=0, elapsed_s=0, train_loss=99.0)))  # overwritten on resume
     (d / 'log.jsonl').write_text('\n'.join(lines) + '\n{"step": 11, "tok')  # a line cut short by a kill
+    (d / 'eval.json').write_text(json.dumps(dict(
+        preset='gpt2-tiny', tokenizer=tok, seed=seed, bpb=3.0 - 2 * speed, n_params_nonembedding=1e5,
+        flops_per_token=fpt, finished=finished, step=n_steps, total_steps=n_steps,
+        eval_set={**EVAL_SET, 'context': block_size},
+        n_tokens=100, n_bytes=300)))
     return str(d)
+
+
+def run_ab(tmp_path, runs, **over):
+    cfg = dict(FAST, command='ab', runs=runs, runs_dir=str(tmp_path / 'runs'), name='ab',
+               analysis_dir=str(tmp_path / 'analysis'), tokens_dir=str(tmp_path / 'tokens'))
+    return correlate.main({**cfg, **over})
 
 
 def test_ab_mode_from_two_tiny_logs(tmp_path):
     runs = tmp_path / 'runs'
-    a = write_run(runs, 'gpt2-tiny_bpe-4k_s1', 'bpe-4k', 3.0, speed=1.0)
-    write_run(runs, 'gpt2-tiny_btm-4k_s1', 'btm-4k', 4.0, speed=1.5)
+    a = write_ab_run(runs, 'bpe-4k', 1, 3.0, speed=1.0)
+    write_ab_run(runs, 'btm-4k', 1, 4.0, speed=1.5, fpt=2e6)
     side = tmp_path / 'tokens' / 'toy' / 'btm-4k'
     os.makedirs(side)
     (side / 'val.json').write_text(json.dumps(dict(n_tokens=1000, n_docs=10, n_bytes=4200)))
-    cfg = dict(CFG, command='ab', runs=[a, 'gpt2-tiny_btm-4k_s1'], runs_dir=str(runs), name='ab',
-               analysis_dir=str(tmp_path / 'analysis'), tokens_dir=str(tmp_path / 'tokens'), loss_targets=[3.5])
-    out, s = correlate.main(cfg)
+    out, s = run_ab(tmp_path, [a, 'gpt2-tiny_btm-4k_s1'], loss_targets=[3.5], plots=True)
     ra, rb = s['runs']
     assert (ra['steps'], rb['tokenizer'], rb['tokens_per_doc'], rb['bytes_per_token']) == (10, 'btm-4k', 100, 4.2)
     assert ra['bytes_per_token'] == pytest.approx(3.0) and 'log.jsonl' in ra['source']  # no sidecar: from the log
@@ -258,31 +394,98 @@ def test_ab_mode_from_two_tiny_logs(tmp_path):
     bpe, btm = 'gpt2-tiny_bpe-4k_s1', 'gpt2-tiny_btm-4k_s1'
     assert reach['val_bpb', bpe]['step'] == 10 and reach['val_bpb', btm]['step'] == 8
     assert reach['val_loss', bpe]['step'] == 6 and reach['val_loss', btm]['step'] == 4
-    assert reach['val_bpb', 'gpt2-tiny_btm-4k_s1']['elapsed_s'] == 16.0
-    assert s['common_bytes'] == 30_000  # a saw 30,000 bytes; b's bpb there is interpolated (7.5 steps)
-    assert rb['val_bpb_at_common_bytes'] == pytest.approx(3.0 - 0.3 * 7.5)
+    assert reach['val_bpb', btm]['elapsed_s'] == 16.0
+    # equal bytes: a saw 30,000, b is interpolated there (7.5 steps); equal steps: both at 10; equal FLOPs:
+    # a spent 1e6 x 10,000 = 1e10, b (2e6 FLOPs/token) reaches that at step 5
+    assert s['held_fixed'] == 'bytes' and s['at_equal_bytes']['at'] == 30_000
+    assert s['at_equal_bytes']['bpb'] == {bpe: pytest.approx(1.0), btm: pytest.approx(3.0 - 0.3 * 7.5)}
+    assert s['at_equal_steps']['at'] == 10 and s['at_equal_steps']['bpb'][btm] == pytest.approx(0.0)
+    assert s['at_equal_flops']['at'] == pytest.approx(1e10)
+    assert s['at_equal_flops']['bpb'][btm] == pytest.approx(3.0 - 0.3 * 5)
+    assert s['difference'] is None and 'needs 2 or more seeds' in s['difference_note']
+    assert s['criterion'].startswith('Is btm-4k below bpe-4k at every evaluation point on every seed (at equal '
+                                     'bytes)? **yes**')
     report = open(os.path.join(out, 'report.md')).read()
-    assert 'not comparable across tokenizers' in report
+    assert 'not comparable across tokenizers' in report and '**Held fixed: bytes**' in report
     assert set(s['plots']) == {'val_loss_vs_step.png', 'val_loss_vs_time.png', 'val_bpb_vs_step.png',
-                               'val_bpb_vs_time.png', 'val_bpb_vs_bytes.png', 'train_loss_vs_step.png'}
+                               'val_bpb_vs_time.png', 'val_bpb_vs_bytes.png', 'val_bpb_vs_train_flops.png',
+                               'train_loss_vs_step.png'}
     for f in s['plots']:
         assert os.path.getsize(os.path.join(out, f)) > 1000
     assert len(list(csv.DictReader(open(os.path.join(out, 'summary.csv'))))) == 2
 
 
-def test_read_log_keeps_the_last_event_of_a_step(tmp_path):
-    d = write_run(tmp_path, 'r', 'bpe-4k', 3.0, 1.0)
-    events = correlate.read_log(os.path.join(d, 'log.jsonl'))
-    assert [e['step'] for e in events] == list(range(11)) and events[2]['train_loss'] != 99.0
-
-
-def test_scale_mode_reads_only_the_runs_given_and_the_split_asked(tmp_path):
+def test_ab_difference_over_seeds_equals_welch_and_the_criterion_is_answered(tmp_path):
     runs = tmp_path / 'runs'
-    synthetic_grid(runs, np.random.default_rng(0))
-    _, s = run_scale(tmp_path, runs=['apertus-tiny_*', str(runs / 'apertus-50M_*')])  # names and paths, globbed
-    assert [z['preset'] for z in s['sizes']] == ['apertus-tiny', 'apertus-50M'] and s['n_runs'] == 36
-    for d in runs.iterdir():  # eval_bpb.py --split=val writes eval_val.json next to eval.json
-        ev = json.loads((d / 'eval.json').read_text())
-        (d / 'eval_val.json').write_text(json.dumps({**ev, 'split': 'val', 'bpb': ev['bpb'] + 1}))
-    out, s = run_scale(tmp_path, split='val')
-    assert s['split'] == 'val' and min(c['mean'] for c in s['cells']) > 2.0 + 1
+    bpe_speed, btm_speed = [1.0, 1.1, 0.95], [1.3, 1.45, 1.2]
+    paths = [write_ab_run(runs, 'bpe-4k', s, 3.0, sp) for s, sp in zip((1, 2, 3), bpe_speed)]
+    paths += [write_ab_run(runs, 'btm-4k', s, 3.0, sp) for s, sp in zip((1, 2, 3), btm_speed)]
+    _, s = run_ab(tmp_path, paths, held_fixed='steps', bpb_targets=[1.2])
+    va = [3.0 - 0.2 * 10 * sp for sp in btm_speed]   # val bpb at the common (final) step 10
+    vb = [3.0 - 0.2 * 10 * sp for sp in bpe_speed]
+    ref = st.ttest_ind(va, vb, equal_var=False)
+    d = s['difference']
+    assert d['mean'] == pytest.approx(np.mean(va) - np.mean(vb)) and d['p'] == pytest.approx(ref.pvalue)
+    assert d['ci'] == pytest.approx(list(ref.confidence_interval(0.95)))
+    (c,) = s['comparisons']
+    assert c['below_at_every_point'] and c['below_points'] == [15, 15]  # 5 evals after step 0 x 3 seeds
+    # val bpb 1.2 is reached where 3 - 0.2 step speed = 1.2: step 9 / speed (interpolated between evaluations)
+    steps_btm = [9 / sp for sp in btm_speed]
+    assert c['reach']['step']['other'] == pytest.approx(steps_btm)
+    ref_steps = st.ttest_ind(steps_btm, [9 / sp for sp in bpe_speed], equal_var=False)
+    assert c['reach']['step']['difference']['p'] == pytest.approx(ref_steps.pvalue)
+    assert c['reach']['elapsed_s']['other'] == pytest.approx([2 * x for x in steps_btm])
+    assert 'fewer steps? yes' in c['words'] and 'less training time? yes' in c['words']
+
+
+def test_ab_curve_above_on_one_seed_answers_no(tmp_path):
+    runs = tmp_path / 'runs'
+    paths = [write_ab_run(runs, 'bpe-4k', s, 3.0, sp) for s, sp in ((1, 1.0), (2, 1.05))]
+    paths += [write_ab_run(runs, 'btm-4k', 1, 3.0, 1.2), write_ab_run(runs, 'btm-4k', 2, 3.0, 0.9)]
+    _, s = run_ab(tmp_path, paths)
+    (c,) = s['comparisons']
+    assert not c['below_at_every_point'] and c['below_points'] == [5, 10]
+    assert '**no** (5 of 10 points over 2 paired seed(s))' in s['criterion']
+
+
+def test_ab_arms_split_by_context_mode_when_context_bytes_is_set(tmp_path):
+    runs = tmp_path / 'runs'
+    paths = [write_ab_run(runs, 'bpe-4k', 1, 3.0, 1.0), write_ab_run(runs, 'btm-4k', 1, 4.0, 1.2),
+             write_ab_run(runs, 'bpe-4k', 1, 3.0, 1.0, context_bytes=256),
+             write_ab_run(runs, 'btm-4k', 1, 4.0, 1.1, context_bytes=256)]
+    _, s = run_ab(tmp_path, paths)
+    assert list(s['arms']) == ['bpe-4k context 64 tokens', 'btm-4k context 64 tokens',
+                               'bpe-4k context 256 bytes', 'btm-4k context 256 bytes']
+    assert [(c['other'], c['base']) for c in s['comparisons']] == [
+        ('btm-4k context 64 tokens', 'bpe-4k context 64 tokens'),
+        ('btm-4k context 256 bytes', 'bpe-4k context 256 bytes')]
+
+
+def test_ab_runs_scored_at_their_own_context_share_an_eval_set_but_not_at_another(tmp_path):
+    runs = tmp_path / 'runs'
+    paths = [write_ab_run(runs, 'bpe-4k', 1, 3.0, 1.0, context_bytes=256, block_size=85),
+             write_ab_run(runs, 'btm-4k', 1, 4.0, 1.2, context_bytes=256, block_size=64)]
+    _, s = run_ab(tmp_path, paths)  # bpe-4k scored at 85 tokens, btm-4k at 64: each its own block_size
+    assert len(s['comparisons']) == 1
+    ev_path = os.path.join(paths[0], 'eval.json')
+    ev = json.load(open(ev_path))
+    json.dump({**ev, 'eval_set': {**EVAL_SET, 'context': 32}}, open(ev_path, 'w'))
+    with pytest.raises(SystemExit, match=r'differ in context.*context=32.*context=own block_size'):
+        run_ab(tmp_path, paths)
+
+
+def test_ab_refuses_an_unfinished_run_and_allows_leaving_it_out(tmp_path):
+    runs = tmp_path / 'runs'
+    paths = [write_ab_run(runs, 'bpe-4k', 1, 3.0, 1.0), write_ab_run(runs, 'btm-4k', 1, 4.0, 1.2),
+             write_ab_run(runs, 'btm-4k', 2, 4.0, 1.2, finished=False)]
+    with pytest.raises(SystemExit, match=r'gpt2-tiny_btm-4k_s2: unfinished'):
+        run_ab(tmp_path, paths)
+    out, s = run_ab(tmp_path, paths, allow_missing=True)
+    assert s['left_out'] == ['gpt2-tiny_btm-4k_s2: unfinished (scored at step 10 of 10)'] and len(s['runs']) == 2
+    assert open(os.path.join(out, 'report.md')).read().splitlines()[2].startswith('**Left out (1')
+
+
+def test_read_log_keeps_the_last_event_of_a_step(tmp_path):
+    d = write_ab_run(tmp_path, 'bpe-4k', 1, 3.0, 1.0)
+    events = runfolders.read_log(os.path.join(d, 'log.jsonl'))
+    assert [e['step'] for e in events] == list(range(11)) and events[2]['train_loss'] != 99.0
