@@ -202,11 +202,12 @@ def configurator_keys(module):
     return configurator.config_keys(vars(module))
 
 
-def test_sweep_runs_downstream_after_eval_bpb_for_every_trained_run(tmp_path):
+def test_sweep_runs_downstream_after_eval_bpb_for_every_trained_run(tmp_path, monkeypatch):
     import subprocess
 
     import sweep
     from test_sweep import FakeRunner, config as sweep_config
+    monkeypatch.setattr(sweep, 'grid_problems', lambda runs, cfg: [])  # stand-in tokenizers, as in test_sweep.py
     tasks = ['uniscale_bpb', 'belebele_eng_Latn']
     cfg = sweep_config(tmp_path, only=['s1'], lm_eval_tasks=tasks, eval_args={'max_docs_per_lang': 5})
     runner = FakeRunner()
