@@ -48,6 +48,7 @@ num_gpus = 1                 # per node; > 1 launches train.py through torchrun
 parallel = 1                 # local runs at once, for CPUs (2 tiny runs on 2 cores); their output goes to files
 analysis = 'scale'           # after the grid: 'scale' | 'ab' (correlate.py over the grid's runs) | '' (none)
 analysis_dir = 'out/analysis'
+analysis_args = {}           # correlate.py overrides, e.g. {'agree_target': {'spearman': 0.9}, 'extrapolate_to': [7e9]}
 python = ''                  # the interpreter for every command; '' = the one running sweep.py
 sweep_dir = 'out/sweep'      # sbatch scripts and SLURM logs
 slurm_nodes = {}             # nodes per preset (default 1), e.g. {'apertus-1B': 2}
@@ -192,7 +193,7 @@ def analysis_command(cfg):
     split = [f"--split={cfg['eval_args']['split']}"] if 'split' in cfg['eval_args'] else []
     runs = expand_grid({**cfg, 'only': []})
     return ['correlate.py', cfg['analysis'], f"--runs={','.join(r['dir'] for r in runs)}", f"--name={cfg['name']}",
-            f"--analysis_dir={cfg['analysis_dir']}"] + split
+            f"--analysis_dir={cfg['analysis_dir']}"] + split + overrides(cfg['analysis_args'])
 
 
 def launch_prefix(cfg, python):

@@ -11,6 +11,7 @@ seeds = [1, 2]
 base_config = 'config/train_demo.py'
 # every run sees the same text: a budget in bytes, so the tokenizers are compared on equal text. 400 kB is ~140k tokens;
 # the 24 runs, two at a time, take about 4 minutes on a 2-core CPU (timed for make demo).
-train_args = {'budget_unit': 'bytes', 'budget': 400_000, 'compile': False}
+train_args = {'budget_unit': 'bytes', 'budget': 400_000, 'compile': False,
+              'eval_interval': 15}   # ~5 val points per run (~70 steps): agreement over training has a shape
 parallel = 2                 # two single-threaded tiny runs at once on the 2-core demo box
 analysis = 'scale'
