@@ -51,7 +51,7 @@ class GPTConfig:
     rope_factor: float = 1.0  # > 1: llama3-style RoPE scaling for contexts beyond rope_original_len
     rope_original_len: int = 8192
     doc_bos_id: int = -1  # >= 0: no attention across documents, each starting with this token; see document_mask
-    loss_chunk: int = 1024  # tokens per chunk of the training loss (~8 * loss_chunk * vocab bytes); 0: full logits
+    loss_chunk: int = 512  # tokens per chunk of the training loss (~6 * loss_chunk * vocab bytes); 0: full logits
 
     def __post_init__(self):
         self.n_kv_head = self.n_kv_head or self.n_head
@@ -224,7 +224,8 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
     """Mean cross-entropy of h @ weight[:vocab_size].T against targets (-1 ignored) without the (N, vocab) logits.
     Rows are taken `chunk` at a time and each chunk's gradients wrt h and weight are computed right there, in the
     forward (the backward only scales them by the incoming gradient), so no chunk's logits outlive its iteration:
-    memory peaks at about 8 * chunk * vocab bytes (fp32 softmax + its copy in `dtype`), not at N * vocab."""
+    memory peaks at 4 * chunk * vocab bytes in fp32 (6 under bf16 autocast: fp32 softmax and a bf16 copy), not at
+    N * vocab, plus an fp32 (vocab, d) buffer for the weight's gradient and a (N, d) one for h's."""
 
     @staticmethod
     def forward(ctx, h, weight, targets, vocab_size, chunk, dtype, grad_h_wanted, grad_w_wanted):
@@ -245,16 +246,19 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
             lse = (row_max + row_sum.log()).squeeze(1)
             loss += ((lse - target_logit) * scale_c).sum()
             if not (grad_h_wanted or grad_w_wanted):
+                del logits, probs  # before the next chunk's logits exist, or two would be alive at once
                 continue
             # d loss / d logits = (softmax - one_hot(target)) * row_scale
             probs.div_(row_sum).scatter_add_(1, target_c, torch.full_like(target_logit[:, None], -1.0))
             grad_logits = probs.mul_(scale_c[:, None]).to(dtype)
+            del logits, probs  # the fp32 buffer, when dtype is not fp32
             if grad_h_wanted:
                 grad_h[i:i + chunk] = grad_logits @ w
             if grad_w_wanted and dtype == torch.float32:
                 grad_w[:vocab_size].addmm_(grad_logits.T, h_c)
             elif grad_w_wanted:
                 grad_w[:vocab_size] += grad_logits.T @ h_c  # a (vocab, d) temporary in `dtype`
+            del grad_logits
         ctx.grads = (grad_h, grad_w)
         ctx.dtypes = (h.dtype, weight.dtype)
         return loss
