@@ -39,6 +39,7 @@ threads = 1  # torch threads on CPU; 0: torch's default
 seed = 0
 variant = ''  # '' runs both in subprocesses; 'chunked' / 'materialised': measure one in this process (internal)
 table = False  # True: print the FineWeb-2 memory arithmetic instead of measuring
+table_compile = False  # True: activations as torch.compile saves them (~2 CPU-minutes of compiling per preset)
 table_presets = ['apertus-50M', 'apertus-100M', 'apertus-300M', 'apertus-1B']
 table_vocabs = [80000, 128000, 256000]
 block_size = 2048  # for the table
@@ -126,8 +127,13 @@ def compare():
 
 def saved_activation_bytes(preset, n_layer, T):
     """Bytes autograd saves for backward in one bf16-autocast training forward of one sequence of T tokens (weights
-    and their bf16 casts included, which do not grow with T), measured with saved_tensors_hooks on CPU."""
+    and their bf16 casts included, which do not grow with T), measured with saved_tensors_hooks on CPU, eager or
+    (table_compile) compiled: the hooks see what the compiled graph saves."""
     model = GPT(make_config(preset, vocab_size=512, block_size=T, n_layer=n_layer))
+    run = model
+    if table_compile:
+        torch._dynamo.reset()  # a fresh model per shape: no recompile limit
+        run = torch.compile(model)
     own = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
     saved = {}
 
@@ -137,14 +143,17 @@ def saved_activation_bytes(preset, n_layer, T):
             saved[storage.data_ptr()] = storage.nbytes()
         return t
     idx = torch.randint(0, 512, (1, T))
+    if table_compile:
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            run(idx, idx)  # compiles
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), torch.autocast('cpu', dtype=torch.bfloat16):
-        model(idx, idx)
+        run(idx, idx)
     return sum(saved.values())
 
 
 def activation_bytes_per_token(preset):
     """(per layer, outside the layers) bytes per token saved for backward, from the growth between 64 and 128 tokens
-    and between 1 and 2 layers. Eager mode: torch.compile recomputes some elementwise ops and saves less."""
+    and between 1 and 2 layers. torch.compile saves less: it recomputes the fp32 elementwise ops in backward."""
     s = {(n, T): saved_activation_bytes(preset, n, T) for n in (1, 2) for T in (64, 128)}
     per_layer = ((s[2, 128] - s[1, 128]) - (s[2, 64] - s[1, 64])) / 64
     outside = (s[1, 128] - s[1, 64]) / 64 - per_layer
@@ -161,7 +170,7 @@ def memory_row(preset, vocab_size, per_layer, outside):
     V, D = cfg.padded_vocab, cfg.n_embd
     state = 16 * n_params  # fp32 weights 4 + grads 4 + AdamW exp_avg 4 + exp_avg_sq 4
     casts = 2 * n_block_weights + 2 * V * D  # bf16 copies of the matrices, saved for backward; the head's own copy
-    loss_fixed = 4 * V * D + 2 * V * D + 8 * cfg.loss_chunk * V  # its fp32 dW buffer, bf16 dW chunk, chunk logits
+    loss_fixed = 4 * V * D + 2 * V * D + 6 * cfg.loss_chunk * V  # fp32 dW buffer, bf16 dW temp, fp32+bf16 chunk
     per_seq = block_size * (cfg.n_layer * per_layer + outside + 4 * D)  # + its fp32 dh buffer
     free = gpu_bytes - reserve_bytes - state - casts - loss_fixed
     return {'preset': preset, 'vocab': vocab_size, 'params': n_params, 'state_gb': state / 1e9,
@@ -171,7 +180,8 @@ def memory_row(preset, vocab_size, per_layer, outside):
 
 def print_table():
     print(f"memory at {gpu_bytes / 1e9:.0f} GB ({reserve_bytes / 1e9:.0f} GB reserved), block {block_size}, "
-          f"bf16 autocast, eager activations (no checkpointing), fp32 AdamW, chunked loss ({GPTConfig.loss_chunk})")
+          f"bf16 autocast, {'compiled' if table_compile else 'eager'} activations (no checkpointing), fp32 AdamW, "
+          f"chunked loss ({GPTConfig.loss_chunk})")
     print(f"{'preset':>13} {'vocab':>7} {'params':>8} {'w+g+Adam':>9} {'fixed':>7} {'act/seq':>8} {'max B':>6}")
     for preset in table_presets:
         per_layer, outside = activation_bytes_per_token(preset)
