@@ -7,7 +7,8 @@ The uniscale language model: one GPT with two block families, in the spirit of n
 
     from model import GPT, make_config
     model = GPT(make_config('apertus-50M', vocab_size=tok.vocab_size, block_size=1024))
-    logits, loss = model(idx, targets)  # logits (B, T, vocab_size); loss: mean cross-entropy in nats, -1 = ignore
+    logits, _ = model(idx)             # logits (B, T, vocab_size)
+    _, loss = model(idx, targets)      # mean cross-entropy in nats (-1 = ignored), by chunks: logits None
 
 export_hf.py writes a checkpoint as a transformers folder; tests/test_model.py proves the two agree logit for logit.
 """
@@ -50,6 +51,7 @@ class GPTConfig:
     rope_factor: float = 1.0  # > 1: llama3-style RoPE scaling for contexts beyond rope_original_len
     rope_original_len: int = 8192
     doc_bos_id: int = -1  # >= 0: no attention across documents, each starting with this token; see document_mask
+    loss_chunk: int = 512  # tokens per chunk of the training loss (~6 * loss_chunk * vocab bytes); 0: full logits
 
     def __post_init__(self):
         self.n_kv_head = self.n_kv_head or self.n_head
@@ -61,6 +63,8 @@ class GPTConfig:
                              f"and n_head by n_kv_head {self.n_kv_head}")
         if self.arch == 'gpt2' and self.n_kv_head != self.n_head:
             raise ValueError("GPTConfig: gpt2 has no grouped-query attention; leave n_kv_head at 0")
+        if self.loss_chunk < 0:
+            raise ValueError(f"GPTConfig: loss_chunk must be >= 0 (0: full logits), got {self.loss_chunk}")
         if self.arch == 'apertus' and self.head_dim % 2:
             raise ValueError(f"GPTConfig: RoPE needs an even head dimension, got {self.head_dim}")
 
@@ -216,6 +220,73 @@ class Block(nn.Module):
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
+class ChunkedLinearCrossEntropy(torch.autograd.Function):
+    """Mean cross-entropy of h @ weight[:vocab_size].T against targets (-1 ignored) without the (N, vocab) logits.
+    Rows are taken `chunk` at a time and each chunk's gradients wrt h and weight are computed right there, in the
+    forward (the backward only scales them by the incoming gradient), so no chunk's logits outlive its iteration:
+    memory peaks at 4 * chunk * vocab bytes in fp32 (6 under bf16 autocast: fp32 softmax and a bf16 copy), not at
+    N * vocab, plus an fp32 (vocab, d) buffer for the weight's gradient and a (N, d) one for h's."""
+
+    @staticmethod
+    def forward(ctx, h, weight, targets, vocab_size, chunk, dtype, grad_h_wanted, grad_w_wanted):
+        w = weight[:vocab_size].to(dtype)  # the padding rows never enter the softmax, as in the plain path's slice
+        valid = targets != -1
+        row_scale = valid / valid.sum()  # the mean over real targets (nan when there are none, as F.cross_entropy)
+        loss = torch.zeros((), dtype=torch.float32, device=h.device)
+        grad_h = torch.empty(h.shape, dtype=torch.float32, device=h.device) if grad_h_wanted else None
+        grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=h.device) if grad_w_wanted else None
+        for i in range(0, h.size(0), chunk):
+            h_c, scale_c = h[i:i + chunk].to(dtype), row_scale[i:i + chunk]
+            target_c = targets[i:i + chunk].clamp(min=0)[:, None]  # ignored rows point at id 0, weighted 0
+            logits = (h_c @ w.T).float()  # (chunk, vocab): logits in autocast's dtype, the softmax in fp32
+            target_logit = logits.gather(1, target_c).squeeze(1)
+            row_max = logits.amax(dim=1, keepdim=True)
+            probs = logits.sub_(row_max).exp_()  # in place: one (chunk, vocab) fp32 buffer
+            row_sum = probs.sum(dim=1, keepdim=True)
+            lse = (row_max + row_sum.log()).squeeze(1)
+            loss += ((lse - target_logit) * scale_c).sum()
+            if not (grad_h_wanted or grad_w_wanted):
+                del logits, probs  # before the next chunk's logits exist, or two would be alive at once
+                continue
+            # d loss / d logits = (softmax - one_hot(target)) * row_scale
+            probs.div_(row_sum).scatter_add_(1, target_c, torch.full_like(target_logit[:, None], -1.0))
+            grad_logits = probs.mul_(scale_c[:, None]).to(dtype)
+            del logits, probs  # the fp32 buffer, when dtype is not fp32
+            if grad_h_wanted:
+                grad_h[i:i + chunk] = grad_logits @ w
+            if grad_w_wanted and dtype == torch.float32:
+                grad_w[:vocab_size].addmm_(grad_logits.T, h_c)
+            elif grad_w_wanted:
+                grad_w[:vocab_size] += grad_logits.T @ h_c  # a (vocab, d) temporary in `dtype`
+            del grad_logits
+        ctx.grads = (grad_h, grad_w)
+        ctx.dtypes = (h.dtype, weight.dtype)
+        return loss
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_loss):
+        if ctx.grads is None:  # they were scaled in place by the first backward: a second would be silently wrong
+            raise RuntimeError("model.py: the chunked loss has one backward; recompute the loss (no retain_graph)")
+        (grad_h, grad_w), ctx.grads = ctx.grads, None
+        grad_h = grad_h.mul_(grad_loss).to(ctx.dtypes[0]) if grad_h is not None else None
+        grad_w = grad_w.mul_(grad_loss).to(ctx.dtypes[1]) if grad_w is not None else None
+        return grad_h, grad_w, None, None, None, None, None, None
+
+
+@torch.compiler.disable  # stays an eager loop under torch.compile: a fused graph might keep every chunk's logits
+def chunked_cross_entropy(h, weight, targets, vocab_size, chunk):
+    """Mean cross-entropy (nats; targets -1 ignored) of the logits h @ weight[:vocab_size].T, chunk rows at a time;
+    under autocast the logits are in its dtype, the softmax in fp32, as F.linear + F.cross_entropy would do."""
+    device_type = h.device.type
+    autocast = torch.is_autocast_enabled(device_type)
+    dtype = torch.get_autocast_dtype(device_type) if autocast else h.dtype
+    grad = torch.is_grad_enabled()
+    with torch.autocast(device_type, enabled=False):  # dtypes are explicit inside
+        return ChunkedLinearCrossEntropy.apply(h.flatten(0, -2), weight, targets.flatten(), vocab_size, chunk,
+                                               dtype, grad and h.requires_grad, grad and weight.requires_grad)
+
+
 class GPT(nn.Module):
     def __init__(self, config):
         super().__init__()
@@ -245,7 +316,9 @@ class GPT(nn.Module):
                 nn.init.zeros_(p)
 
     def forward(self, idx, targets=None, cache=None, pos=0):
-        """idx (B, T) token ids -> (logits (B, T, vocab_size), loss or None). cache/pos: see generate()."""
+        """idx (B, T) token ids -> (logits (B, T, vocab_size), None), or with targets (B, T) (None, mean loss):
+        the loss then never materialises the (B T, vocab) logits (config.loss_chunk; 0: it does, and returns them).
+        cache/pos: see generate()."""
         cfg = self.config
         B, T = idx.shape
         if pos + T > cfg.block_size:
@@ -261,8 +334,11 @@ class GPT(nn.Module):
         x = self.drop(x)
         for i, block in enumerate(self.blocks):
             x = block(x, rope=rope, mask=mask, cache=None if cache is None else cache[i], pos=pos)
+        h = self.norm_f(x)
+        if targets is not None and cfg.loss_chunk:  # 256k logits of a micro batch alone would take tens of GB
+            return None, chunked_cross_entropy(h, self.lm_head.weight, targets, cfg.vocab_size, cfg.loss_chunk)
         # the padding rows are cut before softmax, so they never receive probability
-        logits = self.lm_head(self.norm_f(x))[..., :cfg.vocab_size]
+        logits = self.lm_head(h)[..., :cfg.vocab_size]
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
@@ -307,18 +383,28 @@ class GPT(nn.Module):
 
     def flops_per_token(self, seq_len=None):
         """Training FLOPs per token, forward and backward (PaLM appendix B, as nanoGPT's MFU): 6 per weight of every
-        matmul (non-embedding weights and the output head) plus 12 * n_layer * d * T for attention scores and values.
-        Causal masking is not discounted, as in PaLM's MFU convention."""
+        matmul, i.e. the blocks and the LM head (padded_vocab x d, computed once in gpt2 where it is tied), plus
+        12 * n_layer * d * T for attention scores and values (causal masking not discounted, PaLM's convention).
+        The input embeddings (wte, gpt2's wpe) are lookups: no matmul FLOPs, only their add and gather, < 0.01%
+        (Chinchilla's "embedding" 2 V d term is this LM head). The chunked loss skips the < vocab_multiple padding
+        rows, a head difference of < 0.1% at the sweep's vocabularies. tests/test_model.py: within 2% of torch's
+        FlopCounterMode."""
         cfg = self.config
         T = seq_len or cfg.block_size
         n_matmul = self.num_params(non_embedding=True) + cfg.padded_vocab * cfg.n_embd
         return 6 * n_matmul + 12 * cfg.n_layer * cfg.n_head * cfg.head_dim * T
 
-    def configure_optimizer(self, weight_decay, lr, betas, device_type):
-        """AdamW with weight decay on matrices and embeddings only (not biases, norms, xIELU scalars); fused (one kernel for all parameters) on CUDA and CPU."""
+    def configure_optimizer(self, weight_decay, lr, betas, device_type, decay_embeddings=False):
+        """AdamW, fused (one kernel for all parameters) on CUDA and CPU, in two groups: weight decay on the matrices
+        of the blocks; none on biases, norms, xIELU scalars and (unless decay_embeddings) the vocabulary matrices
+        wte and lm_head (one tied matrix in gpt2) and gpt2's positions wpe."""
+        # decay pulls every row to 0 each step while a rare token's row is seldom pushed back: rare rows shrink,
+        # and a 256k vocabulary has many more of them than an 80k one (OLMo 2 and others drop it for embeddings)
+        embeddings = {id(m.weight) for m in (self.wte, self.wpe, self.lm_head) if m is not None}
+        decayed = lambda p: p.dim() >= 2 and (decay_embeddings or id(p) not in embeddings)
         params = [p for p in self.parameters() if p.requires_grad]
-        groups = [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
-                  {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
+        groups = [{'params': [p for p in params if decayed(p)], 'weight_decay': weight_decay},
+                  {'params': [p for p in params if not decayed(p)], 'weight_decay': 0.0}]
         return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), fused=device_type in ('cuda', 'cpu'))
 
 

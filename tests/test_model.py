@@ -57,7 +57,8 @@ def test_exported_model_gives_transformers_the_same_logits_and_loss(tmp_path, ar
     assert not info['missing_keys'] and not info['unexpected_keys'] and not info['mismatched_keys']
     idx = random_ids(T=BLOCK)
     with torch.no_grad():
-        logits, loss = model(idx[:, :-1], targets=idx[:, 1:])
+        logits, _ = model(idx[:, :-1])
+        _, loss = model(idx[:, :-1], targets=idx[:, 1:])
         hf_out = hf(idx, labels=idx)  # transformers shifts the labels itself
     assert logits.shape == (2, BLOCK - 1, VOCAB) == hf_out.logits[:, :-1].shape
     assert (logits - hf_out.logits[:, :-1]).abs().max().item() < 1e-4
@@ -116,7 +117,7 @@ def test_loss_ignores_targets_of_minus_one():
     masked = targets.clone()
     masked[:, 10:] = -1
     with torch.no_grad():
-        logits, loss = model(idx, masked)
+        (logits, _), (_, loss) = model(idx), model(idx, masked)
         expected = torch.nn.functional.cross_entropy(logits[:, :10].reshape(-1, VOCAB), targets[:, :10].reshape(-1))
     assert torch.allclose(loss, expected, atol=1e-6)
 
@@ -150,9 +151,9 @@ def test_padded_vocab_gives_identical_logits_and_loss(arch):
     state = padded.state_dict()
     unpadded.load_state_dict({k: v[:VOCAB] if k in ('wte.weight', 'lm_head.weight') else v for k, v in state.items()})
     idx, targets = random_ids(), random_ids(seed=2)
-    logits_p, loss_p = padded(idx, targets)
+    (logits_p, _), (_, loss_p) = padded(idx), padded(idx, targets)
     with torch.no_grad():
-        logits_u, loss_u = unpadded(idx, targets)
+        (logits_u, _), (_, loss_u) = unpadded(idx), unpadded(idx, targets)
     assert logits_p.shape == logits_u.shape == (2, BLOCK, VOCAB)
     assert torch.allclose(logits_p, logits_u, atol=1e-6) and torch.allclose(loss_p, loss_u, atol=1e-6)
     loss_p.backward()  # the padding rows of the output head get no probability, hence no gradient
@@ -213,14 +214,20 @@ def test_flex_document_mask_equals_the_dense_one():
     assert (dense - causal).abs().max() > 1e-3
 
 
+def addmm_inplace_flops(self_shape, a_shape, b_shape, *_, **__):
+    return 2 * a_shape[0] * a_shape[1] * b_shape[1]  # FlopCounterMode counts addmm but not addmm_ (the chunked loss')
+
+
 @pytest.mark.parametrize('arch', ['gpt2', 'apertus'])
-def test_flops_per_token_matches_counted_flops(arch):
-    model = GPT(tiny(arch))
-    idx = random_ids()
-    with FlopCounterMode(display=False) as counter, sdpa_kernel(SDPBackend.MATH):  # math SDPA shows its matmuls
-        model(idx, idx)[1].backward()
+@pytest.mark.parametrize('loss_chunk, T', [(0, BLOCK), (7, BLOCK), (100, 256)])  # at T 256 attention is ~20%
+def test_flops_per_token_matches_counted_flops(arch, loss_chunk, T):
+    model = GPT(make_config(f'{arch}-tiny', vocab_size=VOCAB, block_size=T, loss_chunk=loss_chunk))
+    idx = random_ids(B=2, T=T)
+    mapping = {torch.ops.aten.addmm_: addmm_inplace_flops}
+    with FlopCounterMode(display=False, custom_mapping=mapping) as counter, sdpa_kernel(SDPBackend.MATH):
+        model(idx, idx)[1].backward()  # math SDPA shows its matmuls
     counted = counter.get_total_flops() / idx.numel()
-    assert abs(model.flops_per_token(BLOCK) / counted - 1) < 0.02
+    assert abs(model.flops_per_token(T) / counted - 1) < 0.02
 
 
 def test_config_round_trips_and_checkpoints_reload():
@@ -238,11 +245,94 @@ def test_config_round_trips_and_checkpoints_reload():
         make_config('apertus-tiny', vocab_size=100, block_size=64, n_heads=3)
 
 
-def test_optimizer_decays_matrices_only():
-    model = GPT(tiny('apertus'))
+@pytest.mark.parametrize('arch', ['gpt2', 'apertus'])
+def test_optimizer_decays_block_matrices_only(arch):
+    model = GPT(tiny(arch))
     opt = model.configure_optimizer(weight_decay=0.1, lr=1e-3, betas=(0.9, 0.95), device_type='cpu')
     decay, no_decay = opt.param_groups
     assert decay['weight_decay'] == 0.1 and no_decay['weight_decay'] == 0.0
-    assert all(p.dim() == 2 for p in decay['params']) and all(p.dim() == 1 for p in no_decay['params'])
-    assert {id(p) for p in decay['params'] + no_decay['params']} == {id(p) for p in model.parameters()}
+    names = {id(p): n for n, p in model.named_parameters()}  # a tied matrix once, under its first name (wte)
+    embeddings = {'wte.weight', 'lm_head.weight'} | ({'wpe.weight'} if arch == 'gpt2' else set())
+    block_matrices = {n for n, p in model.named_parameters() if p.dim() == 2} - embeddings
+    assert {names[id(p)] for p in decay['params']} == block_matrices and len(block_matrices) == 4 * 2
+    assert {names[id(p)] for p in no_decay['params']} == set(names.values()) - block_matrices
+    assert {'wte.weight'} | ({'lm_head.weight'} if arch == 'apertus' else set()) <= set(names.values())
     assert len(decay['params']) + len(no_decay['params']) == len(list(model.parameters()))
+    opt = model.configure_optimizer(0.1, 1e-3, (0.9, 0.95), 'cpu', decay_embeddings=True)
+    assert {names[id(p)] for p in opt.param_groups[0]['params']} == block_matrices | (embeddings & set(names.values()))
+
+
+def plain_and_chunked(arch, chunk, vocab_size=VOCAB):
+    """The same random model twice: full logits + F.cross_entropy (loss_chunk 0), and the chunked loss."""
+    config = lambda chunk: make_config(f'{arch}-tiny', vocab_size=vocab_size, block_size=BLOCK, loss_chunk=chunk)
+    plain = random_model(config(0))
+    chunked = GPT(config(chunk)).eval()
+    chunked.load_state_dict(plain.state_dict())
+    return plain, chunked
+
+
+def targets_with_ignored(B, T, seed=2):
+    targets = random_ids(B, T, seed=seed)
+    targets[0, 3:9] = -1
+    targets[1, -5:] = -1
+    return targets
+
+
+@pytest.mark.parametrize('arch', ['gpt2', 'apertus'])  # tied and untied output head
+def test_chunked_loss_and_gradients_equal_full_logits_cross_entropy(arch):
+    plain, chunked = plain_and_chunked(arch, chunk=7)  # 7 does not divide the 64 tokens; VOCAB pads 1000 to 1024
+    idx, targets = random_ids(), targets_with_ignored(2, BLOCK)
+    logits, _ = plain(idx)
+    expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
+    expected.backward()
+    none, loss = chunked(idx, targets)
+    loss.backward()
+    assert none is None and loss.dtype == torch.float32
+    assert abs(loss.item() - expected.item()) < 1e-5
+    grads = dict(plain.named_parameters())
+    for name, p in chunked.named_parameters():
+        assert p.grad is not None and p.grad.dtype == p.dtype, name
+        torch.testing.assert_close(p.grad, grads[name].grad, atol=1e-5, rtol=1e-5, msg=name)
+    assert chunked.lm_head.weight.grad[VOCAB:].abs().max() == 0  # padding rows: no probability, no gradient
+    with torch.no_grad():
+        assert abs(chunked(idx, targets)[1].item() - expected.item()) < 1e-5  # no gradients wanted: same loss
+
+
+def test_chunked_loss_of_one_chunk_and_of_one_row_chunks_agree():
+    plain, one_chunk = plain_and_chunked('apertus', chunk=4096, vocab_size=333)
+    _, row_chunks = plain_and_chunked('apertus', chunk=1, vocab_size=333)
+    idx, targets = random_ids() % 333, targets_with_ignored(2, BLOCK) % 333
+    losses = [model(idx, targets)[1] for model in (plain, one_chunk, row_chunks)]
+    for model, loss in zip((plain, one_chunk, row_chunks), losses):
+        loss.backward()
+    assert max(abs(loss.item() - losses[0].item()) for loss in losses) < 1e-5
+    for a, b in zip(one_chunk.parameters(), row_chunks.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('arch', ['gpt2', 'apertus'])
+def test_chunked_loss_under_bf16_autocast_matches_the_plain_autocast_path(arch):
+    plain, chunked = plain_and_chunked(arch, chunk=24)
+    idx, targets = random_ids(), targets_with_ignored(2, BLOCK)
+    losses = []
+    for model in (plain, chunked):
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            _, loss = model(idx, targets)
+        loss.backward()
+        losses.append(loss)
+    assert losses[1].dtype == torch.float32  # the softmax ran in fp32
+    assert abs(losses[1].item() - losses[0].item()) < 2e-2  # both round the logits to bf16 (eps 2**-8)
+    grads = dict(plain.named_parameters())
+    for name, p in chunked.named_parameters():
+        g, ref = p.grad.flatten(), grads[name].grad.flatten()
+        assert p.grad.dtype == torch.float32, name
+        assert torch.nn.functional.cosine_similarity(g, ref, dim=0) > 0.99, name
+        assert abs(g.norm() / ref.norm() - 1) < 0.05, name
+
+
+def test_chunked_loss_refuses_a_second_backward():
+    _, chunked = plain_and_chunked('gpt2', chunk=16)
+    _, loss = chunked(random_ids(), random_ids(seed=2))
+    loss.backward(retain_graph=True)  # its gradients were scaled in place: a second pass would be silently wrong
+    with pytest.raises(RuntimeError, match='one backward'):
+        loss.backward()
