@@ -206,7 +206,8 @@ def measure(rc, tok, shards, micro, dev, cfg):
         rss_before = reset_peak_rss()
     torch.manual_seed(rc['seed'])
     model = GPT(model_config(rc, tok.vocab_size, tok.bos_id)).to(dev)
-    optimizer = model.configure_optimizer(rc['weight_decay'], rc['lr'], (rc['beta1'], rc['beta2']), dev.split(':')[0])
+    optimizer = model.configure_optimizer(rc['weight_decay'], rc['lr'], (rc['beta1'], rc['beta2']), dev.split(':')[0],
+                                          rc['decay_embeddings'])
     if rc['compile']:  # a fresh compile per configuration, as its run has: dynamo's cache would otherwise
         torch._dynamo.reset()  # go dynamic across shapes, then give up on compiling after its recompile limit
     step_model = torch.compile(model) if rc['compile'] else model

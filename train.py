@@ -77,7 +77,8 @@ min_lr_ratio = 0.1           # the schedule ends at lr * min_lr_ratio
 warmup_steps = 100
 schedule = 'cosine'          # 'cosine' | 'wsd' (warmup, stable, linear decay over the last decay_frac) | 'constant'
 decay_frac = 0.2             # wsd: share of the steps spent decaying
-weight_decay = 0.1           # on matrices and embeddings only
+weight_decay = 0.1           # on the blocks' matrices (not biases, norms, scalars)
+decay_embeddings = False     # True: decay wte/lm_head/wpe too; off because it shrinks rare tokens' rows (large vocabs)
 beta1 = 0.9
 beta2 = 0.95
 grad_clip = 1.0              # max global gradient norm; 0 = off
@@ -384,7 +385,8 @@ def train(cfg):
     if ckpt is not None:
         model.load_state_dict({k.removeprefix('_orig_mod.'): v for k, v in ckpt['model'].items()})
     model.to(dev)
-    optimizer = model.configure_optimizer(cfg['weight_decay'], cfg['lr'], (cfg['beta1'], cfg['beta2']), device_type)
+    optimizer = model.configure_optimizer(cfg['weight_decay'], cfg['lr'], (cfg['beta1'], cfg['beta2']), device_type,
+                                          cfg['decay_embeddings'])
     step, clock = 0, {'elapsed_s': 0.0, 'compile_s': 0.0, 'wall_s': 0.0}  # summed over resumes
     torch.manual_seed(cfg['seed'] * 1000 + rank)  # dropout: a stream per process
     if ckpt is not None:

@@ -24,22 +24,24 @@ base_config = 'config/fineweb2_apertus.py'
 #   (Biderman et al. 2023) and DeepSeek's 2,000 steps; WSD schedule with a 20% linear decay (as Apertus).
 # - Weight decay 0.1 on matrices only: embeddings and the LM head are not decayed (model.configure_optimizer), since
 #   decay shrinks the rows of rare tokens, which hurts a 256k vocabulary more than an 80k one.
-# - Micro batch per GPU (H100 80 GB, bf16 autocast, AdamW states fp32, chunked LM-head loss: no full logits),
-#   from the memory arithmetic in bench/loss_memory.py (weights + grads + Adam = 16 bytes per parameter, embeddings
-#   and head included, plus activations per sequence; the 256k vocabulary is the worst case and sets the value):
-#   apertus-50M 16, apertus-100M 16, apertus-300M 8, apertus-1B 4 (see bench/RESULTS.md for the table); each batch
-#   is a multiple of micro batch x GPUs (4 per node; 1B: 2 nodes). Check on the GPU: --preflight=True.
+# - Micro batch per GPU (H100 80 GB, torch.compile, bf16 autocast, AdamW fp32: 16 bytes per parameter with the
+#   embeddings and head; the chunked LM-head loss never holds the full logits). bench/loss_memory.py --table=True
+#   prints the arithmetic (bench/RESULTS.md): fixed memory at 256k ids 6.9 / 10.5 / 16.7 / 39.4 GB, activations per
+#   2,048-token sequence ~0.7 / 0.9 / 2.0 / 3.2 GB compiled, so at most ~99 / 71 / 28 / 10 sequences fit in 74 GB.
+#   Used: 16 (all of 50M's 64 / 4 GPUs, no accumulation), 32, 16 and 8 (1B: 2 nodes, 8 accumulation steps), each a
+#   divisor of batch / GPUs. Without compile the activations are ~3x larger: 1B then fits 3 (set 2). Check on the GPU
+#   with --preflight=True before submitting.
 # - Data: config/fineweb2.py prepares 84 GB of train text, so no run of this grid reads a document twice (1B reads
 #   80 GB); train.py records `epochs` in config.json and says so when a run would repeat data.
 train_args = {'budget_unit': 'bytes', 'schedule': 'wsd', 'decay_frac': 0.2}
 preset_args = {
     'apertus-50M': {'budget': 4_000_000_000, 'lr': 2e-3, 'batch_size': 64, 'micro_batch_size': 16,
                     'warmup_steps': 380},
-    'apertus-100M': {'budget': 8_000_000_000, 'lr': 1.7e-3, 'batch_size': 128, 'micro_batch_size': 16,
+    'apertus-100M': {'budget': 8_000_000_000, 'lr': 1.7e-3, 'batch_size': 128, 'micro_batch_size': 32,
                      'warmup_steps': 380},
-    'apertus-300M': {'budget': 24_000_000_000, 'lr': 1.3e-3, 'batch_size': 256, 'micro_batch_size': 8,
+    'apertus-300M': {'budget': 24_000_000_000, 'lr': 1.3e-3, 'batch_size': 256, 'micro_batch_size': 16,
                      'warmup_steps': 570},
-    'apertus-1B': {'budget': 80_000_000_000, 'lr': 1e-3, 'batch_size': 512, 'micro_batch_size': 4,
+    'apertus-1B': {'budget': 80_000_000_000, 'lr': 1e-3, 'batch_size': 512, 'micro_batch_size': 8,
                    'warmup_steps': 950},
 }
 # Downstream tasks (secondary metric), run by downstream.py after eval_bpb.py for every run (needs the hub): the

@@ -205,7 +205,7 @@ def test_a_corrupt_eval_json_is_a_one_line_error(tmp_path):
     (runs / 'apertus-tiny_bpe-2k_s1' / 'eval.json').write_text('{"bpb": 3.0, ')
     with pytest.raises(SystemExit) as e:
         run_scale(tmp_path)
-    assert 'apertus-tiny_bpe-2k_s1/eval.json: not valid JSON' in str(e.value) and '\n' not in str(e.value)
+    assert 'apertus-tiny_bpe-2k_s1/eval.json: corrupt eval.json' in str(e.value) and '\n' not in str(e.value)
 
 
 def test_refuses_duplicate_runs(tmp_path):

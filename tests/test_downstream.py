@@ -180,14 +180,15 @@ def test_tasks_in_eval_json_rank_tokenizers_in_correlate(tmp_path):
             run_dir.mkdir()
             (run_dir / 'eval.json').write_text(json.dumps({
                 'run': run_dir.name, 'preset': preset, 'tokenizer': tok, 'seed': seed, 'bpb': 1.0 + a, 'step': 5,
+                'total_steps': 5, 'finished': True, 'eval_set': {'split': 'test', 'n_docs': 9},
                 'n_params_nonembedding': 1000 if preset == 'gpt2-tiny' else 8000, 'split': 'test'}))
             downstream.merge_tasks(str(run_dir), 'test', {'step': 5},
                                    {'belebele_eng_Latn': {'acc_norm': a + 0.01 * seed, 'n': 900}},
                                    {'version': 'x', 'invocation': {}})
-    evals = correlate.load_evals(str(tmp_path))
-    cfg = {**{k: getattr(correlate, k) for k in configurator_keys(correlate)},
-           'metric': 'tasks.belebele_eng_Latn.acc_norm', 'n_bootstrap': 200}
-    s = correlate.scale_analysis(evals, cfg)
+    cfg = {**correlate.defaults(), 'command': 'scale', 'runs_dir': str(tmp_path), 'plots': False, 'n_bootstrap': 200,
+           'metric': 'tasks.belebele_eng_Latn.acc_norm', 'analysis_dir': str(tmp_path / 'analysis'),
+           'tokenizer_eval_dir': str(tmp_path / 'no_metrics'), 'n_fit_bootstrap': 20}
+    _, s = correlate.main(cfg)
     assert s['higher_is_better'] is True
     pair = s['pairs'][0]
     assert (pair['small'], pair['large']) == ('gpt2-tiny', 'gpt2-small')
