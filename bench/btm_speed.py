@@ -5,13 +5,20 @@ BTM speed, each number against a peer measured in the same run, on the generated
     (target: BTM within 3x of plain BPE training time)
 (c) encode throughput of the BTM vs that BPE on held-out text (target >= 0.5x)
 (d) peak memory (max RSS) of (b)'s two trainings, each in its own forked process
+(e) BTM training memory per primitive token: `python btm.py` (num_proc=1, so one process holds everything) on two
+    corpus sizes, each run the only child of a fresh parent that reads its peak RSS with
+    getrusage(RUSAGE_CHILDREN); bytes per token = the RSS difference / the primitive-token difference (the fixed
+    cost, interpreter, libraries and the pre-token cache, cancels), with the merge loop's merges/s beside it
 
     python bench/btm_speed.py                       # 10 MB for (b): what a 2-core box does in about a minute
     python bench/btm_speed.py --n_bytes=1e8         # the issue's 100 MB
+    python bench/btm_speed.py --only_memory=True    # (e) alone
 """
+import json
 import multiprocessing as mp
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +43,8 @@ naive_base = 300
 naive_merges = 300
 seed = 0
 repeats = 2                 # (c): best of
+memory_bytes = [4_000_000, 16_000_000]  # (e): UTF-8 text of the two corpus sizes
+only_memory = False         # run (e) alone
 
 
 def texts_of(n, s):
@@ -78,11 +87,44 @@ def best_time(fn, arg):
     return min(times)
 
 
+def btm_peak_rss(texts, root):
+    """Train a BTM on texts with `python btm.py` as the only child of a fresh parent -> (peak RSS in bytes of
+    that child, meta.json). A fresh parent per size, as RUSAGE_CHILDREN keeps the largest child ever waited for."""
+    os.makedirs(os.path.join(root, 'corpus', 'gen'), exist_ok=True)
+    with open(os.path.join(root, 'corpus', 'gen', 'tok.jsonl'), 'w') as f:
+        f.writelines(json.dumps({'text': t}) + '\n' for t in texts)
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'btm.py')
+    cmd = [sys.executable, script, '--corpus=gen', f"--corpus_dir={root}/corpus", f"--out_dir={root}/tok",
+           f"--n_base={n_base}", f"--vocab_size={vocab_size}", '--num_proc=1', '--progress=False', '--name=btm']
+    parent = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, '-c', parent, *cmd], check=True, capture_output=True, text=True).stdout
+    with open(os.path.join(root, 'tok', 'btm', 'meta.json')) as f:
+        return int(out.split()[-1]) * 1024, json.load(f)  # ru_maxrss is in KiB on Linux
+
+
+def memory_per_token(sizes, tmp):
+    rows = []
+    for n in sizes:
+        rss, meta = btm_peak_rss(texts_of(int(n), seed + 3), os.path.join(tmp, f"mem{n}"))
+        tr = meta['train']
+        rows.append((n, tr['n_tokens_primitive'], rss, meta['n_merges'] / tr['seconds']['merges']))
+        print(f"(e) {n / 1e6:.0f} MB: {tr['n_tokens_primitive']:,} primitive tokens, peak RSS {rss / 2**20:.0f} MB "
+              f"= {rss / tr['n_tokens_primitive']:.1f} B/token all in; merge loop {rows[-1][3]:.0f} merges/s "
+              f"({tr['seconds']['merges']}s)")
+    (_, t0, r0, _), (_, t1, r1, _) = rows[0], rows[-1]
+    print(f"(e) BTM training memory: {(r1 - r0) / (t1 - t0):.1f} bytes per primitive token "
+          f"(RSS difference / token difference between the two sizes; target <= 20)")
+
+
 if __name__ == '__main__':
     cfg = configurator.configure(globals())
     print(f"machine: {machine.describe()}, load average {os.getloadavg()[0]:.1f} (noisy if > cores); "
           f"numpy {np.__version__}, tokenizers {tokenizers.__version__}")
     tmp = tempfile.mkdtemp(prefix='btm_speed_')
+    memory_per_token(cfg['memory_bytes'], tmp)  # first: the forked children below would count in RUSAGE_CHILDREN
+    if cfg['only_memory']:
+        raise SystemExit(0)
 
     # (a) the merge loop against its definition
     small = texts_of(naive_bytes, seed + 2)

@@ -36,11 +36,12 @@ def as_lists(docs):
 
 
 @SETTINGS
-@given(corpora(), st.integers(0, 40), st.integers(0, 3))
-def test_learn_merges_equals_naive_reference(corpus, n_merges, min_frequency):
+@given(corpora(), st.integers(0, 40), st.integers(0, 3), st.integers(1, 4))
+def test_learn_merges_equals_naive_reference(corpus, n_merges, min_frequency, queue_batch):
+    # a small queue_batch makes the heap take the waiting pairs a few at a time, as a large corpus does
     n_base, docs = corpus
     merges, segmented = btm.naive_learn_merges(docs, n_base, n_merges, min_frequency)
-    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency)
+    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, queue_batch=queue_batch)
     assert got['merges'] == merges
     assert as_lists(got['docs']) == segmented
     assert btm.learn_merges(docs, n_base, n_merges, min_frequency) == merges
@@ -51,12 +52,13 @@ ALPHABET = [b'a', b' ', b'b', b'\n', b' c', b'd ', b'e']
 
 @SETTINGS
 @given(corpora(max_base=len(ALPHABET)), st.integers(0, 40), st.integers(1, 3), st.integers(0, 3),
-       st.sampled_from([(), (b'\n',), (b'\n', b'e')]))
-def test_learn_merges_with_constraints_equals_naive_reference(corpus, n_merges, min_frequency, max_words, bounds):
+       st.sampled_from([(), (b'\n',), (b'\n', b'e')]), st.integers(1, 4))
+def test_learn_merges_with_constraints_equals_naive_reference(corpus, n_merges, min_frequency, max_words, bounds,
+                                                              queue_batch):
     n_base, docs = corpus
     kw = dict(token_bytes=ALPHABET[:n_base], max_words=max_words, boundaries=bounds)
     merges, segmented = btm.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw)
-    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, **kw)
+    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, queue_batch=queue_batch, **kw)
     assert got['merges'] == merges
     assert as_lists(got['docs']) == segmented
 
