@@ -39,12 +39,12 @@ import re
 import shutil
 import sys
 import time
-from array import array
 
 import numpy as np
 
 import configurator
 import tokenizer
+from textsample import sample_split
 from btm_tokenizer import CHAR0, BTMTokenizer, Chain, apply_merges, btm_hash, group_packed, merge_engine, \
     primitive_ids  # noqa: F401 (the merge machinery training and encoding share; btm.X names kept for callers)
 
@@ -150,6 +150,8 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
     slot_at = np.full(n_pos, -1, dtype=np.int32)
     slot_at[starts] = np.repeat(np.arange(n_slots, dtype=np.int32), kept)
     del starts, kept, keep
+    release_freed_memory()  # the grouping's temporaries
+    finished = 0  # positions in sources[0] of pairs merged since its last compaction
     # the heap holds every slot counted >= floor (a Python tuple is ~150 bytes; most pairs are never merged), the
     # rest wait in the slot arrays: a top >= floor is the true maximum, as counts never rise after a pair is born
     heap = []
@@ -175,6 +177,10 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
         c, key, s = heapq.heappop(heap)
         c, (a, b), m = -c, divmod(key, width), n_base + len(merges)
         src = int(slot['src'][s])
+        if 4 * finished > len(sources[0]):  # a quarter of it is dead: O(positions) over the whole run
+            first0, n0 = drop_finished(slot, n_slots, sources, n0, min_count)
+            finished = 0
+        finished += int(n0[s]) if src == 0 else 0
         if src == 0:
             pos = sources[0][first0[s]:first0[s] + n0[s]]
         else:
@@ -220,6 +226,26 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
             'n_tokens': chain.n_tokens(), 'docs': chain.docs() if segmentation else None}
 
 
+def drop_finished(slot, n_slots, sources, n0, min_count, chunk=1 << 16):
+    """Free the positions of pairs that were merged or fell below min_count (their count is final): sources[0]
+    is compacted in place and shrunk, a merge's positions are dropped once none of its born pairs is left.
+    Returns the new (first0, n0) of the pairs counted before merge 0."""
+    live = slot['count'][:n_slots] >= min_count
+    live0, starts = live[:len(n0)], sources[0]
+    keep, w = np.repeat(live0, n0), 0
+    for i in range(0, len(starts), chunk):  # kept positions only move left: in place, a chunk at a time
+        sel = starts[i:i + chunk][keep[i:i + chunk]]
+        starts[w:w + len(sel)] = sel
+        w += len(sel)
+    starts.resize(w, refcheck=False)  # no view of it is alive between merges
+    in_use = np.zeros(len(sources), dtype=bool)
+    in_use[slot['src'][:n_slots][live]] = True
+    for k in np.flatnonzero(~in_use[1:]) + 1:
+        sources[k] = sources[k][:0]
+    n0 = np.where(live0, n0, 0).astype(np.int32)
+    return np.cumsum(n0, dtype=np.int64) - n0, n0
+
+
 def queue_more(slot, n_slots, heap, min_count, batch):
     """Push onto the heap the waiting slots counted >= a lower floor, about `batch` of them (all once the floor
     is min_count); returns the new floor."""
@@ -236,69 +262,6 @@ def queue_more(slot, n_slots, heap, min_count, batch):
 def learn_merges(docs, n_base, n_merges, min_frequency=2, **constraints):
     """Step 3 on id sequences: the list of merged pairs (a, b); merge k creates id n_base + k."""
     return learn_merges_detailed(docs, n_base, n_merges, min_frequency, **constraints)['merges']
-
-
-# ---------------------------------------------------------------- the tok split: all of it, or a seeded sample
-def doc_text(line, path, line_no):
-    """One jsonl line (bytes) -> (its document's text, UTF-8 bytes of it), or one line naming path:line_no.
-    (textsplit.parse_doc on the errors branch is the shared version of this: unify when both are in.)"""
-    where, fix = f"{path}:{line_no}", "fix or delete that line, or remake the split with prepare.py"
-    try:
-        doc = json.loads(line.decode('utf-8'))
-        if isinstance(doc, dict) and isinstance(doc.get('text'), str):
-            return doc['text'], len(doc['text'].encode('utf-8'))
-    except UnicodeDecodeError as e:
-        raise SystemExit(f"{where}: not UTF-8 (byte {e.start + 1} of the line); {fix}") from None
-    except json.JSONDecodeError as e:
-        raise SystemExit(f"{where}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
-    except UnicodeEncodeError:
-        raise SystemExit(f"{where}: \"text\" holds a lone surrogate escape, which is no UTF-8 text; {fix}") from None
-    got = f"keys {sorted(doc)}" if isinstance(doc, dict) else type(doc).__name__
-    raise SystemExit(f"{where}: a document must be an object with a string \"text\", got {got}; {fix}")
-
-
-def index_split(path):
-    """(byte offset of the line, UTF-8 bytes of the text) of every document of a jsonl split, each line checked;
-    blank lines are skipped. 16 bytes a document, so a split is sampled without holding its text."""
-    if not os.path.isfile(path):
-        raise SystemExit(f"{path}: text split not found; make it with `python prepare.py config/...` first")
-    offsets, sizes, at = array('q'), array('q'), 0
-    with open(path, 'rb') as f:
-        for line_no, line in enumerate(f, 1):
-            if line.strip():
-                offsets.append(at)
-                sizes.append(doc_text(line, path, line_no)[1])
-            at += len(line)
-    if not offsets:
-        raise SystemExit(f"{path}: no documents; re-make the split with `python prepare.py config/...`")
-    return np.frombuffer(offsets, dtype=np.int64), np.frombuffer(sizes, dtype=np.int64)
-
-
-def chosen_docs(sizes, max_bytes=0, seed=0):
-    """(ascending indices of the documents to train on, 'all' | 'random'): every document, or a seeded random
-    sample of whole documents adding up to max_bytes of text (the one that crosses it included). A prefix would
-    not be a sample of a split ordered by source or time."""
-    if not max_bytes or sizes.sum() <= max_bytes:
-        return np.arange(len(sizes)), 'all'
-    order = np.random.default_rng(seed).permutation(len(sizes))
-    k = int(np.searchsorted(np.cumsum(sizes[order]), max_bytes)) + 1
-    return np.sort(order[:k]), 'random'
-
-
-def sample_split(path, max_bytes=0, seed=0):
-    """(texts, sample): texts() streams the chosen documents' text in file order, as often as called (training
-    reads it twice); sample says which for meta.json: 'sample' ('all' | 'random'), seed, n_docs, n_bytes and the
-    split's split_n_docs, split_n_bytes."""
-    offsets, sizes = index_split(path)
-    chosen, kind = chosen_docs(sizes, max_bytes, seed)
-
-    def texts():
-        with open(path, 'rb') as f:
-            for i in chosen.tolist():
-                f.seek(offsets[i])
-                yield doc_text(f.readline(), path, f"document {i + 1}")[0]
-    return texts, {'sample': kind, 'seed': seed if kind == 'random' else None, 'n_docs': len(chosen),
-                   'n_bytes': int(sizes[chosen].sum()), 'split_n_docs': len(sizes), 'split_n_bytes': int(sizes.sum())}
 
 
 # ---------------------------------------------------------------- the tokenizer: train, save, load
@@ -448,11 +411,11 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
     t1 = time.time()
     release_freed_memory()
     ids, lengths = encode_flat(prim, text_again(), batch_docs, num_proc)
+    t2 = time.time()
     n_docs, n_tokens = len(lengths), len(ids)
     chain = Chain(ids, n_base, vocab_size, lengths)
     del ids, lengths  # the chain holds them now
     release_freed_memory()
-    t2 = time.time()
     bnd = tuple(b.encode('utf-8') if isinstance(b, str) else b for b in boundaries)
     tb = [prim.token_bytes(i) for i in range(n_base)] if (max_words or bnd) else None
     res = learn_merges_detailed(chain, n_base, vocab_size - n_base, min_frequency, token_bytes=tb,

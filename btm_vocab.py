@@ -13,6 +13,7 @@ import numpy as np
 
 import btm
 import configurator
+import textsample
 import tokenizer
 from atomic import write_atomic
 
@@ -82,7 +83,7 @@ def analyze(cfg):
     bpe_path = cfg['baseline'] or os.path.join(cfg['out_dir'], tokenizer.tokenizer_name('bpe', tok.vocab_size))
     if not os.path.isfile(os.path.join(bpe_path, 'meta.json')):
         print(f"training the baseline {bpe_path} ({tok.vocab_size:,} ids) on the BTM's documents of the tok split")
-        texts, _ = btm.sample_split(os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl'),
+        texts, _ = textsample.sample_split(os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl'),
                                     cfg['max_tok_bytes'], cfg['sample_seed'])
         tokenizer.train_bpe(texts(), tok.vocab_size, bpe_path, cfg['min_frequency'], os.path.basename(bpe_path),
                             cfg['corpus'])

@@ -6,4 +6,5 @@
 corpus = 'tinystories'
 n_base = 4096
 vocab_size = 16384
-max_tok_bytes = 0          # all of the tok split (500 MB in config/tinystories.py); ~20 bytes of RAM per token
+max_tok_bytes = 0          # all of the tok split (500 MB in config/tinystories.py), else a seeded random sample
+# Memory: training holds ~15 bytes per primitive token (bench/btm_speed.py (e)), ~4 per byte of text: ~2 GB here.
