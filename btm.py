@@ -4,7 +4,10 @@ stream, so a merged token may span words ("Once upon a time").
 
     python btm.py config/btm_demo.py                  # train -> out/tokenizers/btm-1k-2k/ (1,000 -> 2,000 ids)
     python btm.py config/btm_tinystories.py           # -> out/tokenizers/btm-4k-16k/ (4,096 -> 16,384 ids)
-    python btm.py analyze config/btm_demo.py          # vs bpe-2k -> out/analysis/btm-1k-2k/btm_vocab.{md,json,png}
+    python btm.py analyze config/btm_demo.py          # = python btm_vocab.py ...: vs bpe-2k -> out/analysis/btm-1k-2k/
+
+The folder is named for the sizes (btm-{n_base}-{vocab_size} in k) unless `name` is set. `max_tok_bytes` trains on a
+seeded random sample of the tok split's documents (textsample.py), and meta.json's `sample` says which.
 
 The algorithm, exactly (`naive_learn_merges` states it in a dozen lines; `learn_merges` computes the same fast):
 1. Train a primitive byte-level BPE (tokenizer.train_bpe, `n_base` ids with the specials) on the `tok` split and
@@ -18,13 +21,16 @@ The algorithm, exactly (`naive_learn_merges` states it in a dozen lines; `learn_
    Constraints (off by default) make some pairs uncountable, see `allowed`.
 4. Encoding: primitive encode, then the merges applied in rank order as in step 3 (lowest-rank pair present
    first, left to right). On the training documents this is exactly step 3's segmentation. It runs in Rust
-   (`merge_engine`), or in numpy (`apply_merges`) where that cannot represent the merges.
+   (`merge_engine`), or in numpy (`apply_merges`) where that cannot represent the merges (btm_tokenizer.py,
+   which tokenizer.load_tokenizer uses without importing this file).
    Decoding expands every id to its primitive ids and decodes those: lossless because the primitive is.
 
 Why it is fast: a pair only ever gains occurrences in the merge that creates its newer id (x A B y -> x M y only
 adds pairs holding M); afterwards its count only falls. So a pair below min_frequency can be forgotten, every
-counted pair enters the heap once when born, and its positions are recorded once; a merge then costs
-O(its occurrences) numpy work on a doubly linked list over one flat array.
+counted pair enters the heap once when born (the heap takes the most frequent first, the rest wait in arrays), and
+its positions are recorded once; a merge then costs O(its occurrences) numpy work on one flat array of nodes.
+Memory, ~15 bytes per primitive token (bench/btm_speed.py): ids and token spans as int16, one int32 slot per node,
+the counted pairs' positions (those of merged pairs are freed), one position per occurrence of each merged id.
 
 Files in out/tokenizers/{name}/: meta.json (kind 'btm'), primitive/ (the BPE), merges.json (pairs and their
 counts at merge time), pair_graph.npz (a, b, count of every pair in the primitive-encoded tok split).
