@@ -1,9 +1,10 @@
 """
 What a BTM vocabulary looks like and what it buys, against a plain BPE of the same size on the same text: token
 length distribution, share of tokens spanning a word boundary, the most frequent merged tokens as text, tokens per
-document and bytes per token. Run through btm.py, whose config it reads:
+document and bytes per token. It reads btm.py's config (`python btm.py analyze ...` hands over to it):
 
-    python btm.py analyze config/btm_demo.py      # vs bpe-2k -> out/analysis/btm-1k-2k/btm_vocab.{md,json,png}
+    python btm_vocab.py config/btm_demo.py        # vs bpe-2k -> out/analysis/btm-1k-2k/btm_vocab.{md,json,png}
+    python btm.py analyze config/btm_demo.py      # the same
 """
 import json
 import os
@@ -11,6 +12,9 @@ import os
 import numpy as np
 
 import btm
+import configurator
+import textsample
+import tokenizer
 from atomic import write_atomic
 
 ROWS = [('tokens per document (mean)', 'tokens_per_doc', '.1f'), ('bytes per token', 'bytes_per_token', '.3f'),
@@ -74,15 +78,15 @@ def write_vocab_report(rep, out_path):
 
 
 def analyze(cfg):
-    """`python btm.py analyze config/...`: the BTM of the config against a BPE of equal size (trained if missing)."""
-    import tokenizer
+    """The BTM of btm.py's config against a BPE of equal size (trained if missing, on the BTM's sample)."""
     tok = btm.load(btm.btm_path(cfg))
     bpe_path = cfg['baseline'] or os.path.join(cfg['out_dir'], tokenizer.tokenizer_name('bpe', tok.vocab_size))
     if not os.path.isfile(os.path.join(bpe_path, 'meta.json')):
-        print(f"training the baseline {bpe_path} ({tok.vocab_size:,} ids) on the same tok split")
-        tokenizer.train_bpe(tokenizer.read_texts(os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl'),
-                                                 cfg['max_tok_bytes']), tok.vocab_size, bpe_path,
-                            cfg['min_frequency'], os.path.basename(bpe_path), cfg['corpus'])
+        print(f"training the baseline {bpe_path} ({tok.vocab_size:,} ids) on the BTM's documents of the tok split")
+        texts, _ = textsample.sample_split(os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl'),
+                                    cfg['max_tok_bytes'], cfg['sample_seed'])
+        tokenizer.train_bpe(texts(), tok.vocab_size, bpe_path, cfg['min_frequency'], os.path.basename(bpe_path),
+                            cfg['corpus'])
     bpe, bpe_meta = tokenizer.load_tokenizer(bpe_path), json.load(open(os.path.join(bpe_path, 'meta.json')))
     if (bpe.vocab_size, bpe_meta['corpus']) != (tok.vocab_size, cfg['corpus']):
         print(f"warning: baseline {bpe_path} has {bpe.vocab_size:,} ids from {bpe_meta['corpus']!r}, the BTM "
@@ -95,3 +99,7 @@ def analyze(cfg):
     print(f"{out_path}/btm_vocab.{{md,json,png}}: BTM {rep['btm_stats']['bytes_per_token']:.2f} bytes/token vs BPE "
           f"{rep['bpe_stats']['bytes_per_token']:.2f}; {rep['btm_stats']['merged_spanning_words']:.1%} of "
           f"merged tokens span 2+ words")
+
+
+if __name__ == '__main__':
+    analyze(configurator.configure({k: getattr(btm, k) for k in configurator.config_keys(vars(btm))}))

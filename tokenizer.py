@@ -236,9 +236,9 @@ def load_tokenizer(path_or_name):
                          f"with its config (finished tokenizers are skipped)")
     with open(meta_path) as f:
         meta = json.load(f)
-    if meta['kind'] == 'btm':
-        import btm  # BPE-TKN-Merge lives in its own file
-        return btm.load(path)
+    if meta['kind'] == 'btm':  # merges over the primitive BPE in the folder (btm.py trains it; never imported here)
+        import btm_tokenizer
+        return btm_tokenizer.BTMTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
     if meta['kind'] not in ('bpe', 'unigram'):
         raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram or btm")
     return TrainedTokenizer(path, meta)

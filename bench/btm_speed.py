@@ -5,13 +5,23 @@ BTM speed, each number against a peer measured in the same run, on the generated
     (target: BTM within 3x of plain BPE training time)
 (c) encode throughput of the BTM vs that BPE on held-out text (target >= 0.5x)
 (d) peak memory (max RSS) of (b)'s two trainings, each in its own forked process
+(e) BTM training memory per primitive token: `python btm.py` (num_proc=1, so one process holds everything) on two
+    corpus sizes, each run the only child of a fresh parent that reads its peak RSS with
+    getrusage(RUSAGE_CHILDREN); bytes per token = the RSS difference / the primitive-token difference (the fixed
+    cost, interpreter, libraries and the pre-token cache, cancels), with the merge loop's merges/s beside it;
+    with --memory_peer=OTHER/btm.py the same for another btm.py (an older commit's), sizes interleaved
 
     python bench/btm_speed.py                       # 10 MB for (b): what a 2-core box does in about a minute
     python bench/btm_speed.py --n_bytes=1e8         # the issue's 100 MB
+    python bench/btm_speed.py --only_memory=True    # (e) alone
+    git archive e2d694f | tar -x -C /tmp/old && python bench/btm_speed.py --only_memory=True --memory_peer=/tmp/old/btm.py
 """
+import json
 import multiprocessing as mp
 import os
 import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +46,9 @@ naive_base = 300
 naive_merges = 300
 seed = 0
 repeats = 2                 # (c): best of
+memory_bytes = [8_000_000, 32_000_000]  # (e): UTF-8 text of the two corpus sizes
+memory_peer = ''            # (e): another btm.py to measure beside ours, e.g. an older commit's (git archive)
+only_memory = False         # run (e) alone
 
 
 def texts_of(n, s):
@@ -78,11 +91,58 @@ def best_time(fn, arg):
     return min(times)
 
 
+def btm_peak_rss(script, root):
+    """Train a BTM on root's corpus with `python {script}` as the only child of a fresh parent -> (peak RSS in
+    bytes of that child, meta.json). A fresh parent per run, as RUSAGE_CHILDREN keeps the largest child waited for."""
+    out_dir = os.path.join(root, f"tok{abs(hash(script))}")
+    cmd = [sys.executable, script, '--corpus=gen', f"--corpus_dir={root}/corpus", f"--out_dir={out_dir}",
+           f"--n_base={n_base}", f"--vocab_size={vocab_size}", '--num_proc=1', '--progress=False', '--name=btm']
+    parent = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, '-c', parent, *cmd], check=True, capture_output=True, text=True,
+                         cwd=os.path.dirname(script)).stdout
+    with open(os.path.join(out_dir, 'btm', 'meta.json')) as f:
+        return int(out.split()[-1]) * 1024, json.load(f)  # ru_maxrss is in KiB on Linux
+
+
+def memory_per_token(sizes, tmp, scripts):
+    """(e) for each script (ours, and a peer such as the btm.py of an older commit), sizes interleaved."""
+    rows = {script: [] for script in scripts}
+    for n in sizes:
+        root = os.path.join(tmp, f"mem{n}")
+        os.makedirs(os.path.join(root, 'corpus', 'gen'), exist_ok=True)
+        with open(os.path.join(root, 'corpus', 'gen', 'tok.jsonl'), 'w') as f:
+            f.writelines(json.dumps({'text': t}) + '\n' for t in texts_of(int(n), seed + 3))
+        for script in scripts:
+            rss, meta = btm_peak_rss(script, root)
+            tr = meta['train']
+            rows[script].append((tr['n_tokens_primitive'], rss, meta['n_merges'] / tr['seconds']['merges']))
+            print(f"(e) {script}, {n / 1e6:.0f} MB: {tr['n_tokens_primitive']:,} primitive tokens, peak RSS "
+                  f"{rss / 2**20:.0f} MB = {rss / tr['n_tokens_primitive']:.1f} B/token all in; merge loop "
+                  f"{rows[script][-1][2]:.0f} merges/s ({tr['seconds']['merges']}s wall)")
+    per_token = {}
+    for script, ((t0, r0, _), *_, (t1, r1, _)) in rows.items():
+        per_token[script] = (r1 - r0) / (t1 - t0)
+        print(f"(e) {script}: {per_token[script]:.1f} bytes per primitive token (RSS difference / token difference "
+              f"between {sizes[0] / 1e6:.0f} and {sizes[-1] / 1e6:.0f} MB; target <= 20), merge loop "
+              f"{np.mean([r[2] for r in rows[script]]):.0f} merges/s (mean over the sizes)")
+    if len(scripts) == 2:
+        (ours, peer) = scripts
+        speed = [a[2] / b[2] for a, b in zip(rows[ours], rows[peer])]
+        print(f"(e) ours vs peer: {per_token[ours] / per_token[peer]:.2f}x the bytes per token; merges/s "
+              f"{', '.join(f'{x:.2f}x' for x in speed)} (per size)")
+
+
 if __name__ == '__main__':
     cfg = configurator.configure(globals())
     print(f"machine: {machine.describe()}, load average {os.getloadavg()[0]:.1f} (noisy if > cores); "
           f"numpy {np.__version__}, tokenizers {tokenizers.__version__}")
     tmp = tempfile.mkdtemp(prefix='btm_speed_')
+    ours = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'btm.py')
+    memory_per_token(cfg['memory_bytes'], tmp, [ours] + ([os.path.abspath(cfg['memory_peer'])] * bool(cfg['memory_peer'])))
+    if cfg['only_memory']:
+        shutil.rmtree(tmp)
+        raise SystemExit(0)
 
     # (a) the merge loop against its definition
     small = texts_of(naive_bytes, seed + 2)
@@ -124,3 +184,4 @@ if __name__ == '__main__':
           f"(target >= 0.5x); merge step alone: Rust engine {'on' if tok._engine else 'off'}, numpy fallback "
           f"{sum(map(len, prim_ids)) / t_np / 1e6:.2f} M primitive ids/s; tokens: BTM {n_btm:,} vs BPE {n_bpe:,} "
           f"({n_btm / n_bpe:.3f}x)")
+    shutil.rmtree(tmp)

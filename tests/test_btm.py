@@ -1,7 +1,11 @@
 """btm.py: the merge loop equals its naive definition, encoding reproduces training, the tokenizer is lossless."""
+import ast
+import glob
 import json
 import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 
 import btm
 import btm_vocab
+import textsample
 import tokenizer
 
 SETTINGS = settings(max_examples=250, deadline=None, database=None)
@@ -36,11 +41,12 @@ def as_lists(docs):
 
 
 @SETTINGS
-@given(corpora(), st.integers(0, 40), st.integers(0, 3))
-def test_learn_merges_equals_naive_reference(corpus, n_merges, min_frequency):
+@given(corpora(), st.integers(0, 40), st.integers(0, 3), st.integers(1, 4))
+def test_learn_merges_equals_naive_reference(corpus, n_merges, min_frequency, queue_batch):
+    # a small queue_batch makes the heap take the waiting pairs a few at a time, as a large corpus does
     n_base, docs = corpus
     merges, segmented = btm.naive_learn_merges(docs, n_base, n_merges, min_frequency)
-    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency)
+    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, queue_batch=queue_batch)
     assert got['merges'] == merges
     assert as_lists(got['docs']) == segmented
     assert btm.learn_merges(docs, n_base, n_merges, min_frequency) == merges
@@ -51,12 +57,13 @@ ALPHABET = [b'a', b' ', b'b', b'\n', b' c', b'd ', b'e']
 
 @SETTINGS
 @given(corpora(max_base=len(ALPHABET)), st.integers(0, 40), st.integers(1, 3), st.integers(0, 3),
-       st.sampled_from([(), (b'\n',), (b'\n', b'e')]))
-def test_learn_merges_with_constraints_equals_naive_reference(corpus, n_merges, min_frequency, max_words, bounds):
+       st.sampled_from([(), (b'\n',), (b'\n', b'e')]), st.integers(1, 4))
+def test_learn_merges_with_constraints_equals_naive_reference(corpus, n_merges, min_frequency, max_words, bounds,
+                                                              queue_batch):
     n_base, docs = corpus
     kw = dict(token_bytes=ALPHABET[:n_base], max_words=max_words, boundaries=bounds)
     merges, segmented = btm.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw)
-    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, **kw)
+    got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, queue_batch=queue_batch, **kw)
     assert got['merges'] == merges
     assert as_lists(got['docs']) == segmented
 
@@ -236,3 +243,198 @@ def test_analyze_writes_markdown_json_and_plot(trained):
     assert rep['btm_stats']['bytes_per_token'] > rep['bpe_stats']['bytes_per_token']  # merges span words
     assert 0 < rep['btm_stats']['merged_spanning_words'] <= 1 and len(rep['top_merged']) > 0
     assert rep['bpe_stats']['vocab_spanning_words'] == 0  # a BPE never crosses its pre-tokens
+
+
+def test_a_token_longer_than_int16_spans_gives_the_naive_merges():
+    # a run of 70,000 ids doubles its token length each merge: spans pass 32,767 and switch to int32
+    docs = [[0] * 70_000, [0, 0, 0]]
+    merges, segmented = btm.naive_learn_merges(docs, 1, 17, 2)
+    got = btm.learn_merges_detailed(docs, 1, 17, 2)
+    assert got['merges'] == merges and as_lists(got['docs']) == segmented and len(merges) == 15  # id 15: 32,768 ids
+    assert btm.apply_merges(docs, merges, 1) == naive_apply_merges(docs, merges, 1)
+
+
+# ---------------------------------------------------------------- bad input, interruptions, the sample, imports
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def toy_split(root, n=80, bad=None):
+    """root/corpus/toy/tok.jsonl of n toy stories; with `bad` (bytes) as line 41."""
+    os.makedirs(root / 'corpus' / 'toy', exist_ok=True)
+    path = root / 'corpus' / 'toy' / 'tok.jsonl'
+    lines = [json.dumps({'text': t, 'lang': 'eng'}).encode() + b'\n' for t in stories(n, 5)]
+    if bad is not None:
+        lines.insert(40, bad)
+    path.write_bytes(b''.join(lines))
+    return str(path)
+
+
+def run_btm(root, *args):
+    """python btm.py on root's toy corpus -> (exit code, stderr)."""
+    r = subprocess.run([sys.executable, os.path.join(ROOT, 'btm.py'), '--corpus=toy', f"--corpus_dir={root / 'corpus'}",
+                        f"--out_dir={root / 'tok'}", '--num_proc=1', '--progress=False', *args],
+                       capture_output=True, text=True, cwd=ROOT)
+    return r.returncode, r.stderr
+
+
+def leftovers(root):
+    return [p for p in glob.glob(str(root / '**' / '*.tmp'), recursive=True)]
+
+
+def assert_one_line_error(rc, err, expect):
+    assert rc == 1 and 'Traceback' not in err, err
+    assert len(err.strip().splitlines()) == 1 and expect in err, err
+
+
+@pytest.mark.parametrize('args,expect', [
+    (['--n_base=100', '--vocab_size=2000'], 'n_base=100 is below the 258 ids the primitive BPE holds before '
+                                            'learning anything (256 bytes + 2 specials); raise n_base to at least 258'),
+    (['--n_base=300', '--vocab_size=300'], 'vocab_size=300 must be above n_base=300'),
+    (['--n_base=300', '--vocab_size=200'], 'vocab_size=200 must be above n_base=300'),
+    (['--n_base=300', '--vocab_size=400', '--name=btm-4k-16k'], "name='btm-4k-16k' names other sizes than n_base=300"),
+])
+def test_bad_sizes_and_names_are_one_line_errors_before_any_work(tmp_path, args, expect):
+    toy_split(tmp_path)
+    rc, err = run_btm(tmp_path, *args)
+    assert_one_line_error(rc, err, expect)
+    assert 'more text' not in err and not os.path.exists(tmp_path / 'tok')
+
+
+def test_train_refuses_sizes_the_primitive_cannot_hold(tmp_path):
+    with pytest.raises(SystemExit, match='raise n_base to at least 258'):
+        btm.train(stories(10, 0), str(tmp_path / 'b'), n_base=100, vocab_size=2000)
+    with pytest.raises(SystemExit, match='equal sizes would be a BTM without merges'):
+        btm.train(stories(10, 0), str(tmp_path / 'b'), n_base=300, vocab_size=300)
+    assert not os.path.exists(tmp_path / 'b') and not leftovers(tmp_path)
+
+
+def test_the_output_name_follows_the_sizes_unless_set(tmp_path):
+    toy_split(tmp_path, n=300)
+    rc, err = run_btm(tmp_path, os.path.join(ROOT, 'config/btm_tinystories.py'), '--corpus=toy', '--n_base=300',
+                      '--vocab_size=400')
+    assert rc == 0, err
+    assert os.listdir(tmp_path / 'tok') == ['btm-300-400']
+    meta = json.load(open(tmp_path / 'tok' / 'btm-300-400' / 'meta.json'))
+    assert (meta['name'], meta['n_base'], meta['vocab_size']) == ('btm-300-400', 300, 400)
+    cfg = {k: getattr(btm, k) for k in btm.configurator.config_keys(vars(btm))}
+    assert btm.btm_path(dict(cfg, name='mine', out_dir='o')) == os.path.join('o', 'mine')  # a chosen name is kept
+    assert btm.btm_path(dict(cfg, n_base=1000, vocab_size=2000, out_dir='o')) == os.path.join('o', 'btm-1k-2k')
+
+
+def dead_pid():
+    p = subprocess.Popen([sys.executable, '-c', 'pass'])
+    p.wait()
+    return p.pid
+
+
+def test_a_killed_runs_temp_folder_is_removed_and_a_live_ones_kept(tmp_path):
+    out = tmp_path / 'tok' / 'btm-toy'
+    stale, live, other = (tmp_path / 'tok' / f'btm-toy.{dead_pid()}.tmp', tmp_path / 'tok' / f'btm-toy.{os.getppid()}.tmp',
+                          tmp_path / 'tok' / f'btm-other.{dead_pid()}.tmp')
+    for d in (stale, live, other):
+        os.makedirs(d / 'primitive')
+        (d / 'primitive' / 'tokenizer.json').write_text('half-written')
+    tok = btm.train(stories(200, 0), str(out), n_base=300, vocab_size=400)
+    assert tok.vocab_size == 400
+    assert not stale.exists() and live.exists() and other.exists()  # only this BTM's, only a dead run's
+    assert sorted(os.listdir(tmp_path / 'tok')) == sorted(['btm-toy', live.name, other.name])
+
+
+def test_a_failed_training_leaves_no_temp_folder(tmp_path):
+    with pytest.raises(SystemExit, match='BTM stopped at .* train on more text or lower vocab_size'):
+        btm.train(stories(5, 0), str(tmp_path / 'tok' / 'b'), n_base=300, vocab_size=5000)
+    assert os.listdir(tmp_path / 'tok') == []
+
+
+BAD_LINES = [(b'{"text": "ok"\n', 'not JSON'), (b'{"txt": "x"}\n', 'a document must be an object with a string "text"'),
+             (b'["a"]\n', 'got list'), (b'{"text": 5}\n', 'got keys'), (b'{"text": "caf\xe9"}\n', 'not UTF-8'),
+             (b'{"text": "\\ud800"}\n', 'lone surrogate')]
+
+
+@pytest.mark.parametrize('bad,what', BAD_LINES)
+def test_a_bad_line_in_the_split_names_file_and_line(tmp_path, bad, what):
+    path = toy_split(tmp_path, bad=bad)
+    with pytest.raises(SystemExit) as e:
+        textsample.sample_split(path)
+    msg = str(e.value)
+    assert msg.startswith(f"{path}:41: ") and what in msg and 'fix or delete that line' in msg and '\n' not in msg
+
+
+def test_a_bad_line_stops_btm_py_in_one_line_before_training(tmp_path):
+    path = toy_split(tmp_path, bad=b'{"text": "ok"\n')
+    rc, err = run_btm(tmp_path, '--n_base=300', '--vocab_size=400')
+    assert_one_line_error(rc, err, f"{path}:41: not JSON")
+    assert not os.path.exists(tmp_path / 'tok') and not leftovers(tmp_path)
+
+
+def test_max_tok_bytes_trains_on_a_seeded_random_sample_of_documents(tmp_path):
+    path = toy_split(tmp_path, n=400)
+    docs = [json.loads(line)['text'] for line in open(path, encoding='utf-8')]
+    sizes = [len(d.encode()) for d in docs]
+    budget = sum(sizes) // 4
+    texts, sample = textsample.sample_split(path, budget, seed=1)
+    got = list(texts())
+    assert got == list(texts())  # read again for the second pass: the same documents
+    idx = [docs.index(t) for t in got]
+    assert idx == sorted(idx) and len(set(idx)) == len(idx)  # whole documents, in file order
+    assert sample == {'sample': 'random', 'seed': 1, 'n_docs': len(got), 'n_bytes': sum(sizes[i] for i in idx),
+                      'split_n_docs': 400, 'split_n_bytes': sum(sizes)}
+    assert budget <= sample['n_bytes'] < budget + max(sizes)  # up to the budget, the document crossing it included
+    assert idx != list(range(len(idx))) and max(idx) > 300  # not a prefix: spread over the split
+    again, other = textsample.sample_split(path, budget, seed=1)[0], textsample.sample_split(path, budget, seed=2)[0]
+    assert list(again()) == got and list(other()) != got
+    whole = textsample.sample_split(path)
+    assert list(whole[0]()) == docs and whole[1]['sample'] == 'all' and whole[1]['seed'] is None
+
+
+def test_meta_json_says_which_documents_the_btm_saw(tmp_path):
+    path = toy_split(tmp_path, n=400)
+    n_bytes = sum(len(json.loads(line)['text'].encode()) for line in open(path, encoding='utf-8'))
+    for max_bytes, kind in ((n_bytes // 2, 'random'), (0, 'all')):
+        rc, err = run_btm(tmp_path, '--n_base=300', '--vocab_size=400', f'--max_tok_bytes={max_bytes}',
+                          '--sample_seed=3', f'--name=b{max_bytes}')
+        assert rc == 0, err
+        meta = json.load(open(tmp_path / 'tok' / f'b{max_bytes}' / 'meta.json'))
+        texts, sample = textsample.sample_split(path, max_bytes, 3)
+        assert meta['sample'] == sample and sample['sample'] == kind
+        assert meta['train']['n_docs'] == sample['n_docs']  # no specials in the text: one document each
+        assert meta['train']['n_tokens_primitive'] == sum(map(len, btm.load(str(tmp_path / 'tok' / f'b{max_bytes}'))
+                                                               .primitive.encode_batch(list(texts()))))
+        assert ('sample_seed' in meta['settings']) == (kind == 'random')
+
+
+def project_imports(path):
+    """The uniscale modules a file imports anywhere in it (functions included)."""
+    names = set()
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split('.')[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split('.')[0])
+    return {n for n in names if os.path.isfile(os.path.join(ROOT, f'{n}.py'))}
+
+
+def test_imports_of_tokenizer_btm_and_btm_vocab_run_one_way():
+    graph, todo = {}, ['tokenizer', 'btm', 'btm_vocab', 'btm_tokenizer']
+    while todo:  # every uniscale module these reach
+        m = todo.pop()
+        if m not in graph:
+            graph[m] = project_imports(os.path.join(ROOT, f'{m}.py'))
+            todo += graph[m]
+
+    def reaches(a, b, seen=()):
+        return any(n == b or (n not in seen and reaches(n, b, seen + (n,))) for n in graph[a])
+    assert not [m for m in graph if reaches(m, m)]  # no cycle
+    assert {'btm', 'btm_vocab'} & graph['tokenizer'] == set() and 'btm_vocab' not in graph['btm']
+    assert reaches('btm_vocab', 'btm') and reaches('btm', 'tokenizer') and reaches('tokenizer', 'btm_tokenizer')
+    assert graph['btm_tokenizer'] == set()
+
+
+def test_btm_py_analyze_hands_over_to_btm_vocab(trained, tmp_path):
+    cfg, path = trained
+    args = [f'--{k}={cfg[k]}' for k in ('corpus', 'corpus_dir', 'out_dir', 'n_base', 'vocab_size', 'name')]
+    r = subprocess.run([sys.executable, os.path.join(ROOT, 'btm.py'), 'analyze', *args, '--analyze_max_docs=20',
+                        f"--analysis_dir={tmp_path}"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    rep = json.load(open(tmp_path / 'btm-toy' / 'btm_vocab.json'))
+    assert rep['btm'] == 'btm-toy' and rep['n_docs'] == 20

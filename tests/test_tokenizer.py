@@ -201,10 +201,13 @@ def test_edited_files_fail_the_hash_check(trained, tmp_path):
         T.load_tokenizer(str(path))
 
 
-def test_btm_folders_are_handed_to_btm_load(tmp_path, monkeypatch):
-    (tmp_path / 'meta.json').write_text(json.dumps({'kind': 'btm'}))
-    monkeypatch.setitem(sys.modules, 'btm', types.SimpleNamespace(load=lambda path: ('btm', path)))
-    assert T.load_tokenizer(str(tmp_path)) == ('btm', str(tmp_path))
+def test_btm_folders_load_without_importing_btm(btm_tok):
+    import subprocess
+    code = (f"import sys, tokenizer; t = tokenizer.load_tokenizer({btm_tok.path!r}); "
+            f"print(t.kind, t.vocab_size, t.encode('Once upon a time'), 'btm' in sys.modules)")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout.split(' ', 2)
+    assert out[:2] == ['btm', '700'] and out[2].strip() == f"{btm_tok.encode('Once upon a time')} False"
 
 
 def test_too_little_text_is_a_clear_error(tmp_path):
