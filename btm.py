@@ -341,7 +341,7 @@ def default_name(n_base, vocab_size):
     return tokenizer.tokenizer_name('btm', n_base) + tokenizer.tokenizer_name('', vocab_size)  # btm-4k + -16k
 
 
-PRIMITIVE_MIN = 256 + 2  # ids the primitive BPE holds before its first merge: the bytes and <|bos|>, <|eos|>
+PRIMITIVE_MIN = tokenizer.MIN_VOCAB['bpe']  # ids the primitive BPE holds before its first merge: bytes + 2 specials
 
 
 def check_sizes(n_base, vocab_size):

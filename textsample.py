@@ -6,29 +6,21 @@ file and line. btm.py trains on it (`max_tok_bytes`, `sample_seed`) and records 
     texts, sample = sample_split('out/corpus/tinystories/tok.jsonl', max_bytes=100_000_000, seed=0)
     for text in texts(): ...      # callable again: the same documents in file order
 """
-import json
 import os
 from array import array
 
 import numpy as np
 
+from textsplit import BadLine, parse_doc
+
 
 def doc_text(line, path, line_no):
-    """One jsonl line (bytes) -> (its document's text, UTF-8 bytes of it), or one line naming path:line_no.
-    (textsplit.parse_doc on the errors branch is the shared version of this: unify when both are in.)"""
-    where, fix = f"{path}:{line_no}", "fix or delete that line, or remake the split with prepare.py"
+    """One jsonl line (bytes) -> (its document's text, UTF-8 bytes of it), or one line naming path:line_no."""
     try:
-        doc = json.loads(line.decode('utf-8'))
-        if isinstance(doc, dict) and isinstance(doc.get('text'), str):
-            return doc['text'], len(doc['text'].encode('utf-8'))
-    except UnicodeDecodeError as e:
-        raise SystemExit(f"{where}: not UTF-8 (byte {e.start + 1} of the line); {fix}") from None
-    except json.JSONDecodeError as e:
-        raise SystemExit(f"{where}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
-    except UnicodeEncodeError:
-        raise SystemExit(f"{where}: \"text\" holds a lone surrogate escape, which is no UTF-8 text; {fix}") from None
-    got = f"keys {sorted(doc)}" if isinstance(doc, dict) else type(doc).__name__
-    raise SystemExit(f"{where}: a document must be an object with a string \"text\", got {got}; {fix}")
+        text = parse_doc(line, path, line_no)['text']
+    except BadLine as e:
+        raise SystemExit(str(e)) from None
+    return text, len(text.encode('utf-8'))
 
 
 def index_split(path):

@@ -35,6 +35,10 @@ def parse_doc(line, path, line_no):
         got = (f'"text" is {type(doc["text"]).__name__}, not a string' if isinstance(doc, dict) and 'text' in doc
                else f'no "text" (keys {sorted(doc)})' if isinstance(doc, dict) else f'no "text" (a {type(doc).__name__})')
         raise BadLine(f"{where}: {got}; a document is one JSON object with a string \"text\"; {FIX}")
+    try:
+        doc['text'].encode('utf-8')
+    except UnicodeEncodeError:  # JSON may escape a lone surrogate, which no tokenizer can encode
+        raise BadLine(f"{where}: \"text\" holds a lone surrogate escape, which is no UTF-8 text; {FIX}") from None
     return doc
 
 

@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import time
 
 import regex
@@ -438,8 +439,8 @@ if __name__ == '__main__':
     config = configurator.configure(globals())
     if command == 'train':
         train_all(config)
-    elif command == 'eval':
-        import tokenizer_eval  # the intrinsic metrics, their plots and tables live in their own file
-        tokenizer_eval.eval_all(config)
+    elif command == 'eval':  # tokenizer_eval.py's own command line; it imports this file, never the reverse
+        os.execv(sys.executable, [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                'tokenizer_eval.py'), *sys.argv[1:]])
     else:
         raise SystemExit(f"config error: command {command!r} unknown; use 'train' (default) or 'eval'")

@@ -26,6 +26,7 @@ from collections import Counter
 
 import numpy as np
 
+import configurator
 import tokenizer as T
 from atomic import write_atomic, write_error
 
@@ -318,3 +319,7 @@ def eval_all(cfg):
         write_reports(results, cfg['eval_dir'], tag)
     print(f"{cfg['eval_dir']}: metrics.json per tokenizer, {len(glob.glob(os.path.join(cfg['eval_dir'], tag + '_*')))}"
           f" plots and tables ({tag}_*)")
+
+
+if __name__ == '__main__':  # python tokenizer_eval.py config/tokenizers_demo.py (= python tokenizer.py eval ...)
+    eval_all(configurator.configure({k: v for k, v in vars(T).items() if configurator.is_key(k, v)}))

@@ -346,8 +346,9 @@ def test_a_failed_training_leaves_no_temp_folder(tmp_path):
     assert os.listdir(tmp_path / 'tok') == []
 
 
-BAD_LINES = [(b'{"text": "ok"\n', 'not JSON'), (b'{"txt": "x"}\n', 'a document must be an object with a string "text"'),
-             (b'["a"]\n', 'got list'), (b'{"text": 5}\n', 'got keys'), (b'{"text": "caf\xe9"}\n', 'not UTF-8'),
+BAD_LINES = [(b'{"text": "ok"\n', 'not JSON'), (b'{"txt": "x"}\n', 'no "text" (keys [\'txt\'])'),
+             (b'["a"]\n', 'no "text" (a list)'), (b'{"text": 5}\n', '"text" is int, not a string'),
+             (b'{"text": "caf\xe9"}\n', 'not UTF-8'),
              (b'{"text": "\\ud800"}\n', 'lone surrogate')]
 
 
@@ -415,7 +416,7 @@ def project_imports(path):
 
 
 def test_imports_of_tokenizer_btm_and_btm_vocab_run_one_way():
-    graph, todo = {}, ['tokenizer', 'btm', 'btm_vocab', 'btm_tokenizer']
+    graph, todo = {}, ['tokenizer', 'btm', 'btm_vocab', 'btm_tokenizer', 'tokenizer_eval']
     while todo:  # every uniscale module these reach
         m = todo.pop()
         if m not in graph:
