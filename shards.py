@@ -14,6 +14,8 @@ document starts. The sidecar is written last: a split with a sidecar is complete
 Ids are checked against the vocabulary when written, and the largest is recorded, so that a reader checks it
 against its model's vocabulary at load (an id past the embedding is an IndexError, or a CUDA device assert).
 Version 1 shards (no max_id) are refused with the fix: re-run prepare.py, which re-encodes them.
+How training reads a split is here too (train.py's docstring says why): PackedWindows (the train split as seeded
+windows) and eval_set (the fixed validation documents).
 """
 import json
 import os
@@ -266,3 +268,71 @@ class TokenShards:
             ends = np.append(starts[1:], len(ids))
             for a, b in zip(starts, ends):
                 yield np.array(ids[a:b])
+
+
+# ---------------------------------------------------------------- how train.py reads a split
+class PackedWindows:
+    """The train split as an endless sequence of windows; window j is a pure function of (seed, j) (see the top)."""
+
+    def __init__(self, shards, block_size, seed):
+        self.shards, self.block_size, self.seed = shards, block_size, seed
+        starts = [shards.doc_starts(i) for i in range(len(shards))]
+        sizes = [s['n_tokens'] for s in shards.meta['shards']]
+        self.doc_shard = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
+        self.doc_start = np.concatenate(starts)
+        self.doc_len = np.concatenate([np.diff(np.append(s, n)) for s, n in zip(starts, sizes)])
+        self.windows_per_epoch = (int(self.doc_len.sum()) - 1) // block_size  # the tail of an epoch is left out
+        if self.windows_per_epoch < 1:
+            raise SystemExit(f"{shards.tokens_dir}: the train split holds {self.doc_len.sum()} tokens, fewer than "
+                             f"one window of block_size={block_size}; prepare more text or lower block_size")
+        self._epoch = None
+
+    def doc_order(self, epoch):
+        """Document indices in the order epoch `epoch` reads them: seeded, the same for every tokenizer."""
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.doc_len))
+
+    def windows(self, first, n):
+        """Windows first .. first + n - 1 as int64 (n, block_size + 1); memmaps opened here and dropped after."""
+        T, out, maps = self.block_size, np.empty((n, self.block_size + 1), dtype=np.int64), {}
+        for row, j in enumerate(range(first, first + n)):
+            epoch, k = divmod(j, self.windows_per_epoch)
+            if epoch != self._epoch:
+                self._epoch, self._order = epoch, self.doc_order(epoch)
+                self._ends = np.cumsum(self.doc_len[self._order])  # stream offset where each document ends
+            pos, filled = k * T, 0
+            i = int(np.searchsorted(self._ends, pos, side='right'))
+            while filled < T + 1:
+                d = self._order[i]
+                offset = pos - (self._ends[i] - self.doc_len[d])
+                take = int(min(T + 1 - filled, self.doc_len[d] - offset))
+                shard = int(self.doc_shard[d])
+                if shard not in maps:
+                    maps[shard] = self.shards.tokens(shard)
+                a = int(self.doc_start[d] + offset)
+                out[row, filled:filled + take] = maps[shard][a:a + take]
+                filled, pos, i = filled + take, pos + take, i + 1
+        return out
+
+
+def eval_set(shards, tok, n_docs, block_size):
+    """The fixed validation set: n_docs whole documents spread evenly over the split, cut into windows (ids, skip) of
+    up to block_size + 1 tokens whose targets after the first `skip` are scored: the first window from BOS, each next
+    one scoring the next block_size tokens, the last reaching back for a full context (as eval_bpb.py with overlap 0),
+    so every token is scored once. Longest first; with the number of documents and their UTF-8 bytes."""
+    if shards.n_docs == 0:
+        raise SystemExit(f"{shards.tokens_dir}/val.json: the val split has no documents; re-run prepare.py")
+    n = shards.n_docs if n_docs <= 0 else min(n_docs, shards.n_docs)
+    pick = set(np.linspace(0, shards.n_docs - 1, n).round().astype(int).tolist())
+    windows, n_bytes, last = [], 0, max(pick)
+    for i, ids in enumerate(shards.documents()):
+        if i in pick:
+            ids = ids.astype(np.int64)
+            n_bytes += len(tok.decode(ids[1:].tolist()).encode('utf-8'))
+            for first in range(0, len(ids) - 1, block_size):
+                end = min(len(ids) - 1, first + block_size)
+                start = max(0, end - block_size)
+                windows.append((ids[start:end + 1], first - start))
+        if i == last:
+            break
+    windows.sort(key=lambda w: -len(w[0]))
+    return windows, len(pick), n_bytes

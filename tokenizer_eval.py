@@ -20,7 +20,6 @@ import glob
 import json
 import math
 import os
-import socket
 import time
 from collections import Counter
 
@@ -28,6 +27,7 @@ import numpy as np
 
 import configurator
 import tokenizer as T
+from sources import hub_available
 from atomic import write_atomic, write_error
 
 _WHITESPACE = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # str.split()'s set
@@ -141,17 +141,6 @@ def intrinsic_metrics(tok, docs_by_lang, alpha=2.5, reference='eng', unspaced_co
             'overall': overall, 'per_lang': per_lang}
 
 
-def hub_reachable():
-    """Fail at once when offline, instead of datasets' ~23 s of retries (as prepare.hub_available)."""
-    if os.environ.get('HF_HUB_OFFLINE') == '1' or os.environ.get('HF_DATASETS_OFFLINE') == '1':
-        return False
-    try:
-        socket.create_connection(('huggingface.co', 443), timeout=3).close()
-        return True
-    except OSError:
-        return False
-
-
 def check_premium_config(cfg):
     """Fail at once (before the eval split is read) on a premium setting that cannot work."""
     ref, which = cfg['premium_reference'], cfg['premium_set']
@@ -161,7 +150,7 @@ def check_premium_config(cfg):
             raise SystemExit(f"config error: premium_reference={ref!r} is not a language of the embedded corpus "
                              f"{embedded_corpus.LANGS}; use 'eng' or --premium_set=flores200")
     elif which == 'flores200':
-        if not hub_reachable():
+        if not hub_available(cfg['flores_repo']):
             raise SystemExit(f"{cfg['flores_repo']}: the Hugging Face hub cannot be reached (offline, or "
                              f"HF_HUB_OFFLINE=1); use --premium_set=embedded-parallel (the generated stories told in "
                              f"each language)")

@@ -9,10 +9,10 @@ The training loop of every uniscale run, in the style of nanoGPT's train.py: one
 Reads prepare.py's token shards ({out_dir}/tokens/{corpus}/{tokenizer name}/{train,val}_*.bin) and writes run_dir
 (default {out_dir}/runs/{preset}_{tokenizer name}_s{seed}, e.g. out/runs/apertus-50M_bpe-80k_s1):
   config.json  every setting, plus what follows from them (arch, tokenizer hash, steps, batch geometry)
-  log.jsonl    one JSON event a line: step, tokens, bytes, elapsed_s, lr, train_loss, grad_norm, tok_per_s, mfu,
-               and at evaluations val_loss (nats/token) and val_bpb
+  log.jsonl    one JSON event a line: step, tokens, bytes, elapsed_s (training steps only), compile_s, wall_s, lr,
+               train_loss, grad_norm, tok_per_s, mfu, and at evaluations val_loss (nats/token) and val_bpb
   ckpt.pt      model, optimizer, step, RNG states, config; written atomically, loadable with weights_only=True
-Data: window j is a pure function of (seed, j). The train documents are read in a seeded order (a permutation of
+Data (shards.PackedWindows): window j is a pure function of (seed, j). The train documents are read in a seeded order (a permutation of
 document indices per epoch: two tokenizers see the same documents in the same order), concatenated and cut into windows
 of block_size + 1 tokens, each sharing its last token with the next (every token a target once). Step s reads windows
 [s * batch_size, (s + 1) * batch_size), dealt out to micro-steps and processes: the loss curve does not depend on the
@@ -20,7 +20,7 @@ number of processes, and resuming needs only the step.
 Budget: `budget` in `budget_unit`, 'tokens' or 'bytes' of UTF-8 text (converted with the train split's bytes per
 token, so tokenizers are compared on equal text); 0 = one epoch; max_steps > 0 overrides. The log's `bytes` is tokens
 seen times that same ratio.
-Validation: `eval_docs` whole val documents spread evenly over the split (every language when the split is grouped by
+Validation (shards.eval_set): `eval_docs` whole val documents spread evenly over the split (every language when the split is grouped by
 language), fixed for the run, scored as eval_bpb.py does with overlap 0 (from BOS, every token once, windows of
 block_size). val_bpb = nll / ln 2 / the documents' UTF-8 bytes (of their decoded text; the tokenizers are lossless).
 """
@@ -42,7 +42,7 @@ import configurator
 from atomic import write_atomic, write_json_atomic
 from model import GPT, PRESETS, make_config
 from runs import load_checkpoint
-from shards import TokenShards
+from shards import PackedWindows, TokenShards, eval_set
 from tokenizer import load_tokenizer
 
 # -----------------------------------------------------------------------------
@@ -103,73 +103,6 @@ CHOICES = {'init_from': ('scratch', 'resume'), 'budget_unit': ('tokens', 'bytes'
            'schedule': ('cosine', 'wsd', 'constant'), 'dtype': ('', 'float32', 'bfloat16')}
 PEAK_BF16_FLOPS = {'H100 PCIe': 756e12, 'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'L40S': 362e12,
                    'A10G': 125e12, 'RTX 4090': 165e12}
-
-
-class PackedWindows:
-    """The train split as an endless sequence of windows; window j is a pure function of (seed, j) (see the top)."""
-
-    def __init__(self, shards, block_size, seed):
-        self.shards, self.block_size, self.seed = shards, block_size, seed
-        starts = [shards.doc_starts(i) for i in range(len(shards))]
-        sizes = [s['n_tokens'] for s in shards.meta['shards']]
-        self.doc_shard = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
-        self.doc_start = np.concatenate(starts)
-        self.doc_len = np.concatenate([np.diff(np.append(s, n)) for s, n in zip(starts, sizes)])
-        self.windows_per_epoch = (int(self.doc_len.sum()) - 1) // block_size  # the tail of an epoch is left out
-        if self.windows_per_epoch < 1:
-            raise SystemExit(f"{shards.tokens_dir}: the train split holds {self.doc_len.sum()} tokens, fewer than "
-                             f"one window of block_size={block_size}; prepare more text or lower block_size")
-        self._epoch = None
-
-    def doc_order(self, epoch):
-        """Document indices in the order epoch `epoch` reads them: seeded, the same for every tokenizer."""
-        return np.random.default_rng([self.seed, epoch]).permutation(len(self.doc_len))
-
-    def windows(self, first, n):
-        """Windows first .. first + n - 1 as int64 (n, block_size + 1); memmaps opened here and dropped after."""
-        T, out, maps = self.block_size, np.empty((n, self.block_size + 1), dtype=np.int64), {}
-        for row, j in enumerate(range(first, first + n)):
-            epoch, k = divmod(j, self.windows_per_epoch)
-            if epoch != self._epoch:
-                self._epoch, self._order = epoch, self.doc_order(epoch)
-                self._ends = np.cumsum(self.doc_len[self._order])  # stream offset where each document ends
-            pos, filled = k * T, 0
-            i = int(np.searchsorted(self._ends, pos, side='right'))
-            while filled < T + 1:
-                d = self._order[i]
-                offset = pos - (self._ends[i] - self.doc_len[d])
-                take = int(min(T + 1 - filled, self.doc_len[d] - offset))
-                shard = int(self.doc_shard[d])
-                if shard not in maps:
-                    maps[shard] = self.shards.tokens(shard)
-                a = int(self.doc_start[d] + offset)
-                out[row, filled:filled + take] = maps[shard][a:a + take]
-                filled, pos, i = filled + take, pos + take, i + 1
-        return out
-
-
-def eval_set(shards, tok, n_docs, block_size):
-    """The fixed validation set: n_docs whole documents spread evenly over the split, cut into windows (ids, skip) of
-    up to block_size + 1 tokens whose targets after the first `skip` are scored: the first window from BOS, each next
-    one scoring the next block_size tokens, the last reaching back for a full context (as eval_bpb.py with overlap 0),
-    so every token is scored once. Longest first; with the number of documents and their UTF-8 bytes."""
-    if shards.n_docs == 0:
-        raise SystemExit(f"{shards.tokens_dir}/val.json: the val split has no documents; re-run prepare.py")
-    n = shards.n_docs if n_docs <= 0 else min(n_docs, shards.n_docs)
-    pick = set(np.linspace(0, shards.n_docs - 1, n).round().astype(int).tolist())
-    windows, n_bytes, last = [], 0, max(pick)
-    for i, ids in enumerate(shards.documents()):
-        if i in pick:
-            ids = ids.astype(np.int64)
-            n_bytes += len(tok.decode(ids[1:].tolist()).encode('utf-8'))
-            for first in range(0, len(ids) - 1, block_size):
-                end = min(len(ids) - 1, first + block_size)
-                start = max(0, end - block_size)
-                windows.append((ids[start:end + 1], first - start))
-        if i == last:
-            break
-    windows.sort(key=lambda w: -len(w[0]))
-    return windows, len(pick), n_bytes
 
 
 @torch.no_grad()
