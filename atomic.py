@@ -71,3 +71,27 @@ def read_json(path, what, fix):
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise SystemExit(f"{path}: corrupt {what} ({e}); {fix}") from None
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temps(stem):
+    """Remove the {stem}.{pid}.tmp files and folders of killed processes, only where that process is gone, so a run
+    still writing its own is not harmed. (A pid names a process on this machine: on a shared filesystem a temp of
+    another node's live process could go too, so scripts use this only for paths one job writes at a time.)"""
+    import glob
+    import shutil
+    stem = stem.rstrip('/')
+    for tmp in glob.glob(glob.escape(stem) + '.*.tmp'):
+        pid = tmp[len(stem) + 1:-len('.tmp')]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True) if os.path.isdir(tmp) else remove_quietly(tmp)
+            print(f"{tmp}: removed (left by process {pid}, which was killed)")

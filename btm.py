@@ -36,7 +36,6 @@ Files in out/tokenizers/{name}/: meta.json (kind 'btm'), primitive/ (the BPE), m
 counts at merge time), pair_graph.npz (a, b, count of every pair in the primitive-encoded tok split).
 """
 import collections
-import glob
 import heapq
 import itertools
 import json
@@ -50,6 +49,7 @@ import numpy as np
 
 import configurator
 import tokenizer
+from atomic import remove_stale_temps
 from textsample import sample_split
 from btm_tokenizer import CHAR0, BTMTokenizer, Chain, apply_merges, btm_hash, group_packed, merge_engine, \
     primitive_ids  # noqa: F401 (the merge machinery training and encoding share; btm.X names kept for callers)
@@ -361,27 +361,6 @@ def check_name(name, n_base, vocab_size):
                          f"the sizes, or give a name that is not sizes")
 
 
-def remove_stale_temps(out_path):
-    """Remove the {out_path}.{pid}.tmp folders of runs that were killed, but only where that process is gone: a
-    run of the same BTM still writing its folder is not harmed."""
-    stem = out_path.rstrip('/')
-    for tmp in glob.glob(glob.escape(stem) + '.*.tmp'):
-        pid = tmp[len(stem) + 1:-len('.tmp')]
-        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)) and os.path.isdir(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
-            print(f"{tmp}: removed (left by run {pid}, which was killed)")
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_words=0, boundaries=(), corpus='',
           name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None):
     """Train a BTM into out_path and load it. texts: a list of strings, or a function that returns an iterable of
@@ -394,7 +373,7 @@ def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_w
         sample = sample or {'sample': 'all', 'seed': None, 'n_docs': len(texts),
                             'n_bytes': sum(len(t.encode('utf-8')) for t in texts)}
     text_again = texts if callable(texts) else (lambda: texts)
-    remove_stale_temps(out_path)
+    remove_stale_temps(out_path)  # {out_path}.{pid}.tmp of killed runs
     tmp = f"{out_path.rstrip('/')}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     try:  # the files go to a temp folder renamed into place at the end, so a half-written BTM is never seen

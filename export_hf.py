@@ -18,13 +18,13 @@ import json
 import os
 import re
 import shutil
-import tempfile
 
 import torch
 from safetensors.torch import save_file
 from transformers import ApertusConfig, GPT2Config, PreTrainedTokenizerFast
 
 import configurator
+from atomic import remove_stale_temps
 from model import XIELU, GPTConfig
 
 run = ''  # run folder holding ckpt.pt, e.g. out/runs/apertus-50M_bpe-80k_s1
@@ -233,7 +233,10 @@ def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
                              f"{cfg.vocab_size}; export with the tokenizer the run was trained with")
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
-    tmp_dir = tempfile.mkdtemp(prefix='.export_', dir=parent)  # same filesystem, so the final rename is atomic
+    remove_stale_temps(out_dir)  # {out_dir}.{pid}.tmp of killed exports
+    tmp_dir = f"{os.path.abspath(out_dir)}.{os.getpid()}.tmp"  # beside it: one filesystem, so the rename is atomic
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    os.makedirs(tmp_dir)
     try:
         bos, eos = (project_tok.bos_id, project_tok.eos_id) if project_tok else (None, None)
         hf_config(cfg, bos, eos).save_pretrained(tmp_dir)

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 import configurator
-from atomic import write_atomic, write_json_atomic
+from atomic import remove_stale_temps, write_atomic, write_json_atomic
 from model import GPT, PRESETS, make_config
 from runs import load_checkpoint
 from shards import PackedWindows, TokenShards, eval_set
@@ -352,6 +352,7 @@ def train(cfg):
                   'eval_n_docs': eval_n_docs, 'eval_n_bytes': eval_bytes}
     if master:
         os.makedirs(run_dir, exist_ok=True)
+        remove_stale_temps(ckpt_path)  # a checkpoint write cut short by a kill
         write_json_atomic(os.path.join(run_dir, 'config.json'), run_config)
         if step == 0 and os.path.isfile(log_path):
             os.remove(log_path)  # a run that died before its first checkpoint starts its log again

@@ -12,6 +12,7 @@ base_config = 'config/train_demo.py'
 # every run sees the same text: a budget in bytes, so the tokenizers are compared on equal text. 400 kB is ~140k tokens;
 # the 24 runs, two at a time, take about 4 minutes on a 2-core CPU (timed for make demo).
 train_args = {'budget_unit': 'bytes', 'budget': 400_000, 'compile': False,
-              'eval_interval': 15}   # ~5 val points per run (~70 steps): agreement over training has a shape
+              'eval_interval': 15,   # ~5 val points per run (~70 steps): agreement over training has a shape
+              'eval_docs': 24}       # half the val split per point (the final test bpb is eval_bpb.py's, on all)
 parallel = 2                 # two single-threaded tiny runs at once on the 2-core demo box
 analysis = 'scale'

@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 
 import btm
 import btm_vocab
+import embedded_corpus
 import textsample
 import tokenizer
 
@@ -325,6 +326,20 @@ def dead_pid():
     p = subprocess.Popen([sys.executable, '-c', 'pass'])
     p.wait()
     return p.pid
+
+
+def test_a_full_disk_while_writing_a_btm_is_one_line_and_leaves_no_temp_folder(tmp_path):
+    texts = [d['text'] for d in embedded_corpus.generate_documents(80_000, seed=5)]
+    path = tmp_path / 'docs.json'
+    path.write_text(json.dumps(texts))
+    code = (f"import json, resource, btm; resource.setrlimit(resource.RLIMIT_FSIZE, (4_000, 4_000)); "
+            f"btm.train(json.load(open({str(path)!r})), {str(tmp_path / 'tok' / 'btm-x')!r}, n_base=300, "
+            f"vocab_size=400)")
+    r = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True)
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and 'Traceback' not in r.stderr and len(err) == 1, r.stderr[-2000:]
+    assert 'cannot write (File too large)' in err[0]
+    assert not (tmp_path / 'tok' / 'btm-x').exists() and [p.name for p in (tmp_path / 'tok').iterdir()] == []
 
 
 def test_a_killed_runs_temp_folder_is_removed_and_a_live_ones_kept(tmp_path):

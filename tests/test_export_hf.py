@@ -88,6 +88,15 @@ def test_a_failure_midway_leaves_the_old_folder_and_no_temp(kinds, tmp_path, mon
     assert sorted(os.listdir(tmp_path)) == ['hf'] and sorted(os.listdir(out)) == before
 
 
+def test_a_killed_exports_temp_folder_is_removed_by_the_next_export(kinds, tmp_path):
+    from test_btm import dead_pid
+    stale = tmp_path / f'hf.{dead_pid()}.tmp'
+    stale.mkdir()
+    (stale / 'model.safetensors').write_bytes(b'half')
+    export_hf.export(tiny_ckpt(400), str(tmp_path / 'hf'), kinds['bpe'])
+    assert sorted(os.listdir(tmp_path)) == ['hf']
+
+
 def test_a_tokenizer_of_another_vocabulary_size_is_refused(kinds, tmp_path):
     with pytest.raises(SystemExit, match='400 ids but the model 512'):
         export_hf.export(tiny_ckpt(512), str(tmp_path / 'hf'), kinds['bpe'])

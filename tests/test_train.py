@@ -338,6 +338,39 @@ def test_bad_input_is_one_line_error_before_any_compute(data, tmp_path, case):
     assert not os.path.exists(tmp_path / 'run')  # nothing written, nothing computed
 
 
+def test_a_full_disk_at_a_checkpoint_is_one_line_and_keeps_the_last_checkpoint(data, tmp_path, monkeypatch):
+    import errno
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=8, eval_interval=4, stop_step=4))
+    before = open(os.path.join(run_dir, 'ckpt.pt'), 'rb').read()
+    real = torch.save
+
+    def full_disk(obj, path, *a, **k):
+        with open(path, 'wb') as f:
+            f.write(b'partial')  # the write got this far
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(torch, 'save', full_disk)
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, max_steps=8, eval_interval=4, init_from='resume'))
+    msg = str(e.value)
+    assert 'ckpt.pt: could not write the checkpoint at step 8 (' in msg and 'free disk space' in msg and '\n' not in msg
+    assert open(os.path.join(run_dir, 'ckpt.pt'), 'rb').read() == before  # the step-4 checkpoint is intact
+    assert [f for f in os.listdir(run_dir) if f.endswith('.tmp')] == []
+    monkeypatch.setattr(torch, 'save', real)
+
+
+def test_a_broken_checkpoint_and_a_killed_writes_temp_file(data, tmp_path):
+    from test_btm import dead_pid
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=4, stop_step=2))
+    stale = os.path.join(run_dir, f'ckpt.pt.{dead_pid()}.tmp')  # a checkpoint write killed half way
+    open(stale, 'wb').write(b'half')
+    train.train(config(data, run_dir, max_steps=4, init_from='resume'))
+    assert not os.path.exists(stale) and load_ckpt(run_dir)['done']
+    with open(os.path.join(run_dir, 'ckpt.pt'), 'r+b') as f:
+        f.truncate(1000)  # cut short
+    with pytest.raises(SystemExit, match=r'ckpt.pt: not a readable uniscale checkpoint .*train the run again'):
+        train.train(config(data, run_dir, max_steps=4, init_from='resume'))
+
+
 def test_two_processes_give_the_losses_of_one(data, tmp_path):
     kw = dict(max_steps=6, eval_interval=3, batch_size=4)
     one = train.train(config(data, tmp_path / 'one', micro_batch_size=2, **kw))  # 1 process x 2 micro-steps
