@@ -226,6 +226,12 @@ def test_slurm_task_runs_its_own_run(tmp_path):
     with open(script) as f:
         text = f.read()
     assert '#SBATCH --signal=USR1@300' in text and '#SBATCH --requeue' in text and os.getcwd() not in text
+    assert 'cd "${SLURM_SUBMIT_DIR:-.}"' in text and 'torch.distributed.run' not in text
+    # each array task its own rendezvous port, from its own job id: two tasks on one node cannot collide
+    port = subprocess.run(['bash', '-c', text[text.index('export MASTER_PORT'):].splitlines()[0].split('#')[0]
+                           + '; echo $MASTER_PORT'], env={**os.environ, 'SLURM_JOB_ID': '123457'},
+                          capture_output=True, text=True).stdout.split()
+    assert port == [str(20000 + 123457 % 20000)]
     # the fake python answers 'not finished' to the check after training: the task requeues itself
     subprocess.run(['bash', script], check=True, env=env, cwd=tmp_path)
     calls = (tmp_path / 'calls').read_text().splitlines()
