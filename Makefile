@@ -27,7 +27,7 @@ demo: setup
 	test out/analysis/btm-1k-2k/btm_vocab.json -nt out/tokenizers/btm-1k-2k/meta.json || $(PY) btm_vocab.py config/btm_demo.py
 	$(PY) prepare.py config/demo.py --tokenizers=$(DEMO_TOKENIZERS)
 	$(PY) sweep.py config/sweep_demo.py
-	$(PY) sweep.py config/sweep_demo.py --preflight=True --preflight_warmup=1 --preflight_steps=1
+	test out/sweep/demo_scale_preflight.json -nt out/tokens/embedded/unigram-4k/train.json || $(PY) sweep.py config/sweep_demo.py --preflight=True --preflight_warmup=1 --preflight_steps=1
 	$(PY) sweep.py config/sweep_ab_demo.py
 	test out/analysis/demo_ab/samples.md -nt out/runs/gpt2-tiny_btm-1k-2k_s1/ckpt.pt || $(PY) sample.py --runs=out/runs/gpt2-tiny_bpe-2k_s1,out/runs/gpt2-tiny_btm-1k-2k_s1 --out=out/analysis/demo_ab/samples.md
 	@echo
