@@ -32,6 +32,7 @@ import configurator
 from atomic import write_json_atomic
 from runs import (checkpoint_state, eval_path, find_runs, load_checkpoint, read_json, read_run_config,
                   refuse_unfinished, run_name)
+from textsplit import read_docs
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -116,12 +117,12 @@ def rolling_docs(run_dir, run_cfg, cfg, tmp):
     if not cfg['max_docs_per_lang']:
         return os.path.abspath(path)
     out, seen = os.path.join(tmp, 'docs.jsonl'), {}
-    with open(path, encoding='utf-8') as f, open(out, 'w', encoding='utf-8') as g:
-        for line in f:
-            lang = json.loads(line).get('lang', 'und')
+    with open(out, 'w', encoding='utf-8') as g:
+        for _, doc in read_docs(path):  # a bad line is one line naming it, as everywhere
+            lang = doc.get('lang', 'und')
             seen[lang] = seen.get(lang, 0) + 1
             if seen[lang] <= cfg['max_docs_per_lang']:
-                g.write(line)
+                g.write(json.dumps(doc, ensure_ascii=False) + '\n')
     return out
 
 
