@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import configurator
 from atomic import write_atomic
-from runs import eval_is_current, eval_path, run_state
+from runs import eval_is_current, eval_path, read_json, run_state
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -117,15 +117,19 @@ def eval_settings(cfg):
 
 
 def run_status(run, cfg):
-    """'done' (finished, and its eval file scored that checkpoint with the sweep's eval settings), 'evaluate'
-    (finished, its eval file missing or from another checkpoint or settings), 'resume' (an unfinished checkpoint)
-    or 'todo'. A checkpoint's flag, not a file's age, says whether a run is finished."""
+    """'done' (finished, and its eval file scored that checkpoint with the sweep's eval settings and lm_eval_tasks),
+    'evaluate' (finished, its eval file missing, from another checkpoint or settings, or without a task), 'resume'
+    (an unfinished checkpoint) or 'todo'. A checkpoint's flag, not a file's age, says whether a run is finished."""
     state = run_state(run['dir'])
     if state is None:
         return 'todo'
     if not state['finished']:
         return 'resume'
-    return 'done' if eval_is_current(run['dir'], eval_settings(cfg)) else 'evaluate'
+    if not eval_is_current(run['dir'], eval_settings(cfg)):
+        return 'evaluate'
+    ev = read_json(eval_path(run['dir'], cfg['eval_args'].get('split', 'test')), default={})
+    scored = (ev.get('lm_eval') or {}).get('scored', {})  # downstream.py: {task: checkpoint step}
+    return 'done' if all(scored.get(t) == state['step'] for t in cfg['lm_eval_tasks']) else 'evaluate'
 
 
 def grid_problems(runs, cfg):

@@ -275,6 +275,18 @@ def test_an_eval_split_other_than_test_is_followed_through(tmp_path):
     assert sweep.analysis_command(cfg)[-1] == '--split=val'
 
 
+def test_a_run_without_the_sweeps_downstream_tasks_is_evaluated_again(tmp_path):
+    cfg = config(tmp_path, only=['s1', 'bpe-2k'], lm_eval_tasks=['xnli_en'])
+    run = sweep.expand_grid(cfg)[0]
+    fake_checkpoint(run['dir'])
+    fake_eval(run['dir'], sweep.eval_settings(cfg))
+    assert sweep.run_status(run, cfg) == 'evaluate'  # bpb is current, the task is not there
+    fake_eval(run['dir'], sweep.eval_settings(cfg), lm_eval={'scored': {'xnli_en': 9}})
+    assert sweep.run_status(run, cfg) == 'evaluate'  # scored on another checkpoint
+    fake_eval(run['dir'], sweep.eval_settings(cfg), lm_eval={'scored': {'xnli_en': 10}})
+    assert sweep.run_status(run, cfg) == 'done'
+
+
 def test_parallel_local_runs_share_the_cores_and_log_to_files(tmp_path):
     cfg = config(tmp_path, only=['s1'], analysis='', parallel=2)
     runs = sweep.expand_grid(cfg)
