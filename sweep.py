@@ -197,7 +197,9 @@ def analysis_command(cfg):
     split = [f"--split={cfg['eval_args']['split']}"] if 'split' in cfg['eval_args'] else []
     runs = expand_grid({**cfg, 'only': []})
     return ['correlate.py', cfg['analysis'], f"--runs={','.join(r['dir'] for r in runs)}", f"--name={cfg['name']}",
-            f"--analysis_dir={cfg['analysis_dir']}"] + split + overrides(cfg['analysis_args'])
+            f"--analysis_dir={cfg['analysis_dir']}"] + split + overrides(cfg['analysis_args']) + (
+        ['--allow_missing=True'] if cfg['only'] else [])  # a slice: the rest of the grid may not exist yet (the
+                                                            # report's first lines list what it left out)
 
 
 def launch_prefix(cfg, python):
