@@ -498,7 +498,8 @@ def train(cfg):
         c = clocks()
         log(f"{run_dir}: done, {step:,} steps, {step * tokens_per_step:,} tokens in {c['elapsed_s']:.0f}s of training "
             f"({c['compile_s']:.0f}s compile, {c['wall_s']:.0f}s in all)")
-    if ddp:
+    if ddp:  # DDP's reducer holds the process group: free it first, or its destructor can hang once gloo is gone
+        del model
         dist.destroy_process_group()
     return run_dir
 
