@@ -31,7 +31,7 @@ import time
 import configurator
 from atomic import write_json_atomic
 from runs import (checkpoint_state, eval_path, find_runs, load_checkpoint, read_json, read_run_config,
-                  refuse_unfinished, run_name)
+                  refuse_unfinished, run_name, split_path)
 from textsplit import read_docs
 
 # -----------------------------------------------------------------------------
@@ -109,11 +109,7 @@ def task_manager(cfg):
 
 def rolling_docs(run_dir, run_cfg, cfg, tmp):
     """The jsonl uniscale_bpb reads: the split eval_bpb.py scores (its first max_docs_per_lang per language)."""
-    name = cfg['corpus'] or run_cfg.get('corpus', '')
-    path = os.path.join(cfg['corpus_dir'], name, f"{cfg['split']}.jsonl")
-    if not name or not os.path.isfile(path):
-        raise SystemExit(f"{path}: split never prepared (run {run_dir} uses corpus '{name}'); run "
-                         f"`python prepare.py --corpus={name or '...'}` first, or pass --corpus/--corpus_dir")
+    path = split_path(run_dir, run_cfg, cfg)
     if not cfg['max_docs_per_lang']:
         return os.path.abspath(path)
     out, seen = os.path.join(tmp, 'docs.jsonl'), {}

@@ -36,7 +36,8 @@ import torch.nn.functional as F
 import configurator
 from atomic import write_json_atomic
 from runs import (EVAL_SET_KEYS, check_tokenizer, checkpoint_state, eval_is_current, eval_path, find_runs,
-                  load_checkpoint, load_model, read_run_config, refuse_unfinished, resolve_device, wanted_eval_set)
+                  load_checkpoint, load_model, read_run_config, refuse_unfinished, resolve_device, split_path,
+                  wanted_eval_set)
 from textsplit import read_docs
 
 # -----------------------------------------------------------------------------
@@ -57,18 +58,6 @@ force = False                # re-evaluate runs already scored on this checkpoin
 allow_unfinished = False     # score a checkpoint that is not the run's last (its eval.json then says finished: false)
 # -----------------------------------------------------------------------------
 LN2 = math.log(2)
-
-
-# ---------------------------------------------------------------- splits
-def split_path(run_dir, run_cfg, cfg):
-    """{corpus_dir}/{corpus}/{split}.jsonl, refusing a split prepare.py never (or not completely) wrote."""
-    name = cfg['corpus'] or run_cfg.get('corpus', '')
-    folder = os.path.join(cfg['corpus_dir'], name)
-    path = os.path.join(folder, f"{cfg['split']}.jsonl")
-    if not name or not os.path.isfile(path) or not os.path.isfile(os.path.join(folder, 'meta.json')):
-        raise SystemExit(f"{path}: split never prepared (run {run_dir} uses corpus '{name}'); run "
-                         f"`python prepare.py --corpus={name or '...'}` first, or pass --corpus/--corpus_dir")
-    return path
 
 
 # ---------------------------------------------------------------- scoring

@@ -149,6 +149,18 @@ def load_model(ckpt, tok, run_dir, dev):
     return model.to(dev).eval()
 
 
+def split_path(run_dir, run_cfg, cfg):
+    """The text split an evaluation of the run reads, {corpus_dir}/{corpus}/{split}.jsonl (cfg: corpus, corpus_dir,
+    split; corpus '' = the run's), refusing a split prepare.py never (or not completely) wrote."""
+    name = cfg['corpus'] or run_cfg.get('corpus', '')
+    folder = os.path.join(cfg['corpus_dir'], name)
+    path = os.path.join(folder, f"{cfg['split']}.jsonl")
+    if not name or not os.path.isfile(path) or not os.path.isfile(os.path.join(folder, 'meta.json')):
+        raise SystemExit(f"{path}: split never prepared (run {run_dir} uses corpus '{name}'); run "
+                         f"`python prepare.py --corpus={name or '...'}` first, or pass --corpus/--corpus_dir")
+    return path
+
+
 # ---------------------------------------------------------------- finding runs, and their eval files
 def find_runs(patterns, runs_dir='', need='ckpt.pt'):
     """Run folders from paths, bare names (under runs_dir) or globs, in order, each once; a glob keeps only folders

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import configurator
 from atomic import write_atomic
-from runs import eval_is_current, eval_path, read_json, run_state
+from runs import eval_is_current, eval_path, run_state
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -127,9 +127,9 @@ def run_status(run, cfg):
         return 'resume'
     if not eval_is_current(run['dir'], eval_settings(cfg)):
         return 'evaluate'
-    ev = read_json(eval_path(run['dir'], cfg['eval_args'].get('split', 'test')), default={})
-    scored = (ev.get('lm_eval') or {}).get('scored', {})  # downstream.py: {task: checkpoint step}
-    return 'done' if all(scored.get(t) == state['step'] for t in cfg['lm_eval_tasks']) else 'evaluate'
+    import downstream  # its own test of 'these tasks were scored on this checkpoint' (lm-eval loads only to run)
+    split = cfg['eval_args'].get('split', 'test')
+    return 'done' if downstream.already_done(run['dir'], split, state, cfg['lm_eval_tasks']) else 'evaluate'
 
 
 def grid_problems(runs, cfg):

@@ -158,10 +158,12 @@ def steps_for_budget(cfg, bytes_per_token, windows_per_epoch):
 
 
 def changed_settings(ckpt, cfg):
-    """The settings of cfg that differ from what the checkpoint's run was asked for, less those that do not change
-    what is computed (RESUME_FREE). Compared with the request, not with what followed from it (context_bytes)."""
+    """'key=old (now new)' for each setting of cfg that differs from what the checkpoint's run was asked for, less
+    those that do not change what is computed (RESUME_FREE). Compared with the request, not with what followed from
+    it (context_bytes)."""
     asked = ckpt.get('request') or ckpt['config']
-    return [k for k in cfg if k not in RESUME_FREE and asked.get(k, cfg[k]) != cfg[k]]
+    return [f"{k}={asked.get(k)!r} (now {cfg[k]!r})" for k in cfg
+            if k not in RESUME_FREE and asked.get(k, cfg[k]) != cfg[k]]
 
 
 def block_size_for(cfg, bytes_per_token):
@@ -276,11 +278,9 @@ def train(cfg):
     if os.path.isfile(ckpt_path):
         ckpt = load_checkpoint(ckpt_path, mmap=True)  # mmap: read the flag and settings fast
         changed = changed_settings(ckpt, cfg)
-        asked = ckpt.get('request') or ckpt['config']
         if changed:
             what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
-            raise SystemExit(f"{ckpt_path}: this run was {what} with other settings: "
-                             + ', '.join(f"{k}={asked.get(k)!r} (now {cfg[k]!r})" for k in changed)
+            raise SystemExit(f"{ckpt_path}: this run was {what} with other settings: " + ', '.join(changed)
                              + f"; give these settings their own --run_dir (or delete {run_dir} to retrain it)")
         if ckpt['done']:
             log(f"{run_dir}: finished at step {ckpt['step']} ({ckpt['tokens_seen']:,} tokens); nothing to do "
