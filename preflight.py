@@ -295,9 +295,9 @@ def human(n, unit=''):
     return f"{n / 1e3 ** k:.3g}{' kMGTPE'[k].strip()}{unit}"
 
 
-def print_table(entries):
+def print_table(entries, hours_label='GPU-hours'):
     print(f"{'preset':16s} {'tokenizer':14s} {'block':>5s} {'micro':>5s} {'peak mem':>9s} {'tok/s':>8s} {'MFU':>6s} "
-          f"{'FLOPs/tok':>9s} {'train FLOPs':>11s} {'GPU-hours':>9s}  ok")
+          f"{'FLOPs/tok':>9s} {'train FLOPs':>11s} {hours_label:>9s}  ok")
     for e in entries:
         mfu = '-' if e['mfu'] is None else f"{100 * e['mfu']:.1f}%"
         hours = '-' if e['est_gpu_hours'] is None else f"{e['est_gpu_hours']:.3g}"
@@ -322,9 +322,12 @@ def run_preflight(runs, cfg):
             entries.append(preflight_entry(run, rc, world, rc['device'] or dev, cfg))
     path = os.path.join(cfg['sweep_dir'], f"{cfg['name']}_preflight.json")
     write_json_atomic(path, entries)
+    # est_gpu_hours (DESIGN's name) is device-hours at the measured speed: on a CPU they are CPU-hours, said so
+    label = 'GPU-hours' if str(entries[0]['device']).startswith('cuda') else 'CPU-hours'
     print(f"preflight of {cfg['name']} on {entries[0]['device']}: {cfg['preflight_steps']} timed steps per "
-          f"configuration; peak memory is the {entries[0]['peak_mem_kind']}; GPU-hours = train tokens / tok/s / 3600")
-    print_table(entries)
+          f"configuration; peak memory is the {entries[0]['peak_mem_kind']}; {label} = train tokens / tok/s / 3600"
+          + ('' if label == 'GPU-hours' else ' on this CPU (est_gpu_hours in the JSON): run on the GPU for GPU-hours'))
+    print_table(entries, label)
     print(f"wrote {path}")
     bad = [e for e in entries if not e['ok']]
     if bad:
