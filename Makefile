@@ -22,9 +22,9 @@ DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/bpe-4k,out/tokenizers/un
 demo: setup
 	$(PY) prepare.py config/demo.py
 	$(PY) tokenizer.py config/tokenizers_demo.py
-	test out/tokenizer_eval/unigram-4k/metrics.json -nt out/tokenizers/unigram-4k/meta.json || $(PY) tokenizer_eval.py config/tokenizers_demo.py
+	test out/tokenizer_eval/unigram-4k/metrics.json -nt out/tokenizers/unigram-4k/meta.json || $(PY) tokenizer.py eval config/tokenizers_demo.py
 	$(PY) btm.py config/btm_demo.py
-	test out/analysis/btm-1k-2k/btm_vocab.json -nt out/tokenizers/btm-1k-2k/meta.json || $(PY) btm_vocab.py config/btm_demo.py
+	test out/analysis/btm-1k-2k/btm_vocab.json -nt out/tokenizers/btm-1k-2k/meta.json || $(PY) btm.py analyze config/btm_demo.py
 	$(PY) prepare.py config/demo.py --tokenizers=$(DEMO_TOKENIZERS)
 	$(PY) sweep.py config/sweep_demo.py
 	test out/sweep/demo_scale_preflight.json -nt out/tokens/embedded/unigram-4k/train.json || $(PY) sweep.py config/sweep_demo.py --preflight=True --preflight_warmup=1 --preflight_steps=1

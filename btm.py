@@ -4,10 +4,10 @@ stream, so a merged token may span words ("Once upon a time").
 
     python btm.py config/btm_demo.py                  # train -> out/tokenizers/btm-1k-2k/ (1,000 -> 2,000 ids)
     python btm.py config/btm_tinystories.py           # -> out/tokenizers/btm-4k-16k/ (4,096 -> 16,384 ids)
-    python btm.py analyze config/btm_demo.py          # = python btm_vocab.py ...: vs bpe-2k -> out/analysis/btm-1k-2k/
+    python btm.py analyze config/btm_demo.py          # vs bpe-2k -> out/analysis/btm-1k-2k/btm_vocab.{md,json,png}
 
 The folder is named for the sizes (btm-{n_base}-{vocab_size} in k) unless `name` is set. `max_tok_bytes` trains on a
-seeded random sample of the tok split's documents (textsample.py), and meta.json's `sample` says which.
+seeded random sample of the tok split's documents (uniscale/splits.py), and meta.json's `sample` says which.
 
 The algorithm, exactly (`naive_learn_merges` states it in a dozen lines; `learn_merges` computes the same fast):
 1. Train a primitive byte-level BPE (tokenizer.train_bpe, `n_base` ids with the specials) on the `tok` split and
@@ -21,8 +21,8 @@ The algorithm, exactly (`naive_learn_merges` states it in a dozen lines; `learn_
    Constraints (off by default) make some pairs uncountable, see `allowed`.
 4. Encoding: primitive encode, then the merges applied in rank order as in step 3 (lowest-rank pair present
    first, left to right). On the training documents this is exactly step 3's segmentation. It runs in Rust
-   (`merge_engine`), or in numpy (`apply_merges`) where that cannot represent the merges (btm_tokenizer.py,
-   which tokenizer.load_tokenizer uses without importing this file).
+   (`merge_engine`), or in numpy (`apply_merges`) where that cannot represent the merges (uniscale/btm_encoding.py,
+   which uniscale.tokenization.load_tokenizer uses without importing this file).
    Decoding expands every id to its primitive ids and decodes those: lossless because the primitive is.
 
 Why it is fast: a pair only ever gains occurrences in the merge that creates its newer id (x A B y -> x M y only
@@ -42,17 +42,17 @@ import json
 import os
 import re
 import shutil
-import sys
 import time
 
 import numpy as np
 
 import configurator
 import tokenizer
-from atomic import remove_stale_temps
-from textsample import sample_split
-from btm_tokenizer import CHAR0, BTMTokenizer, Chain, apply_merges, btm_hash, group_packed, merge_engine, \
-    primitive_ids  # noqa: F401 (the merge machinery training and encoding share; btm.X names kept for callers)
+from uniscale import tokenization
+from uniscale.atomic import remove_stale_temps
+from uniscale.splits import read_texts, sample_split
+from uniscale import vocab_compare
+from uniscale.btm_encoding import Chain, btm_hash, group_packed, primitive_ids
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -276,8 +276,8 @@ _worker = {}  # an encoding process's primitive tokenizer and pre-token cache
 
 def _worker_ids(path, texts):
     if _worker.get('path') != path:
-        _worker.update(path=path, tok=tokenizer.load_tokenizer(path), cache={})
-    return primitive_ids(_worker['tok'], texts, _worker['cache'], tokenizer.pretokenize)
+        _worker.update(path=path, tok=tokenization.load_tokenizer(path), cache={})
+    return primitive_ids(_worker['tok'], texts, _worker['cache'], tokenization.pretokenize)
 
 
 def encode_docs(tok, texts, batch_docs=1000, num_proc=1):
@@ -312,7 +312,7 @@ def encode_flat(tok, texts, batch_docs=1000, num_proc=1):
         lengths.append(at - starts)
     if num_proc <= 1 or not os.path.isdir(getattr(tok, 'path', '')):
         for batch in batches:
-            add(primitive_ids(tok, batch, cache, tokenizer.pretokenize))
+            add(primitive_ids(tok, batch, cache, tokenization.pretokenize))
     else:
         with mp.get_context('spawn').Pool(num_proc) as pool:
             pending = deque()
@@ -338,10 +338,10 @@ def release_freed_memory():
 
 
 def default_name(n_base, vocab_size):
-    return tokenizer.tokenizer_name('btm', n_base) + tokenizer.tokenizer_name('', vocab_size)  # btm-4k + -16k
+    return tokenization.tokenizer_name('btm', n_base) + tokenization.tokenizer_name('', vocab_size)  # btm-4k + -16k
 
 
-PRIMITIVE_MIN = tokenizer.MIN_VOCAB['bpe']  # ids the primitive BPE holds before its first merge: bytes + 2 specials
+PRIMITIVE_MIN = tokenization.MIN_VOCAB['bpe']  # ids the primitive BPE holds before its first merge: bytes + 2 specials
 
 
 def check_sizes(n_base, vocab_size):
@@ -431,10 +431,10 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
 
 
 def load(path):
-    """A BTM folder -> its BTMTokenizer (what tokenizer.load_tokenizer gives for it)."""
+    """A BTM folder -> its BTMTokenizer (what tokenization.load_tokenizer gives for it)."""
     if not os.path.isfile(os.path.join(path, 'meta.json')):
         raise SystemExit(f"{path}: no meta.json, so the BTM is unfinished; re-run `python btm.py` with its config")
-    tok = tokenizer.load_tokenizer(path)
+    tok = tokenization.load_tokenizer(path)
     if tok.kind != 'btm':
         raise SystemExit(f"{path}: holds a {tok.kind} tokenizer, not a BTM; point at a folder btm.py wrote")
     return tok
@@ -469,12 +469,37 @@ def train_command(cfg):
           f"{tr['n_tokens_merged']:,}; seconds {tr['seconds']}")
 
 
+def analyze(cfg):
+    """The BTM of btm.py's config against a BPE of equal size (trained if missing, on the BTM's sample):
+    uniscale/vocab_compare.py measures both on the analyze split and writes btm_vocab.{md,json,png}."""
+    tok = load(btm_path(cfg))
+    bpe_path = cfg['baseline'] or os.path.join(cfg['out_dir'], tokenization.tokenizer_name('bpe', tok.vocab_size))
+    if not os.path.isfile(os.path.join(bpe_path, 'meta.json')):
+        print(f"training the baseline {bpe_path} ({tok.vocab_size:,} ids) on the BTM's documents of the tok split")
+        texts, _ = sample_split(os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl'),
+                                    cfg['max_tok_bytes'], cfg['sample_seed'])
+        tokenizer.train_bpe(texts(), tok.vocab_size, bpe_path, cfg['min_frequency'], os.path.basename(bpe_path),
+                            cfg['corpus'])
+    bpe, bpe_meta = tokenization.load_tokenizer(bpe_path), json.load(open(os.path.join(bpe_path, 'meta.json')))
+    if (bpe.vocab_size, bpe_meta['corpus']) != (tok.vocab_size, cfg['corpus']):
+        print(f"warning: baseline {bpe_path} has {bpe.vocab_size:,} ids from {bpe_meta['corpus']!r}, the BTM "
+              f"{tok.vocab_size:,} from {cfg['corpus']!r}: not a like-for-like comparison")
+    split = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['analyze_split']}.jsonl")
+    texts = [t for t, _ in zip(read_texts(split), range(cfg['analyze_max_docs']))]
+    rep = {'corpus': cfg['corpus'], 'split': cfg['analyze_split'], **vocab_compare.vocab_report(tok, bpe, texts)}
+    out_path = os.path.join(cfg['analysis_dir'], tok.name)
+    vocab_compare.write_vocab_report(rep, out_path)
+    print(f"{out_path}/btm_vocab.{{md,json,png}}: BTM {rep['btm_stats']['bytes_per_token']:.2f} bytes/token vs BPE "
+          f"{rep['bpe_stats']['bytes_per_token']:.2f}; {rep['btm_stats']['merged_spanning_words']:.1%} of "
+          f"merged tokens span 2+ words")
+
+
+
 if __name__ == '__main__':
     config = configurator.configure(globals())
     if command == 'train':
         train_command(config)
-    elif command == 'analyze':  # btm_vocab.py's own command line; it imports this file, never the reverse
-        os.execv(sys.executable, [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                                'btm_vocab.py'), *sys.argv[1:]])
+    elif command == 'analyze':
+        analyze(config)
     else:
         raise SystemExit(f"config error: command {command!r} unknown; use 'train' (default) or 'analyze'")

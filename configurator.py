@@ -19,6 +19,7 @@ If the script has a `command` key, one bare word (`python tokenizer.py eval`) se
 It returns the final config as a dict (what runs write to config.json).
 """
 import ast
+import copy
 import os
 import sys
 import traceback
@@ -29,6 +30,13 @@ PLAIN_TYPES = (bool, int, float, str, type(None), list, tuple, dict)
 def config_keys(namespace):
     """The names a script exposes as configuration: public lower-case module-level plain values."""
     return [k for k, v in namespace.items() if is_key(k, v)]
+
+
+def defaults(script):
+    """A script's configuration keys and default values, as a fresh dict (script: an imported script module, or
+    its globals()); deep-copied, so changing the dict never changes the script."""
+    namespace = script if isinstance(script, dict) else vars(script)
+    return copy.deepcopy({k: namespace[k] for k in config_keys(namespace)})
 
 
 def is_key(name, value):

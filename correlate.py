@@ -23,12 +23,12 @@ import json
 import os
 
 import configurator
-import runs as runfolders
-from ab_study import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report
-from atomic import write_atomic, write_json_atomic
-from reporting import csv_text, json_safe
-from scale_report import headline_line, scale_plots, scale_report, summary_csv
-from scale_study import metric_value, natural_key, scale_analysis
+from uniscale import run_folder as runfolders
+from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report
+from uniscale.atomic import write_atomic, write_json_atomic
+from uniscale.report_format import csv_text, json_safe
+from uniscale.scale_report import headline_line, scale_plots, scale_report, summary_csv
+from uniscale.scale_analysis import metric_value, natural_key, scale_analysis
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -60,10 +60,6 @@ bpb_targets = []             # ab: val bpb targets; [] = the final val bpb of th
 NEEDED = ('preset', 'tokenizer', 'seed', 'bpb', 'n_params_nonembedding')   # eval.json keys the analysis reads
 AGREE_STATS = ('decision_accuracy', 'spearman')
 
-
-def defaults():
-    """The configuration keys above and their default values (what configurator.configure starts from)."""
-    return {k: globals()[k] for k in configurator.config_keys(globals())}
 
 
 def names(items, k=6):
@@ -195,7 +191,7 @@ def tokenizer_metrics(tokenizers, cfg):
 
 # ---------------------------------------------------------------- main
 def checked_config(cfg):
-    cfg = {**defaults(), **cfg}
+    cfg = {**configurator.defaults(globals()), **cfg}
     if cfg['command'] not in ('scale', 'ab'):
         raise SystemExit(f"correlate.py: unknown command {cfg['command']!r}; use 'scale' or 'ab'")
     if cfg['held_fixed'] not in AXES:

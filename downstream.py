@@ -29,10 +29,10 @@ import tempfile
 import time
 
 import configurator
-from atomic import write_json_atomic
-from runs import (checkpoint_state, eval_path, find_runs, load_checkpoint, read_json, read_run_config,
+from uniscale.atomic import write_json_atomic
+from uniscale.run_folder import (checkpoint_state, eval_path, find_runs, load_checkpoint, read_json, read_run_config,
                   refuse_unfinished, run_name, split_path)
-from textsplit import read_docs
+from uniscale.splits import read_docs
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -79,7 +79,7 @@ def lm_class():
 
 
 def make_lm(hf_path, cfg):
-    from runs import resolve_device
+    from uniscale.run_folder import resolve_device
     dev, _ = resolve_device(cfg['device'])
     lm = lm_class()(pretrained=hf_path, backend='causal', trust_remote_code=True, batch_size=cfg['batch_size'],
                     device=dev, dtype=cfg['dtype'])
@@ -268,9 +268,6 @@ def _version(package):
     from importlib.metadata import version
     return version(package)
 
-
-def defaults():
-    return {k: globals()[k] for k in configurator.config_keys(globals())}
 
 
 def main(cfg):

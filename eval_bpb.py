@@ -6,7 +6,7 @@ tasks scored by log-likelihood. Writes out/runs/{run}/eval.json (eval_{split}.js
     python eval_bpb.py --runs='out/runs/*' --split=val --overlap=512          # every run; later windows keep context
     python eval_bpb.py --run=out/runs/X --tasks=tasks/demo_mc.jsonl --force=True
 
-The definition (../shared/DESIGN.md): bpb = sum over every scored token of -log2 p(token | context), divided by the
+The definition (docs/DESIGN.md): bpb = sum over every scored token of -log2 p(token | context), divided by the
 UTF-8 bytes of the scored documents. Each document of out/corpus/{corpus}/{split}.jsonl is tokenized from its original
 text (bytes counted on that text, never on a normalised form), fed after a BOS token, and every one of its tokens is
 scored exactly once, the first one predicted from BOS alone. No EOS is appended or scored: prepare.py puts only a BOS
@@ -34,11 +34,11 @@ import torch
 import torch.nn.functional as F
 
 import configurator
-from atomic import write_json_atomic
-from runs import (EVAL_SET_KEYS, check_tokenizer, checkpoint_state, eval_is_current, eval_path, find_runs,
+from uniscale.atomic import write_json_atomic
+from uniscale.run_folder import (EVAL_SET_KEYS, check_tokenizer, checkpoint_state, eval_is_current, eval_path, find_runs,
                   load_checkpoint, load_model, read_run_config, refuse_unfinished, resolve_device, split_path,
                   wanted_eval_set)
-from textsplit import read_docs
+from uniscale.splits import read_docs
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -253,10 +253,6 @@ def evaluate_run(run_dir, c):
           + ('' if state['finished'] else f"  [UNFINISHED: step {state['step']} of {state['total_steps']}]"))
     return out
 
-
-def defaults():
-    """This script's configuration values as a dict (what configurator.configure returns with no arguments)."""
-    return {k: globals()[k] for k in configurator.config_keys(globals())}
 
 
 def main(cfg):

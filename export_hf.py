@@ -2,7 +2,7 @@
 Export a uniscale run as a Hugging Face transformers folder: config.json and model.safetensors for GPT2LMHeadModel
 (arch gpt2) or ApertusForCausalLM (arch apertus), plus its tokenizer, for every tokenizer kind:
 bpe and unigram (their tokenizer.json), tiktoken (converted to a byte-level BPE tokenizer.json) and btm (a small
-tokenizer class, hf_btm_tokenizer.py, copied into the folder: load it with trust_remote_code=True).
+tokenizer class, hf_remote_btm.py, copied into the folder: load it with trust_remote_code=True).
 
     python export_hf.py --run=out/runs/apertus-50M_bpe-80k_s1 --out=out/hf/apertus-50M_bpe-80k_s1
     python downstream.py --run=out/runs/apertus-50M_bpe-80k_s1 --tasks=belebele_eng_Latn     # lm-eval, see there
@@ -24,7 +24,7 @@ from safetensors.torch import save_file
 from transformers import ApertusConfig, GPT2Config, PreTrainedTokenizerFast
 
 import configurator
-from atomic import remove_stale_temps
+from uniscale.atomic import remove_stale_temps
 from model import XIELU, GPTConfig
 
 run = ''  # run folder holding ckpt.pt, e.g. out/runs/apertus-50M_bpe-80k_s1
@@ -101,10 +101,10 @@ PROBE_BYTES_PER_LANG = 600  # of embedded-corpus text per language in the probe 
 
 def probe_texts():
     """The built-in probe set: a few documents in every embedded language, then the adversarial strings."""
-    import embedded_corpus
+    from data.embedded import generate
     texts = []
-    for lang in embedded_corpus.LANGS:
-        texts += [d['text'] for d in embedded_corpus.generate_documents(PROBE_BYTES_PER_LANG, seed=7,
+    for lang in generate.LANGS:
+        texts += [d['text'] for d in generate.generate_documents(PROBE_BYTES_PER_LANG, seed=7,
                                                                          lang_weights={lang: 1})]
     return texts + ADVERSARIAL
 
@@ -129,7 +129,7 @@ def tiktoken_as_tokenizers(name):
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-    from tokenizer import tiktoken_encoding
+    from uniscale.tokenization import tiktoken_encoding
     enc = tiktoken_encoding(name)
     ranks = enc._mergeable_ranks
     byte_char = bytes_to_unicode()
@@ -171,13 +171,13 @@ def write_tokenizer(project_tok, tokenizer_dir, out_dir):
         fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir)
         return
     if kind == 'btm':
-        import hf_btm_tokenizer
+        from uniscale import hf_remote_btm
         prim = os.path.join(tokenizer_dir, project_tok.meta['primitive'], 'tokenizer.json')
-        merges = os.path.join(out_dir, hf_btm_tokenizer.FILES['merges_file'])
+        merges = os.path.join(out_dir, hf_remote_btm.FILES['merges_file'])
         with open(merges, 'w', encoding='utf-8') as f:
             json.dump({'n_base': project_tok.n_base, 'merges': [list(p) for p in project_tok.merges]}, f)
         try:
-            hf = hf_btm_tokenizer.UniscaleBTMTokenizer(prim, merges, bos_token='<|bos|>', eos_token='<|eos|>')
+            hf = hf_remote_btm.UniscaleBTMTokenizer(prim, merges, bos_token='<|bos|>', eos_token='<|eos|>')
         except ValueError as e:
             raise SystemExit(f"export_hf.py: {tokenizer_dir}: {str(e).split(': ', 1)[-1]}") from None
         os.remove(merges)
@@ -223,10 +223,10 @@ def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
     `probe` (default probe_texts()). Written next door, checked, then moved into place; nothing is left on failure.
     Returns out_dir."""
     cfg = GPTConfig(**ckpt_dict['model_config'])
-    sd = {k.removeprefix('_orig_mod.'): v for k, v in ckpt_dict['model'].items()}
+    sd = ckpt_dict['model']
     project_tok = None
     if tokenizer_dir:
-        from tokenizer import load_tokenizer
+        from uniscale.tokenization import load_tokenizer
         project_tok = load_tokenizer(tokenizer_dir)
         if project_tok.vocab_size != cfg.vocab_size:
             raise SystemExit(f"export_hf.py: tokenizer {tokenizer_dir} has {project_tok.vocab_size} ids but the model "
@@ -258,7 +258,7 @@ def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
 
 def export_run(run_dir, out_dir):
     """Export out/runs/{run}/ckpt.pt with the tokenizer it was trained with (refusing a missing or changed one)."""
-    from runs import check_tokenizer, load_checkpoint, read_run_config
+    from uniscale.run_folder import check_tokenizer, load_checkpoint, read_run_config
     run_cfg = read_run_config(run_dir)
     tok = check_tokenizer(run_dir, run_cfg)
     ckpt = load_checkpoint(run_dir)

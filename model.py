@@ -409,9 +409,8 @@ class GPT(nn.Module):
 
 
 def model_from_checkpoint(ckpt):
-    """A GPT from a checkpoint dict ('model': state_dict, 'model_config': asdict(GPTConfig)), torch.compile's
-    '_orig_mod.' prefixes stripped."""
+    """A GPT from a checkpoint dict ('model': state_dict, 'model_config': asdict(GPTConfig)),
+    as train.py saves it (the uncompiled model's state)."""
     model = GPT(GPTConfig(**ckpt['model_config']))
-    state = {k.removeprefix('_orig_mod.'): v for k, v in ckpt['model'].items()}
-    model.load_state_dict(state)
+    model.load_state_dict(ckpt['model'])
     return model

@@ -30,11 +30,11 @@ from collections import deque
 import numpy as np
 
 import configurator
-from atomic import disk_errors, read_json, remove_quietly, write_json_atomic
-from shards import VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress, \
+from uniscale.atomic import disk_errors, read_json, remove_quietly, write_json_atomic
+from uniscale.shards import VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress, \
     record_progress
-from sources import fineweb2_parquet, local_files, stream_texts
-from textsplit import BadLine, parse_doc
+from uniscale.sources import fineweb2_parquet, local_files, stream_texts
+from uniscale.splits import BadLine, parse_doc
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -133,7 +133,7 @@ class SplitWriter:
 
 def make_embedded(w, cfg):
     """Generated stories: each document goes to val or test with eval_fraction, else train; tok = train prefix."""
-    from embedded_corpus import generate_documents  # only this corpus needs it
+    from data.embedded.generate import generate_documents  # only this corpus needs it
     rng = random.Random(cfg['seed'])
     bar = progress(cfg['embedded_bytes'], 'embedded corpus')
     for doc in generate_documents(int(cfg['embedded_bytes']), seed=cfg['seed']):
@@ -305,7 +305,7 @@ _worker_tok = None  # each encoding process loads the tokenizer once
 def _init_worker(tok_path):
     global _worker_tok
     os.environ['TOKENIZERS_PARALLELISM'] = 'false'  # parallel across processes, not threads inside each
-    from tokenizer import load_tokenizer
+    from uniscale.tokenization import load_tokenizer
     _worker_tok = load_tokenizer(tok_path)
 
 
@@ -453,7 +453,7 @@ def split_sha256(corpus_dir, split):
 
 
 def encode_corpus(cfg, tok_path, tok=None):
-    from tokenizer import load_tokenizer  # prepare (splits) runs before any tokenizer exists
+    from uniscale.tokenization import load_tokenizer
     tok = tok or load_tokenizer(tok_path)
     corpus_dir = os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
     tokens_dir = os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
@@ -489,7 +489,7 @@ def main(cfg):
     split_settings(cfg)  # an unknown corpus fails here, before a tokenizer is loaded
     toks = []
     if cfg['tokenizers']:  # a missing tokenizer fails now, not after hours of making splits
-        from tokenizer import load_tokenizer
+        from uniscale.tokenization import load_tokenizer
         toks = [(path, load_tokenizer(path)) for path in cfg['tokenizers']]
     make_splits(cfg)
     for tok_path, tok in toks:

@@ -20,8 +20,8 @@ import time
 import torch
 
 import configurator
-from atomic import write_atomic
-from runs import check_tokenizer, find_runs, load_checkpoint, load_model, read_run_config, resolve_device
+from uniscale.atomic import write_atomic
+from uniscale.run_folder import check_tokenizer, find_runs, load_checkpoint, load_model, read_run_config, resolve_device
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -111,9 +111,6 @@ def output_path(run_dirs, cfg):
     names = '_vs_'.join(os.path.basename(os.path.normpath(r)) for r in run_dirs)
     return os.path.join('out', 'samples', f"{names[:200]}.md")
 
-
-def defaults():
-    return {k: globals()[k] for k in configurator.config_keys(globals())}
 
 
 def main(cfg):

@@ -23,8 +23,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import configurator
-from atomic import write_atomic
-from runs import eval_is_current, eval_path, run_state
+from uniscale.atomic import write_atomic
+from uniscale.run_folder import eval_is_current, eval_path, run_state
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -60,7 +60,7 @@ slurm_cpus_per_task = 16
 slurm_max_parallel = 0       # array tasks running at once; 0 = no limit
 slurm_setup = []             # shell lines before the runs, e.g. ['source .venv/bin/activate']
 slurm_extra = []             # extra '#SBATCH ...' lines
-preflight = False            # measure each distinct configuration here (memory, tok/s, MFU, GPU-hours): preflight.py
+preflight = False            # measure each distinct configuration here (memory, tok/s, MFU, GPU-hours): uniscale/preflight_check.py
 preflight_warmup = 2         # untimed optimizer steps per configuration (torch.compile happens in the first)
 preflight_steps = 3          # timed optimizer steps per configuration
 assume_mfu = 0.4             # --dry_run's GPU-hours: train FLOPs / (assume_mfu x gpu_peak_flops)
@@ -113,7 +113,7 @@ def eval_file(cfg):
 def eval_settings(cfg):
     """eval_bpb.py's settings for this sweep's evaluations: its defaults under the sweep's eval_args."""
     import eval_bpb  # torch and the model: only once a run folder must be judged
-    return {**eval_bpb.defaults(), **cfg['eval_args']}
+    return {**configurator.defaults(eval_bpb), **cfg['eval_args']}
 
 
 def run_status(run, cfg):
@@ -136,7 +136,7 @@ def grid_problems(runs, cfg):
     """Why runs of the grid that still need training cannot start (an unknown preset; a tokenizer or shards that do
     not exist, named with the command that makes them), each reason once; the runs are marked 'blocked'. Checked for
     the whole grid before anything is launched, the dry run included."""
-    import preflight  # train.py's config and the shard reader: only once runs must be checked
+    from uniscale import preflight_check  # train.py's config and the shard reader: only once runs must be checked
     from model import PRESETS
     problems, seen = [], {}
     for r in runs:
@@ -145,10 +145,10 @@ def grid_problems(runs, cfg):
         if r['preset'] not in PRESETS:
             why = f"unknown preset {r['preset']!r} (presets); choose from {', '.join(PRESETS)}"
         else:
-            rc = preflight.run_config(train_command(r, cfg)[1:])
+            rc = preflight_check.run_config(train_command(r, cfg)[1:])
             key = (rc['tokenizer'], rc['tokens_dir'], rc['out_dir'], rc['corpus'])
             if key not in seen:
-                seen[key] = preflight.find_inputs(rc)[2]
+                seen[key] = preflight_check.find_inputs(rc)[2]
             why = seen[key]
         if why:
             r['status'] = 'blocked'
@@ -304,7 +304,7 @@ def slurm_script(runs, nodes, cfg, python):
              "launch=(srun --kill-on-bad-exit=1 bash -c 'RANK=$SLURM_PROCID LOCAL_RANK=$SLURM_LOCALID "
              "WORLD_SIZE=$SLURM_NTASKS exec \"$@\"' _)",
              'resume() { if [ -f "$1/ckpt.pt" ]; then echo --init_from=resume; fi; }',
-             f"finished() {{ {py} -c 'import runs, sys; sys.exit(0 if (runs.run_state(sys.argv[1]) or {{}})"
+             f"finished() {{ {py} -c 'import sys; from uniscale.run_folder import run_state; sys.exit(0 if (run_state(sys.argv[1]) or {{}})"
              f".get(\"finished\") else 1)' \"$1\"; }}",
              '# stopped by the time limit (train.py checkpointed at the signal): queue this task again',
              'requeue_unless_finished() { if ! finished "$1"; then scontrol requeue "$SLURM_JOB_ID"; exit 0; fi; }',
@@ -360,7 +360,7 @@ def run_slurm(runs, cfg, python, runner):
 # ---------------------------------------------------------------- main
 def print_plan(runs, cfg, python):
     if cfg['dry_run']:
-        import preflight  # torch and the model: only for the dry run's FLOPs
+        from uniscale import preflight_check  # torch and the model: only for the dry run's FLOPs
         from model import PRESETS
         costs = []
     counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo', 'blocked')}
@@ -376,13 +376,13 @@ def print_plan(runs, cfg, python):
             print(f"          $ {shlex.join(train)}")
             print(f"          $ {shlex.join([python] + eval_command([r['dir']], cfg))}")
         if cfg['dry_run'] and r['preset'] in PRESETS:
-            costs.append(preflight.planned_cost(train_command(r, cfg)[1:], cfg))
-            print(f"          {preflight.describe_cost(costs[-1])}")
+            costs.append(preflight_check.planned_cost(train_command(r, cfg)[1:], cfg))
+            print(f"          {preflight_check.describe_cost(costs[-1])}")
     cmd = analysis_command(cfg)
     if cfg['dry_run'] and cmd:
         print(f"then: $ {shlex.join([python] + cmd)}")
     if cfg['dry_run']:
-        print(preflight.describe_total(costs, cfg))
+        print(preflight_check.describe_total(costs, cfg))
 
 
 def main(cfg, runner=run_command):
@@ -393,8 +393,8 @@ def main(cfg, runner=run_command):
     if not runs:
         raise SystemExit("sweep: no run left after the filters (--only); check the patterns")
     if cfg['preflight']:
-        import preflight  # torch and the model: only when asked
-        return preflight.run_preflight([(r, train_command(r, cfg)[1:]) for r in runs], cfg)
+        from uniscale import preflight_check  # torch and the model: only when asked
+        return preflight_check.run_preflight([(r, train_command(r, cfg)[1:]) for r in runs], cfg)
     for r in runs:
         r['status'] = run_status(r, cfg)
     problems = grid_problems(runs, cfg)

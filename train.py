@@ -32,18 +32,17 @@ import os
 import signal
 import time
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 import configurator
-from atomic import remove_stale_temps, write_atomic, write_json_atomic
+from uniscale.atomic import remove_stale_temps, write_atomic, write_json_atomic
 from model import GPT, PRESETS, make_config
-from runs import load_checkpoint
-from shards import PackedWindows, TokenShards, eval_set
-from tokenizer import load_tokenizer
+from uniscale.run_folder import load_checkpoint
+from uniscale.shards import PackedWindows, TokenShards, eval_set
+from uniscale.tokenization import load_tokenizer
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -316,7 +315,7 @@ def train(cfg):
     torch.manual_seed(cfg['seed'])  # the same initial weights in every process
     model = GPT(model_cfg)
     if ckpt is not None:
-        model.load_state_dict({k.removeprefix('_orig_mod.'): v for k, v in ckpt['model'].items()})
+        model.load_state_dict(ckpt['model'])
     model.to(dev)
     optimizer = model.configure_optimizer(cfg['weight_decay'], cfg['lr'], (cfg['beta1'], cfg['beta2']), device_type,
                                           cfg['decay_embeddings'])

@@ -33,9 +33,11 @@ import numpy as np  # noqa: E402
 import tokenizers  # noqa: E402
 
 import btm  # noqa: E402
+from uniscale import btm_encoding  # noqa: E402
 import configurator  # noqa: E402
-import embedded_corpus  # noqa: E402
 import tokenizer  # noqa: E402
+from data.embedded import generate  # noqa: E402
+from uniscale import tokenization  # noqa: E402
 
 n_bytes = 10_000_000        # of UTF-8 text for (b) and (d)
 encode_bytes = 2_000_000    # of held-out text for (c)
@@ -52,7 +54,7 @@ only_memory = False         # run (e) alone
 
 
 def texts_of(n, s):
-    return [d['text'] for d in embedded_corpus.generate_documents(n, seed=s)]
+    return [d['text'] for d in generate.generate_documents(n, seed=s)]
 
 
 def in_child(fn, *args):
@@ -172,13 +174,13 @@ if __name__ == '__main__':
           f"(the parent holding the text: {base_rss:.0f} MB)")
 
     # (c) encoding held-out text
-    bpe, tok = tokenizer.load_tokenizer(os.path.join(tmp, 'bpe')), btm.load(os.path.join(tmp, 'btm'))
+    bpe, tok = tokenization.load_tokenizer(os.path.join(tmp, 'bpe')), btm.load(os.path.join(tmp, 'btm'))
     held = texts_of(int(cfg['encode_bytes']), seed + 1)
     mb = sum(len(t.encode('utf-8')) for t in held) / 1e6
     t_bpe = best_time(bpe.encode_batch, held)
     t_btm = best_time(tok.encode_batch, held)
     prim_ids = tok.primitive.encode_batch(held)
-    t_np = best_time(lambda d: btm.apply_merges(d, tok.merges, tok.n_base), prim_ids)
+    t_np = best_time(lambda d: btm_encoding.apply_merges(d, tok.merges, tok.n_base), prim_ids)
     n_btm, n_bpe = sum(map(len, tok.encode_batch(held))), sum(map(len, bpe.encode_batch(held)))
     print(f"(c) encode {mb:.1f} MB: BPE {mb / t_bpe:.2f} MB/s, BTM {mb / t_btm:.2f} MB/s = {t_bpe / t_btm:.2f}x BPE "
           f"(target >= 0.5x); merge step alone: Rust engine {'on' if tok._engine else 'off'}, numpy fallback "

@@ -1,5 +1,5 @@
 """
-Generation speed and memory of embedded_corpus.generate_documents, against a peer measured in the same run:
+Generation speed and memory of generate.generate_documents, against a peer measured in the same run:
 serialising the same documents to JSON lines (the work prepare.py does anyway to write a split).
 
     .venv/bin/python bench/embedded_corpus_speed.py               # 50 MB, as the issue asks (target < 20 s)
@@ -19,7 +19,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
 import machine  # noqa: E402
 import configurator  # noqa: E402
-import embedded_corpus  # noqa: E402
+from data.embedded import generate  # noqa: E402
 
 n_mb = 50
 seed = 0
@@ -34,7 +34,7 @@ def main():
     print(f"machine: {machine.describe()}")
     n_bytes, gen_s, json_s, n_docs, rss_early = int(n_mb * 1e6), 0.0, 0.0, 0, None
     produced = 0
-    docs = embedded_corpus.generate_documents(n_bytes, seed=seed)
+    docs = generate.generate_documents(n_bytes, seed=seed)
     while True:
         t0 = time.perf_counter()
         doc = next(docs, None)

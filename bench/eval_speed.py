@@ -27,7 +27,7 @@ import transformers
 from transformers import AutoModelForCausalLM
 
 import configurator
-import embedded_corpus
+from data.embedded import generate
 import eval_bpb
 import tokenizer
 from export_hf import hf_config, hf_state_dict
@@ -133,7 +133,7 @@ def bench_preset(preset, tok, texts, langs):
 
 def main():
     torch.manual_seed(seed)
-    docs = list(embedded_corpus.generate_documents(2_000_000, seed=seed + 1))
+    docs = list(generate.generate_documents(2_000_000, seed=seed + 1))
     tok_dir = os.path.join(tempfile.mkdtemp(prefix='eval_speed_'), f'bpe-{vocab_size}')
     tok = tokenizer.train_bpe([d['text'] for d in docs[n_docs:]], vocab_size, tok_dir)
     texts, langs = [d['text'] for d in docs[:n_docs]], [d['lang'] for d in docs[:n_docs]]

@@ -22,6 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for ma
 import machine  # noqa: E402
 import configurator  # noqa: E402
 import tokenizer as T  # noqa: E402
+from uniscale import tokenization  # noqa: E402
+from uniscale.splits import read_texts  # noqa: E402
 
 corpus_file = 'out/corpus/embedded/tok.jsonl'
 max_mb = 0.0             # of UTF-8 text read from corpus_file; 0 = all
@@ -53,7 +55,7 @@ def bare_bpe(docs, path):
     from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
     tok = tokenizers.Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(T.PRETOKENIZE_PATTERN), behavior='isolated'),
+        pre_tokenizers.Split(Regex(tokenization.PRETOKENIZE_PATTERN), behavior='isolated'),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=[T.BOS, T.EOS],
@@ -67,7 +69,7 @@ def bare_unigram(docs, path):
     import io
     import regex
     import sentencepiece as spm
-    pat = regex.compile(T.PRETOKENIZE_PATTERN)
+    pat = regex.compile(tokenization.PRETOKENIZE_PATTERN)
     lines = (f"{q}\t1" for d in docs for p in pat.findall(d) for q in p.split('\t')
              if q and '\u2581' not in q and '\0' not in q)
     model = io.BytesIO()
@@ -97,7 +99,7 @@ def main():
     import sentencepiece as spm
     import tiktoken
     import tokenizers
-    docs = list(T.read_texts(corpus_file, int(max_mb * 1e6)))
+    docs = list(read_texts(corpus_file, int(max_mb * 1e6)))
     n_bytes = sum(len(d.encode('utf-8')) for d in docs)
     print(f"machine: {machine.describe()}; tokenizers {tokenizers.__version__}, sentencepiece {spm.__version__}, "
           f"tiktoken {tiktoken.__version__}; load average {os.getloadavg()[0]:.1f}")
@@ -114,7 +116,7 @@ def main():
         ratios[f"train {kind}"] = row(f"train {kind}", *timings)
 
     try:
-        toks['tiktoken'] = T.load_tokenizer('cl100k_base')
+        toks['tiktoken'] = tokenization.load_tokenizer('cl100k_base')
     except SystemExit as e:
         print(f"(tiktoken skipped: {e})")
     print('encode / decode throughput (ratio = peer CPU seconds / our CPU seconds)')
@@ -144,7 +146,7 @@ def main():
                 ratios[f"{kind} {what}"] = r
         if kind == 'unigram':  # SentencePiece's own encoder on the same pre-tokens, for reference
             sp = spm.SentencePieceProcessor(model_file=os.path.join(tok.path, 'spm.model'))
-            own = lambda: [[i for ids in sp.encode(T.pretokenize(d)) for i in ids] for d in docs]
+            own = lambda: [[i for ids in sp.encode(tokenization.pretokenize(d)) for i in ids] for d in docs]
             row('unigram encode vs SentencePiece', *best_times(lambda: [tok.encode(d) for d in docs], own, repeats),
                 n_bytes, peer_name='SentencePiece')
     worst = min(ratios, key=ratios.get)

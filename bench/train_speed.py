@@ -38,8 +38,8 @@ import configurator
 import train
 from export_hf import hf_config
 from model import PRESETS, make_config
-from shards import TokenShards
-from tokenizer import load_tokenizer
+from uniscale.shards import TokenShards
+from uniscale.tokenization import load_tokenizer
 
 device = 'cpu'               # 'cpu' or 'cuda'
 preset = 'gpt2-tiny'
@@ -60,7 +60,7 @@ lr = 1e-3
 
 
 def train_config(run_dir, use_compile):
-    cfg = {k: v for k, v in vars(train).items() if configurator.is_key(k, v)}
+    cfg = configurator.defaults(train)
     cfg.update(run_dir=run_dir, out_dir=out_dir, corpus=corpus, tokenizer=tokenizer, preset=preset,
                block_size=block_size, batch_size=batch_size, max_steps=steps, lr=lr, warmup_steps=2,
                eval_interval=0, eval_docs=1, log_interval=log_interval, compile=use_compile, device=device)

@@ -31,5 +31,5 @@ def tok_dir(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def tok(tok_dir):
-    import tokenizer
-    return tokenizer.load_tokenizer(tok_dir)
+    from uniscale import tokenization
+    return tokenization.load_tokenizer(tok_dir)

@@ -1,7 +1,7 @@
 """Helpers shared by the test files that need a small trained tokenizer and a random tiny model."""
 import torch
 
-import embedded_corpus
+from data.embedded import generate
 import tokenizer
 from model import GPT, make_config
 
@@ -10,7 +10,7 @@ VOCAB = 400
 
 def train_small_bpe(path):
     """A 400-id BPE on 60 kB of the generated corpus (seed 3): enough structure for eval and sampling tests."""
-    tokenizer.train_bpe([d['text'] for d in embedded_corpus.generate_documents(60_000, seed=3)], VOCAB, path)
+    tokenizer.train_bpe([d['text'] for d in generate.generate_documents(60_000, seed=3)], VOCAB, path)
     return path
 
 

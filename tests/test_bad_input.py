@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import prepare
-import textsplit
+from uniscale import splits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = ['--embedded_bytes=60000', '--tok_bytes=20000', '--chunk_docs=16', '--shard_tokens=20000']
@@ -43,7 +43,7 @@ def small_corpus(tmp_path_factory):
     out = tmp_path_factory.mktemp('bad') / 'out'
     rc, err = run_prepare(f'--out_dir={out}', *SMALL)
     assert rc == 0, err
-    texts = list(textsplit.read_texts(f"{out}/corpus/embedded/tok.jsonl"))
+    texts = list(splits.read_texts(f"{out}/corpus/embedded/tok.jsonl"))
     tok_path = str(out / 'tokenizers' / 'bpe-300')
     train_bpe(texts, 300, tok_path, name='bpe-300')
     return out, tok_path
@@ -77,17 +77,17 @@ def test_shared_reader_names_file_and_line(tmp_path, line, needle):
     path = tmp_path / 'tok.jsonl'
     path.write_bytes(b'{"text": "one"}\n{"text": "two", "lang": "eng"}\n' + line)
     with pytest.raises(SystemExit) as e:
-        list(textsplit.read_docs(str(path)))
+        list(splits.read_docs(str(path)))
     assert str(e.value).startswith(f"{path}:3: ") and needle in str(e.value) and '\n' not in str(e.value)
-    assert list(textsplit.read_texts(str(path), max_bytes=3)) == ['one']
+    assert list(splits.read_texts(str(path), max_bytes=3)) == ['one']
     with pytest.raises(SystemExit, match='text split not found'):
-        list(textsplit.read_texts(str(tmp_path / 'nope.jsonl')))
+        list(splits.read_texts(str(tmp_path / 'nope.jsonl')))
 
 
 def test_bad_line_crosses_a_process_pool_as_a_plain_exception():
     """A SystemExit raised in a pool worker kills the worker and hangs its task; BadLine must pickle instead."""
     import pickle
-    e = pickle.loads(pickle.dumps(textsplit.BadLine('f.jsonl:3: not JSON')))
+    e = pickle.loads(pickle.dumps(splits.BadLine('f.jsonl:3: not JSON')))
     assert isinstance(e, ValueError) and str(e) == 'f.jsonl:3: not JSON'
 
 
@@ -138,7 +138,7 @@ class FullDisk:
 @pytest.mark.parametrize('err, fix', [(errno.ENOSPC, 'free space'), (errno.EROFS, 'read-only'),
                                       (errno.EACCES, 'no permission')])
 def test_write_atomic_on_a_bad_disk_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch, err, fix):
-    import atomic
+    from uniscale import atomic
     path = tmp_path / 'tok' / 'meta.json'
     atomic.write_json_atomic(str(path), {'old': 1})
     monkeypatch.setattr(atomic, 'open', FullDisk(err, budget=3, at_open=err != errno.ENOSPC), raising=False)
@@ -160,7 +160,7 @@ def test_full_disk_while_writing_splits_removes_the_temp_files(tmp_path, monkeyp
 
 
 def test_full_disk_while_writing_shards_removes_the_temp_shard(tmp_path, monkeypatch):
-    import shards
+    from uniscale import shards
     from test_prepare import ByteTokenizer, config, encode
     cfg = config(tmp_path, embedded_bytes=100_000)
     prepare.make_splits(cfg)
@@ -239,7 +239,7 @@ def test_damaged_corpus_meta_or_a_missing_split_remakes_the_splits(tmp_path, cap
 
 
 def test_damaged_sidecar_is_encoded_again_and_an_incomplete_one_refused_by_the_reader(tmp_path, capsys):
-    from shards import TokenShards
+    from uniscale.shards import TokenShards
     from test_prepare import ByteTokenizer, config, encode
     cfg = config(tmp_path, embedded_bytes=60_000)
     prepare.make_splits(cfg)
@@ -274,7 +274,7 @@ def test_a_system_exit_in_a_pool_worker_comes_back_as_a_bad_line(monkeypatch):
         def encode_batch(self, texts):
             raise SystemExit('tok: cannot encode; retrain it')
     monkeypatch.setattr(prepare, '_worker_tok', Refuses())
-    with pytest.raises(textsplit.BadLine, match='tok: cannot encode; retrain it'):
+    with pytest.raises(splits.BadLine, match='tok: cannot encode; retrain it'):
         prepare._encode_task([b'{"text": "a"}\n'], 'x.jsonl', 1)
 
 

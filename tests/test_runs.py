@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-import runs
+from uniscale import run_folder
 from helpers import random_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +29,7 @@ def broken_checkpoints(tmp_path):
 def test_a_broken_checkpoint_is_one_line_naming_the_file(tmp_path, kind, mmap):
     path = broken_checkpoints(tmp_path)[kind]
     with pytest.raises(SystemExit) as e:
-        runs.load_checkpoint(str(path), mmap=mmap)
+        run_folder.load_checkpoint(str(path), mmap=mmap)
     msg = str(e.value)
     assert msg.startswith(f"{path}: ") and '\n' not in msg and ('train the run again' in msg or 'train.py' in msg)
 
@@ -38,19 +38,19 @@ def test_read_json_names_the_file_for_a_corrupt_or_missing_file(tmp_path):
     bad = tmp_path / 'eval.json'
     bad.write_text('{"bpb": 1.0,')
     with pytest.raises(SystemExit, match=rf"{bad}: corrupt eval.json .*; re-run eval_bpb.py"):
-        runs.read_json(str(bad), 're-run eval_bpb.py')
+        run_folder.read_json(str(bad), 're-run eval_bpb.py')
     with pytest.raises(SystemExit, match='gone.json: gone.json not found'):
-        runs.read_json(str(tmp_path / 'gone.json'))
-    assert runs.read_json(str(tmp_path / 'gone.json'), default=None) is None
+        run_folder.read_json(str(tmp_path / 'gone.json'))
+    assert run_folder.read_json(str(tmp_path / 'gone.json'), default=None) is None
 
 
 def write_run(run_dir, tok_dir, step, total):
     os.makedirs(run_dir, exist_ok=True)
     model = random_model()
     import dataclasses
-    import tokenizer
+    from uniscale import tokenization
     cfg = {'preset': 'gpt2-tiny', 'seed': 1, 'tokenizer': tok_dir, 'corpus': 'tiny', 'block_size': 32,
-           'tokenizer_hash': tokenizer.load_tokenizer(tok_dir).hash, 'total_steps': total}
+           'tokenizer_hash': tokenization.load_tokenizer(tok_dir).hash, 'total_steps': total}
     (run_dir / 'config.json').write_text(json.dumps(cfg))
     torch.save({'model': model.state_dict(), 'model_config': dataclasses.asdict(model.config), 'config': cfg,
                 'step': step, 'done': step == total}, run_dir / 'ckpt.pt')
@@ -59,10 +59,10 @@ def write_run(run_dir, tok_dir, step, total):
 def test_run_state_says_finished_only_for_the_last_step(tmp_path, tok_dir):
     write_run(tmp_path / 'a', tok_dir, 5, 10)
     write_run(tmp_path / 'b', tok_dir, 10, 10)
-    assert runs.run_state(str(tmp_path / 'a')) == {'step': 5, 'total_steps': 10, 'finished': False}
-    assert runs.run_state(str(tmp_path / 'b'))['finished'] and runs.run_state(str(tmp_path / 'none')) is None
+    assert run_folder.run_state(str(tmp_path / 'a')) == {'step': 5, 'total_steps': 10, 'finished': False}
+    assert run_folder.run_state(str(tmp_path / 'b'))['finished'] and run_folder.run_state(str(tmp_path / 'none')) is None
     with pytest.raises(SystemExit, match=r'unfinished run \(checkpoint at step 5 of 10\)'):
-        runs.refuse_unfinished('a', runs.run_state(str(tmp_path / 'a')))
+        run_folder.refuse_unfinished('a', run_folder.run_state(str(tmp_path / 'a')))
 
 
 @pytest.mark.parametrize('script', ['eval_bpb.py', 'sample.py', 'export_hf.py'])

@@ -9,8 +9,9 @@ import re
 import pytest
 import torch
 
+import configurator
 import sample
-import tokenizer
+from uniscale import tokenization
 
 import helpers  # tests/helpers.py; the small BPE fixtures tok_dir and tok are in conftest.py
 
@@ -27,7 +28,7 @@ def random_model(preset='gpt2-tiny', block_size=64, seed=0):
 def write_run(run_dir, model, tok_dir, tok_hash=None):
     os.makedirs(run_dir, exist_ok=True)
     cfg = {'arch': model.config.arch, 'preset': f'{model.config.arch}-tiny', 'seed': 1, 'tokenizer': tok_dir,
-           'corpus': 'embedded', 'tokenizer_hash': tok_hash or tokenizer.load_tokenizer(tok_dir).hash}
+           'corpus': 'embedded', 'tokenizer_hash': tok_hash or tokenization.load_tokenizer(tok_dir).hash}
     with open(os.path.join(run_dir, 'config.json'), 'w') as f:
         json.dump(cfg, f)
     torch.save({'model': model.state_dict(), 'model_config': dataclasses.asdict(model.config), 'config': cfg,
@@ -36,7 +37,7 @@ def write_run(run_dir, model, tok_dir, tok_hash=None):
 
 
 def config(**overrides):
-    return {**sample.defaults(), 'max_new_tokens': 16, 'num_samples': 2, **overrides}
+    return {**configurator.defaults(sample), 'max_new_tokens': 16, 'num_samples': 2, **overrides}
 
 
 def write_prompts(path, prompts=('Once upon a time,', 'Er sagte: „Hallo', 'A list:\\n1. a towel\\n2.')):

@@ -1,7 +1,6 @@
 """sweep.py: the grid, its filters, skipping finished runs, resuming, the local launcher (with a fake command runner:
 no training here) and the SLURM array script (checked with bash, and run for one task with fake srun/python)."""
 import os
-import shlex
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ import json
 import torch
 
 import configurator
-import runs as run_folders
+from uniscale import run_folder as run_folders
 import sweep
 
 
@@ -46,7 +45,7 @@ def fake_eval(run_dir, settings, **change):
 
 
 def config(tmp_path, **over):
-    ns = {k: getattr(sweep, k) for k in configurator.config_keys(vars(sweep))}
+    ns = configurator.defaults(sweep)
     cfg = configurator.configure(ns, ['config/sweep_demo.py'])
     cfg.update(runs_dir=str(tmp_path / 'runs'), tokenizers_dir=str(tmp_path / 'tok'), sweep_dir=str(tmp_path / 'sweep'),
                analysis_dir=str(tmp_path / 'analysis'), python='python', parallel=1)
@@ -240,7 +239,7 @@ def test_slurm_task_runs_its_own_run(tmp_path):
     launch, check, requeue = [c for c in calls if not c.startswith('scontrol show')]
     assert launch.startswith("srun --kill-on-bad-exit=1 bash -c") and ' python train.py ' in launch
     assert f"--run_dir={runs[1]['dir']}" in launch and launch.endswith('--init_from=resume')
-    assert check.startswith('python -c import runs') and requeue == 'scontrol requeue 7'
+    assert check.startswith('python -c import sys; from uniscale.run_folder import run_state') and requeue == 'scontrol requeue 7'
     # a finished run goes on to its evaluation (the real python answers the check)
     (bin_dir / 'python').write_text(f'#!/bin/bash\nif [ "$1" = -c ]; then exec {sys.executable} "$@"; fi\n'
                                     f'echo "python $*" >> {tmp_path}/calls\n')
@@ -305,7 +304,7 @@ def test_parallel_local_runs_share_the_cores_and_log_to_files(tmp_path):
                                          ('config/sweep_fineweb2.py', 72), ('config/sweep_ab_tinystories.py', 6),
                                          ('config/sweep_ab_tinystories_bytes.py', 6)])
 def test_the_study_configs_load_and_size_their_grids(path, n_runs):
-    ns = {k: getattr(sweep, k) for k in configurator.config_keys(vars(sweep))}
+    ns = configurator.defaults(sweep)
     cfg = configurator.configure(ns, [path])
     assert len(sweep.expand_grid(cfg)) == n_runs and cfg['base_config'].startswith('config/')
 
@@ -327,7 +326,7 @@ def test_the_fineweb2_recipe_follows_its_written_rule_and_never_repeats_data():
     import math
 
     from model import GPT, make_config
-    ns = {k: getattr(sweep, k) for k in configurator.config_keys(vars(sweep))}
+    ns = configurator.defaults(sweep)
     cfg = configurator.configure(ns, ['config/sweep_fineweb2.py'])
     prep = {}
     exec(open('config/fineweb2.py').read(), prep)

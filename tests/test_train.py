@@ -14,8 +14,9 @@ import eval_bpb
 import prepare
 import train
 from model import model_from_checkpoint
-from shards import TokenShards
-from tokenizer import load_tokenizer, train_bpe
+from uniscale.shards import TokenShards
+from tokenizer import train_bpe
+from uniscale.tokenization import load_tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = {'n_layer': 1, 'n_head': 2, 'n_embd': 32}
@@ -44,7 +45,7 @@ def data(tmp_path_factory):
 
 
 def config(data, run_dir, **kw):
-    cfg = {k: v for k, v in vars(train).items() if configurator.is_key(k, v)}
+    cfg = configurator.defaults(train)
     cfg.update(out_dir=data['out'], run_dir=str(run_dir), tokenizer=data['a'], preset='gpt2-tiny', model_args=TINY,
                block_size=32, batch_size=4, max_steps=20, warmup_steps=2, lr=1e-2, eval_interval=10, eval_docs=2,
                eval_batch_size=64, log_interval=1, compile=False, device='cpu')

@@ -6,9 +6,9 @@ import os
 
 import numpy as np
 
-import rankstats
-from scale_study import MIN_GROUP
-from reporting import csv_text, fmt, fmt_ci, md_table, pyplot, save_figure
+from uniscale import rank_stats
+from uniscale.scale_analysis import MIN_GROUP
+from uniscale.report_format import csv_text, fmt, fmt_ci, md_table, pyplot, save_figure
 
 TABLE_POINTS = 10           # evaluations per size in the agreement-over-training table (all are in summary.json)
 SEED_BOOTSTRAP_NOTE = (
@@ -28,8 +28,8 @@ def verdict_sentence(h):
             f"(CI {fmt_ci(h['decision_accuracy_ci'])}), over {n} tokenizers.")
     if h['verdict'] == 'not significant':
         return (f"**Verdict: not significant** with {n} tokenizers {base} The smallest p that {n} tokenizers allow is "
-                f"2/{n}! = {p_min:.4g}" + (f", so no ordering of {n} tokenizers can reach p < {rankstats.ALPHA}: "
-                                           f"add tokenizers to test the correlation." if p_min >= rankstats.ALPHA
+                f"2/{n}! = {p_min:.4g}" + (f", so no ordering of {n} tokenizers can reach p < {rank_stats.ALPHA}: "
+                                           f"add tokenizers to test the correlation." if p_min >= rank_stats.ALPHA
                                            else '.'))
     return f"**Verdict: {h['verdict']}** rank correlation {base}"
 
@@ -160,8 +160,8 @@ def scale_report(s):
                     f"(n={cell[t, z]['n_seeds']})" for z in sizes] for t in s['tokenizers']]
     noise = [[z['size'], fmt(z['seed_std'], 4), fmt(z['min_gap'], 4), fmt(z['median_gap'], 4), fmt(z['spread'], 4),
               f"{fmt(z['gaps_over_2std'])} of {z['n_gaps']}"] for z in s['noise']]
-    lines += [f"Verdict words: ρ > {rankstats.HIGH} high, {rankstats.MODERATE}–{rankstats.HIGH} moderate, below "
-              f"{rankstats.MODERATE} low, only when p < {rankstats.ALPHA}. P-values: {s['p_values']}. Decision "
+    lines += [f"Verdict words: ρ > {rank_stats.HIGH} high, {rank_stats.MODERATE}–{rank_stats.HIGH} moderate, below "
+              f"{rank_stats.MODERATE} low, only when p < {rank_stats.ALPHA}. P-values: {s['p_values']}. Decision "
               f"accuracy: the share of tokenizer pairs the small size orders as the large one does (0.5 = chance). "
               f"{s['n_runs']} runs.", '', SEED_BOOTSTRAP_NOTE, '',
               f"## {s['metric']} per tokenizer and size (mean ± std over seeds)", '',

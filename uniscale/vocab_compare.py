@@ -11,11 +11,7 @@ import os
 
 import numpy as np
 
-import btm
-import configurator
-import textsample
-import tokenizer
-from atomic import write_atomic
+from uniscale.atomic import write_atomic
 
 ROWS = [('tokens per document (mean)', 'tokens_per_doc', '.1f'), ('bytes per token', 'bytes_per_token', '.3f'),
         ('token length in the vocabulary, bytes (mean)', 'vocab_token_bytes', '.2f'),
@@ -76,30 +72,3 @@ def write_vocab_report(rep, out_path):
     plt.close(fig)
     os.replace(os.path.join(out_path, 'btm_vocab.png.tmp'), os.path.join(out_path, 'btm_vocab.png'))
 
-
-def analyze(cfg):
-    """The BTM of btm.py's config against a BPE of equal size (trained if missing, on the BTM's sample)."""
-    tok = btm.load(btm.btm_path(cfg))
-    bpe_path = cfg['baseline'] or os.path.join(cfg['out_dir'], tokenizer.tokenizer_name('bpe', tok.vocab_size))
-    if not os.path.isfile(os.path.join(bpe_path, 'meta.json')):
-        print(f"training the baseline {bpe_path} ({tok.vocab_size:,} ids) on the BTM's documents of the tok split")
-        texts, _ = textsample.sample_split(os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl'),
-                                    cfg['max_tok_bytes'], cfg['sample_seed'])
-        tokenizer.train_bpe(texts(), tok.vocab_size, bpe_path, cfg['min_frequency'], os.path.basename(bpe_path),
-                            cfg['corpus'])
-    bpe, bpe_meta = tokenizer.load_tokenizer(bpe_path), json.load(open(os.path.join(bpe_path, 'meta.json')))
-    if (bpe.vocab_size, bpe_meta['corpus']) != (tok.vocab_size, cfg['corpus']):
-        print(f"warning: baseline {bpe_path} has {bpe.vocab_size:,} ids from {bpe_meta['corpus']!r}, the BTM "
-              f"{tok.vocab_size:,} from {cfg['corpus']!r}: not a like-for-like comparison")
-    split = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['analyze_split']}.jsonl")
-    texts = [t for t, _ in zip(tokenizer.read_texts(split), range(cfg['analyze_max_docs']))]
-    rep = {'corpus': cfg['corpus'], 'split': cfg['analyze_split'], **vocab_report(tok, bpe, texts)}
-    out_path = os.path.join(cfg['analysis_dir'], tok.name)
-    write_vocab_report(rep, out_path)
-    print(f"{out_path}/btm_vocab.{{md,json,png}}: BTM {rep['btm_stats']['bytes_per_token']:.2f} bytes/token vs BPE "
-          f"{rep['bpe_stats']['bytes_per_token']:.2f}; {rep['btm_stats']['merged_spanning_words']:.1%} of "
-          f"merged tokens span 2+ words")
-
-
-if __name__ == '__main__':
-    analyze(configurator.configure({k: getattr(btm, k) for k in configurator.config_keys(vars(btm))}))

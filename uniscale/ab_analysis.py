@@ -11,7 +11,7 @@ import os
 import numpy as np
 import scipy.stats as st
 
-from reporting import fmt, fmt_ci, md_table, pyplot, save_figure
+from uniscale.report_format import fmt, fmt_ci, md_table, pyplot, save_figure
 
 AXES = {'bytes': ('bytes', 'bytes of text seen'), 'flops': ('train_flops', 'train FLOPs'),
         'steps': ('step', 'step')}

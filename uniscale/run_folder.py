@@ -16,7 +16,7 @@ import glob
 import json
 import os
 
-import atomic
+from uniscale import atomic
 
 EVAL_SET_KEYS = ('corpus', 'split', 'split_sha256', 'n_docs', 'max_docs_per_lang', 'context', 'overlap')
 
@@ -113,7 +113,7 @@ def refuse_unfinished(run_dir, state, allow=False, flag='--allow_unfinished=True
 # ---------------------------------------------------------------- tokenizer and model of a run
 def check_tokenizer(run_dir, cfg):
     """Load the run's tokenizer, refusing a missing folder or one whose hash differs from the one trained with."""
-    from tokenizer import TIKTOKEN_NAMES, load_tokenizer
+    from uniscale.tokenization import TIKTOKEN_NAMES, load_tokenizer
     path = cfg.get('tokenizer')
     if not path:
         raise SystemExit(f"{run_dir}/config.json: no 'tokenizer' entry; add the tokenizer folder it was trained with")

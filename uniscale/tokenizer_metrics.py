@@ -25,10 +25,10 @@ from collections import Counter
 
 import numpy as np
 
-import configurator
-import tokenizer as T
-from sources import hub_available
-from atomic import write_atomic, write_error
+from uniscale.atomic import write_atomic, write_error
+from uniscale.sources import hub_available
+from uniscale.splits import read_docs
+from uniscale.tokenization import load_tokenizer, tokenizer_name
 
 _WHITESPACE = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # str.split()'s set
 
@@ -145,10 +145,10 @@ def check_premium_config(cfg):
     """Fail at once (before the eval split is read) on a premium setting that cannot work."""
     ref, which = cfg['premium_reference'], cfg['premium_set']
     if which == 'embedded-parallel':
-        import embedded_corpus
-        if ref not in embedded_corpus.LANGS:
+        from data.embedded import generate
+        if ref not in generate.LANGS:
             raise SystemExit(f"config error: premium_reference={ref!r} is not a language of the embedded corpus "
-                             f"{embedded_corpus.LANGS}; use 'eng' or --premium_set=flores200")
+                             f"{generate.LANGS}; use 'eng' or --premium_set=flores200")
     elif which == 'flores200':
         if not hub_available(cfg['flores_repo']):
             raise SystemExit(f"{cfg['flores_repo']}: the Hugging Face hub cannot be reached (offline, or "
@@ -184,14 +184,14 @@ def parallel_texts(cfg, langs):
     ref = cfg['premium_reference']
     if cfg['premium_set'] == 'flores200':
         return flores_texts(cfg['flores_repo'], cfg['flores_split'], sorted(set(langs) | {ref}), cfg['flores_codes'])
-    import embedded_corpus
-    told = [lang for lang in embedded_corpus.LANGS if lang in langs or lang == ref]
-    return embedded_corpus.generate_parallel(cfg['premium_n_stories'], cfg['premium_seed'], told)
+    from data.embedded import generate
+    told = [lang for lang in generate.LANGS if lang in langs or lang == ref]
+    return generate.generate_parallel(cfg['premium_n_stories'], cfg['premium_seed'], told)
 
 
 def read_docs_by_lang(path, max_bytes_per_lang=0):
     docs, n = {}, Counter()
-    for _, d in T.read_docs(path):
+    for _, d in read_docs(path):
         lang = d.get('lang') or 'und'
         if max_bytes_per_lang and n[lang] >= max_bytes_per_lang:
             continue
@@ -280,9 +280,9 @@ def writing(eval_dir):
 
 
 def eval_all(cfg):
-    paths = [os.path.join(cfg['out_dir'], T.tokenizer_name(a, v)) for a in cfg['algorithms']
+    paths = [os.path.join(cfg['out_dir'], tokenizer_name(a, v)) for a in cfg['algorithms']
              for v in cfg['vocab_sizes']]
-    toks = [T.load_tokenizer(p) for p in paths + list(cfg['eval_tokenizers'])]  # fail before the slow part
+    toks = [load_tokenizer(p) for p in paths + list(cfg['eval_tokenizers'])]  # fail before the slow part
     check_premium_config(cfg)
     split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['eval_split']}.jsonl")
     docs = read_docs_by_lang(split_path, cfg['eval_max_bytes_per_lang'])
@@ -309,6 +309,3 @@ def eval_all(cfg):
     print(f"{cfg['eval_dir']}: metrics.json per tokenizer, {len(glob.glob(os.path.join(cfg['eval_dir'], tag + '_*')))}"
           f" plots and tables ({tag}_*)")
 
-
-if __name__ == '__main__':  # python tokenizer_eval.py config/tokenizers_demo.py (= python tokenizer.py eval ...)
-    eval_all(configurator.configure({k: v for k, v in vars(T).items() if configurator.is_key(k, v)}))

@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 
-from atomic import disk_errors, remove_quietly, write_json_atomic
+from uniscale.atomic import disk_errors, remove_quietly, write_json_atomic
 
 MAGIC = 0x756E6973  # 'unis'
 VERSION = 2  # 2: header[8] and the sidecar record max_id

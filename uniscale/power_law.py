@@ -10,7 +10,7 @@ to test the law), so its intervals show seed noise only, not whether the law hol
 import numpy as np
 from scipy.optimize import least_squares
 
-from rankstats import decision_accuracy, spearman
+from uniscale.rank_stats import decision_accuracy, spearman
 
 MIN_SIZES = 3                # a three-parameter law needs at least three sizes
 ALPHA_BOUNDS = (1e-3, 3.0)   # exponents outside this are not a power law of model size

@@ -1,7 +1,7 @@
 """
 The "embedded" corpus: a GENERATED (synthetic) multilingual corpus of short children's stories, so that
 uniscale runs end to end with no internet. Nothing here was downloaded or scraped: every story is built
-on the fly from the hand-written word lists and sentence templates in embedded_langs.py by a seeded random generator.
+on the fly from the hand-written word lists and sentence templates in words.py by a seeded random generator.
 
 What it contains: stories in English (eng), German (deu_Latn), Spanish (spa_Latn), French (fra_Latn),
 Russian (rus_Cyrl), Mandarin Chinese (cmn_Hani, no spaces between words), Arabic (arb_Arab) and Hindi
@@ -14,13 +14,13 @@ slots, with simple gender agreement; a third of the names are made up from sylla
 English is simplified, not flawless, and the stories are formulaic: this is a smoke-test corpus for
 tokenizers and small models, not a benchmark of language.
 
-    import embedded_corpus
-    for doc in embedded_corpus.generate_documents(4_000_000, seed=0):   # ~4 MB, 40% of its bytes English
+    from data.embedded import generate
+    for doc in generate.generate_documents(4_000_000, seed=0):   # ~4 MB, 40% of its bytes English
         doc['text'], doc['lang']
-    embedded_corpus.generate_documents(10**6, seed=1, lang_weights={'eng': 1, 'rus_Cyrl': 1})
-    embedded_corpus.generate_parallel(100, seed=0)  # {lang: [story, ...]}: story i told in every language
+    generate.generate_documents(10**6, seed=1, lang_weights={'eng': 1, 'rus_Cyrl': 1})
+    generate.generate_parallel(100, seed=0)  # {lang: [story, ...]}: story i told in every language
 
-    python embedded_corpus.py      # prints one story per language
+    python generate.py      # prints one story per language
 
 The same (n_bytes, seed, lang_weights) always yields the same documents, byte for byte, on any machine and
 under any PYTHONHASHSEED (only random.Random(seed).random is used). It streams: memory does not grow with
@@ -40,7 +40,7 @@ import random
 import re
 import unicodedata
 
-from embedded_langs import LANG_DATA, _suffix
+from data.embedded.words import LANG_DATA, _suffix
 
 # ------------------------------------------------------------------------------------------- generator
 LANGS = tuple(LANG_DATA)

@@ -21,7 +21,6 @@ of the per-process batch) down to 1: the entry is not ok, says which fits, and i
 Writes {sweep_dir}/{name}_preflight.json (fields in DESIGN.md) and prints a table; one line and exit 1 if any is not ok.
 """
 import contextlib
-import copy
 import ctypes
 import functools
 import gc
@@ -40,11 +39,11 @@ import torch
 
 import configurator
 import train
-from atomic import write_json_atomic
+from uniscale.atomic import write_json_atomic
 from model import GPT, GPTConfig
-from runs import read_json
-from shards import TokenShards
-from tokenizer import load_tokenizer, tokenizer_name
+from uniscale.run_folder import read_json
+from uniscale.shards import TokenShards
+from uniscale.tokenization import load_tokenizer, tokenizer_name
 
 H100_BF16_FLOPS = 989e12     # sweep.py's default gpu_peak_flops (dense bf16)
 ENTRY = ('preset', 'tokenizer', 'block_size', 'micro_batch_size', 'device', 'peak_mem_bytes', 'peak_mem_kind',
@@ -56,7 +55,7 @@ ENTRY = ('preset', 'tokenizer', 'block_size', 'micro_batch_size', 'device', 'pea
 def run_config(train_argv):
     """The run's whole train.py config: train.py's defaults, then the argv the sweep launches train.py with; a
     context given in bytes (context_bytes) becomes the block_size train.py derives from the train split."""
-    defaults = copy.deepcopy({k: v for k, v in vars(train).items() if configurator.is_key(k, v)})
+    defaults = configurator.defaults(train)
     rc = configurator.configure(defaults, train_argv)
     if rc['context_bytes'] > 0:
         name = read_json(os.path.join(rc['tokenizer'], 'meta.json'), default={}).get('name') or \
@@ -253,7 +252,7 @@ def preflight_entry(run, rc, world, dev, cfg):
             raise SystemExit(f"config error: batch_size={rc['batch_size']} must be a multiple of micro_batch_size "
                              f"({micro}) x processes ({world}); change one of them")
         tok, shards, missing = find_inputs(rc)
-        vocab = re.fullmatch(r'.*-(\d+)(k?)', run['tokenizer'])  # bpe-80k: 80,000 ids (tokenizer.tokenizer_name)
+        vocab = re.fullmatch(r'.*-(\d+)(k?)', run['tokenizer'])  # bpe-80k: 80,000 ids (tokenization.tokenizer_name)
         if tok is None and not vocab:
             e['error'] = missing
             return e

@@ -13,9 +13,9 @@ import re
 
 import numpy as np
 
-import rankstats
-import scaling
-from rankstats import decision_accuracy, rank_tests, spearman
+from uniscale import rank_stats
+from uniscale import power_law
+from uniscale.rank_stats import decision_accuracy, rank_tests, spearman
 
 MIN_GROUP = 3                # tokenizers needed for a within-algorithm correlation
 # zero-compute predictors: metrics.json key (under 'overall'; 'premium' is averaged over the non-reference
@@ -65,7 +65,7 @@ def compare_sizes(cells, tokenizers, small, large, higher, cfg):
     """The statistics of one (small, large) pair over the tokenizers present at both sizes."""
     toks = [t for t in tokenizers if (t, small) in cells and (t, large) in cells]
     out = dict(small=small, large=large, n_tokenizers=len(toks), tokenizers=toks,
-               smallest_p_possible=rankstats.smallest_p(len(toks)))
+               smallest_p_possible=rank_stats.smallest_p(len(toks)))
     if len(toks) < 2:
         return {**out, 'spearman': None, 'decision_accuracy': None, 'verdict': 'undefined'}
     xs, ys = [cells[t, small] for t in toks], [cells[t, large] for t in toks]
@@ -76,12 +76,12 @@ def compare_sizes(cells, tokenizers, small, large, higher, cfg):
     regret = float(abs(my[pick] - my[top]))
     nb, seed = cfg['n_bootstrap'], cfg['seed']
     return {**out, 'spearman': rho, 'spearman_p': p_rho, 'kendall': tau, 'kendall_p': p_tau, 'p_method': how,
-            'spearman_ci': rankstats.bootstrap_spearman_ci(xs, ys, nb, seed),
+            'spearman_ci': rank_stats.bootstrap_spearman_ci(xs, ys, nb, seed),
             'decision_accuracy': float(decision_accuracy(mx, my)),
-            'decision_accuracy_ci': rankstats.bootstrap_decision_accuracy_ci(xs, ys, nb, seed),
+            'decision_accuracy_ci': rank_stats.bootstrap_decision_accuracy_ci(xs, ys, nb, seed),
             'min_seeds': int(min(len(c) for c in xs + ys)), 'small_pick': toks[pick], 'large_best': toks[top],
             'top1_agree': bool(regret == 0.0), 'regret': regret,
-            'regret_bpb': regret if cfg['metric'] == 'bpb' else None, 'verdict': rankstats.verdict(rho, p_rho)}
+            'regret_bpb': regret if cfg['metric'] == 'bpb' else None, 'verdict': rank_stats.verdict(rho, p_rho)}
 
 
 def all_pairs(cells, sizes, higher, cfg, tokenizers=None):
@@ -179,22 +179,22 @@ def scaling_section(cells, sizes, tokenizers, n_of, flops_of, cfg):
     if cfg['higher_is_better']:
         return {'fits_note': f"no fits: {cfg['metric']} is higher-is-better; the law bpb = E + A N^-alpha is for "
                              f"losses (use --metric=bpb)"}
-    if len(sizes) < scaling.MIN_SIZES:
+    if len(sizes) < power_law.MIN_SIZES:
         return {'fits_note': f"no fits: {len(sizes)} sizes; E + A N^-alpha has three parameters and needs "
-                             f"{scaling.MIN_SIZES} or more sizes"}
+                             f"{power_law.MIN_SIZES} or more sizes"}
     nb, seed = cfg['n_fit_bootstrap'], cfg['seed']
     fits, fits_flops = {}, {}
     for t in tokenizers:
         have = [z for z in sizes if (t, z) in cells]
-        if len(have) < scaling.MIN_SIZES:
+        if len(have) < power_law.MIN_SIZES:
             continue
-        fits[t] = scaling.fit_with_bootstrap([n_of[z] for z in have], [cells[t, z] for z in have], nb, seed)
+        fits[t] = power_law.fit_with_bootstrap([n_of[z] for z in have], [cells[t, z] for z in have], nb, seed)
         if all(flops_of.get((t, z)) for z in have):
-            fits_flops[t] = scaling.fit_with_bootstrap([flops_of[t, z] for z in have],
+            fits_flops[t] = power_law.fit_with_bootstrap([flops_of[t, z] for z in have],
                                                        [cells[t, z] for z in have], nb, seed)
-    extrapolation = scaling.extrapolate(fits, cfg['extrapolate_to']) if fits else []
+    extrapolation = power_law.extrapolate(fits, cfg['extrapolate_to']) if fits else []
     complete = [t for t in tokenizers if all((t, z) in cells for z in sizes)]
-    bt = scaling.backtest([n_of[z] for z in sizes], {t: [cells[t, z].mean() for z in sizes] for t in complete})
+    bt = power_law.backtest([n_of[z] for z in sizes], {t: [cells[t, z].mean() for z in sizes] for t in complete})
 
     def public(f):
         return {k: v for k, v in f.items() if k != 'draws'}
@@ -316,7 +316,7 @@ def scale_analysis(records, cfg, metrics=None):
                                 if len(bs) >= 2 else None,
                                 decision_accuracy=float(decision_accuracy(bs, bl)) if len(bs) >= 2 else None),
         intrinsic_missing=[t for t in ranked if t not in metrics], intrinsic_skipped=skipped,
-        thresholds=dict(high=rankstats.HIGH, moderate=rankstats.MODERATE, alpha=rankstats.ALPHA),
+        thresholds=dict(high=rank_stats.HIGH, moderate=rank_stats.MODERATE, alpha=rank_stats.ALPHA),
         p_values=f"two-sided permutation test (scipy.stats.permutation_test): exact over all n! orderings for "
                  f"n <= {cfg['exact_max_n']} tokenizers, else Monte-Carlo with {cfg['n_permutations']} orderings "
                  f"(seed {cfg['seed']})",

@@ -1,0 +1,1 @@
+"""The embedded corpus: generated multilingual children's stories (generate.py) from word lists (words.py)."""

@@ -1,0 +1,21 @@
+"""
+uniscale/: the code the scripts at the root share. Nothing here is run directly; each module is one idea.
+
+  atomic            temp file + rename, and one-line disk errors: how every script writes an artifact
+  splits            reading a text split (one-line errors per bad line), whole or a seeded sample
+  sources           hub and local-parquet readers of the corpora (TinyStories, FineWeb-2)
+  shards            the token shard format, its reader, how training reads a split and its validation set
+  tokenization      the shared pre-tokenization and load_tokenizer for every kind (bpe, unigram, btm, tiktoken)
+  btm_encoding      BTM's encoder (merges applied over the primitive BPE), below tokenization
+  hf_remote_btm     BTM as a transformers tokenizer: copied into BTM exports as remote code (imports nothing here)
+  tokenizer_metrics intrinsic tokenizer metrics, plots and tables (python tokenizer.py eval)
+  vocab_compare     BTM vs equal-size BPE vocabulary report (python btm.py analyze)
+  run_folder        what a run folder is: checkpoints, finished or not, which evaluation set an eval file scored
+  preflight_check   sweep.py --preflight / --dry_run: each configuration measured, or its cost estimated
+  rank_stats        rank correlations with exact p-values, decision accuracy, bootstraps over seeds
+  power_law         bpb = E + A N^-alpha fits, extrapolation, backtest
+  scale_analysis    the scale study's numbers (correlate.py scale)
+  scale_report      the scale study's report.md, tables and plots
+  ab_analysis       the A/B study's numbers, report and plots (correlate.py ab)
+  report_format     number formatting, Markdown/CSV tables, PNG figures written atomically
+"""
