@@ -79,8 +79,8 @@ def lm_class():
 
 
 def make_lm(hf_path, cfg):
-    from uniscale.run_folder import resolve_device
-    dev, _ = resolve_device(cfg['device'])
+    from uniscale import hardware
+    dev, _ = hardware.resolve(cfg['device'])
     lm = lm_class()(pretrained=hf_path, backend='causal', trust_remote_code=True, batch_size=cfg['batch_size'],
                     device=dev, dtype=cfg['dtype'])
     if lm.tokenizer.bos_token_id is None:

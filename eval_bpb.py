@@ -6,8 +6,8 @@ tasks scored by log-likelihood. Writes out/runs/{run}/eval.json (eval_{split}.js
     python eval_bpb.py --runs='out/runs/*' --split=val --overlap=512          # every run; later windows keep context
     python eval_bpb.py --run=out/runs/X --tasks=tasks/demo_mc.jsonl --force=True
 
-The definition (docs/DESIGN.md): bpb = sum over every scored token of -log2 p(token | context), divided by the
-UTF-8 bytes of the scored documents. Each document of out/corpus/{corpus}/{split}.jsonl is tokenized from its original
+The definition (docs/DESIGN.md; uniscale/bpb.py computes it, for training's validation too): bpb = sum over every
+scored token of -log2 p(token | context), divided by the UTF-8 bytes of the scored documents. Each document of out/corpus/{corpus}/{split}.jsonl is tokenized from its original
 text (bytes counted on that text, never on a normalised form), fed after a BOS token, and every one of its tokens is
 scored exactly once, the first one predicted from BOS alone. No EOS is appended or scored: prepare.py puts only a BOS
 before each document, so the models never learned to predict an end, and scoring one would add a token whose bytes
@@ -25,19 +25,19 @@ For the standard multilingual suites (lm-evaluation-harness, every tokenizer kin
 (downstream.py scores every request after exactly one BOS, as here; see its docstring.)
 """
 import json
-import math
 import os
 import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import configurator
+from uniscale import hardware
 from uniscale.atomic import write_json_atomic
-from uniscale.run_folder import (EVAL_SET_KEYS, check_tokenizer, checkpoint_state, eval_is_current, eval_path, find_runs,
-                  load_checkpoint, load_model, read_run_config, refuse_unfinished, resolve_device, split_path,
-                  wanted_eval_set)
+from uniscale.bpb import bits_per_byte, score
+from uniscale.run_folder import (EVAL_SET_KEYS, check_tokenizer, checkpoint_state, eval_is_current, eval_path,
+                                 find_runs, load_checkpoint, load_model, read_run_config, refuse_unfinished,
+                                 split_path, wanted_eval_set)
 from uniscale.splits import read_docs
 
 # -----------------------------------------------------------------------------
@@ -57,57 +57,9 @@ dtype = ''                   # '' = bfloat16 autocast on cuda, float32 on cpu; o
 force = False                # re-evaluate runs already scored on this checkpoint with these settings
 allow_unfinished = False     # score a checkpoint that is not the run's last (its eval.json then says finished: false)
 # -----------------------------------------------------------------------------
-LN2 = math.log(2)
 
 
-# ---------------------------------------------------------------- scoring
-def windows(n, ctx, ovl=0):
-    """Windows over a document of n tokens scored after BOS. With x = [BOS, t1 .. t(n-1)] the inputs and
-    y = [t1 .. tn] the targets, each (start, first, end) feeds x[start:end] and scores y[first:end]; the scored
-    ranges tile [0, n) exactly once. Each window ends `ctx - ovl` tokens after the previous one and reaches back to
-    fill the context, so it re-reads at least `ovl` scored tokens (the last one may re-read more, as in lm-eval)."""
-    if not 0 <= ovl < ctx:
-        raise SystemExit(f"config error: overlap={ovl} must be in [0, context={ctx}); 0 = disjoint windows")
-    out, end = [], 0
-    while end < n:
-        first, end = end, min(n, ctx if end == 0 else end + ctx - ovl)
-        out.append((max(0, end - ctx), first, end))
-    return out
-
-
-@torch.no_grad()
-def score(model, items, dev, dt, max_tokens=8192, desc=None):
-    """Sum of -ln p over the scored tokens of each item. An item is (ids, skip): ids[:-1] is fed to the model,
-    ids[1:] are the targets, of which the first `skip` are context, not scored. Items are sorted by length and
-    batched up to max_tokens per forward. Returns (nll_nats float64 array, n_scored int array), in item order."""
-    from tqdm import tqdm
-    order = sorted(range(len(items)), key=lambda i: -len(items[i][0]))
-    batches, i = [], 0
-    while i < len(order):
-        width = max(1, len(items[order[i]][0]) - 1)  # the longest of the batch: sorted descending
-        n = max(1, max_tokens // width)
-        batches.append(order[i:i + n])
-        i += n
-    nll, counts = np.zeros(len(items)), np.zeros(len(items), dtype=np.int64)
-    autocast = torch.autocast(dev.split(':')[0], dtype=torch.bfloat16, enabled=dt == 'bfloat16')
-    for batch in tqdm(batches, desc=desc, disable=None if desc else True, mininterval=2.0):
-        T = max(1, len(items[batch[0]][0]) - 1)
-        x = torch.zeros(len(batch), T, dtype=torch.long)  # right padding: causal attention never looks at it
-        y = torch.full((len(batch), T), -1, dtype=torch.long)
-        for row, j in enumerate(batch):
-            ids, skip = items[j]
-            ids = torch.as_tensor(ids, dtype=torch.long)
-            x[row, :len(ids) - 1] = ids[:-1]
-            y[row, skip:len(ids) - 1] = ids[skip + 1:]
-        x, y = x.to(dev), y.to(dev)
-        with autocast:
-            logits, _ = model(x)
-        tok_nll = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=-1, reduction='none')
-        nll[batch] = tok_nll.view(len(batch), T).double().sum(1).cpu().numpy()
-        counts[batch] = (y >= 0).sum(1).cpu().numpy()
-    return nll, counts
-
-
+# ---------------------------------------------------------------- the documents (scored by uniscale/bpb.py)
 def read_split(path, max_per_lang=0):
     """(texts, langs) of a jsonl split, the first max_per_lang documents of each language when > 0."""
     texts, langs, seen = [], [], {}
@@ -119,44 +71,6 @@ def read_split(path, max_per_lang=0):
         texts.append(doc['text'])
         langs.append(lang)
     return texts, langs
-
-
-def bits_per_byte(model, tok, texts, langs, dev='cpu', dt='float32', ctx=0, ovl=0, max_tokens=8192, desc=None):
-    """Score documents as DESIGN.md defines it; returns the eval.json numbers (overall, per_lang, windowing)."""
-    ctx = ctx or model.config.block_size
-    if ctx > model.config.block_size:
-        raise SystemExit(f"config error: context={ctx} exceeds the model's block_size {model.config.block_size}")
-    encoded = tok.encode_batch(texts)
-    items, owner = [], []
-    for d, ids in enumerate(encoded):
-        full = [tok.bos_id] + list(ids)
-        for start, first, end in windows(len(ids), ctx, ovl):
-            items.append((full[start:end + 1], first - start))
-            owner.append(d)
-    t0 = time.time()
-    nll, counts = score(model, items, dev, dt, max_tokens, desc)
-    seconds = time.time() - t0
-    doc_nll, doc_tokens = np.zeros(len(texts)), np.zeros(len(texts), dtype=np.int64)
-    np.add.at(doc_nll, owner, nll)
-    np.add.at(doc_tokens, owner, counts)
-    n_tokens_encoded = np.array([len(ids) for ids in encoded], dtype=np.int64)
-    if not np.array_equal(doc_tokens, n_tokens_encoded):  # the definition's "every token once", checked every run
-        raise RuntimeError("eval_bpb.py: scored token counts differ from the encoded lengths; windowing bug")
-    doc_bytes = np.array([len(t.encode('utf-8')) for t in texts], dtype=np.int64)
-
-    def summary(mask):
-        n_bytes, n_tok, total = int(doc_bytes[mask].sum()), int(doc_tokens[mask].sum()), float(doc_nll[mask].sum())
-        return {'bpb': total / LN2 / max(n_bytes, 1), 'nll_per_token': total / max(n_tok, 1), 'nll_nats': total,
-                'n_tokens': n_tok, 'n_bytes': n_bytes, 'n_docs': int(mask.sum()),
-                'bytes_per_token': n_bytes / max(n_tok, 1)}
-    langs = np.array(langs)
-    result = summary(np.ones(len(texts), dtype=bool))
-    result['per_lang'] = {lang: summary(langs == lang) for lang in sorted(set(langs.tolist()))}
-    result['windowing'] = {'context': ctx, 'overlap': ovl, 'mode': 'disjoint' if ovl == 0 else 'overlapping',
-                           'n_windows': len(items), 'bos_context': True, 'eos_appended': False}
-    result['eval_seconds'] = seconds
-    result['tok_per_s'] = result['n_tokens'] / max(seconds, 1e-9)
-    return result
 
 
 # ---------------------------------------------------------------- multiple choice
@@ -226,7 +140,7 @@ def evaluate_run(run_dir, c):
         _docs_cache.clear()
         _docs_cache[key] = read_split(path, c['max_docs_per_lang'])
     texts, langs = _docs_cache[key]
-    dev, dt = resolve_device(c['device'], c['dtype'])
+    dev, dt = hardware.resolve(c['device'], c['dtype'])
     model = load_model(ckpt, tok, run_dir, dev)
     name = os.path.basename(os.path.normpath(run_dir))
     result = bits_per_byte(model, tok, texts, langs, dev, dt, c['context'], c['overlap'], c['batch_tokens'],

@@ -20,8 +20,9 @@ import time
 import torch
 
 import configurator
+from uniscale import hardware
 from uniscale.atomic import write_atomic
-from uniscale.run_folder import check_tokenizer, find_runs, load_checkpoint, load_model, read_run_config, resolve_device
+from uniscale.run_folder import check_tokenizer, find_runs, load_checkpoint, load_model, read_run_config
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -60,7 +61,7 @@ def complete(model, tok, prompt, n, max_new, temp, k, seed_, dev='cpu', dt='floa
     ids = [tok.bos_id] + tok.encode(prompt)
     idx = torch.tensor([ids] * n, dtype=torch.long, device=dev)
     torch.manual_seed(seed_)  # seeds the CUDA generators too
-    with torch.autocast(dev.split(':')[0], dtype=torch.bfloat16, enabled=dt == 'bfloat16'):
+    with hardware.autocast(dev, dt):
         out = model.generate(idx, max_new, temperature=temp, top_k=k or None)
     texts = []
     for row in out[:, len(ids):].tolist():
@@ -71,7 +72,7 @@ def complete(model, tok, prompt, n, max_new, temp, k, seed_, dev='cpu', dt='floa
 
 def sample_run(run_dir, tok, prompt_list, cfg):
     """{'run', 'step', 'tokenizer', 'samples': [[text per sample] per prompt]} for one run folder."""
-    dev, dt = resolve_device(cfg['device'], cfg['dtype'])
+    dev, dt = hardware.resolve(cfg['device'], cfg['dtype'])
     ckpt = load_checkpoint(run_dir)
     model = load_model(ckpt, tok, run_dir, dev)
     t0 = time.time()

@@ -20,12 +20,15 @@ number of processes, and resuming needs only the step.
 Budget: `budget` in `budget_unit`, 'tokens' or 'bytes' of UTF-8 text (converted with the train split's bytes per
 token, so tokenizers are compared on equal text); 0 = one epoch; max_steps > 0 overrides. The log's `bytes` is tokens
 seen times that same ratio.
-Validation (shards.eval_set): `eval_docs` whole val documents spread evenly over the split (every language when the split is grouped by
-language), fixed for the run, scored as eval_bpb.py does with overlap 0 (from BOS, every token once, windows of
-block_size). val_bpb = nll / ln 2 / the documents' UTF-8 bytes (of their decoded text; the tokenizers are lossless).
+Loss: what model.py's token_losses says (the mean over the targets; `train_step` below is the whole update).
+Validation (shards.eval_set): `eval_docs` whole val documents spread evenly over the split (every language when the
+split is grouped by language), fixed for the run, scored by uniscale/bpb.py (eval_bpb.py's scorer) with overlap 0
+(from BOS, every token once, windows of block_size). val_bpb = nll / ln 2 / the documents' UTF-8 bytes (of their
+decoded text; the tokenizers are lossless).
 """
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -34,12 +37,13 @@ import time
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 import configurator
-from uniscale.atomic import remove_stale_temps, write_atomic, write_json_atomic
 from model import GPT, PRESETS, make_config
+from uniscale import hardware
+from uniscale.atomic import remove_stale_temps, write_atomic, write_json_atomic
+from uniscale.bpb import validation_bpb
 from uniscale.run_folder import load_checkpoint
 from uniscale.shards import PackedWindows, TokenShards, eval_set
 from uniscale.tokenization import load_tokenizer
@@ -99,35 +103,7 @@ threads = 0                  # torch CPU threads; 0 = torch's default (one per c
 RESUME_FREE = {'run_dir', 'tokens_dir', 'init_from', 'stop_step', 'compile', 'device', 'micro_batch_size',
                'eval_batch_size', 'log_interval', 'wandb_log', 'wandb_project', 'threads'}
 CHOICES = {'init_from': ('scratch', 'resume'), 'budget_unit': ('tokens', 'bytes'),
-           'schedule': ('cosine', 'wsd', 'constant'), 'dtype': ('', 'float32', 'bfloat16')}
-PEAK_BF16_FLOPS = {'H100 PCIe': 756e12, 'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'L40S': 362e12,
-                   'A10G': 125e12, 'RTX 4090': 165e12}
-
-
-@torch.no_grad()
-def evaluate(model, windows, n_bytes, batch, device, autocast, rank=0, world=1):
-    """(val_loss in nats/token, val_bpb) over the validation windows, shared out among the processes."""
-    model.eval()
-    saved, model.config.doc_bos_id = model.config.doc_bos_id, -1  # one document per window: causal is enough
-    sums = torch.zeros(2, dtype=torch.float64, device=device)  # summed nll, tokens scored
-    mine = windows[rank::world]
-    for b in range(0, len(mine), batch):
-        chunk = mine[b:b + batch]
-        x = torch.zeros(len(chunk), len(chunk[0][0]) - 1, dtype=torch.long)
-        y = torch.full_like(x, -1)  # padding and context are never scored
-        for r, (w, skip) in enumerate(chunk):
-            x[r, :len(w) - 1], y[r, skip:len(w) - 1] = torch.from_numpy(w[:-1]), torch.from_numpy(w[skip + 1:])
-        x, y = x.to(device), y.to(device)
-        with autocast:
-            logits, _ = model(x)
-        sums[0] += F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=-1, reduction='sum')
-        sums[1] += (y != -1).sum()
-    if world > 1:
-        dist.all_reduce(sums)
-    model.config.doc_bos_id = saved
-    model.train()
-    nll, n_tokens = sums.tolist()
-    return nll / n_tokens, nll / math.log(2) / n_bytes
+           'schedule': ('cosine', 'wsd', 'constant'), 'dtype': hardware.DTYPES}
 
 
 def lr_at(step, cfg, total_steps):
@@ -205,14 +181,6 @@ def model_config_for(cfg, vocab_size, bos_id, block_size):
                                          'doc_bos_id': bos_id if cfg['doc_mask'] else -1, **cfg['model_args']})
 
 
-def peak_flops_for(dev, configured=0.0):
-    """FLOP/s of one device for MFU: `configured`, else the GPU's dense bf16 peak by name; 0 on CPU (no MFU)."""
-    if configured or not str(dev).startswith('cuda'):
-        return configured
-    name = torch.cuda.get_device_name(dev)
-    return next((f for gpu, f in PEAK_BF16_FLOPS.items() if gpu in name), 0.0)
-
-
 def run_dir_for(cfg, tok_name):
     return cfg['run_dir'] or os.path.join(cfg['out_dir'], 'runs', f"{cfg['preset']}_{tok_name}_s{cfg['seed']}")
 
@@ -240,18 +208,44 @@ def rng_states(ddp, world):
     return states
 
 
-def train(cfg):
-    """Train (or resume, or find finished) the run that cfg describes; returns its folder."""
-    t0 = time.time()  # wall_s: everything this process does for the run
-    for key, allowed in CHOICES.items():  # settings that need no file to check
+def train_step(model, optimizer, micro_batches, grad_clip, autocast, ddp=False):
+    """One optimizer update: forward and backward over each (x, y) micro batch (gradient accumulation, each loss
+    scaled by 1 / their number), clipping, AdamW. micro_batches is a list of callables returning (x, y) on the
+    device, so one micro batch is loaded at a time. Returns (the step's mean loss as a device tensor, grad norm or
+    None). Under DDP the gradients are all-reduced in the last micro batch's backward only. The preflight times
+    this same function."""
+    n = len(micro_batches)
+    loss_sum = 0.0
+    for m, load in enumerate(micro_batches):
+        x, y = load()
+        sync = model.no_sync() if ddp and m < n - 1 else contextlib.nullcontext()  # set before its forward
+        with sync:
+            with autocast:
+                _, loss = model(x, y)  # the training loss: model.token_losses
+                loss = loss / n
+            loss.backward()
+        loss_sum += loss.detach()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip) if grad_clip else None
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss_sum, grad_norm
+
+
+def check_settings(cfg):
+    """Settings that need no file to check, refused before any work."""
+    for key, allowed in CHOICES.items():
         if cfg[key] not in allowed:
             raise SystemExit(f"config error: {key}={cfg[key]!r}; choose one of {', '.join(map(repr, allowed))}")
     if cfg['preset'] not in PRESETS:
         raise SystemExit(f"config error: preset={cfg['preset']!r} is not a model.py preset; choose one of "
                          f"{', '.join(PRESETS)}")
-    # ---- processes and device: torchrun sets RANK/LOCAL_RANK/WORLD_SIZE; NCCL on CUDA, gloo on CPU
+
+
+def start_processes(cfg):
+    """(ddp, rank, local_rank, world, device): torchrun or srun sets RANK/LOCAL_RANK/WORLD_SIZE; NCCL on CUDA,
+    gloo on CPU."""
     ddp = 'RANK' in os.environ
-    dev = cfg['device'] or ('cuda' if torch.cuda.is_available() else 'cpu')
+    dev, _ = hardware.resolve(cfg['device'])
     rank, local_rank, world = 0, 0, 1
     if ddp:
         rank, local_rank, world = (int(os.environ[k]) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE'))
@@ -259,40 +253,104 @@ def train(cfg):
             dev = f'cuda:{local_rank}'
             torch.cuda.set_device(dev)
         dist.init_process_group(backend='nccl' if dev.startswith('cuda') else 'gloo')
-    master = rank == 0
     if cfg['threads']:
         torch.set_num_threads(cfg['threads'])
+    return ddp, rank, local_rank, world, dev
+
+
+def open_checkpoint(cfg, ckpt_path, run_dir):
+    """The run's checkpoint: None to start from scratch, else the checkpoint (its 'done' says a finished run asked
+    again with the same settings); refuses a run asked with other settings, or resumed without asking (or with
+    nothing to resume)."""
+    if not os.path.isfile(ckpt_path):
+        if cfg['init_from'] == 'resume':
+            raise SystemExit(f"{ckpt_path}: not found, nothing to resume; drop --init_from=resume to start the run")
+        return None
+    ckpt = load_checkpoint(ckpt_path, mmap=True)  # mmap: read the flag and settings fast
+    changed = changed_settings(ckpt, cfg)
+    if changed:
+        what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
+        raise SystemExit(f"{ckpt_path}: this run was {what} with other settings: " + ', '.join(changed)
+                         + f"; give these settings their own --run_dir (or delete {run_dir} to retrain it)")
+    if ckpt['done']:
+        return ckpt
+    if cfg['init_from'] != 'resume':
+        raise SystemExit(f"{ckpt_path}: an unfinished run (checkpoint at step {ckpt['step']}); continue it with "
+                         f"--init_from=resume, or delete {run_dir} to start over")
+    return load_checkpoint(ckpt_path)  # private copies for the optimizer
+
+
+def restore(ckpt, optimizer, rank, world, device_type, log):
+    """Load a checkpoint's optimizer state and this process's RNG; returns (step, the clocks so far)."""
+    optimizer.load_state_dict(ckpt['optimizer'])
+    if len(ckpt['rng']) == world:
+        torch.set_rng_state(ckpt['rng'][rank]['cpu'])
+        if device_type == 'cuda' and ckpt['rng'][rank]['cuda'] is not None:
+            torch.cuda.set_rng_state(ckpt['rng'][rank]['cuda'])
+    else:
+        log(f"note: resuming on {world} processes, checkpointed on {len(ckpt['rng'])}: dropout RNG reseeded")
+    return ckpt['step'], {k: ckpt.get(k, 0.0) for k in ('elapsed_s', 'compile_s', 'wall_s')}
+
+
+def save_checkpoint(path, state):
+    """torch.save to a temp file, then rename: a full or read-only disk keeps the last good checkpoint."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise SystemExit(f"{path}: could not write the checkpoint at step {state['step']} "
+                         f"({str(e).splitlines()[0]}); free disk space or fix permissions, then resume (the "
+                         f"previous checkpoint is kept)") from None
+
+
+def stop_if_nonfinite(ok, what, step, run_dir, ckpt_path, first_ckpt_step):
+    if ok:
+        return
+    kept = load_checkpoint(ckpt_path, mmap=True)['step'] if os.path.isfile(ckpt_path) else None
+    where = (f"the last good checkpoint (step {kept}) is kept in {ckpt_path}" if kept is not None else
+             f"no checkpoint was written (the first comes at step {first_ckpt_step})")
+    raise SystemExit(f"{run_dir}: {what} is not finite at step {step}; stopped, {where}. A resumed run keeps its "
+                     f"settings, so retrain with a lower lr or more warmup_steps under a new --run_dir "
+                     f"(or delete {run_dir})")
+
+
+def start_log(run_dir, run_config, step):
+    """config.json always; log.jsonl kept up to the checkpoint's step (a run that died before its first checkpoint
+    starts its log again); a checkpoint write cut short by a kill removed."""
+    log_path = os.path.join(run_dir, 'log.jsonl')
+    os.makedirs(run_dir, exist_ok=True)
+    remove_stale_temps(os.path.join(run_dir, 'ckpt.pt'))
+    write_json_atomic(os.path.join(run_dir, 'config.json'), run_config)
+    if step == 0 and os.path.isfile(log_path):
+        os.remove(log_path)
+    trim_log(log_path, step)
+
+
+def train(cfg):
+    """Train (or resume, or find finished) the run that cfg describes; returns its folder."""
+    t0 = time.time()  # wall_s: everything this process does for the run
+    check_settings(cfg)
+    ddp, rank, local_rank, world, dev = start_processes(cfg)
+    master = rank == 0
     log = print if master else (lambda *a, **k: None)
-    device_type = 'cuda' if dev.startswith('cuda') else 'cpu'
-    dt = cfg['dtype'] or ('bfloat16' if device_type == 'cuda' else 'float32')
-    autocast = torch.autocast(device_type, dtype=torch.bfloat16) if dt == 'bfloat16' else contextlib.nullcontext()
-    if device_type == 'cuda':
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    device_type = dev.split(':')[0]
+    dt = hardware.resolve(dev, cfg['dtype'])[1]
+    autocast = hardware.autocast(dev, dt)
 
     # ---- tokenizer, run folder, shards, batch geometry: every check before any compute
     tok = load_tokenizer(cfg['tokenizer'])
     run_dir = run_dir_for(cfg, tok.name)
     ckpt_path, log_path = os.path.join(run_dir, 'ckpt.pt'), os.path.join(run_dir, 'log.jsonl')
-    ckpt = None
-    if os.path.isfile(ckpt_path):
-        ckpt = load_checkpoint(ckpt_path, mmap=True)  # mmap: read the flag and settings fast
-        changed = changed_settings(ckpt, cfg)
-        if changed:
-            what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
-            raise SystemExit(f"{ckpt_path}: this run was {what} with other settings: " + ', '.join(changed)
-                             + f"; give these settings their own --run_dir (or delete {run_dir} to retrain it)")
-        if ckpt['done']:
-            log(f"{run_dir}: finished at step {ckpt['step']} ({ckpt['tokens_seen']:,} tokens); nothing to do "
-                f"(delete the folder to train it again)")
-            if ddp:
-                dist.destroy_process_group()
-            return run_dir
-        if cfg['init_from'] != 'resume':
-            raise SystemExit(f"{ckpt_path}: an unfinished run (checkpoint at step {ckpt['step']}); continue it with "
-                             f"--init_from=resume, or delete {run_dir} to start over")
-        ckpt = load_checkpoint(ckpt_path)  # private copies for the optimizer
-    elif cfg['init_from'] == 'resume':
-        raise SystemExit(f"{ckpt_path}: not found, nothing to resume; drop --init_from=resume to start the run")
+    ckpt = open_checkpoint(cfg, ckpt_path, run_dir)
+    if ckpt is not None and ckpt['done']:
+        log(f"{run_dir}: finished at step {ckpt['step']} ({ckpt['tokens_seen']:,} tokens); nothing to do "
+            f"(delete the folder to train it again)")
+        if ddp:
+            dist.destroy_process_group()
+        return run_dir
     vocab_size = cfg['model_args'].get('vocab_size', tok.vocab_size)
     tokens_dir = tokens_dir_for(cfg, tok.name)
     train_shards = TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=vocab_size)
@@ -308,37 +366,28 @@ def train(cfg):
     eval_windows, eval_n_docs, eval_bytes = eval_set(val_shards, tok, cfg['eval_docs'], block_size)
     total_steps = steps_for_budget({**cfg, 'block_size': block_size}, train_shards.bytes_per_token,
                                    data.windows_per_epoch)
-    tokens_per_step = cfg['batch_size'] * block_size
+    tokens_per_step, bpt = cfg['batch_size'] * block_size, train_shards.bytes_per_token
     epochs = total_steps * cfg['batch_size'] / data.windows_per_epoch  # how often the run reads its train split
+    first_ckpt_step = min(cfg['eval_interval'] or total_steps, total_steps)
 
     # ---- model and optimizer (from the checkpoint when resuming)
     torch.manual_seed(cfg['seed'])  # the same initial weights in every process
-    model = GPT(model_cfg)
+    raw_model = GPT(model_cfg)
     if ckpt is not None:
-        model.load_state_dict(ckpt['model'])
-    model.to(dev)
-    optimizer = model.configure_optimizer(cfg['weight_decay'], cfg['lr'], (cfg['beta1'], cfg['beta2']), device_type,
-                                          cfg['decay_embeddings'])
+        raw_model.load_state_dict(ckpt['model'])
+    raw_model.to(dev)
+    optimizer = raw_model.configure_optimizer(cfg['weight_decay'], cfg['lr'], (cfg['beta1'], cfg['beta2']),
+                                              device_type, cfg['decay_embeddings'])
     step, clock = 0, {'elapsed_s': 0.0, 'compile_s': 0.0, 'wall_s': 0.0}  # summed over resumes
     torch.manual_seed(cfg['seed'] * 1000 + rank)  # dropout: a stream per process
     if ckpt is not None:
-        optimizer.load_state_dict(ckpt['optimizer'])
-        step = ckpt['step']
-        clock = {k: ckpt.get(k, 0.0) for k in clock}
-        if len(ckpt['rng']) == world:
-            torch.set_rng_state(ckpt['rng'][rank]['cpu'])
-            if device_type == 'cuda' and ckpt['rng'][rank]['cuda'] is not None:
-                torch.cuda.set_rng_state(ckpt['rng'][rank]['cuda'])
-        else:
-            log(f"note: resuming on {world} processes, checkpointed on {len(ckpt['rng'])}: dropout RNG reseeded")
+        step, clock = restore(ckpt, optimizer, rank, world, device_type, log)
         del ckpt
-    raw_model = model
-    if cfg['compile']:
-        model = torch.compile(model)
+    model = torch.compile(raw_model) if cfg['compile'] else raw_model
     if ddp:
         model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None)
-    peak = peak_flops_for(dev, cfg['peak_flops'])
-    flops_per_token, bpt = raw_model.flops_per_token(), train_shards.bytes_per_token
+    peak = hardware.peak_flops(dev, cfg['peak_flops'])
+    flops_per_token = raw_model.flops_per_token()
 
     # ---- the run folder: config.json always, log.jsonl appended (after the checkpoint's step when resuming)
     run_config = {**cfg, 'block_size': block_size, 'epochs': epochs,
@@ -346,16 +395,11 @@ def train(cfg):
                   'arch': model_cfg.arch, 'tokenizer_name': tok.name, 'tokenizer_hash': tok.hash,
                   'vocab_size': tok.vocab_size, 'tokens_dir': tokens_dir, 'n_params': raw_model.num_params(),
                   'n_params_nonembedding': raw_model.num_params(non_embedding=True), 'total_steps': total_steps,
-                  'tokens_per_step': tokens_per_step, 'train_bytes_per_token': train_shards.bytes_per_token,
+                  'tokens_per_step': tokens_per_step, 'train_bytes_per_token': bpt,
                   'world_size': world, 'micro_batch_size_used': micro, 'grad_accum': grad_accum, 'dtype_used': dt,
                   'eval_n_docs': eval_n_docs, 'eval_n_bytes': eval_bytes}
     if master:
-        os.makedirs(run_dir, exist_ok=True)
-        remove_stale_temps(ckpt_path)  # a checkpoint write cut short by a kill
-        write_json_atomic(os.path.join(run_dir, 'config.json'), run_config)
-        if step == 0 and os.path.isfile(log_path):
-            os.remove(log_path)  # a run that died before its first checkpoint starts its log again
-        trim_log(log_path, step)
+        start_log(run_dir, run_config, step)
     if cfg['wandb_log'] and master:
         import wandb  # only when asked for
         wandb.init(project=cfg['wandb_project'], name=run_config['run_name'], config=run_config, resume='allow')
@@ -374,46 +418,34 @@ def train(cfg):
             if cfg['wandb_log']:
                 wandb.log(event, step=event['step'])
 
-    def save(done):
-        stop_if_nonfinite(all(torch.isfinite(p).all() for p in raw_model.parameters()), 'a weight')  # in every process
-        states = rng_states(ddp, world)  # a collective: every process takes part
-        if not master:
-            return
-        state = {'model': raw_model.state_dict(), 'model_config': dataclasses.asdict(model_cfg), 'config': run_config,
-                 'request': dict(cfg), 'optimizer': optimizer.state_dict(), 'step': step,
-                 'windows_seen': step * cfg['batch_size'], 'tokens_seen': step * tokens_per_step,
-                 'bytes_seen': round(step * tokens_per_step * bpt), **clocks(), 'rng': states, 'done': done}
-        tmp = f"{ckpt_path}.{os.getpid()}.tmp"
-        try:
-            torch.save(state, tmp)
-            os.replace(tmp, ckpt_path)
-        except (OSError, RuntimeError) as e:  # a full or read-only disk: keep the last good checkpoint, no temp file
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise SystemExit(f"{ckpt_path}: could not write the checkpoint at step {step} ({str(e).splitlines()[0]}); "
-                             f"free disk space or fix permissions, then resume (the previous checkpoint is kept)")
-
-    def stop_if_nonfinite(ok, what):
-        if ok:
-            return
-        kept = load_checkpoint(ckpt_path, mmap=True)['step'] if os.path.isfile(ckpt_path) else None
-        where = (f"the last good checkpoint (step {kept}) is kept in {ckpt_path}" if kept is not None else
-                 f"no checkpoint was written (the first comes at step {min(cfg['eval_interval'] or total_steps, total_steps)})")
-        raise SystemExit(f"{run_dir}: {what} is not finite at step {step}; stopped, {where}. A resumed run keeps its "
-                         f"settings, so retrain with a lower lr or more warmup_steps under a new --run_dir "
-                         f"(or delete {run_dir})")
+    def check_finite(ok, what):
+        stop_if_nonfinite(ok, what, step, run_dir, ckpt_path, first_ckpt_step)
 
     def clocks():  # the run's clocks, summed over resumes: training only, the first compiled step, everything
         return {'elapsed_s': clock['elapsed_s'] + train_s, 'compile_s': clock['compile_s'] + compile_s,
                 'wall_s': clock['wall_s'] + time.time() - t0}
 
-    def wait_for_device():  # the clock reads only after the device has finished the queued work
-        if device_type == 'cuda':
-            torch.cuda.synchronize(dev)
+    def save(done):  # every process takes part (the finite check, the RNG gather); rank 0 writes
+        check_finite(all(torch.isfinite(p).all() for p in raw_model.parameters()), 'a weight')
+        states = rng_states(ddp, world)
+        if master:
+            save_checkpoint(ckpt_path, {
+                'model': raw_model.state_dict(), 'model_config': dataclasses.asdict(model_cfg), 'config': run_config,
+                'request': dict(cfg), 'optimizer': optimizer.state_dict(), 'step': step,
+                'windows_seen': step * cfg['batch_size'], 'tokens_seen': step * tokens_per_step,
+                'bytes_seen': round(step * tokens_per_step * bpt), **clocks(), 'rng': states, 'done': done})
 
-    def validate():  # (val_loss, val_bpb), every process taking part
-        batch = cfg['eval_batch_size'] or micro
-        return evaluate(raw_model, eval_windows, eval_bytes, batch, dev, autocast, rank, world)
+    def validate():  # (val_loss, val_bpb) through uniscale/bpb.py, every process taking part
+        max_tokens = (cfg['eval_batch_size'] or micro) * block_size
+        return validation_bpb(raw_model, eval_windows, eval_bytes, dev, dt, max_tokens, rank, world)
+
+    def micro_batches(step):  # window j of the run is a pure function of (seed, j): see shards.PackedWindows
+        def load(m):
+            xy = torch.from_numpy(data.windows(step * cfg['batch_size'] + (m * world + rank) * micro, micro))
+            if device_type == 'cuda':
+                xy = xy.pin_memory().to(dev, non_blocking=True)
+            return xy[:, :-1], xy[:, 1:]
+        return [functools.partial(load, m) for m in range(grad_accum)]
 
     # ---- the loop. Clocks: train_s counts training steps only (no validation, checkpoints or the first compiled
     # step, which holds the compile and goes to compile_s); wall_s counts everything.
@@ -434,27 +466,12 @@ def train(cfg):
             lr_now = lr_at(step, cfg, total_steps)
             for group in optimizer.param_groups:
                 group['lr'] = lr_now
-            loss_sum = torch.zeros((), device=dev)
-            for m in range(grad_accum):
-                xy = torch.from_numpy(data.windows(step * cfg['batch_size'] + (m * world + rank) * micro, micro))
-                if device_type == 'cuda':
-                    xy = xy.pin_memory().to(dev, non_blocking=True)
-                # gradients are all-reduced only in the backward of the last micro-step (set before its forward)
-                sync = model.no_sync() if ddp and m < grad_accum - 1 else contextlib.nullcontext()
-                with sync:
-                    with autocast:
-                        _, loss = model(xy[:, :-1], xy[:, 1:])
-                        loss = loss / grad_accum
-                    loss.backward()
-                loss_sum += loss.detach()
-            clip = cfg['grad_clip']
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip) if clip else None
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            loss, grad_norm = train_step(model, optimizer, micro_batches(step), cfg['grad_clip'], autocast, ddp)
             step += 1
-            nonfinite |= ~torch.isfinite(loss_sum)
+            nonfinite |= ~torch.isfinite(loss)
             if first_step and cfg['compile']:  # the first compiled step is mostly the compile: its own clock
-                wait_for_device()
+                if device_type == 'cuda':
+                    torch.cuda.synchronize(dev)  # the clock reads only after the device has finished the step
                 compile_s, t_mark = time.time() - t_mark, time.time()
             first_step = False
             is_eval = every(cfg['eval_interval']) or step == total_steps
@@ -463,23 +480,23 @@ def train(cfg):
             if not (is_eval or stopping or signalled or every(cfg['log_interval'])):
                 continue
             asked_to_stop = torch.tensor(float(stop.received is not None), device=dev)
-            stats = torch.stack([loss_sum, nonfinite.float(), asked_to_stop])
+            stats = torch.stack([loss, nonfinite.float(), asked_to_stop])
             if ddp:  # the mean over every sequence of the step, as one process computes it (gloo has no AVG)
                 dist.all_reduce(stats)
             train_loss, n_nonfinite, n_signalled = (stats / world).tolist()
             train_s += time.time() - t_mark  # .tolist() waited for the device: the steps since t_mark are done
             signalled = n_signalled > 0 and step < total_steps  # any process signalled: all stop at this step
-            stop_if_nonfinite(n_nonfinite == 0, 'the train loss (of this step or one since the last log)')
+            check_finite(n_nonfinite == 0, 'the train loss (of this step or one since the last log)')
             tokens = step * tokens_per_step
             tok_per_s = (tokens - tokens_last) / max(train_s - train_last, 1e-9)
             event = {'step': step, 'tokens': tokens, 'bytes': round(tokens * bpt), **clocks(),
-                     'lr': lr_now, 'train_loss': train_loss,
-                     'grad_norm': None if grad_norm is None else grad_norm.item(), 'tok_per_s': tok_per_s, 'mfu': flops_per_token * tok_per_s / (world * peak) if peak else None}
+                     'lr': lr_now, 'train_loss': train_loss, 'grad_norm': None if grad_norm is None else grad_norm.item(),
+                     'tok_per_s': tok_per_s, 'mfu': flops_per_token * tok_per_s / (world * peak) if peak else None}
             line = (f"step {step}/{total_steps} | loss {train_loss:.4f} | lr {lr_now:.2e} | {tok_per_s:,.0f} tok/s"
                     + (f" | mfu {100 * event['mfu']:.1f}%" if peak else ''))
             if is_eval:
                 event['val_loss'], event['val_bpb'] = validate()
-                stop_if_nonfinite(math.isfinite(event['val_loss']), 'the val loss')
+                check_finite(math.isfinite(event['val_loss']), 'the val loss')
                 line += f" | val loss {event['val_loss']:.4f}, {event['val_bpb']:.4f} bpb"
             write_event(event)
             log(line)

@@ -28,7 +28,7 @@ from transformers import AutoModelForCausalLM
 
 import configurator
 from data.embedded import generate
-import eval_bpb
+from uniscale import bpb
 import tokenizer
 from export_hf import hf_config, hf_state_dict
 from model import GPT, make_config
@@ -105,7 +105,7 @@ def bench_preset(preset, tok, texts, langs):
     docs_ids = tok.encode_batch(texts)
     n_tokens = sum(len(d) for d in docs_ids)
     n_bytes = sum(len(t.encode('utf-8')) for t in texts)
-    sides = {'eval_bpb.py': lambda: eval_bpb.bits_per_byte(ours, tok, texts, langs, device, dtype,
+    sides = {'eval_bpb.py': lambda: bpb.bits_per_byte(ours, tok, texts, langs, device, dtype,
                                                            max_tokens=batch_tokens)['nll_nats']}
     for bs in hf_batch_sizes:
         sides[f'transformers rolling, batch {bs}'] = lambda bs=bs: hf_rolling_nll(hf, docs_ids, tok.bos_id,

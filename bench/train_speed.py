@@ -37,8 +37,9 @@ from transformers import AutoModelForCausalLM, Trainer, TrainerCallback, Trainin
 import configurator
 import train
 from export_hf import hf_config
-from model import PRESETS, make_config
-from uniscale.shards import TokenShards
+from model import GPT, PRESETS, make_config
+from uniscale import hardware
+from uniscale.shards import PackedWindows, TokenShards
 from uniscale.tokenization import load_tokenizer
 
 device = 'cpu'               # 'cpu' or 'cuda'
@@ -139,7 +140,7 @@ def main():
           f"transformers {transformers.__version__}")
     tok = load_tokenizer(tokenizer)
     shards = TokenShards(os.path.join(out_dir, 'tokens', corpus, tok.name), 'train', tokenizer_hash=tok.hash)
-    data = train.PackedWindows(shards, block_size, seed=1)
+    data = PackedWindows(shards, block_size, seed=1)
     cfg = make_config(preset, vocab_size=tok.vocab_size, block_size=block_size)
     torch.manual_seed(0)
     peer = AutoModelForCausalLM.from_config(hf_config(cfg), attn_implementation='sdpa', dtype=torch.float32)
@@ -171,10 +172,9 @@ def main():
     line = (f"{preset} ({PRESETS[preset]['arch']}, vocab {tok.vocab_size:,}) B={batch_size} T={block_size} on {device}"
             f"{' compiled' if use_compile else ''}: train.py {ours_tps:,.0f} tok/s, transformers loop "
             f"{theirs_tps:,.0f} tok/s, ratio {ratio:.2f}x (median over {rounds} rounds x {steps - warmup} steps)")
-    peak = peak_flops or next((f for name, f in train.PEAK_BF16_FLOPS.items()
-                               if device == 'cuda' and name in torch.cuda.get_device_name()), 0.0)
+    peak = hardware.peak_flops(device, peak_flops)
     if peak:
-        flops = train.GPT(cfg).flops_per_token()
+        flops = GPT(cfg).flops_per_token()
         line += f"; MFU {flops * ours_tps / peak:.1%} vs {flops * theirs_tps / peak:.1%}"
     print(line)
     print(f"transformers Trainer {trainer_med:,.0f} tok/s, ratio train.py / Trainer {trainer_ratio:.2f}x "

@@ -11,6 +11,7 @@ import torch
 import configurator
 from data.embedded import generate
 import eval_bpb
+from uniscale import bpb
 from uniscale import tokenization
 from model import GPT, make_config
 
@@ -126,7 +127,7 @@ def per_choice_loglik_eval_bpb(run_dir, questions):
         for c in q['choices']:
             ctx, ch = [tok.bos_id] + tok.encode(q['context']), tok.encode(c)
             items.append((ctx + ch, len(ctx) - 1))
-    nll, _ = eval_bpb.score(model, items, 'cpu', 'float32')  # as the study fixture: float32 on the CPU
+    nll, _ = bpb.score(model, items, 'cpu', 'float32')  # as the study fixture: float32 on the CPU
     return [-x for x in nll]
 
 

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 import configurator
 from data.embedded import generate
 import eval_bpb
+from uniscale import bpb
 from uniscale import tokenization
 
 import helpers  # tests/helpers.py; the small BPE fixtures tok_dir and tok are in conftest.py
@@ -92,7 +93,7 @@ def test_windows_score_every_token_exactly_once_below_at_and_far_above_the_conte
     for n in sorted({0, 1, ctx - 1, ctx, ctx + 1, 2 * ctx, 10 * ctx + 3} - {-1}):
         for ovl in sorted({0, 1, ctx // 2, ctx - 1} & set(range(ctx))):
             scored = []
-            for start, first, end in eval_bpb.windows(n, ctx, ovl):
+            for start, first, end in bpb.windows(n, ctx, ovl):
                 assert 0 <= start <= first < end <= n and end - start <= ctx
                 # each window re-reads at least `ovl` scored tokens (or all there are)
                 assert first - start >= min(ovl, first)
@@ -102,7 +103,7 @@ def test_windows_score_every_token_exactly_once_below_at_and_far_above_the_conte
 
 def test_overlap_outside_the_context_is_a_config_error():
     with pytest.raises(SystemExit, match='overlap'):
-        eval_bpb.windows(10, 8, 8)
+        bpb.windows(10, 8, 8)
 
 
 @pytest.mark.parametrize('ovl', [0, 5, 31])
@@ -112,7 +113,7 @@ def test_windowed_scores_equal_a_naive_token_by_token_loop(tok, ovl):
     model, C = random_model(block_size=32), 32
     texts, langs = sample_docs()
     texts, langs = texts[:2], langs[:2]  # ~120 and ~160 tokens: several windows each
-    res = eval_bpb.bits_per_byte(model, tok, texts, langs, ovl=ovl)
+    res = bpb.bits_per_byte(model, tok, texts, langs, ovl=ovl)
     total = 0.0
     for ids in tok.encode_batch(texts):
         n = len(ids)
@@ -131,7 +132,7 @@ def test_documents_that_fit_score_the_same_under_every_overlap(tok):
     fits = [i for i, ids in enumerate(tok.encode_batch(texts)) if len(ids) <= 256]
     texts, langs = [texts[i] for i in fits], [langs[i] for i in fits]
     assert len(texts) >= 6
-    bpbs = [eval_bpb.bits_per_byte(model, tok, texts, langs, ovl=o)['bpb'] for o in (0, 100, 255)]
+    bpbs = [bpb.bits_per_byte(model, tok, texts, langs, ovl=o)['bpb'] for o in (0, 100, 255)]
     assert bpbs[0] == pytest.approx(bpbs[1], rel=1e-6) == pytest.approx(bpbs[2], rel=1e-6)
 
 
@@ -139,7 +140,7 @@ def test_documents_that_fit_score_the_same_under_every_overlap(tok):
 def test_bpb_equals_a_hand_computation_from_per_token_log_probs(tok):
     model = random_model('apertus-tiny', block_size=2048)
     texts, langs = sample_docs()
-    res = eval_bpb.bits_per_byte(model, tok, texts, langs, max_tokens=1400)  # several batches, with padding
+    res = bpb.bits_per_byte(model, tok, texts, langs, max_tokens=1400)  # several batches, with padding
     bits, n_tokens = 0.0, 0
     with torch.no_grad():
         for ids in tok.encode_batch(texts):
@@ -175,7 +176,7 @@ def test_uniform_model_gives_exactly_log2_vocab_bits_per_token(tmp_path, tok_dir
 def test_per_language_numbers_add_up_to_the_total(tok):
     model = random_model(block_size=32)
     texts, langs = sample_docs()
-    res = eval_bpb.bits_per_byte(model, tok, texts, langs, ovl=8)
+    res = bpb.bits_per_byte(model, tok, texts, langs, ovl=8)
     per = res['per_lang'].values()
     assert len(res['per_lang']) >= 4
     for key in ('n_tokens', 'n_bytes', 'n_docs'):
@@ -190,7 +191,7 @@ def test_bpb_matches_the_exported_transformers_model(tmp_path, tok):
     ckpt = {'model': model.state_dict(), 'model_config': dataclasses.asdict(model.config)}
     hf = AutoModelForCausalLM.from_pretrained(export(ckpt, str(tmp_path / 'hf'))).eval()
     texts, langs = sample_docs()
-    res = eval_bpb.bits_per_byte(model, tok, texts, langs)
+    res = bpb.bits_per_byte(model, tok, texts, langs)
     nats = 0.0
     with torch.no_grad():
         for ids in tok.encode_batch(texts):
@@ -203,8 +204,8 @@ def test_bpb_matches_the_exported_transformers_model(tmp_path, tok):
 def test_bfloat16_autocast_stays_close_to_float32(tok):
     model = random_model(block_size=64)
     texts, langs = sample_docs()
-    fp32 = eval_bpb.bits_per_byte(model, tok, texts, langs, dt='float32')['bpb']
-    bf16 = eval_bpb.bits_per_byte(model, tok, texts, langs, dt='bfloat16')['bpb']
+    fp32 = bpb.bits_per_byte(model, tok, texts, langs, dt='float32')['bpb']
+    bf16 = bpb.bits_per_byte(model, tok, texts, langs, dt='bfloat16')['bpb']
     assert bf16 == pytest.approx(fp32, rel=2e-2)
 
 

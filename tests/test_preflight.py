@@ -13,8 +13,8 @@ import torch
 
 import configurator
 import prepare
-from uniscale import preflight_check
 import sweep
+import train
 from helpers import train_small_bpe
 from model import PRESETS
 
@@ -132,13 +132,13 @@ def test_missing_tokenizer_then_shards_are_named_with_the_commands_that_make_the
 
 
 def test_out_of_memory_halves_micro_batch_until_it_fits(data, monkeypatch):
-    real_step = preflight_check.train_step
+    real_step = train.train_step
 
-    def step_that_fits_two(model, optimizer, x, *args):
-        if x.size(0) > 2:
+    def step_that_fits_two(model, optimizer, micro_batches, *args):
+        if micro_batches[0]()[0].size(0) > 2:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
-        return real_step(model, optimizer, x, *args)
-    monkeypatch.setattr(preflight_check, 'train_step', step_that_fits_two)
+        return real_step(model, optimizer, micro_batches, *args)
+    monkeypatch.setattr(train, 'train_step', step_that_fits_two)
     cfg = sweep_config(data, presets=['apertus-micro'], seeds=[1])
     with pytest.raises(SystemExit) as e:
         sweep.main(cfg)
@@ -147,7 +147,7 @@ def test_out_of_memory_halves_micro_batch_until_it_fits(data, monkeypatch):
     assert 'micro_batch_size=2 fits' in entry['error'] and entry['error'] in str(e.value)
     assert entry['tok_per_s'] > 0 and entry['train_flops'] == expected_train_tokens(data) * entry['flops_per_token']
 
-    monkeypatch.setattr(preflight_check, 'train_step', lambda *a: (_ for _ in ()).throw(RuntimeError('out of memory')))
+    monkeypatch.setattr(train, 'train_step', lambda *a: (_ for _ in ()).throw(RuntimeError('out of memory')))
     with pytest.raises(SystemExit, match='even micro_batch_size=1 does not fit'):
         sweep.main(cfg)
 

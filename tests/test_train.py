@@ -10,12 +10,13 @@ import pytest
 import torch
 
 import configurator
-import eval_bpb
+from uniscale.bpb import bits_per_byte
 import prepare
 import train
-from model import model_from_checkpoint
-from uniscale.shards import TokenShards
+from model import GPT, make_config, model_from_checkpoint
 from tokenizer import train_bpe
+from uniscale.bpb import validation_bpb
+from uniscale.shards import PackedWindows, TokenShards, eval_set
 from uniscale.tokenization import load_tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -167,12 +168,12 @@ def test_a_signal_checkpoints_at_the_current_step_and_resume_equals_an_uninterru
 
 def test_elapsed_counts_training_steps_only(data, tmp_path, monkeypatch):
     import time as _time
-    real = train.evaluate
+    real = train.validation_bpb
 
-    def slow_evaluate(*a, **k):
+    def slow_validation(*a, **k):
         _time.sleep(0.4)
         return real(*a, **k)
-    monkeypatch.setattr(train, 'evaluate', slow_evaluate)
+    monkeypatch.setattr(train, 'validation_bpb', slow_validation)
     run_dir = train.train(config(data, tmp_path / 'run', max_steps=8, eval_interval=4))  # 3 validations: 1.2 s
     last, ckpt = read_log(run_dir)[-1], load_ckpt(run_dir)
     assert last['wall_s'] - last['elapsed_s'] >= 0.8  # the last event is written before its own validation
@@ -224,7 +225,7 @@ def test_same_seed_reads_the_same_documents_in_the_same_order_for_two_tokenizers
     def stream_docs(name, seed, n_windows=600):
         tok = load_tokenizer(data[name])
         shards = TokenShards(os.path.join(data['out'], 'tokens', 'embedded', tok.name), 'train')
-        packed = train.PackedWindows(shards, 32, seed)
+        packed = PackedWindows(shards, 32, seed)
         w = packed.windows(0, n_windows)
         ids = np.concatenate([w[0, :1], w[:, 1:].reshape(-1)])  # consecutive windows share one token
         docs = [tok.decode(d[1:].tolist()) for d in np.split(ids, np.flatnonzero(ids == tok.bos_id))[1:]]
@@ -242,7 +243,7 @@ def test_same_seed_reads_the_same_documents_in_the_same_order_for_two_tokenizers
 
 def test_windows_cover_the_stream_once_and_wrap_into_a_new_epoch(data):
     shards = TokenShards(os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a'), 'train')
-    packed = train.PackedWindows(shards, 32, seed=1)
+    packed = PackedWindows(shards, 32, seed=1)
     W = packed.windows_per_epoch
     assert W == (shards.n_tokens - 1) // 32
     order = packed.doc_order(0)
@@ -258,7 +259,7 @@ def test_windows_cover_the_stream_once_and_wrap_into_a_new_epoch(data):
 def test_validation_scores_whole_documents_as_eval_bpb_does(data):
     tok = load_tokenizer(data['a'])
     shards = TokenShards(os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a'), 'val')
-    windows, n_docs, n_bytes = train.eval_set(shards, tok, 6, 32)
+    windows, n_docs, n_bytes = eval_set(shards, tok, 6, 32)
     pick = np.linspace(0, shards.n_docs - 1, 6).round().astype(int)
     docs = list(shards.documents())
     assert n_docs == 6 and sum(len(w) - 1 - skip for w, skip in windows) == sum(len(docs[i]) - 1 for i in pick)
@@ -268,10 +269,10 @@ def test_validation_scores_whole_documents_as_eval_bpb_does(data):
     assert n_bytes == sum(len(texts[i].encode('utf-8')) for i in pick)  # bytes of the original text
     # the same numbers as eval_bpb.py (the definition in DESIGN.md), whatever the batch
     torch.manual_seed(0)
-    model = train.GPT(train.make_config('gpt2-tiny', tok.vocab_size, 32, **TINY)).eval()
-    ref = eval_bpb.bits_per_byte(model, tok, [texts[i] for i in pick], ['x'] * 6)
+    model = GPT(make_config('gpt2-tiny', tok.vocab_size, 32, **TINY)).eval()
+    ref = bits_per_byte(model, tok, [texts[i] for i in pick], ['x'] * 6)
     for batch in (1, 5, 64):
-        loss, bpb = train.evaluate(model, windows, n_bytes, batch, 'cpu', torch.autocast('cpu', enabled=False))
+        loss, bpb = validation_bpb(model, windows, n_bytes, 'cpu', 'float32', max_tokens=batch * 32)
         assert loss == pytest.approx(ref['nll_per_token'], rel=1e-5) and bpb == pytest.approx(ref['bpb'], rel=1e-5)
 
 

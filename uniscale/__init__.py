@@ -5,6 +5,8 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   splits            reading a text split (one-line errors per bad line), whole or a seeded sample
   sources           hub and local-parquet readers of the corpora (TinyStories, FineWeb-2)
   shards            the token shard format, its reader, how training reads a split and its validation set
+  hardware          which device, dtype, autocast and peak FLOP/s a script uses
+  bpb               the one bits-per-byte scorer: training's validation, eval_bpb.py, the preflight
   tokenization      the shared pre-tokenization and load_tokenizer for every kind (bpe, unigram, btm, tiktoken)
   btm_encoding      BTM's encoder (merges applied over the primitive BPE), below tokenization
   hf_remote_btm     BTM as a transformers tokenizer: copied into BTM exports as remote code (imports nothing here)

@@ -20,7 +20,6 @@ of the per-process batch) down to 1: the entry is not ok, says which fits, and i
   est_gpu_hours   = train tokens / measured tok/s of one device / 3600
 Writes {sweep_dir}/{name}_preflight.json (fields in DESIGN.md) and prints a table; one line and exit 1 if any is not ok.
 """
-import contextlib
 import ctypes
 import functools
 import gc
@@ -39,7 +38,9 @@ import torch
 
 import configurator
 import train
+from uniscale import hardware
 from uniscale.atomic import write_json_atomic
+from uniscale.bpb import score
 from model import GPT, GPTConfig
 from uniscale.run_folder import read_json
 from uniscale.shards import TokenShards
@@ -160,17 +161,6 @@ def flops_per_token(model_fields):
 
 
 # ---------------------------------------------------------------- measuring
-def train_step(model, optimizer, x, y, autocast, grad_clip):
-    """One update on one micro batch, as train.py makes it (the tests replace this to simulate an out-of-memory)."""
-    with autocast:
-        _, loss = model(x, y)
-    loss.backward()
-    if grad_clip:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-
-
 def proc_status_bytes(field):
     with open('/proc/self/status') as f:
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith(field + ':'))
@@ -188,17 +178,17 @@ def reset_peak_rss():
 
 
 def measure(rc, tok, shards, micro, dev, cfg):
-    """{'peak_mem_bytes', 'tok_per_s', 'warmup_s'} of the run's model and optimizer at micro x block_size."""
+    """{'peak_mem_bytes', 'tok_per_s', 'warmup_s'} of the run's model and optimizer at micro x block_size: train.py's
+    own train_step, timed, then one validation batch through uniscale/bpb.py's scorer (in the peak, not the time)."""
     cuda, T = dev.startswith('cuda'), rc['block_size']
-    dt = rc['dtype'] or ('bfloat16' if cuda else 'float32')
-    autocast = torch.autocast(dev.split(':')[0], torch.bfloat16) if dt == 'bfloat16' else contextlib.nullcontext()
+    dt = hardware.resolve(dev, rc['dtype'])[1]
+    autocast = hardware.autocast(dev, dt)
     n = micro * (T + 1)
     ids = (torch.from_numpy(np.resize(np.asarray(shards.tokens(0)[:n], dtype=np.int64), n)) if shards is not None
            else torch.randint(tok.vocab_size, (n,), generator=torch.Generator().manual_seed(0)))
     xy = ids.view(micro, T + 1).to(dev)
     gc.collect()
     if cuda:
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(dev)
     else:
@@ -216,9 +206,11 @@ def measure(rc, tok, shards, micro, dev, cfg):
         if i == cfg['preflight_warmup']:
             sync()
             t1 = time.perf_counter()
-        train_step(step_model, optimizer, xy[:, :-1], xy[:, 1:], autocast, rc['grad_clip'])
+        train.train_step(step_model, optimizer, [lambda: (xy[:, :-1], xy[:, 1:])], rc['grad_clip'], autocast)
     sync()
     seconds = time.perf_counter() - t1
+    eval_batch = rc['eval_batch_size'] or micro
+    score(model, [(row, 0) for row in xy[:eval_batch].cpu().numpy()], dev, dt, max_tokens=eval_batch * T)
     peak = torch.cuda.max_memory_allocated(dev) if cuda else rss_before and proc_status_bytes('VmHWM') - rss_before
     return {'peak_mem_bytes': peak, 'tok_per_s': cfg['preflight_steps'] * micro * T / seconds, 'warmup_s': t1 - t0}
 
@@ -267,7 +259,7 @@ def preflight_entry(run, rc, world, dev, cfg):
         fits, m = measure_what_fits(rc, tok, shards, micro, rc['batch_size'] // world, dev, cfg)
         e['fits_micro_batch_size'] = fits
         if m:
-            peak_flops = train.peak_flops_for(dev, rc['peak_flops'])
+            peak_flops = hardware.peak_flops(dev, rc['peak_flops'])
             e.update(m, mfu=e['flops_per_token'] * m['tok_per_s'] / peak_flops if peak_flops else None)
             e['est_gpu_hours'] = e['train_tokens'] / m['tok_per_s'] / 3600 if e['train_tokens'] else None
         errors = [missing] if missing else []

@@ -130,13 +130,6 @@ def check_tokenizer(run_dir, cfg):
     return tok
 
 
-def resolve_device(dev='', dt=''):
-    import torch
-    dev = dev or ('cuda' if torch.cuda.is_available() else 'cpu')
-    dt = dt or ('bfloat16' if dev.startswith('cuda') else 'float32')
-    return dev, dt
-
-
 def load_model(ckpt, tok, run_dir, dev):
     """The checkpoint's GPT on dev in eval mode, refusing a tokenizer of another vocabulary size."""
     from model import model_from_checkpoint
