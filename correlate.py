@@ -11,11 +11,11 @@ runs were scored on different evaluation sets, and (scale) when fewer than two s
 tokenizer) cell is empty; --allow_missing=True leaves the unusable runs and cells out and lists them at the top of
 report.md and in summary.json `left_out`.
 
-scale (scale_study.py, scale_report.py): per (small, large) pair of sizes Spearman rho, Kendall tau-b with exact
+scale (uniscale/scale_analysis.py, scale_report.py): per (small, large) pair of sizes Spearman rho, Kendall tau-b with exact
 permutation p-values, decision accuracy, bootstrap intervals over seeds, top-1 and regret; agreement over training
 (log.jsonl) and the cheapest point that agrees; scaling fits bpb = E + A N^-alpha with extrapolation and a backtest
-(scaling.py); train and inference FLOPs beside bpb; tokenizer metrics as zero-compute predictors.
-ab (ab_study.py): learning curves on shared charts; val bpb at equal bytes, train FLOPs and steps; the difference
+(uniscale/power_law.py); train and inference FLOPs beside bpb; tokenizer metrics as zero-compute predictors.
+ab (uniscale/ab_analysis.py): learning curves on shared charts; val bpb at equal bytes, train FLOPs and steps; the difference
 over seeds with a Welch test; the success criterion in words.
 Writes out/analysis/{name}/: summary.json, summary.csv, report.md and PNG plots.
 """

@@ -7,13 +7,13 @@ Corpora -> text splits -> token shards.
 
 1. Text splits: out/corpus/{corpus}/{tok,train,val,test}.jsonl, one {"text", "lang"} a line, and meta.json
    (written last: its presence means the splits are complete; a re-run with the same settings skips).
-   - embedded:    stories generated offline by embedded_corpus.py (synthetic, say so when you report on it)
+   - embedded:    stories generated offline by data/embedded/generate.py (synthetic, say so when you report on it)
    - tinystories: roneneldan/TinyStories; its validation split is our test, val is a seeded 1% of train
    - fineweb2:    HuggingFaceFW/fineweb-2 per language (English from HuggingFaceFW/fineweb), streamed,
                   byte budgets split evenly or by temperature sampling, per-language val/test
-   Hub corpora can be read from local parquet files instead (tinystories_files, fineweb2_files; sources.py).
+   Hub corpora can be read from local parquet files instead (tinystories_files, fineweb2_files; uniscale/sources.py).
 2. Token shards: with `tokenizers` set, each split in `encode_splits` is encoded (BOS before every document)
-   into out/tokens/{corpus}/{tokenizer}/{split}_NNNN.bin + {split}.json (format in shards.py).
+   into out/tokens/{corpus}/{tokenizer}/{split}_NNNN.bin + {split}.json (format in uniscale/shards.py).
    Streaming and parallel across cores; a split whose sidecar matches tokenizer and text is skipped, and an
    interrupted one keeps its finished shards ({split}.partial.json) and resumes after them.
 """
@@ -145,7 +145,7 @@ def make_embedded(w, cfg):
             w.add('tok', doc['text'], doc['lang'])
     bar.close()
     return {'generated': True,
-            'source': 'synthetic children\'s stories from embedded_corpus.py (generated, not real text)'}
+            'source': 'synthetic children\'s stories from data/embedded/generate.py (generated, not real text)'}
 
 
 def make_tinystories(w, cfg):

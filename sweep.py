@@ -7,11 +7,12 @@ The experiment grid: tokenizers x model sizes (presets) x seeds, trained, evalua
 
 Each run is `python train.py {base_config} --preset=P --tokenizer={tokenizers_dir}/T --seed=S --run_dir=out/runs/R`
 with R = {preset}_{tokenizer}_s{seed} (e.g. apertus-50M_bpe-80k_s1), then `python eval_bpb.py --run=out/runs/R`.
-A run whose eval.json is newer than its ckpt.pt is done and skipped; a run with a ckpt.pt is resumed
-(--init_from=resume; train.py exits at once when it had finished). `launcher='local'` trains the runs one after
+A run is done when its checkpoint is finished and its eval file scored that checkpoint with the sweep's evaluation
+settings (uniscale/run_folder.py; never file ages): it is skipped; a finished run with a stale eval file is evaluated
+again, not retrained; a run with an unfinished ckpt.pt is resumed (--init_from=resume). `launcher='local'` trains the runs one after
 another here (num_gpus > 1: through torchrun), evaluates them, then runs `correlate.py` (analysis='scale' or 'ab').
-`launcher='slurm'` writes out/sweep/{name}_{k}node.sbatch, one array task per run (multi-node torchrun through srun
-for presets listed in slurm_nodes), submits them when sbatch exists, and queues the analysis after them.
+`launcher='slurm'` writes out/sweep/{name}_{k}node.sbatch, one array task per run (srun starts one train.py
+per GPU, across the nodes listed in slurm_nodes), submits them when sbatch exists, and queues the analysis after them.
 """
 import fnmatch
 import itertools

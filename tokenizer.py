@@ -8,7 +8,7 @@ interface, and measure them intrinsically.
     python tokenizer.py eval config/tokenizers_demo.py           # metrics.json, PNG plots and LaTeX tables
 
 Train writes out/tokenizers/{name}/: tokenizer.json (+ spm.model for unigram) and meta.json, written last, so its
-presence means "finished". Eval (tokenizer_eval.py; its settings are the eval and premium keys below) writes
+presence means "finished". Eval (uniscale/tokenizer_metrics.py, with the eval and premium settings below) writes
 out/tokenizer_eval/{name}/metrics.json and, for all tokenizers together, out/tokenizer_eval/{corpus}_{split}_*.png
 and *.tex.
 

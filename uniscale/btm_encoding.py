@@ -2,10 +2,10 @@
 A trained BTM (BPE-TKN-Merge) folder behind the interface every uniscale tokenizer has, and the merge machinery
 that training (btm.py) and encoding share: the Chain the merges are replaced in, and step 4 (apply the merges).
 
-    tok = tokenizer.load_tokenizer('out/tokenizers/btm-4k-16k')   # a BTMTokenizer, handed its loaded primitive
+    tok = load_tokenizer('out/tokenizers/btm-4k-16k')   # uniscale.tokenization: a BTMTokenizer, handed its primitive
 
-It imports no uniscale module: tokenizer.load_tokenizer loads the primitive BPE and hands it in, so the imports
-run one way (btm_tokenizer <- tokenizer <- btm <- btm_vocab). The algorithm is stated in btm.py's docstring.
+It imports no uniscale module: tokenization.load_tokenizer loads the primitive BPE and hands it in, so the imports
+run one way (btm_encoding <- tokenization <- tokenizer.py <- btm.py). The algorithm is stated in btm.py's docstring.
 """
 import hashlib
 import heapq
@@ -183,7 +183,7 @@ def primitive_ids(tok, texts, cache, pretokenize=None, max_cache=2_000_000):
 
 
 class BTMTokenizer:
-    """A trained BTM folder (meta.json kind 'btm') with its loaded primitive tokenizer (tokenizer.load_tokenizer
+    """A trained BTM folder (meta.json kind 'btm') with its loaded primitive tokenizer (tokenization.load_tokenizer
     builds it): encode, encode_batch, decode, token_bytes, vocab_size, bos_id, eos_id, name, hash."""
     kind = 'btm'
 

@@ -9,7 +9,7 @@ tokenizer_config.json's auto_map, so that
 give the ids btm.py gives. Self-contained on purpose (it runs inside the export folder, without the repository):
 the encoding is btm.py's step 4, re-stated: primitive BPE encode (special-token text stays text), then the merges
 applied lowest rank first, leftmost first, over the whole text, by a `tokenizers` BPE whose "characters" stand for
-primitive ids (btm.merge_engine). No BOS/EOS is added by default, as in the project's encode().
+primitive ids (uniscale/btm_encoding.py's merge_engine). No BOS/EOS is added by default, as in the project's encode().
 """
 import json
 import os
@@ -17,7 +17,7 @@ import os
 import tokenizers
 from transformers import PreTrainedTokenizer
 
-CHAR0 = 0x10000  # primitive id i is spelled chr(CHAR0 + i), as in btm.py
+CHAR0 = 0x10000  # primitive id i is spelled chr(CHAR0 + i), as in uniscale/btm_encoding.py
 FILES = {'primitive_file': 'btm_primitive.json', 'merges_file': 'btm_merges.json'}
 
 

@@ -1,5 +1,5 @@
 """
-The scale study's report.md, summary.csv and PNG plots, from the summary dict of scale_study.scale_analysis.
+The scale study's report.md, summary.csv and PNG plots, from the summary dict of scale_analysis.scale_analysis.
 """
 import itertools
 import os

@@ -1,10 +1,9 @@
 """
 What a BTM vocabulary looks like and what it buys, against a plain BPE of the same size on the same text: token
 length distribution, share of tokens spanning a word boundary, the most frequent merged tokens as text, tokens per
-document and bytes per token. It reads btm.py's config (`python btm.py analyze ...` hands over to it):
+document and bytes per token. btm.py's `analyze` command loads both tokenizers and calls these, with its settings:
 
-    python btm_vocab.py config/btm_demo.py        # vs bpe-2k -> out/analysis/btm-1k-2k/btm_vocab.{md,json,png}
-    python btm.py analyze config/btm_demo.py      # the same
+    python btm.py analyze config/btm_demo.py      # vs bpe-2k -> out/analysis/btm-1k-2k/btm_vocab.{md,json,png}
 """
 import json
 import os

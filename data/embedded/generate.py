@@ -20,7 +20,7 @@ tokenizers and small models, not a benchmark of language.
     generate.generate_documents(10**6, seed=1, lang_weights={'eng': 1, 'rus_Cyrl': 1})
     generate.generate_parallel(100, seed=0)  # {lang: [story, ...]}: story i told in every language
 
-    python generate.py      # prints one story per language
+    python -m data.embedded.generate      # prints one story per language
 
 The same (n_bytes, seed, lang_weights) always yields the same documents, byte for byte, on any machine and
 under any PYTHONHASHSEED (only random.Random(seed).random is used). It streams: memory does not grow with

@@ -1,6 +1,6 @@
 """
 Word lists, sentence templates and the small grammar helpers of each language of the generated "embedded"
-corpus. The template syntax and the generator that uses these tables are in embedded_corpus.py; to change what
+corpus. The template syntax and the generator that uses these tables are in generate.py; to change what
 the stories say in a language, edit its dict here.
 """
 import re
