@@ -8,7 +8,7 @@ The uniscale language model: one GPT with two block families, in the spirit of n
     from model import GPT, make_config
     model = GPT(make_config('apertus-50M', vocab_size=tok.vocab_size, block_size=1024))
     logits, _ = model(idx)             # logits (B, T, vocab_size)
-    _, loss = model(idx, targets)      # mean cross-entropy in nats (-1 = ignored), by chunks: logits None
+    _, loss = model(idx, targets)      # mean token_losses: cross-entropy in nats (-1 = ignored); logits None
 
 export_hf.py writes a checkpoint as a transformers folder; tests/test_model.py proves the two agree logit for logit.
 """
@@ -220,38 +220,48 @@ class Block(nn.Module):
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
+def token_losses(logits, targets):
+    """THE training loss of each target token (nats), from fp32 logits (N, vocab_size); targets -1 are ignored (0).
+    GPT.forward averages it over the real targets, chunked or not: change the loss here (label smoothing, z-loss,
+    ...) and training follows. Scoring never uses it: bits per byte and train.py's val loss are always -log p."""
+    return F.cross_entropy(logits, targets, ignore_index=-1, reduction='none')
+
+
+def target_weights(targets):
+    """1 / (number of real targets) for each target, 0 for the ignored (-1): token_losses times these, summed, is
+    the mean over real targets (nan when there are none, as F.cross_entropy's mean)."""
+    valid = targets != -1
+    return valid / valid.sum()
+
+
 class ChunkedLinearCrossEntropy(torch.autograd.Function):
-    """Mean cross-entropy of h @ weight[:vocab_size].T against targets (-1 ignored) without the (N, vocab) logits.
-    Rows are taken `chunk` at a time and each chunk's gradients wrt h and weight are computed right there, in the
-    forward (the backward only scales them by the incoming gradient), so no chunk's logits outlive its iteration:
-    memory peaks at 4 * chunk * vocab bytes in fp32 (6 under bf16 autocast: fp32 softmax and a bf16 copy), not at
-    N * vocab, plus an fp32 (vocab, d) buffer for the weight's gradient and a (N, d) one for h's."""
+    """The mean token_losses of the logits h @ weight[:vocab_size].T (targets -1 ignored) without the (N, vocab)
+    logits. Rows are taken `chunk` at a time; autograd differentiates token_losses on that chunk's logits alone, and
+    the two matmul gradients wrt h and weight follow right there, in the forward (the backward only scales them by
+    the incoming gradient), so no chunk's logits outlive its iteration. Memory peaks inside that chunk backward: with
+    F.cross_entropy, four (chunk, vocab) fp32 buffers (the fp32 logits, the log-softmax it saves, two gradients:
+    ~16 * chunk * vocab bytes, ~14 under bf16 autocast where the logits are bf16), not N * vocab; a token_losses
+    that saves more costs more. Plus an fp32 (vocab, d) buffer for the weight's gradient and a (N, d) one for h's."""
 
     @staticmethod
     def forward(ctx, h, weight, targets, vocab_size, chunk, dtype, grad_h_wanted, grad_w_wanted):
         w = weight[:vocab_size].to(dtype)  # the padding rows never enter the softmax, as in the plain path's slice
-        valid = targets != -1
-        row_scale = valid / valid.sum()  # the mean over real targets (nan when there are none, as F.cross_entropy)
+        row_weight = target_weights(targets)
         loss = torch.zeros((), dtype=torch.float32, device=h.device)
         grad_h = torch.empty(h.shape, dtype=torch.float32, device=h.device) if grad_h_wanted else None
         grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=h.device) if grad_w_wanted else None
         for i in range(0, h.size(0), chunk):
-            h_c, scale_c = h[i:i + chunk].to(dtype), row_scale[i:i + chunk]
-            target_c = targets[i:i + chunk].clamp(min=0)[:, None]  # ignored rows point at id 0, weighted 0
-            logits = (h_c @ w.T).float()  # (chunk, vocab): logits in autocast's dtype, the softmax in fp32
-            target_logit = logits.gather(1, target_c).squeeze(1)
-            row_max = logits.amax(dim=1, keepdim=True)
-            probs = logits.sub_(row_max).exp_()  # in place: one (chunk, vocab) fp32 buffer
-            row_sum = probs.sum(dim=1, keepdim=True)
-            lse = (row_max + row_sum.log()).squeeze(1)
-            loss += ((lse - target_logit) * scale_c).sum()
+            h_c, target_c, weight_c = h[i:i + chunk].to(dtype), targets[i:i + chunk], row_weight[i:i + chunk]
+            logits = h_c @ w.T  # (chunk, vocab) in autocast's dtype; token_losses gets them in fp32
             if not (grad_h_wanted or grad_w_wanted):
-                del logits, probs  # before the next chunk's logits exist, or two would be alive at once
+                loss += (token_losses(logits.float(), target_c) * weight_c).sum()
+                del logits  # before the next chunk's logits exist, or two would be alive at once
                 continue
-            # d loss / d logits = (softmax - one_hot(target)) * row_scale
-            probs.div_(row_sum).scatter_add_(1, target_c, torch.full_like(target_logit[:, None], -1.0))
-            grad_logits = probs.mul_(scale_c[:, None]).to(dtype)
-            del logits, probs  # the fp32 buffer, when dtype is not fp32
+            with torch.enable_grad():  # d loss / d logits of this chunk only, through whatever token_losses computes
+                loss_c = (token_losses(logits.requires_grad_().float(), target_c) * weight_c).sum()
+                grad_logits, = torch.autograd.grad(loss_c, logits)  # in `dtype`, as the plain path's would be
+            loss += loss_c.detach()
+            del logits, loss_c
             if grad_h_wanted:
                 grad_h[i:i + chunk] = grad_logits @ w
             if grad_w_wanted and dtype == torch.float32:
@@ -276,8 +286,8 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
 
 @torch.compiler.disable  # stays an eager loop under torch.compile: a fused graph might keep every chunk's logits
 def chunked_cross_entropy(h, weight, targets, vocab_size, chunk):
-    """Mean cross-entropy (nats; targets -1 ignored) of the logits h @ weight[:vocab_size].T, chunk rows at a time;
-    under autocast the logits are in its dtype, the softmax in fp32, as F.linear + F.cross_entropy would do."""
+    """The mean token_losses (nats; targets -1 ignored) of the logits h @ weight[:vocab_size].T, chunk rows at a
+    time; under autocast the logits are in its dtype, token_losses in fp32, as GPT.forward's loss_chunk=0 path."""
     device_type = h.device.type
     autocast = torch.is_autocast_enabled(device_type)
     dtype = torch.get_autocast_dtype(device_type) if autocast else h.dtype
@@ -335,14 +345,15 @@ class GPT(nn.Module):
         for i, block in enumerate(self.blocks):
             x = block(x, rope=rope, mask=mask, cache=None if cache is None else cache[i], pos=pos)
         h = self.norm_f(x)
+        # the training loss: the mean of token_losses over the targets; loss_chunk > 0 (default) computes it chunk by
+        # chunk without the (B*T, vocab) logits, loss_chunk = 0 materialises them (same numbers: tests/test_model.py)
         if targets is not None and cfg.loss_chunk:  # 256k logits of a micro batch alone would take tens of GB
             return None, chunked_cross_entropy(h, self.lm_head.weight, targets, cfg.vocab_size, cfg.loss_chunk)
-        # the padding rows are cut before softmax, so they never receive probability
-        logits = self.lm_head(h)[..., :cfg.vocab_size]
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
-        return logits, loss
+        logits = self.lm_head(h)[..., :cfg.vocab_size]  # the padding rows are cut: they never receive probability
+        if targets is None:
+            return logits, None
+        targets = targets.flatten()
+        return logits, (token_losses(logits.float().flatten(0, 1), targets) * target_weights(targets)).sum()
 
     @torch.no_grad()
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):

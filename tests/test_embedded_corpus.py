@@ -1,4 +1,4 @@
-"""Tests for embedded_corpus.py: the generated multilingual story corpus is deterministic, clean UTF-8,
+"""Tests for data/embedded/generate.py: the generated multilingual story corpus is deterministic, clean UTF-8,
 written in each language's own script, sized as asked, varied in vocabulary, and made of real stories."""
 import collections
 import hashlib

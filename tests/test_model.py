@@ -282,8 +282,9 @@ def targets_with_ignored(B, T, seed=2):
 def test_chunked_loss_and_gradients_equal_full_logits_cross_entropy(arch):
     plain, chunked = plain_and_chunked(arch, chunk=7)  # 7 does not divide the 64 tokens; VOCAB pads 1000 to 1024
     idx, targets = random_ids(), targets_with_ignored(2, BLOCK)
-    logits, _ = plain(idx)
+    logits, plain_loss = plain(idx, targets)  # loss_chunk=0: the full logits and the same mean token_losses
     expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
+    assert logits.shape == (2, BLOCK, VOCAB) and abs(plain_loss.item() - expected.item()) < 1e-5
     expected.backward()
     none, loss = chunked(idx, targets)
     loss.backward()
@@ -321,13 +322,13 @@ def test_chunked_loss_under_bf16_autocast_matches_the_plain_autocast_path(arch):
         loss.backward()
         losses.append(loss)
     assert losses[1].dtype == torch.float32  # the softmax ran in fp32
-    assert abs(losses[1].item() - losses[0].item()) < 2e-2  # both round the logits to bf16 (eps 2**-8)
+    assert abs(losses[1].item() - losses[0].item()) < 1e-3  # both round the same bf16 logits (eps 2**-8)
     grads = dict(plain.named_parameters())
-    for name, p in chunked.named_parameters():
+    for name, p in chunked.named_parameters():  # bf16 gradients of the logits, summed in another order
         g, ref = p.grad.flatten(), grads[name].grad.flatten()
         assert p.grad.dtype == torch.float32, name
-        assert torch.nn.functional.cosine_similarity(g, ref, dim=0) > 0.99, name
-        assert abs(g.norm() / ref.norm() - 1) < 0.05, name
+        assert torch.nn.functional.cosine_similarity(g, ref, dim=0) > 0.999, name
+        assert abs(g.norm() / ref.norm() - 1) < 0.01, name
 
 
 def test_chunked_loss_refuses_a_second_backward():
@@ -336,3 +337,29 @@ def test_chunked_loss_refuses_a_second_backward():
     loss.backward(retain_graph=True)  # its gradients were scaled in place: a second pass would be silently wrong
     with pytest.raises(RuntimeError, match='one backward'):
         loss.backward()
+
+
+def label_smoothed(logits, targets):
+    return torch.nn.functional.cross_entropy(logits, targets, ignore_index=-1, reduction='none', label_smoothing=0.1)
+
+
+@pytest.mark.parametrize('loss_chunk', [0, 7])
+def test_patching_token_losses_changes_the_training_loss_and_gradients(monkeypatch, loss_chunk):
+    reference, model = plain_and_chunked('apertus', chunk=loss_chunk)
+    idx, targets = random_ids(), targets_with_ignored(2, BLOCK)
+    _, unpatched = model(idx, targets)
+    unpatched.backward()
+    unpatched_grad = model.lm_head.weight.grad.clone()
+    model.zero_grad()
+    monkeypatch.setattr('model.token_losses', label_smoothed)  # what a fork does to the line in model.py
+    _, loss = model(idx, targets)
+    loss.backward()
+    logits, _ = reference(idx)  # no targets: logits only, token_losses unused
+    expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1,
+                                                 label_smoothing=0.1)
+    expected.backward()
+    assert abs(loss.item() - unpatched.item()) > 1e-3 and abs(loss.item() - expected.item()) < 1e-5
+    assert (model.lm_head.weight.grad - unpatched_grad).abs().max() > 1e-4
+    grads = dict(reference.named_parameters())
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, grads[name].grad, atol=1e-5, rtol=1e-5, msg=name)

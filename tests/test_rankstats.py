@@ -1,4 +1,4 @@
-"""rankstats.py: rank statistics equal scipy's, exact p-values equal brute-force enumeration, decision accuracy
+"""uniscale/rank_stats.py: rank statistics equal scipy's, exact p-values equal brute-force enumeration, decision accuracy
 equals a pair-by-pair count, the smallest p equals the enumerated extreme, and the seed bootstrap's distribution
 equals an exact enumeration of every resample."""
 import itertools

@@ -1,4 +1,4 @@
-"""scaling.py: the fit recovers E, A and alpha of a known power law (exactly without noise, within its interval
+"""uniscale/power_law.py: the fit recovers E, A and alpha of a known power law (exactly without noise, within its interval
 with noise), extrapolation ranks well-separated tokenizers with p_best near 1, and the backtest compares the fit's
 ranking with a smaller size's plain ranking on cases whose answer is known."""
 import numpy as np

@@ -401,3 +401,41 @@ def test_compiled_model_trains_and_checkpoints_without_prefixes(data, tmp_path):
     ckpt = load_ckpt(run_dir)
     assert ckpt['done'] and not any(k.startswith('_orig_mod.') for k in ckpt['model'])
     model_from_checkpoint(ckpt)  # what eval_bpb.py and export_hf.py load
+
+
+@pytest.mark.parametrize('loss_chunk', [0, 7])
+def test_patching_the_loss_line_in_model_py_changes_the_training_step(monkeypatch, loss_chunk):
+    """A fork edits model.token_losses (here: label smoothing); train.py's own step then trains on that loss, with
+    the chunked head or the plain one, and its gradients are the smoothed loss's, computed here from full logits."""
+    import contextlib
+    import torch.nn.functional as F
+
+    import model as model_module
+
+    def smoothed(logits, targets):
+        return F.cross_entropy(logits, targets, ignore_index=-1, reduction='none', label_smoothing=0.2)
+    torch.manual_seed(0)
+    net = GPT(make_config('gpt2-tiny', 50, 16, loss_chunk=loss_chunk, **TINY))
+    xy = torch.randint(0, 50, (3, 17), generator=torch.Generator().manual_seed(1))
+    micro = [lambda: (xy[:, :-1], xy[:, 1:])]
+
+    def one_step(loss_fn):
+        monkeypatch.setattr(model_module, 'token_losses', loss_fn)
+        m = GPT(make_config('gpt2-tiny', 50, 16, loss_chunk=loss_chunk, **TINY))
+        m.load_state_dict(net.state_dict())
+        opt = torch.optim.SGD(m.parameters(), lr=0.0)  # lr 0: keep the gradients to look at
+        opt.zero_grad = lambda set_to_none=True: None
+        loss, _ = train.train_step(m, opt, micro, 0.0, contextlib.nullcontext())
+        return loss.item(), {k: p.grad.clone() for k, p in m.named_parameters()}
+    plain_loss, plain_grads = one_step(model_module.token_losses)
+    smooth_loss, smooth_grads = one_step(smoothed)
+    # the reference: full logits, the smoothed loss, autograd
+    ref = GPT(make_config('gpt2-tiny', 50, 16, loss_chunk=0, **TINY))
+    ref.load_state_dict(net.state_dict())
+    logits, _ = ref(xy[:, :-1])
+    ref_loss = F.cross_entropy(logits.flatten(0, 1), xy[:, 1:].flatten(), label_smoothing=0.2)
+    ref_loss.backward()
+    assert smooth_loss != pytest.approx(plain_loss, rel=1e-3)
+    assert smooth_loss == pytest.approx(ref_loss.item(), rel=1e-5)
+    for k, p in ref.named_parameters():
+        assert torch.allclose(smooth_grads[k], p.grad, atol=1e-6, rtol=1e-4), k
