@@ -231,6 +231,25 @@ def train_step(model, optimizer, micro_batches, grad_clip, autocast, ddp=False):
     return loss_sum, grad_norm
 
 
+def micro_batches(data, step, batch_size, micro, grad_accum, rank, world, dev):
+    """This process's micro batches of `step`, as loaders of (x, y) on dev: step s reads the windows
+    [s * batch_size, (s + 1) * batch_size), dealt out to micro-steps and processes; window j is a pure function of
+    (seed, j) (shards.PackedWindows), so the curve does not depend on the number of processes."""
+    def load(m):
+        xy = torch.from_numpy(data.windows(step * batch_size + (m * world + rank) * micro, micro))
+        if str(dev).startswith('cuda'):
+            xy = xy.pin_memory().to(dev, non_blocking=True)
+        return xy[:, :-1], xy[:, 1:]
+    return [functools.partial(load, m) for m in range(grad_accum)]
+
+
+def append_event(log_path, event, wandb=None):
+    with open(log_path, 'a') as f:
+        f.write(json.dumps(event) + '\n')
+    if wandb is not None:
+        wandb.log(event, step=event['step'])
+
+
 def check_settings(cfg):
     """Settings that need no file to check, refused before any work."""
     for key, allowed in CHOICES.items():
@@ -411,12 +430,9 @@ def train(cfg):
         log(f"note: this run reads its train split {epochs:.2f} times (data repeats: {total_steps * cfg['batch_size']:,} "
             f"windows of {data.windows_per_epoch:,}); prepare a larger train split to see each document once")
 
-    def write_event(event):
+    def write_event(event):  # one line of log.jsonl (and wandb), from rank 0
         if master:
-            with open(log_path, 'a') as f:
-                f.write(json.dumps(event) + '\n')
-            if cfg['wandb_log']:
-                wandb.log(event, step=event['step'])
+            append_event(log_path, event, wandb if cfg['wandb_log'] else None)
 
     def check_finite(ok, what):
         stop_if_nonfinite(ok, what, step, run_dir, ckpt_path, first_ckpt_step)
@@ -439,14 +455,6 @@ def train(cfg):
         max_tokens = (cfg['eval_batch_size'] or micro) * block_size
         return validation_bpb(raw_model, eval_windows, eval_bytes, dev, dt, max_tokens, rank, world)
 
-    def micro_batches(step):  # window j of the run is a pure function of (seed, j): see shards.PackedWindows
-        def load(m):
-            xy = torch.from_numpy(data.windows(step * cfg['batch_size'] + (m * world + rank) * micro, micro))
-            if device_type == 'cuda':
-                xy = xy.pin_memory().to(dev, non_blocking=True)
-            return xy[:, :-1], xy[:, 1:]
-        return [functools.partial(load, m) for m in range(grad_accum)]
-
     # ---- the loop. Clocks: train_s counts training steps only (no validation, checkpoints or the first compiled
     # step, which holds the compile and goes to compile_s); wall_s counts everything.
     train_s, compile_s, first_step = 0.0, 0.0, True
@@ -466,7 +474,8 @@ def train(cfg):
             lr_now = lr_at(step, cfg, total_steps)
             for group in optimizer.param_groups:
                 group['lr'] = lr_now
-            loss, grad_norm = train_step(model, optimizer, micro_batches(step), cfg['grad_clip'], autocast, ddp)
+            batches = micro_batches(data, step, cfg['batch_size'], micro, grad_accum, rank, world, dev)
+            loss, grad_norm = train_step(model, optimizer, batches, cfg['grad_clip'], autocast, ddp)
             step += 1
             nonfinite |= ~torch.isfinite(loss)
             if first_step and cfg['compile']:  # the first compiled step is mostly the compile: its own clock
