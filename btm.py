@@ -48,11 +48,10 @@ import numpy as np
 
 import configurator
 import tokenizer
-from uniscale import tokenization
+from uniscale import tokenization, vocab_compare
 from uniscale.atomic import remove_stale_temps
-from uniscale.splits import read_texts, sample_split
-from uniscale import vocab_compare
 from uniscale.btm_encoding import Chain, btm_hash, group_packed, primitive_ids
+from uniscale.splits import read_texts, sample_split
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)

@@ -23,12 +23,12 @@ import json
 import os
 
 import configurator
-from uniscale import run_folder as runfolders
+from uniscale import run_folder
 from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report
 from uniscale.atomic import write_atomic, write_json_atomic
 from uniscale.report_format import csv_text, json_safe
-from uniscale.scale_report import headline_line, scale_plots, scale_report, summary_csv
 from uniscale.scale_analysis import metric_value, natural_key, scale_analysis
+from uniscale.scale_report import headline_line, scale_plots, scale_report, summary_csv
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -73,9 +73,9 @@ def run_folders(cfg):
     """Run folders from --runs (paths or names under runs_dir, globs allowed; [] = every folder of runs_dir):
     a glob keeps the folders holding config.json (train.py wrote it) or the eval file."""
     patterns = cfg['runs'] or ['*']
-    fname = os.path.basename(runfolders.eval_path('', cfg['split']))
-    found = runfolders.find_runs(patterns, cfg['runs_dir'], 'config.json') + \
-        runfolders.find_runs(patterns, cfg['runs_dir'], fname)
+    fname = os.path.basename(run_folder.eval_path('', cfg['split']))
+    found = run_folder.find_runs(patterns, cfg['runs_dir'], 'config.json') + \
+        run_folder.find_runs(patterns, cfg['runs_dir'], fname)
     return list(dict.fromkeys(found))
 
 
@@ -84,14 +84,14 @@ def load_run(d, cfg):
     file is a one-line error."""
     if not os.path.isdir(d):
         raise SystemExit(f"{d}: no such run folder; check --runs / --runs_dir")
-    ev_path = runfolders.eval_path(d, cfg['split'])
-    ev = runfolders.read_json(ev_path, f"re-run python eval_bpb.py --run={d}", default=None)
+    ev_path = run_folder.eval_path(d, cfg['split'])
+    ev = run_folder.read_json(ev_path, f"re-run python eval_bpb.py --run={d}", default=None)
     if ev is not None:
         ev['_path'] = ev_path
-    config = runfolders.read_json(os.path.join(d, 'config.json'), "re-run train.py --init_from=resume", default={})
+    config = run_folder.read_json(os.path.join(d, 'config.json'), "re-run train.py --init_from=resume", default={})
     log = os.path.join(d, 'log.jsonl')
-    return dict(name=runfolders.run_name(d), dir=d, eval=ev, config=config,
-                events=runfolders.read_log(log) if os.path.isfile(log) else None)
+    return dict(name=run_folder.run_name(d), dir=d, eval=ev, config=config,
+                events=run_folder.read_log(log) if os.path.isfile(log) else None)
 
 
 def unusable(rec, mode, fname):
@@ -144,7 +144,7 @@ def check_eval_sets(records, cfg):
 
 def checked_runs(cfg, mode):
     """The usable runs, and what was left out (allow_missing): finished, evaluated, on one evaluation set."""
-    fname = os.path.basename(runfolders.eval_path('', cfg['split']))
+    fname = os.path.basename(run_folder.eval_path('', cfg['split']))
     records = [load_run(d, cfg) for d in run_folders(cfg)]
     if not records:
         raise SystemExit(f"{cfg['runs_dir']}: no runs with {fname}; train and evaluate runs first "
@@ -183,7 +183,7 @@ def tokenizer_metrics(tokenizers, cfg):
     out = {}
     for t in tokenizers:
         path = os.path.join(cfg['tokenizer_eval_dir'], t, 'metrics.json')
-        m = runfolders.read_json(path, "re-run python tokenizer.py eval CONFIG", default=None)
+        m = run_folder.read_json(path, "re-run python tokenizer.py eval CONFIG", default=None)
         if m is not None:
             out[t] = m
     return out
@@ -226,7 +226,7 @@ def main(cfg):
         if len(cfg['runs']) < 2:
             raise SystemExit("correlate.py ab: give two or more runs, e.g. --runs=out/runs/A,out/runs/B")
         records, left_out = checked_runs(cfg, 'ab')
-        s, runs_out = ab_analysis(records, cfg, runfolders.read_json)
+        s, runs_out = ab_analysis(records, cfg, run_folder.read_json)
         if len(s['arms']) < 2:
             raise SystemExit(f"correlate.py ab: all runs ({names(r['name'] for r in records)}) are one arm "
                              f"({names(s['arms'])}); give runs of two tokenizers")

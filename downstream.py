@@ -31,7 +31,7 @@ import time
 import configurator
 from uniscale.atomic import write_json_atomic
 from uniscale.run_folder import (checkpoint_state, eval_path, find_runs, load_checkpoint, read_json, read_run_config,
-                  refuse_unfinished, run_name, split_path)
+                                 refuse_unfinished, run_name, split_path)
 from uniscale.splits import read_docs
 
 # -----------------------------------------------------------------------------

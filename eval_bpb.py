@@ -36,8 +36,8 @@ from uniscale import hardware
 from uniscale.atomic import write_json_atomic
 from uniscale.bpb import bits_per_byte, score
 from uniscale.run_folder import (EVAL_SET_KEYS, check_tokenizer, checkpoint_state, eval_is_current, eval_path,
-                                 find_runs, load_checkpoint, load_model, read_run_config, refuse_unfinished,
-                                 split_path, wanted_eval_set)
+                                 find_runs, load_checkpoint, load_model, read_run_config, refuse_unfinished, split_path,
+                                 wanted_eval_set)
 from uniscale.splits import read_docs
 
 # -----------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from safetensors.torch import save_file
 from transformers import ApertusConfig, GPT2Config, PreTrainedTokenizerFast
 
 import configurator
-from uniscale.atomic import remove_stale_temps
 from model import XIELU, GPTConfig
+from uniscale.atomic import remove_stale_temps
 
 run = ''  # run folder holding ckpt.pt, e.g. out/runs/apertus-50M_bpe-80k_s1
 out = ''  # folder to write; '' means out/hf/{run name}

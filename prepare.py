@@ -31,8 +31,8 @@ import numpy as np
 
 import configurator
 from uniscale.atomic import disk_errors, read_json, remove_quietly, write_json_atomic
-from uniscale.shards import VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress, \
-    record_progress
+from uniscale.shards import (VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress,
+                             record_progress)
 from uniscale.sources import fineweb2_parquet, local_files, stream_texts
 from uniscale.splits import BadLine, parse_doc
 

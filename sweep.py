@@ -137,8 +137,8 @@ def grid_problems(runs, cfg):
     """Why runs of the grid that still need training cannot start (an unknown preset; a tokenizer or shards that do
     not exist, named with the command that makes them), each reason once; the runs are marked 'blocked'. Checked for
     the whole grid before anything is launched, the dry run included."""
-    from uniscale import preflight_check  # train.py's config and the shard reader: only once runs must be checked
     from model import PRESETS
+    from uniscale import preflight_check  # train.py's config and the shard reader: only once runs must be checked
     problems, seen = [], {}
     for r in runs:
         if r['status'] in ('done', 'evaluate'):
@@ -361,8 +361,8 @@ def run_slurm(runs, cfg, python, runner):
 # ---------------------------------------------------------------- main
 def print_plan(runs, cfg, python):
     if cfg['dry_run']:
-        from uniscale import preflight_check  # torch and the model: only for the dry run's FLOPs
         from model import PRESETS
+        from uniscale import preflight_check  # torch and the model: only for the dry run's FLOPs
         costs = []
     counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo', 'blocked')}
     print(f"sweep {cfg['name']}: {len(runs)} runs ({len(cfg['presets'])} presets x {len(cfg['tokenizers'])} tokenizers "

@@ -43,8 +43,8 @@ import configurator
 from uniscale import tokenizer_metrics
 from uniscale.atomic import write_atomic, write_error
 from uniscale.splits import read_texts
-from uniscale.tokenization import (BOS_ID, EOS_ID, PRETOKENIZE_PATTERN, check_vocab_size, content_hash,
-                                   load_tokenizer, pretokenize, tokenizer_name)
+from uniscale.tokenization import (BOS_ID, EOS_ID, PRETOKENIZE_PATTERN, check_vocab_size, content_hash, load_tokenizer,
+                                   pretokenize, tokenizer_name)
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)

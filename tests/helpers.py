@@ -1,8 +1,8 @@
 """Helpers shared by the test files that need a small trained tokenizer and a random tiny model."""
 import torch
 
-from data.embedded import generate
 import tokenizer
+from data.embedded import generate
 from model import GPT, make_config
 
 VOCAB = 400

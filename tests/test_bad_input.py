@@ -160,8 +160,9 @@ def test_full_disk_while_writing_splits_removes_the_temp_files(tmp_path, monkeyp
 
 
 def test_full_disk_while_writing_shards_removes_the_temp_shard(tmp_path, monkeypatch):
-    from uniscale import shards
     from test_prepare import ByteTokenizer, config, encode
+
+    from uniscale import shards
     cfg = config(tmp_path, embedded_bytes=100_000)
     prepare.make_splits(cfg)
     monkeypatch.setattr(shards, 'open', FullDisk(errno.ENOSPC, budget=150_000), raising=False)
@@ -239,8 +240,9 @@ def test_damaged_corpus_meta_or_a_missing_split_remakes_the_splits(tmp_path, cap
 
 
 def test_damaged_sidecar_is_encoded_again_and_an_incomplete_one_refused_by_the_reader(tmp_path, capsys):
-    from uniscale.shards import TokenShards
     from test_prepare import ByteTokenizer, config, encode
+
+    from uniscale.shards import TokenShards
     cfg = config(tmp_path, embedded_bytes=60_000)
     prepare.make_splits(cfg)
     tokens_dir = encode(cfg, ByteTokenizer())

@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import configurator
 import btm
-from uniscale import btm_encoding
+import configurator
 from data.embedded import generate
-from uniscale import splits
-from uniscale import tokenization
+from uniscale import btm_encoding, splits, tokenization
 
 SETTINGS = settings(max_examples=250, deadline=None, database=None)
 

@@ -12,7 +12,7 @@ import pytest
 import scipy.stats as st
 
 import correlate
-from uniscale import run_folder as runfolders
+from uniscale import run_folder
 
 EVAL_SET = dict(corpus='toy', split='test', split_sha256='ab' * 32, n_docs=10, max_docs_per_lang=0, context=64,
                 overlap=0)
@@ -487,5 +487,5 @@ def test_ab_refuses_an_unfinished_run_and_allows_leaving_it_out(tmp_path):
 
 def test_read_log_keeps_the_last_event_of_a_step(tmp_path):
     d = write_ab_run(tmp_path, 'bpe-4k', 1, 3.0, 1.0)
-    events = runfolders.read_log(os.path.join(d, 'log.jsonl'))
+    events = run_folder.read_log(os.path.join(d, 'log.jsonl'))
     assert [e['step'] for e in events] == list(range(11)) and events[2]['train_loss'] != 99.0

@@ -9,11 +9,10 @@ import pytest
 import torch
 
 import configurator
-from data.embedded import generate
 import eval_bpb
-from uniscale import bpb
-from uniscale import tokenization
+from data.embedded import generate
 from model import GPT, make_config
+from uniscale import bpb, tokenization
 
 pytest.importorskip('lm_eval')
 import downstream  # noqa: E402
@@ -172,8 +171,9 @@ def test_a_run_without_eval_json_is_refused_before_any_work(study, tmp_path, tok
 def test_tasks_in_eval_json_rank_tokenizers_in_correlate(tmp_path):
     """Fake runs (3 tokenizers x 2 sizes x 2 seeds) whose task accuracy orders the tokenizers against their bpb:
     correlate.py scale --metric=tasks.T.acc_norm ranks by accuracy, higher first."""
-    import correlate
     from scipy.stats import spearmanr
+
+    import correlate
     acc = {('bpe-1k', 'gpt2-tiny'): .30, ('bpe-2k', 'gpt2-tiny'): .40, ('btm-2k', 'gpt2-tiny'): .50,
            ('bpe-1k', 'gpt2-small'): .35, ('bpe-2k', 'gpt2-small'): .55, ('btm-2k', 'gpt2-small'): .45}
     for (tok, preset), a in acc.items():
@@ -208,8 +208,9 @@ def configurator_keys(module):
 def test_sweep_runs_downstream_after_eval_bpb_for_every_trained_run(tmp_path, monkeypatch):
     import subprocess
 
-    import sweep
     from test_sweep import FakeRunner, config as sweep_config
+
+    import sweep
     monkeypatch.setattr(sweep, 'grid_problems', lambda runs, cfg: [])  # stand-in tokenizers, as in test_sweep.py
     tasks = ['uniscale_bpb', 'belebele_eng_Latn']
     cfg = sweep_config(tmp_path, only=['s1'], lm_eval_tasks=tasks, eval_args={'max_docs_per_lang': 5})

@@ -12,13 +12,12 @@ import torch
 import torch.nn.functional as F
 
 import configurator
-from data.embedded import generate
 import eval_bpb
-from uniscale import bpb
-from uniscale import tokenization
-
 import helpers  # tests/helpers.py; the small BPE fixtures tok_dir and tok are in conftest.py
+from data.embedded import generate
 from helpers import VOCAB
+from uniscale import bpb, tokenization
+
 SPECIAL = ['', 'a', 'héllo wörld 你好 😀🎉 مرحبا', 'x' * 5]  # empty, one byte, multi-byte scripts and emoji
 
 
@@ -186,6 +185,7 @@ def test_per_language_numbers_add_up_to_the_total(tok):
 
 def test_bpb_matches_the_exported_transformers_model(tmp_path, tok):
     from transformers import AutoModelForCausalLM
+
     from export_hf import export
     model = random_model('apertus-tiny', block_size=2048)
     ckpt = {'model': model.state_dict(), 'model_config': dataclasses.asdict(model.config)}

@@ -7,11 +7,11 @@ import os
 import pytest
 import torch
 
-from data.embedded import generate
 import export_hf
 import tokenizer
-from uniscale import tokenization
+from data.embedded import generate
 from model import GPT, make_config
+from uniscale import tokenization
 
 # texts the export's own probe set does not hold: other documents, and special-token text in other places
 TEXTS = [d['text'][:300] for d in generate.generate_documents(8_000, seed=21)] + [
@@ -106,6 +106,7 @@ def test_a_tokenizer_of_another_vocabulary_size_is_refused(kinds, tmp_path):
 
 def test_export_run_exports_the_runs_tokenizer_and_refuses_a_changed_one(kinds, tmp_path):
     import json
+
     from transformers import AutoTokenizer
     run_dir = tmp_path / 'run'
     run_dir.mkdir()

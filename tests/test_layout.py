@@ -3,7 +3,6 @@ imports run one way. These read the source as text; nothing is imported."""
 import ast
 import glob
 import os
-import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = {'prepare', 'tokenizer', 'btm', 'train', 'eval_bpb', 'sample', 'correlate', 'sweep', 'export_hf',

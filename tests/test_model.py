@@ -49,6 +49,7 @@ def random_ids(B=2, T=BLOCK, seed=1):
 ])
 def test_exported_model_gives_transformers_the_same_logits_and_loss(tmp_path, arch, overrides, hf_class):
     from transformers import AutoModelForCausalLM
+
     from export_hf import export
     model = random_model(tiny(arch, **overrides))
     out_dir = export(ckpt_of(model), str(tmp_path / 'hf'))

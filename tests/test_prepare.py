@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import prepare
-from uniscale import shards
-from uniscale import sources
+from uniscale import shards, sources
 from uniscale.shards import TokenShards
 
 

@@ -8,8 +8,8 @@ import sys
 import pytest
 import torch
 
-from uniscale import run_folder
 from helpers import random_model
+from uniscale import run_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -48,6 +48,7 @@ def write_run(run_dir, tok_dir, step, total):
     os.makedirs(run_dir, exist_ok=True)
     model = random_model()
     import dataclasses
+
     from uniscale import tokenization
     cfg = {'preset': 'gpt2-tiny', 'seed': 1, 'tokenizer': tok_dir, 'corpus': 'tiny', 'block_size': 32,
            'tokenizer_hash': tokenization.load_tokenizer(tok_dir).hash, 'total_steps': total}

@@ -10,10 +10,9 @@ import pytest
 import torch
 
 import configurator
+import helpers  # tests/helpers.py; the small BPE fixtures tok_dir and tok are in conftest.py
 import sample
 from uniscale import tokenization
-
-import helpers  # tests/helpers.py; the small BPE fixtures tok_dir and tok are in conftest.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -13,8 +13,8 @@ import json
 import torch
 
 import configurator
-from uniscale import run_folder as run_folders
 import sweep
+from uniscale import run_folder
 
 
 @pytest.fixture(autouse=True)
@@ -36,11 +36,11 @@ def fake_checkpoint(run_dir, finished=True, step=10):
 
 def fake_eval(run_dir, settings, **change):
     """An eval file as eval_bpb.py with `settings` writes it for the run's current checkpoint."""
-    state = run_folders.run_state(run_dir)
+    state = run_folder.run_state(run_dir)
     with open(os.path.join(run_dir, 'config.json')) as f:
-        want = run_folders.wanted_eval_set(json.load(f), settings)
+        want = run_folder.wanted_eval_set(json.load(f), settings)
     ev = {**state, 'bpb': 1.0, 'eval_set': {**want, 'n_docs': 5}, **change}
-    with open(run_folders.eval_path(run_dir, settings.get('split', 'test')), 'w') as f:
+    with open(run_folder.eval_path(run_dir, settings.get('split', 'test')), 'w') as f:
         json.dump(ev, f)
 
 
@@ -159,10 +159,10 @@ def test_interrupted_runs_resume_and_stale_evals_redo(tmp_path):
     fake_checkpoint(c['dir'])
     fake_eval(c['dir'], settings)  # done
     fake_checkpoint(d['dir'])
-    fake_eval(d['dir'], settings, eval_set={**json.load(open(run_folders.eval_path(c['dir'])))['eval_set'],
+    fake_eval(d['dir'], settings, eval_set={**json.load(open(run_folder.eval_path(c['dir'])))['eval_set'],
                                            'max_docs_per_lang': 7})  # scored on another set
     fake_checkpoint(e['dir'])
-    open(run_folders.eval_path(e['dir']), 'w').write('{"bpb": 1.0}')  # no step, no eval_set: an old eval file
+    open(run_folder.eval_path(e['dir']), 'w').write('{"bpb": 1.0}')  # no step, no eval_set: an old eval file
     assert [sweep.run_status(r, cfg) for r in (a, b, c, d, e)] == ['resume', 'evaluate', 'done', 'evaluate',
                                                                    'evaluate']
     runner = FakeRunner()

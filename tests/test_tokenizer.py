@@ -7,10 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from data.embedded import generate
 import tokenizer as T
-from uniscale import splits, tokenization
-from uniscale import tokenizer_metrics as TE
+from data.embedded import generate
+from uniscale import splits, tokenization, tokenizer_metrics as TE
 
 ADVERSARIAL = [
     '',

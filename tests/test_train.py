@@ -10,12 +10,11 @@ import pytest
 import torch
 
 import configurator
-from uniscale.bpb import bits_per_byte
 import prepare
 import train
 from model import GPT, make_config, model_from_checkpoint
 from tokenizer import train_bpe
-from uniscale.bpb import validation_bpb
+from uniscale.bpb import bits_per_byte, validation_bpb
 from uniscale.shards import PackedWindows, TokenShards, eval_set
 from uniscale.tokenization import load_tokenizer
 
@@ -408,6 +407,7 @@ def test_patching_the_loss_line_in_model_py_changes_the_training_step(monkeypatc
     """A fork edits model.token_losses (here: label smoothing); train.py's own step then trains on that loss, with
     the chunked head or the plain one, and its gradients are the smoothed loss's, computed here from full logits."""
     import contextlib
+
     import torch.nn.functional as F
 
     import model as model_module

@@ -38,10 +38,10 @@ import torch
 
 import configurator
 import train
+from model import GPT, GPTConfig
 from uniscale import hardware
 from uniscale.atomic import write_json_atomic
 from uniscale.bpb import score
-from model import GPT, GPTConfig
 from uniscale.run_folder import read_json
 from uniscale.shards import TokenShards
 from uniscale.tokenization import load_tokenizer, tokenizer_name

@@ -13,8 +13,7 @@ import re
 
 import numpy as np
 
-from uniscale import rank_stats
-from uniscale import power_law
+from uniscale import power_law, rank_stats
 from uniscale.rank_stats import decision_accuracy, rank_tests, spearman
 
 MIN_GROUP = 3                # tokenizers needed for a within-algorithm correlation

@@ -7,8 +7,8 @@ import os
 import numpy as np
 
 from uniscale import rank_stats
-from uniscale.scale_analysis import MIN_GROUP
 from uniscale.report_format import csv_text, fmt, fmt_ci, md_table, pyplot, save_figure
+from uniscale.scale_analysis import MIN_GROUP
 
 TABLE_POINTS = 10           # evaluations per size in the agreement-over-training table (all are in summary.json)
 SEED_BOOTSTRAP_NOTE = (

