@@ -51,7 +51,9 @@ class GPTConfig:
     rope_factor: float = 1.0  # > 1: llama3-style RoPE scaling for contexts beyond rope_original_len
     rope_original_len: int = 8192
     doc_bos_id: int = -1  # >= 0: no attention across documents, each starting with this token; see document_mask
-    loss_chunk: int = 512  # tokens per chunk of the training loss (~6 * loss_chunk * vocab bytes); 0: full logits
+    # tokens per chunk of the training loss: ~16 * loss_chunk * vocab bytes at its peak (fp32 logits, token_losses'
+    # log-softmax, two gradients; bench/loss_memory.py), 0.5 GB at 128 x 256k; 0: the full logits
+    loss_chunk: int = 128
 
     def __post_init__(self):
         self.n_kv_head = self.n_kv_head or self.n_head
