@@ -28,10 +28,10 @@ from transformers import AutoModelForCausalLM
 
 import configurator
 from data.embedded import generate
-from uniscale import bpb
-import tokenizer
 from export_hf import hf_config, hf_state_dict
 from model import GPT, make_config
+import tokenizer
+from uniscale import bpb, hardware
 
 device = 'cpu'               # 'cpu' or 'cuda'
 presets = ['gpt2-tiny', 'apertus-tiny']
@@ -74,7 +74,7 @@ def hf_rolling_nll(hf, docs_ids, bos, max_len, batch_size, dtype):
         x = torch.zeros(len(batch), T, dtype=torch.long)
         for row, (inp, _, _) in enumerate(batch):
             x[row, :len(inp)] = torch.tensor(inp)
-        with torch.autocast(device, dtype=torch.bfloat16, enabled=dtype == 'bfloat16'):
+        with hardware.autocast(device, dtype):
             logits = hf(input_ids=x.to(device)).logits
         logp = F.log_softmax(logits.float(), dim=-1)
         for row, (inp, n, pred) in enumerate(batch):
@@ -101,7 +101,7 @@ def bench_preset(preset, tok, texts, langs):
     missing, unexpected = hf.load_state_dict(hf_state_dict(cfg, ours.state_dict()), strict=False)
     assert not unexpected and set(missing) <= {'lm_head.weight'}, (missing, unexpected)  # gpt2's is tied
     hf.to(device).eval()
-    dtype = 'bfloat16' if device == 'cuda' else 'float32'
+    dtype = hardware.resolve(device)[1]
     docs_ids = tok.encode_batch(texts)
     n_tokens = sum(len(d) for d in docs_ids)
     n_bytes = sum(len(t.encode('utf-8')) for t in texts)

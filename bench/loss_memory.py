@@ -28,6 +28,7 @@ import torch.nn.functional as F  # noqa: E402
 
 import configurator  # noqa: E402
 from model import PRESETS, GPT, GPTConfig, chunked_cross_entropy, make_config  # noqa: E402
+from uniscale import hardware  # noqa: E402
 
 device = 'cpu'  # 'cpu' or 'cuda'
 vocab = 256000
@@ -84,7 +85,7 @@ def measure_here(name):
     else:
         base = resident_bytes()
     t0 = time.process_time()
-    with torch.autocast(device, dtype=torch.bfloat16, enabled=compute_dtype() == 'bfloat16'):
+    with hardware.autocast(device, compute_dtype()):
         loss = loss_of(name, h, weight, targets)
     loss.backward()
     peak = peak_bytes()
@@ -93,7 +94,7 @@ def measure_here(name):
 
 
 def compute_dtype():
-    return dtype or ('bfloat16' if device == 'cuda' else 'float32')
+    return hardware.resolve(device, dtype)[1]
 
 
 def measure_in_subprocess(name):
