@@ -20,6 +20,7 @@ It returns the final config as a dict (what runs write to config.json).
 """
 import ast
 import copy
+import math
 import os
 import sys
 import traceback
@@ -37,6 +38,29 @@ def defaults(script):
     its globals()); deep-copied, so changing the dict never changes the script."""
     namespace = script if isinstance(script, dict) else vars(script)
     return copy.deepcopy({k: namespace[k] for k in config_keys(namespace)})
+
+
+def at_least(lo):
+    """A range for RANGES: a finite number >= lo."""
+    return (lambda v: math.isfinite(v) and v >= lo), f">= {lo}"
+
+
+def above(lo):
+    """A range for RANGES: a finite number > lo."""
+    return (lambda v: math.isfinite(v) and v > lo), f"> {lo}"
+
+
+def within(lo, hi):
+    """A range for RANGES: lo <= v < hi."""
+    return (lambda v: lo <= v < hi), f"in [{lo}, {hi})"
+
+
+def check_ranges(cfg, ranges):
+    """Refuse in one line a value outside its range (ranges: key -> (test, what it must be), a script's RANGES),
+    before any work: a value only torch would reject, or one that would quietly compute nothing."""
+    for key, (ok, must) in ranges.items():
+        if key in cfg and not ok(cfg[key]):
+            raise SystemExit(f"config error: {key}={cfg[key]!r} must be {must}")
 
 
 def is_key(name, value):
@@ -138,4 +162,6 @@ def configure(namespace, argv=None):
             namespace['command'] = arg
         else:
             raise SystemExit(f"config error: unexpected argument '{arg}' (expected config/*.py or --key=value)")
-    return {k: namespace[k] for k in keys}
+    cfg = {k: namespace[k] for k in keys}
+    check_ranges(cfg, namespace.get('RANGES', {}))
+    return cfg

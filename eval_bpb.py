@@ -57,6 +57,8 @@ dtype = ''                   # '' = bfloat16 autocast on cuda, float32 on cpu; o
 force = False                # re-evaluate runs already scored on this checkpoint with these settings
 allow_unfinished = False     # score a checkpoint that is not the run's last (its eval.json then says finished: false)
 # -----------------------------------------------------------------------------
+RANGES = {'max_docs_per_lang': configurator.at_least(0), 'context': configurator.at_least(0),
+          'overlap': configurator.at_least(0), 'batch_tokens': configurator.above(0)}
 
 
 # ---------------------------------------------------------------- the documents (scored by uniscale/bpb.py)
@@ -171,6 +173,7 @@ def evaluate_run(run_dir, c):
 
 def main(cfg):
     """Evaluate every run asked for; returns {run_dir: eval dict}, None for a run skipped as already evaluated."""
+    configurator.check_ranges(cfg, RANGES)
     results = {}
     dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))
     if not dirs:

@@ -38,6 +38,8 @@ seed = 1337
 device = ''                           # '' = cuda when available, else cpu
 dtype = ''                            # '' = bfloat16 autocast on cuda, float32 on cpu
 # -----------------------------------------------------------------------------
+RANGES = {'num_samples': configurator.above(0), 'max_new_tokens': configurator.above(0),
+          'temperature': configurator.at_least(0), 'top_k': configurator.at_least(0)}
 
 
 def read_prompts(path):
@@ -115,6 +117,7 @@ def output_path(run_dirs, cfg):
 
 
 def main(cfg):
+    configurator.check_ranges(cfg, RANGES)
     run_dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))
     if not run_dirs:
         raise SystemExit("sample.py: no runs; pass --run=out/runs/NAME or --runs=A,B (folders with ckpt.pt)")

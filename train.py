@@ -102,6 +102,11 @@ threads = 0                  # torch CPU threads; 0 = torch's default (one per c
 # settings a resumed run may change: they do not change what is computed
 RESUME_FREE = {'run_dir', 'tokens_dir', 'init_from', 'stop_step', 'compile', 'device', 'micro_batch_size',
                'eval_batch_size', 'log_interval', 'wandb_log', 'wandb_project', 'threads'}
+RANGES = {k: configurator.above(0) for k in ('block_size', 'batch_size', 'lr')}
+RANGES.update({k: configurator.at_least(0) for k in (
+    'context_bytes', 'budget', 'max_steps', 'stop_step', 'micro_batch_size', 'min_lr_ratio', 'warmup_steps',
+    'weight_decay', 'grad_clip', 'eval_interval', 'eval_docs', 'eval_batch_size', 'log_interval', 'peak_flops',
+    'threads')}, dropout=configurator.within(0, 1), decay_frac=configurator.within(0, 1.000001))
 CHOICES = {'init_from': ('scratch', 'resume'), 'budget_unit': ('tokens', 'bytes'),
            'schedule': ('cosine', 'wsd', 'constant'), 'dtype': hardware.DTYPES}
 
@@ -252,6 +257,7 @@ def append_event(log_path, event, wandb=None):
 
 def check_settings(cfg):
     """Settings that need no file to check, refused before any work."""
+    configurator.check_ranges(cfg, RANGES)
     for key, allowed in CHOICES.items():
         if cfg[key] not in allowed:
             raise SystemExit(f"config error: {key}={cfg[key]!r}; choose one of {', '.join(map(repr, allowed))}")

@@ -293,3 +293,26 @@ def test_temp_files_of_a_killed_run_are_removed_by_the_next(small_corpus):
                           '--num_workers=1')
     assert rc == 0, err
     assert temp_files(str(out)) == []
+
+
+@pytest.mark.parametrize('script, arg', [
+    ('train.py', '--block_size=-5'), ('train.py', '--batch_size=0'), ('train.py', '--lr=0'),
+    ('train.py', '--dropout=1.0'), ('train.py', '--warmup_steps=-1'), ('train.py', '--max_steps=-1'),
+    ('train.py', '--eval_docs=-1'), ('eval_bpb.py', '--max_docs_per_lang=-1'), ('eval_bpb.py', '--context=-5'),
+    ('sample.py', '--top_k=-1'), ('sample.py', '--temperature=-0.5'),
+])
+def test_a_value_out_of_its_range_is_one_line_naming_the_key_before_any_work(script, arg):
+    key = arg[2:].split('=')[0]
+    r = subprocess.run([sys.executable, os.path.join(ROOT, script), arg], capture_output=True, text=True, cwd=ROOT)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode != 0 and len(lines) == 1, r.stderr
+    assert lines[0].startswith(f"config error: {key}=") and 'must be' in lines[0]
+
+
+def test_values_at_the_edge_of_their_range_pass():
+    import configurator
+    ranges = {'a': configurator.above(0), 'b': configurator.at_least(0), 'c': configurator.within(0, 1)}
+    configurator.check_ranges({'a': 1e-9, 'b': 0, 'c': 0.0}, ranges)
+    for bad in ({'a': 0}, {'b': -1}, {'c': 1.0}, {'a': float('nan')}, {'b': float('inf')}):
+        with pytest.raises(SystemExit, match=f"config error: {next(iter(bad))}="):
+            configurator.check_ranges(bad, ranges)
