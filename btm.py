@@ -493,7 +493,6 @@ def analyze(cfg):
           f"merged tokens span 2+ words")
 
 
-
 if __name__ == '__main__':
     config = configurator.configure(globals())
     if command == 'train':

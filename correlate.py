@@ -61,7 +61,6 @@ NEEDED = ('preset', 'tokenizer', 'seed', 'bpb', 'n_params_nonembedding')   # eva
 AGREE_STATS = ('decision_accuracy', 'spearman')
 
 
-
 def names(items, k=6):
     """'a, b, c (+3 more)': run names for a one-line message."""
     items = list(items)

@@ -269,7 +269,6 @@ def _version(package):
     return version(package)
 
 
-
 def main(cfg):
     """Score every run asked for; returns {run_dir: {task: metrics}}, None for a run skipped as already scored."""
     dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))

@@ -170,7 +170,6 @@ def evaluate_run(run_dir, c):
     return out
 
 
-
 def main(cfg):
     """Evaluate every run asked for; returns {run_dir: eval dict}, None for a run skipped as already evaluated."""
     configurator.check_ranges(cfg, RANGES)

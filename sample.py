@@ -115,7 +115,6 @@ def output_path(run_dirs, cfg):
     return os.path.join('out', 'samples', f"{names[:200]}.md")
 
 
-
 def main(cfg):
     configurator.check_ranges(cfg, RANGES)
     run_dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))

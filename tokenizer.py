@@ -80,25 +80,6 @@ unspaced = ['zho', 'cmn', 'yue', 'wuu', 'jpn', 'tha', 'lao', 'khm', 'mya', 'bod'
 BOS, EOS, UNK = '<|bos|>', '<|eos|>', '<|unk|>'
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # ---------------------------------------------------------------- training
 def _hf_pre_tokenizer(byte_level):
     split = pre_tokenizers.Split(Regex(PRETOKENIZE_PATTERN), behavior='isolated')
@@ -133,10 +114,6 @@ def _write_tokenizer(tok, out_dir, extra_files, meta):
             'versions': {'tokenizers': tokenizers.__version__}}
     write_atomic(os.path.join(out_dir, 'meta.json'), json.dumps(meta, indent=2, ensure_ascii=False))
     return load_tokenizer(out_dir)
-
-
-
-
 
 
 def _tally(texts, stats):
@@ -208,7 +185,6 @@ def sentencepiece_error(message, out_dir, vocab_size, n_bytes, character_coverag
         return f"{out_dir}: SentencePiece needs {cond}; set the setting within that range"
     return (f"{out_dir}: SentencePiece failed on {n_bytes:,} bytes of text: {last[-300:]}; "
             f"check the unigram_* settings and the text")
-
 
 
 def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_sentence_size=20_000_000,

@@ -44,7 +44,7 @@ CHILD = r'''
 import json, os, resource, sys, time
 import prepare
 out, n_bytes, tok_path, workers = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-cfg = {k: v for k, v in vars(prepare).items() if prepare.configurator.is_key(k, v)}
+cfg = prepare.configurator.defaults(prepare)
 cfg.update(out_dir=out, embedded_bytes=n_bytes, tok_bytes=min(n_bytes // 4, 20_000_000), num_workers=workers)
 prepare.make_splits(cfg)
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 def data(tmp_path_factory):
     """Text splits of a small embedded corpus, a 400-id BPE (tests/helpers.py) and its token shards."""
     root = tmp_path_factory.mktemp('preflight')
-    pcfg = {k: v for k, v in vars(prepare).items() if configurator.is_key(k, v)}
+    pcfg = configurator.defaults(prepare)
     pcfg.update(out_dir=str(root / 'out'), embedded_bytes=150_000, tok_bytes=60_000, eval_fraction=0.1,
                 num_workers=1, chunk_docs=64)
     prepare.make_splits(pcfg)

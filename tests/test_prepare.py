@@ -34,7 +34,7 @@ class ByteTokenizer:
 
 
 def config(tmp_path, **kw):
-    cfg = {k: v for k, v in vars(prepare).items() if prepare.configurator.is_key(k, v)}
+    cfg = prepare.configurator.defaults(prepare)
     cfg.update(out_dir=str(tmp_path / 'out'), embedded_bytes=300_000, tok_bytes=100_000, num_workers=1,
                chunk_docs=16, shard_tokens=50_000)
     cfg.update(kw)

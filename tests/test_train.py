@@ -29,7 +29,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 def data(tmp_path_factory):
     """A small embedded corpus encoded by two BPE tokenizers of different sizes (a and b)."""
     root = tmp_path_factory.mktemp('train_data')
-    pcfg = {k: v for k, v in vars(prepare).items() if configurator.is_key(k, v)}
+    pcfg = configurator.defaults(prepare)
     pcfg.update(out_dir=str(root / 'out'), embedded_bytes=300_000, tok_bytes=60_000, eval_fraction=0.1,
                 num_workers=1, chunk_docs=16, shard_tokens=30_000)  # several train shards
     prepare.make_splits(pcfg)

@@ -11,7 +11,8 @@ named with the command that makes it), builds the model and AdamW as train.py do
 optimizer steps after `preflight_warmup` untimed ones (torch.compile happens there), with the run's compile and dtype,
 on the first tokens of the train shards (random ids when they are missing; a missing tokenizer is stood in for by the
 vocabulary size its name gives). A step here is one micro batch and one update: with gradient accumulation the
-optimizer's share is overcounted, and the DDP all-reduce is not measured.
+optimizer's share is overcounted, and the DDP all-reduce is not measured. The step is train.py's own train_step; one
+validation batch (eval_batch_size, through uniscale/bpb.py) follows the timed steps and counts in the peak memory.
 Peak memory: torch.cuda.max_memory_allocated on CUDA; on CPU the rise of the process's peak RSS (VmHWM, reset before
 each measurement) over its RSS before the model was built. An out-of-memory retries at half the micro batch (a divisor
 of the per-process batch) down to 1: the entry is not ok, says which fits, and its figures are measured there.
@@ -73,7 +74,7 @@ def model_config(rc, vocab_size, bos_id):
 
 def configs_of(module, required):
     """(path, config) of each config/*.py that sets `required` and only keys of `module`, over its defaults."""
-    defaults = {k: v for k, v in vars(module).items() if configurator.is_key(k, v)}
+    defaults = configurator.defaults(module)
     for path in sorted(glob.glob(os.path.join('config', '*.py'))):
         ns = {}
         try:
@@ -81,7 +82,7 @@ def configs_of(module, required):
                 exec(compile(f.read(), path, 'exec'), ns)
         except Exception:  # noqa: BLE001 -- another script's config that does not run here is not ours to judge
             continue
-        settings = {k: v for k, v in ns.items() if configurator.is_key(k, v)}
+        settings = configurator.defaults(ns)
         if required in settings and set(settings) <= set(defaults):
             yield path, {**defaults, **settings}
 
