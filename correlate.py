@@ -24,8 +24,9 @@ import os
 
 import configurator
 from uniscale import run_folder
-from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report
-from uniscale.atomic import write_atomic, write_json_atomic
+from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report, arm_names
+from uniscale.atomic import disk_errors, write_atomic, write_json_atomic
+from uniscale.identity import differences, file_sha256, fingerprint
 from uniscale.report_format import csv_text, json_safe
 from uniscale.scale_analysis import metric_value, natural_key, scale_analysis
 from uniscale.scale_report import headline_line, scale_plots, scale_report, summary_csv
@@ -58,6 +59,11 @@ loss_targets = []            # ab: val loss (nats/token) targets
 bpb_targets = []             # ab: val bpb targets; [] = the final val bpb of the worse run
 # -----------------------------------------------------------------------------
 NEEDED = ('preset', 'tokenizer', 'seed', 'bpb', 'n_params_nonembedding')   # eval.json keys the analysis reads
+# what must be equal across the seeds of one cell (arm) for runs whose config.json predates `cell_id`
+CELL_KEYS = ('preset', 'arch', 'model_args', 'tokenizer_hash', 'corpus', 'block_size', 'context_bytes', 'budget',
+             'budget_unit', 'max_steps', 'total_steps', 'batch_size', 'lr', 'min_lr_ratio', 'warmup_steps', 'schedule',
+             'decay_frac', 'weight_decay', 'decay_embeddings', 'beta1', 'beta2', 'grad_clip', 'dropout', 'doc_mask',
+             'inputs')
 AGREE_STATS = ('decision_accuracy', 'spearman')
 
 
@@ -87,7 +93,7 @@ def load_run(d, cfg):
     ev = run_folder.read_json(ev_path, f"re-run python eval_bpb.py --run={d}", default=None)
     if ev is not None:
         ev['_path'] = ev_path
-    config = run_folder.read_json(os.path.join(d, 'config.json'), "re-run train.py --init_from=resume", default={})
+    config = run_folder.read_json(os.path.join(d, 'config.json'), run_folder.CONFIG_FIX, default={})
     log = os.path.join(d, 'log.jsonl')
     return dict(name=run_folder.run_name(d), dir=d, eval=ev, config=config,
                 events=run_folder.read_log(log) if os.path.isfile(log) else None)
@@ -162,6 +168,69 @@ def checked_runs(cfg, mode):
     return kept, left_out
 
 
+def cell_key(rec):
+    """The identity of what a run computed, less its seed (train.py's cell_id; older runs: their CELL_KEYS)."""
+    c = rec['config']
+    return c.get('cell_id') or fingerprint({k: c.get(k) for k in CELL_KEYS})
+
+
+def check_groups(records, cfg, mode):
+    """Refuse a cell (scale: preset x tokenizer name; ab: an arm) whose runs were computed from different settings
+    or inputs (another tokenizer under the same name, another preset, budget, schedule...), and two runs of one seed
+    in a cell (a copied run folder): pooled as seeds, either would change the numbers without a word."""
+    labels = arm_names(records) if mode == 'ab' else [(r['eval']['preset'], r['eval']['tokenizer']) for r in records]
+    groups = {}
+    for rec, label in zip(records, labels):
+        groups.setdefault(' '.join(map(str, filter(None, label))), []).append(rec)
+    for label, recs in groups.items():
+        by_key = {}
+        for r in recs:
+            by_key.setdefault(cell_key(r), []).append(r)
+        if len(by_key) > 1:
+            (a, *_), (b, *_) = list(by_key.values())[:2]
+            keys = set(CELL_KEYS) | {k for k in set(a['config']) | set(b['config']) if k not in RUN_OWN}
+            what = differences({k: a['config'].get(k) for k in keys}, {k: b['config'].get(k) for k in keys})
+            raise SystemExit(f"correlate.py {mode}: {label} pools runs computed differently: "
+                             + ' vs '.join(f"[{names(x['name'] for x in g)}]" for g in by_key.values())
+                             + f" ({'; '.join(what[:4]) or 'cell_id differs'}); a {'cell' if mode == 'scale' else 'arm'} "
+                             f"pools seeds of one setting: pass runs of one setting (--runs)")
+        seeds = {}
+        for r in recs:
+            seeds.setdefault(r['config'].get('seed', r['eval'].get('seed')), []).append(r['name'])
+        twice = {s: n for s, n in seeds.items() if len(n) > 1}
+        if twice:
+            s, n = next(iter(twice.items()))
+            raise SystemExit(f"correlate.py {mode}: {label} holds seed {s} twice ({names(n)}; a copied run folder?): "
+                             f"one seed is one run, leave the copies out of --runs")
+
+
+# config.json keys that belong to one run (or to the machine it ran on), not to what its cell computes
+RUN_OWN = {'seed', 'run_dir', 'run_name', 'run_id', 'cell_id', 'tokens_dir', 'init_from', 'stop_step', 'compile',
+           'device', 'micro_batch_size', 'eval_batch_size', 'log_interval', 'wandb_log', 'wandb_project', 'threads',
+           'world_size', 'micro_batch_size_used', 'grad_accum', 'dtype_used'}
+
+
+def analysis_identity(cfg):
+    """What an analysis is computed from: its settings and the bytes of every file it reads (each run's eval file,
+    config.json and log.jsonl; the tokenizer metrics). summary.json records it; the sweep re-analyses when it
+    differs (never by file times)."""
+    fname = os.path.basename(run_folder.eval_path('', cfg['split']))
+    files, toks = {}, set()
+    for d in run_folders(cfg):
+        for f in (fname, 'config.json', 'log.jsonl'):
+            path = os.path.join(d, f)
+            if os.path.isfile(path):
+                files[path] = file_sha256(path)
+        ev = run_folder.read_json(os.path.join(d, fname), 're-run eval_bpb.py', default=None)
+        toks.add(ev.get('tokenizer') if isinstance(ev, dict) else None)
+    for t in sorted(filter(None, toks)) if cfg['command'] == 'scale' else []:
+        path = os.path.join(cfg['tokenizer_eval_dir'], t, 'metrics.json')
+        if os.path.isfile(path):
+            files[path] = file_sha256(path)
+    settings = {k: v for k, v in cfg.items() if k not in ('plots', 'runs', 'runs_dir')}
+    return {'settings': settings, 'files': files, 'analysis_id': fingerprint({'settings': settings, 'files': files})}
+
+
 def check_cells(records, cfg):
     """Refuse fewer than two sizes, and (unless allow_missing) any empty (size, tokenizer) cell."""
     have = {(r['eval']['preset'], r['eval']['tokenizer']) for r in records
@@ -212,27 +281,33 @@ def checked_config(cfg):
 def main(cfg):
     cfg = checked_config(cfg)
     out_dir = os.path.join(cfg['analysis_dir'], cfg['name'] or cfg['command'])
+    identity = analysis_identity(cfg)
     if cfg['command'] == 'scale':
         records, left_out = checked_runs(cfg, 'scale')
+        check_groups(records, cfg, 'scale')
         left_out += check_cells(records, cfg)
         toks = sorted({r['eval']['tokenizer'] for r in records}, key=natural_key)
         s = scale_analysis(records, cfg, tokenizer_metrics(toks, cfg))
         s['left_out'] = left_out
-        os.makedirs(out_dir, exist_ok=True)
+        with disk_errors(out_dir):
+            os.makedirs(out_dir, exist_ok=True)
         s['plots'] = scale_plots(s, out_dir) if cfg['plots'] else []
         report, table = scale_report(s), summary_csv(s)
     else:
         if len(cfg['runs']) < 2:
             raise SystemExit("correlate.py ab: give two or more runs, e.g. --runs=out/runs/A,out/runs/B")
         records, left_out = checked_runs(cfg, 'ab')
+        check_groups(records, cfg, 'ab')
         s, runs_out = ab_analysis(records, cfg, run_folder.read_json)
         if len(s['arms']) < 2:
             raise SystemExit(f"correlate.py ab: all runs ({names(r['name'] for r in records)}) are one arm "
                              f"({names(s['arms'])}); give runs of two tokenizers")
         s['left_out'] = left_out
-        os.makedirs(out_dir, exist_ok=True)
+        with disk_errors(out_dir):
+            os.makedirs(out_dir, exist_ok=True)
         s['plots'] = ab_plots(runs_out, out_dir) if cfg['plots'] else []
         report, table = ab_report(s), csv_text(s['runs'], AB_COLUMNS)
+    s['analysis_id'], s['inputs'] = identity['analysis_id'], identity['files']
     write_json_atomic(os.path.join(out_dir, 'summary.json'), json_safe(s))
     write_atomic(os.path.join(out_dir, 'summary.csv'), table)
     write_atomic(os.path.join(out_dir, 'report.md'), report)

@@ -7,10 +7,14 @@ The experiment grid: tokenizers x model sizes (presets) x seeds, trained, evalua
 
 Each run is `python train.py {base_config} --preset=P --tokenizer={tokenizers_dir}/T --seed=S --run_dir=out/runs/R`
 with R = {preset}_{tokenizer}_s{seed} (e.g. apertus-50M_bpe-80k_s1), then `python eval_bpb.py --run=out/runs/R`.
-A run is done when its checkpoint is finished and its eval file scored that checkpoint with the sweep's evaluation
-settings (uniscale/run_folder.py; never file ages): it is skipped; a finished run with a stale eval file is evaluated
-again, not retrained; a run with an unfinished ckpt.pt is resumed (--init_from=resume). `launcher='local'` trains the runs one after
-another here (num_gpus > 1: through torchrun), evaluates them, then runs `correlate.py` (analysis='scale' or 'ab').
+A run is done when its checkpoint is finished, was trained with exactly the settings and inputs (tokenizer and shard
+content) the sweep asks for now, and its eval file scored that checkpoint with the sweep's evaluation settings
+(uniscale/run_folder.py; never names or file ages): it is skipped; a finished run with a stale eval file is evaluated
+again, not retrained; a run with an unfinished ckpt.pt is resumed (--init_from=resume); a run trained with other
+settings or inputs stops the grid, naming what differs (never retrained over). `launcher='local'` trains the runs one
+after another here (num_gpus > 1: through torchrun), each in its own process group, stopped with the sweep
+(SIGINT/SIGTERM); one sweep of a name at a time. Then `correlate.py` (analysis='scale' or 'ab') runs unless its
+summary.json was computed from exactly the files and settings it would read now (`analysis_id`).
 `launcher='slurm'` writes out/sweep/{name}_{k}node.sbatch, one array task per run (srun starts one train.py
 per GPU, across the nodes listed in slurm_nodes), submits them when sbatch exists, and queues the analysis after them.
 """
@@ -19,13 +23,16 @@ import itertools
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import configurator
+from uniscale import locks
 from uniscale.atomic import write_atomic
-from uniscale.run_folder import eval_is_current, eval_path, run_state
+from uniscale.run_folder import corpus_rebuilt, eval_is_current, eval_path, load_checkpoint, read_json, run_state
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -117,13 +124,50 @@ def eval_settings(cfg):
     return {**configurator.defaults(eval_bpb), **cfg['eval_args']}
 
 
+def identity_changes(run, cfg):
+    """What differs between the run's checkpoint and what the sweep would train now: a setting (train.py's own
+    comparison), the tokenizer's content, or the content of its train/val shards; [] when the run is what the
+    sweep asks for."""
+    import train  # torch: only once a run folder must be judged
+    request = configurator.configure(configurator.defaults(train), train_command(run, cfg)[1:])
+    ckpt = load_checkpoint(run['dir'], mmap=True)
+    changed = train.changed_settings(ckpt, request) if 'request' in ckpt else []
+    trained = ckpt.get('config', {})
+    meta = read_json(os.path.join(request['tokenizer'], 'meta.json'), default={})
+    meta = meta if isinstance(meta, dict) else {}
+    if trained.get('tokenizer_hash') and meta.get('hash') and meta['hash'] != trained['tokenizer_hash']:
+        changed.append(f"tokenizer {request['tokenizer']} hash {trained['tokenizer_hash'][:12]} (now "
+                       f"{meta['hash'][:12]}: retrained or replaced)")
+    rebuilt = corpus_rebuilt(trained, os.path.join(request['out_dir'], 'corpus'))
+    if rebuilt:
+        changed.append(rebuilt + ': its test split may hold its training text')
+    if trained.get('inputs') and meta.get('name'):
+        tokens_dir = train.tokens_dir_for(request, meta['name'])
+        for split in ('train', 'val'):
+            sidecar = read_json(os.path.join(tokens_dir, f'{split}.json'), default=None)
+            if isinstance(sidecar, dict) and train.data_identity(sidecar) != trained['inputs'].get(split):
+                changed.append(f"{split} shards in {tokens_dir} (encoded again from other text or by another "
+                               f"tokenizer)")
+    return changed
+
+
 def run_status(run, cfg):
     """'done' (finished, and its eval file scored that checkpoint with the sweep's eval settings and lm_eval_tasks),
     'evaluate' (finished, its eval file missing, from another checkpoint or settings, or without a task), 'resume'
-    (an unfinished checkpoint) or 'todo'. A checkpoint's flag, not a file's age, says whether a run is finished."""
+    (an unfinished checkpoint), 'todo', or 'changed' (its checkpoint was trained with other settings or inputs than
+    the sweep asks for now: run['why'] says which; the grid stops rather than retrain over it). A checkpoint's flag,
+    not a file's age, says whether a run is finished."""
     state = run_state(run['dir'])
     if state is None:
         return 'todo'
+    changes = identity_changes(run, cfg)
+    if changes:
+        what = 'finished' if state['finished'] else f"checkpointed at step {state['step']}"
+        run['why'] = (f"{run['run']}: {what} with other settings or inputs than this sweep asks for: "
+                      f"{'; '.join(changes[:3])}{f' (+{len(changes) - 3} more)' if len(changes) > 3 else ''}; "
+                      f"it would have to be retrained: give these settings their own runs_dir, or delete "
+                      f"{run['dir']} to retrain it")
+        return 'changed'
     if not state['finished']:
         return 'resume'
     if not eval_is_current(run['dir'], eval_settings(cfg)):
@@ -139,9 +183,9 @@ def grid_problems(runs, cfg):
     the whole grid before anything is launched, the dry run included."""
     from model import PRESETS
     from uniscale import preflight_check  # train.py's config and the shard reader: only once runs must be checked
-    problems, seen = [], {}
+    problems, seen = [r['why'] for r in runs if r['status'] == 'changed'], {}
     for r in runs:
-        if r['status'] in ('done', 'evaluate'):
+        if r['status'] in ('done', 'evaluate', 'changed'):
             continue
         if r['preset'] not in PRESETS:
             why = f"unknown preset {r['preset']!r} (presets); choose from {', '.join(PRESETS)}"
@@ -210,22 +254,58 @@ def launch_prefix(cfg, python):
 
 
 def analysis_is_current(cfg):
-    """summary.json newer than every eval file of the grid: nothing to re-analyse."""
-    summary = os.path.join(cfg['analysis_dir'], cfg['name'], 'summary.json')
-    evals = [os.path.join(r['dir'], eval_file(cfg)) for r in expand_grid({**cfg, 'only': []})]
-    evals = [e for e in evals if os.path.isfile(e)]
-    return os.path.isfile(summary) and all(os.path.getmtime(e) <= os.path.getmtime(summary) for e in evals)
+    """True when summary.json was computed from exactly what correlate.py would read now, with the same settings
+    (its analysis_id: the grid's runs, the bytes of their files, the analysis settings; never file times)."""
+    import correlate
+    summary = read_json(os.path.join(cfg['analysis_dir'], cfg['name'], 'summary.json'), default=None)
+    if not isinstance(summary, dict) or 'analysis_id' not in summary:
+        return False
+    ccfg = correlate.checked_config(configurator.configure(configurator.defaults(correlate), analysis_command(cfg)[1:]))
+    return summary['analysis_id'] == correlate.analysis_identity(ccfg)['analysis_id']
 
 
 # ---------------------------------------------------------------- local launcher
+CHILDREN = set()             # the jobs running now, each the leader of its own process group
+STOPPING = threading.Event()  # set by stop_jobs: no job starts after it
+STOP_GRACE_S = 120           # a stopped job's time to checkpoint (train.py does at its next step) before SIGKILL
+
+
 def run_command(cmd, log=None, capture=False, env=None):
-    """The default runner: (exit code, captured stdout). Output goes to the console, or to the file `log`."""
+    """The default runner: (exit code, captured stdout). Output goes to the console, or to the file `log`. Each job
+    runs in its own process group (so a terminal's Ctrl-C reaches only the sweep), which stop_jobs ends."""
+    if STOPPING.is_set():
+        return 1, ''
     if log:
         os.makedirs(os.path.dirname(log), exist_ok=True)
-        with open(log, 'a') as f:
-            return subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env).returncode, ''
-    r = subprocess.run(cmd, text=True, capture_output=capture, env=env)
-    return r.returncode, r.stdout if capture else ''
+    with open(log, 'a') if log else open(os.devnull) as out:
+        p = subprocess.Popen(cmd, stdout=out if log else (subprocess.PIPE if capture else None),
+                             stderr=subprocess.STDOUT if log else None, text=True, env=env, start_new_session=True)
+        CHILDREN.add(p)
+        try:
+            stdout, _ = p.communicate()
+        finally:
+            CHILDREN.discard(p)
+    return p.returncode, stdout if capture else ''
+
+
+def stop_jobs(signum, frame):
+    """SIGINT / SIGTERM of the sweep: SIGTERM to every job's process group (train.py checkpoints at its next step
+    and exits; torchrun passes it on), SIGKILL after STOP_GRACE_S, then exit: no job outlives its sweep."""
+    STOPPING.set()
+    jobs = list(CHILDREN)
+    for p in jobs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in jobs:
+        try:
+            p.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+    name = signal.Signals(signum).name
+    raise SystemExit(f"sweep: stopped by {name}; {len(jobs)} running job(s) were stopped (train.py checkpoints "
+                     f"first); re-run the same command to continue where they stopped")
 
 
 def run_jobs(jobs, cfg, runner):
@@ -305,16 +385,25 @@ def slurm_script(runs, nodes, cfg, python):
              "launch=(srun --kill-on-bad-exit=1 bash -c 'RANK=$SLURM_PROCID LOCAL_RANK=$SLURM_LOCALID "
              "WORLD_SIZE=$SLURM_NTASKS exec \"$@\"' _)",
              'resume() { if [ -f "$1/ckpt.pt" ]; then echo --init_from=resume; fi; }',
-             f"finished() {{ {py} -c 'import sys; from uniscale.run_folder import run_state; sys.exit(0 if (run_state(sys.argv[1]) or {{}})"
-             f".get(\"finished\") else 1)' \"$1\"; }}",
-             '# stopped by the time limit (train.py checkpointed at the signal): queue this task again',
-             'requeue_unless_finished() { if ! finished "$1"; then scontrol requeue "$SLURM_JOB_ID"; exit 0; fi; }',
-             '', 'case "$SLURM_ARRAY_TASK_ID" in']
+             f"state() {{ {py} -c 'import sys; from uniscale.run_folder import run_state; s = run_state(sys.argv[1]) "
+             f"or {{}}; print(\"finished\" if s.get(\"finished\") else s.get(\"step\", 0))' \"$1\" || true; }}",
+             '# train; then finished: go on. Stopped with progress (the time limit\'s USR1 checkpoint, even when srun',
+             '# exits non-zero after it: no `set -e` exit here): queue this task again. Failed without progress: fail',
+             '# (a requeue would fail the same way).',
+             'train_or_requeue() {',
+             '  local dir=$1 before after rc=0; shift',
+             '  before=$(state "$dir")',
+             '  "$@" || rc=$?',
+             '  after=$(state "$dir")',
+             '  if [ "$after" = finished ]; then return 0; fi',
+             '  if [ "$rc" -eq 0 ] || [ "$after" != "$before" ]; then scontrol requeue "$SLURM_JOB_ID"; exit 0; fi',
+             '  echo "train.py exited $rc at step ${after:-?} with no progress: not requeued" >&2; exit "$rc"',
+             '}', '', 'case "$SLURM_ARRAY_TASK_ID" in']
     for i, run in enumerate(runs):
         train = shlex.join(train_command(run, cfg))
+        d = shlex.quote(run['dir'])
         body += [f"  {i})  # {run['run']}",
-                 f"    \"${{launch[@]}}\" {py} {train} $(resume {shlex.quote(run['dir'])})",
-                 f"    requeue_unless_finished {shlex.quote(run['dir'])}",
+                 f"    train_or_requeue {d} \"${{launch[@]}}\" {py} {train} $(resume {d})",
                  f"    {py} {shlex.join(eval_command([run['dir']], cfg))}"]
         down = downstream_command([run['dir']], cfg)
         body += [f"    {py} {shlex.join(down)}"] if down else []
@@ -364,15 +453,17 @@ def print_plan(runs, cfg, python):
         from model import PRESETS
         from uniscale import preflight_check  # torch and the model: only for the dry run's FLOPs
         costs = []
-    counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo', 'blocked')}
+    counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo', 'blocked',
+                                                               'changed')}
     print(f"sweep {cfg['name']}: {len(runs)} runs ({len(cfg['presets'])} presets x {len(cfg['tokenizers'])} tokenizers "
           f"x {len(cfg['seeds'])} seeds{', filtered by ' + ','.join(map(str, cfg['only'])) if cfg['only'] else ''}): "
           f"{counts['done']} done, {counts['evaluate']} to evaluate, {counts['resume']} to resume, "
-          f"{counts['todo']} to train" + (f", {counts['blocked']} blocked" if counts['blocked'] else ''))
+          f"{counts['todo']} to train" + (f", {counts['blocked']} blocked" if counts['blocked'] else '')
+          + (f", {counts['changed']} changed (trained with other settings or inputs)" if counts['changed'] else ''))
     for r in runs:
         budget = ' '.join(f"{k}={v}" for k, v in run_args(r, cfg).items())
         print(f"  {r['status']:8s}  {r['run']:40s}  {budget}")
-        if cfg['dry_run'] and r['status'] not in ('done', 'evaluate'):
+        if cfg['dry_run'] and r['status'] not in ('done', 'evaluate', 'changed'):
             train = launch_prefix(cfg, python) + train_command(r, cfg, r['status'] == 'resume')
             print(f"          $ {shlex.join(train)}")
             print(f"          $ {shlex.join([python] + eval_command([r['dir']], cfg))}")
@@ -406,7 +497,13 @@ def main(cfg, runner=run_command):
     if cfg['launcher'] == 'slurm':
         return run_slurm(runs, cfg, python, runner)
     if not cfg['dry_run']:
-        run_local(runs, cfg, python, runner)
+        with locks.hold(cfg['sweep_dir'], f"sweep {cfg['name']}", name=f".{cfg['name']}.lock"):
+            previous = {sig: signal.signal(sig, stop_jobs) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                run_local(runs, cfg, python, runner)
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
     return runs
 
 

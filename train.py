@@ -41,9 +41,10 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 import configurator
 from model import GPT, PRESETS, make_config
-from uniscale import hardware
-from uniscale.atomic import remove_stale_temps, write_atomic, write_json_atomic
+from uniscale import hardware, locks
+from uniscale.atomic import disk_errors, remove_stale_temps, write_atomic, write_json_atomic
 from uniscale.bpb import validation_bpb
+from uniscale.identity import differences, fingerprint
 from uniscale.run_folder import load_checkpoint
 from uniscale.shards import PackedWindows, TokenShards, eval_set
 from uniscale.tokenization import load_tokenizer
@@ -144,6 +145,65 @@ def changed_settings(ckpt, cfg):
     asked = ckpt.get('request') or ckpt['config']
     return [f"{k}={asked.get(k)!r} (now {cfg[k]!r})" for k in cfg
             if k not in RESUME_FREE and asked.get(k, cfg[k]) != cfg[k]]
+
+
+def data_identity(m):
+    """What a split of shards is, by content (m: its sidecar): the text it was encoded from (sha256), the tokenizer,
+    the shards."""
+    return {'text_sha256': m.get('source_sha256'), 'tokens': fingerprint(
+        {k: m.get(k) for k in ('tokenizer_hash', 'source_sha256', 'format_version', 'n_tokens', 'n_docs', 'n_bytes',
+                               'shards')})}
+
+
+def run_identity(cfg, tokenizer_hash, train_meta, val_meta):
+    """{run_id, cell_id, inputs}: a run is its settings that change what is computed (all but RESUME_FREE) and the
+    content of what it reads (train_meta, val_meta: the shard sidecars). cell_id leaves the seed out: the runs that
+    analyses may pool as seeds of one cell share it. config.json records all three; the sweep, eval files and
+    analyses compare these, never names."""
+    inputs = {'tokenizer_hash': tokenizer_hash, 'train': data_identity(train_meta), 'val': data_identity(val_meta)}
+    settings = {k: v for k, v in cfg.items() if k not in RESUME_FREE}
+    return {'run_id': fingerprint({'settings': settings, 'inputs': inputs}),
+            'cell_id': fingerprint({'settings': {k: v for k, v in settings.items() if k != 'seed'}, 'inputs': inputs}),
+            'inputs': inputs}
+
+
+def check_tokenizer(ckpt, tok, ckpt_path, run_dir):
+    """Refuse a checkpoint trained with another tokenizer than the folder holds now (retrained under its name)."""
+    trained = ckpt['config'].get('tokenizer_hash')
+    if trained is not None and trained != tok.hash:
+        raise SystemExit(f"{ckpt_path}: the run was trained with tokenizer hash {trained[:12]}, {tok.path} now has "
+                         f"{tok.hash[:12]} (retrained or replaced under the same name); restore that tokenizer, or "
+                         f"train with this one under a new --run_dir (or delete {run_dir})")
+
+
+def check_inputs(ckpt, inputs, ckpt_path, run_dir):
+    """Refuse a checkpoint whose data changed since it was written (the same names, other content): resuming would
+    train on other text and validate on another set; a finished run's numbers are of the old inputs."""
+    recorded = ckpt['config'].get('inputs')
+    if recorded is None:  # a run from before run identities: nothing to compare
+        return
+    changed = differences(recorded, inputs)
+    if changed:
+        what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
+        raise SystemExit(f"{ckpt_path}: this run was {what} on other data than the shards hold now ("
+                         + '; '.join(changed[:3]) + f"): prepare.py re-encoded them; train the new data under a new "
+                         f"--run_dir (or delete {run_dir}), or restore the old splits")
+
+
+def check_fits(model_cfg, dev, preset):
+    """Refuse, before any weight is allocated, a model whose weights, gradients and AdamW moments (16 bytes a
+    parameter in fp32) exceed the device's free memory: a huge vocabulary would otherwise die in an allocation."""
+    with torch.device('meta'):
+        n = GPT(model_cfg).num_params()
+    need = 16 * n
+    if str(dev).startswith('cuda'):
+        free = torch.cuda.mem_get_info(torch.device(dev))[0]
+    else:
+        free = available_memory()
+    if free is not None and need > free:
+        raise SystemExit(f"config error: {preset} at vocab_size {model_cfg.vocab_size:,} has {n / 1e9:.2f}B parameters "
+                         f"and needs {need / 2**30:.1f} GiB for weights, gradients and AdamW alone, more than the "
+                         f"{free / 2**30:.1f} GiB free on {dev}; use a smaller vocabulary or preset")
 
 
 def block_size_for(cfg, bytes_per_token):
@@ -249,7 +309,7 @@ def micro_batches(data, step, batch_size, micro, grad_accum, rank, world, dev):
 
 
 def append_event(log_path, event, wandb=None):
-    with open(log_path, 'a') as f:
+    with disk_errors(log_path), open(log_path, 'a') as f:
         f.write(json.dumps(event) + '\n')
     if wandb is not None:
         wandb.log(event, step=event['step'])
@@ -346,16 +406,59 @@ def start_log(run_dir, run_config, step):
     """config.json always; log.jsonl kept up to the checkpoint's step (a run that died before its first checkpoint
     starts its log again); a checkpoint write cut short by a kill removed."""
     log_path = os.path.join(run_dir, 'log.jsonl')
-    os.makedirs(run_dir, exist_ok=True)
     remove_stale_temps(os.path.join(run_dir, 'ckpt.pt'))
     write_json_atomic(os.path.join(run_dir, 'config.json'), run_config)
-    if step == 0 and os.path.isfile(log_path):
-        os.remove(log_path)
-    trim_log(log_path, step)
+    with disk_errors(log_path):
+        if step == 0 and os.path.isfile(log_path):
+            os.remove(log_path)
+        trim_log(log_path, step)
+
+
+def checkpoint_stamp(path):
+    """(size, mtime) of the checkpoint, None without one: to notice another writer between reading and locking."""
+    try:
+        st = os.stat(path)
+        return st.st_size, st.st_mtime_ns
+    except OSError:
+        return None
+
+
+def available_memory():
+    """Bytes of memory the kernel says are available (MemAvailable), None where /proc/meminfo is not there."""
+    try:
+        with open('/proc/meminfo') as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith('MemAvailable:'))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def rewrite_config(run_dir, config):
+    """config.json from the checkpoint's copy when it is missing or damaged (the advice readers give)."""
+    path = os.path.join(run_dir, 'config.json')
+    try:
+        with open(path) as f:
+            if isinstance(json.load(f), dict):
+                return
+    except (OSError, ValueError):
+        pass
+    write_json_atomic(path, config)
+    print(f"{path}: rewritten from the checkpoint's copy")
 
 
 def train(cfg):
-    """Train (or resume, or find finished) the run that cfg describes; returns its folder."""
+    """Train (or resume, or find finished) the run that cfg describes; returns its folder. The stop handler goes in
+    first (a SIGTERM during the setup still ends in a checkpoint, not a killed process), and the run folder is held
+    by one writer at a time (uniscale/locks.py)."""
+    stop = StopSignal()
+    try:
+        with contextlib.ExitStack() as held:
+            return run(cfg, stop, held)
+    finally:
+        stop.restore()
+
+
+def run(cfg, stop, held):
+    """train()'s body: held (an ExitStack) takes the run folder's lock once the folder is known."""
     t0 = time.time()  # wall_s: everything this process does for the run
     check_settings(cfg)
     ddp, rank, local_rank, world, dev = start_processes(cfg)
@@ -369,19 +472,28 @@ def train(cfg):
     tok = load_tokenizer(cfg['tokenizer'])
     run_dir = run_dir_for(cfg, tok.name)
     ckpt_path, log_path = os.path.join(run_dir, 'ckpt.pt'), os.path.join(run_dir, 'log.jsonl')
+    seen = checkpoint_stamp(ckpt_path)
     ckpt = open_checkpoint(cfg, ckpt_path, run_dir)
+    vocab_size = cfg['model_args'].get('vocab_size', tok.vocab_size)
+    tokens_dir = tokens_dir_for(cfg, tok.name)
+    if ckpt is not None:  # a changed tokenizer first: the shard reader's advice (re-encode) would be wrong here
+        check_tokenizer(ckpt, tok, ckpt_path, run_dir)
+    train_shards = TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=vocab_size)
+    val_shards = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=vocab_size)
+    identity = run_identity(cfg, tok.hash, train_shards.meta, val_shards.meta)
+    if ckpt is not None:
+        check_inputs(ckpt, identity['inputs'], ckpt_path, run_dir)
     if ckpt is not None and ckpt['done']:
+        if master:
+            rewrite_config(run_dir, ckpt['config'])
         log(f"{run_dir}: finished at step {ckpt['step']} ({ckpt['tokens_seen']:,} tokens); nothing to do "
             f"(delete the folder to train it again)")
         if ddp:
             dist.destroy_process_group()
         return run_dir
-    vocab_size = cfg['model_args'].get('vocab_size', tok.vocab_size)
-    tokens_dir = tokens_dir_for(cfg, tok.name)
-    train_shards = TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=vocab_size)
-    val_shards = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=vocab_size)
     block_size = block_size_for(cfg, train_shards.bytes_per_token)
     model_cfg = model_config_for(cfg, tok.vocab_size, tok.bos_id, block_size)
+    check_fits(model_cfg, dev, cfg['preset'])
     micro = cfg['micro_batch_size'] or cfg['batch_size'] // world
     if micro < 1 or cfg['batch_size'] % (micro * world):
         raise SystemExit(f"config error: batch_size={cfg['batch_size']} must be a multiple of micro_batch_size "
@@ -394,6 +506,12 @@ def train(cfg):
     tokens_per_step, bpt = cfg['batch_size'] * block_size, train_shards.bytes_per_token
     epochs = total_steps * cfg['batch_size'] / data.windows_per_epoch  # how often the run reads its train split
     first_ckpt_step = min(cfg['eval_interval'] or total_steps, total_steps)
+
+    if master:  # every check passed (a refusal writes nothing): from here on this process is the run's one writer
+        held.enter_context(locks.hold(run_dir, 'run'))
+        if checkpoint_stamp(ckpt_path) != seen:
+            raise SystemExit(f"{ckpt_path}: written by another process while this one was starting; run the same "
+                             f"command again")
 
     # ---- model and optimizer (from the checkpoint when resuming)
     torch.manual_seed(cfg['seed'])  # the same initial weights in every process
@@ -415,7 +533,7 @@ def train(cfg):
     flops_per_token = raw_model.flops_per_token()
 
     # ---- the run folder: config.json always, log.jsonl appended (after the checkpoint's step when resuming)
-    run_config = {**cfg, 'block_size': block_size, 'epochs': epochs,
+    run_config = {**cfg, 'block_size': block_size, 'epochs': epochs, **identity,
                   'run_name': os.path.basename(os.path.normpath(run_dir)), 'run_dir': run_dir,
                   'arch': model_cfg.arch, 'tokenizer_name': tok.name, 'tokenizer_hash': tok.hash,
                   'vocab_size': tok.vocab_size, 'tokens_dir': tokens_dir, 'n_params': raw_model.num_params(),
@@ -473,58 +591,54 @@ def train(cfg):
         log(f"step 0: val loss {val_loss:.4f}, {val_bpb:.4f} bpb")
     nonfinite = torch.zeros((), dtype=torch.bool, device=dev)  # set on device, read at log steps: no sync per step
     every = lambda n: n > 0 and step % n == 0
-    stop = StopSignal()
     t_mark, train_last = time.time(), 0.0
-    try:
-        while step < total_steps:
-            lr_now = lr_at(step, cfg, total_steps)
-            for group in optimizer.param_groups:
-                group['lr'] = lr_now
-            batches = micro_batches(data, step, cfg['batch_size'], micro, grad_accum, rank, world, dev)
-            loss, grad_norm = train_step(model, optimizer, batches, cfg['grad_clip'], autocast, ddp)
-            step += 1
-            nonfinite |= ~torch.isfinite(loss)
-            if first_step and cfg['compile']:  # the first compiled step is mostly the compile: its own clock
-                if device_type == 'cuda':
-                    torch.cuda.synchronize(dev)  # the clock reads only after the device has finished the step
-                compile_s, t_mark = time.time() - t_mark, time.time()
-            first_step = False
-            is_eval = every(cfg['eval_interval']) or step == total_steps
-            stopping = step == cfg['stop_step'] and step < total_steps
-            signalled = stop.received is not None and not ddp  # one process: stop at this step
-            if not (is_eval or stopping or signalled or every(cfg['log_interval'])):
-                continue
-            asked_to_stop = torch.tensor(float(stop.received is not None), device=dev)
-            stats = torch.stack([loss, nonfinite.float(), asked_to_stop])
-            if ddp:  # the mean over every sequence of the step, as one process computes it (gloo has no AVG)
-                dist.all_reduce(stats)
-            train_loss, n_nonfinite, n_signalled = (stats / world).tolist()
-            train_s += time.time() - t_mark  # .tolist() waited for the device: the steps since t_mark are done
-            signalled = n_signalled > 0 and step < total_steps  # any process signalled: all stop at this step
-            check_finite(n_nonfinite == 0, 'the train loss (of this step or one since the last log)')
-            tokens = step * tokens_per_step
-            tok_per_s = (tokens - tokens_last) / max(train_s - train_last, 1e-9)
-            event = {'step': step, 'tokens': tokens, 'bytes': round(tokens * bpt), **clocks(),
-                     'lr': lr_now, 'train_loss': train_loss, 'grad_norm': None if grad_norm is None else grad_norm.item(),
-                     'tok_per_s': tok_per_s, 'mfu': flops_per_token * tok_per_s / (world * peak) if peak else None}
-            line = (f"step {step}/{total_steps} | loss {train_loss:.4f} | lr {lr_now:.2e} | {tok_per_s:,.0f} tok/s"
-                    + (f" | mfu {100 * event['mfu']:.1f}%" if peak else ''))
-            if is_eval:
-                event['val_loss'], event['val_bpb'] = validate()
-                check_finite(math.isfinite(event['val_loss']), 'the val loss')
-                line += f" | val loss {event['val_loss']:.4f}, {event['val_bpb']:.4f} bpb"
-            write_event(event)
-            log(line)
-            if is_eval or stopping or signalled:
-                save(done=step == total_steps)
-            if stopping or signalled:
-                why = f"signal {stop.received or 'from another process'}" if signalled else 'stop_step'
-                log(f"{run_dir}: stopped at step {step} of {total_steps} ({why}), checkpointed; continue with "
-                    f"--init_from=resume")
-                break
-            t_mark, train_last, tokens_last = time.time(), train_s, tokens
-    finally:
-        stop.restore()
+    while step < total_steps:
+        lr_now = lr_at(step, cfg, total_steps)
+        for group in optimizer.param_groups:
+            group['lr'] = lr_now
+        batches = micro_batches(data, step, cfg['batch_size'], micro, grad_accum, rank, world, dev)
+        loss, grad_norm = train_step(model, optimizer, batches, cfg['grad_clip'], autocast, ddp)
+        step += 1
+        nonfinite |= ~torch.isfinite(loss)
+        if first_step and cfg['compile']:  # the first compiled step is mostly the compile: its own clock
+            if device_type == 'cuda':
+                torch.cuda.synchronize(dev)  # the clock reads only after the device has finished the step
+            compile_s, t_mark = time.time() - t_mark, time.time()
+        first_step = False
+        is_eval = every(cfg['eval_interval']) or step == total_steps
+        stopping = step == cfg['stop_step'] and step < total_steps
+        signalled = stop.received is not None and not ddp  # one process: stop at this step
+        if not (is_eval or stopping or signalled or every(cfg['log_interval'])):
+            continue
+        asked_to_stop = torch.tensor(float(stop.received is not None), device=dev)
+        stats = torch.stack([loss, nonfinite.float(), asked_to_stop])
+        if ddp:  # the mean over every sequence of the step, as one process computes it (gloo has no AVG)
+            dist.all_reduce(stats)
+        train_loss, n_nonfinite, n_signalled = (stats / world).tolist()
+        train_s += time.time() - t_mark  # .tolist() waited for the device: the steps since t_mark are done
+        signalled = n_signalled > 0 and step < total_steps  # any process signalled: all stop at this step
+        check_finite(n_nonfinite == 0, 'the train loss (of this step or one since the last log)')
+        tokens = step * tokens_per_step
+        tok_per_s = (tokens - tokens_last) / max(train_s - train_last, 1e-9)
+        event = {'step': step, 'tokens': tokens, 'bytes': round(tokens * bpt), **clocks(),
+                 'lr': lr_now, 'train_loss': train_loss, 'grad_norm': None if grad_norm is None else grad_norm.item(),
+                 'tok_per_s': tok_per_s, 'mfu': flops_per_token * tok_per_s / (world * peak) if peak else None}
+        line = (f"step {step}/{total_steps} | loss {train_loss:.4f} | lr {lr_now:.2e} | {tok_per_s:,.0f} tok/s"
+                + (f" | mfu {100 * event['mfu']:.1f}%" if peak else ''))
+        if is_eval:
+            event['val_loss'], event['val_bpb'] = validate()
+            check_finite(math.isfinite(event['val_loss']), 'the val loss')
+            line += f" | val loss {event['val_loss']:.4f}, {event['val_bpb']:.4f} bpb"
+        write_event(event)
+        log(line)
+        if is_eval or stopping or signalled:
+            save(done=step == total_steps)
+        if stopping or signalled:
+            why = f"signal {stop.received or 'from another process'}" if signalled else 'stop_step'
+            log(f"{run_dir}: stopped at step {step} of {total_steps} ({why}), checkpointed; continue with "
+                f"--init_from=resume")
+            break
+        t_mark, train_last, tokens_last = time.time(), train_s, tokens
     if step == total_steps:
         c = clocks()
         log(f"{run_dir}: done, {step:,} steps, {step * tokens_per_step:,} tokens in {c['elapsed_s']:.0f}s of training "

@@ -212,7 +212,7 @@ def test_refuses_duplicate_runs(tmp_path):
     runs = tmp_path / 'runs'
     small_grid(runs)
     shutil.copytree(runs / 'apertus-tiny_bpe-2k_s1', runs / 'copy')
-    with pytest.raises(SystemExit, match='a second run'):
+    with pytest.raises(SystemExit, match='holds seed 1 twice'):
         run_scale(tmp_path)
     with pytest.raises(SystemExit, match='no runs with eval.json'):
         run_scale(tmp_path, runs_dir=str(tmp_path / 'nothing'))
@@ -346,10 +346,11 @@ def test_zero_compute_predictors_against_the_largest_ranking(tmp_path):
 
 # ---------------------------------------------------------------- A/B
 def write_ab_run(runs_dir, tok, seed, bytes_per_token, speed, n_steps=10, fpt=1e6, context_bytes=None, finished=True,
-                 block_size=64):
-    d = runs_dir / f"gpt2-tiny_{tok}_s{seed}" if context_bytes is None else runs_dir / f"gpt2-tiny_{tok}_cb_s{seed}"
+                 block_size=64, preset='gpt2-tiny'):
+    d = runs_dir / f"{preset}_{tok}_s{seed}" if context_bytes is None else runs_dir / f"{preset}_{tok}_cb_s{seed}"
     os.makedirs(d)
-    cfg = dict(tokenizer=f'out/tokenizers/{tok}', corpus='toy', seed=seed, block_size=block_size, total_steps=n_steps)
+    cfg = dict(tokenizer=f'out/tokenizers/{tok}', corpus='toy', seed=seed, block_size=block_size, total_steps=n_steps,
+               preset=preset)
     if context_bytes is not None:
         cfg['context_bytes'] = context_bytes
     (d / 'config.json').write_text(json.dumps(cfg))
@@ -364,7 +365,7 @@ def write_ab_run(runs_dir, tok, seed, bytes_per_token, speed, n_steps=10, fpt=1e
     lines.insert(2, json.dumps(dict(step=2, tokens=0, bytes=0, elapsed_s=0, train_loss=99.0)))  # overwritten on resume
     (d / 'log.jsonl').write_text('\n'.join(lines) + '\n{"step": 11, "tok')  # a line cut short by a kill
     (d / 'eval.json').write_text(json.dumps(dict(
-        preset='gpt2-tiny', tokenizer=tok, seed=seed, bpb=3.0 - 2 * speed, n_params_nonembedding=1e5,
+        preset=preset, tokenizer=tok, seed=seed, bpb=3.0 - 2 * speed, n_params_nonembedding=1e5,
         flops_per_token=fpt, finished=finished, step=n_steps, total_steps=n_steps,
         eval_set={**EVAL_SET, 'context': block_size},
         n_tokens=100, n_bytes=300)))
@@ -489,3 +490,54 @@ def test_read_log_keeps_the_last_event_of_a_step(tmp_path):
     d = write_ab_run(tmp_path, 'bpe-4k', 1, 3.0, 1.0)
     events = run_folder.read_log(os.path.join(d, 'log.jsonl'))
     assert [e['step'] for e in events] == list(range(11)) and events[2]['train_loss'] != 99.0
+
+
+# ---------------------------------------------------------------- issue 20: cells are content, not names
+def test_scale_refuses_two_tokenizers_of_one_name_pooled_as_seeds(tmp_path):
+    """Row 3: another bpe-2k (another hash) swept as seed 3 is not a third seed of bpe-2k."""
+    runs = tmp_path / 'runs'
+    for si, preset in enumerate(SIZES):
+        for i, tok in enumerate(TOKS[:3]):
+            for seed in (1, 2, 3):
+                h = 'other' if (tok, seed) == ('bpe-2k', 3) else tok
+                write_run(runs, tok, preset, seed, 3.0 - 0.5 * si + 0.05 * i, config_extra={'tokenizer_hash': h})
+    with pytest.raises(SystemExit) as e:
+        run_scale(tmp_path)
+    msg = str(e.value)
+    assert 'bpe-2k pools runs computed differently' in msg and "tokenizer_hash: 'bpe-2k' -> 'other'" in msg
+    assert '_bpe-2k_s3' in msg and '\n' not in msg
+    for preset in SIZES:  # the same names, one hash: the analysis runs
+        write_run(runs, 'bpe-2k', preset, 3, 3.0, config_extra={'tokenizer_hash': 'bpe-2k'})
+    run_scale(tmp_path)
+
+
+def test_ab_refuses_another_preset_in_an_arm_and_a_copied_seed(tmp_path):
+    """Row 4: an apertus run does not join the gpt2 arm; a copied run folder is not another seed."""
+    runs = tmp_path / 'runs'
+    dirs = [write_ab_run(runs, 'bpe-2k', s, 3.0, speed=1.0) for s in (1, 2)]
+    dirs += [write_ab_run(runs, 'btm-2k', s, 3.0, speed=1.2) for s in (1, 2)]
+    other = write_ab_run(runs, 'bpe-2k', 3, 3.0, speed=1.0, preset='apertus-mini')
+    with pytest.raises(SystemExit) as e:
+        run_ab(tmp_path, [str(d) for d in dirs + [other]])
+    assert "preset: 'gpt2-tiny' -> 'apertus-mini'" in str(e.value) and 'arm pools seeds of one setting' in str(e.value)
+    shutil.copytree(dirs[0], runs / 'copy_of_s1')
+    with pytest.raises(SystemExit, match=r'bpe-2k holds seed 1 twice \(gpt2-tiny_bpe-2k_s1, copy_of_s1'):
+        run_ab(tmp_path, [str(d) for d in dirs] + [str(runs / 'copy_of_s1')])
+    out, s = run_ab(tmp_path, [str(d) for d in dirs])  # the runs of one setting, each seed once
+    assert len(s['runs']) == 4
+
+
+def test_summary_records_what_it_was_computed_from(tmp_path):
+    """Row 9: the analysis identity changes with any input file's bytes or a setting, never with file times."""
+    synthetic_grid(tmp_path / 'runs', np.random.default_rng(0), toks=TOKS[:3], seeds=(1, 2))
+    cfg = dict(FAST, command='scale', runs_dir=str(tmp_path / 'runs'), runs=[], name='s',
+               analysis_dir=str(tmp_path / 'analysis'), tokenizer_eval_dir=str(tmp_path / 'tokenizer_eval'))
+    _, s = correlate.main(dict(cfg))
+    ident = lambda **over: correlate.analysis_identity(correlate.checked_config({**cfg, **over}))['analysis_id']
+    assert s['analysis_id'] == ident() and len(s['inputs']) == 3 * len(SIZES) * 2 * 3
+    ev = tmp_path / 'runs' / 'apertus-tiny_bpe-2k_s1' / 'eval.json'
+    os.utime(ev, (0, 0))
+    assert ident() == s['analysis_id']  # a file's time is not its content
+    ev.write_text(json.dumps({**json.loads(ev.read_text()), 'bpb': 2.0}))  # re-scored: other content
+    assert ident() != s['analysis_id']
+    assert ident(n_bootstrap=501) != ident()

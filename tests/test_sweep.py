@@ -1,8 +1,10 @@
 """sweep.py: the grid, its filters, skipping finished runs, resuming, the local launcher (with a fake command runner:
 no training here) and the SLURM array script (checked with bash, and run for one task with fake srun/python)."""
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -140,11 +142,31 @@ def test_local_sweep_trains_evaluates_analyses_then_skips_everything(tmp_path):
     assert an[3] == '--runs=' + ','.join(r['dir'] for r in sweep.expand_grid({**cfg, 'only': []}))  # the whole study
     assert '--allow_missing=True' in an  # a slice: the report says what of the grid it left out
     assert '--allow_missing=True' not in sweep.analysis_command({**cfg, 'only': []})  # the whole grid must be there
-    # analysis output newer than every eval.json: a second sweep does nothing at all
-    os.makedirs(os.path.join(cfg['analysis_dir'], cfg['name']))
-    open(os.path.join(cfg['analysis_dir'], cfg['name'], 'summary.json'), 'w').write('{}')
+    # the analysis was computed from exactly these files and settings: a second sweep does nothing at all
+    write_summary(cfg)
     again = FakeRunner()
     assert all(r['status'] == 'done' for r in sweep.main(cfg, again)) and again.commands == []
+    # row 9: another tokenizer list or other analysis settings: the analysis runs again (it used to say "nothing
+    # to do" from file times)
+    for change in ({'tokenizers': cfg['tokenizers'][:-1]}, {'analysis_args': {'n_bootstrap': 999}}):
+        assert not sweep.analysis_is_current({**cfg, **change})
+    assert sweep.analysis_is_current(cfg)
+    eval_json = os.path.join(runs[0]['dir'], 'eval.json')
+    with open(eval_json) as f:
+        ev = json.load(f)
+    with open(eval_json, 'w') as f:  # re-scored: other content under the same name
+        json.dump({**ev, 'bpb': 1.5}, f)
+    assert not sweep.analysis_is_current(cfg)
+
+
+def write_summary(cfg):
+    """summary.json as correlate.py would write it for the sweep's analysis command now (its analysis_id)."""
+    import correlate
+    ccfg = correlate.checked_config(configurator.configure(configurator.defaults(correlate),
+                                                           sweep.analysis_command(cfg)[1:]))
+    os.makedirs(os.path.join(cfg['analysis_dir'], cfg['name']), exist_ok=True)
+    with open(os.path.join(cfg['analysis_dir'], cfg['name'], 'summary.json'), 'w') as f:
+        json.dump({'analysis_id': correlate.analysis_identity(ccfg)['analysis_id']}, f)
 
 
 def test_interrupted_runs_resume_and_stale_evals_redo(tmp_path):
@@ -233,13 +255,14 @@ def test_slurm_task_runs_its_own_run(tmp_path):
                            + '; echo $MASTER_PORT'], env={**os.environ, 'SLURM_JOB_ID': '123457'},
                           capture_output=True, text=True).stdout.split()
     assert port == [str(20000 + 123457 % 20000)]
-    # the fake python answers 'not finished' to the check after training: the task requeues itself
+    # the fake python answers 'not finished' to the checks around training: the task requeues itself
     subprocess.run(['bash', script], check=True, env=env, cwd=tmp_path)
     calls = (tmp_path / 'calls').read_text().splitlines()
-    launch, check, requeue = [c for c in calls if not c.startswith('scontrol show')]
+    before, launch, after, requeue = [c for c in calls if not c.startswith('scontrol show')]
     assert launch.startswith("srun --kill-on-bad-exit=1 bash -c") and ' python train.py ' in launch
     assert f"--run_dir={runs[1]['dir']}" in launch and launch.endswith('--init_from=resume')
-    assert check.startswith('python -c import sys; from uniscale.run_folder import run_state') and requeue == 'scontrol requeue 7'
+    assert before == after and before.startswith('python -c import sys; from uniscale.run_folder import run_state')
+    assert requeue == 'scontrol requeue 7'
     # a finished run goes on to its evaluation (the real python answers the check)
     (bin_dir / 'python').write_text(f'#!/bin/bash\nif [ "$1" = -c ]; then exec {sys.executable} "$@"; fi\n'
                                     f'echo "python $*" >> {tmp_path}/calls\n')
@@ -250,6 +273,38 @@ def test_slurm_task_runs_its_own_run(tmp_path):
     assert len(calls) == 2 and calls[1] == f"python eval_bpb.py --run={runs[1]['dir']}"
     bad = subprocess.run(['bash', script], env={**env, 'SLURM_ARRAY_TASK_ID': '99'}, cwd=tmp_path, capture_output=True)
     assert bad.returncode == 1 and b'no run for array task 99' in bad.stderr
+
+
+def test_slurm_task_requeues_after_a_signal_even_when_srun_fails_and_not_after_a_failure(tmp_path):
+    """Item 6: under `set -e` a task whose srun exits non-zero after the time limit's USR1 checkpoint still requeues
+    (the checkpoint moved on); a train.py that fails without progress is not requeued forever."""
+    cfg = config(tmp_path, launcher='slurm', only=['s1', 'bpe-2k'])
+    runs = sweep.expand_grid(cfg)
+    (script,) = sweep.main(cfg, FakeRunner())
+    run_dir = runs[0]['dir']
+    bin_dir = tmp_path / 'bin'
+    os.makedirs(bin_dir)
+    # srun 'trains' to step 7 (progress) or not at all, then exits 143 like a task killed after its checkpoint
+    (bin_dir / 'srun').write_text(
+        f'#!/bin/bash\nif [ -n "$PROGRESS" ]; then {sys.executable} -c "import sys; sys.path.insert(0, {str(ROOT)!r}); '
+        f'sys.path.insert(0, {os.path.join(ROOT, "tests")!r}); from test_sweep import fake_checkpoint; '
+        f'fake_checkpoint({run_dir!r}, finished=False, step=7)"; fi\nexit 143\n')
+    (bin_dir / 'scontrol').write_text(f'#!/bin/bash\necho "scontrol $*" >> {tmp_path}/calls\n')
+    (bin_dir / 'python').write_text(f'#!/bin/bash\nexec {sys.executable} "$@"\n')  # the real one, for the checks
+    for tool in ('srun', 'scontrol', 'python'):
+        os.chmod(bin_dir / tool, 0o755)
+    fake_checkpoint(run_dir, finished=False, step=5)
+    env = {**os.environ, 'PATH': f"{bin_dir}:{os.environ['PATH']}", 'SLURM_ARRAY_TASK_ID': '0',
+           'SLURM_JOB_NODELIST': 'node1', 'SLURM_JOB_ID': '7', 'PYTHONPATH': str(ROOT)}
+    script_text = open(script).read()
+    r = subprocess.run(['bash', '-c', script_text], env={**env, 'PROGRESS': '1'}, cwd=ROOT, capture_output=True,
+                       text=True)
+    calls = [c for c in (tmp_path / 'calls').read_text().splitlines() if not c.startswith('scontrol show')]
+    assert r.returncode == 0 and calls == ['scontrol requeue 7'], r.stderr
+    (tmp_path / 'calls').unlink()
+    r = subprocess.run(['bash', '-c', script_text], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 143 and 'with no progress: not requeued' in r.stderr
+    assert not [c for c in (tmp_path / 'calls').read_text().splitlines() if 'requeue' in c]
 
 
 def test_slurm_submits_arrays_then_the_analysis(tmp_path, monkeypatch):
@@ -343,3 +398,90 @@ def test_the_fineweb2_recipe_follows_its_written_rule_and_never_repeats_data():
         steps = tokens / (args['batch_size'] * 2048)
         assert args['warmup_steps'] == pytest.approx(0.05 * steps, rel=0.05), preset
         assert args['budget'] <= prep['train_bytes'], preset  # one epoch at most
+
+
+# ---------------------------------------------------------------- issue 20: a run is done only as what it is
+def checkpoint_as_sweep_asks(run, cfg, **config_extra):
+    """A finished checkpoint whose request is exactly what the sweep would launch train.py with now."""
+    import train
+    request = configurator.configure(configurator.defaults(train), sweep.train_command(run, cfg)[1:])
+    fake_checkpoint(run['dir'])
+    ckpt_path = os.path.join(run['dir'], 'ckpt.pt')
+    ckpt = torch.load(ckpt_path, weights_only=True)
+    ckpt['request'] = request
+    ckpt['config'].update(config_extra)
+    torch.save(ckpt, ckpt_path)
+
+
+def test_changed_settings_or_tokenizer_are_not_done_and_stop_the_grid(tmp_path, capsys, monkeypatch):
+    """Row 2: new budget and lr (or a replaced tokenizer) beside runs trained with the old ones used to say
+    '24 done'. Now the run says what differs and that it must be retrained, and nothing launches."""
+    monkeypatch.setattr(sweep, 'grid_problems', ORIGINAL_GRID_PROBLEMS)
+    cfg = config(tmp_path, only=['s1', 'bpe-2k', 'apertus-micro'])
+    (run,) = sweep.expand_grid(cfg)
+    (tmp_path / 'tok' / 'bpe-2k' / 'meta.json').write_text(json.dumps({'hash': 'a' * 64, 'name': 'bpe-2k'}))
+    checkpoint_as_sweep_asks(run, cfg, tokenizer_hash='a' * 64)
+    fake_eval(run['dir'], sweep.eval_settings(cfg))
+    assert sweep.run_status(dict(run), cfg) == 'done'  # unchanged: still done
+    changed = {**cfg, 'train_args': {**cfg['train_args'], 'lr': 0.01, 'budget': 800_000}}
+    r = dict(run)
+    assert sweep.run_status(r, changed) == 'changed'
+    assert 'budget=400000.0 (now 800000.0)' in r['why'] and 'lr=' in r['why'] and 'retrained' in r['why']
+    runner = FakeRunner()
+    with pytest.raises(SystemExit) as e:
+        sweep.main(changed, runner)
+    assert 'problem(s) stop the grid' in str(e.value) and runner.commands == []
+    (tmp_path / 'tok' / 'bpe-2k' / 'meta.json').write_text(json.dumps({'hash': 'b' * 64, 'name': 'bpe-2k'}))
+    r = dict(run)
+    assert sweep.run_status(r, cfg) == 'changed' and 'retrained or replaced' in r['why']
+
+
+ORIGINAL_GRID_PROBLEMS = sweep.grid_problems
+
+
+def test_a_second_sweep_on_one_grid_refuses(tmp_path):
+    """Row 7: two sweeps of one grid would train every run twice; the second refuses in one line."""
+    cfg = config(tmp_path, only=['s1', 'bpe-2k'])
+    holder = subprocess.Popen([sys.executable, '-c', (
+        "import sys, time; sys.path.insert(0, %r); from uniscale import locks\n"
+        "with locks.hold(%r, 'sweep', name='.%s.lock'):\n    print('held', flush=True); time.sleep(60)")
+        % (ROOT, cfg['sweep_dir'], cfg['name'])], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        runner = FakeRunner()
+        with pytest.raises(SystemExit) as e:
+            sweep.main(cfg, runner)
+        assert f"pid {holder.pid}" in str(e.value) and '\n' not in str(e.value) and runner.commands == []
+    finally:
+        holder.kill()
+        holder.wait()
+    sweep.main(cfg, FakeRunner())  # the holder is gone
+
+
+def test_a_stopped_sweep_stops_its_jobs(tmp_path):
+    """Row 8: SIGTERM to a sweep reaches its running train.py (its own process group), which is gone when the
+    sweep exits; no orphan keeps writing."""
+    cfg = config(tmp_path, only=['s1', 'bpe-2k', 'apertus-micro'])
+    marker = tmp_path / 'job'
+    # the 'python' of the sweep: records its pid, and on SIGTERM writes 'term' (as train.py checkpoints) and exits
+    fake = tmp_path / 'fake_python'
+    fake.write_text(f"#!{sys.executable}\nimport os, signal, sys, time\n"
+                    f"signal.signal(signal.SIGTERM, lambda *a: (open({str(marker)!r}, 'a').write('term'), sys.exit(0)))\n"
+                    f"open({str(marker)!r}, 'w').write(str(os.getpid()) + ' ')\ntime.sleep(120)\n")
+    os.chmod(fake, 0o755)
+    code = ("import sys; sys.path.insert(0, %r); sys.path.insert(0, %r); import sweep\n"
+            "sweep.grid_problems = lambda runs, cfg: []\nsweep.main(%r)") % (ROOT, os.path.join(ROOT, 'tests'),
+                                                                                {**cfg, 'python': str(fake)})
+    p = subprocess.Popen([sys.executable, '-c', code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    for _ in range(300):
+        if marker.exists() and marker.read_text().strip():
+            break
+        time.sleep(0.1)
+    job_pid = int(marker.read_text().split()[0])
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 1 and err.strip().splitlines()[-1].startswith('sweep: stopped by SIGTERM; 1 running job')
+    assert 'Traceback' not in err and marker.read_text().endswith('term')  # the job was asked to stop, and did
+    with pytest.raises(ProcessLookupError):
+        os.kill(job_pid, 0)

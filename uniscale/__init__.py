@@ -2,6 +2,8 @@
 uniscale/: the code the scripts at the root share. Nothing here is run directly; each module is one idea.
 
   atomic            temp file + rename, and one-line disk errors: how every script writes an artifact
+  identity          content hashes: fingerprints of settings and inputs, file sha256, what changed
+  locks             one writer at a time: a file lock per folder, naming its holder
   splits            reading a text split (one-line errors per bad line), whole or a seeded sample
   sources           hub and local-parquet readers of the corpora (TinyStories, FineWeb-2)
   shards            the token shard format, its reader, how training reads a split and its validation set

@@ -18,6 +18,8 @@ import os
 
 from uniscale import atomic
 
+# what fixes a missing or damaged config.json: train.py rewrites it from ckpt.pt (a finished run asked again too)
+CONFIG_FIX = "re-run the run's train.py command (add --init_from=resume if unfinished): it rewrites it from ckpt.pt"
 EVAL_SET_KEYS = ('corpus', 'split', 'split_sha256', 'n_docs', 'max_docs_per_lang', 'context', 'overlap')
 
 
@@ -79,13 +81,24 @@ def load_checkpoint(path, mmap=False):
 
 
 def read_run_config(run_dir):
-    """The run's config (config.json, else the checkpoint's copy); refuses a folder without ckpt.pt."""
+    """The run's config (config.json; the checkpoint's copy when it is missing or damaged); refuses a folder without
+    ckpt.pt."""
     if not os.path.isfile(os.path.join(run_dir, 'ckpt.pt')):
         raise SystemExit(f"{run_dir}: no ckpt.pt; train the run first (python train.py ...) or check the path")
     path = os.path.join(run_dir, 'config.json')
+    if config_readable(path):
+        return read_json(path, CONFIG_FIX)
     if os.path.isfile(path):
-        return read_json(path, "re-run train.py with --init_from=resume to rewrite it")
+        print(f"note: {path} is damaged; reading the checkpoint's copy ({CONFIG_FIX})")
     return load_checkpoint(run_dir, mmap=True).get('config', {})
+
+
+def config_readable(path):
+    try:
+        with open(path, encoding='utf-8') as f:
+            return isinstance(json.load(f), dict)
+    except (OSError, ValueError):
+        return False
 
 
 def checkpoint_state(ckpt):
@@ -144,14 +157,30 @@ def load_model(ckpt, tok, run_dir, dev):
 
 def split_path(run_dir, run_cfg, cfg):
     """The text split an evaluation of the run reads, {corpus_dir}/{corpus}/{split}.jsonl (cfg: corpus, corpus_dir,
-    split; corpus '' = the run's), refusing a split prepare.py never (or not completely) wrote."""
+    split; corpus '' = the run's), refusing a split prepare.py never (or not completely) wrote, and the run's own
+    corpus when it was rebuilt after the run trained (corpus_rebuilt)."""
     name = cfg['corpus'] or run_cfg.get('corpus', '')
     folder = os.path.join(cfg['corpus_dir'], name)
     path = os.path.join(folder, f"{cfg['split']}.jsonl")
     if not name or not os.path.isfile(path) or not os.path.isfile(os.path.join(folder, 'meta.json')):
         raise SystemExit(f"{path}: split never prepared (run {run_dir} uses corpus '{name}'); run "
                          f"`python prepare.py --corpus={name or '...'}` first, or pass --corpus/--corpus_dir")
+    rebuilt = corpus_rebuilt(run_cfg, cfg['corpus_dir']) if name == run_cfg.get('corpus') else None
+    if rebuilt:
+        raise SystemExit(f"{run_dir}: {rebuilt}; its {cfg['split']} split may hold the run's own training text: "
+                         f"score it on the splits it was trained beside (restore them) or retrain it on these")
     return path
+
+
+def corpus_rebuilt(run_cfg, corpus_dir):
+    """Why the run's corpus is not the one it trained beside (its train split's sha256 in meta.json is not the one
+    the run's shards were encoded from: prepare.py remade the splits), or None; None for runs that predate it."""
+    trained = ((run_cfg.get('inputs') or {}).get('train') or {}).get('text_sha256')
+    now = split_sha256(corpus_dir, run_cfg.get('corpus'), 'train')
+    if trained and now != trained:
+        return (f"corpus {run_cfg.get('corpus')!r} was rebuilt after the run trained (train split sha256 "
+                f"{trained[:12]}, now {str(now)[:12]})")
+    return None
 
 
 # ---------------------------------------------------------------- finding runs, and their eval files
@@ -192,8 +221,9 @@ def eval_settings_differ(ev, want):
 
 
 def eval_is_current(run_dir, settings, tasks=(), need_finished=True):
-    """True when the run's eval file scored its current checkpoint (the same step; finished unless need_finished is
-    False) with eval_bpb.py `settings` and holds every task in `tasks`: the evaluation need not run again."""
+    """True when the run's eval file scored its current checkpoint (the same run_id and step; finished unless
+    need_finished is False) with eval_bpb.py `settings` and holds every task in `tasks`: the evaluation need not run
+    again."""
     ev = read_json(eval_path(run_dir, settings.get('split', 'test')), default=None)
     state = run_state(run_dir)
     if not isinstance(ev, dict) or state is None or (need_finished and not state['finished']):
@@ -201,6 +231,8 @@ def eval_is_current(run_dir, settings, tasks=(), need_finished=True):
     if ev.get('step') != state['step'] or ev.get('finished') != state['finished']:
         return False
     run_cfg = read_json(os.path.join(run_dir, 'config.json'), default={})
+    if ev.get('run_id') != run_cfg.get('run_id'):  # scored another run that had this folder (retrained in place)
+        return False
     if eval_settings_differ(ev, wanted_eval_set(run_cfg, settings)):
         return False
     return all(t in (ev.get('tasks') or {}) for t in tasks)

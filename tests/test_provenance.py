@@ -1,0 +1,203 @@
+"""Issue 20: a run is what it was computed from. train.py records its inputs' content hashes and refuses a resume or
+a finished run whose inputs changed under the same names; one writer per run folder; a model that cannot fit is
+refused before any weight is allocated; the stop handler is in before the setup."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import configurator
+import prepare
+import train
+from tokenizer import train_bpe
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = {'n_layer': 1, 'n_head': 2, 'n_embd': 32}
+pytestmark = pytest.mark.usefixtures('one_thread')
+
+
+def make_data(root):
+    """A small embedded corpus and one 300-id BPE, encoded: a private out/ each test may damage."""
+    pcfg = configurator.defaults(prepare)
+    pcfg.update(out_dir=str(root / 'out'), embedded_bytes=120_000, tok_bytes=40_000, eval_fraction=0.1,
+                num_workers=1, chunk_docs=16)
+    prepare.make_splits(pcfg)
+    with open(root / 'out' / 'corpus' / 'embedded' / 'tok.jsonl') as f:
+        texts = [json.loads(line)['text'] for line in f]
+    tok = str(root / 'tokenizers' / 'bpe-a')
+    train_bpe(texts, 300, tok, name='bpe-a')
+    prepare.encode_corpus(pcfg, tok)
+    return {'out': str(root / 'out'), 'tok': tok, 'pcfg': pcfg}
+
+
+@pytest.fixture(scope='module')
+def built(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp('prov'))
+
+
+@pytest.fixture
+def data(built, tmp_path):
+    """A private copy of the built data (tests change it)."""
+    shutil.copytree(os.path.dirname(built['out']), tmp_path / 'd')
+    root = tmp_path / 'd'
+    pcfg = {**built['pcfg'], 'out_dir': str(root / 'out')}
+    return {'out': str(root / 'out'), 'tok': str(root / 'tokenizers' / 'bpe-a'), 'pcfg': pcfg}
+
+
+def config(data, run_dir, **kw):
+    cfg = configurator.defaults(train)
+    cfg.update(out_dir=data['out'], run_dir=str(run_dir), tokenizer=data['tok'], preset='gpt2-tiny', model_args=TINY,
+               block_size=32, batch_size=4, max_steps=8, warmup_steps=2, lr=1e-2, eval_interval=4, eval_docs=2,
+               eval_batch_size=64, log_interval=1, compile=False, device='cpu')
+    cfg.update(kw)
+    return cfg
+
+
+def remake_train_split(data, keep=lambda i: i % 5 != 0):
+    """What prepare.py does when the splits are rebuilt with other settings: other train text (and its sha256 in
+    meta.json), then the shards encoded again, under the same names."""
+    corpus = os.path.join(data['out'], 'corpus', 'embedded')
+    path = os.path.join(corpus, 'train.jsonl')
+    with open(path, 'rb') as f:
+        lines = [line for i, line in enumerate(f) if keep(i)]
+    with open(path, 'wb') as f:
+        f.writelines(lines)
+    meta_path = os.path.join(corpus, 'meta.json')
+    with open(meta_path) as f:
+        meta = json.load(f)
+    meta['splits']['train']['sha256'] = hashlib.sha256(b''.join(lines)).hexdigest()
+    with open(meta_path, 'w') as f:
+        json.dump(meta, f)
+    tokens = os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a')
+    for name in os.listdir(tokens):
+        if name.startswith('train'):
+            os.remove(os.path.join(tokens, name))
+    prepare.encode_corpus({**data['pcfg'], 'encode_splits': ['train']}, data['tok'])
+
+
+def one_line_refusal(excinfo, *words):
+    msg = str(excinfo.value)
+    assert '\n' not in msg and all(w in msg for w in words), msg
+    return msg
+
+
+def test_config_records_identity_of_settings_and_inputs(data, tmp_path):
+    run_dir = train.train(config(data, tmp_path / 'run'))
+    with open(os.path.join(run_dir, 'config.json')) as f:
+        rc = json.load(f)
+    sidecar = json.load(open(os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a', 'train.json')))
+    assert rc['inputs']['train']['text_sha256'] == sidecar['source_sha256']
+    assert rc['inputs']['tokenizer_hash'] == rc['tokenizer_hash']
+    other = train.train(config(data, tmp_path / 'seed2', seed=2))
+    rc2 = json.load(open(os.path.join(other, 'config.json')))
+    assert rc2['cell_id'] == rc['cell_id'] and rc2['run_id'] != rc['run_id']  # a seed is another run of one cell
+    lr = json.load(open(os.path.join(train.train(config(data, tmp_path / 'lr', lr=2e-2)), 'config.json')))
+    assert lr['cell_id'] != rc['cell_id']
+
+
+def test_resume_on_changed_shards_refuses_and_unchanged_resumes_bit_identical(data, tmp_path):
+    whole = train.train(config(data, tmp_path / 'whole'))
+    parts = train.train(config(data, tmp_path / 'parts', stop_step=4))
+    train.train(config(data, parts, init_from='resume'))  # unchanged inputs: resumes ...
+    a = torch.load(os.path.join(whole, 'ckpt.pt'), weights_only=True)['model']
+    b = torch.load(os.path.join(parts, 'ckpt.pt'), weights_only=True)['model']
+    assert all(torch.equal(a[k], b[k]) for k in a)  # ... bit for bit
+
+    stopped = train.train(config(data, tmp_path / 'stopped', stop_step=4))
+    log_before = open(os.path.join(stopped, 'log.jsonl')).read()
+    remake_train_split(data)  # row 5: prepare.py re-encoded with other split settings
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, stopped, init_from='resume'))
+    one_line_refusal(e, 'checkpointed at step 4', 'other data', 'text_sha256', '--run_dir')
+    with pytest.raises(SystemExit) as e:  # a finished run is not "done" on inputs it was not trained on
+        train.train(config(data, whole))
+    one_line_refusal(e, 'finished on other data')
+    assert open(os.path.join(stopped, 'log.jsonl')).read() == log_before  # nothing written
+
+
+def test_replaced_tokenizer_refuses(data, tmp_path):
+    run_dir = train.train(config(data, tmp_path / 'run', stop_step=4))
+    with open(os.path.join(data['out'], 'corpus', 'embedded', 'tok.jsonl')) as f:
+        texts = [json.loads(line)['text'].upper() for line in f]
+    shutil.rmtree(data['tok'])
+    train_bpe(texts, 300, data['tok'], name='bpe-a')  # another bpe-a under the same name
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, init_from='resume'))
+    one_line_refusal(e, 'tokenizer hash', 'retrained or replaced')
+
+
+def test_second_writer_of_a_run_folder_refuses(data, tmp_path):
+    run_dir = tmp_path / 'run'
+    holder = subprocess.Popen([sys.executable, '-c', (
+        "import sys, time; sys.path.insert(0, %r); from uniscale import locks\n"
+        "with locks.hold(%r, 'run'):\n    print('held', flush=True); time.sleep(60)") % (ROOT, str(run_dir))],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        with pytest.raises(SystemExit) as e:
+            train.train(config(data, run_dir))
+        one_line_refusal(e, f'pid {holder.pid}', 'host', 'being written')
+        assert not os.path.exists(run_dir / 'log.jsonl') and not os.path.exists(run_dir / 'ckpt.pt')
+    finally:
+        holder.kill()
+        holder.wait()
+    train.train(config(data, run_dir, max_steps=2))  # the holder is gone: the run trains
+
+
+def test_model_that_cannot_fit_is_refused_before_allocating(data, tmp_path):
+    """A vocabulary of 10^10 ids (3.2e11 parameters at n_embd 32) is refused from its size alone: nothing is
+    allocated, so the test takes no memory."""
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, tmp_path / 'run', model_args={**TINY, 'vocab_size': 10**10}))
+    one_line_refusal(e, 'GiB for weights, gradients and AdamW', 'smaller vocabulary')
+    assert not os.path.exists(tmp_path / 'run')
+
+
+def test_log_on_a_full_disk_is_one_line(data, tmp_path, monkeypatch):
+    import errno
+    real_open = open
+
+    def full(path, mode='r', *a, **k):
+        if str(path).endswith('log.jsonl') and 'a' in mode:
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return real_open(path, mode, *a, **k)
+    monkeypatch.setattr('builtins.open', full)
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, tmp_path / 'run'))
+    one_line_refusal(e, 'log.jsonl', 'cannot write', 'disk is full')
+
+
+def test_sigterm_during_setup_still_checkpoints(data, tmp_path):
+    """A SIGTERM that arrives before the loop (while shards load) ends in a checkpoint and a clean exit, never in a
+    process killed by the default action."""
+    run_dir = tmp_path / 'run'
+    code = ("import sys, os, signal; sys.path.insert(0, %r); import train, uniscale.shards as s\n"
+            "real = s.TokenShards.__init__\n"
+            "def slow(self, *a, **k):\n    os.kill(os.getpid(), signal.SIGTERM); real(self, *a, **k)\n"
+            "train.TokenShards.__init__ = slow\n"
+            "train.train(%r)") % (ROOT, config(data, run_dir, max_steps=50))
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'stopped at step 1 of 50 (signal SIGTERM)' in r.stdout
+    ckpt = torch.load(run_dir / 'ckpt.pt', weights_only=True)
+    assert ckpt['step'] == 1 and not ckpt['done']
+
+
+def test_a_rebuilt_corpus_is_not_scored_and_the_unchanged_one_is(data, tmp_path):
+    """Row 1: splits rebuilt in place put the run's training text into the test split; eval_bpb.py used to score
+    it (2.4455 vs 2.5005 bpb on Brown). The run's recorded train sha256 tells."""
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=2))
+    cmd = [sys.executable, 'eval_bpb.py', f'--run={run_dir}', f"--corpus_dir={data['out']}/corpus", '--device=cpu']
+    ok = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr[-2000:]  # unchanged: scored
+    remake_train_split(data)
+    r = subprocess.run(cmd + ['--force=True'], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and 'Traceback' not in r.stderr and 'was rebuilt after the run trained' in last
+    assert 'may hold the run\'s own training text' in last

@@ -1,0 +1,59 @@
+"""
+One writer at a time: a run folder, a shard folder, a tokenizer folder and a sweep each hold a lock while they write,
+so a second writer refuses in one line instead of interleaving logs or training a run twice.
+
+    with locks.hold(run_dir, 'run'):        # {run_dir}/.lock, plus {run_dir}/.lock.owner naming the holder
+        ...
+
+The lock is filelock's (an OS file lock: released by the kernel when the holder dies, so a killed job never leaves
+a lock that must be deleted by hand). The owner file only says who holds it, for the refusal's message.
+"""
+import json
+import os
+import socket
+import sys
+import time
+from contextlib import contextmanager
+
+from filelock import FileLock, Timeout
+
+LOCK_NAME = '.lock'
+
+
+def lock_path(folder, name=LOCK_NAME):
+    return os.path.join(folder, name)
+
+
+def holder(folder, name=LOCK_NAME):
+    """'pid N on host H since T (cmd)' of the process holding the folder's lock, as far as its owner file says."""
+    try:
+        with open(lock_path(folder, name) + '.owner', encoding='utf-8') as f:
+            o = json.load(f)
+        return f"pid {o['pid']} on host {o['host']} since {o['since']} ({o['cmd']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return 'another process (its owner file is unreadable)'
+
+
+@contextmanager
+def hold(folder, what, name=LOCK_NAME):
+    """Hold the folder's lock for the block; a folder another process holds is a one-line SystemExit naming it.
+    `name` gives one folder several locks (e.g. a run's eval files beside its training)."""
+    from uniscale.atomic import disk_errors, remove_quietly, write_json_atomic
+    with disk_errors(folder):
+        os.makedirs(folder, exist_ok=True)
+    path = lock_path(folder, name)
+    lock = FileLock(path, timeout=0)
+    with disk_errors(path):  # a read-only folder is one line; Timeout is an OSError too, so it is caught first
+        try:
+            lock.acquire()
+        except Timeout:
+            raise SystemExit(f"{folder}: this {what} is being written by {holder(folder, name)}; wait for it to "
+                             f"finish or stop it (two writers would mix their files)") from None
+    try:
+        write_json_atomic(path + '.owner', {
+            'pid': os.getpid(), 'host': socket.gethostname(), 'since': time.strftime('%Y-%m-%d %H:%M:%S'),
+            'cmd': ' '.join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:200]})
+        yield
+    finally:
+        remove_quietly(path + '.owner')
+        lock.release()
