@@ -246,15 +246,26 @@ def check_cells(records, cfg):
                                "train and evaluate them", cfg)
 
 
-def tokenizer_metrics(tokenizers, cfg):
-    """{tokenizer: metrics.json} for the tokenizers `python tokenizer.py eval` has measured."""
-    out = {}
-    for t in tokenizers:
+def tokenizer_metrics(records, cfg):
+    """({tokenizer: metrics.json}, [stale]) for the runs' tokenizers that `python tokenizer.py eval` has measured;
+    metrics of another tokenizer under the same name (another hash than the runs were trained with) are stale, not
+    used."""
+    hashes = {}
+    for r in records:
+        hashes.setdefault(r['eval']['tokenizer'], set()).add(r['eval'].get('tokenizer_hash')
+                                                             or r['config'].get('tokenizer_hash'))
+    out, stale = {}, []
+    for t in sorted(hashes, key=natural_key):
         path = os.path.join(cfg['tokenizer_eval_dir'], t, 'metrics.json')
         m = run_folder.read_json(path, "re-run python tokenizer.py eval CONFIG", default=None)
-        if m is not None:
-            out[t] = m
-    return out
+        if m is None:
+            continue
+        if m.get('hash') and hashes[t] - {None} and m['hash'] not in hashes[t]:
+            stale.append(f"{t} ({path} measured hash {m['hash'][:12]}, the runs used "
+                         f"{', '.join(sorted(h[:12] for h in hashes[t] - {None}))})")
+            continue
+        out[t] = m
+    return out, stale
 
 
 # ---------------------------------------------------------------- main
@@ -286,9 +297,9 @@ def main(cfg):
         records, left_out = checked_runs(cfg, 'scale')
         check_groups(records, cfg, 'scale')
         left_out += check_cells(records, cfg)
-        toks = sorted({r['eval']['tokenizer'] for r in records}, key=natural_key)
-        s = scale_analysis(records, cfg, tokenizer_metrics(toks, cfg))
-        s['left_out'] = left_out
+        metrics, stale = tokenizer_metrics(records, cfg)
+        s = scale_analysis(records, cfg, metrics)
+        s['left_out'], s['intrinsic_stale'] = left_out, stale
         with disk_errors(out_dir):
             os.makedirs(out_dir, exist_ok=True)
         s['plots'] = scale_plots(s, out_dir) if cfg['plots'] else []

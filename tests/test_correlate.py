@@ -342,6 +342,18 @@ def test_zero_compute_predictors_against_the_largest_ranking(tmp_path):
     out, s = run_scale(tmp_path)
     assert s['intrinsic_missing'] == ['bpe-4k'] and set(s['intrinsic_predictors']) >= {'bytes_per_token'}
     assert 'No metrics.json for bpe-4k' in open(os.path.join(out, 'report.md')).read()
+    # metrics of another bpe-2k (another hash than the runs trained with) are not its predictors
+    for d in runs.iterdir():
+        ev = json.loads((d / 'eval.json').read_text())
+        (d / 'eval.json').write_text(json.dumps({**ev, 'tokenizer_hash': f"{ev['tokenizer']}-hash"}))
+    m = json.loads((metrics_dir / 'bpe-2k' / 'metrics.json').read_text())
+    (metrics_dir / 'bpe-2k' / 'metrics.json').write_text(json.dumps({**m, 'hash': 'another-hash'}))
+    (metrics_dir / 'unigram-2k' / 'metrics.json').write_text(json.dumps({**m, 'hash': 'unigram-2k-hash'}))
+    out, s = run_scale(tmp_path)
+    assert [x.split()[0] for x in s['intrinsic_stale']] == ['bpe-2k']
+    assert 'bpe-2k' not in s['intrinsic_predictors']['premium']['values']
+    assert 'unigram-2k' in s['intrinsic_predictors']['premium']['values']  # the same hash: used
+    assert 'another tokenizer under the same name, not used: bpe-2k' in open(os.path.join(out, 'report.md')).read()
 
 
 # ---------------------------------------------------------------- A/B

@@ -127,6 +127,9 @@ def cost_lines(s):
 
 def intrinsic_lines(s):
     lines = []
+    if s.get('intrinsic_stale'):
+        lines += [f"Metrics of another tokenizer under the same name, not used: {'; '.join(s['intrinsic_stale'])} "
+                  f"(re-run `python tokenizer.py eval ...` on the runs' tokenizers).", '']
     if s['intrinsic_missing']:
         lines += [f"No metrics.json for {', '.join(s['intrinsic_missing'])} (run `python tokenizer.py eval ...`)"
                   + ('; skipped.' if not s['intrinsic_predictors'] else '; those tokenizers are left out here.'), '']
