@@ -553,3 +553,15 @@ def test_summary_records_what_it_was_computed_from(tmp_path):
     ev.write_text(json.dumps({**json.loads(ev.read_text()), 'bpb': 2.0}))  # re-scored: other content
     assert ident() != s['analysis_id']
     assert ident(n_bootstrap=501) != ident()
+
+
+def test_ab_token_stats_of_another_tokenizer_under_the_same_name_are_not_used(tmp_path):
+    from uniscale.ab_analysis import token_stats
+    side = tmp_path / 'toy' / 'btm-4k'
+    os.makedirs(side)
+    (side / 'val.json').write_text(json.dumps(dict(n_tokens=1000, n_docs=10, n_bytes=4200, tokenizer_hash='h1')))
+    events = [dict(step=1, tokens=100, bytes=300)]
+    cfg = dict(tokenizer='out/tokenizers/btm-4k', corpus='toy', tokenizer_hash='h1')
+    assert token_stats(cfg, events, str(tmp_path), 'val', run_folder.read_json)['bytes_per_token'] == 4.2
+    other = token_stats({**cfg, 'tokenizer_hash': 'h2'}, events, str(tmp_path), 'val', run_folder.read_json)
+    assert other['bytes_per_token'] == 3.0 and other['source'].startswith('log.jsonl')

@@ -27,11 +27,14 @@ TIME_LABEL = 'training time (s; elapsed_s: steps only, no eval/checkpoint/compil
 
 
 def token_stats(run_cfg, events, tokens_root, split_name, read_json):
-    """Tokens per document and bytes per token of the run's tokenizer, from the token sidecar (or the log)."""
+    """Tokens per document and bytes per token of the run's tokenizer, from the token sidecar (or the log when the
+    sidecar is missing or was written by another tokenizer than the run's: a same-named one encoded since)."""
     tok = run_cfg.get('tokenizer_name') or os.path.basename(os.path.normpath(str(run_cfg.get('tokenizer', ''))))
     folder = run_cfg.get('tokens_dir') or os.path.join(tokens_root, str(run_cfg.get('corpus', '')), tok)
     path = os.path.join(folder, f'{split_name}.json')
     m = read_json(path, "re-run prepare.py to encode the split", default=None)
+    if m and run_cfg.get('tokenizer_hash') and m.get('tokenizer_hash') != run_cfg['tokenizer_hash']:
+        m = None
     if m:
         return dict(tokenizer=tok, source=path, tokens_per_doc=m['n_tokens'] / m['n_docs'],
                     bytes_per_token=m['n_bytes'] / m['n_tokens'])
