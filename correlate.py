@@ -91,12 +91,28 @@ def load_run(d, cfg):
         raise SystemExit(f"{d}: no such run folder; check --runs / --runs_dir")
     ev_path = run_folder.eval_path(d, cfg['split'])
     ev = run_folder.read_json(ev_path, f"re-run python eval_bpb.py --run={d}", default=None)
-    if ev is not None:
+    if isinstance(ev, dict):
         ev['_path'] = ev_path
+        ev['tasks'] = current_tasks(ev)
     config = run_folder.read_json(os.path.join(d, 'config.json'), run_folder.CONFIG_FIX, default={})
     log = os.path.join(d, 'log.jsonl')
     return dict(name=run_folder.run_name(d), dir=d, eval=ev, config=config,
                 events=run_folder.read_log(log) if os.path.isfile(log) else None)
+
+
+def current_tasks(ev):
+    """The eval file's tasks scored on the run and checkpoint its bpb result scored (eval_bpb.py records them in the
+    task, downstream.py in lm_eval.scored / scored_run_id): results accumulate, so a task of an earlier run in the
+    same folder (retrained since) may still be there, and is not this run's."""
+    lm = ev.get('lm_eval') or {}
+    kept = {}
+    for t, m in (ev.get('tasks') or {}).items():
+        m = m if isinstance(m, dict) else {}
+        step = m.get('step', (lm.get('scored') or {}).get(t, ev.get('step')))
+        run_id = m.get('run_id', (lm.get('scored_run_id') or {}).get(t, ev.get('run_id')))
+        if (step, run_id) == (ev.get('step'), ev.get('run_id')):
+            kept[t] = m
+    return kept
 
 
 def unusable(rec, mode, fname):

@@ -18,9 +18,12 @@ acc_norm (lm-eval's own acc_norm divides by characters, not bytes): tests/test_d
 Local tasks live in tasks/lm_eval/*.yaml: uniscale_demo_mc (tasks/demo_mc.jsonl) and uniscale_bpb (the run's
 {corpus_dir}/{corpus}/{split}.jsonl, the documents eval_bpb.py scores). Hub tasks need the Hugging Face hub; offline
 they stop with a one-line error. The results are merged into the run's eval file (eval_bpb.py must have scored the
-same checkpoint first), atomically, keeping every other field; its `lm_eval` entry records the lm-eval version, the
-invocation and `scored` ({task: checkpoint step}). lm-eval's own CLI loads the same exports (add trust_remote_code=True
-for BTM) but its `hf` model scores multiple-choice contexts without the BOS, so its accuracies are not these.
+same checkpoint of the same run first: its step and run_id), atomically and under the run's eval lock
+(uniscale/eval_file.py), keeping every other field; its `lm_eval` entry records the lm-eval version, the invocation,
+`scored` ({task: checkpoint step}) and `scored_run_id` ({task: run_id}). A task counts as scored only for the same
+step and run_id; eval_bpb.py scoring again keeps these results. lm-eval's own CLI loads the same exports (add
+trust_remote_code=True for BTM) but its `hf` model scores multiple-choice contexts without the BOS, so its
+accuracies are not these.
 """
 import json
 import os
@@ -29,9 +32,9 @@ import tempfile
 import time
 
 import configurator
-from uniscale.atomic import write_json_atomic
-from uniscale.run_folder import (checkpoint_state, eval_path, find_runs, load_checkpoint, read_json, read_run_config,
-                                 refuse_unfinished, run_name, split_path)
+from uniscale import eval_file, identity
+from uniscale.run_folder import (checkpoint_state, eval_path, find_runs, load_checkpoint, read_run_config,
+                                 refuse_unfinished, run_name, split_path, split_sha256)
 from uniscale.splits import read_docs
 
 # -----------------------------------------------------------------------------
@@ -108,10 +111,16 @@ def task_manager(cfg):
 
 
 def rolling_docs(run_dir, run_cfg, cfg, tmp):
-    """The jsonl uniscale_bpb reads: the split eval_bpb.py scores (its first max_docs_per_lang per language)."""
+    """(the jsonl uniscale_bpb reads, the split's sha256): the split eval_bpb.py scores (its first max_docs_per_lang
+    per language), refused as eval_bpb.py refuses it when it was edited after prepare.py."""
     path = split_path(run_dir, run_cfg, cfg)
+    sha = identity.file_sha256(path)
+    recorded = split_sha256(cfg['corpus_dir'], cfg['corpus'] or run_cfg.get('corpus'), cfg['split'])
+    if recorded and recorded != sha:
+        raise SystemExit(f"{path}: its sha256 is {sha[:12]} but prepare.py recorded {recorded[:12]} in meta.json: "
+                         f"the split was edited after prepare.py; restore it or re-run prepare.py")
     if not cfg['max_docs_per_lang']:
-        return os.path.abspath(path)
+        return os.path.abspath(path), sha
     out, seen = os.path.join(tmp, 'docs.jsonl'), {}
     with open(out, 'w', encoding='utf-8') as g:
         for _, doc in read_docs(path):  # a bad line is one line naming it, as everywhere
@@ -119,7 +128,7 @@ def rolling_docs(run_dir, run_cfg, cfg, tmp):
             seen[lang] = seen.get(lang, 0) + 1
             if seen[lang] <= cfg['max_docs_per_lang']:
                 g.write(json.dumps(doc, ensure_ascii=False) + '\n')
-    return out
+    return out, sha
 
 
 def task_specs(names, docs_path, cfg):
@@ -198,31 +207,57 @@ def task_metrics(results):
 
 
 # ---------------------------------------------------------------- eval.json
-def read_eval(run_dir, split, state):
-    """The run's eval file, refusing one that is missing or scored another checkpoint than `state`'s."""
-    path = eval_path(run_dir, split)
-    ev = read_json(path, f"run `python eval_bpb.py --run={run_dir}` first (downstream results join its file)")
+def check_eval(path, ev, run_dir, state):
+    """Refuse an eval dict that is missing or scored another checkpoint or another run than `state`'s (the
+    checkpoint's step and the run's run_id); the tasks join the scoring they build on."""
+    if not ev:
+        raise SystemExit(f"{path}: not found; run `python eval_bpb.py --run={run_dir}` first (downstream results "
+                         f"join its file)")
     if ev.get('step') != state['step']:
         raise SystemExit(f"{path}: scored step {ev.get('step')}, but the checkpoint is at step {state['step']}; "
                          f"re-run `python eval_bpb.py --run={run_dir} --force=True` first")
+    if ev.get('run_id') != state.get('run_id'):
+        raise SystemExit(f"{path}: scored run {ev.get('run_id')}, but the run folder now holds run "
+                         f"{state.get('run_id')} (retrained with other settings or inputs); re-run "
+                         f"`python eval_bpb.py --run={run_dir} --force=True` first")
     return ev
+
+
+def read_eval(run_dir, split, state):
+    """The run's eval file, refused by check_eval."""
+    path = eval_path(run_dir, split)
+    return check_eval(path, eval_file.read(path), run_dir, state)
 
 
 def merge_tasks(run_dir, split, state, metrics, record):
-    """Add {task: metrics} under tasks, and `record` (version, invocation) under lm_eval with the step each task
-    scored, to the eval file, keeping every other field; re-read just before the atomic write."""
-    ev = read_eval(run_dir, split, state)
-    ev['tasks'] = {**(ev.get('tasks') or {}), **metrics}
-    scored = {**(ev.get('lm_eval') or {}).get('scored', {}), **{t: state['step'] for t in metrics}}
-    ev['lm_eval'] = {**record, 'scored': scored}
-    write_json_atomic(eval_path(run_dir, split), ev)
-    return ev
+    """Add {task: metrics} under tasks, and `record` (version, invocation) under lm_eval with the step and run_id
+    each task scored, to the eval file, keeping every other field: read, checked and written under the run's eval
+    lock (uniscale/eval_file.py), so an eval_bpb.py writing at the same time loses nothing and is not lost."""
+    path = eval_path(run_dir, split)
+
+    def change(ev):
+        check_eval(path, ev, run_dir, state)
+        old = ev.get('lm_eval') or {}
+        scored = {**old.get('scored', {}), **{t: state['step'] for t in metrics}}
+        run_ids = {**old.get('scored_run_id', {}), **{t: state.get('run_id') for t in metrics}}
+        return {**ev, 'tasks': {**(ev.get('tasks') or {}), **metrics},
+                'lm_eval': {**record, 'scored': scored, 'scored_run_id': run_ids}}
+    return eval_file.update(path, change, run_dir)
+
+
+def run_id(run_dir):
+    return read_run_config(run_dir).get('run_id')
 
 
 def already_done(run_dir, split, state, names):
-    ev = read_json(eval_path(run_dir, split), default=None)
-    scored = ((ev or {}).get('lm_eval') or {}).get('scored', {})
-    return bool(ev) and ev.get('step') == state['step'] and all(scored.get(n) == state['step'] for n in names)
+    """True when the eval file scored this checkpoint of this run (step and run_id) and every task in `names` was
+    scored by lm-eval on that same checkpoint and run."""
+    ev = eval_file.read(eval_path(run_dir, split))
+    rid = state['run_id'] if 'run_id' in state else run_id(run_dir)
+    lm = ev.get('lm_eval') or {}
+    scored, run_ids = lm.get('scored', {}), lm.get('scored_run_id', {})
+    return bool(ev) and ev.get('step') == state['step'] and ev.get('run_id') == rid and \
+        all(scored.get(n) == state['step'] and run_ids.get(n) == rid for n in names)
 
 
 # ---------------------------------------------------------------- one run, many runs
@@ -232,14 +267,15 @@ def evaluate_run(run_dir, cfg, manager=None):
 
     import export_hf
     run_cfg = read_run_config(run_dir)
-    state = checkpoint_state(load_checkpoint(run_dir, mmap=True))
+    state = {**checkpoint_state(load_checkpoint(run_dir, mmap=True)), 'run_id': run_cfg.get('run_id')}
     refuse_unfinished(run_dir, state, cfg['allow_unfinished'])
     read_eval(run_dir, cfg['split'], state)  # refuse before the work, not after it
+    eval_file.check_writable(eval_path(run_dir, cfg['split']), run_dir)
     names = task_names(cfg)
     manager = manager or task_manager(cfg)
     tmp = tempfile.mkdtemp(prefix='downstream_')
     try:
-        docs = rolling_docs(run_dir, run_cfg, cfg, tmp) if LOCAL_ROLLING in names else None
+        docs, docs_sha = rolling_docs(run_dir, run_cfg, cfg, tmp) if LOCAL_ROLLING in names else (None, None)
         hf_path = export_hf.export_run(run_dir, os.path.join(cfg['hf_dir'], run_name(run_dir)))
         t0 = time.time()
         results = lm_eval_results(make_lm(hf_path, cfg), task_specs(names, docs, cfg), manager, cfg)
@@ -253,7 +289,7 @@ def evaluate_run(run_dir, cfg, manager=None):
                   'batch_size': cfg['batch_size'], 'include_path': cfg['task_dir'], 'step': state['step']}
     if docs:
         invocation[LOCAL_ROLLING] = {'corpus': cfg['corpus'] or run_cfg.get('corpus'), 'split': cfg['split'],
-                                     'max_docs_per_lang': cfg['max_docs_per_lang']}
+                                     'split_sha256': docs_sha, 'max_docs_per_lang': cfg['max_docs_per_lang']}
     record = {'version': lm_eval.__version__ if hasattr(lm_eval, '__version__') else _version('lm_eval'),
               'invocation': invocation, 'seconds': round(seconds, 2),
               'evaluated_at': time.strftime('%Y-%m-%dT%H:%M:%S')}
@@ -276,7 +312,7 @@ def main(cfg):
         raise SystemExit("downstream.py: no runs; pass --run=out/runs/NAME or --runs='out/runs/*'")
     names, manager, results = task_names(cfg), None, {}
     for run_dir in dirs:
-        state = checkpoint_state(load_checkpoint(run_dir, mmap=True))
+        state = {**checkpoint_state(load_checkpoint(run_dir, mmap=True)), 'run_id': run_id(run_dir)}
         if not cfg['force'] and already_done(run_dir, cfg['split'], state, names):
             print(f"skip {run_dir}: {', '.join(names)} already scored on this checkpoint (--force=True to redo)")
             results[run_dir] = None

@@ -1,29 +1,42 @@
 """
 Bits per byte of trained checkpoints on held-out documents, overall and per language, plus optional multiple-choice
-tasks scored by log-likelihood. Writes out/runs/{run}/eval.json (eval_{split}.json for a split other than test).
+tasks scored by log-likelihood. Writes out/runs/{run}/eval.json (eval_{split}.json for a split other than test,
+eval_files.json for --files).
 
     python eval_bpb.py --run=out/runs/apertus-50M_bpe-80k_s1                 # the test split of the run's corpus
     python eval_bpb.py --runs='out/runs/*' --split=val --overlap=512          # every run; later windows keep context
     python eval_bpb.py --run=out/runs/X --tasks=tasks/demo_mc.jsonl --force=True
+    python eval_bpb.py --run=out/runs/X --files='held_out/*.jsonl'            # any text, without preparing it
 
 The definition (docs/DESIGN.md; uniscale/bpb.py computes it, for training's validation too): bpb = sum over every
-scored token of -log2 p(token | context), divided by the UTF-8 bytes of the scored documents. Each document of out/corpus/{corpus}/{split}.jsonl is tokenized from its original
-text (bytes counted on that text, never on a normalised form), fed after a BOS token, and every one of its tokens is
-scored exactly once, the first one predicted from BOS alone. No EOS is appended or scored: prepare.py puts only a BOS
-before each document, so the models never learned to predict an end, and scoring one would add a token whose bytes
-are zero. A document longer than the context is scored in windows of `context` tokens: overlap=0 gives disjoint
-windows (as lm-evaluation-harness's rolling log-likelihood); overlap=k makes each later window re-read at least k
-tokens already scored, as context, so later tokens are predicted from more history (k = context-1: every token sees
-the full context, at ~context times the cost). The choice is recorded in eval.json under `windowing`.
+scored token of -log2 p(token | context), divided by the UTF-8 bytes of the scored documents. Each document of
+out/corpus/{corpus}/{split}.jsonl is tokenized from its original text (bytes counted on that text, never on a
+normalised form), fed after a BOS token, and every one of its tokens is scored exactly once, the first one predicted
+from BOS alone. No EOS is appended or scored: prepare.py puts only a BOS before each document, so the models never
+learned to predict an end, and scoring one would add a token whose bytes are zero. A document longer than the
+context is scored in windows of `context` tokens: overlap=0 gives disjoint windows (as lm-evaluation-harness's
+rolling log-likelihood); overlap=k makes each later window re-read at least k tokens already scored, as context, so
+later tokens are predicted from more history (k = context-1: every token sees the full context, at ~context times
+the cost). The choice is recorded in eval.json under `windowing`.
+
+Results accumulate (uniscale/eval_file.py): each scoring is an entry of the eval file's `results`, identified by the
+run's `run_id`, the checkpoint step, and the eval set with the sha256 of the text actually read (a split edited
+after prepare.py is refused; an edited --files file is a new set, never "already scored"); the latest one is also at
+the top level. Scoring again replaces only the entry of the same identity: other sets, eval_bpb.py's tasks and
+downstream.py's lm-eval results stay. `--files` takes a glob or comma list of .jsonl ({"text", optional "lang"} a
+line) and .txt files (one document each; lang 'und'); its eval set is corpus 'files' with each file's sha256.
 
 Multiple-choice tasks (`tasks`): a jsonl of {"context", "choices", "answer" (index), optional "lang"}; each choice is
 scored as the sum of its tokens' log-likelihoods after BOS + context (context and choice encoded separately, so the
 choice's tokens are exactly its own text's, even for tokenizers that merge across words); `acc` picks the most likely
-choice, `acc_norm` the most likely per UTF-8 byte of the choice. Results go into eval.json under `tasks`.
+choice, `acc_norm` the most likely per UTF-8 byte of the choice. Results go into eval.json under `tasks`, each with
+the run_id, step and the task file's sha256 it was scored with.
 For the standard multilingual suites (lm-evaluation-harness, every tokenizer kind, BTM included), after this script:
     python downstream.py --run=out/runs/X --tasks=belebele_eng_Latn,xnli_en    # -> eval.json tasks.{task}.{metric}
 (downstream.py scores every request after exactly one BOS, as here; see its docstring.)
 """
+import glob
+import hashlib
 import json
 import os
 import time
@@ -32,13 +45,11 @@ import numpy as np
 import torch
 
 import configurator
-from uniscale import hardware
-from uniscale.atomic import write_json_atomic
+from uniscale import eval_file, hardware, identity
 from uniscale.bpb import bits_per_byte, score
-from uniscale.run_folder import (EVAL_SET_KEYS, check_tokenizer, checkpoint_state, eval_is_current, eval_path,
-                                 find_runs, load_checkpoint, load_model, read_run_config, refuse_unfinished, split_path,
-                                 wanted_eval_set)
-from uniscale.splits import read_docs
+from uniscale.run_folder import (EVAL_SET_KEYS, check_tokenizer, eval_path, find_runs, load_checkpoint, load_model,
+                                 read_run_config, refuse_unfinished, run_state, split_path, wanted_eval_set)
+from uniscale.splits import BadLine, parse_doc
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -47,6 +58,7 @@ runs = []                    # several run folders, comma-separated, globs allow
 split = 'test'               # text split of the run's corpus
 corpus = ''                  # '' = the run's corpus (config.json)
 corpus_dir = 'out/corpus'    # text splits live in {corpus_dir}/{corpus}/{split}.jsonl
+files = ''                   # instead of a split: .jsonl/.txt files, a glob or comma list (-> eval_files.json)
 max_docs_per_lang = 0        # 0 = every document; else the first N of each language (recorded)
 context = 0                  # tokens per window; 0 = the model's block_size
 overlap = 0                  # tokens of already-scored context each later window re-reads; 0 = disjoint windows
@@ -62,17 +74,107 @@ RANGES = {'max_docs_per_lang': configurator.at_least(0), 'context': configurator
 
 
 # ---------------------------------------------------------------- the documents (scored by uniscale/bpb.py)
-def read_split(path, max_per_lang=0):
-    """(texts, langs) of a jsonl split, the first max_per_lang documents of each language when > 0."""
+def read_file(path):
+    """(sha256 of the bytes read, [(text, lang)]) of a jsonl file (one {"text", optional "lang"} a line, blank lines
+    skipped) or a .txt file (one document, lang 'und'). The hash is of exactly the bytes the documents come from."""
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: no such file; check the path")
+    h, docs = hashlib.sha256(), []
+    with open(path, 'rb') as f:
+        if path.endswith('.txt'):
+            data = f.read()
+            h.update(data)
+            try:
+                docs.append((data.decode('utf-8'), 'und'))
+            except UnicodeDecodeError as e:
+                raise SystemExit(f"{path}: not UTF-8 text (byte {e.start}); convert it to UTF-8") from None
+            return h.hexdigest(), docs
+        for line_no, line in enumerate(f, 1):
+            h.update(line)
+            if not line.strip():
+                continue
+            try:
+                doc = parse_doc(line, path, line_no)
+            except BadLine as e:
+                raise SystemExit(str(e)) from None
+            docs.append((doc['text'], str(doc.get('lang') or 'und')))
+    return h.hexdigest(), docs
+
+
+def first_per_lang(docs, max_per_lang=0):
+    """(texts, langs): the first max_per_lang documents of each language when > 0, else all, in order."""
     texts, langs, seen = [], [], {}
-    for _, doc in read_docs(path):
-        lang = doc.get('lang', 'und')
+    for text, lang in docs:
         seen[lang] = seen.get(lang, 0) + 1
-        if max_per_lang and seen[lang] > max_per_lang:
-            continue
-        texts.append(doc['text'])
-        langs.append(lang)
+        if not max_per_lang or seen[lang] <= max_per_lang:
+            texts.append(text)
+            langs.append(lang)
     return texts, langs
+
+
+def listed_files(spec):
+    """The files of --files: a comma list (or list) of paths and globs, each file once, in order."""
+    found = []
+    for p in (spec.split(',') if isinstance(spec, str) else spec):
+        p = p.strip()
+        matches = sorted(glob.glob(p)) if glob.has_magic(p) else [p] if p else []
+        if not matches:
+            raise SystemExit(f"--files={spec}: nothing matches {p!r}; give .jsonl or .txt files (a glob or comma list)")
+        found += matches
+    bad = [p for p in found if not p.endswith(('.jsonl', '.txt'))]
+    if bad:
+        raise SystemExit(f"{bad[0]}: --files takes .jsonl ({{\"text\", \"lang\"}} a line) or .txt (one document) "
+                         f"files; convert it, or prepare it with prepare.py --files")
+    return list(dict.fromkeys(os.path.abspath(p) for p in found))
+
+
+_docs_cache = {}  # (files, max per lang) -> (texts, langs, shas): the runs of one main() call read a set once
+
+
+def cached_docs(paths, max_per_lang):
+    key = (tuple(paths), max_per_lang)
+    if key not in _docs_cache:
+        _docs_cache.clear()
+        read = [read_file(p) for p in paths]
+        _docs_cache[key] = (*first_per_lang([d for _, docs in read for d in docs], max_per_lang),
+                            [sha for sha, _ in read])
+    return _docs_cache[key]
+
+
+def documents(run_dir, run_cfg, c):
+    """(texts, langs, eval_set, eval file path) of what this evaluation scores: the run's split (its sha256 checked
+    against the one prepare.py recorded) or --files. Refuses a set with no documents or no text."""
+    if c['files']:
+        if c['corpus'] or c['split'] != 'test':
+            raise SystemExit("eval_bpb.py: --files scores the files given, not a corpus split; drop --corpus/--split")
+        paths = listed_files(c['files'])
+        texts, langs, shas = cached_docs(paths, c['max_docs_per_lang'])
+        # identity is content: the files' hashes in order (the order decides what max_docs_per_lang keeps)
+        eval_set = {**wanted_eval_set(run_cfg, {**c, 'corpus': 'files', 'split': 'files'}),
+                    'split_sha256': identity.fingerprint(shas),
+                    'files': [{'path': p, 'sha256': s} for p, s in zip(paths, shas)]}
+        where, out = f"--files={c['files']}", eval_path(run_dir, 'files')
+    else:
+        path = split_path(run_dir, run_cfg, c)
+        texts, langs, (sha,) = cached_docs([os.path.abspath(path)], c['max_docs_per_lang'])
+        eval_set = wanted_eval_set(run_cfg, {**c, 'corpus': c['corpus'] or run_cfg.get('corpus')})
+        recorded = eval_set['split_sha256']
+        if recorded and recorded != sha:
+            raise SystemExit(f"{path}: its sha256 is {sha[:12]} but prepare.py recorded {recorded[:12]} in meta.json: "
+                             f"the split was edited after prepare.py; restore it or re-run prepare.py")
+        if not recorded:
+            print(f"note: {path}: meta.json records no sha256; scoring it as {sha[:12]} (the hash of its bytes)")
+        eval_set['split_sha256'] = sha
+        where, out = path, eval_path(run_dir, c['split'])
+    if not any(texts):  # nothing to score would be written as bpb 0
+        what = f"{len(texts)} documents but no text" if texts else 'no documents'
+        limit = f" (max_docs_per_lang={c['max_docs_per_lang']})" if c['max_docs_per_lang'] else ''
+        raise SystemExit(f"{where}: {what} to score{limit}; give a set that holds text")
+    eval_set['n_docs'] = len(texts)
+    ctx = eval_set['context']
+    if ctx and not 0 <= c['overlap'] < ctx:  # before the model is loaded, naming the key at fault
+        raise SystemExit(f"config error: overlap={c['overlap']} must be in [0, context={ctx}); 0 = disjoint windows")
+    return texts, langs, eval_set, out
 
 
 # ---------------------------------------------------------------- multiple choice
@@ -84,8 +186,11 @@ def read_task(path):
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            q = json.loads(line)
-            if not (isinstance(q.get('choices'), list) and isinstance(q.get('answer'), int)
+            try:
+                q = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"{path}:{n}: not JSON ({e.msg} at column {e.colno}); fix or delete that line")
+            if not (isinstance(q, dict) and isinstance(q.get('choices'), list) and isinstance(q.get('answer'), int)
                     and 0 <= q['answer'] < len(q['choices']) and isinstance(q.get('context'), str)):
                 raise SystemExit(f"{path}:{n}: needs 'context' (text), 'choices' (a list) and 'answer' (an index)")
             items.append(q)
@@ -124,68 +229,80 @@ def task_name(path):
     return os.path.splitext(os.path.basename(path))[0]
 
 
-_docs_cache = {}  # (split file, max per lang) -> (texts, langs): several runs on one split read it once
+def scored_with(run_cfg, state):
+    """What a result was computed from, on the run's side: the run's identity and its checkpoint."""
+    return {'run_id': run_cfg.get('run_id'), 'step': state['step'], 'finished': state['finished']}
+
+
+def current_entry(ev, eval_set, task_files, ident):
+    """The entry of eval dict ev that already scored this checkpoint of this run on eval_set, when it holds every
+    task asked for as scored on the same checkpoint from the same task file; else None."""
+    entry = eval_file.find(ev, eval_set, **ident)
+    tasks = ev.get('tasks') or {}
+    same_task = lambda t: {k: (tasks.get(task_name(t)) or {}).get(k) for k in (*ident, 'file_sha256')} == \
+        {**ident, 'file_sha256': identity.file_sha256(t) if os.path.isfile(t) else None}
+    return entry if entry and all(same_task(t) for t in task_files) else None
 
 
 def evaluate_run(run_dir, c):
-    """Evaluate one run folder with config c (refusals come before the model is built); write its eval file."""
-    run_cfg = read_run_config(run_dir)
-    tok = check_tokenizer(run_dir, run_cfg)
-    path = split_path(run_dir, run_cfg, c)
-    ckpt = load_checkpoint(run_dir)
-    state = checkpoint_state(ckpt)
+    """Evaluate one run folder with config c (refusals come before the model is built) and merge the result into
+    its eval file; returns the file's new content, or None when it already held this scoring (unless c['force'])."""
+    run_cfg = read_run_config(run_dir)  # refuses a folder without ckpt.pt
+    state = run_state(run_dir)  # a broken checkpoint is refused before any reading
+    texts, langs, eval_set, path = documents(run_dir, run_cfg, c)
+    ident = scored_with(run_cfg, state)
+    name = os.path.basename(os.path.normpath(run_dir))
+    ev = eval_file.read(path)  # a corrupt one is refused before the work, not after it
+    if not c['force']:
+        entry = current_entry(ev, eval_set, c['tasks'], ident)
+        if entry:
+            print(f"skip {run_dir}: {os.path.basename(path)} already scored this checkpoint on this set "
+                  f"(entry {entry['eval_id']}; --force=True to redo)")
+            if entry['eval_id'] != ev.get('eval_id'):  # make it the top-level result, as asked for last
+                eval_file.merge(path, entry, run_dir)
+            return None
     refuse_unfinished(run_dir, state, c['allow_unfinished'])
-    task_files = list(c['tasks'])
-    questions = {task_name(t): read_task(t) for t in task_files}
-    key = (os.path.abspath(path), c['max_docs_per_lang'])
-    if key not in _docs_cache:
-        _docs_cache.clear()
-        _docs_cache[key] = read_split(path, c['max_docs_per_lang'])
-    texts, langs = _docs_cache[key]
+    eval_file.check_writable(path, run_dir)
+    tok = check_tokenizer(run_dir, run_cfg)
+    questions = {task_name(t): (read_task(t), identity.file_sha256(t)) for t in c['tasks']}
+    ckpt = load_checkpoint(run_dir)
     dev, dt = hardware.resolve(c['device'], c['dtype'])
     model = load_model(ckpt, tok, run_dir, dev)
-    name = os.path.basename(os.path.normpath(run_dir))
     result = bits_per_byte(model, tok, texts, langs, dev, dt, c['context'], c['overlap'], c['batch_tokens'],
                            desc=f"eval {name}")
-    corpus = c['corpus'] or run_cfg.get('corpus')
-    eval_set = {**wanted_eval_set(run_cfg, {**c, 'corpus': corpus}), 'n_docs': result['n_docs'],
-                'context': result['windowing']['context']}
-    out = {'run': name, 'run_dir': run_dir, 'arch': model.config.arch, 'preset': run_cfg.get('preset'),
-           'n_params': model.num_params(), 'n_params_nonembedding': model.num_params(non_embedding=True),
-           'flops_per_token': model.flops_per_token(),
-           'tokenizer': tok.name, 'tokenizer_path': run_cfg.get('tokenizer'), 'tokenizer_hash': tok.hash,
-           'vocab_size': tok.vocab_size, 'seed': run_cfg.get('seed'), 'corpus': corpus,
-           'split': c['split'], 'split_sha256': eval_set['split_sha256'], 'max_docs_per_lang': c['max_docs_per_lang'],
-           **result, 'eval_set': {k: eval_set[k] for k in EVAL_SET_KEYS},
-           **state, 'tokens_seen': ckpt.get('tokens_seen'), 'bytes_seen': ckpt.get('bytes_seen'),
-           'budget_unit': run_cfg.get('budget_unit'), 'device': dev, 'dtype': dt,
-           'torch': torch.__version__, 'evaluated_at': time.strftime('%Y-%m-%dT%H:%M:%S')}
-    if questions:
-        out['tasks'] = {t: multiple_choice(model, tok, qs, dev, dt, c['batch_tokens']) for t, qs in questions.items()}
-    write_json_atomic(eval_path(run_dir, c['split']), out)
-    tasks_line = ''.join(f", {t} acc {r['acc']:.3f}" for t, r in out.get('tasks', {}).items())
-    print(f"{name}: {c['split']} bpb {out['bpb']:.4f} ({out['n_docs']:,} docs, {out['n_tokens']:,} tokens, "
-          f"{out['n_bytes']:,} bytes, {out['tok_per_s']:,.0f} tok/s){tasks_line}"
+    eval_set['context'] = result['windowing']['context']
+    entry = {'eval_id': eval_file.entry_id(ident['run_id'], state['step'], state['finished'], eval_set),
+             'run_id': ident['run_id'], 'run': name, 'run_dir': run_dir, 'arch': model.config.arch,
+             'preset': run_cfg.get('preset'), 'n_params': model.num_params(),
+             'n_params_nonembedding': model.num_params(non_embedding=True),
+             'flops_per_token': model.flops_per_token(),
+             'tokenizer': tok.name, 'tokenizer_path': run_cfg.get('tokenizer'), 'tokenizer_hash': tok.hash,
+             'vocab_size': tok.vocab_size, 'seed': run_cfg.get('seed'), 'corpus': eval_set['corpus'],
+             'split': eval_set['split'], 'split_sha256': eval_set['split_sha256'],
+             'max_docs_per_lang': c['max_docs_per_lang'], **result,
+             'eval_set': {k: eval_set[k] for k in (*EVAL_SET_KEYS, 'files') if k in eval_set},
+             'step': state['step'], 'total_steps': state['total_steps'], 'finished': state['finished'],
+             'tokens_seen': ckpt.get('tokens_seen'), 'bytes_seen': ckpt.get('bytes_seen'),
+             'budget_unit': run_cfg.get('budget_unit'), 'device': dev, 'dtype': dt,
+             'torch': torch.__version__, 'evaluated_at': time.strftime('%Y-%m-%dT%H:%M:%S')}
+    tasks = {t: {**multiple_choice(model, tok, qs, dev, dt, c['batch_tokens']), **ident, 'file_sha256': sha}
+             for t, (qs, sha) in questions.items()}
+    out = eval_file.merge(path, entry, run_dir, tasks)
+    tasks_line = ''.join(f", {t} acc {r['acc']:.3f}" for t, r in tasks.items())
+    print(f"{name}: {eval_set['split']} bpb {entry['bpb']:.4f} ({entry['n_docs']:,} docs, {entry['n_tokens']:,} "
+          f"tokens, {entry['n_bytes']:,} bytes, {entry['tok_per_s']:,.0f} tok/s){tasks_line}"
           + ('' if state['finished'] else f"  [UNFINISHED: step {state['step']} of {state['total_steps']}]"))
     return out
 
 
 def main(cfg):
-    """Evaluate every run asked for; returns {run_dir: eval dict}, None for a run skipped as already evaluated."""
+    """Evaluate every run asked for; returns {run_dir: eval file dict}, None for a run skipped as already scored."""
     configurator.check_ranges(cfg, RANGES)
-    results = {}
+    _docs_cache.clear()  # a file edited since the last call is read again (its hash is what the entry records)
     dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))
     if not dirs:
         raise SystemExit("eval_bpb.py: no runs; pass --run=out/runs/NAME or --runs='out/runs/*' (folders with ckpt.pt)")
-    for run_dir in dirs:
-        if not cfg['force'] and eval_is_current(run_dir, cfg, [task_name(t) for t in cfg['tasks']],
-                                                need_finished=False):
-            print(f"skip {run_dir}: {os.path.basename(eval_path(run_dir, cfg['split']))} already scored this "
-                  f"checkpoint with these settings (--force=True to redo)")
-            results[run_dir] = None
-            continue
-        results[run_dir] = evaluate_run(run_dir, cfg)
-    return results
+    return {run_dir: evaluate_run(run_dir, cfg) for run_dir in dirs}
 
 
 if __name__ == '__main__':

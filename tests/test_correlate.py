@@ -565,3 +565,12 @@ def test_ab_token_stats_of_another_tokenizer_under_the_same_name_are_not_used(tm
     assert token_stats(cfg, events, str(tmp_path), 'val', run_folder.read_json)['bytes_per_token'] == 4.2
     other = token_stats({**cfg, 'tokenizer_hash': 'h2'}, events, str(tmp_path), 'val', run_folder.read_json)
     assert other['bytes_per_token'] == 3.0 and other['source'].startswith('log.jsonl')
+
+
+def test_tasks_of_an_earlier_run_in_the_folder_are_not_this_runs():
+    """eval files accumulate: a task scored on another checkpoint or run identity is left out of the analysis."""
+    ev = {'step': 10, 'run_id': 'new', 'tasks': {'mc': {'acc': 0.5, 'step': 10, 'run_id': 'new'},
+                                                 'old_mc': {'acc': 0.9, 'step': 10, 'run_id': 'old'},
+                                                 'hella': {'acc': 0.3}, 'xnli': {'acc': 0.4}},
+          'lm_eval': {'scored': {'hella': 10, 'xnli': 5}, 'scored_run_id': {'hella': 'new', 'xnli': 'new'}}}
+    assert set(correlate.current_tasks(ev)) == {'mc', 'hella'}

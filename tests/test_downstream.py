@@ -12,7 +12,7 @@ import configurator
 import eval_bpb
 from data.embedded import generate
 from model import GPT, make_config
-from uniscale import bpb, tokenization
+from uniscale import bpb, identity, tokenization
 
 pytest.importorskip('lm_eval')
 import downstream  # noqa: E402
@@ -42,8 +42,9 @@ def write_corpus(corpus_dir):
     with open(os.path.join(folder, 'test.jsonl'), 'w', encoding='utf-8') as f:
         for t, lang in docs:
             f.write(json.dumps({'text': t, 'lang': lang}, ensure_ascii=False) + '\n')
+    sha = identity.file_sha256(os.path.join(folder, 'test.jsonl'))  # as prepare.py records it
     with open(os.path.join(folder, 'meta.json'), 'w') as f:
-        json.dump({'corpus': 'tiny', 'splits': {'test': {'sha256': 'test'}}}, f)
+        json.dump({'corpus': 'tiny', 'splits': {'test': {'sha256': sha}}}, f)
 
 
 def write_run(run_dir, model, tok_dir):
@@ -51,7 +52,8 @@ def write_run(run_dir, model, tok_dir):
     os.makedirs(run_dir, exist_ok=True)
     cfg = {'arch': model.config.arch, 'preset': f'{model.config.arch}-tiny', 'seed': 1, 'tokenizer': tok_dir,
            'tokenizer_hash': tokenization.load_tokenizer(tok_dir).hash, 'corpus': 'tiny', 'budget_unit': 'tokens',
-           'block_size': model.config.block_size, 'total_steps': 5}
+           'block_size': model.config.block_size, 'total_steps': 5,
+           'run_id': identity.fingerprint(os.path.basename(run_dir))}  # as train.py records it (a stand-in value)
     with open(os.path.join(run_dir, 'config.json'), 'w') as f:
         json.dump(cfg, f)
     torch.save({'model': model.state_dict(), 'model_config': dataclasses.asdict(model.config), 'config': cfg,
@@ -113,7 +115,11 @@ def test_results_are_merged_into_eval_json_keeping_the_bpb_fields(study):
         from importlib.metadata import version
         assert after['lm_eval']['version'] == version('lm_eval')
         assert after['lm_eval']['invocation']['model'] == 'uniscale'
+        assert after['lm_eval']['invocation']['uniscale_bpb']['split_sha256'] == after['eval_set']['split_sha256']
         assert after['lm_eval']['scored'] == {'uniscale_demo_mc': 5, 'uniscale_bpb': 5}
+        rid = identity.fingerprint(os.path.basename(run))
+        assert after['run_id'] == rid and after['lm_eval']['scored_run_id'] == {'uniscale_demo_mc': rid,
+                                                                                'uniscale_bpb': rid}
 
 
 def per_choice_loglik_eval_bpb(run_dir, questions):
@@ -166,6 +172,19 @@ def test_a_run_without_eval_json_is_refused_before_any_work(study, tmp_path, tok
     with pytest.raises(SystemExit, match='eval_bpb.py'):
         downstream.main({**study['cfg'], 'runs': [run], 'hf_dir': str(tmp_path / 'hf')})
     assert not os.path.exists(tmp_path / 'hf')
+
+
+def test_an_edited_split_is_refused_before_any_work(study, tmp_path):
+    import shutil
+    corpus = tmp_path / 'corpus'
+    shutil.copytree(study['root'] / 'corpus', corpus)
+    with open(corpus / 'tiny' / 'test.jsonl', 'a') as f:
+        f.write(json.dumps({'text': 'added after prepare.py', 'lang': 'eng'}) + '\n')
+    cfg = {**study['cfg'], 'runs': study['runs'][:1], 'tasks': ['uniscale_bpb'], 'corpus_dir': str(corpus),
+           'hf_dir': str(tmp_path / 'hf'), 'force': True}
+    with pytest.raises(SystemExit, match='the split was edited after prepare.py') as e:
+        downstream.main(cfg)
+    assert '\n' not in str(e.value) and not os.path.exists(tmp_path / 'hf')
 
 
 def test_tasks_in_eval_json_rank_tokenizers_in_correlate(tmp_path):

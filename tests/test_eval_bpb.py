@@ -16,7 +16,7 @@ import eval_bpb
 import helpers  # tests/helpers.py; the small BPE fixtures tok_dir and tok are in conftest.py
 from data.embedded import generate
 from helpers import VOCAB
-from uniscale import bpb, tokenization
+from uniscale import bpb, identity, tokenization
 
 SPECIAL = ['', 'a', 'héllo wörld 你好 😀🎉 مرحبا', 'x' * 5]  # empty, one byte, multi-byte scripts and emoji
 
@@ -46,8 +46,9 @@ def write_split(corpus_dir, name='tiny', split='test', docs=None):
     with open(os.path.join(folder, f'{split}.jsonl'), 'w', encoding='utf-8') as f:
         for t, lang in zip(texts, langs):
             f.write(json.dumps({'text': t, 'lang': lang}, ensure_ascii=False) + '\n')
+    sha = identity.file_sha256(os.path.join(folder, f'{split}.jsonl'))  # as prepare.py records it
     with open(os.path.join(folder, 'meta.json'), 'w') as f:
-        json.dump({'corpus': name, 'splits': {split: {'sha256': 'test'}}}, f)
+        json.dump({'corpus': name, 'splits': {split: {'sha256': sha}}}, f)
     return texts, langs
 
 
@@ -287,7 +288,8 @@ def test_eval_json_says_which_set_it_scored_and_other_settings_rescore(tmp_path,
     texts, _ = write_split(tmp_path / 'corpus')
     run = write_run(str(tmp_path / 'runs' / 'r'), random_model(), tok_dir)
     out = eval_bpb.main(config(tmp_path, run=run))[run]
-    assert out['eval_set'] == {'corpus': 'tiny', 'split': 'test', 'split_sha256': 'test', 'n_docs': len(texts),
+    sha = identity.file_sha256(str(tmp_path / 'corpus' / 'tiny' / 'test.jsonl'))
+    assert out['eval_set'] == {'corpus': 'tiny', 'split': 'test', 'split_sha256': sha, 'n_docs': len(texts),
                                'max_docs_per_lang': 0, 'context': 32, 'overlap': 0}
     assert (out['step'], out['total_steps'], out['finished']) == (10, 10, True)
     assert eval_bpb.main(config(tmp_path, run=run))[run] is None  # same checkpoint, same set: skipped

@@ -14,6 +14,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   hf_remote_btm     BTM as a transformers tokenizer: copied into BTM exports as remote code (imports nothing here)
   tokenizer_metrics intrinsic tokenizer metrics, plots and tables (python tokenizer.py eval)
   vocab_compare     BTM vs equal-size BPE vocabulary report (python btm.py analyze)
+  eval_file         the eval file format: entries by identity, merged under a lock, found by eval set
   run_folder        what a run folder is: checkpoints, finished or not, which evaluation set an eval file scored
   preflight_check   sweep.py --preflight / --dry_run: each configuration measured, or its cost estimated
   rank_stats        rank correlations with exact p-values, decision accuracy, bootstraps over seeds

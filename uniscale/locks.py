@@ -35,14 +35,15 @@ def holder(folder, name=LOCK_NAME):
 
 
 @contextmanager
-def hold(folder, what, name=LOCK_NAME):
-    """Hold the folder's lock for the block; a folder another process holds is a one-line SystemExit naming it.
-    `name` gives one folder several locks (e.g. a run's eval files beside its training)."""
+def hold(folder, what, name=LOCK_NAME, wait_s=0):
+    """Hold the folder's lock for the block; a folder another process holds (still, after wait_s seconds) is a
+    one-line SystemExit naming it. `name` gives one folder several locks (e.g. a run's eval files beside its
+    training); wait_s > 0 suits locks held for milliseconds (one file's read-modify-write)."""
     from uniscale.atomic import disk_errors, remove_quietly, write_json_atomic
     with disk_errors(folder):
         os.makedirs(folder, exist_ok=True)
     path = lock_path(folder, name)
-    lock = FileLock(path, timeout=0)
+    lock = FileLock(path, timeout=wait_s)
     with disk_errors(path):  # a read-only folder is one line; Timeout is an OSError too, so it is caught first
         try:
             lock.acquire()

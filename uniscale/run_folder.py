@@ -214,25 +214,18 @@ def wanted_eval_set(run_cfg, settings):
             'context': settings.get('context') or run_cfg.get('block_size'), 'overlap': settings.get('overlap', 0)}
 
 
-def eval_settings_differ(ev, want):
-    """The eval_set keys where eval dict `ev` differs from `want` ({key: value}); [] when it was scored as asked."""
-    have = ev.get('eval_set') or {}
-    return [k for k, v in want.items() if have.get(k) != v]
-
-
 def eval_is_current(run_dir, settings, tasks=(), need_finished=True):
     """True when the run's eval file scored its current checkpoint (the same run_id and step; finished unless
     need_finished is False) with eval_bpb.py `settings` and holds every task in `tasks`: the evaluation need not run
     again."""
+    from uniscale import eval_file
     ev = read_json(eval_path(run_dir, settings.get('split', 'test')), default=None)
     state = run_state(run_dir)
     if not isinstance(ev, dict) or state is None or (need_finished and not state['finished']):
         return False
-    if ev.get('step') != state['step'] or ev.get('finished') != state['finished']:
-        return False
     run_cfg = read_json(os.path.join(run_dir, 'config.json'), default={})
-    if ev.get('run_id') != run_cfg.get('run_id'):  # scored another run that had this folder (retrained in place)
-        return False
-    if eval_settings_differ(ev, wanted_eval_set(run_cfg, settings)):
-        return False
-    return all(t in (ev.get('tasks') or {}) for t in tasks)
+    # an entry of this run (not another that had this folder: retrained in place), checkpoint and eval set
+    want = wanted_eval_set(run_cfg, settings)  # n_docs is known once read: not compared
+    entry = eval_file.find(ev, want, keys=tuple(want), run_id=run_cfg.get('run_id'), step=state['step'],
+                           finished=state['finished'])
+    return entry is not None and all(t in (ev.get('tasks') or {}) for t in tasks)
