@@ -47,7 +47,7 @@ import torch
 import configurator
 from uniscale import eval_file, hardware, identity
 from uniscale.bpb import bits_per_byte, score
-from uniscale.run_folder import (EVAL_SET_KEYS, check_tokenizer, eval_path, find_runs, load_checkpoint, load_model,
+from uniscale.run_folder import (check_tokenizer, eval_path, find_runs, load_checkpoint, load_model,
                                  read_run_config, refuse_unfinished, run_state, split_path, wanted_eval_set)
 from uniscale.splits import BadLine, parse_doc
 
@@ -280,7 +280,7 @@ def evaluate_run(run_dir, c):
              'vocab_size': tok.vocab_size, 'seed': run_cfg.get('seed'), 'corpus': eval_set['corpus'],
              'split': eval_set['split'], 'split_sha256': eval_set['split_sha256'],
              'max_docs_per_lang': c['max_docs_per_lang'], **result,
-             'eval_set': {k: eval_set[k] for k in (*EVAL_SET_KEYS, 'files') if k in eval_set},
+             'eval_set': {k: eval_set[k] for k in (*eval_file.EVAL_SET_KEYS, 'files') if k in eval_set},
              'step': state['step'], 'total_steps': state['total_steps'], 'finished': state['finished'],
              'tokens_seen': ckpt.get('tokens_seen'), 'bytes_seen': ckpt.get('bytes_seen'),
              'budget_unit': run_cfg.get('budget_unit'), 'device': dev, 'dtype': dt,

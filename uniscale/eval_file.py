@@ -8,7 +8,7 @@ write through here, so results accumulate instead of overwriting one another.
 
 A scoring's identity, `eval_id` = fingerprint of (run_id, step, finished, eval_set): the run it scored (train.py's
 config.json `run_id`; null for runs trained before runs recorded one), its checkpoint, and the set it scored (the
-run_folder.EVAL_SET_KEYS, whose split_sha256 is the hash of the text actually read, so an edited file is another
+EVAL_SET_KEYS, whose split_sha256 is the hash of the text actually read, so an edited file is another
 set). Scoring again replaces only the entry with the same identity; other sets, steps and tasks stay. Readers of the
 top-level fields (correlate.py, sweep.py) see the latest scoring; `find` looks one up among all of them.
 
@@ -20,9 +20,10 @@ import errno
 import json
 import os
 
-from uniscale import identity, locks, run_folder
+from uniscale import identity, locks
 from uniscale.atomic import remove_quietly
 
+EVAL_SET_KEYS = ('corpus', 'split', 'split_sha256', 'n_docs', 'max_docs_per_lang', 'context', 'overlap')
 KEEP = ('results', 'tasks', 'lm_eval')  # top-level keys that belong to no one scoring
 LOCK = '.eval.lock'
 WAIT_S = 60  # a writer holds the lock for milliseconds: wait that long for one rather than lose hours of scoring
@@ -35,7 +36,7 @@ WRITABLE_FIX = "make the run folder writable (chmod u+w), or copy it elsewhere (
 
 def entry_id(run_id, step, finished, eval_set):
     """The identity of one scoring (see the docstring): 16 hex digits."""
-    keys = run_folder.EVAL_SET_KEYS
+    keys = EVAL_SET_KEYS
     return identity.fingerprint({'run_id': run_id, 'step': step, 'finished': finished,
                                  'eval_set': {k: (eval_set or {}).get(k) for k in keys}})
 
@@ -79,9 +80,9 @@ def entries(ev):
 
 def find(ev, want_eval_set, keys=None, **same):
     """The entry of eval dict ev (the top level first, then the latest of `results`) whose eval_set equals
-    want_eval_set on `keys` (default run_folder.EVAL_SET_KEYS) and whose fields equal `same` (e.g. run_id=...,
+    want_eval_set on `keys` (default EVAL_SET_KEYS) and whose fields equal `same` (e.g. run_id=...,
     step=...); None when there is none."""
-    keys = run_folder.EVAL_SET_KEYS if keys is None else keys
+    keys = EVAL_SET_KEYS if keys is None else keys
     top = top_entry(ev)
     for e in ([top] if top else []) + entries(ev)[::-1]:
         have = e.get('eval_set') or {}

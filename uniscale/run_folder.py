@@ -16,11 +16,10 @@ import glob
 import json
 import os
 
-from uniscale import atomic
+from uniscale import atomic, eval_file
 
 # what fixes a missing or damaged config.json: train.py rewrites it from ckpt.pt (a finished run asked again too)
 CONFIG_FIX = "re-run the run's train.py command (add --init_from=resume if unfinished): it rewrites it from ckpt.pt"
-EVAL_SET_KEYS = ('corpus', 'split', 'split_sha256', 'n_docs', 'max_docs_per_lang', 'context', 'overlap')
 
 
 # ---------------------------------------------------------------- files
@@ -218,7 +217,6 @@ def eval_is_current(run_dir, settings, tasks=(), need_finished=True):
     """True when the run's eval file scored its current checkpoint (the same run_id and step; finished unless
     need_finished is False) with eval_bpb.py `settings` and holds every task in `tasks`: the evaluation need not run
     again."""
-    from uniscale import eval_file
     ev = read_json(eval_path(run_dir, settings.get('split', 'test')), default=None)
     state = run_state(run_dir)
     if not isinstance(ev, dict) or state is None or (need_finished and not state['finished']):
