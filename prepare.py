@@ -4,6 +4,7 @@ Corpora -> text splits -> token shards.
     python prepare.py config/demo.py                                   # generated corpus (offline default)
     python prepare.py --corpus=tinystories --tokenizers=out/tokenizers/bpe-16k
     python prepare.py config/fineweb2.py --tokenizers=out/tokenizers/bpe-80k,out/tokenizers/unigram-80k
+    python prepare.py --corpus=mytext --files="data/*.jsonl"           # your own text (.jsonl, .txt, .parquet)
 
 1. Text splits: out/corpus/{corpus}/{tok,train,val,test}.jsonl, one {"text", "lang"} a line, and meta.json
    (written last: its presence means the splits are complete; a re-run with the same settings skips).
@@ -11,11 +12,20 @@ Corpora -> text splits -> token shards.
    - tinystories: roneneldan/TinyStories; its validation split is our test, val is a seeded 1% of train
    - fineweb2:    HuggingFaceFW/fineweb-2 per language (English from HuggingFaceFW/fineweb), streamed,
                   byte budgets split evenly or by temperature sampling, per-language val/test
+   - any other name, with `files` (paths or globs, comma-separated): your own text, split as the embedded corpus
+                  is; .jsonl (one {"text", "lang"} a line), .txt (one document a file), .parquet ('text', 'lang'
+                  where present); `lang` where a document names none. Each file's sha256 is one of the settings.
    Hub corpora can be read from local parquet files instead (tinystories_files, fineweb2_files; uniscale/sources.py).
+   A split that would be empty is refused before meta.json is written (the previous splits stay as they were), and
+   splits that shards, tokenizers or runs were computed from are not remade with other settings unless overwrite=True.
+   Stopped (SIGTERM, Ctrl-C), a run keeps {split}.jsonl.partial and progress.json (also recorded every
+   checkpoint_bytes); the next run with the same settings resumes there, writing the bytes one run would have.
 2. Token shards: with `tokenizers` set, each split in `encode_splits` is encoded (BOS before every document)
    into out/tokens/{corpus}/{tokenizer}/{split}_NNNN.bin + {split}.json (format in uniscale/shards.py).
    Streaming and parallel across cores; a split whose sidecar matches tokenizer and text is skipped, and an
-   interrupted one keeps its finished shards ({split}.partial.json) and resumes after them.
+   interrupted one keeps its finished shards ({split}.partial.json) and resumes after them. Shards of another
+   tokenizer of the same name are not deleted unless overwrite=True. The text is checked against its sha256.
+One writer at a time: a corpus folder and a shard folder are locked while written (uniscale/locks.py).
 """
 import glob
 import hashlib
@@ -23,28 +33,34 @@ import itertools
 import json
 import multiprocessing as mp
 import os
-import random
 import time
 from collections import deque
 
 import numpy as np
 
 import configurator
+from uniscale import locks
 from uniscale.atomic import disk_errors, read_json, remove_quietly, write_json_atomic
 from uniscale.shards import (VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress,
                              record_progress)
-from uniscale.sources import fineweb2_parquet, local_files, stream_texts
-from uniscale.splits import BadLine, parse_doc
+from uniscale.sources import input_files
+from uniscale.split_making import (MAKERS, SPLITS, canonical, check_fineweb2_eval, check_made, corpus_kind,
+                                   missing_splits, previous_meta, progress, read_record, refuse_remake, split_settings,
+                                   stop_signals)
+from uniscale.splits import BadLine, is_blank, parse_doc
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
-corpus = 'embedded'          # 'embedded' | 'tinystories' | 'fineweb2'
+corpus = 'embedded'          # 'embedded' | 'tinystories' | 'fineweb2' | a name of your own, with `files`
 out_dir = 'out'
 seed = 1337
 tok_bytes = 1_500_000        # of UTF-8 text: the tokenizer-training split (a prefix of train, per language)
 # embedded
 embedded_bytes = 4_000_000   # of UTF-8 text, all splits together
-eval_fraction = 0.02         # share of embedded documents that go to val, and again to test
+eval_fraction = 0.02         # share of embedded (and your own) documents that go to val, and again to test
+# your own text
+files = ''                   # paths or globs, comma-separated: .jsonl, .txt (one document each), .parquet ('text')
+lang = 'und'                 # the language of a document that names none
 # tinystories
 tinystories_files = ''       # local folder with the hub layout data/{train,validation}-*.parquet; '' = hub
 val_fraction = 0.01          # of TinyStories train documents, seeded
@@ -57,6 +73,8 @@ temperature = 0.0            # 0: equal bytes per language; T >= 1: p_lang ~ siz
 lang_sizes = {}              # natural size per language (any unit) for temperature sampling
 lang_cap = 0.5               # no language gets more than this share of a budget
 shuffle_buffer = 10_000      # documents, for the streamed hub corpora
+checkpoint_bytes = 64_000_000  # split making records its progress after this many bytes (a stopped run resumes)
+overwrite = False            # remake splits (or re-encode shards) that other artifacts were computed from
 # encoding
 tokenizers = []              # tokenizer folders (or tiktoken names) to encode the splits with
 encode_splits = ['train', 'val', 'test']
@@ -64,46 +82,67 @@ shard_tokens = 100_000_000   # a new shard starts after this many tokens (docume
 num_workers = 0              # encoding processes; 0 = one per core
 chunk_docs = 512             # documents per encoding task
 # -----------------------------------------------------------------------------
-SPLITS = ('tok', 'train', 'val', 'test')
-HUB = {'tinystories': 'roneneldan/TinyStories', 'fineweb2': 'HuggingFaceFW/fineweb-2',
-       'fineweb': 'HuggingFaceFW/fineweb'}
+PROGRESS_VERSION = 1
 
 
 # ---------------------------------------------------------------- text splits
-SETTINGS = {'embedded': ['seed', 'embedded_bytes', 'eval_fraction', 'tok_bytes'],
-            'tinystories': ['seed', 'tinystories_files', 'val_fraction', 'tok_bytes'],
-            'fineweb2': ['seed', 'langs', 'fineweb2_files', 'train_bytes', 'tok_bytes', 'eval_docs_per_lang',
-                         'temperature', 'lang_sizes', 'lang_cap', 'shuffle_buffer']}
-
-
-def split_settings(cfg):
-    """The settings that determine a corpus's splits: a re-run with the same ones skips the work."""
-    if cfg['corpus'] not in SETTINGS:
-        raise SystemExit(f"config error: unknown corpus {cfg['corpus']!r}; use --corpus= one of {', '.join(SETTINGS)}")
-    return {'corpus': cfg['corpus'], **{k: cfg[k] for k in SETTINGS[cfg['corpus']]}}
-
-
 class SplitWriter:
-    """Writes the four jsonl splits to temp files, hashing as it goes; `finish` renames them and writes meta.json."""
+    """Writes the four jsonl splits as {split}.jsonl.partial, hashing as it goes. Every checkpoint_bytes, and when a
+    signal stops it, it records its progress (progress.json: settings, each file's length, the stats, the maker's
+    state), and a run with the same settings resumes from the record: each file cut back to its recorded length
+    and hashed again. `finish` renames the files into place and writes meta.json last."""
 
-    def __init__(self, corpus_dir):
-        self.dir, self.files = corpus_dir, {}
+    def __init__(self, corpus_dir, settings, checkpoint_bytes):
+        self.dir, self.settings, self.every = corpus_dir, settings, checkpoint_bytes
+        self.record = os.path.join(corpus_dir, 'progress.json')
+        self.files, self.state, self.stop, self.resumable, self.since = {}, {}, None, False, 0
         self.sha = {s: hashlib.sha256() for s in SPLITS}
         self.stats = {s: {'n_docs': 0, 'n_bytes': 0, 'per_lang': {}} for s in SPLITS}
         try:
             with disk_errors(corpus_dir):
                 os.makedirs(corpus_dir, exist_ok=True)
+                rec = self.recorded()
+                self.resumable = rec is not None
                 for s in SPLITS:
-                    self.files[s] = open(os.path.join(corpus_dir, f"{s}.jsonl.tmp"), 'wb')
+                    self.files[s] = open(self.partial(s), 'r+b' if rec else 'wb')
+                if rec:
+                    self.resume(rec)
         except BaseException:
             self.abort()
             raise
+
+    def partial(self, split):
+        return os.path.join(self.dir, f"{split}.jsonl.partial")
+
+    def recorded(self):
+        """The record a stopped run left for these settings, its files all there; else None (and they go)."""
+        rec = previous_meta(self.record, 'making the splits from the start')
+        try:
+            ok = (rec.get('version'), rec.get('settings')) == (PROGRESS_VERSION, self.settings) and all(
+                os.path.getsize(self.partial(s)) >= rec['offsets'][s] for s in SPLITS)
+        except (AttributeError, KeyError, TypeError, OSError):
+            ok = False
+        if rec is not None and not ok:
+            print(f"{self.record}: made with other settings, or its files are gone; making the splits from the start")
+        if not ok:
+            self.discard()
+        return rec if ok else None
+
+    def resume(self, rec):
+        for s, f in self.files.items():
+            f.truncate(rec['offsets'][s])  # what was written after the record is written again
+            for block in iter(lambda: f.read(1 << 20), b''):  # a sha256's state cannot be saved: hash the file again
+                self.sha[s].update(block)
+        self.stats, self.state, self.resumable = rec['stats'], rec['state'], True
+        print(f"{self.dir}: resuming the splits where a stopped run left them "
+              f"({sum(rec['offsets'].values()) / 1e6:.1f} MB written)")
 
     def add(self, split, text, lang):
         line = (json.dumps({'text': text, 'lang': lang}, ensure_ascii=False) + '\n').encode('utf-8')
         with disk_errors(os.path.join(self.dir, f"{split}.jsonl")):
             self.files[split].write(line)
         self.sha[split].update(line)
+        self.since += len(line)
         n_bytes = len(text.encode('utf-8'))
         st = self.stats[split]
         st['n_docs'] += 1
@@ -111,190 +150,110 @@ class SplitWriter:
         st['per_lang'][lang] = st['per_lang'].get(lang, 0) + n_bytes
         return n_bytes
 
+    def boundary(self, state):
+        """A maker calls this before each document; state() is its position as JSON. Records the progress every
+        checkpoint_bytes, and on a stop signal records it and stops (KeyboardInterrupt)."""
+        if self.stop:
+            self.checkpoint(state())
+            raise KeyboardInterrupt
+        if self.since >= self.every:
+            self.checkpoint(state())
+
+    def checkpoint(self, state):
+        with disk_errors(self.dir):
+            for f in self.files.values():
+                f.flush()
+        write_json_atomic(self.record, {'version': PROGRESS_VERSION, 'settings': self.settings,
+                                        'offsets': {s: f.tell() for s, f in self.files.items()},
+                                        'stats': self.stats, 'state': state})
+        self.since, self.resumable = 0, True
+
     def finish(self, meta):
-        for s, f in self.files.items():
-            with disk_errors(os.path.join(self.dir, f"{s}.jsonl")):
+        meta_path = os.path.join(self.dir, 'meta.json')
+        with disk_errors(self.dir):
+            for f in self.files.values():
                 f.close()
-                os.replace(f.name, os.path.join(self.dir, f"{s}.jsonl"))
+            remove_quietly(meta_path)  # the old splits' record first: a kill below leaves splits that read as unmade
+            for s in SPLITS:
+                os.replace(self.partial(s), os.path.join(self.dir, f"{s}.jsonl"))
+        for s in SPLITS:
             self.stats[s]['sha256'] = self.sha[s].hexdigest()
-        meta = {**meta, 'splits': self.stats}
-        write_json_atomic(os.path.join(self.dir, 'meta.json'), meta)
+        meta = canonical({**meta, 'splits': self.stats})
+        write_json_atomic(meta_path, meta)
+        remove_quietly(self.record)
         return meta
 
-    def abort(self):
-        """Remove the temp files (bad input, a full disk, Ctrl-C); without meta.json the splits read as unmade."""
+    def abort(self, keep=True):
+        """Close the files; with a progress record (and keep) they stay for the next run to resume, else they go
+        (bad input, a full disk, an impossible split): without meta.json nothing reads as made."""
         for f in self.files.values():
             try:
                 f.close()  # flushing onto a full disk fails again: the file goes anyway
             except OSError:
                 pass
-            remove_quietly(f.name)
+        if not (keep and self.resumable):
+            self.discard()
 
-
-def make_embedded(w, cfg):
-    """Generated stories: each document goes to val or test with eval_fraction, else train; tok = train prefix."""
-    from data.embedded.generate import generate_documents  # only this corpus needs it
-    rng = random.Random(cfg['seed'])
-    bar = progress(cfg['embedded_bytes'], 'embedded corpus')
-    for doc in generate_documents(int(cfg['embedded_bytes']), seed=cfg['seed']):
-        r = rng.random()
-        split = 'val' if r < cfg['eval_fraction'] else 'test' if r < 2 * cfg['eval_fraction'] else 'train'
-        n = w.add(split, doc['text'], doc['lang'])
-        bar.update(n)
-        if split == 'train' and w.stats['tok']['n_bytes'] < cfg['tok_bytes']:
-            w.add('tok', doc['text'], doc['lang'])
-    bar.close()
-    return {'generated': True,
-            'source': 'synthetic children\'s stories from data/embedded/generate.py (generated, not real text)'}
-
-
-def make_tinystories(w, cfg):
-    """TinyStories: validation -> test; a seeded val_fraction of train -> val; tok = train prefix of tok_bytes."""
-    root = cfg['tinystories_files']
-    files = {s: local_files(os.path.join(root, 'data', f"{s}-*.parquet"), f"TinyStories {s}")
-             for s in ('train', 'validation')} if root else {'train': None, 'validation': None}
-    for text in stream_texts(HUB['tinystories'], split='validation', files=files['validation']):
-        w.add('test', text, 'eng')
-    rng = random.Random(cfg['seed'])
-    bar = progress(None, 'tinystories train')
-    for text in stream_texts(HUB['tinystories'], split='train', files=files['train']):
-        split = 'val' if rng.random() < cfg['val_fraction'] else 'train'
-        bar.update(w.add(split, text, 'eng'))
-        if split == 'train' and w.stats['tok']['n_bytes'] < cfg['tok_bytes']:
-            w.add('tok', text, 'eng')
-    bar.close()
-    return {'generated': False, 'source': root or HUB['tinystories']}
-
-
-def lang_budgets(total, langs, temperature, sizes, cap):
-    """
-    Bytes per language. temperature 0: equal shares. T > 0: p ~ size^(1/T) (T=1 natural, large T -> equal),
-    then no language above `cap` of the total, the excess handed to the others in proportion.
-    """
-    if temperature == 0:
-        weights = {l: 1.0 for l in langs}
-    else:
-        missing = [l for l in langs if l not in sizes]
-        if missing:
-            raise SystemExit(f"temperature sampling needs lang_sizes for {missing}; set lang_sizes in the config "
-                             f"(natural size per language, e.g. GB on disk) or use --temperature=0")
-        weights = {l: sizes[l] ** (1.0 / temperature) for l in langs}
-    share = {l: w / sum(weights.values()) for l, w in weights.items()}
-    cap = max(cap, 1.0 / len(langs))  # a cap below an equal share cannot be met
-    for _ in range(len(langs)):  # water-filling: clip, hand the excess to the unclipped languages
-        over = {l for l, s in share.items() if s > cap + 1e-12}
-        if not over:
-            break
-        excess = sum(share[l] - cap for l in over)
-        free = {l: s for l, s in share.items() if s < cap - 1e-12}
-        for l in over:
-            share[l] = cap
-        for l, s in free.items():
-            share[l] += excess * s / sum(free.values())
-    return {l: int(total * s) for l, s in share.items()}
-
-
-def fill_language(w, lang, st, train_budget, tok_budget, cfg, bar):
-    """Stream a language from where it stopped (st['read'] documents): its eval documents first (test, then val),
-    then train up to train_budget bytes, the first tok_budget of them also to tok. Sets st['out'] at the end."""
-    repo, name = (HUB['fineweb'], 'sample-10BT') if lang == 'eng' else (HUB['fineweb2'], lang)
-    files = fineweb2_parquet(cfg['fineweb2_files'], lang) if cfg['fineweb2_files'] else None
-    texts = stream_texts(repo, name, files=files, shuffle_seed=cfg['seed'], buffer=cfg['shuffle_buffer'])
-    texts = itertools.islice(texts, st['read'], None)  # a second visit re-reads the seeded stream up to here
-    n_eval = cfg['eval_docs_per_lang']
-    while st['eval'] < 2 * n_eval or st['train'] < train_budget:
-        text = next(texts, None)
-        if text is None:
-            st['out'] = True
-            return
-        st['read'] += 1
-        if st['eval'] < 2 * n_eval:
-            w.add('test' if st['eval'] < n_eval else 'val', text, lang)
-            st['eval'] += 1
-            continue
-        n = w.add('train', text, lang)
-        st['train'] += n
-        bar.update(n)
-        if st['tok'] < tok_budget:
-            st['tok'] += w.add('tok', text, lang)
-
-
-def pass_on(budgets, lang, used, takers):
-    """Give lang's unused budget (beyond `used`) to `takers`, in proportion to their own budgets."""
-    spare, budgets[lang] = budgets[lang] - used, used
-    total = sum(budgets[t] for t in takers) or len(takers)
-    for t in takers:
-        budgets[t] += int(spare * (budgets[t] or 1) / total)
-
-
-def make_fineweb2(w, cfg):
-    """Per language: the first eval docs -> test, the next -> val, then train up to its budget; tok = train prefix.
-    A language that runs out passes its unused train and tok budgets on to the languages that have text left."""
-    langs = cfg['langs']
-    train_b = lang_budgets(cfg['train_bytes'], langs, cfg['temperature'], cfg['lang_sizes'], cfg['lang_cap'])
-    tok_b = lang_budgets(cfg['tok_bytes'], langs, cfg['temperature'], cfg['lang_sizes'], cfg['lang_cap'])
-    planned, ran_out = dict(train_b), []
-    state = {l: {'read': 0, 'eval': 0, 'train': 0, 'tok': 0, 'out': False} for l in langs}
-    bar, queue = progress(sum(train_b.values()), 'fineweb2 train'), list(langs)
-    while queue:
-        lang = queue.pop(0)
-        st, budget = state[lang], train_b[lang]
-        fill_language(w, lang, st, budget, tok_b[lang], cfg, bar)
-        if not st['out'] or st['train'] >= budget:
-            continue
-        ran_out.append(lang)
-        takers = [l for l in langs if not state[l]['out']]
-        if takers:
-            pass_on(train_b, lang, st['train'], takers)
-            pass_on(tok_b, lang, min(st['tok'], tok_b[lang]), takers)
-            queue += [l for l in takers if l not in queue]  # those already filled are visited again
-        print(f"note: {lang} ran out at {st['train']:,} of {budget:,} train bytes; its unused "
-              f"{budget - st['train']:,} bytes go to {', '.join(takers) if takers else 'no language (all ran out)'}")
-    bar.close()
-    return {'generated': False, 'source': cfg['fineweb2_files'] or f"{HUB['fineweb2']} (+ {HUB['fineweb']} "
-            f"sample-10BT for eng)", 'train_budget_bytes': train_b, 'tok_budget_bytes': tok_b,
-            'planned_train_budget_bytes': planned, 'ran_out': ran_out}
-
-
-def previous_meta(path, then):
-    """The JSON record of earlier work (meta.json, a sidecar), or None: none, or unreadable (a damaged record
-    means doing the work again, which loses nothing; `then` says so)."""
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding='utf-8') as f:
-            meta = json.load(f)
-        return meta if isinstance(meta, dict) else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        print(f"{path}: unreadable ({e}); {then}")
-        return None
+    def discard(self):
+        for s in SPLITS:
+            remove_quietly(self.partial(s))
+        remove_quietly(self.record)
 
 
 def make_splits(cfg):
-    """Text splits for cfg['corpus'], skipped when meta.json records the same settings."""
+    """Text splits for cfg['corpus'], skipped when meta.json records the same settings; a stopped run's are resumed;
+    splits other artifacts were computed from are not remade with other settings (refuse_remake)."""
+    kind = corpus_kind(cfg)
+    check_fineweb2_eval(cfg)  # before any work
     corpus_dir = os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
     meta_path = os.path.join(corpus_dir, 'meta.json')
     settings = split_settings(cfg)
-    for stale in glob.glob(f"{meta_path}.*.tmp"):  # a killed run's (the splits' own temp files are reused)
-        os.remove(stale)
-    meta = previous_meta(meta_path, 'remaking the splits')
-    if meta is not None:
-        missing = [s for s in SPLITS if not os.path.isfile(os.path.join(corpus_dir, f"{s}.jsonl"))]
-        if meta.get('settings') == settings and not missing:
-            print(f"{corpus_dir}: splits already made with these settings, skipping")
-            return meta
-        print(f"{corpus_dir}: {'settings changed' if not missing else f'{missing} missing'}, remaking the splits")
-    makers = {'embedded': make_embedded, 'tinystories': make_tinystories, 'fineweb2': make_fineweb2}
+    with locks.hold(corpus_dir, 'corpus'):
+        for stale in glob.glob(os.path.join(glob.escape(corpus_dir), '*.tmp')):  # a killed run's (we hold the lock)
+            remove_quietly(stale)
+        meta = previous_meta(meta_path, 'remaking the splits')
+        if meta is not None:
+            bad = missing_splits(corpus_dir)  # with the same settings, remade to the same text
+            if meta.get('settings') == settings and not bad:
+                print(f"{corpus_dir}: splits already made with these settings, skipping")
+                for left in ['progress.json'] + [f"{s}.jsonl.partial" for s in SPLITS]:  # a stopped run's, now moot
+                    remove_quietly(os.path.join(corpus_dir, left))
+                return meta
+            if meta.get('settings') != settings:
+                refuse_remake(cfg, kind, corpus_dir, meta.get('settings'), settings)
+            print(f"{corpus_dir}: {bad or 'settings changed'}, remaking the splits")
+        return write_splits(cfg, kind, corpus_dir, settings)
+
+
+def write_splits(cfg, kind, corpus_dir, settings):
     t0 = time.time()
-    w = SplitWriter(corpus_dir)
+    w = SplitWriter(corpus_dir, settings, cfg['checkpoint_bytes'])
     try:
-        extra = makers[cfg['corpus']](w, cfg)
+        with stop_signals(w):
+            extra = MAKERS[kind](w, cfg)
+    except KeyboardInterrupt:
+        w.abort()
+        if w.stop:
+            raise SystemExit(f"{corpus_dir}: stopped by {w.stop}; what was written is kept (progress.json), run the "
+                             f"same command again to resume") from None
+        raise
+    except BaseException:
+        w.abort()
+        raise
+    try:
+        check_made(w.stats, kind, cfg)
+    except SystemExit:
+        w.abort(keep=False)
+        raise
+    try:
         meta = w.finish({'corpus': cfg['corpus'], 'settings': settings, **extra})
     except BaseException:
         w.abort()
         raise
     sizes = ', '.join(f"{s} {meta['splits'][s]['n_bytes'] / 1e6:.1f} MB" for s in SPLITS)
     print(f"{corpus_dir}: {sizes} in {time.time() - t0:.1f}s")
+    if w.stop:
+        raise SystemExit(f"{corpus_dir}: stopped by {w.stop} (the splits are complete)")
     return meta
 
 
@@ -318,9 +277,12 @@ def _encode_task(lines, path, first_line):
 
 
 def encode_lines(lines, tok, path='', first_line=1):
-    """jsonl lines -> (ids with BOS before each document, n_docs, n_bytes of text). Bad input raises BadLine
-    (a ValueError, so that it crosses the process pool) naming path:line."""
-    texts = [parse_doc(line, path, first_line + i)['text'] for i, line in enumerate(lines)]
+    """jsonl lines -> (ids with BOS before each document, n_docs, n_bytes of text). Blank lines are no documents
+    (skipped, as every reader of a split skips them; line numbers count them). Bad input raises BadLine (a
+    ValueError, so that it crosses the process pool) naming path:line."""
+    texts = [parse_doc(line, path, first_line + i)['text'] for i, line in enumerate(lines) if not is_blank(line)]
+    if not texts:
+        return np.zeros(0, dtype=dtype_for_vocab(tok.vocab_size)), 0, 0
     docs = tok.encode_batch(texts)
     lengths = np.array([len(d) + 1 for d in docs])
     ids = np.empty(lengths.sum(), dtype=dtype_for_vocab(tok.vocab_size))
@@ -336,14 +298,22 @@ def encode_lines(lines, tok, path='', first_line=1):
     return ids, len(texts), sum(len(t.encode('utf-8')) for t in texts)
 
 
-def read_chunks(path, n, first=1, offset=0):
-    """(number of the chunk's first line, its lines, byte offset after them) for every n lines from `offset`."""
+def read_chunks(path, n, first=1, offset=0, sha=None):
+    """(number of the chunk's first line, its lines, byte offset after them) for every n lines from `offset`; every
+    byte of the file (those before `offset` too) goes into `sha`, so the caller can check the text it encoded."""
     with open(path, 'rb') as f:
+        while sha and f.tell() < offset:  # resuming: the lines encoded before are hashed, not encoded, again
+            block = f.read(min(1 << 20, offset - f.tell()))
+            if not block:
+                break
+            sha.update(block)
         f.seek(offset)
         chunk = []
         for line in f:
             chunk.append(line)
             offset += len(line)
+            if sha:
+                sha.update(line)
             if len(chunk) == n:
                 yield first, chunk, offset
                 chunk, first = [], first + n
@@ -351,36 +321,57 @@ def read_chunks(path, n, first=1, offset=0):
             yield first, chunk, offset
 
 
-def encoded_chunks(path, tok, tok_path, workers, n_docs, first=1, offset=0):
-    """(ids, n_docs, n_bytes, byte offset after the chunk) in file order, from line `first` at `offset`.
+def encoded_chunks(path, tok, tok_path, workers, n_docs, first=1, offset=0, sha=None):
+    """(ids, n_docs, n_bytes, n_lines, byte offset after the chunk) in file order, from line `first` at `offset`.
     With workers > 1, a process pool with at most 2 tasks per worker in flight, so memory stays flat however
     large the split is. A bad line ends the run with its one-line message."""
     try:
         if workers <= 1:
-            for first, lines, end in read_chunks(path, n_docs, first, offset):
-                yield *encode_lines(lines, tok, path, first), end
+            for first, lines, end in read_chunks(path, n_docs, first, offset, sha):
+                yield *encode_lines(lines, tok, path, first), len(lines), end
             return
         with mp.get_context('spawn').Pool(workers, initializer=_init_worker, initargs=(tok_path,)) as pool:
             pending = deque()
-            for first, lines, end in read_chunks(path, n_docs, first, offset):
-                pending.append((pool.apply_async(_encode_task, (lines, path, first)), end))
+            for first, lines, end in read_chunks(path, n_docs, first, offset, sha):
+                pending.append((pool.apply_async(_encode_task, (lines, path, first)), len(lines), end))
                 if len(pending) >= 2 * workers:
-                    task, end = pending.popleft()
-                    yield *task.get(), end
+                    task, n_lines, end = pending.popleft()
+                    yield *task.get(), n_lines, end
             while pending:
-                task, end = pending.popleft()
-                yield *task.get(), end
+                task, n_lines, end = pending.popleft()
+                yield *task.get(), n_lines, end
     except BadLine as e:  # raised here or in a worker: the message, not the pool's traceback
         raise SystemExit(str(e)) from None
 
 
+def other_tokenizer(tokens_dir, tok, splits, cfg):
+    """Sidecars in the shard folder written by another tokenizer of the same name: encoding would delete shards
+    runs may have been trained on, so it is refused unless overwrite=True."""
+    found = [p for p in (os.path.join(tokens_dir, f"{s}.json") for s in splits)
+             if read_record(p).get('tokenizer_hash') not in (None, tok.hash)]
+    if found and not cfg['overwrite']:
+        old = read_record(found[0])['tokenizer_hash']
+        raise SystemExit(f"{found[0]}: holds the shards of another tokenizer named {tok.name} (hash {old[:12]}; this "
+                         f"one is {tok.hash[:12]}); encoding would delete shards runs may have been trained on: give "
+                         f"this tokenizer its own name (train it into another folder), or pass --overwrite=True")
+
+
 def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
-    """One split -> shards + sidecar; skipped when the sidecar names this tokenizer and this text. The shards an
-    interrupted run finished are kept (shards.finished_shards) and encoding resumes after them: the same bytes."""
+    """One split -> shards + sidecar, holding the shard folder's lock; skipped when the sidecar names this tokenizer
+    and this text. The shards an interrupted run finished are kept (shards.finished_shards) and encoding resumes
+    after them: the same bytes."""
+    with locks.hold(tokens_dir, 'shard folder'):
+        return _encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg)
+
+
+def _encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
     src = os.path.join(corpus_dir, f"{split}.jsonl")
     src_sha = split_sha256(corpus_dir, split)
     if not os.path.isfile(src):
         raise SystemExit(f"{src}: missing though {corpus_dir}/meta.json lists it; re-run prepare.py to remake it")
+    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin.tmp")) + glob.glob(os.path.join(tokens_dir,
+                                                                                                 f"{split}.*.tmp")):
+        os.remove(stale)  # a killed run's temp files (shards, the sidecar's, the record's): we hold the lock
     sidecar = os.path.join(tokens_dir, f"{split}.json")
     old = previous_meta(sidecar, f"encoding {split} again") or {}
     if os.path.isfile(sidecar):
@@ -388,37 +379,42 @@ def encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
                 (tok.hash, src_sha, SHARD_VERSION):
             print(f"{sidecar}: already encoded, skipping")
             return old
-        os.remove(sidecar)  # stale: the text or the tokenizer changed
+        other_tokenizer(tokens_dir, tok, [split], cfg)
+        os.remove(sidecar)  # stale: the text changed (or overwrite=True: another tokenizer)
     # what decides the shards' bytes: a record made with other values cannot be resumed
     key = {'tokenizer_hash': tok.hash, 'source_sha256': src_sha, 'format_version': SHARD_VERSION,
            'shard_tokens': cfg['shard_tokens'], 'chunk_docs': cfg['chunk_docs']}
     shards, next_line, offset = finished_shards(tokens_dir, split, key)
     keep = {s['file'] for s in shards}
-    # unfinished shards, and the temp files of a killed run (shards, the sidecar's and the record's)
-    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin*")) + glob.glob(os.path.join(tokens_dir,
-                                                                                             f"{split}.*.tmp")):
+    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin")):  # shards no record lists
         if os.path.basename(stale) not in keep:
             os.remove(stale)
     if shards:
         print(f"{tokens_dir}: reusing {len(shards)} finished {split} shards, resuming at line {next_line:,}")
     workers = cfg['num_workers'] or os.cpu_count()
-    writer, t0, n_new = None, time.time(), 0
-    bar = progress(os.path.getsize(src), f"encode {split} with {tok.name}")
-    bar.update(offset)
+    writer, t0, n_new, sha = None, time.time(), 0, hashlib.sha256()
+    bar = progress(os.path.getsize(src), f"encode {split} with {tok.name}", offset)
     try:
-        for ids, n_docs, n_bytes, end in encoded_chunks(src, tok, tok_path, workers, cfg['chunk_docs'],
-                                                         next_line, offset):
+        for ids, n_docs, n_bytes, n_lines, end in encoded_chunks(src, tok, tok_path, workers, cfg['chunk_docs'],
+                                                                  next_line, offset, sha):
             if writer is None:
                 path = os.path.join(tokens_dir, f"{split}_{len(shards):04d}.bin")
                 writer = ShardWriter(path, tok.vocab_size, tok.hash, tok.bos_id)
             writer.write(ids, n_docs, n_bytes)
-            next_line, n_new = next_line + n_docs, n_new + n_bytes
+            next_line, n_new = next_line + n_lines, n_new + n_bytes
             bar.update(end - offset)
             offset = end
             if writer.n_tokens >= cfg['shard_tokens']:
                 shards.append(writer.close())
                 writer = None
                 record_progress(tokens_dir, split, key, shards, next_line, offset)
+        if sha.hexdigest() != src_sha:  # the file is not the text meta.json describes: no shard of it is kept
+            forget_progress(tokens_dir, split)
+            for s in shards:
+                remove_quietly(os.path.join(tokens_dir, s['file']))
+            raise SystemExit(f"{src}: its content is not the text {corpus_dir}/meta.json records (sha256 "
+                             f"{sha.hexdigest()[:12]}, recorded {src_sha[:12]}): edited after prepare.py made it; "
+                             f"restore it, or delete {corpus_dir}/meta.json and re-run prepare.py to remake the splits")
         if writer is not None:
             shards.append(writer.close())
     except BaseException:  # bad input, a full disk, Ctrl-C: no .tmp shard outlives the run
@@ -452,30 +448,38 @@ def split_sha256(corpus_dir, split):
     return meta['splits'][split]['sha256']
 
 
+def tokens_dir_of(cfg, tok):
+    return os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
+
+
 def encode_corpus(cfg, tok_path, tok=None):
     from uniscale.tokenization import load_tokenizer
     tok = tok or load_tokenizer(tok_path)
     corpus_dir = os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
-    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', cfg['corpus'], tok.name)
-    with disk_errors(tokens_dir):
-        os.makedirs(tokens_dir, exist_ok=True)
+    tokens_dir = tokens_dir_of(cfg, tok)
     return {split: encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg) for split in cfg['encode_splits']}
 
 
-def progress(total, desc):
-    from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit='B', unit_scale=True, mininterval=2.0, disable=None)
-
-
 def check_config(cfg):
-    """Values no corpus or encoding can use, refused before any work (one line naming the key)."""
+    """Values no corpus or encoding can use, and splits they would leave empty, refused before any work (one line
+    naming the key)."""
+    kind = corpus_kind(cfg)
     bad = [(k, why) for k, ok, why in [
         ('embedded_bytes', cfg['embedded_bytes'] > 0, 'must be > 0'),
+        ('tok_bytes', cfg['tok_bytes'] > 0, 'must be > 0: the tok split (tokenizers train on it) would be empty'),
         ('eval_fraction', 0 <= cfg['eval_fraction'] < 0.5, 'must be in [0, 0.5): val and test take it each'),
+        ('eval_fraction', cfg['eval_fraction'] > 0 or kind not in ('embedded', 'files'),
+         'would leave val and test empty; use e.g. 0.02'),
         ('val_fraction', 0 <= cfg['val_fraction'] < 1, 'must be in [0, 1)'),
+        ('val_fraction', cfg['val_fraction'] > 0 or kind != 'tinystories', 'would leave val empty; use e.g. 0.01'),
         ('langs', len(cfg['langs']) > 0, 'must name at least one language'),
+        ('train_bytes', cfg['train_bytes'] > 0 or kind != 'fineweb2', 'must be > 0: train would be empty'),
+        ('eval_docs_per_lang', cfg['eval_docs_per_lang'] > 0 or kind != 'fineweb2',
+         'must be >= 1: val and test would be empty'),
         ('temperature', cfg['temperature'] >= 0, 'must be 0 (equal shares) or > 0'),
         ('lang_cap', 0 < cfg['lang_cap'] <= 1, 'must be in (0, 1]'),
+        ('lang', bool(cfg['lang'].strip()), "must name a language (e.g. 'und', undetermined)"),
+        ('checkpoint_bytes', cfg['checkpoint_bytes'] >= 1, 'must be >= 1'),
         ('encode_splits', set(cfg['encode_splits']) <= set(SPLITS), f"must be some of {', '.join(SPLITS)}"),
         ('shard_tokens', cfg['shard_tokens'] >= 1, 'must be >= 1'),
         ('chunk_docs', cfg['chunk_docs'] >= 1, 'must be >= 1'),
@@ -485,12 +489,16 @@ def check_config(cfg):
 
 
 def main(cfg):
-    check_config(cfg)
-    split_settings(cfg)  # an unknown corpus fails here, before a tokenizer is loaded
+    check_config(cfg)  # an unknown corpus fails here, before a tokenizer is loaded
+    check_fineweb2_eval(cfg)
+    if cfg['files']:
+        input_files(cfg['files'])  # a missing file too
     toks = []
     if cfg['tokenizers']:  # a missing tokenizer fails now, not after hours of making splits
         from uniscale.tokenization import load_tokenizer
         toks = [(path, load_tokenizer(path)) for path in cfg['tokenizers']]
+    for _, tok in toks:  # and shards of another tokenizer of the same name
+        other_tokenizer(tokens_dir_of(cfg, tok), tok, cfg['encode_splits'], cfg)
     make_splits(cfg)
     for tok_path, tok in toks:
         encode_corpus(cfg, tok_path, tok)

@@ -13,7 +13,7 @@ import prepare
 from uniscale import splits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SMALL = ['--embedded_bytes=60000', '--tok_bytes=20000', '--chunk_docs=16', '--shard_tokens=20000']
+SMALL = ['--embedded_bytes=60000', '--tok_bytes=20000', '--chunk_docs=16', '--shard_tokens=20000', '--eval_fraction=0.1']
 
 
 def run_prepare(*args, preexec_fn=None):
@@ -156,7 +156,7 @@ def test_full_disk_while_writing_splits_removes_the_temp_files(tmp_path, monkeyp
     with pytest.raises(SystemExit) as e:
         prepare.make_splits(cfg)
     assert 'No space left on device' in str(e.value) and '.jsonl: cannot write' in str(e.value)
-    assert os.listdir(f"{cfg['out_dir']}/corpus/embedded") == []  # no temp file, no meta.json
+    assert os.listdir(f"{cfg['out_dir']}/corpus/embedded") == ['.lock']  # no temp file, no meta.json (the lock file is empty)
 
 
 def test_full_disk_while_writing_shards_removes_the_temp_shard(tmp_path, monkeypatch):
@@ -188,7 +188,7 @@ def file_size_limit(n_bytes):
 def test_write_limit_while_writing_splits_and_shards_in_a_real_process(tmp_path, small_corpus):
     rc, err = run_prepare(f'--out_dir={tmp_path}/out', *SMALL, preexec_fn=file_size_limit(20_000))
     assert_one_line(rc, err, 'train.jsonl: cannot write (File too large)', 'ulimit')
-    assert os.listdir(f"{tmp_path}/out/corpus/embedded") == []
+    assert os.listdir(f"{tmp_path}/out/corpus/embedded") == ['.lock']
     out, tok_path = small_corpus  # its splits exist: now the limit hits the first shard (20,000 tokens > 30 kB)
     rc, err = run_prepare(f'--out_dir={out}', *SMALL, f'--tokenizers={tok_path}', '--shard_tokens=100000',
                           preexec_fn=file_size_limit(30_000))
@@ -212,7 +212,7 @@ def test_bad_local_parquet_file_is_one_line_naming_it(tmp_path, what):
     rc, err = run_prepare(f'--out_dir={tmp_path}/out', '--corpus=tinystories', f'--tinystories_files={root}')
     assert_one_line(rc, err, f"{train}: ", {'not parquet': 'not a readable parquet file',
                                             'no text column': "no 'text' column (has story)"}[what])
-    assert os.listdir(f"{tmp_path}/out/corpus/tinystories") == []
+    assert os.listdir(f"{tmp_path}/out/corpus/tinystories") == ['.lock']
 
 
 # ---------------------------------------------------------------- the records prepare.py reads back

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import prepare
-from uniscale import shards, sources
+from uniscale import shards, sources, split_making
 from uniscale.shards import TokenShards
 
 
@@ -36,7 +36,7 @@ class ByteTokenizer:
 def config(tmp_path, **kw):
     cfg = prepare.configurator.defaults(prepare)
     cfg.update(out_dir=str(tmp_path / 'out'), embedded_bytes=300_000, tok_bytes=100_000, num_workers=1,
-               chunk_docs=16, shard_tokens=50_000)
+               chunk_docs=16, shard_tokens=50_000, eval_fraction=0.1)  # val and test hold documents however small
     cfg.update(kw)
     return cfg
 
@@ -44,6 +44,11 @@ def config(tmp_path, **kw):
 def read_jsonl(path):
     with open(path, encoding='utf-8') as f:
         return [json.loads(line) for line in f]
+
+
+def listing(folder):
+    """The files of a folder but its lock (locks.hold leaves the empty lock file; its owner file goes)."""
+    return sorted(n for n in os.listdir(folder) if n != '.lock')
 
 
 def corpus_dir(cfg):
@@ -137,14 +142,14 @@ def test_hub_corpus_offline_fails_at_once_naming_the_embedded_corpus(tmp_path, m
 
 
 def test_lang_budgets_equal_temperature_and_cap():
-    assert prepare.lang_budgets(900, ['a', 'b', 'c'], 0, {}, 1.0) == {'a': 300, 'b': 300, 'c': 300}
+    assert split_making.lang_budgets(900, ['a', 'b', 'c'], 0, {}, 1.0) == {'a': 300, 'b': 300, 'c': 300}
     sizes = {'a': 64.0, 'b': 16.0, 'c': 1.0}
-    t2 = prepare.lang_budgets(1300, ['a', 'b', 'c'], 2.0, sizes, 1.0)  # sqrt: 8, 4, 1
+    t2 = split_making.lang_budgets(1300, ['a', 'b', 'c'], 2.0, sizes, 1.0)  # sqrt: 8, 4, 1
     assert t2 == {'a': 800, 'b': 400, 'c': 100}
-    capped = prepare.lang_budgets(1000, ['a', 'b', 'c'], 1.0, sizes, 0.5)  # 64/81 > 0.5 -> excess to b, c
+    capped = split_making.lang_budgets(1000, ['a', 'b', 'c'], 1.0, sizes, 0.5)  # 64/81 > 0.5 -> excess to b, c
     assert capped['a'] == 500 and abs(capped['b'] - 500 * 16 / 17) <= 1 and abs(capped['c'] - 500 / 17) <= 1
     with pytest.raises(SystemExit, match='lang_sizes'):
-        prepare.lang_budgets(10, ['a', 'x'], 1.0, sizes, 1.0)
+        split_making.lang_budgets(10, ['a', 'x'], 1.0, sizes, 1.0)
 
 
 def encode(cfg, tok, split='train'):
@@ -172,15 +177,22 @@ def test_shard_round_trip_gives_back_every_document(tmp_path, offset):
     assert os.path.getsize(ts.paths[0]) == shards.HEADER_BYTES + len(ts.tokens(0)) * ts.dtype.itemsize
 
 
-def test_reencoding_is_skipped_and_a_changed_tokenizer_reencodes(tmp_path, capsys):
+def test_reencoding_is_skipped_and_another_tokenizer_of_the_same_name_is_refused_unless_overwrite(tmp_path, capsys):
     cfg = config(tmp_path, embedded_bytes=100_000)
     prepare.make_splits(cfg)
     tok = ByteTokenizer()
-    encode(cfg, tok)
+    tokens_dir = encode(cfg, tok)
+    before = open(f"{tokens_dir}/train_0000.bin", 'rb').read()
     encode(cfg, tok)
     assert 'already encoded' in capsys.readouterr().out
-    tok.hash = 'f' * 16
-    tokens_dir = encode(cfg, tok)
+    tok.hash = 'f' * 16  # a second tokenizer trained under the same name: runs may have trained on the first's shards
+    with pytest.raises(SystemExit) as e:
+        encode(cfg, tok)
+    assert 'train.json: holds the shards of another tokenizer named bytes-2' in str(e.value)
+    assert '--overwrite=True' in str(e.value) and '\n' not in str(e.value)
+    assert open(f"{tokens_dir}/train_0000.bin", 'rb').read() == before  # nothing deleted
+    assert TokenShards(tokens_dir, 'train').meta['tokenizer_hash'] == ByteTokenizer().hash
+    encode({**cfg, 'overwrite': True}, tok)
     assert TokenShards(tokens_dir, 'train').meta['tokenizer_hash'] == 'f' * 16
 
 
@@ -370,13 +382,13 @@ def test_version_1_shards_are_refused_and_prepare_reencodes_them(tmp_path, capsy
 
 
 def test_interrupted_encode_reuses_finished_shards_and_matches_an_uninterrupted_run(tmp_path, capsys):
-    clean = config(tmp_path / 'clean', embedded_bytes=150_000)
+    clean = config(tmp_path / 'clean', embedded_bytes=200_000)
     prepare.make_splits(clean)
     clean_tok = ByteTokenizer()
     clean_dir = encode(clean, clean_tok)
     n_shards = len(json.load(open(f"{clean_dir}/train.json"))['shards'])
     assert n_shards >= 3
-    cfg = config(tmp_path / 'cut', embedded_bytes=150_000)
+    cfg = config(tmp_path / 'cut', embedded_bytes=200_000)
     prepare.make_splits(cfg)
     with pytest.raises(KeyboardInterrupt):  # killed in the third shard
         encode(cfg, ByteTokenizer(fail_after=clean_tok.calls * 5 // (2 * n_shards)))
@@ -510,7 +522,7 @@ def test_fineweb2_language_without_files_is_one_line_naming_both_layouts(tmp_pat
     with pytest.raises(SystemExit) as e:
         prepare.make_splits(cfg)
     assert 'no parquet files for deu_Latn' in str(e.value) and 'data/deu_Latn/train/*.parquet' in str(e.value)
-    assert os.listdir(corpus_dir(cfg)) == []  # the temp splits are gone
+    assert not os.path.exists(corpus_dir(cfg))  # found before any work (the files are listed first)
 
 
 def test_fineweb2_when_every_language_runs_out_all_their_text_is_used_and_said(tmp_path, capsys):
@@ -524,3 +536,43 @@ def test_fineweb2_when_every_language_runs_out_all_their_text_is_used_and_said(t
     out = capsys.readouterr().out
     assert 'note: rus_Cyrl ran out' in out and 'bytes go to cmn_Hani' in out
     assert 'note: cmn_Hani ran out' in out and 'go to no language (all ran out)' in out
+
+
+def test_blank_lines_are_skipped_by_the_encoding_as_by_every_reader_and_counted_in_line_numbers(tmp_path):
+    from uniscale import identity, splits
+    cfg = config(tmp_path, embedded_bytes=100_000, chunk_docs=4)
+    prepare.make_splits(cfg)
+    tok = ByteTokenizer()
+    tokens_dir = encode(cfg, tok)
+    clean = [ids.tolist() for ids in TokenShards(tokens_dir, 'train').documents()]
+    path = f"{corpus_dir(cfg)}/train.jsonl"  # a split with blank lines, as a hand-written one may have
+    lines = open(path, 'rb').read().splitlines(keepends=True)
+    open(path, 'wb').write(b''.join(line + (b'\n' if i % 5 == 0 else b'  \t\n' if i % 7 == 0 else b'')
+                                    for i, line in enumerate(lines)))
+    meta = json.load(open(f"{corpus_dir(cfg)}/meta.json"))
+    meta['splits']['train']['sha256'] = identity.file_sha256(path)
+    json.dump(meta, open(f"{corpus_dir(cfg)}/meta.json", 'w'))
+    texts = [d['text'] for _, d in splits.read_docs(path)]
+    encode(cfg, tok)
+    ts = TokenShards(tokens_dir, 'train')
+    assert [ids.tolist() for ids in ts.documents()] == clean and ts.n_docs == len(texts) == len(lines)
+    with pytest.raises(splits.BadLine, match=r'^x\.jsonl:13: not JSON'):  # the blank lines count
+        prepare.encode_lines([b'{"text": "a"}\n', b'\n', b'  \n', b'nul\n'], tok, 'x.jsonl', 10)
+    assert prepare.encode_lines([b'\n', b' \n'], tok)[1:] == (0, 0)
+
+
+def test_a_split_edited_after_it_was_made_is_refused_by_the_encoding_and_no_shard_of_it_kept(tmp_path):
+    cfg = config(tmp_path, embedded_bytes=100_000)
+    prepare.make_splits(cfg)
+    path = f"{corpus_dir(cfg)}/train.jsonl"
+    good = open(path, 'rb').read()
+    lines = good.splitlines(keepends=True)
+    open(path, 'wb').write(b''.join([lines[1], lines[0]] + lines[2:]))  # valid, the same size: another text
+    with pytest.raises(SystemExit) as e:
+        encode(cfg, ByteTokenizer())
+    assert str(e.value).startswith(f"{path}: its content is not the text {corpus_dir(cfg)}/meta.json records")
+    tokens_dir = os.path.join(cfg['out_dir'], 'tokens', 'embedded', 'bytes-2')
+    assert listing(tokens_dir) == []  # no sidecar, no shard, no record to resume from
+    open(path, 'wb').write(good)  # what must still pass: the text meta.json describes
+    encode(cfg, ByteTokenizer())
+    assert TokenShards(tokens_dir, 'train').n_docs == len(lines)

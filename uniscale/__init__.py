@@ -5,7 +5,8 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   identity          content hashes: fingerprints of settings and inputs, file sha256, what changed
   locks             one writer at a time: a file lock per folder, naming its holder
   splits            reading a text split (one-line errors per bad line), whole or a seeded sample
-  sources           hub and local-parquet readers of the corpora (TinyStories, FineWeb-2)
+  sources           hub and local-parquet readers of the corpora (TinyStories, FineWeb-2); your own files
+  split_making      prepare.py's corpus makers, impossible splits, never remaking what others were computed from
   shards            the token shard format, its reader, how training reads a split and its validation set
   hardware          which device, dtype, autocast and peak FLOP/s a script uses
   bpb               the one bits-per-byte scorer: training's validation, eval_bpb.py, the preflight

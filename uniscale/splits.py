@@ -8,6 +8,9 @@ a split uses these.
     texts, sample = sample_split(path, max_bytes=100_000_000, seed=0)   # a seeded random sample (btm.py)
     for text in texts(): ...                        # callable again: the same documents in file order
 
+A blank (whitespace-only) line is no document: every reader here skips it, and so does prepare.py's encoding
+(is_blank), with line numbers that count it.
+
 BadLine is a ValueError (not SystemExit) so that it crosses a multiprocessing pool: a worker raising SystemExit
 would die and leave its task hanging. Scripts turn it into SystemExit (`raise SystemExit(str(e)) from None`);
 read_docs and read_texts do that themselves.
@@ -24,30 +27,35 @@ import numpy as np
 FIX = "fix or delete that line, or remake the split with prepare.py"
 
 
+def is_blank(line):
+    """A whitespace-only line (bytes or str): no document, skipped by every reader and by the encoding."""
+    return not line.strip()
+
+
 class BadLine(ValueError):
     """A line of a split that is not a document; str() is the one-line message."""
 
 
-def parse_doc(line, path, line_no):
-    """One jsonl line (bytes or str) -> its document dict, or BadLine naming path:line_no."""
+def parse_doc(line, path, line_no, fix=FIX):
+    """One jsonl line (bytes or str) -> its document dict, or BadLine naming path:line_no and `fix`."""
     where = f"{path}:{line_no}"
     if isinstance(line, bytes):
         try:
             line = line.decode('utf-8')
         except UnicodeDecodeError as e:
-            raise BadLine(f"{where}: not UTF-8 (byte {e.start}); {FIX}") from None
+            raise BadLine(f"{where}: not UTF-8 (byte {e.start}); {fix}") from None
     try:
         doc = json.loads(line)
     except json.JSONDecodeError as e:
-        raise BadLine(f"{where}: not JSON ({e.msg} at column {e.colno}); {FIX}") from None
+        raise BadLine(f"{where}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get('text'), str):
         got = (f'"text" is {type(doc["text"]).__name__}, not a string' if isinstance(doc, dict) and 'text' in doc
                else f'no "text" (keys {sorted(doc)})' if isinstance(doc, dict) else f'no "text" (a {type(doc).__name__})')
-        raise BadLine(f"{where}: {got}; a document is one JSON object with a string \"text\"; {FIX}")
+        raise BadLine(f"{where}: {got}; a document is one JSON object with a string \"text\"; {fix}")
     try:
         doc['text'].encode('utf-8')
     except UnicodeEncodeError:  # JSON may escape a lone surrogate, which no tokenizer can encode
-        raise BadLine(f"{where}: \"text\" holds a lone surrogate escape, which is no UTF-8 text; {FIX}") from None
+        raise BadLine(f"{where}: \"text\" holds a lone surrogate escape, which is no UTF-8 text; {fix}") from None
     return doc
 
 
@@ -62,7 +70,7 @@ def read_docs(path):
     bad line."""
     with open_split(path) as f:
         for line_no, line in enumerate(f, 1):
-            if not line.strip():
+            if is_blank(line):
                 continue
             try:
                 yield line_no, parse_doc(line, path, line_no)
@@ -98,7 +106,7 @@ def index_split(path):
     offsets, sizes, at = array('q'), array('q'), 0
     with open(path, 'rb') as f:
         for line_no, line in enumerate(f, 1):
-            if line.strip():
+            if not is_blank(line):
                 offsets.append(at)
                 sizes.append(doc_text(line, path, line_no)[1])
             at += len(line)
@@ -128,7 +136,7 @@ def sample_split(path, max_bytes=0, seed=0):
     def texts():
         with open(path, 'rb') as f:
             if kind == 'all':  # every line in order: no seeks
-                yield from (doc_text(line, path, n)[0] for n, line in enumerate(f, 1) if line.strip())
+                yield from (doc_text(line, path, n)[0] for n, line in enumerate(f, 1) if not is_blank(line))
                 return
             for i in chosen.tolist():
                 f.seek(offsets[i])
