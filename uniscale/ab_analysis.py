@@ -1,8 +1,10 @@
 """
-The A/B study: learning curves of two tokenizers (or more) on shared charts, val bpb at equal bytes of text, equal
-train FLOPs and equal steps, the final difference over seeds with an interval and a Welch t-test, and the seed
-document's success criterion answered in words. Runs are grouped into arms by tokenizer, and by context mode when
-any run set `context_bytes` (the token context derived from a number of bytes).
+The A/B study: learning curves of two tokenizers (or more) on shared charts; val bpb at equal bytes of text, equal
+train FLOPs and equal steps, each only where every run has finished its schedule; the difference over seeds paired by
+seed (paired t, with the Wilcoxon signed-rank and sign tests beside it, and Welch over all runs); and the seed
+document's success criterion answered in words, steps and bytes to the target stated together. Runs are grouped
+into arms by tokenizer, and by context mode when any run set `context_bytes` (the token context derived from a number
+of bytes).
 
 ab_analysis(records, cfg) takes the runs correlate.py loaded and checked; ab_report and ab_plots write the rest.
 """
@@ -43,25 +45,30 @@ def token_stats(run_cfg, events, tokens_root, split_name, read_json):
                 bytes_per_token=last['bytes'] / last['tokens'] if last else None)
 
 
-def first_reach(events, key, target):
-    """The first eval event whose `key` is at or below target, else None."""
-    return next((e for e in events if e.get(key) is not None and e[key] <= target), None)
+REACH = ('step', 'bytes', 'elapsed_s')  # where a target is reached: the targets table and the criterion read these
 
 
-def crossing(events, target, x):
-    """`x` (step or elapsed_s) where val bpb first reaches target, linearly interpolated between the evaluation
-    above it and the one at or below it; None when never reached."""
+def reach_point(val, key, target):
+    """{'step', 'bytes', 'elapsed_s'} where `key` (val_bpb, val_loss) first reaches target, each interpolated at the
+    same fraction between the evaluation above the target and the first at or below it; None when never reached.
+    The targets table, its arm means and the criterion's sentence all read this one function."""
     prev = None
-    for e in events:
-        if e.get('val_bpb') is None or e.get(x) is None:
+    for e in val:
+        if e.get(key) is None:
             continue
-        if e['val_bpb'] <= target:
-            if prev is None or prev['val_bpb'] == e['val_bpb']:
-                return float(e[x])
-            f = (prev['val_bpb'] - target) / (prev['val_bpb'] - e['val_bpb'])
-            return float(prev[x] + f * (e[x] - prev[x]))
+        if e[key] <= target:
+            if prev is None or prev[key] == e[key]:
+                return {x: None if e.get(x) is None else float(e[x]) for x in REACH}
+            f = (prev[key] - target) / (prev[key] - e[key])
+            return {x: None if e.get(x) is None or prev.get(x) is None else float(prev[x] + f * (e[x] - prev[x]))
+                    for x in REACH}
         prev = e
     return None
+
+
+def mean_or_none(values):
+    """The mean, or None when a value is missing (a run never reached the target) or there is none."""
+    return None if not values or None in values else float(np.mean(values))
 
 
 def curve(r, axis):
@@ -78,13 +85,50 @@ def value_at(r, axis, x):
     return float(np.interp(x, xs, ys))
 
 
-def at_equal(runs_out, axis):
-    """{'at': the least final x of any run, 'bpb': {run: val bpb there}}; None when a run lacks the axis."""
-    finals = [curve(r, axis)[0] for r in runs_out]
-    if any(not len(f) for f in finals):
+def budget_unit(config):
+    """What a run's schedule length was set in (train.py: max_steps, else budget in budget_unit, else one epoch of
+    the train split); None when config.json does not say."""
+    if (config.get('max_steps') or 0) > 0:
+        return 'steps (max_steps)'
+    if 'budget' not in config:
         return None
-    common = float(min(f[-1] for f in finals))
-    return {'at': common, 'bpb': {r['run']: value_at(r, axis, common) for r in runs_out}}
+    return str(config.get('budget_unit')) if (config.get('budget') or 0) > 0 else 'one epoch of the train split'
+
+
+def num(x):
+    return fmt(int(x)) if float(x).is_integer() else fmt(float(x), 1)
+
+
+def at_equal(runs_out, axis):
+    """The runs compared at the end of their schedules along axis ('bytes', 'train_flops', 'step'). Returns
+    ({'at': the least final x, 'bpb': {run: its final val bpb}, 'ends': {run: its final x}}, None) when every run is
+    read within its last optimizer step at `at` (a budget set in this unit rounds up to whole steps, so runs end
+    less than a step apart); (None, why) when some run would be read before its schedule ended, mid-decay: its
+    learning rate has not come down yet while the shorter run's has, a gap of the order of the tokenizer effect;
+    (None, None) when a run's log lacks the axis."""
+    ends = {}
+    for r in runs_out:
+        last = r['val'][-1] if r['val'] else {}
+        if not last.get(axis) or not r['steps']:  # no such axis in the log (train_flops: no flops_per_token)
+            return None, None
+        ends[r['run']] = float(last[axis])
+    at = min(ends.values())
+    early = []
+    for r in runs_out:
+        end_step, last_eval = r['steps'], r['val'][-1]['step']
+        s = end_step * at / ends[r['run']]  # every axis grows in proportion to the step (tokens x a constant)
+        if last_eval != end_step:
+            early.append((-1, f"{r['run']}'s last evaluation (step {last_eval}) is not its last step ({end_step})"))
+        elif s <= end_step - 1 + 1e-9:
+            early.append((s / end_step, f"{r['run']} at step {num(round(s, 1))} of {end_step} is before its "
+                                        f"schedule ended"))
+    if not early:
+        return {'at': at, 'bpb': {r['run']: r['val'][-1].get('val_bpb') for r in runs_out}, 'ends': ends}, None
+    label = {'bytes': 'bytes', 'train_flops': 'train FLOPs', 'step': 'steps'}[axis]
+    units = sorted({str(r['_budget']) for r in runs_out if r['_budget']})
+    why = (f"{min(early)[1]}: not comparable at equal {label} (the runs end at {num(at)} to "
+           f"{num(max(ends.values()))} {label}")
+    return None, why + (f"; their budgets are set in {' and '.join(units)})" if units else ')')
 
 
 def welch(a, b):
@@ -94,6 +138,61 @@ def welch(a, b):
     ci = t.confidence_interval(0.95)
     return {'mean': float(a.mean() - b.mean()), 'ci': [float(ci.low), float(ci.high)], 'p': float(t.pvalue),
             'test': 'Welch t-test (scipy.stats.ttest_ind, equal_var=False)', 'n': [len(a), len(b)]}
+
+
+def signed_rank_p(d):
+    """Two-sided exact p of the Wilcoxon signed-rank test over nonzero differences d: the share of the 2^n sign
+    assignments whose positive rank sum lies at least as far from its mean as the observed one. Mid-ranks for tied
+    |d|; without ties this is scipy.stats.wilcoxon(method='exact'), whose table assumes untied ranks."""
+    d = np.asarray(d, float)
+    ranks, n = st.rankdata(np.abs(d)), len(d)
+    if n > 16:  # 2^n assignments is too many: scipy's exact table (no ties) or its normal approximation
+        return float(st.wilcoxon(d, method='exact' if len(set(np.abs(d))) == n else 'approx').pvalue)
+    signs = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
+    centre = ranks.sum() / 2
+    far = np.abs(signs @ ranks - centre) >= abs(ranks[d > 0].sum() - centre) - 1e-9
+    return float(far.mean())
+
+
+def paired(x, y):
+    """x - y over seed pairs: the paired t-test's mean, 95% interval and two-sided p (scipy.stats.ttest_rel), with
+    the Wilcoxon signed-rank and sign tests (scipy.stats.binomtest) beside it, which do not assume normal
+    differences but cannot go below 2 / 2^n for n nonzero differences (all of one sign): `smallest_rank_p`."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    d = x - y
+    t = st.ttest_rel(x, y)
+    ci = t.confidence_interval(0.95)
+    nz = d[d != 0]
+    return {'mean': float(d.mean()), 'ci': [float(ci.low), float(ci.high)], 'p': float(t.pvalue),
+            'test': 'paired t-test over seeds (scipy.stats.ttest_rel)', 'n': [len(x), len(y)], 'paired': True,
+            'n_pairs': len(d), 'sd': float(d.std(ddof=1)), 'df': len(d) - 1,
+            'wilcoxon_p': signed_rank_p(nz) if len(nz) else None,
+            'sign_p': float(st.binomtest(int((nz > 0).sum()), len(nz)).pvalue) if len(nz) else None,
+            'smallest_rank_p': min(1.0, 2 / 2 ** len(nz)) if len(nz) else None}
+
+
+def arm_test(a, b, value):
+    """Other (runs a) minus base (runs b) of value(run). Runs of one seed in both arms are a pair (the same data
+    order and, at equal vocabulary, the same initial weights): with 2+ pairs `difference` is the paired test, else
+    Welch (2+ runs per arm), else None; Welch over all runs is kept beside it (`difference.welch`)."""
+    va, vb = [value(r) for r in a], [value(r) for r in b]
+    by_seed = {r['seed']: r for r in b if r['seed'] is not None}
+    pairs = [(r, by_seed[r['seed']]) for r in a if r['seed'] in by_seed]
+    in_pair = {x['run'] for p in pairs for x in p}
+    out = {'values': {'other': va, 'base': vb}, 'seeds': [r['seed'] for r, _ in pairs],
+           'unpaired': [f"{r['run']} (seed {r['seed']}: not in the other arm)" for r in a + b
+                        if r['run'] not in in_pair],
+           'difference': None}
+    if None in va + vb:
+        return out
+    w = welch(va, vb) if len(a) >= 2 and len(b) >= 2 else None
+    if len(pairs) >= 2:
+        out['difference'] = {**paired([value(r) for r, _ in pairs], [value(r) for _, r in pairs]), 'welch': w}
+    elif w:
+        out['difference'] = {**w, 'paired': False, 'n_pairs': len(pairs), 'welch': w}
+    if out['difference']:
+        out['difference'].update(seeds=out['seeds'], unpaired=out['unpaired'])
+    return out
 
 
 def arm_names(records):
@@ -121,15 +220,22 @@ def below_everywhere(other, base, axis):
     return below, len(xs)
 
 
-def compare_arms(arms, other, base, held, target):
-    """The difference of other minus base at the held-fixed point, and the success criterion in words."""
+def compare_arms(arms, other, base, held, target, notes, points):
+    """The difference of other minus base at the held-fixed point, and the success criterion in words. points:
+    {run: reach_point of the target}, the rows of the targets table."""
     a, b = arms[other], arms[base]
-    key = f'at_equal_{held}'
-    va, vb = [r[key] for r in a], [r[key] for r in b]
-    out = {'other': ' '.join(filter(None, other)), 'base': ' '.join(filter(None, base)), 'held_fixed': held,
-           'values': {'other': va, 'base': vb}}
-    if len(a) >= 2 and len(b) >= 2 and None not in va + vb:
-        out['difference'] = welch(va, vb)
+    out = {'other': ' '.join(filter(None, other)), 'base': ' '.join(filter(None, base)), 'held_fixed': held}
+    test = arm_test(a, b, lambda r: r[f'at_equal_{held}'])
+    out.update(values=test['values'], difference=test['difference'], seeds=test['seeds'], unpaired=test['unpaired'])
+    why = []
+    if len(test['seeds']) < 2 and (len(a) < 2 or len(b) < 2):
+        why.append('needs 2 or more seeds in each arm (2+ seed pairs, or 2+ runs per arm)')
+    if notes[held]:
+        why.append(f"{notes[held]}; set both arms' budgets in {held} (train.py budget_unit, max_steps) or pick a "
+                   f"view where every run has finished its schedule (held_fixed)")
+    if not why and not test['difference']:
+        why.append(f"a run has no val bpb at equal {held}")
+    out['difference_note'] = '; '.join(why) or None
     seeds = sorted({r['seed'] for r in a} & {r['seed'] for r in b}, key=str)
     counts = [below_everywhere(next(r for r in a if r['seed'] == s), next(r for r in b if r['seed'] == s),
                                AXES[held][0]) for s in seeds]
@@ -137,38 +243,59 @@ def compare_arms(arms, other, base, held, target):
     out['below_at_every_point'] = bool(total and below == total)
     out['below_points'] = [below, total]
     reach = {}
-    for x in ('step', 'elapsed_s'):
-        xa, xb = [crossing(r['val'], target, x) for r in a], [crossing(r['val'], target, x) for r in b]
-        reach[x] = {'other': xa, 'base': xb}
-        if None not in xa + xb:
-            reach[x]['mean'] = [float(np.mean(xa)), float(np.mean(xb))]
-            if len(a) >= 2 and len(b) >= 2:
-                reach[x]['difference'] = welch(xa, xb)
+    for x in REACH:
+        t = arm_test(a, b, lambda r: (points[r['run']] or {}).get(x))
+        va, vb = t['values']['other'], t['values']['base']
+        reach[x] = {'other': va, 'base': vb, 'difference': t['difference']}
+        if mean_or_none(va) is not None and mean_or_none(vb) is not None:
+            reach[x]['mean'] = [mean_or_none(va), mean_or_none(vb)]
     out['reach'], out['target_bpb'] = reach, target
     out['words'] = criterion_words(out, len(seeds))
     return out
 
 
-def _fewer(r, what):
+def show(x, v):
+    """A step, byte count or number of seconds as the targets table and the sentences print it."""
+    return fmt(None if v is None else round(v)) if x == 'bytes' else fmt(v, 1)
+
+
+def fewer(r, x='step'):
+    """The answer to 'fewer?' from a reach entry (x: step, bytes, elapsed_s): yes / no only where the 95% interval
+    of the difference excludes 0."""
     if 'mean' not in r:
-        return f"not answerable: a run never reaches the target ({what})"
-    d = r.get('difference')
+        return "not answerable: a run never reaches the target"
+    nums = f"{show(x, r['mean'][0])} vs {show(x, r['mean'][1])}"
+    d = r['difference']
     if d is None:
-        word = 'yes' if r['mean'][0] < r['mean'][1] else 'no'
-        return f"{word} ({fmt(r['mean'][0], 1)} vs {fmt(r['mean'][1], 1)}; one seed per arm, no interval)"
-    sure = d['ci'][1] < 0
-    word = 'yes' if sure else ('yes on average, but the 95% interval includes 0' if d['mean'] < 0 else 'no')
-    return (f"{word} ({fmt(r['mean'][0], 1)} vs {fmt(r['mean'][1], 1)}; difference {fmt(d['mean'], 1)} "
-            f"{fmt_ci(d['ci'], 1)}, p = {fmt(d['p'])})")
+        return f"{'yes' if r['mean'][0] < r['mean'][1] else 'no'} ({nums}; too few runs for a test, no interval)"
+    side = 'fewer' if r['mean'][0] < r['mean'][1] else 'more' if r['mean'][0] > r['mean'][1] else 'as many'
+    word = ('yes' if d['ci'][1] < 0 else 'no, more' if d['ci'][0] > 0 else
+            f"not resolved: {side} on average and the 95% interval includes 0")
+    return (f"{word} ({nums}; {'paired ' if d['paired'] else ''}difference {show(x, d['mean'])} "
+            f"[{show(x, d['ci'][0])}, {show(x, d['ci'][1])}], p = {fmt(d['p'])})")
+
+
+def both_axes(c):
+    """Steps and bytes to the target stated together, so that 'fewer steps' cannot read as 'less text'."""
+    s, b = c['reach']['step'], c['reach']['bytes']
+    if 'mean' not in s or 'mean' not in b:
+        return ''
+    word = lambda m: 'as many' if m[0] == m[1] else 'fewer' if m[0] < m[1] else 'more'
+    ws, wb = word(s['mean']), word(b['mean'])
+    return (f" On average {c['other']} reaches it in {ws} steps ({show('step', s['mean'][0])} vs "
+            f"{show('step', s['mean'][1])}) {'and' if ws == wb else 'but'} after {wb} bytes of text "
+            f"({show('bytes', b['mean'][0])} vs {show('bytes', b['mean'][1])}).")
 
 
 def criterion_words(c, n_seeds):
     below, total = c['below_points']
     curve_word = 'yes' if c['below_at_every_point'] else 'no'
+    r = c['reach']
     return (f"Is {c['other']} below {c['base']} at every evaluation point on every seed (at equal "
             f"{c['held_fixed']})? **{curve_word}** ({below} of {total} points over {n_seeds} paired seed(s)). "
-            f"Does it reach val bpb {c['target_bpb']:.4f} (interpolated between evaluations) in fewer steps? {_fewer(c['reach']['step'], 'steps')}. "
-            f"In less training time? {_fewer(c['reach']['elapsed_s'], 'seconds')}.")
+            f"Does it reach val bpb {c['target_bpb']:.4f} (interpolated between evaluations) in fewer steps? "
+            f"{fewer(r['step'])}. After fewer bytes of text? {fewer(r['bytes'], 'bytes')}. "
+            f"In less training time? {fewer(r['elapsed_s'], 'elapsed_s')}.{both_axes(c)}")
 
 
 def ab_analysis(records, cfg, read_json):
@@ -181,11 +308,14 @@ def ab_analysis(records, cfg, read_json):
             e['train_flops'] = fpt * e['tokens'] if fpt and e.get('tokens') is not None else None
         val = [e for e in events if e.get('val_loss') is not None or e.get('val_bpb') is not None]
         last, last_val = (events or [{}])[-1], (val or [{}])[-1]
+        tokens, elapsed = last.get('tokens'), last.get('elapsed_s')
         runs_out.append(dict(run=rec['name'], dir=rec['dir'], arm=' '.join(filter(None, arm)), _arm=arm,
+                             _budget=budget_unit(rec['config']),
                              seed=rec['eval'].get('seed', rec['config'].get('seed')), events=events, val=val,
-                             steps=last.get('step'), tokens=last.get('tokens'), bytes=last.get('bytes'),
-                             train_flops=last.get('train_flops'), elapsed_s=last.get('elapsed_s'),
-                             tok_per_s=last.get('tok_per_s'), final_val_loss=last_val.get('val_loss'),
+                             steps=last.get('step'), tokens=tokens, bytes=last.get('bytes'),
+                             train_flops=last.get('train_flops'), elapsed_s=elapsed,
+                             tok_per_s=tokens / elapsed if tokens is not None and elapsed else None,
+                             final_val_loss=last_val.get('val_loss'),
                              final_val_bpb=last_val.get('val_bpb'), eval_bpb=rec['eval'].get('bpb'),
                              context_bytes=rec['config'].get('context_bytes'),
                              block_size=rec['config'].get('block_size'),
@@ -193,35 +323,45 @@ def ab_analysis(records, cfg, read_json):
                                            read_json)))
     finals = [r['final_val_bpb'] for r in runs_out if r['final_val_bpb'] is not None]
     bpb_t = list(cfg['bpb_targets']) or ([max(finals)] if finals else [])
-    targets = []
+    targets, points, target_means = [], {}, []
     for key, values in (('val_loss', cfg['loss_targets']), ('val_bpb', bpb_t)):
         for t in values:
             for r in runs_out:
-                e = first_reach(r['val'], key, t)
-                targets.append(dict(metric=key, target=t, run=r['run'], step=e and e.get('step'),
-                                    elapsed_s=e and e.get('elapsed_s'), bytes=e and e.get('bytes')))
-    equal = {held: at_equal(runs_out, AXES[held][0]) for held in AXES}
+                points[key, t, r['run']] = reach_point(r['val'], key, t)
+                targets.append(dict(metric=key, target=t, run=r['run'], arm=r['arm'],
+                                    **(points[key, t, r['run']] or dict.fromkeys(REACH))))
+            for arm in dict.fromkeys(r['arm'] for r in runs_out):
+                rows = [x for x in targets if (x['metric'], x['target'], x['arm']) == (key, t, arm)]
+                target_means.append(dict(metric=key, target=t, arm=arm, n_runs=len(rows),
+                                         **{x: mean_or_none([row[x] for row in rows]) for x in REACH}))
+    equal, notes = {}, {}
+    for held in AXES:
+        equal[held], notes[held] = at_equal(runs_out, AXES[held][0])
     for r in runs_out:
         for held, eq in equal.items():
             r[f'at_equal_{held}'] = eq['bpb'][r['run']] if eq else None
     held = cfg['held_fixed']
-    if equal[held] is None:
+    if equal[held] is None and notes[held] is None:
         raise SystemExit(f"correlate.py ab: held_fixed={held!r} but some run has no {AXES[held][1]} in its log "
                          f"(train_flops needs flops_per_token in eval.json); re-run eval_bpb.py or pick another")
     arms = {}
     for r in runs_out:
         arms.setdefault(r['_arm'], []).append(r)
     base_tok = runs_out[0]['_arm'][0]
-    comparisons = [compare_arms(arms, arm, (base_tok, arm[1]), held, bpb_t[0] if bpb_t else max(finals))
+    target = bpb_t[0] if bpb_t else None
+    comparisons = [compare_arms(arms, arm, (base_tok, arm[1]), held, target, notes,
+                                {r['run']: points['val_bpb', target, r['run']] for r in runs_out})
                    for arm in arms if arm[0] != base_tok and (base_tok, arm[1]) in arms] if finals else []
     first = comparisons[0] if comparisons else {}
-    return dict(runs=[{k: v for k, v in r.items() if k not in ('events', 'val', '_arm')} for r in runs_out],
+    return dict(runs=[{k: v for k, v in r.items() if k not in ('events', 'val') and not k.startswith('_')}
+                      for r in runs_out],
                 arms={' '.join(filter(None, a)): [r['run'] for r in rs] for a, rs in arms.items()},
-                targets=targets, common_bytes=equal['bytes']['at'] if equal['bytes'] else None,
+                targets=targets, target_means=target_means,
+                common_bytes=min((r['bytes'] for r in runs_out if r['bytes'] is not None), default=None),
                 held_fixed=held, held_fixed_why=WHY_HELD_FIXED[held],
                 at_equal_bytes=equal['bytes'], at_equal_flops=equal['flops'], at_equal_steps=equal['steps'],
-                comparisons=comparisons, difference=first.get('difference'),
-                difference_note=None if first.get('difference') else 'needs 2 or more seeds in each arm',
+                at_equal_notes=notes, comparisons=comparisons, difference=first.get('difference'),
+                difference_note=first.get('difference_note', 'needs 2 or more seeds in each arm'),
                 criterion=' '.join(c['words'] for c in comparisons) or None), runs_out
 
 
@@ -229,7 +369,8 @@ def ab_plots(runs_out, out_dir):
     plt = pyplot()
     charts = [('val_loss', 'step', 'val loss (nats/token)', 'step'),
               ('val_loss', 'elapsed_s', 'val loss (nats/token)', TIME_LABEL),
-              ('val_bpb', 'step', 'val bits per byte', 'step'), ('val_bpb', 'elapsed_s', 'val bits per byte', TIME_LABEL),
+              ('val_bpb', 'step', 'val bits per byte', 'step'),
+              ('val_bpb', 'elapsed_s', 'val bits per byte', TIME_LABEL),
               ('val_bpb', 'bytes', 'val bits per byte', 'bytes of text seen'),
               ('val_bpb', 'train_flops', 'val bits per byte', 'train FLOPs'),
               ('train_loss', 'step', 'train loss (nats/token)', 'step')]
@@ -261,39 +402,68 @@ AB_COLUMNS = ['run', 'arm', 'tokenizer', 'seed', 'steps', 'tokens', 'bytes', 'tr
 
 
 def fmt_at(eq):
-    return '-' if not eq else fmt(int(eq['at'])) if float(eq['at']).is_integer() else fmt(eq['at'])
+    return '-' if not eq else num(eq['at'])
+
+
+def headline(c, held):
+    """The comparison's difference at the held-fixed point in one paragraph: the test that was used, the others."""
+    d = c['difference']
+    head = f"**{c['other']} − {c['base']}** at equal {held}: "
+    if d is None:
+        return head + f"not given ({c['difference_note']})."
+    text = head + f"{d['mean']:+.4f} bpb, 95% CI {fmt_ci(d['ci'], 4)}, p = {fmt(d['p'])} ("
+    w = d['welch']
+    if d['paired']:
+        text += (f"{d['test']}, {d['n_pairs']} pairs, seeds {', '.join(map(str, d['seeds']))}). Beside it, without "
+                 f"assuming normal differences: Wilcoxon signed-rank p = {fmt(d['wilcoxon_p'])}, sign test p = "
+                 f"{fmt(d['sign_p'])}; with {d['n_pairs']} pairs neither can go below {fmt(d['smallest_rank_p'])}.")
+        if w:
+            text += (f" Welch over all runs, ignoring the pairing: {w['mean']:+.4f} {fmt_ci(w['ci'], 4)}, "
+                     f"p = {fmt(w['p'])}.")
+    else:
+        text += f"{d['test']}; {d['n'][0]} and {d['n'][1]} seeds; fewer than 2 seed pairs, so not paired)."
+    if d['unpaired']:
+        text += f" Unpaired, left out of the paired test: {'; '.join(d['unpaired'])}."
+    return text
 
 
 def ab_report(s):
     digits = dict(elapsed_s=1, tok_per_s=0, final_val_loss=4, final_val_bpb=4, at_equal_bytes=4, at_equal_flops=4,
                   at_equal_steps=4, eval_bpb=4, tokens_per_doc=1, bytes_per_token=3)
     runs = [[fmt(r[c], digits.get(c, 3)) for c in AB_COLUMNS] for r in s['runs']]
-    targets = [[t['metric'], f"{t['target']:.4f}", t['run'], 'not reached' if t['step'] is None else t['step'],
-                fmt(t['elapsed_s'], 1), fmt(t['bytes'])] for t in s['targets']]
+    where = lambda t, gone: [gone] * 3 if t['step'] is None else [show(x, t[x]) for x in ('step', 'elapsed_s', 'bytes')]
+    targets = [[t['metric'], f"{t['target']:.4f}", t['run'], *where(t, 'not reached')] for t in s['targets']]
+    targets += [[t['metric'], f"{t['target']:.4f}", f"**mean of {t['arm']}** ({t['n_runs']} runs)",
+                 *where(t, 'a run never reaches it')] for t in s.get('target_means', [])]
     held = s['held_fixed']
-    eq = [[f"equal {k}" + (' (headline)' if k == held else ''), fmt_at(s[f'at_equal_{k}'])] for k in AXES]
+    notes = s.get('at_equal_notes') or {}
+    eq = [[f"equal {k}" + (' (headline)' if k == held else ''), fmt_at(s[f'at_equal_{k}']),
+           'yes' if s[f'at_equal_{k}'] else f"no: {notes.get(k) or 'a run lacks this axis'}"] for k in AXES]
     lines = ['# A/B learning curves', '']
     if s.get('left_out'):
         lines += [f"**Left out ({len(s['left_out'])}, --allow_missing=True):** " + '; '.join(s['left_out']), '']
     lines += [f"**Held fixed: {held}** (the headline compares val bpb at equal {AXES[held][1]}): "
               f"{s['held_fixed_why']}.", '']
     for c in s['comparisons']:
-        d = c.get('difference')
-        lines += [f"**{c['other']} − {c['base']}** at equal {held}: "
-                  + (f"{d['mean']:+.4f} bpb, 95% CI {fmt_ci(d['ci'], 4)}, p = {fmt(d['p'])} ({d['test']}; "
-                     f"{d['n'][0]} and {d['n'][1]} seeds)." if d else f"no interval ({s['difference_note']})."),
-                  '', c['words'], '']
+        lines += [headline(c, held), '', c['words'], '']
     lines += ['**Per-token loss is not comparable across tokenizers**: a tokenizer that packs more bytes into each '
               'token predicts fewer, harder tokens, so its loss per token is higher for the same model quality. '
               'Compare bits per byte, against bytes of text seen or train FLOPs, not steps or tokens. Time is '
-              'training time (elapsed_s: optimizer steps only, no evaluation, checkpoint writing or compile).', '',
+              'training time (elapsed_s: optimizer steps only, no evaluation, checkpoint writing or compile); tok/s '
+              'is the run\'s mean, tokens / training seconds.', '',
               md_table(['run', 'arm', 'tokenizer', 'seed', 'steps', 'tokens', 'bytes seen', 'train FLOPs',
-                        'training s', 'tok/s', 'final val loss', 'final val bpb', 'bpb at equal bytes',
+                        'training s', 'tok/s (mean)', 'final val loss', 'final val bpb', 'bpb at equal bytes',
                         'at equal FLOPs', 'at equal steps', 'eval bpb', 'tokens/doc', 'bytes/token'], runs), '',
-              'The equal points: the least any run reached on each axis (val bpb interpolated between evaluations).',
-              '', md_table(['compared at', 'where'], eq), '',
-              f"Tokens per document and bytes per token come from: {', '.join(sorted({r['source'] for r in s['runs']}))}.",
-              '', '## Steps and time to reach a target', '',
+              'The equal points: every run at the end of its schedule (its final val bpb), where all runs end within '
+              'one optimizer step of the least final x on that axis (shown). Where some run would be read before its '
+              'schedule ended, its learning rate has not finished decaying while the shorter run\'s has, a gap of the '
+              'order of the tokenizer effect: that view is not given, and the table says why.', '',
+              md_table(['compared at', 'where', 'comparable'], eq), '',
+              "Tokens per document and bytes per token come from: "
+              f"{', '.join(sorted({r['source'] for r in s['runs']}))}.",
+              '', '## Steps, bytes and time to reach a target', '',
+              'Interpolated between the evaluation above the target and the first at or below it; the arm means are '
+              'the numbers the sentences above give.', '',
               md_table(['metric', 'target', 'run', 'step', 'training s', 'bytes seen'], targets), '',
               '## Plots', '']
     return '\n'.join(lines + [f"![{f}]({f})" for f in s.get('plots', [])]) + '\n'
