@@ -33,25 +33,31 @@ Memory, ~15 bytes per primitive token (bench/btm_speed.py): ids and token spans 
 the counted pairs' positions (those of merged pairs are freed), one position per occurrence of each merged id.
 
 Files in out/tokenizers/{name}/: meta.json (kind 'btm'), primitive/ (the BPE), merges.json (pairs and their
-counts at merge time), pair_graph.npz (a, b, count of every pair in the primitive-encoded tok split).
+counts at merge time), pair_graph.npz (a, b, count of every pair in the primitive-encoded tok split). meta.json's
+`trained_on` ({corpus, split, sha256}) and `settings` say what it was trained from: a re-run skips a finished BTM only
+when both are unchanged. One process writes a folder at a time (its lock, uniscale/locks.py). While training, the
+primitive and its encoding of the split (the slow steps before the merges) are kept in {name}.resume/ beside the
+folder, so a run stopped by a signal resumes at the merges; the folder goes once the BTM is finished.
 """
 import collections
 import heapq
-import itertools
+import io
 import json
 import os
 import re
 import shutil
+import signal
 import time
 
 import numpy as np
 
 import configurator
 import tokenizer
-from uniscale import tokenization, vocab_compare
-from uniscale.atomic import remove_stale_temps
-from uniscale.btm_encoding import Chain, btm_hash, group_packed, primitive_ids
-from uniscale.splits import read_texts, sample_split
+from uniscale import locks, primitive_stream, tokenization, vocab_compare
+from uniscale.atomic import disk_errors, remove_quietly, remove_stale_temps, write_atomic
+from uniscale.btm_encoding import Chain, btm_hash, group_packed
+from uniscale.identity import differences
+from uniscale.splits import sample_split
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -270,62 +276,6 @@ def learn_merges(docs, n_base, n_merges, min_frequency=2, **constraints):
 
 
 # ---------------------------------------------------------------- the tokenizer: train, save, load
-_worker = {}  # an encoding process's primitive tokenizer and pre-token cache
-
-
-def _worker_ids(path, texts):
-    if _worker.get('path') != path:
-        _worker.update(path=path, tok=tokenization.load_tokenizer(path), cache={})
-    return primitive_ids(_worker['tok'], texts, _worker['cache'], tokenization.pretokenize)
-
-
-def encode_docs(tok, texts, batch_docs=1000, num_proc=1):
-    """Stream texts through the primitive: one id array per document, cut at special ids (step 1)."""
-    ids, lengths = encode_flat(tok, texts, batch_docs, num_proc)
-    return np.split(ids, np.cumsum(lengths)[:-1]) if len(lengths) else []
-
-
-def encode_flat(tok, texts, batch_docs=1000, num_proc=1):
-    """encode_docs as (every document's ids end to end, the documents' lengths): a few large arrays, not one
-    small one per document that the allocator would keep after the merges free them. With num_proc > 1, batches
-    go to a pool of processes, at most 2 per process in flight, so memory stays flat."""
-    import multiprocessing as mp
-    from collections import deque
-    it = iter(texts)
-    batches = iter(lambda: list(itertools.islice(it, batch_docs)), [])  # lists of batch_docs texts until empty
-    flat, lengths, specials, cache = [], [], np.array([tok.bos_id, tok.eos_id]), {}
-
-    def add(encoded):
-        if not encoded:
-            return
-        ids = np.concatenate(encoded)
-        special = np.flatnonzero(np.isin(ids, specials))
-        ends = np.cumsum([len(e) for e in encoded])
-        # a document ends at each text's end and at each special (dropped); at one place, the text's end first
-        cut = np.sort(np.concatenate([ends * 2, special * 2 + 1]))
-        at, is_special = cut // 2, cut % 2 == 1
-        starts = np.concatenate([[0], at[:-1] + is_special[:-1]])
-        keep = np.ones(len(ids), dtype=bool)
-        keep[special] = False
-        flat.append(ids[keep])
-        lengths.append(at - starts)
-    if num_proc <= 1 or not os.path.isdir(getattr(tok, 'path', '')):
-        for batch in batches:
-            add(primitive_ids(tok, batch, cache, tokenization.pretokenize))
-    else:
-        with mp.get_context('spawn').Pool(num_proc) as pool:
-            pending = deque()
-            for batch in batches:
-                pending.append(pool.apply_async(_worker_ids, (tok.path, batch)))
-                if len(pending) >= 2 * num_proc:
-                    add(pending.popleft().get())
-            while pending:
-                add(pending.popleft().get())
-    dtype = np.uint16 if tok.vocab_size <= 2**16 else np.int32
-    return (np.concatenate(flat) if flat else np.zeros(0, dtype=dtype),
-            np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64))
-
-
 def release_freed_memory():
     """Hand memory freed by the last phase back to the system (glibc keeps it otherwise), so that the merges'
     arrays do not come on top of the primitive trainer's and the encoder's leftovers."""
@@ -361,10 +311,11 @@ def check_name(name, n_base, vocab_size):
 
 
 def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_words=0, boundaries=(), corpus='',
-          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None):
+          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None, trained_on=None):
     """Train a BTM into out_path and load it. texts: a list of strings, or a function that returns an iterable of
     them (called twice, for the primitive BPE and for encoding: a split is streamed, never held). sample: what
-    texts are of their split, for meta.json (sample_split's; a list's is 'all' of it)."""
+    texts are of their split, for meta.json (sample_split's; a list's is 'all' of it). trained_on: the split's
+    {corpus, split, sha256} (train_command's); with it the primitive and its encoding are kept for a resume."""
     check_sizes(n_base, vocab_size)
     name = name or default_name(n_base, vocab_size)
     if not callable(texts):
@@ -375,27 +326,71 @@ def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_w
     remove_stale_temps(out_path)  # {out_path}.{pid}.tmp of killed runs
     tmp = f"{out_path.rstrip('/')}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    try:  # the files go to a temp folder renamed into place at the end, so a half-written BTM is never seen
+    resume = f"{out_path.rstrip('/')}.resume" if trained_on else None
+    try:  # the files go to a temp folder moved into place at the end, so a half-written BTM is never seen
         _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name,
-                    progress, batch_docs, settings, num_proc, sample, out_path)
-    except BaseException:
+                    progress, batch_docs, settings, num_proc, sample, out_path, resume, trained_on)
+        with disk_errors(out_path):
+            move_into_place(tmp, out_path)
+    finally:  # a failure or a kill (SIGTERM is a KeyboardInterrupt in btm.py) leaves no temp; .resume/ stays
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if os.path.isdir(out_path):
-        shutil.rmtree(out_path)
-    os.replace(tmp, out_path)
+    if resume:
+        shutil.rmtree(resume, ignore_errors=True)
     return load(out_path)
 
 
+def move_into_place(tmp, out_path):
+    """tmp's files into out_path, meta.json last (present = finished). The folder itself stays: it may hold the
+    lock of the process writing it (uniscale/locks.py), which must not be deleted while held."""
+    os.makedirs(out_path, exist_ok=True)
+    remove_quietly(os.path.join(out_path, 'meta.json'))  # unfinished from here until the new meta.json is in place
+    for f in os.listdir(out_path):  # the files of a BTM trained here before
+        if not f.startswith(locks.LOCK_NAME):
+            old = os.path.join(out_path, f)
+            shutil.rmtree(old) if os.path.isdir(old) and not os.path.islink(old) else os.remove(old)
+    for f in sorted(os.listdir(tmp), key=lambda f: f == 'meta.json'):
+        os.replace(os.path.join(tmp, f), os.path.join(out_path, f))
+
+
+def kept_encoding(resume, settings, trained_on):
+    """(primitive, (ids, lengths) or None) that a stopped training with these settings on this split kept in
+    resume/ (primitive/, ids.npz), else (None, None), another training's leftovers removed."""
+    try:
+        prim = tokenization.load_tokenizer(os.path.join(resume, 'primitive'))
+        if (prim.meta.get('settings'), prim.trained_on) != (settings, trained_on):
+            raise SystemExit('kept for other settings')
+    except SystemExit:  # none kept, half-kept, or another's
+        shutil.rmtree(resume, ignore_errors=True)
+        return None, None
+    try:
+        with np.load(os.path.join(resume, 'ids.npz')) as z:
+            return prim, ((z['ids'], z['lengths']) if str(z['primitive_hash']) == prim.hash else None)
+    except (OSError, ValueError, KeyError):  # the encoding had not finished (or is damaged): encode again
+        return prim, None
+
+
 def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name, progress,
-                batch_docs, settings, num_proc, sample, out_path):
+                batch_docs, settings, num_proc, sample, out_path, resume, trained_on):
     t0 = time.time()
-    prim = tokenizer.train_bpe(text_again(), n_base, os.path.join(tmp, 'primitive'), min_frequency,
-                               name=f"{name}-primitive", corpus=corpus)
+    prim_settings = {'n_base': n_base, 'min_frequency': min_frequency, 'sample': sample}  # what the primitive is of
+    prim, kept = kept_encoding(resume, prim_settings, trained_on) if resume else (None, None)
+    if prim is None:
+        prim = tokenizer.train_bpe(text_again(), n_base, os.path.join(resume or tmp, 'primitive'), min_frequency,
+                                   f"{name}-primitive", corpus, trained_on=trained_on, settings=prim_settings)
     t1 = time.time()
     release_freed_memory()
-    ids, lengths = encode_flat(prim, text_again(), batch_docs, num_proc)
+    resumed = kept is not None
+    if resumed:
+        print(f"{out_path}: resuming with the primitive and its encoding of the split kept in {resume}")
+    else:
+        kept = primitive_stream.encode_flat(prim, text_again(), batch_docs, num_proc)
+        if resume:  # the slow step before the merges, kept for a run stopped during them
+            buf = io.BytesIO()
+            np.savez(buf, ids=kept[0], lengths=kept[1], primitive_hash=np.array(prim.hash))
+            write_atomic(os.path.join(resume, 'ids.npz'), buf.getbuffer())
+            del buf
     t2 = time.time()
+    (ids, lengths), kept = kept, None
     n_docs, n_tokens = len(lengths), len(ids)
     chain = Chain(ids, n_base, vocab_size, lengths)
     del ids, lengths  # the chain holds them now
@@ -410,23 +405,27 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
         raise SystemExit(f"{out_path}: BTM stopped at {n_base + len(merges)} of vocab_size={vocab_size} ids (no pair "
                          f"left seen >= {min_frequency} times); train on more text or lower vocab_size")
     raw = json.dumps({'n_base': n_base, 'merges': merges, 'counts': res['counts']}).encode()
-    with open(os.path.join(tmp, 'merges.json'), 'wb') as f:
-        f.write(raw)
+    write_atomic(os.path.join(tmp, 'merges.json'), raw)
     keys, counts = res['graph']
-    order = np.lexsort((keys, -counts))  # by count, then by pair
-    np.savez(os.path.join(tmp, 'pair_graph.npz'), a=(keys[order] // res['width']).astype(np.int32),
-             b=(keys[order] % res['width']).astype(np.int32), count=counts[order].astype(np.int64))
+    order, graph = np.lexsort((keys, -counts)), io.BytesIO()  # by count, then by pair
+    np.savez(graph, a=(keys[order] // res['width']).astype(np.int32), b=(keys[order] % res['width']).astype(np.int32),
+             count=counts[order].astype(np.int64))
+    write_atomic(os.path.join(tmp, 'pair_graph.npz'), graph.getbuffer())
+    if resume:  # the kept primitive becomes the BTM's (copied: it stays kept until the BTM is in place)
+        with disk_errors(tmp):
+            shutil.copytree(os.path.join(resume, 'primitive'), os.path.join(tmp, 'primitive'))
     meta = {'kind': 'btm', 'name': name, 'vocab_size': n_base + len(merges), 'bos_id': prim.bos_id,
             'eos_id': prim.eos_id, 'corpus': corpus, 'hash': btm_hash(raw, prim.hash), 'n_base': n_base,
             'n_merges': len(merges), 'primitive': 'primitive', 'primitive_hash': prim.hash,
-            'files': ['merges.json', 'pair_graph.npz'], 'settings': settings or {}, 'sample': sample,
+            'files': ['merges.json', 'pair_graph.npz'], 'trained_on': trained_on, 'settings': settings or {},
+            'sample': sample,
             'train': {'target_vocab_size': vocab_size, 'min_frequency': min_frequency, 'max_words': max_words,
                       'boundaries': [b.decode('utf-8', 'replace') for b in bnd], 'n_docs': n_docs,
                       'n_tokens_primitive': n_tokens, 'n_tokens_merged': res['n_tokens'], 'n_pairs': len(keys),
+                      'resumed': resumed,
                       'seconds': {'primitive': round(t1 - t0, 2), 'encode': round(t2 - t1, 2),
                                   'merges': round(t3 - t2, 2), 'total': round(time.time() - t0, 2)}}}
-    with open(os.path.join(tmp, 'meta.json'), 'w') as f:
-        json.dump(meta, f, indent=2)
+    write_atomic(os.path.join(tmp, 'meta.json'), json.dumps(meta, indent=2))
 
 
 def load(path):
@@ -450,54 +449,72 @@ def train_command(cfg):
     path, split = btm_path(cfg), os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl')
     keys = ['corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_words', 'boundaries', 'max_tok_bytes']
     settings = json.loads(json.dumps({k: cfg[k] for k in keys + ['sample_seed'] * bool(cfg['max_tok_bytes'])}))
-    if os.path.isfile(os.path.join(path, 'meta.json')):
-        meta = json.load(open(os.path.join(path, 'meta.json')))
-        if meta.get('settings') == settings:
+    trained_on = tokenizer.split_identity(cfg['corpus_dir'], cfg['corpus'], 'tok')
+    with tokenizer.training_folder(path):
+        if os.path.isfile(os.path.join(path, 'meta.json')) and check_finished(path, settings, trained_on):
             print(f"{path}: already trained, skipping")
             return
-        raise SystemExit(f"{path}: holds a BTM trained with other settings ({meta.get('settings')}); delete it or "
-                         f"set another --name")
-    texts, sample = sample_split(split, cfg['max_tok_bytes'], cfg['sample_seed'])
-    print(f"training {path} ({cfg['n_base']:,} -> {cfg['vocab_size']:,} ids) on {split}: {sample['sample']} "
-          f"{sample['n_docs']:,} of {sample['split_n_docs']:,} documents, {sample['n_bytes']:,} bytes")
-    tok = train(texts, path, cfg['n_base'], cfg['vocab_size'], cfg['min_frequency'], cfg['max_words'],
-                cfg['boundaries'], cfg['corpus'], os.path.basename(path), cfg['progress'], cfg['encode_batch_docs'],
-                settings, cfg['num_proc'] or os.cpu_count() or 1, sample)
+        texts, sample = sample_split(split, cfg['max_tok_bytes'], cfg['sample_seed'])
+        if not sample['n_bytes']:
+            raise SystemExit(f"{split}: no text to train on (its {sample['n_docs']:,} documents are empty); remake "
+                             f"the split with prepare.py, or set --corpus to a corpus with text")
+        print(f"training {path} ({cfg['n_base']:,} -> {cfg['vocab_size']:,} ids) on {split}: {sample['sample']} "
+              f"{sample['n_docs']:,} of {sample['split_n_docs']:,} documents, {sample['n_bytes']:,} bytes")
+        tok = train(texts, path, cfg['n_base'], cfg['vocab_size'], cfg['min_frequency'], cfg['max_words'],
+                    cfg['boundaries'], cfg['corpus'], os.path.basename(path), cfg['progress'],
+                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1, sample, trained_on)
     tr = tok.meta['train']
     print(f"{path}: {tok.vocab_size:,} ids; {tr['n_tokens_primitive']:,} primitive tokens -> "
           f"{tr['n_tokens_merged']:,}; seconds {tr['seconds']}")
 
 
+def check_finished(path, settings, trained_on):
+    """True when the finished BTM at path was trained with these settings on this split: skip it. Otherwise refuse
+    in one line (never retrain over it in place)."""
+    meta = tokenization.read_meta(os.path.join(path, 'meta.json'))
+    old = meta.get('trained_on') if isinstance(meta.get('trained_on'), dict) else {}
+    if meta.get('settings') == settings and old == trained_on:
+        return True
+    if old.get('sha256') != trained_on['sha256']:
+        what = (f"an older tok split (sha256 {str(old['sha256'])[:12]}, now {trained_on['sha256'][:12]})"
+                if old.get('sha256') else "a tok split it did not record (made before BTMs recorded their split)")
+        raise SystemExit(f"{path}: trained on {what}; retrain under another --out_dir, or delete the folder")
+    changed = differences(meta.get('settings') or {}, settings) or differences(old, trained_on)
+    raise SystemExit(f"{path}: holds a {meta['kind']} tokenizer trained with other settings ({'; '.join(changed)}); "
+                     f"delete it or set another --name")
+
+
 def analyze(cfg):
-    """The BTM of btm.py's config against a BPE of equal size (trained if missing, on the BTM's sample):
-    uniscale/vocab_compare.py measures both on the analyze split and writes btm_vocab.{md,json,png}."""
+    """The BTM of btm.py's config against a tokenizer of equal size: --baseline (a folder, a name under out_dir or a
+    tiktoken name), else the BPE of its size under out_dir, trained if missing on the BTM's sample. uniscale/
+    vocab_compare.py measures both on the analyze split and writes btm_vocab.{md,json,png}."""
     tok = load(btm_path(cfg))
-    bpe_path = cfg['baseline'] or os.path.join(cfg['out_dir'], tokenization.tokenizer_name('bpe', tok.vocab_size))
-    if not os.path.isfile(os.path.join(bpe_path, 'meta.json')):
-        print(f"training the baseline {bpe_path} ({tok.vocab_size:,} ids) on the BTM's documents of the tok split")
-        texts, _ = sample_split(os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl'),
+    base = cfg['baseline'] or os.path.join(cfg['out_dir'], tokenization.tokenizer_name('bpe', tok.vocab_size))
+    if cfg['baseline'] and not os.path.isdir(base) and os.path.isdir(os.path.join(cfg['out_dir'], base)):
+        base = os.path.join(cfg['out_dir'], base)  # a bare name such as unigram-2k
+    if not cfg['baseline'] and not os.path.isfile(os.path.join(base, 'meta.json')):  # never one that was asked for
+        with tokenizer.training_folder(base):
+            print(f"training the baseline {base} ({tok.vocab_size:,} ids) on the BTM's documents of the tok split")
+            texts, _ = sample_split(os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl'),
                                     cfg['max_tok_bytes'], cfg['sample_seed'])
-        tokenizer.train_bpe(texts(), tok.vocab_size, bpe_path, cfg['min_frequency'], os.path.basename(bpe_path),
-                            cfg['corpus'])
-    bpe, bpe_meta = tokenization.load_tokenizer(bpe_path), json.load(open(os.path.join(bpe_path, 'meta.json')))
-    if (bpe.vocab_size, bpe_meta['corpus']) != (tok.vocab_size, cfg['corpus']):
-        print(f"warning: baseline {bpe_path} has {bpe.vocab_size:,} ids from {bpe_meta['corpus']!r}, the BTM "
-              f"{tok.vocab_size:,} from {cfg['corpus']!r}: not a like-for-like comparison")
-    split = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['analyze_split']}.jsonl")
-    texts = [t for t, _ in zip(read_texts(split), range(cfg['analyze_max_docs']))]
-    rep = {'corpus': cfg['corpus'], 'split': cfg['analyze_split'], **vocab_compare.vocab_report(tok, bpe, texts)}
-    out_path = os.path.join(cfg['analysis_dir'], tok.name)
-    vocab_compare.write_vocab_report(rep, out_path)
-    print(f"{out_path}/btm_vocab.{{md,json,png}}: BTM {rep['btm_stats']['bytes_per_token']:.2f} bytes/token vs BPE "
-          f"{rep['bpe_stats']['bytes_per_token']:.2f}; {rep['btm_stats']['merged_spanning_words']:.1%} of "
-          f"merged tokens span 2+ words")
+            tokenizer.train_bpe(texts(), tok.vocab_size, base, cfg['min_frequency'], os.path.basename(base),
+                                cfg['corpus'], trained_on=tok.trained_on)
+    vocab_compare.compare(tok, tokenization.load_tokenizer(base),
+                          os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['analyze_split']}.jsonl"),
+                          cfg['analyze_max_docs'], cfg['corpus'], os.path.join(cfg['analysis_dir'], tok.name))
+
+
+def _stopped(signum, frame):
+    raise KeyboardInterrupt  # a kill cleans up as Ctrl-C does: the temp folder goes, {name}.resume/ stays
 
 
 if __name__ == '__main__':
     config = configurator.configure(globals())
-    if command == 'train':
-        train_command(config)
-    elif command == 'analyze':
-        analyze(config)
-    else:
+    if command not in ('train', 'analyze'):
         raise SystemExit(f"config error: command {command!r} unknown; use 'train' (default) or 'analyze'")
+    signal.signal(signal.SIGTERM, _stopped)
+    try:
+        train_command(config) if command == 'train' else analyze(config)
+    except KeyboardInterrupt:
+        raise SystemExit(f"btm.py: stopped; run the same command again to go on (a BTM's primitive and its encoded "
+                         f"split are kept in {btm_path(config)}.resume)") from None

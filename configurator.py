@@ -12,8 +12,8 @@ which runs each config file given (plain Python assignments), then applies the -
 Unlike nanoGPT it never execs into the script's globals blindly: an unknown key or a value of the
 wrong type is a one-line error naming the key. An int is accepted where a float is expected
 (--lr=1), a list where a tuple is, a comma-separated string, a bracketed list of bare words or a single value
-where a list is (--langs=eng,deu_Latn, --presets=[apertus-50M,apertus-100M], --seeds=1),
-and anything where the default is None.
+where a list is (--langs=eng,deu_Latn, --presets=[apertus-50M,apertus-100M], --seeds=1; a word may hold
+balanced brackets, as a glob does: --runs='out/runs/*_s[12]'), and anything where the default is None.
 UPPER_CASE names and _private names are constants, not keys (a config file may define LANG_SET_20).
 If the script has a `command` key, one bare word (`python tokenizer.py eval`) sets it.
 It returns the final config as a dict (what runs write to config.json).
@@ -99,15 +99,29 @@ def coerce(key, value, default, where):
 BRACKETS = {'[': ']', '(': ')'}
 
 
+def balanced(word):
+    """Every bracket in word closed, in order: a glob such as out/runs/*_s[12] is a name; 'deu]' or '[eng' is a typo."""
+    stack = []
+    for c in word:
+        if c in BRACKETS:
+            stack.append(BRACKETS[c])
+        elif c in ')]' and (not stack or stack.pop() != c):
+            return False
+    return not stack
+
+
 def bare_word_list(key, text, where):
-    """'a,b' or '[a, b]' or "['a', b]" -> ['a', 'b'] (strings, as the shell leaves them unquoted); a value that
-    opens or closes a list without the other half is a typo, not a name, and is refused."""
-    if text[:1] in BRACKETS and text[-1:] == BRACKETS[text[0]]:
+    """'a,b' or '[a, b]' or "['a', b]" -> ['a', 'b'] (strings, as the shell leaves them unquoted); a word may hold
+    balanced brackets (a glob: out/runs/*_s[12]). A value that opens or closes a list without the other half, or
+    a list inside the list, is a typo, not a name, and is refused."""
+    if text[:1] in BRACKETS and text[-1:] == BRACKETS[text[0]] and balanced(text[1:-1]):
         text = text[1:-1]
-    if text[:1] in '[(' or text[-1:] in '])':
-        raise SystemExit(f"config error ({where}): '{key}' expects a list, got {text!r} with unbalanced brackets; "
-                         f"write --{key}=a,b or --{key}=[a,b]")
-    return [w.strip().strip('\'"').strip() for w in text.split(',') if w.strip().strip('\'"').strip()]
+    words = [w.strip().strip('\'"').strip() for w in text.split(',')]
+    for w in words:
+        if not balanced(w) or (w[:1] in BRACKETS and w[-1:] == BRACKETS[w[0]]):
+            raise SystemExit(f"config error ({where}): '{key}' expects a list of words, got {text!r} with unbalanced "
+                             f"or nested brackets; write --{key}=a,b or --{key}=[a,b] (a glob may hold [..])")
+    return [w for w in words if w]
 
 
 def parse_value(text):

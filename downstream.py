@@ -307,6 +307,8 @@ def _version(package):
 
 def main(cfg):
     """Score every run asked for; returns {run_dir: {task: metrics}}, None for a run skipped as already scored."""
+    from uniscale import hardware  # torch: only once runs are scored
+    hardware.resolve(cfg['device'])  # a device this machine lacks: one line before any reading
     dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))
     if not dirs:
         raise SystemExit("downstream.py: no runs; pass --run=out/runs/NAME or --runs='out/runs/*'")

@@ -298,6 +298,7 @@ def evaluate_run(run_dir, c):
 def main(cfg):
     """Evaluate every run asked for; returns {run_dir: eval file dict}, None for a run skipped as already scored."""
     configurator.check_ranges(cfg, RANGES)
+    hardware.resolve(cfg['device'], cfg['dtype'])  # a device this machine lacks: one line before any reading
     _docs_cache.clear()  # a file edited since the last call is read again (its hash is what the entry records)
     dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))
     if not dirs:

@@ -13,19 +13,28 @@ export loads it back with AutoTokenizer and checks its ids against the project's
 embedded language plus adversarial strings); a mismatch stops the export and leaves nothing behind.
 The embedding's padding rows are dropped, so the exported model has the tokenizer's vocabulary and the same logits
 (tests/test_model.py checks it). transformers is needed here and in the tests, never for training.
+
+The folder states its limits where transformers reads them: the context (config n_positions /
+max_position_embeddings, generation_config.json max_length and the tokenizer's model_max_length are block_size, so
+`generate` without max_new_tokens stops there), and a BTM's tokenizer.json is a guard whose error, when the folder is
+loaded without trust_remote_code=True, says to pass it. README.md in the folder says the same in words. A GPT-2
+export has learned positions for block_size tokens only: transformers' generate with prompt + max_new_tokens past
+them warns and then raises IndexError (nothing in the folder can stop it; an Apertus export runs on, untrained).
 """
+import errno
 import json
 import os
 import re
 import shutil
+from contextlib import contextmanager
 
 import torch
 from safetensors.torch import save_file
-from transformers import ApertusConfig, GPT2Config, PreTrainedTokenizerFast
+from transformers import ApertusConfig, GenerationConfig, GPT2Config, PreTrainedTokenizerFast
 
 import configurator
 from model import XIELU, GPTConfig
-from uniscale.atomic import remove_stale_temps
+from uniscale.atomic import disk_errors, remove_stale_temps, write_atomic
 
 run = ''  # run folder holding ckpt.pt, e.g. out/runs/apertus-50M_bpe-80k_s1
 out = ''  # folder to write; '' means out/hf/{run name}
@@ -109,11 +118,18 @@ def probe_texts():
     return texts + ADVERSARIAL
 
 
-def fast_tokenizer(tok_json, bos, eos, out_dir):
+def fast_tokenizer(tok_json, bos, eos, out_dir, max_len=None):
     """A PreTrainedTokenizerFast over a tokenizers Tokenizer; special-token text is split like any text."""
+    extra = {'model_max_length': max_len} if max_len else {}
     tok = PreTrainedTokenizerFast(tokenizer_object=tok_json, bos_token=bos, eos_token=eos, split_special_tokens=True,
-                                  clean_up_tokenization_spaces=False)
+                                  clean_up_tokenization_spaces=False, **extra)
     tok.save_pretrained(out_dir)
+
+
+# tokenizer.json of a BTM export: transformers without trust_remote_code falls back to reading this file (a model
+# type it knows, GPT-2 or Apertus, has "local" tokenizer code), and its error names the only field it prints
+BTM_GUARD = ("not a tokenizers file: this folder's tokenizer is uniscale's BTM (hf_remote_btm.py); load it with "
+             "AutoTokenizer.from_pretrained(DIR, trust_remote_code=True)")
 
 
 def oniguruma_pattern(pat):
@@ -158,17 +174,17 @@ def tiktoken_as_tokenizers(name):
     return tok
 
 
-def write_tokenizer(project_tok, tokenizer_dir, out_dir):
-    """The project tokenizer as transformers files in out_dir (see the docstring)."""
+def write_tokenizer(project_tok, tokenizer_dir, out_dir, max_len=None):
+    """The project tokenizer as transformers files in out_dir (see the docstring); max_len: the model's context."""
     kind = project_tok.kind
     if kind in ('bpe', 'unigram'):
         from tokenizers import Tokenizer
         tok = Tokenizer.from_file(os.path.join(tokenizer_dir, 'tokenizer.json'))
-        fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir)
+        fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir, max_len)
         return
     if kind == 'tiktoken':
         tok = tiktoken_as_tokenizers(project_tok.name)
-        fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir)
+        fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir, max_len)
         return
     if kind == 'btm':
         from uniscale import hf_remote_btm
@@ -176,13 +192,18 @@ def write_tokenizer(project_tok, tokenizer_dir, out_dir):
         merges = os.path.join(out_dir, hf_remote_btm.FILES['merges_file'])
         with open(merges, 'w', encoding='utf-8') as f:
             json.dump({'n_base': project_tok.n_base, 'merges': [list(p) for p in project_tok.merges]}, f)
+        extra = {'model_max_length': max_len} if max_len else {}
         try:
-            hf = hf_remote_btm.UniscaleBTMTokenizer(prim, merges, bos_token='<|bos|>', eos_token='<|eos|>')
+            hf = hf_remote_btm.UniscaleBTMTokenizer(prim, merges, bos_token='<|bos|>', eos_token='<|eos|>', **extra)
         except ValueError as e:
             raise SystemExit(f"export_hf.py: {tokenizer_dir}: {str(e).split(': ', 1)[-1]}") from None
         os.remove(merges)
         hf.register_for_auto_class('AutoTokenizer')  # auto_map in tokenizer_config.json + this file copied along
         hf.save_pretrained(out_dir)
+        write_atomic(os.path.join(out_dir, 'tokenizer.json'), json.dumps({
+            'version': BTM_GUARD, 'truncation': None, 'padding': None, 'added_tokens': [], 'normalizer': None,
+            'pre_tokenizer': None, 'post_processor': None, 'decoder': None,
+            'model': {'type': 'BPE', 'vocab': {}, 'merges': []}}, indent=1))
         return
     raise SystemExit(f"export_hf.py: {tokenizer_dir}: tokenizer kind {kind!r} has no export; expected bpe, unigram, "
                      f"btm or tiktoken")
@@ -202,6 +223,7 @@ def tokenizer_mismatch(hf_dir, project_tok, texts):
     and has its BOS; else what differs, in words."""
     from transformers import AutoTokenizer
     hf = AutoTokenizer.from_pretrained(hf_dir, trust_remote_code=True)
+    hf.model_max_length = 1 << 62  # probe texts may pass the model's context: no "indexing errors" warning here
     if hf.bos_token_id != project_tok.bos_id:
         return f"BOS id {hf.bos_token_id}, the project's is {project_tok.bos_id}"
     want = project_tok.encode_batch(texts)
@@ -217,11 +239,50 @@ def tokenizer_mismatch(hf_dir, project_tok, texts):
 
 
 # ---------------------------------------------------------------- the folder
+@contextmanager
+def writing(out_dir):
+    """A full or read-only disk is one line naming out_dir (uniscale/atomic.py), also where the Rust writers of
+    safetensors and tokenizers report it in their own exception types ('... (os error 28)')."""
+    with disk_errors(out_dir):
+        try:
+            yield
+        except Exception as e:
+            m = None if isinstance(e, (OSError, SystemExit)) else re.search(r'\(os error (\d+)\)', str(e))
+            if not m:
+                raise
+            raise OSError(int(m.group(1)), os.strerror(int(m.group(1)))) from None
+
+
+def readme(cfg, project_tok, ckpt_dict, out_dir):
+    """README.md of the export: what it is, how to load it, and its limits, in words."""
+    run_cfg = ckpt_dict.get('config') or {}
+    name = run_cfg.get('run_name') or os.path.basename(os.path.normpath(out_dir))
+    cls = 'GPT2LMHeadModel' if cfg.arch == 'gpt2' else 'ApertusForCausalLM'
+    remote = project_tok is not None and project_tok.kind == 'btm'
+    lines = [f"# {name}", '', f"A uniscale run exported for Hugging Face transformers: {cls}, vocabulary "
+             f"{cfg.vocab_size:,}, trained on contexts of {cfg.block_size:,} tokens (checkpoint step "
+             f"{ckpt_dict.get('step')}).", '', '```python', 'from transformers import AutoModelForCausalLM, '
+             'AutoTokenizer', "model = AutoModelForCausalLM.from_pretrained(DIR)",
+             f"tok = AutoTokenizer.from_pretrained(DIR{', trust_remote_code=True' if remote else ''})", '```', '']
+    if project_tok is not None:
+        lines += [f"- Tokenizer: {project_tok.name} ({project_tok.kind}, hash {project_tok.hash[:16]}). It adds no "
+                  f"BOS/EOS and reads special-token text as text; put BOS (id {project_tok.bos_id}) before each "
+                  f"document, as training did."]
+    if remote:
+        lines += ["- The tokenizer is uniscale's BTM, code in hf_remote_btm.py: load it with trust_remote_code=True. "
+                  "Without it transformers reads tokenizer.json, a guard whose error says so."]
+    lines += [f"- Context: {cfg.block_size:,} tokens (config, generation_config.json max_length, the tokenizer's "
+              f"model_max_length). " + (f"GPT-2 has learned positions for exactly {cfg.block_size:,}: keep prompt + "
+              f"max_new_tokens <= {cfg.block_size:,}; transformers' generate past it raises IndexError."
+              if cfg.arch == 'gpt2' else "RoPE runs past it, on positions the model was never trained on.")]
+    return '\n'.join(lines) + '\n'
+
+
 def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
     """Write ckpt_dict ('model': state_dict, 'model_config': asdict(GPTConfig)) as a transformers folder at out_dir,
     with the tokenizer of tokenizer_dir (a tokenizer folder or a tiktoken name; None: the model alone), checked on
-    `probe` (default probe_texts()). Written next door, checked, then moved into place; nothing is left on failure.
-    Returns out_dir."""
+    `probe` (default probe_texts()). Written next door, checked, then moved into place; nothing is left on failure
+    (a full or read-only disk included: one line). Returns out_dir."""
     cfg = GPTConfig(**ckpt_dict['model_config'])
     sd = ckpt_dict['model']
     project_tok = None
@@ -232,23 +293,31 @@ def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
             raise SystemExit(f"export_hf.py: tokenizer {tokenizer_dir} has {project_tok.vocab_size} ids but the model "
                              f"{cfg.vocab_size}; export with the tokenizer the run was trained with")
     parent = os.path.dirname(os.path.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
+    with writing(out_dir):
+        if os.path.exists(parent) and not os.path.isdir(parent):  # makedirs would say "File exists"
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        os.makedirs(parent, exist_ok=True)
     remove_stale_temps(out_dir)  # {out_dir}.{pid}.tmp of killed exports
     tmp_dir = f"{os.path.abspath(out_dir)}.{os.getpid()}.tmp"  # beside it: one filesystem, so the rename is atomic
     shutil.rmtree(tmp_dir, ignore_errors=True)
-    os.makedirs(tmp_dir)
     try:
         bos, eos = (project_tok.bos_id, project_tok.eos_id) if project_tok else (None, None)
-        hf_config(cfg, bos, eos).save_pretrained(tmp_dir)
-        save_file(hf_state_dict(cfg, sd), os.path.join(tmp_dir, 'model.safetensors'), metadata={'format': 'pt'})
+        with writing(out_dir):
+            os.makedirs(tmp_dir)
+            hf_config(cfg, bos, eos).save_pretrained(tmp_dir)
+            GenerationConfig(bos_token_id=bos, eos_token_id=eos, max_length=cfg.block_size).save_pretrained(tmp_dir)
+            save_file(hf_state_dict(cfg, sd), os.path.join(tmp_dir, 'model.safetensors'), metadata={'format': 'pt'})
+            if project_tok:
+                write_tokenizer(project_tok, tokenizer_dir, tmp_dir, cfg.block_size)
+            write_atomic(os.path.join(tmp_dir, 'README.md'), readme(cfg, project_tok, ckpt_dict, out_dir))
         if project_tok:
-            write_tokenizer(project_tok, tokenizer_dir, tmp_dir)
             wrong = tokenizer_mismatch(tmp_dir, project_tok, probe_texts() if probe is None else probe)
             if wrong:
                 raise SystemExit(f"export_hf.py: the exported tokenizer of {tokenizer_dir} is wrong ({wrong}); "
                                  f"nothing written to {out_dir}. Report it with this line")
-        shutil.rmtree(out_dir, ignore_errors=True)
-        os.replace(tmp_dir, out_dir)
+        with writing(out_dir):
+            shutil.rmtree(out_dir, ignore_errors=True)
+            os.replace(tmp_dir, out_dir)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         if project_tok is not None and project_tok.kind == 'btm':
@@ -265,11 +334,13 @@ def export_run(run_dir, out_dir):
     export(ckpt, out_dir, run_cfg['tokenizer'])
     cfg = GPTConfig(**ckpt['model_config'])
     remote = ', trust_remote_code=True' if tok.kind == 'btm' else ''
-    print(f"export_hf.py: wrote {out_dir} ({cfg.arch}, vocab {cfg.vocab_size}, tokenizer {tok.name} ({tok.kind}), "
-          f"checked on {len(probe_texts())} probe texts); load it with "
+    print(f"export_hf.py: wrote {out_dir} ({cfg.arch}, vocab {cfg.vocab_size}, context {cfg.block_size} tokens, "
+          f"tokenizer {tok.name} ({tok.kind}), checked on {len(probe_texts())} probe texts); load it with "
           f"transformers.AutoModelForCausalLM.from_pretrained('{out_dir}') and AutoTokenizer.from_pretrained("
-          f"'{out_dir}'{remote})")
+          f"'{out_dir}'{remote}); generate at most {cfg.block_size} tokens in all (prompt included): see its "
+          f"README.md")
     return out_dir
+
 
 if __name__ == '__main__':
     config = configurator.configure(globals())

@@ -45,13 +45,18 @@ RANGES = {'num_samples': configurator.above(0), 'max_new_tokens': configurator.a
 def read_prompts(path):
     if not os.path.isfile(path):
         raise SystemExit(f"{path}: prompt file not found; give --prompts=FILE (.txt one a line, or .json)")
-    with open(path, encoding='utf-8') as f:
-        if path.endswith('.json'):
-            items = json.load(f)
-            found = [p['prompt'] if isinstance(p, dict) else p for p in items]
-        else:
-            found = [line.rstrip('\n').replace('\\n', '\n') for line in f
-                     if line.strip() and not line.startswith('#')]
+    try:
+        with open(path, encoding='utf-8') as f:
+            if path.endswith('.json'):
+                items = json.load(f)
+                found = [p.get('prompt') if isinstance(p, dict) else p for p in items] if isinstance(items, list) \
+                    else []
+            else:
+                found = [line.rstrip('\n').replace('\\n', '\n') for line in f
+                         if line.strip() and not line.startswith('#')]
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise SystemExit(f"{path}: not a prompt file ({str(e)[:100]}); .txt one prompt a line, or .json a list of "
+                         f"strings or of {{\"prompt\": ...}}") from None
     if not found or not all(isinstance(p, str) and p for p in found):
         raise SystemExit(f"{path}: no prompts, or an empty/non-text one; every prompt must be a non-empty string")
     return found
@@ -72,9 +77,8 @@ def complete(model, tok, prompt, n, max_new, temp, k, seed_, dev='cpu', dt='floa
     return texts
 
 
-def sample_run(run_dir, tok, prompt_list, cfg):
+def sample_run(run_dir, tok, prompt_list, cfg, dev='cpu', dt='float32'):
     """{'run', 'step', 'tokenizer', 'samples': [[text per sample] per prompt]} for one run folder."""
-    dev, dt = hardware.resolve(cfg['device'], cfg['dtype'])
     ckpt = load_checkpoint(run_dir)
     model = load_model(ckpt, tok, run_dir, dev)
     t0 = time.time()
@@ -117,12 +121,13 @@ def output_path(run_dirs, cfg):
 
 def main(cfg):
     configurator.check_ranges(cfg, RANGES)
+    dev, dt = hardware.resolve(cfg['device'], cfg['dtype'])  # a device this machine lacks: one line, before loading
     run_dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))
     if not run_dirs:
         raise SystemExit("sample.py: no runs; pass --run=out/runs/NAME or --runs=A,B (folders with ckpt.pt)")
     prompt_list = read_prompts(cfg['prompts'])
     toks = [check_tokenizer(r, read_run_config(r)) for r in run_dirs]  # every refusal before any generation
-    results = [sample_run(r, tok, prompt_list, cfg) for r, tok in zip(run_dirs, toks)]
+    results = [sample_run(r, tok, prompt_list, cfg, dev, dt) for r, tok in zip(run_dirs, toks)]
     path = output_path(run_dirs, cfg)
     write_atomic(path, to_markdown(results, prompt_list, cfg))
     settings = {k: cfg[k] for k in ('num_samples', 'max_new_tokens', 'temperature', 'top_k', 'seed')}

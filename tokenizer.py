@@ -8,7 +8,10 @@ interface, and measure them intrinsically.
     python tokenizer.py eval config/tokenizers_demo.py           # metrics.json, PNG plots and LaTeX tables
 
 Train writes out/tokenizers/{name}/: tokenizer.json (+ spm.model for unigram) and meta.json, written last, so its
-presence means "finished". Eval (uniscale/tokenizer_metrics.py, with the eval and premium settings below) writes
+presence means "finished". meta.json's `trained_on` ({corpus, split, sha256}) and `settings` say what it was trained
+from: a re-run skips a finished tokenizer only when both are unchanged, and refuses (never retrains in place) when the
+split or a setting changed. One process trains a folder at a time (its lock, uniscale/locks.py).
+Eval (uniscale/tokenizer_metrics.py, with the eval and premium settings below) writes
 out/tokenizer_eval/{name}/metrics.json and, for all tokenizers together, out/tokenizer_eval/{corpus}_{split}_*.png
 and *.tex.
 
@@ -34,14 +37,18 @@ import glob
 import json
 import os
 import re
+import shutil
 import time
+from contextlib import contextmanager
 
+import regex
 import tokenizers
 from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trainers
 
 import configurator
-from uniscale import tokenizer_metrics
-from uniscale.atomic import write_atomic, write_error
+from uniscale import locks, tokenizer_metrics
+from uniscale.atomic import read_json, write_atomic, write_error
+from uniscale.identity import differences, file_sha256
 from uniscale.splits import read_texts
 from uniscale.tokenization import (BOS_ID, EOS_ID, PRETOKENIZE_PATTERN, check_vocab_size, content_hash, load_tokenizer,
                                    pretokenize, tokenizer_name)
@@ -78,6 +85,9 @@ unspaced = ['zho', 'cmn', 'yue', 'wuu', 'jpn', 'tha', 'lao', 'khm', 'mya', 'bod'
             'Hani', 'Hans', 'Hant', 'Jpan', 'Thai', 'Laoo', 'Khmr', 'Mymr', 'Tibt']  # codes or scripts written without spaces
 
 BOS, EOS, UNK = '<|bos|>', '<|eos|>', '<|unk|>'
+# the BPE trainer sees longer pre-tokens cut into pieces of this many characters: its merge updates cost O(length)
+# per merge of a word, so one 400k-character "word" (a base64 blob, a run of '=') would take minutes, not a second
+MAX_PRETOKEN_CHARS = 128
 
 
 # ---------------------------------------------------------------- training
@@ -116,6 +126,33 @@ def _write_tokenizer(tok, out_dir, extra_files, meta):
     return load_tokenizer(out_dir)
 
 
+# a pre-token longer than MAX_PRETOKEN_CHARS holds a run of half that many characters of one of these classes (letters
+# and punctuation, whitespace, or the newlines and slashes after punctuation): texts without one are passed as they are
+_LONG_RUN = regex.compile(rf"[^\s\p{{N}}]{{{MAX_PRETOKEN_CHARS // 2}}}|\s{{{MAX_PRETOKEN_CHARS // 2}}}|"
+                          rf"[\r\n/]{{{MAX_PRETOKEN_CHARS // 2}}}")
+
+
+def capped_pretokens(texts, cap=MAX_PRETOKEN_CHARS):
+    """Texts for the BPE trainer, each pre-token longer than cap characters cut into pieces of cap (as users of the
+    HF trainer do), so training stays linear in the text. No token longer than cap characters is learned; encoding
+    is unchanged (the encoder handles words of any length). The other pre-tokens of such a text stay together."""
+    for text in texts:
+        if not _LONG_RUN.search(text):
+            yield text
+            continue
+        run = []
+        for p in pretokenize(text):
+            if len(p) <= cap:
+                run.append(p)
+                continue
+            if run:
+                yield ''.join(run)
+                run = []
+            yield from (p[i:i + cap] for i in range(0, len(p), cap))
+        if run:
+            yield ''.join(run)
+
+
 def _tally(texts, stats):
     """Pass texts through, counting documents and UTF-8 bytes into stats (for meta.json and error messages)."""
     for t in texts:
@@ -124,8 +161,10 @@ def _tally(texts, stats):
         yield t
 
 
-def train_bpe(texts, vocab_size, out_dir, min_frequency=2, name=None, corpus='', verbose=False):
-    """Byte-level BPE over the shared pre-tokens with <|bos|>=0, <|eos|>=1; exactly vocab_size ids."""
+def train_bpe(texts, vocab_size, out_dir, min_frequency=2, name=None, corpus='', verbose=False, trained_on=None,
+              settings=None):
+    """Byte-level BPE over the shared pre-tokens with <|bos|>=0, <|eos|>=1; exactly vocab_size ids. trained_on
+    ({corpus, split, sha256}) and settings go into meta.json as they are (None: texts from elsewhere)."""
     check_vocab_size('bpe', vocab_size, out_dir)
     t0, stats = time.time(), {'n_docs': 0, 'n_bytes': 0}
     tok = tokenizers.Tokenizer(models.BPE())
@@ -133,13 +172,15 @@ def train_bpe(texts, vocab_size, out_dir, min_frequency=2, name=None, corpus='',
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[BOS, EOS],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=verbose)
-    tok.train_from_iterator(_tally(texts, stats), trainer)
+    tok.train_from_iterator(capped_pretokens(_tally(texts, stats)), trainer)
     if tok.get_vocab_size() != vocab_size:
         raise SystemExit(f"{out_dir}: BPE stopped at {tok.get_vocab_size()} of vocab_size={vocab_size} ids: "
                          f"{stats['n_bytes']:,} bytes of text have too few pairs seen >= {min_frequency} times; "
                          f"train on more text or lower vocab_size / min_frequency")
     meta = {'kind': 'bpe', 'name': name or tokenizer_name('bpe', vocab_size), 'vocab_size': vocab_size,
-            'corpus': corpus, 'train': {'min_frequency': min_frequency, **stats, 'seconds': round(time.time() - t0, 2)}}
+            'corpus': corpus, 'trained_on': trained_on, 'settings': settings,
+            'train': {'min_frequency': min_frequency, 'max_pretoken_chars': MAX_PRETOKEN_CHARS, **stats,
+                      'seconds': round(time.time() - t0, 2)}}
     return _finish(tok, out_dir, {}, meta)
 
 
@@ -173,6 +214,9 @@ _SPM_SETTING = {'character_coverage': 'unigram_character_coverage',
 def sentencepiece_error(message, out_dir, vocab_size, n_bytes, character_coverage):
     """SentencePiece's failure as one line with the fix that fits it."""
     last = message.strip().splitlines()[-1] if message.strip() else 'no message'
+    if 'sentences_.empty()' in message:
+        return (f"{out_dir}: no text to train on ({n_bytes:,} bytes, no pre-token SentencePiece can use: an empty "
+                f"split?); train on a split with documents (remake it with prepare.py)")
     if m := re.search(r'Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)', message):
         return (f"{out_dir}: vocab_size={vocab_size} is more than SentencePiece can fill from {n_bytes:,} bytes of "
                 f"text (at most {int(m.group(2)):,}); lower vocab_size to <= {int(m.group(2)):,} or train on more text")
@@ -188,7 +232,7 @@ def sentencepiece_error(message, out_dir, vocab_size, n_bytes, character_coverag
 
 
 def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_sentence_size=20_000_000,
-                  character_coverage=0.9995, max_piece_length=16, verbose=False):
+                  character_coverage=0.9995, max_piece_length=16, verbose=False, trained_on=None, settings=None):
     """UnigramLM by SentencePiece on the shared pre-tokens (see the docstring at the top) with <|bos|>=0,
     <|eos|>=1, <|unk|>=2 (never emitted: byte fallback), 256 byte tokens, exactly vocab_size ids."""
     import io
@@ -221,12 +265,83 @@ def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_senten
     tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in (BOS, EOS)])
     meta = {'kind': 'unigram', 'name': name or tokenizer_name('unigram', vocab_size), 'vocab_size': vocab_size,
-            'corpus': corpus, 'train': {'input_sentence_size': input_sentence_size,
-                                        'character_coverage': character_coverage,
-                                        'max_piece_length': max_piece_length, **stats,
-                                        'seconds': round(time.time() - t0, 2),
-                                        'sentencepiece': spm.__version__}}
+            'corpus': corpus, 'trained_on': trained_on, 'settings': settings,
+            'train': {'input_sentence_size': input_sentence_size, 'character_coverage': character_coverage,
+                      'max_piece_length': max_piece_length, **stats, 'seconds': round(time.time() - t0, 2),
+                      'sentencepiece': spm.__version__}}
     return _finish(tok, out_dir, {'spm.model': model.getvalue()}, meta)
+
+
+def split_identity(corpus_dir, corpus, split):
+    """{corpus, split, sha256} of the text split a tokenizer is trained on: the sha256 of its bytes, which must be
+    the one prepare.py recorded in the corpus's meta.json (`splits.{split}.sha256`), if there is one."""
+    path = os.path.join(corpus_dir, corpus, f"{split}.jsonl")
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: text split not found; make it with `python prepare.py config/...` first")
+    sha = file_sha256(path)
+    meta_path = os.path.join(corpus_dir, corpus, 'meta.json')
+    if os.path.isfile(meta_path):
+        meta = read_json(meta_path, 'corpus meta.json', 'remake the splits with prepare.py')
+        recorded = (meta.get('splits') or {}).get(split, {}).get('sha256') if isinstance(meta, dict) else None
+        if recorded and recorded != sha:
+            raise SystemExit(f"{path}: its bytes (sha256 {sha[:12]}) are not the split prepare.py recorded in "
+                             f"{meta_path} ({recorded[:12]}): edited or half-rebuilt; remake the splits with "
+                             f"prepare.py")
+    return {'corpus': corpus, 'split': split, 'sha256': sha}
+
+
+def check_has_text(path, split):
+    """An empty split would fail deep inside a trainer: one line naming it instead."""
+    if not any(read_texts(path)):
+        raise SystemExit(f"{path}: no text to train on (the {split} split is empty); remake it with prepare.py (a "
+                         f"larger tok_bytes, or a corpus with documents), or set --corpus / --train_split to a split "
+                         f"with text")
+
+
+def check_finished(path, want):
+    """True when the finished tokenizer at path is what `want` (meta.json's kind, vocab_size, corpus, trained_on,
+    settings) asks for: skip it. One that differs is refused, never retrained in place over what it was."""
+    meta = read_json(os.path.join(path, 'meta.json'), 'tokenizer meta.json', f"delete {path} and train it again")
+    got = {k: meta.get(k) if isinstance(meta, dict) else None for k in want}
+    if got == want:
+        return True
+    old, new = got['trained_on'] if isinstance(got.get('trained_on'), dict) else {}, want['trained_on']
+    if got['kind'] == want['kind'] and old.get('sha256') != new['sha256']:
+        what = (f"an older {new['split']} split (sha256 {old['sha256'][:12]}, now {new['sha256'][:12]})"
+                if old.get('sha256') else f"a {new['split']} split it did not record (made before tokenizers "
+                                          f"recorded their split)")
+        raise SystemExit(f"{path}: trained on {what}; retrain under another --out_dir, or delete the folder")
+    raise SystemExit(f"{path}: holds a tokenizer trained otherwise ({'; '.join(differences(got, want))}); retrain "
+                     f"under another --out_dir, or delete the folder")
+
+
+@contextmanager
+def training_folder(path):
+    """Hold the tokenizer folder's lock (uniscale/locks.py: a second writer refuses in one line naming pid and host)
+    while it is checked and trained. A folder made here for a training that then failed is removed again, and so are
+    the parent folders made for it if nothing else went into them."""
+    made, top = not os.path.isdir(path), os.path.abspath(path)
+    while not os.path.exists(os.path.dirname(top)):
+        top = os.path.dirname(top)
+    try:
+        with locks.hold(path, 'tokenizer folder'):
+            yield
+    except BaseException:
+        if made and not os.path.isfile(os.path.join(path, 'meta.json')):
+            shutil.rmtree(path, ignore_errors=True)
+            folder = os.path.dirname(os.path.abspath(path))
+            while len(folder) >= len(top):  # up to the first folder that was there before
+                try:
+                    os.rmdir(folder)  # only an empty one goes: another writer's folder beside ours stays
+                except OSError:
+                    break
+                folder = os.path.dirname(folder)
+        raise
+
+
+SETTINGS = {'bpe': ['min_frequency', 'max_train_bytes'],
+            'unigram': ['max_train_bytes', 'unigram_input_sentence_size', 'unigram_character_coverage',
+                        'unigram_max_piece_length']}  # the settings that change what a tokenizer is
 
 
 def train_all(cfg):
@@ -236,25 +351,30 @@ def train_all(cfg):
             raise SystemExit(f"config error: algorithm {algo!r} unknown; use 'bpe' or 'unigram' (BTM: btm.py)")
         for v in cfg['vocab_sizes']:
             check_vocab_size(algo, v, 'config error: vocab_sizes')
+    if not cfg['algorithms'] or not cfg['vocab_sizes']:
+        return
+    trained_on = split_identity(cfg['corpus_dir'], cfg['corpus'], cfg['train_split'])
+    check_has_text(split_path, cfg['train_split'])
     for algo in cfg['algorithms']:
         for v in cfg['vocab_sizes']:
             name = tokenizer_name(algo, v)
             path = os.path.join(cfg['out_dir'], name)
-            if os.path.isfile(os.path.join(path, 'meta.json')):
-                with open(os.path.join(path, 'meta.json')) as f:
-                    meta = json.load(f)
-                if (meta['kind'], meta['vocab_size'], meta['corpus']) != (algo, v, cfg['corpus']):
-                    raise SystemExit(f"{path}: holds {meta['kind']} {meta['vocab_size']} trained on "
-                                     f"{meta['corpus']!r}; delete it or set another --out_dir")
-                print(f"{path}: already trained, skipping")
-                continue
-            t0, texts = time.time(), read_texts(split_path, cfg['max_train_bytes'])
-            print(f"training {name} on {split_path}")
-            if algo == 'bpe':
-                tok = train_bpe(texts, v, path, cfg['min_frequency'], name, cfg['corpus'], cfg['verbose'])
-            else:
-                tok = train_unigram(texts, v, path, name, cfg['corpus'], cfg['unigram_input_sentence_size'],
-                                    cfg['unigram_character_coverage'], cfg['unigram_max_piece_length'], cfg['verbose'])
+            settings = {k: cfg[k] for k in SETTINGS[algo]}
+            want = {'kind': algo, 'vocab_size': v, 'corpus': cfg['corpus'], 'trained_on': trained_on,
+                    'settings': settings}
+            with training_folder(path):
+                if os.path.isfile(os.path.join(path, 'meta.json')) and check_finished(path, want):
+                    print(f"{path}: already trained, skipping")
+                    continue
+                t0, texts = time.time(), read_texts(split_path, cfg['max_train_bytes'])
+                print(f"training {name} on {split_path}")
+                if algo == 'bpe':
+                    tok = train_bpe(texts, v, path, cfg['min_frequency'], name, cfg['corpus'], cfg['verbose'],
+                                    trained_on, settings)
+                else:
+                    tok = train_unigram(texts, v, path, name, cfg['corpus'], cfg['unigram_input_sentence_size'],
+                                        cfg['unigram_character_coverage'], cfg['unigram_max_piece_length'],
+                                        cfg['verbose'], trained_on, settings)
             print(f"{path}: {tok.vocab_size:,} ids in {time.time() - t0:.1f}s")
 
 

@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import tokenizers  # noqa: E402
 
 import btm  # noqa: E402
-from uniscale import btm_encoding  # noqa: E402
+from uniscale import btm_encoding, primitive_stream  # noqa: E402
 import configurator  # noqa: E402
 import tokenizer  # noqa: E402
 from data.embedded import generate  # noqa: E402
@@ -149,7 +149,7 @@ if __name__ == '__main__':
     # (a) the merge loop against its definition
     small = texts_of(naive_bytes, seed + 2)
     prim = tokenizer.train_bpe(small, naive_base, os.path.join(tmp, 'naive_prim'))
-    docs = btm.encode_docs(prim, small)
+    docs = primitive_stream.encode_docs(prim, small)
     t0 = time.time()
     fast = btm.learn_merges(docs, naive_base, naive_merges)
     t_fast = time.time() - t0

@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 import btm
 import configurator
 from data.embedded import generate
-from uniscale import btm_encoding, splits, tokenization
+from uniscale import btm_encoding, primitive_stream, splits, tokenization
 
 SETTINGS = settings(max_examples=250, deadline=None, database=None)
 
@@ -164,7 +164,7 @@ def test_encoding_training_text_reproduces_training_segmentation(trained):
     cfg, path = trained
     tok = btm.load(path)
     texts = list(splits.read_texts(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl')))
-    docs = btm.encode_docs(tok.primitive, texts)
+    docs = primitive_stream.encode_docs(tok.primitive, texts)
     learned = btm.learn_merges_detailed(docs, 320, 300, cfg['min_frequency'])
     assert learned['merges'] == tok.merges
     assert tok.encode_batch(texts) == as_lists(learned['docs'])
@@ -220,15 +220,16 @@ def test_edited_merges_file_is_refused(trained, tmp_path):
 def test_encode_docs_by_pre_token_equals_the_primitive_encoder(trained):
     prim = btm.load(trained[1]).primitive
     texts = ADVERSARIAL + stories(50, 11) + ['  x\n \n\t y 12345 ...!!  ', ' \u3000 \u00a0\u0301 ']
-    assert as_lists(btm.encode_docs(prim, texts, batch_docs=7)) == prim.encode_batch(texts)
-    assert as_lists(btm.encode_docs(prim, texts, batch_docs=9, num_proc=2)) == prim.encode_batch(texts)
+    assert as_lists(primitive_stream.encode_docs(prim, texts, batch_docs=7)) == prim.encode_batch(texts)
+    assert as_lists(primitive_stream.encode_docs(prim, texts, batch_docs=9, num_proc=2)) == \
+        prim.encode_batch(texts)
 
 
 def test_encode_docs_cuts_documents_at_special_ids():
     class Fake:
         bos_id, eos_id, vocab_size = 0, 1, 10
         encode_batch = staticmethod(lambda texts: [[5, 0, 6, 7, 1], [8]])
-    assert as_lists(btm.encode_docs(Fake(), ['x', 'y'])) == [[5], [6, 7], [], [8]]
+    assert as_lists(primitive_stream.encode_docs(Fake(), ['x', 'y'])) == [[5], [6, 7], [], [8]]
 
 
 def test_analyze_writes_markdown_json_and_plot(trained):
@@ -238,10 +239,12 @@ def test_analyze_writes_markdown_json_and_plot(trained):
     rep = json.load(open(os.path.join(out, 'btm_vocab.json')))
     assert os.path.getsize(os.path.join(out, 'btm_vocab.png')) > 0
     assert 'Most frequent merged tokens' in open(os.path.join(out, 'btm_vocab.md')).read()
-    assert rep['bpe_stats']['vocab_size'] == rep['btm_stats']['vocab_size'] == 620
-    assert rep['btm_stats']['bytes_per_token'] > rep['bpe_stats']['bytes_per_token']  # merges span words
+    assert rep['baseline_stats']['vocab_size'] == rep['btm_stats']['vocab_size'] == 620
+    assert rep['btm_stats']['bytes_per_token'] > rep['baseline_stats']['bytes_per_token']  # merges span words
     assert 0 < rep['btm_stats']['merged_spanning_words'] <= 1 and len(rep['top_merged']) > 0
-    assert rep['bpe_stats']['vocab_spanning_words'] == 0  # a BPE never crosses its pre-tokens
+    assert rep['baseline_stats']['vocab_spanning_words'] == 0  # a BPE never crosses its pre-tokens
+    assert (rep['baseline'], rep['baseline_kind']) == ('bpe-620', 'bpe')
+    assert rep['btm_hash'] == tokenization.load_tokenizer(path).hash
 
 
 def test_a_token_longer_than_int16_spans_gives_the_naive_merges():
@@ -425,3 +428,96 @@ def test_btm_py_analyze_command_writes_the_vocabulary_report(trained, tmp_path):
     assert r.returncode == 0, r.stderr
     rep = json.load(open(tmp_path / 'btm-toy' / 'btm_vocab.json'))
     assert rep['btm'] == 'btm-toy' and rep['n_docs'] == 20
+
+
+# ---------------------------------------------------------------- provenance, one writer, resuming (issue 20)
+def toy_cfg(root, **kw):
+    return {**configurator.defaults(btm), 'corpus': 'toy', 'corpus_dir': str(root / 'corpus'),
+            'out_dir': str(root / 'tok'), 'n_base': 300, 'vocab_size': 400, 'progress': False, 'num_proc': 1, **kw}
+
+
+def test_a_btm_records_its_split_and_a_changed_split_is_refused_not_skipped(tmp_path, capsys):
+    import hashlib
+    path = toy_split(tmp_path, n=300)
+    rc, err = run_btm(tmp_path, '--n_base=300', '--vocab_size=400')
+    assert rc == 0, err
+    out = tmp_path / 'tok' / 'btm-300-400'
+    meta = json.load(open(out / 'meta.json'))
+    sha = hashlib.sha256(open(path, 'rb').read()).hexdigest()
+    assert meta['trained_on'] == {'corpus': 'toy', 'split': 'tok', 'sha256': sha}
+    assert json.load(open(out / 'primitive' / 'meta.json'))['trained_on'] == meta['trained_on']
+    assert sorted(os.listdir(tmp_path / 'tok')) == ['btm-300-400']  # no .resume/ or temp left beside it
+    btm.train_command(toy_cfg(tmp_path))  # the same split and settings: skipped as before
+    assert f"{out}: already trained, skipping" in capsys.readouterr().out
+    with open(path, 'a') as f:
+        f.write(json.dumps({'text': 'Once upon a time there was one more story.', 'lang': 'eng'}) + '\n')
+    new_sha = hashlib.sha256(open(path, 'rb').read()).hexdigest()
+    rc, err = run_btm(tmp_path, '--n_base=300', '--vocab_size=400')
+    assert_one_line_error(rc, err, f"{out}: trained on an older tok split (sha256 {sha[:12]}, now {new_sha[:12]}); "
+                                   f"retrain under another --out_dir, or delete the folder")
+    assert json.load(open(out / 'meta.json')) == meta
+
+
+def test_a_second_btm_writer_is_refused_naming_pid_and_host(tmp_path):
+    import socket
+
+    from test_tokenizer import hold_lock
+    toy_split(tmp_path, n=300)
+    out = tmp_path / 'tok' / 'btm-300-400'
+    holder = hold_lock(out)
+    try:
+        rc, err = run_btm(tmp_path, '--n_base=300', '--vocab_size=400')
+        assert_one_line_error(rc, err, f"{out}: this tokenizer folder is being written by pid {holder.pid} on host "
+                                       f"{socket.gethostname()}")
+    finally:
+        holder.kill()
+        holder.wait()
+    rc, err = run_btm(tmp_path, '--n_base=300', '--vocab_size=400')
+    assert rc == 0, err
+    assert btm.load(str(out)).vocab_size == 400 and '.lock' in os.listdir(out)
+
+
+def test_a_btm_stopped_during_the_merges_resumes_without_training_or_encoding_again(tmp_path, monkeypatch):
+    toy_split(tmp_path, n=300)
+    cfg = toy_cfg(tmp_path)
+    out, resume = tmp_path / 'tok' / 'btm-300-400', tmp_path / 'tok' / 'btm-300-400.resume'
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+    with monkeypatch.context() as m:
+        m.setattr(btm, 'learn_merges_detailed', stop)
+        with pytest.raises(KeyboardInterrupt):
+            btm.train_command(cfg)
+    assert not os.path.exists(out / 'meta.json') and not leftovers(tmp_path)
+    assert sorted(os.listdir(resume)) == ['ids.npz', 'primitive']
+
+    def never(*a, **k):
+        raise AssertionError('done again after the stop')
+    with monkeypatch.context() as m:
+        m.setattr(primitive_stream, 'encode_flat', never)
+        m.setattr(btm.tokenizer, 'train_bpe', never)
+        btm.train_command(cfg)
+    resumed = btm.load(str(out))
+    assert resumed.meta['train']['resumed'] and not resume.exists() and not leftovers(tmp_path)
+    btm.train_command(toy_cfg(tmp_path, out_dir=str(tmp_path / 'whole')))  # never stopped
+    whole = btm.load(str(tmp_path / 'whole' / 'btm-300-400'))
+    assert resumed.merges == whole.merges and resumed.hash == whole.hash and not whole.meta['train']['resumed']
+
+
+def test_sigterm_during_the_merges_leaves_no_temp_and_the_next_run_resumes(tmp_path):
+    toy_split(tmp_path, n=300)
+    args = ['--corpus=toy', f"--corpus_dir={tmp_path / 'corpus'}", f"--out_dir={tmp_path / 'tok'}", '--num_proc=1',
+            '--progress=False', '--n_base=300', '--vocab_size=400']
+    code = ("import os, runpy, signal, sys\nfrom uniscale import btm_encoding\nreplace = btm_encoding.Chain.replace\n"
+            "def killed(self, *a):\n    os.kill(os.getpid(), signal.SIGTERM)\n    return replace(self, *a)\n"
+            f"btm_encoding.Chain.replace = killed\nsys.argv = ['btm.py', *{args!r}]\n"
+            "runpy.run_path('btm.py', run_name='__main__')")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(err) == 1 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert err[0].startswith('btm.py: stopped; run the same command again') and '.resume' in err[0]
+    assert not leftovers(tmp_path) and not os.path.exists(tmp_path / 'tok' / 'btm-300-400' / 'meta.json')
+    rc, err = run_btm(tmp_path, '--n_base=300', '--vocab_size=400')
+    assert rc == 0, err
+    meta = json.load(open(tmp_path / 'tok' / 'btm-300-400' / 'meta.json'))
+    assert meta['train']['resumed'] and sorted(os.listdir(tmp_path / 'tok')) == ['btm-300-400']

@@ -67,7 +67,7 @@ def test_a_tokenizer_that_reads_special_text_is_refused_and_nothing_is_left(kind
     """The export's own check: the plain PreTrainedTokenizerFast (special-token text -> the special id) is wrong."""
     from transformers import PreTrainedTokenizerFast
 
-    def plain(tok_json, bos, eos, out_dir):
+    def plain(tok_json, bos, eos, out_dir, max_len=None):
         PreTrainedTokenizerFast(tokenizer_object=tok_json, bos_token=bos, eos_token=eos).save_pretrained(out_dir)
     monkeypatch.setattr(export_hf, 'fast_tokenizer', plain)
     with pytest.raises(SystemExit) as e:

@@ -486,3 +486,126 @@ def test_eval_that_cannot_write_is_one_line_and_leaves_no_temp_file(trained, tmp
                eval_dir=str(tmp_path / 'file' / 'eval'))
     with pytest.raises(SystemExit, match=r'file/eval.*: cannot write \(Not a directory\); a parent of it is a file'):
         TE.eval_all(cfg)
+
+
+# ---------------------------------------------------------------- provenance, one writer, long words (issue 20)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def toy_corpus(root, docs, name='toy'):
+    """root/corpus/{name}/tok.jsonl and the meta.json recording its sha256, as prepare.py writes them."""
+    import hashlib
+    d = root / 'corpus' / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / 'tok.jsonl').write_text(''.join(json.dumps({'text': t, 'lang': 'eng'}) + '\n' for t in docs))
+    sha = hashlib.sha256((d / 'tok.jsonl').read_bytes()).hexdigest()
+    (d / 'meta.json').write_text(json.dumps({'corpus': name, 'splits': {'tok': {'n_docs': len(docs), 'sha256': sha}}}))
+    return sha
+
+
+def train_cfg(root, **kw):
+    import configurator
+    return {**configurator.defaults(T), 'corpus': 'toy', 'corpus_dir': str(root / 'corpus'),
+            'out_dir': str(root / 'tok'), 'algorithms': ['bpe'], 'vocab_sizes': [300], 'verbose': False, **kw}
+
+
+def run_tokenizer_py(root, *args):
+    """python tokenizer.py on root's toy corpus -> (exit code, stderr lines)."""
+    r = subprocess.run([sys.executable, 'tokenizer.py', '--corpus=toy', f"--corpus_dir={root / 'corpus'}",
+                        f"--out_dir={root / 'tok'}", '--algorithms=[bpe]', '--vocab_sizes=[300]', '--verbose=False',
+                        *args], capture_output=True, text=True, cwd=ROOT)
+    return r.returncode, r.stderr.strip().splitlines()
+
+
+def test_a_tokenizer_records_its_split_and_is_skipped_only_while_the_split_is_unchanged(tmp_path, capsys):
+    sha = toy_corpus(tmp_path, make_docs(60))
+    T.train_all(train_cfg(tmp_path))
+    path = tmp_path / 'tok' / 'bpe-300'
+    meta = json.load(open(path / 'meta.json'))
+    assert meta['trained_on'] == {'corpus': 'toy', 'split': 'tok', 'sha256': sha}
+    assert meta['settings'] == {'min_frequency': 2, 'max_train_bytes': 0}
+    assert tokenization.load_tokenizer(str(path)).trained_on == meta['trained_on']
+    T.train_all(train_cfg(tmp_path))  # the same split and settings: skipped as before
+    assert 'bpe-300: already trained, skipping' in capsys.readouterr().out
+    before = tokenization.load_tokenizer(str(path)).hash
+    new_sha = toy_corpus(tmp_path, make_docs(60, seed=1))  # prepare.py remade the split
+    rc, err = run_tokenizer_py(tmp_path)
+    assert rc == 1 and len(err) == 1 and 'Traceback' not in err[0], err
+    assert err[0] == (f"{path}: trained on an older tok split (sha256 {sha[:12]}, now {new_sha[:12]}); retrain under "
+                      f"another --out_dir, or delete the folder")
+    assert tokenization.load_tokenizer(str(path)).hash == before  # neither skipped nor retrained in place
+    T.train_all(train_cfg(tmp_path, out_dir=str(tmp_path / 'tok2')))
+    assert json.load(open(tmp_path / 'tok2' / 'bpe-300' / 'meta.json'))['trained_on']['sha256'] == new_sha
+
+
+def test_a_changed_setting_or_an_unrecorded_split_is_refused_not_skipped(tmp_path):
+    toy_corpus(tmp_path, make_docs(60))
+    T.train_all(train_cfg(tmp_path))
+    path = tmp_path / 'tok' / 'bpe-300'
+    with pytest.raises(SystemExit) as e:
+        T.train_all(train_cfg(tmp_path, min_frequency=3))
+    assert str(e.value) == (f"{path}: holds a tokenizer trained otherwise (settings.min_frequency: 2 -> 3); retrain "
+                            f"under another --out_dir, or delete the folder")
+    meta = json.load(open(path / 'meta.json'))
+    del meta['trained_on']  # a folder from before tokenizers recorded their split
+    (path / 'meta.json').write_text(json.dumps(meta))
+    with pytest.raises(SystemExit, match='trained on a tok split it did not record'):
+        T.train_all(train_cfg(tmp_path))
+    with open(tmp_path / 'corpus' / 'toy' / 'tok.jsonl', 'a') as f:
+        f.write(json.dumps({'text': 'edited by hand', 'lang': 'eng'}) + '\n')
+    with pytest.raises(SystemExit, match=r'tok.jsonl: its bytes \(sha256 \w{12}\) are not the split prepare.py '
+                                         r'recorded in .*meta.json \(\w{12}\): edited or half-rebuilt; remake the'):
+        T.train_all(train_cfg(tmp_path, out_dir=str(tmp_path / 'other')))
+    assert not os.path.exists(tmp_path / 'other')
+
+
+def hold_lock(folder):
+    """Another process holding folder's writer lock (uniscale/locks.py), as a second training would."""
+    code = (f"import sys, time; from uniscale import locks\nwith locks.hold({str(folder)!r}, 'tokenizer folder'):\n"
+            f"    print('held', flush=True); time.sleep(60)")
+    p = subprocess.Popen([sys.executable, '-c', code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == 'held'
+    return p
+
+
+def test_a_second_writer_of_a_tokenizer_folder_is_refused_naming_pid_and_host(tmp_path):
+    import socket
+    toy_corpus(tmp_path, make_docs(60))
+    path = tmp_path / 'tok' / 'bpe-300'
+    holder = hold_lock(path)
+    try:
+        rc, err = run_tokenizer_py(tmp_path)
+        assert rc == 1 and len(err) == 1 and 'Traceback' not in err[0], err
+        assert err[0].startswith(f"{path}: this tokenizer folder is being written by pid {holder.pid} on host "
+                                 f"{socket.gethostname()}")
+        assert not os.path.exists(path / 'meta.json')
+    finally:
+        holder.kill()
+        holder.wait()
+    rc, err = run_tokenizer_py(tmp_path)  # the holder is gone: the lock went with it
+    assert rc == 0, err
+    tok = tokenization.load_tokenizer(str(path))  # the lock files in the folder are not part of the tokenizer
+    assert '.lock' in os.listdir(path) and tok.hash == tokenization.content_hash(str(path), ['tokenizer.json'])
+
+
+def test_bpe_trains_on_a_400k_character_word_in_seconds_and_stays_lossless(tmp_path):
+    import time
+    rng = random.Random(0)
+    word = ''.join(rng.choice('abcdefghij') for _ in range(400_000))  # no split point: one pre-token
+    docs = make_docs(40) + [f"Here it comes: {word} and done.", 'x' * 300_000]
+    t0 = time.time()
+    tok = T.train_bpe(docs, 500, str(tmp_path / 'b'))
+    assert time.time() - t0 < 15  # ~60 s without the cap on this machine (quadratic in the word's length)
+    for d in docs[-2:]:
+        assert tok.decode(tok.encode(d)) == d
+    assert max(len(tok.token_bytes(i)) for i in range(tok.vocab_size)) <= 4 * T.MAX_PRETOKEN_CHARS
+
+
+def test_only_pretokens_longer_than_the_cap_are_cut_and_the_text_is_kept():
+    long_word, spaces, punct = 'ab' * 200, ' ' * 300, '!/\n' * 100  # letters, whitespace, punctuation + newlines
+    docs = make_docs(30) + [f"x {long_word}.{spaces}y {punct} z", long_word]
+    pieces = list(T.capped_pretokens(iter(docs)))
+    assert pieces[:30] == docs[:30]  # texts without a long pre-token pass as they are
+    assert ''.join(pieces[30:]) == ''.join(docs[30:])
+    assert all(len(p) <= T.MAX_PRETOKEN_CHARS for q in pieces[30:] for p in tokenization.pretokenize(q))
+    assert 'x' in pieces[30] and len(pieces) > 36

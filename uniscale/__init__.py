@@ -12,6 +12,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   bpb               the one bits-per-byte scorer: training's validation, eval_bpb.py, the preflight
   tokenization      the shared pre-tokenization and load_tokenizer for every kind (bpe, unigram, btm, tiktoken)
   btm_encoding      BTM's encoder (merges applied over the primitive BPE), below tokenization
+  primitive_stream  BTM step 1: a corpus through the primitive BPE as flat id arrays, in parallel
   hf_remote_btm     BTM as a transformers tokenizer: copied into BTM exports as remote code (imports nothing here)
   tokenizer_metrics intrinsic tokenizer metrics, plots and tables (python tokenizer.py eval)
   vocab_compare     BTM vs equal-size BPE vocabulary report (python btm.py analyze)

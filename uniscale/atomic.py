@@ -19,6 +19,7 @@ DISK_FIX = {
     errno.EACCES: 'no permission to write there: write elsewhere (out_dir) or fix the permissions',
     errno.EPERM: 'no permission to write there: write elsewhere (out_dir) or fix the permissions',
     errno.ENOTDIR: 'a parent of it is a file, not a folder: write elsewhere (out_dir)',
+    errno.EEXIST: 'a file stands where a folder must be made: move it, or write elsewhere (out_dir)',
 }
 
 

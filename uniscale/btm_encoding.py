@@ -191,13 +191,23 @@ class BTMTokenizer:
         self.path, self.name, self.meta, self.primitive = path, meta['name'], meta, primitive
         self.vocab_size, self.bos_id, self.eos_id, self.n_base = (meta[k] for k in
                                                                   ('vocab_size', 'bos_id', 'eos_id', 'n_base'))
-        with open(os.path.join(path, 'merges.json'), 'rb') as f:
-            raw = f.read()
+        self.trained_on = meta.get('trained_on')  # {corpus, split, sha256} of the text split, None if not recorded
+        retrain = "delete the folder and retrain it with `python btm.py`"
+        try:
+            with open(os.path.join(path, 'merges.json'), 'rb') as f:
+                raw = f.read()
+        except OSError as e:
+            raise SystemExit(f"{path}/merges.json: cannot be read ({e.strerror}); half-copied or damaged: "
+                             f"{retrain}") from None
         self.hash = btm_hash(raw, primitive.hash)
-        if self.hash != meta['hash']:
+        if self.hash != meta['hash'] or primitive.hash != meta.get('primitive_hash', primitive.hash):
             raise SystemExit(f"{path}: merges.json or primitive/ do not match the hash in meta.json (edited or "
-                             f"half-copied); delete the folder and retrain with `python btm.py`")
+                             f"half-copied); {retrain}")
         self.merges = [tuple(p) for p in json.loads(raw)['merges']]
+        if (primitive.vocab_size, self.n_base + len(self.merges)) != (self.n_base, self.vocab_size):
+            raise SystemExit(f"{path}/meta.json: says n_base {self.n_base:,} and vocab_size {self.vocab_size:,}, the "
+                             f"files hold {primitive.vocab_size:,} primitive ids and {len(self.merges):,} merges "
+                             f"(edited or mixed up); {retrain}")
         self.parts = [(i,) for i in range(self.n_base)]  # every id as primitive ids
         for a, b in self.merges:
             self.parts.append(self.parts[a] + self.parts[b])

@@ -7,6 +7,8 @@ import io
 import math
 import os
 
+from uniscale.atomic import disk_errors, remove_quietly
+
 
 def fmt(v, nd=3):
     """A number for a table: '-' for None/NaN, floats at nd digits (scientific when large or tiny), ints with commas."""
@@ -42,13 +44,18 @@ def pyplot():
 
 
 def save_figure(fig, path):
-    """PNG at path (through a temp file, so a reader never sees half of one); returns the file name."""
+    """PNG at path (through a temp file, so a reader never sees half of one); returns the file name. A full or
+    read-only disk is one line naming the file (uniscale/atomic.py), and the temp file is removed."""
     plt = pyplot()
     fig.tight_layout()
     tmp = f"{path}.{os.getpid()}.tmp"
-    fig.savefig(tmp, format='png', dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with disk_errors(path):
+            fig.savefig(tmp, format='png', dpi=110)
+            os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        remove_quietly(tmp)
     return os.path.basename(path)
 
 

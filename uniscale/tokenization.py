@@ -19,6 +19,7 @@ BOS_ID, EOS_ID = 0, 1
 
 
 TIKTOKEN_NAMES = ('gpt2', 'cl100k_base', 'o200k_base')
+RETRAIN = "delete the folder and retrain it (bpe, unigram: `python tokenizer.py`; btm: `python btm.py`)"
 
 
 # GPT-4o-style split: words (with one leading non-letter, e.g. a space, and English contractions), numbers in
@@ -56,10 +57,15 @@ def _byte_of_char():
 
 
 def content_hash(path, files):
+    """sha256 over the files meta.json lists (names and bytes), nothing else in the folder (its .lock, .lock.owner)."""
     h = hashlib.sha256()
     for f in sorted(files):
-        with open(os.path.join(path, f), 'rb') as fh:
-            h.update(f.encode() + b'\0' + fh.read())
+        try:
+            with open(os.path.join(path, f), 'rb') as fh:
+                h.update(f.encode() + b'\0' + fh.read())
+        except OSError as e:
+            raise SystemExit(f"{os.path.join(path, f)}: listed in meta.json but cannot be read ({e.strerror}); the "
+                             f"folder is half-copied or damaged: {RETRAIN}") from None
     return h.hexdigest()
 
 
@@ -68,14 +74,21 @@ class TrainedTokenizer:
     """A uniscale-trained bpe or unigram tokenizer, run by `tokenizers` (Rust; encode_batch is multithreaded)."""
 
     def __init__(self, path, meta):
-        self.path, self.kind, self.name = path, meta['kind'], meta['name']
+        self.path, self.kind, self.name, self.meta = path, meta['kind'], meta['name'], meta
         self.vocab_size, self.bos_id, self.eos_id = meta['vocab_size'], meta['bos_id'], meta['eos_id']
+        self.trained_on = meta.get('trained_on')  # {corpus, split, sha256} of the text split, None if not recorded
         self.hash = content_hash(path, meta['files'])
         if self.hash != meta['hash']:
             raise SystemExit(f"{path}: files do not match the hash in meta.json (edited or half-copied); "
                              f"delete the folder and retrain it with `python tokenizer.py`")
-        self._tok = tokenizers.Tokenizer.from_file(os.path.join(path, 'tokenizer.json'))
+        try:
+            self._tok = tokenizers.Tokenizer.from_file(os.path.join(path, 'tokenizer.json'))
+        except Exception as e:  # the hash matched, so meta.json's 'files' does not cover a broken tokenizer.json
+            raise SystemExit(f"{path}/tokenizer.json: not a tokenizers file ({str(e)[:120]}); {RETRAIN}") from None
         self._tok.encode_special_tokens = True  # '<|bos|>' inside a document is text, never the special id
+        if self._tok.get_vocab_size() != self.vocab_size:  # meta.json itself is not hashed: its numbers are checked
+            raise SystemExit(f"{path}/meta.json: says vocab_size {self.vocab_size:,} but tokenizer.json holds "
+                             f"{self._tok.get_vocab_size():,} ids (edited or mixed up); {RETRAIN}")
 
     def encode(self, text):
         return self._tok.encode(text, add_special_tokens=False).ids
@@ -101,7 +114,7 @@ class TrainedTokenizer:
 
 class TiktokenTokenizer:
     """OpenAI's encodings as reference points; <|endoftext|> serves as both BOS and EOS."""
-    kind = 'tiktoken'
+    kind, trained_on = 'tiktoken', None  # trained by OpenAI on text uniscale does not have
 
     def __init__(self, name):
         self._enc = enc = tiktoken_encoding(name)
@@ -177,14 +190,45 @@ def load_tokenizer(path_or_name):
     if not os.path.isfile(meta_path):
         raise SystemExit(f"{meta_path}: missing, so the tokenizer is unfinished; re-run `python tokenizer.py` "
                          f"with its config (finished tokenizers are skipped)")
-    with open(meta_path) as f:
-        meta = json.load(f)
+    meta = read_meta(meta_path)
     if meta['kind'] == 'btm':  # merges over the primitive BPE in the folder (btm.py trains it; never imported here)
         from uniscale.btm_encoding import BTMTokenizer
         return BTMTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
-    if meta['kind'] not in ('bpe', 'unigram'):
-        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram or btm")
     return TrainedTokenizer(path, meta)
+
+
+# what every tokenizer's meta.json must hold, and of which type (a bool is no int here)
+META_KEYS = {'kind': str, 'name': str, 'vocab_size': int, 'bos_id': int, 'eos_id': int, 'files': list, 'hash': str}
+BTM_KEYS = {'n_base': int, 'primitive': str}
+
+
+def read_meta(meta_path):
+    """A tokenizer's meta.json, checked: corrupt JSON, a missing key or a value of the wrong type is one line naming
+    the file and the fix (every script loads tokenizers through here)."""
+    try:
+        with open(meta_path, 'rb') as f:
+            meta = json.loads(f.read().decode('utf-8'))
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise SystemExit(f"{meta_path}: corrupt tokenizer meta.json ({str(e)[:100]}); {RETRAIN}") from None
+    if not isinstance(meta, dict):
+        raise SystemExit(f"{meta_path}: holds a JSON {type(meta).__name__}, not the tokenizer's record; {RETRAIN}")
+    need = {**META_KEYS, **(BTM_KEYS if meta.get('kind') == 'btm' else {})}
+    for key, kind in need.items():
+        value = meta.get(key)
+        if key not in meta or not isinstance(value, kind) or isinstance(value, bool):
+            got = 'missing' if key not in meta else f"{type(value).__name__} {str(value)[:40]!r}"
+            raise SystemExit(f"{meta_path}: '{key}' must be {'a' if kind is not int else 'an'} {kind.__name__} "
+                             f"({got}): incomplete or edited tokenizer meta.json; {RETRAIN}")
+    if meta['kind'] not in ('bpe', 'unigram', 'btm'):
+        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram or btm: {RETRAIN}")
+    bad = [f for f in meta['files'] if not isinstance(f, str) or not f or os.path.isabs(f) or '..' in f.split('/')]
+    if bad or (meta['kind'] != 'btm' and 'tokenizer.json' not in meta['files']):
+        raise SystemExit(f"{meta_path}: 'files' must name the tokenizer's files inside its folder (got "
+                         f"{meta['files']!r}); {RETRAIN}")
+    if meta['vocab_size'] <= max(meta['bos_id'], meta['eos_id']) or min(meta['bos_id'], meta['eos_id']) < 0:
+        raise SystemExit(f"{meta_path}: bos_id {meta['bos_id']} / eos_id {meta['eos_id']} outside vocab_size "
+                         f"{meta['vocab_size']}; {RETRAIN}")
+    return meta
 
 
 # the ids every tokenizer of a kind holds before it learns anything: 256 bytes + the specials (unigram: + unk)

@@ -26,6 +26,8 @@ from collections import Counter
 import numpy as np
 
 from uniscale.atomic import write_atomic, write_error
+from uniscale.identity import file_sha256
+from uniscale.report_format import pyplot, save_figure
 from uniscale.sources import hub_available
 from uniscale.splits import read_docs
 from uniscale.tokenization import load_tokenizer, tokenizer_name
@@ -216,17 +218,9 @@ def latex_table(header, rows, caption):
     return '\n'.join(lines)
 
 
-def save_png(fig, path):
-    tmp = f"{path}.{os.getpid()}.tmp"  # atomically, as atomic.write_atomic: never a torn plot
-    fig.savefig(tmp, format='png', dpi=120)
-    os.replace(tmp, path)
-
-
 def write_reports(results, eval_dir, tag):
     """LaTeX tables and PNG plots comparing every evaluated tokenizer."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     names = [r['name'] for r in results]
     langs = sorted({lang for r in results for lang in r['per_lang']})
     write_atomic(os.path.join(eval_dir, f"{tag}_overall.tex"), latex_table(
@@ -247,9 +241,7 @@ def write_reports(results, eval_dir, tag):
         ax.set_xticks(np.arange(len(langs)) + 0.4 - width / 2, langs, rotation=45, ha='right')
         ax.set_ylabel(what)
         ax.legend(fontsize='small')
-        fig.tight_layout()
-        save_png(fig, os.path.join(eval_dir, f"{tag}_{key}.png"))
-        plt.close(fig)
+        save_figure(fig, os.path.join(eval_dir, f"{tag}_{key}.png"))
     n_rows = math.ceil(len(COLUMNS) / 4)
     fig, axes = plt.subplots(n_rows, 4, figsize=(15, 3.5 * n_rows), squeeze=False)
     for ax in axes.flat[len(COLUMNS):]:
@@ -263,9 +255,7 @@ def write_reports(results, eval_dir, tag):
         ax.set_title(what)
     axes.flat[0].legend(fontsize='small')
     fig.supxlabel('vocabulary size')
-    fig.tight_layout()
-    save_png(fig, os.path.join(eval_dir, f"{tag}_vs_vocab.png"))
-    plt.close(fig)
+    save_figure(fig, os.path.join(eval_dir, f"{tag}_vs_vocab.png"))
 
 
 @contextlib.contextmanager
@@ -279,16 +269,31 @@ def writing(eval_dir):
         raise write_error(eval_dir, e) from None
 
 
+def distinct_names(toks):
+    """The tokenizers, each once; two of one name (bpe-4k from two folders) would write one metrics.json and one
+    legend entry, each taking the other's numbers: refused in one line. The same one listed twice (one hash) is kept
+    once."""
+    by_name = {}
+    for tok in toks:
+        other = by_name.setdefault(tok.name, tok)
+        if other.hash != tok.hash:
+            raise SystemExit(f"tokenizer eval: two tokenizers are named {tok.name!r} ({other.path}, hash "
+                             f"{other.hash[:12]}; {tok.path}, hash {tok.hash[:12]}): their metrics would overwrite "
+                             f"each other's; evaluate them with separate --eval_dir, or retrain one under another name")
+    return list(by_name.values())
+
+
 def eval_all(cfg):
     paths = [os.path.join(cfg['out_dir'], tokenizer_name(a, v)) for a in cfg['algorithms']
              for v in cfg['vocab_sizes']]
-    toks = [load_tokenizer(p) for p in paths + list(cfg['eval_tokenizers'])]  # fail before the slow part
+    toks = distinct_names([load_tokenizer(p) for p in paths + list(cfg['eval_tokenizers'])])  # before the slow part
     check_premium_config(cfg)
     split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['eval_split']}.jsonl")
     docs = read_docs_by_lang(split_path, cfg['eval_max_bytes_per_lang'])
     if not docs:
         raise SystemExit(f"{split_path}: no documents; re-run prepare.py for corpus {cfg['corpus']!r}")
     tag, parallel = f"{cfg['corpus']}_{cfg['eval_split']}", parallel_texts(cfg, set(docs))
+    split_sha = file_sha256(split_path)  # which text the numbers are of (the identity of the eval set)
     print(f"parity premium on {cfg['premium_set']}: {len(parallel[cfg['premium_reference']]):,} texts in "
           f"{len(parallel)} languages")
     results = []
@@ -296,7 +301,8 @@ def eval_all(cfg):
         t0 = time.time()
         m = intrinsic_metrics(tok, docs, cfg['renyi_alpha'], cfg['premium_reference'], set(cfg['unspaced']),
                               parallel, cfg['premium_set'])
-        m.update(corpus=cfg['corpus'], split=cfg['eval_split'])
+        m.update(corpus=cfg['corpus'], split=cfg['eval_split'], split_sha256=split_sha, path=tok.path,
+                 trained_on=getattr(tok, 'trained_on', None))
         with writing(cfg['eval_dir']):
             write_atomic(os.path.join(cfg['eval_dir'], tok.name, 'metrics.json'), json.dumps(m, indent=2))
         o = m['overall']
