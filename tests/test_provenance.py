@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -15,10 +14,10 @@ import torch
 import configurator
 import prepare
 import train
+from test_train import TINY, config as train_config
 from tokenizer import train_bpe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = {'n_layer': 1, 'n_head': 2, 'n_embd': 32}
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
@@ -51,12 +50,8 @@ def data(built, tmp_path):
 
 
 def config(data, run_dir, **kw):
-    cfg = configurator.defaults(train)
-    cfg.update(out_dir=data['out'], run_dir=str(run_dir), tokenizer=data['tok'], preset='gpt2-tiny', model_args=TINY,
-               block_size=32, batch_size=4, max_steps=8, warmup_steps=2, lr=1e-2, eval_interval=4, eval_docs=2,
-               eval_batch_size=64, log_interval=1, compile=False, device='cpu')
-    cfg.update(kw)
-    return cfg
+    """tests/test_train.py's tiny run, shorter: 8 steps, validated every 4."""
+    return train_config({'out': data['out'], 'a': data['tok']}, run_dir, **{'max_steps': 8, 'eval_interval': 4, **kw})
 
 
 def remake_train_split(data, keep=lambda i: i % 5 != 0):
