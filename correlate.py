@@ -11,10 +11,14 @@ runs were scored on different evaluation sets, and (scale) when fewer than two s
 tokenizer) cell is empty; --allow_missing=True leaves the unusable runs and cells out and lists them at the top of
 report.md and in summary.json `left_out`.
 
-scale (uniscale/scale_analysis.py, scale_report.py): per (small, large) pair of sizes Spearman rho, Kendall tau-b with exact
-permutation p-values, decision accuracy, bootstrap intervals over seeds, top-1 and regret; agreement over training
-(log.jsonl) and the cheapest point that agrees; scaling fits bpb = E + A N^-alpha with extrapolation and a backtest
-(uniscale/power_law.py); train and inference FLOPs beside bpb; tokenizer metrics as zero-compute predictors.
+scale (uniscale/scale_analysis.py, scale_report.py): what each size held fixed; per (small, large) pair of
+sizes Spearman rho, Kendall tau-b with exact permutation p-values, decision accuracy, seed-noise intervals, top-1 and
+regret, and a verdict that seed noise cannot move (or 'not resolved' with what would resolve it, in numbers); the
+headline bpb language-averaged (--weighting=macro, the default) and byte-weighted; per-algorithm and per-language
+pairs with Holm's correction; agreement over training (log.jsonl) and the cheapest point that agrees; the ranking at
+equal train FLOPs beside equal bytes; scaling fits bpb = E + A N^-alpha with extrapolation and a backtest
+(uniscale/power_law.py); train FLOPs, the LM head's share, tokens per parameter and inference FLOPs beside bpb;
+tokenizer metrics as zero-compute predictors.
 ab (uniscale/ab_analysis.py): learning curves on shared charts; val bpb at equal bytes, train FLOPs and steps; the difference
 over seeds with a Welch test; the success criterion in words.
 Writes out/analysis/{name}/: summary.json, summary.csv, report.md and PNG plots.
@@ -43,14 +47,17 @@ allow_missing = False        # leave out unfinished / unevaluated runs and empty
 metric = 'bpb'               # scale: a number in eval.json, dotted for nested ones (tasks.hellaswag.acc_norm)
 higher_is_better = None      # None: True for accuracies (tasks.*, *acc*), False otherwise (bpb, nll)
 split = ''                   # '' or 'test': eval.json; else eval_{split}.json (what eval_bpb.py --split writes)
+weighting = 'macro'          # scale, metric bpb: what the verdict ranks by: 'macro' (the mean of eval.json's
+#                              per-language bpb, every language counts once) | 'bytes' (eval.json's bpb, pooled over
+#                              the test bytes: languages with more text weigh more). The report shows both.
 seed = 1337                  # of the bootstraps and the Monte-Carlo permutations
-n_bootstrap = 10_000         # resamples of the seeds, for the intervals of rho and decision accuracy
+n_bootstrap = 10_000         # redraws of the seed noise, for the intervals of rho and decision accuracy
 exact_max_n = 9              # exact p-values by enumerating all n! orderings up to this many tokenizers (9! = 362,880)
 n_permutations = 100_000     # Monte-Carlo orderings beyond exact_max_n
 agree_target = {'decision_accuracy': 1.0}   # scale: the agreement that counts as "the same decision" ({statistic:
 #                              threshold}; statistics 'decision_accuracy' and/or 'spearman', e.g. {'spearman': 0.9})
 extrapolate_to = [1e9, 7e9]  # scale: non-embedding parameters to extrapolate each tokenizer's fit to
-n_fit_bootstrap = 500        # scale: refits on resampled seeds, for the intervals of the fits and p_best
+n_fit_bootstrap = 500        # scale: refits on redrawn seed noise, for the intervals of the fits and p_best
 tokenizer_eval_dir = 'out/tokenizer_eval'   # scale: {tokenizer}/metrics.json of `python tokenizer.py eval`
 tokens_dir = 'out/tokens'    # ab: token sidecars out/tokens/{corpus}/{tokenizer}/{split}.json
 token_stats_split = 'val'    # ab: the split whose sidecar gives tokens per document and bytes per token
@@ -65,6 +72,7 @@ CELL_KEYS = ('preset', 'arch', 'model_args', 'tokenizer_hash', 'corpus', 'block_
              'decay_frac', 'weight_decay', 'decay_embeddings', 'beta1', 'beta2', 'grad_clip', 'dropout', 'doc_mask',
              'inputs')
 AGREE_STATS = ('decision_accuracy', 'spearman')
+WEIGHTINGS = ('macro', 'bytes')
 
 
 def names(items, k=6):
@@ -289,6 +297,8 @@ def checked_config(cfg):
     cfg = {**configurator.defaults(globals()), **cfg}
     if cfg['command'] not in ('scale', 'ab'):
         raise SystemExit(f"correlate.py: unknown command {cfg['command']!r}; use 'scale' or 'ab'")
+    if cfg['weighting'] not in WEIGHTINGS:
+        raise SystemExit(f"correlate.py: weighting must be one of {list(WEIGHTINGS)}, got {cfg['weighting']!r}")
     if cfg['held_fixed'] not in AXES:
         raise SystemExit(f"correlate.py: held_fixed must be one of {list(AXES)}, got {cfg['held_fixed']!r}")
     bad = [k for k in cfg['agree_target'] if k not in AGREE_STATS]

@@ -57,8 +57,8 @@ def synthetic_grid(runs_dir, rng, large_order=None, toks=TOKS, sizes=SIZES, seed
             rank = i if large_order is None or si < len(sizes) - 1 else large_order[i]
             for seed in seeds:
                 b = 3.0 - 0.5 * si + 0.05 * rank + rng.normal(0, 0.002)
-                write_run(runs_dir, tok, preset, seed, b,
-                          per_lang={'eng': {'bpb': b - 0.1}, 'deu_Latn': {'bpb': b + 0.1 * (i % 2)}},
+                d = 0.1 + 0.02 * (i % 2)  # the language average (macro) equals b, as the byte-weighted bpb
+                write_run(runs_dir, tok, preset, seed, b, per_lang={'eng': {'bpb': b - d}, 'deu_Latn': {'bpb': b + d}},
                           tasks={'toy': {'acc': 0.3 + 0.01 * (5 - rank), 'acc_norm': 0.3}})
 
 
@@ -93,7 +93,7 @@ def test_scale_mode_recovers_a_known_ranking(tmp_path):
     rows = list(csv.DictReader(open(os.path.join(out, 'summary.csv'))))
     assert len(rows) == 3 + 2 * 3 + 2 * 3 and rows[0]['group'] == 'all'
     report = open(os.path.join(out, 'report.md')).read()
-    assert '**Verdict: high**' in report and 'ρ > 0.8 high' in report and 'cannot show' in report
+    assert '**Verdict: high**' in report and 'high (ρ > 0.8)' in report and 'cannot show' in report
     for f in s['plots']:
         assert os.path.getsize(os.path.join(out, f)) > 1000 and f in report
     assert {'rho_heatmap.png', 'bpb_vs_params.png', 'scatter_apertus-tiny_vs_apertus-300M.png',
@@ -105,7 +105,7 @@ def test_scale_mode_reports_a_reshuffled_large_ranking(tmp_path):
     synthetic_grid(tmp_path / 'runs', np.random.default_rng(0), large_order=[5, 4, 3, 2, 1, 0])
     _, s = run_scale(tmp_path)
     h = s['headline']
-    assert h['spearman'] == pytest.approx(-1.0) and h['verdict'] == 'low' and not h['top1_agree']
+    assert h['spearman'] == pytest.approx(-1.0) and h['verdict'] == 'reversed' and not h['top1_agree']
     assert h['decision_accuracy'] == 0.0
     assert (h['small_pick'], h['large_best']) == ('bpe-2k', 'unigram-8k')
     assert h['regret_bpb'] == pytest.approx(0.25, abs=0.01)
@@ -117,9 +117,11 @@ def test_four_tokenizers_can_never_be_significant(tmp_path):
     out, s = run_scale(tmp_path)
     h = s['headline']
     assert h['spearman'] == pytest.approx(1.0) and h['spearman_p'] == pytest.approx(2 / 24)
-    assert h['verdict'] == 'not significant' and h['smallest_p_possible'] == pytest.approx(2 / math.factorial(4))
+    assert h['verdict'] == 'not resolved' and h['smallest_p_possible'] == pytest.approx(2 / math.factorial(4))
+    assert h['to_resolve']['tokenizers'] == 5  # 2/5! = 0.017 < 0.05 <= 2/4! = 0.083
     report = open(os.path.join(out, 'report.md')).read()
-    assert '**Verdict: not significant** with 4 tokenizers' in report and '2/4! = 0.08333' in report
+    assert '**Verdict: not resolved**' in report and 'no ordering of 4 tokenizers can reach p < 0.05' in report
+    assert '2/4! = 0.0833' in report and 'more tokenizers: at least 5' in report
 
 
 def test_scale_mode_on_a_task_accuracy(tmp_path):
@@ -137,7 +139,8 @@ def test_scale_mode_reads_only_the_runs_given_and_the_split_asked(tmp_path):
     assert 'no fits: 2 sizes' in s['fits_note'] and 'fits' not in s
     for d in runs.iterdir():  # eval_bpb.py --split=val writes eval_val.json next to eval.json
         ev = json.loads((d / 'eval.json').read_text())
-        (d / 'eval_val.json').write_text(json.dumps({**ev, 'split': 'val', 'bpb': ev['bpb'] + 1,
+        per_lang = {lang: {'bpb': v['bpb'] + 1} for lang, v in ev['per_lang'].items()}
+        (d / 'eval_val.json').write_text(json.dumps({**ev, 'split': 'val', 'bpb': ev['bpb'] + 1, 'per_lang': per_lang,
                                                      'eval_set': {**EVAL_SET, 'split': 'val'}}))
     out, s = run_scale(tmp_path, split='val')
     assert s['split'] == 'val' and min(c['mean'] for c in s['cells']) > 2.0 + 1

@@ -51,11 +51,6 @@ def test_a_non_decelerating_curve_hits_a_bound():
     assert f['at_bound']
 
 
-def test_pure_power_law_through_two_sizes():
-    f = power_law.fit_pure_power_law(NS[:2], 40.0 * NS[:2] ** -0.25)
-    assert f['E'] == 0 and f['A'] == pytest.approx(40.0) and f['alpha'] == pytest.approx(0.25)
-
-
 def test_extrapolation_ranks_well_separated_tokenizers_with_p_best_near_one():
     rng = np.random.default_rng(2)
     laws = {'good': (1.0, 30.0, 0.3), 'mid': (1.2, 30.0, 0.3), 'bad': (1.4, 30.0, 0.3)}
@@ -78,23 +73,30 @@ def test_close_tokenizers_share_p_best():
     assert max(x['p_best'].values()) < 0.95  # seed noise far above the gap: neither is sure to win
 
 
-def test_backtest_fit_beats_the_smallest_size_when_curves_cross():
-    # a starts worse but scales faster: the smallest size ranks b first; at the largest size a wins, and the
-    # law fitted on the first four sizes sees it coming
-    means = {'a': law(NS, 1.0, 200.0, 0.4).tolist(), 'b': law(NS, 1.05, 20.0, 0.25).tolist(),
+def test_backtest_fit_beats_the_largest_size_fitted_when_curves_cross_after_it():
+    # a starts worse but scales faster: every fitted size (the first four) ranks b first; at the largest size a wins,
+    # and the law fitted on the first four sizes sees it coming. By hand at N = 6.4e7 and 2.56e8: a = 1 + 2700 /
+    # sqrt(N) = 1.3375, 1.1688; b = 1.05 + 20 N^-0.25 = 1.2736, 1.2081
+    means = {'a': law(NS, 1.0, 2700.0, 0.5).tolist(), 'b': law(NS, 1.05, 20.0, 0.25).tolist(),
              'c': law(NS, 1.3, 20.0, 0.25).tolist()}
-    assert means['a'][0] > means['b'][0] and means['a'][-1] < means['b'][-1]
+    assert means['a'][3] > means['b'][3] and means['a'][-1] < means['b'][-1]
     bt = power_law.backtest(NS, means)
     assert bt['law'] == 'E + A N^-alpha' and bt['fitted_on'] == 4
     assert bt['predicted']['a'] == pytest.approx(means['a'][-1], rel=1e-5)
-    assert bt['fit']['decision_accuracy'] == 1.0 and bt['smallest']['decision_accuracy'] == pytest.approx(2 / 3)
-    assert bt['better'] == 'fit'
+    assert bt['fit']['decision_accuracy'] == 1.0 and bt['largest_fitted']['decision_accuracy'] == pytest.approx(2 / 3)
+    # at N = 1e6 a (3.7) is even behind c (1.3 + 20 / 31.6 = 1.93): only the pair (b, c) is right
+    assert bt['smallest']['decision_accuracy'] == pytest.approx(1 / 3) and bt['better'] == 'fit'
 
 
-def test_backtest_with_three_sizes_uses_the_two_parameter_law_and_none_below():
+def test_backtest_needs_four_sizes_to_refit_the_law_it_extrapolates():
+    # with three sizes the three-parameter law would be fitted on two: that is another law (E = 0), not tested here
     means = {'a': [3.0, 2.5, 2.2], 'b': [3.1, 2.6, 2.3]}
-    bt = power_law.backtest(NS[:3], means)
-    assert bt['law'].startswith('A N^-alpha') and bt['better'] == 'tie'
-    pred = 3.0 * (2.5 / 3.0) ** 2  # a line in log-log through two points, one more step of factor 4
-    assert bt['predicted']['a'] == pytest.approx(pred)
-    assert power_law.backtest(NS[:2], means) is None
+    assert power_law.backtest(NS[:3], means) is None and power_law.backtest(NS[:2], means) is None
+
+
+def test_backtest_says_better_against_the_largest_size_fitted_not_the_smallest():
+    # the smallest size orders b before a, the fitted sizes' largest (and the fit) a before b, as the largest does
+    means = {'a': law(NS[:4], 1.0, 200.0, 0.4).tolist(), 'b': law(NS[:4], 1.05, 20.0, 0.25).tolist()}
+    bt = power_law.backtest(NS[:4], means)
+    assert bt['smallest']['decision_accuracy'] == 0.0 and bt['largest_fitted']['decision_accuracy'] == 1.0
+    assert bt['fit']['decision_accuracy'] == 1.0 and bt['better'] == 'tie'  # not 'fit' (the old bold word)

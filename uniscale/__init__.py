@@ -19,8 +19,8 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   eval_file         the eval file format: entries by identity, merged under a lock, found by eval set
   run_folder        what a run folder is: checkpoints, finished or not, which evaluation set an eval file scored
   preflight_check   sweep.py --preflight / --dry_run: each configuration measured, or its cost estimated
-  rank_stats        rank correlations with exact p-values, decision accuracy, bootstraps over seeds
-  power_law         bpb = E + A N^-alpha fits, extrapolation, backtest
+  rank_stats        rank correlations with exact p-values, decision accuracy, the seed-noise model, Holm, verdicts
+  power_law         bpb = E + A N^-alpha fits (parametric-bootstrap intervals), extrapolation, backtest
   scale_analysis    the scale study's numbers (correlate.py scale)
   scale_report      the scale study's report.md, tables and plots
   ab_analysis       the A/B study's numbers, report and plots (correlate.py ab)

@@ -1,11 +1,13 @@
 """
-Rank statistics of the scale study: do two sizes order the tokenizers alike?
+Rank statistics of the scale study: do two sizes order the tokenizers alike, and can seed noise tell?
 
 Spearman rho and Kendall tau-b with exact permutation p-values (scipy.stats.permutation_test over all n! orderings,
-seeded Monte-Carlo beyond exact_max_n), decision accuracy (the share of tokenizer pairs ordered alike), bootstrap
-intervals over seeds (scipy.stats.bootstrap, each (tokenizer, size) cell's seeds resampled on their own), and the
-verdict words. Everything takes per-tokenizer values in the same order on both sides; lower or higher is better does
-not matter to a correlation, and decision accuracy compares orders, not directions.
+seeded Monte-Carlo beyond exact_max_n), decision accuracy (the share of tokenizer pairs ordered alike), the seed-noise
+model every interval of the study draws from (`noisy_means`: the parametric bootstrap shared with power_law.py),
+Holm's correction, the flip probability of two tokenizers' order, the verdict words, and what a verdict that is not
+resolved would need (`to_resolve`: tokenizers, seeds, gaps, in numbers). Everything takes
+per-tokenizer values in the same order on both sides; lower or higher is better does not matter to a correlation,
+and decision accuracy compares orders, not directions.
 """
 import math
 from functools import lru_cache
@@ -13,8 +15,9 @@ from functools import lru_cache
 import numpy as np
 import scipy.stats as st
 
-HIGH, MODERATE = 0.8, 0.5    # verdict thresholds on Spearman rho: > 0.8 high, 0.5-0.8 moderate, < 0.5 low
-ALPHA = 0.05                 # a verdict word only when the permutation p-value is below this
+HIGH, MODERATE = 0.8, 0.5    # verdict bands on Spearman rho: > 0.8 high, 0.5-0.8 moderate, 0-0.5 low
+ALPHA = 0.05                 # a verdict word only when Spearman's and Kendall's permutation p are both below this
+BANDS = (('high', HIGH, False), ('moderate', MODERATE, True), ('low', 0.0, False))   # (word, floor, floor included)
 
 
 def average_ranks(a):
@@ -60,6 +63,14 @@ def smallest_p(n):
     return min(1.0, 2 / math.factorial(n)) if n >= 2 else 1.0
 
 
+def tokenizers_needed(alpha=ALPHA):
+    """The fewest items whose smallest permutation p is below alpha (5 at 0.05: 2/5! = 0.017)."""
+    n = 2
+    while smallest_p(n) >= alpha:
+        n += 1
+    return n
+
+
 def rank_tests(x, y, exact_max_n=9, n_permutations=100_000, seed=1337):
     """rho, its p-value, tau-b, its p-value, and how the p-values were computed ('exact' or 'monte-carlo').
 
@@ -91,27 +102,45 @@ def _permutation_p(rx, ry, n_resamples, seed):
     return float(min(1.0, p[0])), float(min(1.0, p[1]))
 
 
-def _resampled_means(cells, n_resamples, seed):
-    """(n_resamples, n_cells) means of each cell's values resampled with replacement (scipy.stats.bootstrap,
-    independent samples). A one-seed cell cannot vary: it is passed twice, which resamples to itself."""
-    data = tuple(np.repeat(c, 2) if len(c) == 1 else np.asarray(c, float) for c in cells)
-    if all(len(np.unique(c)) == 1 for c in data):  # nothing varies: scipy would warn of a degenerate distribution
-        return np.tile([c[0] for c in data], (n_resamples, 1))
+# ---------------------------------------------------------------- seed noise
+def pooled_variance(cells):
+    """(s2, df): the seed variance pooled over cells (each cell's squared deviations from its own mean, summed, over
+    sum(n - 1)); (None, 0) when no cell has two seeds."""
+    cells = [np.asarray(c, float) for c in cells]
+    df = sum(len(c) - 1 for c in cells)
+    return (float(sum(((c - c.mean()) ** 2).sum() for c in cells) / df), df) if df > 0 else (None, 0)
 
-    def means(*samples, axis=-1):  # a vector statistic: scipy keeps every cell's resampled mean
-        return np.stack([s.mean(axis=axis) for s in samples], axis=0)
-    res = st.bootstrap(data, means, n_resamples=n_resamples, vectorized=True, paired=False, method='percentile',
-                       rng=np.random.default_rng(seed))
-    return res.bootstrap_distribution.T
+
+def noisy_means(centers, n_seeds, s2, df, n_draws, rng):
+    """(n_draws, n_cells) redrawn cell means: center + N(0, sigma2 / n_seeds), one sigma2 = s2 * df / chi2(df) per
+    draw. The parametric bootstrap of the seeds every interval of the study uses (rank statistics and scaling fits):
+    the chi-square draw carries the uncertainty of a variance estimated from few seeds, so that (draw - center) /
+    sqrt(s2 / n) follows Student's t with df degrees of freedom; a percentile bootstrap of 2-3 seeds per cell is
+    too narrow (it covered 57-84% at a nominal 95%, issue 21)."""
+    centers, n_seeds = np.asarray(centers, float), np.asarray(n_seeds, float)
+    sigma2 = s2 * df / rng.chisquare(df, n_draws)
+    return centers + rng.standard_normal((n_draws, len(centers))) * np.sqrt(sigma2[:, None] / n_seeds)
+
+
+def seed_draws(cells, n_draws, rng):
+    """(n_draws, n_cells) means of `cells` (per-seed values) redrawn by noisy_means with the variance pooled over
+    them; None when no cell has two seeds (seed noise unknown)."""
+    s2, df = pooled_variance(cells)
+    if s2 is None:
+        return None
+    return noisy_means([np.mean(c) for c in cells], [len(c) for c in cells], s2, df, n_draws, rng)
 
 
 def bootstrap_ci(stat, small, large, n_resamples=10_000, seed=1337, level=0.95):
-    """Percentile interval of stat(small means, large means) over resampled seeds. small, large: lists (one per
-    tokenizer) of arrays of per-seed values. What it shows: how much the statistic moves with seed noise at these
-    tokenizers and this data; what it cannot show: other tokenizers, other data, or (with 2-3 seeds) the tails."""
-    draws = _resampled_means(list(small) + list(large), n_resamples, seed)
-    k = len(small)
-    values = stat(draws[:, :k], draws[:, k:])
+    """Percentile interval of stat(small means, large means) over redrawn seeds (seed_draws, the variance pooled
+    within each size); None when a size has one seed per cell. small, large: lists (one per tokenizer) of arrays of
+    per-seed values. What it shows: how far seed noise could move the statistic at these tokenizers and this data;
+    what it cannot show: other tokenizers or other data."""
+    rng = np.random.default_rng(seed)
+    a, b = seed_draws(small, n_resamples, rng), seed_draws(large, n_resamples, rng)
+    if a is None or b is None:
+        return None
+    values = stat(a, b)
     if np.isnan(values).all():
         return [float('nan'), float('nan')]
     lo, hi = np.nanpercentile(values, [50 * (1 - level), 50 * (1 + level)])
@@ -126,11 +155,119 @@ def bootstrap_decision_accuracy_ci(small, large, n_resamples=10_000, seed=1337, 
     return bootstrap_ci(decision_accuracy, small, large, n_resamples, seed, level)
 
 
-def verdict(rho, p=None):
-    """'high' (rho > 0.8), 'moderate' (0.5-0.8) or 'low' only when the permutation p < ALPHA; else 'not significant';
-    'undefined' without a correlation."""
+def flip_probability(gap, sd, n_seeds=1):
+    """P(two tokenizers whose true means differ by `gap` come out in the wrong order) when each is the mean of
+    n_seeds runs with seed std `sd` (normal model): Phi(-gap / (sd sqrt(2 / n_seeds))). A gap of 2 sd with one
+    run each still flips 7.9% of the time."""
+    if gap is None or not sd:
+        return None
+    return float(st.norm.cdf(-abs(gap) / (sd * math.sqrt(2 / n_seeds))))
+
+
+def seeds_for_gap(gap, sd, z=2.0):
+    """Seeds per cell that put `gap` at z standard errors of a difference of two means (sd sqrt(2/k)):
+    k = ceil(2 (z sd / gap)^2), at least 2."""
+    if not gap or sd is None:
+        return None
+    return max(2, math.ceil(2 * (z * sd / gap) ** 2))
+
+
+def holm(pvalues):
+    """Holm's step-down adjusted p-values (the family-wise error over all of them stays below the level at which
+    each adjusted p is read), in the input order; None entries are not in the family and stay None."""
+    idx = [i for i, p in enumerate(pvalues) if p is not None and not math.isnan(p)]
+    out = [None] * len(pvalues)
+    running = 0.0
+    for rank, i in enumerate(sorted(idx, key=lambda i: pvalues[i])):
+        running = max(running, min(1.0, (len(idx) - rank) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+# ---------------------------------------------------------------- the verdict
+def band(rho):
+    """The band word of a positive rho ('high', 'moderate', 'low') and its floor."""
+    for word, floor, closed in BANDS:
+        if rho > floor or (closed and rho == floor):
+            return word, floor, closed
+    return None, None, None
+
+
+def verdict(rho, p_rho=None, p_tau=None, ci=None):
+    """The verdict word. 'high' (rho > 0.8), 'moderate' (0.5-0.8) or 'low' (0-0.5) only when Spearman's and Kendall's
+    p are both below ALPHA and the lower end of the seed interval of rho `ci` is in the same band or above (seed noise
+    cannot lower the word); 'reversed' when both p < ALPHA, rho < 0 and the interval's upper end is below 0;
+    'not resolved' otherwise (including one seed per cell: ci None, seed noise unknown); 'undefined' without a
+    correlation."""
     if rho is None or math.isnan(rho):
         return 'undefined'
-    if p is None or math.isnan(p) or p >= ALPHA:
-        return 'not significant'
-    return 'high' if rho > HIGH else 'moderate' if rho >= MODERATE else 'low'
+    if any(p is None or math.isnan(p) or p >= ALPHA for p in (p_rho, p_tau)) or ci is None or math.isnan(ci[0]):
+        return 'not resolved'
+    if rho < 0:
+        return 'reversed' if ci[1] < 0 else 'not resolved'
+    word, floor, closed = band(rho)
+    return word if word and (ci[0] > floor or (closed and ci[0] >= floor)) else 'not resolved'
+
+
+# ---------------------------------------------------------------- what a pair of sizes can resolve
+def noise_vs_gaps(cs):
+    """At one size (cs: per-seed values, one array per tokenizer): the seed std pooled over tokenizers, the gaps
+    between adjacent tokenizers' means (sorted), and what the noise makes of them (normal model): the probability
+    that the smallest and the median gap come out in the wrong order with one run each and with the seeds used, and
+    the seeds per cell that would put the median gap at 2 standard errors of a difference."""
+    s2, df = pooled_variance(cs)
+    std, k = (math.sqrt(s2) if s2 is not None else None), min(len(c) for c in cs)
+    gaps = np.diff(np.sort([c.mean() for c in cs]))
+    mn, med = (float(gaps.min()), float(np.median(gaps))) if len(gaps) else (None, None)
+    flip = flip_probability
+    return dict(n_tokenizers=len(cs), n_seeds=k, seed_std=std, seed_df=df,
+                spread=float(np.ptp([c.mean() for c in cs])), min_gap=mn, median_gap=med, n_gaps=len(gaps),
+                gaps_over_2std=int((gaps > 2 * std).sum()) if std is not None else None,
+                flip_one_run_min_gap=flip(mn, std), flip_one_run_median_gap=flip(med, std),
+                flip_min_gap=flip(mn, std, k), flip_median_gap=flip(med, std, k),
+                seeds_for_median_gap=seeds_for_gap(med, std))
+
+
+def to_resolve(p, noises):
+    """Why a pair's verdict is 'not resolved', and what would resolve it, in numbers: `tokenizers` (the fewest whose
+    smallest p is below ALPHA, where n cannot reach it), `seeds` (per cell, for the median gap between adjacent
+    tokenizers at the noisier size to stand at 2 standard errors), `gap` (the gap the current seeds resolve at 2
+    standard errors there)."""
+    why = []
+    if p['spearman_p'] >= ALPHA or p['kendall_p'] >= ALPHA:
+        why.append(f"Spearman p = {p['spearman_p']:.3g} and Kendall p = {p['kendall_p']:.3g} are not both below "
+                   f"{ALPHA}")
+    if p['smallest_p_possible'] >= ALPHA:
+        why.append(f"no ordering of {p['n_tokenizers']} tokenizers can reach p < {ALPHA} (the smallest p is "
+                   f"2/{p['n_tokenizers']}! = {p['smallest_p_possible']:.3g})")
+    ci = p['spearman_ci']
+    if ci is None:
+        why.append('one seed per cell: seed noise is unknown')
+    elif p['spearman'] < 0 and ci[1] >= 0:
+        why.append(f"the seed interval of ρ {ci[0]:.3f} to {ci[1]:.3f} reaches 0")
+    elif p['spearman'] > 0:
+        word, floor, _ = band(p['spearman'])
+        if ci[0] < floor or (ci[0] == floor and word != 'moderate'):
+            why.append(f"the seed interval of ρ reaches down to {ci[0]:.3f}, out of the '{word}' band (which "
+                       f"starts at {floor})")
+    known = [z for z in noises if z['seed_std'] and z['median_gap']]
+    worst = max(known, key=lambda z: z['seed_std'] / z['median_gap'], default=None)
+    return dict(why=why, tokenizers=tokenizers_needed() if p['smallest_p_possible'] >= ALPHA else None,
+                seeds=worst['seeds_for_median_gap'] if worst else None,
+                gap=2 * worst['seed_std'] * math.sqrt(2 / worst['n_seeds']) if worst else None,
+                size=worst['size'] if worst else None, seed_std=worst['seed_std'] if worst else None,
+                median_gap=worst['median_gap'] if worst else None, n_seeds=worst['n_seeds'] if worst else None)
+
+
+def holm_family(groups):
+    """Holm's correction over every pair of every group ({group: pairs}) whose test can reach p < ALPHA (n tokenizers
+    with 2/n! < ALPHA; the others are `testable` False, descriptive only). A pair's p is the larger of Spearman's and
+    Kendall's (the verdict needs both); `p_holm` is its adjusted value and the verdict is re-read at it."""
+    pairs = [p for ps in groups.values() for p in ps]
+    testable = [p.get('spearman') is not None and p['smallest_p_possible'] < ALPHA for p in pairs]
+    raw = [max(p['spearman_p'], p['kendall_p']) if ok else None for p, ok in zip(pairs, testable)]
+    for p, ok, adj in zip(pairs, testable, holm(raw)):
+        p.update(testable=ok, p_holm=adj, holm_m=sum(testable), to_resolve=None)
+        if p.get('spearman') is not None:
+            p['verdict'] = verdict(p['spearman'], adj, adj, p['spearman_ci']) if ok else 'not resolved'
+    return groups

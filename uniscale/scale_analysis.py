@@ -1,22 +1,27 @@
 """
 The scale study's numbers: does the ranking of tokenizers at a small model size predict the ranking at a large one,
-how early in training, what would a scaling fit have said, and what does each tokenizer cost?
+can seed noise tell, how early in training, what would a scaling fit have said, and what does each tokenizer cost?
 
 scale_analysis(records, cfg) takes the runs correlate.py loaded and checked (eval.json, config.json, log.jsonl of
-each) and returns the summary dict written to summary.json: per (small, large) pair the rank statistics and decision
-accuracy; agreement over training (`over_training`, `cheapest_agreeing`); scaling fits, extrapolation and backtest;
-cost (train FLOPs, inference FLOPs per byte); zero-compute predictors (tokenizer metrics) against the largest size.
+each) and returns the summary dict written to summary.json: what was held fixed; per (small, large) pair the rank
+statistics, seed intervals and the verdict (and what would resolve it); the headline under the other bpb weighting;
+per-algorithm and per-language pairs with Holm's correction; agreement over training (`over_training`,
+`cheapest_agreeing`); the ranking at equal train FLOPs beside the one at equal bytes; scaling fits, extrapolation and
+backtest; cost (train FLOPs, the LM head's share, tokens per parameter, inference FLOPs per byte); zero-compute
+predictors (tokenizer metrics) against the largest size.
 """
 import itertools
+import json
 import math
 import re
 
 import numpy as np
 
 from uniscale import power_law, rank_stats
-from uniscale.rank_stats import decision_accuracy, rank_tests, spearman
+from uniscale.rank_stats import ALPHA, decision_accuracy, rank_tests, spearman
 
 MIN_GROUP = 3                # tokenizers needed for a within-algorithm correlation
+VOCAB_MULTIPLE = 64          # model.GPTConfig.vocab_multiple: the LM head's rows are the vocabulary padded to this
 # zero-compute predictors: metrics.json key (under 'overall'; 'premium' is averaged over the non-reference
 # languages) -> +1 where a higher value is hypothesised to mean a better tokenizer, -1 where lower is
 INTRINSIC = {'bytes_per_token': +1, 'chars_per_token': +1, 'fertility': -1, 'continued_words': -1,
@@ -32,6 +37,34 @@ def metric_value(ev, key):
             return None
         v = v[part]
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def macro_bpb(ev):
+    """The language-averaged bpb: the mean of eval.json's per_lang bpb, every language counted once."""
+    vals = [metric_value(v, 'bpb') for v in (ev.get('per_lang') or {}).values()]
+    return float(np.mean(vals)) if vals and None not in vals else None
+
+
+def weighting_of(evals, cfg):
+    """(value_of(eval.json) -> number, the weighting used, a sentence saying what it is). bpb: 'macro' (every
+    language once) or 'bytes' (eval.json's bpb, pooled over the test bytes); other metrics: no weighting (None)."""
+    if cfg['metric'] != 'bpb':
+        return (lambda ev: metric_value(ev, cfg['metric'])), None, f"{cfg['metric']} as eval.json holds it"
+    pooled = (lambda ev: metric_value(ev, 'bpb')), 'bytes', \
+        "byte-weighted: eval.json's bpb, every test byte counts once (languages with more test text weigh more)"
+    have = [bool(ev.get('per_lang')) for ev in evals]
+    if cfg['weighting'] == 'bytes':
+        return pooled
+    if not any(have):
+        return pooled[:2] + ("byte-weighted: weighting='macro' was asked, but no eval.json has per-language bpb "
+                             "(per_lang)",)
+    if not all(have):
+        ev = evals[have.index(False)]
+        raise SystemExit(f"{ev['_path']}: no per-language bpb (per_lang) while other runs have it, so the language "
+                         f"average cannot be taken; re-run eval_bpb.py --run={ev.get('run_dir', '')} --force=True, "
+                         f"or pass --weighting=bytes")
+    n = len({lang for ev in evals for lang in ev['per_lang']})
+    return macro_bpb, 'macro', f"language-averaged (macro): the mean of the {n} languages' bpb, each counted once"
 
 
 def natural_key(name):
@@ -60,6 +93,11 @@ def oriented(values, higher):
 
 
 # ---------------------------------------------------------------- pairs of sizes
+def noise_vs_gaps(cells, tokenizers, size):
+    """rank_stats.noise_vs_gaps of one size's cells (the tokenizers present there)."""
+    return {'size': size, **rank_stats.noise_vs_gaps([cells[t, size] for t in tokenizers if (t, size) in cells])}
+
+
 def compare_sizes(cells, tokenizers, small, large, higher, cfg):
     """The statistics of one (small, large) pair over the tokenizers present at both sizes."""
     toks = [t for t in tokenizers if (t, small) in cells and (t, large) in cells]
@@ -74,31 +112,21 @@ def compare_sizes(cells, tokenizers, small, large, higher, cfg):
     pick, top = int(best(mx)), int(best(my))
     regret = float(abs(my[pick] - my[top]))
     nb, seed = cfg['n_bootstrap'], cfg['seed']
-    return {**out, 'spearman': rho, 'spearman_p': p_rho, 'kendall': tau, 'kendall_p': p_tau, 'p_method': how,
-            'spearman_ci': rank_stats.bootstrap_spearman_ci(xs, ys, nb, seed),
-            'decision_accuracy': float(decision_accuracy(mx, my)),
-            'decision_accuracy_ci': rank_stats.bootstrap_decision_accuracy_ci(xs, ys, nb, seed),
-            'min_seeds': int(min(len(c) for c in xs + ys)), 'small_pick': toks[pick], 'large_best': toks[top],
-            'top1_agree': bool(regret == 0.0), 'regret': regret,
-            'regret_bpb': regret if cfg['metric'] == 'bpb' else None, 'verdict': rank_stats.verdict(rho, p_rho)}
+    ci = rank_stats.bootstrap_spearman_ci(xs, ys, nb, seed)
+    p = {**out, 'spearman': rho, 'spearman_p': p_rho, 'kendall': tau, 'kendall_p': p_tau, 'p_method': how,
+         'spearman_ci': ci, 'decision_accuracy': float(decision_accuracy(mx, my)),
+         'decision_accuracy_ci': rank_stats.bootstrap_decision_accuracy_ci(xs, ys, nb, seed),
+         'min_seeds': int(min(len(c) for c in xs + ys)), 'small_pick': toks[pick], 'large_best': toks[top],
+         'top1_agree': bool(regret == 0.0), 'regret': regret,
+         'regret_bpb': regret if cfg['metric'] == 'bpb' else None, 'verdict': rank_stats.verdict(rho, p_rho, p_tau, ci)}
+    p['to_resolve'] = rank_stats.to_resolve(p, [noise_vs_gaps(cells, toks, z) for z in (small, large)]) \
+        if p['verdict'] == 'not resolved' else None
+    return p
 
 
 def all_pairs(cells, sizes, higher, cfg, tokenizers=None):
     tokenizers = tokenizers or sorted({t for t, _ in cells}, key=natural_key)
     return [compare_sizes(cells, tokenizers, a, b, higher, cfg) for a, b in itertools.combinations(sizes, 2)]
-
-
-def noise_vs_gaps(cells, tokenizers, size):
-    """Seed std (pooled over tokenizers) next to the gaps between adjacent tokenizers' means at one size."""
-    cs = [cells[t, size] for t in tokenizers if (t, size) in cells]
-    var = [c.var(ddof=1) for c in cs if len(c) > 1]
-    std = float(np.sqrt(np.mean(var))) if var else None
-    means = np.sort([c.mean() for c in cs])
-    gaps = np.diff(means)
-    some = len(gaps) > 0
-    return dict(size=size, n_tokenizers=len(cs), seed_std=std, spread=float(means[-1] - means[0]),
-                min_gap=float(gaps.min()) if some else None, median_gap=float(np.median(gaps)) if some else None,
-                gaps_over_2std=int((gaps > 2 * std).sum()) if std is not None else None, n_gaps=len(gaps))
 
 
 # ---------------------------------------------------------------- agreement over training
@@ -110,6 +138,14 @@ def run_train_tokens(rec):
     if c.get('total_steps') and c.get('tokens_per_step'):
         return float(c['total_steps'] * c['tokens_per_step'])
     return None
+
+
+def size_train_flops(records, size):
+    """What a size cost: flops_per_token x tokens trained, summed over every run of it (every tokenizer and seed);
+    None when a run lacks either. The one definition both sides of the compute-saving share use."""
+    recs = [r for r in records if r['eval']['preset'] == size]
+    costs = [(r['eval'].get('flops_per_token'), run_train_tokens(r)) for r in recs]
+    return float(sum(f * n for f, n in costs)) if recs and all(f and n for f, n in costs) else None
 
 
 def run_curve(rec):
@@ -136,18 +172,18 @@ def over_training(records, sizes, tokenizers, reference, higher):
     """Per size and evaluation point (fractions of training on the grid of the size's run with the fewest
     evaluations, each run's val bpb interpolated there): the ranking of the per-tokenizer seed means against
     `reference` (the largest size's final means, one per tokenizer: its last val bpb, so that both sides are
-    measured alike and a val-vs-test difference is not read as disagreement). train_flops is what the whole size costs up to
-    that point: every tokenizer and seed, flops_per_token x tokens trained x fraction."""
+    measured alike and a val-vs-test difference is not read as disagreement). train_flops is what the whole size
+    costs up to that point: size_train_flops (every tokenizer and seed) x fraction."""
     ref = oriented(reference, higher)
     points = []
     for size in sizes:
         recs = [r for r in records if r['eval']['preset'] == size]
         curves = {id(r): run_curve(r) for r in recs}
-        if any(c is None for c in curves.values()) or any(r['eval'].get('flops_per_token') is None for r in recs):
+        cost = size_train_flops(records, size)
+        if any(c is None for c in curves.values()) or cost is None:
             continue
         shortest = min(curves.values(), key=lambda c: len(c[0]))[0]
         grid = shortest[shortest >= max(c[0][0] for c in curves.values()) - 1e-12]
-        cost = sum(r['eval']['flops_per_token'] * (run_train_tokens(r) or 0) for r in recs)
         here = [i for i, t in enumerate(tokenizers) if any(r['eval']['tokenizer'] == t for r in recs)]
         for f in grid:
             means = [np.mean([np.interp(f, *curves[id(r)]) for r in recs if r['eval']['tokenizer'] == tokenizers[i]])
@@ -172,7 +208,55 @@ def cheapest_agreeing(points, target):
     return min(good, key=lambda p: p['train_flops'], default=None)
 
 
-# ---------------------------------------------------------------- fits, cost, intrinsic metrics
+# ---------------------------------------------------------------- equal train FLOPs
+def flops_curve(rec):
+    """(train FLOPs, val bpb, step) arrays at each evaluation of log.jsonl (FLOPs = flops_per_token x tokens)."""
+    fpt = rec['eval'].get('flops_per_token')
+    pts = [(fpt * e['tokens'], e['val_bpb'], e['step']) for e in rec.get('events') or []
+           if fpt and e.get('val_bpb') is not None and e.get('tokens') is not None and e.get('step') is not None]
+    return np.array(pts, float).T if len(pts) >= 2 else None
+
+
+def equal_flops(records, sizes, tokenizers, higher):
+    """Per size, the ranking at equal train FLOPs beside the one at equal bytes (both val bpb of log.jsonl): every
+    run's val bpb interpolated at the train FLOPs the size's cheapest run spent, against each run's last val bpb;
+    and the smallest-to-largest agreement under each. Sizes whose runs lack a log are skipped."""
+    rows = []
+    for z in sizes:
+        recs = [r for r in records if r['eval']['preset'] == z]
+        curves = {id(r): flops_curve(r) for r in recs}
+        if not recs or any(c is None for c in curves.values()):
+            continue
+        cheap = min(recs, key=lambda r: curves[id(r)][0][-1])
+        at = float(curves[id(cheap)][0][-1])
+        toks = [t for t in tokenizers if any(r['eval']['tokenizer'] == t for r in recs)]
+        of = {t: [r for r in recs if r['eval']['tokenizer'] == t] for t in toks}
+        flops = {t: float(np.mean([np.interp(at, *curves[id(r)][:2]) for r in of[t]])) for t in toks}
+        bytes_ = {t: float(np.mean([curves[id(r)][1][-1] for r in of[t]])) for t in toks}
+        frac = [float(np.interp(at, curves[id(r)][0], curves[id(r)][2]) / (r['config'].get('total_steps')
+                      or r['eval'].get('total_steps') or curves[id(r)][2][-1])) for r in recs]
+        sign = -1 if higher else 1
+        rows.append(dict(size=z, train_flops=at, cheapest=cheap['eval']['tokenizer'], bpb_at_flops=flops,
+                         bpb_at_bytes=bytes_, ranking_at_flops=sorted(toks, key=lambda t: sign * flops[t]),
+                         ranking_at_bytes=sorted(toks, key=lambda t: sign * bytes_[t]),
+                         spearman=float(spearman([flops[t] for t in toks], [bytes_[t] for t in toks])),
+                         decision_accuracy=float(decision_accuracy([flops[t] for t in toks],
+                                                                   [bytes_[t] for t in toks])),
+                         schedule_fraction=[min(frac), max(frac)]))
+    if len(rows) < 2:
+        return {'sizes': rows, 'headline': None}
+    a, b = rows[0], rows[-1]
+    toks = [t for t in a['bpb_at_flops'] if t in b['bpb_at_flops']]
+
+    def agree(key):
+        x, y = [a[key][t] for t in toks], [b[key][t] for t in toks]
+        return float(spearman(x, y)), float(decision_accuracy(x, y))
+    (rf, df), (rb, db) = agree('bpb_at_flops'), agree('bpb_at_bytes')
+    return {'sizes': rows, 'headline': dict(small=a['size'], large=b['size'], n_tokenizers=len(toks), spearman=rf,
+                                            decision_accuracy=df, spearman_at_bytes=rb, decision_accuracy_at_bytes=db)}
+
+
+# ---------------------------------------------------------------- fits, cost, what was held fixed
 def scaling_section(cells, sizes, tokenizers, n_of, flops_of, cfg):
     """fits (vs non-embedding parameters), fits_flops (vs train FLOPs), extrapolation and backtest; or a message."""
     if cfg['higher_is_better']:
@@ -198,17 +282,35 @@ def scaling_section(cells, sizes, tokenizers, n_of, flops_of, cfg):
     def public(f):
         return {k: v for k, v in f.items() if k != 'draws'}
     dof = len(sizes) - 3
-    return {'fits': {t: public(f) for t, f in fits.items()}, 'fits_flops': {t: public(f) for t, f in fits_flops.items()},
+    return {'fits': {t: public(f) for t, f in fits.items()},
+            'fits_flops': {t: public(f) for t, f in fits_flops.items()},
             'extrapolation': extrapolation, 'backtest': bt,
+            'backtest_note': None if bt else f"no backtest: {len(sizes)} sizes; refitting the three-parameter law "
+                                             f"without the largest needs {power_law.BACKTEST_SIZES} or more sizes",
             'fits_note': f"{len(sizes)} sizes, {dof} degree(s) of freedom left per fit"
-                         + (": the law interpolates the sizes exactly, so the intervals show seed noise only, not "
-                            "whether the law holds" if dof == 0 else '')}
+                         + (": the law passes through every size's mean, so nothing tests whether it holds; its "
+                            "intervals are not a law's, they show seed noise only" if dof == 0 else '')}
+
+
+def head_flops_per_token(ev, config):
+    """Training FLOPs per token of the LM head, as model.flops_per_token counts them: 6 x padded vocabulary x
+    n_embd. n_embd comes from the vocabulary matrices in n_params - n_params_nonembedding (model.num_params): two
+    V x d matrices untied (apertus), one tied plus gpt2's block_size x d positions. None when a number is missing."""
+    v = (config.get('model_args') or {}).get('vocab_size') or ev.get('vocab_size')
+    diff = (ev.get('n_params') or 0) - (ev.get('n_params_nonembedding') or 0)
+    arch = ev.get('arch') or config.get('arch')
+    if not v or diff <= 0 or (arch == 'gpt2' and not config.get('block_size')):
+        return None
+    d = diff / (v + config['block_size']) if arch == 'gpt2' else diff / (2 * v)
+    mult = (config.get('model_args') or {}).get('vocab_multiple', VOCAB_MULTIPLE)
+    return 6.0 * (-(-v // mult) * mult) * d
 
 
 def cost_table(records, tokenizers, sizes, metric_cells):
-    """{tokenizer: {size: {train_flops, inference_flops_per_byte, bytes_per_token, value}}}. Inference FLOPs per
-    token = flops_per_token / 3 (the forward pass: 2 per matmul weight incl. the LM head, plus attention at the
-    full context); per byte: divided by the tokenizer's bytes per token on the evaluation text."""
+    """{tokenizer: {size: {train_flops, head_flops_share, tokens_per_param, tokens_per_param_nonembedding,
+    inference_flops_per_byte, bytes_per_token, value}}} (means over the cell's seeds). Inference FLOPs per token =
+    flops_per_token / 3 (the forward pass: 2 per matmul weight incl. the LM head, plus attention at the full
+    context); per byte: divided by the tokenizer's bytes per token on the evaluation text."""
     out = {}
     for t in tokenizers:
         for z in sizes:
@@ -217,12 +319,42 @@ def cost_table(records, tokenizers, sizes, metric_cells):
             if not recs or None in fpt:
                 continue
             tokens = [run_train_tokens(r) for r in recs]
+            head = [head_flops_per_token(r['eval'], r['config']) for r in recs]
             bpt = np.mean([r['eval']['n_bytes'] / r['eval']['n_tokens'] for r in recs])
+
+            def per_param(key):
+                return float(np.mean([n / r['eval'][key] for n, r in zip(tokens, recs)])) \
+                    if None not in tokens and all(r['eval'].get(key) for r in recs) else None
             out.setdefault(t, {})[z] = {
                 'train_flops': float(np.mean([f * n for f, n in zip(fpt, tokens)])) if None not in tokens else None,
+                'head_flops_share': float(np.mean([h / f for h, f in zip(head, fpt)])) if None not in head else None,
+                'tokens_per_param': per_param('n_params'),
+                'tokens_per_param_nonembedding': per_param('n_params_nonembedding'),
                 'inference_flops_per_byte': float(np.mean(fpt) / 3 / bpt), 'bytes_per_token': float(bpt),
                 'value': float(metric_cells[t, z].mean()) if (t, z) in metric_cells else None}
     return out
+
+
+def held_fixed(records, sizes, weighting, weighting_note):
+    """What every tokenizer of a size shares (or not): per size the budget and its unit, the bytes and tokens the
+    runs saw, the context (block_size tokens, or context_bytes), the learning rate and schedule (each the distinct
+    values over the size's runs), and the weighting of the headline bpb."""
+    def distinct(recs, key):
+        return [json.loads(v) for v in sorted({json.dumps(r['config'].get(key)) for r in recs})]
+
+    def seen(r, key):
+        last = (r.get('events') or [{}])[-1]
+        return r['eval'].get(f'{key}_seen') or last.get(key)
+    rows = []
+    for z in sizes:
+        recs = [r for r in records if r['eval']['preset'] == z]
+        b, t = [seen(r, 'bytes') for r in recs], [seen(r, 'tokens') for r in recs]
+        rows.append(dict(size=z, budget=distinct(recs, 'budget'), budget_unit=distinct(recs, 'budget_unit'),
+                         bytes_seen=[min(b), max(b)] if None not in b else None,
+                         tokens_seen=[min(t), max(t)] if None not in t else None,
+                         block_size=distinct(recs, 'block_size'), context_bytes=distinct(recs, 'context_bytes'),
+                         lr=distinct(recs, 'lr'), schedule=distinct(recs, 'schedule')))
+    return {'sizes': rows, 'weighting': weighting, 'weighting_note': weighting_note}
 
 
 def intrinsic_value(m, key):
@@ -254,12 +386,25 @@ def intrinsic_predictors(metrics, tokenizers, reference, higher):
 
 
 # ---------------------------------------------------------------- the whole study
+def other_weighting(evals, cfg, weighting, sizes, higher):
+    """The headline pair and the cell means under the weighting the verdict does not use (bpb with per-language
+    numbers only); None otherwise."""
+    if weighting is None or not all(ev.get('per_lang') for ev in evals):
+        return None
+    other = 'bytes' if weighting == 'macro' else 'macro'
+    cells = build_cells(evals, weighting_of(evals, {**cfg, 'weighting': other})[0])
+    return dict(weighting=other, headline=compare_sizes(cells, sorted({t for t, _ in cells}, key=natural_key),
+                                                        sizes[0], sizes[-1], higher, cfg),
+                means={t: {z: float(cells[t, z].mean()) for z in sizes if (t, z) in cells} for t, _ in cells})
+
+
 def scale_analysis(records, cfg, metrics=None):
     """The scale-mode summary (as written to summary.json) from the checked runs; metrics: {tokenizer: metrics.json}
     of the tokenizers that have one (tokenizer.py eval)."""
     key, higher = cfg['metric'], cfg['higher_is_better']
     evals = [r['eval'] for r in records]
-    cells = build_cells(evals, lambda ev: metric_value(ev, key))
+    value_of, weighting, weighting_note = weighting_of(evals, cfg)
+    cells = build_cells(evals, value_of)
     if not cells:
         raise SystemExit(f"no eval.json holds the metric '{key}'; check --metric (dotted, e.g. tasks.xnli.acc)")
     params = {}
@@ -272,10 +417,14 @@ def scale_analysis(records, cfg, metrics=None):
     groups = {}  # algorithm (the name's prefix: bpe, unigram, btm) -> its tokenizers
     for t in tokenizers:
         groups.setdefault(t.split('-')[0], []).append(t)
-    by_alg = {a: all_pairs(cells, sizes, higher, cfg, g) for a, g in groups.items() if len(g) >= MIN_GROUP}
+    by_alg = rank_stats.holm_family({a: all_pairs(cells, sizes, higher, cfg, g)
+                                     for a, g in groups.items() if len(g) >= MIN_GROUP})
     langs = sorted({lang for ev in evals for lang in ev.get('per_lang') or {}}) if key == 'bpb' else []
-    by_lang = {lang: all_pairs(build_cells(evals, lambda ev: metric_value(ev.get('per_lang') or {}, f'{lang}.bpb')),
-                               sizes, higher, cfg, tokenizers) for lang in langs}
+
+    def lang_cells(lang):
+        return build_cells(evals, lambda ev: metric_value(ev.get('per_lang') or {}, f'{lang}.bpb'))
+    by_lang = rank_stats.holm_family({lang: all_pairs(lang_cells(lang), sizes, higher, cfg, tokenizers)
+                                      for lang in langs})
     headline = next((p for p in pairs[::-1] if p['small'] == sizes[0] and p['large'] == sizes[-1]), None)
     large, small = sizes[-1], sizes[0]
     ranked = [t for t in tokenizers if (t, large) in cells]
@@ -295,18 +444,23 @@ def scale_analysis(records, cfg, metrics=None):
     bl = [cells[t, large].mean() for t in baseline_toks]
     return dict(
         metric=key, higher_is_better=higher, split=evals[0].get('split'), eval_set=evals[0].get('eval_set'),
+        weighting=weighting, weighting_note=weighting_note,
+        held_fixed=held_fixed(records, sizes, weighting, weighting_note),
         n_runs=len(evals), sizes=[dict(preset=s, n_params_nonembedding=int(n_of[s])) for s in sizes],
         tokenizers=tokenizers,
         cells=[dict(tokenizer=t, size=s, n_seeds=len(c), mean=float(c.mean()),
                     std=float(c.std(ddof=1)) if len(c) > 1 else None, values=c.tolist())
                for (t, s), c in sorted(cells.items(), key=lambda kv: (natural_key(kv[0][0]), sizes.index(kv[0][1])))],
-        pairs=pairs, headline=headline, noise=[noise_vs_gaps(cells, tokenizers, s) for s in sizes],
+        pairs=pairs, headline=headline, other_weighting=other_weighting(evals, cfg, weighting, sizes, higher),
+        noise=[noise_vs_gaps(cells, tokenizers, s) for s in sizes],
         by_algorithm=by_alg, by_language=by_lang,
         over_training=points, agree_target=cfg['agree_target'],
         over_training_reference=(f"val bpb at the end of the {large} runs (log.jsonl: the same split and scorer as "
                                  f"every point)" if val_ref else f"{key} of the {large} runs' eval.json"),
         cheapest_agreeing=cheapest_agreeing(points, cfg['agree_target']),
-        largest_size_train_flops=float(sum(v for (t, z), v in flops_of.items() if z == large and v)) or None,
+        largest_size_train_flops=size_train_flops(records, large),
+        largest_size_runs=sum(r['eval']['preset'] == large for r in records),
+        equal_flops=equal_flops(records, sizes, ranked, higher) if key == 'bpb' else None,
         **scaling_section(cells, sizes, tokenizers, n_of, flops_of, cfg),
         cost=cost,
         intrinsic_predictors=intrinsic,
@@ -315,9 +469,15 @@ def scale_analysis(records, cfg, metrics=None):
                                 if len(bs) >= 2 else None,
                                 decision_accuracy=float(decision_accuracy(bs, bl)) if len(bs) >= 2 else None),
         intrinsic_missing=[t for t in ranked if t not in metrics], intrinsic_skipped=skipped,
-        thresholds=dict(high=rank_stats.HIGH, moderate=rank_stats.MODERATE, alpha=rank_stats.ALPHA),
+        thresholds=dict(high=rank_stats.HIGH, moderate=rank_stats.MODERATE, alpha=ALPHA,
+                        rule="a band word (high/moderate/low) only when Spearman's and Kendall's p are both below "
+                             "alpha and the lower end of the seed interval of rho is in the band; 'reversed' when "
+                             "both p < alpha, rho < 0 and the interval's upper end is below 0; else 'not resolved'",
+                        multiplicity='Holm over every testable (group, pair) of by_algorithm, and of by_language'),
         p_values=f"two-sided permutation test (scipy.stats.permutation_test): exact over all n! orderings for "
                  f"n <= {cfg['exact_max_n']} tokenizers, else Monte-Carlo with {cfg['n_permutations']} orderings "
                  f"(seed {cfg['seed']})",
         bootstrap=dict(n_resamples=cfg['n_bootstrap'], seed=cfg['seed'], level=0.95,
-                       what='seeds resampled with replacement within each (tokenizer, size) cell'))
+                       what='parametric: each cell mean redrawn as mean + N(0, s2 / n_seeds), s2 the seed variance '
+                            'pooled over the size\'s cells and chi-square-scaled for its degrees of freedom '
+                            '(rank_stats.noisy_means; the scaling fits use the same, around the fitted law)'))
