@@ -19,8 +19,9 @@ pairs with Holm's correction; agreement over training (log.jsonl) and the cheape
 equal train FLOPs beside equal bytes; scaling fits bpb = E + A N^-alpha with extrapolation and a backtest
 (uniscale/power_law.py); train FLOPs, the LM head's share, tokens per parameter and inference FLOPs beside bpb;
 tokenizer metrics as zero-compute predictors.
-ab (uniscale/ab_analysis.py): learning curves on shared charts; val bpb at equal bytes, train FLOPs and steps; the difference
-over seeds with a Welch test; the success criterion in words.
+ab (uniscale/ab_analysis.py): learning curves on shared charts; val bpb at equal bytes, train FLOPs and steps, each
+only where every run finished its schedule; the difference over seeds paired by seed (paired t, signed-rank and sign
+tests; Welch beside it); the success criterion in words.
 Writes out/analysis/{name}/: summary.json, summary.csv, report.md and PNG plots.
 """
 import json
