@@ -18,7 +18,7 @@ test: setup
 	$(PY) -m pytest -q tests
 
 # both studies end to end on the generated multilingual corpus, on CPU; each step skips work already done
-DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/bpe-4k,out/tokenizers/unigram-2k,out/tokenizers/unigram-4k,out/tokenizers/btm-1k-2k
+DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/bpe-3k,out/tokenizers/bpe-4k,out/tokenizers/unigram-2k,out/tokenizers/unigram-4k,out/tokenizers/btm-1k-2k
 demo: setup
 	$(PY) prepare.py config/demo.py
 	$(PY) tokenizer.py config/tokenizers_demo.py
@@ -33,11 +33,11 @@ demo: setup
 	@echo
 	@echo "demo outputs:"
 	@echo "  out/corpus/embedded/            text splits (generated stories, 8 languages)"
-	@echo "  out/tokenizers/                 bpe-2k bpe-4k unigram-2k unigram-4k btm-1k-2k"
+	@echo "  out/tokenizers/                 bpe-2k bpe-3k bpe-4k unigram-2k unigram-3k unigram-4k btm-1k-2k"
 	@echo "  out/tokenizer_eval/             intrinsic metrics, plots, LaTeX tables"
 	@echo "  out/tokens/embedded/            token shards"
 	@echo "  out/runs/                       training runs: config.json, log.jsonl, ckpt.pt, eval.json"
-	@echo "  out/analysis/demo_scale/        study 1: report.md, summary.json/csv, plots"
+	@echo "  out/analysis/demo_scale/        study 1: report.md (with the lr scan), summary.json/csv, plots"
 	@echo "  out/analysis/demo_ab/           study 2: report.md, plots, samples.md"
 	@grep -m1 'Verdict' out/analysis/demo_scale/report.md || true
 

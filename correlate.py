@@ -32,6 +32,7 @@ from uniscale import run_folder
 from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report, arm_names
 from uniscale.atomic import disk_errors, write_atomic, write_json_atomic
 from uniscale.identity import differences, file_sha256, fingerprint
+from uniscale.lr_scan_analysis import lr_scan_lines, lr_scan_summary
 from uniscale.report_format import csv_text, json_safe
 from uniscale.scale_analysis import metric_value, natural_key, scale_analysis
 from uniscale.scale_report import headline_line, scale_plots, scale_report, summary_csv
@@ -60,6 +61,8 @@ agree_target = {'decision_accuracy': 1.0}   # scale: the agreement that counts a
 extrapolate_to = [1e9, 7e9]  # scale: non-embedding parameters to extrapolate each tokenizer's fit to
 n_fit_bootstrap = 500        # scale: refits on redrawn seed noise, for the intervals of the fits and p_best
 tokenizer_eval_dir = 'out/tokenizer_eval'   # scale: {tokenizer}/metrics.json of `python tokenizer.py eval`
+lr_scan_runs = []            # scale: sweep.py's lr-scan runs (folders or globs): does the small size's ranking survive
+#                              the lr? (uniscale/lr_scan_analysis.py; they are never pooled with the grid's runs)
 tokens_dir = 'out/tokens'    # ab: token sidecars out/tokens/{corpus}/{tokenizer}/{split}.json
 token_stats_split = 'val'    # ab: the split whose sidecar gives tokens per document and bytes per token
 held_fixed = 'bytes'         # ab: what the headline compares at: 'bytes' (of text) | 'flops' (train) | 'steps'
@@ -90,7 +93,13 @@ def run_folders(cfg):
     fname = os.path.basename(run_folder.eval_path('', cfg['split']))
     found = run_folder.find_runs(patterns, cfg['runs_dir'], 'config.json') + \
         run_folder.find_runs(patterns, cfg['runs_dir'], fname)
-    return list(dict.fromkeys(found))
+    scan = set(scan_folders(cfg))
+    return [d for d in dict.fromkeys(found) if d not in scan]
+
+
+def scan_folders(cfg):
+    """The lr scan's run folders (--lr_scan_runs), [] without one."""
+    return run_folder.find_runs(cfg.get('lr_scan_runs') or [], cfg['runs_dir'], 'config.json')
 
 
 def load_run(d, cfg):
@@ -241,7 +250,7 @@ def analysis_identity(cfg):
     differs (never by file times)."""
     fname = os.path.basename(run_folder.eval_path('', cfg['split']))
     files, toks = {}, set()
-    for d in run_folders(cfg):
+    for d in run_folders(cfg) + scan_folders(cfg):
         for f in (fname, 'config.json', 'log.jsonl'):
             path = os.path.join(d, f)
             if os.path.isfile(path):
@@ -254,6 +263,22 @@ def analysis_identity(cfg):
             files[path] = file_sha256(path)
     settings = {k: v for k, v in cfg.items() if k not in ('plots', 'runs', 'runs_dir')}
     return {'settings': settings, 'files': files, 'analysis_id': fingerprint({'settings': settings, 'files': files})}
+
+
+def lr_scan(records, cfg):
+    """The lr scan's summary (uniscale/lr_scan_analysis.py) from --lr_scan_runs, None without them; a scan run that
+    is not finished and evaluated is refused (or, allow_missing, left out and listed)."""
+    dirs = scan_folders(cfg)
+    if not dirs:
+        return None
+    fname = os.path.basename(run_folder.eval_path('', cfg['split']))
+    scan = [load_run(d, cfg) for d in dirs]
+    problems = [f"{r['name']}: {why}" for r in scan for why in [unusable(r, 'scale', fname)] if why]
+    refuse_or_leave_out(problems, f"{len(problems)} lr-scan run(s) are not finished and evaluated",
+                        "finish and evaluate them (python sweep.py CONFIG)", cfg)
+    summary = lr_scan_summary([r for r in scan if unusable(r, 'scale', fname) is None], records, cfg)
+    summary['left_out'] = problems + summary['left_out']
+    return summary
 
 
 def check_cells(records, cfg):
@@ -327,10 +352,13 @@ def main(cfg):
         metrics, stale = tokenizer_metrics(records, cfg)
         s = scale_analysis(records, cfg, metrics)
         s['left_out'], s['intrinsic_stale'] = left_out, stale
+        s['lr_scan'] = lr_scan(records, cfg)
         with disk_errors(out_dir):
             os.makedirs(out_dir, exist_ok=True)
         s['plots'] = scale_plots(s, out_dir) if cfg['plots'] else []
         report, table = scale_report(s), summary_csv(s)
+        if s['lr_scan']:
+            report += '\n' + '\n'.join(lr_scan_lines(s['lr_scan'])) + '\n'
     else:
         if len(cfg['runs']) < 2:
             raise SystemExit("correlate.py ab: give two or more runs, e.g. --runs=out/runs/A,out/runs/B")

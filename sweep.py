@@ -1,12 +1,15 @@
 """
 The experiment grid: tokenizers x model sizes (presets) x seeds, trained, evaluated, then analysed.
 
-    python sweep.py config/sweep_demo.py --dry_run=True               # list the runs, their budgets and commands
+    python sweep.py config/sweep_demo.py --dry_run=True               # the runs, their budgets, commands and cost
     python sweep.py config/sweep_demo.py --only=apertus-tiny,bpe-*,s1 # a slice: filters by preset, tokenizer, seed
     python sweep.py config/sweep_fineweb2.py --launcher=slurm         # write (and submit) sbatch array scripts
 
 Each run is `python train.py {base_config} --preset=P --tokenizer={tokenizers_dir}/T --seed=S --run_dir=out/runs/R`
 with R = {preset}_{tokenizer}_s{seed} (e.g. apertus-50M_bpe-80k_s1), then `python eval_bpb.py --run=out/runs/R`.
+lr_scan=[0.5, 2.0] adds, at the smallest preset (fewest non-embedding parameters) and the first seed, each tokenizer's
+grid run at --lr = m x its lr, named {preset}_{tokenizer}_s{seed}_lr{m} (m in Python's g format: ..._s1_lr0.5, _lr2;
+x1 is the grid's own run), run like the others and passed to the analysis apart (--lr_scan_runs).
 A run is done when its checkpoint is finished, was trained with exactly the settings and inputs (tokenizer and shard
 content) the sweep asks for now, and its eval file scored that checkpoint with the sweep's evaluation settings
 (uniscale/run_folder.py; never names or file ages): it is skipped; a finished run with a stale eval file is evaluated
@@ -17,9 +20,13 @@ after another here (num_gpus > 1: through torchrun), each in its own process gro
 summary.json was computed from exactly the files and settings it would read now (`analysis_id`).
 `launcher='slurm'` writes out/sweep/{name}_{k}node.sbatch, one array task per run (srun starts one train.py
 per GPU, across the nodes listed in slurm_nodes), submits them when sbatch exists, and queues the analysis after them.
+--dry_run=True runs nothing: every run, its commands and estimated cost, and the total (uniscale/preflight_check.py),
+and the sbatch files for launcher='slurm', before any data: runs whose inputs do not exist yet are listed as blocked
+with the commands that make them (exit 0); it exits 1, as a real sweep does, for what making inputs cannot fix.
 """
 import fnmatch
 import itertools
+import math
 import os
 import shlex
 import shutil
@@ -40,6 +47,8 @@ name = 'sweep'               # the analysis (out/analysis/{name}) and sbatch scr
 tokenizers = ['bpe-2k', 'unigram-2k']   # folder names under tokenizers_dir
 presets = ['apertus-tiny']   # model sizes (model.PRESETS names)
 seeds = [1]
+lr_scan = []                 # lr multipliers at the smallest preset, every tokenizer, the first seed (e.g. [0.5, 2.0];
+                             # 1 is the grid's own run): does the small size's ranking survive the lr? (see above)
 base_config = ''             # the train.py config every run starts from, e.g. config/fineweb2_apertus.py
 tokenizers_dir = 'out/tokenizers'
 runs_dir = 'out/runs'
@@ -73,26 +82,56 @@ preflight_warmup = 2         # untimed optimizer steps per configuration (torch.
 preflight_steps = 3          # timed optimizer steps per configuration
 assume_mfu = 0.4             # --dry_run's GPU-hours: train FLOPs / (assume_mfu x gpu_peak_flops)
 gpu_peak_flops = 989e12      # FLOP/s of one GPU (H100 bf16 dense)
+assume_bytes_per_token = {}  # --dry_run before shards: {tokenizer: bytes per token}; else preflight_check's table
 # -----------------------------------------------------------------------------
 RUN_DIR_KEY = 'run_dir'      # train.py's setting for the run folder
 
 
 # ---------------------------------------------------------------- the grid
-def run_name(preset, tokenizer, seed):
-    return f"{preset}_{tokenizer}_s{seed}"
+def run_name(preset, tokenizer, seed, lr_mult=None):
+    return f"{preset}_{tokenizer}_s{seed}" + (f"_lr{lr_mult:g}" if lr_mult is not None else '')
 
 
 def expand_grid(cfg):
-    """Every run of the grid, in order (preset, tokenizer, seed), filtered by cfg['only']."""
+    """Every run of the grid, in order (preset, tokenizer, seed), then the lr scan's runs (lr_mult: the multiplier
+    of the run's lr), filtered by cfg['only']."""
     grid = []
     for p, t, s in itertools.product(cfg['presets'], cfg['tokenizers'], cfg['seeds']):
         name = run_name(p, t, s)
         grid.append(dict(preset=p, tokenizer=t, seed=s, run=name, dir=os.path.join(cfg['runs_dir'], name)))
+    if cfg['lr_scan'] and cfg['presets'] and cfg['seeds']:
+        from uniscale.preflight_check import smallest_preset  # the model's shapes: only for a scan
+        p, s = smallest_preset(tuple(cfg['presets'])), cfg['seeds'][0]
+        for m, t in itertools.product(scan_multipliers(cfg), cfg['tokenizers']):
+            name = run_name(p, t, s, m)
+            grid.append(dict(preset=p, tokenizer=t, seed=s, lr_mult=m, run=name,
+                             dir=os.path.join(cfg['runs_dir'], name)))
     if len({r['run'] for r in grid}) != len(grid):
-        raise SystemExit("sweep: the grid names a run twice; remove duplicates from presets, tokenizers or seeds")
+        raise SystemExit("sweep: the grid names a run twice; remove duplicates from presets, tokenizers, seeds or "
+                         "lr_scan")
     chosen = parse_filters(cfg['only'], cfg)
     return [r for r in grid if all(any(fnmatch.fnmatchcase(kind_value(r, k), p) for p in pats)
                                    for k, pats in chosen.items())]
+
+
+def scan_multipliers(cfg):
+    """lr_scan's multipliers but 1 (the grid's own run); anything but positive numbers is a one-line error."""
+    bad = [m for m in cfg['lr_scan'] if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 < m < math.inf]
+    if bad:
+        raise SystemExit(f"sweep: lr_scan={cfg['lr_scan']!r}: {bad[0]!r} is not a positive multiplier of the runs' lr; "
+                         f"give numbers, e.g. lr_scan=[0.5, 2.0] (1 is the grid's own run)")
+    if cfg['analysis'] == 'ab':
+        raise SystemExit("sweep: lr_scan is the scale study's check (analysis='scale'); the A/B analysis does not read "
+                         "it: set lr_scan=[] or analysis='scale'")
+    return [float(m) for m in cfg['lr_scan'] if m != 1]
+
+
+def grid_lr(run, cfg):
+    """The lr train.py trains the grid's run of this (preset, tokenizer, seed) with: its defaults, the base config,
+    then the sweep's overrides."""
+    import train  # its defaults: only when the lr scan needs them
+    base = {k: v for k, v in run.items() if k != 'lr_mult'}
+    return configurator.configure(configurator.defaults(train), train_command(base, cfg)[1:])['lr']
 
 
 def kind_value(run, kind):
@@ -179,8 +218,8 @@ def run_status(run, cfg):
 
 def grid_problems(runs, cfg):
     """Why runs of the grid that still need training cannot start (an unknown preset; a tokenizer or shards that do
-    not exist, named with the command that makes them), each reason once; the runs are marked 'blocked'. Checked for
-    the whole grid before anything is launched, the dry run included."""
+    not exist, named with the commands that make them), each reason once; the runs are marked 'blocked'. Checked for
+    the whole grid before anything is launched; a dry run lists them and goes on (cost before data)."""
     from model import PRESETS
     from uniscale import preflight_check  # train.py's config and the shard reader: only once runs must be checked
     problems, seen = [r['why'] for r in runs if r['status'] == 'changed'], {}
@@ -189,6 +228,7 @@ def grid_problems(runs, cfg):
             continue
         if r['preset'] not in PRESETS:
             why = f"unknown preset {r['preset']!r} (presets); choose from {', '.join(PRESETS)}"
+            r['needs'] = 'config'  # making inputs cannot fix it
         else:
             rc = preflight_check.run_config(train_command(r, cfg)[1:])
             key = (rc['tokenizer'], rc['tokens_dir'], rc['out_dir'], rc['corpus'])
@@ -206,9 +246,13 @@ def overrides(d):
 
 
 def run_args(run, cfg):
-    """The train.py overrides of one run beyond preset, tokenizer, seed and folder (where budgets live)."""
-    return {**cfg['train_args'], **cfg['preset_args'].get(run['preset'], {}),
+    """The train.py overrides of one run beyond preset, tokenizer, seed and folder (where budgets live); an lr scan
+    run's lr is its multiplier times the grid's run's (12 significant digits, so the command reads plainly)."""
+    args = {**cfg['train_args'], **cfg['preset_args'].get(run['preset'], {}),
             **cfg['tokenizer_args'].get(run['tokenizer'], {})}
+    if run.get('lr_mult') is not None:
+        args['lr'] = float(f"{run['lr_mult'] * grid_lr(run, cfg):.12g}")
+    return args
 
 
 def train_command(run, cfg, resume=False):
@@ -234,15 +278,18 @@ def downstream_command(dirs, cfg):
 
 
 def analysis_command(cfg):
-    """correlate.py over every run of the grid, filters or not: the study's report covers all that exists."""
+    """correlate.py over every run of the grid, filters or not: the study's report covers all that exists. The lr
+    scan's runs go apart (--lr_scan_runs): pooled with the grid's they would be other cells of one name."""
     if not cfg['analysis']:
         return None
     if cfg['analysis'] not in ('scale', 'ab'):
         raise SystemExit(f"sweep: analysis must be 'scale', 'ab' or '', got {cfg['analysis']!r}")
     split = [f"--split={cfg['eval_args']['split']}"] if 'split' in cfg['eval_args'] else []
     runs = expand_grid({**cfg, 'only': []})
-    return ['correlate.py', cfg['analysis'], f"--runs={','.join(r['dir'] for r in runs)}", f"--name={cfg['name']}",
-            f"--analysis_dir={cfg['analysis_dir']}"] + split + overrides(cfg['analysis_args']) + (
+    scan = [r['dir'] for r in runs if 'lr_mult' in r]
+    return ['correlate.py', cfg['analysis'], f"--runs={','.join(r['dir'] for r in runs if 'lr_mult' not in r)}",
+            f"--name={cfg['name']}", f"--analysis_dir={cfg['analysis_dir']}"] + split + (
+        [f"--lr_scan_runs={','.join(scan)}"] if scan else []) + overrides(cfg['analysis_args']) + (
         ['--allow_missing=True'] if cfg['only'] else [])  # a slice: the rest of the grid may not exist yet (the
                                                             # report's first lines list what it left out)
 
@@ -452,11 +499,15 @@ def print_plan(runs, cfg, python):
     if cfg['dry_run']:
         from model import PRESETS
         from uniscale import preflight_check  # torch and the model: only for the dry run's FLOPs
-        costs = []
+        planned = []
     counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo', 'blocked',
                                                                'changed')}
+    scanned = [r for r in runs if 'lr_mult' in r]
+    scan = (f" + {len(scanned)} lr-scan runs at {scanned[0]['preset']}, seed {scanned[0]['seed']} (lr x"
+            f"{', x'.join(f'{m:g}' for m in scan_multipliers(cfg))})" if scanned else '')
     print(f"sweep {cfg['name']}: {len(runs)} runs ({len(cfg['presets'])} presets x {len(cfg['tokenizers'])} tokenizers "
-          f"x {len(cfg['seeds'])} seeds{', filtered by ' + ','.join(map(str, cfg['only'])) if cfg['only'] else ''}): "
+          f"x {len(cfg['seeds'])} seeds{scan}"
+          + f"{', filtered by ' + ','.join(map(str, cfg['only'])) if cfg['only'] else ''}): "
           f"{counts['done']} done, {counts['evaluate']} to evaluate, {counts['resume']} to resume, "
           f"{counts['todo']} to train" + (f", {counts['blocked']} blocked" if counts['blocked'] else '')
           + (f", {counts['changed']} changed (trained with other settings or inputs)" if counts['changed'] else ''))
@@ -467,14 +518,16 @@ def print_plan(runs, cfg, python):
             train = launch_prefix(cfg, python) + train_command(r, cfg, r['status'] == 'resume')
             print(f"          $ {shlex.join(train)}")
             print(f"          $ {shlex.join([python] + eval_command([r['dir']], cfg))}")
-        if cfg['dry_run'] and r['preset'] in PRESETS:
-            costs.append(preflight_check.planned_cost(train_command(r, cfg)[1:], cfg))
-            print(f"          {preflight_check.describe_cost(costs[-1])}")
+        if cfg['dry_run']:
+            cost = (preflight_check.planned_cost(train_command(r, cfg)[1:], cfg) if r['preset'] in PRESETS else
+                    f"unknown preset {r['preset']!r}")
+            planned.append((r, cost))
+            print(f"          {preflight_check.describe_cost(cost)}")
     cmd = analysis_command(cfg)
     if cfg['dry_run'] and cmd:
         print(f"then: $ {shlex.join([python] + cmd)}")
     if cfg['dry_run']:
-        print(preflight_check.describe_total(costs, cfg))
+        print('\n'.join(preflight_check.describe_plan_cost(planned, cfg)))
 
 
 def main(cfg, runner=run_command):
@@ -491,9 +544,13 @@ def main(cfg, runner=run_command):
         r['status'] = run_status(r, cfg)
     problems = grid_problems(runs, cfg)
     print_plan(runs, cfg, python)
-    if problems:  # nothing is launched (or written) while any run of the grid cannot start
+    inputs_only = not any(r['status'] == 'changed' or r.get('needs') == 'config' for r in runs)
+    if problems and not (cfg['dry_run'] and inputs_only):  # nothing is launched (or written) while any run of the
         raise SystemExit(f"sweep {cfg['name']}: {len(problems)} problem(s) stop the grid before anything is launched:\n"
-                         + '\n'.join(f"  {p}" for p in problems))
+                         + '\n'.join(f"  {p}" for p in problems))  # grid cannot start
+    if problems:  # a dry run before the data: the plan and its cost stand; these inputs come first
+        print(f"blocked: {sum(r['status'] == 'blocked' for r in runs)} run(s) wait for inputs that do not exist yet; "
+              f"make them, then run the sweep:\n" + '\n'.join(f"  blocked: {p}" for p in problems))
     if cfg['launcher'] == 'slurm':
         return run_slurm(runs, cfg, python, runner)
     if not cfg['dry_run']:

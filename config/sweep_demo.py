@@ -1,18 +1,34 @@
-# The first study at toy scale, for `make demo`: 4 tokenizers x 3 tiny model sizes x 2 seeds = 24 CPU runs on the
-# generated corpus, then the rank-correlation report (out/analysis/demo_scale/report.md).
+# The first study at toy scale, for `make demo`: 5 tokenizers x 3 tiny model sizes x 2 seeds = 30 CPU runs on the
+# generated corpus, + an lr scan at the smallest size (10 runs), then the rank-correlation report
+# (out/analysis/demo_scale/report.md).
 #   python sweep.py config/sweep_demo.py --dry_run=True
 #   python sweep.py config/sweep_demo.py
 # Needs: python prepare.py config/demo.py && python tokenizer.py config/tokenizers_demo.py, and the token shards
 # (python prepare.py config/demo.py --tokenizers=out/tokenizers/bpe-2k,...).
 name = 'demo_scale'
-tokenizers = ['bpe-2k', 'bpe-4k', 'unigram-2k', 'unigram-4k']
+# five tokenizers, so that a ranking can be significant at all: the smallest two-sided permutation p of n tokenizers
+# is 2/n!, 0.083 at 4 (never below 0.05) and 0.017 at 5
+tokenizers = ['bpe-2k', 'bpe-3k', 'bpe-4k', 'unigram-2k', 'unigram-4k']
 presets = ['apertus-micro', 'apertus-tiny', 'apertus-mini']   # ~0.06M, ~0.4M, ~1M non-embedding parameters
 seeds = [1, 2]
-base_config = 'config/train_demo.py'
-# every run sees the same text: a budget in bytes, so the tokenizers are compared on equal text. 400 kB is ~140k tokens;
-# the 24 runs, two at a time, take about 4 minutes on a 2-core CPU (timed for make demo).
-train_args = {'budget_unit': 'bytes', 'budget': 400_000, 'compile': False,
-              'eval_interval': 15,   # ~5 val points per run (~70 steps): agreement over training has a shape
+base_config = 'config/train_demo.py'   # lr 3e-3 for every size
+# Every run of a size sees the same text (a budget in bytes), so the tokenizers are compared on equal text; the budget
+# doubles with each size, as on a compute-optimal ladder. Measured for make demo: with one budget for all (400 kB,
+# before issue 21) these models are far from trained: the 1M one lost to the 0.4M one on 2 of 4 tokenizers, and on
+# bpe-2k the 0.06M one at lr 1.2e-2 (2.40 bpb) beat the 0.4M and 1M ones at each of 3e-3, 6e-3, 1.2e-2 (2.56). At
+# 100 / 200 / 400 kB each size is ahead of the one below by 0.26-0.40 bpb (bpe-2k, unigram-2k; test bpb, mean of 2
+# seeds). The 1M model takes 8 x 128-token sequences per step (137 steps): at 16 (69 steps) how long it stalled on a
+# plateau depended on the seed (bpe-2k 2.67 / 2.93 bpb), at 8 it did not (2.69 / 2.80), for the same text and FLOPs.
+train_args = {'budget_unit': 'bytes', 'compile': False,
+              'eval_interval': 15,   # a val point every 15 steps (1M: 30): agreement over training has a shape
               'eval_docs': 24}       # half the val split per point (the final test bpb is eval_bpb.py's, on all)
+preset_args = {'apertus-micro': {'budget': 100_000, 'warmup_steps': 5},                  # ~18 steps
+               'apertus-tiny': {'budget': 200_000, 'warmup_steps': 10},                  # ~35 steps
+               'apertus-mini': {'budget': 400_000, 'warmup_steps': 20, 'batch_size': 8,  # ~137 steps
+                                'eval_interval': 30}}
+# Does the smallest size's ranking survive the lr? Every tokenizer again at apertus-micro, seed 1, at half and twice
+# its lr: 10 runs of the cheapest size, 1x the compute of its 10 grid runs (3% of the grid's FLOPs, ~10% of its CPU
+# time: a process's start-up is most of a run this small).
+lr_scan = [0.5, 2.0]
 parallel = 2                 # two single-threaded tiny runs at once on the 2-core demo box
 analysis = 'scale'

@@ -1,6 +1,7 @@
-# The first study: 6 tokenizers x 4 Apertus sizes x 3 seeds = 72 runs on 20 languages of FineWeb-2.
+# The first study: 6 tokenizers x 4 Apertus sizes x 3 seeds = 72 runs on 20 languages of FineWeb-2, + 12 lr-scan runs.
 #   python sweep.py config/sweep_fineweb2.py --preflight=True               # memory, tok/s, MFU, GPU-hours per size
-#   python sweep.py config/sweep_fineweb2.py --dry_run=True                 # the 72 runs, their budgets and FLOPs
+#   python sweep.py config/sweep_fineweb2.py --dry_run=True                 # the 84 runs, budgets, FLOPs, GPU-hours
+#                                                                            # (an estimate; works before any data)
 #   python sweep.py config/sweep_fineweb2.py                                 # write + submit the SLURM arrays
 #   python sweep.py config/sweep_fineweb2.py --only=apertus-50M,s1 --launcher=local --num_gpus=8   # one slice here
 # Then: out/analysis/fineweb2_scale/report.md (written by the analysis job queued after the arrays).
@@ -9,6 +10,10 @@ tokenizers = ['bpe-80k', 'bpe-128k', 'bpe-256k', 'unigram-80k', 'unigram-128k', 
 presets = ['apertus-50M', 'apertus-100M', 'apertus-300M', 'apertus-1B']
 seeds = [1, 2, 3]
 base_config = 'config/fineweb2_apertus.py'
+# Does the 50M ranking survive the learning rate? (Wang et al., ICLR 2026: a small proxy's ranking can flip with a
+# small lr change.) Every tokenizer again at apertus-50M, seed 1, at half and twice its lr: 12 runs, 2/3 of the 18
+# apertus-50M runs' compute (~0.3% of the grid's); the report compares the rankings at x0.5, x1 and x2.
+lr_scan = [0.5, 2.0]
 #
 # The per-size recipe, one rule for every size (N = non-embedding parameters, D = train tokens, C = 6 N D FLOPs):
 # - Budget: ~20 tokens per parameter (Chinchilla, Hoffmann et al. 2022) at ~4 bytes per token, given in bytes so

@@ -1,9 +1,10 @@
-# Tokenizers for `make demo`: BPE and UnigramLM at 2,000 and 4,000 ids on the generated corpus, on CPU, in seconds.
+# Tokenizers for `make demo`: BPE and UnigramLM at 2,000, 3,000 and 4,000 ids on the generated corpus, on CPU, in
+# seconds (the scale demo, config/sweep_demo.py, trains models on five of them: a ranking of five can be significant).
 #   python prepare.py config/demo.py && python tokenizer.py config/tokenizers_demo.py
 #   python tokenizer.py eval config/tokenizers_demo.py
 corpus = 'embedded'
 algorithms = ['bpe', 'unigram']
-vocab_sizes = [2000, 4000]        # -> bpe-2k, bpe-4k, unigram-2k, unigram-4k
+vocab_sizes = [2000, 3000, 4000]  # -> bpe-2k, bpe-3k, bpe-4k, unigram-2k, unigram-3k, unigram-4k
 eval_split = 'val'
 eval_tokenizers = []              # add 'cl100k_base' etc. when their files are available offline
 verbose = False                   # SentencePiece's log and the progress bars are noise at this size

@@ -579,3 +579,26 @@ def test_tasks_of_an_earlier_run_in_the_folder_are_not_this_runs():
                                                  'hella': {'acc': 0.3}, 'xnli': {'acc': 0.4}},
           'lm_eval': {'scored': {'hella': 10, 'xnli': 5}, 'scored_run_id': {'hella': 'new', 'xnli': 'new'}}}
     assert set(correlate.current_tasks(ev)) == {'mc', 'hella'}
+
+
+def test_scale_reports_whether_the_small_ranking_survives_the_lr_scan(tmp_path):
+    """sweep.py's lr-scan runs (--lr_scan_runs) are analysed beside the grid, never pooled with it; the ranking at x0.5
+    here reverses the two best tokenizers of the grid's lr."""
+    runs = tmp_path / 'runs'
+    toks, small, scan = TOKS[:5], list(SIZES)[0], []
+    for i, tok in enumerate(toks):  # first, as write_run names a folder as the grid's run
+        bpb = 3.0 + 0.05 * [1, 0, 2, 3, 4][i] + 0.2  # x0.5: bpe-2k and bpe-4k swap
+        d = write_run(runs, tok, small, 1, bpb, config_extra={'lr': 5e-4, 'tokenizer_hash': tok})
+        scan.append(str(d.rename(runs / f"{small}_{tok}_s1_lr0.5")))
+    for si, preset in enumerate(SIZES):
+        for i, tok in enumerate(toks):
+            for seed in (1, 2):
+                write_run(runs, tok, preset, seed, 3.0 - 0.5 * si + 0.05 * i + 0.001 * seed,
+                          config_extra={'lr': 1e-3, 'tokenizer_hash': tok})
+    out, s = run_scale(tmp_path, lr_scan_runs=scan)
+    lr = s['lr_scan']
+    assert lr['multipliers'] == [0.5, 1.0] and lr['flip_rate']['n_flipped'] == 1 and lr['holds'] is False
+    assert lr['rankings'][0][:2] == ['bpe-4k', 'bpe-2k'] and lr['rankings'][1][:2] == ['bpe-2k', 'bpe-4k']
+    assert s['n_runs'] == len(SIZES) * len(toks) * 2  # the scan runs are not cells of the grid
+    report = open(os.path.join(out, 'report.md')).read()
+    assert '## Does the ranking survive the learning rate?' in report

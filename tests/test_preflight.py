@@ -1,10 +1,13 @@
-"""uniscale/preflight_check.py through `sweep.py --preflight=True` and `--dry_run=True`, on CPU, on a tiny grid built here: the JSON's
-fields, FLOPs against a count from the presets' shapes, the commands named for a missing tokenizer and missing shards
-(run, they make what was missing), and an out-of-memory (simulated) that lowers micro_batch_size."""
+"""uniscale/preflight_check.py through `sweep.py --preflight=True` and `--dry_run=True`, on CPU, on a tiny grid built
+here: the JSON's fields, FLOPs against a count from the presets' shapes, the commands named for a missing tokenizer and
+missing shards (run, they make what was missing), an out-of-memory (simulated) that lowers micro_batch_size; the dry
+run's cost estimate before any data (bytes per token measured on shards, by the tokenizer on val, or assumed; the lr
+scan's share; a byte-context arm; a fresh clone of the study's config), every number recomputed here."""
 import json
 import math
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -159,21 +162,79 @@ def test_a_micro_batch_that_does_not_divide_the_batch_is_a_config_error(data):
         sweep.main(cfg)
 
 
+def cost_line(tokens, preset, vocab, bpt, source, mfu=0.5, T=BLOCK):
+    """The dry run's line for one run, from the presets' shapes (expected_flops_per_token), the budget rule and the
+    GPU-hours formula: every number computed here, independently of preflight_check."""
+    fpt = expected_flops_per_token(preset, vocab=vocab, T=T)
+    hours = tokens * fpt / (mfu * 989e12) / 3600
+    line = (f"cost (estimate): {tokens * fpt:.4g} train FLOPs ({tokens:.4g} tokens x {fpt:.4g} FLOPs/token, "
+            f"block {T}), "
+            f"{hours:.4g} GPU-hours at {bpt:.3f} bytes/token ({source})")
+    return line, tokens * fpt, hours
+
+
 def test_dry_run_prints_train_flops_and_gpu_hours_per_run_and_in_total(data, capsys):
+    """bpe-400 is measured (its train shards' bytes per token); bpe-9k does not exist yet: its vocabulary comes from
+    its name and its bytes per token from the assumption table (4.0 at >= 8,000 ids), said so. The dry run still
+    prints every run's cost and the total, lists bpe-9k as blocked with the commands that make it, and exits 0."""
     cfg = sweep_config(data, preflight=False, dry_run=True, tokenizers=['bpe-400', 'bpe-9k'], assume_mfu=0.5)
-    with pytest.raises(SystemExit, match='bpe-9k: tokenizer not found'):  # the plan is printed, then the problem
-        sweep.main(cfg)
+    runs = sweep.main(cfg)
     out = capsys.readouterr().out
-    tokens, total_flops, total_hours = expected_train_tokens(data), 0, 0
+    side = json.loads((data / 'out' / 'tokens' / 'embedded' / 'bpe-400' / 'train.json').read_text())
+    assumed_tokens = math.ceil(BUDGET_BYTES / 4.0 / (BATCH * BLOCK)) * BATCH * BLOCK
+    total_flops = total_hours = 0
     for preset in cfg['presets']:
-        flops = tokens * expected_flops_per_token(preset)
-        hours = flops / (0.5 * 989e12) / 3600
-        total_flops, total_hours = total_flops + 2 * flops, total_hours + 2 * hours  # two seeds
-        assert out.count(f"cost: {flops:.4g} train FLOPs ({tokens:.4g} tokens x "
-                         f"{expected_flops_per_token(preset):.4g} FLOPs/token), {hours:.4g} GPU-hours") == 2
-    assert out.count('cost: unknown, shards missing (and their tokenizer ') == 4
-    assert (f"total: {total_flops:.4g} train FLOPs, {total_hours:.4g} GPU-hours over 4 run(s) at assume_mfu=0.5 "
-            f"of gpu_peak_flops=9.89e+14 FLOP/s per GPU (H100 bf16 dense); 4 run(s) not counted") in out
+        for tok, vocab, bpt, source, tokens in (
+                ('bpe-400', 400, side['n_bytes'] / side['n_tokens'], 'measured', expected_train_tokens(data)),
+                ('bpe-9k', 9000, 4.0, 'assumed', assumed_tokens)):
+            line, flops, hours = cost_line(tokens, preset, vocab, bpt, source)
+            assert out.count(line) == 2, line  # two seeds
+            total_flops, total_hours = total_flops + 2 * flops, total_hours + 2 * hours
+    assert (f"total (estimate): {total_flops:.4g} train FLOPs, {total_hours:.4g} GPU-hours over 8 run(s) at "
+            f"assume_mfu=0.5 of gpu_peak_flops=9.89e+14 FLOP/s per GPU (H100 bf16 dense); bytes per token measured "
+            f"for 1 tokenizer(s), assumed for 1") in out
+    assert f"bytes per token, bpe-400: {side['n_bytes'] / side['n_tokens']:.3f}, measured on the train shards" in out
+    assert ("bytes per token, bpe-9k: 4.000, assumed: the ~4 bytes per token the budget rule is written at "
+            "(config/fineweb2_apertus.py); vocabulary 9,000 from its name") in out
+    blocked = [line for line in out.splitlines() if line.startswith('  blocked: ')]
+    assert len(blocked) == 1 and 'bpe-9k: tokenizer not found; make it with `python tokenizer.py ' in blocked[0]
+    assert 'then its shards with `python prepare.py ' in blocked[0]
+    assert [r['status'] for r in runs].count('blocked') == 4 and [r['status'] for r in runs].count('todo') == 4
+
+
+def test_dry_run_measures_a_tokenizer_without_shards_on_the_val_split(data, tmp_path, capsys):
+    """A tokenizer whose shards do not exist yet is measured on the corpus's val split (every document here: the
+    split is below the per-language cap): bytes / tokens of its own encoding, recomputed here document by document."""
+    from uniscale.tokenization import load_tokenizer
+    cfg = sweep_config(data, preflight=False, dry_run=True, presets=['apertus-micro'], seeds=[1],
+                       train_args={**sweep_config(data)['train_args'], 'tokens_dir': str(tmp_path / 'none')})
+    sweep.main(cfg)
+    out = capsys.readouterr().out
+    tok = load_tokenizer(str(data / 'tokenizers' / 'bpe-400'))
+    docs = [json.loads(line)['text'] for line in open(data / 'out' / 'corpus' / 'embedded' / 'val.jsonl')]
+    bpt = sum(len(d.encode('utf-8')) for d in docs) / sum(len(tok.encode(d)) for d in docs)
+    tokens = math.ceil(BUDGET_BYTES / bpt / (BATCH * BLOCK)) * BATCH * BLOCK
+    assert cost_line(tokens, 'apertus-micro', 400, bpt, 'measured', mfu=0.4)[0] in out
+    assert f"bytes per token, bpe-400: {bpt:.3f}, measured by the tokenizer on <= 100,000 bytes per language" in out
+
+
+def test_dry_run_prices_the_lr_scan_against_its_presets_grid_runs(data, capsys):
+    """lr_scan=[0.5, 2] at 3 seeds: 2 scan runs of the smallest preset against its 3 grid runs, each the same FLOPs
+    (an lr does not change the steps): 2/3 of that preset's compute, by hand."""
+    cfg = sweep_config(data, preflight=False, dry_run=True, seeds=[1, 2, 3], lr_scan=[0.5, 2.0])
+    runs = sweep.main(cfg)
+    out = capsys.readouterr().out
+    scan = [r for r in runs if 'lr_mult' in r]
+    assert [r['run'] for r in scan] == ['apertus-micro_bpe-400_s1_lr0.5', 'apertus-micro_bpe-400_s1_lr2']
+    _, flops, hours = cost_line(expected_train_tokens(data), 'apertus-micro', 400, 0, 'measured', mfu=0.4)
+    assert (f"lr scan (estimate): 2 run(s) at apertus-micro, {2 * flops:.4g} FLOPs, {2 * hours:.4g} "
+            f"GPU-hours = 0.667x the compute of the 3 apertus-micro run(s) of the grid") in out
+    gpt2 = cost_line(expected_train_tokens(data), 'gpt2-tiny', 400, 0, '', mfu=0.4)[1]
+    total = 3 * flops + 3 * gpt2 + 2 * flops
+    assert (f"by preset (estimate): apertus-micro 3 run(s) {3 * flops:.4g} FLOPs, {3 * hours:.4g} GPU-hours "
+            f"({100 * 3 * flops / total:.1f}%); gpt2-tiny 3 run(s) {3 * gpt2:.4g} FLOPs") in out
+    assert f"lr scan at apertus-micro 2 run(s) {2 * flops:.4g} FLOPs, {2 * hours:.4g} GPU-hours " \
+           f"({100 * 2 * flops / total:.1f}%)" in out
 
 
 def test_the_whole_grid_is_checked_before_anything_is_launched_dry_run_included(data, tmp_path, capsys):
@@ -194,3 +255,89 @@ def test_the_whole_grid_is_checked_before_anything_is_launched_dry_run_included(
     assert not os.path.exists(os.path.join(slurm['sweep_dir'], 'pf_1node.sbatch'))  # nothing written or submitted
     ok = sweep_config(data, preflight=False, dry_run=True, presets=['apertus-micro'], tokenizers=['bpe-400'])
     assert all(r['status'] == 'todo' for r in sweep.main(ok))
+
+
+def fresh_clone(dest):
+    """What a clone of the repository holds that the sweep's dry run reads (the scripts, config/, uniscale/, data/),
+    without out/ or anything made."""
+    os.makedirs(dest)
+    for name in os.listdir(ROOT):
+        if name.endswith('.py'):
+            shutil.copy(os.path.join(ROOT, name), dest)
+    for folder in ('config', 'uniscale', 'data'):
+        shutil.copytree(os.path.join(ROOT, folder), os.path.join(dest, folder),
+                        ignore=shutil.ignore_patterns('__pycache__'))
+    return dest
+
+
+def test_cost_before_data_in_a_fresh_clone(tmp_path):
+    """Item 7: `python sweep.py config/sweep_fineweb2.py --dry_run=True` with no out/ (no corpus, tokenizers or
+    shards): every run's FLOPs and GPU-hours and the total, marked as an estimate, from the stated assumption (4.0
+    bytes per token, vocabulary from the name), each number recomputed here from the presets' shapes and the budget
+    rule; the sbatch files it would submit are written; the runs are listed as blocked with the commands that make
+    their inputs; exit 0."""
+    repo = fresh_clone(str(tmp_path / 'clone'))
+    r = subprocess.run([sys.executable, 'sweep.py', 'config/sweep_fineweb2.py', '--dry_run=True'], cwd=repo,
+                       capture_output=True, text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    out = r.stdout
+    cfg = configurator.configure(configurator.defaults(sweep), [os.path.join(ROOT, 'config/sweep_fineweb2.py')])
+    runs = sweep.expand_grid(cfg)
+    assert len(runs) == 84 and out.count('cost (estimate): ') == 84 and 'cost: unknown' not in out
+    total_flops = total_hours = 0
+    for run in runs:
+        args = {**cfg['train_args'], **cfg['preset_args'][run['preset']]}
+        vocab = int(run['tokenizer'].split('-')[1][:-1]) * 1000  # bpe-80k: 80,000 ids
+        steps = math.ceil(args['budget'] / 4.0 / (args['batch_size'] * 2048))
+        line, flops, hours = cost_line(steps * args['batch_size'] * 2048, run['preset'], vocab, 4.0, 'assumed',
+                                       mfu=0.4, T=2048)
+        block = out[out.index(f"  blocked   {run['run']} "):]
+        assert block.split('\n  blocked   ')[0].count(line) == 1, (run['run'], line)
+        total_flops, total_hours = total_flops + flops, total_hours + hours
+    assert f"total (estimate): {total_flops:.4g} train FLOPs, {total_hours:.4g} GPU-hours over 84 run(s)" in out
+    assert 'bytes per token measured for 0 tokenizer(s), assumed for 6' in out
+    assert out.count('assumed: the ~4 bytes per token the budget rule is written at') == 6
+    assert 'lr scan (estimate): 12 run(s) at apertus-50M' in out and '= 0.667x the compute of the 18 apertus-50M' in out
+    blocked = [line for line in out.splitlines() if line.startswith('  blocked: ')]
+    assert len(blocked) == 6 and all('make the corpus with `python prepare.py config/fineweb2.py`, the tokenizer with '
+                                     '`python tokenizer.py config/tokenizers_fineweb2.py`, then its shards with '
+                                     '`python prepare.py config/fineweb2.py --tokenizers=out/tokenizers/' in b
+                                     for b in blocked)
+    scripts = sorted(os.listdir(os.path.join(repo, 'out', 'sweep')))
+    assert scripts == ['fineweb2_scale_1node.sbatch', 'fineweb2_scale_2node.sbatch', 'logs']
+    texts = ''
+    for s in scripts[:2]:
+        subprocess.run(['bash', '-n', os.path.join(repo, 'out', 'sweep', s)], check=True)
+        texts += open(os.path.join(repo, 'out', 'sweep', s)).read()
+    assert all(texts.count(f"# {run['run']}\n") == 1 for run in runs)  # every run once, the lr scan's included
+    assert sorted(os.listdir(os.path.join(repo, 'out'))) == ['sweep']  # nothing but the scripts was made
+
+
+def test_dry_run_of_a_byte_context_arm_sizes_each_block_from_its_bytes_per_token(data, capsys):
+    """context_bytes (config/sweep_fineweb2_bytes.py's arm): the block is context_bytes / bytes per token rounded to
+    a multiple of 8 (train.block_size_for), and the steps and FLOPs follow from that block; recomputed here."""
+    cfg = sweep_config(data, preflight=False, dry_run=True, presets=['apertus-micro'], seeds=[1],
+                       train_args={**sweep_config(data)['train_args'], 'context_bytes': 120})
+    sweep.main(cfg)
+    out = capsys.readouterr().out
+    side = json.loads((data / 'out' / 'tokens' / 'embedded' / 'bpe-400' / 'train.json').read_text())
+    bpt = side['n_bytes'] / side['n_tokens']
+    block = max(8, round(120 / bpt / 8) * 8)
+    assert block != BLOCK  # the arm changes the block
+    tokens = math.ceil(BUDGET_BYTES / bpt / (BATCH * block)) * BATCH * block
+    assert cost_line(tokens, 'apertus-micro', 400, bpt, 'measured', mfu=0.4, T=block)[0] in out
+
+
+def test_dry_run_of_a_one_epoch_budget_counts_the_train_split(data, capsys):
+    """budget=0 (one epoch, config/tinystories_gpt2_bpe.py's): windows of the train shards (train.PackedWindows) when
+    they exist; before them, the corpus meta.json's train bytes at the assumed bytes per token."""
+    cfg = sweep_config(data, preflight=False, dry_run=True, presets=['apertus-micro'], seeds=[1],
+                       tokenizers=['bpe-400', 'bpe-9k'], train_args={**sweep_config(data)['train_args'], 'budget': 0})
+    sweep.main(cfg)
+    out = capsys.readouterr().out
+    side = json.loads((data / 'out' / 'tokens' / 'embedded' / 'bpe-400' / 'train.json').read_text())
+    tokens = ((side['n_tokens'] - 1) // BLOCK // BATCH) * BATCH * BLOCK
+    assert cost_line(tokens, 'apertus-micro', 400, side['n_bytes'] / side['n_tokens'], 'measured', mfu=0.4)[0] in out
+    n_bytes = json.loads((data / 'out' / 'corpus' / 'embedded' / 'meta.json').read_text())['splits']['train']['n_bytes']
+    tokens = ((int(n_bytes / 4.0) - 1) // BLOCK // BATCH) * BATCH * BLOCK
+    assert cost_line(tokens, 'apertus-micro', 9000, 4.0, 'assumed', mfu=0.4)[0] in out

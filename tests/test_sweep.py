@@ -1,5 +1,6 @@
 """sweep.py: the grid, its filters, skipping finished runs, resuming, the local launcher (with a fake command runner:
-no training here) and the SLURM array script (checked with bash, and run for one task with fake srun/python)."""
+no training here), the SLURM array script (checked with bash, and run for one task with fake srun/python) and the lr
+scan (its runs, their lr, their place in the launchers and the analysis command)."""
 import os
 import signal
 import subprocess
@@ -88,11 +89,13 @@ def test_dry_run_lists_exactly_the_grid(tmp_path, capsys):
     runner = FakeRunner()
     runs = sweep.main(cfg, runner)
     n = len(cfg['presets']) * len(cfg['tokenizers']) * len(cfg['seeds'])
-    assert n >= 24 and len(runs) == n and runner.commands == []
+    n_scan = len([m for m in cfg['lr_scan'] if m != 1]) * len(cfg['tokenizers'])  # the smallest size, one seed
+    assert n >= 30 and n_scan >= 10 and len(runs) == n + n_scan and runner.commands == []
     names = [r['run'] for r in runs]
-    assert len(set(names)) == n and f"{cfg['presets'][0]}_{cfg['tokenizers'][0]}_s{cfg['seeds'][0]}" in names
+    assert len(set(names)) == n + n_scan and f"{cfg['presets'][0]}_{cfg['tokenizers'][0]}_s{cfg['seeds'][0]}" in names
+    assert f"{cfg['presets'][0]}_{cfg['tokenizers'][0]}_s{cfg['seeds'][0]}_lr{cfg['lr_scan'][0]:g}" in names
     out = capsys.readouterr().out
-    assert all(out.count(f" {r}  ") == 1 for r in names) and out.count(' train.py ') == n
+    assert all(out.count(f" {r}  ") == 1 for r in names) and out.count(' train.py ') == n + n_scan
     for p, args in cfg['preset_args'].items():  # each run shows its budget
         line = next(l for l in out.splitlines() if f" {p}_" in l and 'todo' in l)
         assert all(f"{k}={v}" in line for k, v in args.items())
@@ -102,7 +105,7 @@ def test_run_names_and_train_command():
     cfg = dict(base_config='config/b.py', tokenizers_dir='out/tokenizers',
                train_args={'compile': False}, preset_args={'apertus-50M': {'budget_tokens': 1000}},
                tokenizer_args={}, runs_dir='out/runs', presets=['apertus-50M'], tokenizers=['bpe-80k'], seeds=[1],
-               only=[])
+               only=[], lr_scan=[])
     (run,) = sweep.expand_grid(cfg)
     assert run['run'] == 'apertus-50M_bpe-80k_s1' and run['dir'] == 'out/runs/apertus-50M_bpe-80k_s1'
     assert sweep.train_command(run, cfg, resume=True) == [
@@ -128,7 +131,16 @@ def test_a_filter_that_matches_nothing_is_an_error(tmp_path):
         sweep.expand_grid({**config(tmp_path), 'only': ['gpt-9']})
 
 
-def test_local_sweep_trains_evaluates_analyses_then_skips_everything(tmp_path):
+@pytest.fixture
+def correlate_reads_the_scan(monkeypatch):
+    """correlate.py's --lr_scan_runs (the lead wires uniscale/lr_scan_analysis.py into correlate.py): its default,
+    where correlate.py does not have it yet, so that the sweep's analysis command configures."""
+    import correlate
+    if not hasattr(correlate, 'lr_scan_runs'):
+        monkeypatch.setattr(correlate, 'lr_scan_runs', [], raising=False)
+
+
+def test_local_sweep_trains_evaluates_analyses_then_skips_everything(tmp_path, correlate_reads_the_scan):
     cfg = config(tmp_path, only=['s1'])
     runner = FakeRunner()
     runs = sweep.main(cfg, runner)
@@ -139,7 +151,9 @@ def test_local_sweep_trains_evaluates_analyses_then_skips_everything(tmp_path):
     assert ev[2] == '--runs=' + ','.join(r['dir'] for r in runs)
     (an,) = runner.scripts('correlate.py')
     assert an[2] == 'scale' and f"--name={cfg['name']}" in an
-    assert an[3] == '--runs=' + ','.join(r['dir'] for r in sweep.expand_grid({**cfg, 'only': []}))  # the whole study
+    grid = sweep.expand_grid({**cfg, 'only': []})
+    assert an[3] == '--runs=' + ','.join(r['dir'] for r in grid if 'lr_mult' not in r)  # the whole study
+    assert f"--lr_scan_runs={','.join(r['dir'] for r in grid if 'lr_mult' in r)}" in an  # apart: other cells
     assert '--allow_missing=True' in an  # a slice: the report says what of the grid it left out
     assert '--allow_missing=True' not in sweep.analysis_command({**cfg, 'only': []})  # the whole grid must be there
     # the analysis was computed from exactly these files and settings: a second sweep does nothing at all
@@ -193,7 +207,8 @@ def test_interrupted_runs_resume_and_stale_evals_redo(tmp_path):
                for cm in runner.scripts('train.py')}
     assert trained == {r['dir']: r is a for r in runs if r not in (b, c, d, e)}  # finished runs are not retrained
     (ev,) = runner.scripts('eval_bpb.py')
-    assert all(r['dir'] in ev[2] for r in (a, b, d, e)) and c['dir'] not in ev[2]
+    evaluated = ev[2].split('=', 1)[1].split(',')
+    assert all(r['dir'] in evaluated for r in (a, b, d, e)) and c['dir'] not in evaluated
 
 
 def test_a_failed_run_is_reported_and_the_others_go_on(tmp_path):
@@ -203,7 +218,8 @@ def test_a_failed_run_is_reported_and_the_others_go_on(tmp_path):
     with pytest.raises(SystemExit, match=f"1 run\\(s\\) failed: {runs[0]['run']}"):
         sweep.main(cfg, runner)
     (ev,) = runner.scripts('eval_bpb.py')
-    assert runs[0]['dir'] not in ev[2] and runs[1]['dir'] in ev[2]
+    evaluated = ev[2].split('=', 1)[1].split(',')
+    assert runs[0]['dir'] not in evaluated and runs[1]['dir'] in evaluated
 
 
 def test_torchrun_when_more_than_one_gpu(tmp_path):
@@ -355,10 +371,13 @@ def test_parallel_local_runs_share_the_cores_and_log_to_files(tmp_path):
     assert all(env['OMP_NUM_THREADS'] == threads for env in runner.envs)
 
 
-@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 24), ('config/sweep_ab_demo.py', 4),
-                                         ('config/sweep_fineweb2.py', 72), ('config/sweep_ab_tinystories.py', 6),
+@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 5 * 3 * 2 + 2 * 5), ('config/sweep_ab_demo.py', 4),
+                                         ('config/sweep_fineweb2.py', 72 + 2 * 6),
+                                         ('config/sweep_fineweb2_bytes.py', 72 + 2 * 6),
+                                         ('config/sweep_ab_tinystories.py', 6),
                                          ('config/sweep_ab_tinystories_bytes.py', 6)])
 def test_the_study_configs_load_and_size_their_grids(path, n_runs):
+    """Each study's grid (+ its lr scan: 2 multipliers x every tokenizer at the smallest size)."""
     ns = configurator.defaults(sweep)
     cfg = configurator.configure(ns, [path])
     assert len(sweep.expand_grid(cfg)) == n_runs and cfg['base_config'].startswith('config/')
@@ -417,20 +436,24 @@ def test_changed_settings_or_tokenizer_are_not_done_and_stop_the_grid(tmp_path, 
     """Row 2: new budget and lr (or a replaced tokenizer) beside runs trained with the old ones used to say
     '24 done'. Now the run says what differs and that it must be retrained, and nothing launches."""
     monkeypatch.setattr(sweep, 'grid_problems', ORIGINAL_GRID_PROBLEMS)
-    cfg = config(tmp_path, only=['s1', 'bpe-2k', 'apertus-micro'])
+    cfg = config(tmp_path, only=['s1', 'bpe-2k', 'apertus-micro'], lr_scan=[])
     (run,) = sweep.expand_grid(cfg)
     (tmp_path / 'tok' / 'bpe-2k' / 'meta.json').write_text(json.dumps({'hash': 'a' * 64, 'name': 'bpe-2k'}))
     checkpoint_as_sweep_asks(run, cfg, tokenizer_hash='a' * 64)
     fake_eval(run['dir'], sweep.eval_settings(cfg))
     assert sweep.run_status(dict(run), cfg) == 'done'  # unchanged: still done
-    changed = {**cfg, 'train_args': {**cfg['train_args'], 'lr': 0.01, 'budget': 800_000}}
+    budget = cfg['preset_args']['apertus-micro']['budget']
+    changed = {**cfg, 'train_args': {**cfg['train_args'], 'lr': 0.01},
+               'preset_args': {**cfg['preset_args'], 'apertus-micro': {'budget': 800_000}}}
     r = dict(run)
     assert sweep.run_status(r, changed) == 'changed'
-    assert 'budget=400000.0 (now 800000.0)' in r['why'] and 'lr=' in r['why'] and 'retrained' in r['why']
+    assert f'budget={float(budget)} (now 800000.0)' in r['why'] and 'lr=' in r['why'] and 'retrained' in r['why']
     runner = FakeRunner()
     with pytest.raises(SystemExit) as e:
         sweep.main(changed, runner)
     assert 'problem(s) stop the grid' in str(e.value) and runner.commands == []
+    with pytest.raises(SystemExit, match='problem\\(s\\) stop the grid'):  # making inputs cannot fix it: a dry run
+        sweep.main({**changed, 'dry_run': True}, runner)                  # says so too, and exits 1
     (tmp_path / 'tok' / 'bpe-2k' / 'meta.json').write_text(json.dumps({'hash': 'b' * 64, 'name': 'bpe-2k'}))
     r = dict(run)
     assert sweep.run_status(r, cfg) == 'changed' and 'retrained or replaced' in r['why']
@@ -485,3 +508,86 @@ def test_a_stopped_sweep_stops_its_jobs(tmp_path):
     assert 'Traceback' not in err and marker.read_text().endswith('term')  # the job was asked to stop, and did
     with pytest.raises(ProcessLookupError):
         os.kill(job_pid, 0)
+
+
+# ---------------------------------------------------------------- issue 21: the lr scan
+def lr_of(argv):
+    """The lr train.py would train with for these arguments: its own defaults and config reading."""
+    import train
+    return configurator.configure(configurator.defaults(train), argv)['lr']
+
+
+def test_lr_scan_runs_are_the_smallest_sizes_runs_at_multiples_of_their_lr(tmp_path, capsys, correlate_reads_the_scan):
+    """lr_scan=[0.5, 1, 2]: at the smallest preset (listed last here) and the first seed, every tokenizer once per
+    multiplier but 1 (the grid's own run), named {preset}_{tokenizer}_s{seed}_lr{m}, --lr = m x the lr the grid's run
+    trains with (base config, preset_args, tokenizer_args); trained, evaluated and analysed apart."""
+    cfg = config(tmp_path, presets=['apertus-tiny', 'apertus-micro'], seeds=[3, 1], lr_scan=[0.5, 1, 2.0],
+                 preset_args={'apertus-micro': {'lr': 4e-3, 'budget': 200_000}},
+                 tokenizer_args={'bpe-4k': {'lr': 1e-3}})
+    runs = sweep.expand_grid(cfg)
+    scan = [r for r in runs if 'lr_mult' in r]
+    assert [r['run'] for r in scan] == [f"apertus-micro_{t}_s3_lr{m}" for m in ('0.5', '2') for t in cfg['tokenizers']]
+    assert all(r['dir'] == os.path.join(cfg['runs_dir'], r['run']) for r in scan)
+    for r in scan:
+        argv = sweep.train_command(r, cfg)[1:]
+        base = sweep.train_command({k: v for k, v in r.items() if k != 'lr_mult'}, cfg)[1:]
+        assert sum(a.startswith('--lr=') for a in argv) == 1 and '--budget=200000' in argv
+        assert lr_of(argv) == pytest.approx(r['lr_mult'] * lr_of(base), rel=1e-12)
+        assert lr_of(base) == (1e-3 if r['tokenizer'] == 'bpe-4k' else 4e-3)  # the grid run's own lr
+        assert [a for a in argv if not a.startswith(('--lr=', '--run_dir='))] == \
+            [a for a in base if not a.startswith(('--lr=', '--run_dir='))]  # nothing else differs
+    # the plan shows them; the local launcher trains and evaluates them; the analysis gets them apart
+    runner = FakeRunner()
+    sweep.main(cfg, runner)
+    out = capsys.readouterr().out
+    assert all(f"  todo      {r['run']} " in out for r in scan) and '+ 10 lr-scan runs at apertus-micro, seed 3' in out
+    trained = {c[c.index('train.py') + 5][len('--run_dir='):] for c in runner.scripts('train.py')}
+    assert trained == {r['dir'] for r in runs}
+    assert {d for c in runner.scripts('eval_bpb.py') for d in c[2].split('=', 1)[1].split(',')} == trained
+    (an,) = runner.scripts('correlate.py')
+    assert an[3] == '--runs=' + ','.join(r['dir'] for r in runs if 'lr_mult' not in r)
+    assert f"--lr_scan_runs={','.join(r['dir'] for r in scan)}" in an
+    # filters pick scan runs as the others (by preset, tokenizer, seed)
+    assert [r['run'] for r in sweep.expand_grid({**cfg, 'only': ['bpe-2k', 's3', 'apertus-micro']})] == [
+        'apertus-micro_bpe-2k_s3', 'apertus-micro_bpe-2k_s3_lr0.5', 'apertus-micro_bpe-2k_s3_lr2']
+    assert all('lr_mult' not in r for r in sweep.expand_grid({**cfg, 'only': ['s1']}))
+    # no scan: no scan runs and no --lr_scan_runs
+    assert '--lr_scan_runs' not in ' '.join(sweep.analysis_command({**cfg, 'lr_scan': []}))
+
+
+def test_lr_scan_runs_go_into_the_slurm_arrays(tmp_path):
+    cfg = config(tmp_path, launcher='slurm', only=['s1'], lr_scan=[0.5, 2.0])
+    (script,) = sweep.main(cfg, FakeRunner())
+    text = open(script).read()
+    scan = [r for r in sweep.expand_grid(cfg) if 'lr_mult' in r]
+    assert len(scan) == 2 * len(cfg['tokenizers'])
+    for r in scan:
+        assert text.count(f"# {r['run']}\n") == 1
+        lr = float(f"{r['lr_mult'] * 3e-3:.12g}")  # config/train_demo.py's lr times the multiplier
+        assert f"--run_dir={r['dir']} " in text and f" --lr={lr}" in text
+    subprocess.run(['bash', '-n', script], check=True)
+
+
+@pytest.mark.parametrize('scan,match', [
+    ([0], "0 is not a positive multiplier"), ([-1.0], "-1.0 is not a positive multiplier"),
+    (['a'], "'a' is not a positive multiplier"), ([True], "True is not a positive multiplier"),
+    ([2, 2.0], "names a run twice"),
+])
+def test_a_bad_lr_scan_is_one_line(tmp_path, scan, match):
+    with pytest.raises(SystemExit, match=match) as e:
+        sweep.expand_grid(config(tmp_path, lr_scan=scan))
+    assert '\n' not in str(e.value)
+    with pytest.raises(SystemExit, match="lr_scan is the scale study's check"):
+        sweep.expand_grid(config(tmp_path, lr_scan=[0.5], analysis='ab'))
+    assert sweep.expand_grid(config(tmp_path, lr_scan=[1])) == sweep.expand_grid(config(tmp_path, lr_scan=[]))
+
+
+def test_the_smallest_preset_is_counted_not_listed_first():
+    from model import GPT, PRESETS, make_config
+    from uniscale import preflight_check
+    with torch.device('meta'):
+        sizes = {p: GPT(make_config(p, vocab_size=256, block_size=64)).num_params(non_embedding=True)
+                 for p in ('apertus-mini', 'gpt2-tiny', 'apertus-micro', 'apertus-tiny')}
+    assert preflight_check.smallest_preset(tuple(sizes)) == min(sizes, key=sizes.get) == 'apertus-micro'
+    assert 'apertus-5M' not in PRESETS  # an unknown name: the grid's check names it; it is not the smallest
+    assert preflight_check.smallest_preset(('apertus-5M', 'apertus-tiny')) == 'apertus-tiny'

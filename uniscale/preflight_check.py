@@ -3,7 +3,7 @@ Preflight: before a grid is submitted, measure each distinct training configurat
 
     python sweep.py config/sweep_fineweb2.py --preflight=True       # on one GPU: does each size fit, how fast, how long
     python sweep.py config/sweep_demo.py --preflight=True           # the same checks at toy scale, on CPU
-    python sweep.py config/sweep_fineweb2.py --dry_run=True         # FLOPs and GPU-hours from assume_mfu, no measuring
+    python sweep.py config/sweep_fineweb2.py --dry_run=True         # estimated FLOPs and GPU-hours, before any data
 
 For each distinct (preset, tokenizer, block_size, micro_batch_size) of the grid (after --only), with the run's whole
 train.py config as the sweep launches it: checks that the tokenizer and the train/val shards exist (a missing one is
@@ -20,6 +20,10 @@ of the per-process batch) down to 1: the entry is not ok, says which fits, and i
   train_flops     = train tokens (train.steps_for_budget x batch_size x block_size) x flops_per_token
   est_gpu_hours   = train tokens / measured tok/s of one device / 3600
 Writes {sweep_dir}/{name}_preflight.json (fields in DESIGN.md) and prints a table; one line and exit 1 if any is not ok.
+The dry run's estimate (planned_cost) needs no GPU and no data: the train tokens follow from the run's budget at the
+bytes per token of its train shards, else of its tokenizer on the corpus's val split, else an assumption by vocabulary
+size (ASSUMED_BYTES_PER_TOKEN, or the sweep's assume_bytes_per_token), each said where it comes from; the vocabulary
+from the tokenizer's meta.json, else its name; GPU-hours = train FLOPs / (assume_mfu x gpu_peak_flops) / 3600.
 """
 import ctypes
 import functools
@@ -39,12 +43,13 @@ import torch
 
 import configurator
 import train
-from model import GPT, GPTConfig
+from model import GPT, PRESETS, GPTConfig, make_config
 from uniscale import hardware
 from uniscale.atomic import write_json_atomic
 from uniscale.bpb import score
 from uniscale.run_folder import read_json
 from uniscale.shards import TokenShards
+from uniscale.split_making import split_settings
 from uniscale.tokenization import load_tokenizer, tokenizer_name
 
 H100_BF16_FLOPS = 989e12     # sweep.py's default gpu_peak_flops (dense bf16)
@@ -115,25 +120,36 @@ def tokenizer_command(tok_dir, rc):
 
 
 def prepare_command(tok_dir, rc):
-    """The prepare.py command that encodes the run's corpus with tok_dir, with the settings its existing text splits
-    were made with (a config/ file that has them, else flags), so that it never remakes the splits."""
+    """The prepare.py command that encodes the run's corpus with tok_dir (None: makes its text splits), with the
+    settings its existing text splits were made with (a config/ file that has them, else flags), so that it never
+    remakes the splits."""
     import prepare
-    made = read_json(os.path.join(rc['out_dir'], 'corpus', rc['corpus'], 'meta.json'), default=None)
+    made = read_json(corpus_meta_path(rc), default=None)
     settings = (made or {}).get('settings')
-    tail = [f"--tokenizers={tok_dir}"] + flags([('out_dir', rc['out_dir'])] if rc['out_dir'] != prepare.out_dir else [])
+    tail = ([f"--tokenizers={tok_dir}"] if tok_dir else []) + \
+        flags([('out_dir', rc['out_dir'])] if rc['out_dir'] != prepare.out_dir else [])
     for path, c in configs_of(prepare, 'corpus'):
-        if c['corpus'] == rc['corpus'] and settings in (None, json.loads(json.dumps(prepare.split_settings(c)))):
+        if c['corpus'] == rc['corpus'] and settings in (None, json.loads(json.dumps(split_settings(c)))):
             return shlex.join(['python', 'prepare.py', path] + tail)
     changed = [(k, v) for k, v in (settings or {}).items() if k != 'corpus' and v != getattr(prepare, k)]
     return shlex.join(['python', 'prepare.py'] + flags([('corpus', rc['corpus'])] + changed) + tail)
 
 
+def corpus_meta_path(rc):
+    return os.path.join(rc['out_dir'], 'corpus', rc['corpus'], 'meta.json')
+
+
 def find_inputs(rc):
     """(tokenizer or None, train shards or None, error or None): what the run reads; a missing piece is named with
-    the command that makes it."""
+    the commands that make it, in order (the corpus first where it is missing too)."""
     tok_dir = rc['tokenizer']
     if not os.path.isfile(os.path.join(tok_dir, 'meta.json')):
-        return None, None, f"{tok_dir}: tokenizer not found; make it with `{tokenizer_command(tok_dir, rc)}`"
+        make, shards = tokenizer_command(tok_dir, rc), prepare_command(tok_dir, rc)
+        if not os.path.isfile(corpus_meta_path(rc)):
+            return None, None, (f"{tok_dir}: tokenizer not found (nor the {rc['corpus']} corpus it trains on); make "
+                                f"the corpus with `{prepare_command(None, rc)}`, the tokenizer with `{make}`, then "
+                                f"its shards with `{shards}`")
+        return None, None, f"{tok_dir}: tokenizer not found; make it with `{make}`, then its shards with `{shards}`"
     tok = load_tokenizer(tok_dir)
     tokens_dir = train.tokens_dir_for(rc, tok.name)
     try:  # train.py reads both
@@ -152,6 +168,18 @@ def train_tokens(rc, train_meta):
     bytes_per_token = train_meta['n_bytes'] / max(train_meta['n_tokens'], 1) if train_meta else None
     windows = (train_meta['n_tokens'] - 1) // rc['block_size'] if train_meta else None  # as train.PackedWindows
     return train.steps_for_budget(rc, bytes_per_token, windows) * rc['batch_size'] * rc['block_size']
+
+
+@functools.lru_cache(maxsize=None)
+def smallest_preset(presets):
+    """The preset of fewest non-embedding parameters (counted on the meta device), where sweep.py's lr scan runs; an
+    unknown name (the grid's check names it) counts as the largest."""
+    def size(p):
+        if p not in PRESETS:
+            return math.inf
+        with torch.device('meta'):
+            return GPT(make_config(p, vocab_size=256, block_size=64)).num_params(non_embedding=True)
+    return min(presets, key=size)
 
 
 @functools.lru_cache(maxsize=None)
@@ -330,36 +358,141 @@ def run_preflight(runs, cfg):
 
 
 # ---------------------------------------------------------------- the dry run's estimate
+# Bytes per token where nothing measured is at hand (no shards, and no tokenizer or no val split to measure it on):
+# ASSUMED, not measured, by vocabulary size (the first row whose bound is above it). Override per tokenizer with the
+# sweep's assume_bytes_per_token.
+ASSUMED_BYTES_PER_TOKEN = (
+    (8_000, 3.0, "assumed: the demo's 2k-4k BPE and Unigram tokenizers measure 2.5-3.6 on its generated corpus"),
+    (math.inf, 4.0, "assumed: the ~4 bytes per token the budget rule is written at (config/fineweb2_apertus.py)"))
+SAMPLE_BYTES_PER_LANG = 100_000   # the val text a tokenizer is measured on, per language, when no shards exist
+
+
+def vocab_of(meta, name):
+    """(vocabulary size, where from): the tokenizer's meta.json, else its name (bpe-80k: 80,000), else (None, ...)."""
+    if meta.get('vocab_size'):
+        return int(meta['vocab_size']), 'meta.json'
+    m = re.fullmatch(r'.*-(\d+)(k?)', name)  # bpe-80k, btm-4k-16k: the last number (tokenization.tokenizer_name)
+    return (int(m[1]) * (1000 if m[2] else 1), 'its name') if m else (None, None)
+
+
+@functools.lru_cache(maxsize=None)
+def sampled_bytes_per_token(tok_dir, split_path):
+    """Bytes per token of the tokenizer on a text split, up to SAMPLE_BYTES_PER_LANG of each language (equal bytes
+    per language where each has that much, as FineWeb-2's train split at temperature 0); None when the split is
+    missing or empty."""
+    from uniscale.tokenizer_metrics import read_docs_by_lang
+    if not os.path.isfile(split_path):
+        return None
+    docs = [d for ds in read_docs_by_lang(split_path, SAMPLE_BYTES_PER_LANG).values() for d in ds]
+    try:
+        n_tokens = sum(len(ids) for ids in load_tokenizer(tok_dir).encode_batch(docs)) if docs else 0
+    except SystemExit:  # an unreadable tokenizer: the grid's input check names it; the estimate assumes instead
+        return None
+    return sum(len(d.encode('utf-8')) for d in docs) / n_tokens if n_tokens else None
+
+
+def bytes_per_token(rc, meta, name, vocab, cfg):
+    """(bytes per token, where from, the train shards' sidecar or None) for the estimate: measured on the train
+    shards of this tokenizer (what train.py converts the budget with), else by the tokenizer on the corpus's val
+    split, else assumed (the sweep's assume_bytes_per_token, else ASSUMED_BYTES_PER_TOKEN)."""
+    tokens_dir = train.tokens_dir_for(rc, name)
+    side = read_json(os.path.join(tokens_dir, 'train.json'), default=None)
+    same = not meta.get('hash') or (side or {}).get('tokenizer_hash') in (None, meta['hash'])  # not a retrained one's
+    if isinstance(side, dict) and side.get('n_tokens') and same:
+        return side['n_bytes'] / side['n_tokens'], f"measured on the train shards ({tokens_dir})", side
+    val = os.path.join(rc['out_dir'], 'corpus', rc['corpus'], 'val.jsonl')
+    measured = sampled_bytes_per_token(rc['tokenizer'], val) if meta else None
+    if measured:
+        return measured, f"measured by the tokenizer on <= {SAMPLE_BYTES_PER_LANG:,} bytes per language of {val}", None
+    if name in cfg['assume_bytes_per_token']:
+        return float(cfg['assume_bytes_per_token'][name]), 'assumed (assume_bytes_per_token)', None
+    return next((v, why, None) for bound, v, why in ASSUMED_BYTES_PER_TOKEN if vocab < bound)
+
+
+def estimated_tokens(rc, bpt, side):
+    """Train tokens (steps x batch_size x block_size) at bpt bytes per token; a one-epoch budget from the shards'
+    sidecar, else from the corpus's train split bytes; None when neither exists."""
+    windows = None
+    if side is not None:
+        windows = (side['n_tokens'] - 1) // rc['block_size']  # as train.PackedWindows
+    elif rc['max_steps'] <= 0 and rc['budget'] <= 0:
+        made = read_json(corpus_meta_path(rc), default=None)
+        n_bytes = ((made or {}).get('splits') or {}).get('train', {}).get('n_bytes')
+        if not n_bytes:
+            return None
+        windows = (int(n_bytes / bpt) - 1) // rc['block_size']
+    return train.steps_for_budget(rc, bpt, windows) * rc['batch_size'] * rc['block_size']
+
+
 def planned_cost(train_argv, cfg):
-    """{'train_tokens', 'flops_per_token', 'train_flops', 'gpu_hours'} of one run at assume_mfu of gpu_peak_flops,
-    from its tokenizer's meta.json and its train split's sidecar; or a string saying what is missing."""
-    rc = run_config(train_argv)
-    meta = read_json(os.path.join(rc['tokenizer'], 'meta.json'), default=None) or {}
-    if 'vocab_size' not in meta:
-        return f"shards missing (and their tokenizer {rc['tokenizer']})"
-    sidecar = os.path.join(train.tokens_dir_for(rc, meta.get('name', os.path.basename(rc['tokenizer']))), 'train.json')
-    tokens = train_tokens(rc, read_json(sidecar, default=None))
+    """The dry run's estimate of one run, before any data if need be: {'train_tokens', 'flops_per_token',
+    'train_flops', 'gpu_hours' (train FLOPs / (assume_mfu x gpu_peak_flops) / 3600), 'block_size', 'vocab_size',
+    'vocab_from', 'bytes_per_token', 'bytes_per_token_from', 'tokenizer'}; or a string saying why there is none."""
+    rc = configurator.configure(configurator.defaults(train), train_argv)
+    meta = read_json(os.path.join(rc['tokenizer'], 'meta.json'), default=None)
+    meta = meta if isinstance(meta, dict) else {}
+    name = meta.get('name') or os.path.basename(os.path.normpath(rc['tokenizer']))
+    vocab, vocab_from = vocab_of(meta, name)
+    if vocab is None:
+        return f"unknown: no tokenizer {rc['tokenizer']} yet, and its name gives no vocabulary size"
+    bpt, bpt_from, side = bytes_per_token(rc, meta, name, vocab, cfg)
+    rc['block_size'] = train.block_size_for(rc, bpt)  # context_bytes: the block follows the bytes per token
+    tokens = estimated_tokens(rc, bpt, side)
     if tokens is None:
-        return f"shards missing ({sidecar})"
-    fpt = flops_per_token(astuple(model_config(rc, meta['vocab_size'], meta.get('bos_id', 0))))
+        return (f"unknown: the budget is one epoch of the {rc['corpus']} train split, whose size is known once "
+                f"prepare.py has made it")
+    fpt = flops_per_token(astuple(model_config(rc, vocab, meta.get('bos_id', 0))))
     return {'train_tokens': tokens, 'flops_per_token': fpt, 'train_flops': tokens * fpt,
-            'gpu_hours': tokens * fpt / (cfg['assume_mfu'] * cfg['gpu_peak_flops']) / 3600}
+            'gpu_hours': tokens * fpt / (cfg['assume_mfu'] * cfg['gpu_peak_flops']) / 3600,
+            'block_size': rc['block_size'], 'vocab_size': vocab, 'vocab_from': vocab_from, 'bytes_per_token': bpt,
+            'bytes_per_token_from': bpt_from, 'tokenizer': name}
 
 
 def describe_cost(cost):
     if isinstance(cost, str):
-        return f"cost: unknown, {cost}"
-    return (f"cost: {cost['train_flops']:.4g} train FLOPs ({cost['train_tokens']:.4g} tokens x "
-            f"{cost['flops_per_token']:.4g} FLOPs/token), {cost['gpu_hours']:.4g} GPU-hours")
+        return f"cost: {cost}"
+    return (f"cost (estimate): {cost['train_flops']:.4g} train FLOPs ({cost['train_tokens']:.4g} tokens x "
+            f"{cost['flops_per_token']:.4g} FLOPs/token, block {cost['block_size']}), {cost['gpu_hours']:.4g} "
+            f"GPU-hours at {cost['bytes_per_token']:.3f} bytes/token "
+            f"({cost['bytes_per_token_from'].split(':')[0].split(' ')[0]})")  # 'measured' or 'assumed'
 
 
-def describe_total(costs, cfg):
-    known = [c for c in costs if not isinstance(c, str)]
-    peak = cfg['gpu_peak_flops']
+def describe_plan_cost(planned, cfg):
+    """The dry run's closing lines: where each tokenizer's bytes per token (and vocabulary) come from, the total, each
+    preset's share, and the lr scan against the grid runs of its preset. planned: [(sweep run, planned_cost)]."""
+    known = [(r, c) for r, c in planned if not isinstance(c, str)]
+    lines, sources = [], {}
+    for r, c in known:
+        sources.setdefault(r['tokenizer'], c)
+    for t, c in sources.items():
+        lines.append(f"bytes per token, {t}: {c['bytes_per_token']:.3f}, {c['bytes_per_token_from']}"
+                     + (f"; vocabulary {c['vocab_size']:,} from {c['vocab_from']}" if c['vocab_from'] != 'meta.json'
+                        else ''))
     if not known:
-        return f"total: unknown, shards missing for all {len(costs)} run(s)"
-    return (f"total: {sum(c['train_flops'] for c in known):.4g} train FLOPs, "
-            f"{sum(c['gpu_hours'] for c in known):.4g} GPU-hours over {len(known)} run(s) at assume_mfu="
-            f"{cfg['assume_mfu']} of gpu_peak_flops={peak:.4g} FLOP/s per GPU"
-            + (' (H100 bf16 dense)' if peak == H100_BF16_FLOPS else '')
-            + (f"; {len(costs) - len(known)} run(s) not counted (shards missing)" if len(known) < len(costs) else ''))
+        return lines + [f"total (estimate): unknown for all {len(planned)} run(s)"]
+    flops, hours = sum(c['train_flops'] for _, c in known), sum(c['gpu_hours'] for _, c in known)
+    peak = cfg['gpu_peak_flops']
+    assumed = sum(c['bytes_per_token_from'].startswith('assumed') for c in sources.values())
+    lines.append(f"total (estimate): {flops:.4g} train FLOPs, {hours:.4g} GPU-hours over {len(known)} run(s) at "
+                 f"assume_mfu={cfg['assume_mfu']} of gpu_peak_flops={peak:.4g} FLOP/s per GPU"
+                 + (' (H100 bf16 dense)' if peak == H100_BF16_FLOPS else '')
+                 + f"; bytes per token measured for {len(sources) - assumed} tokenizer(s), assumed for {assumed}"
+                 + (f"; {len(planned) - len(known)} run(s) not counted (cost unknown)" if len(known) < len(planned)
+                    else '') + "; --preflight=True measures tok/s on the GPU")
+    groups = {}  # each preset's grid runs, then the lr scan's
+    for r, c in known:
+        groups.setdefault(r['preset'] if 'lr_mult' not in r else f"lr scan at {r['preset']}", []).append(c)
+    lines.append('by preset (estimate): ' + '; '.join(
+        f"{g} {len(cs)} run(s) {sum(c['train_flops'] for c in cs):.4g} FLOPs, {sum(c['gpu_hours'] for c in cs):.4g} "
+        f"GPU-hours ({100 * sum(c['train_flops'] for c in cs) / flops:.1f}%)" for g, cs in groups.items()))
+    for g, scan in groups.items():
+        if g.startswith('lr scan at '):
+            p = g[len('lr scan at '):]
+            base = sum(c['train_flops'] for c in groups.get(p, []))
+            ratio = sum(c['train_flops'] for c in scan) / base if base else math.inf
+            lines.append(f"lr scan (estimate): {len(scan)} run(s) at {p}, {sum(c['train_flops'] for c in scan):.4g} "
+                         f"FLOPs, {sum(c['gpu_hours'] for c in scan):.4g} GPU-hours = {ratio:.3g}x the compute of "
+                         f"the {len(groups.get(p, []))} {p} run(s) of the grid"
+                         + (" (more than 1.5x: fewer multipliers keep the check cheaper than the size it checks)"
+                            if ratio > 1.5 else ''))
+    return lines
