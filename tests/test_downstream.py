@@ -12,7 +12,7 @@ import configurator
 import eval_bpb
 from data.embedded import generate
 from model import GPT, make_config
-from uniscale import bpb, identity, tokenization
+from uniscale import bpb, identity, slurm_launch, tokenization
 
 pytest.importorskip('lm_eval')
 import downstream  # noqa: E402
@@ -243,7 +243,7 @@ def test_sweep_runs_downstream_after_eval_bpb_for_every_trained_run(tmp_path, mo
     assert down[2] == '--runs=' + ','.join(r['dir'] for r in runs) and '--max_docs_per_lang=5' in down
     assert configurator_value(down[3]) == tasks
     script = tmp_path / 'array.sbatch'
-    script.write_text(sweep.slurm_script(runs, 1, cfg, 'python'))
+    script.write_text(slurm_launch.array_script([sweep.slurm_task(r, cfg) for r in runs], 1, cfg, 'python'))
     subprocess.run(['bash', '-n', str(script)], check=True)
     assert script.read_text().count('downstream.py --run=') == len(runs)
     assert sweep.downstream_command(['x'], {**cfg, 'lm_eval_tasks': []}) is None

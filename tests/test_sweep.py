@@ -17,7 +17,7 @@ import torch
 
 import configurator
 import sweep
-from uniscale import run_folder
+from uniscale import run_folder, slurm_launch
 
 
 @pytest.fixture(autouse=True)
@@ -324,7 +324,7 @@ def test_slurm_task_requeues_after_a_signal_even_when_srun_fails_and_not_after_a
 
 
 def test_slurm_submits_arrays_then_the_analysis(tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep.shutil, 'which', lambda name: '/usr/bin/sbatch')
+    monkeypatch.setattr(slurm_launch.shutil, 'which', lambda name: '/usr/bin/sbatch')
     cfg = config(tmp_path, launcher='slurm', slurm_nodes={'apertus-mini': 2})
     calls = []
 
