@@ -15,12 +15,12 @@ effect from seed noise by itself; `seed_flip_rate` (the grid's seeds at x1) says
 """
 import itertools
 import math
-import re
 
 import numpy as np
 
 from uniscale.identity import differences
 from uniscale.rank_stats import decision_accuracy
+from uniscale.scale_analysis import metric_value, natural_key
 
 # what must be equal between a scan run and its grid run (config.json): all that changes what is computed, but lr
 SAME = ('preset', 'arch', 'model_args', 'tokenizer_hash', 'corpus', 'block_size', 'context_bytes', 'budget',
@@ -29,20 +29,10 @@ SAME = ('preset', 'arch', 'model_args', 'tokenizer_hash', 'corpus', 'block_size'
         'inputs', 'seed')
 
 
-def natural_key(name):
-    """bpe-4k before bpe-16k: digit runs compare as numbers."""
-    return [int(p) if p.isdigit() else p for p in re.split(r'(\d+)', str(name))]
-
-
 def metric_of(ev, key):
-    """eval.json's number at a dotted key; None when absent or not finite."""
-    v = ev
-    for part in key.split('.'):
-        if not isinstance(v, dict) or part not in v:
-            return None
-        v = v[part]
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    return float(v) if ok else None
+    """eval.json's number at a dotted key (scale_analysis.metric_value); None when absent or not finite."""
+    v = metric_value(ev, key)
+    return v if v is not None and math.isfinite(v) else None
 
 
 def label(m):
