@@ -315,26 +315,39 @@ def test_a_stopped_run_with_other_settings_starts_over(tmp_path, monkeypatch, ca
     assert split_files(other) == split_files(ref)
 
 
-def test_fineweb2_stopped_in_the_middle_of_a_language_resumes_to_the_bytes_of_one_run(tmp_path, monkeypatch):
-    whole = fineweb2(tmp_path, eval_docs_per_lang=5, train_bytes=12_000)  # rus_Cyrl runs out
-    prepare.make_splits(whole)
+def cut_and_resume(monkeypatch, whole, tmp_path, name, patched, state_check):
+    """Make `whole`'s splits again in another out_dir with split_making.{name} replaced by `patched` (which sends a
+    SIGTERM part way), check the saved progress with state_check(state), resume with the real reader, and return
+    the resumed config (its splits are compared with `whole`'s by the caller)."""
     from uniscale import split_making
-    real, calls = split_making.stream_texts, []
-
-    def stream(*a, **k):  # a SIGTERM while the second language (rus_Cyrl, which runs out) is half read
-        calls.append(a)
-        for i, text in enumerate(real(*a, **k)):
-            if len(calls) == 2 and i == 20:
-                os.kill(os.getpid(), signal.SIGTERM)
-            yield text
-    monkeypatch.setattr(split_making, 'stream_texts', stream)
+    real = getattr(split_making, name)
+    monkeypatch.setattr(split_making, name, patched(real))
     cfg = {**whole, 'out_dir': str(tmp_path / 'cut')}
     with pytest.raises(SystemExit, match='stopped by SIGTERM'):
         prepare.make_splits(cfg)
-    state = json.load(open(f"{corpus_dir(cfg)}/progress.json"))['state']
-    assert state['queue'][0] == 'rus_Cyrl' and state['langs']['rus_Cyrl']['read'] == 21  # the 21st was taken
-    monkeypatch.setattr(split_making, 'stream_texts', real)
+    state_check(json.load(open(f"{corpus_dir(cfg)}/progress.json"))['state'])
+    monkeypatch.setattr(split_making, name, real)
     prepare.make_splits(cfg)
+    return cfg
+
+
+def test_fineweb2_stopped_in_the_middle_of_a_language_resumes_to_the_bytes_of_one_run(tmp_path, monkeypatch):
+    whole = fineweb2(tmp_path, eval_docs_per_lang=5, train_bytes=12_000)  # rus_Cyrl runs out
+    prepare.make_splits(whole)
+    calls = []
+
+    def patched(real):
+        def stream(*a, **k):  # a SIGTERM while the second language (rus_Cyrl, which runs out) is half read
+            calls.append(a)
+            for i, text in enumerate(real(*a, **k)):
+                if len(calls) == 2 and i == 20:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                yield text
+        return stream
+
+    def state_check(state):
+        assert state['queue'][0] == 'rus_Cyrl' and state['langs']['rus_Cyrl']['read'] == 21  # the 21st was taken
+    cfg = cut_and_resume(monkeypatch, whole, tmp_path, 'stream_texts', patched, state_check)
     assert split_files(cfg)['meta']['ran_out'] == ['rus_Cyrl']
     assert split_files(cfg) == split_files(whole)
 
@@ -342,20 +355,15 @@ def test_fineweb2_stopped_in_the_middle_of_a_language_resumes_to_the_bytes_of_on
 def test_your_files_stopped_and_resumed_give_the_bytes_of_one_run(tmp_path, monkeypatch):
     whole = own(tmp_path / 'whole')
     prepare.make_splits(whole)
-    from uniscale import split_making
-    real = split_making.local_documents
 
-    def docs(*a, **k):
-        for i, doc in enumerate(real(*a, **k)):
-            if i == 70:
-                os.kill(os.getpid(), signal.SIGTERM)
-            yield doc
-    monkeypatch.setattr(split_making, 'local_documents', docs)
-    cfg = {**whole, 'out_dir': str(tmp_path / 'cut')}
-    with pytest.raises(SystemExit, match='stopped by SIGTERM'):
-        prepare.make_splits(cfg)
-    monkeypatch.setattr(split_making, 'local_documents', real)
-    prepare.make_splits(cfg)
+    def patched(real):
+        def docs(*a, **k):
+            for i, doc in enumerate(real(*a, **k)):
+                if i == 70:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                yield doc
+        return docs
+    cfg = cut_and_resume(monkeypatch, whole, tmp_path, 'local_documents', patched, lambda state: None)
     assert split_files(cfg) == split_files(whole)
 
 
@@ -366,22 +374,18 @@ def test_tinystories_stopped_in_either_stream_resumes_to_the_bytes_of_one_run(tm
     write_parquet(f"{root}/data/validation-00000-of-00001.parquet", [f"The dog {i} ran." for i in range(40)])
     whole = config(tmp_path, corpus='tinystories', tinystories_files=str(root), tok_bytes=3_000, val_fraction=0.05)
     prepare.make_splits(whole)
-    from uniscale import split_making
-    real = split_making.stream_texts
 
-    def stream(*a, **k):
-        for i, text in enumerate(real(*a, **k)):
-            if k.get('split') == split and i == at:
-                os.kill(os.getpid(), signal.SIGTERM)
-            yield text
-    monkeypatch.setattr(split_making, 'stream_texts', stream)
-    cfg = {**whole, 'out_dir': str(tmp_path / 'cut')}
-    with pytest.raises(SystemExit, match='stopped by SIGTERM'):
-        prepare.make_splits(cfg)
-    state = json.load(open(f"{corpus_dir(cfg)}/progress.json"))['state']
-    assert (state['phase'], state['docs']) == ('test' if split == 'validation' else 'train', at)
-    monkeypatch.setattr(split_making, 'stream_texts', real)
-    prepare.make_splits(cfg)
+    def patched(real):
+        def stream(*a, **k):
+            for i, text in enumerate(real(*a, **k)):
+                if k.get('split') == split and i == at:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                yield text
+        return stream
+
+    def state_check(state):
+        assert (state['phase'], state['docs']) == ('test' if split == 'validation' else 'train', at)
+    cfg = cut_and_resume(monkeypatch, whole, tmp_path, 'stream_texts', patched, state_check)
     assert split_files(cfg) == split_files(whole)
 
 
