@@ -270,11 +270,20 @@ def chunk_loss(h_c, w, targets_c, weights_c):
 
 def chunk_loss_and_grads(h_c, w, targets_c, weights_c):
     """(loss, d loss / d logits, d loss / d h_c) of one chunk, the gradient through whatever token_losses computes.
-    torch.func's transform is what torch.compile traces whole, so inductor fuses the fp32 cast, the softmax, the loss
-    and its gradient into a pass or two over the chunk's logits (eager: about five)."""
+    Traced by torch.compile, by torch.func (which dynamo traces whole: inductor fuses the fp32 cast, the softmax, the
+    loss and its gradient into a pass or two over the chunk's logits); eager, by autograd, since torch.func refuses
+    to run under saved-tensor hooks (activation offloading, bench/loss_memory.py's table). The same numbers."""
     def loss_of(logits):
         return (token_losses(logits.float(), targets_c) * weights_c).sum()
-    grad_logits, loss = torch.func.grad_and_value(loss_of)(h_c @ w.T)
+    logits = h_c @ w.T
+    if torch.compiler.is_compiling():
+        grad_logits, loss = torch.func.grad_and_value(loss_of)(logits)
+    else:
+        logits = logits.detach().requires_grad_()
+        with torch.enable_grad():
+            loss = loss_of(logits)
+            grad_logits, = torch.autograd.grad(loss, logits)
+        loss = loss.detach()
     return loss, grad_logits, grad_logits @ w
 
 

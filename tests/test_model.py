@@ -585,3 +585,14 @@ def test_the_compiled_chunk_body_gives_the_eager_numbers():
     assert model_module._compiled.get(model_module.chunk_loss_and_grads) is not None  # compiled, not fallen back
     for a, b in zip(eager, compiled):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_the_chunked_loss_trains_under_saved_tensor_hooks():
+    """Activation offloading (torch.autograd.graph.save_on_cpu) and the memory table's hooks wrap the forward in
+    saved-tensor hooks, under which torch.func refuses to run: the eager chunk body must not need it."""
+    h, weight, targets = loss_inputs()
+    plain = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32), h, weight, targets)
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        hooked = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32), h, weight, targets)
+    for a, b in zip(plain, hooked):
+        assert torch.equal(a, b)
