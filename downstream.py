@@ -14,6 +14,8 @@ nothing, a multiple-choice context is BOS + context, and the choice is encoded o
 choice's tokens are its own text's, also for BTM, whose tokens span words; a context's trailing whitespace stays in
 the context). On the same items rolling bits_per_byte equals eval_bpb.py's bpb, acc its acc and acc_bytes its
 acc_norm (lm-eval's own acc_norm divides by characters, not bytes): tests/test_downstream.py checks all three.
+It computes as eval_bpb.py does: `dtype` '' = bf16 autocast on a GPU (fp32 weights, fp32 log-softmax, TF32 for the
+fp32 matmuls), float32 on CPU; under autocast bits_per_byte equals eval_bpb.py's bpb to bf16's tolerance (tested).
 
 Local tasks live in tasks/lm_eval/*.yaml: uniscale_demo_mc (tasks/demo_mc.jsonl) and uniscale_bpb (the run's
 {corpus_dir}/{corpus}/{split}.jsonl, the documents eval_bpb.py scores). Hub tasks need the Hugging Face hub; offline
@@ -52,7 +54,8 @@ num_fewshot = 0
 limit = 0                    # examples per task; 0 = all (a limited evaluation is recorded as such)
 batch_size = 16
 device = ''                  # '' = cuda when available, else cpu
-dtype = 'float32'            # of the weights in lm-eval; 'bfloat16' is faster on GPUs but no longer eval_bpb.py's numbers
+dtype = ''                   # compute dtype, as eval_bpb.py's: '' = bfloat16 autocast on cuda (fp32 weights, TF32 for
+                             # what stays fp32), float32 on cpu; 'float32' | 'bfloat16' (autocast) to choose
 bootstrap_iters = 1000       # lm-eval's bootstrap for the stderr of non-mean metrics (0 = none)
 force = False                # re-run tasks already in the eval file for this checkpoint
 allow_unfinished = False     # score a checkpoint that is not the run's last
@@ -81,11 +84,25 @@ def lm_class():
     return UniscaleLM
 
 
-def make_lm(hf_path, cfg):
+def model_args(cfg):
+    """lm-eval's HFLM arguments for the compute dtype (lm-eval's --model_args names): fp32 weights, bf16 autocast
+    around each forward when the dtype is bfloat16 (as eval_bpb.py scores on a GPU), the log-softmax in fp32 (as
+    eval_bpb.py's cross-entropy on logits.float()). Not dtype=bfloat16: bf16 weights are not eval_bpb.py's numbers."""
     from uniscale import hardware
-    dev, _ = hardware.resolve(cfg['device'])
+    _, dt = hardware.resolve(cfg['device'], cfg['dtype'])
+    return {'dtype': 'float32', 'softmax_dtype': 'float32',
+            **({'mixed_precision_dtype': 'bfloat16'} if dt == 'bfloat16' else {})}
+
+
+def make_lm(hf_path, cfg):
+    import torch
+
+    from uniscale import hardware
+    dev, _ = hardware.resolve(cfg['device'], cfg['dtype'])
+    if dev.startswith('cuda'):  # the fp32 matmuls autocast leaves (or all of them, dtype float32) on tensor cores
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     lm = lm_class()(pretrained=hf_path, backend='causal', trust_remote_code=True, batch_size=cfg['batch_size'],
-                    device=dev, dtype=cfg['dtype'])
+                    device=dev, **model_args(cfg))
     if lm.tokenizer.bos_token_id is None:
         raise SystemExit(f"{hf_path}: the tokenizer has no BOS token; re-export the run with export_hf.py")
     return lm
@@ -283,8 +300,11 @@ def evaluate_run(run_dir, cfg, manager=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     metrics = task_metrics(results)
-    model_args = f"pretrained={hf_path},trust_remote_code=True,dtype={cfg['dtype']}"
-    invocation = {'model': 'uniscale', 'model_args': model_args,
+    from uniscale import hardware
+    dev, dt = hardware.resolve(cfg['device'], cfg['dtype'])
+    args = ','.join([f"pretrained={hf_path}", 'trust_remote_code=True']
+                    + [f"{k}={v}" for k, v in model_args(cfg).items()])
+    invocation = {'model': 'uniscale', 'model_args': args, 'device': dev, 'dtype': dt,
                   'tasks': names, 'num_fewshot': cfg['num_fewshot'], 'limit': cfg['limit'] or None,
                   'batch_size': cfg['batch_size'], 'include_path': cfg['task_dir'], 'step': state['step']}
     if docs:
@@ -308,7 +328,7 @@ def _version(package):
 def main(cfg):
     """Score every run asked for; returns {run_dir: {task: metrics}}, None for a run skipped as already scored."""
     from uniscale import hardware  # torch: only once runs are scored
-    hardware.resolve(cfg['device'])  # a device this machine lacks: one line before any reading
+    hardware.resolve(cfg['device'], cfg['dtype'])  # a device this machine lacks, a bad dtype: one line before work
     dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))
     if not dirs:
         raise SystemExit("downstream.py: no runs; pass --run=out/runs/NAME or --runs='out/runs/*'")

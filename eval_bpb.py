@@ -18,6 +18,9 @@ context is scored in windows of `context` tokens: overlap=0 gives disjoint windo
 rolling log-likelihood); overlap=k makes each later window re-read at least k tokens already scored, as context, so
 later tokens are predicted from more history (k = context-1: every token sees the full context, at ~context times
 the cost). The choice is recorded in eval.json under `windowing`.
+The documents are streamed: read once for their hashes, count and bad lines (before a model is loaded), then again
+while scoring, a group at a time (uniscale/bpb.py score_documents), so memory does not grow with the split; a file
+that changed between the two readings is refused, nothing written.
 
 Results accumulate (uniscale/eval_file.py): each scoring is an entry of the eval file's `results`, identified by the
 run's `run_id`, the checkpoint step, and the eval set with the sha256 of the text actually read (a split edited
@@ -46,7 +49,7 @@ import torch
 
 import configurator
 from uniscale import eval_file, hardware, identity
-from uniscale.bpb import bits_per_byte, score
+from uniscale.bpb import score, score_documents
 from uniscale.run_folder import (check_tokenizer, eval_path, find_runs, load_checkpoint, load_model,
                                  read_run_config, refuse_unfinished, run_state, split_path, wanted_eval_set)
 from uniscale.splits import BadLine, parse_doc
@@ -74,42 +77,65 @@ RANGES = {'max_docs_per_lang': configurator.at_least(0), 'context': configurator
 
 
 # ---------------------------------------------------------------- the documents (scored by uniscale/bpb.py)
-def read_file(path):
-    """(sha256 of the bytes read, [(text, lang)]) of a jsonl file (one {"text", optional "lang"} a line, blank lines
-    skipped) or a .txt file (one document, lang 'und'). The hash is of exactly the bytes the documents come from."""
+def file_docs(path, h=None):
+    """The (text, lang) documents of a jsonl file (one {"text", optional "lang"} a line, blank lines skipped) or a .txt
+    file (one document, lang 'und'), yielded as they are read; h (a hashlib object) gets exactly the bytes read."""
     if not os.path.isfile(path):
         raise SystemExit(f"{path}: no such file; check the path")
-    h, docs = hashlib.sha256(), []
     with open(path, 'rb') as f:
         if path.endswith('.txt'):
             data = f.read()
-            h.update(data)
+            if h is not None:
+                h.update(data)
             try:
-                docs.append((data.decode('utf-8'), 'und'))
+                text = data.decode('utf-8')
             except UnicodeDecodeError as e:
                 raise SystemExit(f"{path}: not UTF-8 text (byte {e.start}); convert it to UTF-8") from None
-            return h.hexdigest(), docs
+            yield text, 'und'
+            return
         for line_no, line in enumerate(f, 1):
-            h.update(line)
+            if h is not None:
+                h.update(line)
             if not line.strip():
                 continue
             try:
                 doc = parse_doc(line, path, line_no)
             except BadLine as e:
                 raise SystemExit(str(e)) from None
-            docs.append((doc['text'], str(doc.get('lang') or 'und')))
-    return h.hexdigest(), docs
+            yield doc['text'], str(doc.get('lang') or 'und')
 
 
-def first_per_lang(docs, max_per_lang=0):
-    """(texts, langs): the first max_per_lang documents of each language when > 0, else all, in order."""
-    texts, langs, seen = [], [], {}
-    for text, lang in docs:
-        seen[lang] = seen.get(lang, 0) + 1
-        if not max_per_lang or seen[lang] <= max_per_lang:
-            texts.append(text)
-            langs.append(lang)
-    return texts, langs
+def set_docs(paths, max_per_lang=0, hashes=None):
+    """The documents of the files in order (the first max_per_lang of each language when > 0), yielded one at a
+    time; every byte of every file is read (and fed to hashes[path] when given), kept documents or not."""
+    seen = {}
+    for path in paths:
+        for text, lang in file_docs(path, hashes[path] if hashes else None):
+            seen[lang] = seen.get(lang, 0) + 1
+            if not max_per_lang or seen[lang] <= max_per_lang:
+                yield text, lang
+
+
+def scan(paths, max_per_lang=0):
+    """One pass over the set before anything is scored: (each file's sha256, number of documents kept, whether any
+    holds text). A bad line is refused here, before a model is loaded."""
+    hashes = {p: hashlib.sha256() for p in paths}
+    n_docs, any_text = 0, False
+    for text, _ in set_docs(paths, max_per_lang, hashes):
+        n_docs += 1
+        any_text = any_text or bool(text)
+    return [hashes[p].hexdigest() for p in paths], n_docs, any_text
+
+
+def checked_docs(paths, max_per_lang, shas):
+    """set_docs for scoring, streamed (memory flat in the set's size), its bytes hashed again: a file that changed
+    after the scan is refused once read, so no eval file records a score of text other than its hash says."""
+    hashes = {p: hashlib.sha256() for p in paths}
+    yield from set_docs(paths, max_per_lang, hashes)
+    for path, sha in zip(paths, shas):
+        if hashes[path].hexdigest() != sha:
+            raise SystemExit(f"{path}: changed while it was being scored (sha256 {sha[:12]} -> "
+                             f"{hashes[path].hexdigest()[:12]}); nothing written; score it again once it is complete")
 
 
 def listed_files(spec):
@@ -128,27 +154,15 @@ def listed_files(spec):
     return list(dict.fromkeys(os.path.abspath(p) for p in found))
 
 
-_docs_cache = {}  # (files, max per lang) -> (texts, langs, shas): the runs of one main() call read a set once
-
-
-def cached_docs(paths, max_per_lang):
-    key = (tuple(paths), max_per_lang)
-    if key not in _docs_cache:
-        _docs_cache.clear()
-        read = [read_file(p) for p in paths]
-        _docs_cache[key] = (*first_per_lang([d for _, docs in read for d in docs], max_per_lang),
-                            [sha for sha, _ in read])
-    return _docs_cache[key]
-
-
 def documents(run_dir, run_cfg, c):
-    """(texts, langs, eval_set, eval file path) of what this evaluation scores: the run's split (its sha256 checked
-    against the one prepare.py recorded) or --files. Refuses a set with no documents or no text."""
+    """(docs, eval_set, eval file path) of what this evaluation scores: the run's split (its sha256 checked against
+    the one prepare.py recorded) or --files, read once here (hashes, count, bad lines); docs() streams the documents
+    for scoring. Refuses a set with no documents or no text."""
     if c['files']:
         if c['corpus'] or c['split'] != 'test':
             raise SystemExit("eval_bpb.py: --files scores the files given, not a corpus split; drop --corpus/--split")
         paths = listed_files(c['files'])
-        texts, langs, shas = cached_docs(paths, c['max_docs_per_lang'])
+        shas, n_docs, any_text = scan(paths, c['max_docs_per_lang'])
         # identity is content: the files' hashes in order (the order decides what max_docs_per_lang keeps)
         eval_set = {**wanted_eval_set(run_cfg, {**c, 'corpus': 'files', 'split': 'files'}),
                     'split_sha256': identity.fingerprint(shas),
@@ -156,7 +170,9 @@ def documents(run_dir, run_cfg, c):
         where, out = f"--files={c['files']}", eval_path(run_dir, 'files')
     else:
         path = split_path(run_dir, run_cfg, c)
-        texts, langs, (sha,) = cached_docs([os.path.abspath(path)], c['max_docs_per_lang'])
+        paths = [os.path.abspath(path)]
+        shas, n_docs, any_text = scan(paths, c['max_docs_per_lang'])
+        sha = shas[0]
         eval_set = wanted_eval_set(run_cfg, {**c, 'corpus': c['corpus'] or run_cfg.get('corpus')})
         recorded = eval_set['split_sha256']
         if recorded and recorded != sha:
@@ -166,15 +182,15 @@ def documents(run_dir, run_cfg, c):
             print(f"note: {path}: meta.json records no sha256; scoring it as {sha[:12]} (the hash of its bytes)")
         eval_set['split_sha256'] = sha
         where, out = path, eval_path(run_dir, c['split'])
-    if not any(texts):  # nothing to score would be written as bpb 0
-        what = f"{len(texts)} documents but no text" if texts else 'no documents'
+    if not any_text:  # nothing to score would be written as bpb 0
+        what = f"{n_docs} documents but no text" if n_docs else 'no documents'
         limit = f" (max_docs_per_lang={c['max_docs_per_lang']})" if c['max_docs_per_lang'] else ''
         raise SystemExit(f"{where}: {what} to score{limit}; give a set that holds text")
-    eval_set['n_docs'] = len(texts)
+    eval_set['n_docs'] = n_docs
     ctx = eval_set['context']
     if ctx and not 0 <= c['overlap'] < ctx:  # before the model is loaded, naming the key at fault
         raise SystemExit(f"config error: overlap={c['overlap']} must be in [0, context={ctx}); 0 = disjoint windows")
-    return texts, langs, eval_set, out
+    return (lambda: checked_docs(paths, c['max_docs_per_lang'], shas)), eval_set, out
 
 
 # ---------------------------------------------------------------- multiple choice
@@ -249,7 +265,7 @@ def evaluate_run(run_dir, c):
     its eval file; returns the file's new content, or None when it already held this scoring (unless c['force'])."""
     run_cfg = read_run_config(run_dir)  # refuses a folder without ckpt.pt
     state = run_state(run_dir)  # a broken checkpoint is refused before any reading
-    texts, langs, eval_set, path = documents(run_dir, run_cfg, c)
+    docs, eval_set, path = documents(run_dir, run_cfg, c)
     ident = scored_with(run_cfg, state)
     name = os.path.basename(os.path.normpath(run_dir))
     ev = eval_file.read(path)  # a corrupt one is refused before the work, not after it
@@ -268,8 +284,8 @@ def evaluate_run(run_dir, c):
     ckpt = load_checkpoint(run_dir)
     dev, dt = hardware.resolve(c['device'], c['dtype'])
     model = load_model(ckpt, tok, run_dir, dev)
-    result = bits_per_byte(model, tok, texts, langs, dev, dt, c['context'], c['overlap'], c['batch_tokens'],
-                           desc=f"eval {name}")
+    result = score_documents(model, tok, docs(), dev, dt, c['context'], c['overlap'], c['batch_tokens'],
+                             desc=f"eval {name}", n_docs=eval_set['n_docs'])
     eval_set['context'] = result['windowing']['context']
     entry = {'eval_id': eval_file.entry_id(ident['run_id'], state['step'], state['finished'], eval_set),
              'run_id': ident['run_id'], 'run': name, 'run_dir': run_dir, 'arch': model.config.arch,
@@ -299,7 +315,6 @@ def main(cfg):
     """Evaluate every run asked for; returns {run_dir: eval file dict}, None for a run skipped as already scored."""
     configurator.check_ranges(cfg, RANGES)
     hardware.resolve(cfg['device'], cfg['dtype'])  # a device this machine lacks: one line before any reading
-    _docs_cache.clear()  # a file edited since the last call is read again (its hash is what the entry records)
     dirs = find_runs(([cfg['run']] if cfg['run'] else []) + list(cfg['runs']))
     if not dirs:
         raise SystemExit("eval_bpb.py: no runs; pass --run=out/runs/NAME or --runs='out/runs/*' (folders with ckpt.pt)")

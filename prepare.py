@@ -21,7 +21,8 @@ Corpora -> text splits -> token shards.
    Stopped (SIGTERM, Ctrl-C), a run keeps {split}.jsonl.partial and progress.json (also recorded every
    checkpoint_bytes); the next run with the same settings resumes there, writing the bytes one run would have.
 2. Token shards: with `tokenizers` set, each split in `encode_splits` is encoded (BOS before every document)
-   into out/tokens/{corpus}/{tokenizer}/{split}_NNNN.bin + {split}.json (format in uniscale/shards.py).
+   into out/tokens/{corpus}/{tokenizer}/{split}_NNNN.bin (+ {split}_NNNN.starts.npy, where each document starts)
+   + {split}.json (format in uniscale/shards.py); a sidecar from before the starts were stored gets them.
    Streaming and parallel across cores; a split whose sidecar matches tokenizer and text is skipped, and an
    interrupted one keeps its finished shards ({split}.partial.json) and resumes after them. Shards of another
    tokenizer of the same name are not deleted unless overwrite=True. The text is checked against its sha256.
@@ -42,7 +43,7 @@ import configurator
 from uniscale import locks
 from uniscale.atomic import disk_errors, read_json, remove_quietly, write_json_atomic
 from uniscale.shards import (VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress,
-                             record_progress)
+                             record_progress, refresh_doc_starts)
 from uniscale.sources import input_files
 from uniscale.split_making import (MAKERS, SPLITS, canonical, check_fineweb2_eval, check_made, corpus_kind,
                                    missing_splits, previous_meta, progress, read_record, refuse_remake, split_settings,
@@ -269,9 +270,9 @@ def _init_worker(tok_path):
 
 
 def _encode_task(lines, path, first_line):
-    """encode_lines in a pool worker: a SystemExit there would kill the worker and hang its task forever."""
+    """encode_docs in a pool worker: a SystemExit there would kill the worker and hang its task forever."""
     try:
-        return encode_lines(lines, _worker_tok, path, first_line)
+        return encode_docs(lines, _worker_tok, path, first_line)
     except SystemExit as e:
         raise BadLine(str(e)) from None
 
@@ -280,11 +281,18 @@ def encode_lines(lines, tok, path='', first_line=1):
     """jsonl lines -> (ids with BOS before each document, n_docs, n_bytes of text). Blank lines are no documents
     (skipped, as every reader of a split skips them; line numbers count them). Bad input raises BadLine (a
     ValueError, so that it crosses the process pool) naming path:line."""
+    ids, _, n_docs, n_bytes = encode_docs(lines, tok, path, first_line)
+    return ids, n_docs, n_bytes
+
+
+def encode_docs(lines, tok, path='', first_line=1):
+    """encode_lines plus where each document starts in the ids (the shard's starts file records them):
+    (ids, starts, n_docs, n_bytes)."""
     texts = [parse_doc(line, path, first_line + i)['text'] for i, line in enumerate(lines) if not is_blank(line)]
     if not texts:
-        return np.zeros(0, dtype=dtype_for_vocab(tok.vocab_size)), 0, 0
+        return np.zeros(0, dtype=dtype_for_vocab(tok.vocab_size)), np.zeros(0, dtype=np.int64), 0, 0
     docs = tok.encode_batch(texts)
-    lengths = np.array([len(d) + 1 for d in docs])
+    lengths = np.array([len(d) + 1 for d in docs], dtype=np.int64)
     ids = np.empty(lengths.sum(), dtype=dtype_for_vocab(tok.vocab_size))
     is_bos = np.zeros(len(ids), dtype=bool)
     is_bos[np.cumsum(lengths) - lengths] = True
@@ -295,7 +303,7 @@ def encode_lines(lines, tok, path='', first_line=1):
                       f"{first_line}-{first_line + len(lines) - 1}); the tokenizer's meta.json is inconsistent, "
                       f"retrain it with tokenizer.py")
     ids[~is_bos] = flat
-    return ids, len(texts), sum(len(t.encode('utf-8')) for t in texts)
+    return ids, np.cumsum(lengths) - lengths, len(texts), sum(len(t.encode('utf-8')) for t in texts)
 
 
 def read_chunks(path, n, first=1, offset=0, sha=None):
@@ -322,13 +330,14 @@ def read_chunks(path, n, first=1, offset=0, sha=None):
 
 
 def encoded_chunks(path, tok, tok_path, workers, n_docs, first=1, offset=0, sha=None):
-    """(ids, n_docs, n_bytes, n_lines, byte offset after the chunk) in file order, from line `first` at `offset`.
+    """(ids, document starts, n_docs, n_bytes, n_lines, byte offset after the chunk) in file order, from line
+    `first` at `offset`.
     With workers > 1, a process pool with at most 2 tasks per worker in flight, so memory stays flat however
     large the split is. A bad line ends the run with its one-line message."""
     try:
         if workers <= 1:
             for first, lines, end in read_chunks(path, n_docs, first, offset, sha):
-                yield *encode_lines(lines, tok, path, first), len(lines), end
+                yield *encode_docs(lines, tok, path, first), len(lines), end
             return
         with mp.get_context('spawn').Pool(workers, initializer=_init_worker, initargs=(tok_path,)) as pool:
             pending = deque()
@@ -369,14 +378,19 @@ def _encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
     src_sha = split_sha256(corpus_dir, split)
     if not os.path.isfile(src):
         raise SystemExit(f"{src}: missing though {corpus_dir}/meta.json lists it; re-run prepare.py to remake it")
-    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin.tmp")) + glob.glob(os.path.join(tokens_dir,
-                                                                                                 f"{split}.*.tmp")):
-        os.remove(stale)  # a killed run's temp files (shards, the sidecar's, the record's): we hold the lock
+    for stale in [p for pattern in (f"{split}_*.bin.tmp", f"{split}.*.tmp", f"{split}_*.starts.npy.*.tmp")
+                  for p in glob.glob(os.path.join(tokens_dir, pattern))]:
+        os.remove(stale)  # a killed run's temp files (shards, starts, the sidecar's, the record's): we hold the lock
     sidecar = os.path.join(tokens_dir, f"{split}.json")
     old = previous_meta(sidecar, f"encoding {split} again") or {}
     if os.path.isfile(sidecar):
         if (old.get('tokenizer_hash'), old.get('source_sha256'), old.get('format_version')) == \
                 (tok.hash, src_sha, SHARD_VERSION):
+            fresh = refresh_doc_starts(tokens_dir, old)  # a sidecar from before document starts were stored
+            if fresh is not None:
+                write_json_atomic(sidecar, fresh)
+                print(f"{sidecar}: already encoded; its document starts are recorded now")
+                return fresh
             print(f"{sidecar}: already encoded, skipping")
             return old
         other_tokenizer(tokens_dir, tok, [split], cfg)
@@ -385,8 +399,9 @@ def _encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
     key = {'tokenizer_hash': tok.hash, 'source_sha256': src_sha, 'format_version': SHARD_VERSION,
            'shard_tokens': cfg['shard_tokens'], 'chunk_docs': cfg['chunk_docs']}
     shards, next_line, offset = finished_shards(tokens_dir, split, key)
-    keep = {s['file'] for s in shards}
-    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin")):  # shards no record lists
+    keep = {s['file'] for s in shards} | {s['starts']['file'] for s in shards if s.get('starts')}
+    for stale in glob.glob(os.path.join(tokens_dir, f"{split}_*.bin")) + glob.glob(os.path.join(
+            tokens_dir, f"{split}_*.starts.npy")):  # shards (and their starts) no record lists
         if os.path.basename(stale) not in keep:
             os.remove(stale)
     if shards:
@@ -395,12 +410,12 @@ def _encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
     writer, t0, n_new, sha = None, time.time(), 0, hashlib.sha256()
     bar = progress(os.path.getsize(src), f"encode {split} with {tok.name}", offset)
     try:
-        for ids, n_docs, n_bytes, n_lines, end in encoded_chunks(src, tok, tok_path, workers, cfg['chunk_docs'],
-                                                                  next_line, offset, sha):
+        for ids, starts, n_docs, n_bytes, n_lines, end in encoded_chunks(src, tok, tok_path, workers,
+                                                                          cfg['chunk_docs'], next_line, offset, sha):
             if writer is None:
                 path = os.path.join(tokens_dir, f"{split}_{len(shards):04d}.bin")
                 writer = ShardWriter(path, tok.vocab_size, tok.hash, tok.bos_id)
-            writer.write(ids, n_docs, n_bytes)
+            writer.write(ids, n_docs, n_bytes, starts)
             next_line, n_new = next_line + n_lines, n_new + n_bytes
             bar.update(end - offset)
             offset = end
@@ -412,6 +427,8 @@ def _encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
             forget_progress(tokens_dir, split)
             for s in shards:
                 remove_quietly(os.path.join(tokens_dir, s['file']))
+                if s.get('starts'):
+                    remove_quietly(os.path.join(tokens_dir, s['starts']['file']))
             raise SystemExit(f"{src}: its content is not the text {corpus_dir}/meta.json records (sha256 "
                              f"{sha.hexdigest()[:12]}, recorded {src_sha[:12]}): edited after prepare.py made it; "
                              f"restore it, or delete {corpus_dir}/meta.json and re-run prepare.py to remake the splits")

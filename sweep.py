@@ -19,7 +19,10 @@ after another here (num_gpus > 1: through torchrun), each in its own process gro
 (SIGINT/SIGTERM); one sweep of a name at a time. Then `correlate.py` (analysis='scale' or 'ab') runs unless its
 summary.json was computed from exactly the files and settings it would read now (`analysis_id`).
 `launcher='slurm'` writes out/sweep/{name}_{k}node.sbatch, one array task per run (srun starts one train.py
-per GPU, across the nodes listed in slurm_nodes), submits them when sbatch exists, and queues the analysis after them.
+per GPU, across the nodes listed in slurm_nodes; nothing else runs on those GPUs), and {name}_{k}node_eval.sbatch,
+the same runs' eval_bpb.py and downstream.py on one GPU each, task i started when training task i finished
+(sbatch --dependency=aftercorr); finished runs that only need evaluating go to {name}_eval.sbatch alone. It submits
+them when sbatch exists and queues the analysis after the evaluation arrays.
 --dry_run=True runs nothing: every run, its commands and estimated cost, and the total (uniscale/preflight_check.py),
 and the sbatch files for launcher='slurm', before any data: runs whose inputs do not exist yet are listed as blocked
 with the commands that make them (exit 0); it exits 1, as a real sweep does, for what making inputs cannot fix.
@@ -37,7 +40,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import configurator
 from uniscale import locks, slurm_launch
-from uniscale.atomic import write_atomic
 from uniscale.run_folder import corpus_rebuilt, eval_is_current, eval_path, load_checkpoint, read_json, run_state
 
 # -----------------------------------------------------------------------------
@@ -69,6 +71,7 @@ python = ''                  # the interpreter for every command; '' = the one r
 sweep_dir = 'out/sweep'      # sbatch scripts and SLURM logs
 slurm_nodes = {}             # nodes per preset (default 1), e.g. {'apertus-1B': 2}
 slurm_time = '24:00:00'
+slurm_eval_time = '04:00:00'  # each evaluation array task (eval_bpb.py, then downstream.py) on one GPU
 slurm_signal_s = 300         # SLURM signals the runs this long before the time limit: they checkpoint, then requeue
 slurm_partition = ''
 slurm_account = ''
@@ -413,21 +416,18 @@ def slurm_task(run, cfg):
 
 
 def run_slurm(runs, cfg, python, runner):
-    """Write one array script per node count; submit them and the analysis after them when sbatch exists."""
-    todo = [r for r in runs if r['status'] != 'done']
-    os.makedirs(os.path.join(cfg['sweep_dir'], 'logs'), exist_ok=True)
+    """Per node count, a training array and its evaluation array (one GPU per task, task i after training task i);
+    runs that only need evaluating, an evaluation array alone (node count 0): no training allocation waits on an
+    evaluation. Submitted with the analysis after the evaluations when sbatch exists. [(training or None, eval)]."""
     groups = {}
-    for r in todo:
-        groups.setdefault(int(cfg['slurm_nodes'].get(r['preset'], 1)), []).append(r)
-    scripts = []
-    for nodes, group in sorted(groups.items()):
-        path = os.path.join(cfg['sweep_dir'], f"{cfg['name']}_{nodes}node.sbatch")
-        write_atomic(path, slurm_launch.array_script([slurm_task(r, cfg) for r in group], nodes, cfg, python))
-        scripts.append(path)
-        print(f"wrote {path}: {len(group)} array task(s) on {nodes} node(s) each")
+    for r in runs:
+        if r['status'] != 'done':
+            nodes = 0 if r['status'] == 'evaluate' else int(cfg['slurm_nodes'].get(r['preset'], 1))
+            groups.setdefault(nodes, []).append(slurm_task(r, cfg))
+    arrays = slurm_launch.write_arrays(groups, cfg, python)
     analysis = analysis_command(cfg)
-    slurm_launch.submit(scripts, shlex.join([python] + analysis) if analysis else None, cfg, runner)
-    return scripts
+    slurm_launch.submit(arrays, shlex.join([python] + analysis) if analysis else None, cfg, runner)
+    return arrays
 
 
 # ---------------------------------------------------------------- main

@@ -11,12 +11,16 @@ Reads prepare.py's token shards ({out_dir}/tokens/{corpus}/{tokenizer name}/{tra
   config.json  every setting, plus what follows from them (arch, tokenizer hash, steps, batch geometry)
   log.jsonl    one JSON event a line: step, tokens, bytes, elapsed_s (training steps only), compile_s, wall_s, lr,
                train_loss, grad_norm, tok_per_s, mfu, and at evaluations val_loss (nats/token) and val_bpb
-  ckpt.pt      model, optimizer, step, RNG states, config; written atomically, loadable with weights_only=True
-Data (shards.PackedWindows): window j is a pure function of (seed, j). The train documents are read in a seeded order (a permutation of
-document indices per epoch: two tokenizers see the same documents in the same order), concatenated and cut into windows
-of block_size + 1 tokens, each sharing its last token with the next (every token a target once). Step s reads windows
-[s * batch_size, (s + 1) * batch_size), dealt out to micro-steps and processes: the loss curve does not depend on the
-number of processes, and resuming needs only the step.
+  ckpt.pt      model, optimizer, step, RNG states, config; written atomically, loadable with weights_only=True, by
+               rank 0 in a background thread from a CPU copy (CheckpointWriter: the other ranks do not wait for it)
+Compile: each transformer block compiled (compile_mode='regional'; 'whole' for the whole model), inductor's caches
+in compile_cache_dir (a requeued job loads them); validation runs eagerly. DDP: ddp_options (gradients as bucket
+views, a bucket per block, static_graph without accumulation).
+Data (shards.PackedWindows): window j is a pure function of (seed, j). The train documents are read in a seeded order
+(a permutation of document indices per epoch: two tokenizers see the same documents in the same order), concatenated
+and cut into windows of block_size + 1 tokens, each sharing its last token with the next (every token a target once).
+Step s reads windows [s * batch_size, (s + 1) * batch_size), dealt out to micro-steps and processes: the loss curve
+does not depend on the number of processes, and resuming needs only the step.
 Budget: `budget` in `budget_unit`, 'tokens' or 'bytes' of UTF-8 text (converted with the train split's bytes per
 token, so tokenizers are compared on equal text); 0 = one epoch; max_steps > 0 overrides. The log's `bytes` is tokens
 seen times that same ratio.
@@ -32,7 +36,9 @@ import functools
 import json
 import math
 import os
+import inspect
 import signal
+import threading
 import time
 
 import torch
@@ -63,7 +69,7 @@ tokens_dir = ''              # '' = {out_dir}/tokens/{corpus}/{tokenizer name}
 # model
 preset = 'gpt2-tiny'         # a model.PRESETS name: {arch}-{size}
 block_size = 256             # tokens of context
-context_bytes = 0            # > 0: block_size = context_bytes / the train split's bytes per token (equal text per window)
+context_bytes = 0            # > 0: block_size = context_bytes / the train split's bytes per token (equal text a window)
 dropout = 0.0
 doc_mask = False             # True: attention never crosses the documents packed into one window
 model_args = {}              # GPTConfig overrides on top of the preset, e.g. {'n_layer': 4}
@@ -97,19 +103,23 @@ wandb_project = 'uniscale'
 # system
 device = ''                  # '' = cuda when available, else cpu
 dtype = ''                   # '' = bfloat16 autocast on cuda, float32 on cpu; or 'float32' / 'bfloat16'
-compile = True               # torch.compile the model (the first steps then take a while)
+compile = True               # torch.compile the model (the first step then takes a while)
+compile_mode = 'regional'    # 'regional': each transformer block compiled (once, reused by every layer); 'whole'
+compile_cache_dir = ''       # inductor's caches, kept across requeues; '' = $TORCHINDUCTOR_CACHE_DIR, else
+                             # {out_dir}/compile_cache (shared by the runs of out_dir)
 threads = 0                  # torch CPU threads; 0 = torch's default (one per core); 1 is fastest for tiny models
 # -----------------------------------------------------------------------------
 # settings a resumed run may change: they do not change what is computed
-RESUME_FREE = {'run_dir', 'tokens_dir', 'init_from', 'stop_step', 'compile', 'device', 'micro_batch_size',
-               'eval_batch_size', 'log_interval', 'wandb_log', 'wandb_project', 'threads'}
+RESUME_FREE = {'run_dir', 'tokens_dir', 'init_from', 'stop_step', 'compile', 'compile_mode', 'compile_cache_dir',
+               'device', 'micro_batch_size', 'eval_batch_size', 'log_interval', 'wandb_log', 'wandb_project',
+               'threads'}
 RANGES = {k: configurator.above(0) for k in ('block_size', 'batch_size', 'lr')}
 RANGES.update({k: configurator.at_least(0) for k in (
     'context_bytes', 'budget', 'max_steps', 'stop_step', 'micro_batch_size', 'min_lr_ratio', 'warmup_steps',
     'weight_decay', 'grad_clip', 'eval_interval', 'eval_docs', 'eval_batch_size', 'log_interval', 'peak_flops',
     'threads')}, dropout=configurator.within(0, 1), decay_frac=configurator.within(0, 1.000001))
 CHOICES = {'init_from': ('scratch', 'resume'), 'budget_unit': ('tokens', 'bytes'),
-           'schedule': ('cosine', 'wsd', 'constant'), 'dtype': hardware.DTYPES}
+           'schedule': ('cosine', 'wsd', 'constant'), 'dtype': hardware.DTYPES, 'compile_mode': ('regional', 'whole')}
 
 
 def lr_at(step, cfg, total_steps):
@@ -149,10 +159,14 @@ def changed_settings(ckpt, cfg):
 
 def data_identity(m):
     """What a split of shards is, by content (m: its sidecar): the text it was encoded from (sha256), the tokenizer,
-    the shards."""
+    the shards. A shard's document starts file is left out: the encoder derives it from the same text (the reader
+    checks it against the sidecar's sha256), and recording it in an old sidecar (prepare.py) changes no run."""
+    shards = m.get('shards')
+    if isinstance(shards, list):
+        shards = [{k: v for k, v in e.items() if k != 'starts'} if isinstance(e, dict) else e for e in shards]
     return {'text_sha256': m.get('source_sha256'), 'tokens': fingerprint(
-        {k: m.get(k) for k in ('tokenizer_hash', 'source_sha256', 'format_version', 'n_tokens', 'n_docs', 'n_bytes',
-                               'shards')})}
+        {**{k: m.get(k) for k in ('tokenizer_hash', 'source_sha256', 'format_version', 'n_tokens', 'n_docs',
+                                  'n_bytes')}, 'shards': shards})}
 
 
 def run_identity(cfg, tokenizer_hash, train_meta, val_meta):
@@ -277,8 +291,9 @@ def train_step(model, optimizer, micro_batches, grad_clip, autocast, ddp=False):
     """One optimizer update: forward and backward over each (x, y) micro batch (gradient accumulation, each loss
     scaled by 1 / their number), clipping, AdamW. micro_batches is a list of callables returning (x, y) on the
     device, so one micro batch is loaded at a time. Returns (the step's mean loss as a device tensor, grad norm or
-    None). Under DDP the gradients are all-reduced in the last micro batch's backward only. The preflight times
-    this same function."""
+    None). Under DDP the gradients are all-reduced in the last micro batch's backward only, and are zeroed, not
+    freed, after the update: they are views of DDP's buckets (gradient_as_bucket_view), which accumulate in place (the
+    same numbers: every parameter gets a gradient every step). The preflight times this same function."""
     n = len(micro_batches)
     loss_sum = 0.0
     for m, load in enumerate(micro_batches):
@@ -292,7 +307,7 @@ def train_step(model, optimizer, micro_batches, grad_clip, autocast, ddp=False):
         loss_sum += loss.detach()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip) if grad_clip else None
     optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+    optimizer.zero_grad(set_to_none=not ddp)
     return loss_sum, grad_norm
 
 
@@ -328,14 +343,14 @@ def check_settings(cfg):
 
 def start_processes(cfg):
     """(ddp, rank, local_rank, world, device): torchrun or srun sets RANK/LOCAL_RANK/WORLD_SIZE; NCCL on CUDA,
-    gloo on CPU."""
+    gloo on CPU; a process's GPU is hardware.local_device (cuda:0 where SLURM binds one GPU per task)."""
     ddp = 'RANK' in os.environ
     dev, _ = hardware.resolve(cfg['device'])
     rank, local_rank, world = 0, 0, 1
     if ddp:
         rank, local_rank, world = (int(os.environ[k]) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE'))
         if dev.startswith('cuda'):
-            dev = f'cuda:{local_rank}'
+            dev = hardware.local_device(local_rank)
             torch.cuda.set_device(dev)
         dist.init_process_group(backend='nccl' if dev.startswith('cuda') else 'gloo')
     if cfg['threads']:
@@ -389,6 +404,143 @@ def save_checkpoint(path, state):
         raise SystemExit(f"{path}: could not write the checkpoint at step {state['step']} "
                          f"({str(e).splitlines()[0]}); free disk space or fix permissions, then resume (the "
                          f"previous checkpoint is kept)") from None
+
+
+class CheckpointWriter:
+    """Rank 0's checkpoint writes without stalling the other ranks: save() copies the state to CPU memory (on CUDA
+    into pinned buffers kept from one save to the next; the copy is queued on the stream, so the next step's kernels
+    run after it and the thread waits for it on an event) and writes it in a background thread with save_checkpoint
+    (temp + rename). The next save, a stop, the end of the run and an error wait for the write in flight; a write
+    that failed is raised at that wait, as the one line save_checkpoint gives."""
+
+    def __init__(self, path):
+        self.path, self.thread, self.error, self.pinned = path, None, None, {}
+
+    def copy(self, obj, key=(), seen=None):
+        """obj with every tensor copied to CPU memory the next steps cannot change; a tensor reached twice (tied
+        weights) stays one."""
+        seen = {} if seen is None else seen
+        if isinstance(obj, torch.Tensor):
+            t = obj.detach()
+            ident = (t.device, t.untyped_storage().data_ptr(), t.storage_offset(), t.shape, t.stride(), t.dtype)
+            if ident not in seen:
+                if t.is_cuda:
+                    buf = self.pinned.get(key)
+                    if buf is None or buf.shape != t.shape or buf.dtype != t.dtype:
+                        buf = self.pinned[key] = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
+                    seen[ident] = buf.copy_(t, non_blocking=True)
+                else:
+                    seen[ident] = t.clone()
+            return seen[ident]
+        if isinstance(obj, dict):
+            return type(obj)((k, self.copy(v, key + (k,), seen)) for k, v in obj.items())
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(self.copy(v, key + (i,), seen) for i, v in enumerate(obj))
+        return obj
+
+    def save(self, state):
+        self.wait()  # the pinned buffers are free again, and checkpoints land in step order
+        seen = {}
+        state = self.copy(state, seen=seen)
+        ready = None
+        if any(key[0].type == 'cuda' for key in seen):  # the thread waits for the queued device-to-host copies
+            ready = torch.cuda.Event()
+            ready.record()
+        self.thread = threading.Thread(target=self.write, args=(state, ready), name='checkpoint-writer')
+        self.thread.start()
+
+    def write(self, state, ready):
+        try:
+            if ready is not None:
+                ready.synchronize()
+            save_checkpoint(self.path, state)
+        except BaseException as e:  # raised in the training thread, at the next wait
+            self.error = e
+
+    def wait(self, quiet=False):
+        """Wait for the write in flight; raise its error (quiet: print it, another error being on its way)."""
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        error, self.error = self.error, None
+        if error is not None and not quiet:
+            raise error
+        if error is not None:
+            print(error)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        self.wait(quiet=kind is not None)
+
+
+def use_compile_cache(path):
+    """Inductor's on-disk caches (FX graphs, AOTAutograd) in `path`: a requeued job, or another run of the same
+    shapes, loads the compiled graphs instead of compiling them again."""
+    import torch._functorch.config
+    import torch._inductor.config
+    with disk_errors(path):
+        os.makedirs(path, exist_ok=True)
+    os.environ['TORCHINDUCTOR_CACHE_DIR'] = os.path.abspath(path)  # read by inductor at each compile
+    torch._inductor.config.fx_graph_cache = True
+    torch._functorch.config.enable_autograd_cache = True
+
+
+def compile_model(raw_model, mode, cache_dir=None):
+    """The module train_step runs. 'regional' (torchtitan's and torchtune's way, with nanochat's and modded-nanogpt's
+    dynamic=False: the training shapes never change): every transformer block compiled in place; the blocks share one
+    graph, compiled once (issue 22: 3.5x faster to the first step than 'whole' at 22 layers; bench/compile_time.py),
+    and the model's state_dict keys are unchanged. 'whole': torch.compile of
+    the whole model (an OptimizedModule around raw_model). Either way raw_model's own forward stays what validation
+    runs (eagerly: see eager()). cache_dir: use_compile_cache."""
+    if cache_dir:
+        use_compile_cache(cache_dir)
+    if mode == 'whole':
+        return torch.compile(raw_model, dynamic=False)
+    # under DDP, dynamo's DDPOptimizer would cut each block's graph after its first 1 MB of parameters; the blocks'
+    # own graphs already let each bucket's all-reduce start as its block's backward ends
+    torch._dynamo.config.optimize_ddp = False
+    for block in raw_model.blocks:
+        block.compile(dynamic=False)
+    return raw_model
+
+
+def eager():
+    """A context in which compiled modules run eagerly: validation's batches change shape, and dynamic=False would
+    compile each new one."""
+    return torch.compiler.set_stance('force_eager')
+
+
+def ddp_options(raw_model, grad_accum):
+    """DDP's settings for this model, as the anchors run it (the same gradients as the defaults: the two-process test):
+    - gradient_as_bucket_view: the gradients are views of the all-reduce buckets, not a second fp32 copy of them
+      (8.1 GB at 1B@256k); train_step zeroes them in place.
+    - bucket_cap_mb: one transformer block's gradients (at least DDP's 25 MB): a bucket is ready when a block's
+      backward ends, so the all-reduce overlaps the next block's backward; the whole-model compile is cut at bucket
+      edges (dynamo's DDPOptimizer), now about once per block instead of once per 25 MB.
+    - static_graph: the graph is the same every step, but torch (2.13 at least) breaks it with no_sync accumulation
+      (an INTERNAL ASSERT on the first backward, then gradients no longer all-reduced: pytorch#187732), so only
+      without accumulation.
+    - buffers synced at each forward only when the model has persistent buffers: its own (RoPE tables) are
+      constants every process computes from the config."""
+    block_bytes = max((sum(p.numel() * p.element_size() for p in b.parameters()) for b in raw_model.blocks), default=0)
+    persistent = set(raw_model.state_dict())
+    opts = {'bucket_cap_mb': max(25, math.ceil(block_bytes / 2 ** 20)), 'gradient_as_bucket_view': True,
+            'static_graph': grad_accum == 1,
+            'sync_buffers': any(name in persistent for name, _ in raw_model.named_buffers())}
+    return opts
+
+
+def wrap_ddp(model, dev, opts):
+    """DDP(model) with ddp_options (recorded in config.json); newer torch (2.13 here) names the buffer switch
+    forward_sync_buffers and deprecates broadcast_buffers."""
+    names = inspect.signature(DDP).parameters
+    sync = 'forward_sync_buffers' if 'forward_sync_buffers' in names else 'broadcast_buffers'
+    index = torch.device(dev).index if dev.startswith('cuda') else None
+    return DDP(model, device_ids=None if index is None else [index], bucket_cap_mb=opts['bucket_cap_mb'],
+               gradient_as_bucket_view=opts['gradient_as_bucket_view'], static_graph=opts['static_graph'],
+               **{sync: opts['sync_buffers']})
 
 
 def stop_if_nonfinite(ok, what, step, run_dir, ckpt_path, first_ckpt_step):
@@ -507,11 +659,13 @@ def run(cfg, stop, held):
     epochs = total_steps * cfg['batch_size'] / data.windows_per_epoch  # how often the run reads its train split
     first_ckpt_step = min(cfg['eval_interval'] or total_steps, total_steps)
 
+    writer = CheckpointWriter(ckpt_path)
     if master:  # every check passed (a refusal writes nothing): from here on this process is the run's one writer
         held.enter_context(locks.hold(run_dir, 'run'))
         if checkpoint_stamp(ckpt_path) != seen:
             raise SystemExit(f"{ckpt_path}: written by another process while this one was starting; run the same "
                              f"command again")
+        held.enter_context(writer)  # an error ends the run only once the checkpoint in flight is written (or failed)
 
     # ---- model and optimizer (from the checkpoint when resuming)
     torch.manual_seed(cfg['seed'])  # the same initial weights in every process
@@ -526,9 +680,12 @@ def run(cfg, stop, held):
     if ckpt is not None:
         step, clock = restore(ckpt, optimizer, rank, world, device_type, log)
         del ckpt
-    model = torch.compile(raw_model) if cfg['compile'] else raw_model
+    cache_dir = cfg['compile_cache_dir'] or os.environ.get('TORCHINDUCTOR_CACHE_DIR') or os.path.join(
+        cfg['out_dir'], 'compile_cache')
+    model = compile_model(raw_model, cfg['compile_mode'], cache_dir) if cfg['compile'] else raw_model
+    ddp_opts = ddp_options(raw_model, grad_accum) if ddp else None
     if ddp:
-        model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None)
+        model = wrap_ddp(model, dev, ddp_opts)
     peak = hardware.peak_flops(dev, cfg['peak_flops'])
     flops_per_token = raw_model.flops_per_token()
 
@@ -540,6 +697,7 @@ def run(cfg, stop, held):
                   'n_params_nonembedding': raw_model.num_params(non_embedding=True), 'total_steps': total_steps,
                   'tokens_per_step': tokens_per_step, 'train_bytes_per_token': bpt,
                   'world_size': world, 'micro_batch_size_used': micro, 'grad_accum': grad_accum, 'dtype_used': dt,
+                  'ddp': ddp_opts,
                   'eval_n_docs': eval_n_docs, 'eval_n_bytes': eval_bytes}
     if master:
         start_log(run_dir, run_config, step)
@@ -551,33 +709,37 @@ def run(cfg, stop, held):
         f"({cfg['batch_size']} x {block_size}; {world} x {micro} x {grad_accum} accum) on {dev} {dt}"
         + (f", resuming at step {step}" if step else ''))
     if epochs > 1:
-        log(f"note: this run reads its train split {epochs:.2f} times (data repeats: {total_steps * cfg['batch_size']:,} "
-            f"windows of {data.windows_per_epoch:,}); prepare a larger train split to see each document once")
+        log(f"note: this run reads its train split {epochs:.2f} times (data repeats: "
+            f"{total_steps * cfg['batch_size']:,} windows of {data.windows_per_epoch:,}); prepare a larger train split "
+            f"to see each document once")
 
     def write_event(event):  # one line of log.jsonl (and wandb), from rank 0
         if master:
             append_event(log_path, event, wandb if cfg['wandb_log'] else None)
 
     def check_finite(ok, what):
+        if not ok:
+            writer.wait(quiet=True)  # the message names the checkpoint that is kept: the one in flight, once written
         stop_if_nonfinite(ok, what, step, run_dir, ckpt_path, first_ckpt_step)
 
     def clocks():  # the run's clocks, summed over resumes: training only, the first compiled step, everything
         return {'elapsed_s': clock['elapsed_s'] + train_s, 'compile_s': clock['compile_s'] + compile_s,
                 'wall_s': clock['wall_s'] + time.time() - t0}
 
-    def save(done):  # every process takes part (the finite check, the RNG gather); rank 0 writes
+    def save(done):  # every process takes part (the finite check, the RNG gather); rank 0 writes, in the background
         check_finite(all(torch.isfinite(p).all() for p in raw_model.parameters()), 'a weight')
         states = rng_states(ddp, world)
         if master:
-            save_checkpoint(ckpt_path, {
+            writer.save({
                 'model': raw_model.state_dict(), 'model_config': dataclasses.asdict(model_cfg), 'config': run_config,
                 'request': dict(cfg), 'optimizer': optimizer.state_dict(), 'step': step,
                 'windows_seen': step * cfg['batch_size'], 'tokens_seen': step * tokens_per_step,
                 'bytes_seen': round(step * tokens_per_step * bpt), **clocks(), 'rng': states, 'done': done})
 
-    def validate():  # (val_loss, val_bpb) through uniscale/bpb.py, every process taking part
+    def validate():  # (val_loss, val_bpb) through uniscale/bpb.py, every process taking part, eagerly
         max_tokens = (cfg['eval_batch_size'] or micro) * block_size
-        return validation_bpb(raw_model, eval_windows, eval_bytes, dev, dt, max_tokens, rank, world)
+        with eager():
+            return validation_bpb(raw_model, eval_windows, eval_bytes, dev, dt, max_tokens, rank, world)
 
     # ---- the loop. Clocks: train_s counts training steps only (no validation, checkpoints or the first compiled
     # step, which holds the compile and goes to compile_s); wall_s counts everything.
@@ -634,11 +796,13 @@ def run(cfg, stop, held):
         if is_eval or stopping or signalled:
             save(done=step == total_steps)
         if stopping or signalled:
+            writer.wait()
             why = f"signal {stop.received or 'from another process'}" if signalled else 'stop_step'
             log(f"{run_dir}: stopped at step {step} of {total_steps} ({why}), checkpointed; continue with "
                 f"--init_from=resume")
             break
         t_mark, train_last, tokens_last = time.time(), train_s, tokens
+    writer.wait()  # the last checkpoint is on disk (or its write error raised) before the run ends
     if step == total_steps:
         c = clocks()
         log(f"{run_dir}: done, {step:,} steps, {step * tokens_per_step:,} tokens in {c['elapsed_s']:.0f}s of training "

@@ -1,6 +1,7 @@
 """downstream.py: lm-evaluation-harness on exported runs scores exactly what eval_bpb.py scores (rolling bits per
-byte to 1e-4 relative, multiple-choice accuracy item for item), for gpt2, apertus and a BTM run, offline on the
-local tasks in tasks/lm_eval; the results land in eval.json under tasks.* where correlate.py ranks by them."""
+byte to 1e-4 relative in float32, to bf16's tolerance under the bf16 autocast it uses on a GPU; multiple-choice
+accuracy item for item), for gpt2, apertus and a BTM run, offline on the local tasks in tasks/lm_eval; the results
+land in eval.json under tasks.* where correlate.py ranks by them."""
 import dataclasses
 import json
 import os
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MC = os.path.join(REPO, 'tasks', 'demo_mc.jsonl')
 # a few dozen documents: several windows of 32 tokens each, every script of the embedded corpus, edge cases
+BF16_REL = 1e-3  # a quarter of bf16's rounding of one value (2^-8); averaged over every scored token, well below it
 ODD_DOCS = ['', 'a', 'literal <|bos|> and <|eos|> stay text', 'héllo wörld 你好 😀 مرحبا', ' \t\n  x']
 
 
@@ -104,6 +106,46 @@ def test_multiple_choice_accuracy_equals_eval_bpb_tasks(study):
         ours, theirs = study['before'][run]['tasks']['demo_mc'], study['after'][run]['tasks']['uniscale_demo_mc']
         assert theirs['n'] == ours['n'] == 30
         assert theirs['acc'] == ours['acc'] and theirs['acc_bytes'] == ours['acc_norm'], run
+
+
+def test_bf16_autocast_scores_uniscale_bpb_as_eval_bpb_does_to_bf16_tolerance(tmp_path, tok_dir):
+    """Issue 22 item 4: on a GPU downstream.py defaults to bf16 autocast (fp32 weights and log-softmax), as
+    eval_bpb.py does there; here on CPU with dtype=bfloat16 for both. Both round each matmul to bf16 (8 bits of
+    mantissa), transformers' modules against model.py's, so they agree to what bf16 allows (BF16_REL; measured:
+    4e-7 relative, against 2e-4 between bf16 and fp32), not bit for bit. The weights are drawn large (confident
+    predictions, as a trained model's), so that bf16 visibly moves the numbers off fp32's: autocast is on in both."""
+    torch.manual_seed(5)
+    model = GPT(make_config('apertus-tiny', vocab_size=400, block_size=32)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p))
+    run = write_run(str(tmp_path / 'runs' / 'apertus-tiny_bpe-400_s5'), model, tok_dir)
+    write_corpus(str(tmp_path / 'corpus'))
+    common = {'runs': [run], 'corpus_dir': str(tmp_path / 'corpus'), 'device': 'cpu', 'force': True}
+    fp32, ours = (eval_bpb.main({**configurator.defaults(eval_bpb), **common, 'dtype': dt})[run]['bpb']
+                  for dt in ('float32', 'bfloat16'))
+    cfg = {**configurator.defaults(downstream), **common, 'dtype': 'bfloat16', 'tasks': ['uniscale_bpb'],
+           'task_dir': os.path.join(REPO, 'tasks', 'lm_eval'), 'hf_dir': str(tmp_path / 'hf'), 'batch_size': 64,
+           'bootstrap_iters': 0}
+    theirs = downstream.main(cfg)[run]['uniscale_bpb']['bits_per_byte']
+    print(f"bpb fp32 {fp32:.6f}; bf16 autocast: eval_bpb {ours:.6f}, downstream {theirs:.6f}")
+    assert abs(theirs - ours) / ours < BF16_REL, (ours, theirs)
+    assert abs(ours - fp32) / fp32 > 1e-4 and abs(theirs - fp32) / fp32 > 1e-4  # autocast changed both
+    assert abs(theirs - ours) < abs(ours - fp32) / 10  # ... the same way: far closer to each other than to fp32
+    invocation = json.load(open(os.path.join(run, 'eval.json')))['lm_eval']['invocation']
+    assert (invocation['dtype'], invocation['device']) == ('bfloat16', 'cpu')
+    assert invocation['model_args'].endswith(',dtype=float32,softmax_dtype=float32,mixed_precision_dtype=bfloat16')
+
+
+def test_the_default_dtype_is_bf16_autocast_on_cuda_and_float32_on_cpu(monkeypatch):
+    cpu = downstream.model_args({**configurator.defaults(downstream), 'device': 'cpu'})
+    assert cpu == {'dtype': 'float32', 'softmax_dtype': 'float32'}
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)  # resolve's answer for a GPU machine
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 1)
+    gpu = downstream.model_args({**configurator.defaults(downstream), 'device': 'cuda'})
+    assert gpu == {'dtype': 'float32', 'softmax_dtype': 'float32', 'mixed_precision_dtype': 'bfloat16'}
+    with pytest.raises(SystemExit, match="dtype='float16'"):
+        downstream.model_args({**configurator.defaults(downstream), 'device': 'cpu', 'dtype': 'float16'})
 
 
 def test_results_are_merged_into_eval_json_keeping_the_bpb_fields(study):
@@ -242,10 +284,11 @@ def test_sweep_runs_downstream_after_eval_bpb_for_every_trained_run(tmp_path, mo
     (down,) = runner.scripts('downstream.py')
     assert down[2] == '--runs=' + ','.join(r['dir'] for r in runs) and '--max_docs_per_lang=5' in down
     assert configurator_value(down[3]) == tasks
-    script = tmp_path / 'array.sbatch'
-    script.write_text(slurm_launch.array_script([sweep.slurm_task(r, cfg) for r in runs], 1, cfg, 'python'))
+    tasks = [sweep.slurm_task(r, cfg) for r in runs]
+    script, train = tmp_path / 'eval.sbatch', slurm_launch.train_script(tasks, 1, cfg, 'python')
+    script.write_text(slurm_launch.eval_script(tasks, cfg, 'python'))  # off the training allocation: one GPU
     subprocess.run(['bash', '-n', str(script)], check=True)
-    assert script.read_text().count('downstream.py --run=') == len(runs)
+    assert script.read_text().count('downstream.py --run=') == len(runs) and 'downstream.py' not in train
     assert sweep.downstream_command(['x'], {**cfg, 'lm_eval_tasks': []}) is None
 
 

@@ -3,12 +3,14 @@ as named, vocabulary padding invisible, KV-cache generation equal to the plain f
 import dataclasses
 import math
 import re
+import sys
 
 import pytest
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+import model as model_module
 from model import GPT, PRESETS, XIELU, GPTConfig, document_mask, make_config, model_from_checkpoint
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -344,7 +346,7 @@ def label_smoothed(logits, targets):
     return torch.nn.functional.cross_entropy(logits, targets, ignore_index=-1, reduction='none', label_smoothing=0.1)
 
 
-@pytest.mark.parametrize('loss_chunk', [0, 7])
+@pytest.mark.parametrize('loss_chunk', [0, 7, -1])
 def test_patching_token_losses_changes_the_training_loss_and_gradients(monkeypatch, loss_chunk):
     reference, model = plain_and_chunked('apertus', chunk=loss_chunk)
     idx, targets = random_ids(), targets_with_ignored(2, BLOCK)
@@ -364,3 +366,233 @@ def test_patching_token_losses_changes_the_training_loss_and_gradients(monkeypat
     grads = dict(reference.named_parameters())
     for name, p in model.named_parameters():
         torch.testing.assert_close(p.grad, grads[name].grad, atol=1e-5, rtol=1e-5, msg=name)
+
+
+# ---------------------------------------------------------------- issue 22: a loss that costs its matmuls
+class OldChunkedLinearCrossEntropy(torch.autograd.Function):
+    """model.py's chunked loss before issue 22 (a6087f1), kept as the reference: autograd.grad through token_losses
+    per chunk, the weight's gradient through a (vocab, d) temporary outside fp32."""
+
+    @staticmethod
+    def forward(ctx, h, weight, targets, vocab_size, chunk, dtype):
+        w = weight[:vocab_size].to(dtype)
+        row_weight = model_module.target_weights(targets)
+        loss = torch.zeros((), dtype=torch.float32)
+        grad_h, grad_w = torch.empty(h.shape), torch.zeros(weight.shape)
+        for i in range(0, h.size(0), chunk):
+            h_c, target_c, weight_c = h[i:i + chunk].to(dtype), targets[i:i + chunk], row_weight[i:i + chunk]
+            logits = h_c @ w.T
+            with torch.enable_grad():
+                loss_c = (model_module.token_losses(logits.requires_grad_().float(), target_c) * weight_c).sum()
+                grad_logits, = torch.autograd.grad(loss_c, logits)
+            loss += loss_c.detach()
+            grad_h[i:i + chunk] = grad_logits @ w
+            if dtype == torch.float32:
+                grad_w[:vocab_size].addmm_(grad_logits.T, h_c)
+            else:
+                grad_w[:vocab_size] += grad_logits.T @ h_c
+        ctx.grads, ctx.dtypes = (grad_h, grad_w), (h.dtype, weight.dtype)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        grad_h, grad_w = ctx.grads
+        return (grad_h * grad_loss).to(ctx.dtypes[0]), (grad_w * grad_loss).to(ctx.dtypes[1]), None, None, None, None
+
+
+def old_chunked_cross_entropy(h, weight, targets, vocab_size, chunk):
+    autocast = torch.is_autocast_enabled('cpu')
+    dtype = torch.get_autocast_dtype('cpu') if autocast else h.dtype
+    with torch.autocast('cpu', enabled=False):
+        return OldChunkedLinearCrossEntropy.apply(h.flatten(0, -2), weight, targets.flatten(), vocab_size, chunk, dtype)
+
+
+def loss_inputs(n=96, d=32, vocab=333, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    h = torch.randn(n, d, generator=g).requires_grad_()
+    weight = (torch.randn(-(-vocab // 64) * 64, d, generator=g) / math.sqrt(d)).requires_grad_()
+    targets = torch.randint(0, vocab, (n,), generator=g)
+    targets[::7] = -1
+    return h, weight, targets
+
+
+def loss_and_grads(fn, h, weight, targets, bf16=False):
+    h, weight = h.detach().clone().requires_grad_(), weight.detach().clone().requires_grad_()
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+        loss = fn(h, weight, targets)
+    loss.backward()
+    return loss, h.grad, weight.grad
+
+
+@pytest.mark.parametrize('chunk', [-1, 7, 32])
+def test_the_chunked_loss_gives_the_numbers_of_the_old_implementation(chunk):
+    h, weight, targets = loss_inputs()
+    old = loss_and_grads(lambda *a: old_chunked_cross_entropy(*a, 333, 7 if chunk == -1 else chunk), h, weight,
+                         targets)
+    new = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, chunk), h, weight, targets)
+    for a, b in zip(new, old):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    old = loss_and_grads(lambda *a: old_chunked_cross_entropy(*a, 333, 16), h, weight, targets, bf16=True)
+    new = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, chunk), h, weight, targets, bf16=True)
+    assert abs(new[0].item() - old[0].item()) < 1e-3  # the same bf16 logits; dW summed in fp32 (was a bf16 temporary)
+    for a, b in zip(new[1:], old[1:]):
+        assert torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0) > 0.999
+
+
+def fresh_writes(fn, shape):
+    """How many non-matmul aten ops write a tensor of `shape` (a fresh one, or one they mutate) in fn()."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            name = func._schema.name.split('::')[-1]
+            outs = out if isinstance(out, (tuple, list)) else [out]
+            fresh = [t for r, t in zip(func._schema.returns, outs) if r.alias_info is None]
+            mutated = [v for a, v in zip(func._schema.arguments, args) if a.alias_info and a.alias_info.is_write]
+            if name not in ('mm', 'addmm', 'addmm_') and not name.startswith('empty') and any(
+                    isinstance(t, torch.Tensor) and tuple(t.shape) == shape for t in fresh + mutated):
+                Count.n += 1
+            return out
+    with Count():
+        fn()
+    return Count.n
+
+
+def test_the_weight_gradient_needs_no_temporary_per_chunk():
+    h, weight, targets = loss_inputs(n=128)
+    for bf16 in (False, True):
+        counts = [fresh_writes(lambda: loss_and_grads(
+            lambda *a: model_module.chunked_cross_entropy(*a, 333, rows), h, weight, targets, bf16), (333, 32))
+            for rows in (64, 16)]  # 2 and 8 chunks
+        assert counts[0] == counts[1], bf16  # (vocab, d) writes per step, not per chunk
+        old = [fresh_writes(lambda: loss_and_grads(lambda *a: old_chunked_cross_entropy(*a, 333, rows), h, weight,
+                                                   targets, bf16), (333, 32)) for rows in (64, 16)]
+        assert (old[1] > old[0]) == bf16, old  # what the old code did in bf16: a (vocab, d) temporary a chunk
+
+
+def test_chunk_rows_are_chosen_for_the_device_and_fit_the_micro_batch():
+    rows = model_module.chunk_rows
+    assert (rows(-1, 256000, 'cuda'), rows(-1, 256000, 'cpu'), rows(-1, 80000, 'cuda')) == (512, 128, 1664)
+    assert rows(-1, 100, 'cpu') == 8192 and rows(-1, 10 ** 7, 'cuda') == 16 and rows(7, 256000, 'cuda') == 7
+    assert rows(-1, 256000, 'cuda', n_rows=16384) == 512 and rows(-1, 256000, 'cuda', n_rows=300) == 300
+    assert rows(-1, 80000, 'cuda', n_rows=16384) == 1024  # a divisor: every chunk one shape, one compiled graph
+    assert rows(-1, 80000, 'cuda', n_rows=8 * 2040) == 1632  # context_bytes blocks (multiples of 8) too
+    assert rows(-1, 80000, 'cuda', n_rows=1667 * 13) == 1664  # a prime count: the last chunk runs eagerly
+    assert GPTConfig().loss_chunk == -1
+    with pytest.raises(ValueError, match='loss_chunk'):
+        GPTConfig(loss_chunk=-2)
+
+
+def test_a_compiled_model_compiles_its_chunk_body_too():
+    model = GPT(tiny('apertus'))
+    assert not model.runs_compiled()
+    model.blocks[0].compile(dynamic=False)  # train.py's regional compile (lazy: nothing compiles here)
+    assert model.runs_compiled()
+
+
+def fake_module(name, **attrs):
+    import types
+    module = types.ModuleType(name)
+    module.__dict__.update(attrs)
+    return module
+
+
+class FakeLiger(torch.nn.Module):
+    """LigerFusedLinearCrossEntropyLoss's interface: forward(lin_weight, _input, target); plain CE from full logits."""
+    calls = []
+
+    def __init__(self, ignore_index=-100, reduction='mean'):
+        super().__init__()
+        self.ignore_index, self.reduction = ignore_index, reduction
+
+    def forward(self, lin_weight, _input, target, bias=None):
+        FakeLiger.calls.append((self.ignore_index, self.reduction, _input.dtype))
+        return torch.nn.functional.cross_entropy((_input @ lin_weight.T).float(), target,
+                                                 ignore_index=self.ignore_index, reduction=self.reduction)
+
+
+def fake_cce(e, c, targets, bias=None, ignore_index=-100, reduction='mean', filter_eps='auto', accum_c_fp32=False):
+    fake_cce.calls.append((ignore_index, reduction, filter_eps, accum_c_fp32))
+    return torch.nn.functional.cross_entropy((e @ c.T).float(), targets, ignore_index=ignore_index,
+                                             reduction=reduction)
+
+
+fake_cce.calls = []
+
+
+def fake_cce_module():
+    return fake_module('cut_cross_entropy', linear_cross_entropy=fake_cce)
+
+
+def test_a_fused_kernel_is_used_on_cuda_when_installed_and_the_loss_is_plain(monkeypatch):
+    select = model_module.fused_linear_cross_entropy
+    monkeypatch.setitem(sys.modules, 'liger_kernel', None)  # None: "not installed" to import
+    monkeypatch.setitem(sys.modules, 'liger_kernel.transformers', None)
+    monkeypatch.setitem(sys.modules, 'cut_cross_entropy', None)
+    assert select('cuda', torch.bfloat16) is None and select('cpu', torch.float32) is None
+    monkeypatch.setitem(sys.modules, 'cut_cross_entropy', fake_cce_module())
+    assert select('cuda', torch.float32) is None and select('cuda', torch.bfloat16) is not None  # CCE: half only
+    liger = fake_module('liger_kernel.transformers', LigerFusedLinearCrossEntropyLoss=FakeLiger)
+    monkeypatch.setitem(sys.modules, 'liger_kernel', fake_module('liger_kernel', transformers=liger))
+    monkeypatch.setitem(sys.modules, 'liger_kernel.transformers', liger)
+    assert select('cpu', torch.float32) is None  # the CPU path stays model.py's own
+    fused = select('cuda', torch.float32)
+    assert fused is not None
+    # its numbers (run here on CPU tensors) are the chunked loss's
+    h, weight, targets = loss_inputs()
+    ours = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 16), h, weight, targets)
+    theirs = loss_and_grads(lambda h_, w_, t_: fused(h_, w_[:333], t_), h, weight, targets)
+    assert FakeLiger.calls[-1] == (-1, 'mean', torch.float32)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    monkeypatch.setattr(model_module, 'token_losses', label_smoothed)  # a fork's loss: never the plain kernel's
+    assert select('cuda', torch.float32) is None and select('cuda', torch.bfloat16) is None
+    monkeypatch.undo()
+    monkeypatch.setitem(sys.modules, 'liger_kernel', None)
+    monkeypatch.setitem(sys.modules, 'liger_kernel.transformers', None)
+    monkeypatch.setitem(sys.modules, 'cut_cross_entropy', fake_cce_module())
+    cce = select('cuda', torch.bfloat16)
+    h, weight, targets = loss_inputs()
+    cce(h, weight[:333], targets)
+    assert fake_cce.calls[-1] == (-1, 'mean', None, True)  # exact (no gradient filtering), dW summed in fp32
+
+
+def test_a_chunk_body_that_fails_to_compile_runs_eagerly_with_the_same_numbers(monkeypatch):
+    def broken_compile(fn, **kwargs):
+        def run(*args):
+            raise RuntimeError("no C++ compiler\nsecond line")
+        return run
+    monkeypatch.setattr(torch, 'compile', broken_compile)
+    monkeypatch.setattr(model_module, '_compiled', {})
+    h, weight, targets = loss_inputs()
+    eager = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32), h, weight, targets)
+    with pytest.warns(UserWarning, match='runs eagerly: compiling chunk_loss_and_grads failed .*no C.. compiler'):
+        fallback = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32, compiled=True), h,
+                                  weight, targets)
+    for a, b in zip(eager, fallback):
+        assert torch.equal(a, b)
+
+
+def test_the_compiled_chunk_body_gives_the_eager_numbers():
+    """The one compile of these tests (~10-40 s on a CPU): the chunk body through inductor, fp32."""
+    h, weight, targets = loss_inputs(n=64)
+    eager = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32), h, weight, targets)
+    compiled = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32, compiled=True), h, weight,
+                              targets)
+    assert model_module._compiled.get(model_module.chunk_loss_and_grads) is not None  # compiled, not fallen back
+    for a, b in zip(eager, compiled):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_the_chunked_loss_trains_under_saved_tensor_hooks():
+    """Activation offloading (torch.autograd.graph.save_on_cpu) and the memory table's hooks wrap the forward in
+    saved-tensor hooks, under which torch.func refuses to run: the eager chunk body must not need it."""
+    h, weight, targets = loss_inputs()
+    plain = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32), h, weight, targets)
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        hooked = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32), h, weight, targets)
+    for a, b in zip(plain, hooked):
+        assert torch.equal(a, b)

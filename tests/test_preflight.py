@@ -151,8 +151,113 @@ def test_out_of_memory_halves_micro_batch_until_it_fits(data, monkeypatch):
     assert entry['tok_per_s'] > 0 and entry['train_flops'] == expected_train_tokens(data) * entry['flops_per_token']
 
     monkeypatch.setattr(train, 'train_step', lambda *a: (_ for _ in ()).throw(RuntimeError('out of memory')))
-    with pytest.raises(SystemExit, match='even micro_batch_size=1 does not fit'):
+    with pytest.raises(SystemExit, match='does not fit even at micro batch 1: use a smaller vocabulary/preset'):
         sweep.main(cfg)
+
+
+def test_a_configuration_over_the_devices_memory_is_refused_with_the_micro_batch_that_fits(data, monkeypatch):
+    """Issue 22 item 5, with a fake device memory (preflight_check.device_memory: a GPU's total, on CPU the RAM
+    available): apertus-mini at block 128 needs ~175 MB at micro batch 8 and ~85 MB at 4 (measured peaks, each run's
+    own); a limit of 120 MB refuses 8 and names 4, in one line, with preflight.json written; 1 byte fits nothing;
+    plenty fits as before."""
+    from uniscale import preflight_check
+    cfg = sweep_config(data, presets=['apertus-mini'], seeds=[1],
+                       train_args={**sweep_config(data)['train_args'], 'block_size': 128})
+    monkeypatch.setattr(preflight_check, 'device_memory', lambda dev: 10**12)
+    (entry,) = sweep.main(cfg)  # the case that must still pass
+    assert entry['ok'] and entry['mem_limit_bytes'] == 10**12 and entry['fits_micro_batch_size'] == BATCH
+    assert entry['mem_need_bytes'] == entry['peak_mem_bytes'] == max(entry['train_peak_mem_bytes'],
+                                                                      entry['val_peak_mem_bytes']) > 0
+    assert (entry['world_size'], entry['grad_accum'], entry['ddp_bucket_bytes'], entry['peak_mem_reserved_bytes']) \
+        == (1, 1, 0, None)  # one process, no DDP; reserved is CUDA's allocator figure
+
+    monkeypatch.setattr(preflight_check, 'device_memory', lambda dev: 120 * 10**6)
+    with pytest.raises(SystemExit) as e:
+        sweep.main(cfg)
+    (entry,) = json.loads((data / 'sweep' / 'pf_preflight.json').read_text())
+    msg = str(e.value)
+    assert '\n' not in msg and entry['error'] in msg and not entry['ok'] and entry['fits_micro_batch_size'] == 4
+    assert msg.endswith(f"training at micro_batch_size={BATCH} needs " + msg.split(' needs ')[1].split(',')[0]
+                        + ", more than the 120MB of cpu; micro_batch_size=4 fits (needs "
+                        + preflight_check.human(entry['mem_need_bytes'], 'B') + "): set it in the sweep's "
+                        "preset_args, e.g. {'apertus-mini': {'micro_batch_size': 4}}")
+    assert entry['mem_need_bytes'] <= 120 * 10**6 and entry['micro_batch_size'] == BATCH
+
+    monkeypatch.setattr(preflight_check, 'device_memory', lambda dev: 1)
+    with pytest.raises(SystemExit) as e:
+        sweep.main(cfg)
+    (entry,) = json.loads((data / 'sweep' / 'pf_preflight.json').read_text())
+    assert (entry['ok'], entry['fits_micro_batch_size'], entry['micro_batch_size']) == (False, 0, BATCH)
+    assert 'training at micro_batch_size=1 needs ' in entry['error'] and entry['peak_mem_bytes'] > 0  # measured at 1
+    assert 'does not fit even at micro batch 1: use a smaller vocabulary/preset' in str(e.value)
+
+
+def test_ddp_buckets_count_when_gradients_are_not_bucket_views_and_a_cpu_runs_processes_share_its_ram(
+        data, monkeypatch):
+    """num_gpus=2: two processes of micro batch batch_size / 2. Under DDP the gradients stay allocated between steps
+    (measured so: validation carries them); DDP's buckets add 4 bytes a parameter (a second copy of the fp32
+    gradients) only when train.ddp_options turns gradient_as_bucket_view off (train.py turns it on: the gradients
+    are views of the buckets); on CPU both processes share the machine's RAM. SLURM's srun makes even one process a
+    DDP one."""
+    from model import GPT, make_config
+    from uniscale import preflight_check
+    with torch.device('meta'):
+        n_params = GPT(make_config('apertus-mini', vocab_size=448, block_size=BLOCK)).num_params()  # 400 padded
+    monkeypatch.setattr(preflight_check, 'device_memory', lambda dev: 10**12)
+    real_step, kept = train.train_step, []
+
+    def step(model, optimizer, micro_batches, grad_clip, autocast, ddp=False):
+        out = real_step(model, optimizer, micro_batches, grad_clip, autocast, ddp)
+        kept.append(all(p.grad is not None for p in model.parameters()))  # kept between steps?
+        return out
+    monkeypatch.setattr(train, 'train_step', step)
+    cfg = sweep_config(data, presets=['apertus-mini'], seeds=[1], num_gpus=2)
+    (entry,) = sweep.main(cfg)  # train.py's own DDP options: gradients as bucket views
+    assert (entry['world_size'], entry['micro_batch_size'], entry['grad_accum']) == (2, BATCH // 2, 1)
+    assert entry['ok'] and entry['ddp_bucket_bytes'] == 0 and entry['mem_need_bytes'] == 2 * entry['peak_mem_bytes']
+    assert kept and all(kept)  # as a DDP process keeps them (zeroed, not freed): both phases' peaks carry them
+    kept.clear()
+    one = sweep.main({**cfg, 'num_gpus': 1, 'train_args': {**cfg['train_args'], 'micro_batch_size': BATCH // 2}})[0]
+    assert (one['world_size'], one['grad_accum'], one['ddp_bucket_bytes']) == (1, 2, 0) and not any(kept)
+
+    real = train.ddp_options
+    monkeypatch.setattr(train, 'ddp_options', lambda m, k: {**real(m, k), 'gradient_as_bucket_view': False})
+    (entry,) = sweep.main(cfg)
+    assert entry['ddp_bucket_bytes'] == 4 * n_params
+    assert entry['mem_need_bytes'] == 2 * (entry['peak_mem_bytes'] + 4 * n_params)
+    (slurm,) = sweep.main({**cfg, 'num_gpus': 1, 'launcher': 'slurm'})
+    assert (slurm['world_size'], slurm['ddp_bucket_bytes']) == (1, 4 * n_params)
+    monkeypatch.setattr(preflight_check, 'device_memory', lambda dev: 1)
+    with pytest.raises(SystemExit, match="of it DDP's gradient buckets, more than the 1B of cpu"):
+        sweep.main(cfg)
+
+
+def test_a_validation_that_does_not_fit_names_its_fix(data, monkeypatch):
+    """Validation scores eval_batch_size windows per forward (0: the micro batch). Out of memory there (simulated
+    above 2 windows): with eval_batch_size 0 a smaller micro batch fixes both; with eval_batch_size set, only a
+    smaller eval_batch_size does (the micro batch is kept)."""
+    from uniscale import preflight_check
+    real_score = preflight_check.score
+
+    def score_that_fits_two(model, items, *args, **kw):
+        if len(items) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 40.00 GiB")
+        return real_score(model, items, *args, **kw)
+    monkeypatch.setattr(preflight_check, 'score', score_that_fits_two)
+    cfg = sweep_config(data, presets=['apertus-micro'], seeds=[1])
+    with pytest.raises(SystemExit, match=f"out of memory in validation at micro_batch_size={BATCH}; "
+                                         f"micro_batch_size=2 fits"):
+        sweep.main(cfg)
+    cfg['train_args'] = {**cfg['train_args'], 'eval_batch_size': 8}
+    with pytest.raises(SystemExit) as e:
+        sweep.main(cfg)
+    (entry,) = json.loads((data / 'sweep' / 'pf_preflight.json').read_text())
+    assert entry['fits_micro_batch_size'] == BATCH and entry['error'] in str(e.value) and entry['error'].startswith(
+        f"validation at eval_batch_size=8 does not fit (out of memory in validation at micro_batch_size={BATCH}): "
+        f"set a smaller eval_batch_size")
+    cfg['train_args'] = {**cfg['train_args'], 'eval_batch_size': 2}
+    (entry,) = sweep.main(cfg)
+    assert entry['ok'] and entry['val_peak_mem_bytes'] > 0
 
 
 def test_a_micro_batch_that_does_not_divide_the_batch_is_a_config_error(data):
@@ -304,12 +409,15 @@ def test_cost_before_data_in_a_fresh_clone(tmp_path):
                                      '`python prepare.py config/fineweb2.py --tokenizers=out/tokenizers/' in b
                                      for b in blocked)
     scripts = sorted(os.listdir(os.path.join(repo, 'out', 'sweep')))
-    assert scripts == ['fineweb2_scale_1node.sbatch', 'fineweb2_scale_2node.sbatch', 'logs']
-    texts = ''
-    for s in scripts[:2]:
+    assert scripts == ['fineweb2_scale_1node.sbatch', 'fineweb2_scale_1node_eval.sbatch',
+                       'fineweb2_scale_2node.sbatch', 'fineweb2_scale_2node_eval.sbatch', 'logs']
+    texts = {'train': '', 'eval': ''}
+    for s in scripts[:4]:
         subprocess.run(['bash', '-n', os.path.join(repo, 'out', 'sweep', s)], check=True)
-        texts += open(os.path.join(repo, 'out', 'sweep', s)).read()
-    assert all(texts.count(f"# {run['run']}\n") == 1 for run in runs)  # every run once, the lr scan's included
+        texts['eval' if s.endswith('_eval.sbatch') else 'train'] += open(os.path.join(repo, 'out', 'sweep', s)).read()
+    for text in texts.values():  # every run once in each kind, the lr scan's included
+        assert all(text.count(f"# {run['run']}\n") == 1 for run in runs)
+    assert 'eval_bpb.py' not in texts['train'] and texts['eval'].count('eval_bpb.py --run=') == len(runs)
     assert sorted(os.listdir(os.path.join(repo, 'out'))) == ['sweep']  # nothing but the scripts was made
 
 

@@ -1,7 +1,9 @@
 """sweep.py: the grid, its filters, skipping finished runs, resuming, the local launcher (with a fake command runner:
-no training here), the SLURM array script (checked with bash, and run for one task with fake srun/python) and the lr
-scan (its runs, their lr, their place in the launchers and the analysis command)."""
+no training here), the SLURM arrays (training, and its evaluation on one GPU after it: checked with bash, and run for
+one task with fake srun/python/scontrol; submitted in order with a fake sbatch) and the lr scan (its runs, their lr,
+their place in the launchers and the analysis command)."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -230,29 +232,62 @@ def test_torchrun_when_more_than_one_gpu(tmp_path):
                for c in runner.scripts('train.py'))
 
 
-def test_slurm_script_is_valid_bash_naming_every_run_once(tmp_path):
+def test_slurm_scripts_are_valid_bash_naming_every_run_once_evaluation_only_off_the_training_array(tmp_path):
+    """Item 4 (issue 22): each training array has a 1-GPU evaluation array of the same runs in the same order; the
+    training script holds no evaluation, the evaluation script no training, and each names every run once."""
     cfg = config(tmp_path, launcher='slurm', num_gpus=4, slurm_nodes={'apertus-mini': 2}, slurm_partition='gpu',
-                 slurm_setup=['source .venv/bin/activate'])
+                 slurm_setup=['source .venv/bin/activate'], lm_eval_tasks=['uniscale_bpb'])
     runs = sweep.expand_grid(cfg)
     runner = FakeRunner()
-    scripts = sweep.main(cfg, runner)
+    arrays = sweep.main(cfg, runner)
     assert runner.commands == []  # no sbatch on this machine: written, not submitted
-    assert [os.path.basename(s) for s in scripts] == [f"{cfg['name']}_1node.sbatch", f"{cfg['name']}_2node.sbatch"]
-    texts = [open(s).read() for s in scripts]
-    for s in scripts:
-        subprocess.run(['bash', '-n', s], check=True)
-    named = [r['run'] for t in texts for r in runs if f"# {r['run']}\n" in t]
-    assert sorted(named) == sorted(r['run'] for r in runs)  # every run once, across the scripts
-    one, two = texts
+    assert [tuple(map(os.path.basename, a)) for a in arrays] == [
+        (f"{cfg['name']}_1node.sbatch", f"{cfg['name']}_1node_eval.sbatch"),
+        (f"{cfg['name']}_2node.sbatch", f"{cfg['name']}_2node_eval.sbatch")]
+    for train, ev in arrays:
+        subprocess.run(['bash', '-n', train], check=True)
+        subprocess.run(['bash', '-n', ev], check=True)
+        t, e = open(train).read(), open(ev).read()
+        tasks = re.findall(r'^  \d+\)  # .*$', t, re.M)
+        assert tasks and tasks == re.findall(r'^  \d+\)  # .*$', e, re.M)  # task i is run i in both
+        assert 'eval_bpb.py' not in t and 'downstream.py' not in t and t.count(' python train.py ') == len(tasks)
+        assert 'train.py' not in e and 'srun' not in e and e.count('python eval_bpb.py --run=') == len(tasks)
+        assert e.count('python downstream.py --run=') == len(tasks)
+        assert '#SBATCH --gpus=1\n' in e and '#SBATCH --ntasks=1\n' in e and '#SBATCH --nodes=1\n' in e
+        assert '#SBATCH --partition=gpu' in e and 'source .venv/bin/activate' in e
+        assert f"#SBATCH --time={cfg['slurm_eval_time']}" in e and '#SBATCH --kill-on-invalid-dep=yes' in e
+        assert 'gpus-per-node' not in e and '--signal' not in e
+    texts = [(open(t).read(), open(e).read()) for t, e in arrays]
+    for k in (0, 1):
+        named = [r['run'] for pair in texts for r in runs if f"# {r['run']}\n" in pair[k]]
+        assert sorted(named) == sorted(r['run'] for r in runs)  # every run once, across the scripts of a kind
+    (one, _), (two, _) = texts
     assert '#SBATCH --nodes=2' in two and '#SBATCH --gpus-per-node=4' in two and '#SBATCH --partition=gpu' in one
     n_two = sum(r['preset'] == 'apertus-mini' for r in runs)
     assert f"#SBATCH --array=0-{n_two - 1}\n" in two and 'apertus-mini_' in two and 'apertus-mini_' not in one
 
 
+def test_runs_that_only_need_evaluating_get_an_evaluation_array_alone(tmp_path):
+    """A finished run without a current eval file holds no training allocation: it is in {name}_eval.sbatch only."""
+    cfg = config(tmp_path, launcher='slurm', only=['s1', 'bpe-2k'])
+    done, evaluate, todo = sweep.expand_grid(cfg)[:3]
+    for r in (done, evaluate):
+        fake_checkpoint(r['dir'])
+    fake_eval(done['dir'], sweep.eval_settings(cfg))
+    arrays = sweep.main(cfg, FakeRunner())
+    assert [tuple(os.path.basename(p) if p else None for p in pair) for pair in arrays] == [
+        (None, f"{cfg['name']}_eval.sbatch"), (f"{cfg['name']}_1node.sbatch", f"{cfg['name']}_1node_eval.sbatch")]
+    alone, train = open(arrays[0][1]).read(), open(arrays[1][0]).read()
+    assert f"# {evaluate['run']}\n" in alone and '#SBATCH --array=0-0\n' in alone and 'train.py' not in alone
+    assert f"# {evaluate['run']}\n" not in train and f"# {todo['run']}\n" in train
+    assert all(f"# {done['run']}\n" not in open(p).read() for pair in arrays for p in pair if p)
+    subprocess.run(['bash', '-n', arrays[0][1]], check=True)
+
+
 def test_slurm_task_runs_its_own_run(tmp_path):
     cfg = config(tmp_path, launcher='slurm', only=['s1', 'bpe-2k'])
     runs = sweep.expand_grid(cfg)
-    (script,) = sweep.main(cfg, FakeRunner())
+    ((script, eval_script),) = sweep.main(cfg, FakeRunner())
     bin_dir = tmp_path / 'bin'
     os.makedirs(bin_dir)
     for tool in ('srun', 'python', 'scontrol'):  # each logs its arguments instead of running anything
@@ -279,16 +314,26 @@ def test_slurm_task_runs_its_own_run(tmp_path):
     assert f"--run_dir={runs[1]['dir']}" in launch and launch.endswith('--init_from=resume')
     assert before == after and before.startswith('python -c import sys; from uniscale.run_folder import run_state')
     assert requeue == 'scontrol requeue 7'
-    # a finished run goes on to its evaluation (the real python answers the check)
+    # its evaluation task (started by aftercorr when it exits 0) finds the run unfinished: exit 0, no work
+    (tmp_path / 'calls').unlink()
+    r = subprocess.run(['bash', eval_script], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0 and 'is not finished: nothing to evaluate' in r.stderr
+    assert [c.split(' ', 2)[1] for c in (tmp_path / 'calls').read_text().splitlines()] == ['-c']  # the check only
+    # a finished run: the training task launches nothing, the evaluation task scores it (the real python answers)
     (bin_dir / 'python').write_text(f'#!/bin/bash\nif [ "$1" = -c ]; then exec {sys.executable} "$@"; fi\n'
                                     f'echo "python $*" >> {tmp_path}/calls\n')
     fake_checkpoint(runs[1]['dir'])
     (tmp_path / 'calls').unlink()
     subprocess.run(['bash', script], check=True, env={**env, 'PYTHONPATH': str(ROOT)}, cwd=tmp_path)
+    assert [c.split(' ', 1)[0] for c in (tmp_path / 'calls').read_text().splitlines()] == ['scontrol']  # no srun
+    (tmp_path / 'calls').unlink()
+    subprocess.run(['bash', eval_script], check=True, env={**env, 'PYTHONPATH': str(ROOT)}, cwd=tmp_path)
     calls = [c for c in (tmp_path / 'calls').read_text().splitlines() if not c.startswith('scontrol show')]
-    assert len(calls) == 2 and calls[1] == f"python eval_bpb.py --run={runs[1]['dir']}"
-    bad = subprocess.run(['bash', script], env={**env, 'SLURM_ARRAY_TASK_ID': '99'}, cwd=tmp_path, capture_output=True)
-    assert bad.returncode == 1 and b'no run for array task 99' in bad.stderr
+    assert calls == [f"python eval_bpb.py --run={runs[1]['dir']}"]  # no srun: the batch step's one GPU
+    for path in (script, eval_script):
+        bad = subprocess.run(['bash', path], env={**env, 'SLURM_ARRAY_TASK_ID': '99'}, cwd=tmp_path,
+                             capture_output=True)
+        assert bad.returncode == 1 and b'no run for array task 99' in bad.stderr
 
 
 def test_slurm_task_requeues_after_a_signal_even_when_srun_fails_and_not_after_a_failure(tmp_path):
@@ -296,7 +341,7 @@ def test_slurm_task_requeues_after_a_signal_even_when_srun_fails_and_not_after_a
     (the checkpoint moved on); a train.py that fails without progress is not requeued forever."""
     cfg = config(tmp_path, launcher='slurm', only=['s1', 'bpe-2k'])
     runs = sweep.expand_grid(cfg)
-    (script,) = sweep.main(cfg, FakeRunner())
+    ((script, _),) = sweep.main(cfg, FakeRunner())
     run_dir = runs[0]['dir']
     bin_dir = tmp_path / 'bin'
     os.makedirs(bin_dir)
@@ -323,7 +368,7 @@ def test_slurm_task_requeues_after_a_signal_even_when_srun_fails_and_not_after_a
     assert not [c for c in (tmp_path / 'calls').read_text().splitlines() if 'requeue' in c]
 
 
-def test_slurm_submits_arrays_then_the_analysis(tmp_path, monkeypatch):
+def test_slurm_submits_training_then_its_evaluation_task_by_task_then_the_analysis(tmp_path, monkeypatch):
     monkeypatch.setattr(slurm_launch.shutil, 'which', lambda name: '/usr/bin/sbatch')
     cfg = config(tmp_path, launcher='slurm', slurm_nodes={'apertus-mini': 2})
     calls = []
@@ -331,9 +376,23 @@ def test_slurm_submits_arrays_then_the_analysis(tmp_path, monkeypatch):
     def runner(cmd, log=None, capture=False, env=None):
         calls.append(cmd)
         return 0, f"{100 + len(calls)};cluster\n"
-    sweep.main(cfg, runner)
-    assert [c[:2] for c in calls] == [['sbatch', '--parsable']] * 3
-    assert calls[2][3] == '--dependency=afterany:101:102' and 'correlate.py scale' in calls[2][4]
+    arrays = sweep.main(cfg, runner)
+    assert [c[:2] for c in calls] == [['sbatch', '--parsable']] * 5
+    (t1, e1), (t2, e2) = arrays
+    assert calls[0][2:] == [t1] and calls[1][2:] == ['--dependency=aftercorr:101', e1]
+    assert calls[2][2:] == [t2] and calls[3][2:] == ['--dependency=aftercorr:103', e2]
+    assert calls[4][3] == '--dependency=afterany:102:104' and 'correlate.py scale' in calls[4][4]
+
+
+def test_slurm_dry_run_says_how_to_submit_with_the_dependencies(tmp_path, capsys):
+    cfg = config(tmp_path, launcher='slurm', dry_run=True, only=['s1', 'bpe-2k'])
+    ((train, ev),) = sweep.main(cfg, FakeRunner())
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith('submit with: '))
+    assert line == (f"submit with: t0=$(sbatch --parsable {train}) && sbatch --parsable "
+                    f"--dependency=aftercorr:${{t0%%;*}} {ev}")
+    assert 'then, when the evaluations have finished: python correlate.py scale' in out
+    subprocess.run(['bash', '-n', '-c', line[len('submit with: '):]], check=True)
 
 
 def test_an_eval_split_other_than_test_is_followed_through(tmp_path):
@@ -557,7 +616,7 @@ def test_lr_scan_runs_are_the_smallest_sizes_runs_at_multiples_of_their_lr(tmp_p
 
 def test_lr_scan_runs_go_into_the_slurm_arrays(tmp_path):
     cfg = config(tmp_path, launcher='slurm', only=['s1'], lr_scan=[0.5, 2.0])
-    (script,) = sweep.main(cfg, FakeRunner())
+    ((script, ev),) = sweep.main(cfg, FakeRunner())
     text = open(script).read()
     scan = [r for r in sweep.expand_grid(cfg) if 'lr_mult' in r]
     assert len(scan) == 2 * len(cfg['tokenizers'])
@@ -565,6 +624,7 @@ def test_lr_scan_runs_go_into_the_slurm_arrays(tmp_path):
         assert text.count(f"# {r['run']}\n") == 1
         lr = float(f"{r['lr_mult'] * 3e-3:.12g}")  # config/train_demo.py's lr times the multiplier
         assert f"--run_dir={r['dir']} " in text and f" --lr={lr}" in text
+        assert open(ev).read().count(f"# {r['run']}\n") == 1
     subprocess.run(['bash', '-n', script], check=True)
 
 

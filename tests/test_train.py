@@ -15,6 +15,7 @@ import train
 from model import GPT, make_config, model_from_checkpoint
 from tokenizer import train_bpe
 from uniscale.bpb import bits_per_byte, validation_bpb
+from uniscale import shards as shards_module
 from uniscale.shards import PackedWindows, TokenShards, eval_set
 from uniscale.tokenization import load_tokenizer
 
@@ -255,6 +256,50 @@ def test_windows_cover_the_stream_once_and_wrap_into_a_new_epoch(data):
     assert not np.array_equal(packed.doc_order(1), order)
 
 
+def test_document_starts_from_the_sidecar_give_the_windows_of_a_bos_scan(data, tmp_path, capsys, monkeypatch):
+    """prepare.py records each shard's document starts; PackedWindows and eval_set read them (no scan) and give the
+    windows that a sidecar from before they were stored gives by scanning for BOS (with one note). prepare.py run
+    again on such a sidecar records them, keeping the shards and the run identity; a damaged starts file is refused."""
+    tok = load_tokenizer(data['a'])
+    new = os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a')
+    old = str(tmp_path / 'old')
+    shutil.copytree(new, old)
+    for split in ('train', 'val'):  # as prepare.py wrote sidecars before this change
+        with open(os.path.join(old, f'{split}.json')) as f:
+            meta = json.load(f)
+        for entry in meta['shards']:
+            os.remove(os.path.join(old, entry.pop('starts')['file']))
+        with open(os.path.join(old, f'{split}.json'), 'w') as f:
+            json.dump(meta, f)
+
+    def read(tokens_dir):
+        packed = PackedWindows(TokenShards(tokens_dir, 'train'), 32, seed=1)
+        return packed.windows(0, packed.windows_per_epoch + 5), eval_set(TokenShards(tokens_dir, 'val'), tok, 8, 32)
+    with monkeypatch.context() as m:
+        m.setattr(shards_module, 'bos_positions', lambda *a: pytest.fail('scanned for BOS'))
+        windows, (val, n_docs, n_bytes) = read(new)
+    capsys.readouterr()
+    old_windows, (old_val, old_docs, old_bytes) = read(old)
+    assert capsys.readouterr().out.count('records no document starts') == 2  # once per split
+    assert np.array_equal(windows, old_windows) and (n_docs, n_bytes) == (old_docs, old_bytes) == (8, n_bytes)
+    assert len(val) == len(old_val) and all(np.array_equal(a, b) and i == j for (a, i), (b, j) in zip(val, old_val))
+    before = train.data_identity(TokenShards(old, 'train').meta)
+    prepare.encode_split(tok, data['a'], os.path.join(data['out'], 'corpus', 'embedded'), 'train', old, data['corpus'])
+    assert 'document starts are recorded now' in capsys.readouterr().out
+    fresh = TokenShards(old, 'train')
+    assert train.data_identity(fresh.meta) == before == train.data_identity(TokenShards(new, 'train').meta)
+    for entry in fresh.meta['shards']:  # the encoder's starts and the scan's are the same files
+        name = entry['starts']['file']
+        assert open(os.path.join(old, name), 'rb').read() == open(os.path.join(new, name), 'rb').read()
+    with open(os.path.join(old, 'train_0001.starts.npy'), 'r+b') as f:
+        f.seek(-1, 2)
+        f.write(b'\x7f')
+    with pytest.raises(SystemExit) as e:
+        PackedWindows(TokenShards(old, 'train'), 32, seed=1)
+    msg = str(e.value)
+    assert 'train_0001.starts.npy: not the document starts' in msg and 're-run prepare.py' in msg and '\n' not in msg
+
+
 def test_validation_scores_whole_documents_as_eval_bpb_does(data):
     tok = load_tokenizer(data['a'])
     shards = TokenShards(os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a'), 'val')
@@ -359,6 +404,39 @@ def test_a_full_disk_at_a_checkpoint_is_one_line_and_keeps_the_last_checkpoint(d
     monkeypatch.setattr(torch, 'save', real)
 
 
+def test_checkpoints_are_written_in_the_background_and_the_one_in_flight_at_the_end_is_complete(data, tmp_path,
+                                                                                                monkeypatch):
+    import threading
+    import time as _time
+    step3_logged, stalled, in_flight = threading.Event(), [], []
+    real_append, real_save, real_wait = train.append_event, torch.save, train.CheckpointWriter.wait
+
+    def append(path, event, wandb=None):
+        real_append(path, event, wandb)
+        if event['step'] == 3:
+            step3_logged.set()
+
+    def slow_save(obj, path, *a, **k):
+        if obj['step'] == 2:  # this write finishes only once the run has logged step 3: the run did not wait for it
+            stalled.append(not step3_logged.wait(timeout=60))
+        else:
+            _time.sleep(1.5)  # the last write is still going when the loop ends
+        real_save(obj, path, *a, **k)
+
+    def wait(self, quiet=False):
+        in_flight.append(self.thread is not None and self.thread.is_alive())
+        return real_wait(self, quiet)
+    monkeypatch.setattr(train, 'append_event', append)
+    monkeypatch.setattr(torch, 'save', slow_save)
+    monkeypatch.setattr(train.CheckpointWriter, 'wait', wait)
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=4, eval_interval=2))
+    assert stalled == [False] and any(in_flight)
+    ckpt = load_ckpt(run_dir)  # complete: train() returned after the write
+    assert ckpt['done'] and ckpt['step'] == 4 and all(torch.isfinite(v).all() for v in ckpt['model'].values())
+    assert [f for f in os.listdir(run_dir) if f.endswith('.tmp')] == []
+    assert not any(t.name == 'checkpoint-writer' for t in threading.enumerate())
+
+
 def test_a_broken_checkpoint_and_a_killed_writes_temp_file(data, tmp_path):
     from test_btm import dead_pid
     run_dir = train.train(config(data, tmp_path / 'run', max_steps=4, stop_step=2))
@@ -372,11 +450,15 @@ def test_a_broken_checkpoint_and_a_killed_writes_temp_file(data, tmp_path):
         train.train(config(data, run_dir, max_steps=4, init_from='resume'))
 
 
-def test_two_processes_give_the_losses_of_one(data, tmp_path):
+@pytest.mark.parametrize('two_micro', [1, 2])
+def test_two_processes_give_the_losses_of_one(data, tmp_path, two_micro):
+    """DDP as train.ddp_options sets it (gradients as bucket views, zeroed in place; static_graph without
+    accumulation) gives one process's curve: 2 processes x 2 micro-steps of 1 sequence (no_sync on the first,
+    static_graph off), or 2 processes x 1 micro-step of 2 (static_graph on)."""
     kw = dict(max_steps=6, eval_interval=3, batch_size=4)
     one = train.train(config(data, tmp_path / 'one', micro_batch_size=2, **kw))  # 1 process x 2 micro-steps
-    two = str(tmp_path / 'two')  # 2 processes x 2 micro-steps of 1 sequence: no_sync on the first
-    args = [f"--{k}={v}" for k, v in config(data, two, micro_batch_size=1, **kw).items()
+    two = str(tmp_path / 'two')
+    args = [f"--{k}={v}" for k, v in config(data, two, micro_batch_size=two_micro, **kw).items()
             if k in ('out_dir', 'run_dir', 'tokenizer', 'preset', 'block_size', 'max_steps', 'warmup_steps', 'lr',
                      'eval_interval', 'eval_docs', 'log_interval', 'compile', 'device', 'batch_size',
                      'micro_batch_size')]
@@ -390,15 +472,29 @@ def test_two_processes_give_the_losses_of_one(data, tmp_path):
     for key in ('train_loss', 'val_loss', 'val_bpb', 'grad_norm'):
         assert [e.get(key) for e in a] == pytest.approx([e.get(key) for e in b], abs=1e-5), key
     with open(os.path.join(two, 'config.json')) as f:
-        assert json.load(f)['world_size'] == 2
+        two_cfg = json.load(f)
+    assert two_cfg['world_size'] == 2 and two_cfg['grad_accum'] == 2 // two_micro
+    assert two_cfg['ddp'] == {'bucket_cap_mb': 25, 'gradient_as_bucket_view': True, 'static_graph': two_micro == 2,
+                              'sync_buffers': False}
 
 
-def test_compiled_model_trains_and_checkpoints_without_prefixes(data, tmp_path):
-    run_dir = train.train(config(data, tmp_path / 'run', max_steps=3, compile=True))
-    events = read_log(run_dir)
-    assert all(math.isfinite(e['train_loss']) for e in events if 'train_loss' in e)
+def test_regional_compile_gives_the_eager_losses_and_checkpoints_without_prefixes(data, tmp_path, monkeypatch):
+    """The one compile test (~30-40 s cold on 2 CPU cores): each block compiled (compile_mode='regional', the
+    default), inductor's caches in compile_cache_dir; the losses are eager's to float32 rounding, and the checkpoint's
+    keys are the uncompiled model's."""
+    cache = tmp_path / 'compile_cache'
+    monkeypatch.setenv('TORCHINDUCTOR_CACHE_DIR', str(tmp_path / 'elsewhere'))  # restored after the test
+    kw = dict(max_steps=3, eval_interval=3)
+    eager = train.train(config(data, tmp_path / 'eager', **kw))
+    run_dir = train.train(config(data, tmp_path / 'run', compile=True, compile_cache_dir=str(cache), **kw))
+    a, b = read_log(eager), read_log(run_dir)
+    assert [e['step'] for e in a] == [e['step'] for e in b]
+    for key in ('train_loss', 'val_loss', 'grad_norm'):
+        got, want = [e[key] for e in b if key in e], [e[key] for e in a if key in e]
+        assert len(got) == len(want) >= 1 and got == pytest.approx(want, rel=1e-4, abs=1e-6), key
+    assert b[1]['compile_s'] > 0 and os.listdir(cache)  # the first step's compile, cached for a requeue
     ckpt = load_ckpt(run_dir)
-    assert ckpt['done'] and not any(k.startswith('_orig_mod.') for k in ckpt['model'])
+    assert ckpt['done'] and set(ckpt['model']) == set(load_ckpt(eager)['model'])
     model_from_checkpoint(ckpt)  # what eval_bpb.py and export_hf.py load
 
 

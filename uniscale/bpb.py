@@ -7,6 +7,12 @@ Bits per byte: the one scorer. Training's validation (train.py), eval_bpb.py and
 Each document is scored after a BOS token, every one of its tokens exactly once (the first predicted from BOS
 alone), with no EOS; a document longer than the context is scored in windows (`windows`). This is always the plain
 -log p of the model's softmax: model.token_losses (the training loss a fork may change) never enters it.
+
+Memory: the (tokens, vocab) logits never exist. The model's final hidden states go through the LM head a chunk of
+rows at a time (`target_nll`, model.chunk_rows rows), each chunk's -log p taken and its logits dropped, so a
+validation step needs less than a training micro step of the same shape (bench/loss_memory.py --validation=True).
+`score_documents` reads documents from any iterable a group at a time (eval_bpb.py streams the split): its memory
+does not grow with the number of documents.
 """
 import math
 import time
@@ -16,9 +22,11 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from model import chunk_rows
 from uniscale.hardware import autocast
 
 LN2 = math.log(2)
+GROUP_BATCHES = 32  # score_documents reads about this many forward batches of text at a time (sorted within)
 
 
 def windows(n, ctx, ovl=0):
@@ -47,12 +55,29 @@ def batches_by_length(items, max_tokens):
     return out
 
 
+def target_nll(model, h, targets, dt):
+    """-ln p (fp32) of each target (N,) from the final hidden states h (N, n_embd) under the model's plain softmax:
+    the LM head without its padding rows, model.chunk_rows rows at a time (never the (N, vocab) logits), the logits in
+    bf16 under dt='bfloat16' (as the autocast forward computes them) and the log-softmax in fp32."""
+    cfg = model.config
+    dtype = torch.bfloat16 if dt == 'bfloat16' else h.dtype
+    w = model.lm_head.weight[:cfg.vocab_size].to(dtype)  # cast once per batch, as autocast does once per forward
+    rows = chunk_rows(cfg.loss_chunk, cfg.vocab_size, h.device.type)
+    out = torch.empty(h.size(0), dtype=torch.float32, device=h.device)
+    for i in range(0, h.size(0), rows):
+        logits = (h[i:i + rows].to(dtype) @ w.T).float()
+        out[i:i + rows] = F.cross_entropy(logits, targets[i:i + rows], reduction='none')
+        del logits  # before the next chunk's exist
+    return out
+
+
 @torch.no_grad()
 def score(model, items, dev, dt, max_tokens=8192, desc=None):
     """Sum of -ln p over the scored tokens of each item. An item is (ids, skip): ids[:-1] is fed to the model,
     ids[1:] are the targets, of which the first `skip` are context, not scored. Items are sorted by length and
-    batched up to max_tokens per forward. Returns (nll_nats float64 array, n_scored int array), in item order.
-    Each item holds one document, so the model scores with plain causal attention (no document mask)."""
+    batched up to max_tokens per forward; only the scored positions go through the LM head (`target_nll`). Returns
+    (nll_nats float64 array, n_scored int array), in item order. Each item holds one document, so the model scores
+    with plain causal attention (no document mask)."""
     from tqdm import tqdm
     was_training, saved_mask = model.training, model.config.doc_bos_id
     model.eval()
@@ -71,9 +96,11 @@ def score(model, items, dev, dt, max_tokens=8192, desc=None):
                 y[row, skip:len(ids) - 1] = ids[skip + 1:]
             x, y = x.to(dev), y.to(dev)
             with autocast(dev, dt):
-                logits, _ = model(x)
-            tok_nll = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=-1, reduction='none')
-            nll[batch] = tok_nll.view(len(batch), T).double().sum(1).cpu().numpy()
+                h = model.final_hidden(x)
+            scored = (y >= 0).flatten().nonzero().squeeze(1)  # positions, row-major
+            tok_nll = target_nll(model, h.flatten(0, 1)[scored], y.flatten()[scored], dt)
+            sums = torch.zeros(len(batch), dtype=torch.float64, device=tok_nll.device)
+            nll[batch] = sums.index_add_(0, scored // T, tok_nll.double()).cpu().numpy()
             counts[batch] = (y >= 0).sum(1).cpu().numpy()
     finally:
         model.config.doc_bos_id = saved_mask
@@ -94,37 +121,66 @@ def validation_bpb(model, items, n_bytes, dev, dt, max_tokens, rank=0, world=1):
 
 def bits_per_byte(model, tok, texts, langs, dev='cpu', dt='float32', ctx=0, ovl=0, max_tokens=8192, desc=None):
     """Score documents as the definition above says; returns eval.json's numbers (overall, per_lang, windowing)."""
+    return score_documents(model, tok, zip(texts, langs), dev, dt, ctx, ovl, max_tokens, desc)
+
+
+def score_documents(model, tok, docs, dev='cpu', dt='float32', ctx=0, ovl=0, max_tokens=8192, desc=None,
+                    n_docs=None):
+    """bits_per_byte of the (text, lang) pairs of any iterable, read a group at a time (about GROUP_BATCHES forward
+    batches of text, windows sorted by length within it): only per-language sums outlive a group, so memory is flat
+    in the number of documents. n_docs: their number, for the progress bar."""
+    from tqdm import tqdm
     ctx = ctx or model.config.block_size
     if ctx > model.config.block_size:
         raise SystemExit(f"config error: context={ctx} exceeds the model's block_size {model.config.block_size}")
-    encoded = tok.encode_batch(texts)
+    sums, n_windows, seconds = {}, 0, 0.0  # lang -> [nll nats, tokens, bytes, docs]
+    group, group_bytes = [], 0
+    bar = tqdm(docs, desc=desc, total=n_docs, disable=None if desc else True, mininterval=2.0, unit='doc')
+    for text, lang in bar:
+        group.append((text, lang))
+        group_bytes += len(text)
+        if group_bytes >= GROUP_BATCHES * max_tokens * 4:  # ~4 characters a token
+            n_windows, seconds = score_group(model, tok, group, dev, dt, ctx, ovl, max_tokens, sums, n_windows,
+                                             seconds)
+            group, group_bytes = [], 0
+    if group:
+        n_windows, seconds = score_group(model, tok, group, dev, dt, ctx, ovl, max_tokens, sums, n_windows, seconds)
+
+    def summary(rows):
+        total, n_tok, n_bytes, docs_ = (sum(r[k] for r in rows) for k in range(4))
+        return {'bpb': total / LN2 / max(n_bytes, 1), 'nll_per_token': total / max(n_tok, 1), 'nll_nats': total,
+                'n_tokens': n_tok, 'n_bytes': n_bytes, 'n_docs': docs_, 'bytes_per_token': n_bytes / max(n_tok, 1)}
+    result = summary(list(sums.values()))
+    result['per_lang'] = {lang: summary([sums[lang]]) for lang in sorted(sums)}
+    result['windowing'] = {'context': ctx, 'overlap': ovl, 'mode': 'disjoint' if ovl == 0 else 'overlapping',
+                           'n_windows': n_windows, 'bos_context': True, 'eos_appended': False}
+    result['eval_seconds'] = seconds
+    result['tok_per_s'] = result['n_tokens'] / max(seconds, 1e-9)
+    return result
+
+
+def score_group(model, tok, group, dev, dt, ctx, ovl, max_tokens, sums, n_windows, seconds):
+    """Score one group of (text, lang) documents, adding to sums ({lang: [nll, tokens, bytes, docs]}); returns the
+    running window count and scoring seconds."""
+    encoded = tok.encode_batch([text for text, _ in group])
     items, owner = [], []
     for d, ids in enumerate(encoded):
-        full = [tok.bos_id] + list(ids)
+        full = np.asarray([tok.bos_id] + list(ids), dtype=np.int64)
         for start, first, end in windows(len(ids), ctx, ovl):
             items.append((full[start:end + 1], first - start))
             owner.append(d)
     t0 = time.time()
-    nll, counts = score(model, items, dev, dt, max_tokens, desc)
-    seconds = time.time() - t0
-    doc_nll, doc_tokens = np.zeros(len(texts)), np.zeros(len(texts), dtype=np.int64)
+    nll, counts = score(model, items, dev, dt, max_tokens)
+    seconds += time.time() - t0
+    doc_nll, doc_tokens = np.zeros(len(group)), np.zeros(len(group), dtype=np.int64)
     np.add.at(doc_nll, owner, nll)
     np.add.at(doc_tokens, owner, counts)
-    n_tokens_encoded = np.array([len(ids) for ids in encoded], dtype=np.int64)
-    if not np.array_equal(doc_tokens, n_tokens_encoded):  # the definition's "every token once", checked every run
+    if not np.array_equal(doc_tokens, [len(ids) for ids in encoded]):  # "every token once", checked every run
         raise RuntimeError("uniscale/bpb.py: scored token counts differ from the encoded lengths; windowing bug")
-    doc_bytes = np.array([len(t.encode('utf-8')) for t in texts], dtype=np.int64)
-
-    def summary(mask):
-        n_bytes, n_tok, total = int(doc_bytes[mask].sum()), int(doc_tokens[mask].sum()), float(doc_nll[mask].sum())
-        return {'bpb': total / LN2 / max(n_bytes, 1), 'nll_per_token': total / max(n_tok, 1), 'nll_nats': total,
-                'n_tokens': n_tok, 'n_bytes': n_bytes, 'n_docs': int(mask.sum()),
-                'bytes_per_token': n_bytes / max(n_tok, 1)}
-    langs = np.array(langs)
-    result = summary(np.ones(len(texts), dtype=bool))
-    result['per_lang'] = {lang: summary(langs == lang) for lang in sorted(set(langs.tolist()))}
-    result['windowing'] = {'context': ctx, 'overlap': ovl, 'mode': 'disjoint' if ovl == 0 else 'overlapping',
-                           'n_windows': len(items), 'bos_context': True, 'eos_appended': False}
-    result['eval_seconds'] = seconds
-    result['tok_per_s'] = result['n_tokens'] / max(seconds, 1e-9)
-    return result
+    for (text, lang), d_nll, d_tokens in zip(group, doc_nll.tolist(), doc_tokens.tolist()):
+        row = sums.setdefault(str(lang), [0.0, 0, 0, 0])
+        row[0] += d_nll
+        row[1] += d_tokens
+        row[2] += len(text.encode('utf-8'))
+        row[3] += 1
+    return n_windows + len(items), seconds

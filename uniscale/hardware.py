@@ -4,16 +4,32 @@ answer for train.py, eval_bpb.py, sample.py, downstream.py and the preflight.
 
     dev, dt = resolve('', '')            # 'cuda' when available, else 'cpu'; bfloat16 on cuda, float32 on cpu
     with autocast(dev, dt): ...          # bf16 autocast when dt is bfloat16, else plain fp32
+    local_device(local_rank)             # a DDP process's GPU: cuda:0 when it sees one (SLURM's per-task binding)
 """
 import contextlib
+import os
 
 import torch
 
 DTYPES = ('', 'float32', 'bfloat16')
-# dense bf16 FLOP/s of one GPU, matched against torch.cuda.get_device_name (the first match wins)
-PEAK_BF16_FLOPS = {'H100 PCIe': 756e12, 'H100': 989e12, 'H200': 989e12, 'A100': 312e12, 'L40S': 362e12,
-                   'A10G': 125e12, 'RTX 4090': 165e12}
-
+# Dense (no 2:4 sparsity) bf16 tensor-core FLOP/s of one GPU, matched as a substring of torch.cuda.get_device_name
+# (e.g. 'NVIDIA H100 80GB HBM3', 'NVIDIA H100 NVL', 'NVIDIA H200 NVL'); the first match wins, so a variant comes
+# before the name it contains. Sources: NVIDIA's datasheets, which print the sparse figure: half of it is here.
+PEAK_BF16_FLOPS = {
+    'H100 PCIe': 756e12,   # H100 datasheet: 1,513 TFLOPS sparse (PCIe, 350 W)
+    'H100 NVL': 835e12,    # H100 NVL (94 GB) datasheet: 1,671 TFLOPS sparse per GPU (350-400 W)
+    'H100': 989e12,        # H100 SXM5 datasheet: 1,979 TFLOPS sparse (700 W)
+    'H200 NVL': 835e12,    # H200 datasheet, NVL column: 1,671 TFLOPS sparse (600 W)
+    'H200': 989e12,        # H200 SXM datasheet: 1,979 TFLOPS sparse (GH200 matches here too: its GPU is the same)
+    'H800 PCIe': 756e12,   # H800: the H100 with a reduced interconnect; compute as H100 PCIe
+    'H800': 989e12,        # H800 SXM5: compute as H100 SXM5 (1,979 TFLOPS sparse)
+    'GB200': 2.5e15,       # GB200 NVL72 datasheet: 360 PFLOPS sparse for 72 GPUs = 5 PF sparse per GPU
+    'B200': 2.25e15,       # HGX B200 datasheet: 36 PFLOPS sparse for 8 GPUs = 4.5 PF sparse per GPU
+    'A100': 312e12,        # A100 datasheet: 624 TFLOPS sparse (SXM4 and PCIe alike)
+    'L40S': 362e12,        # L40S datasheet: 733 TFLOPS sparse
+    'A10G': 125e12,        # A10 datasheet: 250 TFLOPS sparse (AWS's A10G is rated alike)
+    'RTX 4090': 165e12,    # Ada whitepaper: 165 TFLOPS dense with fp32 accumulate
+}
 
 def resolve(device='', dtype=''):
     """(device, dtype): device '' = cuda when available, else cpu; dtype '' = bfloat16 on cuda, float32 on cpu.
@@ -56,6 +72,26 @@ def autocast(dev, dt):
     if device_type == 'cuda':
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     return torch.autocast(device_type, dtype=torch.bfloat16) if dt == 'bfloat16' else contextlib.nullcontext()
+
+
+def local_device(local_rank, environ=None, count=None):
+    """The CUDA device of the process with this local rank: 'cuda:0' when the process sees one GPU (SLURM binds one
+    GPU per task with --gpus-per-task=1: CUDA_VISIBLE_DEVICES names one device, which is cuda:0 whatever the task's
+    local rank), else 'cuda:{local_rank}' (torchrun: every process sees the node's GPUs). environ and count (the
+    visible GPUs, torch.cuda.device_count() where CUDA_VISIBLE_DEVICES is unset) are for tests."""
+    environ = os.environ if environ is None else environ
+    visible = environ.get('CUDA_VISIBLE_DEVICES')
+    if visible is not None:
+        count = len([v for v in visible.split(',') if v.strip()])
+    elif count is None:
+        count = torch.cuda.device_count()
+    if count == 1:
+        return 'cuda:0'
+    if local_rank >= count:
+        raise SystemExit(f"config error: local rank {local_rank} but this process sees {count} GPU(s) "
+                         f"(CUDA_VISIBLE_DEVICES={visible!r}); start one process per GPU (srun --gpus-per-task=1, or "
+                         f"torchrun --nproc_per_node at most {count})")
+    return f'cuda:{local_rank}'
 
 
 def peak_flops(dev, configured=0.0):

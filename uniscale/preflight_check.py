@@ -5,17 +5,25 @@ Preflight: before a grid is submitted, measure each distinct training configurat
     python sweep.py config/sweep_demo.py --preflight=True           # the same checks at toy scale, on CPU
     python sweep.py config/sweep_fineweb2.py --dry_run=True         # estimated FLOPs and GPU-hours, before any data
 
-For each distinct (preset, tokenizer, block_size, micro_batch_size) of the grid (after --only), with the run's whole
-train.py config as the sweep launches it: checks that the tokenizer and the train/val shards exist (a missing one is
-named with the command that makes it), builds the model and AdamW as train.py does, and times `preflight_steps`
-optimizer steps after `preflight_warmup` untimed ones (torch.compile happens there), with the run's compile and dtype,
-on the first tokens of the train shards (random ids when they are missing; a missing tokenizer is stood in for by the
-vocabulary size its name gives). A step here is one micro batch and one update: with gradient accumulation the
-optimizer's share is overcounted, and the DDP all-reduce is not measured. The step is train.py's own train_step; one
-validation batch (eval_batch_size, through uniscale/bpb.py) follows the timed steps and counts in the peak memory.
-Peak memory: torch.cuda.max_memory_allocated on CUDA; on CPU the rise of the process's peak RSS (VmHWM, reset before
-each measurement) over its RSS before the model was built. An out-of-memory retries at half the micro batch (a divisor
-of the per-process batch) down to 1: the entry is not ok, says which fits, and its figures are measured there.
+For each distinct (preset, tokenizer, block_size, micro_batch_size, world size) of the grid (after --only), with the
+run's whole train.py config as the sweep launches it: checks that the tokenizer and the train/val shards exist (a
+missing one is named with the command that makes it), builds the model and AdamW as train.py does, and times
+`preflight_steps` optimizer steps after `preflight_warmup` untimed ones (compiled there, by train.compile_model), with
+the run's compile, compile_mode and dtype, on the first tokens of the train shards (random ids when they are missing;
+a missing tokenizer is stood in for by the vocabulary size its name gives). A step here is one micro batch (the
+per-process one: micro_batch_size, else batch_size / world; world = num_gpus x the preset's slurm_nodes) and one
+update: with gradient accumulation (batch_size / (micro x world) micro batches) the optimizer's share is overcounted,
+and the DDP all-reduce is not measured. The step is train.py's own train_step; one validation batch (eval_batch_size,
+else the micro batch, through uniscale/bpb.py, eagerly as train.py validates) follows the timed steps, with its own
+peak. Peak memory: torch.cuda.max_memory_allocated, and max_memory_reserved beside it, on CUDA; on CPU the rise of the
+process's peak RSS (VmHWM, reset before each phase) over its RSS before the model was built. A run under DDP (more
+than one process, or any SLURM run: srun sets RANK) keeps its gradients between steps (train_step zeroes them, not
+frees them): measured so, in both phases. What a process of the run needs: each phase's peak (reserved on CUDA) +
+DDP's buckets (a second copy of the gradients when train.ddp_options leaves gradient_as_bucket_view off; 0 bytes when
+on: the gradients are views of them), times the processes sharing the memory on CPU. The device's memory
+(device_memory) is the GPU's total, on CPU the RAM available. An out-of-memory, or a need above the device's memory,
+retries at half the micro batch (a divisor of the per-process batch) down to 1: the entry is not ok and says which
+fits (or that none does, or that validation's own eval_batch_size must shrink); its figures are measured there.
   flops_per_token = model.flops_per_token(): 6 x matmul weights (the LM head included) + attention scores and values
   train_flops     = train tokens (train.steps_for_budget x batch_size x block_size) x flops_per_token
   est_gpu_hours   = train tokens / measured tok/s of one device / 3600
@@ -25,6 +33,7 @@ bytes per token of its train shards, else of its tokenizer on the corpus's val s
 size (ASSUMED_BYTES_PER_TOKEN, or the sweep's assume_bytes_per_token), each said where it comes from; the vocabulary
 from the tokenizer's meta.json, else its name; GPU-hours = train FLOPs / (assume_mfu x gpu_peak_flops) / 3600.
 """
+import contextlib
 import ctypes
 import functools
 import gc
@@ -53,9 +62,11 @@ from uniscale.split_making import split_settings
 from uniscale.tokenization import load_tokenizer, tokenizer_name
 
 H100_BF16_FLOPS = 989e12     # sweep.py's default gpu_peak_flops (dense bf16)
-ENTRY = ('preset', 'tokenizer', 'block_size', 'micro_batch_size', 'device', 'peak_mem_bytes', 'peak_mem_kind',
-         'tok_per_s', 'mfu', 'flops_per_token', 'train_tokens', 'train_flops', 'est_gpu_hours',
-         'fits_micro_batch_size', 'warmup_s', 'ok', 'error')  # DESIGN.md's fields and a few more
+ENTRY = ('preset', 'tokenizer', 'block_size', 'micro_batch_size', 'world_size', 'grad_accum', 'device',
+         'peak_mem_bytes', 'peak_mem_kind', 'train_peak_mem_bytes', 'val_peak_mem_bytes', 'peak_mem_reserved_bytes',
+         'ddp_bucket_bytes', 'mem_need_bytes', 'mem_limit_bytes', 'tok_per_s', 'mfu', 'flops_per_token',
+         'train_tokens', 'train_flops', 'est_gpu_hours', 'fits_micro_batch_size', 'warmup_s', 'ok',
+         'error')  # DESIGN.md's fields and a few more
 
 
 # ---------------------------------------------------------------- a run's config, and the commands for what it lacks
@@ -206,9 +217,32 @@ def reset_peak_rss():
         return None
 
 
-def measure(rc, tok, shards, micro, dev, cfg):
-    """{'peak_mem_bytes', 'tok_per_s', 'warmup_s'} of the run's model and optimizer at micro x block_size: train.py's
-    own train_step, timed, then one validation batch through uniscale/bpb.py's scorer (in the peak, not the time)."""
+def is_oom(e):
+    return isinstance(e, torch.cuda.OutOfMemoryError) or 'out of memory' in str(e)
+
+
+def peaks(dev, rss_before):
+    """(peak allocated, peak reserved) since the last reset: CUDA's allocator counters; on CPU the rise of the peak
+    RSS over rss_before, reserved None."""
+    if dev.startswith('cuda'):
+        return torch.cuda.max_memory_allocated(dev), torch.cuda.max_memory_reserved(dev)
+    return (rss_before and proc_status_bytes('VmHWM') - rss_before), None
+
+
+def reset_peaks(dev):
+    if dev.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats(dev)
+        return None
+    return reset_peak_rss()
+
+
+def measure(rc, tok, shards, micro, dev, cfg, ddp=False):
+    """The run's model and optimizer at micro x block_size: train.py's own train_step, timed, then one validation
+    batch (eval_batch_size, else micro) through uniscale/bpb.py's scorer, each with its own peak: {'tok_per_s',
+    'warmup_s', 'train_peak_mem_bytes', 'val_peak_mem_bytes', 'peak_mem_bytes' (the larger), 'peak_mem_reserved_bytes'
+    (CUDA), '_reserved': (training's, validation's)}; or {'oom': 'training' | 'validation'}, where it ran out of
+    memory. ddp: the step keeps the gradients between steps (zeroed, not freed), as train_step does under DDP, so
+    both phases carry them as a DDP process does; compiled as train.py compiles (compile_mode), validation eager."""
     cuda, T = dev.startswith('cuda'), rc['block_size']
     dt = hardware.resolve(dev, rc['dtype'])[1]
     autocast = hardware.autocast(dev, dt)
@@ -216,56 +250,110 @@ def measure(rc, tok, shards, micro, dev, cfg):
     ids = (torch.from_numpy(np.resize(np.asarray(shards.tokens(0)[:n], dtype=np.int64), n)) if shards is not None
            else torch.randint(tok.vocab_size, (n,), generator=torch.Generator().manual_seed(0)))
     xy = ids.view(micro, T + 1).to(dev)
+    eval_batch = rc['eval_batch_size'] or micro
+    val = np.resize(xy.cpu().numpy(), (eval_batch, T + 1))  # validation's windows: eval_batch of them
     gc.collect()
     if cuda:
         torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(dev)
-    else:
-        rss_before = reset_peak_rss()
-    torch.manual_seed(rc['seed'])
-    model = GPT(model_config(rc, tok.vocab_size, tok.bos_id)).to(dev)
-    optimizer = model.configure_optimizer(rc['weight_decay'], rc['lr'], (rc['beta1'], rc['beta2']), dev.split(':')[0],
-                                          rc['decay_embeddings'])
-    if rc['compile']:  # a fresh compile per configuration, as its run has: dynamo's cache would otherwise
-        torch._dynamo.reset()  # go dynamic across shapes, then give up on compiling after its recompile limit
-    step_model = torch.compile(model) if rc['compile'] else model
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
-    t0 = time.perf_counter()
-    for i in range(cfg['preflight_warmup'] + cfg['preflight_steps']):
-        if i == cfg['preflight_warmup']:
-            sync()
-            t1 = time.perf_counter()
-        train.train_step(step_model, optimizer, [lambda: (xy[:, :-1], xy[:, 1:])], rc['grad_clip'], autocast)
-    sync()
-    seconds = time.perf_counter() - t1
-    eval_batch = rc['eval_batch_size'] or micro
-    score(model, [(row, 0) for row in xy[:eval_batch].cpu().numpy()], dev, dt, max_tokens=eval_batch * T)
-    peak = torch.cuda.max_memory_allocated(dev) if cuda else rss_before and proc_status_bytes('VmHWM') - rss_before
-    return {'peak_mem_bytes': peak, 'tok_per_s': cfg['preflight_steps'] * micro * T / seconds, 'warmup_s': t1 - t0}
+    rss_before = reset_peaks(dev)
+    phase = 'training'
+    try:
+        torch.manual_seed(rc['seed'])
+        model = GPT(model_config(rc, tok.vocab_size, tok.bos_id)).to(dev)
+        optimizer = model.configure_optimizer(rc['weight_decay'], rc['lr'], (rc['beta1'], rc['beta2']),
+                                              dev.split(':')[0], rc['decay_embeddings'])
+        if rc['compile']:  # a fresh compile per configuration, as its run has: dynamo's cache would otherwise
+            torch._dynamo.reset()  # go dynamic across shapes, then give up on compiling after its recompile limit
+        step_model = train.compile_model(model, rc['compile_mode']) if rc['compile'] else model
+        sync = torch.cuda.synchronize if cuda else (lambda: None)
+        t0 = time.perf_counter()
+        for i in range(cfg['preflight_warmup'] + cfg['preflight_steps']):
+            if i == cfg['preflight_warmup']:
+                sync()
+                t1 = time.perf_counter()
+            train.train_step(step_model, optimizer, [lambda: (xy[:, :-1], xy[:, 1:])], rc['grad_clip'], autocast,
+                             ddp)  # one micro batch: no no_sync, only DDP's gradients kept between steps
+        sync()
+        seconds = time.perf_counter() - t1
+        train_peak, train_reserved = peaks(dev, rss_before)
+        reset_peaks(dev)  # validation's own peak, with the weights and AdamW's moments resident as in the run
+        phase = 'validation'
+        with train.eager() if rc['compile'] else contextlib.nullcontext():  # as train.py validates
+            score(model, [(row, 0) for row in val], dev, dt, max_tokens=eval_batch * T)
+        val_peak, val_reserved = peaks(dev, rss_before)
+    except RuntimeError as e:
+        if not is_oom(e):
+            raise
+        return {'oom': phase}
+    known = [p for p in (train_peak, val_peak) if p is not None]
+    return {'tok_per_s': cfg['preflight_steps'] * micro * T / seconds, 'warmup_s': t1 - t0,
+            'train_peak_mem_bytes': train_peak, 'val_peak_mem_bytes': val_peak,
+            'peak_mem_bytes': max(known) if known else None,
+            'peak_mem_reserved_bytes': max(train_reserved, val_reserved) if cuda else None,
+            '_reserved': (train_reserved, val_reserved)}
 
 
-def measure_what_fits(rc, tok, shards, micro, per_process, dev, cfg):
-    """(the micro batch that ran, its measurement): `micro`, else the next smaller divisor of the per-process batch
-    at or below half of it after each out-of-memory; (0, None) when even 1 does not fit."""
+def measure_what_fits(rc, tok, shards, micro, per_process, dev, cfg, over, ddp=False):
+    """(the micro batch whose training fits, its measurement, [(micro batch, phase, measurement)] of each that did
+    not): `micro`, else the next smaller divisor of the per-process batch at or below half of it after each
+    out-of-memory or over(measurement) naming a phase over the device's memory; (0, the last measured or None, ...)
+    when even 1 does not fit. A validation at its own eval_batch_size that does not fit stops the search: a smaller
+    micro batch would not change it."""
+    failed, last = [], None
     while micro:
-        try:
-            return micro, measure(rc, tok, shards, micro, dev, cfg)
-        except RuntimeError as e:
-            if not (isinstance(e, torch.cuda.OutOfMemoryError) or 'out of memory' in str(e)):
-                raise
-        gc.collect()  # outside the except: the failed attempt's frames and tensors are gone
+        m = measure(rc, tok, shards, micro, dev, cfg, ddp)
+        phase = m.get('oom') or over(m)
+        if phase is None or (phase == 'validation' and rc['eval_batch_size']):
+            return micro, m, failed + ([(micro, phase, m)] if phase else [])
+        failed.append((micro, phase, m))
+        last = m if 'oom' not in m else last
+        del m
+        gc.collect()  # the failed attempt's tensors are gone
         if dev.startswith('cuda'):
             torch.cuda.empty_cache()
-        micro = next((m for m in range(micro // 2, 0, -1) if per_process % m == 0), 0)
-    return 0, None
+        micro = next((k for k in range(micro // 2, 0, -1) if per_process % k == 0), 0)
+    return 0, last, failed
+
+
+@functools.lru_cache(maxsize=None)
+def grad_bytes(model_fields):
+    """Bytes of the trainable parameters' gradients of GPTConfig(*model_fields) (their dtype, fp32), on meta."""
+    with torch.device('meta'):
+        return sum(p.numel() * p.element_size() for p in GPT(GPTConfig(*model_fields)).parameters()
+                   if p.requires_grad)
+
+
+def grads_are_bucket_views(model_fields, grad_accum):
+    """Whether train.py's DDP (train.ddp_options of this model) makes the gradients views of its buckets; when not,
+    DDP keeps the buckets beside the gradients, a second copy of them."""
+    with torch.device('meta'):
+        return bool(train.ddp_options(GPT(GPTConfig(*model_fields)), grad_accum)['gradient_as_bucket_view'])
+
+
+def device_memory(dev):
+    """Bytes one process of the run may use: the GPU's total memory; on CPU the RAM available now (MemAvailable),
+    which every process of the run shares. None when unknown."""
+    if dev.startswith('cuda'):
+        return torch.cuda.get_device_properties(torch.device(dev)).total_memory
+    return train.available_memory()
+
+
+def memory_need(m, phase, extra, sharing, cuda):
+    """What the run needs of the device's memory in a phase: its peak (reserved on CUDA, where the allocator's
+    cache counts; the RSS rise on CPU) + DDP's buckets, times the processes sharing the memory (CPU)."""
+    peak = m['_reserved'][phase == 'validation'] if cuda else \
+        m['train_peak_mem_bytes' if phase == 'training' else 'val_peak_mem_bytes']
+    return None if peak is None else (peak + extra) * sharing
 
 
 def preflight_entry(run, rc, world, dev, cfg):
     """One configuration's checks and measurements, as a preflight.json entry."""
     micro = rc['micro_batch_size'] or rc['batch_size'] // world
-    name = torch.cuda.get_device_name(dev) if dev.startswith('cuda') else ''
+    cuda = dev.startswith('cuda')
+    name = torch.cuda.get_device_name(dev) if cuda else ''
     e = {**dict.fromkeys(ENTRY), 'preset': run['preset'], 'tokenizer': run['tokenizer'], 'block_size': rc['block_size'],
-         'micro_batch_size': micro, 'device': f"{dev} ({name})" if name else dev, 'ok': False,
+         'micro_batch_size': micro, 'device': f"{dev} ({name})" if name else dev, 'ok': False, 'world_size': world,
+         'grad_accum': rc['batch_size'] // (micro * world) if micro else None,
          'peak_mem_kind': 'cuda max_memory_allocated' if name else 'cpu peak RSS increase'}
     threads = torch.get_num_threads()
     try:
@@ -280,23 +368,36 @@ def preflight_entry(run, rc, world, dev, cfg):
         if tok is None:  # memory and speed are still worth knowing before the tokenizer is trained
             tok = types.SimpleNamespace(vocab_size=int(vocab[1]) * (1000 if vocab[2] else 1), bos_id=0)
             missing += f" (measured at the vocab_size {tok.vocab_size} its name gives, on random ids)"
-        e['flops_per_token'] = flops_per_token(astuple(model_config(rc, tok.vocab_size, tok.bos_id)))
+        fields = astuple(model_config(rc, tok.vocab_size, tok.bos_id))
+        e['flops_per_token'] = flops_per_token(fields)
         e['train_tokens'] = train_tokens(rc, shards.meta if shards else None)
         e['train_flops'] = e['train_tokens'] * e['flops_per_token'] if e['train_tokens'] else None
+        # srun sets RANK even for one process, and train.py then wraps the model in DDP
+        ddp = world > 1 or cfg['launcher'] == 'slurm'
+        views = ddp and grads_are_bucket_views(fields, e['grad_accum'])
+        e['ddp_bucket_bytes'] = grad_bytes(fields) if ddp and not views else 0
+        e['mem_limit_bytes'] = limit = device_memory(dev)
+        sharing = 1 if cuda else cfg['num_gpus']  # a CPU run's processes share this machine's RAM
+
+        def need(m, phase):
+            return memory_need(m, phase, e['ddp_bucket_bytes'], sharing, cuda)
+
+        def over(m):
+            return next((p for p in ('training', 'validation') if limit is not None and (need(m, p) or 0) > limit),
+                        None)
         if rc['threads']:
             torch.set_num_threads(rc['threads'])
-        fits, m = measure_what_fits(rc, tok, shards, micro, rc['batch_size'] // world, dev, cfg)
+        fits, m, failed = measure_what_fits(rc, tok, shards, micro, rc['batch_size'] // world, dev, cfg, over,
+                                            ddp)
         e['fits_micro_batch_size'] = fits
-        if m:
+        if m and 'oom' not in m:
+            e.update({k: v for k, v in m.items() if not k.startswith('_')})
+            e['mem_need_bytes'] = max((n for n in (need(m, 'training'), need(m, 'validation')) if n is not None),
+                                      default=None)
             peak_flops = hardware.peak_flops(dev, rc['peak_flops'])
-            e.update(m, mfu=e['flops_per_token'] * m['tok_per_s'] / peak_flops if peak_flops else None)
+            e['mfu'] = e['flops_per_token'] * m['tok_per_s'] / peak_flops if peak_flops else None
             e['est_gpu_hours'] = e['train_tokens'] / m['tok_per_s'] / 3600 if e['train_tokens'] else None
-        errors = [missing] if missing else []
-        if fits != micro:
-            errors.append(f"out of memory at micro_batch_size={micro}; " + (
-                f"micro_batch_size={fits} fits (peak {human(e['peak_mem_bytes'], 'B')}): set it in the sweep's "
-                f"preset_args, e.g. {{'{run['preset']}': {{'micro_batch_size': {fits}}}}}" if fits else
-                f"even micro_batch_size=1 does not fit at block_size={rc['block_size']}"))
+        errors = ([missing] if missing else []) + ([fit_error(e, run, rc, failed, need)] if failed else [])
         e['ok'], e['error'] = not errors, '; '.join(errors) or None
     except SystemExit as x:
         e['error'] = str(x)
@@ -305,6 +406,30 @@ def preflight_entry(run, rc, world, dev, cfg):
     finally:
         torch.set_num_threads(threads)
     return e
+
+
+def fit_error(e, run, rc, failed, need):
+    """The one-line refusal of a configuration that does not fit, with its fix. need(m, phase): bytes needed."""
+    fits = e['fits_micro_batch_size']
+
+    def why(micro, phase, m):
+        if 'oom' in m:
+            return f"out of memory in {phase} at micro_batch_size={micro}"
+        ddp = f", {human(e['ddp_bucket_bytes'], 'B')} of it DDP's gradient buckets" if e['ddp_bucket_bytes'] else ''
+        return (f"{phase} at micro_batch_size={micro} needs {human(need(m, phase), 'B')}{ddp}, more than the "
+                f"{human(e['mem_limit_bytes'], 'B')} of {e['device']}")
+    errors = []
+    if fits and failed[-1][1] == 'validation' and rc['eval_batch_size']:  # its own batch: the micro batch is no fix
+        errors.append(f"validation at eval_batch_size={rc['eval_batch_size']} does not fit ({why(*failed.pop())}): "
+                      f"set a smaller eval_batch_size in the sweep's train_args (0 = the micro batch)")
+    if fits and failed:
+        errors.insert(0, f"{why(*failed[0])}; micro_batch_size={fits} fits (needs {human(e['mem_need_bytes'], 'B')}):"
+                         f" set it in the sweep's preset_args, e.g. {{'{run['preset']}': {{'micro_batch_size': "
+                         f"{fits}}}}}")
+    if not fits:
+        errors.append(f"{why(*failed[-1])}: does not fit even at micro batch 1: use a smaller vocabulary/preset or a "
+                      f"device with more memory (block_size={rc['block_size']}; DDP holds the whole model on each GPU)")
+    return '; '.join(errors)
 
 
 def human(n, unit=''):
@@ -316,13 +441,14 @@ def human(n, unit=''):
 
 
 def print_table(entries, hours_label='GPU-hours'):
-    print(f"{'preset':16s} {'tokenizer':14s} {'block':>5s} {'micro':>5s} {'peak mem':>9s} {'tok/s':>8s} {'MFU':>6s} "
-          f"{'FLOPs/tok':>9s} {'train FLOPs':>11s} {hours_label:>9s}  ok")
+    print(f"{'preset':16s} {'tokenizer':14s} {'block':>5s} {'micro':>5s} {'peak mem':>9s} {'need/limit':>15s} "
+          f"{'tok/s':>8s} {'MFU':>6s} {'FLOPs/tok':>9s} {'train FLOPs':>11s} {hours_label:>9s}  ok")
     for e in entries:
         mfu = '-' if e['mfu'] is None else f"{100 * e['mfu']:.1f}%"
         hours = '-' if e['est_gpu_hours'] is None else f"{e['est_gpu_hours']:.3g}"
+        need = f"{human(e['mem_need_bytes'], 'B')}/{human(e['mem_limit_bytes'], 'B')}"
         print(f"{e['preset']:16s} {e['tokenizer']:14s} {e['block_size']:5d} {e['micro_batch_size']:5d} "
-              f"{human(e['peak_mem_bytes'], 'B'):>9s} {human(e['tok_per_s']):>8s} {mfu:>6s} "
+              f"{human(e['peak_mem_bytes'], 'B'):>9s} {need:>15s} {human(e['tok_per_s']):>8s} {mfu:>6s} "
               f"{human(e['flops_per_token']):>9s} {human(e['train_flops']):>11s} {hours:>9s}  "
               + ('yes' if e['ok'] else f"NO: {e['error']}"))
 
@@ -336,7 +462,8 @@ def run_preflight(runs, cfg):
     for run, argv in runs:
         rc = run_config(argv)
         world = cfg['num_gpus'] * (int(cfg['slurm_nodes'].get(run['preset'], 1)) if cfg['launcher'] == 'slurm' else 1)
-        key = (run['preset'], run['tokenizer'], rc['block_size'], rc['micro_batch_size'] or rc['batch_size'] // world)
+        key = (run['preset'], run['tokenizer'], rc['block_size'], rc['micro_batch_size'] or rc['batch_size'] // world,
+               world)
         if key not in seen:
             seen.add(key)
             entries.append(preflight_entry(run, rc, world, rc['device'] or dev, cfg))
@@ -345,7 +472,8 @@ def run_preflight(runs, cfg):
     # est_gpu_hours (DESIGN's name) is device-hours at the measured speed: on a CPU they are CPU-hours, said so
     label = 'GPU-hours' if str(entries[0]['device']).startswith('cuda') else 'CPU-hours'
     print(f"preflight of {cfg['name']} on {entries[0]['device']}: {cfg['preflight_steps']} timed steps per "
-          f"configuration; peak memory is the {entries[0]['peak_mem_kind']}; {label} = train tokens / tok/s / 3600"
+          f"configuration; peak memory is the {entries[0]['peak_mem_kind']}; need/limit = the larger phase's peak "
+          f"(reserved on CUDA) + DDP's buckets against the device's memory; {label} = train tokens / tok/s / 3600"
           + ('' if label == 'GPU-hours' else ' on this CPU (est_gpu_hours in the JSON): run on the GPU for GPU-hours'))
     print_table(entries, label)
     print(f"wrote {path}")

@@ -3,26 +3,32 @@ The token shard format, and the reader that training and evaluation use.
 
 A split of a corpus, encoded by one tokenizer, lives in out/tokens/{corpus}/{tokenizer}/:
     {split}_0000.bin, {split}_0001.bin, ...   shards: a 1 KiB header, then the token ids
+    {split}_0000.starts.npy, ...                each shard's document starts (int64 token offsets), as the encoder
+                                               knew them; the sidecar records each file's sha256
     {split}.json                               sidecar: tokenizer hash, n_tokens, n_docs, n_bytes, max_id, the shards
 
 Header (HEADER_INTS little-endian int64, as llm.c's shards but 64-bit):
     [0] MAGIC  [1] VERSION  [2] n_tokens  [3] bytes per token (2: uint16, 4: uint32)
     [4] n_docs  [5] vocab_size  [6] tokenizer hash (first 15 hex digits as an int)  [7] bos_id
     [8] max_id (the largest id in the shard, -1 if empty; version 2)
-Every document starts with BOS, and no document spans two shards, so the BOS positions are the
-document starts. The sidecar is written last: a split with a sidecar is complete.
+Every document starts with BOS, and no document spans two shards. Readers take the document starts from the
+starts files (a split's worth of BOS scanning at every run start is 15-45 s on 75 GB of shards); a sidecar from
+before they were stored has none, and its shards are scanned for BOS instead (the same starts, with a note).
+The sidecar is written last: a split with a sidecar is complete.
 Ids are checked against the vocabulary when written, and the largest is recorded, so that a reader checks it
 against its model's vocabulary at load (an id past the embedding is an IndexError, or a CUDA device assert).
 Version 1 shards (no max_id) are refused with the fix: re-run prepare.py, which re-encodes them.
 How training reads a split is here too (train.py's docstring says why): PackedWindows (the train split as seeded
 windows) and eval_set (the fixed validation documents).
 """
+import hashlib
+import io
 import json
 import os
 
 import numpy as np
 
-from uniscale.atomic import disk_errors, remove_quietly, write_json_atomic
+from uniscale.atomic import disk_errors, remove_quietly, write_atomic, write_json_atomic
 
 MAGIC = 0x756E6973  # 'unis'
 VERSION = 2  # 2: header[8] and the sidecar record max_id
@@ -39,6 +45,77 @@ def hash_to_int(tokenizer_hash):
     return int(tokenizer_hash[:15], 16)
 
 
+# ---------------------------------------------------------------- document starts
+def starts_path(shard_path):
+    """train_0003.bin -> train_0003.starts.npy, beside it."""
+    return (shard_path[:-len('.bin')] if shard_path.endswith('.bin') else shard_path) + '.starts.npy'
+
+
+def bos_positions(ids, bos_id, chunk=1 << 24):
+    """Offsets of bos_id in ids (a memmap), found in chunks to bound memory: the document starts of a shard whose
+    sidecar records none."""
+    found = [np.flatnonzero(ids[j:j + chunk] == bos_id) + j for j in range(0, len(ids), chunk)]
+    return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
+
+
+def write_starts(path, starts):
+    """A shard's document starts -> path (.npy of int64), atomically; returns the sidecar's record of it, whose
+    sha256 ties the file to the sidecar."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(starts, dtype='<i8'), allow_pickle=False)
+    data = buf.getvalue()
+    write_atomic(path, data)
+    return {'file': os.path.basename(path), 'sha256': hashlib.sha256(data).hexdigest()}
+
+
+def read_starts(tokens_dir, entry, sidecar):
+    """The document starts the sidecar's shard `entry` records, checked against the recorded sha256 and the shard's
+    size; a missing, foreign or damaged file is one line naming it and the fix."""
+    rec = entry['starts']
+    path = os.path.join(tokens_dir, str(rec.get('file')) if isinstance(rec, dict) else '?')
+    fix = (f"re-run prepare.py with this tokenizer: it finds the document starts of the kept shards again and "
+           f"records them in {sidecar}")
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as e:
+        raise SystemExit(f"{path}: cannot read the document starts {sidecar} records ({e.strerror}); {fix}") from None
+    if not isinstance(rec, dict) or hashlib.sha256(data).hexdigest() != rec.get('sha256'):
+        raise SystemExit(f"{path}: not the document starts {sidecar} records (sha256 differs); {fix}")
+    starts = np.load(io.BytesIO(data), allow_pickle=False)
+    n = entry['n_tokens']
+    if starts.ndim != 1 or starts.dtype != np.int64 or (len(starts) and (
+            starts[0] != 0 or starts[-1] >= n or np.any(np.diff(starts) <= 0))):
+        raise SystemExit(f"{path}: document starts out of order or past the shard's {n} tokens; {fix}")
+    return starts
+
+
+def refresh_doc_starts(tokens_dir, meta):
+    """prepare.py on a split it skips: the sidecar `meta` with every shard's document starts recorded, or None when
+    they all are. A shard whose sidecar entry names none (written before they were stored), or whose starts file is
+    missing or damaged, gets them by a BOS scan (what a reader of such a sidecar does at every start)."""
+    entries = meta.get('shards')
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and 'file' in e for e in entries):
+        return None  # not a complete sidecar: TokenShards refuses it, naming the fix
+    sidecar, shards, changed = os.path.join(tokens_dir, f"{meta.get('split')}.json"), [], False
+    for entry in entries:
+        entry = dict(entry)
+        if entry.get('starts') is not None:
+            try:
+                read_starts(tokens_dir, entry, sidecar)
+                shards.append(entry)
+                continue
+            except SystemExit as e:
+                print(f"{e}: finding them again")
+        path = os.path.join(tokens_dir, entry['file'])
+        header, dtype = read_header(path)
+        ids = np.memmap(path, dtype=dtype, mode='r', offset=HEADER_BYTES)
+        entry['starts'] = write_starts(starts_path(path), bos_positions(ids, int(header[7])))
+        shards.append(entry)
+        changed = True
+    return {**meta, 'shards': shards} if changed else None
+
+
 class ShardWriter:
     """Streams id arrays into one shard file: tmp file, header patched at the end, then rename."""
 
@@ -46,7 +123,7 @@ class ShardWriter:
         self.path, self.tmp = path, f"{path}.tmp"
         self.dtype = dtype_for_vocab(vocab_size)
         self.header = np.zeros(HEADER_INTS, dtype='<i8')
-        self.vocab_size = vocab_size
+        self.vocab_size, self.bos_id = vocab_size, bos_id
         self.header[[0, 1, 3, 5, 6, 7]] = [MAGIC, VERSION, self.dtype.itemsize, vocab_size,
                                            hash_to_int(tokenizer_hash), bos_id]
         self.f = None
@@ -59,15 +136,22 @@ class ShardWriter:
             raise
         self.n_tokens = self.n_docs = self.n_bytes = 0
         self.max_id = -1
+        self.starts = []  # document starts, as offsets in the shard
 
-    def write(self, ids, n_docs, n_bytes=0):
-        """Append ids holding n_docs whole documents of n_bytes UTF-8 text (for the sidecar)."""
+    def write(self, ids, n_docs, n_bytes=0, starts=None):
+        """Append ids holding n_docs whole documents of n_bytes UTF-8 text (for the sidecar); starts: where each
+        document begins in ids (the encoder knows; None: the BOS positions)."""
         ids = np.asarray(ids)
+        if starts is None:
+            starts = np.flatnonzero(ids == self.bos_id)
+        elif len(starts) != n_docs:
+            raise ValueError(f"{self.path}: {len(starts)} document starts given for {n_docs} documents")
         if len(ids) and (ids.max() >= self.vocab_size or ids.min() < 0):
             raise SystemExit(f"{self.path}: token id {ids.max()} outside the tokenizer's vocabulary "
                              f"of {self.vocab_size}; the tokenizer's meta.json vocab_size is wrong")
         with disk_errors(self.path):
             self.f.write(ids.astype(self.dtype, copy=False).tobytes())
+        self.starts.append(starts.astype(np.int64) + self.n_tokens)
         self.n_tokens += len(ids)
         self.max_id = max(self.max_id, int(ids.max())) if len(ids) else self.max_id
         self.n_docs += n_docs
@@ -83,8 +167,10 @@ class ShardWriter:
         remove_quietly(self.tmp)
 
     def close(self):
-        """Patch the header, rename into place; returns the shard's entry for the sidecar."""
+        """Write the document starts, patch the header, rename into place; returns the shard's entry for the
+        sidecar."""
         self.header[[2, 4, 8]] = self.n_tokens, self.n_docs, self.max_id
+        starts = write_starts(starts_path(self.path), np.concatenate(self.starts) if self.starts else [])
         with disk_errors(self.path):
             self.f.seek(0)
             self.f.write(self.header.tobytes())
@@ -93,7 +179,7 @@ class ShardWriter:
             self.f.close()
             os.replace(self.tmp, self.path)
         return {'file': os.path.basename(self.path), 'n_tokens': self.n_tokens, 'n_docs': self.n_docs,
-                'n_bytes': self.n_bytes, 'max_id': self.max_id}
+                'n_bytes': self.n_bytes, 'max_id': self.max_id, 'starts': starts}
 
 
 def read_header(path):
@@ -178,6 +264,12 @@ def finished_shards(tokens_dir, split, key):
                                                       s['max_id']]:
             print(f"{shard}: not the shard {path} records, encoding {split} from the start")
             return fresh
+        try:
+            if s.get('starts') is not None:
+                read_starts(tokens_dir, s, path)
+        except SystemExit as e:
+            print(f"{e}: not reusable, encoding {split} from the start")
+            return fresh
     return rec['shards'], rec['next_line'], rec['next_offset']
 
 
@@ -232,6 +324,7 @@ class TokenShards:
         self.bos_id, self.vocab_size = m['bos_id'], m['vocab_size']
         self.max_ids = [s['max_id'] for s in m['shards']]
         self.bytes_per_token = self.n_bytes / max(self.n_tokens, 1)  # of UTF-8 text, for byte budgets
+        self.sidecar, self.noted = sidecar, False
 
     def verify_ids(self, chunk=1 << 26):
         """Scan every id against the recorded max_id: catches a data region altered after it was written, which
@@ -255,11 +348,25 @@ class TokenShards:
         """The ids of shard i as a read-only memmap (open it per use, drop it after)."""
         return np.memmap(self.paths[i], dtype=self.dtype, mode='r', offset=HEADER_BYTES)
 
-    def doc_starts(self, i, chunk=1 << 24):
-        """Start offsets of the documents in shard i (the BOS positions), found in chunks to bound memory."""
-        ids = self.tokens(i)
-        starts = [np.flatnonzero(ids[j:j + chunk] == self.bos_id) + j for j in range(0, len(ids), chunk)]
-        return np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+    def doc_starts(self, i):
+        """Start offsets (int64) of the documents in shard i: its starts file, or for a sidecar from before they
+        were stored, the BOS positions (scanned, with a note once)."""
+        entry = self.meta['shards'][i]
+        if entry.get('starts') is not None:
+            return read_starts(self.tokens_dir, entry, self.sidecar)
+        if not self.noted:
+            print(f"note: {self.sidecar} records no document starts (encoded before they were stored): scanning the "
+                  f"shards for BOS instead; re-run prepare.py with this tokenizer to record them (the shards are kept)")
+            self.noted = True
+        return bos_positions(self.tokens(i), self.bos_id)
+
+    def doc_index(self):
+        """(shard, start, length) of every document, in shard order, as int64 arrays."""
+        starts = [self.doc_starts(i) for i in range(len(self))]
+        sizes = [s['n_tokens'] for s in self.meta['shards']]
+        shard = np.concatenate([np.full(len(s), i, dtype=np.int64) for i, s in enumerate(starts)] or [[]])
+        length = np.concatenate([np.diff(np.append(s, n)) for s, n in zip(starts, sizes)] or [[]])
+        return shard.astype(np.int64), np.concatenate(starts or [[]]).astype(np.int64), length.astype(np.int64)
 
     def documents(self):
         """Yield every document's ids (BOS first), in shard order: for evaluation and tests, not the hot path."""
@@ -276,11 +383,7 @@ class PackedWindows:
 
     def __init__(self, shards, block_size, seed):
         self.shards, self.block_size, self.seed = shards, block_size, seed
-        starts = [shards.doc_starts(i) for i in range(len(shards))]
-        sizes = [s['n_tokens'] for s in shards.meta['shards']]
-        self.doc_shard = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
-        self.doc_start = np.concatenate(starts)
-        self.doc_len = np.concatenate([np.diff(np.append(s, n)) for s, n in zip(starts, sizes)])
+        self.doc_shard, self.doc_start, self.doc_len = shards.doc_index()
         self.windows_per_epoch = (int(self.doc_len.sum()) - 1) // block_size  # the tail of an epoch is left out
         if self.windows_per_epoch < 1:
             raise SystemExit(f"{shards.tokens_dir}: the train split holds {self.doc_len.sum()} tokens, fewer than "
@@ -322,17 +425,20 @@ def eval_set(shards, tok, n_docs, block_size):
     if shards.n_docs == 0:
         raise SystemExit(f"{shards.tokens_dir}/val.json: the val split has no documents; re-run prepare.py")
     n = shards.n_docs if n_docs <= 0 else min(n_docs, shards.n_docs)
-    pick = set(np.linspace(0, shards.n_docs - 1, n).round().astype(int).tolist())
-    windows, n_bytes, last = [], 0, max(pick)
-    for i, ids in enumerate(shards.documents()):
-        if i in pick:
-            ids = ids.astype(np.int64)
-            n_bytes += len(tok.decode(ids[1:].tolist()).encode('utf-8'))
-            for first in range(0, len(ids) - 1, block_size):
-                end = min(len(ids) - 1, first + block_size)
-                start = max(0, end - block_size)
-                windows.append((ids[start:end + 1], first - start))
-        if i == last:
+    pick = sorted(set(np.linspace(0, shards.n_docs - 1, n).round().astype(int).tolist()))
+    doc_shard, doc_start, doc_len = shards.doc_index()  # read straight from the picked documents, none between
+    windows, n_bytes, maps = [], 0, {}
+    for i in pick:
+        if i >= len(doc_start):  # a BOS-scanned sidecar with fewer BOS than documents: as the old reader did
             break
+        shard, a = int(doc_shard[i]), int(doc_start[i])
+        if shard not in maps:
+            maps[shard] = shards.tokens(shard)
+        ids = np.array(maps[shard][a:a + int(doc_len[i])], dtype=np.int64)
+        n_bytes += len(tok.decode(ids[1:].tolist()).encode('utf-8'))
+        for first in range(0, len(ids) - 1, block_size):
+            end = min(len(ids) - 1, first + block_size)
+            start = max(0, end - block_size)
+            windows.append((ids[start:end + 1], first - start))
     windows.sort(key=lambda w: -len(w[0]))
     return windows, len(pick), n_bytes
