@@ -15,7 +15,8 @@ Reads prepare.py's token shards ({out_dir}/tokens/{corpus}/{tokenizer name}/{tra
                rank 0 in a background thread from a CPU copy (CheckpointWriter: the other ranks do not wait for it)
 Compile: each transformer block compiled (compile_mode='regional'; 'whole' for the whole model), inductor's caches
 in compile_cache_dir (a requeued job loads them); validation runs eagerly. DDP: ddp_options (gradients as bucket
-views, a bucket per block, static_graph without accumulation).
+views, a bucket per block, static_graph without accumulation). These, the processes, signals and the checkpoint
+writer live in uniscale/train_runtime.py; the run folder's files and refusals in uniscale/run_folder.py.
 Data (shards.PackedWindows): window j is a pure function of (seed, j). The train documents are read in a seeded order
 (a permutation of document indices per epoch: two tokenizers see the same documents in the same order), concatenated
 and cut into windows of block_size + 1 tokens, each sharing its last token with the next (every token a target once).
@@ -36,24 +37,23 @@ import functools
 import json
 import math
 import os
-import inspect
-import signal
-import threading
 import time
 
 import torch
 import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 import configurator
 from model import GPT, PRESETS, make_config
 from uniscale import hardware, locks
-from uniscale.atomic import disk_errors, remove_stale_temps, write_atomic, write_json_atomic
+from uniscale.atomic import disk_errors
 from uniscale.bpb import validation_bpb
-from uniscale.identity import differences, fingerprint
-from uniscale.run_folder import load_checkpoint
+from uniscale.identity import fingerprint
+from uniscale.run_folder import (checkpoint_stamp, load_checkpoint, refuse_changed_inputs,
+                                 refuse_retrained_tokenizer, rewrite_config, start_log, stop_if_nonfinite)
 from uniscale.shards import PackedWindows, TokenShards, eval_set
 from uniscale.tokenization import load_tokenizer
+from uniscale.train_runtime import (CheckpointWriter, StopSignal, check_fits, compile_model, ddp_options, eager,
+                                    restore, rng_states, start_processes, wrap_ddp)
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -181,72 +181,12 @@ def run_identity(cfg, tokenizer_hash, train_meta, val_meta):
             'inputs': inputs}
 
 
-def check_tokenizer(ckpt, tok, ckpt_path, run_dir):
-    """Refuse a checkpoint trained with another tokenizer than the folder holds now (retrained under its name)."""
-    trained = ckpt['config'].get('tokenizer_hash')
-    if trained is not None and trained != tok.hash:
-        raise SystemExit(f"{ckpt_path}: the run was trained with tokenizer hash {trained[:12]}, {tok.path} now has "
-                         f"{tok.hash[:12]} (retrained or replaced under the same name); restore that tokenizer, or "
-                         f"train with this one under a new --run_dir (or delete {run_dir})")
-
-
-def check_inputs(ckpt, inputs, ckpt_path, run_dir):
-    """Refuse a checkpoint whose data changed since it was written (the same names, other content): resuming would
-    train on other text and validate on another set; a finished run's numbers are of the old inputs."""
-    recorded = ckpt['config'].get('inputs')
-    if recorded is None:  # a run from before run identities: nothing to compare
-        return
-    changed = differences(recorded, inputs)
-    if changed:
-        what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
-        raise SystemExit(f"{ckpt_path}: this run was {what} on other data than the shards hold now ("
-                         + '; '.join(changed[:3]) + f"): prepare.py re-encoded them; train the new data under a new "
-                         f"--run_dir (or delete {run_dir}), or restore the old splits")
-
-
-def check_fits(model_cfg, dev, preset):
-    """Refuse, before any weight is allocated, a model whose weights, gradients and AdamW moments (16 bytes a
-    parameter in fp32) exceed the device's free memory: a huge vocabulary would otherwise die in an allocation."""
-    with torch.device('meta'):
-        n = GPT(model_cfg).num_params()
-    need = 16 * n
-    if str(dev).startswith('cuda'):
-        free = torch.cuda.mem_get_info(torch.device(dev))[0]
-    else:
-        free = available_memory()
-    if free is not None and need > free:
-        raise SystemExit(f"config error: {preset} at vocab_size {model_cfg.vocab_size:,} has {n / 1e9:.2f}B parameters "
-                         f"and needs {need / 2**30:.1f} GiB for weights, gradients and AdamW alone, more than the "
-                         f"{free / 2**30:.1f} GiB free on {dev}; use a smaller vocabulary or preset")
-
-
 def block_size_for(cfg, bytes_per_token):
     """Tokens of context: block_size, or context_bytes of text at the train split's bytes per token (rounded to a
     multiple of 8, for fast kernels), so two tokenizers see the same text per window."""
     if cfg['context_bytes'] <= 0:
         return cfg['block_size']
     return max(8, round(cfg['context_bytes'] / bytes_per_token / 8) * 8)
-
-
-class StopSignal:
-    """SIGTERM / SIGUSR1 (SLURM's warning before the time limit, torchrun's shutdown) ask the loop to checkpoint at the
-    current step and exit, so a requeued job resumes where this one stopped."""
-
-    def __init__(self):
-        self.received = None
-        self.previous = {}
-        for sig in (signal.SIGTERM, signal.SIGUSR1):
-            try:
-                self.previous[sig] = signal.signal(sig, self.handle)
-            except ValueError:  # not the main thread (e.g. under a test runner's thread): no handler
-                pass
-
-    def handle(self, signum, frame):
-        self.received = signal.Signals(signum).name
-
-    def restore(self):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
 
 
 def tokens_dir_for(cfg, tok_name):
@@ -262,29 +202,6 @@ def model_config_for(cfg, vocab_size, bos_id, block_size):
 
 def run_dir_for(cfg, tok_name):
     return cfg['run_dir'] or os.path.join(cfg['out_dir'], 'runs', f"{cfg['preset']}_{tok_name}_s{cfg['seed']}")
-
-
-def trim_log(path, last_step):
-    """Drop the events a crashed run logged after its last checkpoint, so a resumed run logs each step once."""
-    def step_of(line):
-        try:
-            return json.loads(line)['step']
-        except (ValueError, KeyError):
-            return None  # a line cut short by a killed run
-    if os.path.isfile(path):
-        with open(path) as f:
-            keep = [line for line in f if (step_of(line) is not None and step_of(line) <= last_step)]
-        write_atomic(path, ''.join(keep))
-
-
-def rng_states(ddp, world):
-    """Every process's torch RNG states (dropout draws from them), gathered for the checkpoint."""
-    mine = {'cpu': torch.get_rng_state(), 'cuda': torch.cuda.get_rng_state() if torch.cuda.is_available() else None}
-    if not ddp:
-        return [mine]
-    states = [None] * world
-    dist.all_gather_object(states, mine)
-    return states
 
 
 def train_step(model, optimizer, micro_batches, grad_clip, autocast, ddp=False):
@@ -341,23 +258,6 @@ def check_settings(cfg):
                          f"{', '.join(PRESETS)}")
 
 
-def start_processes(cfg):
-    """(ddp, rank, local_rank, world, device): torchrun or srun sets RANK/LOCAL_RANK/WORLD_SIZE; NCCL on CUDA,
-    gloo on CPU; a process's GPU is hardware.local_device (cuda:0 where SLURM binds one GPU per task)."""
-    ddp = 'RANK' in os.environ
-    dev, _ = hardware.resolve(cfg['device'])
-    rank, local_rank, world = 0, 0, 1
-    if ddp:
-        rank, local_rank, world = (int(os.environ[k]) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE'))
-        if dev.startswith('cuda'):
-            dev = hardware.local_device(local_rank)
-            torch.cuda.set_device(dev)
-        dist.init_process_group(backend='nccl' if dev.startswith('cuda') else 'gloo')
-    if cfg['threads']:
-        torch.set_num_threads(cfg['threads'])
-    return ddp, rank, local_rank, world, dev
-
-
 def open_checkpoint(cfg, ckpt_path, run_dir):
     """The run's checkpoint: None to start from scratch, else the checkpoint (its 'done' says a finished run asked
     again with the same settings); refuses a run asked with other settings, or resumed without asking (or with
@@ -380,223 +280,6 @@ def open_checkpoint(cfg, ckpt_path, run_dir):
     return load_checkpoint(ckpt_path)  # private copies for the optimizer
 
 
-def restore(ckpt, optimizer, rank, world, device_type, log):
-    """Load a checkpoint's optimizer state and this process's RNG; returns (step, the clocks so far)."""
-    optimizer.load_state_dict(ckpt['optimizer'])
-    if len(ckpt['rng']) == world:
-        torch.set_rng_state(ckpt['rng'][rank]['cpu'])
-        if device_type == 'cuda' and ckpt['rng'][rank]['cuda'] is not None:
-            torch.cuda.set_rng_state(ckpt['rng'][rank]['cuda'])
-    else:
-        log(f"note: resuming on {world} processes, checkpointed on {len(ckpt['rng'])}: dropout RNG reseeded")
-    return ckpt['step'], {k: ckpt.get(k, 0.0) for k in ('elapsed_s', 'compile_s', 'wall_s')}
-
-
-def save_checkpoint(path, state):
-    """torch.save to a temp file, then rename: a full or read-only disk keeps the last good checkpoint."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise SystemExit(f"{path}: could not write the checkpoint at step {state['step']} "
-                         f"({str(e).splitlines()[0]}); free disk space or fix permissions, then resume (the "
-                         f"previous checkpoint is kept)") from None
-
-
-class CheckpointWriter:
-    """Rank 0's checkpoint writes without stalling the other ranks: save() copies the state to CPU memory (on CUDA
-    into pinned buffers kept from one save to the next; the copy is queued on the stream, so the next step's kernels
-    run after it and the thread waits for it on an event) and writes it in a background thread with save_checkpoint
-    (temp + rename). The next save, a stop, the end of the run and an error wait for the write in flight; a write
-    that failed is raised at that wait, as the one line save_checkpoint gives."""
-
-    def __init__(self, path):
-        self.path, self.thread, self.error, self.pinned = path, None, None, {}
-
-    def copy(self, obj, key=(), seen=None):
-        """obj with every tensor copied to CPU memory the next steps cannot change; a tensor reached twice (tied
-        weights) stays one."""
-        seen = {} if seen is None else seen
-        if isinstance(obj, torch.Tensor):
-            t = obj.detach()
-            ident = (t.device, t.untyped_storage().data_ptr(), t.storage_offset(), t.shape, t.stride(), t.dtype)
-            if ident not in seen:
-                if t.is_cuda:
-                    buf = self.pinned.get(key)
-                    if buf is None or buf.shape != t.shape or buf.dtype != t.dtype:
-                        buf = self.pinned[key] = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
-                    seen[ident] = buf.copy_(t, non_blocking=True)
-                else:
-                    seen[ident] = t.clone()
-            return seen[ident]
-        if isinstance(obj, dict):
-            return type(obj)((k, self.copy(v, key + (k,), seen)) for k, v in obj.items())
-        if isinstance(obj, (list, tuple)):
-            return type(obj)(self.copy(v, key + (i,), seen) for i, v in enumerate(obj))
-        return obj
-
-    def save(self, state):
-        self.wait()  # the pinned buffers are free again, and checkpoints land in step order
-        seen = {}
-        state = self.copy(state, seen=seen)
-        ready = None
-        if any(key[0].type == 'cuda' for key in seen):  # the thread waits for the queued device-to-host copies
-            ready = torch.cuda.Event()
-            ready.record()
-        self.thread = threading.Thread(target=self.write, args=(state, ready), name='checkpoint-writer')
-        self.thread.start()
-
-    def write(self, state, ready):
-        try:
-            if ready is not None:
-                ready.synchronize()
-            save_checkpoint(self.path, state)
-        except BaseException as e:  # raised in the training thread, at the next wait
-            self.error = e
-
-    def wait(self, quiet=False):
-        """Wait for the write in flight; raise its error (quiet: print it, another error being on its way)."""
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
-        error, self.error = self.error, None
-        if error is not None and not quiet:
-            raise error
-        if error is not None:
-            print(error)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, tb):
-        self.wait(quiet=kind is not None)
-
-
-def use_compile_cache(path):
-    """Inductor's on-disk caches (FX graphs, AOTAutograd) in `path`: a requeued job, or another run of the same
-    shapes, loads the compiled graphs instead of compiling them again."""
-    import torch._functorch.config
-    import torch._inductor.config
-    with disk_errors(path):
-        os.makedirs(path, exist_ok=True)
-    os.environ['TORCHINDUCTOR_CACHE_DIR'] = os.path.abspath(path)  # read by inductor at each compile
-    torch._inductor.config.fx_graph_cache = True
-    torch._functorch.config.enable_autograd_cache = True
-
-
-def compile_model(raw_model, mode, cache_dir=None):
-    """The module train_step runs. 'regional' (torchtitan's and torchtune's way, with nanochat's and modded-nanogpt's
-    dynamic=False: the training shapes never change): every transformer block compiled in place; the blocks share one
-    graph, compiled once (issue 22: 3.5x faster to the first step than 'whole' at 22 layers; bench/compile_time.py),
-    and the model's state_dict keys are unchanged. 'whole': torch.compile of
-    the whole model (an OptimizedModule around raw_model). Either way raw_model's own forward stays what validation
-    runs (eagerly: see eager()). cache_dir: use_compile_cache."""
-    if cache_dir:
-        use_compile_cache(cache_dir)
-    if mode == 'whole':
-        return torch.compile(raw_model, dynamic=False)
-    # under DDP, dynamo's DDPOptimizer would cut each block's graph after its first 1 MB of parameters; the blocks'
-    # own graphs already let each bucket's all-reduce start as its block's backward ends
-    torch._dynamo.config.optimize_ddp = False
-    for block in raw_model.blocks:
-        block.compile(dynamic=False)
-    return raw_model
-
-
-def eager():
-    """A context in which compiled modules run eagerly: validation's batches change shape, and dynamic=False would
-    compile each new one."""
-    return torch.compiler.set_stance('force_eager')
-
-
-def ddp_options(raw_model, grad_accum):
-    """DDP's settings for this model, as the anchors run it (the same gradients as the defaults: the two-process test):
-    - gradient_as_bucket_view: the gradients are views of the all-reduce buckets, not a second fp32 copy of them
-      (8.1 GB at 1B@256k); train_step zeroes them in place.
-    - bucket_cap_mb: one transformer block's gradients (at least DDP's 25 MB): a bucket is ready when a block's
-      backward ends, so the all-reduce overlaps the next block's backward; the whole-model compile is cut at bucket
-      edges (dynamo's DDPOptimizer), now about once per block instead of once per 25 MB.
-    - static_graph: the graph is the same every step, but torch (2.13 at least) breaks it with no_sync accumulation
-      (an INTERNAL ASSERT on the first backward, then gradients no longer all-reduced: pytorch#187732), so only
-      without accumulation.
-    - buffers synced at each forward only when the model has persistent buffers: its own (RoPE tables) are
-      constants every process computes from the config."""
-    block_bytes = max((sum(p.numel() * p.element_size() for p in b.parameters()) for b in raw_model.blocks), default=0)
-    persistent = set(raw_model.state_dict())
-    opts = {'bucket_cap_mb': max(25, math.ceil(block_bytes / 2 ** 20)), 'gradient_as_bucket_view': True,
-            'static_graph': grad_accum == 1,
-            'sync_buffers': any(name in persistent for name, _ in raw_model.named_buffers())}
-    return opts
-
-
-def wrap_ddp(model, dev, opts):
-    """DDP(model) with ddp_options (recorded in config.json); newer torch (2.13 here) names the buffer switch
-    forward_sync_buffers and deprecates broadcast_buffers."""
-    names = inspect.signature(DDP).parameters
-    sync = 'forward_sync_buffers' if 'forward_sync_buffers' in names else 'broadcast_buffers'
-    index = torch.device(dev).index if dev.startswith('cuda') else None
-    return DDP(model, device_ids=None if index is None else [index], bucket_cap_mb=opts['bucket_cap_mb'],
-               gradient_as_bucket_view=opts['gradient_as_bucket_view'], static_graph=opts['static_graph'],
-               **{sync: opts['sync_buffers']})
-
-
-def stop_if_nonfinite(ok, what, step, run_dir, ckpt_path, first_ckpt_step):
-    if ok:
-        return
-    kept = load_checkpoint(ckpt_path, mmap=True)['step'] if os.path.isfile(ckpt_path) else None
-    where = (f"the last good checkpoint (step {kept}) is kept in {ckpt_path}" if kept is not None else
-             f"no checkpoint was written (the first comes at step {first_ckpt_step})")
-    raise SystemExit(f"{run_dir}: {what} is not finite at step {step}; stopped, {where}. A resumed run keeps its "
-                     f"settings, so retrain with a lower lr or more warmup_steps under a new --run_dir "
-                     f"(or delete {run_dir})")
-
-
-def start_log(run_dir, run_config, step):
-    """config.json always; log.jsonl kept up to the checkpoint's step (a run that died before its first checkpoint
-    starts its log again); a checkpoint write cut short by a kill removed."""
-    log_path = os.path.join(run_dir, 'log.jsonl')
-    remove_stale_temps(os.path.join(run_dir, 'ckpt.pt'))
-    write_json_atomic(os.path.join(run_dir, 'config.json'), run_config)
-    with disk_errors(log_path):
-        if step == 0 and os.path.isfile(log_path):
-            os.remove(log_path)
-        trim_log(log_path, step)
-
-
-def checkpoint_stamp(path):
-    """(size, mtime) of the checkpoint, None without one: to notice another writer between reading and locking."""
-    try:
-        st = os.stat(path)
-        return st.st_size, st.st_mtime_ns
-    except OSError:
-        return None
-
-
-def available_memory():
-    """Bytes of memory the kernel says are available (MemAvailable), None where /proc/meminfo is not there."""
-    try:
-        with open('/proc/meminfo') as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith('MemAvailable:'))
-    except (OSError, StopIteration, ValueError):
-        return None
-
-
-def rewrite_config(run_dir, config):
-    """config.json from the checkpoint's copy when it is missing or damaged (the advice readers give)."""
-    path = os.path.join(run_dir, 'config.json')
-    try:
-        with open(path) as f:
-            if isinstance(json.load(f), dict):
-                return
-    except (OSError, ValueError):
-        pass
-    write_json_atomic(path, config)
-    print(f"{path}: rewritten from the checkpoint's copy")
-
-
 def train(cfg):
     """Train (or resume, or find finished) the run that cfg describes; returns its folder. The stop handler goes in
     first (a SIGTERM during the setup still ends in a checkpoint, not a killed process), and the run folder is held
@@ -613,7 +296,7 @@ def run(cfg, stop, held):
     """train()'s body: held (an ExitStack) takes the run folder's lock once the folder is known."""
     t0 = time.time()  # wall_s: everything this process does for the run
     check_settings(cfg)
-    ddp, rank, local_rank, world, dev = start_processes(cfg)
+    ddp, rank, local_rank, world, dev = start_processes(cfg['device'], cfg['threads'])
     master = rank == 0
     log = print if master else (lambda *a, **k: None)
     device_type = dev.split(':')[0]
@@ -629,12 +312,12 @@ def run(cfg, stop, held):
     vocab_size = cfg['model_args'].get('vocab_size', tok.vocab_size)
     tokens_dir = tokens_dir_for(cfg, tok.name)
     if ckpt is not None:  # a changed tokenizer first: the shard reader's advice (re-encode) would be wrong here
-        check_tokenizer(ckpt, tok, ckpt_path, run_dir)
+        refuse_retrained_tokenizer(ckpt, tok, ckpt_path, run_dir)
     train_shards = TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=vocab_size)
     val_shards = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=vocab_size)
     identity = run_identity(cfg, tok.hash, train_shards.meta, val_shards.meta)
     if ckpt is not None:
-        check_inputs(ckpt, identity['inputs'], ckpt_path, run_dir)
+        refuse_changed_inputs(ckpt, identity['inputs'], ckpt_path, run_dir)
     if ckpt is not None and ckpt['done']:
         if master:
             rewrite_config(run_dir, ckpt['config'])

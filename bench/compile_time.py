@@ -8,7 +8,7 @@ then 'regional' again in a fresh process on the cache the first one left (a requ
     python bench/compile_time.py --device=cuda --arch=apertus --n_layer=22 --n_embd=1024 --n_head=16 --block_size=2048
 
 A step is train.py's own train_step (forward with the chunked loss, backward, clipping, AdamW) on the model that
-train.compile_model returns; the first step is timed from the compile_model call to the step's end (torch.compile
+train_runtime.compile_model returns; the first step is timed from the compile_model call to the step's end (torch.compile
 compiles inside the first call), wall clock and CPU seconds (this process and the C++ compiler runs; inductor's
 parallel compile workers are off, TORCHINDUCTOR_COMPILE_THREADS=1, so that all of it is counted). The next `steps`
 steps give a median step time, so a faster compile is seen not to cost speed. Every variant's first loss must match
@@ -31,7 +31,7 @@ import torch  # noqa: E402
 import configurator  # noqa: E402
 import train  # noqa: E402
 from model import GPT, make_config  # noqa: E402
-from uniscale import hardware  # noqa: E402
+from uniscale import hardware, train_runtime  # noqa: E402
 
 device = 'cpu'
 arch = 'gpt2'  # 'gpt2' | 'apertus'
@@ -68,7 +68,7 @@ def measure_here(name):
     autocast = hardware.autocast(device, hardware.resolve(device, '')[1])
     sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
     t0, c0 = time.perf_counter(), cpu_seconds()
-    model = raw if name == 'eager' else train.compile_model(raw, name.split('-')[0], cache_dir)
+    model = raw if name == 'eager' else train_runtime.compile_model(raw, name.split('-')[0], cache_dir)
     loss, _ = train.train_step(model, optimizer, batches, 1.0, autocast)
     first_loss = loss.item()
     sync()

@@ -20,6 +20,7 @@ import sweep
 import train
 from helpers import train_small_bpe
 from model import PRESETS
+from uniscale import train_runtime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIELDS = {'preset', 'tokenizer', 'block_size', 'micro_batch_size', 'device', 'peak_mem_bytes', 'tok_per_s', 'mfu',
@@ -196,7 +197,7 @@ def test_ddp_buckets_count_when_gradients_are_not_bucket_views_and_a_cpu_runs_pr
         data, monkeypatch):
     """num_gpus=2: two processes of micro batch batch_size / 2. Under DDP the gradients stay allocated between steps
     (measured so: validation carries them); DDP's buckets add 4 bytes a parameter (a second copy of the fp32
-    gradients) only when train.ddp_options turns gradient_as_bucket_view off (train.py turns it on: the gradients
+    gradients) only when train_runtime.ddp_options turns gradient_as_bucket_view off (train.py turns it on: the gradients
     are views of the buckets); on CPU both processes share the machine's RAM. SLURM's srun makes even one process a
     DDP one."""
     from model import GPT, make_config
@@ -220,8 +221,8 @@ def test_ddp_buckets_count_when_gradients_are_not_bucket_views_and_a_cpu_runs_pr
     one = sweep.main({**cfg, 'num_gpus': 1, 'train_args': {**cfg['train_args'], 'micro_batch_size': BATCH // 2}})[0]
     assert (one['world_size'], one['grad_accum'], one['ddp_bucket_bytes']) == (1, 2, 0) and not any(kept)
 
-    real = train.ddp_options
-    monkeypatch.setattr(train, 'ddp_options', lambda m, k: {**real(m, k), 'gradient_as_bucket_view': False})
+    real = train_runtime.ddp_options
+    monkeypatch.setattr(train_runtime, 'ddp_options', lambda m, k: {**real(m, k), 'gradient_as_bucket_view': False})
     (entry,) = sweep.main(cfg)
     assert entry['ddp_bucket_bytes'] == 4 * n_params
     assert entry['mem_need_bytes'] == 2 * (entry['peak_mem_bytes'] + 4 * n_params)

@@ -16,6 +16,7 @@ from model import GPT, make_config, model_from_checkpoint
 from tokenizer import train_bpe
 from uniscale.bpb import bits_per_byte, validation_bpb
 from uniscale import shards as shards_module
+from uniscale import train_runtime
 from uniscale.shards import PackedWindows, TokenShards, eval_set
 from uniscale.tokenization import load_tokenizer
 
@@ -409,7 +410,7 @@ def test_checkpoints_are_written_in_the_background_and_the_one_in_flight_at_the_
     import threading
     import time as _time
     step3_logged, stalled, in_flight = threading.Event(), [], []
-    real_append, real_save, real_wait = train.append_event, torch.save, train.CheckpointWriter.wait
+    real_append, real_save, real_wait = train.append_event, torch.save, train_runtime.CheckpointWriter.wait
 
     def append(path, event, wandb=None):
         real_append(path, event, wandb)
@@ -428,7 +429,7 @@ def test_checkpoints_are_written_in_the_background_and_the_one_in_flight_at_the_
         return real_wait(self, quiet)
     monkeypatch.setattr(train, 'append_event', append)
     monkeypatch.setattr(torch, 'save', slow_save)
-    monkeypatch.setattr(train.CheckpointWriter, 'wait', wait)
+    monkeypatch.setattr(train_runtime.CheckpointWriter, 'wait', wait)
     run_dir = train.train(config(data, tmp_path / 'run', max_steps=4, eval_interval=2))
     assert stalled == [False] and any(in_flight)
     ckpt = load_ckpt(run_dir)  # complete: train() returned after the write
@@ -452,7 +453,7 @@ def test_a_broken_checkpoint_and_a_killed_writes_temp_file(data, tmp_path):
 
 @pytest.mark.parametrize('two_micro', [1, 2])
 def test_two_processes_give_the_losses_of_one(data, tmp_path, two_micro):
-    """DDP as train.ddp_options sets it (gradients as bucket views, zeroed in place; static_graph without
+    """DDP as train_runtime.ddp_options sets it (gradients as bucket views, zeroed in place; static_graph without
     accumulation) gives one process's curve: 2 processes x 2 micro-steps of 1 sequence (no_sync on the first,
     static_graph off), or 2 processes x 1 micro-step of 2 (static_graph on)."""
     kw = dict(max_steps=6, eval_interval=3, batch_size=4)

@@ -7,9 +7,8 @@ import warnings
 import pytest
 import torch
 
-import train
 from model import GPT, make_config
-from uniscale import hardware
+from uniscale import hardware, train_runtime
 
 TINY = {'n_layer': 2, 'n_head': 2, 'n_embd': 32}
 
@@ -46,17 +45,17 @@ def test_a_local_rank_past_the_visible_gpus_is_one_line():
 
 def test_ddp_buckets_hold_one_block_and_static_graph_only_without_accumulation():
     tiny = GPT(make_config('gpt2-tiny', 300, 32, **TINY))
-    opts = train.ddp_options(tiny, grad_accum=1)
+    opts = train_runtime.ddp_options(tiny, grad_accum=1)
     assert opts == {'bucket_cap_mb': 25, 'gradient_as_bucket_view': True, 'static_graph': True, 'sync_buffers': False}
-    assert train.ddp_options(tiny, grad_accum=4)['static_graph'] is False  # no_sync breaks static_graph (torch 2.13)
+    assert train_runtime.ddp_options(tiny, grad_accum=4)['static_graph'] is False  # no_sync breaks static_graph (torch 2.13)
     with torch.device('meta'):  # apertus-1B at 256k: one block's fp32 gradients, not DDP's 25 MB
         big = GPT(make_config('apertus-1B', 262_144, 4096))
     block = sum(p.numel() * 4 for p in big.blocks[0].parameters())
-    assert train.ddp_options(big, 1)['bucket_cap_mb'] == -(-block // 2 ** 20) > 100
-    assert train.ddp_options(big, 1)['sync_buffers'] is False  # RoPE tables: constants, not in the state_dict
+    assert train_runtime.ddp_options(big, 1)['bucket_cap_mb'] == -(-block // 2 ** 20) > 100
+    assert train_runtime.ddp_options(big, 1)['sync_buffers'] is False  # RoPE tables: constants, not in the state_dict
 
     tiny.register_buffer('running', torch.zeros(3))  # a persistent buffer (say, a fork's running statistics)
-    assert train.ddp_options(tiny, 1)['sync_buffers'] is True
+    assert train_runtime.ddp_options(tiny, 1)['sync_buffers'] is True
 
 
 def test_ddp_takes_the_options_without_a_deprecation_warning(tmp_path):
@@ -64,10 +63,10 @@ def test_ddp_takes_the_options_without_a_deprecation_warning(tmp_path):
     dist.init_process_group('gloo', init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     try:
         model = GPT(make_config('gpt2-tiny', 300, 32, **TINY))
-        opts = train.ddp_options(model, grad_accum=1)
+        opts = train_runtime.ddp_options(model, grad_accum=1)
         with warnings.catch_warnings():
             warnings.simplefilter('error', FutureWarning)
-            ddp = train.wrap_ddp(model, 'cpu', opts)
+            ddp = train_runtime.wrap_ddp(model, 'cpu', opts)
         assert ddp.gradient_as_bucket_view and ddp.static_graph and ddp.bucket_bytes_cap == 25 * 2 ** 20
         del ddp
     finally:
@@ -82,22 +81,22 @@ def test_regional_compile_keeps_the_state_dict_and_validation_runs_eagerly(tmp_p
     monkeypatch.setattr(torch._dynamo.config, 'optimize_ddp', torch._dynamo.config.optimize_ddp)
     model = GPT(make_config('gpt2-tiny', 300, 32, **TINY))
     keys = list(model.state_dict())
-    assert train.compile_model(model, 'regional', str(tmp_path / 'cache')) is model
+    assert train_runtime.compile_model(model, 'regional', str(tmp_path / 'cache')) is model
     assert list(model.state_dict()) == keys and all(b._compiled_call_impl is not None for b in model.blocks)
     assert os.environ['TORCHINDUCTOR_CACHE_DIR'] == str(tmp_path / 'cache') and os.path.isdir(tmp_path / 'cache')
     assert torch._inductor.config.fx_graph_cache and torch._dynamo.config.optimize_ddp is False
     graphs = counters['stats']['unique_graphs']
-    with train.eager(), torch.no_grad():  # what validate() runs under: no compile for each new shape
+    with train_runtime.eager(), torch.no_grad():  # what validate() runs under: no compile for each new shape
         for T in (5, 9):
             model(torch.zeros(1, T, dtype=torch.long))
     assert counters['stats']['unique_graphs'] == graphs
-    whole = train.compile_model(GPT(make_config('gpt2-tiny', 300, 32, **TINY)), 'whole')
+    whole = train_runtime.compile_model(GPT(make_config('gpt2-tiny', 300, 32, **TINY)), 'whole')
     assert isinstance(whole, torch._dynamo.eval_frame.OptimizedModule)
 
 
 def test_the_checkpoint_copy_is_independent_of_later_steps_and_keeps_tied_weights_one(tmp_path):
     w = torch.ones(3, 2)
-    writer = train.CheckpointWriter(str(tmp_path / 'ckpt.pt'))
+    writer = train_runtime.CheckpointWriter(str(tmp_path / 'ckpt.pt'))
     state = {'model': {'wte.weight': w, 'lm_head.weight': w.detach()}, 'optimizer': {'state': {0: {
         'step': torch.tensor(5.0)}}, 'param_groups': [{'lr': 0.1, 'params': [0]}]}, 'rng': [torch.zeros(2)], 'step': 7}
     copy = writer.copy(state)
@@ -120,7 +119,7 @@ def test_a_failed_background_write_is_raised_in_one_line_at_the_next_wait(tmp_pa
             f.write(b'partial')
         raise OSError(errno.ENOSPC, 'No space left on device')
     monkeypatch.setattr(torch, 'save', full_disk)
-    writer = train.CheckpointWriter(str(tmp_path / 'ckpt.pt'))
+    writer = train_runtime.CheckpointWriter(str(tmp_path / 'ckpt.pt'))
     writer.save({'step': 3, 'model': {}})
     with pytest.raises(SystemExit) as e:
         writer.wait()

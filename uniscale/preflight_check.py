@@ -8,7 +8,7 @@ Preflight: before a grid is submitted, measure each distinct training configurat
 For each distinct (preset, tokenizer, block_size, micro_batch_size, world size) of the grid (after --only), with the
 run's whole train.py config as the sweep launches it: checks that the tokenizer and the train/val shards exist (a
 missing one is named with the command that makes it), builds the model and AdamW as train.py does, and times
-`preflight_steps` optimizer steps after `preflight_warmup` untimed ones (compiled there, by train.compile_model), with
+`preflight_steps` optimizer steps after `preflight_warmup` untimed ones (compiled there, by train_runtime.compile_model), with
 the run's compile, compile_mode and dtype, on the first tokens of the train shards (random ids when they are missing;
 a missing tokenizer is stood in for by the vocabulary size its name gives). A step here is one micro batch (the
 per-process one: micro_batch_size, else batch_size / world; world = num_gpus x the preset's slurm_nodes) and one
@@ -19,7 +19,7 @@ peak. Peak memory: torch.cuda.max_memory_allocated, and max_memory_reserved besi
 process's peak RSS (VmHWM, reset before each phase) over its RSS before the model was built. A run under DDP (more
 than one process, or any SLURM run: srun sets RANK) keeps its gradients between steps (train_step zeroes them, not
 frees them): measured so, in both phases. What a process of the run needs: each phase's peak (reserved on CUDA) +
-DDP's buckets (a second copy of the gradients when train.ddp_options leaves gradient_as_bucket_view off; 0 bytes when
+DDP's buckets (a second copy of the gradients when train_runtime.ddp_options leaves gradient_as_bucket_view off; 0 bytes when
 on: the gradients are views of them), times the processes sharing the memory on CPU. The device's memory
 (device_memory) is the GPU's total, on CPU the RAM available. An out-of-memory, or a need above the device's memory,
 retries at half the micro batch (a divisor of the per-process batch) down to 1: the entry is not ok and says which
@@ -53,7 +53,7 @@ import torch
 import configurator
 import train
 from model import GPT, PRESETS, GPTConfig, make_config
-from uniscale import hardware
+from uniscale import hardware, train_runtime
 from uniscale.atomic import write_json_atomic
 from uniscale.bpb import score
 from uniscale.run_folder import read_json
@@ -264,7 +264,7 @@ def measure(rc, tok, shards, micro, dev, cfg, ddp=False):
                                               dev.split(':')[0], rc['decay_embeddings'])
         if rc['compile']:  # a fresh compile per configuration, as its run has: dynamo's cache would otherwise
             torch._dynamo.reset()  # go dynamic across shapes, then give up on compiling after its recompile limit
-        step_model = train.compile_model(model, rc['compile_mode']) if rc['compile'] else model
+        step_model = train_runtime.compile_model(model, rc['compile_mode']) if rc['compile'] else model
         sync = torch.cuda.synchronize if cuda else (lambda: None)
         t0 = time.perf_counter()
         for i in range(cfg['preflight_warmup'] + cfg['preflight_steps']):
@@ -278,7 +278,7 @@ def measure(rc, tok, shards, micro, dev, cfg, ddp=False):
         train_peak, train_reserved = peaks(dev, rss_before)
         reset_peaks(dev)  # validation's own peak, with the weights and AdamW's moments resident as in the run
         phase = 'validation'
-        with train.eager() if rc['compile'] else contextlib.nullcontext():  # as train.py validates
+        with train_runtime.eager() if rc['compile'] else contextlib.nullcontext():  # as train.py validates
             score(model, [(row, 0) for row in val], dev, dt, max_tokens=eval_batch * T)
         val_peak, val_reserved = peaks(dev, rss_before)
     except RuntimeError as e:
@@ -324,10 +324,10 @@ def grad_bytes(model_fields):
 
 
 def grads_are_bucket_views(model_fields, grad_accum):
-    """Whether train.py's DDP (train.ddp_options of this model) makes the gradients views of its buckets; when not,
+    """Whether train.py's DDP (train_runtime.ddp_options of this model) makes the gradients views of its buckets; when not,
     DDP keeps the buckets beside the gradients, a second copy of them."""
     with torch.device('meta'):
-        return bool(train.ddp_options(GPT(GPTConfig(*model_fields)), grad_accum)['gradient_as_bucket_view'])
+        return bool(train_runtime.ddp_options(GPT(GPTConfig(*model_fields)), grad_accum)['gradient_as_bucket_view'])
 
 
 def device_memory(dev):
@@ -335,7 +335,7 @@ def device_memory(dev):
     which every process of the run shares. None when unknown."""
     if dev.startswith('cuda'):
         return torch.cuda.get_device_properties(torch.device(dev)).total_memory
-    return train.available_memory()
+    return train_runtime.available_memory()
 
 
 def memory_need(m, phase, extra, sharing, cuda):

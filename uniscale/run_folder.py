@@ -10,13 +10,15 @@ folders through these functions, so "finished", "scored on which set" and "curre
 An eval file says which checkpoint it scored (`step`, `total_steps`, `finished`) and on which set (`eval_set`: corpus,
 split, its sha256, documents, max_docs_per_lang, context, overlap); two eval files compare only when their eval_set
 is equal. torch, the model and the tokenizers are imported inside the functions that need them, so correlate.py
-(JSON only) stays light.
+(JSON only) stays light. The last section is train.py's side: the files rank 0 writes and the refusals of a
+checkpoint whose tokenizer or data changed.
 """
 import glob
 import json
 import os
 
 from uniscale import atomic, eval_file
+from uniscale.identity import differences
 
 # what fixes a missing or damaged config.json: train.py rewrites it from ckpt.pt (a finished run asked again too)
 CONFIG_FIX = "re-run the run's train.py command (add --init_from=resume if unfinished): it rewrites it from ckpt.pt"
@@ -227,3 +229,86 @@ def eval_is_current(run_dir, settings, tasks=(), need_finished=True):
     entry = eval_file.find(ev, want, keys=tuple(want), run_id=run_cfg.get('run_id'), step=state['step'],
                            finished=state['finished'])
     return entry is not None and all(t in (ev.get('tasks') or {}) for t in tasks)
+
+
+# ---------------------------------------------------------------- written by train.py (rank 0)
+def trim_log(path, last_step):
+    """Drop the events a crashed run logged after its last checkpoint, so a resumed run logs each step once."""
+    def step_of(line):
+        try:
+            return json.loads(line)['step']
+        except (ValueError, KeyError):
+            return None  # a line cut short by a killed run
+    if os.path.isfile(path):
+        with open(path) as f:
+            keep = [line for line in f if (step_of(line) is not None and step_of(line) <= last_step)]
+        atomic.write_atomic(path, ''.join(keep))
+
+
+def start_log(run_dir, run_config, step):
+    """config.json always; log.jsonl kept up to the checkpoint's step (a run that died before its first checkpoint
+    starts its log again); a checkpoint write cut short by a kill removed."""
+    log_path = os.path.join(run_dir, 'log.jsonl')
+    atomic.remove_stale_temps(os.path.join(run_dir, 'ckpt.pt'))
+    atomic.write_json_atomic(os.path.join(run_dir, 'config.json'), run_config)
+    with atomic.disk_errors(log_path):
+        if step == 0 and os.path.isfile(log_path):
+            os.remove(log_path)
+        trim_log(log_path, step)
+
+
+def rewrite_config(run_dir, config):
+    """config.json from the checkpoint's copy when it is missing or damaged (the advice readers give)."""
+    path = os.path.join(run_dir, 'config.json')
+    try:
+        with open(path) as f:
+            if isinstance(json.load(f), dict):
+                return
+    except (OSError, ValueError):
+        pass
+    atomic.write_json_atomic(path, config)
+    print(f"{path}: rewritten from the checkpoint's copy")
+
+
+def checkpoint_stamp(path):
+    """(size, mtime) of the checkpoint, None without one: to notice another writer between reading and locking."""
+    try:
+        st = os.stat(path)
+        return st.st_size, st.st_mtime_ns
+    except OSError:
+        return None
+
+
+def refuse_retrained_tokenizer(ckpt, tok, ckpt_path, run_dir):
+    """Refuse a checkpoint trained with another tokenizer than the folder holds now (retrained under its name)."""
+    trained = ckpt['config'].get('tokenizer_hash')
+    if trained is not None and trained != tok.hash:
+        raise SystemExit(f"{ckpt_path}: the run was trained with tokenizer hash {trained[:12]}, {tok.path} now has "
+                         f"{tok.hash[:12]} (retrained or replaced under the same name); restore that tokenizer, or "
+                         f"train with this one under a new --run_dir (or delete {run_dir})")
+
+
+def refuse_changed_inputs(ckpt, inputs, ckpt_path, run_dir):
+    """Refuse a checkpoint whose data changed since it was written (the same names, other content): resuming would
+    train on other text and validate on another set; a finished run's numbers are of the old inputs."""
+    recorded = ckpt['config'].get('inputs')
+    if recorded is None:  # a run from before run identities: nothing to compare
+        return
+    changed = differences(recorded, inputs)
+    if changed:
+        what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
+        raise SystemExit(f"{ckpt_path}: this run was {what} on other data than the shards hold now ("
+                         + '; '.join(changed[:3]) + f"): prepare.py re-encoded them; train the new data under a new "
+                         f"--run_dir (or delete {run_dir}), or restore the old splits")
+
+
+def stop_if_nonfinite(ok, what, step, run_dir, ckpt_path, first_ckpt_step):
+    """Stop a run whose loss or weights went inf/nan, naming the checkpoint that is kept (or that none was)."""
+    if ok:
+        return
+    kept = load_checkpoint(ckpt_path, mmap=True)['step'] if os.path.isfile(ckpt_path) else None
+    where = (f"the last good checkpoint (step {kept}) is kept in {ckpt_path}" if kept is not None else
+             f"no checkpoint was written (the first comes at step {first_ckpt_step})")
+    raise SystemExit(f"{run_dir}: {what} is not finite at step {step}; stopped, {where}. A resumed run keeps its "
+                     f"settings, so retrain with a lower lr or more warmup_steps under a new --run_dir "
+                     f"(or delete {run_dir})")
