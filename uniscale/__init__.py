@@ -18,9 +18,10 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   vocab_compare     BTM vs equal-size BPE vocabulary report (python btm.py analyze)
   eval_file         the eval file format: entries by identity, merged under a lock, found by eval set
   run_folder        what a run folder is: checkpoints, finished or not, which evaluation set an eval file scored
+  train_runtime     train.py's processes, DDP, regional compile, signals, memory check, background checkpoints
   preflight_check   sweep.py --preflight / --dry_run: each configuration measured, or its cost estimated
   lr_scan_analysis  does the small size's ranking survive the learning rate? (correlate.py scale --lr_scan_runs)
-  slurm_launch      sweep.py's SLURM arrays: the sbatch scripts and their submission
+  slurm_launch      sweep.py's SLURM arrays: training, its dependent 1-GPU evaluation, their submission
   rank_stats        rank correlations with exact p-values, decision accuracy, the seed-noise model, Holm, verdicts
   power_law         bpb = E + A N^-alpha fits (parametric-bootstrap intervals), extrapolation, backtest
   scale_analysis    the scale study's numbers (correlate.py scale)
