@@ -28,9 +28,9 @@ import json
 import os
 
 import configurator
-from uniscale import run_folder
+from uniscale import locks, run_folder
 from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report, arm_names
-from uniscale.atomic import disk_errors, write_atomic, write_json_atomic
+from uniscale.atomic import write_atomic, write_json_atomic
 from uniscale.identity import differences, file_sha256, fingerprint
 from uniscale.lr_scan_analysis import lr_scan_lines, lr_scan_summary
 from uniscale.report_format import csv_text, json_safe
@@ -345,6 +345,7 @@ def main(cfg):
     cfg = checked_config(cfg)
     out_dir = os.path.join(cfg['analysis_dir'], cfg['name'] or cfg['command'])
     identity = analysis_identity(cfg)
+    runs_out = None
     if cfg['command'] == 'scale':
         records, left_out = checked_runs(cfg, 'scale')
         check_groups(records, cfg, 'scale')
@@ -353,12 +354,6 @@ def main(cfg):
         s = scale_analysis(records, cfg, metrics)
         s['left_out'], s['intrinsic_stale'] = left_out, stale
         s['lr_scan'] = lr_scan(records, cfg)
-        with disk_errors(out_dir):
-            os.makedirs(out_dir, exist_ok=True)
-        s['plots'] = scale_plots(s, out_dir) if cfg['plots'] else []
-        report, table = scale_report(s), summary_csv(s)
-        if s['lr_scan']:
-            report += '\n' + '\n'.join(lr_scan_lines(s['lr_scan'])) + '\n'
     else:
         if len(cfg['runs']) < 2:
             raise SystemExit("correlate.py ab: give two or more runs, e.g. --runs=out/runs/A,out/runs/B")
@@ -369,16 +364,25 @@ def main(cfg):
             raise SystemExit(f"correlate.py ab: all runs ({names(r['name'] for r in records)}) are one arm "
                              f"({names(s['arms'])}); give runs of two tokenizers")
         s['left_out'] = left_out
-        with disk_errors(out_dir):
-            os.makedirs(out_dir, exist_ok=True)
-        s['plots'] = ab_plots(runs_out, out_dir) if cfg['plots'] else []
-        report, table = ab_report(s), csv_text(s['runs'], AB_COLUMNS)
     s['analysis_id'], s['inputs'] = identity['analysis_id'], identity['files']
-    write_json_atomic(os.path.join(out_dir, 'summary.json'), json_safe(s))
-    write_atomic(os.path.join(out_dir, 'summary.csv'), table)
-    write_atomic(os.path.join(out_dir, 'report.md'), report)
+    with locks.hold(out_dir, 'analysis'):  # one writer: two analyses of one name would mix their plots and files
+        write_outputs(cfg, s, runs_out, out_dir)
     return out_dir, s
 
+
+def write_outputs(cfg, s, runs_out, out_dir):
+    """The plots (their names go into s and the report), report.md, summary.csv and summary.json (last)."""
+    if cfg['command'] == 'scale':
+        s['plots'] = scale_plots(s, out_dir) if cfg['plots'] else []
+        report, table = scale_report(s), summary_csv(s)
+        if s['lr_scan']:
+            report += '\n' + '\n'.join(lr_scan_lines(s['lr_scan'])) + '\n'
+    else:
+        s['plots'] = ab_plots(runs_out, out_dir) if cfg['plots'] else []
+        report, table = ab_report(s), csv_text(s['runs'], AB_COLUMNS)
+    write_atomic(os.path.join(out_dir, 'summary.csv'), table)
+    write_atomic(os.path.join(out_dir, 'report.md'), report)
+    write_json_atomic(os.path.join(out_dir, 'summary.json'), json_safe(s))
 
 if __name__ == '__main__':
     out, summary = main(configurator.configure(globals()))
