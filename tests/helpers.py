@@ -1,4 +1,10 @@
-"""Helpers shared by the test files that need a small trained tokenizer and a random tiny model."""
+"""Helpers shared by the test files: a small trained tokenizer, a random tiny model, a lock held by another
+process."""
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+
 import torch
 
 import tokenizer
@@ -22,3 +28,19 @@ def random_model(preset='gpt2-tiny', block_size=32, seed=0):
         for p in model.parameters():
             p.add_(0.3 * torch.randn_like(p))
     return model
+
+
+@contextmanager
+def held_elsewhere(folder, what, name='.lock'):
+    """The folder's lock (uniscale/locks.py) held by another process for the block; yields that process's pid."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    holder = subprocess.Popen([sys.executable, '-c', (
+        "import sys, time; sys.path.insert(0, %r); from uniscale import locks\n"
+        "with locks.hold(%r, %r, name=%r):\n    print('held', flush=True); time.sleep(60)")
+        % (root, str(folder), what, name)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()

@@ -12,6 +12,7 @@ import pytest
 import scipy.stats as st
 
 import correlate
+from helpers import held_elsewhere
 from uniscale import run_folder
 
 EVAL_SET = dict(corpus='toy', split='test', split_sha256='ab' * 32, n_docs=10, max_docs_per_lang=0, context=64,
@@ -607,25 +608,14 @@ def test_scale_reports_whether_the_small_ranking_survives_the_lr_scan(tmp_path):
 def test_a_second_analysis_of_one_name_refuses_while_the_first_writes(tmp_path):
     """One writer per analysis folder: while another process holds it, correlate.py refuses in one line naming the
     holder and writes nothing there; once it is gone the analysis is written (summary.json last)."""
-    import subprocess
-    import sys
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     synthetic_grid(tmp_path / 'runs', np.random.default_rng(0), toks=TOKS[:3], seeds=(1, 2))
     out = tmp_path / 'analysis' / 's'
-    holder = subprocess.Popen([sys.executable, '-c', (
-        "import sys, time; sys.path.insert(0, %r); from uniscale import locks\n"
-        "with locks.hold(%r, 'analysis'):\n    print('held', flush=True); time.sleep(60)") % (root, str(out))],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == 'held'
+    with held_elsewhere(out, 'analysis') as pid:
         with pytest.raises(SystemExit) as e:
             run_scale(tmp_path)
         msg = str(e.value)
-        assert '\n' not in msg and f'pid {holder.pid}' in msg and 'being written' in msg
+        assert '\n' not in msg and f'pid {pid}' in msg and 'being written' in msg
         assert sorted(os.listdir(out)) == ['.lock', '.lock.owner']  # the holder's; nothing of this analysis
-    finally:
-        holder.kill()
-        holder.wait()
     out_dir, s = run_scale(tmp_path)
     assert json.loads((out / 'summary.json').read_text())['analysis_id'] == s['analysis_id']
     assert {'report.md', 'summary.csv'} <= set(os.listdir(out)) and not os.path.exists(out / '.lock.owner')

@@ -14,6 +14,7 @@ import torch
 import configurator
 import prepare
 import train
+from helpers import held_elsewhere
 from test_train import TINY, config as train_config
 from tokenizer import train_bpe
 
@@ -129,19 +130,11 @@ def test_replaced_tokenizer_refuses(data, tmp_path):
 
 def test_second_writer_of_a_run_folder_refuses(data, tmp_path):
     run_dir = tmp_path / 'run'
-    holder = subprocess.Popen([sys.executable, '-c', (
-        "import sys, time; sys.path.insert(0, %r); from uniscale import locks\n"
-        "with locks.hold(%r, 'run'):\n    print('held', flush=True); time.sleep(60)") % (ROOT, str(run_dir))],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == 'held'
+    with held_elsewhere(run_dir, 'run') as pid:
         with pytest.raises(SystemExit) as e:
             train.train(config(data, run_dir))
-        one_line_refusal(e, f'pid {holder.pid}', 'host', 'being written')
+        one_line_refusal(e, f'pid {pid}', 'host', 'being written')
         assert not os.path.exists(run_dir / 'log.jsonl') and not os.path.exists(run_dir / 'ckpt.pt')
-    finally:
-        holder.kill()
-        holder.wait()
     train.train(config(data, run_dir, max_steps=2))  # the holder is gone: the run trains
 
 

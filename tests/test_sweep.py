@@ -19,6 +19,7 @@ import torch
 
 import configurator
 import sweep
+from helpers import held_elsewhere
 from uniscale import run_folder, slurm_launch
 
 
@@ -524,19 +525,11 @@ ORIGINAL_GRID_PROBLEMS = sweep.grid_problems
 def test_a_second_sweep_on_one_grid_refuses(tmp_path):
     """Row 7: two sweeps of one grid would train every run twice; the second refuses in one line."""
     cfg = config(tmp_path, only=['s1', 'bpe-2k'])
-    holder = subprocess.Popen([sys.executable, '-c', (
-        "import sys, time; sys.path.insert(0, %r); from uniscale import locks\n"
-        "with locks.hold(%r, 'sweep', name='.%s.lock'):\n    print('held', flush=True); time.sleep(60)")
-        % (ROOT, cfg['sweep_dir'], cfg['name'])], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == 'held'
+    with held_elsewhere(cfg['sweep_dir'], 'sweep', name=f".{cfg['name']}.lock") as pid:
         runner = FakeRunner()
         with pytest.raises(SystemExit) as e:
             sweep.main(cfg, runner)
-        assert f"pid {holder.pid}" in str(e.value) and '\n' not in str(e.value) and runner.commands == []
-    finally:
-        holder.kill()
-        holder.wait()
+        assert f"pid {pid}" in str(e.value) and '\n' not in str(e.value) and runner.commands == []
     sweep.main(cfg, FakeRunner())  # the holder is gone
 
 
