@@ -11,8 +11,8 @@ only its own figures (its error in one line), and each part starts on a clean GP
   a  SDPA: the kernel model.py's Attention runs for an apertus block (GQA, causal), bf16 autocast and fp32, read from
      the profiler (the aten op SDPA dispatched to, and the CUDA kernels), with its forward + backward time; bf16
      without GQA (as many key/value heads as query heads) beside it, since cuDNN's kernel takes no GQA
-  b  model.chunked_cross_entropy forward + backward under bf16 autocast, chunk body compiled and eager, against its
-     three N x V x d matmuls alone (logits, dh, dW) timed in the same process; then other chunk sizes, compiled
+  b  chunked_loss.chunked_cross_entropy forward + backward under bf16 autocast, chunk body compiled and eager, against
+     its three N x V x d matmuls alone (logits, dh, dW) timed in the same process; then other chunk sizes, compiled
   c  a validation step at 256k through uniscale/bpb.py (validation_bpb, eagerly, as train.py) against train.py's
      train_step of the same shape (the sweep's micro batch, block 2048, regional compile): peak allocated, reserved
   d  bench/loss_memory.py: the loss's memory chunked vs materialised (d 2048, 16,384 tokens), and its validation
@@ -239,6 +239,7 @@ def matmul_time(N, V, d):
 def ce_time(N, V, d, compiled, chunk=-1):
     """Seconds of one chunked_cross_entropy forward + backward (bf16 autocast), first call (compile) apart."""
     import model
+    from uniscale import chunked_loss
     torch.manual_seed(0)
     h = torch.randn(N, d, device=DEV, requires_grad=True)
     w = (torch.randn(V, d, device=DEV) / math.sqrt(d)).requires_grad_()
@@ -248,7 +249,7 @@ def ce_time(N, V, d, compiled, chunk=-1):
     def step():
         h.grad = w.grad = None
         with hardware.autocast(DEV, 'bfloat16'):
-            loss = model.chunked_cross_entropy(h, w, y, V, chunk, compiled=compiled)
+            loss = chunked_loss.chunked_cross_entropy(h, w, y, V, model.token_losses, chunk, compiled=compiled)
         loss.backward()
     torch._dynamo.reset()  # a fresh graph per shape: dynamo's recompile limit is never reached
     with warnings.catch_warnings(record=True) as caught:
@@ -264,9 +265,11 @@ def ce_time(N, V, d, compiled, chunk=-1):
 
 def ce_vs_matmuls(N, V, d):
     import model
-    r = {'rows_per_chunk': model.chunk_rows(-1, V, DEV.split(':')[0], N),
-         'fused_kernel': model.fused_linear_cross_entropy(DEV.split(':')[0], torch.bfloat16) is not None,
-         'dw_fp32_addmm': model.fp32_accumulating_addmm(torch.device(DEV))}  # dW summed in fp32, no temporary
+    from uniscale import chunked_loss
+    r = {'rows_per_chunk': chunked_loss.chunk_rows(-1, V, DEV.split(':')[0], N),
+         'fused_kernel': chunked_loss.fused_linear_cross_entropy(DEV.split(':')[0], torch.bfloat16,
+                                                                 model.token_losses) is not None,
+         'dw_fp32_addmm': chunked_loss.fp32_accumulating_addmm(torch.device(DEV))}  # dW summed in fp32, no temporary
     mm = matmul_time(N, V, d)
     free_memory()
     r['matmuls_ms'] = 1e3 * mm
@@ -295,7 +298,7 @@ def part_b():
     for N, V, d in SHAPES['ce']:
         measure(f"N={N} V={V} d={d}", ce_vs_matmuls, N, V, d, need_s=15)
     N, V, d = SHAPES['ce'][0]
-    for rows in SHAPES['ce_chunks']:  # is the device's chunk size (model.CHUNK_LOGITS) the fastest?
+    for rows in SHAPES['ce_chunks']:  # is the device's chunk size (chunked_loss.CHUNK_LOGITS) the fastest?
         measure(f"N={N} V={V} d={d} chunk={rows}", ce_chunk, N, V, d, rows, need_s=25)
 
 

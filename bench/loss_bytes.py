@@ -31,13 +31,14 @@ from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_mod
 
 import configurator  # noqa: E402
 import model  # noqa: E402
+from uniscale import chunked_loss  # noqa: E402
 
-# the shape's ratios are apertus-300M's at 256k on a GPU: d / chunk = 2 (d 1024, 512 rows: model.chunk_rows for
+# the shape's ratios are apertus-300M's at 256k on a GPU: d / chunk = 2 (d 1024, 512 rows: chunk_rows for
 # CUDA) and d / tokens = 1/16 (micro batches of 8 x 2,048 tokens); the vocabulary does not change bytes per logit
 vocab = 16384
 d = 128  # hidden size (n_embd)
 tokens = 2048  # rows of the loss: micro batch x block size
-chunk = 64  # rows per chunk of every chunked variant; -1: model.chunk_rows' choice for the CPU (old: its default)
+chunk = 64  # rows per chunk of every chunked variant; -1: chunk_rows' choice for the CPU (old: its default)
 dtypes = ['float32', 'bfloat16']  # bfloat16: under CPU autocast, as training on a GPU
 variants = ['materialised', 'old', 'eager', 'compiled']  # 'old' runs only with --old
 old = ''  # another model.py (e.g. `git show REV:model.py > /tmp/old_model.py`), whose chunked_cross_entropy is 'old'
@@ -102,9 +103,14 @@ def record_inductor_plans():
     scheduler.Scheduler.codegen = counting_codegen
 
 
+def shapes(args):
+    """The shapes of a chunk body's tensor arguments: one inductor plan per shape."""
+    return tuple(a.shape for a in args if isinstance(a, torch.Tensor))
+
+
 def counted_run_chunk(counter, body_bytes):
-    """model.run_chunk for counting: a compiled call leaves the dispatch mode and counts inductor's plan for it."""
-    run_chunk = model.run_chunk
+    """chunked_loss.run_chunk for counting: a compiled call leaves the dispatch mode and counts inductor's plan."""
+    run_chunk = chunked_loss.run_chunk
 
     def run(fn, compiled, *args):
         if not compiled:
@@ -113,10 +119,10 @@ def counted_run_chunk(counter, body_bytes):
             n_plans = len(planned)
             out = run_chunk(fn, compiled, *args)
             if len(planned) > n_plans:  # compiled now (first call of this shape): its plan
-                body_bytes[fn, tuple(a.shape for a in args)] = planned[-1]
-        if model._compiled.get(fn) is None:
+                body_bytes[fn, shapes(args)] = planned[-1]
+        if chunked_loss._compiled.get(fn) is None:
             raise SystemExit(f"bench/loss_bytes.py: {fn.__name__} did not compile; see the warning above")
-        counter.add(f'compiled {fn.__name__}', body_bytes[fn, tuple(a.shape for a in args)])
+        counter.add(f'compiled {fn.__name__}', body_bytes[fn, shapes(args)])
         return out
     return run
 
@@ -130,13 +136,14 @@ def load_old(path):
 
 
 def loss_fn(name, old_module):
-    rows = model.chunk_rows(chunk, vocab, 'cpu', tokens)
+    rows = chunked_loss.chunk_rows(chunk, vocab, 'cpu', tokens)
     if name == 'materialised':
         return lambda h, w, t: F.cross_entropy(F.linear(h, w)[:, :vocab], t, ignore_index=-1)
     if name == 'old':
         old_rows = old_module.GPTConfig.loss_chunk if chunk == -1 else chunk  # its own default, or the same rows
         return lambda h, w, t: old_module.chunked_cross_entropy(h, w, t, vocab, old_rows)
-    return lambda h, w, t: model.chunked_cross_entropy(h, w, t, vocab, rows, compiled=name == 'compiled')
+    return lambda h, w, t: chunked_loss.chunked_cross_entropy(h, w, t, vocab, model.token_losses, rows,
+                                                              compiled=name == 'compiled')
 
 
 def inputs():
@@ -155,15 +162,15 @@ def measure(name, dtype, old_module):
     h, weight, targets = inputs()
     autocast = torch.autocast('cpu', dtype=torch.bfloat16, enabled=dtype == 'bfloat16')
     warmup, counter, body_bytes = WriteCounter(), WriteCounter(), {}
-    run_chunk = model.run_chunk
+    run_chunk = chunked_loss.run_chunk
     try:
         if name == 'compiled':  # compile (inductor's plans are recorded), then count a second call
-            model.run_chunk = counted_run_chunk(warmup, body_bytes)
+            chunked_loss.run_chunk = counted_run_chunk(warmup, body_bytes)
             with autocast:
                 loss = fn(h, weight, targets)
             loss.backward()
             h.grad = weight.grad = None
-        model.run_chunk = counted_run_chunk(counter, body_bytes)
+        chunked_loss.run_chunk = counted_run_chunk(counter, body_bytes)
         t0 = time.process_time()
         with counter:
             with autocast:
@@ -171,7 +178,7 @@ def measure(name, dtype, old_module):
             loss.backward()
         seconds = time.process_time() - t0
     finally:
-        model.run_chunk = run_chunk
+        chunked_loss.run_chunk = run_chunk
     return {'variant': name, 'dtype': dtype, 'bytes_per_logit': sum(counter.bytes.values()) / (tokens * vocab),
             'by_op': {k: v / (tokens * vocab) for k, v in sorted(counter.bytes.items(), key=lambda kv: -kv[1])},
             'ops': counter.ops, 'cpu_s': seconds, 'loss': loss.item(), 'grad_h_norm': h.grad.norm().item(),
@@ -191,7 +198,8 @@ def check_same_result(results):
 def main():
     print(f"machine: {machine.describe('cpu')}, load average {os.getloadavg()[0]:.1f}")
     print(f"loss forward + backward: vocab {vocab:,}, d {d}, {tokens:,} tokens, chunk rows "
-          f"{model.chunk_rows(chunk, vocab, 'cpu', tokens)}; bytes written by non-matmul ops per logit (goal <= 12)")
+          f"{chunked_loss.chunk_rows(chunk, vocab, 'cpu', tokens)}; bytes written by non-matmul ops per logit "
+          f"(goal <= 12)")
     old_module = load_old(old) if old else None
     names = [v for v in variants if v != 'old' or old_module is not None]
     if 'compiled' in names:

@@ -1,7 +1,7 @@
 """
-Peak memory of the LM loss, forward + backward, at a 256,000 vocabulary: model.py's chunked linear + cross-entropy
-(chunked_cross_entropy, GPTConfig.loss_chunk tokens at a time; eager, and its chunk body compiled as in a compiled
-model) against materialised logits (F.linear + slice + F.cross_entropy, the loss_chunk=0 path), measured in the same
+Peak memory of the LM loss, forward + backward, at a 256,000 vocabulary: the chunked linear + cross-entropy
+(uniscale/chunked_loss.py's chunked_cross_entropy, GPTConfig.loss_chunk tokens at a time; eager, and its chunk body
+compiled as in a compiled model) against materialised logits (F.linear + slice + F.cross_entropy, the loss_chunk=0 path), measured in the same
 run, each variant in a fresh subprocess. With
 --validation=True: a validation step (uniscale/bpb.py's score, the chunked scorer) against a training micro step of
 the same shape, and against the scorer before issue 22 (the whole logits, then F.cross_entropy).
@@ -33,7 +33,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import configurator  # noqa: E402
-from model import PRESETS, GPT, GPTConfig, chunk_rows, chunked_cross_entropy, make_config  # noqa: E402
+from model import PRESETS, GPT, GPTConfig, make_config, token_losses  # noqa: E402
+from uniscale.chunked_loss import chunk_rows, chunked_cross_entropy  # noqa: E402
 from uniscale import bpb, hardware  # noqa: E402
 
 device = 'cpu'  # 'cpu' or 'cuda'
@@ -63,7 +64,8 @@ VALIDATION_VARIANTS = ('train_step', 'validation', 'validation_before')
 
 def loss_of(name, h, weight, targets):
     if name.startswith('chunked'):
-        return chunked_cross_entropy(h, weight, targets, vocab, chunk, compiled=name == 'chunked_compiled')
+        return chunked_cross_entropy(h, weight, targets, vocab, token_losses, chunk,
+                                     compiled=name == 'chunked_compiled')
     return F.cross_entropy(F.linear(h, weight)[:, :vocab], targets, ignore_index=-1)  # model.py's loss_chunk=0
 
 
@@ -269,7 +271,7 @@ def memory_row(preset, vocab_size, per_layer, outside):
     casts = 2 * n_block_weights + 2 * V * D  # bf16 copies of the matrices, saved for backward; the head's own copy
     # the fp32 dW buffer (bf16 chunks are added into it, no temporary) and one chunk of the loss under bf16
     # autocast: at most ~14 bytes per logit (eager: bf16 logits, their fp32 copy, token_losses' saved log-softmax,
-    # the gradients; measured on CPU, d 64; compiled, less), at the rows the GPU gets (model.chunk_rows)
+    # the gradients; measured on CPU, d 64; compiled, less), at the rows the GPU gets (chunk_rows)
     loss_fixed = 4 * V * D + 14 * chunk_rows(cfg.loss_chunk, cfg.vocab_size, 'cuda') * V
     per_seq = block_size * (cfg.n_layer * per_layer + outside + 4 * D)  # + its fp32 dh buffer
     free = gpu_bytes - reserve_bytes - state - casts - loss_fixed

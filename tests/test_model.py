@@ -1,6 +1,7 @@
 """model.py and export_hf.py against their spec: the same logits as transformers after export, causal, presets sized
 as named, vocabulary padding invisible, KV-cache generation equal to the plain forward. CPU, float32, tiny configs."""
 import dataclasses
+import functools
 import math
 import re
 import sys
@@ -12,6 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import model as model_module
 from model import GPT, PRESETS, XIELU, GPTConfig, document_mask, make_config, model_from_checkpoint
+from uniscale import chunked_loss
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -376,7 +378,7 @@ class OldChunkedLinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h, weight, targets, vocab_size, chunk, dtype):
         w = weight[:vocab_size].to(dtype)
-        row_weight = model_module.target_weights(targets)
+        row_weight = chunked_loss.target_weights(targets)
         loss = torch.zeros((), dtype=torch.float32)
         grad_h, grad_w = torch.empty(h.shape), torch.zeros(weight.shape)
         for i in range(0, h.size(0), chunk):
@@ -407,6 +409,11 @@ def old_chunked_cross_entropy(h, weight, targets, vocab_size, chunk):
         return OldChunkedLinearCrossEntropy.apply(h.flatten(0, -2), weight, targets.flatten(), vocab_size, chunk, dtype)
 
 
+def chunked(h, weight, targets, chunk, compiled=False):
+    """The chunked loss of model.py's token_losses at the tests' vocabulary (333 ids), as GPT.forward calls it."""
+    return chunked_loss.chunked_cross_entropy(h, weight, targets, 333, model_module.token_losses, chunk, compiled)
+
+
 def loss_inputs(n=96, d=32, vocab=333, seed=0):
     g = torch.Generator().manual_seed(seed)
     h = torch.randn(n, d, generator=g).requires_grad_()
@@ -429,11 +436,11 @@ def test_the_chunked_loss_gives_the_numbers_of_the_old_implementation(chunk):
     h, weight, targets = loss_inputs()
     old = loss_and_grads(lambda *a: old_chunked_cross_entropy(*a, 333, 7 if chunk == -1 else chunk), h, weight,
                          targets)
-    new = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, chunk), h, weight, targets)
+    new = loss_and_grads(lambda *a: chunked(*a, chunk), h, weight, targets)
     for a, b in zip(new, old):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
     old = loss_and_grads(lambda *a: old_chunked_cross_entropy(*a, 333, 16), h, weight, targets, bf16=True)
-    new = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, chunk), h, weight, targets, bf16=True)
+    new = loss_and_grads(lambda *a: chunked(*a, chunk), h, weight, targets, bf16=True)
     assert abs(new[0].item() - old[0].item()) < 1e-3  # the same bf16 logits; dW summed in fp32 (was a bf16 temporary)
     for a, b in zip(new[1:], old[1:]):
         assert torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0) > 0.999
@@ -465,7 +472,7 @@ def test_the_weight_gradient_needs_no_temporary_per_chunk():
     h, weight, targets = loss_inputs(n=128)
     for bf16 in (False, True):
         counts = [fresh_writes(lambda: loss_and_grads(
-            lambda *a: model_module.chunked_cross_entropy(*a, 333, rows), h, weight, targets, bf16), (333, 32))
+            lambda *a: chunked(*a, rows), h, weight, targets, bf16), (333, 32))
             for rows in (64, 16)]  # 2 and 8 chunks
         assert counts[0] == counts[1], bf16  # (vocab, d) writes per step, not per chunk
         old = [fresh_writes(lambda: loss_and_grads(lambda *a: old_chunked_cross_entropy(*a, 333, rows), h, weight,
@@ -474,7 +481,7 @@ def test_the_weight_gradient_needs_no_temporary_per_chunk():
 
 
 def test_chunk_rows_are_chosen_for_the_device_and_fit_the_micro_batch():
-    rows = model_module.chunk_rows
+    rows = chunked_loss.chunk_rows
     assert (rows(-1, 256000, 'cuda'), rows(-1, 256000, 'cpu'), rows(-1, 80000, 'cuda')) == (512, 128, 1664)
     assert rows(-1, 100, 'cpu') == 8192 and rows(-1, 10 ** 7, 'cuda') == 16 and rows(7, 256000, 'cuda') == 7
     assert rows(-1, 256000, 'cuda', n_rows=16384) == 512 and rows(-1, 256000, 'cuda', n_rows=300) == 300
@@ -528,7 +535,7 @@ def fake_cce_module():
 
 
 def test_a_fused_kernel_is_used_on_cuda_when_installed_and_the_loss_is_plain(monkeypatch):
-    select = model_module.fused_linear_cross_entropy
+    select = functools.partial(chunked_loss.fused_linear_cross_entropy, token_losses=model_module.token_losses)
     monkeypatch.setitem(sys.modules, 'liger_kernel', None)  # None: "not installed" to import
     monkeypatch.setitem(sys.modules, 'liger_kernel.transformers', None)
     monkeypatch.setitem(sys.modules, 'cut_cross_entropy', None)
@@ -543,13 +550,14 @@ def test_a_fused_kernel_is_used_on_cuda_when_installed_and_the_loss_is_plain(mon
     assert fused is not None
     # its numbers (run here on CPU tensors) are the chunked loss's
     h, weight, targets = loss_inputs()
-    ours = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 16), h, weight, targets)
+    ours = loss_and_grads(lambda *a: chunked(*a, 16), h, weight, targets)
     theirs = loss_and_grads(lambda h_, w_, t_: fused(h_, w_[:333], t_), h, weight, targets)
     assert FakeLiger.calls[-1] == (-1, 'mean', torch.float32)
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
-    monkeypatch.setattr(model_module, 'token_losses', label_smoothed)  # a fork's loss: never the plain kernel's
-    assert select('cuda', torch.float32) is None and select('cuda', torch.bfloat16) is None
+    # a fork's loss: never the plain kernel's
+    assert select('cuda', torch.float32, token_losses=label_smoothed) is None
+    assert select('cuda', torch.bfloat16, token_losses=label_smoothed) is None
     monkeypatch.undo()
     monkeypatch.setitem(sys.modules, 'liger_kernel', None)
     monkeypatch.setitem(sys.modules, 'liger_kernel.transformers', None)
@@ -566,11 +574,11 @@ def test_a_chunk_body_that_fails_to_compile_runs_eagerly_with_the_same_numbers(m
             raise RuntimeError("no C++ compiler\nsecond line")
         return run
     monkeypatch.setattr(torch, 'compile', broken_compile)
-    monkeypatch.setattr(model_module, '_compiled', {})
+    monkeypatch.setattr(chunked_loss, '_compiled', {})
     h, weight, targets = loss_inputs()
-    eager = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32), h, weight, targets)
+    eager = loss_and_grads(lambda *a: chunked(*a, 32), h, weight, targets)
     with pytest.warns(UserWarning, match='runs eagerly: compiling chunk_loss_and_grads failed .*no C.. compiler'):
-        fallback = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32, compiled=True), h,
+        fallback = loss_and_grads(lambda *a: chunked(*a, 32, compiled=True), h,
                                   weight, targets)
     for a, b in zip(eager, fallback):
         assert torch.equal(a, b)
@@ -579,10 +587,10 @@ def test_a_chunk_body_that_fails_to_compile_runs_eagerly_with_the_same_numbers(m
 def test_the_compiled_chunk_body_gives_the_eager_numbers():
     """The one compile of these tests (~10-40 s on a CPU): the chunk body through inductor, fp32."""
     h, weight, targets = loss_inputs(n=64)
-    eager = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32), h, weight, targets)
-    compiled = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32, compiled=True), h, weight,
+    eager = loss_and_grads(lambda *a: chunked(*a, 32), h, weight, targets)
+    compiled = loss_and_grads(lambda *a: chunked(*a, 32, compiled=True), h, weight,
                               targets)
-    assert model_module._compiled.get(model_module.chunk_loss_and_grads) is not None  # compiled, not fallen back
+    assert chunked_loss._compiled.get(chunked_loss.chunk_loss_and_grads) is not None  # compiled, not fallen back
     for a, b in zip(eager, compiled):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
@@ -591,8 +599,8 @@ def test_the_chunked_loss_trains_under_saved_tensor_hooks():
     """Activation offloading (torch.autograd.graph.save_on_cpu) and the memory table's hooks wrap the forward in
     saved-tensor hooks, under which torch.func refuses to run: the eager chunk body must not need it."""
     h, weight, targets = loss_inputs()
-    plain = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32), h, weight, targets)
+    plain = loss_and_grads(lambda *a: chunked(*a, 32), h, weight, targets)
     with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
-        hooked = loss_and_grads(lambda *a: model_module.chunked_cross_entropy(*a, 333, 32), h, weight, targets)
+        hooked = loss_and_grads(lambda *a: chunked(*a, 32), h, weight, targets)
     for a, b in zip(plain, hooked):
         assert torch.equal(a, b)

@@ -9,6 +9,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   split_making      prepare.py's corpus makers, impossible splits, never remaking what others were computed from
   shards            the token shard format, its reader, how training reads a split and its validation set
   hardware          which device, dtype, autocast and peak FLOP/s a script uses
+  chunked_loss      how model.py's loss is computed without the full logits (imports no project module)
   bpb               the one bits-per-byte scorer: training's validation, eval_bpb.py, the preflight
   tokenization      the shared pre-tokenization and load_tokenizer for every kind (bpe, unigram, btm, tiktoken)
   btm_encoding      BTM's encoder (merges applied over the primitive BPE), below tokenization

@@ -9,7 +9,7 @@ alone), with no EOS; a document longer than the context is scored in windows (`w
 -log p of the model's softmax: model.token_losses (the training loss a fork may change) never enters it.
 
 Memory: the (tokens, vocab) logits never exist. The model's final hidden states go through the LM head a chunk of
-rows at a time (`target_nll`, model.chunk_rows rows), each chunk's -log p taken and its logits dropped, so a
+rows at a time (`target_nll`, chunked_loss.chunk_rows rows), each chunk's -log p taken and its logits dropped, so a
 validation step needs less than a training micro step of the same shape (bench/loss_memory.py --validation=True).
 `score_documents` reads documents from any iterable a group at a time (eval_bpb.py streams the split): its memory
 does not grow with the number of documents.
@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from model import chunk_rows
+from uniscale.chunked_loss import chunk_rows
 from uniscale.hardware import autocast
 
 LN2 = math.log(2)
@@ -57,8 +57,8 @@ def batches_by_length(items, max_tokens):
 
 def target_nll(model, h, targets, dt):
     """-ln p (fp32) of each target (N,) from the final hidden states h (N, n_embd) under the model's plain softmax:
-    the LM head without its padding rows, model.chunk_rows rows at a time (never the (N, vocab) logits), the logits in
-    bf16 under dt='bfloat16' (as the autocast forward computes them) and the log-softmax in fp32."""
+    the LM head without its padding rows, chunked_loss.chunk_rows rows at a time (never the (N, vocab) logits), the
+    logits in bf16 under dt='bfloat16' (as the autocast forward computes them) and the log-softmax in fp32."""
     cfg = model.config
     dtype = torch.bfloat16 if dt == 'bfloat16' else h.dtype
     w = model.lm_head.weight[:cfg.vocab_size].to(dtype)  # cast once per batch, as autocast does once per forward
