@@ -10,6 +10,7 @@ import sys
 import pytest
 
 import prepare
+from helpers import one_line, run_script
 from uniscale import splits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,18 +19,7 @@ SMALL = ['--embedded_bytes=60000', '--tok_bytes=20000', '--chunk_docs=16', '--sh
 
 def run_prepare(*args, preexec_fn=None):
     """prepare.py as a user runs it -> (exit code, stderr lines)."""
-    env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1', 'TOKENIZERS_PARALLELISM': 'false'}
-    p = subprocess.run([sys.executable, 'prepare.py', *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                       preexec_fn=preexec_fn, timeout=300)
-    return p.returncode, [line for line in p.stderr.splitlines() if line.strip() and '%|' not in line]
-
-
-def assert_one_line(rc, err, *needles):
-    assert rc != 0
-    assert len(err) == 1 and 'Traceback' not in err[0], err
-    for n in needles:
-        assert n in err[0], err[0]
-    return err[0]
+    return run_script('prepare.py', *args, preexec_fn=preexec_fn, timeout=300)
 
 
 def temp_files(folder):
@@ -65,7 +55,7 @@ def test_bad_corpus_line_is_one_line_naming_file_and_line(small_corpus, what, wo
         rc, err = run_prepare(f'--out_dir={out}', *SMALL, f'--tokenizers={tok_path}', f'--num_workers={workers}')
     finally:
         open(train, 'wb').write(good)
-    msg = assert_one_line(rc, err, f"{train}:41:", 'prepare.py')
+    msg = one_line(rc, err, f"{train}:41:", 'prepare.py')
     assert {'not JSON': 'not JSON', 'lacks "text"': 'string "text"', 'not UTF-8': 'not UTF-8'}[what] in msg
     assert temp_files(str(out)) == []
     assert not os.path.exists(f"{out}/tokens/embedded/bpe-300/train.json")  # the split reads as not encoded
@@ -93,7 +83,7 @@ def test_bad_line_crosses_a_process_pool_as_a_plain_exception():
 
 def test_unknown_corpus_lists_the_valid_ones(tmp_path):
     rc, err = run_prepare(f'--out_dir={tmp_path}/out', '--corpus=nope')
-    assert_one_line(rc, err, "'nope'", 'embedded, tinystories, fineweb2')
+    one_line(rc, err, "'nope'", 'embedded, tinystories, fineweb2')
     assert not os.path.exists(f"{tmp_path}/out")  # refused before anything was written
 
 
@@ -175,7 +165,7 @@ def test_full_disk_while_writing_shards_removes_the_temp_shard(tmp_path, monkeyp
 def test_out_dir_under_a_file_is_one_line(tmp_path):
     (tmp_path / 'afile').write_text('x')
     rc, err = run_prepare(f'--out_dir={tmp_path}/afile/out', *SMALL)
-    assert_one_line(rc, err, f"{tmp_path}/afile/out/corpus/embedded: cannot write", 'not a folder')
+    one_line(rc, err, f"{tmp_path}/afile/out/corpus/embedded: cannot write", 'not a folder')
 
 
 def file_size_limit(n_bytes):
@@ -187,12 +177,12 @@ def file_size_limit(n_bytes):
 
 def test_write_limit_while_writing_splits_and_shards_in_a_real_process(tmp_path, small_corpus):
     rc, err = run_prepare(f'--out_dir={tmp_path}/out', *SMALL, preexec_fn=file_size_limit(20_000))
-    assert_one_line(rc, err, 'train.jsonl: cannot write (File too large)', 'ulimit')
+    one_line(rc, err, 'train.jsonl: cannot write (File too large)', 'ulimit')
     assert os.listdir(f"{tmp_path}/out/corpus/embedded") == ['.lock']
     out, tok_path = small_corpus  # its splits exist: now the limit hits the first shard (20,000 tokens > 30 kB)
     rc, err = run_prepare(f'--out_dir={out}', *SMALL, f'--tokenizers={tok_path}', '--shard_tokens=100000',
                           preexec_fn=file_size_limit(30_000))
-    assert_one_line(rc, err, 'bpe-300/train_0000.bin: cannot write (File too large)')
+    one_line(rc, err, 'bpe-300/train_0000.bin: cannot write (File too large)')
     assert temp_files(str(out)) == []
 
 
@@ -210,7 +200,7 @@ def test_bad_local_parquet_file_is_one_line_naming_it(tmp_path, what):
         import pyarrow.parquet as pq
         pq.write_table(pa.table({'story': ['Once upon a time.'] * 5}), train)
     rc, err = run_prepare(f'--out_dir={tmp_path}/out', '--corpus=tinystories', f'--tinystories_files={root}')
-    assert_one_line(rc, err, f"{train}: ", {'not parquet': 'not a readable parquet file',
+    one_line(rc, err, f"{train}: ", {'not parquet': 'not a readable parquet file',
                                             'no text column': "no 'text' column (has story)"}[what])
     assert os.listdir(f"{tmp_path}/out/corpus/tinystories") == ['.lock']
 
@@ -222,7 +212,7 @@ def test_bad_local_parquet_file_is_one_line_naming_it(tmp_path, what):
                                          ('--tokenizers=/no/such/tok', '/no/such/tok: no such tokenizer folder')])
 def test_unusable_settings_are_refused_before_any_work(tmp_path, arg, needle):
     rc, err = run_prepare(f'--out_dir={tmp_path}/out', *SMALL, arg)
-    assert_one_line(rc, err, needle)
+    one_line(rc, err, needle)
     assert not os.path.exists(f"{tmp_path}/out")
 
 

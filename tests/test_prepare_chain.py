@@ -10,6 +10,7 @@ import time
 import pytest
 
 import prepare
+from helpers import one_line, run_script, stderr_lines
 from test_prepare import ByteTokenizer, FW2_TEXTS, config, corpus_dir, encode, listing, read_jsonl, write_fineweb2
 from test_prepare import write_parquet
 from uniscale import identity, locks
@@ -20,17 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run_prepare(*args):
     """prepare.py as a user runs it -> (exit code, stderr lines without progress bars)."""
-    env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1', 'TOKENIZERS_PARALLELISM': 'false'}
-    p = subprocess.run([sys.executable, 'prepare.py', *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                       timeout=300)
-    return p.returncode, [line for line in p.stderr.splitlines() if line.strip() and '%|' not in line]
-
-
-def one_line(rc, err, *needles):
-    assert rc != 0 and len(err) == 1 and 'Traceback' not in err[0], err
-    for n in needles:
-        assert n in err[0], err[0]
-    return err[0]
+    return run_script('prepare.py', *args, timeout=300)
 
 
 def split_files(cfg):
@@ -400,7 +391,7 @@ def test_a_real_sigterm_to_prepare_keeps_its_progress_and_the_rerun_finishes_the
         time.sleep(0.05)  # the first record is written: the handler is in
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=120)
-    err = [line for line in err.splitlines() if line.strip() and '%|' not in line]
+    err = stderr_lines(err)
     one_line(p.returncode, err, 'stopped by SIGTERM', 'run the same command again to resume')
     assert not [n for n in os.listdir(f"{out}/corpus/embedded") if '.tmp' in n]
     again = subprocess.run([sys.executable, 'prepare.py', *args], cwd=ROOT, env=env, capture_output=True, text=True,

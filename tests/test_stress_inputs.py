@@ -6,8 +6,6 @@ import glob
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -16,25 +14,10 @@ import configurator
 import export_hf
 import tokenizer as T
 from data.embedded import generate
+from helpers import one_line, run_script
 from uniscale import hardware, report_format, tokenization, tokenizer_metrics, vocab_compare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = {**os.environ, 'HF_HUB_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1', 'TOKENIZERS_PARALLELISM': 'false'}
-
-
-def run(*cmd, **kw):
-    """A script as a user runs it -> (exit code, stderr lines without progress bars)."""
-    r = subprocess.run([sys.executable, *cmd], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600, **kw)
-    return r.returncode, [line for line in r.stderr.splitlines() if line.strip() and '%|' not in line]
-
-
-def one_line(rc, err, *needles):
-    assert rc != 0 and len(err) == 1 and 'Traceback' not in err[0], err
-    for n in needles:
-        assert n in err[0], err[0]
-    return err[0]
-
-
 def refusal(fn, *args, **kw):
     """The one-line SystemExit message of fn(*args)."""
     with pytest.raises(SystemExit) as e:
@@ -113,7 +96,7 @@ def test_a_damaged_btm_meta_json_is_one_line_too(btm_dir, tmp_path, edit, expect
 def test_a_script_loading_a_damaged_tokenizer_stops_in_one_line(tok_dir, tmp_path):
     folder = shutil.copytree(tok_dir, tmp_path / 'bpe-400')
     edit_meta(folder, lambda m: m.pop('hash'))
-    rc, err = run('tokenizer.py', 'eval', '--algorithms=[]', '--vocab_sizes=[]', f"--eval_tokenizers=[{folder}]",
+    rc, err = run_script('tokenizer.py', 'eval', '--algorithms=[]', '--vocab_sizes=[]', f"--eval_tokenizers=[{folder}]",
                   f"--eval_dir={tmp_path / 'eval'}")
     one_line(rc, err, f"{folder}/meta.json: 'hash' must be a str (missing)", 'retrain it')
 
@@ -137,7 +120,7 @@ def test_sample_py_refuses_a_missing_device_before_it_reads_any_run(tmp_path):
     import torch
     if torch.cuda.is_available():
         pytest.skip('CUDA is available here')
-    rc, err = run('sample.py', f"--run={tmp_path / 'no_such_run'}", '--device=cuda')
+    rc, err = run_script('sample.py', f"--run={tmp_path / 'no_such_run'}", '--device=cuda')
     one_line(rc, err, "config error: device='cuda' but", '--device=cpu')
 
 
@@ -201,7 +184,7 @@ def test_an_export_on_a_full_disk_is_one_line_and_leaves_no_temp(tok_dir, tmp_pa
     code = ("import resource, signal, sys; sys.path.insert(0, 'tests'); signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
             "import export_hf, test_export_hf as t\nresource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))\n"
             f"export_hf.export(t.tiny_ckpt(400), {str(tmp_path / 'hf')!r}, {tok_dir!r})")
-    rc, err = run('-c', code)
+    rc, err = run_script('-c', code)
     one_line(rc, err, f"{tmp_path / 'hf'}: cannot write (File too large)")
     assert os.listdir(tmp_path) == []
     (tmp_path / 'file').write_text('')
@@ -217,7 +200,7 @@ def test_an_empty_tok_split_is_one_line_naming_the_split_not_sentencepiece(tmp_p
     split.parent.mkdir(parents=True)
     split.write_text(content)
     for algo in ('unigram', 'bpe'):
-        rc, err = run('tokenizer.py', '--corpus=toy', f"--corpus_dir={tmp_path / 'corpus'}",
+        rc, err = run_script('tokenizer.py', '--corpus=toy', f"--corpus_dir={tmp_path / 'corpus'}",
                       f"--out_dir={tmp_path / 'tok'}", f'--algorithms=[{algo}]', '--vocab_sizes=[400]')
         msg = one_line(rc, err, f"{split}: no text to train on (the tok split is empty); remake it with prepare.py")
         assert 'SentencePiece' not in msg and 'trainer_interface' not in msg
@@ -225,7 +208,7 @@ def test_an_empty_tok_split_is_one_line_naming_the_split_not_sentencepiece(tmp_p
     msg = refusal(T.train_unigram, [], 400, str(tmp_path / 'u'))
     assert 'no text to train on' in msg and 'sentences_' not in msg
     if content:
-        rc, err = run('btm.py', '--corpus=toy', f"--corpus_dir={tmp_path / 'corpus'}", f"--out_dir={tmp_path / 'tok'}",
+        rc, err = run_script('btm.py', '--corpus=toy', f"--corpus_dir={tmp_path / 'corpus'}", f"--out_dir={tmp_path / 'tok'}",
                       '--n_base=300', '--vocab_size=400', '--num_proc=1')
         one_line(rc, err, f"{split}: no text to train on (its 2 documents are empty)")
         assert not os.path.exists(tmp_path / 'tok')
@@ -245,9 +228,9 @@ def test_a_glob_with_brackets_is_a_plain_string_and_broken_lists_are_still_refus
     for name in ('r_s1', 'r_s3'):  # through a script: the glob picks s1 only, so sample.py reads the prompts next
         os.makedirs(tmp_path / name)
         (tmp_path / name / 'ckpt.pt').write_text('')
-    rc, err = run('sample.py', f"--runs={tmp_path}/*_s[12]", f"--prompts={tmp_path / 'none.txt'}")
+    rc, err = run_script('sample.py', f"--runs={tmp_path}/*_s[12]", f"--prompts={tmp_path / 'none.txt'}")
     one_line(rc, err, 'none.txt: prompt file not found')
-    rc, err = run('sample.py', f"--runs={tmp_path}/*_s[24]", f"--prompts={tmp_path / 'none.txt'}")
+    rc, err = run_script('sample.py', f"--runs={tmp_path}/*_s[24]", f"--prompts={tmp_path / 'none.txt'}")
     one_line(rc, err, 'sample.py: no runs')
 
 
@@ -336,5 +319,5 @@ def test_a_btm_export_loaded_without_trust_remote_code_says_to_pass_it(btm_dir, 
                                         ('--temperature=1e999', 'temperature=inf must be >= 0'),
                                         ('--max_new_tokens=0', 'max_new_tokens=0 must be > 0')])
 def test_sample_py_refuses_settings_out_of_range_in_one_line(tmp_path, arg, expect):
-    rc, err = run('sample.py', f"--run={tmp_path / 'no_such_run'}", arg)
+    rc, err = run_script('sample.py', f"--run={tmp_path / 'no_such_run'}", arg)
     one_line(rc, err, f"config error: {expect}")
