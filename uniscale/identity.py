@@ -33,3 +33,9 @@ def differences(recorded, current, prefix=''):
             short = lambda v: v[:12] if isinstance(v, str) and len(v) == 64 else v  # a sha256: its first digits
             out.append(f"{prefix}{k}: {short(a)!r} -> {short(b)!r}")
     return out
+
+
+def text_sha256(text):
+    """A document's identity: the sha256 of its UTF-8 text. One text under two file names, or repeated, is one
+    document (prepare.py's dedup and split assignment, eval_bpb.py's overlap with a run's training split)."""
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
