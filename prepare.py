@@ -23,6 +23,8 @@ Corpora -> text splits -> token shards.
 2. Token shards: with `tokenizers` set, each split in `encode_splits` is encoded (BOS before every document)
    into out/tokens/{corpus}/{tokenizer}/{split}_NNNN.bin (+ {split}_NNNN.starts.npy, where each document starts)
    + {split}.json (format in uniscale/shards.py); a sidecar from before the starts were stored gets them.
+   A split whose shards are not the bytes its sidecar records (each shard's sha256) is encoded again;
+   one from before the sha256 were recorded gets them (so does its first reader).
    Streaming and parallel across cores; a split whose sidecar matches tokenizer and text is skipped, and an
    interrupted one keeps its finished shards ({split}.partial.json) and resumes after them. Shards of another
    tokenizer of the same name are not deleted unless overwrite=True. The text is checked against its sha256.
@@ -43,7 +45,7 @@ import configurator
 from uniscale import locks
 from uniscale.atomic import disk_errors, read_json, remove_quietly, write_json_atomic
 from uniscale.shards import (VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress,
-                             record_progress, refresh_doc_starts)
+                             record_progress, refresh_doc_starts, shards_unchanged)
 from uniscale.sources import input_files
 from uniscale.split_making import (MAKERS, SPLITS, canonical, check_fineweb2_eval, check_made, corpus_kind,
                                    missing_splits, previous_meta, progress, read_record, refuse_remake, split_settings,
@@ -385,11 +387,12 @@ def _encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
     old = previous_meta(sidecar, f"encoding {split} again") or {}
     if os.path.isfile(sidecar):
         if (old.get('tokenizer_hash'), old.get('source_sha256'), old.get('format_version')) == \
-                (tok.hash, src_sha, SHARD_VERSION):
-            fresh = refresh_doc_starts(tokens_dir, old)  # a sidecar from before document starts were stored
+                (tok.hash, src_sha, SHARD_VERSION) and shards_unchanged(tokens_dir, old):
+            fresh = refresh_doc_starts(tokens_dir, old)  # a sidecar from before starts or sha256
             if fresh is not None:
                 write_json_atomic(sidecar, fresh)
-                print(f"{sidecar}: already encoded; its document starts are recorded now")
+                print(f"{sidecar}: already encoded; its shards' sha256 and document starts are "
+                      f"recorded now")
                 return fresh
             print(f"{sidecar}: already encoded, skipping")
             return old

@@ -160,10 +160,15 @@ def changed_settings(ckpt, cfg):
 def data_identity(m):
     """What a split of shards is, by content (m: its sidecar): the text it was encoded from (sha256), the tokenizer,
     the shards. A shard's document starts file is left out: the encoder derives it from the same text (the reader
-    checks it against the sidecar's sha256), and recording it in an old sidecar (prepare.py) changes no run."""
+    checks it against the sidecar's sha256), and recording it in an old sidecar (prepare.py) changes no run.
+    So is a shard's `sha256` (of its ids): the reader checks the bytes against it before any token
+    is used (shards.TokenShards.tokens), it is a function of the tokenizer hash, text sha256, format
+    and counts already here, and it is recorded into old sidecars on first use: in the identity,
+    that would make every run trained on them 'changed'."""
     shards = m.get('shards')
     if isinstance(shards, list):
-        shards = [{k: v for k, v in e.items() if k != 'starts'} if isinstance(e, dict) else e for e in shards]
+        shards = [{k: v for k, v in e.items() if k not in ('starts', 'sha256')}
+                  if isinstance(e, dict) else e for e in shards]
     return {'text_sha256': m.get('source_sha256'), 'tokens': fingerprint(
         {**{k: m.get(k) for k in ('tokenizer_hash', 'source_sha256', 'format_version', 'n_tokens', 'n_docs',
                                   'n_bytes')}, 'shards': shards})}

@@ -6,6 +6,7 @@ A split of a corpus, encoded by one tokenizer, lives in out/tokens/{corpus}/{tok
     {split}_0000.starts.npy, ...                each shard's document starts (int64 token offsets), as the encoder
                                                knew them; the sidecar records each file's sha256
     {split}.json                               sidecar: tokenizer hash, n_tokens, n_docs, n_bytes, max_id, the shards
+                                               (each with the sha256 of its ids)
 
 Header (HEADER_INTS little-endian int64, as llm.c's shards but 64-bit):
     [0] MAGIC  [1] VERSION  [2] n_tokens  [3] bytes per token (2: uint16, 4: uint32)
@@ -18,9 +19,16 @@ The sidecar is written last: a split with a sidecar is complete.
 Ids are checked against the vocabulary when written, and the largest is recorded, so that a reader checks it
 against its model's vocabulary at load (an id past the embedding is an IndexError, or a CUDA device assert).
 Version 1 shards (no max_id) are refused with the fix: re-run prepare.py, which re-encodes them.
+A shard's identity is its bytes: the sidecar records the sha256 of each shard's ids (the bytes after
+the header, hashed as they are written; every header field is checked against the sidecar at load).
+TokenShards hashes a shard the first time it is mapped, before any of its tokens reach a batch, and
+refuses one whose ids changed. A sidecar from before the hashes were recorded gets them on first use
+(under the shard folder's lock; held by another writer: hashed, not recorded); such a first-use hash
+cannot see an edit made before it.
 How training reads a split is here too (train.py's docstring says why): PackedWindows (the train split as seeded
 windows) and eval_set (the fixed validation documents).
 """
+import contextlib
 import hashlib
 import io
 import json
@@ -28,6 +36,7 @@ import os
 
 import numpy as np
 
+from uniscale import locks
 from uniscale.atomic import disk_errors, remove_quietly, write_atomic, write_json_atomic
 
 MAGIC = 0x756E6973  # 'unis'
@@ -43,6 +52,90 @@ def dtype_for_vocab(vocab_size):
 
 def hash_to_int(tokenizer_hash):
     return int(tokenizer_hash[:15], 16)
+
+
+# ---------------------------------------------------------------- the sha256 of a shard's ids
+def ids_sha256(path, chunk=1 << 23):
+    """sha256 of a shard's ids, its bytes after the header: what ShardWriter hashed while writing
+    (the header is patched last, so no hash taken on the way can hold it; header_mismatch checks
+    its fields one by one)."""
+    h, buf = hashlib.sha256(), bytearray(chunk)
+    view = memoryview(buf)
+    try:
+        with open(path, 'rb') as f:
+            f.seek(HEADER_BYTES)
+            while n := f.readinto(buf):
+                h.update(view[:n])
+    except OSError as e:
+        raise SystemExit(f"{path}: cannot read the shard ({e.strerror}); re-run prepare.py with "
+                         f"this tokenizer to encode the split again") from None
+    return h.hexdigest()
+
+
+def reencode_fix(meta):
+    """The fix for a shard that is not what its sidecar `meta` records: prepare.py checks the
+    shards of a split it would skip (shards_unchanged) and encodes the split again."""
+    tok = meta.get('tokenizer_path') or meta.get('tokenizer')
+    return (f"re-run prepare.py with the settings that made the corpus and --tokenizers={tok}: "
+            f"it encodes the split again")
+
+
+def changed_message(path, sidecar, meta, got, want):
+    return (f"{path}: its token ids are not the ones {sidecar} records (sha256 {got[:12]}, "
+            f"recorded {want[:12]}): the shard changed after it was written; {reencode_fix(meta)}")
+
+
+def header_mismatch(header, entry, meta):
+    """Every header field against the sidecar (the shard's `entry`, the split's `meta`):
+    'field: header x, sidecar y' for the first that differs, else None. With the ids' sha256
+    this pins every byte of the file."""
+    vocab, tok_hash = meta.get('vocab_size'), meta.get('tokenizer_hash')
+    want = {'n_tokens': (2, entry.get('n_tokens')),
+            'bytes per token': (3, vocab and dtype_for_vocab(vocab).itemsize),
+            'n_docs': (4, entry.get('n_docs')), 'vocab_size': (5, vocab),
+            'tokenizer hash': (6, tok_hash and hash_to_int(tok_hash)),
+            'bos_id': (7, meta.get('bos_id')), 'max_id': (8, entry.get('max_id'))}
+    for name, (k, v) in want.items():
+        if v is not None and int(header[k]) != v:
+            return f"{name}: header {int(header[k])}, sidecar {v}"
+    unused = np.flatnonzero(header[9:])
+    if len(unused):
+        k = 9 + int(unused[0])
+        return f"unused header int {k}: {int(header[k])}, not 0"
+    return None
+
+
+def without_sha256(meta):
+    """A sidecar less its shards' sha256: what a reader compares before recording them into it."""
+    if not isinstance(meta, dict) or not isinstance(meta.get('shards'), list):
+        return meta
+    return {**meta, 'shards': [{k: v for k, v in e.items() if k != 'sha256'}
+                               if isinstance(e, dict) else e for e in meta['shards']]}
+
+
+def shards_unchanged(tokens_dir, meta):
+    """prepare.py on a split it would skip: True when every shard the sidecar `meta` lists is there
+    with the header and (where recorded) the ids' sha256 it records; else it prints which one is
+    not, and prepare.py encodes the split again. One read of the shards: far less than encoding."""
+    entries, split = meta.get('shards'), meta.get('split')
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and 'file' in e
+                                                for e in entries):
+        return True  # not a complete sidecar: TokenShards refuses it, naming the fix
+    for entry in entries:
+        path = os.path.join(tokens_dir, entry['file'])
+        try:
+            header, _ = read_header(path)
+        except SystemExit as e:
+            print(f"{e}: encoding {split} again")
+            return False
+        differs = header_mismatch(header, entry, meta)
+        want = entry.get('sha256')
+        if differs is None and want is not None and ids_sha256(path) != want:
+            differs = 'the sha256 of its ids differs'
+        if differs:
+            print(f"{path}: not the shard {split}.json records ({differs}); encoding {split} again")
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- document starts
@@ -91,15 +184,20 @@ def read_starts(tokens_dir, entry, sidecar):
 
 
 def refresh_doc_starts(tokens_dir, meta):
-    """prepare.py on a split it skips: the sidecar `meta` with every shard's document starts recorded, or None when
-    they all are. A shard whose sidecar entry names none (written before they were stored), or whose starts file is
-    missing or damaged, gets them by a BOS scan (what a reader of such a sidecar does at every start)."""
+    """prepare.py on a split it skips: the sidecar `meta` with every shard's document starts and
+    ids' sha256 recorded, or None when they all are. A shard whose sidecar entry names no starts
+    (written before they were stored), or whose starts file is missing or damaged, gets them by a
+    BOS scan (what a reader of such a sidecar does at every start); one with no sha256 gets it by
+    hashing its ids (what a reader does on first use)."""
     entries = meta.get('shards')
     if not isinstance(entries, list) or not all(isinstance(e, dict) and 'file' in e for e in entries):
         return None  # not a complete sidecar: TokenShards refuses it, naming the fix
     sidecar, shards, changed = os.path.join(tokens_dir, f"{meta.get('split')}.json"), [], False
     for entry in entries:
         entry = dict(entry)
+        if entry.get('sha256') is None:
+            entry['sha256'] = ids_sha256(os.path.join(tokens_dir, entry['file']))
+            changed = True
         if entry.get('starts') is not None:
             try:
                 read_starts(tokens_dir, entry, sidecar)
@@ -137,6 +235,7 @@ class ShardWriter:
         self.n_tokens = self.n_docs = self.n_bytes = 0
         self.max_id = -1
         self.starts = []  # document starts, as offsets in the shard
+        self.sha = hashlib.sha256()  # of the ids as written: no second read of the shard
 
     def write(self, ids, n_docs, n_bytes=0, starts=None):
         """Append ids holding n_docs whole documents of n_bytes UTF-8 text (for the sidecar); starts: where each
@@ -149,8 +248,10 @@ class ShardWriter:
         if len(ids) and (ids.max() >= self.vocab_size or ids.min() < 0):
             raise SystemExit(f"{self.path}: token id {ids.max()} outside the tokenizer's vocabulary "
                              f"of {self.vocab_size}; the tokenizer's meta.json vocab_size is wrong")
+        data = ids.astype(self.dtype, copy=False).tobytes()
         with disk_errors(self.path):
-            self.f.write(ids.astype(self.dtype, copy=False).tobytes())
+            self.f.write(data)
+        self.sha.update(data)
         self.starts.append(starts.astype(np.int64) + self.n_tokens)
         self.n_tokens += len(ids)
         self.max_id = max(self.max_id, int(ids.max())) if len(ids) else self.max_id
@@ -179,7 +280,8 @@ class ShardWriter:
             self.f.close()
             os.replace(self.tmp, self.path)
         return {'file': os.path.basename(self.path), 'n_tokens': self.n_tokens, 'n_docs': self.n_docs,
-                'n_bytes': self.n_bytes, 'max_id': self.max_id, 'starts': starts}
+                'n_bytes': self.n_bytes, 'max_id': self.max_id, 'sha256': self.sha.hexdigest(),
+                'starts': starts}
 
 
 def read_header(path):
@@ -270,6 +372,10 @@ def finished_shards(tokens_dir, split, key):
         except SystemExit as e:
             print(f"{e}: not reusable, encoding {split} from the start")
             return fresh
+        if s.get('sha256') is not None and ids_sha256(shard) != s['sha256']:
+            print(f"{shard}: its ids are not the ones {path} records (sha256 differs), "
+                  f"encoding {split} from the start")
+            return fresh
     return rec['shards'], rec['next_line'], rec['next_offset']
 
 
@@ -320,11 +426,16 @@ class TokenShards:
                 raise SystemExit(f"{path}: shard was written by another tokenizer than {sidecar} names; "
                                  f"delete {tokens_dir} and re-run prepare.py")
             check_max_id(path, int(header[8]), s.get('max_id'), m['vocab_size'], vocab_size, sidecar)
+            differs = header_mismatch(header, s, m)
+            if differs:
+                raise SystemExit(f"{path}: header disagrees with {sidecar} ({differs}); "
+                                 f"{reencode_fix(m)}")
         self.n_tokens, self.n_docs, self.n_bytes = m['n_tokens'], m['n_docs'], m['n_bytes']
         self.bos_id, self.vocab_size = m['bos_id'], m['vocab_size']
         self.max_ids = [s['max_id'] for s in m['shards']]
         self.bytes_per_token = self.n_bytes / max(self.n_tokens, 1)  # of UTF-8 text, for byte budgets
         self.sidecar, self.noted = sidecar, False
+        self.checked, self.noted_hash = set(), False  # shards hashed (once each, at first use)
 
     def verify_ids(self, chunk=1 << 26):
         """Scan every id against the recorded max_id: catches a data region altered after it was written, which
@@ -332,7 +443,7 @@ class TokenShards:
         split costs minutes, and every run start (and each of a sweep's checks) would pay it: ids are checked when
         written (ShardWriter), and this scan is for when a shard is suspect."""
         for i, path in enumerate(self.paths):
-            ids = self.tokens(i)
+            ids = self.unchecked_tokens(i)  # a scan: the sha256 check would hide which id
             for j in range(0, len(ids), chunk):
                 part = ids[j:j + chunk]
                 if len(part) and int(part.max()) > self.max_ids[i]:
@@ -345,8 +456,70 @@ class TokenShards:
         return len(self.paths)
 
     def tokens(self, i):
-        """The ids of shard i as a read-only memmap (open it per use, drop it after)."""
+        """The ids of shard i as a read-only memmap (open it per use, drop it after). The first
+        call for a shard checks its ids against the sidecar's sha256 (check_ids): every reader of
+        ids goes through here (PackedWindows, eval_set, documents, the BOS scan), so no token of a
+        changed shard reaches a batch, and a shard is hashed once per reader, not per window."""
+        if i not in self.checked:
+            self.check_ids(i)
+        return self.unchecked_tokens(i)
+
+    def unchecked_tokens(self, i):
+        """Shard i's ids as a read-only memmap, unchecked (tokens() checks them first)."""
         return np.memmap(self.paths[i], dtype=self.dtype, mode='r', offset=HEADER_BYTES)
+
+    def check_ids(self, i):
+        """Hash shard i's ids and compare with the sidecar's sha256: a changed shard is one line
+        naming it and the fix. A sidecar from before the hashes gets this one (record_sha256)."""
+        entry, path = self.meta['shards'][i], self.paths[i]
+        got = ids_sha256(path)
+        if entry.get('sha256') is None:
+            self.record_sha256(i, got)
+        elif got != entry['sha256']:
+            raise SystemExit(changed_message(path, self.sidecar, self.meta, got, entry['sha256']))
+        self.checked.add(i)
+
+    def record_sha256(self, i, got):
+        """Record shard i's sha256 in a sidecar written before they were: atomically, under the
+        shard folder's lock (prepare.py's). Held by another writer, not writable, or rewritten since
+        it was read: kept in memory only, with a note. The hash pins the shard from its first use
+        on; an edit made before that cannot be seen."""
+        entry = self.meta['shards'][i]
+        if not self.noted_hash:
+            print(f"note: {self.sidecar} records no sha256 of its shards (written before they "
+                  f"were): each is hashed on first use and recorded (an edit made before then "
+                  f"cannot be detected)")
+            self.noted_hash = True
+        held = contextlib.ExitStack()
+        try:
+            held.enter_context(locks.hold(self.tokens_dir, 'shard folder'))
+        except SystemExit:  # another writer holds it, or the folder is read-only
+            why = 'its folder is held by another writer, or not writable; a later run records it'
+        else:
+            with held:
+                why = self.write_sha256(i, got)
+        if why:
+            print(f"note: the sha256 of {entry['file']} is not recorded in {self.sidecar} ({why})")
+        entry['sha256'] = got
+
+    def write_sha256(self, i, got):
+        """record_sha256's read-modify-write, the lock held: None when written, else why not."""
+        try:
+            with open(self.sidecar, encoding='utf-8') as f:
+                current = json.load(f)
+        except (OSError, ValueError) as e:
+            return f"unreadable now: {e}"
+        if without_sha256(current) != without_sha256(self.meta):
+            return 'rewritten since this run read it'
+        recorded = current['shards'][i].get('sha256')
+        if recorded not in (None, got):  # another reader recorded it before the shard changed
+            raise SystemExit(changed_message(self.paths[i], self.sidecar, self.meta, got, recorded))
+        current['shards'][i]['sha256'] = got
+        try:
+            write_json_atomic(self.sidecar, current)
+        except SystemExit as e:  # a full or read-only disk: the hash is kept for this run
+            return str(e)
+        return None
 
     def doc_starts(self, i):
         """Start offsets (int64) of the documents in shard i: its starts file, or for a sidecar from before they
