@@ -59,16 +59,17 @@ def ids_sha256(path, chunk=1 << 23):
     """sha256 of a shard's ids, its bytes after the header: what ShardWriter hashed while writing
     (the header is patched last, so no hash taken on the way can hold it; header_mismatch checks
     its fields one by one)."""
-    h, buf = hashlib.sha256(), bytearray(chunk)
-    view = memoryview(buf)
+    h = hashlib.sha256()
     try:
+        buf = bytearray(max(1, min(chunk, os.path.getsize(path) - HEADER_BYTES)))  # small: no 8 MB
+        view = memoryview(buf)
         with open(path, 'rb') as f:
             f.seek(HEADER_BYTES)
             while n := f.readinto(buf):
                 h.update(view[:n])
     except OSError as e:
-        raise SystemExit(f"{path}: cannot read the shard ({e.strerror}); re-run prepare.py with "
-                         f"this tokenizer to encode the split again") from None
+        raise SystemExit(f"{path}: cannot read the shard ({e.strerror}); fix its permissions, or "
+                         f"re-run prepare.py with this tokenizer to encode the split again") from None
     return h.hexdigest()
 
 
