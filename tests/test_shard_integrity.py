@@ -268,3 +268,17 @@ def test_an_interrupted_encodings_shard_with_edited_ids_is_not_reused(data, tmp_
     edit_ids(os.path.join(tokens_dir, 'train_0001.bin'))
     assert shards.finished_shards(tokens_dir, 'train', key) == ([], 1, 0)
     assert 'train_0001.bin: its ids are not the ones' in capsys.readouterr().out
+
+
+def test_prepare_py_encodes_again_a_split_whose_shard_is_missing(data, tmp_path, capsys):
+    """The fix TokenShards names for a missing shard (prepare.py again) works: before, prepare.py
+    answered 'already encoded, skipping' and the reader refused again."""
+    pcfg, tokens_dir = copy_out(data, tmp_path)
+    os.remove(os.path.join(tokens_dir, 'train_0001.bin'))
+    with pytest.raises(SystemExit, match=r'train_0001\.bin: shard not found; re-run prepare\.py'):
+        TokenShards(tokens_dir, 'train')
+    prepare.encode_corpus(pcfg, data['tok'])
+    assert 'encoding train again' in capsys.readouterr().out
+    with open(os.path.join(tokens_dir, 'train_0001.bin'), 'rb') as a, \
+            open(os.path.join(data['tokens'], 'train_0001.bin'), 'rb') as b:
+        assert a.read() == b.read()
