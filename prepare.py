@@ -501,6 +501,9 @@ def check_config(cfg):
         ('eval_fraction', 0 <= cfg['eval_fraction'] < 0.5, 'must be in [0, 0.5): val and test take it each'),
         ('eval_fraction', cfg['eval_fraction'] > 0 or kind not in ('embedded', 'files') or
          {'val', 'test'} <= own_text.given(cfg), 'would leave val and test empty; use e.g. 0.02'),
+        *[(f"{s}_files", kind != 'files' or cfg['files'] or s in own_text.given(cfg),
+           f"and no --files= to draw {s} from: the {s} split would be empty; give --{s}_files=, or "
+           f"your text as --files= (val and test are drawn from it)") for s in ('val', 'test')],
         ('val_fraction', 0 <= cfg['val_fraction'] < 1, 'must be in [0, 1)'),
         ('val_fraction', cfg['val_fraction'] > 0 or kind != 'tinystories', 'would leave val empty; use e.g. 0.01'),
         ('langs', len(cfg['langs']) > 0, 'must name at least one language'),

@@ -6,7 +6,7 @@ import json
 import os
 import random
 import shlex
-import sys
+import signal
 from collections import Counter
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 import prepare
 from helpers import one_line, run_script
 from test_prepare import config, corpus_dir, read_jsonl
-from test_prepare_chain import derive, split_files
+from test_prepare_chain import cut_and_resume, derive, split_files
 from uniscale import identity
 from uniscale.split_making import SPLITS
 
@@ -155,6 +155,27 @@ def test_a_given_files_content_is_part_of_the_settings(tmp_path, capsys):
         prepare.make_splits(cfg)
     prepare.make_splits({**cfg, 'overwrite': True})
     assert texts_of(cfg)['test'][-1] == 'one more test story'
+
+
+def test_given_splits_stopped_and_resumed_give_the_bytes_of_one_run(tmp_path, monkeypatch):
+    paths, *_ = given_files(tmp_path)
+    whole = own(tmp_path / 'whole', **paths, checkpoint_bytes=2_000)
+    prepare.make_splits(whole)
+    calls = []
+
+    def patched(real):
+        def docs(*a, **k):
+            calls.append(1)
+            for i, doc in enumerate(real(*a, **k)):
+                if len(calls) == 2 and i == 120:  # the writing pass (the first finds val and test)
+                    os.kill(os.getpid(), signal.SIGTERM)
+                yield doc
+        return docs
+
+    def state_check(state):
+        assert state['docs'] == 120 and state['dropped'] == {'train': 8, 'val': 0, 'tok': 0}
+    cfg = cut_and_resume(monkeypatch, whole, tmp_path, 'local_documents', patched, state_check)
+    assert split_files(cfg) == split_files(whole)
 
 
 # ---------------------------------------------------------------- splits made before the text rule

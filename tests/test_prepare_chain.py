@@ -149,7 +149,11 @@ def test_a_txt_file_that_is_not_utf8_names_its_line(tmp_path):
     (['--tok_bytes=0'], 'tok_bytes=0 must be > 0'),
     (['--corpus=tinystories', '--val_fraction=0'], 'val_fraction=0.0 would leave val empty'),
     (['--corpus=fineweb2', '--eval_docs_per_lang=0'], 'eval_docs_per_lang=0 must be >= 1'),
-    (['--corpus=fineweb2', '--train_bytes=0'], 'train_bytes=0 must be > 0')])
+    (['--corpus=fineweb2', '--train_bytes=0'], 'train_bytes=0 must be > 0'),
+    (['--corpus=mine', '--train_files=README.md', '--test_files=README.md'],
+     "val_files='' and no --files= to draw val from"),  # before README.md is even read
+    (['--corpus=mine', '--files=README.md', '--val_files=README.md', '--test_files=README.md',
+      '--eval_fraction=0'], 'README.md: not .jsonl')])  # given val and test need no eval_fraction
 def test_settings_that_leave_a_split_empty_are_refused_before_any_work(tmp_path, args, needle):
     rc, err = run_prepare(f'--out_dir={tmp_path}/out', *args)
     one_line(rc, err, needle)
