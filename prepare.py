@@ -20,8 +20,8 @@ Corpora -> text splits -> token shards.
                   train by a hash of its text: one text, however named or repeated, is in one
                   split. Given splits (train_files, val_files, test_files, tok_files) are kept as
                   given; a text in test is dropped from val, one in val or test from train and tok
-                  (counted in meta.json). The files' sha256s, not their paths, are settings
-                  (uniscale/own_text.py).
+                  (a given split before a drawn one; counted in meta.json). The files' sha256s,
+                  not their paths, are settings (uniscale/own_text.py).
    Hub corpora can be read from local parquet files instead (tinystories_files, fineweb2_files; uniscale/sources.py).
    A split that would be empty is refused before meta.json is written (the previous splits stay as they were), and
    splits that shards, tokenizers or runs were computed from are not remade with other settings unless overwrite=True.

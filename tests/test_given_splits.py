@@ -15,7 +15,7 @@ import prepare
 from helpers import one_line, run_script
 from test_prepare import config, corpus_dir, read_jsonl
 from test_prepare_chain import cut_and_resume, derive, split_files
-from uniscale import identity
+from uniscale import identity, own_text
 from uniscale.split_making import SPLITS
 
 HELD = ('train', 'val', 'test')
@@ -68,7 +68,7 @@ def test_a_copy_and_a_symlink_are_read_once_and_every_text_is_in_one_split(tmp_p
     assert [(f['path'], f['sha256'], f['duplicate_of'], f['n_docs']) for f in meta['files']] == [
         (train, sha, None, len(texts)), (backup, sha, train, 0), (link, sha, train, 0)]
     assert meta['settings']['inputs'] == {'files': [sha]}
-    assert meta['dropped'] == {'train': 0, 'val': 0, 'tok': 0}
+    assert meta['dropped'] == {s: 0 for s in SPLITS}
     assert f"{backup} holds the content of {train}" in capsys.readouterr().out
     capsys.readouterr()
     again = prepare.make_splits({**cfg, 'files': f"{tmp_path}/d/./train.jsonl"})  # same content
@@ -115,9 +115,9 @@ def test_given_splits_are_kept_and_a_text_in_val_or_test_is_dropped_from_train(t
     assert docs['train'] == [t for t in train if t not in val + test]
     assert docs['tok'] == docs['train'][:len(docs['tok'])]
     assert 1_000 <= meta['splits']['tok']['n_bytes'] < 1_100
-    assert meta['dropped'] == {'train': 8, 'val': 2, 'tok': 0}
-    assert f"{corpus_dir(cfg)}: dropped 8 train documents whose text is in val or test, 2 val " \
-           f"documents whose text is in test" in capsys.readouterr().out
+    assert meta['dropped'] == {'tok': 0, 'train': 8, 'val': 2, 'test': 0}
+    assert f"{corpus_dir(cfg)}: dropped 8 train, 2 val documents whose text is in val or test " \
+           f"(another split, or a given copy)" in capsys.readouterr().out
     shas = {k[:-6]: [identity.file_sha256(p)] for k, p in paths.items()}
     assert meta['settings']['inputs'] == shas
 
@@ -133,6 +133,18 @@ def test_pooled_files_fill_only_the_splits_not_given(tmp_path):
     assert docs['test'] == test and docs['val'] and set(docs['val']) <= set(pool[4:])
     assert sorted(docs['train'] + docs['val']) == sorted(pool[4:])
     assert meta['dropped']['train'] + meta['dropped']['val'] == 4
+
+
+def test_a_given_val_text_drawn_to_test_from_the_pool_stays_in_the_given_val(tmp_path):
+    pool = stories(300)
+    drawn = {t: own_text.drawn_split(identity.text_sha256(t), own(tmp_path), set()) for t in pool}
+    val = [t for t in pool if drawn[t] == 'test'][:3] + stories(20, 'val story')
+    cfg = own(tmp_path, files=write_jsonl(tmp_path / 'pool.jsonl', pool),
+              val_files=write_jsonl(tmp_path / 'val.jsonl', val))
+    meta = prepare.make_splits(cfg)
+    docs = texts_of(cfg)
+    assert docs['val'] == val and not set(val) & set(docs['test'] + docs['train'])
+    assert meta['dropped']['test'] == 3  # the pool's copies: a given split before a drawn one
 
 
 def test_given_tok_files_are_the_tok_split_less_val_and_test_text(tmp_path):
@@ -173,7 +185,8 @@ def test_given_splits_stopped_and_resumed_give_the_bytes_of_one_run(tmp_path, mo
         return docs
 
     def state_check(state):
-        assert state['docs'] == 120 and state['dropped'] == {'train': 8, 'val': 0, 'tok': 0}
+        assert state['docs'] == 120
+        assert state['dropped'] == {'tok': 0, 'train': 8, 'val': 0, 'test': 0}
     cfg = cut_and_resume(monkeypatch, whole, tmp_path, 'local_documents', patched, state_check)
     assert split_files(cfg) == split_files(whole)
 

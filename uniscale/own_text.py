@@ -11,10 +11,12 @@ settings (content, not paths) that identify the splits. The rule, 'text_sha256':
   seed and its text (identity.text_sha256): val when u < eval_fraction, test when u < 2 x
   eval_fraction, else train; a split that is given takes none from the pool (such a draw goes to
   train). One text, under two names or repeated, has one split, and every copy of it lands there.
-- Given splits stay as given. A text is in one split only, test before val before train: a document
-  of train (given or drawn) whose text is in val or test is dropped, as is one of val whose text is
-  in test and one of tok (the tokenizers' split) whose text is in val or test; meta.json counts them
-  (`dropped`). tok is the given tok_files, else the first tok_bytes of train.
+- Given splits stay as given. A text is in one split only: the first of given test, given val,
+  drawn test, drawn val that holds it, else train. A document of train (given or drawn) or of tok
+  (the tokenizers' split) whose text is in val or test is dropped, and so is a copy of a text in
+  val or test where that text belongs to the other (a given val document whose text is in the
+  given test; a pooled copy of a given text); meta.json counts them (`dropped`). Every given test
+  document is kept. tok is the given tok_files, else the first tok_bytes of train.
 Splits made before this rule (settings without `split_rule`) are kept as made (made_by_old_rule).
 """
 import hashlib
@@ -83,9 +85,15 @@ def drawn_split(sha, cfg, given_splits):
     return 'train'
 
 
+def rank(role, split):
+    """Which copy of a text in val or test is kept: the lowest (given test 0, given val 1, drawn
+    test 2, drawn val 3)."""
+    return HELD_OUT.index(split) + (2 if role == 'files' else 0)
+
+
 def held_out(docs, cfg, given_splits):
-    """{text sha256: 'test' | 'val'} of every text val or test holds, from (split setting, text) of
-    every document. Only given splits can collide with another split: without them it is empty."""
+    """{text sha256: rank} of every text val or test holds, from (split setting, text) of every
+    document. Only given splits can collide with another split: without them it is not needed."""
     held = {}
     for role, text in docs:
         if role == 'tok':
@@ -93,28 +101,25 @@ def held_out(docs, cfg, given_splits):
         sha = text_sha256(text)
         split = role if role != 'files' else drawn_split(sha, cfg, given_splits)
         if split in HELD_OUT:
-            held[sha] = 'test' if 'test' in (split, held.get(sha)) else 'val'
+            held[sha] = min(rank(role, split), held.get(sha, 4))
     return held
 
 
 def place(role, text, cfg, given_splits, held):
-    """(split, kept) of a document of a split setting: kept is False where its text is in a split
-    before its own (held_out)."""
+    """(split, kept) of a document of a split setting: kept is False where its text belongs to
+    another split (held_out)."""
     sha = text_sha256(text)
     split = role if role != 'files' else drawn_split(sha, cfg, given_splits)
-    final = held.get(sha)
-    if split in ('train', 'tok'):
-        return split, final is None
-    return split, not (split == 'val' and final == 'test')
+    if sha not in held:
+        return split, True
+    return split, split in HELD_OUT and rank(role, split) == held[sha]
 
 
 def dropped_line(corpus_dir, dropped):
     """What was dropped to keep every text in one split, for the log; '' when nothing was."""
-    said = {'train': 'train documents whose text is in val or test',
-            'val': 'val documents whose text is in test',
-            'tok': 'tok documents whose text is in val or test'}
-    parts = [f"{n:,} {said[s]}" for s, n in dropped.items() if n]
-    return f"{corpus_dir}: dropped {', '.join(parts)} (each text in one split only)" * bool(parts)
+    parts = [f"{n:,} {s}" for s, n in dropped.items() if n]
+    return (f"{corpus_dir}: dropped {', '.join(parts)} documents whose text is in val or test "
+            f"(another split, or a given copy): each text in one split only") * bool(parts)
 
 
 # ---------------------------------------------------------------- what changed; the old rule

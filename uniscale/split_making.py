@@ -91,7 +91,7 @@ def make_files(w, cfg):
     docs = lambda: local_documents([r['path'] for r in read], cfg['lang'])
     held = own_text.held_out(((read[i]['split'], t) for i, t, _ in docs()), cfg, given) \
         if given else {}  # without given splits no text can be in two
-    st = {'docs': 0, 'per_file': [0] * len(read), 'dropped': {'train': 0, 'val': 0, 'tok': 0},
+    st = {'docs': 0, 'per_file': [0] * len(read), 'dropped': {s: 0 for s in SPLITS},
           **w.state}
     bar = progress(None, f"{cfg['corpus']} ({len(read)} files)", written(w))
     for i, text, lang in itertools.islice(docs(), st['docs'], None):
