@@ -270,6 +270,9 @@ def test_a_symlink_cycle_in_files_is_one_line_naming_it(tmp_path):
     os.symlink('a.jsonl', tmp_path / 'd' / 'b.jsonl')
     with pytest.raises(SystemExit, match=r"d/a\.jsonl: a symlink cycle .*\(--test_files=\)"):
         prepare.make_splits(own(tmp_path, test_files=f"{tmp_path}/d/*.jsonl"))
+    os.symlink('gone.jsonl', tmp_path / 'broken.jsonl')
+    with pytest.raises(SystemExit, match=r"broken\.jsonl: a symlink to 'gone\.jsonl', which does not "):
+        prepare.make_splits(own(tmp_path, files=f"{tmp_path}/broken.jsonl"))
 
 
 def test_a_bad_line_in_a_file_given_by_files_is_not_called_a_split_to_remake(tmp_path):

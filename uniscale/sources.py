@@ -157,10 +157,13 @@ def unreadable(path, key):
     try:
         os.stat(path)
     except OSError as e:
-        why = ('a symlink cycle (it leads back to itself)' if e.errno == errno.ELOOP else
-               f"a symlink to {os.readlink(path)!r}, which does not exist" if os.path.islink(path)
-               else e.strerror)
-        raise SystemExit(f"{path}: {why} (--{key}=); point it at a file, or leave it out") from None
+        if e.errno == errno.ELOOP:
+            why, fix = 'a symlink cycle (it leads back to itself)', 'point it at a file'
+        elif os.path.islink(path):
+            why, fix = f"a symlink to {os.readlink(path)!r}, which does not exist", 'point it at a file'
+        else:
+            why, fix = e.strerror, 'make it readable'
+        raise SystemExit(f"{path}: {why} (--{key}=); {fix}, or leave it out") from None
 
 
 def jsonl_documents(path, lang):
