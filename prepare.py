@@ -5,6 +5,7 @@ Corpora -> text splits -> token shards.
     python prepare.py --corpus=tinystories --tokenizers=out/tokenizers/bpe-16k
     python prepare.py config/fineweb2.py --tokenizers=out/tokenizers/bpe-80k,out/tokenizers/unigram-80k
     python prepare.py --corpus=mytext --files="data/*.jsonl"           # your own text (.jsonl, .txt, .parquet)
+    python prepare.py --corpus=mine --train_files=a.jsonl --val_files=b.jsonl --test_files=c.jsonl
 
 1. Text splits: out/corpus/{corpus}/{tok,train,val,test}.jsonl, one {"text", "lang"} a line, and meta.json
    (written last: its presence means the splits are complete; a re-run with the same settings skips).
@@ -12,12 +13,20 @@ Corpora -> text splits -> token shards.
    - tinystories: roneneldan/TinyStories; its validation split is our test, val is a seeded 1% of train
    - fineweb2:    HuggingFaceFW/fineweb-2 per language (English from HuggingFaceFW/fineweb), streamed,
                   byte budgets split evenly or by temperature sampling, per-language val/test
-   - any other name, with `files` (paths or globs, comma-separated): your own text, split as the embedded corpus
-                  is; .jsonl (one {"text", "lang"} a line), .txt (one document a file), .parquet ('text', 'lang'
-                  where present); `lang` where a document names none. Each file's sha256 is one of the settings.
+   - any other name, with `files` (paths or globs, comma-separated): your own text; .jsonl (one
+                  {"text", "lang"} a line), .txt (one document a file), .parquet ('text', 'lang'
+                  where present); `lang` where a document names none. Files by content (a copy or
+                  a symlink is read once); each document to val or test (eval_fraction each) or
+                  train by a hash of its text: one text, however named or repeated, is in one
+                  split. Given splits (train_files, val_files, test_files, tok_files) are kept as
+                  given; a text in test is dropped from val, one in val or test from train and tok
+                  (a given split before a drawn one; counted in meta.json). The files' sha256s,
+                  not their paths, are settings (uniscale/own_text.py).
    Hub corpora can be read from local parquet files instead (tinystories_files, fineweb2_files; uniscale/sources.py).
    A split that would be empty is refused before meta.json is written (the previous splits stay as they were), and
    splits that shards, tokenizers or runs were computed from are not remade with other settings unless overwrite=True.
+   A split edited after it was made is refused (its sha256 against meta.json's); overwrite=True
+   remakes it.
    Stopped (SIGTERM, Ctrl-C), a run keeps {split}.jsonl.partial and progress.json (also recorded every
    checkpoint_bytes); the next run with the same settings resumes there, writing the bytes one run would have.
 2. Token shards: with `tokenizers` set, each split in `encode_splits` is encoded (BOS before every document)
@@ -42,14 +51,14 @@ from collections import deque
 import numpy as np
 
 import configurator
-from uniscale import locks
+from uniscale import locks, own_text
 from uniscale.atomic import disk_errors, read_json, remove_quietly, write_json_atomic
 from uniscale.shards import (VERSION as SHARD_VERSION, ShardWriter, dtype_for_vocab, finished_shards, forget_progress,
                              record_progress, refresh_doc_starts, shards_unchanged)
 from uniscale.sources import input_files
 from uniscale.split_making import (MAKERS, SPLITS, canonical, check_fineweb2_eval, check_made, corpus_kind,
-                                   missing_splits, previous_meta, progress, read_record, refuse_remake, split_settings,
-                                   stop_signals)
+                                   kept_or_remade, previous_meta, progress, read_record,
+                                   remake_command, split_settings, stop_signals)
 from uniscale.splits import BadLine, is_blank, parse_doc
 
 # -----------------------------------------------------------------------------
@@ -61,8 +70,12 @@ tok_bytes = 1_500_000        # of UTF-8 text: the tokenizer-training split (a pr
 # embedded
 embedded_bytes = 4_000_000   # of UTF-8 text, all splits together
 eval_fraction = 0.02         # share of embedded (and your own) documents that go to val, and again to test
-# your own text
-files = ''                   # paths or globs, comma-separated: .jsonl, .txt (one document each), .parquet ('text')
+# your own text (uniscale/own_text.py): paths or globs, comma-separated; .jsonl, .txt, .parquet
+files = ''                   # pooled: each document to val, test or train by a hash of its text
+train_files = ''             # given splits, kept (a text in val or test is dropped from train)
+val_files = ''
+test_files = ''
+tok_files = ''               # the tokenizers' split; '' = the first tok_bytes of train
 lang = 'und'                 # the language of a document that names none
 # tinystories
 tinystories_files = ''       # local folder with the hub layout data/{train,validation}-*.parquet; '' = hub
@@ -204,27 +217,25 @@ class SplitWriter:
 
 
 def make_splits(cfg):
-    """Text splits for cfg['corpus'], skipped when meta.json records the same settings; a stopped run's are resumed;
-    splits other artifacts were computed from are not remade with other settings (refuse_remake)."""
+    """Text splits for cfg['corpus'], skipped when meta.json records the same settings and the
+    splits are as made (kept_or_remade); a stopped run's are resumed; splits other artifacts were
+    computed from are not remade with other settings (refuse_remake)."""
     kind = corpus_kind(cfg)
     check_fineweb2_eval(cfg)  # before any work
     corpus_dir = os.path.join(cfg['out_dir'], 'corpus', cfg['corpus'])
     meta_path = os.path.join(corpus_dir, 'meta.json')
-    settings = split_settings(cfg)
+    records = own_text.input_records(cfg) if kind == 'files' else None
+    settings = split_settings(cfg, records)
     with locks.hold(corpus_dir, 'corpus'):
         for stale in glob.glob(os.path.join(glob.escape(corpus_dir), '*.tmp')):  # a killed run's (we hold the lock)
             remove_quietly(stale)
         meta = previous_meta(meta_path, 'remaking the splits')
-        if meta is not None:
-            bad = missing_splits(corpus_dir)  # with the same settings, remade to the same text
-            if meta.get('settings') == settings and not bad:
-                print(f"{corpus_dir}: splits already made with these settings, skipping")
-                for left in ['progress.json'] + [f"{s}.jsonl.partial" for s in SPLITS]:  # a stopped run's, now moot
-                    remove_quietly(os.path.join(corpus_dir, left))
-                return meta
-            if meta.get('settings') != settings:
-                refuse_remake(cfg, kind, corpus_dir, meta.get('settings'), settings)
-            print(f"{corpus_dir}: {bad or 'settings changed'}, remaking the splits")
+        kept = None if meta is None else kept_or_remade(cfg, kind, corpus_dir, meta, settings,
+                                                        records)
+        if kept is not None:
+            for left in ['progress.json'] + [f"{s}.jsonl.partial" for s in SPLITS]:  # now moot
+                remove_quietly(os.path.join(corpus_dir, left))
+            return kept
         return write_splits(cfg, kind, corpus_dir, settings)
 
 
@@ -255,6 +266,8 @@ def write_splits(cfg, kind, corpus_dir, settings):
         raise
     sizes = ', '.join(f"{s} {meta['splits'][s]['n_bytes'] / 1e6:.1f} MB" for s in SPLITS)
     print(f"{corpus_dir}: {sizes} in {time.time() - t0:.1f}s")
+    if own_text.dropped_line(corpus_dir, meta.get('dropped', {})):
+        print(own_text.dropped_line(corpus_dir, meta['dropped']))
     if w.stop:
         raise SystemExit(f"{corpus_dir}: stopped by {w.stop} (the splits are complete)")
     return meta
@@ -434,7 +447,8 @@ def _encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
                     remove_quietly(os.path.join(tokens_dir, s['starts']['file']))
             raise SystemExit(f"{src}: its content is not the text {corpus_dir}/meta.json records (sha256 "
                              f"{sha.hexdigest()[:12]}, recorded {src_sha[:12]}): edited after prepare.py made it; "
-                             f"restore it, or delete {corpus_dir}/meta.json and re-run prepare.py to remake the splits")
+                             f"restore it, or remake the splits from their sources: "
+                             f"`{remake_command()}`")
         if writer is not None:
             shards.append(writer.close())
     except BaseException:  # bad input, a full disk, Ctrl-C: no .tmp shard outlives the run
@@ -488,8 +502,11 @@ def check_config(cfg):
         ('embedded_bytes', cfg['embedded_bytes'] > 0, 'must be > 0'),
         ('tok_bytes', cfg['tok_bytes'] > 0, 'must be > 0: the tok split (tokenizers train on it) would be empty'),
         ('eval_fraction', 0 <= cfg['eval_fraction'] < 0.5, 'must be in [0, 0.5): val and test take it each'),
-        ('eval_fraction', cfg['eval_fraction'] > 0 or kind not in ('embedded', 'files'),
-         'would leave val and test empty; use e.g. 0.02'),
+        ('eval_fraction', cfg['eval_fraction'] > 0 or kind not in ('embedded', 'files') or
+         {'val', 'test'} <= own_text.given(cfg), 'would leave val and test empty; use e.g. 0.02'),
+        *[(f"{s}_files", kind != 'files' or cfg['files'] or s in own_text.given(cfg),
+           f"and no --files= to draw {s} from: the {s} split would be empty; give --{s}_files=, or "
+           f"your text as --files= (val and test are drawn from it)") for s in ('val', 'test')],
         ('val_fraction', 0 <= cfg['val_fraction'] < 1, 'must be in [0, 1)'),
         ('val_fraction', cfg['val_fraction'] > 0 or kind != 'tinystories', 'would leave val empty; use e.g. 0.01'),
         ('langs', len(cfg['langs']) > 0, 'must name at least one language'),
@@ -511,8 +528,9 @@ def check_config(cfg):
 def main(cfg):
     check_config(cfg)  # an unknown corpus fails here, before a tokenizer is loaded
     check_fineweb2_eval(cfg)
-    if cfg['files']:
-        input_files(cfg['files'])  # a missing file too
+    for key in own_text.KEYS.values():  # a missing file too
+        if cfg[key]:
+            input_files(cfg[key], key)
     toks = []
     if cfg['tokenizers']:  # a missing tokenizer fails now, not after hours of making splits
         from uniscale.tokenization import load_tokenizer

@@ -2,6 +2,7 @@
 a non-zero exit, no traceback, no temp file left behind. Several cases run prepare.py as a real subprocess."""
 import errno
 import glob
+import hashlib
 import json
 import os
 import subprocess
@@ -47,14 +48,18 @@ BAD_LINES = {'not JSON': b'{"text": "cut off\n', 'lacks "text"': b'{"txt": "hell
 @pytest.mark.parametrize('what', list(BAD_LINES))
 def test_bad_corpus_line_is_one_line_naming_file_and_line(small_corpus, what, workers):
     out, tok_path = small_corpus
-    train = f"{out}/corpus/embedded/train.jsonl"
-    good = open(train, 'rb').read()
+    train, meta = f"{out}/corpus/embedded/train.jsonl", f"{out}/corpus/embedded/meta.json"
+    good, good_meta = open(train, 'rb').read(), open(meta, 'rb').read()
     lines = good.splitlines(keepends=True)
     try:
         open(train, 'wb').write(b''.join(lines[:40] + [BAD_LINES[what]] + lines[40:]))
+        made = json.loads(good_meta)  # as if prepare.py had written it so: else refused as edited
+        made['splits']['train']['sha256'] = hashlib.sha256(open(train, 'rb').read()).hexdigest()
+        open(meta, 'w').write(json.dumps(made))
         rc, err = run_prepare(f'--out_dir={out}', *SMALL, f'--tokenizers={tok_path}', f'--num_workers={workers}')
     finally:
         open(train, 'wb').write(good)
+        open(meta, 'wb').write(good_meta)
     msg = one_line(rc, err, f"{train}:41:", 'prepare.py')
     assert {'not JSON': 'not JSON', 'lacks "text"': 'string "text"', 'not UTF-8': 'not UTF-8'}[what] in msg
     assert temp_files(str(out)) == []

@@ -65,8 +65,11 @@ def test_own_files_are_split_like_the_embedded_corpus_with_each_files_sha256(tmp
         langs[d['text'].split(' ')[0]].add(d['lang'])
     assert langs == {'Line': {'deu_Latn', 'eng'}, 'A': {'eng'}, 'Parquet': {'fra_Latn'}}  # own field, else --lang
     paths = [f"{tmp_path}/in/a.jsonl"] + [f"{tmp_path}/in/txt/{i}.txt" for i in range(3)] + [f"{tmp_path}/in/c.parquet"]
-    assert meta['settings']['file_sha256'] == {p: identity.file_sha256(p) for p in paths}
-    assert [(f['path'], f['n_docs']) for f in meta['files']] == list(zip(paths, [60, 1, 1, 1, 57]))
+    shas = [identity.file_sha256(p) for p in paths]
+    assert meta['settings']['inputs'] == {'files': shas}
+    assert meta['settings']['split_rule'] == 'text_sha256'
+    assert [(f['path'], f['sha256'], f['n_docs']) for f in meta['files']] == \
+        list(zip(paths, shas, [60, 1, 1, 1, 57]))
     assert meta['corpus'] == 'mine' and meta['generated'] is False
     for s in SPLITS:
         assert meta['splits'][s]['sha256'] == identity.file_sha256(f"{corpus_dir(cfg)}/{s}.jsonl")
@@ -79,7 +82,7 @@ def test_own_files_are_split_like_the_embedded_corpus_with_each_files_sha256(tmp
         f.write('One more line.\n')
     edited = prepare.make_splits(cfg)
     assert 'settings changed' in capsys.readouterr().out
-    assert edited['settings']['file_sha256'][paths[2]] != meta['settings']['file_sha256'][paths[2]]
+    assert edited['settings']['inputs']['files'][2] != meta['settings']['inputs']['files'][2]
     assert any('One more line.' in d['text'] for s in ('train', 'val', 'test')
                for d in read_jsonl(f"{corpus_dir(cfg)}/{s}.jsonl"))
 
@@ -146,7 +149,11 @@ def test_a_txt_file_that_is_not_utf8_names_its_line(tmp_path):
     (['--tok_bytes=0'], 'tok_bytes=0 must be > 0'),
     (['--corpus=tinystories', '--val_fraction=0'], 'val_fraction=0.0 would leave val empty'),
     (['--corpus=fineweb2', '--eval_docs_per_lang=0'], 'eval_docs_per_lang=0 must be >= 1'),
-    (['--corpus=fineweb2', '--train_bytes=0'], 'train_bytes=0 must be > 0')])
+    (['--corpus=fineweb2', '--train_bytes=0'], 'train_bytes=0 must be > 0'),
+    (['--corpus=mine', '--train_files=README.md', '--test_files=README.md'],
+     "val_files='' and no --files= to draw val from"),  # before README.md is even read
+    (['--corpus=mine', '--files=README.md', '--val_files=README.md', '--test_files=README.md',
+      '--eval_fraction=0'], 'README.md: not .jsonl')])  # given val and test need no eval_fraction
 def test_settings_that_leave_a_split_empty_are_refused_before_any_work(tmp_path, args, needle):
     rc, err = run_prepare(f'--out_dir={tmp_path}/out', *args)
     one_line(rc, err, needle)
@@ -219,8 +226,9 @@ def test_your_edited_file_with_something_computed_from_it_is_refused_naming_the_
     derive(cfg, 'run')
     with open(f"{tmp_path}/in/txt/0.txt", 'a') as f:
         f.write('edited')
-    with pytest.raises(SystemExit, match=r"made with other settings \(file_sha256\..*/in/txt/0\.txt: '[0-9a-f]{12}' "
-                                         r"-> '[0-9a-f]{12}'\).*another --corpus= name or another --out_dir="):
+    with pytest.raises(SystemExit, match=r"made with other settings \([^;]*/in/txt/0\.txt: "
+                                         r"'[0-9a-f]{12}' -> '[0-9a-f]{12}'\).*another --corpus= "
+                                         r"name or another --out_dir="):
         prepare.make_splits(cfg)
 
 

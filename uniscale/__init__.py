@@ -6,6 +6,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   locks             one writer at a time: a file lock per folder, naming its holder
   splits            reading a text split (one-line errors per bad line), whole or a seeded sample
   sources           hub and local-parquet readers of the corpora (TinyStories, FineWeb-2); your own files
+  own_text          your own text's split rule: files by sha256, each document's split from its text
   split_making      prepare.py's corpus makers, impossible splits, never remaking what others were computed from
   shards            the token shard format, its reader, how training reads a split and its validation set
   hardware          which device, dtype, autocast and peak FLOP/s a script uses

@@ -5,12 +5,13 @@ own files (prepare.py --files=): .jsonl (one {"text", "lang"} a line), .txt (one
 'text' column, and 'lang' where present). prepare.py uses these; a missing folder or file, a file that is not what
 its name says, or a bad line is one line naming it (file:line) and the fix.
 """
+import errno
 import glob
 import os
 import random
 import socket
 
-from uniscale.splits import BadLine, is_blank, parse_doc
+from uniscale.splits import FILES_FIX, BadLine, is_blank, parse_doc
 
 
 def hub_available(repo):
@@ -123,27 +124,46 @@ def fineweb2_parquet(root, lang):
 
 
 # ---------------------------------------------------------------- your own text (prepare.py --files=)
-OWN_FIX = "fix or delete that line, or leave the file out of --files"
+OWN_FIX = FILES_FIX
 READABLE = ('.jsonl', '.txt', '.parquet')
 
 
-def input_files(spec):
-    """--files=: paths or globs, comma-separated -> the files, in the order given (each glob sorted, each file once);
-    a pattern matching nothing, a folder or another kind of file is one line."""
+def input_files(spec, key='files'):
+    """--files= (or --train_files= ...: `key`): paths or globs, comma-separated -> the files, in
+    the order given (each glob sorted, each path once); a pattern matching nothing, a folder, a
+    symlink that leads nowhere (a cycle, or broken) or another kind of file is one line."""
     paths = []
     for pattern in [p.strip() for p in spec.split(',') if p.strip()]:
         found = sorted(glob.glob(os.path.expanduser(pattern)))
         if not found:
-            raise SystemExit(f"{pattern}: no such file (--files=); check the path or the glob, e.g. "
-                             f"--files='data/*.jsonl'")
+            raise SystemExit(f"{pattern}: no such file (--{key}=); check the path or the glob, "
+                             f"e.g. --{key}='data/*.jsonl'")
         for path in found:
+            unreadable(path, key)
             if os.path.isdir(path):
-                raise SystemExit(f"{path}: a folder (--files=); give its files, e.g. --files='{path}/*.jsonl'")
+                raise SystemExit(f"{path}: a folder (--{key}=); give its files, e.g. "
+                                 f"--{key}='{path}/*.jsonl'")
             if not path.endswith(READABLE):
-                raise SystemExit(f"{path}: not {', '.join(READABLE)} (--files=); convert it, or leave it out")
+                raise SystemExit(f"{path}: not {', '.join(READABLE)} (--{key}=); convert it, or "
+                                 f"leave it out")
             if path not in paths:
                 paths.append(path)
     return paths
+
+
+def unreadable(path, key):
+    """A path glob lists but no file stands behind (glob lists links as names): a symlink cycle or
+    a broken symlink is one line naming it, not a traceback when it is opened."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            why, fix = 'a symlink cycle (it leads back to itself)', 'point it at a file'
+        elif os.path.islink(path):
+            why, fix = f"a symlink to {os.readlink(path)!r}, which does not exist", 'point it at a file'
+        else:
+            why, fix = e.strerror, 'make it readable'
+        raise SystemExit(f"{path}: {why} (--{key}=); {fix}, or leave it out") from None
 
 
 def jsonl_documents(path, lang):

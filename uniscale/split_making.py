@@ -15,13 +15,17 @@ import json
 import os
 import random
 import re
+import shlex
 import signal
+import sys
 from contextlib import contextmanager
 
+from uniscale import own_text
 from uniscale.identity import differences, file_sha256
-from uniscale.sources import fineweb2_parquet, input_files, local_documents, local_files, parquet_rows, stream_texts
+from uniscale.sources import (fineweb2_parquet, local_documents, local_files, parquet_rows,
+                              stream_texts)
+from uniscale.splits import SPLITS
 
-SPLITS = ('tok', 'train', 'val', 'test')
 BUILT_IN = ('embedded', 'tinystories', 'fineweb2')
 HUB = {'tinystories': 'roneneldan/TinyStories', 'fineweb2': 'HuggingFaceFW/fineweb-2',
        'fineweb': 'HuggingFaceFW/fineweb'}
@@ -71,20 +75,43 @@ def make_embedded(w, cfg):
 
 
 def make_files(w, cfg):
-    """Your own text (--files=): split as the embedded corpus is; meta.json lists each file with its sha256."""
-    paths = list(w.settings['file_sha256'])
-    st = {'docs': 0, 'per_file': [0] * len(paths), 'rng': None, **w.state}
-    rng = rng_from(st['rng'], cfg['seed'])
-    bar = progress(None, f"{cfg['corpus']} ({len(paths)} files)", written(w))
-    for i, text, lang in itertools.islice(local_documents(paths, cfg['lang']), st['docs'], None):
-        w.boundary(lambda: {**st, 'rng': rng.getstate()})
-        bar.update(assign(w, rng, cfg, text, lang))
+    """Your own text (--files=, and the given splits): each file read once, each document's split
+    from its text (uniscale/own_text.py); meta.json lists every file given, with its sha256 and the
+    file it duplicates, and the documents dropped to keep each text in one split."""
+    records = own_text.input_records(cfg)
+    if own_text.own_settings(records) != {k: w.settings[k] for k in ('split_rule', 'inputs')}:
+        raise SystemExit(f"{cfg['corpus']}: your files changed while prepare.py read them; run it "
+                         f"again")
+    read = own_text.read_once(records)
+    for r in records:
+        if r['duplicate_of']:
+            print(f"note: {r['path']} holds the content of {r['duplicate_of']} (sha256 "
+                  f"{r['sha256'][:12]}): read once")
+    given = own_text.given(cfg)
+    docs = lambda: local_documents([r['path'] for r in read], cfg['lang'])
+    held = own_text.held_out(((read[i]['split'], t) for i, t, _ in docs()), cfg, given) \
+        if given else {}  # without given splits no text can be in two
+    st = {'docs': 0, 'per_file': [0] * len(read), 'dropped': {s: 0 for s in SPLITS},
+          **w.state}
+    bar = progress(None, f"{cfg['corpus']} ({len(read)} files)", written(w))
+    for i, text, lang in itertools.islice(docs(), st['docs'], None):
+        w.boundary(lambda: dict(st))
+        split, kept = own_text.place(read[i]['split'], text, cfg, given, held)
+        if not kept:
+            st['dropped'][split] += 1
+        else:
+            bar.update(w.add(split, text, lang))
+            if split == 'train' and 'tok' not in given and \
+                    w.stats['tok']['n_bytes'] < cfg['tok_bytes']:
+                w.add('tok', text, lang)
         st['docs'] += 1
         st['per_file'][i] += 1
     bar.close()
-    return {'generated': False, 'source': f"your files: {cfg['files']}",
-            'files': [{'path': p, 'sha256': w.settings['file_sha256'][p], 'n_docs': n}
-                      for p, n in zip(paths, st['per_file'])]}
+    n_docs = {r['path']: n for r, n in zip(read, st['per_file'])}
+    files = [{**r, 'n_docs': 0 if r['duplicate_of'] else n_docs[r['path']]} for r in records]
+    given_as = [f"--{key}={cfg[key]}" for key in own_text.KEYS.values() if cfg.get(key)]
+    return {'generated': False, 'source': f"your files: {' '.join(given_as)}", 'files': files,
+            'dropped': st['dropped']}
 
 
 def make_tinystories(w, cfg):
@@ -225,18 +252,21 @@ SETTINGS = {'embedded': ['seed', 'embedded_bytes', 'eval_fraction', 'tok_bytes']
             'tinystories': ['seed', 'tinystories_files', 'val_fraction', 'tok_bytes'],
             'fineweb2': ['seed', 'langs', 'fineweb2_files', 'train_bytes', 'tok_bytes', 'eval_docs_per_lang',
                          'temperature', 'lang_sizes', 'lang_cap', 'shuffle_buffer'],
-            'files': ['seed', 'files', 'lang', 'eval_fraction', 'tok_bytes']}
+            'files': ['seed', 'lang', 'eval_fraction', 'tok_bytes']}  # + rule, files' sha256s
 
 
 def corpus_kind(cfg):
-    """'embedded' | 'tinystories' | 'fineweb2' | 'files' (your own text: any other name, with `files`)."""
+    """'embedded' | 'tinystories' | 'fineweb2' | 'files' (your own text: any other name, with
+    `files` or given splits)."""
     name = cfg['corpus']
+    own = [f"{k}=" for k in own_text.KEYS.values() if cfg.get(k)]
     if name in BUILT_IN:
-        if cfg['files']:
-            raise SystemExit(f"config error: corpus={name!r} is a built-in corpus and files= is for your own text; "
-                             f"name yours another --corpus= (e.g. --corpus=mytext)")
+        if own:
+            raise SystemExit(f"config error: corpus={name!r} is a built-in corpus and {own[0]} is "
+                             f"for your own text; name yours another --corpus= (e.g. "
+                             f"--corpus=mytext)")
         return name
-    if not cfg['files']:
+    if not own:
         raise SystemExit(f"config error: unknown corpus {name!r}; use --corpus= one of {', '.join(BUILT_IN)}, or "
                          f"bring your own text: --corpus={name or 'NAME'} --files='path/*.jsonl'")
     if not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.-]*', name):
@@ -250,13 +280,15 @@ def canonical(obj):
     return json.loads(json.dumps(obj))
 
 
-def split_settings(cfg):
-    """The settings that determine a corpus's splits: a re-run with the same ones skips the work. Your own files
-    add their sha256 (file_sha256, path -> sha256, in reading order): the same path with other content differs."""
+def split_settings(cfg, records=None):
+    """The settings that determine a corpus's splits: a re-run with the same ones skips the work.
+    Your own text adds the split rule and its files' sha256s in reading order (`records`: their
+    own_text.input_records, when read already): the same content under other paths is the same
+    splits, the same path with other content is not."""
     kind = corpus_kind(cfg)
     settings = {'corpus': cfg['corpus'], **{k: cfg[k] for k in SETTINGS[kind]}}
     if kind == 'files':
-        settings['file_sha256'] = {p: file_sha256(p) for p in input_files(cfg['files'])}
+        settings.update(own_text.own_settings(records or own_text.input_records(cfg)))
     return canonical(settings)
 
 
@@ -280,16 +312,90 @@ def missing_splits(corpus_dir):
     return f"{missing} missing" if missing else ''
 
 
-def refuse_remake(cfg, kind, corpus_dir, old, new):
-    """Other settings: remake in place only when nothing was computed from these splits (or overwrite=True)."""
+def kept_or_remade(cfg, kind, corpus_dir, meta, settings, records=None):
+    """meta where the splits meta.json records are kept as they are (the same settings, or your own
+    text's splits made by the old rule from the same files), else None after saying why they are
+    remade. One line refuses a split edited after prepare.py made it (unless overwrite=True), and
+    splits with other settings that others were computed from (refuse_remake)."""
+    bad = missing_splits(corpus_dir)  # with the same settings, remade to the same text
+    same = meta.get('settings') == settings
+    old_rule = not same and kind == 'files' and \
+        own_text.made_by_old_rule(meta.get('settings'), settings, records)
+    if (same or old_rule) and not bad:
+        edited = edited_split(corpus_dir, meta)
+        if edited is None and same:
+            print(f"{corpus_dir}: splits already made with these settings, skipping")
+            return meta
+        if edited is None and not cfg['overwrite']:
+            print(old_rule_note(corpus_dir, records))
+            return meta
+        if edited and not cfg['overwrite']:
+            raise SystemExit(edited)
+        if edited:
+            print(f"{corpus_dir}: overwrite: remaking the splits ({edited.split(': ')[0]} was "
+                  f"edited)")
+        if same:
+            return None
+    if same:
+        print(f"{corpus_dir}: {bad}, remaking the splits")
+        return None
+    changed = '; '.join(setting_changes(kind, meta, settings, records)[:3])
+    if not refuse_remake(cfg, kind, corpus_dir, changed):
+        print(f"{corpus_dir}: {bad + '; ' if bad else ''}settings changed ({changed}), remaking "
+              f"the splits")
+    return None
+
+
+def edited_split(corpus_dir, meta):
+    """One line naming the first split whose bytes are not those meta.json records (edited after
+    prepare.py made it) and the command that remakes the splits; None when all are as made."""
+    for s in SPLITS:
+        recorded = ((meta.get('splits') or {}).get(s) or {}).get('sha256')
+        path = os.path.join(corpus_dir, f"{s}.jsonl")
+        now = file_sha256(path) if recorded else None
+        if now != recorded:
+            return (f"{path}: edited after prepare.py made it (sha256 {now[:12]}, meta.json "
+                    f"records {recorded[:12]}); restore it, or remake the splits from their "
+                    f"sources: `{remake_command()}`")
+    return None
+
+
+def remake_command():
+    """This prepare.py command with --overwrite=True, as typed (run as a script), for advice."""
+    if os.path.basename(sys.argv[0]) != 'prepare.py':
+        return 'python prepare.py ... --overwrite=True (the command that made them)'
+    args = [a for a in sys.argv[1:] if not a.startswith('--overwrite=')]
+    return shlex.join(['python', 'prepare.py', *args, '--overwrite=True'])
+
+
+def old_rule_note(corpus_dir, records):
+    """Your own text's splits made by the old rule, kept as made: say so, and what a remake does."""
+    copies = [r['path'] for r in records if r['duplicate_of']]
+    leak = (f"; {len(copies)} of the files are copies of others ({copies[0]}...), so val or test "
+            f"may hold text that train holds too" if copies else '')
+    return (f"{corpus_dir}: kept as made by the old split rule ({own_text.RULE_WORDS[None]})"
+            f"{leak}; --overwrite=True remakes them by the new rule "
+            f"({own_text.RULE_WORDS[own_text.RULE]})")
+
+
+def setting_changes(kind, meta, settings, records):
+    """What differs from the recorded settings, one phrase each (for a refusal or a remake)."""
+    if kind == 'files':
+        return own_text.changes(meta, settings, records)
+    old = meta.get('settings')
+    return differences(old if isinstance(old, dict) else {}, settings)
+
+
+def refuse_remake(cfg, kind, corpus_dir, changed):
+    """Other settings (`changed` says which): remake in place only when nothing was computed from
+    these splits, or with overwrite=True (then said here, and True). Else one line."""
     found = derived_from(cfg['out_dir'], cfg['corpus'])
     if not found:
-        return
-    changed = '; '.join(differences(old if isinstance(old, dict) else {}, new)[:3])
+        return False
     if cfg['overwrite']:
         print(f"{corpus_dir}: overwrite: remaking the splits ({changed}); what was computed from the old ones "
               f"({listed(found)}) will refuse to be used")
-        return
+        return True
     other = 'another --corpus= name or ' if kind == 'files' else ''
     raise SystemExit(f"{corpus_dir}: made with other settings ({changed}), and {listed(found)} were computed from "
                      f"these splits; remaking them in place would invalidate those: prepare under {other}another "
@@ -312,8 +418,10 @@ def check_fineweb2_eval(cfg):
                              f"eval_docs_per_lang to at most {max((n - 1) // 2, 0):,}, or drop {lang} from langs")
 
 
-EMPTY_FIX = {'embedded': 'raise embedded_bytes or eval_fraction', 'files': 'give more documents (--files=) or '
-             'raise eval_fraction', 'tinystories': 'raise val_fraction, or check the parquet files',
+EMPTY_FIX = {'embedded': 'raise embedded_bytes or eval_fraction',
+             'files': 'give more documents (--files=, or --val_files= / --test_files=) or raise '
+                      'eval_fraction',
+             'tinystories': 'raise val_fraction, or check the parquet files',
              'fineweb2': 'check the language\'s files, or lower eval_docs_per_lang'}
 
 

@@ -13,7 +13,8 @@ A blank (whitespace-only) line is no document: every reader here skips it, and s
 
 BadLine is a ValueError (not SystemExit) so that it crosses a multiprocessing pool: a worker raising SystemExit
 would die and leave its task hanging. Scripts turn it into SystemExit (`raise SystemExit(str(e)) from None`);
-read_docs and read_texts do that themselves.
+read_docs and read_texts do that themselves. A file given by --files (prepare.py's own text,
+eval_bpb.py's set) is no split prepare.py could remake: a bad line of it says so (fix_for).
 
 The sample (sample_split) is streamed from the jsonl file, never held: an index of 16 bytes a document is. btm.py
 trains on it (`max_tok_bytes`, `sample_seed`) and records `sample` in meta.json.
@@ -24,7 +25,9 @@ from array import array
 
 import numpy as np
 
+SPLITS = ('tok', 'train', 'val', 'test')  # prepare.py's: {split}.jsonl beside meta.json
 FIX = "fix or delete that line, or remake the split with prepare.py"
+FILES_FIX = "fix or delete that line, or leave the file out of --files"  # a file given by --files
 
 
 def is_blank(line):
@@ -36,26 +39,44 @@ class BadLine(ValueError):
     """A line of a split that is not a document; str() is the one-line message."""
 
 
-def parse_doc(line, path, line_no, fix=FIX):
-    """One jsonl line (bytes or str) -> its document dict, or BadLine naming path:line_no and `fix`."""
-    where = f"{path}:{line_no}"
+def fix_for(path):
+    """The advice for a bad line of `path`: remake it, where it is a split prepare.py made
+    ({split}.jsonl beside a meta.json); else it is a file someone gave (--files): fix the line or
+    leave the file out."""
+    folder, name = os.path.split(str(path))
+    is_split = name in {f"{s}.jsonl" for s in SPLITS} and \
+        os.path.isfile(os.path.join(folder, 'meta.json'))
+    return FIX if is_split else FILES_FIX
+
+
+def parse_doc(line, path, line_no, fix=None):
+    """One jsonl line (bytes or str) -> its document dict, or BadLine naming path:line_no and `fix`
+    (default: what fits the file, fix_for)."""
+    try:
+        return document(line)
+    except ValueError as e:  # the advice is looked up only for a bad line
+        raise BadLine(f"{path}:{line_no}: {e}; {fix or fix_for(path)}") from None
+
+
+def document(line):
+    """One jsonl line (bytes or str) -> its document dict; ValueError saying why it is none."""
     if isinstance(line, bytes):
         try:
             line = line.decode('utf-8')
         except UnicodeDecodeError as e:
-            raise BadLine(f"{where}: not UTF-8 (byte {e.start}); {fix}") from None
+            raise ValueError(f"not UTF-8 (byte {e.start})") from None
     try:
         doc = json.loads(line)
     except json.JSONDecodeError as e:
-        raise BadLine(f"{where}: not JSON ({e.msg} at column {e.colno}); {fix}") from None
+        raise ValueError(f"not JSON ({e.msg} at column {e.colno})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get('text'), str):
         got = (f'"text" is {type(doc["text"]).__name__}, not a string' if isinstance(doc, dict) and 'text' in doc
                else f'no "text" (keys {sorted(doc)})' if isinstance(doc, dict) else f'no "text" (a {type(doc).__name__})')
-        raise BadLine(f"{where}: {got}; a document is one JSON object with a string \"text\"; {fix}")
+        raise ValueError(f"{got}; a document is one JSON object with a string \"text\"")
     try:
         doc['text'].encode('utf-8')
     except UnicodeEncodeError:  # JSON may escape a lone surrogate, which no tokenizer can encode
-        raise BadLine(f"{where}: \"text\" holds a lone surrogate escape, which is no UTF-8 text; {fix}") from None
+        raise ValueError("\"text\" holds a lone surrogate escape, which is no UTF-8 text") from None
     return doc
 
 
