@@ -289,3 +289,20 @@ def test_a_bad_line_in_a_file_given_by_files_is_not_called_a_split_to_remake(tmp
     (split.parent / 'meta.json').write_text('{}')
     with pytest.raises(SystemExit, match='remake the split with prepare.py'):
         list(eval_bpb.file_docs(str(split)))
+
+
+def test_the_sweeps_prepare_command_for_your_own_text_remakes_nothing(tmp_path):
+    """The dry run names `python prepare.py ...` for a corpus of your own text: its settings hold
+    the files' sha256s, not paths, so the command is rebuilt from meta.json's paths, and running it
+    finds the splits made (it used to fail on a settings key prepare.py does not have)."""
+    from uniscale.preflight_check import prepare_command
+    paths, *_ = given_files(tmp_path)
+    pool = write_jsonl(tmp_path / 'in' / 'pool.jsonl', stories(50, 'pooled story'))
+    cfg = own(tmp_path, **paths, files=pool)
+    prepare.make_splits(cfg)
+    made = {s: open(f"{corpus_dir(cfg)}/{s}.jsonl", 'rb').read() for s in SPLITS}
+    command = shlex.split(prepare_command(None, {'out_dir': cfg['out_dir'], 'corpus': 'mine'}))
+    assert command[:2] == ['python', 'prepare.py'] and f'--test_files={paths["test_files"]}' in command
+    rc, err = run_script(*command[1:])
+    assert rc == 0, err
+    assert {s: open(f"{corpus_dir(cfg)}/{s}.jsonl", 'rb').read() for s in SPLITS} == made

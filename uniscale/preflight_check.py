@@ -56,6 +56,7 @@ from model import GPT, PRESETS, GPTConfig, make_config
 from uniscale import hardware, train_runtime
 from uniscale.atomic import write_json_atomic
 from uniscale.bpb import score
+from uniscale.own_text import KEYS
 from uniscale.run_folder import read_json
 from uniscale.shards import TokenShards
 from uniscale.split_making import split_settings
@@ -142,8 +143,20 @@ def prepare_command(tok_dir, rc):
     for path, c in configs_of(prepare, 'corpus'):
         if c['corpus'] == rc['corpus'] and settings in (None, json.loads(json.dumps(split_settings(c)))):
             return shlex.join(['python', 'prepare.py', path] + tail)
-    changed = [(k, v) for k, v in (settings or {}).items() if k != 'corpus' and v != getattr(prepare, k)]
-    return shlex.join(['python', 'prepare.py'] + flags([('corpus', rc['corpus'])] + changed) + tail)
+    changed = {k: v for k, v in (settings or {}).items()
+               if k != 'corpus' and hasattr(prepare, k) and v != getattr(prepare, k)}
+    changed.update(own_text_files(made))
+    return shlex.join(['python', 'prepare.py'] + flags([('corpus', rc['corpus'])] + list(changed.items())) + tail)
+
+
+def own_text_files(made):
+    """Your own text's file settings ({key: 'a,b'}) as meta.json lists the paths given: its settings hold the
+    files' sha256s, not their paths (uniscale/own_text.py)."""
+    paths = {}
+    for f in (made or {}).get('files') or []:
+        if isinstance(f, dict) and f.get('path'):
+            paths.setdefault(KEYS.get(f.get('split', 'files'), 'files'), []).append(f['path'])
+    return {k: ','.join(v) for k, v in paths.items()}
 
 
 def corpus_meta_path(rc):
