@@ -421,6 +421,12 @@ def test_predictors_use_the_studys_corpus_text_not_the_last_evaluated(tmp_path):
     assert run_scale(tmp_path, **over)[1]['intrinsic_missing'] == ['bpe-4k']
     write_metrics(metrics_dir, 'bpe-4k', predictor_metrics(3.0, 1), old_layout=True, tok_hash='x')
     assert run_scale(tmp_path, **over)[1]['intrinsic_missing'] == ['bpe-4k']
+    # the same tokenizer (one hash) copied under another name: its metrics are found by content, not by name
+    shutil.rmtree(metrics_dir / 'bpe-4k')
+    write_metrics(metrics_dir, 'bpe-4k-copy', predictor_metrics(3.0, 1), tok_hash='bpe-4k-hash')
+    s = run_scale(tmp_path, **over)[1]
+    assert s['intrinsic_missing'] == [] and s['intrinsic_predictors']['bytes_per_token']['spearman'] == \
+        pytest.approx(1.0)
     # without the corpus here, which text is the study's cannot be told: no metrics used, and the report says so
     shutil.rmtree(tmp_path / 'corpus')
     out, s = run_scale(tmp_path, **over)
