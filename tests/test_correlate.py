@@ -567,7 +567,7 @@ def test_ab_runs_scored_at_their_own_context_share_an_eval_set_but_not_at_anothe
         run_ab(tmp_path, paths)
     assert "bpe-4k_cb_s1: not scored on the study's eval set (" in str(e.value) and 'context=85' in str(e.value)
     assert 'it holds: split=test' in str(e.value) and 'context=32' in str(e.value)
-    assert f"score it: python eval_bpb.py --run={paths[0]};" in str(e.value)
+    assert f"score it: python eval_bpb.py --run={paths[0]} (or name the set it holds" in str(e.value)
     ev['results'] = {'x': {**ev, 'eval_id': 'x'}}  # scored at 85 before, at 32 last: the study's entry is read
     json.dump({**ev, 'eval_set': {**EVAL_SET, 'context': 32}}, open(ev_path, 'w'))
     assert len(run_ab(tmp_path, paths)[1]['comparisons']) == 1

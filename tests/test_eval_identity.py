@@ -286,7 +286,7 @@ def test_the_analysis_reads_the_studys_eval_set_not_the_latest_scoring(tmp_path,
         analysed({**study, 'context': 16})
     msg = one_line_refusal(e)
     assert "r: not scored on the study's eval set (" in msg and 'context=16' in msg
-    assert f"score it: python eval_bpb.py --run={run} --corpus_dir={tmp_path / 'corpus'} --context=16;" in msg
+    assert f"score it: python eval_bpb.py --run={run} --corpus_dir={tmp_path / 'corpus'} --context=16 (" in msg
 
 
 def test_the_studys_entry_where_the_corpus_is_absent_or_the_entry_predates_a_key(tmp_path):
@@ -307,4 +307,4 @@ def test_the_studys_entry_where_the_corpus_is_absent_or_the_entry_predates_a_key
     assert study_inputs.study_entry(eval_file.merged({}, old), run_cfg, settings)[0]['bpb'] == 3.0
     entry, why = study_inputs.study_entry(eval_file.merged({}, old), run_cfg, {**settings, 'max_docs_per_lang': 3}, 'R')
     assert entry is None and why.endswith(f"score it: python eval_bpb.py --run=R --corpus_dir={tmp_path / 'nowhere'} "
-                                          f"--max_docs_per_lang=3")
+                                          f"--max_docs_per_lang=3 (or name the set it holds: --eval_args)")

@@ -83,7 +83,8 @@ def study_entry(ev, run_cfg, settings, run_dir=''):
             for e in eval_file.entries(ev)[-3:]]
     return None, (f"not scored on the study's eval set ({described({k: want[k] for k in keys})}; "
                   f"it holds: {'; '.join(held) or 'no scoring'}); "
-                  f"score it: {eval_command(run_dir, settings)}")
+                  f"score it: {eval_command(run_dir, settings)} "
+                  f"(or name the set it holds: --eval_args)")
 
 
 # ---------------------------------------------------------------- tokenizer metrics, by content
