@@ -304,7 +304,9 @@ def test_the_studys_entry_where_the_corpus_is_absent_or_the_entry_predates_a_key
     entry, why = study_inputs.study_entry(two, run_cfg, settings, 'R')
     assert entry is None and 'scored on 2 versions of the test split' in why
     old = {'eval_id': '3', 'bpb': 3.0, 'finished': True, 'eval_set': {'corpus': 'c', 'split': 'test', 'n_docs': 9}}
-    assert study_inputs.study_entry(eval_file.merged({}, old), run_cfg, settings)[0]['bpb'] == 3.0
+    entry = study_inputs.study_entry(eval_file.merged({}, old), run_cfg, settings)[0]
+    assert entry['bpb'] == 3.0 and entry['eval_set'] == {'corpus': 'c', 'split': 'test', 'n_docs': 9,
+                                                         'max_docs_per_lang': 0, 'context': 32, 'overlap': 0}
     entry, why = study_inputs.study_entry(eval_file.merged({}, old), run_cfg, {**settings, 'max_docs_per_lang': 3}, 'R')
     assert entry is None and why.endswith(f"score it: python eval_bpb.py --run=R --corpus_dir={tmp_path / 'nowhere'} "
                                           f"--max_docs_per_lang=3 (or name the set it holds: --eval_args)")

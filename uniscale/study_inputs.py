@@ -77,8 +77,10 @@ def study_entry(ev, run_cfg, settings, run_dir=''):
                       f"({meta}) is not here to say which is current; analyse where the corpus is, "
                       f"or pass --eval_args with its corpus_dir")
     done = [e for e in match if e.get('finished') is True]
-    if match:
-        return (done or match)[-1], None
+    if match:  # a key it lacks filled as it was scored (so older and newer entries compare)
+        entry = (done or match)[-1]
+        es = {k: recorded(entry, k, want, run_cfg) for k in want if k != 'split_sha256'}
+        return {**entry, 'eval_set': {**es, **(entry.get('eval_set') or {})}}, None
     held = [described({k: (e.get('eval_set') or {}).get(k) for k in keys if k != 'corpus'})
             for e in eval_file.entries(ev)[-3:]]
     return None, (f"not scored on the study's eval set ({described({k: want[k] for k in keys})}; "
