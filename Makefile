@@ -22,7 +22,7 @@ DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/bpe-3k,out/tokenizers/bp
 demo: setup
 	$(PY) prepare.py config/demo.py
 	$(PY) tokenizer.py config/tokenizers_demo.py
-	test out/tokenizer_eval/unigram-4k/metrics.json -nt out/tokenizers/unigram-4k/meta.json || $(PY) tokenizer.py eval config/tokenizers_demo.py
+	test -n "$$(find out/tokenizer_eval/unigram-4k -path '*/embedded_val_*/metrics.json' -newer out/tokenizers/unigram-4k/meta.json 2>/dev/null)" || $(PY) tokenizer.py eval config/tokenizers_demo.py
 	$(PY) btm.py config/btm_demo.py
 	test out/analysis/btm-1k-2k/btm_vocab.json -nt out/tokenizers/btm-1k-2k/meta.json || $(PY) btm.py analyze config/btm_demo.py
 	$(PY) prepare.py config/demo.py --tokenizers=$(DEMO_TOKENIZERS)

@@ -28,7 +28,7 @@ import json
 import os
 
 import configurator
-from uniscale import locks, run_folder
+from uniscale import locks, run_folder, study_inputs
 from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report, arm_names
 from uniscale.atomic import write_atomic, write_json_atomic
 from uniscale.identity import differences, file_sha256, fingerprint
@@ -49,6 +49,9 @@ allow_missing = False        # leave out unfinished / unevaluated runs and empty
 metric = 'bpb'               # scale: a number in eval.json, dotted for nested ones (tasks.hellaswag.acc_norm)
 higher_is_better = None      # None: True for accuracies (tasks.*, *acc*), False otherwise (bpb, nll)
 split = ''                   # '' or 'test': eval.json; else eval_{split}.json (what eval_bpb.py --split writes)
+eval_args = {}               # the study's eval set, eval_bpb.py settings ({} = its defaults):
+#                              each run's entry scored on it is read, never the latest entry
+#                              (sweep.py passes its own)
 weighting = 'macro'          # scale, metric bpb: what the verdict ranks by: 'macro' (the mean of eval.json's
 #                              per-language bpb, every language counts once) | 'bytes' (eval.json's bpb, pooled over
 #                              the test bytes: languages with more text weigh more). The report shows both.
@@ -60,7 +63,8 @@ agree_target = {'decision_accuracy': 1.0}   # scale: the agreement that counts a
 #                              threshold}; statistics 'decision_accuracy' and/or 'spearman', e.g. {'spearman': 0.9})
 extrapolate_to = [1e9, 7e9]  # scale: non-embedding parameters to extrapolate each tokenizer's fit to
 n_fit_bootstrap = 500        # scale: refits on redrawn seed noise, for the intervals of the fits and p_best
-tokenizer_eval_dir = 'out/tokenizer_eval'   # scale: {tokenizer}/metrics.json of `python tokenizer.py eval`
+tokenizer_eval_dir = 'out/tokenizer_eval'   # scale: `python tokenizer.py eval`'s metrics
+tokenizer_eval_split = 'val' # scale: the split of the study's corpus the predictors are measured on
 lr_scan_runs = []            # scale: sweep.py's lr-scan runs (folders or globs): does the small size's ranking survive
 #                              the lr? (uniscale/lr_scan_analysis.py; they are never pooled with the grid's runs)
 tokens_dir = 'out/tokens'    # ab: token sidecars out/tokens/{corpus}/{tokenizer}/{split}.json
@@ -109,12 +113,16 @@ def load_run(d, cfg):
         raise SystemExit(f"{d}: no such run folder; check --runs / --runs_dir")
     ev_path = run_folder.eval_path(d, cfg['split'])
     ev = run_folder.read_json(ev_path, f"re-run python eval_bpb.py --run={d}", default=None)
-    if isinstance(ev, dict):
-        ev['_path'] = ev_path
-        ev['tasks'] = current_tasks(ev)
     config = run_folder.read_json(os.path.join(d, 'config.json'), run_folder.CONFIG_FIX, default={})
+    why = None
+    if isinstance(ev, dict):  # the entry scored on the study's eval set, never the latest one
+        entry, why = study_inputs.study_entry(ev, config, study_inputs.eval_settings(cfg), d)
+        ev = entry and {**entry, 'tasks': ev.get('tasks'), 'lm_eval': ev.get('lm_eval'),
+                        '_path': ev_path}
+        if ev:
+            ev['tasks'] = current_tasks(ev)
     log = os.path.join(d, 'log.jsonl')
-    return dict(name=run_folder.run_name(d), dir=d, eval=ev, config=config,
+    return dict(name=run_folder.run_name(d), dir=d, eval=ev, config=config, no_eval=why,
                 events=run_folder.read_log(log) if os.path.isfile(log) else None)
 
 
@@ -137,7 +145,7 @@ def unusable(rec, mode, fname):
     """Why a run cannot be analysed (a few words), or None."""
     ev = rec['eval']
     if ev is None:
-        return f"no {fname}"
+        return rec.get('no_eval') or f"no {fname}"
     if ev.get('finished') is not True:
         if 'finished' not in ev:
             return f"{fname} does not say it scored a finished run (written before eval_bpb.py recorded it)"
@@ -249,18 +257,13 @@ def analysis_identity(cfg):
     config.json and log.jsonl; the tokenizer metrics). summary.json records it; the sweep re-analyses when it
     differs (never by file times)."""
     fname = os.path.basename(run_folder.eval_path('', cfg['split']))
-    files, toks = {}, set()
+    files = {}
     for d in run_folders(cfg) + scan_folders(cfg):
         for f in (fname, 'config.json', 'log.jsonl'):
             path = os.path.join(d, f)
             if os.path.isfile(path):
                 files[path] = file_sha256(path)
-        ev = run_folder.read_json(os.path.join(d, fname), 're-run eval_bpb.py', default=None)
-        toks.add(ev.get('tokenizer') if isinstance(ev, dict) else None)
-    for t in sorted(filter(None, toks)) if cfg['command'] == 'scale' else []:
-        path = os.path.join(cfg['tokenizer_eval_dir'], t, 'metrics.json')
-        if os.path.isfile(path):
-            files[path] = file_sha256(path)
+    files.update(study_inputs.identity_files(cfg, run_folders(cfg)))  # corpus meta.json, metrics
     settings = {k: v for k, v in cfg.items() if k not in ('plots', 'runs', 'runs_dir')}
     return {'settings': settings, 'files': files, 'analysis_id': fingerprint({'settings': settings, 'files': files})}
 
@@ -297,25 +300,10 @@ def check_cells(records, cfg):
 
 
 def tokenizer_metrics(records, cfg):
-    """({tokenizer: metrics.json}, [stale]) for the runs' tokenizers that `python tokenizer.py eval` has measured;
-    metrics of another tokenizer under the same name (another hash than the runs were trained with) are stale, not
-    used."""
-    hashes = {}
-    for r in records:
-        hashes.setdefault(r['eval']['tokenizer'], set()).add(r['eval'].get('tokenizer_hash')
-                                                             or r['config'].get('tokenizer_hash'))
-    out, stale = {}, []
-    for t in sorted(hashes, key=natural_key):
-        path = os.path.join(cfg['tokenizer_eval_dir'], t, 'metrics.json')
-        m = run_folder.read_json(path, "re-run python tokenizer.py eval CONFIG", default=None)
-        if m is None:
-            continue
-        if m.get('hash') and hashes[t] - {None} and m['hash'] not in hashes[t]:
-            stale.append(f"{t} ({path} measured hash {m['hash'][:12]}, the runs used "
-                         f"{', '.join(sorted(h[:12] for h in hashes[t] - {None}))})")
-            continue
-        out[t] = m
-    return out, stale
+    """({tokenizer: metrics.json}, notes): the metrics `python tokenizer.py eval` measured on
+    the study's corpus text with the runs' tokenizer hash (uniscale/study_inputs.py); the notes
+    name that text and what is stale."""
+    return study_inputs.study_metrics(records, cfg)
 
 
 # ---------------------------------------------------------------- main
@@ -350,9 +338,10 @@ def main(cfg):
         records, left_out = checked_runs(cfg, 'scale')
         check_groups(records, cfg, 'scale')
         left_out += check_cells(records, cfg)
-        metrics, stale = tokenizer_metrics(records, cfg)
+        metrics, notes = tokenizer_metrics(records, cfg)
         s = scale_analysis(records, cfg, metrics)
-        s['left_out'], s['intrinsic_stale'] = left_out, stale
+        s['left_out'] = left_out
+        s.update(notes)
         s['lr_scan'] = lr_scan(records, cfg)
     else:
         if len(cfg['runs']) < 2:

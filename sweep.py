@@ -40,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import configurator
 from uniscale import locks, slurm_launch
+from uniscale.study_inputs import EVAL_SET_SETTINGS
 from uniscale.run_folder import corpus_rebuilt, eval_is_current, eval_path, load_checkpoint, read_json, run_state
 
 # -----------------------------------------------------------------------------
@@ -56,7 +57,8 @@ runs_dir = 'out/runs'
 train_args = {}              # train.py overrides for every run, e.g. {'compile': False}
 preset_args = {}             # train.py overrides per preset (budgets live here), e.g. {'apertus-50M': {'budget': 4e9}}
 tokenizer_args = {}          # train.py overrides per tokenizer
-eval_args = {}               # eval_bpb.py overrides, e.g. {'max_docs_per_lang': 200}
+eval_args = {}               # eval_bpb.py overrides, e.g. {'max_docs_per_lang': 200}: the study's
+                             # eval set, scored on every run, read by the analysis (--eval_args)
 lm_eval_tasks = []           # downstream.py (lm-eval) tasks for every trained run, after eval_bpb.py; [] = none
 only = []                    # filters: patterns over presets, tokenizers and seeds ('s1'); alternatives within a kind,
                              # all kinds at once: --only=apertus-50M,apertus-100M,bpe-*,s1
@@ -287,6 +289,9 @@ def analysis_command(cfg):
     if cfg['analysis'] not in ('scale', 'ab'):
         raise SystemExit(f"sweep: analysis must be 'scale', 'ab' or '', got {cfg['analysis']!r}")
     split = [f"--split={cfg['eval_args']['split']}"] if 'split' in cfg['eval_args'] else []
+    # the study's eval set (what eval_command scores): the analysis reads each run's entry of it
+    study = {k: v for k, v in cfg['eval_args'].items() if k in EVAL_SET_SETTINGS and k != 'split'}
+    split += [f"--eval_args={study}"] if study else []
     runs = expand_grid({**cfg, 'only': []})
     scan = [r['dir'] for r in runs if 'lr_mult' in r]
     return ['correlate.py', cfg['analysis'], f"--runs={','.join(r['dir'] for r in runs if 'lr_mult' not in r)}",

@@ -12,8 +12,10 @@ presence means "finished". meta.json's `trained_on` ({corpus, split, sha256}) an
 from: a re-run skips a finished tokenizer only when both are unchanged, and refuses (never retrains in place) when the
 split or a setting changed. One process trains a folder at a time (its lock, uniscale/locks.py).
 Eval (uniscale/tokenizer_metrics.py, with the eval and premium settings below) writes
-out/tokenizer_eval/{name}/metrics.json and, for all tokenizers together, out/tokenizer_eval/{corpus}_{split}_*.png
-and *.tex.
+out/tokenizer_eval/{name}/{corpus}_{split}_{sha12}/metrics.json (one folder per eval text: corpora
+side by side) and, for all tokenizers together, out/tokenizer_eval/{corpus}_{split}_{sha12}_*.png
+and *.tex; a split edited after prepare.py is refused. A vocab_size more than the training split
+can fill is refused before training.
 
 Every tokenizer has <|bos|> = 0 and <|eos|> = 1 and exactly vocab_size ids (specials included); names round the
 size to k (x1000, else x1024): bpe-80k is 80,000 ids, bpe-16k is 16,384; meta.json holds the exact size.
@@ -35,6 +37,7 @@ How SentencePiece is made to respect the shared pre-tokenization:
 """
 import glob
 import json
+import math
 import os
 import re
 import shutil
@@ -48,10 +51,10 @@ from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trai
 import configurator
 from uniscale import locks, tokenizer_metrics
 from uniscale.atomic import read_json, write_atomic, write_error
-from uniscale.identity import differences, file_sha256
+from uniscale.identity import differences
 from uniscale.splits import read_texts
-from uniscale.tokenization import (BOS_ID, EOS_ID, PRETOKENIZE_PATTERN, check_vocab_size, content_hash, load_tokenizer,
-                                   pretokenize, tokenizer_name)
+from uniscale.tokenization import (BOS_ID, EOS_ID, MIN_VOCAB, PRETOKENIZE_PATTERN, check_vocab_size,
+                                   content_hash, load_tokenizer, pretokenize, tokenizer_name)
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -85,6 +88,8 @@ unspaced = ['zho', 'cmn', 'yue', 'wuu', 'jpn', 'tha', 'lao', 'khm', 'mya', 'bod'
             'Hani', 'Hans', 'Hant', 'Jpan', 'Thai', 'Laoo', 'Khmr', 'Mymr', 'Tibt']  # codes or scripts written without spaces
 
 BOS, EOS, UNK = '<|bos|>', '<|eos|>', '<|unk|>'
+MAX_IDS = 2 ** 32  # shards hold ids as uint32 at most (uniscale/shards.py), as `tokenizers` does
+SPM_SEED_PIECES = 1_000_000  # SentencePiece's seed_sentencepiece_size (default): its first pieces
 # the BPE trainer sees longer pre-tokens cut into pieces of this many characters: its merge updates cost O(length)
 # per merge of a word, so one 400k-character "word" (a base64 blob, a run of '=') would take minutes, not a second
 MAX_PRETOKEN_CHARS = 128
@@ -275,18 +280,7 @@ def train_unigram(texts, vocab_size, out_dir, name=None, corpus='', input_senten
 def split_identity(corpus_dir, corpus, split):
     """{corpus, split, sha256} of the text split a tokenizer is trained on: the sha256 of its bytes, which must be
     the one prepare.py recorded in the corpus's meta.json (`splits.{split}.sha256`), if there is one."""
-    path = os.path.join(corpus_dir, corpus, f"{split}.jsonl")
-    if not os.path.isfile(path):
-        raise SystemExit(f"{path}: text split not found; make it with `python prepare.py config/...` first")
-    sha = file_sha256(path)
-    meta_path = os.path.join(corpus_dir, corpus, 'meta.json')
-    if os.path.isfile(meta_path):
-        meta = read_json(meta_path, 'corpus meta.json', 'remake the splits with prepare.py')
-        recorded = (meta.get('splits') or {}).get(split, {}).get('sha256') if isinstance(meta, dict) else None
-        if recorded and recorded != sha:
-            raise SystemExit(f"{path}: its bytes (sha256 {sha[:12]}) are not the split prepare.py recorded in "
-                             f"{meta_path} ({recorded[:12]}): edited or half-rebuilt; remake the splits with "
-                             f"prepare.py")
+    sha = tokenizer_metrics.checked_split_sha(corpus_dir, corpus, split)
     return {'corpus': corpus, 'split': split, 'sha256': sha}
 
 
@@ -344,8 +338,46 @@ SETTINGS = {'bpe': ['min_frequency', 'max_train_bytes'],
                         'unigram_max_piece_length']}  # the settings that change what a tokenizer is
 
 
+def vocab_limit(algo, n_bytes, max_piece_length):
+    """The most ids a tokenizer trained on n_bytes of text can have. BPE: the 258 ids it starts
+    with and one per merge, and each merge shortens the text by at least one token. Unigram: its
+    byte and special pieces and its seed pieces, which are substrings of the text (at most
+    max_piece_length per byte) and, beyond its characters (at most one per byte), no more than
+    SentencePiece's SPM_SEED_PIECES."""
+    if algo == 'bpe':
+        return min(MAX_IDS, MIN_VOCAB['bpe'] + n_bytes)
+    pieces = min(max_piece_length * n_bytes, SPM_SEED_PIECES + n_bytes)
+    return min(MAX_IDS, MIN_VOCAB['unigram'] + pieces)
+
+
+def whole_vocab_sizes(sizes):
+    """vocab_sizes as ints (1e9 from the command line is a float); a fraction is refused."""
+    for v in sizes:
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if not number or not math.isfinite(v) or v != int(v):
+            raise SystemExit(f"config error: vocab_sizes: {v!r} is not a whole number of ids; "
+                             f"give e.g. --vocab_sizes=[2000,4000]")
+    return [int(v) for v in sizes]
+
+
+def check_vocab_fits(cfg, split_path):
+    """Refuse in one line, before any training, a vocab_size of more ids than the algorithm can
+    learn from the training split (its file size bounds its text): 1e9 aborted inside the
+    trainer's allocation, 5e6 on a few MB was refused only after training."""
+    n_bytes = os.path.getsize(split_path)
+    for v in cfg['vocab_sizes']:
+        for algo in cfg['algorithms']:
+            most = vocab_limit(algo, n_bytes, cfg['unigram_max_piece_length'])
+            if v > most:
+                why = 'uint32 token ids' if most == MAX_IDS else f"{n_bytes:,} bytes"
+                raise SystemExit(f"config error: vocab_sizes: {algo} cannot learn {v:,} ids from "
+                                 f"{split_path} ({why}: at most {most:,}); lower vocab_sizes to "
+                                 f"<= {most:,} or train on more text")
+
+
 def train_all(cfg):
     split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['train_split']}.jsonl")
+    cfg = {**cfg, 'vocab_sizes': whole_vocab_sizes(cfg['vocab_sizes'])}
     for algo in cfg['algorithms']:  # the whole grid is checked before anything is trained
         if algo not in ('bpe', 'unigram'):
             raise SystemExit(f"config error: algorithm {algo!r} unknown; use 'bpe' or 'unigram' (BTM: btm.py)")
@@ -355,6 +387,7 @@ def train_all(cfg):
         return
     trained_on = split_identity(cfg['corpus_dir'], cfg['corpus'], cfg['train_split'])
     check_has_text(split_path, cfg['train_split'])
+    check_vocab_fits(cfg, split_path)
     for algo in cfg['algorithms']:
         for v in cfg['vocab_sizes']:
             name = tokenizer_name(algo, v)

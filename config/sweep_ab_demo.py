@@ -10,4 +10,8 @@ base_config = 'config/train_demo.py'
 train_args = {'budget_unit': 'bytes', 'budget': 800_000, 'compile': False,   # equal text for both tokenizers
               'eval_interval': 20}   # a val point every 20 steps, so the learning curves have a shape
 parallel = 2
+# the study's primary eval set, as eval_bpb.py settings ({}: every document of the corpus's test
+# split, each model at its own block_size, disjoint windows): scored on every run; the analysis
+# reads each run's entry of it, never the latest entry
+eval_args = {}
 analysis = 'ab'

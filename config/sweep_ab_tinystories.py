@@ -12,4 +12,8 @@ presets = ['gpt2-40M']
 seeds = [1, 2, 3]
 # the A/B runs are identical but for the tokenizer, which the sweep passes to each run
 base_config = 'config/tinystories_gpt2_bpe.py'
+# the study's primary eval set, as eval_bpb.py settings ({}: every document of the corpus's test
+# split, each model at its own block_size, disjoint windows): scored on every run; the analysis
+# reads each run's entry of it, never the latest entry
+eval_args = {}
 analysis = 'ab'

@@ -31,4 +31,8 @@ preset_args = {'apertus-micro': {'budget': 100_000, 'warmup_steps': 5},         
 # time: a process's start-up is most of a run this small).
 lr_scan = [0.5, 2.0]
 parallel = 2                 # two single-threaded tiny runs at once on the 2-core demo box
+# the study's primary eval set, as eval_bpb.py settings ({}: every document of the corpus's test
+# split, each model at its own block_size, disjoint windows): scored on every run; the analysis
+# reads each run's entry of it, never the latest entry
+eval_args = {}
 analysis = 'scale'

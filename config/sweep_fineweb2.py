@@ -66,4 +66,8 @@ num_gpus = 4                 # per node
 slurm_nodes = {'apertus-1B': 2}
 slurm_time = '24:00:00'
 slurm_setup = ['source .venv/bin/activate']
+# the study's primary eval set, as eval_bpb.py settings ({}: every document of the corpus's test
+# split, each model at its own block_size, disjoint windows): scored on every run; the analysis
+# reads each run's entry of it, never the latest entry
+eval_args = {}
 analysis = 'scale'

@@ -324,15 +324,46 @@ def test_cost_is_flops_per_token_times_tokens_and_forward_flops_per_byte(tmp_pat
             assert c['inference_flops_per_byte'] == pytest.approx(fpt / 3 / (int(1000 * bpt) / 1000))
 
 
+VAL_SHA = 'cd' * 32  # the toy corpus's val split: the text the tokenizer metrics are of
+
+
+def toy_corpus_meta(root, val_sha=VAL_SHA):
+    """root/corpus/toy/meta.json as prepare.py writes it: the test split of EVAL_SET and a val split."""
+    os.makedirs(root / 'corpus' / 'toy', exist_ok=True)
+    (root / 'corpus' / 'toy' / 'meta.json').write_text(json.dumps(
+        {'corpus': 'toy', 'splits': {'test': {'sha256': EVAL_SET['split_sha256']}, 'val': {'sha256': val_sha}}}))
+
+
+def write_metrics(metrics_dir, tok, m, corpus='toy', sha=VAL_SHA, tok_hash=None, old_layout=False):
+    """A metrics.json as tokenizer.py eval writes it ({tok}/{corpus}_val_{sha12}/), or in the layout before it."""
+    m = {**m, 'name': tok, 'hash': tok_hash or f"{tok}-hash", 'corpus': corpus, 'split': 'val', 'split_sha256': sha}
+    d = metrics_dir / tok if old_layout else metrics_dir / tok / f"{corpus}_val_{sha[:12]}"
+    os.makedirs(d, exist_ok=True)
+    (d / 'metrics.json').write_text(json.dumps(m))
+    return d / 'metrics.json'
+
+
+def predictor_metrics(bytes_per_token, i):
+    return {'overall': {'bytes_per_token': bytes_per_token, 'fertility': [1.0, 2.0, 3.0, 4.0][i]},
+            'premium_reference': 'eng', 'per_lang': {'eng': {'premium': 1.0}, 'deu': {'premium': 1.1 + i}}}
+
+
+def intrinsic_grid(tmp_path):
+    """Four tokenizers at three sizes whose largest size ranks them 0 < 2 < 1 < 3; runs record their tokenizer's
+    hash; the toy corpus's meta.json is at tmp_path/corpus. Returns run_scale's overrides."""
+    synthetic_grid(tmp_path / 'runs', np.random.default_rng(0), toks=TOKS[:4], seeds=(1,), large_order=[0, 2, 1, 3])
+    for d in (tmp_path / 'runs').iterdir():
+        ev = json.loads((d / 'eval.json').read_text())
+        (d / 'eval.json').write_text(json.dumps({**ev, 'tokenizer_hash': f"{ev['tokenizer']}-hash"}))
+    toy_corpus_meta(tmp_path)
+    return dict(eval_args={'corpus_dir': str(tmp_path / 'corpus')})
+
+
 def test_zero_compute_predictors_against_the_largest_ranking(tmp_path):
-    runs, metrics_dir = tmp_path / 'runs', tmp_path / 'tokenizer_eval'
-    synthetic_grid(runs, np.random.default_rng(0), toks=TOKS[:4], seeds=(1,), large_order=[0, 2, 1, 3])
+    metrics_dir, over = tmp_path / 'tokenizer_eval', intrinsic_grid(tmp_path)
     for i, tok in enumerate(TOKS[:4]):  # bytes/token predicts the largest size's order 0 < 2 < 1 < 3 exactly
-        m = {'overall': {'bytes_per_token': [4.0, 3.0, 3.5, 2.0][i], 'fertility': [1.0, 2.0, 3.0, 4.0][i]},
-             'premium_reference': 'eng', 'per_lang': {'eng': {'premium': 1.0}, 'deu': {'premium': 1.1 + i}}}
-        os.makedirs(metrics_dir / tok)
-        (metrics_dir / tok / 'metrics.json').write_text(json.dumps(m))
-    out, s = run_scale(tmp_path)
+        write_metrics(metrics_dir, tok, predictor_metrics([4.0, 3.0, 3.5, 2.0][i], i))
+    out, s = run_scale(tmp_path, **over)
     ip = s['intrinsic_predictors']
     assert ip['bytes_per_token']['spearman'] == pytest.approx(1.0) and ip['bytes_per_token']['decision_accuracy'] == 1
     large = [0, 2, 1, 3]  # fertility 1 < 2 < 3 < 4 against the large order: one swapped pair of six
@@ -342,22 +373,65 @@ def test_zero_compute_predictors_against_the_largest_ranking(tmp_path):
     assert s['intrinsic_skipped']['renyi_efficiency'] == TOKS[:4] and 'renyi_efficiency' not in ip
     assert s['intrinsic_baseline']['decision_accuracy'] == pytest.approx(5 / 6)  # the smallest size ranks 0<1<2<3
     assert 'trained: apertus-tiny model' in open(os.path.join(out, 'report.md')).read()
-    (metrics_dir / 'bpe-4k' / 'metrics.json').unlink()
-    out, s = run_scale(tmp_path)
+    (metrics_dir / 'bpe-4k' / f"toy_val_{VAL_SHA[:12]}" / 'metrics.json').unlink()
+    out, s = run_scale(tmp_path, **over)
     assert s['intrinsic_missing'] == ['bpe-4k'] and set(s['intrinsic_predictors']) >= {'bytes_per_token'}
-    assert 'No metrics.json for bpe-4k' in open(os.path.join(out, 'report.md')).read()
+    assert 'No metrics of this text for bpe-4k' in open(os.path.join(out, 'report.md')).read()
     # metrics of another bpe-2k (another hash than the runs trained with) are not its predictors
-    for d in runs.iterdir():
-        ev = json.loads((d / 'eval.json').read_text())
-        (d / 'eval.json').write_text(json.dumps({**ev, 'tokenizer_hash': f"{ev['tokenizer']}-hash"}))
-    m = json.loads((metrics_dir / 'bpe-2k' / 'metrics.json').read_text())
-    (metrics_dir / 'bpe-2k' / 'metrics.json').write_text(json.dumps({**m, 'hash': 'another-hash'}))
-    (metrics_dir / 'unigram-2k' / 'metrics.json').write_text(json.dumps({**m, 'hash': 'unigram-2k-hash'}))
-    out, s = run_scale(tmp_path)
+    write_metrics(metrics_dir, 'bpe-2k', predictor_metrics(4.0, 0), tok_hash='another-hash')
+    out, s = run_scale(tmp_path, **over)
     assert [x.split()[0] for x in s['intrinsic_stale']] == ['bpe-2k']
     assert 'bpe-2k' not in s['intrinsic_predictors']['premium']['values']
     assert 'unigram-2k' in s['intrinsic_predictors']['premium']['values']  # the same hash: used
-    assert 'another tokenizer under the same name, not used: bpe-2k' in open(os.path.join(out, 'report.md')).read()
+    assert "not used (not the runs' tokenizer): bpe-2k" in open(os.path.join(out, 'report.md')).read()
+
+
+def test_predictors_use_the_studys_corpus_text_not_the_last_evaluated(tmp_path):
+    """Row 5: tokenizer.py eval on a second corpus (run last) leaves the first study's predictors as they were: the
+    metrics are keyed by (tokenizer hash, text sha256), and the report names the text they are of."""
+    metrics_dir, over = tmp_path / 'tokenizer_eval', intrinsic_grid(tmp_path)
+    for i, tok in enumerate(TOKS[:4]):
+        write_metrics(metrics_dir, tok, predictor_metrics([4.0, 3.0, 3.5, 2.0][i], i))
+    first = run_scale(tmp_path, **over)[1]['intrinsic_predictors']['bytes_per_token']
+    for i, tok in enumerate(TOKS[:4]):  # another corpus, measured later: the reverse order
+        write_metrics(metrics_dir, tok, predictor_metrics([2.0, 3.5, 3.0, 4.0][i], i), corpus='own', sha='ef' * 32)
+    out, s = run_scale(tmp_path, **over)
+    ip = s['intrinsic_predictors']['bytes_per_token']
+    assert ip == first and ip['spearman'] == pytest.approx(1.0)
+    assert s['intrinsic_text'] == {'corpus': 'toy', 'split': 'val', 'split_sha256': VAL_SHA,
+                                   'corpus_dir': str(tmp_path / 'corpus')}
+    assert len(s['intrinsic_files']) == 4 and all(f"toy_val_{VAL_SHA[:12]}" in f for f in s['intrinsic_files'])
+    report = open(os.path.join(out, 'report.md')).read()
+    assert f"measured on the val split of corpus toy (sha256 {VAL_SHA[:12]})" in report
+    # the study's own corpus, measured on 'own' (its val split is that text now): the reversed order, rho -1
+    toy_corpus_meta(tmp_path, val_sha='ef' * 32)
+    assert run_scale(tmp_path, **over)[1]['intrinsic_predictors']['bytes_per_token']['spearman'] == \
+        pytest.approx(-1.0)
+    toy_corpus_meta(tmp_path)
+    # only measured on the other text: missing, and the report says where it was measured
+    (metrics_dir / 'bpe-4k' / f"toy_val_{VAL_SHA[:12]}" / 'metrics.json').unlink()
+    out, s = run_scale(tmp_path, **over)
+    assert s['intrinsic_missing'] == ['bpe-4k'] and s['intrinsic_other_text'] == {'bpe-4k': [f"own_val_{'ef' * 6}"]}
+    assert f"measured on other text only: bpe-4k on own_val_{'ef' * 6}" in open(os.path.join(out, 'report.md')).read()
+    # the layout before: {tok}/metrics.json is used only when its hash and text are the study's
+    write_metrics(metrics_dir, 'bpe-4k', predictor_metrics(3.0, 1), old_layout=True)
+    assert run_scale(tmp_path, **over)[1]['intrinsic_predictors']['bytes_per_token']['spearman'] == \
+        pytest.approx(1.0)
+    write_metrics(metrics_dir, 'bpe-4k', predictor_metrics(3.0, 1), old_layout=True, sha='12' * 32)
+    assert run_scale(tmp_path, **over)[1]['intrinsic_missing'] == ['bpe-4k']
+    write_metrics(metrics_dir, 'bpe-4k', predictor_metrics(3.0, 1), old_layout=True, tok_hash='x')
+    assert run_scale(tmp_path, **over)[1]['intrinsic_missing'] == ['bpe-4k']
+    # the same tokenizer (one hash) copied under another name: its metrics are found by content, not by name
+    shutil.rmtree(metrics_dir / 'bpe-4k')
+    write_metrics(metrics_dir, 'bpe-4k-copy', predictor_metrics(3.0, 1), tok_hash='bpe-4k-hash')
+    s = run_scale(tmp_path, **over)[1]
+    assert s['intrinsic_missing'] == [] and s['intrinsic_predictors']['bytes_per_token']['spearman'] == \
+        pytest.approx(1.0)
+    # without the corpus here, which text is the study's cannot be told: no metrics used, and the report says so
+    shutil.rmtree(tmp_path / 'corpus')
+    out, s = run_scale(tmp_path, **over)
+    assert s['intrinsic_predictors'] == {} and s['intrinsic_text']['split_sha256'] is None
+    assert 'whose meta.json is not in' in open(os.path.join(out, 'report.md')).read()
 
 
 # ---------------------------------------------------------------- A/B
@@ -489,8 +563,14 @@ def test_ab_runs_scored_at_their_own_context_share_an_eval_set_but_not_at_anothe
     ev_path = os.path.join(paths[0], 'eval.json')
     ev = json.load(open(ev_path))
     json.dump({**ev, 'eval_set': {**EVAL_SET, 'context': 32}}, open(ev_path, 'w'))
-    with pytest.raises(SystemExit, match=r'differ in context.*context=32.*context=own block_size'):
+    with pytest.raises(SystemExit) as e:  # the study's eval set is at each run's own context: not scored on it
         run_ab(tmp_path, paths)
+    assert "bpe-4k_cb_s1: not scored on the study's eval set (" in str(e.value) and 'context=85' in str(e.value)
+    assert 'it holds: split=test' in str(e.value) and 'context=32' in str(e.value)
+    assert f"score it: python eval_bpb.py --run={paths[0]} (or name the set it holds" in str(e.value)
+    ev['results'] = {'x': {**ev, 'eval_id': 'x'}}  # scored at 85 before, at 32 last: the study's entry is read
+    json.dump({**ev, 'eval_set': {**EVAL_SET, 'context': 32}}, open(ev_path, 'w'))
+    assert len(run_ab(tmp_path, paths)[1]['comparisons']) == 1
 
 
 def test_ab_refuses_an_unfinished_run_and_allows_leaving_it_out(tmp_path):

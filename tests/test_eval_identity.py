@@ -252,3 +252,61 @@ def test_a_damaged_run_config_gets_no_advice_from_eval_bpb_that_cannot_work(tmp_
     else:  # scored from the checkpoint's copy of the config
         assert read(os.path.join(run, 'eval.json'))['run_id'] == 'run-a'
     assert '--init_from=resume to rewrite' not in err  # train.py never rewrites a finished run's config.json
+
+
+# ---------------------------------------------------------------- the study's eval set, by identity (issue 27 row 6)
+def test_the_analysis_reads_the_studys_eval_set_not_the_latest_scoring(tmp_path, run):
+    """Row 6: `eval_bpb.py --max_docs_per_lang=3` after the sweep's scoring put that set on top of eval.json; the
+    sweep still called the run done (its entry is there) and the analysis read the top one ("different evaluation
+    sets"). The analysis reads the entry of the study's eval set (the sweep passes its eval_args), whatever is on top,
+    and a run not scored on it is named with the command that scores it."""
+    import configurator
+    import correlate
+    import sweep
+    from uniscale import run_folder
+    full = eval_bpb.main(config(tmp_path, run=run))[run]
+    short = eval_bpb.main(config(tmp_path, run=run, max_docs_per_lang=3))[run]
+    ev = read(os.path.join(run, 'eval.json'))
+    assert ev['eval_id'] == short['eval_id'] and short['n_docs'] < full['n_docs']  # the latest is on top
+    sweep_cfg = {**configurator.configure(configurator.defaults(sweep), ['config/sweep_demo.py']),
+                 'runs_dir': str(tmp_path / 'runs'), 'tokenizers': ['x'], 'presets': ['gpt2-tiny'], 'lr_scan': [],
+                 'eval_args': {'corpus_dir': str(tmp_path / 'corpus')}}
+    assert run_folder.eval_is_current(run, sweep.eval_settings(sweep_cfg))  # the sweep's "done": its set is there
+
+    def analysed(eval_args):
+        argv = sweep.analysis_command({**sweep_cfg, 'eval_args': eval_args})[1:] + [f"--runs={run}"]
+        cfg = correlate.checked_config(configurator.configure(configurator.defaults(correlate), argv))
+        return correlate.checked_runs(cfg, 'scale')[0][0]['eval']
+
+    study = {'corpus_dir': str(tmp_path / 'corpus')}
+    got = analysed(study)
+    assert got['eval_id'] == full['eval_id'] and got['bpb'] == full['bpb'] and got['n_docs'] == full['n_docs']
+    assert analysed({**study, 'max_docs_per_lang': 3})['bpb'] == short['bpb']  # a study of that set reads that one
+    with pytest.raises(SystemExit) as e:  # a set the run was never scored on: named, with the command that scores it
+        analysed({**study, 'context': 16})
+    msg = one_line_refusal(e)
+    assert "r: not scored on the study's eval set (" in msg and 'context=16' in msg
+    assert f"score it: python eval_bpb.py --run={run} --corpus_dir={tmp_path / 'corpus'} --context=16 (" in msg
+
+
+def test_the_studys_entry_where_the_corpus_is_absent_or_the_entry_predates_a_key(tmp_path):
+    """Without the corpus here the split's sha256 is unknown: one version of it qualifies, two are refused (which is
+    current cannot be told). A key an older entry lacks is what eval_bpb.py scored with then (its default)."""
+    from uniscale import study_inputs
+    run_cfg = {'corpus': 'c', 'block_size': 32}
+    full = {'corpus': 'c', 'split': 'test', 'split_sha256': 'a' * 64, 'n_docs': 9, 'max_docs_per_lang': 0,
+            'context': 32, 'overlap': 0}
+    one = eval_file.merged({}, {'eval_id': '1', 'bpb': 1.0, 'finished': True, 'eval_set': full})
+    settings = {'corpus_dir': str(tmp_path / 'nowhere')}
+    assert study_inputs.study_entry(one, run_cfg, settings)[0]['bpb'] == 1.0
+    two = eval_file.merged(one, {'eval_id': '2', 'bpb': 2.0, 'finished': True,
+                                 'eval_set': {**full, 'split_sha256': 'b' * 64}})
+    entry, why = study_inputs.study_entry(two, run_cfg, settings, 'R')
+    assert entry is None and 'scored on 2 versions of the test split' in why
+    old = {'eval_id': '3', 'bpb': 3.0, 'finished': True, 'eval_set': {'corpus': 'c', 'split': 'test', 'n_docs': 9}}
+    entry = study_inputs.study_entry(eval_file.merged({}, old), run_cfg, settings)[0]
+    assert entry['bpb'] == 3.0 and entry['eval_set'] == {'corpus': 'c', 'split': 'test', 'n_docs': 9,
+                                                         'max_docs_per_lang': 0, 'context': 32, 'overlap': 0}
+    entry, why = study_inputs.study_entry(eval_file.merged({}, old), run_cfg, {**settings, 'max_docs_per_lang': 3}, 'R')
+    assert entry is None and why.endswith(f"score it: python eval_bpb.py --run=R --corpus_dir={tmp_path / 'nowhere'} "
+                                          f"--max_docs_per_lang=3 (or name the set it holds: --eval_args)")

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import random
@@ -459,7 +460,9 @@ def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_
     T.train_all(cfg)
     assert capsys.readouterr().out.count('already trained, skipping') == 2
     TE.eval_all(cfg)
-    m = json.load(open(tmp_path / 'eval' / 'unigram-500' / 'metrics.json'))
+    sha12 = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    tag = f"toy_val_{sha12(corpus_dir / 'val.jsonl')}"  # one folder of metrics per eval text
+    m = json.load(open(tmp_path / 'eval' / 'unigram-500' / tag / 'metrics.json'))
     assert m['vocab_size'] == 500 and m['corpus'] == 'toy' and m['split'] == 'val'
     assert set(m['per_lang']) == set(langs) and m['per_lang']['eng']['premium'] == 1.0
     # the premium is on the generated stories told in each of the split's languages, recomputed here naively
@@ -469,10 +472,22 @@ def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_
     ratios = [len(tok.encode(h)) / len(tok.encode(e)) for h, e in zip(parallel['hin_Deva'], parallel['eng'])]
     assert m['per_lang']['hin_Deva']['premium'] == pytest.approx(sum(ratios) / 20)
     assert m['per_lang']['cmn_Hani']['fertility'] is None and m['overall']['fertility'] > 1
-    for f in ['toy_val_overall.tex', 'toy_val_bytes_per_token.tex', 'toy_val_premium.tex',
-              'toy_val_bytes_per_token.png', 'toy_val_premium.png', 'toy_val_vs_vocab.png']:
-        assert (tmp_path / 'eval' / f).stat().st_size > 100, f
-    assert r'\toprule' in (tmp_path / 'eval' / 'toy_val_overall.tex').read_text()
+    for f in ['overall.tex', 'bytes_per_token.tex', 'premium.tex', 'bytes_per_token.png', 'premium.png',
+              'vs_vocab.png']:
+        assert (tmp_path / 'eval' / f"{tag}_{f}").stat().st_size > 100, f
+    assert r'\toprule' in (tmp_path / 'eval' / f"{tag}_overall.tex").read_text()
+    # row 5: an eval on a second corpus (own text) stands beside the first, which keeps its metrics and plots
+    first = {p: p.read_bytes() for p in (tmp_path / 'eval').rglob('*') if p.is_file()}
+    (tmp_path / 'corpus' / 'own').mkdir()
+    with open(tmp_path / 'corpus' / 'own' / 'val.jsonl', 'w') as f:
+        for i, d in enumerate(docs[:40]):
+            f.write(json.dumps({'text': d.upper(), 'lang': langs[i % 6]}, ensure_ascii=False) + '\n')
+    TE.eval_all({**cfg, 'corpus': 'own'})
+    assert {p: p.read_bytes() for p in first} == first
+    own = f"own_val_{sha12(tmp_path / 'corpus' / 'own' / 'val.jsonl')}"
+    m_own = json.load(open(tmp_path / 'eval' / 'unigram-500' / own / 'metrics.json'))
+    assert m_own['corpus'] == 'own' and m_own['hash'] == m['hash'] and m_own['overall'] != m['overall']
+    assert (tmp_path / 'eval' / f"{own}_overall.tex").stat().st_size > 100
 
 
 def test_eval_that_cannot_write_is_one_line_and_leaves_no_temp_file(trained, tmp_path):
@@ -553,8 +568,9 @@ def test_a_changed_setting_or_an_unrecorded_split_is_refused_not_skipped(tmp_pat
         T.train_all(train_cfg(tmp_path))
     with open(tmp_path / 'corpus' / 'toy' / 'tok.jsonl', 'a') as f:
         f.write(json.dumps({'text': 'edited by hand', 'lang': 'eng'}) + '\n')
-    with pytest.raises(SystemExit, match=r'tok.jsonl: its bytes \(sha256 \w{12}\) are not the split prepare.py '
-                                         r'recorded in .*meta.json \(\w{12}\): edited or half-rebuilt; remake the'):
+    with pytest.raises(SystemExit, match=r"tok.jsonl: the tok split's bytes \(sha256 \w{12}\) are not the \w{12} "
+                                         r"prepare.py recorded in .*meta.json: edited since; remake it with "
+                                         r"`python prepare.py CONFIG --corpus=toy --overwrite=True`"):
         T.train_all(train_cfg(tmp_path, out_dir=str(tmp_path / 'other')))
     assert not os.path.exists(tmp_path / 'other')
 
@@ -609,3 +625,53 @@ def test_only_pretokens_longer_than_the_cap_are_cut_and_the_text_is_kept():
     assert ''.join(pieces[30:]) == ''.join(docs[30:])
     assert all(len(p) <= T.MAX_PRETOKEN_CHARS for q in pieces[30:] for p in tokenization.pretokenize(q))
     assert 'x' in pieces[30] and len(pieces) > 36
+
+
+# ---------------------------------------------------------------- issue 27: edited splits, impossible vocab sizes
+def test_eval_of_a_split_edited_after_prepare_is_refused_naming_the_command_that_remakes_it(tmp_path):
+    """Row 8: the metrics would be of text no artifact names; one line naming the split and prepare.py's command."""
+    toy_corpus(tmp_path, make_docs(60))
+    T.train_all(train_cfg(tmp_path))
+    d = tmp_path / 'corpus' / 'toy'
+    (d / 'val.jsonl').write_text(''.join(json.dumps({'text': t, 'lang': 'eng'}) + '\n' for t in make_docs(12, 5)))
+    meta = json.loads((d / 'meta.json').read_text())
+    meta['splits']['val'] = {'sha256': hashlib.sha256((d / 'val.jsonl').read_bytes()).hexdigest()}
+    (d / 'meta.json').write_text(json.dumps(meta))
+    args = ['eval', '--premium_n_stories=2', f"--eval_dir={tmp_path / 'eval'}"]
+    assert run_tokenizer_py(tmp_path, *args)[0] == 0  # as prepare.py recorded it: measured
+    data = bytearray((d / 'val.jsonl').read_bytes())
+    data[20] = ord('Q') if data[20] != ord('Q') else ord('R')  # one byte edited by hand
+    (d / 'val.jsonl').write_bytes(bytes(data))
+    rc, err = run_tokenizer_py(tmp_path, *args)
+    assert rc == 1 and len(err) == 1 and 'Traceback' not in err[0], err
+    assert err[0].startswith(f"{d / 'val.jsonl'}: the val split's bytes (sha256 ")
+    assert err[0].endswith("edited since; remake it with `python prepare.py CONFIG --corpus=toy --overwrite=True` "
+                           "(CONFIG: the one that made it), or restore it")
+    assert len(list((tmp_path / 'eval' / 'bpe-300').iterdir())) == 1  # nothing written of the edited text
+
+
+def test_a_vocab_size_no_text_can_fill_is_refused_before_training(tmp_path):
+    """Row 13: 1e9 aborted inside the trainer's allocation (rc 134) and 5e6 was refused only after training; both
+    are refused in one line before training, against a bound the trainers themselves never beat."""
+    toy_corpus(tmp_path, make_docs(60))
+    split = tmp_path / 'corpus' / 'toy' / 'tok.jsonl'
+    n = split.stat().st_size
+    for v, algo in [('1e9', 'bpe'), ('5e6', 'unigram'), ('5e6', 'bpe')]:
+        rc, err = run_tokenizer_py(tmp_path, f"--algorithms=[{algo}]", f"--vocab_sizes=[{v}]")
+        assert rc == 1 and len(err) == 1 and 'Traceback' not in err[0], err
+        most = T.vocab_limit(algo, n, T.unigram_max_piece_length)
+        assert err[0] == (f"config error: vocab_sizes: {algo} cannot learn {int(float(v)):,} ids from {split} "
+                          f"({n:,} bytes: at most {most:,}); lower vocab_sizes to <= {most:,} or train on more text")
+    assert not os.path.exists(tmp_path / 'tok')
+    rc, err = run_tokenizer_py(tmp_path, '--vocab_sizes=[300.5]')
+    assert rc == 1 and err == ["config error: vocab_sizes: 300.5 is not a whole number of ids; give e.g. "
+                               "--vocab_sizes=[2000,4000]"]
+    # the bound is never below what the trainers reach: asked for just under it, they stop short on their own
+    text = [json.loads(line)['text'] for line in split.read_text().splitlines()]
+    with pytest.raises(SystemExit, match='BPE stopped at') as e:
+        T.train_bpe(text, T.vocab_limit('bpe', n, 16), str(tmp_path / 'b'), min_frequency=1)
+    assert int(str(e.value).split('stopped at ')[1].split()[0].replace(',', '')) <= T.vocab_limit('bpe', n, 16)
+    with pytest.raises(SystemExit, match='more than SentencePiece can fill') as e:
+        T.train_unigram(text, min(T.vocab_limit('unigram', n, 16), 2 ** 31 - 1), str(tmp_path / 'u'))
+    reached = int(str(e.value).split('(at most ')[1].split(')')[0].replace(',', ''))
+    assert reached <= T.vocab_limit('unigram', n, 16)

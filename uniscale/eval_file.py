@@ -9,8 +9,10 @@ write through here, so results accumulate instead of overwriting one another.
 A scoring's identity, `eval_id` = fingerprint of (run_id, step, finished, eval_set): the run it scored (train.py's
 config.json `run_id`; null for runs trained before runs recorded one), its checkpoint, and the set it scored (the
 EVAL_SET_KEYS, whose split_sha256 is the hash of the text actually read, so an edited file is another
-set). Scoring again replaces only the entry with the same identity; other sets, steps and tasks stay. Readers of the
-top-level fields (correlate.py, sweep.py) see the latest scoring; `find` looks one up among all of them.
+set). Scoring again replaces only the entry with the same identity; other sets, steps and tasks stay. The top
+level is the latest scoring, for people; programs pick an entry by its identity, never "the latest": `find`
+(run_folder.eval_is_current, the sweep's "done") and uniscale/study_inputs.study_entry (correlate.py: the entry
+of the study's eval set).
 
 A writer holds the run folder's eval lock ({run_dir}/.eval.lock) from reading the file to writing it back, so two
 writers (eval_bpb.py and downstream.py on one run) never lose each other's results; it waits up to WAIT_S for

@@ -308,14 +308,34 @@ def cost_lines(s):
                       'tokens/non-emb. param', 'inference FLOPs/byte', 'bytes/token'], rows)]
 
 
+def intrinsic_text_line(s):
+    """Which text the metrics are of (summary.json `intrinsic_text`), the command measuring it."""
+    t = s.get('intrinsic_text') or {}
+    sha = (t.get('split_sha256') or '')[:12]
+    where = f"the {t.get('split')} split of corpus {t.get('corpus')}"
+    what = (f"{where} (sha256 {sha})" if sha else
+            f"{where}, whose meta.json is not in {t.get('corpus_dir')}: which text it is cannot be "
+            f"told, so no metrics are used")
+    how = (f"python tokenizer.py eval CONFIG --corpus={t.get('corpus')} "
+           f"--eval_split={t.get('split')} --corpus_dir={t.get('corpus_dir')}")
+    return what, how
+
+
 def intrinsic_lines(s):
-    lines = []
+    what, how = intrinsic_text_line(s)
+    lines = [f"Tokenizer metrics measured on {what}, with the tokenizer each run was trained with.",
+             '']
     if s.get('intrinsic_stale'):
-        lines += [f"Metrics of another tokenizer under the same name, not used: {'; '.join(s['intrinsic_stale'])} "
-                  f"(re-run `python tokenizer.py eval ...` on the runs' tokenizers).", '']
-    if s['intrinsic_missing']:
-        lines += [f"No metrics.json for {', '.join(s['intrinsic_missing'])} (run `python tokenizer.py eval ...`)"
-                  + ('; skipped.' if not s['intrinsic_predictors'] else '; those tokenizers are left out here.'), '']
+        lines += [f"Metrics not used (not the runs' tokenizer): {'; '.join(s['intrinsic_stale'])} "
+                  f"(re-run `{how}` on the runs' tokenizers).", '']
+    missing = s['intrinsic_missing']
+    if missing:
+        other = s.get('intrinsic_other_text') or {}
+        elsewhere = '; '.join(f"{t} on {', '.join(v)}" for t, v in other.items() if t in missing)
+        lines += [f"No metrics of this text for {', '.join(missing)} (run `{how}`)"
+                  + (f"; measured on other text only: {elsewhere}" if elsewhere else '')
+                  + ('; skipped.' if not s['intrinsic_predictors'] else
+                     '; those tokenizers are left out here.'), '']
     if not s['intrinsic_predictors']:
         return lines + ['(none)']
     b = s['intrinsic_baseline']

@@ -5,9 +5,12 @@ with tokenizer.py's settings (eval_*, renyi_alpha, premium_*, flores_*).
     python tokenizer.py eval config/tokenizers_demo.py
     python tokenizer.py eval config/tokenizers_fineweb2.py --premium_set=flores200
 
-Writes out/tokenizer_eval/{name}/metrics.json per tokenizer (per language and overall: bytes and chars per token,
-fertility, continued words, vocabulary utilisation, Shannon and Rényi efficiency, the parity premium, Gini) and,
-for all tokenizers together, out/tokenizer_eval/{corpus}_{split}_*.png / *.tex.
+Writes out/tokenizer_eval/{name}/{corpus}_{split}_{sha12}/metrics.json per tokenizer and eval text
+(per language and overall: bytes and chars per token, fertility, continued words, vocabulary
+utilisation, Shannon and Rényi efficiency, the parity premium, Gini; sha12: the split's sha256, so
+several corpora stand side by side, uniscale/study_inputs.py) and, for all tokenizers together,
+out/tokenizer_eval/{corpus}_{split}_{sha12}_*.png / *.tex. A split whose bytes are not the sha256
+prepare.py recorded (edited since) is refused before anything is measured.
 
 The premium is Petrov et al. (2023)'s: tokens of a text / tokens of the same text in the reference language,
 on PARALLEL text, averaged over the parallel set: FLORES-200 devtest (premium_set='flores200', from the hub) or,
@@ -25,11 +28,12 @@ from collections import Counter
 
 import numpy as np
 
-from uniscale.atomic import write_atomic, write_error
+from uniscale.atomic import read_json, write_atomic, write_error
 from uniscale.identity import file_sha256
 from uniscale.report_format import pyplot, save_figure
 from uniscale.sources import hub_available
 from uniscale.splits import read_docs
+from uniscale.study_inputs import metrics_path, text_tag
 from uniscale.tokenization import load_tokenizer, tokenizer_name
 
 _WHITESPACE = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)  # str.split()'s set
@@ -289,11 +293,12 @@ def eval_all(cfg):
     toks = distinct_names([load_tokenizer(p) for p in paths + list(cfg['eval_tokenizers'])])  # before the slow part
     check_premium_config(cfg)
     split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['eval_split']}.jsonl")
+    split_sha = checked_split_sha(cfg['corpus_dir'], cfg['corpus'], cfg['eval_split'])  # the text
     docs = read_docs_by_lang(split_path, cfg['eval_max_bytes_per_lang'])
     if not docs:
         raise SystemExit(f"{split_path}: no documents; re-run prepare.py for corpus {cfg['corpus']!r}")
-    tag, parallel = f"{cfg['corpus']}_{cfg['eval_split']}", parallel_texts(cfg, set(docs))
-    split_sha = file_sha256(split_path)  # which text the numbers are of (the identity of the eval set)
+    tag = text_tag(cfg['corpus'], cfg['eval_split'], split_sha)
+    parallel = parallel_texts(cfg, set(docs))
     print(f"parity premium on {cfg['premium_set']}: {len(parallel[cfg['premium_reference']]):,} texts in "
           f"{len(parallel)} languages")
     results = []
@@ -302,9 +307,11 @@ def eval_all(cfg):
         m = intrinsic_metrics(tok, docs, cfg['renyi_alpha'], cfg['premium_reference'], set(cfg['unspaced']),
                               parallel, cfg['premium_set'])
         m.update(corpus=cfg['corpus'], split=cfg['eval_split'], split_sha256=split_sha, path=tok.path,
-                 trained_on=getattr(tok, 'trained_on', None))
+                 trained_on=getattr(tok, 'trained_on', None),
+                 max_bytes_per_lang=cfg['eval_max_bytes_per_lang'])
+        path = metrics_path(cfg['eval_dir'], tok.name, cfg['corpus'], cfg['eval_split'], split_sha)
         with writing(cfg['eval_dir']):
-            write_atomic(os.path.join(cfg['eval_dir'], tok.name, 'metrics.json'), json.dumps(m, indent=2))
+            write_atomic(path, json.dumps(m, indent=2))
         o = m['overall']
         print(f"{tok.name:>16}: {o['bytes_per_token']:.3f} bytes/token, Rényi eff {o['renyi_efficiency']:.3f}, "
               f"vocab used {o['vocab_utilisation']:.1%}, Gini {o['gini_tokens_per_byte']:.3f}, mean premium "
@@ -312,6 +319,33 @@ def eval_all(cfg):
         results.append(m)
     with writing(cfg['eval_dir']):
         write_reports(results, cfg['eval_dir'], tag)
-    print(f"{cfg['eval_dir']}: metrics.json per tokenizer, {len(glob.glob(os.path.join(cfg['eval_dir'], tag + '_*')))}"
-          f" plots and tables ({tag}_*)")
+    n_plots = len(glob.glob(os.path.join(glob.escape(cfg['eval_dir']), tag + '_*')))
+    print(f"{cfg['eval_dir']}: {{name}}/{tag}/metrics.json per tokenizer, {n_plots} plots and "
+          f"tables ({tag}_*)")
 
+
+def remake_advice(corpus):
+    """The command that remakes a corpus's splits (prepare.py skips made ones unless told)."""
+    return (f"remake it with `python prepare.py CONFIG --corpus={corpus} --overwrite=True` "
+            f"(CONFIG: the one that made it)")
+
+
+def checked_split_sha(corpus_dir, corpus, split):
+    """The sha256 of a text split's bytes, refused in one line when it is not the one prepare.py
+    recorded in the corpus's meta.json (edited, or half-rebuilt, since): numbers of it would be of
+    text no artifact names."""
+    path = os.path.join(corpus_dir, corpus, f"{split}.jsonl")
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: text split not found; make it with "
+                         f"`python prepare.py CONFIG --corpus={corpus}`")
+    sha, meta_path = file_sha256(path), os.path.join(corpus_dir, corpus, 'meta.json')
+    meta = None
+    if os.path.isfile(meta_path):
+        meta = read_json(meta_path, 'corpus meta.json', remake_advice(corpus))
+    splits = meta.get('splits') if isinstance(meta, dict) else None
+    recorded = ((splits or {}).get(split) or {}).get('sha256')
+    if recorded and recorded != sha:
+        raise SystemExit(f"{path}: the {split} split's bytes (sha256 {sha[:12]}) are not the "
+                         f"{recorded[:12]} prepare.py recorded in {meta_path}: edited since; "
+                         f"{remake_advice(corpus)}, or restore it")
+    return sha
