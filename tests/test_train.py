@@ -536,3 +536,34 @@ def test_patching_the_loss_line_in_model_py_changes_the_training_step(monkeypatc
     assert smooth_loss == pytest.approx(ref_loss.item(), rel=1e-5)
     for k, p in ref.named_parameters():
         assert torch.allclose(smooth_grads[k], p.grad, atol=1e-6, rtol=1e-4), k
+
+
+def test_a_failed_background_checkpoint_write_stops_the_run_at_the_next_step(data, tmp_path, monkeypatch):
+    """Issue 27 row 11: the write of step 8 fails (a full disk); the loop polls the writer after each step, so the
+    run stops at step 9 with the one-line disk error, not at the next save (step 12), and the step-4 checkpoint is
+    kept. Each step here waits for the write in flight, so the failure has surely ended before step 9's poll."""
+    import errno
+    import threading
+    real_save, real_step = torch.save, train.train_step
+
+    def save(obj, path, *a, **k):
+        if obj['step'] == 8:
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        real_save(obj, path, *a, **k)
+
+    def step_after_the_write(*a, **k):
+        for t in threading.enumerate():
+            if t.name == 'checkpoint-writer':
+                t.join()
+        return real_step(*a, **k)
+    monkeypatch.setattr(torch, 'save', save)
+    monkeypatch.setattr(train, 'train_step', step_after_the_write)
+    run_dir = str(tmp_path / 'run')
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, max_steps=12, eval_interval=4))
+    msg = str(e.value)
+    assert 'ckpt.pt: could not write the checkpoint at step 8 (' in msg and 'free disk space' in msg
+    assert '\n' not in msg
+    assert max(ev['step'] for ev in read_log(run_dir)) == 8  # step 9 was trained, then the run stopped
+    assert load_ckpt(run_dir)['step'] == 4
+    assert [f for f in os.listdir(run_dir) if f.endswith('.tmp')] == []
