@@ -344,7 +344,7 @@ def run(cfg, stop, held):
 
     writer = CheckpointWriter(ckpt_path)
     if master:  # every check passed (a refusal writes nothing): from here on this process is the run's one writer
-        held.enter_context(locks.hold(run_dir, 'run'))
+        run_lock = held.enter_context(locks.hold(run_dir, 'run'))
         if checkpoint_stamp(ckpt_path) != seen:
             raise SystemExit(f"{ckpt_path}: written by another process while this one was starting; run the same "
                              f"command again")
@@ -456,6 +456,8 @@ def run(cfg, stop, held):
         signalled = stop.received is not None and not ddp  # one process: stop at this step
         if not (is_eval or stopping or signalled or every(cfg['log_interval'])):
             continue
+        if master:
+            run_lock.check()  # .lock deleted by hand: another train.py may write this run too
         asked_to_stop = torch.tensor(float(stop.received is not None), device=dev)
         stats = torch.stack([loss, nonfinite.float(), asked_to_stop])
         if ddp:  # the mean over every sequence of the step, as one process computes it (gloo has no AVG)

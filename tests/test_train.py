@@ -567,3 +567,34 @@ def test_a_failed_background_checkpoint_write_stops_the_run_at_the_next_step(dat
     assert max(ev['step'] for ev in read_log(run_dir)) == 8  # step 9 was trained, then the run stopped
     assert load_ckpt(run_dir)['step'] == 4
     assert [f for f in os.listdir(run_dir) if f.endswith('.tmp')] == []
+
+
+@pytest.mark.parametrize('how', ['deleted', 'taken by another process'])
+def test_a_run_whose_lock_file_was_deleted_stops_at_its_next_log_line(data, tmp_path, monkeypatch, how):
+    """Issue 27 row 12: the run folder's .lock deleted by hand at step 3 (then, in the second case, taken by a
+    second writer, which the deletion allows): the run stops at its next log line (step 4) in one line, so
+    log.jsonl never gets a step twice; a refusal by a held lock says never to delete one."""
+    import contextlib
+
+    from helpers import held_elsewhere
+    run_dir = tmp_path / 'run'
+    real_append = train.append_event
+    other = contextlib.ExitStack()
+
+    def append(path, event, wandb=None):
+        real_append(path, event, wandb)
+        if event['step'] == 3:
+            os.remove(run_dir / '.lock')
+            if how != 'deleted':
+                other.enter_context(held_elsewhere(run_dir, 'run'))
+    monkeypatch.setattr(train, 'append_event', append)
+    with other, pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, max_steps=8))
+    msg = str(e.value)
+    assert msg.startswith(f"{run_dir / '.lock'}: the lock of this run was deleted or replaced") and '\n' not in msg
+    assert 'never delete a held .lock file by hand' in msg
+    assert [ev['step'] for ev in read_log(run_dir)] == [0, 1, 2, 3]
+    monkeypatch.setattr(train, 'append_event', real_append)
+    with held_elsewhere(run_dir, 'run'), pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, max_steps=8))
+    assert 'being written by pid' in str(e.value) and 'never delete a held .lock file by hand' in str(e.value)
