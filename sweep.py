@@ -365,6 +365,7 @@ def run_jobs(jobs, cfg, runner):
 
     def one(job):
         label, cmd, log = job
+        locks.check_held()  # .lock deleted by hand: another sweep may launch these jobs too
         print(f"$ {shlex.join(cmd)}" + (f"  > {log}" if log else ''), flush=True)
         code, _ = runner(cmd, log=log, env=env)
         if code:

@@ -321,3 +321,21 @@ def test_a_btm_export_loaded_without_trust_remote_code_says_to_pass_it(btm_dir, 
 def test_sample_py_refuses_settings_out_of_range_in_one_line(tmp_path, arg, expect):
     rc, err = run_script('sample.py', f"--run={tmp_path / 'no_such_run'}", arg)
     one_line(rc, err, f"config error: {expect}")
+
+
+# ---------------------------------------------------------------- a held lock deleted by hand (issue 27 row 12)
+def test_check_held_stops_a_long_writer_whose_lock_file_was_deleted_or_replaced(tmp_path):
+    """prepare.py (at each shard and progress record) and the sweep (at each job) call locks.check_held: every
+    lock the process holds is checked by its file's device and inode."""
+    from uniscale import locks
+    folder = tmp_path / 'corpus'
+    with locks.hold(str(folder), 'corpus'):
+        locks.check_held()  # untouched: nothing to say
+        os.remove(folder / '.lock')
+        msg = refusal(locks.check_held)
+        assert msg.startswith(f"{folder / '.lock'}: the lock of this corpus was deleted or replaced")
+        assert 'never delete a held .lock file by hand' in msg
+        (folder / '.lock').write_text('')  # made again by another process: another file
+        assert 'deleted or replaced' in refusal(locks.check_held)
+    locks.check_held()  # released: no longer checked
+    assert locks.HELD == []

@@ -39,6 +39,7 @@ def holder(folder, name=LOCK_NAME):
 
 
 NEVER_DELETE = "never delete a held .lock file by hand (the OS releases a killed holder's)"
+HELD = []  # the Held of every lock this process holds now, for check_held
 
 
 def file_identity(path):
@@ -69,6 +70,13 @@ class Held:
                 f"again; {NEVER_DELETE}")
 
 
+def check_held():
+    """check() every lock this process holds: one line for a long writer (prepare.py's encoding, the
+    sweep's jobs) that does not keep hold()'s Held at hand."""
+    for held in list(HELD):
+        held.check()
+
+
 @contextmanager
 def hold(folder, what, name=LOCK_NAME, wait_s=0):
     """Hold the folder's lock for the block, yielding a Held (its check() for long writers); a
@@ -87,11 +95,16 @@ def hold(folder, what, name=LOCK_NAME, wait_s=0):
             raise SystemExit(f"{folder}: this {what} is being written by {holder(folder, name)}; wait for it to "
                              f"finish or stop it (two writers would mix their files); "
                              f"{NEVER_DELETE}") from None
+    held = None
     try:
         write_json_atomic(path + '.owner', {
             'pid': os.getpid(), 'host': socket.gethostname(), 'since': time.strftime('%Y-%m-%d %H:%M:%S'),
             'cmd': ' '.join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:200]})
-        yield Held(folder, what, path)
+        held = Held(folder, what, path)
+        HELD.append(held)
+        yield held
     finally:
+        if held in HELD:
+            HELD.remove(held)
         remove_quietly(path + '.owner')
         lock.release()
