@@ -30,6 +30,7 @@ import os
 import configurator
 from uniscale import locks, run_folder
 from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report, arm_names
+from uniscale import atomic
 from uniscale.atomic import write_atomic, write_json_atomic
 from uniscale.identity import differences, file_sha256, fingerprint
 from uniscale.lr_scan_analysis import lr_scan_lines, lr_scan_summary
@@ -385,6 +386,7 @@ def write_outputs(cfg, s, runs_out, out_dir):
     write_json_atomic(os.path.join(out_dir, 'summary.json'), json_safe(s))
 
 if __name__ == '__main__':
+    atomic.set_output_setting('--analysis_dir')  # a failed write's advice names it
     out, summary = main(configurator.configure(globals()))
     for line in summary.get('left_out') or []:
         print(f"left out: {line}")

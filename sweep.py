@@ -39,6 +39,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import configurator
+from uniscale import atomic
 from uniscale import locks, slurm_launch
 from uniscale.run_folder import corpus_rebuilt, eval_is_current, eval_path, load_checkpoint, read_json, run_state
 
@@ -502,4 +503,5 @@ def main(cfg, runner=run_command):
 
 
 if __name__ == '__main__':
+    atomic.set_output_setting('--sweep_dir')  # a failed write's advice names it
     main(configurator.configure(globals()))

@@ -45,6 +45,7 @@ import torch.distributed as dist
 import configurator
 from model import GPT, PRESETS, make_config
 from uniscale import hardware, locks
+from uniscale import atomic
 from uniscale.atomic import disk_errors
 from uniscale.bpb import validation_bpb
 from uniscale.identity import fingerprint
@@ -500,4 +501,5 @@ def run(cfg, stop, held):
 
 
 if __name__ == '__main__':
+    atomic.set_output_setting('--run_dir or --out_dir')  # a failed write's advice names them
     train(configurator.configure(globals()))

@@ -339,3 +339,62 @@ def test_check_held_stops_a_long_writer_whose_lock_file_was_deleted_or_replaced(
         assert 'deleted or replaced' in refusal(locks.check_held)
     locks.check_held()  # released: no longer checked
     assert locks.HELD == []
+
+
+# ------------------------------------------------ a failed write names the script's own setting
+def run_main(monkeypatch, script, *args):
+    """script run as `python script args` in this process (its __main__ block included) -> its
+    one-line SystemExit; the setting it names for its output is restored afterwards."""
+    import runpy
+    import sys
+
+    from uniscale import atomic
+    monkeypatch.setattr(atomic, 'output_setting', atomic.output_setting)
+    monkeypatch.setattr(sys, 'argv', [script, *args])
+    return refusal(runpy.run_path, os.path.join(ROOT, script), run_name='__main__')
+
+
+@pytest.mark.parametrize('script, setting', [('export_hf.py', '--out'), ('sample.py', '--out')])
+def test_a_write_under_a_file_names_the_setting_of_the_script_that_writes(monkeypatch, tmp_path,
+                                                                         tok_dir, script, setting):
+    """Issue 27 row 14: the advice of a failed write was 'write elsewhere (out_dir)' in every
+    script; each now names its own setting (train.py's: test_train.py; correlate.py's: below)."""
+    import helpers
+    from test_sample import write_run
+    run = write_run(str(tmp_path / 'run'), helpers.random_model(block_size=64), tok_dir)
+    (tmp_path / 'file').write_text('')
+    out = tmp_path / 'file' / ('hf' if script == 'export_hf.py' else 'samples.md')
+    extra = ['--max_new_tokens=2', '--num_samples=1', '--device=cpu']
+    extra = extra if script == 'sample.py' else []
+    msg = run_main(monkeypatch, script, f'--run={run}', f'--out={out}', *extra)
+    assert ': cannot write (' in msg and msg.endswith(f"or write elsewhere ({setting})"), msg
+    assert 'out_dir' not in msg
+
+
+def test_correlate_on_an_unwritable_analysis_folder_names_analysis_dir(monkeypatch, tmp_path):
+    from test_correlate import write_ab_run
+    runs = tmp_path / 'runs'
+    a = write_ab_run(runs, 'bpe-4k', 1, 3.0, speed=1.0)
+    b = write_ab_run(runs, 'btm-4k', 1, 4.0, speed=1.5)
+    (tmp_path / 'file').write_text('')
+    msg = run_main(monkeypatch, 'correlate.py', 'ab', f'--runs={a},{b}', f'--runs_dir={runs}',
+                   f"--analysis_dir={tmp_path / 'file' / 'analysis'}",
+                   f"--tokens_dir={tmp_path / 'tokens'}",
+                   '--plots=False', '--n_bootstrap=100')
+    assert 'cannot write (Not a directory)' in msg, msg
+    assert msg.endswith('or write elsewhere (--analysis_dir)'), msg
+
+
+@pytest.mark.parametrize('err, fix', [
+    (errno.ENOSPC, 'the disk is full: free space'),
+    (errno.EROFS, 'the file system is read-only: make it writable'),
+    (errno.EACCES, 'no permission to write there: fix the permissions')])
+def test_a_script_with_no_output_setting_gives_advice_without_one(monkeypatch, err, fix):
+    """eval_bpb.py writes into the run folders: no setting moves them, so its advice names none."""
+    from uniscale import atomic
+    monkeypatch.setattr(atomic, 'output_setting', None)
+    msg = str(atomic.write_error('out/runs/r/eval.json', OSError(err, os.strerror(err))))
+    assert msg.endswith(fix) and 'elsewhere' not in msg
+    monkeypatch.setattr(atomic, 'output_setting', '--out')
+    assert str(atomic.write_error('x', OSError(err, os.strerror(err)), '--eval_dir')).endswith(
+        f"{fix}, or write elsewhere (--eval_dir)")

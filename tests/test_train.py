@@ -598,3 +598,26 @@ def test_a_run_whose_lock_file_was_deleted_stops_at_its_next_log_line(data, tmp_
     with held_elsewhere(run_dir, 'run'), pytest.raises(SystemExit) as e:
         train.train(config(data, run_dir, max_steps=8))
     assert 'being written by pid' in str(e.value) and 'never delete a held .lock file by hand' in str(e.value)
+
+
+@pytest.mark.parametrize('where', ['run_dir', 'compile_cache_dir'])
+def test_a_run_folder_that_cannot_be_written_names_the_setting_that_moves_it(data, tmp_path,
+                                                                            monkeypatch, where):
+    """Issue 27 row 14: `python train.py` on an unwritable folder said 'write elsewhere (out_dir)';
+    it names --run_dir or --out_dir (the run folder), --compile_cache_dir (inductor's caches)."""
+    import runpy
+
+    from uniscale import atomic
+    (tmp_path / 'file').write_text('')
+    args = [f"--out_dir={data['out']}", f"--tokenizer={data['a']}", f"--model_args={TINY}",
+            '--block_size=32', '--batch_size=4', '--max_steps=2', '--eval_docs=2', '--device=cpu',
+            f"--run_dir={tmp_path / ('file' if where == 'run_dir' else '') / 'run'}",
+            f"--compile={where != 'run_dir'}", f"--compile_cache_dir={tmp_path / 'file' / 'cache'}"]
+    monkeypatch.setattr(atomic, 'output_setting', atomic.output_setting)
+    monkeypatch.setattr(sys, 'argv', ['train.py', *args])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(os.path.join(ROOT, 'train.py'), run_name='__main__')
+    msg = str(e.value)
+    want = '--run_dir or --out_dir' if where == 'run_dir' else '--compile_cache_dir'
+    assert ': cannot write (' in msg and '\n' not in msg, msg
+    assert msg.endswith(f"or write elsewhere ({want})"), msg

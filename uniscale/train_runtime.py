@@ -207,7 +207,7 @@ def use_compile_cache(path):
     shapes, loads the compiled graphs instead of compiling them again."""
     import torch._functorch.config
     import torch._inductor.config
-    with disk_errors(path):
+    with disk_errors(path, '--compile_cache_dir'):
         os.makedirs(path, exist_ok=True)
     os.environ['TORCHINDUCTOR_CACHE_DIR'] = os.path.abspath(path)  # read by inductor at each compile
     torch._inductor.config.fx_graph_cache = True
