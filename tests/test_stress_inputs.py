@@ -398,3 +398,21 @@ def test_a_script_with_no_output_setting_gives_advice_without_one(monkeypatch, e
     monkeypatch.setattr(atomic, 'output_setting', '--out')
     assert str(atomic.write_error('x', OSError(err, os.strerror(err)), '--eval_dir')).endswith(
         f"{fix}, or write elsewhere (--eval_dir)")
+
+
+# ------------------------------------------------ correlate.py ab counts folders (row 15)
+def test_correlate_ab_counts_the_run_folders_a_pattern_gives_not_the_patterns(tmp_path):
+    """`--runs='out/runs/gpt2-tiny_*'` (one pattern, four folders) is four runs; a pattern that
+    gives one folder is refused in one line saying how many it found."""
+    import correlate
+    from test_correlate import FAST, write_ab_run
+    runs = tmp_path / 'runs'
+    for tok, bpt, speed in (('bpe-4k', 3.0, 1.0), ('btm-4k', 4.0, 1.5)):
+        for seed in (1, 2):
+            write_ab_run(runs, tok, seed, bpt, speed=speed + 0.05 * seed)
+    cfg = dict(configurator.defaults(correlate), **FAST, command='ab', runs_dir=str(runs),
+               name='ab', analysis_dir=str(tmp_path / 'analysis'), tokens_dir=str(tmp_path / 'tokens'))
+    _, s = correlate.main({**cfg, 'runs': [f"{runs}/gpt2-tiny_*"]})
+    assert sorted(r['run'] for r in s['runs']) == sorted(os.listdir(runs))
+    msg = refusal(correlate.main, {**cfg, 'runs': [f"{runs}/*_bpe-4k_s1"]})
+    assert msg.startswith('correlate.py ab: --runs names 1 run folder(s); give two or more runs')
