@@ -359,7 +359,7 @@ def main(cfg):
         n_found = len(run_folders(cfg)) if cfg['runs'] else 0  # folders, once patterns are expanded
         if n_found < 2:
             raise SystemExit(f"correlate.py ab: --runs names {n_found} run folder(s); give two or "
-                             f"more runs, e.g. --runs=out/runs/A,out/runs/B or --runs='out/runs/*_s1'")
+                             f"more runs, e.g. --runs=out/runs/A,out/runs/B or --runs='out/runs/*'")
         records, left_out = checked_runs(cfg, 'ab')
         check_groups(records, cfg, 'ab')
         s, runs_out = ab_analysis(records, cfg, run_folder.read_json)

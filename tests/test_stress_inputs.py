@@ -411,7 +411,8 @@ def test_correlate_ab_counts_the_run_folders_a_pattern_gives_not_the_patterns(tm
         for seed in (1, 2):
             write_ab_run(runs, tok, seed, bpt, speed=speed + 0.05 * seed)
     cfg = dict(configurator.defaults(correlate), **FAST, command='ab', runs_dir=str(runs),
-               name='ab', analysis_dir=str(tmp_path / 'analysis'), tokens_dir=str(tmp_path / 'tokens'))
+               name='ab', analysis_dir=str(tmp_path / 'analysis'),
+               tokens_dir=str(tmp_path / 'tokens'))
     _, s = correlate.main({**cfg, 'runs': [f"{runs}/gpt2-tiny_*"]})
     assert sorted(r['run'] for r in s['runs']) == sorted(os.listdir(runs))
     msg = refusal(correlate.main, {**cfg, 'runs': [f"{runs}/*_bpe-4k_s1"]})
