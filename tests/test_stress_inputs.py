@@ -419,19 +419,19 @@ def test_correlate_ab_counts_the_run_folders_a_pattern_gives_not_the_patterns(tm
     assert msg.startswith('correlate.py ab: --runs names 1 run folder(s); give two or more runs')
 
 
-# ------------------------------------------------ the sweep says why its analysis is current (row 14)
-def test_a_sweep_whose_analysis_is_current_says_so_by_its_analysis_id_not_file_times(tmp_path, capsys,
-                                                                                      monkeypatch):
+# ------------------------------------------------ the sweep says why its analysis is current
+def test_a_sweep_whose_analysis_is_current_says_so_by_its_analysis_id(tmp_path, capsys, monkeypatch):
+    """Issue 27 row 14: it said 'newer than every eval file', though the check is by analysis_id."""
     import correlate
     import sweep
     from test_sweep import FakeRunner, config, write_summary
     if not hasattr(correlate, 'lr_scan_runs'):  # as test_sweep's correlate_reads_the_scan
         monkeypatch.setattr(correlate, 'lr_scan_runs', [], raising=False)
-    monkeypatch.setattr(sweep, 'grid_problems', lambda runs, cfg: [])  # stand-in tokenizers (test_sweep's)
+    monkeypatch.setattr(sweep, 'grid_problems', lambda runs, cfg: [])  # stand-in tokenizers
     cfg = config(tmp_path, only=['s1'])
     sweep.main(cfg, FakeRunner())
     write_summary(cfg)
     capsys.readouterr()
     sweep.main(cfg, FakeRunner())
     out = capsys.readouterr().out
-    assert 'is current (same analysis_id): nothing to do' in out and 'newer than' not in out, out
+    assert 'analysis current (same analysis_id), nothing to do' in out and 'newer' not in out, out
