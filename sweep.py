@@ -404,7 +404,7 @@ def run_local(runs, cfg, python, runner):
         if runner(cmd)[0]:
             raise SystemExit(f"sweep: the analysis failed; re-run `{shlex.join(cmd)}` to see why")
     elif cmd:
-        print(f"{cfg['analysis_dir']}/{cfg['name']}: analysis current (same analysis_id), nothing to do")
+        print(f"{cfg['analysis_dir']}/{cfg['name']}: current (same analysis_id), nothing to do")
     if failed:
         raise SystemExit(f"sweep: {len(failed)} run(s) failed: {', '.join(failed)}; fix and re-run the same command "
                          f"(finished runs are skipped)")

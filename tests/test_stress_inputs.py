@@ -420,7 +420,7 @@ def test_correlate_ab_counts_the_run_folders_a_pattern_gives_not_the_patterns(tm
 
 
 # ------------------------------------------------ the sweep says why its analysis is current
-def test_a_sweep_whose_analysis_is_current_says_so_by_its_analysis_id(tmp_path, capsys, monkeypatch):
+def test_a_sweep_says_its_analysis_is_current_by_its_analysis_id(tmp_path, capsys, monkeypatch):
     """Issue 27 row 14: it said 'newer than every eval file', though the check is by analysis_id."""
     import correlate
     import sweep
@@ -434,4 +434,4 @@ def test_a_sweep_whose_analysis_is_current_says_so_by_its_analysis_id(tmp_path, 
     capsys.readouterr()
     sweep.main(cfg, FakeRunner())
     out = capsys.readouterr().out
-    assert 'analysis current (same analysis_id), nothing to do' in out and 'newer' not in out, out
+    assert 'current (same analysis_id), nothing to do' in out and 'newer' not in out, out
