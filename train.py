@@ -43,7 +43,7 @@ import torch
 import torch.distributed as dist
 
 import configurator
-from model import GPT, PRESETS, make_config
+from model import GPT, PRESETS, check_model_args, make_config
 from uniscale import hardware, locks
 from uniscale import atomic
 from uniscale.atomic import disk_errors
@@ -257,6 +257,7 @@ def check_settings(cfg):
     if cfg['preset'] not in PRESETS:
         raise SystemExit(f"config error: preset={cfg['preset']!r} is not a model.py preset; choose one of "
                          f"{', '.join(PRESETS)}")
+    check_model_args(cfg['preset'], cfg['model_args'])  # a wrong type or range: one line, now
 
 
 def open_checkpoint(cfg, ckpt_path, run_dir):
