@@ -31,6 +31,24 @@ split is grouped by language), fixed for the run, scored by uniscale/bpb.py (eva
 (from BOS, every token once, windows of block_size). val_bpb = nll / ln 2 / the documents' UTF-8 bytes (of their
 decoded text; the tokenizers are lossless).
 """
+import signal
+import sys
+
+
+def stopped_while_starting(signum, frame):
+    """SIGTERM / SIGUSR1 before train()'s StopSignal takes over (torch's imports take seconds):
+    nothing was computed or written. One line, then death by that signal as before (exit status
+    128 + signal: the sweep's SLURM task sees no progress and fails, not requeued forever)."""
+    print(f"train.py: stopped by {signal.Signals(signum).name} during start-up, before any step: "
+          f"nothing to save; run it again", file=sys.stderr, flush=True)
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
+
+
+if __name__ == '__main__':  # first of all, before the slow imports; not when train.py is imported
+    signal.signal(signal.SIGTERM, stopped_while_starting)  # no loop variable: it would be a key
+    signal.signal(signal.SIGUSR1, stopped_while_starting)
+
 import contextlib
 import dataclasses
 import functools

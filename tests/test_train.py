@@ -606,8 +606,10 @@ def test_a_run_folder_that_cannot_be_written_names_the_setting_that_moves_it(dat
     """Issue 27 row 14: `python train.py` on an unwritable folder said 'write elsewhere (out_dir)';
     it names --run_dir or --out_dir (the run folder), --compile_cache_dir (inductor's caches)."""
     import runpy
+    import signal
 
     from uniscale import atomic
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGUSR1)}
     (tmp_path / 'file').write_text('')
     args = [f"--out_dir={data['out']}", f"--tokenizer={data['a']}", f"--model_args={TINY}",
             '--block_size=32', '--batch_size=4', '--max_steps=2', '--eval_docs=2', '--device=cpu',
@@ -615,9 +617,32 @@ def test_a_run_folder_that_cannot_be_written_names_the_setting_that_moves_it(dat
             f"--compile={where != 'run_dir'}", f"--compile_cache_dir={tmp_path / 'file' / 'cache'}"]
     monkeypatch.setattr(atomic, 'output_setting', atomic.output_setting)
     monkeypatch.setattr(sys, 'argv', ['train.py', *args])
-    with pytest.raises(SystemExit) as e:
-        runpy.run_path(os.path.join(ROOT, 'train.py'), run_name='__main__')
+    try:
+        with pytest.raises(SystemExit) as e:
+            runpy.run_path(os.path.join(ROOT, 'train.py'), run_name='__main__')
+    finally:  # train.py's __main__ installed its start-up handler
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
     msg = str(e.value)
     want = '--run_dir or --out_dir' if where == 'run_dir' else '--compile_cache_dir'
     assert ': cannot write (' in msg and '\n' not in msg, msg
     assert msg.endswith(f"or write elsewhere ({want})"), msg
+
+
+@pytest.mark.parametrize('sig', ['SIGUSR1', 'SIGTERM'])
+def test_a_signal_during_the_imports_is_one_line_and_death_by_that_signal(sig):
+    """Issue 27 row 13: SLURM's USR1 or a SIGTERM while train.py still imports torch (before
+    train()'s StopSignal) killed it with no message. Now one line, then the same death by signal
+    (128 + signal in a shell: the sweep's SLURM task sees no progress and is not requeued). The
+    signal is sent from the import of torch itself, so it always arrives during the imports."""
+    import signal
+    code = ("import builtins, os, runpy, signal, sys\nreal = builtins.__import__\n"
+            "def imp(name, *a, **k):\n    if name == 'torch':\n        builtins.__import__ = real\n"
+            f"        os.kill(os.getpid(), signal.{sig})\n    return real(name, *a, **k)\n"
+            "builtins.__import__ = imp\nsys.argv = ['train.py']\n"
+            "runpy.run_path('train.py', run_name='__main__')\nprint('not stopped')\n")
+    r = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == -getattr(signal, sig) and 'not stopped' not in r.stdout
+    assert r.stderr.splitlines() == [f"train.py: stopped by {sig} during start-up, before any "
+                                     f"step: nothing to save; run it again"]
