@@ -348,7 +348,7 @@ def run(cfg, stop, held):
         return run_dir
     block_size = block_size_for(cfg, train_shards.bytes_per_token)
     model_cfg = model_config_for(cfg, tok.vocab_size, tok.bos_id, block_size)
-    check_fits(model_cfg, dev, cfg['preset'])
+    check_fits(model_cfg, dev, cfg['preset'], train_shards.bytes_per_token)
     micro = cfg['micro_batch_size'] or cfg['batch_size'] // world
     if micro < 1 or cfg['batch_size'] % (micro * world):
         raise SystemExit(f"config error: batch_size={cfg['batch_size']} must be a multiple of micro_batch_size "

@@ -646,3 +646,31 @@ def test_a_signal_during_the_imports_is_one_line_and_death_by_that_signal(sig):
     assert r.returncode == -getattr(signal, sig) and 'not stopped' not in r.stdout
     assert r.stderr.splitlines() == [f"train.py: stopped by {sig} during start-up, before any "
                                      f"step: nothing to save; run it again"]
+
+
+@pytest.mark.parametrize('preset', ['gpt2-tiny', 'apertus-tiny'])
+def test_a_context_too_long_is_refused_with_the_largest_that_fits(data, tmp_path, monkeypatch,
+                                                                  preset):
+    """Issue 27 row 14: context_bytes=1e12 said 'use a smaller vocabulary'. gpt2's learned positions
+    exceed the memory (here 1 GiB, patched): the advice is the largest block_size whose weights fit,
+    checked against the parameter count one position above; apertus (RoPE, no position weights): the
+    train split is shorter than one window, and the advice names context_bytes with its largest."""
+    from model import make_config
+    monkeypatch.setattr(train_runtime, 'available_memory', lambda: 2 ** 30)
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, tmp_path / 'run', preset=preset, context_bytes=1e12))
+    msg = str(e.value)
+    assert '\n' not in msg and 'vocabulary' not in msg and 'context_bytes' in msg, msg
+    if preset == 'apertus-tiny':
+        tokens_dir = os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a')
+        n_tokens = TokenShards(tokens_dir, 'train').meta['n_tokens']
+        assert f"a window of {n_tokens - 1:,} tokens at most" in msg
+        return
+    import re
+    found = re.search(r'fit up to block_size ([\d,]+) \(context_bytes', msg)
+    largest = int(found.group(1).replace(',', ''))
+
+    def need(block):
+        return 16 * train_runtime.n_params(make_config(preset, 300, block, **TINY))
+    assert need(largest) <= 2 ** 30 < need(largest + 8)  # blocks are multiples of 8
+    assert not os.path.exists(tmp_path / 'run')

@@ -11,6 +11,7 @@ seldom changes.
     with CheckpointWriter('run/ckpt.pt') as writer:
         writer.save(state)                                # a CPU copy now, the write in a background thread
 """
+import dataclasses
 import inspect
 import math
 import os
@@ -65,20 +66,39 @@ def start_processes(device, threads=0):
     return ddp, rank, local_rank, world, dev
 
 
-def check_fits(model_cfg, dev, preset):
-    """Refuse, before any weight is allocated, a model whose weights, gradients and AdamW moments (16 bytes a
-    parameter in fp32) exceed the device's free memory: a huge vocabulary would otherwise die in an allocation."""
-    with torch.device('meta'):
-        n = GPT(model_cfg).num_params()
+def check_fits(model_cfg, dev, preset, bytes_per_token=None):
+    """Refuse, before any weight is allocated, a model whose weights, gradients and AdamW moments
+    (16 bytes a parameter in fp32) exceed the device's free memory: a huge vocabulary would
+    otherwise die in an allocation. The advice names what is too large: the context (gpt2's
+    learned positions) when its parameters are most of them, with the largest block_size that
+    fits (and context_bytes, at bytes_per_token), else the vocabulary."""
+    n = n_params(model_cfg)
     need = 16 * n
     if str(dev).startswith('cuda'):
         free = torch.cuda.mem_get_info(torch.device(dev))[0]
     else:
         free = available_memory()
-    if free is not None and need > free:
-        raise SystemExit(f"config error: {preset} at vocab_size {model_cfg.vocab_size:,} has {n / 1e9:.2f}B parameters "
-                         f"and needs {need / 2**30:.1f} GiB for weights, gradients and AdamW alone, more than the "
-                         f"{free / 2**30:.1f} GiB free on {dev}; use a smaller vocabulary or preset")
+    if free is None or need <= free:
+        return
+    short = n_params(dataclasses.replace(model_cfg, block_size=8))
+    per_token = (n - short) / max(1, model_cfg.block_size - 8)  # the parameters of one position
+    fix = 'use a smaller vocabulary or preset'
+    if n - short > short:  # the context's parameters are most of them
+        largest = 8 + int((free / 16 - short) // per_token) // 8 * 8 if free / 16 > short else 0
+        in_bytes = f" (context_bytes {largest * bytes_per_token:,.0f})" if bytes_per_token else ''
+        fix = (f"lower block_size or context_bytes: its positions' weights fit up to block_size "
+               f"{largest:,}{in_bytes}, activations not counted" if largest >= 8 else
+               'use a smaller preset')
+    raise SystemExit(f"config error: {preset} at vocab_size {model_cfg.vocab_size:,} and "
+                     f"block_size {model_cfg.block_size:,} has {n / 1e9:.2f}B parameters and needs "
+                     f"{need / 2**30:.1f} GiB for weights, gradients and AdamW alone, more than "
+                     f"the {free / 2**30:.1f} GiB free on {dev}; {fix}")
+
+
+def n_params(model_cfg):
+    """GPT(model_cfg)'s parameter count, built on the meta device: shapes without memory."""
+    with torch.device('meta'):
+        return GPT(model_cfg).num_params()
 
 
 def available_memory():
