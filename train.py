@@ -464,7 +464,7 @@ def run(cfg, stop, held):
         batches = micro_batches(data, step, cfg['batch_size'], micro, grad_accum, rank, world, dev)
         loss, grad_norm = train_step(model, optimizer, batches, cfg['grad_clip'], autocast, ddp)
         step += 1
-        writer.poll()  # a checkpoint write that failed stops the run here, before more steps are lost with it
+        writer.poll()  # a failed checkpoint write stops the run now, not an eval interval later
         nonfinite |= ~torch.isfinite(loss)
         if first_step and cfg['compile']:  # the first compiled step is mostly the compile: its own clock
             if device_type == 'cuda':
