@@ -323,10 +323,10 @@ def test_sample_py_refuses_settings_out_of_range_in_one_line(tmp_path, arg, expe
     one_line(rc, err, f"config error: {expect}")
 
 
-# ---------------------------------------------------------------- a held lock deleted by hand (issue 27 row 12)
+# ------------------------------------------------ a held lock deleted by hand (issue 27 row 12)
 def test_check_held_stops_a_long_writer_whose_lock_file_was_deleted_or_replaced(tmp_path):
-    """prepare.py (at each shard and progress record) and the sweep (at each job) call locks.check_held: every
-    lock the process holds is checked by its file's device and inode."""
+    """prepare.py (at each shard and progress record) and the sweep (at each job) call
+    locks.check_held: every lock the process holds is checked by its file's device and inode."""
     from uniscale import locks
     folder = tmp_path / 'corpus'
     with locks.hold(str(folder), 'corpus'):

@@ -538,10 +538,12 @@ def test_patching_the_loss_line_in_model_py_changes_the_training_step(monkeypatc
         assert torch.allclose(smooth_grads[k], p.grad, atol=1e-6, rtol=1e-4), k
 
 
-def test_a_failed_background_checkpoint_write_stops_the_run_at_the_next_step(data, tmp_path, monkeypatch):
-    """Issue 27 row 11: the write of step 8 fails (a full disk); the loop polls the writer after each step, so the
-    run stops at step 9 with the one-line disk error, not at the next save (step 12), and the step-4 checkpoint is
-    kept. Each step here waits for the write in flight, so the failure has surely ended before step 9's poll."""
+def test_a_failed_background_checkpoint_write_stops_the_run_at_the_next_step(data, tmp_path,
+                                                                             monkeypatch):
+    """Issue 27 row 11: the write of step 8 fails (a full disk); the loop polls the writer after
+    each step, so the run stops at step 9 with the one-line disk error, not at the next save (step
+    12), and the step-4 checkpoint is kept. Each step here waits for the write in flight, so the
+    failure has surely ended before step 9's poll."""
     import errno
     import threading
     real_save, real_step = torch.save, train.train_step
@@ -564,16 +566,18 @@ def test_a_failed_background_checkpoint_write_stops_the_run_at_the_next_step(dat
     msg = str(e.value)
     assert 'ckpt.pt: could not write the checkpoint at step 8 (' in msg and 'free disk space' in msg
     assert '\n' not in msg
-    assert max(ev['step'] for ev in read_log(run_dir)) == 8  # step 9 was trained, then the run stopped
+    assert max(ev['step'] for ev in read_log(run_dir)) == 8  # step 9 trained, then the run stopped
     assert load_ckpt(run_dir)['step'] == 4
     assert [f for f in os.listdir(run_dir) if f.endswith('.tmp')] == []
 
 
 @pytest.mark.parametrize('how', ['deleted', 'taken by another process'])
-def test_a_run_whose_lock_file_was_deleted_stops_at_its_next_log_line(data, tmp_path, monkeypatch, how):
-    """Issue 27 row 12: the run folder's .lock deleted by hand at step 3 (then, in the second case, taken by a
-    second writer, which the deletion allows): the run stops at its next log line (step 4) in one line, so
-    log.jsonl never gets a step twice; a refusal by a held lock says never to delete one."""
+def test_a_run_whose_lock_file_was_deleted_stops_at_its_next_log_line(data, tmp_path, monkeypatch,
+                                                                      how):
+    """Issue 27 row 12: the run folder's .lock deleted by hand at step 3 (then, in the second case,
+    taken by a second writer, which the deletion allows): the run stops at its next log line (step
+    4) in one line, so log.jsonl never gets a step twice; a refusal by a held lock says never to
+    delete one."""
     import contextlib
 
     from helpers import held_elsewhere
@@ -591,13 +595,15 @@ def test_a_run_whose_lock_file_was_deleted_stops_at_its_next_log_line(data, tmp_
     with other, pytest.raises(SystemExit) as e:
         train.train(config(data, run_dir, max_steps=8))
     msg = str(e.value)
-    assert msg.startswith(f"{run_dir / '.lock'}: the lock of this run was deleted or replaced") and '\n' not in msg
+    assert msg.startswith(f"{run_dir / '.lock'}: the lock of this run was deleted or replaced")
+    assert '\n' not in msg
     assert 'never delete a held .lock file by hand' in msg
     assert [ev['step'] for ev in read_log(run_dir)] == [0, 1, 2, 3]
     monkeypatch.setattr(train, 'append_event', real_append)
     with held_elsewhere(run_dir, 'run'), pytest.raises(SystemExit) as e:
         train.train(config(data, run_dir, max_steps=8))
-    assert 'being written by pid' in str(e.value) and 'never delete a held .lock file by hand' in str(e.value)
+    assert 'being written by pid' in str(e.value)
+    assert 'never delete a held .lock file by hand' in str(e.value)
 
 
 @pytest.mark.parametrize('where', ['run_dir', 'compile_cache_dir'])

@@ -151,9 +151,9 @@ class CheckpointWriter:
     into pinned buffers kept from one save to the next; the copy is queued on the stream, so the next step's kernels
     run after it and the thread waits for it on an event) and writes it in a background thread with save_checkpoint
     (temp + rename). The next save, a stop, the end of the run and an error wait for the write in flight; a write
-    that failed is raised at that wait, as the one line save_checkpoint gives, or sooner: the loop polls the writer
-    after every step (poll, no wait), so a failed write stops the run at the next step, not an eval interval later
-    (the steps trained past it would be lost with it)."""
+    that failed is raised at that wait, as the one line save_checkpoint gives, or sooner: the loop
+    polls the writer after every step (no wait), so a failed write stops the run at the next step,
+    not an eval interval later (the steps trained past it would be lost with it)."""
 
     def __init__(self, path):
         self.path, self.thread, self.error, self.pinned = path, None, None, {}
@@ -200,7 +200,7 @@ class CheckpointWriter:
             self.error = e
 
     def poll(self):
-        """Raise the error of a write that has ended in failure; never waits (a thread's is_alive: cheap)."""
+        """Raise the error of a write that ended in failure; never waits (is_alive: cheap)."""
         if self.thread is not None and not self.thread.is_alive():
             self.wait()
 
