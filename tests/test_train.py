@@ -569,6 +569,15 @@ def test_a_failed_background_checkpoint_write_stops_the_run_at_the_next_step(dat
     assert max(ev['step'] for ev in read_log(run_dir)) == 8  # step 9 trained, then the run stopped
     assert load_ckpt(run_dir)['step'] == 4
     assert [f for f in os.listdir(run_dir) if f.endswith('.tmp')] == []
+    def every_save_fails(obj, path, *a, **k):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(torch, 'save', every_save_fails)
+    with pytest.raises(SystemExit) as e:  # the first write fails: no checkpoint to resume from
+        train.train(config(data, tmp_path / 'first', max_steps=12, eval_interval=4))
+    msg = str(e.value)
+    assert 'at step 4 (' in msg
+    assert msg.endswith('then run it again (no checkpoint was written before this one)')
+    assert max(ev['step'] for ev in read_log(tmp_path / 'first')) == 4
 
 
 @pytest.mark.parametrize('how', ['deleted', 'taken by another process'])

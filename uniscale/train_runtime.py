@@ -141,9 +141,11 @@ def save_checkpoint(path, state):
     except (OSError, RuntimeError) as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        then = ('then resume (the previous checkpoint is kept)' if os.path.exists(path) else
+                'then run it again (no checkpoint was written before this one)')
         raise SystemExit(f"{path}: could not write the checkpoint at step {state['step']} "
-                         f"({str(e).splitlines()[0]}); free disk space or fix permissions, then resume (the "
-                         f"previous checkpoint is kept)") from None
+                         f"({str(e).splitlines()[0]}); free disk space or fix permissions, "
+                         f"{then}") from None
 
 
 class CheckpointWriter:
