@@ -30,6 +30,7 @@ import os
 import configurator
 from uniscale import locks, run_folder, study_inputs
 from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report, arm_names
+from uniscale import atomic
 from uniscale.atomic import write_atomic, write_json_atomic
 from uniscale.identity import differences, file_sha256, fingerprint
 from uniscale.lr_scan_analysis import lr_scan_lines, lr_scan_summary
@@ -344,8 +345,10 @@ def main(cfg):
         s.update(notes)
         s['lr_scan'] = lr_scan(records, cfg)
     else:
-        if len(cfg['runs']) < 2:
-            raise SystemExit("correlate.py ab: give two or more runs, e.g. --runs=out/runs/A,out/runs/B")
+        n_found = len(run_folders(cfg)) if cfg['runs'] else 0  # folders, once patterns are expanded
+        if n_found < 2:
+            raise SystemExit(f"correlate.py ab: --runs names {n_found} run folder(s); give two or "
+                             f"more runs, e.g. --runs=out/runs/A,out/runs/B or --runs='out/runs/*'")
         records, left_out = checked_runs(cfg, 'ab')
         check_groups(records, cfg, 'ab')
         s, runs_out = ab_analysis(records, cfg, run_folder.read_json)
@@ -374,6 +377,7 @@ def write_outputs(cfg, s, runs_out, out_dir):
     write_json_atomic(os.path.join(out_dir, 'summary.json'), json_safe(s))
 
 if __name__ == '__main__':
+    atomic.set_output_setting('--analysis_dir')  # a failed write's advice names it
     out, summary = main(configurator.configure(globals()))
     for line in summary.get('left_out') or []:
         print(f"left out: {line}")

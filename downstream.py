@@ -34,6 +34,7 @@ import tempfile
 import time
 
 import configurator
+from uniscale import atomic
 from uniscale import eval_file, identity
 from uniscale.run_folder import (checkpoint_state, eval_path, find_runs, load_checkpoint, read_run_config,
                                  refuse_unfinished, run_name, split_path, split_sha256)
@@ -345,4 +346,5 @@ def main(cfg):
 
 
 if __name__ == '__main__':
+    atomic.set_output_setting('--hf_dir')  # a failed write's advice names it
     main(configurator.configure(globals()))

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 
 import configurator
+from uniscale import atomic
 from uniscale import eval_file, hardware, identity
 from uniscale.bpb import score, score_documents
 from uniscale.run_folder import (check_tokenizer, eval_path, find_runs, load_checkpoint, load_model,
@@ -322,4 +323,5 @@ def main(cfg):
 
 
 if __name__ == '__main__':
+    atomic.set_output_setting(None)  # it writes into the run folders: no setting moves them
     main(configurator.configure(globals()))

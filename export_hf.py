@@ -34,6 +34,7 @@ from transformers import ApertusConfig, GenerationConfig, GPT2Config, PreTrained
 
 import configurator
 from model import XIELU, GPTConfig
+from uniscale import atomic
 from uniscale.atomic import disk_errors, remove_stale_temps, write_atomic
 
 run = ''  # run folder holding ckpt.pt, e.g. out/runs/apertus-50M_bpe-80k_s1
@@ -343,6 +344,7 @@ def export_run(run_dir, out_dir):
 
 
 if __name__ == '__main__':
+    atomic.set_output_setting('--out')  # a failed write's advice names it
     config = configurator.configure(globals())
     if not run:
         raise SystemExit("export_hf.py: say which run to export, e.g. --run=out/runs/apertus-50M_bpe-80k_s1")

@@ -87,14 +87,69 @@ class GPTConfig:
         return -(-self.vocab_size // self.vocab_multiple) * self.vocab_multiple
 
 
+# the least value of each GPTConfig number (dropout below 1 too, rope_theta above 0)
+FIELD_MIN = {'vocab_size': 1, 'block_size': 1, 'n_layer': 1, 'n_head': 1, 'n_kv_head': 0,
+             'n_embd': 1, 'd_ff': 0, 'vocab_multiple': 1, 'dropout': 0.0, 'rope_theta': 0.0,
+             'rope_factor': 1.0, 'rope_original_len': 1, 'doc_bos_id': -1, 'loss_chunk': -1}
+TYPE_NAMES = {int: 'an integer', float: 'a number', str: 'a string'}
+
+
+def field_error(name, value):
+    """Why `value` cannot be GPTConfig's `name` (its default's type, >= FIELD_MIN), or None."""
+    want = type(next(f.default for f in fields(GPTConfig) if f.name == name))
+    if isinstance(value, bool) or not isinstance(value, (int, float) if want is float else want):
+        return f"{name}={value!r} must be {TYPE_NAMES[want]}"
+    if want is str:
+        return None
+    if not math.isfinite(value):
+        return f"{name}={value!r} must be finite"
+    lo = FIELD_MIN.get(name)
+    if lo is not None and (value <= lo if name == 'rope_theta' else value < lo):
+        return f"{name}={value!r} must be {'>' if name == 'rope_theta' else '>='} {lo}"
+    if name == 'dropout' and value >= 1:
+        return f"dropout={value!r} must be below 1"
+    return None
+
+
+def config_error(values):
+    """Why GPTConfig(**values) cannot be (a field's type or range, fields that do not fit each
+    other), or None."""
+    for name, value in values.items():
+        why = field_error(name, value)
+        if why:
+            return why
+    try:
+        GPTConfig(**values)
+    except ValueError as e:  # n_embd by n_head, n_head by n_kv_head, ...
+        return str(e).removeprefix('GPTConfig: ')
+    return None
+
+
 def make_config(preset, vocab_size, block_size, **overrides):
-    """A GPTConfig from a preset name in PRESETS, the tokenizer's vocabulary size, the context length and any overrides."""
+    """A GPTConfig from a preset name in PRESETS, the tokenizer's vocabulary size, the context
+    length and any overrides; a value of the wrong type or range, or that fits no other, is one
+    line."""
     if preset not in PRESETS:
         raise SystemExit(f"model.py: unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     unknown = set(overrides) - {f.name for f in fields(GPTConfig)}
     if unknown:
         raise SystemExit(f"model.py: unknown GPTConfig field(s) {sorted(unknown)} in the overrides of {preset!r}")
-    return GPTConfig(**{**PRESETS[preset], 'vocab_size': vocab_size, 'block_size': block_size, **overrides})
+    values = {**PRESETS[preset], 'vocab_size': vocab_size, 'block_size': block_size, **overrides}
+    why = config_error(values)
+    if why:
+        raise SystemExit(f"model.py: {why} (preset {preset!r} with {overrides})")
+    return GPTConfig(**values)
+
+
+def check_model_args(preset, model_args):
+    """A run's model_args (GPTConfig fields over its preset): refused in one line, before any
+    work."""
+    unknown = sorted(set(model_args) - {f.name for f in fields(GPTConfig)})
+    fields_here = ', '.join(f.name for f in fields(GPTConfig))
+    why = (f"unknown field(s) {unknown}; GPTConfig has {fields_here}" if unknown else
+           config_error({**PRESETS[preset], 'vocab_size': 1, 'block_size': 1, **model_args}))
+    if why:
+        raise SystemExit(f"config error: model_args={model_args!r} on preset {preset!r}: {why}")
 
 
 class RMSNorm(nn.Module):

@@ -176,6 +176,7 @@ class SplitWriter:
             self.checkpoint(state())
 
     def checkpoint(self, state):
+        locks.check_held()  # .lock deleted by hand: another prepare.py may write here too
         with disk_errors(self.dir):
             for f in self.files.values():
                 f.flush()
@@ -436,6 +437,7 @@ def _encode_split(tok, tok_path, corpus_dir, split, tokens_dir, cfg):
             bar.update(end - offset)
             offset = end
             if writer.n_tokens >= cfg['shard_tokens']:
+                locks.check_held()  # .lock deleted by hand: another prepare.py may write here
                 shards.append(writer.close())
                 writer = None
                 record_progress(tokens_dir, split, key, shards, next_line, offset)

@@ -21,6 +21,7 @@ import torch
 
 import configurator
 from uniscale import hardware
+from uniscale import atomic
 from uniscale.atomic import write_atomic
 from uniscale.run_folder import check_tokenizer, find_runs, load_checkpoint, load_model, read_run_config
 
@@ -139,4 +140,5 @@ def main(cfg):
 
 
 if __name__ == '__main__':
+    atomic.set_output_setting('--out')  # a failed write's advice names it
     main(configurator.configure(globals()))

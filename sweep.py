@@ -39,6 +39,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import configurator
+from uniscale import atomic
 from uniscale import locks, slurm_launch
 from uniscale.study_inputs import EVAL_SET_SETTINGS
 from uniscale.run_folder import corpus_rebuilt, eval_is_current, eval_path, load_checkpoint, read_json, run_state
@@ -370,6 +371,7 @@ def run_jobs(jobs, cfg, runner):
 
     def one(job):
         label, cmd, log = job
+        locks.check_held()  # .lock deleted by hand: another sweep may launch these jobs too
         print(f"$ {shlex.join(cmd)}" + (f"  > {log}" if log else ''), flush=True)
         code, _ = runner(cmd, log=log, env=env)
         if code:
@@ -407,7 +409,7 @@ def run_local(runs, cfg, python, runner):
         if runner(cmd)[0]:
             raise SystemExit(f"sweep: the analysis failed; re-run `{shlex.join(cmd)}` to see why")
     elif cmd:
-        print(f"analysis {cfg['analysis_dir']}/{cfg['name']} is newer than every eval file: nothing to do")
+        print(f"{cfg['analysis_dir']}/{cfg['name']}: current (same analysis_id), nothing to do")
     if failed:
         raise SystemExit(f"sweep: {len(failed)} run(s) failed: {', '.join(failed)}; fix and re-run the same command "
                          f"(finished runs are skipped)")
@@ -506,4 +508,5 @@ def main(cfg, runner=run_command):
 
 
 if __name__ == '__main__':
+    atomic.set_output_setting('--sweep_dir')  # a failed write's advice names it
     main(configurator.configure(globals()))

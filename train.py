@@ -31,6 +31,24 @@ split is grouped by language), fixed for the run, scored by uniscale/bpb.py (eva
 (from BOS, every token once, windows of block_size). val_bpb = nll / ln 2 / the documents' UTF-8 bytes (of their
 decoded text; the tokenizers are lossless).
 """
+import signal
+import sys
+
+
+def stopped_while_starting(signum, frame):
+    """SIGTERM / SIGUSR1 before train()'s StopSignal takes over (torch's imports take seconds):
+    nothing was computed or written. One line, then death by that signal as before (exit status
+    128 + signal: the sweep's SLURM task sees no progress and fails, not requeued forever)."""
+    print(f"train.py: stopped by {signal.Signals(signum).name} during start-up, before any step: "
+          f"nothing to save; run it again", file=sys.stderr, flush=True)
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
+
+
+if __name__ == '__main__':  # first of all, before the slow imports; not when train.py is imported
+    signal.signal(signal.SIGTERM, stopped_while_starting)  # no loop variable: it would be a key
+    signal.signal(signal.SIGUSR1, stopped_while_starting)
+
 import contextlib
 import dataclasses
 import functools
@@ -43,8 +61,9 @@ import torch
 import torch.distributed as dist
 
 import configurator
-from model import GPT, PRESETS, make_config
+from model import GPT, PRESETS, check_model_args, make_config
 from uniscale import hardware, locks
+from uniscale import atomic
 from uniscale.atomic import disk_errors
 from uniscale.bpb import validation_bpb
 from uniscale.identity import fingerprint
@@ -261,6 +280,7 @@ def check_settings(cfg):
     if cfg['preset'] not in PRESETS:
         raise SystemExit(f"config error: preset={cfg['preset']!r} is not a model.py preset; choose one of "
                          f"{', '.join(PRESETS)}")
+    check_model_args(cfg['preset'], cfg['model_args'])  # a wrong type or range: one line, now
 
 
 def open_checkpoint(cfg, ckpt_path, run_dir):
@@ -333,7 +353,7 @@ def run(cfg, stop, held):
         return run_dir
     block_size = block_size_for(cfg, train_shards.bytes_per_token)
     model_cfg = model_config_for(cfg, tok.vocab_size, tok.bos_id, block_size)
-    check_fits(model_cfg, dev, cfg['preset'])
+    check_fits(model_cfg, dev, cfg['preset'], train_shards.bytes_per_token)
     micro = cfg['micro_batch_size'] or cfg['batch_size'] // world
     if micro < 1 or cfg['batch_size'] % (micro * world):
         raise SystemExit(f"config error: batch_size={cfg['batch_size']} must be a multiple of micro_batch_size "
@@ -349,7 +369,7 @@ def run(cfg, stop, held):
 
     writer = CheckpointWriter(ckpt_path)
     if master:  # every check passed (a refusal writes nothing): from here on this process is the run's one writer
-        held.enter_context(locks.hold(run_dir, 'run'))
+        run_lock = held.enter_context(locks.hold(run_dir, 'run'))
         if checkpoint_stamp(ckpt_path) != seen:
             raise SystemExit(f"{ckpt_path}: written by another process while this one was starting; run the same "
                              f"command again")
@@ -449,6 +469,7 @@ def run(cfg, stop, held):
         batches = micro_batches(data, step, cfg['batch_size'], micro, grad_accum, rank, world, dev)
         loss, grad_norm = train_step(model, optimizer, batches, cfg['grad_clip'], autocast, ddp)
         step += 1
+        writer.poll()  # a failed checkpoint write stops the run now, not an eval interval later
         nonfinite |= ~torch.isfinite(loss)
         if first_step and cfg['compile']:  # the first compiled step is mostly the compile: its own clock
             if device_type == 'cuda':
@@ -460,6 +481,8 @@ def run(cfg, stop, held):
         signalled = stop.received is not None and not ddp  # one process: stop at this step
         if not (is_eval or stopping or signalled or every(cfg['log_interval'])):
             continue
+        if master:
+            run_lock.check()  # .lock deleted by hand: another train.py may write this run too
         asked_to_stop = torch.tensor(float(stop.received is not None), device=dev)
         stats = torch.stack([loss, nonfinite.float(), asked_to_stop])
         if ddp:  # the mean over every sequence of the step, as one process computes it (gloo has no AVG)
@@ -502,4 +525,5 @@ def run(cfg, stop, held):
 
 
 if __name__ == '__main__':
+    atomic.set_output_setting('--run_dir or --out_dir')  # a failed write's advice names them
     train(configurator.configure(globals()))

@@ -311,3 +311,37 @@ def test_values_at_the_edge_of_their_range_pass():
     for bad in ({'a': 0}, {'b': -1}, {'c': 1.0}, {'a': float('nan')}, {'b': float('inf')}):
         with pytest.raises(SystemExit, match=f"config error: {next(iter(bad))}="):
             configurator.check_ranges(bad, ranges)
+
+
+# ------------------------------------------------ train.py's model_args (issue 27 row 13)
+@pytest.mark.parametrize('model_args, needle', [
+    ({'loss_chunk': -5}, 'loss_chunk=-5 must be >= -1'),
+    ({'loss_chunk': 'x'}, "loss_chunk='x' must be an integer"),
+    ({'n_layer': 0}, 'n_layer=0 must be >= 1'),
+    ({'n_embd': 64.0}, 'n_embd=64.0 must be an integer'),
+    ({'n_head': 3}, 'n_embd 128 must divide by n_head 3'),
+    ({'dropout': 1.5}, 'dropout=1.5 must be below 1'),
+    ({'rope_theta': 0}, 'rope_theta=0 must be > 0'),
+    ({'rope_factor': float('nan')}, 'rope_factor=nan must be finite'),
+    ({'arch': 7}, 'arch=7 must be a string'),
+    ({'no_such_field': 1}, "unknown field(s) ['no_such_field']; GPTConfig has arch, vocab_size"),
+])
+def test_model_args_of_a_wrong_type_or_range_are_one_line_before_any_work(tmp_path, model_args,
+                                                                          needle):
+    """Checked against GPTConfig's fields (their defaults' types, model.FIELD_MIN) before the
+    tokenizer is read: the tokenizer here does not exist, and the refusal is still model_args'."""
+    import configurator
+    import train
+    cfg = {**configurator.defaults(train), 'model_args': model_args, 'device': 'cpu',
+           'tokenizer': str(tmp_path / 'no_tokenizer'), 'out_dir': str(tmp_path / 'out')}
+    with pytest.raises(SystemExit) as e:
+        train.train(cfg)
+    msg = str(e.value)
+    assert msg.startswith(f"config error: model_args={model_args!r} on preset 'gpt2-tiny': ")
+    assert needle in msg
+    assert '\n' not in msg and not os.path.exists(tmp_path / 'out')
+
+
+def test_model_args_as_a_user_types_them_are_one_line(tmp_path):
+    rc, err = run_script('train.py', '--model_args={"loss_chunk": -5}', f'--out_dir={tmp_path}')
+    one_line(rc, err, "config error: model_args={'loss_chunk': -5}", 'loss_chunk=-5 must be >= -1')

@@ -322,3 +322,117 @@ def test_a_btm_export_loaded_without_trust_remote_code_says_to_pass_it(btm_dir, 
 def test_sample_py_refuses_settings_out_of_range_in_one_line(tmp_path, arg, expect):
     rc, err = run_script('sample.py', f"--run={tmp_path / 'no_such_run'}", arg)
     one_line(rc, err, f"config error: {expect}")
+
+
+# ------------------------------------------------ a held lock deleted by hand (issue 27 row 12)
+def test_check_held_stops_a_long_writer_whose_lock_file_was_deleted_or_replaced(tmp_path):
+    """prepare.py (at each shard and progress record) and the sweep (at each job) call
+    locks.check_held: every lock the process holds is checked by its file's device and inode."""
+    from uniscale import locks
+    folder = tmp_path / 'corpus'
+    with locks.hold(str(folder), 'corpus'):
+        locks.check_held()  # untouched: nothing to say
+        os.remove(folder / '.lock')
+        msg = refusal(locks.check_held)
+        assert msg.startswith(f"{folder / '.lock'}: the lock of this corpus was deleted or replaced")
+        assert 'never delete a held .lock file by hand' in msg
+        (folder / '.lock').write_text('')  # made again by another process: another file
+        assert 'deleted or replaced' in refusal(locks.check_held)
+    locks.check_held()  # released: no longer checked
+    assert locks.HELD == []
+
+
+# ------------------------------------------------ a failed write names the script's own setting
+def run_main(monkeypatch, script, *args):
+    """script run as `python script args` in this process (its __main__ block included) -> its
+    one-line SystemExit; the setting it names for its output is restored afterwards."""
+    import runpy
+    import sys
+
+    from uniscale import atomic
+    monkeypatch.setattr(atomic, 'output_setting', atomic.output_setting)
+    monkeypatch.setattr(sys, 'argv', [script, *args])
+    return refusal(runpy.run_path, os.path.join(ROOT, script), run_name='__main__')
+
+
+@pytest.mark.parametrize('script, setting', [('export_hf.py', '--out'), ('sample.py', '--out')])
+def test_a_write_under_a_file_names_the_setting_of_the_script_that_writes(monkeypatch, tmp_path,
+                                                                         tok_dir, script, setting):
+    """Issue 27 row 14: the advice of a failed write was 'write elsewhere (out_dir)' in every
+    script; each now names its own setting (train.py's: test_train.py; correlate.py's: below)."""
+    import helpers
+    from test_sample import write_run
+    run = write_run(str(tmp_path / 'run'), helpers.random_model(block_size=64), tok_dir)
+    (tmp_path / 'file').write_text('')
+    out = tmp_path / 'file' / ('hf' if script == 'export_hf.py' else 'samples.md')
+    extra = ['--max_new_tokens=2', '--num_samples=1', '--device=cpu']
+    extra = extra if script == 'sample.py' else []
+    msg = run_main(monkeypatch, script, f'--run={run}', f'--out={out}', *extra)
+    assert ': cannot write (' in msg and msg.endswith(f"or write elsewhere ({setting})"), msg
+    assert 'out_dir' not in msg
+
+
+def test_correlate_on_an_unwritable_analysis_folder_names_analysis_dir(monkeypatch, tmp_path):
+    from test_correlate import write_ab_run
+    runs = tmp_path / 'runs'
+    a = write_ab_run(runs, 'bpe-4k', 1, 3.0, speed=1.0)
+    b = write_ab_run(runs, 'btm-4k', 1, 4.0, speed=1.5)
+    (tmp_path / 'file').write_text('')
+    msg = run_main(monkeypatch, 'correlate.py', 'ab', f'--runs={a},{b}', f'--runs_dir={runs}',
+                   f"--analysis_dir={tmp_path / 'file' / 'analysis'}",
+                   f"--tokens_dir={tmp_path / 'tokens'}",
+                   '--plots=False', '--n_bootstrap=100')
+    assert 'cannot write (Not a directory)' in msg, msg
+    assert msg.endswith('or write elsewhere (--analysis_dir)'), msg
+
+
+@pytest.mark.parametrize('err, fix', [
+    (errno.ENOSPC, 'the disk is full: free space'),
+    (errno.EROFS, 'the file system is read-only: make it writable'),
+    (errno.EACCES, 'no permission to write there: fix the permissions')])
+def test_a_script_with_no_output_setting_gives_advice_without_one(monkeypatch, err, fix):
+    """eval_bpb.py writes into the run folders: no setting moves them, so its advice names none."""
+    from uniscale import atomic
+    monkeypatch.setattr(atomic, 'output_setting', None)
+    msg = str(atomic.write_error('out/runs/r/eval.json', OSError(err, os.strerror(err))))
+    assert msg.endswith(fix) and 'elsewhere' not in msg
+    monkeypatch.setattr(atomic, 'output_setting', '--out')
+    assert str(atomic.write_error('x', OSError(err, os.strerror(err)), '--eval_dir')).endswith(
+        f"{fix}, or write elsewhere (--eval_dir)")
+
+
+# ------------------------------------------------ correlate.py ab counts folders (row 15)
+def test_correlate_ab_counts_the_run_folders_a_pattern_gives_not_the_patterns(tmp_path):
+    """`--runs='out/runs/gpt2-tiny_*'` (one pattern, four folders) is four runs; a pattern that
+    gives one folder is refused in one line saying how many it found."""
+    import correlate
+    from test_correlate import FAST, write_ab_run
+    runs = tmp_path / 'runs'
+    for tok, bpt, speed in (('bpe-4k', 3.0, 1.0), ('btm-4k', 4.0, 1.5)):
+        for seed in (1, 2):
+            write_ab_run(runs, tok, seed, bpt, speed=speed + 0.05 * seed)
+    cfg = dict(configurator.defaults(correlate), **FAST, command='ab', runs_dir=str(runs),
+               name='ab', analysis_dir=str(tmp_path / 'analysis'),
+               tokens_dir=str(tmp_path / 'tokens'))
+    _, s = correlate.main({**cfg, 'runs': [f"{runs}/gpt2-tiny_*"]})
+    assert sorted(r['run'] for r in s['runs']) == sorted(os.listdir(runs))
+    msg = refusal(correlate.main, {**cfg, 'runs': [f"{runs}/*_bpe-4k_s1"]})
+    assert msg.startswith('correlate.py ab: --runs names 1 run folder(s); give two or more runs')
+
+
+# ------------------------------------------------ the sweep says why its analysis is current
+def test_a_sweep_says_its_analysis_is_current_by_its_analysis_id(tmp_path, capsys, monkeypatch):
+    """Issue 27 row 14: it said 'newer than every eval file', though the check is by analysis_id."""
+    import correlate
+    import sweep
+    from test_sweep import FakeRunner, config, write_summary
+    if not hasattr(correlate, 'lr_scan_runs'):  # as test_sweep's correlate_reads_the_scan
+        monkeypatch.setattr(correlate, 'lr_scan_runs', [], raising=False)
+    monkeypatch.setattr(sweep, 'grid_problems', lambda runs, cfg: [])  # stand-in tokenizers
+    cfg = config(tmp_path, only=['s1'])
+    sweep.main(cfg, FakeRunner())
+    write_summary(cfg)
+    capsys.readouterr()
+    sweep.main(cfg, FakeRunner())
+    out = capsys.readouterr().out
+    assert 'current (same analysis_id), nothing to do' in out and 'newer' not in out, out

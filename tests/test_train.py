@@ -536,3 +536,156 @@ def test_patching_the_loss_line_in_model_py_changes_the_training_step(monkeypatc
     assert smooth_loss == pytest.approx(ref_loss.item(), rel=1e-5)
     for k, p in ref.named_parameters():
         assert torch.allclose(smooth_grads[k], p.grad, atol=1e-6, rtol=1e-4), k
+
+
+def test_a_failed_background_checkpoint_write_stops_the_run_at_the_next_step(data, tmp_path,
+                                                                             monkeypatch):
+    """Issue 27 row 11: the write of step 8 fails (a full disk); the loop polls the writer after
+    each step, so the run stops at step 9 with the one-line disk error, not at the next save (step
+    12), and the step-4 checkpoint is kept. Each step here waits for the write in flight, so the
+    failure has surely ended before step 9's poll."""
+    import errno
+    import threading
+    real_save, real_step = torch.save, train.train_step
+
+    def save(obj, path, *a, **k):
+        if obj['step'] == 8:
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        real_save(obj, path, *a, **k)
+
+    def step_after_the_write(*a, **k):
+        for t in threading.enumerate():
+            if t.name == 'checkpoint-writer':
+                t.join()
+        return real_step(*a, **k)
+    monkeypatch.setattr(torch, 'save', save)
+    monkeypatch.setattr(train, 'train_step', step_after_the_write)
+    run_dir = str(tmp_path / 'run')
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, max_steps=12, eval_interval=4))
+    msg = str(e.value)
+    assert 'ckpt.pt: could not write the checkpoint at step 8 (' in msg and 'free disk space' in msg
+    assert '\n' not in msg
+    assert max(ev['step'] for ev in read_log(run_dir)) == 8  # step 9 trained, then the run stopped
+    assert load_ckpt(run_dir)['step'] == 4
+    assert [f for f in os.listdir(run_dir) if f.endswith('.tmp')] == []
+    def every_save_fails(obj, path, *a, **k):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(torch, 'save', every_save_fails)
+    with pytest.raises(SystemExit) as e:  # the first write fails: no checkpoint to resume from
+        train.train(config(data, tmp_path / 'first', max_steps=12, eval_interval=4))
+    msg = str(e.value)
+    assert 'at step 4 (' in msg
+    assert msg.endswith('then run it again (no checkpoint was written before this one)')
+    assert max(ev['step'] for ev in read_log(tmp_path / 'first')) == 4
+
+
+@pytest.mark.parametrize('how', ['deleted', 'taken by another process'])
+def test_a_run_whose_lock_file_was_deleted_stops_at_its_next_log_line(data, tmp_path, monkeypatch,
+                                                                      how):
+    """Issue 27 row 12: the run folder's .lock deleted by hand at step 3 (then, in the second case,
+    taken by a second writer, which the deletion allows): the run stops at its next log line (step
+    4) in one line, so log.jsonl never gets a step twice; a refusal by a held lock says never to
+    delete one."""
+    import contextlib
+
+    from helpers import held_elsewhere
+    run_dir = tmp_path / 'run'
+    real_append = train.append_event
+    other = contextlib.ExitStack()
+
+    def append(path, event, wandb=None):
+        real_append(path, event, wandb)
+        if event['step'] == 3:
+            os.remove(run_dir / '.lock')
+            if how != 'deleted':
+                other.enter_context(held_elsewhere(run_dir, 'run'))
+    monkeypatch.setattr(train, 'append_event', append)
+    with other, pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, max_steps=8))
+    msg = str(e.value)
+    assert msg.startswith(f"{run_dir / '.lock'}: the lock of this run was deleted or replaced")
+    assert '\n' not in msg
+    assert 'never delete a held .lock file by hand' in msg
+    assert [ev['step'] for ev in read_log(run_dir)] == [0, 1, 2, 3]
+    monkeypatch.setattr(train, 'append_event', real_append)
+    with held_elsewhere(run_dir, 'run'), pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, max_steps=8))
+    assert 'being written by pid' in str(e.value)
+    assert 'never delete a held .lock file by hand' in str(e.value)
+
+
+@pytest.mark.parametrize('where', ['run_dir', 'compile_cache_dir'])
+def test_a_run_folder_that_cannot_be_written_names_the_setting_that_moves_it(data, tmp_path,
+                                                                            monkeypatch, where):
+    """Issue 27 row 14: `python train.py` on an unwritable folder said 'write elsewhere (out_dir)';
+    it names --run_dir or --out_dir (the run folder), --compile_cache_dir (inductor's caches)."""
+    import runpy
+    import signal
+
+    from uniscale import atomic
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGUSR1)}
+    (tmp_path / 'file').write_text('')
+    args = [f"--out_dir={data['out']}", f"--tokenizer={data['a']}", f"--model_args={TINY}",
+            '--block_size=32', '--batch_size=4', '--max_steps=2', '--eval_docs=2', '--device=cpu',
+            f"--run_dir={tmp_path / ('file' if where == 'run_dir' else '') / 'run'}",
+            f"--compile={where != 'run_dir'}", f"--compile_cache_dir={tmp_path / 'file' / 'cache'}"]
+    monkeypatch.setattr(atomic, 'output_setting', atomic.output_setting)
+    monkeypatch.setattr(sys, 'argv', ['train.py', *args])
+    try:
+        with pytest.raises(SystemExit) as e:
+            runpy.run_path(os.path.join(ROOT, 'train.py'), run_name='__main__')
+    finally:  # train.py's __main__ installed its start-up handler
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    msg = str(e.value)
+    want = '--run_dir or --out_dir' if where == 'run_dir' else '--compile_cache_dir'
+    assert ': cannot write (' in msg and '\n' not in msg, msg
+    assert msg.endswith(f"or write elsewhere ({want})"), msg
+
+
+@pytest.mark.parametrize('sig', ['SIGUSR1', 'SIGTERM'])
+def test_a_signal_during_the_imports_is_one_line_and_death_by_that_signal(sig):
+    """Issue 27 row 13: SLURM's USR1 or a SIGTERM while train.py still imports torch (before
+    train()'s StopSignal) killed it with no message. Now one line, then the same death by signal
+    (128 + signal in a shell: the sweep's SLURM task sees no progress and is not requeued). The
+    signal is sent from the import of torch itself, so it always arrives during the imports."""
+    import signal
+    code = ("import builtins, os, runpy, signal, sys\nreal = builtins.__import__\n"
+            "def imp(name, *a, **k):\n    if name == 'torch':\n        builtins.__import__ = real\n"
+            f"        os.kill(os.getpid(), signal.{sig})\n    return real(name, *a, **k)\n"
+            "builtins.__import__ = imp\nsys.argv = ['train.py']\n"
+            "runpy.run_path('train.py', run_name='__main__')\nprint('not stopped')\n")
+    r = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == -getattr(signal, sig) and 'not stopped' not in r.stdout
+    assert r.stderr.splitlines() == [f"train.py: stopped by {sig} during start-up, before any "
+                                     f"step: nothing to save; run it again"]
+
+
+@pytest.mark.parametrize('preset', ['gpt2-tiny', 'apertus-tiny'])
+def test_a_context_too_long_is_refused_with_the_largest_that_fits(data, tmp_path, monkeypatch,
+                                                                  preset):
+    """Issue 27 row 14: context_bytes=1e12 said 'use a smaller vocabulary'. gpt2's learned positions
+    exceed the memory (here 1 GiB, patched): the advice is the largest block_size whose weights fit,
+    checked against the parameter count one position above; apertus (RoPE, no position weights): the
+    train split is shorter than one window, and the advice names context_bytes with its largest."""
+    from model import make_config
+    monkeypatch.setattr(train_runtime, 'available_memory', lambda: 2 ** 30)
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, tmp_path / 'run', preset=preset, context_bytes=1e12))
+    msg = str(e.value)
+    assert '\n' not in msg and 'vocabulary' not in msg and 'context_bytes' in msg, msg
+    if preset == 'apertus-tiny':
+        tokens_dir = os.path.join(data['out'], 'tokens', 'embedded', 'bpe-a')
+        n_tokens = TokenShards(tokens_dir, 'train').meta['n_tokens']
+        assert f"a window of {n_tokens - 1:,} tokens at most" in msg
+        return
+    import re
+    found = re.search(r'fit up to block_size ([\d,]+) \(context_bytes', msg)
+    largest = int(found.group(1).replace(',', ''))
+
+    def need(block):
+        return 16 * train_runtime.n_params(make_config(preset, 300, block, **TINY))
+    assert need(largest) <= 2 ** 30 < need(largest + 8)  # blocks are multiples of 8
+    assert not os.path.exists(tmp_path / 'run')

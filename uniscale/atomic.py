@@ -11,31 +11,46 @@ import json
 import os
 from contextlib import contextmanager
 
+# each errno's cause and its fix; {elsewhere}: ", or write elsewhere (--setting)" where the script
+# has a setting that moves what it writes (output_setting), else nothing
 DISK_FIX = {
-    errno.ENOSPC: 'the disk is full: free space, or write elsewhere (out_dir)',
-    errno.EDQUOT: 'over the disk quota: free space, or write elsewhere (out_dir)',
-    errno.EFBIG: 'file too large for the file system or `ulimit -f`: raise the limit, or write elsewhere (out_dir)',
-    errno.EROFS: 'the file system is read-only: write elsewhere (out_dir)',
-    errno.EACCES: 'no permission to write there: write elsewhere (out_dir) or fix the permissions',
-    errno.EPERM: 'no permission to write there: write elsewhere (out_dir) or fix the permissions',
-    errno.ENOTDIR: 'a parent of it is a file, not a folder: write elsewhere (out_dir)',
-    errno.EEXIST: 'a file stands where a folder must be made: move it, or write elsewhere (out_dir)',
+    errno.ENOSPC: 'the disk is full: free space{elsewhere}',
+    errno.EDQUOT: 'over the disk quota: free space{elsewhere}',
+    errno.EFBIG: 'file too large for the file system or `ulimit -f`: raise the limit{elsewhere}',
+    errno.EROFS: 'the file system is read-only: make it writable{elsewhere}',
+    errno.EACCES: 'no permission to write there: fix the permissions{elsewhere}',
+    errno.EPERM: 'no permission to write there: fix the permissions{elsewhere}',
+    errno.ENOTDIR: 'a parent of it is a file, not a folder: move that file{elsewhere}',
+    errno.EEXIST: 'a file stands where a folder must be made: move it{elsewhere}',
 }
+# the running script's setting that moves its output, named by the advice of a failed write; each
+# script's __main__ names its own (set_output_setting), e.g. '--run_dir or --out_dir'; None: none
+output_setting = '--out_dir'
 
 
-def write_error(path, err):
-    """The one-line SystemExit for an OSError met while writing `path`."""
-    fix = DISK_FIX.get(err.errno, 'check the folder, or write elsewhere (out_dir)')
+def set_output_setting(setting):
+    """Name the running script's setting that moves what it writes (None: it has none)."""
+    global output_setting
+    output_setting = setting
+
+
+def write_error(path, err, setting=''):
+    """The one-line SystemExit for an OSError met while writing `path`; setting: the one that moves
+    this file, where it is not the script's output_setting (e.g. '--compile_cache_dir')."""
+    setting = setting or output_setting
+    elsewhere = f", or write elsewhere ({setting})" if setting else ''
+    fix = DISK_FIX.get(err.errno, 'check the folder{elsewhere}').format(elsewhere=elsewhere)
     return SystemExit(f"{path}: cannot write ({err.strerror or err}); {fix}")
 
 
 @contextmanager
-def disk_errors(path):
-    """An OSError inside the block becomes write_error(path); the caller removes its temp files."""
+def disk_errors(path, setting=''):
+    """An OSError inside the block becomes write_error(path, setting); the caller removes its temp
+    files."""
     try:
         yield
     except OSError as e:
-        raise write_error(path, e) from None
+        raise write_error(path, e, setting) from None
 
 
 def remove_quietly(path):

@@ -561,7 +561,9 @@ class PackedWindows:
         self.windows_per_epoch = (int(self.doc_len.sum()) - 1) // block_size  # the tail of an epoch is left out
         if self.windows_per_epoch < 1:
             raise SystemExit(f"{shards.tokens_dir}: the train split holds {self.doc_len.sum()} tokens, fewer than "
-                             f"one window of block_size={block_size}; prepare more text or lower block_size")
+                             f"one window of block_size={block_size}; prepare more text, or lower "
+                             f"block_size or context_bytes (a window of "
+                             f"{int(self.doc_len.sum()) - 1:,} tokens at most)")
         self._epoch = None
 
     def doc_order(self, epoch):

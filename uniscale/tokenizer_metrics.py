@@ -270,7 +270,7 @@ def writing(eval_dir):
     except OSError as e:
         for f in glob.glob(os.path.join(glob.escape(eval_dir), '**', '*.tmp'), recursive=True):
             os.remove(f)
-        raise write_error(eval_dir, e) from None
+        raise write_error(eval_dir, e, '--eval_dir') from None
 
 
 def distinct_names(toks):

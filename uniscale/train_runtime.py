@@ -11,6 +11,7 @@ seldom changes.
     with CheckpointWriter('run/ckpt.pt') as writer:
         writer.save(state)                                # a CPU copy now, the write in a background thread
 """
+import dataclasses
 import inspect
 import math
 import os
@@ -65,20 +66,39 @@ def start_processes(device, threads=0):
     return ddp, rank, local_rank, world, dev
 
 
-def check_fits(model_cfg, dev, preset):
-    """Refuse, before any weight is allocated, a model whose weights, gradients and AdamW moments (16 bytes a
-    parameter in fp32) exceed the device's free memory: a huge vocabulary would otherwise die in an allocation."""
-    with torch.device('meta'):
-        n = GPT(model_cfg).num_params()
+def check_fits(model_cfg, dev, preset, bytes_per_token=None):
+    """Refuse, before any weight is allocated, a model whose weights, gradients and AdamW moments
+    (16 bytes a parameter in fp32) exceed the device's free memory: a huge vocabulary would
+    otherwise die in an allocation. The advice names what is too large: the context (gpt2's
+    learned positions) when its parameters are most of them, with the largest block_size that
+    fits (and context_bytes, at bytes_per_token), else the vocabulary."""
+    n = n_params(model_cfg)
     need = 16 * n
     if str(dev).startswith('cuda'):
         free = torch.cuda.mem_get_info(torch.device(dev))[0]
     else:
         free = available_memory()
-    if free is not None and need > free:
-        raise SystemExit(f"config error: {preset} at vocab_size {model_cfg.vocab_size:,} has {n / 1e9:.2f}B parameters "
-                         f"and needs {need / 2**30:.1f} GiB for weights, gradients and AdamW alone, more than the "
-                         f"{free / 2**30:.1f} GiB free on {dev}; use a smaller vocabulary or preset")
+    if free is None or need <= free:
+        return
+    short = n_params(dataclasses.replace(model_cfg, block_size=8))
+    per_token = (n - short) / max(1, model_cfg.block_size - 8)  # the parameters of one position
+    fix = 'use a smaller vocabulary or preset'
+    if n - short > short:  # the context's parameters are most of them
+        largest = 8 + int((free / 16 - short) // per_token) // 8 * 8 if free / 16 > short else 0
+        in_bytes = f" (context_bytes {largest * bytes_per_token:,.0f})" if bytes_per_token else ''
+        fix = (f"lower block_size or context_bytes: its positions' weights fit up to block_size "
+               f"{largest:,}{in_bytes}, activations not counted" if largest >= 8 else
+               'use a smaller preset')
+    raise SystemExit(f"config error: {preset} at vocab_size {model_cfg.vocab_size:,} and "
+                     f"block_size {model_cfg.block_size:,} has {n / 1e9:.2f}B parameters and needs "
+                     f"{need / 2**30:.1f} GiB for weights, gradients and AdamW alone, more than "
+                     f"the {free / 2**30:.1f} GiB free on {dev}; {fix}")
+
+
+def n_params(model_cfg):
+    """GPT(model_cfg)'s parameter count, built on the meta device: shapes without memory."""
+    with torch.device('meta'):
+        return GPT(model_cfg).num_params()
 
 
 def available_memory():
@@ -121,9 +141,11 @@ def save_checkpoint(path, state):
     except (OSError, RuntimeError) as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        then = ('then resume (the previous checkpoint is kept)' if os.path.exists(path) else
+                'then run it again (no checkpoint was written before this one)')
         raise SystemExit(f"{path}: could not write the checkpoint at step {state['step']} "
-                         f"({str(e).splitlines()[0]}); free disk space or fix permissions, then resume (the "
-                         f"previous checkpoint is kept)") from None
+                         f"({str(e).splitlines()[0]}); free disk space or fix permissions, "
+                         f"{then}") from None
 
 
 class CheckpointWriter:
@@ -131,7 +153,9 @@ class CheckpointWriter:
     into pinned buffers kept from one save to the next; the copy is queued on the stream, so the next step's kernels
     run after it and the thread waits for it on an event) and writes it in a background thread with save_checkpoint
     (temp + rename). The next save, a stop, the end of the run and an error wait for the write in flight; a write
-    that failed is raised at that wait, as the one line save_checkpoint gives."""
+    that failed is raised at that wait, as the one line save_checkpoint gives, or sooner: the loop
+    polls the writer after every step (no wait), so a failed write stops the run at the next step,
+    not an eval interval later (the steps trained past it would be lost with it)."""
 
     def __init__(self, path):
         self.path, self.thread, self.error, self.pinned = path, None, None, {}
@@ -177,6 +201,11 @@ class CheckpointWriter:
         except BaseException as e:  # raised in the training thread, at the next wait
             self.error = e
 
+    def poll(self):
+        """Raise the error of a write that ended in failure; never waits (is_alive: cheap)."""
+        if self.thread is not None and not self.thread.is_alive():
+            self.wait()
+
     def wait(self, quiet=False):
         """Wait for the write in flight; raise its error (quiet: print it, another error being on its way)."""
         if self.thread is not None:
@@ -200,7 +229,7 @@ def use_compile_cache(path):
     shapes, loads the compiled graphs instead of compiling them again."""
     import torch._functorch.config
     import torch._inductor.config
-    with disk_errors(path):
+    with disk_errors(path, '--compile_cache_dir'):
         os.makedirs(path, exist_ok=True)
     os.environ['TORCHINDUCTOR_CACHE_DIR'] = os.path.abspath(path)  # read by inductor at each compile
     torch._inductor.config.fx_graph_cache = True
