@@ -56,6 +56,20 @@ def test_comments_and_docstrings_keep_the_identity_and_a_changed_loss_does_not(t
     assert fork_eval != ci.code_identity('eval')['sha256']  # model.py scores too
 
 
+def test_a_new_setting_at_its_old_value_keeps_the_identity_and_a_changed_step_does_not(tmp_path):
+    """Row 2: settings are compared as settings (train.py's rule), so a fork's neutral key in the
+    defaults and in LEGACY_DEFAULTS is no other code; the loop's arithmetic is."""
+    root = source_copy(tmp_path)
+    before = ci.code_identity('train', str(root))
+    script = root / 'train.py'
+    edit(script, "\nthreads = 0 ", "\nz_loss = 0.0  # a fork's new loss term\nthreads = 0 ")
+    edit(script, "LEGACY_DEFAULTS = {", "LEGACY_DEFAULTS = {'z_loss': 0.0, ")
+    edit(script, "RANGES.update(", "RANGES.update(z_loss=configurator.at_least(0))\nRANGES.update(")
+    assert ci.code_identity('train', str(root)) == before
+    edit(script, "return peak * (step + 1) / (warm + 1)", "return peak * step / warm")
+    assert ci.changed_files(before, ci.code_identity('train', str(root))) == ['train.py']
+
+
 def test_code_change_names_the_files_or_says_unknown_and_keep_counts():
     now = ci.code_identity('train')
     other = {'sha256': 'x' * 64, 'files': {**now['files'], 'model.py': 'y' * 64}}

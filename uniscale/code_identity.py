@@ -1,7 +1,9 @@
 """
 Code is part of what a result was computed from: a result's code identity is the sha256 of the
-normalised source (parsed, docstrings dropped, ast.unparse: comments and layout never count) of a
-fixed list of modules per kind of artifact, CODE_FILES below (one table; docs/DESIGN.md lists it).
+normalised source (parsed, docstrings dropped, ast.unparse: comments and layout never count; a
+script's setting defaults and settings tables dropped too: settings are recorded and compared as
+settings) of a fixed list of modules per kind of artifact, CODE_FILES below (one table;
+docs/DESIGN.md lists it).
 
     code_identity('train') -> {'sha256': ..., 'files': {'model.py': its normalised sha256, ...}}
     code_facts()           -> {'commit', 'dirty', 'python', 'torch'}: recorded, never compared
@@ -38,18 +40,53 @@ CODE_FILES = {
              'uniscale/hardware.py', 'uniscale/splits.py', 'uniscale/tokenization.py',
              'uniscale/btm_encoding.py'),
 }
+# a script's tables of how its settings are checked and compared (train.py), not of what runs
+SETTINGS_TABLES = {'RESUME_FREE', 'PATH_SETTINGS', 'LEGACY_DEFAULTS', 'RANGES', 'CHOICES'}
 _CACHE = {}  # sha256 of a file's bytes -> of its normalised source: a sweep judges many runs
 
 
 def normalised_source(text):
-    """The source as ast.unparse writes it, docstrings dropped (module, classes, functions): what
-    runs, not how it is commented or laid out."""
+    """The source as ast.unparse writes it, docstrings dropped (module, classes, functions), and a
+    script's settings (settings_statement): what runs, not how it is commented or laid out."""
     tree = ast.parse(text)
+    if reads_settings(tree):
+        tree.body = [stmt for stmt in tree.body if not settings_statement(stmt)]
     kinds = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
     for node in ast.walk(tree):
         if isinstance(node, kinds) and node.body and is_docstring(node.body[0]):
             node.body = node.body[1:] or [ast.Pass()]
     return ast.unparse(tree)
+
+
+def reads_settings(tree):
+    """Whether the module is a script whose settings configurator reads (configure(globals()))."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and
+               n.func.attr == 'configure' and n.args and isinstance(n.args[0], ast.Call) and
+               isinstance(n.args[0].func, ast.Name) and n.args[0].func.id == 'globals'
+               for n in ast.walk(tree))
+
+
+def settings_statement(stmt):
+    """A script's module-level statement that only gives a setting its default (`lr = 6e-4`: a
+    lower-case name, a literal value, what configurator reads) or fills a table of how settings
+    are checked and compared (SETTINGS_TABLES). Settings are recorded and compared as settings
+    (train.py's identity rule), so a new key at its old behaviour's value keeps every run (issue
+    27 row 2)."""
+    if isinstance(stmt, (ast.Assign, ast.AugAssign)):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        if len(names) != len(targets) or len(names) != 1:
+            return False
+        if names[0] in SETTINGS_TABLES:
+            return True
+        try:
+            ast.literal_eval(stmt.value)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            return False
+        return names[0].islower() and not names[0].startswith('_')
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+        isinstance(call.func.value, ast.Name) and call.func.value.id in SETTINGS_TABLES
 
 
 def is_docstring(stmt):
