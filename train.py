@@ -170,7 +170,7 @@ class NotRecorded:
     """What a run lacks a setting as, when LEGACY_DEFAULTS has no value for it: unequal to every
     value."""
     def __repr__(self):
-        return '<not recorded>'
+        return '<not recorded, not in LEGACY_DEFAULTS>'
 
 
 NOT_RECORDED = NotRecorded()

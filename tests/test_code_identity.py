@@ -179,7 +179,7 @@ def test_a_key_an_old_run_lacks_is_its_legacy_value_in_resume_and_cells(neutral_
         ['z_loss=0.0 (now 0.0001)']
     monkeypatch.delitem(train.LEGACY_DEFAULTS, 'z_loss')  # not listed: a difference, everywhere
     assert train.changed_settings({'request': old}, {**old, 'z_loss': 0.0}) == \
-        ['z_loss=<not recorded> (now 0.0)']
+        ['z_loss=<not recorded, not in LEGACY_DEFAULTS> (now 0.0)']
     assert train.run_identity(old)['cell_id'] != train.run_identity(new)['cell_id']
 
 
