@@ -42,7 +42,8 @@ import configurator
 from uniscale import locks, slurm_launch
 from uniscale.code_identity import code_change, code_identity
 from uniscale.run_folder import (corpus_rebuilt, eval_is_current, eval_path, keep_code,
-                                 load_checkpoint, move_aside, read_json, read_run_config, run_state)
+                                 load_checkpoint, move_aside, read_json, read_run_config,
+                                 relocate_tokenizer, run_state)
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -250,12 +251,15 @@ def code_problem(runs, cfg):
             f"their config.json)"]
 
 
-def apply_code_changes(runs, cfg):
-    """What code_changes asked for, once the grid may start (never in a dry run): 'retrain' moves
-    each run aside (then trained as 'todo'); 'keep' records the choice in each finished run's
-    config.json (a resumed one records its code_history itself)."""
+def before_launch(runs, cfg):
+    """Once the grid may start (never in a dry run): what code_changes asked for ('retrain' moves
+    each run aside, then trained as 'todo'; 'keep' records the choice in each finished run's
+    config.json, a resumed one records its code_history itself), and a tokenizer folder that moved
+    (the same hash under tokenizers_dir) recorded where its runs' evaluations look for it."""
     now = code_identity('train')
     for r in runs:
+        if r['status'] in ('done', 'evaluate', 'resume'):  # a moved tokenizers_dir: found again
+            relocate_tokenizer(r['dir'], os.path.join(cfg['tokenizers_dir'], r['tokenizer']))
         if r['status'] == 'retrain':
             print(f"{r['run']}: moved to {move_aside(r['dir'])} (code_changes='retrain')")
             r['status'] = 'todo'
@@ -541,11 +545,11 @@ def main(cfg, runner=run_command):
               f"make them, then run the sweep:\n" + '\n'.join(f"  blocked: {p}" for p in problems))
     if cfg['launcher'] == 'slurm':
         if not cfg['dry_run']:
-            apply_code_changes(runs, cfg)
+            before_launch(runs, cfg)
         return run_slurm(runs, cfg, python, runner)
     if not cfg['dry_run']:
         with locks.hold(cfg['sweep_dir'], f"sweep {cfg['name']}", name=f".{cfg['name']}.lock"):
-            apply_code_changes(runs, cfg)
+            before_launch(runs, cfg)
             previous = {sig: signal.signal(sig, stop_jobs) for sig in (signal.SIGINT, signal.SIGTERM)}
             try:
                 run_local(runs, cfg, python, runner)

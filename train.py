@@ -50,7 +50,7 @@ from uniscale.bpb import validation_bpb
 from uniscale.identity import fingerprint
 from uniscale.code_identity import code_change, code_identity, code_record
 from uniscale.run_folder import (checkpoint_stamp, config_readable, keep_code, load_checkpoint,
-                                 move_aside, read_json, refuse_changed_inputs,
+                                 move_aside, read_json, refuse_changed_inputs, relocate_tokenizer,
                                  refuse_retrained_tokenizer, rewrite_config, start_log,
                                  stop_if_nonfinite)
 from uniscale.shards import PackedWindows, TokenShards, eval_set
@@ -426,6 +426,7 @@ def run(cfg, stop, held):
     if ckpt is not None and ckpt['done']:
         if master:
             rewrite_config(run_dir, ckpt['config'])
+            relocate_tokenizer(run_dir, cfg['tokenizer'])  # a moved tokenizer folder: found again
             if 'code_kept' in ckpt:  # code_changes='keep', every check passed
                 keep_code(run_dir, ckpt['code_kept'], ckpt['config'])
                 log(f"{run_dir}: computed by other code; its results now count as this code's")

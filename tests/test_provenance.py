@@ -17,6 +17,7 @@ import train
 from helpers import held_elsewhere
 from test_train import TINY, config as train_config
 from tokenizer import train_bpe
+from uniscale.tokenization import load_tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -288,6 +289,12 @@ def test_a_path_spelled_otherwise_is_the_same_run(data, tmp_path, monkeypatch, s
     stopped = train.train(config(data, tmp_path / 'stopped', stop_step=4, tokenizer=start,
                                  out_dir='out'))
     train.train(config(data, stopped, init_from='resume', tokenizer=tok, out_dir=out))  # resumes
+    if spelling == 'moved':  # the finished run now finds its tokenizer where it moved: scored
+        assert json.load(open(os.path.join(run_dir, 'config.json')))['tokenizer'] == tok
+        import eval_bpb
+        ecfg = {**configurator.defaults(eval_bpb), 'run': run_dir, 'device': 'cpu',
+                'corpus_dir': os.path.join(root, 'out', 'corpus')}
+        assert eval_bpb.main(ecfg)[run_dir]['tokenizer_hash'] == load_tokenizer(tok).hash
 
 
 def test_an_evaluation_records_its_code_and_other_eval_code_scores_again(data, tmp_path, forked_code,

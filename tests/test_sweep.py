@@ -741,3 +741,21 @@ def test_a_neutral_new_key_keeps_old_runs_done_and_moved_tokenizers_too(tmp_path
         assert sweep.run_status(dict(run), {**cfg, 'tokenizers_dir': spelling}) == 'done'
     elsewhere = {**cfg, 'train_args': {**cfg['train_args'], 'out_dir': '/else/out'}}
     assert sweep.run_status(dict(run), elsewhere) == 'done'
+
+
+def test_a_moved_tokenizer_folder_is_recorded_where_evaluations_find_it(tmp_path):
+    cfg = config(tmp_path, only=['s1', 'bpe-2k', 'apertus-micro'], lr_scan=[], analysis='')
+    (run,) = sweep.expand_grid(cfg)
+    meta = json.dumps({'hash': 'a' * 64, 'name': 'bpe-2k'})
+    (tmp_path / 'tok' / 'bpe-2k' / 'meta.json').write_text(meta)
+    checkpoint_as_sweep_asks(run, cfg, tokenizer_hash='a' * 64)
+    c = read_config(run)
+    with open(os.path.join(run['dir'], 'config.json'), 'w') as f:
+        json.dump({**c, 'tokenizer': str(tmp_path / 'tok' / 'bpe-2k'), 'tokenizer_hash': 'a' * 64},
+                  f)
+    fake_eval(run['dir'], sweep.eval_settings(cfg))
+    shutil.move(tmp_path / 'tok', tmp_path / 'moved')
+    moved = {**cfg, 'tokenizers_dir': str(tmp_path / 'moved')}
+    assert sweep.run_status(dict(run), moved) == 'done'
+    sweep.main(moved, FakeRunner())
+    assert read_config(run)['tokenizer'] == str(tmp_path / 'moved' / 'bpe-2k')

@@ -252,6 +252,27 @@ def keep_code(run_dir, now, fallback):
         atomic.write_json_atomic(path, config)
 
 
+def relocate_tokenizer(run_dir, path):
+    """Point config.json's `tokenizer` (where eval_bpb.py, sample.py and export_hf.py find it) at
+    path when the folder it names is gone and path holds the tokenizer the run trained with (its
+    meta.json hash): a moved tokenizers_dir is the same run, and its evaluations still find the
+    files. Returns whether it wrote."""
+    cfg_path = os.path.join(run_dir, 'config.json')
+    config = read_json(cfg_path) if config_readable(cfg_path) else {}
+    old, trained = config.get('tokenizer'), config.get('tokenizer_hash')
+    same = old and os.path.normpath(old) == os.path.normpath(path)
+    if not old or not trained or same or os.path.isdir(old):
+        return False
+    meta = read_json(os.path.join(path, 'meta.json'), default=None)
+    if not isinstance(meta, dict) or meta.get('hash') != trained:
+        return False
+    with locks.hold(run_dir, 'run'):
+        atomic.write_json_atomic(cfg_path, {**config, 'tokenizer': path})
+    print(f"{cfg_path}: tokenizer {old} is gone; the same tokenizer (hash {trained[:12]}) is at "
+          f"{path}, recorded there")
+    return True
+
+
 def move_aside(run_dir):
     """Move a run computed by other code to {runs_dir}/.replaced/{run}.{its code's first 8 digits}
     (a number added when taken; the runs_dir's globs never reach it), holding its lock:
