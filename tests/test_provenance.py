@@ -94,6 +94,10 @@ def test_config_records_identity_of_settings_and_inputs(data, tmp_path):
     other = train.train(config(data, tmp_path / 'seed2', seed=2))
     rc2 = json.load(open(os.path.join(other, 'config.json')))
     assert rc2['cell_id'] == rc['cell_id'] and rc2['run_id'] != rc['run_id']  # a seed is another run of one cell
+    cb = json.load(open(os.path.join(train.train(config(data, tmp_path / 'cb', context_bytes=96)),
+                                     'config.json')))  # block_size derived from the text
+    for c in (rc, rc2, cb):  # what consumers recompute from config.json is what training recorded
+        assert train.run_identity(c) == {'run_id': c['run_id'], 'cell_id': c['cell_id']}
     lr = json.load(open(os.path.join(train.train(config(data, tmp_path / 'lr', lr=2e-2)), 'config.json')))
     assert lr['cell_id'] != rc['cell_id']
 
