@@ -487,8 +487,8 @@ def print_plan(runs, cfg, python):
         from model import PRESETS
         from uniscale import preflight_check  # torch and the model: only for the dry run's FLOPs
         planned = []
-    counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo', 'blocked',
-                                                               'changed', 'retrain') + CODE_STATUSES}
+    statuses = ('done', 'evaluate', 'resume', 'todo', 'blocked', 'changed', 'retrain') + CODE_STATUSES
+    counts = {s: sum(r['status'] == s for r in runs) for s in statuses}
     scanned = [r for r in runs if 'lr_mult' in r]
     scan = (f" + {len(scanned)} lr-scan runs at {scanned[0]['preset']}, seed {scanned[0]['seed']} (lr x"
             f"{', x'.join(f'{m:g}' for m in scan_multipliers(cfg))})" if scanned else '')

@@ -301,8 +301,8 @@ def test_a_path_spelled_otherwise_is_the_same_run(data, tmp_path, monkeypatch, s
         assert eval_bpb.main(ecfg)[run_dir]['tokenizer_hash'] == load_tokenizer(tok).hash
 
 
-def test_an_evaluation_records_its_code_and_other_eval_code_scores_again(data, tmp_path, forked_code,
-                                                                         capsys):
+def test_an_evaluation_records_its_code_and_other_eval_code_scores_again(data, tmp_path,
+                                                                         forked_code):
     import eval_bpb
     run_dir = train.train(config(data, tmp_path / 'run', max_steps=2))
     ecfg = {**configurator.defaults(eval_bpb), 'run': run_dir, 'device': 'cpu',
@@ -313,7 +313,8 @@ def test_an_evaluation_records_its_code_and_other_eval_code_scores_again(data, t
     assert eval_bpb.main(ecfg)[run_dir] is None  # the same code: skipped
     forked_code()  # model.py is in the evaluation code too
     again = eval_bpb.main(ecfg)[run_dir]
-    assert again is not None and again['eval_code'] == code_identity('eval')['sha256'] != ev['eval_code']
+    assert again is not None
+    assert again['eval_code'] == code_identity('eval')['sha256'] != ev['eval_code']
 
 
 def test_keep_on_a_run_refused_for_its_inputs_writes_nothing(data, tmp_path, forked_code):
