@@ -32,6 +32,7 @@ from uniscale import locks, run_folder, study_inputs
 from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report, arm_names
 from uniscale import atomic
 from uniscale.atomic import write_atomic, write_json_atomic
+from uniscale.code_identity import changed_files, run_code
 from uniscale.identity import differences, file_sha256, fingerprint
 from uniscale.lr_scan_analysis import lr_scan_lines, lr_scan_summary
 from uniscale.report_format import csv_text, json_safe
@@ -73,13 +74,10 @@ token_stats_split = 'val'    # ab: the split whose sidecar gives tokens per docu
 held_fixed = 'bytes'         # ab: what the headline compares at: 'bytes' (of text) | 'flops' (train) | 'steps'
 loss_targets = []            # ab: val loss (nats/token) targets
 bpb_targets = []             # ab: val bpb targets; [] = the final val bpb of the worse run
+code_changes = ''            # runs of other training or evaluation code (code_identity.py): ''
+#                              refuses to pool them; 'keep' pools them (the report lists each)
 # -----------------------------------------------------------------------------
 NEEDED = ('preset', 'tokenizer', 'seed', 'bpb', 'n_params_nonembedding')   # eval.json keys the analysis reads
-# what must be equal across the seeds of one cell (arm) for runs whose config.json predates `cell_id`
-CELL_KEYS = ('preset', 'arch', 'model_args', 'tokenizer_hash', 'corpus', 'block_size', 'context_bytes', 'budget',
-             'budget_unit', 'max_steps', 'total_steps', 'batch_size', 'lr', 'min_lr_ratio', 'warmup_steps', 'schedule',
-             'decay_frac', 'weight_decay', 'decay_embeddings', 'beta1', 'beta2', 'grad_clip', 'dropout', 'doc_mask',
-             'inputs')
 AGREE_STATS = ('decision_accuracy', 'spearman')
 WEIGHTINGS = ('macro', 'bytes')
 
@@ -212,9 +210,19 @@ def checked_runs(cfg, mode):
 
 
 def cell_key(rec):
-    """The identity of what a run computed, less its seed (train.py's cell_id; older runs: their CELL_KEYS)."""
-    c = rec['config']
-    return c.get('cell_id') or fingerprint({k: c.get(k) for k in CELL_KEYS})
+    """The identity of what a run computed, less its seed and code: train.run_identity's cell_id
+    recomputed from its config.json by the current rule (the one of train.py's resume check and the
+    sweep: LEGACY_DEFAULTS for keys an older run lacks, paths left out), never a cell_id an older
+    rule stored."""
+    import train  # the rule's tables live beside train.py's settings (torch comes with it)
+    return train.run_identity(rec['config'])['cell_id']
+
+
+def identity_of(config):
+    """What cell_key fingerprints, readable: for naming what differs."""
+    import train
+    return {**train.identity_settings(config), 'inputs': config.get('inputs') or
+            {'tokenizer_hash': config.get('tokenizer_hash')}}
 
 
 def check_groups(records, cfg, mode):
@@ -231,8 +239,7 @@ def check_groups(records, cfg, mode):
             by_key.setdefault(cell_key(r), []).append(r)
         if len(by_key) > 1:
             (a, *_), (b, *_) = list(by_key.values())[:2]
-            keys = set(CELL_KEYS) | {k for k in set(a['config']) | set(b['config']) if k not in RUN_OWN}
-            what = differences({k: a['config'].get(k) for k in keys}, {k: b['config'].get(k) for k in keys})
+            what = differences(identity_of(a['config']), identity_of(b['config']))
             raise SystemExit(f"correlate.py {mode}: {label} pools runs computed differently: "
                              + ' vs '.join(f"[{names(x['name'] for x in g)}]" for g in by_key.values())
                              + f" ({'; '.join(what[:4]) or 'cell_id differs'}); a {'cell' if mode == 'scale' else 'arm'} "
@@ -247,10 +254,58 @@ def check_groups(records, cfg, mode):
                              f"one seed is one run, leave the copies out of --runs")
 
 
-# config.json keys that belong to one run (or to the machine it ran on), not to what its cell computes
-RUN_OWN = {'seed', 'run_dir', 'run_name', 'run_id', 'cell_id', 'tokens_dir', 'init_from', 'stop_step', 'compile',
-           'device', 'micro_batch_size', 'eval_batch_size', 'log_interval', 'wandb_log', 'wandb_project', 'threads',
-           'world_size', 'micro_batch_size_used', 'grad_accum', 'dtype_used'}
+def code_of(rec):
+    """(training code, evaluation code) a run's result was computed by, each {'sha256', 'files',
+    ...} or None where the run or its eval entry recorded none (code unknown)."""
+    ev_code = rec['eval'].get('code')
+    recorded = isinstance(ev_code, dict) and ev_code.get('sha256')
+    return run_code(rec['config']), ev_code if recorded else None
+
+
+def code_versions(records):
+    """The code versions the runs were computed by: [{'train_code', 'eval_code' (sha256 or None),
+    'commit', 'runs'}], most runs first: what the report lists."""
+    groups = {}
+    for r in records:
+        train_code, eval_code = code_of(r)
+        key = ((train_code or {}).get('sha256'), (eval_code or {}).get('sha256'))
+        g = groups.setdefault(key, {'train_code': key[0], 'eval_code': key[1], 'runs': [],
+                                    'commit': (train_code or {}).get('commit'),
+                                    'codes': (train_code, eval_code)})
+        g['runs'].append(r['name'])
+    return sorted(groups.values(), key=lambda g: -len(g['runs']))
+
+
+def check_code(records, cfg):
+    """Refuse runs computed by different training or evaluation code (or some by code not recorded),
+    naming them and the files that differ, unless code_changes='keep' pools them (the report lists
+    every version); the code versions, for summary.json."""
+    versions = code_versions(records)
+    if len(versions) > 1 and cfg['code_changes'] != 'keep':
+        pairs = zip(versions[0]['codes'], versions[1]['codes'], ('training', 'evaluation'))
+        files = sorted({f for a, b, kind in pairs
+                        for f in (changed_files(a, b) if a and b else
+                                  [f"{kind} code not recorded"] if a or b else [])})
+        short = lambda h: h[:12] if h else 'unknown'
+        desc = ' vs '.join(f"[{names(v['runs'], 4)}] train {short(v['train_code'])} eval "
+                           f"{short(v['eval_code'])}" for v in versions[:3])
+        raise SystemExit(f"correlate.py {cfg['command']}: the runs were computed by "
+                         f"{len(versions)} versions of the code: {desc} ({', '.join(files)} "
+                         f"differ); bring them to this code (python sweep.py CONFIG: it re-scores "
+                         f"them and offers code_changes for training), or pass "
+                         f"--code_changes=keep to pool them (the report lists each version)")
+    return [{k: v for k, v in g.items() if k != 'codes'} for g in versions]
+
+
+def code_lines(s):
+    """The report's list of the code versions its numbers were computed by."""
+    lines = ['', '## Code', '', '| training code | evaluation code | commit | runs |',
+             '| --- | --- | --- | --- |']
+    short = lambda h: (h or 'not recorded')[:12]
+    for v in s.get('code_versions') or []:
+        lines.append(f"| {short(v['train_code'])} | {short(v['eval_code'])} | "
+                     f"{(v['commit'] or '?')[:10]} | {len(v['runs'])}: {names(v['runs'], 4)} |")
+    return lines
 
 
 def analysis_identity(cfg):
@@ -314,6 +369,9 @@ def checked_config(cfg):
         raise SystemExit(f"correlate.py: unknown command {cfg['command']!r}; use 'scale' or 'ab'")
     if cfg['weighting'] not in WEIGHTINGS:
         raise SystemExit(f"correlate.py: weighting must be one of {list(WEIGHTINGS)}, got {cfg['weighting']!r}")
+    if cfg['code_changes'] not in ('', 'keep'):
+        raise SystemExit(f"correlate.py: code_changes must be '' or 'keep', got "
+                         f"{cfg['code_changes']!r}")
     if cfg['held_fixed'] not in AXES:
         raise SystemExit(f"correlate.py: held_fixed must be one of {list(AXES)}, got {cfg['held_fixed']!r}")
     bad = [k for k in cfg['agree_target'] if k not in AGREE_STATS]
@@ -337,6 +395,7 @@ def main(cfg):
     runs_out = None
     if cfg['command'] == 'scale':
         records, left_out = checked_runs(cfg, 'scale')
+        versions = check_code(records, cfg)
         check_groups(records, cfg, 'scale')
         left_out += check_cells(records, cfg)
         metrics, notes = tokenizer_metrics(records, cfg)
@@ -350,6 +409,7 @@ def main(cfg):
             raise SystemExit(f"correlate.py ab: --runs names {n_found} run folder(s); give two or "
                              f"more runs, e.g. --runs=out/runs/A,out/runs/B or --runs='out/runs/*'")
         records, left_out = checked_runs(cfg, 'ab')
+        versions = check_code(records, cfg)
         check_groups(records, cfg, 'ab')
         s, runs_out = ab_analysis(records, cfg, run_folder.read_json)
         if len(s['arms']) < 2:
@@ -357,6 +417,7 @@ def main(cfg):
                              f"({names(s['arms'])}); give runs of two tokenizers")
         s['left_out'] = left_out
     s['analysis_id'], s['inputs'] = identity['analysis_id'], identity['files']
+    s['code_versions'] = versions
     with locks.hold(out_dir, 'analysis'):  # one writer: two analyses of one name would mix their plots and files
         write_outputs(cfg, s, runs_out, out_dir)
     return out_dir, s
@@ -372,6 +433,7 @@ def write_outputs(cfg, s, runs_out, out_dir):
     else:
         s['plots'] = ab_plots(runs_out, out_dir) if cfg['plots'] else []
         report, table = ab_report(s), csv_text(s['runs'], AB_COLUMNS)
+    report += '\n'.join(code_lines(s)) + '\n'
     write_atomic(os.path.join(out_dir, 'summary.csv'), table)
     write_atomic(os.path.join(out_dir, 'report.md'), report)
     write_json_atomic(os.path.join(out_dir, 'summary.json'), json_safe(s))

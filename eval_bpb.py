@@ -51,6 +51,7 @@ import configurator
 from uniscale import atomic
 from uniscale import eval_file, hardware, identity
 from uniscale.bpb import score, score_documents
+from uniscale.code_identity import code_identity, code_record
 from uniscale.run_folder import (check_tokenizer, eval_path, find_runs, load_checkpoint, load_model,
                                  read_run_config, refuse_unfinished, run_state, split_path, wanted_eval_set)
 from uniscale.splits import BadLine, parse_doc
@@ -247,8 +248,9 @@ def task_name(path):
 
 
 def scored_with(run_cfg, state):
-    """What a result was computed from, on the run's side: the run's identity and its checkpoint."""
-    return {'run_id': run_cfg.get('run_id'), 'step': state['step'], 'finished': state['finished']}
+    """What a result was computed from: the run's identity, its checkpoint, this eval code."""
+    return {'run_id': run_cfg.get('run_id'), 'step': state['step'], 'finished': state['finished'],
+            'eval_code': code_identity('eval')['sha256']}
 
 
 def current_entry(ev, eval_set, task_files, ident):
@@ -290,6 +292,7 @@ def evaluate_run(run_dir, c):
     eval_set['context'] = result['windowing']['context']
     entry = {'eval_id': eval_file.entry_id(ident['run_id'], state['step'], state['finished'], eval_set),
              'run_id': ident['run_id'], 'run': name, 'run_dir': run_dir, 'arch': model.config.arch,
+             'eval_code': ident['eval_code'], 'code': code_record('eval'),
              'preset': run_cfg.get('preset'), 'n_params': model.num_params(),
              'n_params_nonembedding': model.num_params(non_embedding=True),
              'flops_per_token': model.flops_per_token(),

@@ -39,10 +39,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import configurator
-from uniscale import atomic
-from uniscale import locks, slurm_launch
+from uniscale import atomic, locks, slurm_launch
 from uniscale.study_inputs import EVAL_SET_SETTINGS
-from uniscale.run_folder import corpus_rebuilt, eval_is_current, eval_path, load_checkpoint, read_json, run_state
+from uniscale.code_identity import code_change, code_identity
+from uniscale.run_folder import (corpus_rebuilt, eval_is_current, eval_path, keep_code,
+                                 load_checkpoint, move_aside, read_json, read_run_config,
+                                 relocate_tokenizer, run_state)
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -56,6 +58,9 @@ base_config = ''             # the train.py config every run starts from, e.g. c
 tokenizers_dir = 'out/tokenizers'
 runs_dir = 'out/runs'
 train_args = {}              # train.py overrides for every run, e.g. {'compile': False}
+code_changes = ''            # runs computed by other code (or by code not recorded): '' stops the
+                             # grid; 'retrain' moves each to {runs_dir}/.replaced/ and trains it
+                             # again (nothing lost); 'keep' counts their results as this code's
 preset_args = {}             # train.py overrides per preset (budgets live here), e.g. {'apertus-50M': {'budget': 4e9}}
 tokenizer_args = {}          # train.py overrides per tokenizer
 eval_args = {}               # eval_bpb.py overrides, e.g. {'max_docs_per_lang': 200}: the study's
@@ -90,6 +95,7 @@ gpu_peak_flops = 989e12      # FLOP/s of one GPU (H100 bf16 dense)
 assume_bytes_per_token = {}  # --dry_run before shards: {tokenizer: bytes per token}; else preflight_check's table
 # -----------------------------------------------------------------------------
 RUN_DIR_KEY = 'run_dir'      # train.py's setting for the run folder
+CODE_STATUSES = ('other code', 'code unknown')  # by other code, or code not recorded: never done
 
 
 # ---------------------------------------------------------------- the grid
@@ -196,29 +202,71 @@ def identity_changes(run, cfg):
 
 
 def run_status(run, cfg):
-    """'done' (finished, and its eval file scored that checkpoint with the sweep's eval settings and lm_eval_tasks),
-    'evaluate' (finished, its eval file missing, from another checkpoint or settings, or without a task), 'resume'
-    (an unfinished checkpoint), 'todo', or 'changed' (its checkpoint was trained with other settings or inputs than
-    the sweep asks for now: run['why'] says which; the grid stops rather than retrain over it). A checkpoint's flag,
+    """'done' (finished, and its eval file scored that checkpoint with the sweep's eval settings,
+    eval code and lm_eval_tasks), 'evaluate' (finished, its eval file missing, from another
+    checkpoint, settings or eval code, or without a task), 'resume' (an unfinished checkpoint),
+    'todo', 'changed' (its checkpoint was trained with other settings or inputs than the sweep asks
+    for now: run['why'] says which; the grid stops rather than retrain over it), or, by its training
+    code (uniscale/code_identity.py): 'other code' / 'code unknown' (the grid stops and offers
+    code_changes), 'retrain' (code_changes='retrain': moved aside, then trained). With
+    code_changes='keep' such a run goes on as 'done', 'evaluate' or 'resume'. A checkpoint's flag,
     not a file's age, says whether a run is finished."""
     state = run_state(run['dir'])
     if state is None:
         return 'todo'
     changes = identity_changes(run, cfg)
+    what = 'finished' if state['finished'] else f"checkpointed at step {state['step']}"
     if changes:
-        what = 'finished' if state['finished'] else f"checkpointed at step {state['step']}"
         run['why'] = (f"{run['run']}: {what} with other settings or inputs than this sweep asks for: "
                       f"{'; '.join(changes[:3])}{f' (+{len(changes) - 3} more)' if len(changes) > 3 else ''}; "
                       f"it would have to be retrained: give these settings their own runs_dir, or delete "
                       f"{run['dir']} to retrain it")
         return 'changed'
+    change = code_change(read_run_config(run['dir']), code_identity('train'))
+    if change and cfg['code_changes'] == 'retrain':
+        return 'retrain'
+    if change and cfg['code_changes'] != 'keep':
+        run['why'] = f"{run['run']}: {what} by {change}"
+        return 'other code' if change.startswith('other') else 'code unknown'
+    run['keep'] = bool(change)  # code_changes='keep': recorded in config.json when the sweep runs
     if not state['finished']:
         return 'resume'
-    if not eval_is_current(run['dir'], eval_settings(cfg)):
+    keep = cfg['code_changes'] == 'keep'  # an evaluation by other eval code stays too
+    if not eval_is_current(run['dir'], eval_settings(cfg), keep_eval_code=keep):
         return 'evaluate'
     import downstream  # its own test of 'these tasks were scored on this checkpoint' (lm-eval loads only to run)
     split = cfg['eval_args'].get('split', 'test')
     return 'done' if downstream.already_done(run['dir'], split, state, cfg['lm_eval_tasks']) else 'evaluate'
+
+
+def code_problem(runs, cfg):
+    """One line for the runs computed by other code or by code not recorded ([] when none): what
+    differs, and the two settings that go on."""
+    odd = [r for r in runs if r['status'] in CODE_STATUSES]
+    if not odd:
+        return []
+    shown = '; '.join(r['why'] for r in odd[:3]) + (f" (+{len(odd) - 3} more)" * (len(odd) > 3))
+    aside = os.path.join(cfg['runs_dir'], '.replaced')
+    return [f"{len(odd)} run(s) were not computed by this code ({shown}); set "
+            f"code_changes='retrain' to train them again (each old run moves to {aside}/, nothing "
+            f"is lost) or code_changes='keep' to count their results as this code's (recorded in "
+            f"their config.json)"]
+
+
+def before_launch(runs, cfg):
+    """Once the grid may start (never in a dry run): what code_changes asked for ('retrain' moves
+    each run aside, then trained as 'todo'; 'keep' records the choice in each finished run's
+    config.json, a resumed one records its code_history itself), and a tokenizer folder that moved
+    (the same hash under tokenizers_dir) recorded where its runs' evaluations look for it."""
+    now = code_identity('train')
+    for r in runs:
+        if r['status'] in ('done', 'evaluate', 'resume'):  # a moved tokenizers_dir: found again
+            relocate_tokenizer(r['dir'], os.path.join(cfg['tokenizers_dir'], r['tokenizer']))
+        if r['status'] == 'retrain':
+            print(f"{r['run']}: moved to {move_aside(r['dir'])} (code_changes='retrain')")
+            r['status'] = 'todo'
+        elif r.get('keep') and r['status'] != 'resume':
+            keep_code(r['dir'], now, load_checkpoint(r['dir'], mmap=True).get('config', {}))
 
 
 def grid_problems(runs, cfg):
@@ -229,7 +277,7 @@ def grid_problems(runs, cfg):
     from uniscale import preflight_check  # train.py's config and the shard reader: only once runs must be checked
     problems, seen = [r['why'] for r in runs if r['status'] == 'changed'], {}
     for r in runs:
-        if r['status'] in ('done', 'evaluate', 'changed'):
+        if r['status'] in ('done', 'evaluate', 'changed') + CODE_STATUSES:
             continue
         if r['preset'] not in PRESETS:
             why = f"unknown preset {r['preset']!r} (presets); choose from {', '.join(PRESETS)}"
@@ -265,7 +313,8 @@ def train_command(run, cfg, resume=False):
     return (['train.py'] + base + [f"--preset={run['preset']}",
             f"--tokenizer={os.path.join(cfg['tokenizers_dir'], run['tokenizer'])}", f"--seed={run['seed']}",
             f"--{RUN_DIR_KEY}={run['dir']}"] + overrides(run_args(run, cfg)) +
-            (['--init_from=resume'] if resume else []))
+            (['--init_from=resume'] if resume else []) +
+            (['--code_changes=keep'] if run.get('keep') else []))
 
 
 def eval_command(dirs, cfg):
@@ -298,6 +347,7 @@ def analysis_command(cfg):
     return ['correlate.py', cfg['analysis'], f"--runs={','.join(r['dir'] for r in runs if 'lr_mult' not in r)}",
             f"--name={cfg['name']}", f"--analysis_dir={cfg['analysis_dir']}"] + split + (
         [f"--lr_scan_runs={','.join(scan)}"] if scan else []) + overrides(cfg['analysis_args']) + (
+        ['--code_changes=keep'] if cfg['code_changes'] == 'keep' else []) + (
         ['--allow_missing=True'] if cfg['only'] else [])  # a slice: the rest of the grid may not exist yet (the
                                                             # report's first lines list what it left out)
 
@@ -443,8 +493,8 @@ def print_plan(runs, cfg, python):
         from model import PRESETS
         from uniscale import preflight_check  # torch and the model: only for the dry run's FLOPs
         planned = []
-    counts = {s: sum(r['status'] == s for r in runs) for s in ('done', 'evaluate', 'resume', 'todo', 'blocked',
-                                                               'changed')}
+    statuses = ('done', 'evaluate', 'resume', 'todo', 'blocked', 'changed', 'retrain') + CODE_STATUSES
+    counts = {s: sum(r['status'] == s for r in runs) for s in statuses}
     scanned = [r for r in runs if 'lr_mult' in r]
     scan = (f" + {len(scanned)} lr-scan runs at {scanned[0]['preset']}, seed {scanned[0]['seed']} (lr x"
             f"{', x'.join(f'{m:g}' for m in scan_multipliers(cfg))})" if scanned else '')
@@ -453,11 +503,12 @@ def print_plan(runs, cfg, python):
           + f"{', filtered by ' + ','.join(map(str, cfg['only'])) if cfg['only'] else ''}): "
           f"{counts['done']} done, {counts['evaluate']} to evaluate, {counts['resume']} to resume, "
           f"{counts['todo']} to train" + (f", {counts['blocked']} blocked" if counts['blocked'] else '')
-          + (f", {counts['changed']} changed (trained with other settings or inputs)" if counts['changed'] else ''))
+          + (f", {counts['changed']} changed (trained with other settings or inputs)" if counts['changed'] else '')
+          + ''.join(f", {counts[s]} {s}" for s in ('retrain',) + CODE_STATUSES if counts[s]))
     for r in runs:
         budget = ' '.join(f"{k}={v}" for k, v in run_args(r, cfg).items())
         print(f"  {r['status']:8s}  {r['run']:40s}  {budget}")
-        if cfg['dry_run'] and r['status'] not in ('done', 'evaluate', 'changed'):
+        if cfg['dry_run'] and r['status'] not in ('done', 'evaluate', 'changed') + CODE_STATUSES:
             train = launch_prefix(cfg, python) + train_command(r, cfg, r['status'] == 'resume')
             print(f"          $ {shlex.join(train)}")
             print(f"          $ {shlex.join([python] + eval_command([r['dir']], cfg))}")
@@ -477,6 +528,9 @@ def main(cfg, runner=run_command):
     python = cfg['python'] or sys.executable
     if cfg['launcher'] not in ('local', 'slurm'):
         raise SystemExit(f"sweep: launcher must be 'local' or 'slurm', got {cfg['launcher']!r}")
+    if cfg['code_changes'] not in ('', 'keep', 'retrain'):
+        raise SystemExit(f"sweep: code_changes must be '', 'keep' or 'retrain', got "
+                         f"{cfg['code_changes']!r}")
     runs = expand_grid(cfg)
     if not runs:
         raise SystemExit("sweep: no run left after the filters (--only); check the patterns")
@@ -485,9 +539,10 @@ def main(cfg, runner=run_command):
         return preflight_check.run_preflight([(r, train_command(r, cfg)[1:]) for r in runs], cfg)
     for r in runs:
         r['status'] = run_status(r, cfg)
-    problems = grid_problems(runs, cfg)
+    problems = grid_problems(runs, cfg) + code_problem(runs, cfg)
     print_plan(runs, cfg, python)
-    inputs_only = not any(r['status'] == 'changed' or r.get('needs') == 'config' for r in runs)
+    stops = ('changed',) + CODE_STATUSES  # making inputs cannot fix these
+    inputs_only = not any(r['status'] in stops or r.get('needs') == 'config' for r in runs)
     if problems and not (cfg['dry_run'] and inputs_only):  # nothing is launched (or written) while any run of the
         raise SystemExit(f"sweep {cfg['name']}: {len(problems)} problem(s) stop the grid before anything is launched:\n"
                          + '\n'.join(f"  {p}" for p in problems))  # grid cannot start
@@ -495,9 +550,12 @@ def main(cfg, runner=run_command):
         print(f"blocked: {sum(r['status'] == 'blocked' for r in runs)} run(s) wait for inputs that do not exist yet; "
               f"make them, then run the sweep:\n" + '\n'.join(f"  blocked: {p}" for p in problems))
     if cfg['launcher'] == 'slurm':
+        if not cfg['dry_run']:
+            before_launch(runs, cfg)
         return run_slurm(runs, cfg, python, runner)
     if not cfg['dry_run']:
         with locks.hold(cfg['sweep_dir'], f"sweep {cfg['name']}", name=f".{cfg['name']}.lock"):
+            before_launch(runs, cfg)
             previous = {sig: signal.signal(sig, stop_jobs) for sig in (signal.SIGINT, signal.SIGTERM)}
             try:
                 run_local(runs, cfg, python, runner)

@@ -67,8 +67,11 @@ from uniscale import atomic
 from uniscale.atomic import disk_errors
 from uniscale.bpb import validation_bpb
 from uniscale.identity import fingerprint
-from uniscale.run_folder import (checkpoint_stamp, load_checkpoint, refuse_changed_inputs,
-                                 refuse_retrained_tokenizer, rewrite_config, start_log, stop_if_nonfinite)
+from uniscale.code_identity import code_change, code_identity, code_record
+from uniscale.run_folder import (checkpoint_stamp, config_readable, keep_code, load_checkpoint,
+                                 move_aside, read_json, refuse_changed_inputs, relocate_tokenizer,
+                                 refuse_retrained_tokenizer, rewrite_config, start_log,
+                                 stop_if_nonfinite)
 from uniscale.shards import PackedWindows, TokenShards, eval_set
 from uniscale.tokenization import load_tokenizer
 from uniscale.train_runtime import (CheckpointWriter, StopSignal, check_fits, compile_model, ddp_options, eager,
@@ -127,18 +130,33 @@ compile_mode = 'regional'    # 'regional': each transformer block compiled (once
 compile_cache_dir = ''       # inductor's caches, kept across requeues; '' = $TORCHINDUCTOR_CACHE_DIR, else
                              # {out_dir}/compile_cache (shared by the runs of out_dir)
 threads = 0                  # torch CPU threads; 0 = torch's default (one per core); 1 is fastest for tiny models
+code_changes = ''            # a run computed by other code (uniscale/code_identity.py) or by
+                             # code not recorded: '' refuses; 'keep' counts its results as this
+                             # code's (recorded in its config.json); 'retrain' moves it to
+                             # {run_dir}/../.replaced/ and trains it again
 # -----------------------------------------------------------------------------
 # settings a resumed run may change: they do not change what is computed
 RESUME_FREE = {'run_dir', 'tokens_dir', 'init_from', 'stop_step', 'compile', 'compile_mode', 'compile_cache_dir',
                'device', 'micro_batch_size', 'eval_batch_size', 'log_interval', 'wandb_log', 'wandb_project',
-               'threads'}
+               'threads', 'code_changes'}
+# settings that name a file or folder: they say where to find things, never what a run is
+# (tokenizer_hash and the shards' content in `inputs` stand for them), so no spelling of a path
+# makes another run
+PATH_SETTINGS = {'out_dir', 'run_dir', 'tokens_dir', 'tokenizer', 'compile_cache_dir'}
+# settings added after the first runs existed, at the value that reproduces how those runs were
+# computed: a key an older run lacks counts as this value in the resume check, the sweep's status
+# and cell identity alike; a key that is neither recorded nor here is a difference. Add a new
+# setting here with its old behaviour's value.
+LEGACY_DEFAULTS = {'context_bytes': 0, 'decay_embeddings': False, 'compile_mode': 'whole',
+                   'compile_cache_dir': ''}
 RANGES = {k: configurator.above(0) for k in ('block_size', 'batch_size', 'lr')}
 RANGES.update({k: configurator.at_least(0) for k in (
     'context_bytes', 'budget', 'max_steps', 'stop_step', 'micro_batch_size', 'min_lr_ratio', 'warmup_steps',
     'weight_decay', 'grad_clip', 'eval_interval', 'eval_docs', 'eval_batch_size', 'log_interval', 'peak_flops',
     'threads')}, dropout=configurator.within(0, 1), decay_frac=configurator.within(0, 1.000001))
 CHOICES = {'init_from': ('scratch', 'resume'), 'budget_unit': ('tokens', 'bytes'),
-           'schedule': ('cosine', 'wsd', 'constant'), 'dtype': hardware.DTYPES, 'compile_mode': ('regional', 'whole')}
+           'schedule': ('cosine', 'wsd', 'constant'), 'dtype': hardware.DTYPES, 'compile_mode': ('regional', 'whole'),
+           'code_changes': ('', 'keep', 'retrain')}
 
 
 def lr_at(step, cfg, total_steps):
@@ -167,13 +185,30 @@ def steps_for_budget(cfg, bytes_per_token, windows_per_epoch):
     return max(1, math.ceil(n_tokens / (cfg['batch_size'] * cfg['block_size'])))
 
 
+class NotRecorded:
+    """What a run lacks a setting as, when LEGACY_DEFAULTS has no value for it: unequal to every
+    value."""
+    def __repr__(self):
+        return '<not recorded, not in LEGACY_DEFAULTS>'
+
+
+NOT_RECORDED = NotRecorded()
+
+
+def setting_of(asked, k):
+    """The value of setting k a run was asked for (its request or config): recorded, else
+    LEGACY_DEFAULTS's."""
+    return asked[k] if k in asked else LEGACY_DEFAULTS.get(k, NOT_RECORDED)
+
+
 def changed_settings(ckpt, cfg):
-    """'key=old (now new)' for each setting of cfg that differs from what the checkpoint's run was asked for, less
-    those that do not change what is computed (RESUME_FREE). Compared with the request, not with what followed from
-    it (context_bytes)."""
+    """'key=old (now new)' for each setting of cfg that differs from what the checkpoint's run was
+    asked for, less those that do not change what is computed (RESUME_FREE) or name a path
+    (PATH_SETTINGS); a key the run lacks is its LEGACY_DEFAULTS value (the one rule, setting_of).
+    Compared with the request, not with what followed from it (context_bytes)."""
     asked = ckpt.get('request') or ckpt['config']
-    return [f"{k}={asked.get(k)!r} (now {cfg[k]!r})" for k in cfg
-            if k not in RESUME_FREE and asked.get(k, cfg[k]) != cfg[k]]
+    return [f"{k}={setting_of(asked, k)!r} (now {cfg[k]!r})" for k in cfg
+            if k not in RESUME_FREE | PATH_SETTINGS and setting_of(asked, k) != cfg[k]]
 
 
 def data_identity(m):
@@ -193,16 +228,57 @@ def data_identity(m):
                                   'n_bytes')}, 'shards': shards})}
 
 
-def run_identity(cfg, tokenizer_hash, train_meta, val_meta):
-    """{run_id, cell_id, inputs}: a run is its settings that change what is computed (all but RESUME_FREE) and the
-    content of what it reads (train_meta, val_meta: the shard sidecars). cell_id leaves the seed out: the runs that
-    analyses may pool as seeds of one cell share it. config.json records all three; the sweep, eval files and
-    analyses compare these, never names."""
-    inputs = {'tokenizer_hash': tokenizer_hash, 'train': data_identity(train_meta), 'val': data_identity(val_meta)}
-    settings = {k: v for k, v in cfg.items() if k not in RESUME_FREE}
-    return {'run_id': fingerprint({'settings': settings, 'inputs': inputs}),
-            'cell_id': fingerprint({'settings': {k: v for k, v in settings.items() if k != 'seed'}, 'inputs': inputs}),
-            'inputs': inputs}
+def run_inputs(tokenizer_hash, train_meta, val_meta):
+    """The content a run reads (train_meta, val_meta: the shard sidecars): config.json's
+    `inputs`."""
+    return {'tokenizer_hash': tokenizer_hash, 'train': data_identity(train_meta),
+            'val': data_identity(val_meta)}
+
+
+def identity_settings(config):
+    """The settings that make a run what it is, from its request or any run's config.json, by the
+    current rule: every train.py setting but RESUME_FREE and PATH_SETTINGS, a key the run lacks at
+    its LEGACY_DEFAULTS value (one in neither is left out: it differs from any value). config.json's
+    block_size is the one trained with (derived from context_bytes when that is set)."""
+    keys = configurator.config_keys(globals())
+    return {k: v for k in keys if k not in RESUME_FREE | PATH_SETTINGS
+            for v in [setting_of(config, k)] if v is not NOT_RECORDED}
+
+
+def run_identity(config):
+    """{run_id, cell_id} of a run, recomputed from its config (train.py's run config, or config.json
+    of any run, old ones included) with the current rule: identity_settings, the content it read
+    (`inputs`; a run from before them: its tokenizer_hash) and, for run_id, the training code it
+    recorded (`code`). cell_id leaves out the seed and the code: the runs analyses may pool as seeds
+    of one cell share it (correlate.py compares code apart). Consumers (the sweep, correlate.py)
+    recompute it rather than trust an id an older rule stored."""
+    settings = identity_settings(config)
+    inputs = config.get('inputs') or {'tokenizer_hash': config.get('tokenizer_hash')}
+    code = config.get('code')
+    code = code.get('sha256') if isinstance(code, dict) else None
+    cell = {'settings': {k: v for k, v in settings.items() if k != 'seed'}, 'inputs': inputs}
+    return {'run_id': fingerprint({'settings': settings, 'inputs': inputs, 'code': code}),
+            'cell_id': fingerprint(cell)}
+
+
+def recorded_config(run_dir, ckpt):
+    """The run's config.json (which holds code_changes='keep' choices), else the checkpoint's
+    copy."""
+    path = os.path.join(run_dir, 'config.json')
+    return read_json(path, default=None) if config_readable(path) else ckpt['config']
+
+
+def code_history(run_dir, ckpt, now):
+    """The training code a resumed run was computed by before now ([{code, until_step}], carried
+    over resumes); [] for a run trained by this code throughout."""
+    if ckpt is None:
+        return []
+    before = recorded_config(run_dir, ckpt)
+    history, code = list(before.get('code_history') or []), before.get('code')
+    if not isinstance(code, dict) or code.get('sha256') != now['sha256']:
+        code = code if isinstance(code, dict) else {'sha256': None}
+        history.append({**code, 'until_step': ckpt['step']})
+    return history
 
 
 def block_size_for(cfg, bytes_per_token):
@@ -284,9 +360,9 @@ def check_settings(cfg):
 
 
 def open_checkpoint(cfg, ckpt_path, run_dir):
-    """The run's checkpoint: None to start from scratch, else the checkpoint (its 'done' says a finished run asked
-    again with the same settings); refuses a run asked with other settings, or resumed without asking (or with
-    nothing to resume)."""
+    """The run's checkpoint: None to start from scratch, else the checkpoint (its 'done' says a
+    finished run asked again with the same settings); refuses a run asked with other settings,
+    computed by other code (check_code), or resumed without asking (or with nothing to resume)."""
     if not os.path.isfile(ckpt_path):
         if cfg['init_from'] == 'resume':
             raise SystemExit(f"{ckpt_path}: not found, nothing to resume; drop --init_from=resume to start the run")
@@ -297,12 +373,39 @@ def open_checkpoint(cfg, ckpt_path, run_dir):
         what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
         raise SystemExit(f"{ckpt_path}: this run was {what} with other settings: " + ', '.join(changed)
                          + f"; give these settings their own --run_dir (or delete {run_dir} to retrain it)")
+    if check_code(cfg, ckpt, ckpt_path, run_dir) == 'retrain':
+        return {'retrain': True}  # run() moves the run aside once every check passed
     if ckpt['done']:
         return ckpt
     if cfg['init_from'] != 'resume':
         raise SystemExit(f"{ckpt_path}: an unfinished run (checkpoint at step {ckpt['step']}); continue it with "
                          f"--init_from=resume, or delete {run_dir} to start over")
     return load_checkpoint(ckpt_path)  # private copies for the optimizer
+
+
+def check_code(cfg, ckpt, ckpt_path, run_dir):
+    """'same' when the checkpoint was computed by this training code (code_identity); for other code
+    (or none recorded) what code_changes says: 'keep' (its results count as this code's: marked
+    in ckpt['code_kept'], recorded by run() in a finished run's config.json; a resumed run records
+    its `code_history`), 'retrain' (run() moves the run aside, nothing lost, and trains it again);
+    '' refuses in one line naming the files that differ. Writes nothing."""
+    now = code_identity('train')
+    change = code_change(recorded_config(run_dir, ckpt), now)
+    if change is None:
+        return 'same'
+    what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
+    aside = os.path.join(os.path.dirname(os.path.abspath(run_dir)), '.replaced')
+    if cfg['code_changes'] == 'retrain' and int(os.environ.get('WORLD_SIZE', '1')) > 1:
+        raise SystemExit(f"{run_dir}: {what} by {change}; move it aside before a run of several "
+                         f"processes retrains it (mkdir -p {aside} && mv {run_dir} {aside}/), then "
+                         f"start it again")
+    if cfg['code_changes'] == 'keep':
+        ckpt['code_kept'] = now
+    if cfg['code_changes']:
+        return cfg['code_changes']
+    raise SystemExit(f"{ckpt_path}: this run was {what} by {change}, so its results are not this "
+                     f"code's: train it again with --code_changes=retrain (the old run is moved to "
+                     f"{aside}/), or count them as this code's with --code_changes=keep")
 
 
 def train(cfg):
@@ -334,24 +437,33 @@ def run(cfg, stop, held):
     ckpt_path, log_path = os.path.join(run_dir, 'ckpt.pt'), os.path.join(run_dir, 'log.jsonl')
     seen = checkpoint_stamp(ckpt_path)
     ckpt = open_checkpoint(cfg, ckpt_path, run_dir)
+    retrain, ckpt = (True, None) if ckpt and ckpt.get('retrain') else (False, ckpt)
+    history = code_history(run_dir, ckpt, code_identity('train'))
     vocab_size = cfg['model_args'].get('vocab_size', tok.vocab_size)
     tokens_dir = tokens_dir_for(cfg, tok.name)
     if ckpt is not None:  # a changed tokenizer first: the shard reader's advice (re-encode) would be wrong here
         refuse_retrained_tokenizer(ckpt, tok, ckpt_path, run_dir)
     train_shards = TokenShards(tokens_dir, 'train', tokenizer_hash=tok.hash, vocab_size=vocab_size)
     val_shards = TokenShards(tokens_dir, 'val', tokenizer_hash=tok.hash, vocab_size=vocab_size)
-    identity = run_identity(cfg, tok.hash, train_shards.meta, val_shards.meta)
+    inputs = run_inputs(tok.hash, train_shards.meta, val_shards.meta)
     if ckpt is not None:
-        refuse_changed_inputs(ckpt, identity['inputs'], ckpt_path, run_dir)
+        refuse_changed_inputs(ckpt, inputs, ckpt_path, run_dir)
     if ckpt is not None and ckpt['done']:
         if master:
             rewrite_config(run_dir, ckpt['config'])
+            relocate_tokenizer(run_dir, cfg['tokenizer'])  # a moved tokenizer folder: found again
+            if 'code_kept' in ckpt:  # code_changes='keep', every check passed
+                keep_code(run_dir, ckpt['code_kept'], ckpt['config'])
+                log(f"{run_dir}: computed by other code; its results now count as this code's")
         log(f"{run_dir}: finished at step {ckpt['step']} ({ckpt['tokens_seen']:,} tokens); nothing to do "
             f"(delete the folder to train it again)")
         if ddp:
             dist.destroy_process_group()
         return run_dir
     block_size = block_size_for(cfg, train_shards.bytes_per_token)
+    code = code_record('train')
+    identity = {'inputs': inputs, 'code': code, 'code_history': history}
+    identity.update(run_identity({**cfg, 'block_size': block_size, **identity}))
     model_cfg = model_config_for(cfg, tok.vocab_size, tok.bos_id, block_size)
     check_fits(model_cfg, dev, cfg['preset'], train_shards.bytes_per_token)
     micro = cfg['micro_batch_size'] or cfg['batch_size'] // world
@@ -369,6 +481,9 @@ def run(cfg, stop, held):
 
     writer = CheckpointWriter(ckpt_path)
     if master:  # every check passed (a refusal writes nothing): from here on this process is the run's one writer
+        if retrain:  # code_changes='retrain': the old run is kept aside
+            log(f"{run_dir}: of other code; moved to {move_aside(run_dir)}, training it again")
+            seen = checkpoint_stamp(ckpt_path)
         run_lock = held.enter_context(locks.hold(run_dir, 'run'))
         if checkpoint_stamp(ckpt_path) != seen:
             raise SystemExit(f"{ckpt_path}: written by another process while this one was starting; run the same "

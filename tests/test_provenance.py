@@ -17,6 +17,7 @@ import train
 from helpers import held_elsewhere
 from test_train import TINY, config as train_config
 from tokenizer import train_bpe
+from uniscale.tokenization import load_tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -93,6 +94,10 @@ def test_config_records_identity_of_settings_and_inputs(data, tmp_path):
     other = train.train(config(data, tmp_path / 'seed2', seed=2))
     rc2 = json.load(open(os.path.join(other, 'config.json')))
     assert rc2['cell_id'] == rc['cell_id'] and rc2['run_id'] != rc['run_id']  # a seed is another run of one cell
+    cb = json.load(open(os.path.join(train.train(config(data, tmp_path / 'cb', context_bytes=96)),
+                                     'config.json')))  # block_size derived from the text
+    for c in (rc, rc2, cb):  # what consumers recompute from config.json is what training recorded
+        assert train.run_identity(c) == {'run_id': c['run_id'], 'cell_id': c['cell_id']}
     lr = json.load(open(os.path.join(train.train(config(data, tmp_path / 'lr', lr=2e-2)), 'config.json')))
     assert lr['cell_id'] != rc['cell_id']
 
@@ -189,3 +194,135 @@ def test_a_rebuilt_corpus_is_not_scored_and_the_unchanged_one_is(data, tmp_path)
     last = r.stderr.strip().splitlines()[-1]
     assert r.returncode == 1 and 'Traceback' not in r.stderr and 'was rebuilt after the run trained' in last
     assert 'may hold the run\'s own training text' in last
+
+
+# ---------------------------------------------------------- issue 27 row 1: code is part of a run
+@pytest.fixture
+def forked_code(tmp_path, monkeypatch):
+    """A fork's checkout: model.py's token_losses with label smoothing (the training code's identity
+    changes)."""
+    from uniscale import code_identity
+    root = tmp_path / 'fork'
+    for rel in code_identity.CODE_FILES['train'] + code_identity.CODE_FILES['eval']:
+        os.makedirs(root / os.path.dirname(rel), exist_ok=True)
+        shutil.copy(os.path.join(ROOT, rel), root / rel)
+    text = (root / 'model.py').read_text()
+    old = "return F.cross_entropy(logits, targets, ignore_index=-1, reduction='none')"
+    assert old in text
+    (root / 'model.py').write_text(text.replace(old, old[:-1] + ", label_smoothing=0.1)"))
+    return lambda fork=True: monkeypatch.setattr(code_identity, 'ROOT', str(root) if fork else ROOT)
+
+
+def test_a_finished_run_of_other_code_is_refused_kept_or_retrained(data, tmp_path, forked_code,
+                                                                   capsys):
+    run_dir = train.train(config(data, tmp_path / 'runs' / 'run', max_steps=2))
+    forked_code()
+    with pytest.raises(SystemExit) as e:  # it used to say "finished ...; nothing to do"
+        train.train(config(data, run_dir, max_steps=2))
+    one_line_refusal(e, 'finished by other code (differs in model.py)', '--code_changes=retrain',
+                     '--code_changes=keep')
+    train.train(config(data, run_dir, max_steps=2, code_changes='keep'))
+    kept = json.load(open(os.path.join(run_dir, 'config.json')))
+    from uniscale.code_identity import code_identity
+    now = code_identity('train')['sha256']
+    assert kept['code_kept'][-1]['sha256'] == now != kept['code']['sha256']
+    capsys.readouterr()
+    train.train(config(data, run_dir, max_steps=2))  # kept: this code's from now on
+    assert 'nothing to do' in capsys.readouterr().out
+    ckpt_before = open(os.path.join(run_dir, 'ckpt.pt'), 'rb').read()
+    other = train.train(config(data, tmp_path / 'runs' / 'other', max_steps=2))
+    forked_code(fork=False)  # the checkout again: 'other' is the fork's run
+    train.train(config(data, other, max_steps=2, code_changes='retrain'))
+    moved = os.listdir(tmp_path / 'runs' / '.replaced')
+    assert len(moved) == 1 and moved[0].startswith('other.')
+    assert os.path.isfile(tmp_path / 'runs' / '.replaced' / moved[0] / 'ckpt.pt')  # nothing lost
+    rc = json.load(open(os.path.join(other, 'config.json')))
+    assert rc['code']['sha256'] == code_identity('train')['sha256'] and torch.load(
+        os.path.join(other, 'ckpt.pt'), weights_only=True)['done']
+    assert open(os.path.join(run_dir, 'ckpt.pt'), 'rb').read() == ckpt_before
+
+
+def test_an_unfinished_run_of_other_code_resumes_only_when_kept_with_its_history(data, tmp_path,
+                                                                                forked_code):
+    run_dir = train.train(config(data, tmp_path / 'run', stop_step=4))
+    first = json.load(open(os.path.join(run_dir, 'config.json')))['code']
+    forked_code()
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, init_from='resume'))
+    one_line_refusal(e, 'checkpointed at step 4 by other code (differs in model.py)',
+                     '--code_changes=keep')
+    train.train(config(data, run_dir, init_from='resume', code_changes='keep'))
+    rc = json.load(open(os.path.join(run_dir, 'config.json')))
+    assert rc['code']['sha256'] != first['sha256']
+    assert [(h['sha256'], h['until_step']) for h in rc['code_history']] == [(first['sha256'], 4)]
+
+
+def test_a_run_that_recorded_no_code_is_code_unknown(data, tmp_path):
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=2))
+    ckpt = torch.load(os.path.join(run_dir, 'ckpt.pt'), weights_only=True)
+    del ckpt['config']['code']  # as train.py wrote it before issue 27
+    torch.save(ckpt, os.path.join(run_dir, 'ckpt.pt'))
+    rc = json.load(open(os.path.join(run_dir, 'config.json')))
+    del rc['code']
+    json.dump(rc, open(os.path.join(run_dir, 'config.json'), 'w'))
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, max_steps=2))
+    one_line_refusal(e, 'finished by code unknown', '--code_changes=keep')
+
+
+@pytest.mark.parametrize('spelling', ['trailing slash', 'dot slash', 'absolute', 'out_dir absolute',
+                                      'moved'])
+def test_a_path_spelled_otherwise_is_the_same_run(data, tmp_path, monkeypatch, spelling, capsys):
+    """Row 4: the same tokenizer and shards under another spelling of their paths is the same run
+    (it used to be 'finished with other settings ... delete out/runs/X to retrain it')."""
+    root = os.path.dirname(data['out'])
+    monkeypatch.chdir(root)
+    first = 'tokenizers/bpe-a'
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=2, tokenizer=first,
+                                 out_dir='out'))
+    tok = {'trailing slash': 'tokenizers/bpe-a/', 'dot slash': './tokenizers/bpe-a',
+           'absolute': os.path.join(root, 'tokenizers', 'bpe-a'), 'out_dir absolute': first,
+           'moved': 'elsewhere/bpe-a'}[spelling]
+    if spelling == 'moved':
+        shutil.move(os.path.join(root, 'tokenizers'), os.path.join(root, 'elsewhere'))
+    out = os.path.join(root, 'out') if spelling == 'out_dir absolute' else 'out'
+    capsys.readouterr()
+    train.train(config(data, run_dir, max_steps=2, tokenizer=tok, out_dir=out))
+    assert 'nothing to do' in capsys.readouterr().out
+    start = tok if spelling == 'moved' else first
+    stopped = train.train(config(data, tmp_path / 'stopped', stop_step=4, tokenizer=start,
+                                 out_dir='out'))
+    train.train(config(data, stopped, init_from='resume', tokenizer=tok, out_dir=out))  # resumes
+    if spelling == 'moved':  # the finished run now finds its tokenizer where it moved: scored
+        assert json.load(open(os.path.join(run_dir, 'config.json')))['tokenizer'] == tok
+        import eval_bpb
+        ecfg = {**configurator.defaults(eval_bpb), 'run': run_dir, 'device': 'cpu',
+                'corpus_dir': os.path.join(root, 'out', 'corpus')}
+        assert eval_bpb.main(ecfg)[run_dir]['tokenizer_hash'] == load_tokenizer(tok).hash
+
+
+def test_an_evaluation_records_its_code_and_other_eval_code_scores_again(data, tmp_path,
+                                                                         forked_code):
+    import eval_bpb
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=2))
+    ecfg = {**configurator.defaults(eval_bpb), 'run': run_dir, 'device': 'cpu',
+            'corpus_dir': os.path.join(data['out'], 'corpus')}
+    ev = eval_bpb.main(ecfg)[run_dir]
+    from uniscale.code_identity import code_identity
+    assert ev['eval_code'] == ev['code']['sha256'] == code_identity('eval')['sha256']
+    assert eval_bpb.main(ecfg)[run_dir] is None  # the same code: skipped
+    forked_code()  # model.py is in the evaluation code too
+    again = eval_bpb.main(ecfg)[run_dir]
+    assert again is not None
+    assert again['eval_code'] == code_identity('eval')['sha256'] != ev['eval_code']
+
+
+def test_keep_on_a_run_refused_for_its_inputs_writes_nothing(data, tmp_path, forked_code):
+    run_dir = train.train(config(data, tmp_path / 'run', max_steps=2))
+    before = open(os.path.join(run_dir, 'config.json')).read()
+    forked_code()
+    remake_train_split(data)
+    with pytest.raises(SystemExit) as e:
+        train.train(config(data, run_dir, max_steps=2, code_changes='keep'))
+    one_line_refusal(e, 'finished on other data')
+    assert open(os.path.join(run_dir, 'config.json')).read() == before

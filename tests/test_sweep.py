@@ -4,6 +4,7 @@ one task with fake srun/python/scontrol; submitted in order with a fake sbatch) 
 their place in the launchers and the analysis command)."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import configurator
 import sweep
 from helpers import held_elsewhere
 from uniscale import run_folder, slurm_launch
+from uniscale.code_identity import code_identity
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +35,8 @@ def inputs_exist(monkeypatch):
 def fake_checkpoint(run_dir, finished=True, step=10):
     """A checkpoint as train.py writes it (no weights: the sweep reads only its state), and its config.json."""
     os.makedirs(run_dir, exist_ok=True)
-    cfg = {'corpus': 'embedded', 'block_size': 128, 'total_steps': 10}
+    cfg = {'corpus': 'embedded', 'block_size': 128, 'total_steps': 10,
+           'code': code_identity('train')}
     with open(os.path.join(run_dir, 'config.json'), 'w') as f:
         json.dump(cfg, f)
     torch.save({'model': {}, 'model_config': {}, 'config': cfg, 'step': step if not finished else 10,
@@ -45,7 +48,8 @@ def fake_eval(run_dir, settings, **change):
     state = run_folder.run_state(run_dir)
     with open(os.path.join(run_dir, 'config.json')) as f:
         want = run_folder.wanted_eval_set(json.load(f), settings)
-    ev = {**state, 'bpb': 1.0, 'eval_set': {**want, 'n_docs': 5}, **change}
+    ev = {**state, 'bpb': 1.0, 'eval_set': {**want, 'n_docs': 5},
+          'eval_code': code_identity('eval')['sha256'], **change}
     with open(run_folder.eval_path(run_dir, settings.get('split', 'test')), 'w') as f:
         json.dump(ev, f)
 
@@ -644,3 +648,114 @@ def test_the_smallest_preset_is_counted_not_listed_first():
     assert preflight_check.smallest_preset(tuple(sizes)) == min(sizes, key=sizes.get) == 'apertus-micro'
     assert 'apertus-5M' not in PRESETS  # an unknown name: the grid's check names it; it is not the smallest
     assert preflight_check.smallest_preset(('apertus-5M', 'apertus-tiny')) == 'apertus-tiny'
+
+
+# ---------------------------------------------------------- issue 27 row 1: other code is not done
+@pytest.fixture
+def fork(tmp_path, monkeypatch):
+    """Switch the code identity to a fork's checkout: model.py's token_losses with label
+    smoothing."""
+    from test_code_identity import LABEL_SMOOTHING, PLAIN_LOSS, edit, source_copy
+    from uniscale import code_identity
+    root = source_copy(tmp_path)
+    edit(root / 'model.py', PLAIN_LOSS, LABEL_SMOOTHING)
+    return lambda: monkeypatch.setattr(code_identity, 'ROOT', str(root))
+
+
+def test_runs_of_other_code_are_their_own_status_stop_the_grid_and_are_kept(tmp_path, fork, capsys):
+    cfg = config(tmp_path, only=['s1', 'bpe-2k', 'apertus-micro'], lr_scan=[], analysis='')
+    (run,) = sweep.expand_grid(cfg)
+    checkpoint_as_sweep_asks(run, cfg)
+    fake_eval(run['dir'], sweep.eval_settings(cfg))
+    assert sweep.run_status(dict(run), cfg) == 'done'
+    fork()  # row 1: it used to stay "done"
+    r = dict(run)
+    assert sweep.run_status(r, cfg) == 'other code' and 'differs in model.py' in r['why']
+    for dry in (True, False):
+        runner = FakeRunner()
+        with pytest.raises(SystemExit) as e:
+            sweep.main({**cfg, 'dry_run': dry}, runner)
+        (line,) = [x for x in str(e.value).splitlines() if 'not computed by this code' in x]
+        assert "code_changes='retrain'" in line and "code_changes='keep'" in line
+        assert 'model.py' in line
+        assert runner.commands == []
+    assert 'other code' in capsys.readouterr().out
+    runner = FakeRunner()
+    sweep.main({**cfg, 'code_changes': 'keep'}, runner)  # counted as this code's: nothing runs
+    assert runner.commands == [] and len(read_config(run)['code_kept']) == 1
+    assert sweep.run_status(dict(run), cfg) == 'evaluate'  # kept; its eval code (model.py) differs
+    runner = FakeRunner()
+    sweep.main({**cfg, 'code_changes': 'retrain'}, runner)  # nothing to retrain: kept
+    assert runner.scripts('train.py') == [] and runner.scripts('eval_bpb.py')
+    assert sweep.run_status(dict(run), cfg) == 'done'
+
+
+def read_config(run):
+    with open(os.path.join(run['dir'], 'config.json')) as f:
+        return json.load(f)
+
+
+def test_retrain_moves_a_run_of_other_code_aside_and_trains_it_again(tmp_path, fork):
+    cfg = config(tmp_path, only=['s1', 'bpe-2k', 'apertus-micro'], lr_scan=[], analysis='')
+    (run,) = sweep.expand_grid(cfg)
+    checkpoint_as_sweep_asks(run, cfg)
+    old = read_config(run)['code']['sha256']
+    fork()
+    runner = FakeRunner()
+    sweep.main({**cfg, 'code_changes': 'retrain'}, runner)
+    (moved,) = os.listdir(os.path.join(cfg['runs_dir'], '.replaced'))
+    assert moved == f"{run['run']}.{old[:8]}"  # nothing lost
+    assert os.path.isfile(os.path.join(cfg['runs_dir'], '.replaced', moved, 'ckpt.pt'))
+    (train_cmd,) = runner.scripts('train.py')
+    assert '--init_from=resume' not in train_cmd and sweep.run_status(dict(run), cfg) == 'done'
+
+
+def test_a_run_without_a_code_identity_is_code_unknown(tmp_path):
+    cfg = config(tmp_path, only=['s1', 'bpe-2k', 'apertus-micro'], lr_scan=[], analysis='')
+    (run,) = sweep.expand_grid(cfg)
+    checkpoint_as_sweep_asks(run, cfg)
+    c = read_config(run)
+    del c['code']  # written before runs recorded their code
+    with open(os.path.join(run['dir'], 'config.json'), 'w') as f:
+        json.dump(c, f)
+    r = dict(run)
+    assert sweep.run_status(r, cfg) == 'code unknown' and 'code unknown' in r['why']
+
+
+# ---------------------------------------------------------- issue 27 rows 2, 4: one rule, no paths
+def test_a_neutral_new_key_keeps_old_runs_done_and_moved_tokenizers_too(tmp_path, monkeypatch):
+    import train
+    cfg = config(tmp_path, only=['s1', 'bpe-2k', 'apertus-micro'], lr_scan=[], analysis='')
+    (run,) = sweep.expand_grid(cfg)
+    checkpoint_as_sweep_asks(run, cfg)
+    fake_eval(run['dir'], sweep.eval_settings(cfg))
+    monkeypatch.setattr(train, 'z_loss', 0.0, raising=False)  # row 2: a key the old run lacks
+    r = dict(run)
+    assert sweep.run_status(r, cfg) == 'changed'
+    assert 'z_loss=<not recorded, not in LEGACY_DEFAULTS> (now 0.0)' in r['why']
+    monkeypatch.setitem(train.LEGACY_DEFAULTS, 'z_loss', 0.0)  # listed, at its old behaviour
+    assert sweep.run_status(dict(run), cfg) == 'done'
+    moved = tmp_path / 'moved_tokenizers'  # row 4: the tokenizers moved (same content)
+    shutil.copytree(cfg['tokenizers_dir'], moved)
+    for spelling in (str(moved), str(moved) + '/', os.path.relpath(moved)):
+        assert sweep.run_status(dict(run), {**cfg, 'tokenizers_dir': spelling}) == 'done'
+    elsewhere = {**cfg, 'train_args': {**cfg['train_args'], 'out_dir': '/else/out'}}
+    assert sweep.run_status(dict(run), elsewhere) == 'done'
+
+
+def test_a_moved_tokenizer_folder_is_recorded_where_evaluations_find_it(tmp_path):
+    cfg = config(tmp_path, only=['s1', 'bpe-2k', 'apertus-micro'], lr_scan=[], analysis='')
+    (run,) = sweep.expand_grid(cfg)
+    meta = json.dumps({'hash': 'a' * 64, 'name': 'bpe-2k'})
+    (tmp_path / 'tok' / 'bpe-2k' / 'meta.json').write_text(meta)
+    checkpoint_as_sweep_asks(run, cfg, tokenizer_hash='a' * 64)
+    c = read_config(run)
+    with open(os.path.join(run['dir'], 'config.json'), 'w') as f:
+        json.dump({**c, 'tokenizer': str(tmp_path / 'tok' / 'bpe-2k'), 'tokenizer_hash': 'a' * 64},
+                  f)
+    fake_eval(run['dir'], sweep.eval_settings(cfg))
+    shutil.move(tmp_path / 'tok', tmp_path / 'moved')
+    moved = {**cfg, 'tokenizers_dir': str(tmp_path / 'moved')}
+    assert sweep.run_status(dict(run), moved) == 'done'
+    sweep.main(moved, FakeRunner())
+    assert read_config(run)['tokenizer'] == str(tmp_path / 'moved' / 'bpe-2k')

@@ -16,8 +16,10 @@ checkpoint whose tokenizer or data changed.
 import glob
 import json
 import os
+import time
 
-from uniscale import atomic, eval_file
+from uniscale import atomic, eval_file, locks
+from uniscale.code_identity import code_identity, run_code
 from uniscale.identity import differences
 
 # what fixes a missing or damaged config.json: train.py rewrites it from ckpt.pt (a finished run asked again too)
@@ -215,10 +217,13 @@ def wanted_eval_set(run_cfg, settings):
             'context': settings.get('context') or run_cfg.get('block_size'), 'overlap': settings.get('overlap', 0)}
 
 
-def eval_is_current(run_dir, settings, tasks=(), need_finished=True):
-    """True when the run's eval file scored its current checkpoint (the same run_id and step; finished unless
-    need_finished is False) with eval_bpb.py `settings` and holds every task in `tasks`: the evaluation need not run
-    again."""
+def eval_is_current(run_dir, settings, tasks=(), need_finished=True, keep_eval_code=False):
+    """True when the run's eval file scored its current checkpoint (the same run_id and step;
+    finished unless need_finished is False) with eval_bpb.py `settings`, by this evaluation code
+    (its `eval_code`; any with keep_eval_code) and holds every task in `tasks`: the evaluation
+    need not run again. The run_id compared is the one the run's config.json recorded when it
+    trained (eval_bpb.py records the same): it names that training, so an older identity rule
+    does not orphan valid scores, and a run trained again in place records another."""
     ev = read_json(eval_path(run_dir, settings.get('split', 'test')), default=None)
     state = run_state(run_dir)
     if not isinstance(ev, dict) or state is None or (need_finished and not state['finished']):
@@ -226,9 +231,66 @@ def eval_is_current(run_dir, settings, tasks=(), need_finished=True):
     run_cfg = read_json(os.path.join(run_dir, 'config.json'), default={})
     # an entry of this run (not another that had this folder: retrained in place), checkpoint and eval set
     want = wanted_eval_set(run_cfg, settings)  # n_docs is known once read: not compared
+    same = {} if keep_eval_code else {'eval_code': code_identity('eval')['sha256']}
     entry = eval_file.find(ev, want, keys=tuple(want), run_id=run_cfg.get('run_id'), step=state['step'],
-                           finished=state['finished'])
+                           finished=state['finished'], **same)
     return entry is not None and all(t in (ev.get('tasks') or {}) for t in tasks)
+
+
+# ---------------------------------------------------------------- code_changes 'keep', 'retrain'
+def keep_code(run_dir, now, fallback):
+    """Record in config.json (`code_kept`) that the run's results count as computed by code `now`
+    (code_changes='keep'): from then on it is current for that code (code_identity.run_code); its
+    own `code` stays as trained."""
+    path = os.path.join(run_dir, 'config.json')
+    with locks.hold(run_dir, 'run'):
+        config = read_json(path, CONFIG_FIX) if config_readable(path) else dict(fallback)
+        was = run_code(config)
+        config['code_kept'] = list(config.get('code_kept') or []) + [
+            {'sha256': now['sha256'], 'files': now['files'], 'was': was and was['sha256'],
+             'kept_at': time.strftime('%Y-%m-%dT%H:%M:%S')}]
+        atomic.write_json_atomic(path, config)
+
+
+def relocate_tokenizer(run_dir, path):
+    """Point config.json's `tokenizer` (where eval_bpb.py, sample.py and export_hf.py find it) at
+    path when the folder it names is gone and path holds the tokenizer the run trained with (its
+    meta.json hash): a moved tokenizers_dir is the same run, and its evaluations still find the
+    files. Returns whether it wrote."""
+    cfg_path = os.path.join(run_dir, 'config.json')
+    config = read_json(cfg_path) if config_readable(cfg_path) else {}
+    old, trained = config.get('tokenizer'), config.get('tokenizer_hash')
+    same = old and os.path.normpath(old) == os.path.normpath(path)
+    if not old or not trained or same or os.path.isdir(old):
+        return False
+    meta = read_json(os.path.join(path, 'meta.json'), default=None)
+    if not isinstance(meta, dict) or meta.get('hash') != trained:
+        return False
+    with locks.hold(run_dir, 'run'):
+        atomic.write_json_atomic(cfg_path, {**config, 'tokenizer': path})
+    print(f"{cfg_path}: tokenizer {old} is gone; the same tokenizer (hash {trained[:12]}) is at "
+          f"{path}, recorded there")
+    return True
+
+
+def move_aside(run_dir):
+    """Move a run computed by other code to {runs_dir}/.replaced/{run}.{its code's first 8 digits}
+    (a number added when taken; the runs_dir's globs never reach it), holding its lock:
+    code_changes='retrain' loses nothing. Returns where it went."""
+    path = os.path.join(run_dir, 'config.json')
+    config = read_json(path) if config_readable(path) else {}
+    code = (run_code(config) or {}).get('sha256') or 'unknown'
+    aside = os.path.join(os.path.dirname(os.path.abspath(run_dir)), '.replaced')
+    dest, n = os.path.join(aside, f"{run_name(run_dir)}.{code[:8]}"), 1
+    while os.path.exists(dest):
+        n += 1
+        dest = os.path.join(aside, f"{run_name(run_dir)}.{code[:8]}.{n}")
+    with atomic.disk_errors(aside):
+        os.makedirs(aside, exist_ok=True)
+    with locks.hold(run_dir, 'run'):
+        with atomic.disk_errors(dest):
+            os.rename(run_dir, dest)
+    return dest
 
 
 # ---------------------------------------------------------------- written by train.py (rank 0)
