@@ -200,13 +200,14 @@ def test_an_old_sidecar_gets_the_hashes_on_first_use_and_its_runs_keep_their_ide
                tokenizer=data['tok'], preset='gpt2-tiny', model_args=TINY, block_size=BLOCK,
                batch_size=BATCH, max_steps=3, warmup_steps=1, eval_interval=0, eval_docs=2,
                log_interval=1, compile=False, device='cpu')
-    before = train.run_identity(cfg, tok.hash, sidecar(tokens_dir, 'train'),
-                                sidecar(tokens_dir, 'val'))
+    before = {'inputs': {'tokenizer_hash': tok.hash,
+                         **{s: train.data_identity(sidecar(tokens_dir, s)) for s in ('train', 'val')}}}
     run_dir = train.train(dict(cfg))
     assert 'records no sha256 of its shards' in capsys.readouterr().out
     with open(os.path.join(run_dir, 'config.json')) as f:
         config = json.load(f)
-    assert config['inputs'] == before['inputs'] and config['run_id'] == before['run_id']
+    assert config['inputs'] == before['inputs']
+    assert train.run_identity(config)['run_id'] == config['run_id']
     for split in ('train', 'val'):
         want = {e['file']: e['sha256'] for e in sidecar(data['tokens'], split)['shards']}
         got = {e['file']: e.get('sha256') for e in sidecar(tokens_dir, split)['shards']}
