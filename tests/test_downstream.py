@@ -202,7 +202,8 @@ def test_each_choice_scores_after_one_bos_where_plain_hf_scores_none(study):
     helpers.assert_fp32_close(theirs, ours, STUDY_N, 2 * helpers.C_FORWARD, scale, what='loglik')
     plain = loglik_lm_eval(HFLM(pretrained=hf_path, trust_remote_code=True, batch_size=64, device='cpu'), questions)
     # lm-eval's own hf model: no BOS before the context
-    assert helpers.fp32_error_ratio(plain, ours, STUDY_N, 2 * helpers.C_FORWARD, scale, what='bug: no BOS') > 1
+    c = 2 * helpers.C_FORWARD
+    assert helpers.fp32_error_ratio(plain, ours, STUDY_N, c, scale, what='bug: no BOS') > 1
 
 
 def test_a_hub_task_offline_fails_in_one_line(study, tmp_path, monkeypatch):

@@ -125,7 +125,8 @@ def test_windowed_scores_equal_a_naive_token_by_token_loop(tok, ovl):
             start_of = lambda i: max(0, (C if i < C else min(n, C + step * ((i - C) // step + 1))) - C)
         with helpers.float64_math():  # the reference: the same weights in float64
             total += sum(naive_nll(helpers.float64_copy(model), ids, tok.bos_id, start_of))
-    helpers.assert_fp32_close(res['nll_nats'], total, helpers.longest_reduction(model.config, C), what='windows')
+    n = helpers.longest_reduction(model.config, C)
+    helpers.assert_fp32_close(res['nll_nats'], total, n, what='windows')
 
 
 @pytest.mark.numeric
@@ -136,8 +137,8 @@ def test_documents_that_fit_score_the_same_under_every_overlap(tok):
     texts, langs = [texts[i] for i in fits], [langs[i] for i in fits]
     assert len(texts) >= 6
     bpbs = [bpb.bits_per_byte(model, tok, texts, langs, ovl=o)['bpb'] for o in (0, 100, 255)]
-    n = helpers.longest_reduction(model.config, 256)  # fp32 scores of other batches: within two bounds
-    helpers.assert_fp32_close(bpbs[1:], bpbs[:1] * 2, n, c=2 * helpers.C_FORWARD, what='every overlap')
+    n = helpers.longest_reduction(model.config, 256)  # fp32 scores of other batches: two bounds
+    helpers.assert_fp32_close(bpbs[1:], bpbs[:1] * 2, n, 2 * helpers.C_FORWARD, what='overlaps')
 
 
 # ---------------------------------------------------------------- the definition
@@ -161,8 +162,9 @@ def test_bpb_equals_a_hand_computation_from_per_token_log_probs(tok):
     assert res['n_tokens'] == n_tokens and res['n_bytes'] == n_bytes and res['n_docs'] == len(texts)
     n = helpers.longest_reduction(model.config, longest)
     helpers.assert_fp32_close(res['bpb'], bits / n_bytes, n, what='bpb')
-    helpers.assert_fp32_close(res['nll_per_token'], bits * math.log(2) / n_tokens, n, what='nll per token')
-    no_bos = (bits - first_bits) / n_bytes  # the first token of each document not scored (no BOS to predict it)
+    nats_per_token = bits * math.log(2) / n_tokens
+    helpers.assert_fp32_close(res['nll_per_token'], nats_per_token, n, what='nll per token')
+    no_bos = (bits - first_bits) / n_bytes  # each document's first token unscored (no BOS)
     assert helpers.fp32_error_ratio(res['bpb'], no_bos, n, what='bug: no BOS') > 1
 
 
@@ -177,9 +179,10 @@ def test_uniform_model_gives_exactly_log2_vocab_bits_per_token(tmp_path, tok_dir
     n_tokens = sum(len(ids) for ids in tok.encode_batch(texts))
     n_bytes = sum(len(t.encode('utf-8')) for t in texts)
     assert out['n_tokens'] == n_tokens and out['n_bytes'] == n_bytes
-    # exact up to float32 rounding of each token's log-softmax (sums are float64): the log of an exact sum of
-    # ones, one rounding (a vectorised log: up to 1 ulp), then the bits: c = 2
-    helpers.assert_fp32_close(out['bpb'], n_tokens * math.log2(VOCAB) / n_bytes, 1, c=2, what='uniform')
+    # exact up to float32 rounding of each token's log-softmax (sums are float64): the log of an
+    # exact sum of ones, one rounding (a vectorised log: up to 1 ulp), then the bits: c = 2
+    exact = n_tokens * math.log2(VOCAB) / n_bytes
+    helpers.assert_fp32_close(out['bpb'], exact, 1, c=2, what='uniform')
     with open(os.path.join(run, 'eval.json')) as f:
         saved = json.load(f)
     assert saved['bpb'] == out['bpb']
@@ -213,7 +216,7 @@ def test_bpb_matches_the_exported_transformers_model(tmp_path, tok):
                 x = torch.tensor([[tok.bos_id] + ids])
                 nats += hf(x, labels=x).loss.item() * len(ids)  # mean over the len(ids) shifted targets
                 longest = max(longest, len(ids))
-    theirs = nats / math.log(2) / res['n_bytes']  # another fp32 forward: within the sum of the two bounds
+    theirs = nats / math.log(2) / res['n_bytes']  # another fp32 forward: within two bounds
     helpers.assert_fp32_close(theirs, res['bpb'], helpers.longest_reduction(model.config, longest),
                               c=2 * helpers.C_FORWARD, what='transformers')
 

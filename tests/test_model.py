@@ -13,7 +13,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import helpers
 import model as model_module
-from helpers import C_BACKWARD, assert_fp32_close, float64_copy, float64_math, fp32_error_ratio, longest_reduction
+from helpers import (C_BACKWARD, C_FORWARD, assert_fp32_close, float64_copy, float64_math,
+                     fp32_error_ratio, longest_reduction)
 from model import GPT, PRESETS, XIELU, GPTConfig, document_mask, make_config, model_from_checkpoint
 from uniscale import chunked_loss
 
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 VOCAB = 1000  # not a multiple of 64, so the embedding padding is always in play
+TWO = 2 * C_FORWARD  # two fp32 forwards compared with each other: the sum of their bounds
 BLOCK = 32
 
 
@@ -86,11 +88,12 @@ def test_exported_model_gives_transformers_the_same_logits_and_loss(tmp_path, ar
     n, n_loss = logits_n(model), longest_reduction(model.config, BLOCK)
     assert_fp32_close(logits, ref_logits, n, what='our logits')
     assert_fp32_close(loss, ref_loss, n_loss, what='our loss')
-    # transformers' fp32 forward is another, with its own rounding: within the sum of the two bounds of ours
-    assert_fp32_close(hf_out.logits[:, :-1], logits, n, c=2 * helpers.C_FORWARD, scale=ref_logits.abs().max(),
+    # transformers' fp32 forward is another, with its own rounding: within two bounds of ours
+    assert_fp32_close(hf_out.logits[:, :-1], logits, n, TWO, scale=ref_logits.abs().max(),
                       what='transformers logits')
-    assert_fp32_close(hf_out.loss, loss, n_loss, c=2 * helpers.C_FORWARD, scale=ref_loss, what='transformers loss')
-    wrong_mean = ref_loss * idx[:, 1:].numel() / (idx[:, 1:].numel() - 1)  # the sum over one token too few
+    assert_fp32_close(hf_out.loss, loss, n_loss, TWO, scale=ref_loss, what='transformers loss')
+    n_targets = idx[:, 1:].numel()
+    wrong_mean = ref_loss * n_targets / (n_targets - 1)  # the sum over one token too few
     assert fp32_error_ratio(hf_out.loss, wrong_mean, n_loss, what='bug: a wrong mean') > 1
 
 
@@ -104,9 +107,9 @@ def test_changing_a_later_token_never_changes_earlier_logits(arch):
     with torch.no_grad():
         a, _ = model(idx)
         b, _ = model(changed)
-    n = logits_n(model)  # two fp32 forwards: the same up to the sum of their bounds, unless one token leaks
-    assert_fp32_close(a[:, :20], b[:, :20], n, c=2 * helpers.C_FORWARD, what='earlier logits')
-    assert fp32_error_ratio(a[:, 20:], b[:, 20:], n, c=2 * helpers.C_FORWARD, what='bug: later logits') > 1
+    n = logits_n(model)  # two fp32 forwards: the same up to two bounds, unless a token leaks
+    assert_fp32_close(a[:, :20], b[:, :20], n, TWO, what='earlier logits')
+    assert fp32_error_ratio(a[:, 20:], b[:, 20:], n, TWO, what='bug: later logits') > 1
 
 
 def test_preset_sizes_match_their_names():
@@ -151,10 +154,13 @@ def test_loss_ignores_targets_of_minus_one():
     with torch.no_grad():
         _, loss = model(idx, masked)
     logits, _ = float64_forward(model, idx)
-    expected = torch.nn.functional.cross_entropy(logits[:, :10].reshape(-1, VOCAB), targets[:, :10].reshape(-1))
-    assert_fp32_close(loss, expected, longest_reduction(model.config, BLOCK), what='loss')
-    all_targets = torch.nn.functional.cross_entropy(logits[:, :11].reshape(-1, VOCAB), targets[:, :11].reshape(-1))
-    assert fp32_error_ratio(loss, all_targets, longest_reduction(model.config, BLOCK), what='bug: -1 scored') > 1
+    n = longest_reduction(model.config, BLOCK)
+
+    def loss_of_first(k):  # positions
+        return torch.nn.functional.cross_entropy(logits[:, :k].flatten(0, 1),
+                                                 targets[:, :k].flatten())
+    assert_fp32_close(loss, loss_of_first(10), n, what='loss')
+    assert fp32_error_ratio(loss, loss_of_first(11), n, what='bug: a -1 scored') > 1
 
 
 @pytest.mark.numeric
@@ -168,7 +174,7 @@ def test_xielu_matches_its_formula_on_both_sides_of_zero():
     xs = [-30.0, -3.0, -0.5, -1e-3, -1e-7, 0.0, 1e-7, 1e-3, 0.5, 3.0, 30.0]
     expected = [alpha_p * x * x + beta * x if x > 0 else alpha_n * (math.expm1(min(x, eps)) - x) + beta * x for x in xs]
     got = act(torch.tensor(xs))
-    # a handful of elementwise fp32 roundings (softplus, expm1, products; no sums): 8 ulps of each value
+    # a handful of elementwise fp32 roundings (softplus, expm1, products; no sums): 8 ulps
     torch.testing.assert_close(got, torch.tensor(expected), rtol=8 * helpers.FP32_EPS, atol=1e-9)
 
 
@@ -193,8 +199,9 @@ def test_padded_vocab_gives_identical_logits_and_loss(arch):
     with torch.no_grad():
         (logits_u, _), (_, loss_u) = unpadded(idx), unpadded(idx, targets)
     assert logits_p.shape == logits_u.shape == (2, BLOCK, VOCAB)
-    (ref_logits, _), (_, ref_loss) = float64_forward(unpadded, idx), float64_forward(unpadded, idx, targets)
-    for logits, loss in ((logits_p, loss_p), (logits_u, loss_u)):  # padded or not: the float64 numbers
+    ref_logits, _ = float64_forward(unpadded, idx)
+    _, ref_loss = float64_forward(unpadded, idx, targets)
+    for logits, loss in ((logits_p, loss_p), (logits_u, loss_u)):  # padded or not: float64's
         assert_fp32_close(logits, ref_logits, logits_n(padded), what='logits')
         assert_fp32_close(loss, ref_loss, longest_reduction(unpadded.config, BLOCK), what='loss')
     loss_p.backward()  # the padding rows of the output head get no probability, hence no gradient
@@ -236,8 +243,8 @@ def test_document_mask_keeps_documents_apart():
         alone, _ = model(doc_b)
         crossing, _ = plain(packed)
     n = logits_n(model)  # two fp32 forwards (of 24 and 14 tokens): within the sum of their bounds
-    assert_fp32_close(logits[:, 10:], alone, n, c=2 * helpers.C_FORWARD, what='packed and alone')
-    assert fp32_error_ratio(crossing[:, 10:], alone, n, c=2 * helpers.C_FORWARD, what='bug: no mask') > 1
+    assert_fp32_close(logits[:, 10:], alone, n, TWO, what='packed and alone')
+    assert fp32_error_ratio(crossing[:, 10:], alone, n, TWO, what='bug: no mask') > 1
     _, loss = model(packed, packed)
     loss.backward()  # the masked path trains
     assert model.blocks[0].attn.qkv.weight.grad.abs().max() > 0
@@ -254,9 +261,9 @@ def test_flex_document_mask_equals_the_dense_one():
         dense = attn(x, mask=document_mask(idx, bos_id=0, flex=False))
         flex = attn(x, mask=document_mask(idx, bos_id=0, flex=True))
         causal = attn(x)
-    n = max(BLOCK, attn.proj.out_features)  # one attention layer: two fp32 implementations, two bounds
-    assert_fp32_close(flex, dense, n, c=2 * helpers.C_FORWARD, what='flex and dense')
-    assert fp32_error_ratio(causal, dense, n, c=2 * helpers.C_FORWARD, what='bug: no document mask') > 1
+    n = max(BLOCK, attn.proj.out_features)  # one attention layer, two fp32 implementations
+    assert_fp32_close(flex, dense, n, TWO, what='flex and dense')
+    assert fp32_error_ratio(causal, dense, n, TWO, what='bug: no mask') > 1
 
 
 def addmm_inplace_flops(self_shape, a_shape, b_shape, *_, **__):
@@ -317,7 +324,8 @@ def plain_and_chunked(arch, chunk, vocab_size=VOCAB):
 
 
 def float64_loss_and_grads(model, idx, targets):
-    """The plain loss of the same weights (full logits, the mean of token_losses) and its gradients, in float64."""
+    """The plain loss of the same weights (full logits, the mean of token_losses) and its
+    gradients, in float64."""
     ref = float64_copy(model)
     ref.config.loss_chunk = 0
     with float64_math():
@@ -327,7 +335,7 @@ def float64_loss_and_grads(model, idx, targets):
 
 
 def assert_loss_and_grads_close(model, loss, ref_loss, ref_grads, n_tokens, what=''):
-    """An fp32 loss and model's gradients within their bounds of the float64 ones (n: the longest sum)."""
+    """An fp32 loss and model's gradients within their bounds of the float64 ones."""
     n = longest_reduction(model.config, n_tokens)
     assert_fp32_close(loss, ref_loss, n, what=f'{what} loss')
     for name, p in model.named_parameters():
@@ -354,7 +362,7 @@ def test_chunked_loss_and_gradients_equal_full_logits_cross_entropy(arch):
     ref_loss, ref_grads = float64_loss_and_grads(plain, idx, targets)
     n = longest_reduction(plain.config, idx.numel())
     assert logits.shape == (2, BLOCK, VOCAB)
-    assert_fp32_close(ref_loss, expected, n, c=1, what='token_losses is cross-entropy')  # float64 vs float64
+    assert_fp32_close(ref_loss, expected, n, c=1, what='token_losses is CE')  # float64 both
     plain_loss.backward()
     none, loss = chunked(idx, targets)
     loss.backward()
@@ -363,7 +371,7 @@ def test_chunked_loss_and_gradients_equal_full_logits_cross_entropy(arch):
         assert_loss_and_grads_close(model, out, ref_loss, ref_grads, idx.numel(), what)
     assert chunked.lm_head.weight.grad[VOCAB:].abs().max() == 0  # padding rows: no probability, no gradient
     with torch.no_grad():
-        assert_fp32_close(chunked(idx, targets)[1], ref_loss, n, what='no gradients wanted')  # the same loss
+        assert_fp32_close(chunked(idx, targets)[1], ref_loss, n, what='no gradients wanted')
     wrong_mean = ref_loss * (targets >= 0).sum() / ((targets >= 0).sum() - 1)
     assert fp32_error_ratio(loss, wrong_mean, n, what='bug: a wrong mean') > 1
 
@@ -426,9 +434,9 @@ def test_patching_token_losses_changes_the_training_loss_and_gradients(monkeypat
     loss.backward()
     logits, _ = float64_forward(reference, idx)  # no targets: logits only, token_losses unused
     with float64_math():
-        expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1,
-                                                     label_smoothing=0.1)
-    ref_loss, ref_grads = float64_loss_and_grads(reference, idx, targets)  # through the patched token_losses
+        expected = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(),
+                                                     ignore_index=-1, label_smoothing=0.1)
+    ref_loss, ref_grads = float64_loss_and_grads(reference, idx, targets)  # the patched loss
     n = longest_reduction(model.config, idx.numel())
     assert_fp32_close(ref_loss, expected, n, c=1, what='patched token_losses')  # float64 vs float64
     assert fp32_error_ratio(unpatched, ref_loss, n, what='bug: unpatched loss') > 1
@@ -499,15 +507,16 @@ def loss_and_grads(fn, h, weight, targets, bf16=False):
 
 
 def float64_loss_and_grads_of(h, weight, targets):
-    """loss_and_grads of the plain formula (F.cross_entropy of h @ W.T, 333 ids) in float64: the reference."""
+    """loss_and_grads of the plain formula (cross-entropy of h @ W.T, 333 ids) in float64."""
     def plain(h, weight, targets):
         return torch.nn.functional.cross_entropy(h @ weight[:333].T, targets, ignore_index=-1)
     return loss_and_grads(plain, h.double(), weight.double(), targets)
 
 
 def assert_like_float64(got, ref, what):
-    """loss, dh and dW of loss_inputs() (96 rows, d 32, 333 ids) within fp32 rounding of the float64 ones."""
-    for a, b, part, c in zip(got, ref, ('loss', 'dh', 'dW'), (helpers.C_FORWARD, C_BACKWARD, C_BACKWARD)):
+    """loss, dh and dW of loss_inputs() (<= 96 rows, d 32, 333 ids) within fp32 rounding of the
+    float64 ones."""
+    for a, b, part, c in zip(got, ref, ('loss', 'dh', 'dW'), (C_FORWARD, C_BACKWARD, C_BACKWARD)):
         assert_fp32_close(a, b, 333, c=c, what=f'{what} {part}')
 
 
@@ -521,7 +530,7 @@ def test_the_chunked_loss_gives_the_numbers_of_the_old_implementation(chunk):
     ref = float64_loss_and_grads_of(h, weight, targets)
     assert_like_float64(new, ref, 'new')
     assert_like_float64(old, ref, 'old')
-    one_row_dropped = float64_loss_and_grads_of(h[2:], weight, targets[2:])  # row 0 is ignored (-1): one token
+    one_row_dropped = float64_loss_and_grads_of(h[2:], weight, targets[2:])  # row 0 is a -1
     assert fp32_error_ratio(new[0], one_row_dropped[0], 333, what='bug: a token dropped') > 1
     old = loss_and_grads(lambda *a: old_chunked_cross_entropy(*a, 333, 16), h, weight, targets, bf16=True)
     new = loss_and_grads(lambda *a: chunked(*a, chunk), h, weight, targets, bf16=True)

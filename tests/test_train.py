@@ -486,7 +486,7 @@ def test_two_processes_give_the_losses_of_one(data, tmp_path, two_micro):
     losses = np.array([e['train_loss'] for e in a if 'train_loss' in e])
     n_tokens = kw['batch_size'] * 32
     wrong_mean = losses * n_tokens / (n_tokens - 1)  # a step's tokens summed over one too few
-    assert helpers.fp32_error_ratio(losses, wrong_mean, n, c, scale=losses, what='bug: a wrong mean') > 1
+    assert helpers.fp32_error_ratio(losses, wrong_mean, n, c, scale=losses, what='bug: a mean') > 1
     with open(os.path.join(two, 'config.json')) as f:
         two_cfg = json.load(f)
     assert two_cfg['world_size'] == 2 and two_cfg['grad_accum'] == 2 // two_micro
