@@ -133,6 +133,7 @@ def old_bits_per_byte(model, tok, texts):
     return nats / math.log(2) / sum(len(t.encode('utf-8')) for t in texts)
 
 
+@pytest.mark.numeric
 def test_eval_bpb_of_a_run_folder_gives_the_bpb_of_before(tmp_path, tok_dir, tok):
     texts, _ = write_split(tmp_path / 'corpus')
     model = helpers.random_model('gpt2-tiny', 32, seed=4)  # block 32: long documents take several windows
@@ -147,6 +148,7 @@ def test_eval_bpb_of_a_run_folder_gives_the_bpb_of_before(tmp_path, tok_dir, tok
     assert out['n_docs'] == len(texts) and out['eval_set']['n_docs'] == len(texts)
 
 
+@pytest.mark.numeric
 def test_documents_are_scored_a_group_at_a_time_with_the_numbers_of_one_group(tok, monkeypatch):
     model = random_model('gpt2-tiny', block_size=32)
     texts, langs = sample_docs()
