@@ -57,7 +57,8 @@ def float64_score(model, items):
 
 @pytest.mark.numeric
 @pytest.mark.parametrize('preset, loss_chunk', [('gpt2-tiny', -1), ('apertus-tiny', 7), ('apertus-tiny', 0)])
-def test_score_and_the_materialising_scorer_equal_the_float64_forward(preset, loss_chunk):
+def test_score_equals_the_materialising_scorer(preset, loss_chunk):
+    """Both fp32 scorers within fp32 rounding of the float64 forward (so of each other, on any BLAS)."""
     model = random_model(preset, loss_chunk=loss_chunk)
     items = random_items()
     nll, counts = bpb.score(model, items, 'cpu', 'float32', max_tokens=150)  # several batches, right padding

@@ -156,7 +156,7 @@ def test_loss_ignores_targets_of_minus_one():
     logits, _ = float64_forward(model, idx)
     n = longest_reduction(model.config, BLOCK)
 
-    def loss_of_first(k):  # positions
+    def loss_of_first(k):  # the mean over the first k positions
         return torch.nn.functional.cross_entropy(logits[:, :k].flatten(0, 1),
                                                  targets[:, :k].flatten())
     assert_fp32_close(loss, loss_of_first(10), n, what='loss')
@@ -356,9 +356,8 @@ def test_chunked_loss_and_gradients_equal_full_logits_cross_entropy(arch):
     plain, chunked = plain_and_chunked(arch, chunk=7)  # 7 does not divide the 64 tokens; VOCAB pads 1000 to 1024
     idx, targets = random_ids(), targets_with_ignored(2, BLOCK)
     logits, plain_loss = plain(idx, targets)  # loss_chunk=0: the full logits and the same mean token_losses
-    with float64_math():  # F.cross_entropy on the float64 logits: the reference
-        expected = torch.nn.functional.cross_entropy(float64_forward(plain, idx)[0].flatten(0, 1),
-                                                     targets.flatten(), ignore_index=-1)
+    expected = torch.nn.functional.cross_entropy(float64_forward(plain, idx)[0].flatten(0, 1),
+                                                 targets.flatten(), ignore_index=-1)  # float64
     ref_loss, ref_grads = float64_loss_and_grads(plain, idx, targets)
     n = longest_reduction(plain.config, idx.numel())
     assert logits.shape == (2, BLOCK, VOCAB)
