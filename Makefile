@@ -3,7 +3,7 @@ PY := .venv/bin/python
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: setup test demo clean
+.PHONY: setup test test-numeric demo clean
 
 # torch==2.13.0 (in requirements.txt) is the CPU wheel here and the CUDA build on a GPU box
 .venv/.installed: requirements.txt requirements-dev.txt
@@ -16,6 +16,33 @@ setup: .venv/.installed
 
 test: setup
 	$(PY) -m pytest -q tests
+
+# The numeric tests (pytest -m numeric: fp32 against float64 within c*eps*sqrt(n), tests/helpers.py)
+# under each BLAS and CPU kernel path this machine can take, with 1 and 2 threads: one line a
+# cell, red if any cell is red, so a tolerance tuned to one CPU fails here, not on the next CI box.
+# MKL_CBWR picks MKL's code path (AVX512 where the CPU has it), ATEN_CPU_CAPABILITY torch's
+# own kernels; "-" sets neither. Idle OpenMP threads sleep (PASSIVE): on a busy 2-core box
+# spinning ones crawl (measured here: over 3x the CPU time of a 2-thread cell).
+NUMERIC_FILES := tests/test_model.py tests/test_chunked_scoring.py tests/test_eval_bpb.py
+AVX512 := $(if $(shell grep -m1 -ow avx512f /proc/cpuinfo 2>/dev/null),MKL_CBWR=AVX512)
+NUMERIC_PATHS := - MKL_CBWR=COMPATIBLE MKL_CBWR=AVX2 $(AVX512) \
+	ATEN_CPU_CAPABILITY=default ATEN_CPU_CAPABILITY=avx2
+NUMERIC_PYTEST := $(PY) -m pytest -q -p no:cacheprovider -m numeric $(NUMERIC_FILES)
+test-numeric: setup
+	@log=$$(mktemp); trap 'rm -f $$log' EXIT; passed=0; failed=0; start=$$(date +%s); \
+	for path in $(NUMERIC_PATHS); do for threads in 1 2; do \
+	  cell="$$path OMP_NUM_THREADS=$$threads"; \
+	  if env -u MKL_CBWR -u ATEN_CPU_CAPABILITY $${path#-} OMP_WAIT_POLICY=PASSIVE \
+	      OMP_NUM_THREADS=$$threads UNISCALE_TEST_THREADS=$$threads \
+	      $(NUMERIC_PYTEST) >$$log 2>&1; then \
+	    passed=$$((passed + 1)); echo "pass  $$cell: $$(tail -n1 $$log)"; \
+	  else \
+	    failed=$$((failed + 1)); echo "FAIL  $$cell:"; grep -E '^(FAILED|E )' $$log | head -n 20; \
+	    tail -n1 $$log; \
+	  fi; \
+	done; done; \
+	echo "numeric matrix: $$passed passed, $$failed failed in $$(( $$(date +%s) - start )) s"; \
+	[ $$failed -eq 0 ]
 
 # both studies end to end on the generated multilingual corpus, on CPU; each step skips work already done
 DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/bpe-3k,out/tokenizers/bpe-4k,out/tokenizers/unigram-2k,out/tokenizers/unigram-4k,out/tokenizers/btm-1k-2k

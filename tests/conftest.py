@@ -10,14 +10,21 @@ os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'numeric: fp32 numbers against a float64 reference '
+                            'within fp32 rounding (tests/helpers.py); make test-numeric runs '
+                            'them on every BLAS/CPU path')
+
+
 @pytest.fixture(scope='module')
 def one_thread():
     """Tiny models are all small ops: one thread is faster than two, and two-thread spin-waits crawl on a busy
     2-core machine. Opt in with pytestmark = pytest.mark.usefixtures('one_thread'); torch is imported here so that
-    tests which don't use it don't pay for the import."""
+    tests which don't use it don't pay for the import. UNISCALE_TEST_THREADS overrides the 1
+    (make test-numeric runs with 1 and 2: threads can split a kernel's sums another way)."""
     import torch
     n = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get('UNISCALE_TEST_THREADS', '1')))
     yield
     torch.set_num_threads(n)
 

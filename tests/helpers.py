@@ -65,3 +65,75 @@ def one_line(rc, err, *needles):
     for n in needles:
         assert n in err[0], err[0]
     return err[0]
+
+
+# ------------------------------------------------- issue 27: tolerances from the arithmetic
+FP32_EPS = torch.finfo(torch.float32).eps  # 2**-23: the relative size of one float32 rounding
+# c of a tiny model's forward (norms, attention, MLP, head, log-softmax): ~12 chained fp32 stages
+# (2 layers x 5, the head, the log-softmax), each within eps*sqrt(n) of its inputs' scale, x2 for
+# the layers' gain
+C_FORWARD = 24
+# c of its backward as well: about twice the stages, each gradient a sum over the tokens too
+C_BACKWARD = 48
+
+
+def fp32_tolerance(n, c=C_FORWARD):
+    """Relative error of an fp32 computation whose longest reduction sums n terms, against the
+    same formula in float64: a sum of n rounded terms drifts like eps*sqrt(n) (the probabilistic
+    bound, Higham & Mary 2019), c counts the chained stages that each add theirs. No CPU in it:
+    BLAS kernels and thread counts differ in the order they sum, not in how much they round."""
+    return c * FP32_EPS * n ** 0.5
+
+
+def fp32_error_ratio(got, ref, n, c=C_FORWARD, scale=None, what=''):
+    """max |got - ref| / (fp32_tolerance(n, c) * scale): at most 1 when fp32 `got` is float64
+    `ref` up to rounding. scale: what the error is relative to, a number or one per element
+    (default max |ref|). With UNISCALE_NUMERIC_LOG set, each ratio is appended to that file with
+    the BLAS/CPU path it ran on (bench/RESULTS.md reports the largest)."""
+    got, ref = (torch.as_tensor(v, dtype=torch.float64).detach().cpu() for v in (got, ref))
+    scale = ref.abs().max() if scale is None else torch.as_tensor(scale, dtype=torch.float64)
+    ratio = ((got - ref).abs() / (fp32_tolerance(n, c) * scale)).max().item()
+    if os.environ.get('UNISCALE_NUMERIC_LOG'):
+        test = os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]
+        cell = (f"MKL_CBWR={os.environ.get('MKL_CBWR', '-')} "
+                f"ATEN_CPU_CAPABILITY={os.environ.get('ATEN_CPU_CAPABILITY', '-')} "
+                f"threads={torch.get_num_threads()}")
+        with open(os.environ['UNISCALE_NUMERIC_LOG'], 'a') as f:
+            f.write(f'{cell}\t{test}\t{what}\t{ratio:.4g}\n')
+    return ratio
+
+
+def assert_fp32_close(got, ref, n, c=C_FORWARD, scale=None, what=''):
+    """fp32 `got` equals float64 `ref` of the same formula within fp32_tolerance(n, c) * scale
+    (see fp32_error_ratio); the message gives the measured error as a fraction of the bound."""
+    ratio = fp32_error_ratio(got, ref, n, c, scale, what)
+    assert ratio <= 1, f'{what}: fp32 error {ratio:.3g} x the bound {c} eps sqrt({n}) (relative)'
+
+
+def float64_copy(model):
+    """The same weights in float64, for a reference: use it under float64_math()."""
+    import copy
+    return copy.deepcopy(model).double()
+
+
+@contextmanager
+def float64_math():
+    """Within the block, Tensor.float() leaves a float64 tensor float64: model.py upcasts to fp32
+    for bf16 inputs (norms, xIELU, RoPE, the loss's logits); a float64 reference of the same
+    formula must not round there."""
+    original = torch.Tensor.float
+
+    def at_least_fp32(self, *args, **kwargs):
+        return self if self.dtype == torch.float64 else original(self, *args, **kwargs)
+    torch.Tensor.float = at_least_fp32
+    try:
+        yield
+    finally:
+        torch.Tensor.float = original
+
+
+def longest_reduction(cfg, n_tokens=0):
+    """n for fp32_tolerance of a model's forward or loss: its longest sum, the MLP's width, the
+    vocabulary's log-softmax, or n_tokens (attention's context, or the tokens a loss or gradient
+    sums over)."""
+    return max(cfg.n_embd, cfg.d_ff, cfg.vocab_size, n_tokens)

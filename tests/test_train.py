@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import configurator
+import helpers
 import prepare
 import train
 from model import GPT, make_config, model_from_checkpoint
@@ -316,9 +317,11 @@ def test_validation_scores_whole_documents_as_eval_bpb_does(data):
     torch.manual_seed(0)
     model = GPT(make_config('gpt2-tiny', tok.vocab_size, 32, **TINY)).eval()
     ref = bits_per_byte(model, tok, [texts[i] for i in pick], ['x'] * 6)
+    n, c = helpers.longest_reduction(model.config, 32), 2 * helpers.C_FORWARD  # two fp32 paths
     for batch in (1, 5, 64):
         loss, bpb = validation_bpb(model, windows, n_bytes, 'cpu', 'float32', max_tokens=batch * 32)
-        assert loss == pytest.approx(ref['nll_per_token'], rel=1e-5) and bpb == pytest.approx(ref['bpb'], rel=1e-5)
+        helpers.assert_fp32_close(loss, ref['nll_per_token'], n, c, what=f'val loss, batch {batch}')
+        helpers.assert_fp32_close(bpb, ref['bpb'], n, c, what=f'val bpb, batch {batch}')
 
 
 def test_lr_is_not_zero_at_step_zero_and_follows_the_schedule(data, tmp_path):
@@ -470,8 +473,20 @@ def test_two_processes_give_the_losses_of_one(data, tmp_path, two_micro):
     assert r.returncode == 0, r.stderr[-2000:]
     a, b = read_log(one), read_log(two)
     assert [e['step'] for e in a] == [e['step'] for e in b]
+    # two summation orders of each step's gradient (two bounds: c = 2 C_BACKWARD); each step's
+    # rounding adds to the weights as one more stretch of a long sum does (Adam's update is relative
+    # to the gradient's size: it passes a relative error on, not grows it): n = steps x a step's n
+    model_cfg = make_config('gpt2-tiny', 300, 32, **TINY)  # bpe-a's 300 ids, blocks of 32
+    n = kw['max_steps'] * helpers.longest_reduction(model_cfg, kw['batch_size'] * 32)
+    c = 2 * helpers.C_BACKWARD
     for key in ('train_loss', 'val_loss', 'val_bpb', 'grad_norm'):
-        assert [e.get(key) for e in a] == pytest.approx([e.get(key) for e in b], abs=1e-5), key
+        got, want = ([e[key] for e in log if key in e] for log in (b, a))
+        assert len(got) == len(want) and [key in e for e in a] == [key in e for e in b], key
+        helpers.assert_fp32_close(got, want, n, c, scale=np.abs(want), what=key)
+    losses = np.array([e['train_loss'] for e in a if 'train_loss' in e])
+    n_tokens = kw['batch_size'] * 32
+    wrong_mean = losses * n_tokens / (n_tokens - 1)  # a step's tokens summed over one too few
+    assert helpers.fp32_error_ratio(losses, wrong_mean, n, c, scale=losses, what='bug: a mean') > 1
     with open(os.path.join(two, 'config.json')) as f:
         two_cfg = json.load(f)
     assert two_cfg['world_size'] == 2 and two_cfg['grad_accum'] == 2 // two_micro
@@ -529,13 +544,16 @@ def test_patching_the_loss_line_in_model_py_changes_the_training_step(monkeypatc
     # the reference: full logits, the smoothed loss, autograd
     ref = GPT(make_config('gpt2-tiny', 50, 16, loss_chunk=0, **TINY))
     ref.load_state_dict(net.state_dict())
-    logits, _ = ref(xy[:, :-1])
-    ref_loss = F.cross_entropy(logits.flatten(0, 1), xy[:, 1:].flatten(), label_smoothing=0.2)
-    ref_loss.backward()
-    assert smooth_loss != pytest.approx(plain_loss, rel=1e-3)
-    assert smooth_loss == pytest.approx(ref_loss.item(), rel=1e-5)
+    ref.double()  # the same weights in float64
+    with helpers.float64_math():
+        logits, _ = ref(xy[:, :-1])
+        ref_loss = F.cross_entropy(logits.flatten(0, 1), xy[:, 1:].flatten(), label_smoothing=0.2)
+        ref_loss.backward()
+    n = helpers.longest_reduction(ref.config, xy.numel())
+    assert helpers.fp32_error_ratio(smooth_loss, plain_loss, n, what='bug: not patched') > 1
+    helpers.assert_fp32_close(smooth_loss, ref_loss, n, what='smoothed loss')
     for k, p in ref.named_parameters():
-        assert torch.allclose(smooth_grads[k], p.grad, atol=1e-6, rtol=1e-4), k
+        helpers.assert_fp32_close(smooth_grads[k], p.grad, n, helpers.C_BACKWARD, what=k)
 
 
 def test_a_failed_background_checkpoint_write_stops_the_run_at_the_next_step(data, tmp_path,
