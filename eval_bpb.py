@@ -92,6 +92,7 @@ def file_docs(path, h=None):
                 text = data.decode('utf-8')
             except UnicodeDecodeError as e:
                 raise SystemExit(f"{path}: not UTF-8 text (byte {e.start}); convert it to UTF-8") from None
+            data = None  # a long document's bytes are not held while it is scored
             yield text, 'und'
             return
         for line_no, line in enumerate(f, 1):
@@ -103,6 +104,7 @@ def file_docs(path, h=None):
                 doc = parse_doc(line, path, line_no)
             except BadLine as e:
                 raise SystemExit(str(e)) from None
+            line = None  # a long document's line is not held while it is scored
             yield doc['text'], str(doc.get('lang') or 'und')
 
 

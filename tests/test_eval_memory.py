@@ -161,7 +161,7 @@ with open('/proc/self/status') as f:
 def eval_peak_rss(tmp_path, run_dir, text, name):
     """Peak RSS (bytes) of a fresh process scoring one document with eval_bpb.py --files."""
     path = tmp_path / f'{name}.jsonl'
-    path.write_text(json.dumps({'text': text, 'lang': 'eng'}) + '\n', encoding='utf-8')
+    path.write_text(json.dumps({'text': text, 'lang': 'eng'}, ensure_ascii=False) + '\n', encoding='utf-8')
     cfg = {'run': run_dir, 'files': str(path), 'threads': 1, 'batch_tokens': 8192, 'force': True}
     out = subprocess.run([sys.executable, '-c', PEAK.format(root=helpers.ROOT, cfg=cfg)], capture_output=True,
                          text=True, env=helpers.SCRIPT_ENV, cwd=tmp_path, timeout=600)
@@ -170,16 +170,13 @@ def eval_peak_rss(tmp_path, run_dir, text, name):
 
 
 @pytest.fixture(scope='module')
-def small_run(tmp_path_factory):
-    """A run folder whose model is one layer of width 8 (scoring is cheap: the memory is the tokenizer's and the
-    windows'), over a 4,096-id BPE (fewer tokens per byte than the 400-id one)."""
+def small_run(tmp_path_factory, tok_dir):
+    """A run folder whose model is one layer of width 8 over the 400-id BPE: scoring is cheap (the LM head's cost is
+    tokens x vocabulary), the memory measured is the document's, its pieces' and its windows'."""
     from model import GPT, make_config
-    root = tmp_path_factory.mktemp('memrun')
-    tok_dir = str(root / 'bpe-4k')
-    T.train_bpe([d['text'] for d in generate.generate_documents(400_000, seed=3)], 4096, tok_dir)
     torch.manual_seed(0)
-    model = GPT(make_config('gpt2-tiny', vocab_size=4096, block_size=256, n_layer=1, n_head=1, n_embd=8))
-    return write_run(str(root / 'run'), model, tok_dir)
+    model = GPT(make_config('gpt2-tiny', vocab_size=helpers.VOCAB, block_size=256, n_layer=1, n_head=1, n_embd=8))
+    return write_run(str(tmp_path_factory.mktemp('memrun') / 'run'), model, tok_dir)
 
 
 @pytest.mark.parametrize('n_mb', [1, 8])
