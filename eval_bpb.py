@@ -27,7 +27,10 @@ run's `run_id`, the checkpoint step, and the eval set with the sha256 of the tex
 after prepare.py is refused; an edited --files file is a new set, never "already scored"); the latest one is also at
 the top level. Scoring again replaces only the entry of the same identity: other sets, eval_bpb.py's tasks and
 downstream.py's lm-eval results stay. `--files` takes a glob or comma list of .jsonl ({"text", optional "lang"} a
-line) and .txt files (one document each; lang 'und'); its eval set is corpus 'files' with each file's sha256.
+line) and .txt files (one document each; lang 'und'); its eval set is corpus 'files' with each file's sha256. It
+says in one line, and records as `n_docs_in_train`, how many scored documents (by text sha256) are in the run's
+training split (null when that split is not here or not the one the run trained from). A document longer than
+uniscale/bpb.py's STREAM_CHARS is encoded and scored a piece at a time: memory is flat in its length too.
 
 Multiple-choice tasks (`tasks`): a jsonl of {"context", "choices", "answer" (index), optional "lang"}; each choice is
 scored as the sum of its tokens' log-likelihoods after BOS + context (context and choice encoded separately, so the
