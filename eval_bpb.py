@@ -27,10 +27,11 @@ run's `run_id`, the checkpoint step, and the eval set with the sha256 of the tex
 after prepare.py is refused; an edited --files file is a new set, never "already scored"); the latest one is also at
 the top level. Scoring again replaces only the entry of the same identity: other sets, eval_bpb.py's tasks and
 downstream.py's lm-eval results stay. `--files` takes a glob or comma list of .jsonl ({"text", optional "lang"} a
-line) and .txt files (one document each; lang 'und'); its eval set is corpus 'files' with each file's sha256. It
-says in one line, and records as `n_docs_in_train`, how many scored documents (by text sha256) are in the run's
-training split (null when that split is not here or not the one the run trained from). A document longer than
-uniscale/bpb.py's STREAM_CHARS is encoded and scored a piece at a time: memory is flat in its length too.
+line) and .txt files (one document each; lang 'und'); its eval set is corpus 'files' with each file's sha256.
+It says in one line, and records as `n_docs_in_train`, how many scored documents (by text sha256)
+are in the run's training split (null when that split is not here or not the one the run trained
+from). A document longer than uniscale/bpb.py's STREAM_CHARS is encoded and scored a piece at a
+time: memory is flat in its length too.
 
 Multiple-choice tasks (`tasks`): a jsonl of {"context", "choices", "answer" (index), optional "lang"}; each choice is
 scored as the sum of its tokens' log-likelihoods after BOS + context (context and choice encoded separately, so the
@@ -72,7 +73,8 @@ batch_tokens = 8192          # tokens per forward pass (windows of similar lengt
 tasks = []                   # multiple-choice jsonl files, e.g. tasks/demo_mc.jsonl
 device = ''                  # '' = cuda when available, else cpu
 dtype = ''                   # '' = bfloat16 autocast on cuda, float32 on cpu; or 'float32' / 'bfloat16'
-threads = 0                  # torch CPU threads; 0 = 1 below 10M non-embedding params, else torch's default
+threads = 0                  # torch CPU threads; 0 = 1 below 10M non-embedding params,
+                             # else torch's default (uniscale/hardware.threads_for)
 force = False                # re-evaluate runs already scored on this checkpoint with these settings
 allow_unfinished = False     # score a checkpoint that is not the run's last (its eval.json then says finished: false)
 # -----------------------------------------------------------------------------
@@ -123,9 +125,9 @@ def set_docs(paths, max_per_lang=0, hashes=None):
 
 
 def scan(paths, max_per_lang=0, doc_hashes=None):
-    """One pass over the set before anything is scored: (each file's sha256, number of documents kept, whether any
-    holds text). A bad line is refused here, before a model is loaded. doc_hashes (a dict): counts each kept
-    document's text sha256."""
+    """One pass over the set before anything is scored: (each file's sha256, number of documents
+    kept, whether any holds text). A bad line is refused here, before a model is loaded. doc_hashes
+    (a dict): counts each kept document's text sha256."""
     hashes = {p: hashlib.sha256() for p in paths}
     n_docs, any_text = 0, False
     for text, _ in set_docs(paths, max_per_lang, hashes):
@@ -138,14 +140,15 @@ def scan(paths, max_per_lang=0, doc_hashes=None):
 
 
 def docs_in_train(run_cfg, c, doc_hashes):
-    """(how many of the scored documents, by text sha256 (doc_hashes: {digest: count}), are in the run's training
-    split, or None; the line saying so). The split is {corpus_dir}/{corpus}/train.jsonl, trusted only when its
-    sha256 is the one the run trained from (config.json inputs.train.text_sha256); read as a stream."""
+    """(how many of the scored documents, by text sha256 (doc_hashes: {digest: count}), are in the
+    run's training split, or None; the line saying so). The split is
+    {corpus_dir}/{corpus}/train.jsonl, trusted only when its sha256 is the one the run trained from
+    (config.json inputs.train.text_sha256); read as a stream."""
     corpus = run_cfg.get('corpus')
     path = os.path.join(run_cfg.get('corpus_dir') or c['corpus_dir'], corpus or '?', 'train.jsonl')
     trained = ((run_cfg.get('inputs') or {}).get('train') or {}).get('text_sha256')
-    unknown = lambda why: (None, f"eval_bpb.py: unknown how many scored documents the run trained on: {why} "
-                                 f"(n_docs_in_train: null)")
+    unknown = lambda why: (None, f"eval_bpb.py: unknown how many scored documents the run trained "
+                                 f"on: {why} (n_docs_in_train: null)")
     if not trained:
         return unknown("its config.json records no training text sha256 (inputs.train.text_sha256)")
     if not corpus or not os.path.isfile(path):
@@ -165,7 +168,8 @@ def docs_in_train(run_cfg, c, doc_hashes):
         return unknown(f"{path} (sha256 {h.hexdigest()[:12]}) is not the split the run trained on "
                        f"({trained[:12]})")
     n = sum(doc_hashes.values())
-    return found, f"eval_bpb.py: {found:,} of the {n:,} scored documents are in the run's training split ({path})"
+    return found, (f"eval_bpb.py: {found:,} of the {n:,} scored documents are in the run's "
+                   f"training split ({path})")
 
 
 def checked_docs(paths, max_per_lang, shas):
@@ -209,7 +213,7 @@ def documents(run_dir, run_cfg, c):
         eval_set = {**wanted_eval_set(run_cfg, {**c, 'corpus': 'files', 'split': 'files'}),
                     'split_sha256': identity.fingerprint(shas),
                     'files': [{'path': p, 'sha256': s} for p, s in zip(paths, shas)],
-                    'doc_hashes': doc_hashes}  # taken out by evaluate_run: no part of the set's identity
+                    'doc_hashes': doc_hashes}  # evaluate_run takes it out: not the set's identity
         where, out = f"--files={c['files']}", eval_path(run_dir, 'files')
     else:
         path = split_path(run_dir, run_cfg, c)
@@ -309,7 +313,7 @@ def evaluate_run(run_dir, c):
     run_cfg = read_run_config(run_dir)  # refuses a folder without ckpt.pt
     state = run_state(run_dir)  # a broken checkpoint is refused before any reading
     docs, eval_set, path = documents(run_dir, run_cfg, c)
-    doc_hashes = eval_set.pop('doc_hashes', None)  # --files: each document's text sha256, for docs_in_train
+    doc_hashes = eval_set.pop('doc_hashes', None)  # --files: text sha256s, for docs_in_train
     ident = scored_with(run_cfg, state)
     name = os.path.basename(os.path.normpath(run_dir))
     ev = eval_file.read(path)  # a corrupt one is refused before the work, not after it

@@ -38,7 +38,8 @@ top_k = 200                           # 0 = no top-k cut
 seed = 1337
 device = ''                           # '' = cuda when available, else cpu
 dtype = ''                            # '' = bfloat16 autocast on cuda, float32 on cpu
-threads = 0                           # torch CPU threads; 0 = 1 below 10M non-embedding params, else torch's default
+threads = 0                           # torch CPU threads; 0 = 1 below 10M non-embedding params,
+                                      # else torch's default (uniscale/hardware.threads_for)
 # -----------------------------------------------------------------------------
 RANGES = {'num_samples': configurator.above(0), 'max_new_tokens': configurator.above(0),
           'temperature': configurator.at_least(0), 'top_k': configurator.at_least(0)}
@@ -123,14 +124,15 @@ def output_path(run_dirs, cfg):
 
 
 def check_writable(path):
-    """Refuse in one line before any generation when the output's folder cannot be written (made if missing)."""
+    """Refuse in one line before any generation when the output's folder cannot be written (made if
+    missing)."""
     try:
         os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
         with tempfile.TemporaryFile(dir=os.path.dirname(path) or '.'):
             pass
     except OSError as e:
-        raise SystemExit(f"{path}: cannot write there ({e.strerror}); give --out=FILE.md in a writable folder") \
-            from None
+        raise SystemExit(f"{path}: cannot write there ({e.strerror}); give --out=FILE.md in a "
+                         f"writable folder") from None
 
 
 def main(cfg):

@@ -1,7 +1,8 @@
-"""One long document, scored a piece at a time (uniscale/long_text.py, uniscale/bpb.py score_long): the pieces'
-ids equal the whole document's encoding for every tokenizer kind (bpe, unigram, btm, tiktoken), the streamed windows
-equal `windows`, the streamed bpb equals the whole-document path's, and eval_bpb.py's peak memory on a 1 MB and an
-8 MB document stays within 100 MB of its peak on a short one (measured in a subprocess: VmHWM)."""
+"""One long document, scored a piece at a time (uniscale/long_text.py, uniscale/bpb.py score_long):
+the pieces' ids equal the whole document's encoding for every tokenizer kind (bpe, unigram, btm,
+tiktoken), the streamed windows equal `windows`, the streamed bpb equals the whole-document path's,
+and eval_bpb.py's peak memory on a 1 MB and an 8 MB document stays within 100 MB of its peak on a
+short one (measured in a subprocess: VmHWM)."""
 import json
 import os
 import random
@@ -20,14 +21,16 @@ from uniscale import bpb, long_text, tokenization
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 EPS32 = float(np.finfo(np.float32).eps)
-ADVERSARIAL = ['a  b', 'x \n y', 'end.  ', '  lead', 'tab\t x', "it's 'tis", '12345 678', 'héllo wörld 你好 😀🎉',
-               'مرحبا بك', 'a\r\n b', '...  ?!', 'ü ', ' \u00a0 nbsp', 'A B C', 'ThisIsCamel Case', '\n\n\nx']
+ADVERSARIAL = ['a  b', 'x \n y', 'end.  ', '  lead', 'tab\t x', "it's 'tis", '12345 678',
+               'héllo wörld 你好 😀🎉', 'مرحبا بك', 'a\r\n b', '...  ?!', 'ü ', ' \u00a0 nbsp', 'A B C',
+               'ThisIsCamel Case', '\n\n\nx']
 
 
 def long_text_of(n_chars, seed=0):
     """Generated prose with the adversarial strings dropped in at random places."""
     rng = random.Random(seed)
-    words = ' '.join(d['text'] for d in generate.generate_documents(max(4 * n_chars, 20_000), seed=seed)).split(' ')
+    docs = generate.generate_documents(max(4 * n_chars, 20_000), seed=seed)
+    words = ' '.join(d['text'] for d in docs).split(' ')
     out, size = [], 0
     while size < n_chars:
         w = rng.choice(ADVERSARIAL) if rng.random() < 0.1 else words[rng.randrange(len(words))]
@@ -38,7 +41,8 @@ def long_text_of(n_chars, seed=0):
 
 @pytest.fixture(scope='module')
 def kinds(tok_dir, tmp_path_factory):
-    """Loaded tokenizers of every kind available here: bpe, unigram, btm (trained in tmp), cl100k_base offline."""
+    """Loaded tokenizers of every kind available here: bpe, unigram, btm (trained in tmp),
+    cl100k_base offline."""
     root = tmp_path_factory.mktemp('kinds')
     docs = [d['text'] for d in generate.generate_documents(60_000, seed=3)]
     T.train_unigram(docs, 1000, str(root / 'unigram-1k'))
@@ -59,7 +63,7 @@ def test_pieces_concatenate_to_the_whole_document_encoding(kinds, kind):
     if kind not in kinds:
         pytest.skip(f"{kind}: no offline encoding here")
     tok = kinds[kind]
-    assert long_text.why_not_exact(tok) is None  # every kind here takes the proven path, none falls back
+    assert long_text.why_not_exact(tok) is None  # every kind here is cut, none encoded whole
     text = long_text_of(30_000, seed=1) + ' '.join(ADVERSARIAL)
     whole = tok.encode(text)
     for piece_chars in (1, 3, 17, 400, 5000):
@@ -69,15 +73,17 @@ def test_pieces_concatenate_to_the_whole_document_encoding(kinds, kind):
 
 
 def test_a_cut_anywhere_else_would_change_the_ids(kinds):
-    """The check above can fail: a text cut elsewhere, or a btm stretch cut at a pair inside a merged token, gives
-    other ids than the whole text."""
+    """The check above can fail: a text cut elsewhere, or a btm stretch cut at a pair inside a
+    merged token, gives other ids than the whole text."""
     tok, text = kinds['bpe'], 'x \n y  z' + long_text_of(300, seed=3)
-    assert any(tok.encode(text[:i]) + tok.encode(text[i:]) != tok.encode(text) for i in range(1, len(text)))
+    whole = tok.encode(text)
+    assert any(tok.encode(text[:i]) + tok.encode(text[i:]) != whole for i in range(1, len(text)))
     btm = kinds['btm']
     text = long_text_of(5000, seed=2)
     prim = btm.primitive.encode(text)
     inside = long_text.inside_pairs(btm)
-    cuts = [q for q in range(1, len(prim)) if prim[q - 1] * btm.n_base + prim[q] in set(inside.tolist())]
+    inside = set(inside.tolist())
+    cuts = [q for q in range(1, len(prim)) if prim[q - 1] * btm.n_base + prim[q] in inside]
     whole = btm.encode(text)
     assert any(btm.apply([prim[:q]])[0] + btm.apply([prim[q:]])[0] != whole for q in cuts[:50])
 
@@ -121,7 +127,8 @@ def test_window_stream_gives_the_windows_of_the_whole_document(ctx):
 
 @pytest.mark.parametrize('ovl', [0, 5, 24])
 def test_a_streamed_document_scores_as_the_whole_document_path(tok, monkeypatch, ovl):
-    """A document alone: the same forward batches, the same sums in the same order: equal to 1e-12."""
+    """A document alone: the same forward batches, the same sums in the same order: equal to
+    1e-12."""
     model, text = helpers.random_model('gpt2-tiny', 32), long_text_of(12_000, seed=5)
     whole = bpb.score_documents(model, tok, [(text, 'eng')], ctx=32, ovl=ovl, max_tokens=256)
     monkeypatch.setattr(bpb, 'STREAM_CHARS', 500)
@@ -132,11 +139,13 @@ def test_a_streamed_document_scores_as_the_whole_document_path(tok, monkeypatch,
 
 
 def test_long_documents_among_short_ones_score_as_before(tok, monkeypatch):
-    """Mixed with short documents the long ones' windows are batched apart from theirs: the same numbers up to fp32
-    rounding of other batch shapes (each token's -log p to a few fp32 eps: rel 8 eps32 on the sum)."""
+    """Mixed with short documents the long ones' windows are batched apart from theirs: the same
+    numbers up to fp32 rounding of other batch shapes (each token's -log p to a few fp32 eps: rel 8
+    eps32 on the sum)."""
     model = helpers.random_model('gpt2-tiny', 32)
-    docs = [(t[:300], lang) for t, lang in ((d['text'], d['lang']) for d in generate.generate_documents(20_000, 6))]
-    docs = docs[:5] + [(long_text_of(6000, seed=7), 'eng')] + docs[5:9] + [(long_text_of(4000, seed=8), 'deu')]
+    docs = [(d['text'][:300], d['lang']) for d in generate.generate_documents(20_000, 6)]
+    docs = (docs[:5] + [(long_text_of(6000, seed=7), 'eng')] + docs[5:9]
+            + [(long_text_of(4000, seed=8), 'deu')])
     whole = bpb.score_documents(model, tok, docs, ctx=32, ovl=8, max_tokens=256)
     monkeypatch.setattr(bpb, 'STREAM_CHARS', 1000)
     streamed = bpb.score_documents(model, tok, docs, ctx=32, ovl=8, max_tokens=256)
@@ -161,21 +170,25 @@ with open('/proc/self/status') as f:
 def eval_peak_rss(tmp_path, run_dir, text, name):
     """Peak RSS (bytes) of a fresh process scoring one document with eval_bpb.py --files."""
     path = tmp_path / f'{name}.jsonl'
-    path.write_text(json.dumps({'text': text, 'lang': 'eng'}, ensure_ascii=False) + '\n', encoding='utf-8')
+    line = json.dumps({'text': text, 'lang': 'eng'}, ensure_ascii=False)
+    path.write_text(line + '\n', encoding='utf-8')
     cfg = {'run': run_dir, 'files': str(path), 'threads': 1, 'batch_tokens': 8192, 'force': True}
-    out = subprocess.run([sys.executable, '-c', PEAK.format(root=helpers.ROOT, cfg=cfg)], capture_output=True,
-                         text=True, env=helpers.SCRIPT_ENV, cwd=tmp_path, timeout=600)
+    out = subprocess.run([sys.executable, '-c', PEAK.format(root=helpers.ROOT, cfg=cfg)],
+                         capture_output=True, text=True, env=helpers.SCRIPT_ENV, cwd=tmp_path,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     return int(out.stdout.split('VmHWM')[-1])
 
 
 @pytest.fixture(scope='module')
 def small_run(tmp_path_factory, tok_dir):
-    """A run folder whose model is one layer of width 8 over the 400-id BPE: scoring is cheap (the LM head's cost is
-    tokens x vocabulary), the memory measured is the document's, its pieces' and its windows'."""
+    """A run folder whose model is one layer of width 8 over the 400-id BPE: scoring is cheap (the
+    LM head's cost is tokens x vocabulary), the memory measured is the document's, its pieces' and
+    its windows'."""
     from model import GPT, make_config
     torch.manual_seed(0)
-    model = GPT(make_config('gpt2-tiny', vocab_size=helpers.VOCAB, block_size=256, n_layer=1, n_head=1, n_embd=8))
+    model = GPT(make_config('gpt2-tiny', vocab_size=helpers.VOCAB, block_size=256, n_layer=1,
+                            n_head=1, n_embd=8))
     return write_run(str(tmp_path_factory.mktemp('memrun') / 'run'), model, tok_dir)
 
 
@@ -184,4 +197,5 @@ def test_peak_memory_is_flat_in_one_documents_length(tmp_path, small_run, n_mb):
     text = long_text_of(200_000, seed=11)
     base = eval_peak_rss(tmp_path, small_run, text[:20_000], 'short')
     big = eval_peak_rss(tmp_path, small_run, (text * (n_mb * 5 + 1))[:n_mb * 1_000_000], 'long')
-    assert big - base < 100e6, f"{n_mb} MB document: peak RSS {(big - base) / 1e6:.0f} MB above a short one's"
+    growth_mb = (big - base) / 1e6
+    assert growth_mb < 100, f"{n_mb} MB document: peak RSS {growth_mb:.0f} MB above a short one's"

@@ -12,9 +12,10 @@ Memory: the (tokens, vocab) logits never exist. The model's final hidden states 
 rows at a time (`target_nll`, chunked_loss.chunk_rows rows), each chunk's -log p taken and its logits dropped, so a
 validation step needs less than a training micro step of the same shape (bench/loss_memory.py --validation=True).
 `score_documents` reads documents from any iterable a group at a time (eval_bpb.py streams the split): its memory
-does not grow with the number of documents. A document longer than STREAM_CHARS characters is encoded a piece at a
-time (uniscale/long_text.py: the same ids as encoding it whole) and its windows are scored as they come
-(`WindowStream`, `score_long`): memory does not grow with one document's length either.
+does not grow with the number of documents. A document longer than STREAM_CHARS characters is
+encoded a piece at a time (uniscale/long_text.py: the same ids as encoding it whole) and its
+windows are scored as they come (`WindowStream`, `score_long`): memory does not grow with one
+document's length either.
 """
 import math
 import time
@@ -30,7 +31,7 @@ from uniscale.long_text import PIECE_CHARS, encode_pieces, why_not_exact
 
 LN2 = math.log(2)
 GROUP_BATCHES = 32  # score_documents reads about this many forward batches of text at a time (sorted within)
-STREAM_CHARS = PIECE_CHARS  # a document longer than this (characters) is encoded and scored a piece at a time
+STREAM_CHARS = PIECE_CHARS  # characters above which a document is encoded and scored in pieces
 
 
 def windows(n, ctx, ovl=0):
@@ -48,15 +49,17 @@ def windows(n, ctx, ovl=0):
 
 
 class WindowStream:
-    """`windows` over a document whose ids arrive in pieces: push(ids) returns the (ids, skip) items (as score takes
-    them, x = [BOS] + ids) of the windows complete so far, finish() the rest; together the same items as windows()
-    over the whole document. Between pieces it holds only the tokens a later window can still reach back to."""
+    """`windows` over a document whose ids arrive in pieces: push(ids) returns the (ids, skip) items
+    (as score takes them, x = [BOS] + ids) of the windows complete so far, finish() the rest;
+    together the same items as windows() over the whole document. Between pieces it holds only the
+    tokens a later window can still reach back to."""
 
     def __init__(self, ctx, ovl, bos_id):
         windows(ctx, ctx, ovl)  # the same refusal of a bad overlap
         self.ctx, self.step = ctx, ctx - ovl
-        self.x, self.offset = np.array([bos_id], dtype=np.int64), 0  # x[i] is [BOS] + ids at index offset + i
-        self.n, self.done = 0, 0  # ids received; the end of the last window made (its tokens are scored)
+        # x[i] is ([BOS] + ids)[offset + i]
+        self.x, self.offset = np.array([bos_id], dtype=np.int64), 0
+        self.n, self.done = 0, 0  # ids received; the end of the last window made
 
     def _next_end(self):
         return self.ctx if self.done == 0 else self.done + self.step
@@ -71,9 +74,9 @@ class WindowStream:
         self.x = np.concatenate([self.x, np.asarray(ids, dtype=np.int64)])
         self.n += len(ids)
         out = []
-        while self._next_end() <= self.n:  # a window ending within the ids so far is the whole document's window
+        while self._next_end() <= self.n:  # ends within the ids so far: the whole's window
             out.append(self._item(self._next_end()))
-        keep = max(0, self.done - self.ctx)  # the last window reaches back at most ctx tokens from its end > done
+        keep = max(0, self.done - self.ctx)  # later windows start after done - ctx
         self.x, self.offset = self.x[keep - self.offset:], keep
         return out
 
@@ -181,11 +184,11 @@ def score_documents(model, tok, docs, dev='cpu', dt='float32', ctx=0, ovl=0, max
         if len(text) > STREAM_CHARS:
             why = why_not_exact(tok)
             if why and not said:
-                print(f"note: documents over {STREAM_CHARS:,} characters are encoded whole ({why}): memory grows "
-                      f"with their length")
+                print(f"note: documents over {STREAM_CHARS:,} characters are encoded whole "
+                      f"({why}): memory grows with their length")
                 said = True
-            n_windows, seconds = score_long(model, tok, text, lang, dev, dt, ctx, ovl, max_tokens, sums,
-                                            n_windows, seconds)
+            n_windows, seconds = score_long(model, tok, text, lang, dev, dt, ctx, ovl, max_tokens,
+                                            sums, n_windows, seconds)
             continue
         group.append((text, lang))
         group_bytes += len(text)
@@ -242,9 +245,10 @@ def utf8_len(text, chunk=1 << 20):
 
 
 def score_long(model, tok, text, lang, dev, dt, ctx, ovl, max_tokens, sums, n_windows, seconds):
-    """Score one long document as score_group would, holding a piece of it: its ids from long_text.encode_pieces,
-    its windows from a WindowStream, scored GROUP_BATCHES forward batches at a time (whole batches of equal width,
-    as score_group makes them for a document alone: the same forwards, the same sums in the same order)."""
+    """Score one long document as score_group would, holding a piece of it: its ids from
+    long_text.encode_pieces, its windows from a WindowStream, scored GROUP_BATCHES forward batches
+    at a time (whole batches of equal width, as score_group makes them for a document alone: the
+    same forwards, the same sums in the same order)."""
     stream, rows = WindowStream(ctx, ovl, tok.bos_id), GROUP_BATCHES * max(1, max_tokens // ctx)
     doc_nll, doc_tokens, pending = 0.0, 0, []
 
@@ -267,7 +271,8 @@ def score_long(model, tok, text, lang, dev, dt, ctx, ovl, max_tokens, sums, n_wi
         flush(pending[i:i + rows])
     n_windows += len(pending)
     if doc_tokens != stream.n:  # "every token once", checked every run
-        raise RuntimeError("uniscale/bpb.py: scored token count differs from the encoded length; windowing bug")
+        raise RuntimeError("uniscale/bpb.py: scored token count differs from the encoded length; "
+                           "windowing bug")
     row = sums.setdefault(str(lang), [0.0, 0, 0, 0])
     row[0] += doc_nll
     row[1] += doc_tokens
