@@ -28,6 +28,10 @@ after prepare.py is refused; an edited --files file is a new set, never "already
 the top level. Scoring again replaces only the entry of the same identity: other sets, eval_bpb.py's tasks and
 downstream.py's lm-eval results stay. `--files` takes a glob or comma list of .jsonl ({"text", optional "lang"} a
 line) and .txt files (one document each; lang 'und'); its eval set is corpus 'files' with each file's sha256.
+It says in one line, and records as `n_docs_in_train`, how many scored documents (by text sha256)
+are in the run's training split (null when that split is not here or not the one the run trained
+from). A document longer than uniscale/bpb.py's STREAM_CHARS is encoded and scored a piece at a
+time: memory is flat in its length too.
 
 Multiple-choice tasks (`tasks`): a jsonl of {"context", "choices", "answer" (index), optional "lang"}; each choice is
 scored as the sum of its tokens' log-likelihoods after BOS + context (context and choice encoded separately, so the
@@ -71,6 +75,8 @@ batch_tokens = 8192          # tokens per forward pass (windows of similar lengt
 tasks = []                   # multiple-choice jsonl files, e.g. tasks/demo_mc.jsonl
 device = ''                  # '' = cuda when available, else cpu
 dtype = ''                   # '' = bfloat16 autocast on cuda, float32 on cpu; or 'float32' / 'bfloat16'
+threads = 0                  # torch CPU threads; 0 = 1 below 10M non-embedding params,
+                             # else torch's default (uniscale/hardware.threads_for)
 force = False                # re-evaluate runs already scored on this checkpoint with these settings
 allow_unfinished = False     # score a checkpoint that is not the run's last (its eval.json then says finished: false)
 # -----------------------------------------------------------------------------
@@ -93,6 +99,7 @@ def file_docs(path, h=None):
                 text = data.decode('utf-8')
             except UnicodeDecodeError as e:
                 raise SystemExit(f"{path}: not UTF-8 text (byte {e.start}); convert it to UTF-8") from None
+            data = None  # a long document's bytes are not held while it is scored
             yield text, 'und'
             return
         for line_no, line in enumerate(f, 1):
@@ -104,6 +111,7 @@ def file_docs(path, h=None):
                 doc = parse_doc(line, path, line_no)
             except BadLine as e:
                 raise SystemExit(str(e)) from None
+            line = None  # a long document's line is not held while it is scored
             yield doc['text'], str(doc.get('lang') or 'und')
 
 
@@ -118,15 +126,52 @@ def set_docs(paths, max_per_lang=0, hashes=None):
                 yield text, lang
 
 
-def scan(paths, max_per_lang=0):
-    """One pass over the set before anything is scored: (each file's sha256, number of documents kept, whether any
-    holds text). A bad line is refused here, before a model is loaded."""
+def scan(paths, max_per_lang=0, doc_hashes=None):
+    """One pass over the set before anything is scored: (each file's sha256, number of documents
+    kept, whether any holds text). A bad line is refused here, before a model is loaded. doc_hashes
+    (a dict): counts each kept document's text sha256."""
     hashes = {p: hashlib.sha256() for p in paths}
     n_docs, any_text = 0, False
     for text, _ in set_docs(paths, max_per_lang, hashes):
         n_docs += 1
         any_text = any_text or bool(text)
+        if doc_hashes is not None:
+            key = bytes.fromhex(identity.text_sha256(text))
+            doc_hashes[key] = doc_hashes.get(key, 0) + 1
     return [hashes[p].hexdigest() for p in paths], n_docs, any_text
+
+
+def docs_in_train(run_cfg, c, doc_hashes):
+    """(how many of the scored documents, by text sha256 (doc_hashes: {digest: count}), are in the
+    run's training split, or None; the line saying so). The split is
+    {corpus_dir}/{corpus}/train.jsonl, trusted only when its sha256 is the one the run trained from
+    (config.json inputs.train.text_sha256); read as a stream."""
+    corpus = run_cfg.get('corpus')
+    path = os.path.join(run_cfg.get('corpus_dir') or c['corpus_dir'], corpus or '?', 'train.jsonl')
+    trained = ((run_cfg.get('inputs') or {}).get('train') or {}).get('text_sha256')
+    unknown = lambda why: (None, f"eval_bpb.py: unknown how many scored documents the run trained "
+                                 f"on: {why} (n_docs_in_train: null)")
+    if not trained:
+        return unknown("its config.json records no training text sha256 (inputs.train.text_sha256)")
+    if not corpus or not os.path.isfile(path):
+        return unknown(f"{path} is not here")
+    h, left, found = hashlib.sha256(), dict(doc_hashes), 0
+    with open(path, 'rb') as f:
+        for line_no, line in enumerate(f, 1):
+            h.update(line)
+            if not line.strip():
+                continue
+            try:
+                text = parse_doc(line, path, line_no)['text']
+            except BadLine:
+                continue  # the sha256 below decides whether this file is the one trained on
+            found += left.pop(bytes.fromhex(identity.text_sha256(text)), 0)
+    if h.hexdigest() != trained:
+        return unknown(f"{path} (sha256 {h.hexdigest()[:12]}) is not the split the run trained on "
+                       f"({trained[:12]})")
+    n = sum(doc_hashes.values())
+    return found, (f"eval_bpb.py: {found:,} of the {n:,} scored documents are in the run's "
+                   f"training split ({path})")
 
 
 def checked_docs(paths, max_per_lang, shas):
@@ -164,11 +209,13 @@ def documents(run_dir, run_cfg, c):
         if c['corpus'] or c['split'] != 'test':
             raise SystemExit("eval_bpb.py: --files scores the files given, not a corpus split; drop --corpus/--split")
         paths = listed_files(c['files'])
-        shas, n_docs, any_text = scan(paths, c['max_docs_per_lang'])
+        doc_hashes = {}  # text sha256 -> count, for docs_in_train
+        shas, n_docs, any_text = scan(paths, c['max_docs_per_lang'], doc_hashes)
         # identity is content: the files' hashes in order (the order decides what max_docs_per_lang keeps)
         eval_set = {**wanted_eval_set(run_cfg, {**c, 'corpus': 'files', 'split': 'files'}),
                     'split_sha256': identity.fingerprint(shas),
-                    'files': [{'path': p, 'sha256': s} for p, s in zip(paths, shas)]}
+                    'files': [{'path': p, 'sha256': s} for p, s in zip(paths, shas)],
+                    'doc_hashes': doc_hashes}  # evaluate_run takes it out: not the set's identity
         where, out = f"--files={c['files']}", eval_path(run_dir, 'files')
     else:
         path = split_path(run_dir, run_cfg, c)
@@ -269,6 +316,7 @@ def evaluate_run(run_dir, c):
     run_cfg = read_run_config(run_dir)  # refuses a folder without ckpt.pt
     state = run_state(run_dir)  # a broken checkpoint is refused before any reading
     docs, eval_set, path = documents(run_dir, run_cfg, c)
+    doc_hashes = eval_set.pop('doc_hashes', None)  # --files: text sha256s, for docs_in_train
     ident = scored_with(run_cfg, state)
     name = os.path.basename(os.path.normpath(run_dir))
     ev = eval_file.read(path)  # a corrupt one is refused before the work, not after it
@@ -282,11 +330,17 @@ def evaluate_run(run_dir, c):
             return None
     refuse_unfinished(run_dir, state, c['allow_unfinished'])
     eval_file.check_writable(path, run_dir)
+    in_train = {}
+    if doc_hashes is not None:  # --files: may hold text the run trained on
+        n, line = docs_in_train(run_cfg, c, doc_hashes)
+        print(line)
+        in_train = {'n_docs_in_train': n}
     tok = check_tokenizer(run_dir, run_cfg)
     questions = {task_name(t): (read_task(t), identity.file_sha256(t)) for t in c['tasks']}
     ckpt = load_checkpoint(run_dir)
     dev, dt = hardware.resolve(c['device'], c['dtype'])
     model = load_model(ckpt, tok, run_dir, dev)
+    hardware.set_threads(c['threads'], model.num_params(non_embedding=True))
     result = score_documents(model, tok, docs(), dev, dt, c['context'], c['overlap'], c['batch_tokens'],
                              desc=f"eval {name}", n_docs=eval_set['n_docs'])
     eval_set['context'] = result['windowing']['context']
@@ -299,7 +353,7 @@ def evaluate_run(run_dir, c):
              'tokenizer': tok.name, 'tokenizer_path': run_cfg.get('tokenizer'), 'tokenizer_hash': tok.hash,
              'vocab_size': tok.vocab_size, 'seed': run_cfg.get('seed'), 'corpus': eval_set['corpus'],
              'split': eval_set['split'], 'split_sha256': eval_set['split_sha256'],
-             'max_docs_per_lang': c['max_docs_per_lang'], **result,
+             'max_docs_per_lang': c['max_docs_per_lang'], **in_train, **result,
              'eval_set': {k: eval_set[k] for k in (*eval_file.EVAL_SET_KEYS, 'files') if k in eval_set},
              'step': state['step'], 'total_steps': state['total_steps'], 'finished': state['finished'],
              'tokens_seen': ckpt.get('tokens_seen'), 'bytes_seen': ckpt.get('bytes_seen'),

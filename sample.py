@@ -15,6 +15,7 @@ sample) and, beside it, the same samples as .json.
 """
 import json
 import os
+import tempfile
 import time
 
 import torch
@@ -38,6 +39,8 @@ top_k = 200                           # 0 = no top-k cut
 seed = 1337
 device = ''                           # '' = cuda when available, else cpu
 dtype = ''                            # '' = bfloat16 autocast on cuda, float32 on cpu
+threads = 0                           # torch CPU threads; 0 = 1 below 10M non-embedding params,
+                                      # else torch's default (uniscale/hardware.threads_for)
 # -----------------------------------------------------------------------------
 RANGES = {'num_samples': configurator.above(0), 'max_new_tokens': configurator.above(0),
           'temperature': configurator.at_least(0), 'top_k': configurator.at_least(0)}
@@ -82,6 +85,7 @@ def sample_run(run_dir, tok, prompt_list, cfg, dev='cpu', dt='float32'):
     """{'run', 'step', 'tokenizer', 'samples': [[text per sample] per prompt]} for one run folder."""
     ckpt = load_checkpoint(run_dir)
     model = load_model(ckpt, tok, run_dir, dev)
+    hardware.set_threads(cfg.get('threads', 0), model.num_params(non_embedding=True))
     t0 = time.time()
     samples = [complete(model, tok, p, cfg['num_samples'], cfg['max_new_tokens'], cfg['temperature'], cfg['top_k'],
                         cfg['seed'] + i, dev, dt) for i, p in enumerate(prompt_list)]
@@ -120,6 +124,18 @@ def output_path(run_dirs, cfg):
     return os.path.join('out', 'samples', f"{names[:200]}.md")
 
 
+def check_writable(path):
+    """Refuse in one line before any generation when the output's folder cannot be written (made if
+    missing)."""
+    try:
+        os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+        with tempfile.TemporaryFile(dir=os.path.dirname(path) or '.'):
+            pass
+    except OSError as e:
+        raise SystemExit(f"{path}: cannot write there ({e.strerror}); give --out=FILE.md in a "
+                         f"writable folder") from None
+
+
 def main(cfg):
     configurator.check_ranges(cfg, RANGES)
     dev, dt = hardware.resolve(cfg['device'], cfg['dtype'])  # a device this machine lacks: one line, before loading
@@ -128,8 +144,9 @@ def main(cfg):
         raise SystemExit("sample.py: no runs; pass --run=out/runs/NAME or --runs=A,B (folders with ckpt.pt)")
     prompt_list = read_prompts(cfg['prompts'])
     toks = [check_tokenizer(r, read_run_config(r)) for r in run_dirs]  # every refusal before any generation
-    results = [sample_run(r, tok, prompt_list, cfg, dev, dt) for r, tok in zip(run_dirs, toks)]
     path = output_path(run_dirs, cfg)
+    check_writable(path)
+    results = [sample_run(r, tok, prompt_list, cfg, dev, dt) for r, tok in zip(run_dirs, toks)]
     write_atomic(path, to_markdown(results, prompt_list, cfg))
     settings = {k: cfg[k] for k in ('num_samples', 'max_new_tokens', 'temperature', 'top_k', 'seed')}
     write_atomic(os.path.splitext(path)[0] + '.json',

@@ -129,7 +129,8 @@ compile = True               # torch.compile the model (the first step then take
 compile_mode = 'regional'    # 'regional': each transformer block compiled (once, reused by every layer); 'whole'
 compile_cache_dir = ''       # inductor's caches, kept across requeues; '' = $TORCHINDUCTOR_CACHE_DIR, else
                              # {out_dir}/compile_cache (shared by the runs of out_dir)
-threads = 0                  # torch CPU threads; 0 = torch's default (one per core); 1 is fastest for tiny models
+threads = 0                  # torch CPU threads; 0 = 1 below 10M non-embedding params,
+                             # else torch's default (uniscale/hardware.threads_for)
 code_changes = ''            # a run computed by other code (uniscale/code_identity.py) or by
                              # code not recorded: '' refuses; 'keep' counts its results as this
                              # code's (recorded in its config.json); 'retrain' moves it to
@@ -493,6 +494,7 @@ def run(cfg, stop, held):
     # ---- model and optimizer (from the checkpoint when resuming)
     torch.manual_seed(cfg['seed'])  # the same initial weights in every process
     raw_model = GPT(model_cfg)
+    hardware.set_threads(cfg['threads'], raw_model.num_params(non_embedding=True))
     if ckpt is not None:
         raw_model.load_state_dict(ckpt['model'])
     raw_model.to(dev)

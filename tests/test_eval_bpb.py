@@ -370,3 +370,47 @@ def test_the_demo_task_file_is_well_formed():
     questions = eval_bpb.read_task(path)
     assert len(questions) >= 20 and {q['lang'] for q in questions} >= {'eng', 'deu_Latn', 'spa_Latn'}
     assert all(len(set(q['choices'])) == len(q['choices']) >= 2 for q in questions)
+
+
+# ------------------------------------------------ --files and the run's training split
+def write_jsonl(path, texts):
+    with open(path, 'w', encoding='utf-8') as f:
+        for t in texts:
+            f.write(json.dumps({'text': t, 'lang': 'eng'}, ensure_ascii=False) + '\n')
+    return str(path)
+
+
+def test_files_count_the_scored_documents_the_run_trained_on(tmp_path, tok_dir, capsys):
+    """By text sha256, whatever the file or its name: 2 of 4 scored documents (one given twice) are
+    in train."""
+    texts, _ = sample_docs()
+    os.makedirs(tmp_path / 'corpus' / 'tiny')
+    train = write_jsonl(tmp_path / 'corpus' / 'tiny' / 'train.jsonl', texts[:5])
+    inputs = {'train': {'text_sha256': identity.file_sha256(train)}}
+    run_dir = write_run(str(tmp_path / 'run'), random_model(), tok_dir, inputs=inputs)
+    scored = [texts[1], 'never seen in training', texts[3], texts[1]]
+    given = write_jsonl(tmp_path / 'held_out.jsonl', scored)
+    out = eval_bpb.main(config(tmp_path, run=run_dir, files=given))[run_dir]
+    assert out['n_docs_in_train'] == 3 and out['n_docs'] == 4
+    assert "3 of the 4 scored documents are in the run's training split" in capsys.readouterr().out
+    with open(train, 'a') as f:  # no longer the split the run trained from: unknown, never a guess
+        f.write(json.dumps({'text': 'added later'}) + '\n')
+    out = eval_bpb.main(config(tmp_path, run=run_dir, files=given, force=True))[run_dir]
+    assert out['n_docs_in_train'] is None
+    assert 'is not the split the run trained on' in capsys.readouterr().out
+
+
+def test_files_without_the_training_split_say_the_count_is_unknown(tmp_path, tok_dir, capsys):
+    run_dir = write_run(str(tmp_path / 'run'), random_model(), tok_dir)  # no inputs recorded
+    given = write_jsonl(tmp_path / 'held_out.jsonl', ['some text'])
+    out = eval_bpb.main(config(tmp_path, run=run_dir, files=given))[run_dir]
+    assert out['n_docs_in_train'] is None
+    assert 'unknown how many scored documents the run trained on' in capsys.readouterr().out
+
+
+def test_threads_zero_means_one_thread_for_a_small_model(tmp_path, tok_dir):
+    write_split(str(tmp_path / 'corpus'))
+    run_dir = write_run(str(tmp_path / 'run'), random_model(), tok_dir)
+    torch.set_num_threads(2)
+    eval_bpb.main(config(tmp_path, run=run_dir, threads=0))
+    assert torch.get_num_threads() == 1  # the one_thread fixture restores the count afterwards

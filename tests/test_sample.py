@@ -120,3 +120,40 @@ def test_a_changed_tokenizer_is_refused_before_any_generation(tmp_path, tok_dir)
     with pytest.raises(SystemExit, match='trained with feedfacefeed'):
         sample.main(config(runs=[good, bad], prompts=write_prompts(tmp_path / 'p.txt'), out=str(tmp_path / 'x.md')))
     assert not os.path.exists(os.path.join(good, 'samples.md')) and not os.path.exists(tmp_path / 'x.md')
+
+
+def test_threads_one_rule_for_every_script():
+    """threads = 0: one thread below 10M non-embedding parameters, else torch's default; a positive
+    value as given. eval_bpb.py, sample.py and train.py default to 0 and say the rule beside it."""
+    from uniscale import hardware
+    assert hardware.threads_for(0, 9_999_999) == 1
+    assert hardware.threads_for(0, 10_000_000) is None
+    assert hardware.threads_for(3, 100) == 3 and hardware.threads_for(2, 1e9) == 2
+    for script in ('eval_bpb.py', 'sample.py', 'train.py'):
+        with open(os.path.join(helpers.ROOT, script)) as f:
+            line = next(x for x in f if x.startswith('threads = '))
+        assert line.startswith('threads = 0 '), script
+        assert '1 below 10M non-embedding params' in line, script
+
+
+def test_sample_uses_one_thread_for_a_small_model(tmp_path, tok_dir):
+    run = write_run(str(tmp_path / 'r'), random_model(), tok_dir)
+    n = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        sample.main(config(run=run, prompts=write_prompts(tmp_path / 'p.txt'), max_new_tokens=2))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(n)
+
+
+def test_an_unwritable_output_is_refused_before_any_generation(tmp_path, tok_dir, monkeypatch):
+    run = write_run(str(tmp_path / 'r'), random_model(), tok_dir)
+    (tmp_path / 'a_file').write_text('x')  # a folder that cannot be made (root writes all else)
+    fail = lambda *a: pytest.fail('generated before checking the output')
+    monkeypatch.setattr(sample, 'sample_run', fail)
+    with pytest.raises(SystemExit) as e:
+        sample.main(config(run=run, prompts=write_prompts(tmp_path / 'p.txt'),
+                           out=str(tmp_path / 'a_file' / 'x.md')))
+    msg = str(e.value)
+    assert 'a_file/x.md: cannot write there' in msg and '--out=' in msg and '\n' not in msg

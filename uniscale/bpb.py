@@ -12,7 +12,10 @@ Memory: the (tokens, vocab) logits never exist. The model's final hidden states 
 rows at a time (`target_nll`, chunked_loss.chunk_rows rows), each chunk's -log p taken and its logits dropped, so a
 validation step needs less than a training micro step of the same shape (bench/loss_memory.py --validation=True).
 `score_documents` reads documents from any iterable a group at a time (eval_bpb.py streams the split): its memory
-does not grow with the number of documents.
+does not grow with the number of documents. A document longer than STREAM_CHARS characters is
+encoded a piece at a time (uniscale/long_text.py: the same ids as encoding it whole) and its
+windows are scored as they come (`WindowStream`, `score_long`): memory does not grow with one
+document's length either.
 """
 import math
 import time
@@ -24,9 +27,11 @@ import torch.nn.functional as F
 
 from uniscale.chunked_loss import chunk_rows
 from uniscale.hardware import autocast
+from uniscale.long_text import PIECE_CHARS, encode_pieces, why_not_exact
 
 LN2 = math.log(2)
 GROUP_BATCHES = 32  # score_documents reads about this many forward batches of text at a time (sorted within)
+STREAM_CHARS = PIECE_CHARS  # characters above which a document is encoded and scored in pieces
 
 
 def windows(n, ctx, ovl=0):
@@ -41,6 +46,45 @@ def windows(n, ctx, ovl=0):
         first, end = end, min(n, ctx if end == 0 else end + ctx - ovl)
         out.append((max(0, end - ctx), first, end))
     return out
+
+
+class WindowStream:
+    """`windows` over a document whose ids arrive in pieces: push(ids) returns the (ids, skip) items
+    (as score takes them, x = [BOS] + ids) of the windows complete so far, finish() the rest;
+    together the same items as windows() over the whole document. Between pieces it holds only the
+    tokens a later window can still reach back to."""
+
+    def __init__(self, ctx, ovl, bos_id):
+        windows(ctx, ctx, ovl)  # the same refusal of a bad overlap
+        self.ctx, self.step = ctx, ctx - ovl
+        # x[i] is ([BOS] + ids)[offset + i]
+        self.x, self.offset = np.array([bos_id], dtype=np.int64), 0
+        self.n, self.done = 0, 0  # ids received; the end of the last window made
+
+    def _next_end(self):
+        return self.ctx if self.done == 0 else self.done + self.step
+
+    def _item(self, end):
+        start = max(0, end - self.ctx)
+        item = (self.x[start - self.offset:end + 1 - self.offset], self.done - start)
+        self.done = end
+        return item
+
+    def push(self, ids):
+        self.x = np.concatenate([self.x, np.asarray(ids, dtype=np.int64)])
+        self.n += len(ids)
+        out = []
+        while self._next_end() <= self.n:  # ends within the ids so far: the whole's window
+            out.append(self._item(self._next_end()))
+        keep = max(0, self.done - self.ctx)  # later windows start after done - ctx
+        self.x, self.offset = self.x[keep - self.offset:], keep
+        return out
+
+    def finish(self):
+        out = []
+        while self.done < self.n:
+            out.append(self._item(min(self.n, self._next_end())))
+        return out
 
 
 def batches_by_length(items, max_tokens):
@@ -134,9 +178,18 @@ def score_documents(model, tok, docs, dev='cpu', dt='float32', ctx=0, ovl=0, max
     if ctx > model.config.block_size:
         raise SystemExit(f"config error: context={ctx} exceeds the model's block_size {model.config.block_size}")
     sums, n_windows, seconds = {}, 0, 0.0  # lang -> [nll nats, tokens, bytes, docs]
-    group, group_bytes = [], 0
+    group, group_bytes, said = [], 0, False
     bar = tqdm(docs, desc=desc, total=n_docs, disable=None if desc else True, mininterval=2.0, unit='doc')
     for text, lang in bar:
+        if len(text) > STREAM_CHARS:
+            why = why_not_exact(tok)
+            if why and not said:
+                print(f"note: documents over {STREAM_CHARS:,} characters are encoded whole "
+                      f"({why}): memory grows with their length")
+                said = True
+            n_windows, seconds = score_long(model, tok, text, lang, dev, dt, ctx, ovl, max_tokens,
+                                            sums, n_windows, seconds)
+            continue
         group.append((text, lang))
         group_bytes += len(text)
         if group_bytes >= GROUP_BATCHES * max_tokens * 4:  # ~4 characters a token
@@ -184,3 +237,45 @@ def score_group(model, tok, group, dev, dt, ctx, ovl, max_tokens, sums, n_window
         row[2] += len(text.encode('utf-8'))
         row[3] += 1
     return n_windows + len(items), seconds
+
+
+def utf8_len(text, chunk=1 << 20):
+    """UTF-8 bytes of text, encoded a chunk of characters at a time (no copy of a long document)."""
+    return sum(len(text[i:i + chunk].encode('utf-8')) for i in range(0, len(text), chunk))
+
+
+def score_long(model, tok, text, lang, dev, dt, ctx, ovl, max_tokens, sums, n_windows, seconds):
+    """Score one long document as score_group would, holding a piece of it: its ids from
+    long_text.encode_pieces, its windows from a WindowStream, scored GROUP_BATCHES forward batches
+    at a time (whole batches of equal width, as score_group makes them for a document alone: the
+    same forwards, the same sums in the same order)."""
+    stream, rows = WindowStream(ctx, ovl, tok.bos_id), GROUP_BATCHES * max(1, max_tokens // ctx)
+    doc_nll, doc_tokens, pending = 0.0, 0, []
+
+    def flush(items):
+        nonlocal doc_nll, doc_tokens, seconds
+        t0 = time.time()
+        nll, counts = score(model, items, dev, dt, max_tokens)
+        seconds += time.time() - t0
+        for v in nll.tolist():  # one addition per window, in window order, as np.add.at does
+            doc_nll += v
+        doc_tokens += int(counts.sum())
+
+    for ids in encode_pieces(tok, text, STREAM_CHARS):  # pieces of about STREAM_CHARS characters
+        pending += stream.push(ids)
+        while len(pending) >= rows:
+            flush(pending[:rows])
+            n_windows, pending = n_windows + rows, pending[rows:]
+    pending += stream.finish()
+    for i in range(0, len(pending), rows):
+        flush(pending[i:i + rows])
+    n_windows += len(pending)
+    if doc_tokens != stream.n:  # "every token once", checked every run
+        raise RuntimeError("uniscale/bpb.py: scored token count differs from the encoded length; "
+                           "windowing bug")
+    row = sums.setdefault(str(lang), [0.0, 0, 0, 0])
+    row[0] += doc_nll
+    row[1] += doc_tokens
+    row[2] += utf8_len(text)
+    row[3] += 1
+    return n_windows, seconds

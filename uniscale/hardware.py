@@ -5,6 +5,7 @@ answer for train.py, eval_bpb.py, sample.py, downstream.py and the preflight.
     dev, dt = resolve('', '')            # 'cuda' when available, else 'cpu'; bfloat16 on cuda, float32 on cpu
     with autocast(dev, dt): ...          # bf16 autocast when dt is bfloat16, else plain fp32
     local_device(local_rank)             # a DDP process's GPU: cuda:0 when it sees one (SLURM's per-task binding)
+    set_threads(threads, model.num_params(non_embedding=True))   # every script's `threads`
 """
 import contextlib
 import os
@@ -12,6 +13,7 @@ import os
 import torch
 
 DTYPES = ('', 'float32', 'bfloat16')
+SMALL_MODEL_PARAMS = 10e6  # non-embedding parameters below which threads_for gives one thread
 # Dense (no 2:4 sparsity) bf16 tensor-core FLOP/s of one GPU, matched as a substring of torch.cuda.get_device_name
 # (e.g. 'NVIDIA H100 80GB HBM3', 'NVIDIA H100 NVL', 'NVIDIA H200 NVL'); the first match wins, so a variant comes
 # before the name it contains. Sources: NVIDIA's datasheets, which print the sparse figure: half of it is here.
@@ -100,3 +102,21 @@ def peak_flops(dev, configured=0.0):
         return configured
     name = torch.cuda.get_device_name(dev)
     return next((f for gpu, f in PEAK_BF16_FLOPS.items() if gpu in name), 0.0)
+
+
+def threads_for(threads, n_params_nonembedding):
+    """torch CPU threads for a script's `threads` setting: a positive value as given; 0 = one thread
+    below SMALL_MODEL_PARAMS non-embedding parameters (a small model's ops are too short to share:
+    two threads cost ~3x the CPU for the same numbers on a 2-core box, issue 27), else None =
+    torch's default (one per core)."""
+    if threads > 0:
+        return threads
+    return 1 if n_params_nonembedding < SMALL_MODEL_PARAMS else None
+
+
+def set_threads(threads, n_params_nonembedding):
+    """Apply threads_for to torch; returns the number of threads torch now uses."""
+    n = threads_for(threads, n_params_nonembedding)
+    if n:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
