@@ -107,12 +107,21 @@ def file_docs(path, h=None):
                 h.update(line)
             if not line.strip():
                 continue
+            line = utf8_or_bytes(line)  # its bytes go: a long document's line is held once, as text
             try:
                 doc = parse_doc(line, path, line_no)
             except BadLine as e:
                 raise SystemExit(str(e)) from None
             line = None  # a long document's line is not held while it is scored
             yield doc['text'], str(doc.get('lang') or 'und')
+
+
+def utf8_or_bytes(line):
+    """The line decoded, or its bytes where they are no UTF-8 (parse_doc then names the bad byte)."""
+    try:
+        return line.decode('utf-8')
+    except UnicodeDecodeError:
+        return line
 
 
 def set_docs(paths, max_per_lang=0, hashes=None):

@@ -73,8 +73,11 @@ def document(line):
         got = (f'"text" is {type(doc["text"]).__name__}, not a string' if isinstance(doc, dict) and 'text' in doc
                else f'no "text" (keys {sorted(doc)})' if isinstance(doc, dict) else f'no "text" (a {type(doc).__name__})')
         raise ValueError(f"{got}; a document is one JSON object with a string \"text\"")
-    try:
-        doc['text'].encode('utf-8')
+    line = None  # a long document's line is not held beside its text (when the caller holds none)
+    text, step = doc['text'], 1 << 20
+    try:  # in pieces: a whole copy of a long document's bytes only to check it
+        for i in range(0, len(text), step):
+            text[i:i + step].encode('utf-8')
     except UnicodeEncodeError:  # JSON may escape a lone surrogate, which no tokenizer can encode
         raise ValueError("\"text\" holds a lone surrogate escape, which is no UTF-8 text") from None
     return doc
