@@ -235,7 +235,8 @@ def documents(run_dir, run_cfg, c):
         recorded = eval_set['split_sha256']
         if recorded and recorded != sha:
             raise SystemExit(f"{path}: its sha256 is {sha[:12]} but prepare.py recorded {recorded[:12]} in meta.json: "
-                             f"the split was edited after prepare.py; restore it or re-run prepare.py")
+                             f"the split was edited after prepare.py; restore it, or run prepare.py with the "
+                             f"settings that made it: it names the command that remakes it")
         if not recorded:
             print(f"note: {path}: meta.json records no sha256; scoring it as {sha[:12]} (the hash of its bytes)")
         eval_set['split_sha256'] = sha
