@@ -335,6 +335,8 @@ def lr_scan(records, cfg):
     problems = [f"{r['name']}: {why}" for r in scan for why in [unusable(r, 'scale', fname)] if why]
     refuse_or_leave_out(problems, f"{len(problems)} lr-scan run(s) are not finished and evaluated",
                         "finish and evaluate them (python sweep.py CONFIG)", cfg)
+    for r in scan + records:  # compared with its grid run as cells are (one rule)
+        r.setdefault('identity', identity_of(r['config']))
     summary = lr_scan_summary([r for r in scan if unusable(r, 'scale', fname) is None], records, cfg)
     summary['left_out'] = problems + summary['left_out']
     return summary

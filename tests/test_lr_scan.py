@@ -7,10 +7,19 @@ import re
 
 import pytest
 
-from uniscale.lr_scan_analysis import lr_scan_lines, lr_scan_summary
+from correlate import identity_of
+from uniscale.lr_scan_analysis import lr_scan_lines
+from uniscale.lr_scan_analysis import lr_scan_summary as summary_of_records
 
 CFG = {'metric': 'bpb', 'higher_is_better': False}
 BASE_LR = 2e-3
+
+
+def lr_scan_summary(scan, base, cfg):
+    """As correlate.py calls it: each record carries its identity (train.identity_settings + inputs) first."""
+    for r in scan + base:
+        r['identity'] = identity_of(r['config'])
+    return summary_of_records(scan, base, cfg)
 
 
 def record(tok, bpb, mult=None, seed=1, preset='apertus-micro', lr=BASE_LR, **config):
@@ -221,3 +230,17 @@ def test_a_missing_run_leaves_its_multiplier_out_and_says_so():
     s = lr_scan_summary(scan, base, CFG)
     assert any('no finite bpb' in x for x in s['left_out']) and 0.5 not in s['multipliers']
     assert s['holds'] is None and 'cannot rank' in s['words']
+
+
+def test_a_key_an_older_scan_run_lacks_counts_at_its_legacy_value():
+    """One rule (train.LEGACY_DEFAULTS), as in resume, the sweep and the cells: a scan run recorded before
+    decay_embeddings existed is its grid run at another lr when the grid run has the legacy value (False), and
+    differs from one with decay_embeddings=True (a missing key used to be skipped: no difference seen)."""
+    scan, base = records(FLIP, base_extra=())
+    for b in base:
+        b['config']['decay_embeddings'] = False
+    lr_scan_summary(scan, base, CFG)  # the legacy value: the same run at another lr
+    for b in base:
+        b['config']['decay_embeddings'] = True
+    with pytest.raises(SystemExit, match=r"decay_embeddings: True -> False"):
+        lr_scan_summary(scan, base, CFG)

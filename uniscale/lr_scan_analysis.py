@@ -4,7 +4,7 @@ Does the small size's ranking of the tokenizers survive the learning rate? The a
 sweep.py's `lr_scan` trains each tokenizer at the grid's smallest preset and first seed again at multiples of its lr
 (runs {preset}_{tokenizer}_s{seed}_lr{mult}); the grid's own run of that preset and seed is the x1 point. A scan run's
 multiplier is read from the runs' configs (its lr / its grid run's lr), never from a name, and a scan run must be its
-grid run at another lr and nothing else (the settings in SAME are compared).
+grid run at another lr and nothing else (its identity settings and inputs, less lr, are compared).
 
     summary = lr_scan_summary(scan_records, base_records, cfg)   # records as correlate.load_run returns them
     lines = lr_scan_lines(summary)                               # markdown for report.md
@@ -21,12 +21,6 @@ import numpy as np
 from uniscale.identity import differences
 from uniscale.rank_stats import decision_accuracy
 from uniscale.scale_analysis import metric_value, natural_key
-
-# what must be equal between a scan run and its grid run (config.json): all that changes what is computed, but lr
-SAME = ('preset', 'arch', 'model_args', 'tokenizer_hash', 'corpus', 'block_size', 'context_bytes', 'budget',
-        'budget_unit', 'max_steps', 'total_steps', 'batch_size', 'min_lr_ratio', 'warmup_steps', 'schedule',
-        'decay_frac', 'weight_decay', 'decay_embeddings', 'beta1', 'beta2', 'grad_clip', 'dropout', 'doc_mask',
-        'inputs', 'seed')
 
 
 def metric_of(ev, key):
@@ -60,10 +54,11 @@ def ranking(values, toks, higher_is_better):
 
 def check_same_but_lr(scan, base):
     """Refuse a scan run that differs from its grid run in more than lr (its settings, inputs, or the evaluation set
-    it was scored on): it would measure something else."""
-    a, b = scan['config'], base['config']
-    keys = [k for k in SAME if k in a and k in b]
-    what = differences({k: b[k] for k in keys}, {k: a[k] for k in keys})
+    it was scored on): it would measure something else. Settings are compared as the cells are (each record's
+    `identity`: train.identity_settings + inputs, put there by correlate.py: one rule, LEGACY_DEFAULTS for a key an
+    older run lacks, paths left out)."""
+    a, b = ({k: v for k, v in r['identity'].items() if k != 'lr'} for r in (scan, base))
+    what = differences(b, a)
     sets = (base['eval'].get('eval_set'), scan['eval'].get('eval_set'))
     if sets[0] != sets[1] and isinstance(sets[0], dict) and isinstance(sets[1], dict):
         what += ['eval_set.' + d for d in differences(*sets)]
