@@ -53,7 +53,7 @@ import numpy as np
 
 import configurator
 import tokenizer
-from uniscale import locks, primitive_stream, tokenization, vocab_compare
+from uniscale import atomic, locks, primitive_stream, tokenization, vocab_compare
 from uniscale.atomic import disk_errors, remove_quietly, remove_stale_temps, write_atomic
 from uniscale.btm_encoding import Chain, btm_hash, group_packed
 from uniscale.identity import differences
@@ -513,6 +513,7 @@ if __name__ == '__main__':
     if command not in ('train', 'analyze'):
         raise SystemExit(f"config error: command {command!r} unknown; use 'train' (default) or 'analyze'")
     signal.signal(signal.SIGTERM, _stopped)
+    atomic.set_output_setting('--out_dir' if command == 'train' else '--analysis_dir')  # a failed write's advice
     try:
         train_command(config) if command == 'train' else analyze(config)
     except KeyboardInterrupt:
