@@ -67,11 +67,11 @@ from uniscale import atomic
 from uniscale.atomic import disk_errors
 from uniscale.bpb import validation_bpb
 from uniscale.identity import fingerprint
-from uniscale.code_identity import code_change, code_identity, code_record
-from uniscale.run_folder import (checkpoint_stamp, config_readable, keep_code, load_checkpoint,
-                                 move_aside, read_json, refuse_changed_inputs, relocate_tokenizer,
-                                 refuse_retrained_tokenizer, rewrite_config, start_log,
-                                 stop_if_nonfinite)
+from uniscale.code_identity import code_identity, code_record
+from uniscale.run_folder import (check_code, checkpoint_stamp, code_history, keep_code,
+                                 load_checkpoint, move_aside, refuse_changed_inputs,
+                                 refuse_retrained_tokenizer, relocate_tokenizer, rewrite_config,
+                                 start_log, stop_if_nonfinite)
 from uniscale.shards import PackedWindows, TokenShards, eval_set
 from uniscale.tokenization import load_tokenizer
 from uniscale.train_runtime import (CheckpointWriter, StopSignal, check_fits, compile_model, ddp_options, eager,
@@ -262,26 +262,6 @@ def run_identity(config):
             'cell_id': fingerprint(cell)}
 
 
-def recorded_config(run_dir, ckpt):
-    """The run's config.json (which holds code_changes='keep' choices), else the checkpoint's
-    copy."""
-    path = os.path.join(run_dir, 'config.json')
-    return read_json(path, default=None) if config_readable(path) else ckpt['config']
-
-
-def code_history(run_dir, ckpt, now):
-    """The training code a resumed run was computed by before now ([{code, until_step}], carried
-    over resumes); [] for a run trained by this code throughout."""
-    if ckpt is None:
-        return []
-    before = recorded_config(run_dir, ckpt)
-    history, code = list(before.get('code_history') or []), before.get('code')
-    if not isinstance(code, dict) or code.get('sha256') != now['sha256']:
-        code = code if isinstance(code, dict) else {'sha256': None}
-        history.append({**code, 'until_step': ckpt['step']})
-    return history
-
-
 def block_size_for(cfg, bytes_per_token):
     """Tokens of context: block_size, or context_bytes of text at the train split's bytes per token (rounded to a
     multiple of 8, for fast kernels), so two tokenizers see the same text per window."""
@@ -382,31 +362,6 @@ def open_checkpoint(cfg, ckpt_path, run_dir):
         raise SystemExit(f"{ckpt_path}: an unfinished run (checkpoint at step {ckpt['step']}); continue it with "
                          f"--init_from=resume, or delete {run_dir} to start over")
     return load_checkpoint(ckpt_path)  # private copies for the optimizer
-
-
-def check_code(cfg, ckpt, ckpt_path, run_dir):
-    """'same' when the checkpoint was computed by this training code (code_identity); for other code
-    (or none recorded) what code_changes says: 'keep' (its results count as this code's: marked
-    in ckpt['code_kept'], recorded by run() in a finished run's config.json; a resumed run records
-    its `code_history`), 'retrain' (run() moves the run aside, nothing lost, and trains it again);
-    '' refuses in one line naming the files that differ. Writes nothing."""
-    now = code_identity('train')
-    change = code_change(recorded_config(run_dir, ckpt), now)
-    if change is None:
-        return 'same'
-    what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
-    aside = os.path.join(os.path.dirname(os.path.abspath(run_dir)), '.replaced')
-    if cfg['code_changes'] == 'retrain' and int(os.environ.get('WORLD_SIZE', '1')) > 1:
-        raise SystemExit(f"{run_dir}: {what} by {change}; move it aside before a run of several "
-                         f"processes retrains it (mkdir -p {aside} && mv {run_dir} {aside}/), then "
-                         f"start it again")
-    if cfg['code_changes'] == 'keep':
-        ckpt['code_kept'] = now
-    if cfg['code_changes']:
-        return cfg['code_changes']
-    raise SystemExit(f"{ckpt_path}: this run was {what} by {change}, so its results are not this "
-                     f"code's: train it again with --code_changes=retrain (the old run is moved to "
-                     f"{aside}/), or count them as this code's with --code_changes=keep")
 
 
 def train(cfg):

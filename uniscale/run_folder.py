@@ -19,7 +19,7 @@ import os
 import time
 
 from uniscale import atomic, eval_file, locks
-from uniscale.code_identity import code_identity, run_code
+from uniscale.code_identity import code_change, code_identity, run_code
 from uniscale.identity import differences
 
 # what fixes a missing or damaged config.json: train.py rewrites it from ckpt.pt (a finished run asked again too)
@@ -330,6 +330,52 @@ def rewrite_config(run_dir, config):
         pass
     atomic.write_json_atomic(path, config)
     print(f"{path}: rewritten from the checkpoint's copy")
+
+
+# ---------------------------------------------------------------- train.py: a checkpoint of other code
+def recorded_config(run_dir, ckpt):
+    """The run's config.json (which holds code_changes='keep' choices), else the checkpoint's
+    copy."""
+    path = os.path.join(run_dir, 'config.json')
+    return read_json(path, default=None) if config_readable(path) else ckpt['config']
+
+
+def code_history(run_dir, ckpt, now):
+    """The training code a resumed run was computed by before now ([{code, until_step}], carried
+    over resumes); [] for a run trained by this code throughout."""
+    if ckpt is None:
+        return []
+    before = recorded_config(run_dir, ckpt)
+    history, code = list(before.get('code_history') or []), before.get('code')
+    if not isinstance(code, dict) or code.get('sha256') != now['sha256']:
+        code = code if isinstance(code, dict) else {'sha256': None}
+        history.append({**code, 'until_step': ckpt['step']})
+    return history
+
+
+def check_code(cfg, ckpt, ckpt_path, run_dir):
+    """'same' when the checkpoint was computed by this training code (code_identity); for other code
+    (or none recorded) what code_changes says: 'keep' (its results count as this code's: marked
+    in ckpt['code_kept'], recorded by run() in a finished run's config.json; a resumed run records
+    its `code_history`), 'retrain' (run() moves the run aside, nothing lost, and trains it again);
+    '' refuses in one line naming the files that differ. Writes nothing."""
+    now = code_identity('train')
+    change = code_change(recorded_config(run_dir, ckpt), now)
+    if change is None:
+        return 'same'
+    what = 'finished' if ckpt['done'] else f"checkpointed at step {ckpt['step']}"
+    aside = os.path.join(os.path.dirname(os.path.abspath(run_dir)), '.replaced')
+    if cfg['code_changes'] == 'retrain' and int(os.environ.get('WORLD_SIZE', '1')) > 1:
+        raise SystemExit(f"{run_dir}: {what} by {change}; move it aside before a run of several "
+                         f"processes retrains it (mkdir -p {aside} && mv {run_dir} {aside}/), then "
+                         f"start it again")
+    if cfg['code_changes'] == 'keep':
+        ckpt['code_kept'] = now
+    if cfg['code_changes']:
+        return cfg['code_changes']
+    raise SystemExit(f"{ckpt_path}: this run was {what} by {change}, so its results are not this "
+                     f"code's: train it again with --code_changes=retrain (the old run is moved to "
+                     f"{aside}/), or count them as this code's with --code_changes=keep")
 
 
 def checkpoint_stamp(path):
