@@ -123,20 +123,27 @@ def shards_unchanged(tokens_dir, meta):
                                                 for e in entries):
         return True  # not a complete sidecar: TokenShards refuses it, naming the fix
     for entry in entries:
-        path = os.path.join(tokens_dir, entry['file'])
-        try:
-            header, _ = read_header(path)
-        except SystemExit as e:
-            print(f"{e}: encoding {split} again")
-            return False
-        differs = header_mismatch(header, entry, meta)
-        want = entry.get('sha256')
-        if differs is None and want is not None and ids_sha256(path) != want:
-            differs = 'the sha256 of its ids differs'
-        if differs:
-            print(f"{path}: not the shard {split}.json records ({differs}); encoding {split} again")
+        why = shard_differs(os.path.join(tokens_dir, entry['file']), entry, meta)
+        if why:
+            print(f"{why}; encoding {split} again")
             return False
     return True
+
+
+def shard_differs(path, entry, meta):
+    """Why the shard file at path is not the one its record `entry` (of the split's `meta`: a
+    sidecar, or the partial encoding's key) describes, as a line naming it: an unreadable header,
+    a header field, or its ids' sha256 where recorded; None when it is."""
+    try:
+        header, _ = read_header(path)
+    except SystemExit as e:
+        return str(e)
+    differs = header_mismatch(header, entry, meta)
+    if differs:
+        return f"{path}: not the shard its record describes ({differs})"
+    if entry.get('sha256') is not None and ids_sha256(path) != entry['sha256']:
+        return f"{path}: its ids are not the ones its record describes (sha256 differs)"
+    return None
 
 
 # ---------------------------------------------------------------- document starts
@@ -357,25 +364,15 @@ def finished_shards(tokens_dir, split, key):
         print(f"{path}: made with another tokenizer, text or shard settings; encoding {split} from the start")
         return fresh
     for s in rec['shards']:
-        shard = os.path.join(tokens_dir, s['file'])
+        why = shard_differs(os.path.join(tokens_dir, s['file']), s,
+                            {'tokenizer_hash': key['tokenizer_hash']})
         try:
-            header, _ = read_header(shard)
-        except SystemExit as e:
-            print(f"{e}: not reusable, encoding {split} from the start")
-            return fresh
-        if [int(header[i]) for i in (2, 4, 6, 8)] != [s['n_tokens'], s['n_docs'], hash_to_int(key['tokenizer_hash']),
-                                                      s['max_id']]:
-            print(f"{shard}: not the shard {path} records, encoding {split} from the start")
-            return fresh
-        try:
-            if s.get('starts') is not None:
+            if why is None and s.get('starts') is not None:
                 read_starts(tokens_dir, s, path)
         except SystemExit as e:
-            print(f"{e}: not reusable, encoding {split} from the start")
-            return fresh
-        if s.get('sha256') is not None and ids_sha256(shard) != s['sha256']:
-            print(f"{shard}: its ids are not the ones {path} records (sha256 differs), "
-                  f"encoding {split} from the start")
+            why = str(e)
+        if why:
+            print(f"{why}: not reusable, encoding {split} from the start")
             return fresh
     return rec['shards'], rec['next_line'], rec['next_offset']
 
