@@ -22,6 +22,26 @@ def train_small_bpe(path):
     return path
 
 
+def encoded_embedded_corpus(root, name='bpe-a', vocab_size=300, **settings):
+    """A small embedded corpus under {root}/out and one BPE trained on its tok split, encoded: a private out/ a
+    test may damage. settings: prepare.py's, over the small defaults here."""
+    import json
+
+    import configurator
+    import prepare
+    pcfg = configurator.defaults(prepare)
+    pcfg.update({'out_dir': str(root / 'out'), 'embedded_bytes': 120_000, 'tok_bytes': 40_000,
+                 'eval_fraction': 0.1, 'num_workers': 1, 'chunk_docs': 16, **settings})
+    prepare.make_splits(pcfg)
+    with open(root / 'out' / 'corpus' / 'embedded' / 'tok.jsonl') as f:
+        texts = [json.loads(line)['text'] for line in f]
+    tok = str(root / 'tokenizers' / name)
+    tokenizer.train_bpe(texts, vocab_size, tok, name=name)
+    prepare.encode_corpus(pcfg, tok)
+    return {'out': pcfg['out_dir'], 'tok': tok, 'pcfg': pcfg,
+            'tokens': os.path.join(pcfg['out_dir'], 'tokens', 'embedded', name)}
+
+
 def random_model(preset='gpt2-tiny', block_size=32, seed=0):
     """Every weight perturbed, so predictions vary from token to token and position to position."""
     torch.manual_seed(seed)

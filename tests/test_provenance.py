@@ -14,7 +14,7 @@ import torch
 import configurator
 import prepare
 import train
-from helpers import held_elsewhere
+from helpers import encoded_embedded_corpus, held_elsewhere
 from test_train import TINY, config as train_config
 from tokenizer import train_bpe
 from uniscale.tokenization import load_tokenizer
@@ -23,23 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
-def make_data(root):
-    """A small embedded corpus and one 300-id BPE, encoded: a private out/ each test may damage."""
-    pcfg = configurator.defaults(prepare)
-    pcfg.update(out_dir=str(root / 'out'), embedded_bytes=120_000, tok_bytes=40_000, eval_fraction=0.1,
-                num_workers=1, chunk_docs=16)
-    prepare.make_splits(pcfg)
-    with open(root / 'out' / 'corpus' / 'embedded' / 'tok.jsonl') as f:
-        texts = [json.loads(line)['text'] for line in f]
-    tok = str(root / 'tokenizers' / 'bpe-a')
-    train_bpe(texts, 300, tok, name='bpe-a')
-    prepare.encode_corpus(pcfg, tok)
-    return {'out': str(root / 'out'), 'tok': tok, 'pcfg': pcfg}
-
-
 @pytest.fixture(scope='module')
 def built(tmp_path_factory):
-    return make_data(tmp_path_factory.mktemp('prov'))
+    return encoded_embedded_corpus(tmp_path_factory.mktemp('prov'))
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import pytest
 import configurator
 import prepare
 import train
-from helpers import held_elsewhere, one_line, run_script
-from tokenizer import train_bpe
+from helpers import encoded_embedded_corpus, held_elsewhere, one_line, run_script
 from uniscale import shards
 from uniscale.shards import HEADER_BYTES, PackedWindows, TokenShards, eval_set
 from uniscale.tokenization import load_tokenizer
@@ -28,18 +27,8 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
     """A small embedded corpus encoded by one BPE into several train shards."""
-    root = tmp_path_factory.mktemp('integrity')
-    pcfg = configurator.defaults(prepare)
-    pcfg.update(out_dir=str(root / 'out'), embedded_bytes=200_000, tok_bytes=50_000,
-                eval_fraction=0.1, num_workers=1, chunk_docs=16, shard_tokens=20_000)
-    prepare.make_splits(pcfg)
-    with open(root / 'out' / 'corpus' / 'embedded' / 'tok.jsonl') as f:
-        texts = [json.loads(line)['text'] for line in f]
-    tok_path = str(root / 'tokenizers' / 'bpe-i')
-    train_bpe(texts, 300, tok_path, name='bpe-i')
-    prepare.encode_corpus(pcfg, tok_path)
-    return {'out': pcfg['out_dir'], 'tok': tok_path, 'pcfg': pcfg,
-            'tokens': os.path.join(pcfg['out_dir'], 'tokens', 'embedded', 'bpe-i')}
+    return encoded_embedded_corpus(tmp_path_factory.mktemp('integrity'), 'bpe-i', embedded_bytes=200_000,
+                                   tok_bytes=50_000, shard_tokens=20_000)
 
 
 def copy_out(data, tmp_path):
