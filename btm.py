@@ -513,7 +513,8 @@ if __name__ == '__main__':
     if command not in ('train', 'analyze'):
         raise SystemExit(f"config error: command {command!r} unknown; use 'train' (default) or 'analyze'")
     signal.signal(signal.SIGTERM, _stopped)
-    atomic.set_output_setting('--out_dir' if command == 'train' else '--analysis_dir')  # a failed write's advice
+    # a failed write's advice names the setting that moves the output
+    atomic.set_output_setting('--out_dir' if command == 'train' else '--analysis_dir')
     try:
         train_command(config) if command == 'train' else analyze(config)
     except KeyboardInterrupt:

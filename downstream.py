@@ -136,8 +136,8 @@ def rolling_docs(run_dir, run_cfg, cfg, tmp):
     recorded = split_sha256(cfg['corpus_dir'], cfg['corpus'] or run_cfg.get('corpus'), cfg['split'])
     if recorded and recorded != sha:
         raise SystemExit(f"{path}: its sha256 is {sha[:12]} but prepare.py recorded {recorded[:12]} in meta.json: "
-                         f"the split was edited after prepare.py; restore it, or run prepare.py with the "
-                         f"settings that made it: it names the command that remakes it")
+                         f"the split was edited after prepare.py; restore it, or run prepare.py "
+                         f"with the settings that made it: it names the command that remakes it")
     if not cfg['max_docs_per_lang']:
         return os.path.abspath(path), sha
     out, seen = os.path.join(tmp, 'docs.jsonl'), {}

@@ -117,7 +117,7 @@ def file_docs(path, h=None):
 
 
 def utf8_or_bytes(line):
-    """The line decoded, or its bytes where they are no UTF-8 (parse_doc then names the bad byte)."""
+    """The line decoded, or its bytes where they are no UTF-8 (parse_doc names the bad byte)."""
     try:
         return line.decode('utf-8')
     except UnicodeDecodeError:
@@ -235,8 +235,9 @@ def documents(run_dir, run_cfg, c):
         recorded = eval_set['split_sha256']
         if recorded and recorded != sha:
             raise SystemExit(f"{path}: its sha256 is {sha[:12]} but prepare.py recorded {recorded[:12]} in meta.json: "
-                             f"the split was edited after prepare.py; restore it, or run prepare.py with the "
-                             f"settings that made it: it names the command that remakes it")
+                             f"the split was edited after prepare.py; restore it, or run "
+                             f"prepare.py with the settings that made it: it names the command "
+                             f"that remakes it")
         if not recorded:
             print(f"note: {path}: meta.json records no sha256; scoring it as {sha[:12]} (the hash of its bytes)")
         eval_set['split_sha256'] = sha

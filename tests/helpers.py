@@ -23,8 +23,8 @@ def train_small_bpe(path):
 
 
 def encoded_embedded_corpus(root, name='bpe-a', vocab_size=300, **settings):
-    """A small embedded corpus under {root}/out and one BPE trained on its tok split, encoded: a private out/ a
-    test may damage. settings: prepare.py's, over the small defaults here."""
+    """A small embedded corpus under {root}/out and one BPE trained on its tok split, encoded: a
+    private out/ a test may damage. settings: prepare.py's, over the small defaults here."""
     import json
 
     import configurator
