@@ -72,6 +72,7 @@ lr_scan_runs = []            # scale: sweep.py's lr-scan runs (folders or globs)
 tokens_dir = 'out/tokens'    # ab: token sidecars out/tokens/{corpus}/{tokenizer}/{split}.json
 token_stats_split = 'val'    # ab: the split whose sidecar gives tokens per document and bytes per token
 held_fixed = 'bytes'         # ab: what the headline compares at: 'bytes' (of text) | 'flops' (train) | 'steps'
+base_tokenizer = ''          # ab: the arm the others are compared with; '' = the first run's
 loss_targets = []            # ab: val loss (nats/token) targets
 bpb_targets = []             # ab: val bpb targets; [] = the final val bpb of the worse run
 code_changes = ''            # runs of other training or evaluation code (code_identity.py): ''

@@ -348,6 +348,7 @@ def analysis_command(cfg):
             f"--name={cfg['name']}", f"--analysis_dir={cfg['analysis_dir']}"] + split + (
         [f"--lr_scan_runs={','.join(scan)}"] if scan else []) + overrides(cfg['analysis_args']) + (
         ['--code_changes=keep'] if cfg['code_changes'] == 'keep' else []) + (
+        [f"--base_tokenizer={cfg['tokenizers'][0]}"] if cfg['analysis'] == 'ab' else []) + (
         ['--allow_missing=True'] if cfg['only'] else [])  # a slice: the rest of the grid may not exist yet (the
                                                             # report's first lines list what it left out)
 

@@ -1,6 +1,8 @@
 """correlate.py ab against independent computations (issue 21): the difference paired by seed (scipy's paired t,
 Wilcoxon and sign tests, Welch beside it), equal-steps/FLOPs views that never read a run before its schedule ended,
-the run's mean tok/s, and steps/bytes/time to a target given alike by the table and the sentence."""
+the run's mean tok/s, and steps/bytes/time to a target given alike by the table and the sentence.
+Issue 28: N arms, each paired by seed with the baseline, Holm's correction across them (against
+a naive Holm and scipy's tests)."""
 import itertools
 import json
 import os
@@ -18,14 +20,15 @@ TPS = 1000  # tokens per step
 
 
 def write_run(runs_dir, tok, seed, curve, n_steps, bpt=3.0, fpt=1e6, budget=None, elapsed=lambda s: 0.5 * s,
-              eval_every=1):
+              eval_every=1, context_bytes=0):
     """A finished run: val bpb = curve(step, n_steps) at every eval_every steps and at the last; bytes = tokens x
-    bpt; config.json says the budget (bytes, or max_steps when budget is None). Returns the folder."""
-    d = runs_dir / f"gpt2-tiny_{tok}_s{seed}"
+    bpt; config.json says the budget (bytes, or max_steps when budget is None) and context_bytes
+    (block_size 64 all the same: each run is scored at its own context). Returns the folder."""
+    d = runs_dir / f"gpt2-tiny_{tok}{'_cb' if context_bytes else ''}_s{seed}"
     os.makedirs(d)
     cfg = dict(tokenizer=f'out/tokenizers/{tok}', corpus='toy', seed=seed, block_size=64, total_steps=n_steps,
                preset='gpt2-tiny', schedule='wsd', budget=budget or 0.0, budget_unit='bytes',
-               max_steps=0 if budget else n_steps)
+               max_steps=0 if budget else n_steps, context_bytes=context_bytes)
     (d / 'config.json').write_text(json.dumps(cfg))
     lines = []
     for step in range(n_steps + 1):
@@ -251,3 +254,191 @@ def test_fewer_says_yes_or_no_only_where_the_interval_excludes_zero():
         'not resolved: fewer on average and the 95% interval includes 0 (10.0 vs 12.0')
     assert fewer({'mean': [10.0, 12.0], 'difference': None}).endswith('too few runs for a test, no interval)')
     assert fewer({'other': [None], 'base': [3.0], 'difference': None}).startswith('not answerable')
+
+
+
+# ------------------------------------------------------------ issue 28: N arms, Holm across arms
+def ending_at(final):
+    """decaying()'s shape, ending at val bpb `final` whatever the schedule's length."""
+    def f(step, n):
+        decayed = min(1.0, max(0.0, (step - 0.8 * n) / (0.2 * n)))
+        return final + 0.02 * (n - step) + 0.3 * (1 - decayed)
+    return f
+
+
+ARM_DELTA = {'btm': {1: -0.100, 2: -0.104, 3: -0.097},  # clearly lower: raw and Holm p tiny
+             'sup': {1: -0.020, 2: -0.035, 3: -0.020},  # raw p 0.038, Holm (2nd of 3) 0.075
+             'bnd': {2: 0.010, 3: 0.030}}               # no seed 1: paired over seeds 2 and 3
+ARM_BPT = {'bpe': 2.8, 'btm': 3.1, 'sup': 3.5, 'bnd': 3.0}
+ARM_STEPS = {'bpe': 15, 'btm': 14, 'sup': 12, 'bnd': 14}  # to 42,000 bytes, within the last step
+
+
+def final_bpb(tok, seed):
+    return 2.5 + SEED_EFFECT[seed] + ARM_DELTA.get(tok, {}).get(seed, 0.0)
+
+
+def arm_run(runs, tok, seed, final, context_bytes=0):
+    return write_run(runs, tok, seed, ending_at(final), ARM_STEPS[tok], bpt=ARM_BPT[tok],
+                     budget=42_000, context_bytes=context_bytes)
+
+
+def four_arms(runs):
+    seeds = {'bpe': (1, 2, 3), 'btm': (1, 2, 3), 'sup': (1, 2, 3), 'bnd': (2, 3)}
+    return [arm_run(runs, tok, k, final_bpb(tok, k)) for tok in seeds for k in seeds[tok]]
+
+
+def naive_holm(ps):
+    """Holm's adjusted p from its definition: for the i-th smallest, the largest (m - j) p_(j)
+    over j <= i, capped at 1."""
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    out = [0.0] * len(ps)
+    for rank, i in enumerate(order):
+        out[i] = min(1.0, max((len(ps) - j) * ps[order[j]] for j in range(rank + 1)))
+    return out
+
+
+def holm_rejects(ps, alpha):
+    """The step-down procedure itself: reject while the j-th smallest p is <= alpha / (m - j)."""
+    rejected = set()
+    for j, i in enumerate(sorted(range(len(ps)), key=lambda i: ps[i])):
+        if ps[i] > alpha / (len(ps) - j):
+            break
+        rejected.add(i)
+    return rejected
+
+
+def test_holm_is_the_step_down_procedure_at_every_level():
+    from uniscale.rank_stats import holm  # what ab_analysis adjusts with
+    rng = np.random.default_rng(1)
+    for m in (1, 2, 3, 4, 7):
+        for _ in range(20):
+            ps = list(rng.uniform(0, 0.2, m)) + ([0.03, 0.03] if m > 3 else [])  # ties too
+            adjusted = holm(ps)
+            assert adjusted == pytest.approx(naive_holm(ps), abs=1e-15)
+            for alpha in (0.001, 0.01, 0.02, 0.05, 0.1):
+                assert {i for i, p in enumerate(adjusted) if p <= alpha} == holm_rejects(ps, alpha)
+
+
+def test_each_arm_is_paired_by_seed_with_the_baseline_and_holm_runs_across_arms(tmp_path):
+    s, report = run_ab(tmp_path, four_arms(tmp_path / 'runs'), bpb_targets=[2.65])  # all reach it
+    cmp = {c['other']: c for c in s['comparisons']}
+    assert s['base_tokenizer'] == 'bpe' and list(cmp) == ['btm', 'sup', 'bnd']
+    assert s['not_compared'] == []
+    raw = {}
+    for tok, c in cmp.items():
+        seeds = sorted(ARM_DELTA[tok])
+        ref = st.ttest_rel([final_bpb(tok, k) for k in seeds], [final_bpb('bpe', k) for k in seeds])
+        d = c['difference']
+        assert d['paired'] and d['seeds'] == seeds and d['p'] == pytest.approx(ref.pvalue, rel=1e-9)
+        assert d['mean'] == pytest.approx(np.mean([ARM_DELTA[tok][k] for k in seeds]))
+        raw[tok] = d['p']
+    assert cmp['bnd']['difference']['unpaired'] == [
+        'gpt2-tiny_bpe_s1 (seed 1: not in the other arm)']
+    assert cmp['btm']['difference']['unpaired'] == []  # one arm's missing seed: the others keep 3
+    for tok, adj in zip(raw, naive_holm(list(raw.values()))):
+        assert cmp[tok]['difference']['p_holm'] == pytest.approx(adj, rel=1e-12)
+        assert cmp[tok]['difference']['holm_m'] == 3
+    assert raw['sup'] < 0.05 < cmp['sup']['difference']['p_holm']  # the correction changes its word
+    assert cmp['btm']['verdict'].startswith(
+        'lower val bpb than bpe at equal bytes: -0.1003 bpb, Holm-adjusted p')
+    assert cmp['sup']['verdict'].startswith('not resolved at equal bytes (lower on average')
+    assert cmp['bnd']['verdict'].startswith('not resolved')
+    assert 'paired t over 2 seeds' in cmp['bnd']['verdict']
+    # btm's bytes to the target: raw p 0.030, Holm 0.089 over 3 arms: its own interval is not enough
+    assert ("After fewer bytes of text? not resolved after Holm's correction over 3 arms: fewer on "
+            "average") in cmp['btm']['words']
+    for x in ('step', 'bytes', 'elapsed_s'):  # steps, bytes and time to the target: a family each
+        ds = [cmp[t]['reach'][x]['difference'] for t in cmp]
+        assert [d['p_holm'] for d in ds] == pytest.approx(naive_holm([d['p'] for d in ds]),
+                                                          rel=1e-12)
+    rows = {r['arm']: r for r in s['arm_table']}
+    for tok in ('bpe', 'btm', 'sup', 'bnd'):
+        finals = [final_bpb(tok, k) for k in sorted(ARM_DELTA.get(tok, SEED_EFFECT))]
+        assert rows[tok]['tokens_per_byte'] == pytest.approx(1 / ARM_BPT[tok])
+        assert rows[tok]['bpb_at_equal'] == pytest.approx(np.mean(finals))
+        assert rows[tok]['n_runs'] == len(finals)
+    # bpe s1 (final 2.39 at step 15): 2.39 + 0.06 + 0.3 = 2.75 at step 12, 2.39 + 0.04 + 0.2 at 13
+    run = next(t for t in s['targets']
+               if (t['run'], t['metric']) == ('gpt2-tiny_bpe_s1', 'val_bpb'))
+    assert run['step'] == pytest.approx(12 + (2.75 - 2.65) / (2.75 - 2.63))
+    means = {m['arm']: m for m in s['target_means'] if m['metric'] == 'val_bpb'}
+    for tok in rows:
+        for x in ('step', 'bytes', 'elapsed_s'):
+            assert rows[tok][f'{x}_to_target'] == pytest.approx(means[tok][x])
+    assert rows['bpe']['role'] == 'baseline'
+    assert rows['sup']['p_holm'] == cmp['sup']['difference']['p_holm']
+    assert '## Arms' in report and f"- **sup**: {cmp['sup']['verdict']}." in report
+    assert f"Holm p = {cmp['sup']['difference']['p_holm']:.3f} over 3 comparisons" in report
+
+
+def test_a_two_arm_ab_is_holm_over_one_comparison(tmp_path):
+    s, report = run_ab(tmp_path, paired_runs(tmp_path / 'runs'))
+    d, (c,) = s['difference'], s['comparisons']
+    assert d['p_holm'] == d['p'] and d['holm_m'] == 1 and 'Holm p =' not in report
+    assert c['verdict'].startswith('lower val bpb than bpe at equal bytes')
+    assert '(one comparison)' in c['verdict']
+
+
+def test_the_baseline_is_named_or_the_first_runs_tokenizer(tmp_path):
+    paths = four_arms(tmp_path / 'runs')
+    s, _ = run_ab(tmp_path, paths[3:] + paths[:3])  # btm's runs first: the baseline unless named
+    assert s['base_tokenizer'] == 'btm'
+    s, _ = run_ab(tmp_path, paths[3:] + paths[:3], base_tokenizer='bpe')
+    assert s['base_tokenizer'] == 'bpe'
+    assert [c['other'] for c in s['comparisons']] == ['btm', 'sup', 'bnd']
+    with pytest.raises(SystemExit) as e:
+        run_ab(tmp_path, paths, base_tokenizer='no-such-tokenizer')
+    assert str(e.value).startswith(
+        "correlate.py ab: base_tokenizer='no-such-tokenizer' is no run's tokenizer")
+
+
+def test_an_arm_scored_on_another_eval_set_is_refused_in_one_line(tmp_path):
+    paths = four_arms(tmp_path / 'runs')
+    for p in paths[6:9]:  # sup's runs scored on 11 documents, the others on 10
+        path = os.path.join(p, 'eval.json')
+        ev = json.load(open(path))
+        json.dump({**ev, 'eval_set': {**EVAL_SET, 'n_docs': 11}}, open(path, 'w'))
+    with pytest.raises(SystemExit) as e:
+        run_ab(tmp_path, paths)
+    msg = str(e.value)
+    assert '\n' not in msg
+    assert msg.startswith('correlate.py ab: runs were scored on different evaluation sets')
+    assert 'n_docs' in msg and 'gpt2-tiny_sup_s1' in msg and 'eval_bpb.py' in msg
+
+
+CB_SHIFT = {1: 0.05, 2: -0.04, 3: 0.02}  # the byte-context runs' offset per seed (btm's: 0.01 less)
+
+
+def context_final(tok, seed, cb):
+    return final_bpb(tok, seed) + (CB_SHIFT[seed] - 0.01 * (tok == 'btm') if cb else 0.0)
+
+
+def test_equal_bytes_and_equal_context_arms_are_each_compared_within_their_context_mode(tmp_path):
+    """Three tokenizers at a context of 64 tokens and at 256 bytes (context_bytes): pairing a
+    byte-context arm with the token-context baseline would give other numbers."""
+    runs, seeds = tmp_path / 'runs', (1, 2, 3)
+    paths = [arm_run(runs, tok, k, context_final(tok, k, cb), context_bytes=cb)
+             for cb in (0, 256) for tok in ('bpe', 'btm', 'sup') for k in seeds]
+    s, report = run_ab(tmp_path, paths)
+    tokens, nbytes = 'context 64 tokens', 'context 256 bytes'
+    assert [(c['other'], c['base']) for c in s['comparisons']] == [
+        (f'btm {tokens}', f'bpe {tokens}'), (f'sup {tokens}', f'bpe {tokens}'),
+        (f'btm {nbytes}', f'bpe {nbytes}'), (f'sup {nbytes}', f'bpe {nbytes}')]
+    raw = []
+    for c in s['comparisons']:
+        tok, cb = c['other'].split()[0], 256 * ('bytes' in c['other'])
+        other = [context_final(tok, k, cb) for k in seeds]
+        base = [context_final('bpe', k, cb) for k in seeds]
+        assert c['difference']['p'] == pytest.approx(st.ttest_rel(other, base).pvalue, rel=1e-9)
+        assert c['difference']['mean'] == pytest.approx(np.mean(np.subtract(other, base)))
+        raw.append(c['difference']['p'])
+    holm_p = [c['difference']['p_holm'] for c in s['comparisons']]
+    assert holm_p == pytest.approx(naive_holm(raw), rel=1e-12)
+    assert {c['difference']['holm_m'] for c in s['comparisons']} == {4}  # one family, both modes
+    assert len(s['arm_table']) == 6 and s['at_equal_bytes']['at'] == 42_000
+    assert f'| btm {nbytes} | vs bpe |' in report
+    s, report = run_ab(tmp_path, paths[:9] + paths[12:])  # no baseline at 256 bytes: not compared
+    assert [c['other'] for c in s['comparisons']] == [f'btm {tokens}', f'sup {tokens}']
+    assert s['not_compared'] == [f'{t} {nbytes}: no run of the baseline bpe with {nbytes}'
+                                 for t in ('btm', 'sup')]
+    assert f'- not compared: btm {nbytes}: no run of the baseline bpe' in report

@@ -759,3 +759,15 @@ def test_a_moved_tokenizer_folder_is_recorded_where_evaluations_find_it(tmp_path
     assert sweep.run_status(dict(run), moved) == 'done'
     sweep.main(moved, FakeRunner())
     assert read_config(run)['tokenizer'] == str(tmp_path / 'moved' / 'bpe-2k')
+
+
+def test_ab_analysis_names_the_sweeps_first_tokenizer_its_baseline(tmp_path):
+    import correlate
+    cfg = config(tmp_path, analysis='ab', lr_scan=[],
+                 tokenizers=['bpe-2k', 'btm-1k-2k', 'superbpe-t1.6k-2k'])
+    cmd = sweep.analysis_command(cfg)
+    ccfg = correlate.checked_config(configurator.configure(configurator.defaults(correlate),
+                                                           cmd[1:]))
+    assert cmd[1] == 'ab' and ccfg['base_tokenizer'] == 'bpe-2k'
+    scale = sweep.analysis_command({**cfg, 'analysis': 'scale'})
+    assert not any(a.startswith('--base_tokenizer') for a in scale)

@@ -4,7 +4,9 @@ train FLOPs and equal steps, each only where every run has finished its schedule
 seed (paired t, with the Wilcoxon signed-rank and sign tests beside it, and Welch over all runs); and the seed
 document's success criterion answered in words, steps and bytes to the target stated together. Runs are grouped
 into arms by tokenizer, and by context mode when any run set `context_bytes` (the token context derived from a number
-of bytes).
+of bytes). Every arm is compared with the baseline (base_tokenizer, else the first run's
+tokenizer) in its own context mode; Holm's correction runs across those comparisons, so N arms
+are read at the level one A/B is (N = 2: Holm over one comparison is the raw p).
 
 ab_analysis(records, cfg) takes the runs correlate.py loaded and checked; ab_report and ab_plots write the rest.
 """
@@ -13,6 +15,7 @@ import os
 import numpy as np
 import scipy.stats as st
 
+from uniscale.rank_stats import ALPHA, holm
 from uniscale.report_format import fmt, fmt_ci, md_table, pyplot, save_figure
 
 AXES = {'bytes': ('bytes', 'bytes of text seen'), 'flops': ('train_flops', 'train FLOPs'),
@@ -249,8 +252,7 @@ def compare_arms(arms, other, base, held, target, notes, points):
         reach[x] = {'other': va, 'base': vb, 'difference': t['difference']}
         if mean_or_none(va) is not None and mean_or_none(vb) is not None:
             reach[x]['mean'] = [mean_or_none(va), mean_or_none(vb)]
-    out['reach'], out['target_bpb'] = reach, target
-    out['words'] = criterion_words(out, len(seeds))
+    out['reach'], out['target_bpb'], out['curve_seeds'] = reach, target, seeds
     return out
 
 
@@ -261,7 +263,7 @@ def show(x, v):
 
 def fewer(r, x='step'):
     """The answer to 'fewer?' from a reach entry (x: step, bytes, elapsed_s): yes / no only where the 95% interval
-    of the difference excludes 0."""
+    of the difference excludes 0 and, with more arms than one compared, Holm's p is below ALPHA."""
     if 'mean' not in r:
         return "not answerable: a run never reaches the target"
     nums = f"{show(x, r['mean'][0])} vs {show(x, r['mean'][1])}"
@@ -271,8 +273,33 @@ def fewer(r, x='step'):
     side = 'fewer' if r['mean'][0] < r['mean'][1] else 'more' if r['mean'][0] > r['mean'][1] else 'as many'
     word = ('yes' if d['ci'][1] < 0 else 'no, more' if d['ci'][0] > 0 else
             f"not resolved: {side} on average and the 95% interval includes 0")
+    m, p_holm = d.get('holm_m') or 1, d.get('p_holm')
+    if word in ('yes', 'no, more') and m > 1 and not (p_holm is not None and p_holm < ALPHA):
+        word = f"not resolved after Holm's correction over {m} arms: {side} on average"
     return (f"{word} ({nums}; {'paired ' if d['paired'] else ''}difference {show(x, d['mean'])} "
-            f"[{show(x, d['ci'][0])}, {show(x, d['ci'][1])}], p = {fmt(d['p'])})")
+            f"[{show(x, d['ci'][0])}, {show(x, d['ci'][1])}], p = {fmt(d['p'])}{holm_words(d)})")
+
+
+def holm_words(d):
+    """', Holm p = P over M comparisons' where the family holds more than one test, else ''."""
+    m = d.get('holm_m') or 1
+    if m < 2 or d.get('p_holm') is None:
+        return ''
+    return f", Holm p = {fmt(d['p_holm'])} over {m} comparisons"
+
+
+def holm_across_arms(comparisons):
+    """Holm's correction over the comparisons with the baseline, one family per question: the
+    headline difference, and steps, bytes and time to the target each. A comparison without a test
+    (or whose p is nan: identical values) is not in the family. Adds `p_holm` and `holm_m` (the
+    family's size) to each difference."""
+    for diffs in ([c['difference'] for c in comparisons],
+                  *([c['reach'][x]['difference'] for c in comparisons] for x in REACH)):
+        tested = [d for d in diffs if d]
+        adjusted = holm([d['p'] for d in tested])
+        m = sum(p is not None for p in adjusted)
+        for d, p in zip(tested, adjusted):
+            d.update(p_holm=p, holm_m=m)
 
 
 def both_axes(c):
@@ -287,8 +314,8 @@ def both_axes(c):
             f"({show('bytes', b['mean'][0])} vs {show('bytes', b['mean'][1])}).")
 
 
-def criterion_words(c, n_seeds):
-    below, total = c['below_points']
+def criterion_words(c):
+    below, total, n_seeds = *c['below_points'], len(c['curve_seeds'])
     curve_word = 'yes' if c['below_at_every_point'] else 'no'
     r = c['reach']
     return (f"Is {c['other']} below {c['base']} at every evaluation point on every seed (at equal "
@@ -347,15 +374,22 @@ def ab_analysis(records, cfg, read_json):
     arms = {}
     for r in runs_out:
         arms.setdefault(r['_arm'], []).append(r)
-    base_tok = runs_out[0]['_arm'][0]
+    base_tok = base_tokenizer(runs_out, cfg)
     target = bpb_t[0] if bpb_t else None
     comparisons = [compare_arms(arms, arm, (base_tok, arm[1]), held, target, notes,
                                 {r['run']: points['val_bpb', target, r['run']] for r in runs_out})
                    for arm in arms if arm[0] != base_tok and (base_tok, arm[1]) in arms] if finals else []
+    holm_across_arms(comparisons)
+    for c in comparisons:
+        c['words'], c['verdict'] = criterion_words(c), arm_verdict(c)
     first = comparisons[0] if comparisons else {}
     return dict(runs=[{k: v for k, v in r.items() if k not in ('events', 'val') and not k.startswith('_')}
                       for r in runs_out],
                 arms={' '.join(filter(None, a)): [r['run'] for r in rs] for a, rs in arms.items()},
+                base_tokenizer=base_tok,
+                arm_table=arm_table(arms, base_tok, comparisons, target_means, target, held),
+                not_compared=[f"{' '.join(a)}: no run of the baseline {base_tok} with {a[1]}"
+                              for a in arms if a[0] != base_tok and (base_tok, a[1]) not in arms],
                 targets=targets, target_means=target_means,
                 common_bytes=min((r['bytes'] for r in runs_out if r['bytes'] is not None), default=None),
                 held_fixed=held, held_fixed_why=WHY_HELD_FIXED[held],
@@ -363,6 +397,64 @@ def ab_analysis(records, cfg, read_json):
                 at_equal_notes=notes, comparisons=comparisons, difference=first.get('difference'),
                 difference_note=first.get('difference_note', 'needs 2 or more seeds in each arm'),
                 criterion=' '.join(c['words'] for c in comparisons) or None), runs_out
+
+
+def base_tokenizer(runs_out, cfg):
+    """The baseline's tokenizer: cfg's base_tokenizer, else the first run's (sweep.py lists the
+    runs of its first tokenizer first); one that no run was trained with is refused."""
+    toks = list(dict.fromkeys(r['_arm'][0] for r in runs_out))
+    tok = cfg.get('base_tokenizer') or toks[0]
+    if tok not in toks:
+        raise SystemExit(f"correlate.py ab: base_tokenizer={tok!r} is no run's tokenizer "
+                         f"({', '.join(toks)}); name one of them, or '' for the first run's")
+    return tok
+
+
+def arm_verdict(c):
+    """The comparison's verdict in the words its statistics support: 'lower' / 'higher' val bpb
+    than the baseline only where the Holm-adjusted p of the headline test is below ALPHA; the
+    test, the family and (paired) the rank tests' floor named beside it."""
+    d, held = c['difference'], c['held_fixed']
+    if d is None:
+        return f"not tested ({c['difference_note']})"
+    side = 'lower' if d['mean'] < 0 else 'higher' if d['mean'] > 0 else 'equal'
+    m, p = d.get('holm_m') or 1, d.get('p_holm')
+    family = (f"Holm-adjusted p = {fmt(p)} over {m} comparisons" if m > 1 else
+              f"p = {fmt(p)} (one comparison)")
+    test = (f"paired t over {d['n_pairs']} seeds" if d['paired'] else
+            f"Welch over {d['n'][0]} and {d['n'][1]} runs, not paired")
+    resolved = p is not None and p < ALPHA and side != 'equal'
+    word = (f"{side} val bpb than {c['base']} at equal {held}" if resolved else
+            f"not resolved at equal {held} ({side} on average; the p is not below {ALPHA})")
+    floor = d.get('smallest_rank_p')
+    rank = (f"; with {d['n_pairs']} pairs the rank tests cannot go below {fmt(floor)}, so this "
+            f"rests on the t-test's normal differences"
+            if resolved and d['paired'] and floor is not None and floor >= ALPHA else '')
+    return f"{word}: {d['mean']:+.4f} bpb, {family}, {test}{rank}"
+
+
+def arm_table(arms, base_tok, comparisons, target_means, target, held):
+    """One row per arm: its runs, tokens per byte, val bpb (at the headline's equal point, final,
+    eval), steps, bytes and training seconds to the bpb target (arm means, as the targets table),
+    and its difference from the baseline with p, Holm p and verdict."""
+    by_other = {c['other']: c for c in comparisons}
+    reach = {t['arm']: t for t in target_means if (t['metric'], t['target']) == ('val_bpb', target)}
+    rows = []
+    for arm, rs in arms.items():
+        name = ' '.join(filter(None, arm))
+        c, t = by_other.get(name), reach.get(name) or {}
+        d = (c or {}).get('difference') or {}
+        tpb = [1 / r['bytes_per_token'] if r['bytes_per_token'] else None for r in rs]
+        rows.append(dict(
+            arm=name, role='baseline' if arm[0] == base_tok else f"vs {base_tok}",
+            n_runs=len(rs), seeds=[r['seed'] for r in rs], tokens_per_byte=mean_or_none(tpb),
+            bpb_at_equal=mean_or_none([r[f'at_equal_{held}'] for r in rs]),
+            final_val_bpb=mean_or_none([r['final_val_bpb'] for r in rs]),
+            eval_bpb=mean_or_none([r['eval_bpb'] for r in rs]),
+            **{f'{x}_to_target': t.get(x) for x in REACH},
+            difference=d.get('mean'), ci=d.get('ci'), p=d.get('p'), p_holm=d.get('p_holm'),
+            verdict=c['verdict'] if c else None))
+    return rows
 
 
 def ab_plots(runs_out, out_dir):
@@ -411,7 +503,8 @@ def headline(c, held):
     head = f"**{c['other']} − {c['base']}** at equal {held}: "
     if d is None:
         return head + f"not given ({c['difference_note']})."
-    text = head + f"{d['mean']:+.4f} bpb, 95% CI {fmt_ci(d['ci'], 4)}, p = {fmt(d['p'])} ("
+    text = head + (f"{d['mean']:+.4f} bpb, 95% CI {fmt_ci(d['ci'], 4)}, p = {fmt(d['p'])}"
+                   f"{holm_words(d)} (")
     w = d['welch']
     if d['paired']:
         text += (f"{d['test']}, {d['n_pairs']} pairs, seeds {', '.join(map(str, d['seeds']))}). Beside it, without "
@@ -425,6 +518,38 @@ def headline(c, held):
     if d['unpaired']:
         text += f" Unpaired, left out of the paired test: {'; '.join(d['unpaired'])}."
     return text
+
+
+ARM_COLUMNS = [  # (arm_table key, report header, digits)
+    ('arm', 'arm', 3), ('role', 'role', 3), ('n_runs', 'runs', 3),
+    ('tokens_per_byte', 'tokens/byte', 4), ('bpb_at_equal', 'val bpb at equal {held}', 4),
+    ('final_val_bpb', 'final val bpb', 4), ('eval_bpb', 'eval bpb', 4),
+    ('step_to_target', 'steps to target', 1), ('elapsed_s_to_target', 'training s to target', 1),
+    ('bytes_to_target', 'bytes to target', 0), ('difference', '− baseline (bpb)', 4),
+    ('p', 'p', 3), ('p_holm', 'Holm p', 3)]
+
+
+def arm_lines(s):
+    """The arms section: one row per arm, then each arm's verdict against the baseline."""
+    rows, held, cmp = s.get('arm_table') or [], s['held_fixed'], s['comparisons']
+    if not rows:
+        return []
+    m = max([(c['difference'] or {}).get('holm_m') or 0 for c in cmp], default=0)
+    target = fmt(cmp[0]['target_bpb'], 4) if cmp else '-'
+    cell = lambda r, k, nd: show('bytes', r[k]) if k == 'bytes_to_target' else fmt(r[k], nd)
+    lines = ['## Arms', '',
+             f"Baseline: **{s['base_tokenizer']}**. Each arm is compared with it in its own "
+             f"context mode, paired by seed, at equal {held}; Holm's correction runs over the "
+             f"{m} tested comparison(s) (a family per question: the difference below, and "
+             f"steps, bytes and time to the target each), so a verdict is read at a family-wise "
+             f"{ALPHA}; with one comparison the adjusted p is the raw p. The 95% intervals are "
+             f"each comparison's own. Target: val bpb {target} (arm means; '-' where a run never "
+             f"reaches it).", '',
+             md_table([h.format(held=held) for _, h, _ in ARM_COLUMNS],
+                      [[cell(r, k, nd) for k, _, nd in ARM_COLUMNS] for r in rows]), '']
+    lines += [f"- **{c['other']}**: {c['verdict']}." for c in cmp]
+    lines += [f"- not compared: {x}" for x in s.get('not_compared') or []]
+    return lines + ['']
 
 
 def ab_report(s):
@@ -443,7 +568,7 @@ def ab_report(s):
     if s.get('left_out'):
         lines += [f"**Left out ({len(s['left_out'])}, --allow_missing=True):** " + '; '.join(s['left_out']), '']
     lines += [f"**Held fixed: {held}** (the headline compares val bpb at equal {AXES[held][1]}): "
-              f"{s['held_fixed_why']}.", '']
+              f"{s['held_fixed_why']}.", ''] + arm_lines(s)
     for c in s['comparisons']:
         lines += [headline(c, held), '', c['words'], '']
     lines += ['**Per-token loss is not comparable across tokenizers**: a tokenizer that packs more bytes into each '
