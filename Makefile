@@ -46,12 +46,13 @@ test-numeric: setup
 	[ $$failed -eq 0 ]
 
 # both studies end to end on the generated multilingual corpus, on CPU; each step skips work already done
-DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/bpe-3k,out/tokenizers/bpe-4k,out/tokenizers/unigram-2k,out/tokenizers/unigram-4k,out/tokenizers/btm-1k-2k
+DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/bpe-3k,out/tokenizers/bpe-4k,out/tokenizers/unigram-2k,out/tokenizers/unigram-4k,out/tokenizers/btm-1k-2k,out/tokenizers/superbpe-t1.6k-2k
 demo: setup
 	$(PY) prepare.py config/demo.py
 	$(PY) tokenizer.py config/tokenizers_demo.py
 	test -n "$$(find out/tokenizer_eval/unigram-4k -path '*/embedded_val_*/metrics.json' -newer out/tokenizers/unigram-4k/meta.json 2>/dev/null)" || $(PY) tokenizer.py eval config/tokenizers_demo.py
 	$(PY) btm.py config/btm_demo.py
+	$(PY) btm.py config/superbpe_demo.py
 	test out/analysis/btm-1k-2k/btm_vocab.json -nt out/tokenizers/btm-1k-2k/meta.json || $(PY) btm.py analyze config/btm_demo.py
 	$(PY) prepare.py config/demo.py --tokenizers=$(DEMO_TOKENIZERS)
 	$(PY) sweep.py config/sweep_demo.py
@@ -61,7 +62,7 @@ demo: setup
 	@echo
 	@echo "demo outputs:"
 	@echo "  out/corpus/embedded/            text splits (generated stories, 8 languages)"
-	@echo "  out/tokenizers/                 bpe-2k bpe-3k bpe-4k unigram-2k unigram-3k unigram-4k btm-1k-2k"
+	@echo "  out/tokenizers/                 bpe-2k bpe-3k bpe-4k unigram-2k unigram-3k unigram-4k btm-1k-2k superbpe-t1.6k-2k"
 	@echo "  out/tokenizer_eval/             intrinsic metrics, plots, LaTeX tables"
 	@echo "  out/tokens/embedded/            token shards"
 	@echo "  out/runs/                       training runs: config.json, log.jsonl, ckpt.pt, eval.json"
