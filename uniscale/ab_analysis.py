@@ -537,14 +537,15 @@ def arm_lines(s):
     m = max([(c['difference'] or {}).get('holm_m') or 0 for c in cmp], default=0)
     target = fmt(cmp[0]['target_bpb'], 4) if cmp else '-'
     cell = lambda r, k, nd: show('bytes', r[k]) if k == 'bytes_to_target' else fmt(r[k], nd)
+    family = (f"Holm's correction runs over the {m} tested comparisons (a family per question: "
+              f"the difference below, and steps, bytes and time to the target each), so a "
+              f"verdict is read at a family-wise {ALPHA}; the 95% intervals are each "
+              f"comparison's own" if m > 1 else
+              "one comparison: Holm's correction leaves its p as it is")
     lines = ['## Arms', '',
              f"Baseline: **{s['base_tokenizer']}**. Each arm is compared with it in its own "
-             f"context mode, paired by seed, at equal {held}; Holm's correction runs over the "
-             f"{m} tested comparison(s) (a family per question: the difference below, and "
-             f"steps, bytes and time to the target each), so a verdict is read at a family-wise "
-             f"{ALPHA}; with one comparison the adjusted p is the raw p. The 95% intervals are "
-             f"each comparison's own. Target: val bpb {target} (arm means; '-' where a run never "
-             f"reaches it).", '',
+             f"context mode, paired by seed, at equal {held}; {family}. Target: val bpb {target} "
+             f"(arm means; '-' where a run never reaches it).", '',
              md_table([h.format(held=held) for _, h, _ in ARM_COLUMNS],
                       [[cell(r, k, nd) for k, _, nd in ARM_COLUMNS] for r in rows]), '']
     lines += [f"- **{c['other']}**: {c['verdict']}." for c in cmp]
