@@ -435,11 +435,11 @@ def test_parallel_local_runs_share_the_cores_and_log_to_files(tmp_path):
     assert all(env['OMP_NUM_THREADS'] == threads for env in runner.envs)
 
 
-@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 5 * 3 * 2 + 2 * 5), ('config/sweep_ab_demo.py', 4),
+@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 5 * 3 * 2 + 2 * 5), ('config/sweep_ab_demo.py', 6),
                                          ('config/sweep_fineweb2.py', 72 + 2 * 6),
                                          ('config/sweep_fineweb2_bytes.py', 72 + 2 * 6),
-                                         ('config/sweep_ab_tinystories.py', 6),
-                                         ('config/sweep_ab_tinystories_bytes.py', 6)])
+                                         ('config/sweep_ab_tinystories.py', 12),
+                                         ('config/sweep_ab_tinystories_bytes.py', 12)])
 def test_the_study_configs_load_and_size_their_grids(path, n_runs):
     """Each study's grid (+ its lr scan: 2 multipliers x every tokenizer at the smallest size)."""
     ns = configurator.defaults(sweep)
