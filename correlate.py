@@ -450,4 +450,7 @@ if __name__ == '__main__':
         print(headline_line(summary) or 'no headline pair')
     if summary.get('criterion'):
         print(summary['criterion'])
+    for row in summary.get('arm_table') or []:  # ab: each arm's verdict against the baseline
+        if row['verdict']:
+            print(f"{row['arm']}: {row['verdict']}")
     print(f"wrote {out}/report.md, summary.json, summary.csv" + ''.join(f', {p}' for p in summary['plots']))
