@@ -430,7 +430,8 @@ def arm_verdict(c):
     rank = (f"; with {d['n_pairs']} pairs the rank tests cannot go below {fmt(floor)}, so this "
             f"rests on the t-test's normal differences"
             if resolved and d['paired'] and floor is not None and floor >= ALPHA else '')
-    return f"{word}: {d['mean']:+.4f} bpb, {family}, {test}{rank}"
+    left = f"; {len(d['unpaired'])} run(s) without a pair left out" if d['unpaired'] else ''
+    return f"{word}: {d['mean']:+.4f} bpb, {family}, {test}{rank}{left}"
 
 
 def arm_table(arms, base_tok, comparisons, target_means, target, held):
