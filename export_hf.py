@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from contextlib import contextmanager
 
 import torch
@@ -129,10 +130,11 @@ def fast_tokenizer(tok_json, bos, eos, out_dir, max_len=None):
     tok.save_pretrained(out_dir)
 
 
-# tokenizer.json of a BTM export: transformers without trust_remote_code falls back to reading this file (a model
-# type it knows, GPT-2 or Apertus, has "local" tokenizer code), and its error names the only field it prints
-BTM_GUARD = ("not a tokenizers file: this folder's tokenizer is uniscale's BTM (hf_remote_btm.py); load it with "
-             "AutoTokenizer.from_pretrained(DIR, trust_remote_code=True)")
+# tokenizer.json of a remote-code export (BTM, BoundlessBPE): transformers without trust_remote_code
+# falls back to reading this file (a model type it knows, GPT-2 or Apertus, has "local" tokenizer
+# code), and its error names the only field it prints
+GUARD = ("not a tokenizers file: this folder's tokenizer is uniscale's {kind} ({file}); load it "
+         "with AutoTokenizer.from_pretrained(DIR, trust_remote_code=True)")
 
 
 def oniguruma_pattern(pat):
@@ -180,7 +182,7 @@ def tiktoken_as_tokenizers(name):
 def write_tokenizer(project_tok, tokenizer_dir, out_dir, max_len=None):
     """The project tokenizer as transformers files in out_dir (see the docstring); max_len: the
     model's context. A kind's `export` in tokenization.KINDS: 'stock' copies its tokenizer.json,
-    else its hook writes remote code."""
+    else write_remote writes its remote code."""
     kind = project_tok.kind
     if kind == 'tiktoken':
         tok = tiktoken_as_tokenizers(project_tok.name)
@@ -188,7 +190,7 @@ def write_tokenizer(project_tok, tokenizer_dir, out_dir, max_len=None):
         from tokenizers import Tokenizer
         tok = Tokenizer.from_file(os.path.join(tokenizer_dir, 'tokenizer.json'))
     elif kind in KINDS:
-        return hook(kind, 'export')(project_tok, tokenizer_dir, out_dir, max_len)
+        return write_remote(project_tok, tokenizer_dir, out_dir, max_len)
     else:
         raise SystemExit(f"export_hf.py: {tokenizer_dir}: tokenizer kind {kind!r} has no export; "
                          f"expected one of {', '.join(KINDS)} or tiktoken")
@@ -196,26 +198,30 @@ def write_tokenizer(project_tok, tokenizer_dir, out_dir, max_len=None):
     fast_tokenizer(tok, bos, eos, out_dir, max_len)
 
 
-def write_btm(project_tok, tokenizer_dir, out_dir, max_len=None):
-    """A BTM as transformers remote code (its `export` in tokenization.KINDS): hf_remote_btm.py,
-    its merges, and a tokenizer.json guard that says to load it with trust_remote_code=True."""
-    from uniscale import hf_remote_btm
+def write_remote(project_tok, tokenizer_dir, out_dir, max_len=None):
+    """A tokenizer over a primitive (BTM, BoundlessBPE) as transformers remote code: the class its
+    `export` in tokenization.KINDS names (its module is copied along), the primitive's
+    tokenizer.json, its merges record (the tokenizer's `record`, else n_base and merges), and a
+    tokenizer.json guard that says to load it with trust_remote_code=True."""
+    cls = hook(project_tok.kind, 'export')
+    remote = sys.modules[cls.__module__]
     prim = os.path.join(tokenizer_dir, project_tok.meta['primitive'], 'tokenizer.json')
-    merges = os.path.join(out_dir, hf_remote_btm.FILES['merges_file'])
+    merges = os.path.join(out_dir, remote.FILES['merges_file'])
+    record = getattr(project_tok, 'record', None) or {
+        'n_base': project_tok.n_base, 'merges': [list(p) for p in project_tok.merges]}
     with open(merges, 'w', encoding='utf-8') as f:
-        json.dump({'n_base': project_tok.n_base,
-                   'merges': [list(p) for p in project_tok.merges]}, f)
+        json.dump(record, f)
     extra = {'model_max_length': max_len} if max_len else {}
     try:
-        hf = hf_remote_btm.UniscaleBTMTokenizer(prim, merges, bos_token='<|bos|>',
-                                                eos_token='<|eos|>', **extra)
+        hf = cls(prim, merges, bos_token='<|bos|>', eos_token='<|eos|>', **extra)
     except ValueError as e:
         raise SystemExit(f"export_hf.py: {tokenizer_dir}: {str(e).split(': ', 1)[-1]}") from None
     os.remove(merges)
     hf.register_for_auto_class('AutoTokenizer')  # auto_map in tokenizer_config.json + this file
     hf.save_pretrained(out_dir)
+    guard = GUARD.format(kind=project_tok.kind, file=os.path.basename(remote.__file__))
     write_atomic(os.path.join(out_dir, 'tokenizer.json'), json.dumps({
-        'version': BTM_GUARD, 'truncation': None, 'padding': None, 'added_tokens': [],
+        'version': guard, 'truncation': None, 'padding': None, 'added_tokens': [],
         'normalizer': None, 'pre_tokenizer': None, 'post_processor': None, 'decoder': None,
         'model': {'type': 'BPE', 'vocab': {}, 'merges': []}}, indent=1))
 
@@ -282,7 +288,8 @@ def readme(cfg, project_tok, ckpt_dict, out_dir):
     if remote:
         lines += [f"- The tokenizer is uniscale's {project_tok.kind}, as code in this folder: "
                   f"load it with trust_remote_code=True. Without it transformers reads "
-                  f"tokenizer.json, a guard whose error says so."]
+                  f"tokenizer.json, a guard whose error says so. Why not a stock tokenizer.json: "
+                  f"{KINDS[project_tok.kind].why_remote}."]
     lines += [f"- Context: {cfg.block_size:,} tokens (config, generation_config.json max_length, the tokenizer's "
               f"model_max_length). " + (f"GPT-2 has learned positions for exactly {cfg.block_size:,}: keep prompt + "
               f"max_new_tokens <= {cfg.block_size:,}; transformers' generate past it raises IndexError."

@@ -8,6 +8,7 @@ import glob
 import importlib.util
 import json
 import os
+import types
 
 import pytest
 
@@ -85,7 +86,12 @@ def test_every_kind_in_the_table_trains_loads_and_exports_through_its_row(kind, 
         from transformers import PreTrainedTokenizerFast
         hf = PreTrainedTokenizerFast.from_pretrained(out)
         assert [hf.encode(t) for t in PROBE + docs] == tok.encode_batch(PROBE + docs)
-    assert tokenization.remote_code(kind) == (KINDS[kind].export != 'stock')
+    remote = tokenization.remote_code(kind)
+    assert remote == (KINDS[kind].export != 'stock')
+    model = types.SimpleNamespace(arch='gpt2', vocab_size=tok.vocab_size, block_size=32)
+    readme = export_hf.readme(model, tok, {}, out)
+    assert ('trust_remote_code=True' in readme) == remote
+    assert not remote or f"Why not a stock tokenizer.json: {KINDS[kind].why_remote}." in readme
 
 
 def test_a_table_kind_whose_code_is_missing_refuses_in_one_line(tmp_path, monkeypatch):

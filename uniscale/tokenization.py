@@ -34,18 +34,21 @@ class Kind:
     trainer: str        # ... and the function in it (or the module its method lives in)
     min_vocab: int      # ids it holds before learning anything (256 bytes + its specials)
     meta: dict          # keys its meta.json holds beyond META_KEYS, with their types
-    load: str           # 'module:callable' (path, meta) -> the tokenizer (the interface above)
+    load: str           # 'module:callable' (path, meta) -> the tokenizer (the interface above);
+    #                     (path, meta, primitive) where meta names a `primitive` subfolder
     export: str         # 'stock': its tokenizer.json is a stock Hugging Face tokenizer as it is;
-    #                     else 'module:callable' (project_tok, tokenizer_dir, out_dir, max_len)
-    #                     writing transformers remote code (loaded with trust_remote_code=True)
+    #                     else the 'module:Class' of its transformers remote code (export_hf.py
+    #                     write_remote: trust_remote_code=True)
     name: str           # default folder name; {n_base}, {vocab}: sizes as tokenizer_name spells
     byte_level: bool    # tokenizer.json pieces are GPT-2's byte-level characters, not <0xNN>
     per_pretoken: bool  # every token lies inside one pre-token (long_text's cut rule holds)
     files: tuple = ()   # files meta.json's 'files' must name
     settings: tuple = ()  # tokenizer.py's settings that change what it is (btm.py: its own)
+    why_remote: str = ''  # a remote-code export's README: why no stock tokenizer.json
 
 
 _N_BASE = {'n_base': int}  # stage-1 / primitive ids, specials included, for every superword method
+_PRIMITIVE = {**_N_BASE, 'primitive': str}  # + the subfolder of its stage-1 tokenizer
 _HF = 'uniscale.tokenization:TrainedTokenizer'  # a folder whose tokenizer.json is the whole of it
 _JSON = ('tokenizer.json',)
 KINDS = {
@@ -56,16 +59,25 @@ KINDS = {
                     'unigram-{vocab}', byte_level=False, per_pretoken=True, files=_JSON,
                     settings=('max_train_bytes', 'unigram_input_sentence_size',
                               'unigram_character_coverage', 'unigram_max_piece_length')),
-    'btm': Kind('btm.py', 'train', 256 + 2, {**_N_BASE, 'primitive': str},
-                'uniscale.tokenization:load_btm', 'export_hf:write_btm', 'btm-{n_base}-{vocab}',
-                byte_level=False, per_pretoken=False),
+    'btm': Kind('btm.py', 'train', 256 + 2, _PRIMITIVE, 'uniscale.btm_encoding:BTMTokenizer',
+                'uniscale.hf_remote_btm:UniscaleBTMTokenizer', 'btm-{n_base}-{vocab}',
+                byte_level=False, per_pretoken=False,
+                why_remote="its merges join primitive tokens across the primitive's own "
+                           "pre-token boundaries (digit groups, punctuation), which a flat merge "
+                           "list over one pre-tokenizer cannot reproduce (about 92% of documents "
+                           "would match)"),
     # a stock tokenizer.json (stage-1 then stage-2 merges, the coarse Split pre-tokenizer)
     'superbpe': Kind('btm.py --method=superbpe', 'uniscale/superbpe.py', 256 + 2, _N_BASE, _HF,
                      'stock', 'superbpe-t{n_base}-{vocab}', byte_level=True, per_pretoken=False,
                      files=_JSON),
-    'boundless': Kind('btm.py --method=boundless', 'uniscale/boundless.py', 256 + 2, _N_BASE,
-                      'uniscale.boundless:load', 'uniscale.boundless:write_hf', 'boundless-{vocab}',
-                      byte_level=False, per_pretoken=False),
+    'boundless': Kind('btm.py --method=boundless', 'uniscale/boundless.py', 256 + 2, _PRIMITIVE,
+                      'uniscale.boundless:BoundlessTokenizer',
+                      'uniscale.hf_remote_boundless:UniscaleBoundlessTokenizer',
+                      'boundless-{vocab}',
+                      byte_level=False, per_pretoken=False,
+                      why_remote="a supermerge joins only complete pretokens that are each one "
+                                 "phase-1 token; a flat merge list would apply it wherever its two "
+                                 "tokens meet (' of' + ' the' inside ' of theory')"),
 }
 MIN_VOCAB = {kind: k.min_vocab for kind, k in KINDS.items()}
 
@@ -282,13 +294,10 @@ def load_tokenizer(path_or_name):
         raise SystemExit(f"{meta_path}: missing, so the tokenizer is unfinished; re-run `python tokenizer.py` "
                          f"with its config (finished tokenizers are skipped)")
     meta = read_meta(meta_path)
-    return hook(meta['kind'], 'load')(path, meta)
-
-
-def load_btm(path, meta):
-    """A BTM: merges over the primitive BPE in its folder (btm.py trains it; never imported)."""
-    from uniscale.btm_encoding import BTMTokenizer
-    return BTMTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
+    load = hook(meta['kind'], 'load')
+    if 'primitive' in KINDS[meta['kind']].meta:  # merges over the stage-1 tokenizer in a subfolder
+        return load(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
+    return load(path, meta)
 
 
 # what every tokenizer's meta.json must hold, and of which type (a bool is no int here)
