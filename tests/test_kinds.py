@@ -18,7 +18,7 @@ from uniscale import tokenization
 from uniscale.tokenization import KINDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-N_BASE, VOCAB = 500, 700  # trains in seconds; enough ids for a unigram of 8 languages
+N_BASE, VOCAB = 660, 700  # seconds to train; ids for a unigram of 8 languages and 40 merges
 META = {'name': 'x', 'vocab_size': 300, 'bos_id': 0, 'eos_id': 1, 'files': ['tokenizer.json'],
         'hash': '0'}  # a meta.json's common keys
 PROBE = ['Once upon a time  there was a cat.\n\n\tThe end!', 'a a a a', 'x', '',
