@@ -116,3 +116,14 @@ def test_analyze_compares_the_set_it_is_given(tmp_path):
     md = (out / 'btm_vocab.md').read_text()
     assert '| bpe-700 (bpe) |' in md and '## Tokens per byte per language' in md
     assert (out / 'btm_vocab.png').stat().st_size > 0
+
+
+def test_the_documents_read_are_spread_over_a_split_grouped_by_language(tmp_path):
+    split = tmp_path / 'val.jsonl'
+    rows = [{'text': f'{lang} {i}', 'lang': lang} for lang in ('eng', 'deu', 'rus')
+            for i in range(10)]
+    split.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    docs = vocab_compare.read_split_docs(str(split), 6)
+    assert docs == [('eng 0', 'eng'), ('eng 6', 'eng'), ('deu 2', 'deu'), ('deu 7', 'deu'),
+                    ('rus 3', 'rus'), ('rus 9', 'rus')]
+    assert len(vocab_compare.read_split_docs(str(split), 100)) == 30

@@ -105,13 +105,13 @@ def vocab_report(toks, docs):
 
 
 def read_split_docs(split_path, max_docs):
-    """The first max_docs documents of a split as (text, lang); a document without one: 'und'."""
-    docs = []
-    for _, d in read_docs(split_path):
-        if len(docs) >= max_docs:
-            break
-        docs.append((d['text'], str(d.get('lang') or 'und')))
-    return docs
+    """max_docs documents spread evenly over a split (a split grouped by language keeps all its
+    languages), as (text, lang); a document without one: 'und'."""
+    n = sum(1 for _ in read_docs(split_path))
+    spread = np.linspace(0, n - 1, max_docs).round().astype(int).tolist()
+    keep = set(spread) if n > max_docs else None
+    docs = enumerate(d for _, d in read_docs(split_path))
+    return [(d['text'], str(d.get('lang') or 'und')) for i, d in docs if keep is None or i in keep]
 
 
 def warn_if_unlike(toks):
@@ -126,8 +126,8 @@ def warn_if_unlike(toks):
 
 
 def compare(toks, split_path, max_docs, corpus, out_path):
-    """btm.py analyze: toks on the first max_docs documents of split_path, written to out_path with
-    the identities of the tokenizers and of the split. Returns the report."""
+    """btm.py analyze: toks on max_docs documents of split_path spread evenly over it, written to
+    out_path with the identities of the tokenizers and of the split. Returns the report."""
     names = [t.name for t in toks]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
