@@ -10,10 +10,11 @@ lengths. btm.py's `analyze` command loads the tokenizers and calls `compare`:
 Definitions (docs/DESIGN.md says the same): a token is multi-word when its text (UTF-8, a partial
 character read as U+FFFD) holds whitespace between two non-whitespace characters (`\\S\\s+\\S`):
 ' the cat' is, ' the' and 'cat ' are not. A superword is a multi-word token; the most frequent are
-ranked by their count in the split's encoding (ties: the smaller id). Tokens per byte per language:
-a language's tokens over its UTF-8 bytes (the split's `lang` per document). Overlap with the BPE:
-the share of a tokenizer's distinct non-empty token byte strings that the reference BPE's
-vocabulary (the first tokenizer of kind bpe in the set) holds too.
+ranked by their count in the split's encoding (ties: the smaller id), shown with undecodable
+bytes escaped. Tokens per byte per language: a language's tokens over its UTF-8 bytes (the split's
+`lang` per document). Overlap with the BPE: the share of a tokenizer's distinct non-empty token
+byte strings that the reference BPE's vocabulary (the first tokenizer of kind bpe in the set)
+holds too.
 """
 import json
 import os
@@ -80,7 +81,7 @@ def tokenizer_stats(tok, texts, langs):
             'multi_word_merged': float(multi[n_base:].mean()) if n_base else None,
             'multi_word_used': float(use[multi].sum() / max(use.sum(), 1)),
             'top_superwords': [{'id': int(i), 'count': int(use[i]),
-                                'text': tb[i].decode('utf-8', 'replace')} for i in top],
+                                'text': tb[i].decode('utf-8', 'backslashreplace')} for i in top],
             '_bytes': {b for b in tb if b}}
 
 
