@@ -5,6 +5,7 @@ stream, so a merged token may span words ("Once upon a time").
     python btm.py config/btm_demo.py                  # train -> out/tokenizers/btm-1k-2k/ (1,000 -> 2,000 ids)
     python btm.py config/btm_tinystories.py           # -> out/tokenizers/btm-4k-16k/ (4,096 -> 16,384 ids)
     python btm.py analyze config/btm_demo.py          # vs bpe-2k -> out/analysis/btm-1k-2k/btm_vocab.{md,json,png}
+    python btm.py analyze config/btm_demo.py --compare='["btm-1k-2k","bpe-2k","unigram-2k"]'
 
 The folder is named for the sizes (btm-{n_base}-{vocab_size} in k) unless `name` is set. `max_tok_bytes` trains on a
 seeded random sample of the tok split's documents (uniscale/splits.py), and meta.json's `sample` says which.
@@ -77,10 +78,13 @@ encode_batch_docs = 1000     # documents per primitive encoding task while train
 num_proc = 0                 # processes encoding the tok split; 0 = one per core
 progress = True              # a progress bar over the merges, with merges/s
 # analyze
+compare = []                 # tokenizers to compare (folders, names under out_dir, tiktoken names);
+#                              [] -> this BTM and `baseline`
 baseline = ''                # BPE folder of equal vocabulary; '' -> {out_dir}/bpe-{vocab_size in k}, trained if missing
 analyze_split = 'val'        # split the encodings are measured on
 analyze_max_docs = 5000
-analysis_dir = 'out/analysis'  # writes {analysis_dir}/{name}/btm_vocab.{md,json,png}
+analysis_dir = 'out/analysis'  # writes {analysis_dir}/{name}/btm_vocab.{md,json,png}; with
+#                                `compare`: {analysis_dir}/{its names joined by '_vs_'}/
 # -----------------------------------------------------------------------------
 
 
@@ -485,23 +489,43 @@ def check_finished(path, settings, trained_on):
 
 
 def analyze(cfg):
-    """The BTM of btm.py's config against a tokenizer of equal size: --baseline (a folder, a name under out_dir or a
-    tiktoken name), else the BPE of its size under out_dir, trained if missing on the BTM's sample. uniscale/
-    vocab_compare.py measures both on the analyze split and writes btm_vocab.{md,json,png}."""
-    tok = load(btm_path(cfg))
-    base = cfg['baseline'] or os.path.join(cfg['out_dir'], tokenization.tokenizer_name('bpe', tok.vocab_size))
-    if cfg['baseline'] and not os.path.isdir(base) and os.path.isdir(os.path.join(cfg['out_dir'], base)):
-        base = os.path.join(cfg['out_dir'], base)  # a bare name such as unigram-2k
-    if not cfg['baseline'] and not os.path.isfile(os.path.join(base, 'meta.json')):  # never one that was asked for
+    """Vocabularies compared on the analyze split (uniscale/vocab_compare.py): --compare (folders,
+    names under out_dir or tiktoken names), else the BTM of btm.py's config against --baseline,
+    else against the BPE of its size under out_dir, trained if missing on the BTM's sample."""
+    split = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['analyze_split']}.jsonl")
+    if cfg['compare']:
+        found = [find_tokenizer(c, cfg['out_dir']) for c in cfg['compare']]
+        toks = [tokenization.load_tokenizer(path) for path in found]
+        out = os.path.join(cfg['analysis_dir'], '_vs_'.join(t.name for t in toks))
+    else:
+        tok = load(btm_path(cfg))
+        toks, out = [tok, tokenization.load_tokenizer(baseline_of(cfg, tok))], os.path.join(
+            cfg['analysis_dir'], tok.name)
+    vocab_compare.compare(toks, split, cfg['analyze_max_docs'], cfg['corpus'], out)
+
+
+def find_tokenizer(name, out_dir):
+    """A tokenizer as given (a folder, a tiktoken name), else the folder of the name in out_dir."""
+    if not os.path.isdir(name) and os.path.isdir(os.path.join(out_dir, name)):
+        return os.path.join(out_dir, name)  # a bare name such as unigram-2k
+    return name
+
+
+def baseline_of(cfg, tok):
+    """--baseline, else the BPE of the BTM's size under out_dir, trained if missing (never one
+    that was asked for)."""
+    if cfg['baseline']:
+        return find_tokenizer(cfg['baseline'], cfg['out_dir'])
+    base = os.path.join(cfg['out_dir'], tokenization.tokenizer_name('bpe', tok.vocab_size))
+    if not os.path.isfile(os.path.join(base, 'meta.json')):
         with tokenizer.training_folder(base):
-            print(f"training the baseline {base} ({tok.vocab_size:,} ids) on the BTM's documents of the tok split")
+            print(f"training the baseline {base} ({tok.vocab_size:,} ids) on the BTM's documents "
+                  f"of the tok split")
             texts, _ = sample_split(os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl'),
                                     cfg['max_tok_bytes'], cfg['sample_seed'])
-            tokenizer.train_bpe(texts(), tok.vocab_size, base, cfg['min_frequency'], os.path.basename(base),
-                                cfg['corpus'], trained_on=tok.trained_on)
-    vocab_compare.compare(tok, tokenization.load_tokenizer(base),
-                          os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['analyze_split']}.jsonl"),
-                          cfg['analyze_max_docs'], cfg['corpus'], os.path.join(cfg['analysis_dir'], tok.name))
+            tokenizer.train_bpe(texts(), tok.vocab_size, base, cfg['min_frequency'],
+                                os.path.basename(base), cfg['corpus'], trained_on=tok.trained_on)
+    return base
 
 
 def _stopped(signum, frame):

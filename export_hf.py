@@ -1,8 +1,9 @@
 """
 Export a uniscale run as a Hugging Face transformers folder: config.json and model.safetensors for GPT2LMHeadModel
-(arch gpt2) or ApertusForCausalLM (arch apertus), plus its tokenizer, for every tokenizer kind:
-bpe and unigram (their tokenizer.json), tiktoken (converted to a byte-level BPE tokenizer.json) and btm (a small
-tokenizer class, hf_remote_btm.py, copied into the folder: load it with trust_remote_code=True).
+(arch gpt2) or ApertusForCausalLM (arch apertus), plus its tokenizer, for every tokenizer kind
+(the `export` of its row in uniscale/tokenization.py's KINDS): bpe, unigram, superbpe (their stock
+tokenizer.json), tiktoken (converted to a byte-level BPE tokenizer.json) and btm (a small tokenizer
+class, hf_remote_btm.py, copied into the folder: load it with trust_remote_code=True).
 
     python export_hf.py --run=out/runs/apertus-50M_bpe-80k_s1 --out=out/hf/apertus-50M_bpe-80k_s1
     python downstream.py --run=out/runs/apertus-50M_bpe-80k_s1 --tasks=belebele_eng_Latn     # lm-eval, see there
@@ -26,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from contextlib import contextmanager
 
 import torch
@@ -36,6 +38,7 @@ import configurator
 from model import XIELU, GPTConfig
 from uniscale import atomic
 from uniscale.atomic import disk_errors, remove_stale_temps, write_atomic
+from uniscale.tokenization import KINDS, hook, remote_code
 
 run = ''  # run folder holding ckpt.pt, e.g. out/runs/apertus-50M_bpe-80k_s1
 out = ''  # folder to write; '' means out/hf/{run name}
@@ -127,10 +130,11 @@ def fast_tokenizer(tok_json, bos, eos, out_dir, max_len=None):
     tok.save_pretrained(out_dir)
 
 
-# tokenizer.json of a BTM export: transformers without trust_remote_code falls back to reading this file (a model
-# type it knows, GPT-2 or Apertus, has "local" tokenizer code), and its error names the only field it prints
-BTM_GUARD = ("not a tokenizers file: this folder's tokenizer is uniscale's BTM (hf_remote_btm.py); load it with "
-             "AutoTokenizer.from_pretrained(DIR, trust_remote_code=True)")
+# tokenizer.json of a remote-code export (BTM, BoundlessBPE): transformers without trust_remote_code
+# falls back to reading this file (a model type it knows, GPT-2 or Apertus, has "local" tokenizer
+# code), and its error names the only field it prints
+GUARD = ("not a tokenizers file: this folder's tokenizer is uniscale's {kind} ({file}); load it "
+         "with AutoTokenizer.from_pretrained(DIR, trust_remote_code=True)")
 
 
 def oniguruma_pattern(pat):
@@ -176,38 +180,50 @@ def tiktoken_as_tokenizers(name):
 
 
 def write_tokenizer(project_tok, tokenizer_dir, out_dir, max_len=None):
-    """The project tokenizer as transformers files in out_dir (see the docstring); max_len: the model's context."""
+    """The project tokenizer as transformers files in out_dir (see the docstring); max_len: the
+    model's context. A kind's `export` in tokenization.KINDS: 'stock' copies its tokenizer.json,
+    else write_remote writes its remote code."""
     kind = project_tok.kind
-    if kind in ('bpe', 'unigram'):
-        from tokenizers import Tokenizer
-        tok = Tokenizer.from_file(os.path.join(tokenizer_dir, 'tokenizer.json'))
-        fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir, max_len)
-        return
     if kind == 'tiktoken':
         tok = tiktoken_as_tokenizers(project_tok.name)
-        fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir, max_len)
-        return
-    if kind == 'btm':
-        from uniscale import hf_remote_btm
-        prim = os.path.join(tokenizer_dir, project_tok.meta['primitive'], 'tokenizer.json')
-        merges = os.path.join(out_dir, hf_remote_btm.FILES['merges_file'])
-        with open(merges, 'w', encoding='utf-8') as f:
-            json.dump({'n_base': project_tok.n_base, 'merges': [list(p) for p in project_tok.merges]}, f)
-        extra = {'model_max_length': max_len} if max_len else {}
-        try:
-            hf = hf_remote_btm.UniscaleBTMTokenizer(prim, merges, bos_token='<|bos|>', eos_token='<|eos|>', **extra)
-        except ValueError as e:
-            raise SystemExit(f"export_hf.py: {tokenizer_dir}: {str(e).split(': ', 1)[-1]}") from None
-        os.remove(merges)
-        hf.register_for_auto_class('AutoTokenizer')  # auto_map in tokenizer_config.json + this file copied along
-        hf.save_pretrained(out_dir)
-        write_atomic(os.path.join(out_dir, 'tokenizer.json'), json.dumps({
-            'version': BTM_GUARD, 'truncation': None, 'padding': None, 'added_tokens': [], 'normalizer': None,
-            'pre_tokenizer': None, 'post_processor': None, 'decoder': None,
-            'model': {'type': 'BPE', 'vocab': {}, 'merges': []}}, indent=1))
-        return
-    raise SystemExit(f"export_hf.py: {tokenizer_dir}: tokenizer kind {kind!r} has no export; expected bpe, unigram, "
-                     f"btm or tiktoken")
+    elif kind in KINDS and KINDS[kind].export == 'stock':
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(os.path.join(tokenizer_dir, 'tokenizer.json'))
+    elif kind in KINDS:
+        return write_remote(project_tok, tokenizer_dir, out_dir, max_len)
+    else:
+        raise SystemExit(f"export_hf.py: {tokenizer_dir}: tokenizer kind {kind!r} has no export; "
+                         f"expected one of {', '.join(KINDS)} or tiktoken")
+    bos, eos = tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id)
+    fast_tokenizer(tok, bos, eos, out_dir, max_len)
+
+
+def write_remote(project_tok, tokenizer_dir, out_dir, max_len=None):
+    """A tokenizer over a primitive (BTM, BoundlessBPE) as transformers remote code: the class its
+    `export` in tokenization.KINDS names (its module is copied along), the primitive's
+    tokenizer.json, its merges record (the tokenizer's `record`, else n_base and merges), and a
+    tokenizer.json guard that says to load it with trust_remote_code=True."""
+    cls = hook(project_tok.kind, 'export')
+    remote = sys.modules[cls.__module__]
+    prim = os.path.join(tokenizer_dir, project_tok.meta['primitive'], 'tokenizer.json')
+    merges = os.path.join(out_dir, remote.FILES['merges_file'])
+    record = getattr(project_tok, 'record', None) or {
+        'n_base': project_tok.n_base, 'merges': [list(p) for p in project_tok.merges]}
+    with open(merges, 'w', encoding='utf-8') as f:
+        json.dump(record, f)
+    extra = {'model_max_length': max_len} if max_len else {}
+    try:
+        hf = cls(prim, merges, bos_token='<|bos|>', eos_token='<|eos|>', **extra)
+    except ValueError as e:
+        raise SystemExit(f"export_hf.py: {tokenizer_dir}: {str(e).split(': ', 1)[-1]}") from None
+    os.remove(merges)
+    hf.register_for_auto_class('AutoTokenizer')  # auto_map in tokenizer_config.json + this file
+    hf.save_pretrained(out_dir)
+    guard = GUARD.format(kind=project_tok.kind, file=os.path.basename(remote.__file__))
+    write_atomic(os.path.join(out_dir, 'tokenizer.json'), json.dumps({
+        'version': guard, 'truncation': None, 'padding': None, 'added_tokens': [],
+        'normalizer': None, 'pre_tokenizer': None, 'post_processor': None, 'decoder': None,
+        'model': {'type': 'BPE', 'vocab': {}, 'merges': []}}, indent=1))
 
 
 def forget_remote_code(hf_dir):
@@ -259,7 +275,7 @@ def readme(cfg, project_tok, ckpt_dict, out_dir):
     run_cfg = ckpt_dict.get('config') or {}
     name = run_cfg.get('run_name') or os.path.basename(os.path.normpath(out_dir))
     cls = 'GPT2LMHeadModel' if cfg.arch == 'gpt2' else 'ApertusForCausalLM'
-    remote = project_tok is not None and project_tok.kind == 'btm'
+    remote = project_tok is not None and remote_code(project_tok.kind)
     lines = [f"# {name}", '', f"A uniscale run exported for Hugging Face transformers: {cls}, vocabulary "
              f"{cfg.vocab_size:,}, trained on contexts of {cfg.block_size:,} tokens (checkpoint step "
              f"{ckpt_dict.get('step')}).", '', '```python', 'from transformers import AutoModelForCausalLM, '
@@ -270,8 +286,10 @@ def readme(cfg, project_tok, ckpt_dict, out_dir):
                   f"BOS/EOS and reads special-token text as text; put BOS (id {project_tok.bos_id}) before each "
                   f"document, as training did."]
     if remote:
-        lines += ["- The tokenizer is uniscale's BTM, code in hf_remote_btm.py: load it with trust_remote_code=True. "
-                  "Without it transformers reads tokenizer.json, a guard whose error says so."]
+        lines += [f"- The tokenizer is uniscale's {project_tok.kind}, as code in this folder: "
+                  f"load it with trust_remote_code=True. Without it transformers reads "
+                  f"tokenizer.json, a guard whose error says so. Why not a stock tokenizer.json: "
+                  f"{KINDS[project_tok.kind].why_remote}."]
     lines += [f"- Context: {cfg.block_size:,} tokens (config, generation_config.json max_length, the tokenizer's "
               f"model_max_length). " + (f"GPT-2 has learned positions for exactly {cfg.block_size:,}: keep prompt + "
               f"max_new_tokens <= {cfg.block_size:,}; transformers' generate past it raises IndexError."
@@ -321,7 +339,7 @@ def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
             os.replace(tmp_dir, out_dir)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
-        if project_tok is not None and project_tok.kind == 'btm':
+        if project_tok is not None and remote_code(project_tok.kind):
             forget_remote_code(tmp_dir)
     return out_dir
 
@@ -334,7 +352,7 @@ def export_run(run_dir, out_dir):
     ckpt = load_checkpoint(run_dir)
     export(ckpt, out_dir, run_cfg['tokenizer'])
     cfg = GPTConfig(**ckpt['model_config'])
-    remote = ', trust_remote_code=True' if tok.kind == 'btm' else ''
+    remote = ', trust_remote_code=True' if remote_code(tok.kind) else ''
     print(f"export_hf.py: wrote {out_dir} ({cfg.arch}, vocab {cfg.vocab_size}, context {cfg.block_size} tokens, "
           f"tokenizer {tok.name} ({tok.kind}), checked on {len(probe_texts())} probe texts); load it with "
           f"transformers.AutoModelForCausalLM.from_pretrained('{out_dir}') and AutoTokenizer.from_pretrained("

@@ -53,8 +53,9 @@ from uniscale import locks, tokenizer_metrics
 from uniscale.atomic import read_json, write_atomic, write_error
 from uniscale.identity import differences
 from uniscale.splits import read_texts
-from uniscale.tokenization import (BOS_ID, EOS_ID, MIN_VOCAB, PRETOKENIZE_PATTERN, check_vocab_size,
-                                   content_hash, load_tokenizer, pretokenize, tokenizer_name)
+from uniscale.tokenization import (BOS_ID, EOS_ID, KINDS, MIN_VOCAB, PRETOKENIZE_PATTERN,
+                                   check_vocab_size, content_hash, kinds_trained_by, load_tokenizer,
+                                   pretokenize, tokenizer_name)
 
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
@@ -333,11 +334,6 @@ def training_folder(path):
         raise
 
 
-SETTINGS = {'bpe': ['min_frequency', 'max_train_bytes'],
-            'unigram': ['max_train_bytes', 'unigram_input_sentence_size', 'unigram_character_coverage',
-                        'unigram_max_piece_length']}  # the settings that change what a tokenizer is
-
-
 def vocab_limit(algo, n_bytes, max_piece_length):
     """The most ids a tokenizer trained on n_bytes of text can have. BPE: the 258 ids it starts
     with and one per merge, and each merge shortens the text by at least one token. Unigram: its
@@ -379,8 +375,10 @@ def train_all(cfg):
     split_path = os.path.join(cfg['corpus_dir'], cfg['corpus'], f"{cfg['train_split']}.jsonl")
     cfg = {**cfg, 'vocab_sizes': whole_vocab_sizes(cfg['vocab_sizes'])}
     for algo in cfg['algorithms']:  # the whole grid is checked before anything is trained
-        if algo not in ('bpe', 'unigram'):
-            raise SystemExit(f"config error: algorithm {algo!r} unknown; use 'bpe' or 'unigram' (BTM: btm.py)")
+        ours, others = kinds_trained_by('tokenizer.py'), kinds_trained_by('btm.py')
+        if algo not in ours:
+            raise SystemExit(f"config error: algorithm {algo!r} unknown; use one of "
+                             f"{', '.join(ours)} ({', '.join(others)}: btm.py)")
         for v in cfg['vocab_sizes']:
             check_vocab_size(algo, v, 'config error: vocab_sizes')
     if not cfg['algorithms'] or not cfg['vocab_sizes']:
@@ -392,7 +390,7 @@ def train_all(cfg):
         for v in cfg['vocab_sizes']:
             name = tokenizer_name(algo, v)
             path = os.path.join(cfg['out_dir'], name)
-            settings = {k: cfg[k] for k in SETTINGS[algo]}
+            settings = {k: cfg[k] for k in KINDS[algo].settings}
             want = {'kind': algo, 'vocab_size': v, 'corpus': cfg['corpus'], 'trained_on': trained_on,
                     'settings': settings}
             with training_folder(path):

@@ -238,13 +238,15 @@ def test_analyze_writes_markdown_json_and_plot(trained):
     out = os.path.join(cfg['analysis_dir'], 'btm-toy')
     rep = json.load(open(os.path.join(out, 'btm_vocab.json')))
     assert os.path.getsize(os.path.join(out, 'btm_vocab.png')) > 0
-    assert 'Most frequent merged tokens' in open(os.path.join(out, 'btm_vocab.md')).read()
-    assert rep['baseline_stats']['vocab_size'] == rep['btm_stats']['vocab_size'] == 620
-    assert rep['btm_stats']['bytes_per_token'] > rep['baseline_stats']['bytes_per_token']  # merges span words
-    assert 0 < rep['btm_stats']['merged_spanning_words'] <= 1 and len(rep['top_merged']) > 0
-    assert rep['baseline_stats']['vocab_spanning_words'] == 0  # a BPE never crosses its pre-tokens
-    assert (rep['baseline'], rep['baseline_kind']) == ('bpe-620', 'bpe')
-    assert rep['btm_hash'] == tokenization.load_tokenizer(path).hash
+    assert 'Most frequent superwords: btm-toy' in open(os.path.join(out, 'btm_vocab.md')).read()
+    b, p = rep['tokenizers']
+    assert (b['name'], p['name'], p['kind']) == ('btm-toy', 'bpe-620', 'bpe')
+    assert b['vocab_size'] == p['vocab_size'] == 620 and rep['bpe_reference'] == 'bpe-620'
+    assert b['bytes_per_token'] > p['bytes_per_token']  # merges span words
+    assert 0 < b['multi_word_merged'] <= 1 and len(b['top_superwords']) > 0
+    assert p['multi_word_vocab'] == 0  # a BPE never crosses its pre-tokens
+    assert p['overlap_bpe'] == 1 and 0 < b['overlap_bpe'] < 1
+    assert b['hash'] == tokenization.load_tokenizer(path).hash
 
 
 def test_a_token_longer_than_int16_spans_gives_the_naive_merges():
@@ -427,7 +429,7 @@ def test_btm_py_analyze_command_writes_the_vocabulary_report(trained, tmp_path):
                         f"--analysis_dir={tmp_path}"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     rep = json.load(open(tmp_path / 'btm-toy' / 'btm_vocab.json'))
-    assert rep['btm'] == 'btm-toy' and rep['n_docs'] == 20
+    assert rep['tokenizers'][0]['name'] == 'btm-toy' and rep['n_docs'] == 20
 
 
 # ---------------------------------------------------------------- provenance, one writer, resuming (issue 20)

@@ -144,7 +144,8 @@ def test_btm_and_its_report_under_a_file_are_one_line(tmp_path, btm_dir, tok_dir
     msg = refusal(btm.train, DOCS, str(tmp_path / 'file' / 'btm'), n_base=300, vocab_size=400)
     assert 'cannot write (Not a directory); a parent of it is a file' in msg
     tok = tokenization.load_tokenizer(btm_dir)
-    rep = vocab_compare.vocab_report(tok, tokenization.load_tokenizer(tok_dir), DOCS[:3])
+    rep = vocab_compare.vocab_report([tok, tokenization.load_tokenizer(tok_dir)],
+                                     [(d, 'eng') for d in DOCS[:3]])
     msg = refusal(vocab_compare.write_vocab_report, rep, str(tmp_path / 'file' / 'analysis'))
     assert msg.startswith(str(tmp_path / 'file' / 'analysis')) and 'Not a directory' in msg
     assert not temps(tmp_path)
@@ -248,15 +249,16 @@ def test_btm_analyze_names_the_kind_of_the_baseline_it_was_given(tmp_path, capsy
     T.train_unigram(texts, 400, str(tmp_path / 'tok' / 'unigram-400'))
     btm.analyze(dict(cfg, baseline='unigram-400'))  # a bare name under out_dir
     out = capsys.readouterr().out
-    assert 'vs unigram unigram-400' in out and 'vs BPE' not in out and 'training the baseline' not in out
+    assert 'unigram unigram-400' in out and 'bpe' not in out and 'training the baseline' not in out
     rep = json.load(open(tmp_path / 'an' / 'btm-300-400' / 'btm_vocab.json'))
-    assert (rep['baseline'], rep['baseline_kind']) == ('unigram-400', 'unigram')
+    assert [(s['name'], s['kind']) for s in rep['tokenizers']] == [('btm-300-400', 'btm'),
+                                                                    ('unigram-400', 'unigram')]
     md = open(tmp_path / 'an' / 'btm-300-400' / 'btm_vocab.md').read()
-    assert 'vs unigram-400 (unigram)' in md and 'tokens of the unigram baseline' in md and 'BPE' not in md
+    assert '| unigram-400 (unigram) |' in md and rep['bpe_reference'] is None and '(bpe)' not in md
     msg = refusal(btm.analyze, dict(cfg, baseline='bpe-9k'))  # asked for and missing: never trained in its place
     assert 'bpe-9k: no such tokenizer folder' in msg and not os.path.exists(tmp_path / 'tok' / 'bpe-9k')
     btm.analyze(cfg)  # the default baseline, the BPE of the BTM's size, is trained when missing
-    assert 'vs bpe bpe-400' in capsys.readouterr().out
+    assert 'bpe bpe-400' in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- two tokenizers of one name in one evaluation

@@ -12,12 +12,12 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   hardware          which device, dtype, autocast and peak FLOP/s a script uses
   chunked_loss      how model.py's loss is computed without the full logits (imports no project module)
   bpb               the one bits-per-byte scorer: training's validation, eval_bpb.py, the preflight
-  tokenization      the shared pre-tokenization and load_tokenizer for every kind (bpe, unigram, btm, tiktoken)
+  tokenization      the shared pre-tokenization, the table of tokenizer kinds (KINDS), load_tokenizer for each
   btm_encoding      BTM's encoder (merges applied over the primitive BPE), below tokenization
   primitive_stream  BTM step 1: a corpus through the primitive BPE as flat id arrays, in parallel
   hf_remote_btm     BTM as a transformers tokenizer: copied into BTM exports as remote code (imports nothing here)
   tokenizer_metrics intrinsic tokenizer metrics, plots and tables (python tokenizer.py eval)
-  vocab_compare     BTM vs equal-size BPE vocabulary report (python btm.py analyze)
+  vocab_compare     vocabulary report over any set of tokenizers (python btm.py analyze)
   eval_file         the eval file format: entries by identity, merged under a lock, found by eval set
   run_folder        what a run folder is: checkpoints, finished or not, which evaluation set an eval file scored
   train_runtime     train.py's processes, DDP, regional compile, signals, memory check, background checkpoints

@@ -28,7 +28,7 @@ why).
 import numpy as np
 import regex
 
-from uniscale.tokenization import PRETOKENIZE_PATTERN
+from uniscale.tokenization import KINDS, PRETOKENIZE_PATTERN
 
 PIECE_CHARS = 1 << 15  # characters a piece holds (at least: it ends at a CUT); ~5 MB to encode
 CUT = regex.compile(r'(?<=[!-~]) ')  # a space after a printable ASCII non-space character
@@ -70,7 +70,7 @@ def why_not_exact(tok):
     """None when encode_pieces is proven to equal tok.encode for tok, else why not (then the
     document is encoded whole)."""
     base = tok.primitive if tok.kind == 'btm' else tok
-    if base.kind not in ('bpe', 'unigram', 'tiktoken'):
+    if base.kind != 'tiktoken' and not KINDS[base.kind].per_pretoken:
         return f"tokenizer kind {base.kind!r} has no proven cut rule"
     if pattern_of(base) not in EXACT_PATTERNS:
         return (f"{base.name}'s pre-tokenization (pattern or normalizer) is not one the cut "

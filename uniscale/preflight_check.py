@@ -60,7 +60,7 @@ from uniscale.own_text import KEYS
 from uniscale.run_folder import read_json
 from uniscale.shards import TokenShards
 from uniscale.split_making import split_settings
-from uniscale.tokenization import load_tokenizer, tokenizer_name
+from uniscale.tokenization import kinds_trained_by, load_tokenizer, tokenizer_name
 
 H100_BF16_FLOPS = 989e12     # sweep.py's default gpu_peak_flops (dense bf16)
 ENTRY = ('preset', 'tokenizer', 'block_size', 'micro_batch_size', 'world_size', 'grad_accum', 'device',
@@ -122,8 +122,8 @@ def tokenizer_command(tok_dir, rc):
             if c['corpus'] == rc['corpus'] and name in makes(c):
                 return shlex.join(['python', script, path] + flags((k, v) for k, v in where.items() if c[k] != v))
     default_dirs = [(k, v) for k, v in where.items() if getattr(tokenizer, k) != v]
-    m = re.fullmatch(r'(bpe|unigram)-(\d+)(k?)', name)
-    if m:
+    m = re.fullmatch(r'([a-z]+)-(\d+)(k?)', name)
+    if m and m[1] in kinds_trained_by('tokenizer.py'):
         size = int(m[2]) * (1000 if m[3] else 1)
         return shlex.join(['python', 'tokenizer.py'] + flags([('corpus', rc['corpus']), ('algorithms', m[1]),
                                                                ('vocab_sizes', size)] + default_dirs))

@@ -1,11 +1,15 @@
 """
-The tokenizers every script loads: one pre-tokenization shared by every kind (`pretokenize`, PRETOKENIZE_PATTERN),
-and `load_tokenizer(path or tiktoken name)` -> an object with encode, encode_batch, decode, token_bytes, vocab_size,
-bos_id, eos_id, name and hash (the content hash of its files), for bpe, unigram, btm and tiktoken alike.
-Training lives in tokenizer.py (bpe, unigram) and btm.py (btm); this file never imports either.
+The tokenizers every script loads: one pre-tokenization shared by every kind (`pretokenize`,
+PRETOKENIZE_PATTERN), the one table of tokenizer kinds (`KINDS`: what trains each, what its
+meta.json holds, how it loads and exports), and `load_tokenizer(path or tiktoken name)` -> an object
+with encode, encode_batch, decode, token_bytes, vocab_size, bos_id, eos_id, name and hash (the
+content hash of its files), for every kind in KINDS and tiktoken alike. Training lives in
+tokenizer.py (bpe, unigram) and btm.py (btm and its kin); this file never imports either.
 """
+import dataclasses
 import functools
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -19,7 +23,96 @@ BOS_ID, EOS_ID = 0, 1
 
 
 TIKTOKEN_NAMES = ('gpt2', 'cl100k_base', 'o200k_base')
-RETRAIN = "delete the folder and retrain it (bpe, unigram: `python tokenizer.py`; btm: `python btm.py`)"
+
+
+# ---------------------------------------------------------------- the table of kinds
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One kind of tokenizer folder (meta.json's `kind`). Hooks are 'module:name' strings imported
+    on use, so a kind whose code this checkout lacks refuses in one line, not at every import."""
+    script: str         # what trains it: the script a researcher runs ...
+    trainer: str        # ... and the function in it (or the module its method lives in)
+    min_vocab: int      # ids it holds before learning anything (256 bytes + its specials)
+    meta: dict          # keys its meta.json holds beyond META_KEYS, with their types
+    load: str           # 'module:callable' (path, meta) -> the tokenizer (the interface above);
+    #                     (path, meta, primitive) where meta names a `primitive` subfolder
+    export: str         # 'stock': its tokenizer.json is a stock Hugging Face tokenizer as it is;
+    #                     else the 'module:Class' of its transformers remote code (export_hf.py
+    #                     write_remote: trust_remote_code=True)
+    name: str           # default folder name; {n_base}, {vocab}: sizes as tokenizer_name spells
+    byte_level: bool    # tokenizer.json pieces are GPT-2's byte-level characters, not <0xNN>
+    per_pretoken: bool  # every token lies inside one pre-token (long_text's cut rule holds)
+    files: tuple = ()   # files meta.json's 'files' must name
+    settings: tuple = ()  # tokenizer.py's settings that change what it is (btm.py: its own)
+    why_remote: str = ''  # a remote-code export's README: why no stock tokenizer.json
+
+
+_N_BASE = {'n_base': int}  # stage-1 / primitive ids, specials included, for every superword method
+_PRIMITIVE = {**_N_BASE, 'primitive': str}  # + the subfolder of its stage-1 tokenizer
+_HF = 'uniscale.tokenization:TrainedTokenizer'  # a folder whose tokenizer.json is the whole of it
+_JSON = ('tokenizer.json',)
+KINDS = {
+    'bpe': Kind('tokenizer.py', 'train_bpe', 256 + 2, {}, _HF, 'stock', 'bpe-{vocab}',
+                byte_level=True, per_pretoken=True, files=_JSON,
+                settings=('min_frequency', 'max_train_bytes')),
+    'unigram': Kind('tokenizer.py', 'train_unigram', 256 + 3 + 1, {}, _HF, 'stock',
+                    'unigram-{vocab}', byte_level=False, per_pretoken=True, files=_JSON,
+                    settings=('max_train_bytes', 'unigram_input_sentence_size',
+                              'unigram_character_coverage', 'unigram_max_piece_length')),
+    'btm': Kind('btm.py', 'train', 256 + 2, _PRIMITIVE, 'uniscale.btm_encoding:BTMTokenizer',
+                'uniscale.hf_remote_btm:UniscaleBTMTokenizer', 'btm-{n_base}-{vocab}',
+                byte_level=False, per_pretoken=False,
+                why_remote="its merges join primitive tokens across the primitive's own "
+                           "pre-token boundaries (digit groups, punctuation), which a flat merge "
+                           "list over one pre-tokenizer cannot reproduce (about 92% of documents "
+                           "would match)"),
+    # a stock tokenizer.json (stage-1 then stage-2 merges, the coarse Split pre-tokenizer)
+    'superbpe': Kind('btm.py --method=superbpe', 'uniscale/superbpe.py', 256 + 2, _N_BASE, _HF,
+                     'stock', 'superbpe-t{n_base}-{vocab}', byte_level=True, per_pretoken=False,
+                     files=_JSON),
+    'boundless': Kind('btm.py --method=boundless', 'uniscale/boundless.py', 256 + 2, _PRIMITIVE,
+                      'uniscale.boundless:BoundlessTokenizer',
+                      'uniscale.hf_remote_boundless:UniscaleBoundlessTokenizer',
+                      'boundless-{vocab}',
+                      byte_level=False, per_pretoken=False,
+                      why_remote="a supermerge joins only complete pretokens that are each one "
+                                 "phase-1 token; a flat merge list would apply it wherever its two "
+                                 "tokens meet (' of' + ' the' inside ' of theory')"),
+}
+MIN_VOCAB = {kind: k.min_vocab for kind, k in KINDS.items()}
+
+
+def kinds_trained_by(script):
+    """The kinds a script trains (tokenizer.py: bpe, unigram), in table order."""
+    return [kind for kind, k in KINDS.items() if k.script.split()[0] == script]
+
+
+def retrain_advice():
+    by_script = {}
+    for kind, k in KINDS.items():
+        by_script.setdefault(k.script.split()[0], []).append(kind)
+    return "delete the folder and retrain it (" + '; '.join(
+        f"{', '.join(kinds)}: `python {script}`" for script, kinds in by_script.items()) + ")"
+
+
+RETRAIN = retrain_advice()
+
+
+def hook(kind, what):
+    """KINDS[kind]'s `what` hook ('load' or 'export') as the callable it names, imported now."""
+    spec = getattr(KINDS[kind], what)
+    module, _, attr = spec.partition(':')
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:  # a kind of a newer checkout, or half-merged code
+        raise SystemExit(f"tokenizer kind {kind!r}: its {what} code {spec} is missing here "
+                         f"({str(e)[:80]}); update this checkout to one with "
+                         f"{KINDS[kind].trainer}") from None
+
+
+def remote_code(kind):
+    """Does a Hugging Face export of this kind need trust_remote_code? (tiktoken: no)"""
+    return kind in KINDS and KINDS[kind].export != 'stock'
 
 
 # GPT-4o-style split: words (with one leading non-letter, e.g. a space, and English contractions), numbers in
@@ -49,6 +142,14 @@ def tokenizer_name(algorithm, vocab_size):
     return f"{algorithm}-{vocab_size // k}k" if k else f"{algorithm}-{vocab_size}"
 
 
+def kind_name(kind, vocab_size, n_base=None):
+    """A kind's default folder name (its row's `name`): ('btm', 16384, 4096) -> 'btm-4k-16k'."""
+    sizes = {'vocab': tokenizer_name('', vocab_size)[1:]}
+    if n_base is not None:
+        sizes['n_base'] = tokenizer_name('', n_base)[1:]
+    return KINDS[kind].name.format(**sizes)
+
+
 def _byte_of_char():
     """Byte-level BPE's stand-in characters: the printable bytes stand for themselves, the rest for 256, 257, ..."""
     printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
@@ -71,7 +172,8 @@ def content_hash(path, files):
 
 # ---------------------------------------------------------------- the interface
 class TrainedTokenizer:
-    """A uniscale-trained bpe or unigram tokenizer, run by `tokenizers` (Rust; encode_batch is multithreaded)."""
+    """A uniscale-trained tokenizer whose tokenizer.json is the whole of it (bpe, unigram,
+    superbpe), run by `tokenizers` (Rust; encode_batch is multithreaded)."""
 
     def __init__(self, path, meta):
         self.path, self.kind, self.name, self.meta = path, meta['kind'], meta['name'], meta
@@ -79,8 +181,9 @@ class TrainedTokenizer:
         self.trained_on = meta.get('trained_on')  # {corpus, split, sha256} of the text split, None if not recorded
         self.hash = content_hash(path, meta['files'])
         if self.hash != meta['hash']:
-            raise SystemExit(f"{path}: files do not match the hash in meta.json (edited or half-copied); "
-                             f"delete the folder and retrain it with `python tokenizer.py`")
+            raise SystemExit(f"{path}: files do not match the hash in meta.json (edited or "
+                             f"half-copied); delete the folder and retrain it with "
+                             f"`python {KINDS[self.kind].script}`")
         try:
             self._tok = tokenizers.Tokenizer.from_file(os.path.join(path, 'tokenizer.json'))
         except Exception as e:  # the hash matched, so meta.json's 'files' does not cover a broken tokenizer.json
@@ -106,7 +209,7 @@ class TrainedTokenizer:
     @functools.cached_property
     def _bytes(self):
         pieces = [self._tok.id_to_token(j) for j in range(self.vocab_size)]
-        if self.kind == 'bpe':
+        if KINDS[self.kind].byte_level:
             table = _byte_of_char()
             return [p.encode() if j in (BOS_ID, EOS_ID) else bytes(table[c] for c in p) for j, p in enumerate(pieces)]
         return [bytes([int(p[3:5], 16)]) if re.fullmatch(r'<0x[0-9A-F]{2}>', p) else p.encode() for p in pieces]
@@ -191,15 +294,14 @@ def load_tokenizer(path_or_name):
         raise SystemExit(f"{meta_path}: missing, so the tokenizer is unfinished; re-run `python tokenizer.py` "
                          f"with its config (finished tokenizers are skipped)")
     meta = read_meta(meta_path)
-    if meta['kind'] == 'btm':  # merges over the primitive BPE in the folder (btm.py trains it; never imported here)
-        from uniscale.btm_encoding import BTMTokenizer
-        return BTMTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
-    return TrainedTokenizer(path, meta)
+    load = hook(meta['kind'], 'load')
+    if 'primitive' in KINDS[meta['kind']].meta:  # merges over the stage-1 tokenizer in a subfolder
+        return load(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
+    return load(path, meta)
 
 
 # what every tokenizer's meta.json must hold, and of which type (a bool is no int here)
 META_KEYS = {'kind': str, 'name': str, 'vocab_size': int, 'bos_id': int, 'eos_id': int, 'files': list, 'hash': str}
-BTM_KEYS = {'n_base': int, 'primitive': str}
 
 
 def read_meta(meta_path):
@@ -212,17 +314,13 @@ def read_meta(meta_path):
         raise SystemExit(f"{meta_path}: corrupt tokenizer meta.json ({str(e)[:100]}); {RETRAIN}") from None
     if not isinstance(meta, dict):
         raise SystemExit(f"{meta_path}: holds a JSON {type(meta).__name__}, not the tokenizer's record; {RETRAIN}")
-    need = {**META_KEYS, **(BTM_KEYS if meta.get('kind') == 'btm' else {})}
-    for key, kind in need.items():
-        value = meta.get(key)
-        if key not in meta or not isinstance(value, kind) or isinstance(value, bool):
-            got = 'missing' if key not in meta else f"{type(value).__name__} {str(value)[:40]!r}"
-            raise SystemExit(f"{meta_path}: '{key}' must be {'a' if kind is not int else 'an'} {kind.__name__} "
-                             f"({got}): incomplete or edited tokenizer meta.json; {RETRAIN}")
-    if meta['kind'] not in ('bpe', 'unigram', 'btm'):
-        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram or btm: {RETRAIN}")
+    check_types(meta, META_KEYS, meta_path)
+    if meta['kind'] not in KINDS:
+        raise SystemExit(f"{meta_path}: unknown kind {meta['kind'][:40]!r}; expected one of "
+                         f"{', '.join(KINDS)}: {RETRAIN}")
+    check_types(meta, KINDS[meta['kind']].meta, meta_path)
     bad = [f for f in meta['files'] if not isinstance(f, str) or not f or os.path.isabs(f) or '..' in f.split('/')]
-    if bad or (meta['kind'] != 'btm' and 'tokenizer.json' not in meta['files']):
+    if bad or set(KINDS[meta['kind']].files) - set(meta['files']):
         raise SystemExit(f"{meta_path}: 'files' must name the tokenizer's files inside its folder (got "
                          f"{meta['files']!r}); {RETRAIN}")
     if meta['vocab_size'] <= max(meta['bos_id'], meta['eos_id']) or min(meta['bos_id'], meta['eos_id']) < 0:
@@ -231,8 +329,15 @@ def read_meta(meta_path):
     return meta
 
 
-# the ids every tokenizer of a kind holds before it learns anything: 256 bytes + the specials (unigram: + unk)
-MIN_VOCAB = {'bpe': 256 + 2, 'unigram': 256 + 3 + 1}
+def check_types(meta, need, meta_path):
+    """Each key of need ({key: type}) is in meta with a value of its type (a bool is no int)."""
+    for key, kind in need.items():
+        value = meta.get(key)
+        if key not in meta or not isinstance(value, kind) or isinstance(value, bool):
+            got = 'missing' if key not in meta else f"{type(value).__name__} {str(value)[:40]!r}"
+            article = 'a' if kind is not int else 'an'
+            raise SystemExit(f"{meta_path}: '{key}' must be {article} {kind.__name__} ({got}): "
+                             f"incomplete or edited tokenizer meta.json; {RETRAIN}")
 
 
 def check_vocab_size(algorithm, vocab_size, where):
