@@ -192,3 +192,22 @@ def test_an_edited_merges_file_is_refused_in_one_line(trained, tmp_path):
     (copy / 'merges.json').write_text(json.dumps(m))
     with pytest.raises(SystemExit, match='do not match the hash'):
         tokenization.load_tokenizer(str(copy))
+
+
+def test_the_export_gives_the_projects_ids_through_autotokenizer(trained, tmp_path):
+    """The remote-code export (hf_remote_boundless.py): ids, decoding and the README's reason."""
+    from transformers import AutoTokenizer
+
+    import export_hf
+    from test_export_hf import tiny_ckpt
+    texts, path = trained
+    ours = tokenization.load_tokenizer(path)
+    out = export_hf.export(tiny_ckpt(ours.vocab_size), str(tmp_path / 'hf'), path,
+                           probe=ADVERSARIAL + texts[:20])
+    hf = AutoTokenizer.from_pretrained(out, trust_remote_code=True)
+    new = english(20, 11) + ADVERSARIAL
+    for text, ids in zip(new, ours.encode_batch(new)):
+        assert hf.encode(text) == ids and hf.decode(ids) == text
+    assert any(i >= TRAIN_BASE for ids in ours.encode_batch(new) for i in ids)  # supermerges were exercised
+    assert 'hf_remote_boundless.py' in open(os.path.join(out, 'README.md')).read()
+    assert sorted(os.listdir(tmp_path)) == ['hf']

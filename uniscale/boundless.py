@@ -209,6 +209,7 @@ class BoundlessTokenizer:
         for a, b in self.merges:
             self.parts.append(self.parts[a] + self.parts[b])
         self.segmenter = Segmenter(primitive, m['pretokenize_pattern'], m['superword_pattern'])
+        self.record = {k: m[k] for k in ('n_base', 'merges', 'superword_pattern', 'pretokenize_pattern')}
         self._engine, self._runs = merge_engine(self.n_base, self.merges), {}
 
     def _merged(self, keys):
