@@ -53,7 +53,7 @@ import numpy as np
 
 import configurator
 import tokenizer
-from uniscale import atomic, locks, primitive_stream, tokenization, vocab_compare
+from uniscale import atomic, boundless, locks, primitive_stream, tokenization, vocab_compare
 from uniscale.atomic import disk_errors, remove_quietly, remove_stale_temps, write_atomic
 from uniscale.btm_encoding import Chain, btm_hash, group_packed
 from uniscale.identity import differences
@@ -70,6 +70,8 @@ n_base = 4096                # primitive BPE vocabulary, specials included
 vocab_size = 16384           # primitive + merged tokens
 min_frequency = 2            # for the primitive BPE and for the merges
 max_words = 0                # constraint: whitespace-separated words per merged token; 0 = no limit
+method = 'btm'               # 'btm' | 'boundless' (BoundlessBPE, uniscale/boundless.py: folder boundless-{vocab}k)
+max_pretokens = 0            # boundless: pretokens one token may span; 0 = no limit (the authors' default)
 boundaries = []              # constraint: tokens holding one of these strings never merge, e.g. ['\n']
 max_tok_bytes = 0            # of UTF-8 text: a seeded random sample of the tok split's documents; 0 = all of it
 sample_seed = 0              # which documents max_tok_bytes samples
@@ -319,7 +321,9 @@ def release_freed_memory():
         pass
 
 
-def default_name(n_base, vocab_size):
+def default_name(n_base, vocab_size, method='btm'):
+    if method == 'boundless':  # boundless-16k: its phase-1 n_base is a setting in meta.json
+        return boundless.default_name(vocab_size, tokenization.tokenizer_name)
     return tokenization.tokenizer_name('btm', n_base) + tokenization.tokenizer_name('', vocab_size)  # btm-4k + -16k
 
 
@@ -344,13 +348,14 @@ def check_name(name, n_base, vocab_size):
 
 
 def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_words=0, boundaries=(), corpus='',
-          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None, trained_on=None):
+          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None, trained_on=None,
+          method='btm', max_pretokens=0):
     """Train a BTM into out_path and load it. texts: a list of strings, or a function that returns an iterable of
     them (called twice, for the primitive BPE and for encoding: a split is streamed, never held). sample: what
     texts are of their split, for meta.json (sample_split's; a list's is 'all' of it). trained_on: the split's
     {corpus, split, sha256} (train_command's); with it the primitive and its encoding are kept for a resume."""
     check_sizes(n_base, vocab_size)
-    name = name or default_name(n_base, vocab_size)
+    name = name or default_name(n_base, vocab_size, method)
     if not callable(texts):
         texts = list(texts)
         sample = sample or {'sample': 'all', 'seed': None, 'n_docs': len(texts),
@@ -361,8 +366,12 @@ def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_w
     shutil.rmtree(tmp, ignore_errors=True)
     resume = f"{out_path.rstrip('/')}.resume" if trained_on else None
     try:  # the files go to a temp folder moved into place at the end, so a half-written BTM is never seen
-        _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name,
-                    progress, batch_docs, settings, num_proc, sample, out_path, resume, trained_on)
+        if method == 'boundless':
+            _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name,
+                                  progress, batch_docs, settings, sample, resume, trained_on)
+        else:
+            _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name,
+                        progress, batch_docs, settings, num_proc, sample, out_path, resume, trained_on)
         with disk_errors(out_path):
             move_into_place(tmp, out_path)
     finally:  # a failure or a kill (SIGTERM is a KeyboardInterrupt in btm.py) leaves no temp; .resume/ stays
@@ -400,6 +409,17 @@ def kept_encoding(resume, settings, trained_on):
             return prim, ((z['ids'], z['lengths']) if str(z['primitive_hash']) == prim.hash else None)
     except (OSError, ValueError, KeyError):  # the encoding had not finished (or is damaged): encode again
         return prim, None
+
+
+def _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name,
+                          progress, batch_docs, settings, sample, resume, trained_on):
+    """method='boundless' (uniscale/boundless.py), handed tokenizer.train_bpe and this file's merge engine; its
+    phase-1 BPE is kept in resume/ (as a BTM's primitive is), so a stopped run resumes at the runs."""
+    prim_settings = {'n_base': n_base, 'min_frequency': min_frequency, 'sample': sample}
+    kept = kept_encoding(resume, prim_settings, trained_on)[0] if resume else None
+    boundless.train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name, progress,
+                         batch_docs, settings, sample, trained_on, tokenizer.train_bpe, learn_merges_detailed,
+                         primitive=kept, primitive_dir=resume and os.path.join(resume, 'primitive'))
 
 
 def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name, progress,
@@ -466,14 +486,15 @@ def load(path):
     if not os.path.isfile(os.path.join(path, 'meta.json')):
         raise SystemExit(f"{path}: no meta.json, so the BTM is unfinished; re-run `python btm.py` with its config")
     tok = tokenization.load_tokenizer(path)
-    if tok.kind != 'btm':
+    if tok.kind not in ('btm', 'boundless'):
         raise SystemExit(f"{path}: holds a {tok.kind} tokenizer, not a BTM; point at a folder btm.py wrote")
     return tok
 
 
 # ---------------------------------------------------------------- commands
 def btm_path(cfg):
-    return os.path.join(cfg['out_dir'], cfg['name'] or default_name(cfg['n_base'], cfg['vocab_size']))
+    return os.path.join(cfg['out_dir'], cfg['name'] or default_name(cfg['n_base'], cfg['vocab_size'],
+                                                                    cfg['method']))
 
 
 def train_command(cfg):
@@ -481,6 +502,8 @@ def train_command(cfg):
     check_name(cfg['name'], cfg['n_base'], cfg['vocab_size'])
     path, split = btm_path(cfg), os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl')
     keys = ['corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_words', 'boundaries', 'max_tok_bytes']
+    if cfg['method'] == 'boundless':  # a BTM's settings stay as they were, so its finished folders still match
+        keys = ['method', 'corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_pretokens', 'max_tok_bytes']
     settings = json.loads(json.dumps({k: cfg[k] for k in keys + ['sample_seed'] * bool(cfg['max_tok_bytes'])}))
     trained_on = tokenizer.split_identity(cfg['corpus_dir'], cfg['corpus'], 'tok')
     with tokenizer.training_folder(path):
@@ -495,8 +518,13 @@ def train_command(cfg):
               f"{sample['n_docs']:,} of {sample['split_n_docs']:,} documents, {sample['n_bytes']:,} bytes")
         tok = train(texts, path, cfg['n_base'], cfg['vocab_size'], cfg['min_frequency'], cfg['max_words'],
                     cfg['boundaries'], cfg['corpus'], os.path.basename(path), cfg['progress'],
-                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1, sample, trained_on)
+                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1, sample, trained_on,
+                    cfg['method'], cfg['max_pretokens'])
     tr = tok.meta['train']
+    if cfg['method'] == 'boundless':
+        print(f"{path}: {tok.vocab_size:,} ids; {tr['n_runs']:,} runs ({tr['n_runs_distinct']:,} distinct); "
+              f"seconds {tr['seconds']}")
+        return
     print(f"{path}: {tok.vocab_size:,} ids; {tr['n_tokens_primitive']:,} primitive tokens -> "
           f"{tr['n_tokens_merged']:,}; seconds {tr['seconds']}")
 

@@ -215,3 +215,24 @@ def test_the_export_gives_the_projects_ids_through_autotokenizer(trained, tmp_pa
     assert any(i >= TRAIN_BASE for ids in ours.encode_batch(new) for i in ids)  # supermerges were exercised
     assert 'hf_remote_boundless.py' in open(os.path.join(out, 'README.md')).read()
     assert sorted(os.listdir(tmp_path)) == ['hf']
+
+
+def test_btm_py_trains_boundless_into_its_folder_and_skips_it_when_unchanged(tmp_path, capsys):
+    import configurator
+    os.makedirs(tmp_path / 'corpus' / 'toy')
+    texts = FIXTURES['english'] * 3 + FIXTURES['scripts']
+    with open(tmp_path / 'corpus' / 'toy' / 'tok.jsonl', 'w') as f:
+        f.writelines(json.dumps({'text': t}) + '\n' for t in texts)
+    cfg = configurator.defaults(btm)
+    cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path / 'tok'), n_base=1200,
+               vocab_size=1600, progress=False, num_proc=1, method='boundless', max_pretokens=3)
+    btm.train_command(cfg)
+    path = tmp_path / 'tok' / 'boundless-1600'
+    tok = tokenization.load_tokenizer(str(path))
+    meta = json.load(open(path / 'meta.json'))
+    assert (tok.kind, tok.vocab_size, meta['settings']['max_pretokens']) == ('boundless', 1600, 3)
+    assert meta['trained_on']['sha256'] and not os.path.exists(str(path) + '.resume')
+    spans = [len(tokenization.pretokenize(tok.token_bytes(i).decode())) for i in range(1200, 1600)]
+    assert max(spans) == 3  # a cap that binds
+    btm.train_command(cfg)
+    assert 'already trained, skipping' in capsys.readouterr().out

@@ -25,6 +25,7 @@ import collections
 import hashlib
 import json
 import os
+import shutil
 import time
 from array import array
 
@@ -146,14 +147,18 @@ def learn_supermerges(texts, primitive, n_merges, learn_merges_detailed, min_fre
 
 def train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name, progress,
                batch_docs, settings, sample, trained_on, train_bpe, learn_merges_detailed,
-               superword_pattern=SUPERWORD_PATTERN):
+               superword_pattern=SUPERWORD_PATTERN, primitive=None, primitive_dir=None):
     """Write a BoundlessBPE's files (primitive/, merges.json, meta.json last) into the folder tmp. text_again()
     gives the texts anew (read twice: phase 1, then the runs). train_bpe: tokenizer.py's; learn_merges_detailed:
-    btm.py's (handed in by btm.py)."""
+    btm.py's (handed in by btm.py). primitive: a phase 1 kept by a stopped run (else trained into primitive_dir,
+    default tmp/primitive); it is copied into tmp."""
     t0 = time.time()
     prim_settings = {'n_base': n_base, 'min_frequency': min_frequency, 'sample': sample}
-    prim = train_bpe(text_again(), n_base, os.path.join(tmp, 'primitive'), min_frequency, f"{name}-primitive",
-                     corpus, trained_on=trained_on, settings=prim_settings)
+    prim = primitive or train_bpe(text_again(), n_base, primitive_dir or os.path.join(tmp, 'primitive'),
+                                  min_frequency, f"{name}-primitive", corpus, trained_on=trained_on,
+                                  settings=prim_settings)
+    if os.path.abspath(prim.path) != os.path.abspath(os.path.join(tmp, 'primitive')):
+        shutil.copytree(prim.path, os.path.join(tmp, 'primitive'))
     t1 = time.time()
     merges, counts, stats = learn_supermerges(text_again(), prim, vocab_size - n_base, learn_merges_detailed,
                                               min_frequency, max_pretokens, superword_pattern, progress,
