@@ -33,7 +33,7 @@ import numpy as np
 import regex
 
 from uniscale.atomic import write_atomic
-from uniscale.btm_encoding import CHAR0, apply_merges, merge_engine
+from uniscale.btm_encoding import CHAR0, Chain, apply_merges, merge_engine
 
 SUPERWORD_PATTERN = r'\p{L}'  # a pretoken may join a superword when its text holds a letter (fastboundlessbpe's)
 MERGES_FILE = 'merges.json'
@@ -62,15 +62,18 @@ class PieceIndex(dict):
 
 
 class Segmenter:
-    """Step 2 for one phase-1 tokenizer: texts -> pretoken numbers, each distinct pretoken encoded once."""
+    """Step 2 for one phase-1 tokenizer: texts -> pretoken numbers, each distinct pretoken encoded once.
+    with_ids=False (training) encodes only the pretokens that may be one token (their bytes are a token's, their text
+    matches the superword pattern): a pretoken encoded as one token is that token's bytes, so no other can be."""
 
-    def __init__(self, primitive, pretokenize_pattern, superword_pattern=SUPERWORD_PATTERN):
-        self.primitive = primitive
+    def __init__(self, primitive, pretokenize_pattern, superword_pattern=SUPERWORD_PATTERN, with_ids=True):
+        self.primitive, self.with_ids = primitive, with_ids
         self.findall = regex.compile(pretokenize_pattern).findall
         self.word = regex.compile(superword_pattern).search if superword_pattern else None
         self.index = PieceIndex()
-        self.blob = []  # per pretoken number: its phase-1 ids as int32 bytes
+        self.blob = []  # with_ids: per pretoken number, its phase-1 ids as int32 bytes
         self.single = array('i')  # per pretoken number: its one phase-1 id if eligible, else -1
+        self.vocab = None if with_ids else {primitive.token_bytes(i): i for i in range(primitive.vocab_size)}
 
     def numbers(self, texts):
         """One int32 array: each text's pretoken numbers followed by -1."""
@@ -78,11 +81,18 @@ class Segmenter:
         for t in texts:
             flat.extend(map(get, self.findall(t)))
             flat.append(-1)
-        new = self.index.texts[len(self.blob):]
-        for piece, ids in zip(new, self.primitive.encode_batch(new)):
-            self.blob.append(np.asarray(ids, dtype=np.int32).tobytes())
-            one = len(ids) == 1 and (self.word is None or self.word(piece) is not None)
-            self.single.append(ids[0] if one else -1)
+        new = self.index.texts[len(self.single):]
+        word = self.word or (lambda piece: True)
+        if self.with_ids:
+            for piece, ids in zip(new, self.primitive.encode_batch(new)):
+                self.blob.append(np.asarray(ids, dtype=np.int32).tobytes())
+                self.single.append(ids[0] if len(ids) == 1 and word(piece) is not None else -1)
+            return np.frombuffer(flat, dtype=np.int32)
+        at = len(self.single)
+        self.single.extend([-1] * len(new))
+        maybe = [j for j, piece in enumerate(new) if piece.encode('utf-8') in self.vocab and word(piece) is not None]
+        for j, ids in zip(maybe, self.primitive.encode_batch([new[j] for j in maybe])):
+            self.single[at + j] = ids[0] if len(ids) == 1 else -1
         return np.frombuffer(flat, dtype=np.int32)
 
     def runs(self, flat):
@@ -109,14 +119,16 @@ def batches(texts, n):
 
 
 def count_runs(seg, texts, batch_docs=1000):
-    """Step 2 over all texts: the distinct runs (int32 arrays of phase-1 ids) and how often each occurs."""
+    """Step 2 over all texts: the distinct runs end to end (int32 phase-1 ids), their lengths and how often each
+    occurs."""
     counts = collections.Counter()
     for batch in batches(texts, batch_docs):
         single, starts, ends = seg.runs(seg.numbers(batch))
         raw = single.tobytes()
         counts.update(raw[4 * s:4 * e] for s, e in zip(starts.tolist(), ends.tolist()))
-    units = [np.frombuffer(k, dtype=np.int32) for k in counts]
-    return units, np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    lengths = np.fromiter(map(len, counts), dtype=np.int64, count=len(counts)) // 4
+    weights = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    return np.frombuffer(b''.join(counts), dtype=np.int32), lengths, weights
 
 
 def pretoken_cap(max_pretokens, pretokenize_pattern):
@@ -133,15 +145,16 @@ def learn_supermerges(texts, primitive, n_merges, learn_merges_detailed, min_fre
     """Steps 2-3: (merges, counts at merge time, stats) of phase 2 over texts (an iterable of strings) for a
     trained phase-1 BPE. learn_merges_detailed: btm.py's shared merge engine (handed in: the import direction)."""
     pattern = primitive.meta['pretokenize_pattern']
-    seg = Segmenter(primitive, pattern, superword_pattern)
-    units, weights = count_runs(seg, texts, batch_docs)
+    seg = Segmenter(primitive, pattern, superword_pattern, with_ids=False)
+    flat, lengths, weights = count_runs(seg, texts, batch_docs)
     n_base = primitive.vocab_size
     allow = pretoken_cap(max_pretokens, pattern)
     tb = [primitive.token_bytes(i) for i in range(n_base)] if allow else None
-    res = learn_merges_detailed(units, n_base, n_merges, min_frequency, token_bytes=tb, allow=allow,
-                                weights=weights, progress=progress, segmentation=False)
-    stats = {'n_pretokens_distinct': len(seg.blob), 'n_runs_distinct': len(units),
-             'n_runs': int(weights.sum()), 'n_run_pretokens': int(sum(len(u) * w for u, w in zip(units, weights)))}
+    chain = Chain(flat, n_base, n_base + n_merges, lengths, weights)
+    res = learn_merges_detailed(chain, n_base, n_merges, min_frequency, token_bytes=tb, allow=allow,
+                                progress=progress, segmentation=False)
+    stats = {'n_pretokens_distinct': len(seg.single), 'n_runs_distinct': len(lengths),
+             'n_runs': int(weights.sum()), 'n_run_pretokens': int(lengths @ weights)}
     return res['merges'], res['counts'], stats
 
 
