@@ -145,7 +145,7 @@ def test_encoding_new_text_applies_merges_in_rank_order(trained):
     """Text never trained on: each run gets the lowest-rank merge present, leftmost first, until none is left."""
     texts, path = trained
     tok = tokenization.load_tokenizer(path)
-    new = english(40, 5) + [d['text'] for d in generate.generate_documents(8_000, seed=7)]
+    new = english(40, 5) + [d['text'] for d in generate.generate_documents(8_000, seed=7)] + traps(tok)
     got = tok.encode_batch(new)
     assert got == rank_order(tok, new, {p: r for r, p in enumerate(tok.merges)})
     assert sum(map(len, got)) < sum(len(p) for d in phase1_docs(tok.primitive, new) for p in d)
@@ -198,6 +198,19 @@ def test_an_edited_merges_file_is_refused_in_one_line(trained, tmp_path):
         tokenization.load_tokenizer(str(copy))
 
 
+def traps(tok, n=5):
+    """Texts where a supermerge (a, b) must NOT fire: b's text starts a longer pretoken that phase 1 encodes as b
+    and more (' of' + ' theory' with ' theory' = ' the' + 'ory')."""
+    out = []
+    for a, b in tok.merges:
+        if max(a, b) < tok.n_base:
+            left, right = tok.token_bytes(a).decode(), tok.token_bytes(b).decode() + 'qzxv'
+            if len(tokenization.pretokenize(right)) == 1 and tok.primitive.encode(right)[0] == b:
+                out.append(left + right)
+    assert len(out) >= n
+    return out[:n]
+
+
 def test_the_export_gives_the_projects_ids_through_autotokenizer(trained, tmp_path):
     """The remote-code export (hf_remote_boundless.py): ids, decoding and the README's reason."""
     from transformers import AutoTokenizer
@@ -209,7 +222,7 @@ def test_the_export_gives_the_projects_ids_through_autotokenizer(trained, tmp_pa
     out = export_hf.export(tiny_ckpt(ours.vocab_size), str(tmp_path / 'hf'), path,
                            probe=ADVERSARIAL + texts[:20])
     hf = AutoTokenizer.from_pretrained(out, trust_remote_code=True)
-    new = english(20, 11) + ADVERSARIAL
+    new = english(20, 11) + ADVERSARIAL + FIXTURES['scripts'][:10] + traps(ours)
     for text, ids in zip(new, ours.encode_batch(new)):
         assert hf.encode(text) == ids and hf.decode(ids) == text
     assert any(i >= TRAIN_BASE for ids in ours.encode_batch(new) for i in ids)  # supermerges were exercised
