@@ -70,8 +70,8 @@ n_base = 4096                # primitive BPE vocabulary, specials included
 vocab_size = 16384           # primitive + merged tokens
 min_frequency = 2            # for the primitive BPE and for the merges
 max_words = 0                # constraint: whitespace-separated words per merged token; 0 = no limit
-method = 'btm'               # 'btm' | 'boundless' (BoundlessBPE, uniscale/boundless.py: folder boundless-{vocab}k)
-max_pretokens = 0            # boundless: pretokens one token may span; 0 = no limit (the authors' default)
+method = 'btm'               # 'btm' | 'boundless' (uniscale/boundless.py: boundless-{vocab}k)
+max_pretokens = 0            # boundless: pretokens a token may span; 0 = no limit (as the authors)
 boundaries = []              # constraint: tokens holding one of these strings never merge, e.g. ['\n']
 max_tok_bytes = 0            # of UTF-8 text: a seeded random sample of the tok split's documents; 0 = all of it
 sample_seed = 0              # which documents max_tok_bytes samples
@@ -348,8 +348,8 @@ def check_name(name, n_base, vocab_size):
 
 
 def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_words=0, boundaries=(), corpus='',
-          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None, trained_on=None,
-          method='btm', max_pretokens=0):
+          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None,
+          trained_on=None, method='btm', max_pretokens=0):
     """Train a BTM into out_path and load it. texts: a list of strings, or a function that returns an iterable of
     them (called twice, for the primitive BPE and for encoding: a split is streamed, never held). sample: what
     texts are of their split, for meta.json (sample_split's; a list's is 'all' of it). trained_on: the split's
@@ -367,11 +367,13 @@ def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_w
     resume = f"{out_path.rstrip('/')}.resume" if trained_on else None
     try:  # the files go to a temp folder moved into place at the end, so a half-written BTM is never seen
         if method == 'boundless':
-            _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name,
-                                  progress, batch_docs, settings, sample, resume, trained_on)
+            _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens,
+                                  corpus, name, progress, batch_docs, settings, sample, resume,
+                                  trained_on)
         else:
-            _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name,
-                        progress, batch_docs, settings, num_proc, sample, out_path, resume, trained_on)
+            _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries,
+                        corpus, name, progress, batch_docs, settings, num_proc, sample, out_path,
+                        resume, trained_on)
         with disk_errors(out_path):
             move_into_place(tmp, out_path)
     finally:  # a failure or a kill (SIGTERM is a KeyboardInterrupt in btm.py) leaves no temp; .resume/ stays
@@ -411,15 +413,16 @@ def kept_encoding(resume, settings, trained_on):
         return prim, None
 
 
-def _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name,
-                          progress, batch_docs, settings, sample, resume, trained_on):
-    """method='boundless' (uniscale/boundless.py), handed tokenizer.train_bpe and this file's merge engine; its
-    phase-1 BPE is kept in resume/ (as a BTM's primitive is), so a stopped run resumes at the runs."""
+def _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus,
+                          name, progress, batch_docs, settings, sample, resume, trained_on):
+    """method='boundless' (uniscale/boundless.py), handed tokenizer.train_bpe and this file's merge
+    engine; its phase-1 BPE is kept in resume/ (as a BTM's primitive is) for a stopped run."""
     prim_settings = {'n_base': n_base, 'min_frequency': min_frequency, 'sample': sample}
     kept = kept_encoding(resume, prim_settings, trained_on)[0] if resume else None
-    boundless.train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name, progress,
-                         batch_docs, settings, sample, trained_on, tokenizer.train_bpe, learn_merges_detailed,
-                         primitive=kept, primitive_dir=resume and os.path.join(resume, 'primitive'))
+    boundless.train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus,
+                         name, progress, batch_docs, settings, sample, trained_on,
+                         tokenizer.train_bpe, learn_merges_detailed, primitive=kept,
+                         primitive_dir=resume and os.path.join(resume, 'primitive'))
 
 
 def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name, progress,
@@ -493,8 +496,8 @@ def load(path):
 
 # ---------------------------------------------------------------- commands
 def btm_path(cfg):
-    return os.path.join(cfg['out_dir'], cfg['name'] or default_name(cfg['n_base'], cfg['vocab_size'],
-                                                                    cfg['method']))
+    name = cfg['name'] or default_name(cfg['n_base'], cfg['vocab_size'], cfg['method'])
+    return os.path.join(cfg['out_dir'], name)
 
 
 def train_command(cfg):
@@ -502,8 +505,9 @@ def train_command(cfg):
     check_name(cfg['name'], cfg['n_base'], cfg['vocab_size'])
     path, split = btm_path(cfg), os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl')
     keys = ['corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_words', 'boundaries', 'max_tok_bytes']
-    if cfg['method'] == 'boundless':  # a BTM's settings stay as they were, so its finished folders still match
-        keys = ['method', 'corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_pretokens', 'max_tok_bytes']
+    if cfg['method'] == 'boundless':  # a BTM's settings stay as they were: its folders still match
+        keys = ['method', 'corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_pretokens',
+                'max_tok_bytes']
     settings = json.loads(json.dumps({k: cfg[k] for k in keys + ['sample_seed'] * bool(cfg['max_tok_bytes'])}))
     trained_on = tokenizer.split_identity(cfg['corpus_dir'], cfg['corpus'], 'tok')
     with tokenizer.training_folder(path):
@@ -518,12 +522,12 @@ def train_command(cfg):
               f"{sample['n_docs']:,} of {sample['split_n_docs']:,} documents, {sample['n_bytes']:,} bytes")
         tok = train(texts, path, cfg['n_base'], cfg['vocab_size'], cfg['min_frequency'], cfg['max_words'],
                     cfg['boundaries'], cfg['corpus'], os.path.basename(path), cfg['progress'],
-                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1, sample, trained_on,
-                    cfg['method'], cfg['max_pretokens'])
+                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1,
+                    sample, trained_on, cfg['method'], cfg['max_pretokens'])
     tr = tok.meta['train']
     if cfg['method'] == 'boundless':
-        print(f"{path}: {tok.vocab_size:,} ids; {tr['n_runs']:,} runs ({tr['n_runs_distinct']:,} distinct); "
-              f"seconds {tr['seconds']}")
+        print(f"{path}: {tok.vocab_size:,} ids; {tr['n_runs']:,} runs ({tr['n_runs_distinct']:,} "
+              f"distinct); seconds {tr['seconds']}")
         return
     print(f"{path}: {tok.vocab_size:,} ids; {tr['n_tokens_primitive']:,} primitive tokens -> "
           f"{tr['n_tokens_merged']:,}; seconds {tr['seconds']}")

@@ -1,10 +1,12 @@
 """
-BoundlessBPE speed against plain Hugging Face `tokenizers` BPE of the same final vocabulary, measured in the same run
-on the same text (issue 28: training <= 1.5x plain HF BPE's CPU seconds; encoding speed is reported):
-(a) training CPU seconds (this process, Rust threads included): plain HF BpeTrainer (the shared Split pre-tokenizer +
-    ByteLevel, no Python pass over the text) vs `btm.train(method='boundless')` (phase 1 tokenizer.train_bpe to
-    n_base, phase 2 supermerges over the distinct runs)
-(b) encoding MB per CPU second of all the text: HF encode_batch_fast of that BPE vs the BoundlessBPE encoder
+BoundlessBPE speed against plain Hugging Face `tokenizers` BPE of the same final vocabulary,
+measured in the same run on the same text (issue 28: training <= 1.5x plain HF BPE's CPU seconds;
+encoding speed is reported):
+(a) training CPU seconds (this process, Rust threads included): plain HF BpeTrainer (the shared
+    Split pre-tokenizer + ByteLevel, no Python pass over the text) vs `btm.train(method=
+    'boundless')` (phase 1 tokenizer.train_bpe to n_base, phase 2 over the distinct runs)
+(b) encoding MB per CPU second of all the text: HF encode_batch_fast of that BPE vs the
+    BoundlessBPE encoder
 
     python bench/boundless_speed.py --text=/tmp/text10.json          # a JSON list of documents
 """
@@ -25,7 +27,7 @@ import tokenizer  # noqa: E402
 
 text = '/tmp/text10.json'   # a JSON list of distinct documents
 vocab_size = 16384
-n_base = 12288              # BoundlessBPE's phase 1 (the default of config/boundless_tinystories.py)
+n_base = 12288              # BoundlessBPE's phase 1 (config/boundless_tinystories.py's)
 min_frequency = 2
 
 
@@ -46,7 +48,8 @@ def plain_hf_bpe(texts):
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
                                   special_tokens=[tokenizer.BOS, tokenizer.EOS],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
     tok.train_from_iterator(texts, trainer)
     return tok
 
@@ -61,11 +64,14 @@ if __name__ == '__main__':
     hf, hf_cpu, hf_wall = timed(plain_hf_bpe, texts)
     with tempfile.TemporaryDirectory() as d:
         bl, bl_cpu, bl_wall = timed(btm.train, texts, os.path.join(d, 'boundless'), n_base=n_base,
-                                    vocab_size=vocab_size, min_frequency=min_frequency, method='boundless')
-        print(f"(a) training: plain HF BPE-{vocab_size} {hf_cpu:.2f} CPU-s ({hf_wall:.2f} wall); BoundlessBPE "
-              f"{n_base}->{vocab_size} {bl_cpu:.2f} CPU-s ({bl_wall:.2f} wall): {bl_cpu / hf_cpu:.2f}x CPU, "
-              f"{bl_wall / hf_wall:.2f}x wall; its seconds {bl.meta['train']['seconds']}")
+                                    vocab_size=vocab_size, min_frequency=min_frequency,
+                                    method='boundless')
+        print(f"(a) training: plain HF BPE-{vocab_size} {hf_cpu:.2f} CPU-s ({hf_wall:.2f} wall); "
+              f"BoundlessBPE {n_base}->{vocab_size} {bl_cpu:.2f} CPU-s ({bl_wall:.2f} wall): "
+              f"{bl_cpu / hf_cpu:.2f}x CPU, {bl_wall / hf_wall:.2f}x wall; its seconds "
+              f"{bl.meta['train']['seconds']}")
         _, he_cpu, _ = timed(lambda: hf.encode_batch_fast(texts, add_special_tokens=False))
         _, be_cpu, be_wall = timed(bl.encode_batch, texts)
-        print(f"(b) encoding: HF BPE {mb / he_cpu:.2f} MB/CPU-s; BoundlessBPE {mb / be_cpu:.2f} MB/CPU-s "
-              f"({mb / be_wall:.2f} MB/s wall): {he_cpu / be_cpu:.2f}x HF's; load {os.getloadavg()[0]:.2f}")
+        print(f"(b) encoding: HF BPE {mb / he_cpu:.2f} MB/CPU-s; BoundlessBPE {mb / be_cpu:.2f} "
+              f"MB/CPU-s ({mb / be_wall:.2f} MB/s wall): {he_cpu / be_cpu:.2f}x HF's; load "
+              f"{os.getloadavg()[0]:.2f}")

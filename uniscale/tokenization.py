@@ -194,7 +194,7 @@ def load_tokenizer(path_or_name):
     if meta['kind'] == 'btm':  # merges over the primitive BPE in the folder (btm.py trains it; never imported here)
         from uniscale.btm_encoding import BTMTokenizer
         return BTMTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
-    if meta['kind'] == 'boundless':  # supermerges over the phase-1 BPE in the folder (btm.py trains it)
+    if meta['kind'] == 'boundless':  # supermerges over its phase-1 BPE (btm.py trains it)
         from uniscale.boundless import BoundlessTokenizer
         return BoundlessTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
     return TrainedTokenizer(path, meta)
@@ -223,8 +223,8 @@ def read_meta(meta_path):
             raise SystemExit(f"{meta_path}: '{key}' must be {'a' if kind is not int else 'an'} {kind.__name__} "
                              f"({got}): incomplete or edited tokenizer meta.json; {RETRAIN}")
     if meta['kind'] not in ('bpe', 'unigram', 'btm', 'boundless'):
-        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram, btm or boundless: "
-                         f"{RETRAIN}")
+        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram, btm "
+                         f"or boundless: {RETRAIN}")
     bad = [f for f in meta['files'] if not isinstance(f, str) or not f or os.path.isabs(f) or '..' in f.split('/')]
     if bad or (meta['kind'] not in ('btm', 'boundless') and 'tokenizer.json' not in meta['files']):
         raise SystemExit(f"{meta_path}: 'files' must name the tokenizer's files inside its folder (got "
