@@ -247,9 +247,9 @@ def test_the_export_gives_the_projects_ids_through_autotokenizer(trained, tmp_pa
     assert sorted(os.listdir(tmp_path)) == ['hf']
 
 
-def test_btm_py_trains_boundless_into_its_folder_and_skips_it_when_unchanged(tmp_path, capsys):
+def boundless_cfg(tmp_path):
     import configurator
-    os.makedirs(tmp_path / 'corpus' / 'toy')
+    os.makedirs(tmp_path / 'corpus' / 'toy', exist_ok=True)
     texts = FIXTURES['english'] * 3 + FIXTURES['scripts']
     with open(tmp_path / 'corpus' / 'toy' / 'tok.jsonl', 'w') as f:
         f.writelines(json.dumps({'text': t}) + '\n' for t in texts)
@@ -257,6 +257,11 @@ def test_btm_py_trains_boundless_into_its_folder_and_skips_it_when_unchanged(tmp
     cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path / 'tok'),
                n_base=1200, vocab_size=1600, progress=False, num_proc=1, method='boundless',
                max_pretokens=3)
+    return cfg
+
+
+def test_btm_py_trains_boundless_into_its_folder_and_skips_it_when_unchanged(tmp_path, capsys):
+    cfg = boundless_cfg(tmp_path)
     btm.train_command(cfg)
     path = tmp_path / 'tok' / 'boundless-1600'
     tok = tokenization.load_tokenizer(str(path))
@@ -267,3 +272,29 @@ def test_btm_py_trains_boundless_into_its_folder_and_skips_it_when_unchanged(tmp
     assert max(spans) == 3  # a cap that binds
     btm.train_command(cfg)
     assert 'already trained, skipping' in capsys.readouterr().out
+
+
+def test_a_boundless_stopped_in_phase_2_resumes_with_its_kept_phase_1(tmp_path, monkeypatch):
+    cfg = boundless_cfg(tmp_path)
+    btm.train_command(cfg)
+    done = tmp_path / 'tok' / 'boundless-1600'
+    want = json.load(open(done / 'merges.json'))
+    cfg['out_dir'] = str(tmp_path / 'again')
+    learn = btm.learn_merges_detailed
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(btm, 'learn_merges_detailed', stop)
+    with pytest.raises(KeyboardInterrupt):
+        btm.train_command(cfg)
+    kept = tmp_path / 'again' / 'boundless-1600.resume' / 'primitive'
+    assert os.path.isfile(kept / 'meta.json')
+    assert not [f for f in os.listdir(tmp_path / 'again') if f.endswith('.tmp')]
+
+    def no_phase_1(*a, **k):
+        raise AssertionError('phase 1 trained again')
+    monkeypatch.setattr(btm, 'learn_merges_detailed', learn)
+    monkeypatch.setattr(tokenizer, 'train_bpe', no_phase_1)
+    btm.train_command(cfg)
+    assert json.load(open(tmp_path / 'again' / 'boundless-1600' / 'merges.json')) == want
+    assert sorted(os.listdir(tmp_path / 'again')) == ['boundless-1600']
