@@ -298,3 +298,24 @@ def test_a_boundless_stopped_in_phase_2_resumes_with_its_kept_phase_1(tmp_path, 
     btm.train_command(cfg)
     assert json.load(open(tmp_path / 'again' / 'boundless-1600' / 'merges.json')) == want
     assert sorted(os.listdir(tmp_path / 'again')) == ['boundless-1600']
+
+
+def test_distinct_runs_equal_a_counter_and_a_hash_collision_stops(monkeypatch):
+    import numpy as np
+    rng = random.Random(0)
+    segs = [tuple(rng.choice([3, 5, 7]) for _ in range(rng.randint(2, 5))) for _ in range(300)]
+    values = np.array([t for s in segs for t in s] + [9], dtype=np.int32)
+    lengths = np.array([len(s) for s in segs], dtype=np.int64)
+    weights = np.array([rng.randint(1, 3) for _ in segs], dtype=np.int64)
+    flat, n, w = boundless.distinct(values, np.cumsum(lengths) - lengths, lengths, weights)
+    got, at = Counter(), 0
+    for length, weight in zip(n.tolist(), w.tolist()):
+        got[tuple(flat[at:at + length].tolist())] += weight
+        at += length
+    want = Counter()
+    for s, weight in zip(segs, weights.tolist()):
+        want[s] += weight
+    assert got == want and len(n) == len(want)
+    monkeypatch.setattr(boundless, 'HASH_BASES', (np.uint64(0), np.uint64(0)))  # every hash collides
+    with pytest.raises(RuntimeError, match='share their length and both 64-bit hashes'):
+        boundless.distinct(values, np.cumsum(lengths) - lengths, lengths, weights)

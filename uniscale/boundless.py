@@ -26,7 +26,6 @@ The algorithm (docs/DESIGN.md "Superword tokenizers" holds the rules the three m
 It imports no uniscale module that imports it back: tokenization.load_tokenizer hands the phase-1
 BPE in, and btm.py hands its trainer functions to `train_into` (the import direction of DESIGN.md).
 """
-import collections
 import hashlib
 import json
 import os
@@ -134,14 +133,53 @@ def batches(texts, n):
 def count_runs(seg, texts, batch_docs=1000):
     """Step 2 over all texts: the distinct runs end to end (int32 phase-1 ids), their lengths and
     how often each occurs."""
-    counts = collections.Counter()
+    parts = []
     for batch in batches(texts, batch_docs):
         single, starts, ends = seg.runs(seg.numbers(batch))
-        raw = single.tobytes()
-        counts.update(raw[4 * s:4 * e] for s, e in zip(starts.tolist(), ends.tolist()))
-    lengths = np.fromiter(map(len, counts), dtype=np.int64, count=len(counts)) // 4
-    weights = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-    return np.frombuffer(b''.join(counts), dtype=np.int32), lengths, weights
+        parts.append(distinct(single, starts, ends - starts, np.ones(len(starts), dtype=np.int64)))
+    if not parts:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    flat = np.concatenate([p[0] for p in parts])
+    lengths = np.concatenate([p[1] for p in parts])
+    weights = np.concatenate([p[2] for p in parts])
+    return distinct(flat, np.cumsum(lengths) - lengths, lengths, weights)
+
+
+HASH_BASES = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))  # odd 64-bit constants
+
+
+def distinct(values, starts, lengths, weights):
+    """The distinct segments values[s:s + n] with their summed weights, exactly: grouped by length
+    and two polynomial hashes (mod 2**64), then every segment compared with its group's first one,
+    so a hash collision stops training instead of merging two different runs. Returns (flat ids of
+    the distinct segments, their lengths, their weights)."""
+    if not len(starts):
+        return values[:0].astype(np.int32), lengths.astype(np.int64), weights.astype(np.int64)
+    first = np.cumsum(lengths) - lengths  # where each segment starts in the gathered order
+    k = np.arange(int(lengths.sum())) - np.repeat(first, lengths)  # index inside its segment
+    at = np.repeat(starts, lengths) + k
+    vals = values[at].astype(np.uint64) + np.uint64(1)
+    hashes = []
+    with np.errstate(over='ignore'):  # the hashes wrap around mod 2**64 on purpose
+        for base in HASH_BASES:
+            powers = np.cumprod(np.full(int(lengths.max()), base, dtype=np.uint64))
+            hashes.append(np.add.reduceat(vals * powers[k], first))
+    order = np.lexsort((hashes[1], hashes[0], lengths))
+    keys = [lengths[order], hashes[0][order], hashes[1][order]]
+    new = np.zeros(len(order), dtype=bool)
+    new[0] = True
+    for key in keys:
+        new[1:] |= key[1:] != key[:-1]
+    group_first = np.flatnonzero(new)
+    rep = np.empty(len(order), dtype=np.int64)
+    rep[order] = order[group_first][np.cumsum(new) - 1]  # each segment's group's first segment
+    if not (values[np.repeat(starts[rep], lengths) + k] == values[at]).all():
+        raise RuntimeError("boundless: two different runs share their length and both 64-bit "
+                           "hashes; report this line (another pair of HASH_BASES resolves it)")
+    keep = order[group_first]
+    n = lengths[keep]
+    out = values[np.repeat(starts[keep], n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)]
+    return out.astype(np.int32), n.astype(np.int64), np.add.reduceat(weights[order], group_first)
 
 
 def pretoken_cap(max_pretokens, pretokenize_pattern):
