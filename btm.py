@@ -156,7 +156,7 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
     n_pos = len(chain.val)
     min_count = max(min_frequency, 1)
     tb, ok = pair_rule(token_bytes, width, max_words, boundaries, allow, on_merge)
-    constrained = tb is not None
+    constrained = ok is not None
     weigh = lambda first, n, starts: n if wt is None else np.add.reduceat(wt[starts], first) if len(first) else n
 
     # every counted pair gets a slot: its count lives in count[slot]; slot_at[i] is the slot of the pair starting at
@@ -196,7 +196,7 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
         if not heap:
             break
         c, key, s = heapq.heappop(heap)
-        if allow is not None and not ok(key):  # refused since it was counted: never merged
+        if allow is not None and not allow(tb[key // width], tb[key % width]):  # never merged: a monotone rule
             count[s] = 0  # below min_count for good, whatever it loses later
             continue
         c, (a, b), m = -c, divmod(key, width), n_base + len(merges)
@@ -255,14 +255,16 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
 
 
 def pair_rule(token_bytes, width, max_words, boundaries, allow, on_merge):
-    """(tb, ok): the bytes of every id so far (None: no rule applies) and ok(key) -> may the pair merge?"""
+    """(tb, ok): the bytes of every id so far (None: no rule needs them) and ok(key) -> may the pair be counted at
+    all (max_words, boundaries; None: neither set), checked when a pair is born. `allow` is checked only just before
+    a merge: a monotone rule refuses then whatever it would have refused earlier, in far fewer calls."""
     rules = allow is not None or on_merge is not None
     if rules and token_bytes is None:
         raise ValueError("btm: allow and on_merge need token_bytes (the bytes of the n_base ids)")
-    if token_bytes is None or not (max_words or boundaries or rules):
-        return None, lambda key: True
-    tb = list(token_bytes)
-    return tb, lambda key: allowed(tb[key // width], tb[key % width], max_words, boundaries, allow)
+    tb = list(token_bytes) if token_bytes is not None and (max_words or boundaries or rules) else None
+    if tb is None or not (max_words or boundaries):
+        return tb, None
+    return tb, lambda key: allowed(tb[key // width], tb[key % width], max_words, boundaries)
 
 
 def first_slots(chain, width, min_count, ok, constrained, weigh):
