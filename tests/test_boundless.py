@@ -319,3 +319,11 @@ def test_distinct_runs_equal_a_counter_and_a_hash_collision_stops(monkeypatch):
     monkeypatch.setattr(boundless, 'HASH_BASES', (np.uint64(0), np.uint64(0)))  # every hash collides
     with pytest.raises(RuntimeError, match='share their length and both 64-bit hashes'):
         boundless.distinct(values, np.cumsum(lengths) - lengths, lengths, weights)
+
+
+def test_a_boundless_name_that_reads_as_other_sizes_is_refused():
+    with pytest.raises(SystemExit, match="names other sizes"):
+        btm.check_name('boundless-16k', 12288, 2000, 'boundless')
+    btm.check_name('boundless-16k', 12288, 16384, 'boundless')
+    with pytest.raises(SystemExit, match="method='boundless' has its own rules"):
+        btm.check_method({'method': 'boundless', 'max_words': 4, 'boundaries': []})
