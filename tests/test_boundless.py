@@ -327,3 +327,12 @@ def test_a_boundless_name_that_reads_as_other_sizes_is_refused():
     btm.check_name('boundless-16k', 12288, 16384, 'boundless')
     with pytest.raises(SystemExit, match="method='boundless' has its own rules"):
         btm.check_method({'method': 'boundless', 'max_words': 4, 'boundaries': []})
+
+
+def test_the_encoders_cache_is_bounded_and_its_reset_changes_no_id(trained, monkeypatch):
+    texts, path = trained
+    tok = tokenization.load_tokenizer(path)
+    want = tok.encode_batch(texts)
+    monkeypatch.setattr(boundless, 'MAX_CACHED_PRETOKENS', 10)
+    assert [tok.encode(t) for t in texts] == want
+    assert len(tok.segmenter.blob) < 300

@@ -29,6 +29,7 @@ BPE in, and btm.py hands its trainer functions to `train_into` (the import direc
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from array import array
@@ -42,6 +43,7 @@ from uniscale.btm_encoding import CHAR0, Chain, apply_merges, merge_engine
 # a pretoken may join a superword when its text holds a letter (fastboundlessbpe's merge pattern)
 SUPERWORD_PATTERN = r'\p{L}'
 MERGES_FILE = 'merges.json'
+MAX_CACHED_PRETOKENS = 2_000_000  # distinct pretokens the encoder keeps encoded (~100 B each)
 
 
 def default_name(vocab_size, size_name):
@@ -234,7 +236,8 @@ def train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens
                                               superword_pattern, progress, batch_docs)
     t2 = time.time()
     if len(merges) < vocab_size - n_base:  # as train_bpe: a boundless-16k must have 16,384 ids
-        raise SystemExit(f"{tmp}: BoundlessBPE stopped at {n_base + len(merges):,} of vocab_size="
+        where = re.sub(r'\.\d+\.tmp$', '', tmp)  # the folder being written, not its temp name
+        raise SystemExit(f"{where}: BoundlessBPE stopped at {n_base + len(merges):,} of vocab_size="
                          f"{vocab_size:,} ids (no pair of one-token pretokens left seen >= "
                          f"{min_frequency} times); train on more text, raise n_base or lower "
                          f"vocab_size")
@@ -287,7 +290,8 @@ class BoundlessTokenizer:
         self.parts = [(i,) for i in range(self.n_base)]  # every id as phase-1 ids
         for a, b in self.merges:
             self.parts.append(self.parts[a] + self.parts[b])
-        self.segmenter = Segmenter(primitive, m['pretokenize_pattern'], m['superword_pattern'])
+        self.patterns = m['pretokenize_pattern'], m['superword_pattern']
+        self.segmenter = Segmenter(primitive, *self.patterns)
         keys = ('n_base', 'merges', 'superword_pattern', 'pretokenize_pattern')
         self.record = {k: m[k] for k in keys}  # what the export's remote code reads
         self._engine, self._runs = merge_engine(self.n_base, self.merges), {}
@@ -309,6 +313,8 @@ class BoundlessTokenizer:
                           for k, ids in zip(new, out))
 
     def encode_batch(self, texts):
+        if len(self.segmenter.blob) > MAX_CACHED_PRETOKENS:  # bound the memory of a long encoding job
+            self.segmenter = Segmenter(self.primitive, *self.patterns)
         seg = self.segmenter
         flat = seg.numbers(texts)
         single, starts, ends = seg.runs(flat)
