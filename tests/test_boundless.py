@@ -316,7 +316,7 @@ def test_distinct_runs_equal_a_counter_and_a_hash_collision_stops(monkeypatch):
     for s, weight in zip(segs, weights.tolist()):
         want[s] += weight
     assert got == want and len(n) == len(want)
-    monkeypatch.setattr(boundless, 'HASH_BASES', (np.uint64(0), np.uint64(0)))  # every hash collides
+    monkeypatch.setattr(boundless, 'HASH_BASES', (np.uint64(0), np.uint64(0)))  # all collide
     with pytest.raises(RuntimeError, match='share their length and both 64-bit hashes'):
         boundless.distinct(values, np.cumsum(lengths) - lengths, lengths, weights)
 

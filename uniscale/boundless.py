@@ -180,7 +180,8 @@ def distinct(values, starts, lengths, weights):
                            "hashes; report this line (another pair of HASH_BASES resolves it)")
     keep = order[group_first]
     n = lengths[keep]
-    out = values[np.repeat(starts[keep], n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)]
+    inside = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    out = values[np.repeat(starts[keep], n) + inside]
     return out.astype(np.int32), n.astype(np.int64), np.add.reduceat(weights[order], group_first)
 
 
@@ -313,7 +314,7 @@ class BoundlessTokenizer:
                           for k, ids in zip(new, out))
 
     def encode_batch(self, texts):
-        if len(self.segmenter.blob) > MAX_CACHED_PRETOKENS:  # bound the memory of a long encoding job
+        if len(self.segmenter.blob) > MAX_CACHED_PRETOKENS:  # bound a long encoding job's memory
             self.segmenter = Segmenter(self.primitive, *self.patterns)
         seg = self.segmenter
         flat = seg.numbers(texts)
