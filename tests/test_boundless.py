@@ -336,3 +336,19 @@ def test_the_encoders_cache_is_bounded_and_its_reset_changes_no_id(trained, monk
     monkeypatch.setattr(boundless, 'MAX_CACHED_PRETOKENS', 10)
     assert [tok.encode(t) for t in texts] == want
     assert len(tok.segmenter.blob) < 300
+
+
+def test_a_stock_flat_merge_list_gives_other_ids_so_the_export_is_remote_code(trained):
+    """What a stock tokenizer.json can say, phase 1's merges then the supermerges as one flat list
+    behind SuperBPE's coarse split (uniscale/superbpe.stage2_json), fires a supermerge inside a
+    longer pretoken: the trap texts get other ids than BoundlessBPE's own."""
+    import tokenizers
+
+    from uniscale import superbpe
+    texts, path = trained
+    tok = tokenization.load_tokenizer(path)
+    prim_json = json.load(open(os.path.join(path, 'primitive', 'tokenizer.json')))
+    stock = tokenizers.Tokenizer.from_str(superbpe.stage2_json(prim_json, tok.merges))
+    stock.encode_special_tokens = True
+    trap = traps(tok)
+    assert all(stock.encode(t, add_special_tokens=False).ids != tok.encode(t) for t in trap)
