@@ -6,7 +6,7 @@ the encoder uniscale.tokenization.load_tokenizer returns.
 
     python btm.py config/btm_demo.py --method=boundless --n_base=1000   # -> .../boundless-2k/
 
-The algorithm (docs/DESIGN.md "Superword tokenizers" holds the rules the three methods share):
+The algorithm (docs/DESIGN.md "Merge rules" holds the rules the three methods share):
 1. Phase 1: the project's byte-level BPE (tokenizer.train_bpe, the shared pre-tokenizer) with n_base
    ids.
 2. Each document is cut into pretokens by the shared pattern and each pretoken is encoded alone by
