@@ -142,7 +142,9 @@ def test_load_tokenizer_gives_the_boundless_interface(trained):
     assert meta['kind'] == 'boundless' and tok.hash == meta['hash'] and meta['n_base'] == TRAIN_BASE
 
 
-def test_encoding_training_text_reproduces_training_segmentation(trained):
+@pytest.mark.parametrize('numpy_runs', [1, 10 ** 9])  # numpy's apply_merges, the Rust engine
+def test_encoding_training_text_reproduces_training_segmentation(trained, numpy_runs, monkeypatch):
+    monkeypatch.setattr(boundless, 'NUMPY_RUNS', numpy_runs)
     texts, path = trained
     tok = tokenization.load_tokenizer(path)
     tb = [tok.primitive.token_bytes(i) for i in range(TRAIN_BASE)]
@@ -155,9 +157,11 @@ def test_encoding_training_text_reproduces_training_segmentation(trained):
     assert max(spans) > 2
 
 
-def test_encoding_new_text_applies_merges_in_rank_order(trained):
+@pytest.mark.parametrize('numpy_runs', [1, 10 ** 9])  # numpy's apply_merges, the Rust engine
+def test_encoding_new_text_applies_merges_in_rank_order(trained, numpy_runs, monkeypatch):
     """Text never trained on: each run gets the lowest-rank merge present, leftmost first, until
     none is left."""
+    monkeypatch.setattr(boundless, 'NUMPY_RUNS', numpy_runs)
     texts, path = trained
     tok = tokenization.load_tokenizer(path)
     new = english(40, 5) + [d['text'] for d in generate.generate_documents(8_000, seed=7)]

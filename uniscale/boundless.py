@@ -43,6 +43,9 @@ from uniscale.btm_encoding import CHAR0, Chain, apply_merges, merge_engine
 # a pretoken may join a superword when its text holds a letter (fastboundlessbpe's merge pattern)
 SUPERWORD_PATTERN = r'\p{L}'
 MERGES_FILE = 'merges.json'
+# runs encoded in one call from which numpy's apply_merges beats the Rust engine (half its CPU on
+# 212k runs of /tmp/text10.json; below, its per-call set-up of the merge table dominates)
+NUMPY_RUNS = 2000
 MAX_CACHED_PRETOKENS = 2_000_000  # distinct pretokens the encoder keeps encoded (~100 B each)
 
 
@@ -305,7 +308,7 @@ class BoundlessTokenizer:
             self._runs.clear()  # bound the cache; the batch's own runs are encoded below
             new = list(dict.fromkeys(keys))
         docs = [np.frombuffer(k, dtype=np.int32) for k in new]
-        if self._engine is None:
+        if self._engine is None or len(docs) >= NUMPY_RUNS:
             out = apply_merges(docs, self.merges, self.n_base)
         else:
             spelled = [(d.astype(np.uint32) + CHAR0).tobytes().decode('utf-32-le') for d in docs]
