@@ -4,7 +4,7 @@ only between adjacent complete pretokens that are each one token. btm.py trains 
 (`method='boundless'`); this file holds the method: the runs phase 2 counts, the folder's files and
 the encoder uniscale.tokenization.load_tokenizer returns.
 
-    python btm.py config/btm_demo.py --method=boundless --n_base=1000   # -> .../boundless-2k/
+    python btm.py config/btm_demo.py --method=boundless --n_base=1600   # -> .../boundless-2k/
 
 The algorithm (docs/DESIGN.md "Merge rules" holds the rules the three methods share):
 1. Phase 1: the project's byte-level BPE (tokenizer.train_bpe, the shared pre-tokenizer) with n_base
