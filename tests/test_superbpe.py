@@ -15,7 +15,7 @@ from uniscale import btm_encoding, superbpe, tokenization
 # ties, overlapping runs, double spaces, tabs, newlines, colons, numbers, punctuation runs, empty and one-token texts
 FIXTURES = ['a a a a', 'a a a a a a a', 'aaaa aaaa', 'cat  mat', 'cat\tmat', 'cat\nmat', 'cat \n mat', 'cat   mat  ',
             'ab ab cd cd', 'cd cd ab ab', 'note: one two three four five six seven', 'x: y', '12345 678 9',
-            'well... ok!! "yes" -- no', 'a\r\n\r\nb', '\t\tindented\n', '', 'a', ' ', '  ', '\n', 'é', '日本語']
+            'well... ok!! "yes" -- no', 'a\r\n\r\nb', '\t\tindented\n', 'a\t b', '', 'a', ' ', '  ', '\n', 'é', '日本語']
 
 
 def one_doc_per_script(n_chars):
@@ -79,7 +79,8 @@ def stage1_of(tok):
 
 # tab runs: a stage-1 merge ('\t', '\t') then crosses a boundary of the shared pre-tokens inside a coarse chunk
 # ('a\t\tb' is 'a', '\t', '\tb' there), so a replay per pre-token would differ; a frequent phrase meets MAX_WORDS
-SMALL = FIXTURES * 3 + ['x\t\t\t\t\n'] * 20 + ['tab\t\tstop\t\tend'] * 3 + \
+# 'col\t  x' teaches the merge ('\t', ' '), which 'a\t b' then needs across the cut replay makes before a space
+SMALL = FIXTURES * 3 + ['x\t\t\t\t\n'] * 20 + ['col\t  x'] * 60 + ['tab\t\tstop\t\tend'] * 3 + \
     ['we go to the park and we go to the sea'] * 12 + one_doc_per_script(700)
 
 
@@ -93,6 +94,20 @@ def test_trainer_equals_the_naive_definition(tmp_path, n_base, vocab_size, min_f
     assert tok.meta['train']['n_tokens_merged'] == sum(map(len, chunks))
     words = [tok.token_bytes(i).strip().count(b' ') for i in range(n_base, vocab_size)]
     assert max(words) >= 1  # the fixture does make tokens across spaces
+
+
+def test_fast_replay_equals_each_chunk_encoded_whole(tmp_path):
+    prim = tokenizer.train_bpe(SMALL, 300, str(tmp_path / 'prim'), 2)
+    with open(os.path.join(prim.path, 'tokenizer.json')) as f:
+        prim_json = json.load(f)
+    tb = [prim.token_bytes(i) for i in range(prim.vocab_size)]
+    chunks = list(superbpe.chunk_counts(SMALL + held_out_documents(2000)))
+    flat, lengths = superbpe.replay(prim_json, chunks, tb)
+    whole = [e.ids for e in superbpe.word_tokenizer(prim_json).encode_batch_fast(chunks, add_special_tokens=False)]
+    assert flat.tolist() == [i for ids in whole for i in ids] and lengths.tolist() == list(map(len, whole))
+    risky = superbpe.risky_cut(prim_json, tb)
+    assert risky.search('a\t b'.encode()) and 'a\t b' in chunks  # the whole-chunk path is taken, and needed:
+    assert prim.encode('a\t') + prim.encode(' b') != whole[chunks.index('a\t b')]
 
 
 def test_the_rule_refuses_colon_space_five_words_and_spelled_tokens():
@@ -164,3 +179,16 @@ def test_round_trip_is_lossless(trained):
 
 def stock(tok):
     return tokenizers.Tokenizer.from_file(os.path.join(tok.path, 'tokenizer.json'))
+
+
+def test_export_alone_loads_in_stock_transformers_without_remote_code(trained, tmp_path):
+    import export_hf
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+    out = export_hf.export_tokenizer(trained.path, str(tmp_path / 'hf'))
+    assert not [f for f in os.listdir(out) if f.endswith('.py')]
+    docs = held_out_documents(3000)
+    want = trained.encode_batch(docs)
+    for hf in (AutoTokenizer.from_pretrained(out), PreTrainedTokenizerFast.from_pretrained(out)):
+        assert type(hf).__name__ in ('PreTrainedTokenizerFast', 'TokenizersBackend')
+        assert [hf.encode(d) for d in docs] == want
+        assert hf.decode(want[5]) == docs[5]

@@ -18,8 +18,10 @@ meta.json (kind 'superbpe', last). btm.py trains it (it hands in its merge engin
 module imports no script); uniscale.tokenization.load_tokenizer loads it as any tokenizer.json.
 """
 import collections
+import itertools
 import json
 import os
+import re
 import shutil
 import time
 
@@ -84,15 +86,65 @@ def word_tokenizer(prim_json):
     return tok
 
 
-def replay(prim_json, chunks):
+def replay(prim_json, chunks, token_bytes):
     """Each chunk as the stage-1 BPE's ids, its merges replayed over the whole chunk: (flat int32 ids, lengths).
     Hugging Face's BPE applies the lowest-rank merge present, leftmost first, which is the merges applied in order
-    each left to right (a merge's pairs only ever involve older ids); tests check it against that definition."""
-    tok = word_tokenizer(prim_json)
-    ids = [e.ids for e in tok.encode_batch_fast(list(chunks), add_special_tokens=False)]
-    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    flat = np.fromiter((i for d in ids for i in d), dtype=np.int32, count=int(lengths.sum()))
-    return flat, lengths
+    each left to right (a merge's pairs only ever involve older ids); tests check it against that definition.
+    Fast and exact: a chunk is cut before every space, and where no merge (a, b) has a ending in the byte before a
+    cut (b begins with the space), no merge ever crosses a cut, so the chunk's ids are its pieces' ids end to end:
+    each DISTINCT piece is encoded once. A chunk with a risky cut (`risky_cut`) is encoded whole."""
+    tok, risky = word_tokenizer(prim_json), risky_cut(prim_json, token_bytes)
+    whole, first, rest, n_rest = [], [], [], []  # per chunk: encoded whole, or its first piece and the others
+    for c in chunks:
+        if risky is not None and risky.search(c.encode('utf-8')):
+            whole.append(c)
+            first.append(None)
+            n_rest.append(0)
+            continue
+        parts = c.split(' ')
+        first.append(parts[0])
+        rest += parts[1:]
+        n_rest.append(len(parts) - 1)
+    firsts = dict.fromkeys(p for p in first if p is not None)
+    rests = dict.fromkeys(rest)
+    table = [*firsts, *(' ' + p for p in rests), *whole]  # every distinct piece, then the whole chunks
+    for i, p in enumerate(firsts):
+        firsts[p] = i
+    for i, p in enumerate(rests, len(firsts)):
+        rests[p] = i
+    ids = [e.ids for e in tok.encode_batch_fast(table, add_special_tokens=False)]
+    n_ids = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    flat_table = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=int(n_ids.sum()))
+    rest_at = iter(map(rests.__getitem__, rest))
+    next_whole = iter(range(len(firsts) + len(rests), len(table)))
+    seq = []  # the table entries of every chunk, in order
+    for p, k in zip(first, n_rest):
+        seq.append(next(next_whole) if p is None else firsts[p])
+        seq += itertools.islice(rest_at, k)
+    seq = np.array(seq, dtype=np.int64)
+    return gather(flat_table, n_ids, seq, np.array(n_rest, dtype=np.int64) + 1)
+
+
+def gather(flat_table, n_ids, seq, n_seq):
+    """The ids of table entries seq end to end ((flat, n_ids): the entries' ids), cut into units of n_seq entries:
+    (flat int32 ids, lengths)."""
+    start = np.cumsum(n_ids) - n_ids
+    n = n_ids[seq]
+    at = np.repeat(start[seq] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    ends = np.cumsum(n)
+    unit_end = ends[np.cumsum(n_seq) - 1] if len(n_seq) else np.zeros(0, dtype=np.int64)
+    lengths = np.diff(np.concatenate([[0], unit_end])).astype(np.int64)
+    return flat_table[at], lengths
+
+
+def risky_cut(prim_json, token_bytes):
+    """A bytes regex finding a cut (a space, with the byte before it) that some stage-1 merge (a, b) could cross:
+    a ends in that byte and b begins with the space. None: no merge's right token begins with a space."""
+    vocab, merges = stage1(prim_json)
+    last = {token_bytes[vocab[a]][-1] for a, b in merges if token_bytes[vocab[b]][:1] == b' '}
+    if not last:
+        return None
+    return re.compile(b'[' + b''.join(re.escape(bytes([x])) for x in sorted(last)) + b'] ')
 
 
 def stage2_json(prim_json, stage2_merges):
@@ -116,10 +168,10 @@ def learn_stage2(prim_json, prim, texts, vocab_size, min_frequency, learn, progr
     stats). learn: btm.learn_merges_detailed."""
     stage1(prim_json)
     counts = chunk_counts(texts)
-    flat, lengths = replay(prim_json, counts)
     n_base = prim.vocab_size
-    weights = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
     tb = [prim.token_bytes(i) for i in range(n_base)]
+    flat, lengths = replay(prim_json, counts, tb)
+    weights = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
     allow, on_merge = rule(tb)
     chain = Chain(flat, n_base, vocab_size, lengths, weights=weights)
     del flat
