@@ -1,5 +1,6 @@
 """uniscale/superbpe.py: the trainer equals a naive SuperBPE, its stock tokenizer.json gives the trainer's ids."""
 import collections
+import glob
 import json
 import os
 
@@ -192,3 +193,25 @@ def test_export_alone_loads_in_stock_transformers_without_remote_code(trained, t
         assert type(hf).__name__ in ('PreTrainedTokenizerFast', 'TokenizersBackend')
         assert [hf.encode(d) for d in docs] == want
         assert hf.decode(want[5]) == docs[5]
+
+
+def test_btm_py_trains_superbpe_skips_it_when_unchanged_and_refuses_another_method(tmp_path):
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    os.makedirs(tmp_path / 'corpus' / 'toy')
+    with open(tmp_path / 'corpus' / 'toy' / 'tok.jsonl', 'w', encoding='utf-8') as f:
+        f.writelines(json.dumps({'text': t, 'lang': 'x'}) + '\n' for t in SMALL)
+
+    def run(*args):
+        return subprocess.run([sys.executable, os.path.join(root, 'btm.py'), '--corpus=toy', '--progress=False',
+                               f"--corpus_dir={tmp_path / 'corpus'}", f"--out_dir={tmp_path / 'tok'}", *args],
+                              capture_output=True, text=True, cwd=root)
+    r = run('--method=superbpe', '--n_base=300', '--vocab_size=400')
+    assert r.returncode == 0, r.stderr
+    tok = tokenization.load_tokenizer(str(tmp_path / 'tok' / 'superbpe-t300-400'))
+    assert (tok.kind, tok.vocab_size, tok.meta['settings']['method']) == ('superbpe', 400, 'superbpe')
+    assert 'already trained' in run('--method=superbpe', '--n_base=300', '--vocab_size=400').stdout
+    r = run('--method=superbpe', '--n_base=300', '--vocab_size=400', '--max_words=2')
+    assert r.returncode == 1 and 'leave max_words and boundaries unset' in r.stderr
+    assert not glob.glob(str(tmp_path / 'tok' / '*.tmp'))
