@@ -5,7 +5,7 @@ bpe and unigram (their tokenizer.json), tiktoken (converted to a byte-level BPE 
 tokenizer class, hf_remote_btm.py, copied into the folder: load it with trust_remote_code=True).
 
     python export_hf.py --run=out/runs/apertus-50M_bpe-80k_s1 --out=out/hf/apertus-50M_bpe-80k_s1
-    python export_hf.py --tokenizer=out/tokenizers/superbpe-t12k-16k --out=out/hf/superbpe-t12k-16k  # alone
+    python export_hf.py --tokenizer=out/tokenizers/superbpe-t12k-16k   # a tokenizer alone
     python downstream.py --run=out/runs/apertus-50M_bpe-80k_s1 --tasks=belebele_eng_Latn     # lm-eval, see there
 
 The exported tokenizer gives the project's ids: it adds no BOS/EOS by default and special-token text such as
@@ -180,7 +180,7 @@ def tiktoken_as_tokenizers(name):
 def write_tokenizer(project_tok, tokenizer_dir, out_dir, max_len=None):
     """The project tokenizer as transformers files in out_dir (see the docstring); max_len: the model's context."""
     kind = project_tok.kind
-    if kind in ('bpe', 'unigram', 'superbpe'):  # a stock tokenizer.json (superbpe: one flat merge list)
+    if kind in ('bpe', 'unigram', 'superbpe'):  # a stock tokenizer.json (superbpe: flat merges)
         from tokenizers import Tokenizer
         tok = Tokenizer.from_file(os.path.join(tokenizer_dir, 'tokenizer.json'))
         fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir, max_len)
@@ -286,18 +286,20 @@ def readme(cfg, project_tok, ckpt_dict, out_dir):
 def tokenizer_readme(project_tok):
     """README.md of a tokenizer exported alone."""
     remote = project_tok.kind == 'btm'
-    lines = [f"# {project_tok.name}", '', f"A uniscale tokenizer ({project_tok.kind}, {project_tok.vocab_size:,} ids, "
-             f"hash {project_tok.hash[:16]}) for Hugging Face transformers.", '', '```python',
+    tok = project_tok
+    lines = [f"# {tok.name}", '', f"A uniscale tokenizer ({tok.kind}, {tok.vocab_size:,} ids, hash "
+             f"{tok.hash[:16]}) for Hugging Face transformers.", '', '```python',
              'from transformers import AutoTokenizer',
-             f"tok = AutoTokenizer.from_pretrained(DIR{', trust_remote_code=True' if remote else ''})", '```', '',
-             f"- It adds no BOS/EOS and reads special-token text as text; BOS is id {project_tok.bos_id}."]
-    if project_tok.kind == 'superbpe':
-        lines += ["- A stock tokenizer.json: one flat merge list (stage 1, then stage 2) behind the coarse Split "
-                  "pre-tokenizer, so no remote code; its ids equal the trainer's."]
+             f"tok = AutoTokenizer.from_pretrained(DIR{', trust_remote_code=True' * remote})",
+             '```', '', f"- It adds no BOS/EOS and reads special-token text as text; BOS is id "
+             f"{tok.bos_id}."]
+    if tok.kind == 'superbpe':
+        lines += ["- A stock tokenizer.json: one flat merge list (stage 1, then stage 2) behind "
+                  "the coarse Split pre-tokenizer, so no remote code; its ids equal the trainer's."]
     if remote:
-        lines += ["- Remote code (hf_remote_btm.py): a BTM's merges run over primitive ids across the primitive's "
-                  "own pre-token boundaries (e.g. digit groups), which no flat merge list behind one pre-tokenizer "
-                  "reproduces exactly."]
+        lines += ["- Remote code (hf_remote_btm.py): a BTM's merges run over primitive ids "
+                  "across the primitive's own pre-token boundaries (e.g. digit groups), which no "
+                  "flat merge list behind one pre-tokenizer reproduces exactly."]
     return '\n'.join(lines) + '\n'
 
 
@@ -305,7 +307,8 @@ def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
     """Write ckpt_dict ('model': state_dict, 'model_config': asdict(GPTConfig)) as a transformers folder at out_dir,
     with the tokenizer of tokenizer_dir (a tokenizer folder or a tiktoken name; None: the model alone), checked on
     `probe` (default probe_texts()). Written next door, checked, then moved into place; nothing is left on failure
-    (a full or read-only disk included: one line). ckpt_dict None: the tokenizer alone. Returns out_dir."""
+    (a full or read-only disk included: one line). ckpt_dict None: the tokenizer alone. Returns
+    out_dir."""
     cfg = GPTConfig(**ckpt_dict['model_config']) if ckpt_dict else None
     project_tok = None
     if tokenizer_dir:
@@ -328,13 +331,15 @@ def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
             os.makedirs(tmp_dir)
             if cfg:
                 hf_config(cfg, bos, eos).save_pretrained(tmp_dir)
-                GenerationConfig(bos_token_id=bos, eos_token_id=eos, max_length=cfg.block_size).save_pretrained(tmp_dir)
-                save_file(hf_state_dict(cfg, ckpt_dict['model']), os.path.join(tmp_dir, 'model.safetensors'),
-                          metadata={'format': 'pt'})
+                GenerationConfig(bos_token_id=bos, eos_token_id=eos,
+                                 max_length=cfg.block_size).save_pretrained(tmp_dir)
+                save_file(hf_state_dict(cfg, ckpt_dict['model']),
+                          os.path.join(tmp_dir, 'model.safetensors'), metadata={'format': 'pt'})
             if project_tok:
-                write_tokenizer(project_tok, tokenizer_dir, tmp_dir, cfg.block_size if cfg else None)
-            write_atomic(os.path.join(tmp_dir, 'README.md'),
-                         readme(cfg, project_tok, ckpt_dict, out_dir) if cfg else tokenizer_readme(project_tok))
+                write_tokenizer(project_tok, tokenizer_dir, tmp_dir, cfg and cfg.block_size)
+            text = (readme(cfg, project_tok, ckpt_dict, out_dir) if cfg
+                    else tokenizer_readme(project_tok))
+            write_atomic(os.path.join(tmp_dir, 'README.md'), text)
         if project_tok:
             wrong = tokenizer_mismatch(tmp_dir, project_tok, probe_texts() if probe is None else probe)
             if wrong:
@@ -370,8 +375,8 @@ def export_run(run_dir, out_dir):
 def export_tokenizer(tokenizer_dir, out_dir):
     """A tokenizer folder alone as a transformers tokenizer folder, checked as a run's export is."""
     export(None, out_dir, tokenizer_dir)
-    print(f"export_hf.py: wrote {out_dir} (tokenizer {tokenizer_dir}, checked on {len(probe_texts())} probe texts); "
-          f"see its README.md for how to load it")
+    print(f"export_hf.py: wrote {out_dir} (tokenizer {tokenizer_dir}, checked on "
+          f"{len(probe_texts())} probe texts); see its README.md for how to load it")
     return out_dir
 
 
@@ -379,9 +384,10 @@ if __name__ == '__main__':
     atomic.set_output_setting('--out')  # a failed write's advice names it
     config = configurator.configure(globals())
     if tokenizer:
-        export_tokenizer(tokenizer, out or os.path.join('out', 'hf', os.path.basename(os.path.normpath(tokenizer))))
+        name = os.path.basename(os.path.normpath(tokenizer))
+        export_tokenizer(tokenizer, out or os.path.join('out', 'hf', name))
     elif not run:
-        raise SystemExit("export_hf.py: say which run to export, e.g. --run=out/runs/apertus-50M_bpe-80k_s1, or "
-                         "which tokenizer alone, e.g. --tokenizer=out/tokenizers/superbpe-t12k-16k")
+        raise SystemExit("export_hf.py: say which run to export, e.g. --run=out/runs/apertus-50M"
+                         "_bpe-80k_s1, or a tokenizer alone, e.g. --tokenizer=DIR")
     else:
         export_run(run, out or os.path.join('out', 'hf', os.path.basename(os.path.normpath(run))))

@@ -220,8 +220,8 @@ def read_meta(meta_path):
             raise SystemExit(f"{meta_path}: '{key}' must be {'a' if kind is not int else 'an'} {kind.__name__} "
                              f"({got}): incomplete or edited tokenizer meta.json; {RETRAIN}")
     if meta['kind'] not in ('bpe', 'unigram', 'btm', 'superbpe'):
-        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram, btm or superbpe: "
-                         f"{RETRAIN}")
+        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram, btm "
+                         f"or superbpe: {RETRAIN}")
     bad = [f for f in meta['files'] if not isinstance(f, str) or not f or os.path.isabs(f) or '..' in f.split('/')]
     if bad or (meta['kind'] != 'btm' and 'tokenizer.json' not in meta['files']):
         raise SystemExit(f"{meta_path}: 'files' must name the tokenizer's files inside its folder (got "
