@@ -209,7 +209,7 @@ def write_tokenizer(project_tok, tokenizer_dir, out_dir, max_len=None):
             'model': {'type': 'BPE', 'vocab': {}, 'merges': []}}, indent=1))
         return
     raise SystemExit(f"export_hf.py: {tokenizer_dir}: tokenizer kind {kind!r} has no export; expected bpe, unigram, "
-                     f"btm or tiktoken")
+                     f"superbpe, btm or tiktoken")
 
 
 def forget_remote_code(hf_dir):
