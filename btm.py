@@ -62,8 +62,8 @@ from uniscale.splits import sample_split
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
 command = 'train'            # 'train' | 'analyze'
-method = 'btm'               # 'btm' | 'superbpe' (uniscale/superbpe.py; n_base = its transition point t)
-                             # | 'boundless' (uniscale/boundless.py; n_base = phase 1; boundless-{vocab}k)
+method = 'btm'               # 'btm' | 'superbpe' (uniscale/superbpe.py; n_base = its t)
+                             # | 'boundless' (uniscale/boundless.py; n_base = phase 1)
 corpus = 'embedded'          # reads out/corpus/{corpus}/tok.jsonl
 corpus_dir = 'out/corpus'    # text splits: {corpus_dir}/{corpus}/{split}.jsonl
 out_dir = 'out/tokenizers'   # the BTM goes to {out_dir}/{name}/
@@ -90,8 +90,8 @@ analysis_dir = 'out/analysis'  # writes {analysis_dir}/{name}/btm_vocab.{md,json
 # ---------------------------------------------------------------- the pure core: ids in, ids out
 def allowed(left, right, max_words=0, boundaries=(), allow=None):
     """May tokens with these bytes merge? Tokens holding a boundary never merge (so no merge crosses one);
-    the merged text may hold at most max_words whitespace-separated words; allow(left, right), if given, must
-    say True (a method's own rule: it must be monotone, a pair once refused is refused for good)."""
+    the merged text may hold at most max_words whitespace-separated words; allow(left, right), if
+    given, must say True (a method's own rule, monotone: once refused, refused for good)."""
     if any(s in left or s in right for s in boundaries):
         return False
     if max_words and len((left + right).split()) > max_words:
@@ -112,14 +112,15 @@ def replace_pair(doc, a, b, m):
     return out
 
 
-def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None, max_words=0, boundaries=(),
-                       weights=None, allow=None, on_merge=None):
+def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None, max_words=0,
+                       boundaries=(), weights=None, allow=None, on_merge=None):
     """The definition, recounting every pair after every merge: slow on purpose, the reference for tests.
-    Returns (merges, final documents). weights: an integer >= 0 per document (a unit, e.g. a distinct chunk and its
-    frequency), None = 1 each; a pair's count is the weighted sum. allow(left bytes, right bytes) -> bool: a
-    method's own rule beside max_words/boundaries (needs token_bytes; the fast loop checks it when a pair is first
-    counted and again just before merging it, so it must be monotone: once False, False for good);
-    on_merge(new token's bytes), called after each merge, lets a rule follow the vocabulary."""
+    Returns (merges, final documents). weights: an integer >= 0 per document (a unit, e.g. a
+    distinct chunk and its frequency), None = 1 each; a pair's count is the weighted sum.
+    allow(left bytes, right bytes) -> bool: a method's own rule beside max_words/boundaries (needs
+    token_bytes; the fast loop checks it just before a merge, so it must be monotone: once False,
+    False for good); on_merge(new token's bytes), called after each merge, lets a rule follow the
+    vocabulary."""
     docs, merges = [list(d) for d in docs], []
     weights = [1] * len(docs) if weights is None else list(weights)
     tb = list(token_bytes) if token_bytes is not None else None
@@ -129,7 +130,8 @@ def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None
             for p in zip(d, d[1:]):
                 counts[p] += w
         if tb is not None:
-            counts = {p: c for p, c in counts.items() if allowed(tb[p[0]], tb[p[1]], max_words, boundaries, allow)}
+            counts = {p: c for p, c in counts.items()
+                      if allowed(tb[p[0]], tb[p[1]], max_words, boundaries, allow)}
         best = min(counts, key=lambda p: (-counts[p], p), default=None)
         if best is None or counts[best] < max(min_frequency, 1):
             break
@@ -143,8 +145,8 @@ def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None
 
 
 def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=None, max_words=0, boundaries=(),
-                          progress=False, segmentation=True, queue_batch=8192, weights=None, allow=None,
-                          on_merge=None):
+                          progress=False, segmentation=True, queue_batch=8192, weights=None,
+                          allow=None, on_merge=None):
     """learn_merges plus what training keeps: a dict with merges, counts (of each pair when merged), graph (keys
     a * width + b and counts of every pair before merge 0), width, n_tokens and docs (the final segmentation).
     docs: id sequences, or a Chain of them (so that the caller can drop its lists before the memory peak).
@@ -153,13 +155,14 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
     width = n_base + n_merges  # keys a * width + b sort as the pairs (a, b) do
     chain = docs if isinstance(docs, Chain) else Chain(docs, n_base, width, weights=weights)
     if weights is not None and chain.weight is None:
-        raise ValueError("btm: weights go into the Chain when docs is a Chain: Chain(..., weights=weights)")
+        raise ValueError("btm: with docs a Chain, weights go into it: Chain(..., weights=weights)")
     wt = chain.weight  # None: every position weighs 1, counts are numbers of positions
     n_pos = len(chain.val)
     min_count = max(min_frequency, 1)
     tb, ok = pair_rule(token_bytes, width, max_words, boundaries, allow, on_merge)
     constrained = ok is not None
-    weigh = lambda first, n, starts: n if wt is None else np.add.reduceat(wt[starts], first) if len(first) else n
+    weigh = lambda first, n, starts: (n if wt is None or not len(first)
+                                      else np.add.reduceat(wt[starts], first))
 
     # every counted pair gets a slot: its count lives in count[slot]; slot_at[i] is the slot of the pair starting at
     # node i (-1: not counted), so the pairs a merge destroys are decremented without a key lookup. Where its
@@ -169,8 +172,8 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
     if width * width * n_pos >= 2**63:
         raise SystemExit(f"btm: {n_pos:,} tokens with {width:,} ids overflow the int64 pair index; "
                          f"lower max_tok_bytes")
-    graph_keys, graph_counts, slot, starts, slot_at, n0 = first_slots(chain, width, min_count, ok, constrained,
-                                                                      weigh)
+    graph_keys, graph_counts, slot, starts, slot_at, n0 = first_slots(chain, width, min_count, ok,
+                                                                      constrained, weigh)
     n_slots, first0, sources = len(n0), np.cumsum(n0, dtype=np.int64) - n0, [starts]
     del starts
     release_freed_memory()  # the grouping's temporaries
@@ -198,7 +201,7 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
         if not heap:
             break
         c, key, s = heapq.heappop(heap)
-        if allow is not None and not allow(tb[key // width], tb[key % width]):  # never merged: a monotone rule
+        if allow is not None and not allow(tb[key // width], tb[key % width]):  # a monotone rule
             count[s] = 0  # below min_count for good, whatever it loses later
             continue
         c, (a, b), m = -c, divmod(key, width), n_base + len(merges)
@@ -219,7 +222,8 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
         lost, lost_w = lost[counted], (1 if wt is None else wt[old_starts[counted]])
         found = int((lost == s).sum()) if wt is None else int(lost_w[lost == s].sum())
         if found != c:
-            raise RuntimeError(f"btm: internal error, merge {len(merges)} {(a, b)} counted {c}, found {found}")
+            raise RuntimeError(f"btm: internal error, merge {len(merges)} {(a, b)} counted {c}, "
+                               f"found {found}")
         np.subtract.at(count, lost, lost_w)
         merges.append((a, b))
         merge_counts.append(c)
@@ -257,24 +261,27 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
 
 
 def pair_rule(token_bytes, width, max_words, boundaries, allow, on_merge):
-    """(tb, ok): the bytes of every id so far (None: no rule needs them) and ok(key) -> may the pair be counted at
-    all (max_words, boundaries; None: neither set), checked when a pair is born. `allow` is checked only just before
-    a merge: a monotone rule refuses then whatever it would have refused earlier, in far fewer calls."""
+    """(tb, ok): the bytes of every id so far (None: no rule needs them) and ok(key) -> may the pair
+    be counted at all (max_words, boundaries; None: neither set), checked when a pair is born.
+    `allow` is checked only just before a merge: a monotone rule refuses then whatever it would have
+    refused earlier, in far fewer calls."""
     rules = allow is not None or on_merge is not None
     if rules and token_bytes is None:
         raise ValueError("btm: allow and on_merge need token_bytes (the bytes of the n_base ids)")
-    tb = list(token_bytes) if token_bytes is not None and (max_words or boundaries or rules) else None
+    needed = token_bytes is not None and (max_words or boundaries or rules)
+    tb = list(token_bytes) if needed else None
     if tb is None or not (max_words or boundaries):
         return tb, None
     return tb, lambda key: allowed(tb[key // width], tb[key % width], max_words, boundaries)
 
 
 def first_slots(chain, width, min_count, ok, constrained, weigh):
-    """The pairs before merge 0: (keys, weighted counts) of all, and the slots of those counted (count >= min_count
-    and ok): slot arrays, their positions grouped by slot, slot_at and n0 (positions per slot)."""
+    """The pairs before merge 0: (keys, weighted counts) of all, and the slots of those counted
+    (count >= min_count and ok): slot arrays, their positions grouped by slot, slot_at and n0
+    (positions per slot)."""
     n_pos = len(chain.val)
     graph_keys, first, graph_n, starts = group_packed(chain.initial_pairs(width), n_pos)
-    graph_counts = weigh(first, graph_n, starts)  # graph_n: positions, graph_counts: their weighted sum
+    graph_counts = weigh(first, graph_n, starts)  # graph_n: positions, graph_counts: weighted
     keep = graph_counts >= min_count
     if constrained:  # only the pairs counted often enough: the rule may be a Python function
         keep[keep] = np.array([ok(k) for k in graph_keys[keep].tolist()], dtype=bool)
@@ -340,7 +347,8 @@ def release_freed_memory():
 
 def default_name(n_base, vocab_size, method='btm'):
     if method == 'superbpe':  # superbpe-t12k-16k: t = n_base, the transition point
-        return f"superbpe-t{tokenization.tokenizer_name('', n_base)[1:]}{tokenization.tokenizer_name('', vocab_size)}"
+        t, v = tokenization.tokenizer_name('', n_base), tokenization.tokenizer_name('', vocab_size)
+        return f"superbpe-t{t[1:]}{v}"
     if method == 'boundless':  # boundless-16k: its phase-1 n_base is a setting in meta.json
         return boundless.default_name(vocab_size, tokenization.tokenizer_name)
     return tokenization.tokenizer_name('btm', n_base) + tokenization.tokenizer_name('', vocab_size)  # btm-4k + -16k
@@ -354,8 +362,8 @@ def check_sizes(n_base, vocab_size, method='btm'):
         raise SystemExit(f"config error: n_base={n_base} is below the {PRIMITIVE_MIN} ids the primitive BPE holds "
                          f"before learning anything (256 bytes + 2 specials); raise n_base to at least {PRIMITIVE_MIN}")
     if method == 'superbpe' and vocab_size < n_base:
-        raise SystemExit(f"config error: vocab_size={vocab_size} is below the transition point n_base={n_base}; "
-                         f"raise vocab_size to at least n_base")
+        raise SystemExit(f"config error: vocab_size={vocab_size} is below the transition point "
+                         f"n_base={n_base}; raise vocab_size to at least n_base")
     if vocab_size <= n_base and method != 'superbpe':
         raise SystemExit(f"config error: vocab_size={vocab_size} must be above n_base={n_base} (the merges make the "
                          f"ids n_base..vocab_size-1; equal sizes would be a BTM without merges); raise vocab_size")
@@ -363,11 +371,11 @@ def check_sizes(n_base, vocab_size, method='btm'):
 
 def check_name(name, n_base, vocab_size, method='btm'):
     """A name that reads as sizes must be these sizes: a 1k -> 2k BTM in btm-4k-16k misleads every later reader."""
-    sizes = re.fullmatch(r'(btm-|superbpe-t)\d+k?-\d+k?|boundless-\d+k?', name)
-    if sizes and name != default_name(n_base, vocab_size, method):
+    sizes = default_name(n_base, vocab_size, method)
+    if re.fullmatch(r'(btm-|superbpe-t)\d+k?-\d+k?|boundless-\d+k?', name) and name != sizes:
         raise SystemExit(f"config error: name={name!r} names other sizes than n_base={n_base}, vocab_size="
-                         f"{vocab_size}, method={method} ({default_name(n_base, vocab_size, method)}); leave name unset, so that it follows "
-                         f"the sizes, or give a name that is not sizes")
+                         f"{vocab_size}, method={method} ({sizes}); leave name unset, so that it "
+                         f"follows the sizes, or give a name that is not sizes")
 
 
 def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_words=0, boundaries=(), corpus='',
@@ -389,16 +397,18 @@ def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_w
     shutil.rmtree(tmp, ignore_errors=True)
     resume = f"{out_path.rstrip('/')}.resume" if trained_on and method != 'superbpe' else None
     try:  # the files go to a temp folder moved into place at the end, so a half-written BTM is never seen
-        if method == 'superbpe':  # its own module, handed the merge engine and the BPE trainer (no resume)
-            superbpe.train_into(tmp, text_again, n_base, vocab_size, min_frequency, name, corpus, settings,
-                                trained_on, sample, learn_merges_detailed, tokenizer.train_bpe, progress)
+        if method == 'superbpe':  # uniscale/superbpe.py, handed the engine and train_bpe
+            superbpe.train_into(tmp, text_again, n_base, vocab_size, min_frequency, name, corpus,
+                                settings, trained_on, sample, learn_merges_detailed,
+                                tokenizer.train_bpe, progress)
         elif method == 'boundless':
             _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens,
                                   corpus, name, progress, batch_docs, settings, sample, resume,
                                   trained_on)
         else:
-            _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name,
-                        progress, batch_docs, settings, num_proc, sample, out_path, resume, trained_on)
+            _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries,
+                        corpus, name, progress, batch_docs, settings, num_proc, sample, out_path,
+                        resume, trained_on)
         with disk_errors(out_path):
             move_into_place(tmp, out_path)
     finally:  # a failure or a kill (SIGTERM is a KeyboardInterrupt in btm.py) leaves no temp; .resume/ stays
@@ -510,13 +520,13 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
 
 
 def load(path, method='btm'):
-    """A folder btm.py trained with this method -> its tokenizer (what tokenization.load_tokenizer gives for it)."""
+    """A folder btm.py trained with this method -> its tokenizer (tokenization.load_tokenizer's)."""
     if not os.path.isfile(os.path.join(path, 'meta.json')):
         raise SystemExit(f"{path}: no meta.json, so the BTM is unfinished; re-run `python btm.py` with its config")
     tok = tokenization.load_tokenizer(path)
     if tok.kind != method:
-        raise SystemExit(f"{path}: holds a {tok.kind} tokenizer, not a {method}; point at a folder btm.py wrote "
-                         f"with --method={method}")
+        raise SystemExit(f"{path}: holds a {tok.kind} tokenizer, not a {method}; point at a folder "
+                         f"btm.py wrote with --method={method}")
     return tok
 
 
@@ -549,15 +559,16 @@ def train_command(cfg):
               f"{sample['n_docs']:,} of {sample['split_n_docs']:,} documents, {sample['n_bytes']:,} bytes")
         tok = train(texts, path, cfg['n_base'], cfg['vocab_size'], cfg['min_frequency'], cfg['max_words'],
                     cfg['boundaries'], cfg['corpus'], os.path.basename(path), cfg['progress'],
-                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1, sample, trained_on,
-                    cfg['method'], cfg['max_pretokens'])
+                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1,
+                    sample, trained_on, cfg['method'], cfg['max_pretokens'])
     tr = tok.meta['train']
     if cfg['method'] == 'boundless':
         print(f"{path}: {tok.vocab_size:,} ids; {tr['n_runs']:,} runs ({tr['n_runs_distinct']:,} "
               f"distinct); seconds {tr['seconds']}")
         return
-    print(f"{path}: {tok.vocab_size:,} ids; {tr.get('n_tokens_primitive', tr.get('n_tokens_stage1', 0)):,} "
-          f"primitive tokens -> {tr.get('n_tokens_merged', 0):,}; seconds {tr['seconds']}")
+    n_first = tr.get('n_tokens_primitive', tr.get('n_tokens_stage1', 0))  # btm's or superbpe's
+    print(f"{path}: {tok.vocab_size:,} ids; {n_first:,} primitive tokens -> "
+          f"{tr.get('n_tokens_merged', 0):,}; seconds {tr['seconds']}")
 
 
 def check_method(cfg):
@@ -565,9 +576,9 @@ def check_method(cfg):
         raise SystemExit(f"config error: method={cfg['method']!r} unknown; use 'btm', 'superbpe' or "
                          f"'boundless'")
     if cfg['method'] in ('superbpe', 'boundless') and (cfg['max_words'] or cfg['boundaries']):
-        raise SystemExit(f"config error: method={cfg['method']!r} has its own rules (superbpe: at most "
-                         f"{superbpe.MAX_WORDS} words, no {superbpe.NO_TOKEN_HOLDS.decode()!r}; boundless: "
-                         f"max_pretokens); leave max_words and boundaries unset")
+        raise SystemExit(f"config error: method={cfg['method']!r} has its own rules (superbpe: at "
+                         f"most {superbpe.MAX_WORDS} words, no {superbpe.NO_TOKEN_HOLDS.decode()!r}; "
+                         f"boundless: max_pretokens); leave max_words and boundaries unset")
 
 
 def check_finished(path, settings, trained_on):

@@ -356,3 +356,17 @@ def test_a_stock_flat_merge_list_gives_other_ids_so_the_export_is_remote_code(tr
     stock.encode_special_tokens = True
     trap = traps(tok)
     assert all(stock.encode(t, add_special_tokens=False).ids != tok.encode(t) for t in trap)
+
+
+def test_export_hf_exports_a_boundless_tokenizer_alone(trained, tmp_path):
+    """export_hf.py --tokenizer=DIR: the tokenizer alone, checked, its README naming the remote code."""
+    from transformers import AutoTokenizer
+
+    import export_hf
+    texts, path = trained
+    out = export_hf.export_tokenizer(path, str(tmp_path / 'tok'))
+    readme = open(os.path.join(out, 'README.md')).read()
+    assert 'trust_remote_code=True' in readme and 'hf_remote_boundless.py' in readme
+    hf = AutoTokenizer.from_pretrained(out, trust_remote_code=True)
+    ours = tokenization.load_tokenizer(path)
+    assert [hf.encode(t) for t in texts[:20]] == ours.encode_batch(texts[:20])
