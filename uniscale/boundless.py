@@ -188,6 +188,16 @@ def distinct(values, starts, lengths, weights):
     return out.astype(np.int32), n.astype(np.int64), np.add.reduceat(weights[order], group_first)
 
 
+def trim_freed_memory():
+    """Hand memory freed by the last phase back to the system (glibc keeps it otherwise; btm.py's
+    release_freed_memory does the same between BTM's phases)."""
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def pretoken_cap(max_pretokens, pretokenize_pattern):
     """allow(left_bytes, right_bytes) for the engine: the merged token spans at most max_pretokens
     pretokens (None: no cap). A token's text is whole pretokens, so the shared pattern cuts it into
@@ -235,6 +245,7 @@ def train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens
     if os.path.abspath(prim.path) != os.path.abspath(os.path.join(tmp, 'primitive')):
         shutil.copytree(prim.path, os.path.join(tmp, 'primitive'))
     t1 = time.time()
+    trim_freed_memory()  # phase 1's trainer memory goes back before phase 2 builds its arrays
     merges, counts, stats = learn_supermerges(text_again(), prim, vocab_size - n_base,
                                               learn_merges_detailed, min_frequency, max_pretokens,
                                               superword_pattern, progress, batch_docs)
