@@ -54,7 +54,7 @@ import numpy as np
 
 import configurator
 import tokenizer
-from uniscale import atomic, locks, primitive_stream, tokenization, vocab_compare
+from uniscale import atomic, boundless, locks, primitive_stream, superbpe, tokenization, vocab_compare
 from uniscale.atomic import disk_errors, remove_quietly, remove_stale_temps, write_atomic
 from uniscale.btm_encoding import Chain, btm_hash, group_packed
 from uniscale.identity import differences
@@ -63,6 +63,8 @@ from uniscale.splits import sample_split
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
 command = 'train'            # 'train' | 'analyze'
+method = 'btm'               # 'btm' | 'superbpe' (uniscale/superbpe.py; n_base = its t)
+                             # | 'boundless' (uniscale/boundless.py; n_base = phase 1)
 corpus = 'embedded'          # reads out/corpus/{corpus}/tok.jsonl
 corpus_dir = 'out/corpus'    # text splits: {corpus_dir}/{corpus}/{split}.jsonl
 out_dir = 'out/tokenizers'   # the BTM goes to {out_dir}/{name}/
@@ -71,6 +73,7 @@ n_base = 4096                # primitive BPE vocabulary, specials included
 vocab_size = 16384           # primitive + merged tokens
 min_frequency = 2            # for the primitive BPE and for the merges
 max_words = 0                # constraint: whitespace-separated words per merged token; 0 = no limit
+max_pretokens = 0            # boundless: pretokens a token may span; 0 = no limit (as the authors)
 boundaries = []              # constraint: tokens holding one of these strings never merge, e.g. ['\n']
 max_tok_bytes = 0            # of UTF-8 text: a seeded random sample of the tok split's documents; 0 = all of it
 sample_seed = 0              # which documents max_tok_bytes samples
@@ -89,12 +92,15 @@ analysis_dir = 'out/analysis'  # writes {analysis_dir}/{name}/btm_vocab.{md,json
 
 
 # ---------------------------------------------------------------- the pure core: ids in, ids out
-def allowed(left, right, max_words=0, boundaries=()):
+def allowed(left, right, max_words=0, boundaries=(), allow=None):
     """May tokens with these bytes merge? Tokens holding a boundary never merge (so no merge crosses one);
-    the merged text may hold at most max_words whitespace-separated words."""
+    the merged text may hold at most max_words whitespace-separated words; allow(left, right), if
+    given, must say True (a method's own rule, monotone: once refused, refused for good)."""
     if any(s in left or s in right for s in boundaries):
         return False
-    return not max_words or len((left + right).split()) <= max_words
+    if max_words and len((left + right).split()) > max_words:
+        return False
+    return allow is None or bool(allow(left, right))
 
 
 def replace_pair(doc, a, b, m):
@@ -110,15 +116,26 @@ def replace_pair(doc, a, b, m):
     return out
 
 
-def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None, max_words=0, boundaries=()):
+def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None, max_words=0,
+                       boundaries=(), weights=None, allow=None, on_merge=None):
     """The definition, recounting every pair after every merge: slow on purpose, the reference for tests.
-    Returns (merges, final documents)."""
+    Returns (merges, final documents). weights: an integer >= 0 per document (a unit, e.g. a
+    distinct chunk and its frequency), None = 1 each; a pair's count is the weighted sum.
+    allow(left bytes, right bytes) -> bool: a method's own rule beside max_words/boundaries (needs
+    token_bytes; the fast loop checks it just before a merge, so it must be monotone: once False,
+    False for good); on_merge(new token's bytes), called after each merge, lets a rule follow the
+    vocabulary."""
     docs, merges = [list(d) for d in docs], []
+    weights = [1] * len(docs) if weights is None else list(weights)
     tb = list(token_bytes) if token_bytes is not None else None
     while len(merges) < n_merges:
-        counts = collections.Counter(p for d in docs for p in zip(d, d[1:]))
+        counts = collections.Counter()
+        for d, w in zip(docs, weights):
+            for p in zip(d, d[1:]):
+                counts[p] += w
         if tb is not None:
-            counts = {p: c for p, c in counts.items() if allowed(tb[p[0]], tb[p[1]], max_words, boundaries)}
+            counts = {p: c for p, c in counts.items()
+                      if allowed(tb[p[0]], tb[p[1]], max_words, boundaries, allow)}
         best = min(counts, key=lambda p: (-counts[p], p), default=None)
         if best is None or counts[best] < max(min_frequency, 1):
             break
@@ -126,22 +143,30 @@ def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None
         merges.append(best)
         if tb is not None:
             tb.append(tb[best[0]] + tb[best[1]])
+            if on_merge is not None:
+                on_merge(tb[-1])
     return merges, docs
 
 
 def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=None, max_words=0, boundaries=(),
-                          progress=False, segmentation=True, queue_batch=8192):
+                          progress=False, segmentation=True, queue_batch=8192, weights=None,
+                          allow=None, on_merge=None):
     """learn_merges plus what training keeps: a dict with merges, counts (of each pair when merged), graph (keys
     a * width + b and counts of every pair before merge 0), width, n_tokens and docs (the final segmentation).
     docs: id sequences, or a Chain of them (so that the caller can drop its lists before the memory peak).
+    weights, allow, on_merge: as naive_learn_merges (weights go into the Chain when docs is one).
     queue_batch: about how many waiting pairs enter the heap at a time (tests set it small)."""
     width = n_base + n_merges  # keys a * width + b sort as the pairs (a, b) do
-    chain = docs if isinstance(docs, Chain) else Chain(docs, n_base, width)
+    chain = docs if isinstance(docs, Chain) else Chain(docs, n_base, width, weights=weights)
+    if weights is not None and chain.weight is None:
+        raise ValueError("btm: with docs a Chain, weights go into it: Chain(..., weights=weights)")
+    wt = chain.weight  # None: every position weighs 1, counts are numbers of positions
     n_pos = len(chain.val)
     min_count = max(min_frequency, 1)
-    constrained = token_bytes is not None and bool(max_words or boundaries)
-    tb = list(token_bytes) if constrained else None
-    ok = lambda key: not constrained or allowed(tb[key // width], tb[key % width], max_words, boundaries)
+    tb, ok = pair_rule(token_bytes, width, max_words, boundaries, allow, on_merge)
+    constrained = ok is not None
+    weigh = lambda first, n, starts: (n if wt is None or not len(first)
+                                      else np.add.reduceat(wt[starts], first))
 
     # every counted pair gets a slot: its count lives in count[slot]; slot_at[i] is the slot of the pair starting at
     # node i (-1: not counted), so the pairs a merge destroys are decremented without a key lookup. Where its
@@ -151,20 +176,10 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
     if width * width * n_pos >= 2**63:
         raise SystemExit(f"btm: {n_pos:,} tokens with {width:,} ids overflow the int64 pair index; "
                          f"lower max_tok_bytes")
-    graph_keys, _, graph_counts, starts = group_packed(chain.initial_pairs(width), n_pos)
-    keep = graph_counts >= min_count
-    if constrained:
-        keep &= np.array([ok(k) for k in graph_keys.tolist()], dtype=bool)
-    starts = starts[np.repeat(keep, graph_counts)]  # only the counted pairs' positions
-    n_slots, kept = int(keep.sum()), graph_counts[keep].astype(np.int32)  # < 2**31 as positions are
-    first0, n0 = np.cumsum(kept, dtype=np.int64) - kept, kept
-    key_type = np.int32 if width * width < 2**31 else np.int64
-    slot = {'count': kept.copy(), 'src': np.zeros(n_slots, dtype=np.int32), 'key': graph_keys[keep].astype(key_type),
-            'queued': np.zeros(n_slots, dtype=bool)}
-    sources = [starts]
-    slot_at = np.full(n_pos, -1, dtype=np.int32)
-    slot_at[starts] = np.repeat(np.arange(n_slots, dtype=np.int32), kept)
-    del starts, kept, keep
+    graph_keys, graph_counts, slot, starts, slot_at, n0 = first_slots(chain, width, min_count, ok,
+                                                                      constrained, weigh)
+    n_slots, first0, sources = len(n0), np.cumsum(n0, dtype=np.int64) - n0, [starts]
+    del starts
     release_freed_memory()  # the grouping's temporaries
     finished = 0  # positions in sources[0] of pairs merged since its last compaction
     # the heap holds every slot counted >= floor (a Python tuple is ~150 bytes; most pairs are never merged), the
@@ -190,6 +205,9 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
         if not heap:
             break
         c, key, s = heapq.heappop(heap)
+        if allow is not None and not allow(tb[key // width], tb[key % width]):  # a monotone rule
+            count[s] = 0  # below min_count for good, whatever it loses later
+            continue
         c, (a, b), m = -c, divmod(key, width), n_base + len(merges)
         src = int(slot['src'][s])
         if 4 * finished > len(sources[0]):  # a quarter of it is dead: O(positions) over the whole run
@@ -204,17 +222,22 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
                 pos = chain.left_of(pos[chain.val[pos] == b])
         pos, old_starts, new_starts, new_keys = chain.replace(pos, a, b, m, width)
         lost = slot_at[old_starts]
-        lost = lost[lost >= 0]
-        if int((lost == s).sum()) != c:
-            raise RuntimeError(f"btm: internal error, merge {len(merges)} {(a, b)} counted {c}, found "
-                               f"{int((lost == s).sum())}")
-        np.subtract.at(count, lost, 1)
+        counted = lost >= 0
+        lost, lost_w = lost[counted], (1 if wt is None else wt[old_starts[counted]])
+        found = int((lost == s).sum()) if wt is None else int(lost_w[lost == s].sum())
+        if found != c:
+            raise RuntimeError(f"btm: internal error, merge {len(merges)} {(a, b)} counted {c}, "
+                               f"found {found}")
+        np.subtract.at(count, lost, lost_w)
         merges.append((a, b))
         merge_counts.append(c)
         if tb is not None:
             tb.append(tb[a] + tb[b])
-        new_keys, _, made, new_starts = group_packed(new_keys * n_pos + new_starts, n_pos)
-        is_born = made >= min_count
+            if on_merge is not None:
+                on_merge(tb[-1])
+        new_keys, first, made, new_starts = group_packed(new_keys * n_pos + new_starts, n_pos)
+        made_w = weigh(first, made, new_starts)  # made: positions, made_w: their weighted sum
+        is_born = made_w >= min_count
         if constrained:
             is_born[is_born] = np.array([ok(k) for k in new_keys[is_born].tolist()], dtype=bool)
         born = is_born.nonzero()[0]
@@ -225,7 +248,7 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
         new_slot = np.full(len(new_keys), -1, dtype=np.int32)
         new_slot[born] = ids
         slot_at[new_starts] = np.repeat(new_slot, made)
-        kept = made[born]
+        kept = made_w[born]
         for k, v in (('count', kept), ('src', len(sources)), ('key', new_keys[born]), ('queued', kept >= floor)):
             slot[k][ids] = v
         sources.append(pos if len(born) else pos[:0].copy())
@@ -239,6 +262,42 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
     bar.close()
     return {'merges': merges, 'counts': merge_counts, 'graph': (graph_keys, graph_counts), 'width': width,
             'n_tokens': chain.n_tokens(), 'docs': chain.docs() if segmentation else None}
+
+
+def pair_rule(token_bytes, width, max_words, boundaries, allow, on_merge):
+    """(tb, ok): the bytes of every id so far (None: no rule needs them) and ok(key) -> may the pair
+    be counted at all (max_words, boundaries; None: neither set), checked when a pair is born.
+    `allow` is checked only just before a merge: a monotone rule refuses then whatever it would have
+    refused earlier, in far fewer calls."""
+    rules = allow is not None or on_merge is not None
+    if rules and token_bytes is None:
+        raise ValueError("btm: allow and on_merge need token_bytes (the bytes of the n_base ids)")
+    needed = token_bytes is not None and (max_words or boundaries or rules)
+    tb = list(token_bytes) if needed else None
+    if tb is None or not (max_words or boundaries):
+        return tb, None
+    return tb, lambda key: allowed(tb[key // width], tb[key % width], max_words, boundaries)
+
+
+def first_slots(chain, width, min_count, ok, constrained, weigh):
+    """The pairs before merge 0: (keys, weighted counts) of all, and the slots of those counted
+    (count >= min_count and ok): slot arrays, their positions grouped by slot, slot_at and n0
+    (positions per slot)."""
+    n_pos = len(chain.val)
+    graph_keys, first, graph_n, starts = group_packed(chain.initial_pairs(width), n_pos)
+    graph_counts = weigh(first, graph_n, starts)  # graph_n: positions, graph_counts: weighted
+    keep = graph_counts >= min_count
+    if constrained:  # only the pairs counted often enough: the rule may be a Python function
+        keep[keep] = np.array([ok(k) for k in graph_keys[keep].tolist()], dtype=bool)
+    starts = starts[np.repeat(keep, graph_n)]  # only the counted pairs' positions
+    n_slots, kept = int(keep.sum()), graph_n[keep].astype(np.int32)  # < 2**31 as positions are
+    key_type = np.int32 if width * width < 2**31 else np.int64
+    slot = {'count': graph_counts[keep].astype(np.int32 if chain.weight is None else np.int64),
+            'src': np.zeros(n_slots, dtype=np.int32), 'key': graph_keys[keep].astype(key_type),
+            'queued': np.zeros(n_slots, dtype=bool)}
+    slot_at = np.full(n_pos, -1, dtype=np.int32)
+    slot_at[starts] = np.repeat(np.arange(n_slots, dtype=np.int32), kept)
+    return graph_keys, graph_counts, slot, starts, slot_at, kept
 
 
 def drop_finished(slot, n_slots, sources, n0, min_count, chunk=1 << 16):
@@ -290,38 +349,48 @@ def release_freed_memory():
         pass
 
 
-def default_name(n_base, vocab_size):
+def default_name(n_base, vocab_size, method='btm'):
+    if method == 'superbpe':  # superbpe-t12k-16k: t = n_base, the transition point
+        t, v = tokenization.tokenizer_name('', n_base), tokenization.tokenizer_name('', vocab_size)
+        return f"superbpe-t{t[1:]}{v}"
+    if method == 'boundless':  # boundless-16k: its phase-1 n_base is a setting in meta.json
+        return boundless.default_name(vocab_size, tokenization.tokenizer_name)
     return tokenization.tokenizer_name('btm', n_base) + tokenization.tokenizer_name('', vocab_size)  # btm-4k + -16k
 
 
 PRIMITIVE_MIN = tokenization.MIN_VOCAB['bpe']  # ids the primitive BPE holds before its first merge: bytes + 2 specials
 
 
-def check_sizes(n_base, vocab_size):
+def check_sizes(n_base, vocab_size, method='btm'):
     if n_base < PRIMITIVE_MIN:
         raise SystemExit(f"config error: n_base={n_base} is below the {PRIMITIVE_MIN} ids the primitive BPE holds "
                          f"before learning anything (256 bytes + 2 specials); raise n_base to at least {PRIMITIVE_MIN}")
-    if vocab_size <= n_base:
+    if method == 'superbpe' and vocab_size < n_base:
+        raise SystemExit(f"config error: vocab_size={vocab_size} is below the transition point "
+                         f"n_base={n_base}; raise vocab_size to at least n_base")
+    if vocab_size <= n_base and method != 'superbpe':
         raise SystemExit(f"config error: vocab_size={vocab_size} must be above n_base={n_base} (the merges make the "
                          f"ids n_base..vocab_size-1; equal sizes would be a BTM without merges); raise vocab_size")
 
 
-def check_name(name, n_base, vocab_size):
+def check_name(name, n_base, vocab_size, method='btm'):
     """A name that reads as sizes must be these sizes: a 1k -> 2k BTM in btm-4k-16k misleads every later reader."""
-    if re.fullmatch(r'btm-\d+k?-\d+k?', name) and name != default_name(n_base, vocab_size):
+    sizes = default_name(n_base, vocab_size, method)
+    if re.fullmatch(r'(btm-|superbpe-t)\d+k?-\d+k?|boundless-\d+k?', name) and name != sizes:
         raise SystemExit(f"config error: name={name!r} names other sizes than n_base={n_base}, vocab_size="
-                         f"{vocab_size} ({default_name(n_base, vocab_size)}); leave name unset, so that it follows "
-                         f"the sizes, or give a name that is not sizes")
+                         f"{vocab_size}, method={method} ({sizes}); leave name unset, so that it "
+                         f"follows the sizes, or give a name that is not sizes")
 
 
 def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_words=0, boundaries=(), corpus='',
-          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None, trained_on=None):
+          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None,
+          trained_on=None, method='btm', max_pretokens=0):
     """Train a BTM into out_path and load it. texts: a list of strings, or a function that returns an iterable of
     them (called twice, for the primitive BPE and for encoding: a split is streamed, never held). sample: what
     texts are of their split, for meta.json (sample_split's; a list's is 'all' of it). trained_on: the split's
     {corpus, split, sha256} (train_command's); with it the primitive and its encoding are kept for a resume."""
-    check_sizes(n_base, vocab_size)
-    name = name or default_name(n_base, vocab_size)
+    check_sizes(n_base, vocab_size, method)
+    name = name or default_name(n_base, vocab_size, method)
     if not callable(texts):
         texts = list(texts)
         sample = sample or {'sample': 'all', 'seed': None, 'n_docs': len(texts),
@@ -330,17 +399,27 @@ def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_w
     remove_stale_temps(out_path)  # {out_path}.{pid}.tmp of killed runs
     tmp = f"{out_path.rstrip('/')}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    resume = f"{out_path.rstrip('/')}.resume" if trained_on else None
+    resume = f"{out_path.rstrip('/')}.resume" if trained_on and method != 'superbpe' else None
     try:  # the files go to a temp folder moved into place at the end, so a half-written BTM is never seen
-        _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name,
-                    progress, batch_docs, settings, num_proc, sample, out_path, resume, trained_on)
+        if method == 'superbpe':  # uniscale/superbpe.py, handed the engine and train_bpe
+            superbpe.train_into(tmp, text_again, n_base, vocab_size, min_frequency, name, corpus,
+                                settings, trained_on, sample, learn_merges_detailed,
+                                tokenizer.train_bpe, progress)
+        elif method == 'boundless':
+            _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens,
+                                  corpus, name, progress, batch_docs, settings, sample, resume,
+                                  trained_on)
+        else:
+            _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries,
+                        corpus, name, progress, batch_docs, settings, num_proc, sample, out_path,
+                        resume, trained_on)
         with disk_errors(out_path):
             move_into_place(tmp, out_path)
     finally:  # a failure or a kill (SIGTERM is a KeyboardInterrupt in btm.py) leaves no temp; .resume/ stays
         shutil.rmtree(tmp, ignore_errors=True)
     if resume:
         shutil.rmtree(resume, ignore_errors=True)
-    return load(out_path)
+    return load(out_path, method)
 
 
 def move_into_place(tmp, out_path):
@@ -371,6 +450,18 @@ def kept_encoding(resume, settings, trained_on):
             return prim, ((z['ids'], z['lengths']) if str(z['primitive_hash']) == prim.hash else None)
     except (OSError, ValueError, KeyError):  # the encoding had not finished (or is damaged): encode again
         return prim, None
+
+
+def _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus,
+                          name, progress, batch_docs, settings, sample, resume, trained_on):
+    """method='boundless' (uniscale/boundless.py), handed tokenizer.train_bpe and this file's merge
+    engine; its phase-1 BPE is kept in resume/ (as a BTM's primitive is) for a stopped run."""
+    prim_settings = {'n_base': n_base, 'min_frequency': min_frequency, 'sample': sample}
+    kept = kept_encoding(resume, prim_settings, trained_on)[0] if resume else None
+    boundless.train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus,
+                         name, progress, batch_docs, settings, sample, trained_on,
+                         tokenizer.train_bpe, learn_merges_detailed, primitive=kept,
+                         primitive_dir=resume and os.path.join(resume, 'primitive'))
 
 
 def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name, progress,
@@ -432,26 +523,32 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
     write_atomic(os.path.join(tmp, 'meta.json'), json.dumps(meta, indent=2))
 
 
-def load(path):
-    """A BTM folder -> its BTMTokenizer (what tokenization.load_tokenizer gives for it)."""
+def load(path, method='btm'):
+    """A folder btm.py trained with this method -> its tokenizer (tokenization.load_tokenizer's)."""
     if not os.path.isfile(os.path.join(path, 'meta.json')):
         raise SystemExit(f"{path}: no meta.json, so the BTM is unfinished; re-run `python btm.py` with its config")
     tok = tokenization.load_tokenizer(path)
-    if tok.kind != 'btm':
-        raise SystemExit(f"{path}: holds a {tok.kind} tokenizer, not a BTM; point at a folder btm.py wrote")
+    if tok.kind != method:
+        raise SystemExit(f"{path}: holds a {tok.kind} tokenizer, not a {method}; point at a folder "
+                         f"btm.py wrote with --method={method}")
     return tok
 
 
 # ---------------------------------------------------------------- commands
 def btm_path(cfg):
-    return os.path.join(cfg['out_dir'], cfg['name'] or default_name(cfg['n_base'], cfg['vocab_size']))
+    name = cfg['name'] or default_name(cfg['n_base'], cfg['vocab_size'], cfg['method'])
+    return os.path.join(cfg['out_dir'], name)
 
 
 def train_command(cfg):
-    check_sizes(cfg['n_base'], cfg['vocab_size'])
-    check_name(cfg['name'], cfg['n_base'], cfg['vocab_size'])
+    check_method(cfg)
+    check_sizes(cfg['n_base'], cfg['vocab_size'], cfg['method'])
+    check_name(cfg['name'], cfg['n_base'], cfg['vocab_size'], cfg['method'])
     path, split = btm_path(cfg), os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl')
     keys = ['corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_words', 'boundaries', 'max_tok_bytes']
+    keys += ['method'] * (cfg['method'] != 'btm')  # a BTM's settings stay as before methods existed
+    if cfg['method'] == 'boundless':  # its own setting in place of BTM's constraints
+        keys = [k for k in keys if k not in ('max_words', 'boundaries')] + ['max_pretokens']
     settings = json.loads(json.dumps({k: cfg[k] for k in keys + ['sample_seed'] * bool(cfg['max_tok_bytes'])}))
     trained_on = tokenizer.split_identity(cfg['corpus_dir'], cfg['corpus'], 'tok')
     with tokenizer.training_folder(path):
@@ -466,10 +563,26 @@ def train_command(cfg):
               f"{sample['n_docs']:,} of {sample['split_n_docs']:,} documents, {sample['n_bytes']:,} bytes")
         tok = train(texts, path, cfg['n_base'], cfg['vocab_size'], cfg['min_frequency'], cfg['max_words'],
                     cfg['boundaries'], cfg['corpus'], os.path.basename(path), cfg['progress'],
-                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1, sample, trained_on)
+                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1,
+                    sample, trained_on, cfg['method'], cfg['max_pretokens'])
     tr = tok.meta['train']
-    print(f"{path}: {tok.vocab_size:,} ids; {tr['n_tokens_primitive']:,} primitive tokens -> "
-          f"{tr['n_tokens_merged']:,}; seconds {tr['seconds']}")
+    if cfg['method'] == 'boundless':
+        print(f"{path}: {tok.vocab_size:,} ids; {tr['n_runs']:,} runs ({tr['n_runs_distinct']:,} "
+              f"distinct); seconds {tr['seconds']}")
+        return
+    n_first = tr.get('n_tokens_primitive', tr.get('n_tokens_stage1', 0))  # btm's or superbpe's
+    print(f"{path}: {tok.vocab_size:,} ids; {n_first:,} primitive tokens -> "
+          f"{tr.get('n_tokens_merged', 0):,}; seconds {tr['seconds']}")
+
+
+def check_method(cfg):
+    if cfg['method'] not in ('btm', 'superbpe', 'boundless'):
+        raise SystemExit(f"config error: method={cfg['method']!r} unknown; use 'btm', 'superbpe' or "
+                         f"'boundless'")
+    if cfg['method'] in ('superbpe', 'boundless') and (cfg['max_words'] or cfg['boundaries']):
+        raise SystemExit(f"config error: method={cfg['method']!r} has its own rules (superbpe: at "
+                         f"most {superbpe.MAX_WORDS} words, no {superbpe.NO_TOKEN_HOLDS.decode()!r}; "
+                         f"boundless: max_pretokens); leave max_words and boundaries unset")
 
 
 def check_finished(path, settings, trained_on):

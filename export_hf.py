@@ -6,6 +6,7 @@ tokenizer.json), tiktoken (converted to a byte-level BPE tokenizer.json) and btm
 class, hf_remote_btm.py, copied into the folder: load it with trust_remote_code=True).
 
     python export_hf.py --run=out/runs/apertus-50M_bpe-80k_s1 --out=out/hf/apertus-50M_bpe-80k_s1
+    python export_hf.py --tokenizer=out/tokenizers/superbpe-t12k-16k   # a tokenizer alone
     python downstream.py --run=out/runs/apertus-50M_bpe-80k_s1 --tasks=belebele_eng_Latn     # lm-eval, see there
 
 The exported tokenizer gives the project's ids: it adds no BOS/EOS by default and special-token text such as
@@ -41,7 +42,8 @@ from uniscale.atomic import disk_errors, remove_stale_temps, write_atomic
 from uniscale.tokenization import KINDS, hook, remote_code
 
 run = ''  # run folder holding ckpt.pt, e.g. out/runs/apertus-50M_bpe-80k_s1
-out = ''  # folder to write; '' means out/hf/{run name}
+tokenizer = ''  # or a tokenizer folder to export alone, e.g. out/tokenizers/superbpe-t12k-16k
+out = ''  # folder to write; '' means out/hf/{run or tokenizer name}
 
 
 def hf_config(cfg, bos_id=None, eos_id=None):
@@ -239,7 +241,9 @@ def tokenizer_mismatch(hf_dir, project_tok, texts):
     """'' when transformers' AutoTokenizer on hf_dir gives project_tok's ids (and decodes them back) on every text,
     and has its BOS; else what differs, in words."""
     from transformers import AutoTokenizer
-    hf = AutoTokenizer.from_pretrained(hf_dir, trust_remote_code=True)
+    with open(os.path.join(hf_dir, 'tokenizer_config.json'), encoding='utf-8') as f:
+        remote = 'auto_map' in json.load(f)  # a stock tokenizer must load without remote code
+    hf = AutoTokenizer.from_pretrained(hf_dir, trust_remote_code=remote)
     hf.model_max_length = 1 << 62  # probe texts may pass the model's context: no "indexing errors" warning here
     if hf.bos_token_id != project_tok.bos_id:
         return f"BOS id {hf.bos_token_id}, the project's is {project_tok.bos_id}"
@@ -297,18 +301,43 @@ def readme(cfg, project_tok, ckpt_dict, out_dir):
     return '\n'.join(lines) + '\n'
 
 
+def tokenizer_readme(project_tok):
+    """README.md of a tokenizer exported alone."""
+    remote = project_tok.kind in ('btm', 'boundless')
+    tok = project_tok
+    lines = [f"# {tok.name}", '', f"A uniscale tokenizer ({tok.kind}, {tok.vocab_size:,} ids, hash "
+             f"{tok.hash[:16]}) for Hugging Face transformers.", '', '```python',
+             'from transformers import AutoTokenizer',
+             f"tok = AutoTokenizer.from_pretrained(DIR{', trust_remote_code=True' * remote})",
+             '```', '', f"- It adds no BOS/EOS and reads special-token text as text; BOS is id "
+             f"{tok.bos_id}."]
+    if tok.kind == 'superbpe':
+        lines += ["- A stock tokenizer.json: one flat merge list (stage 1, then stage 2) behind "
+                  "the coarse Split pre-tokenizer, so no remote code; its ids equal the trainer's."]
+    if tok.kind == 'btm':
+        lines += ["- Remote code (hf_remote_btm.py): a BTM's merges run over primitive ids "
+                  "across the primitive's own pre-token boundaries (e.g. digit groups), which no "
+                  "flat merge list behind one pre-tokenizer reproduces exactly."]
+    if tok.kind == 'boundless':
+        lines += ["- Remote code (hf_remote_boundless.py): a supermerge joins only complete "
+                  "pretokens that are each one phase-1 token; a flat merge list would apply it "
+                  "wherever its two tokens meet (' of' + ' the' inside ' of theory'): other ids on "
+                  "17% of documents in our test."]
+    return '\n'.join(lines) + '\n'
+
+
 def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
     """Write ckpt_dict ('model': state_dict, 'model_config': asdict(GPTConfig)) as a transformers folder at out_dir,
     with the tokenizer of tokenizer_dir (a tokenizer folder or a tiktoken name; None: the model alone), checked on
     `probe` (default probe_texts()). Written next door, checked, then moved into place; nothing is left on failure
-    (a full or read-only disk included: one line). Returns out_dir."""
-    cfg = GPTConfig(**ckpt_dict['model_config'])
-    sd = ckpt_dict['model']
+    (a full or read-only disk included: one line). ckpt_dict None: the tokenizer alone. Returns
+    out_dir."""
+    cfg = GPTConfig(**ckpt_dict['model_config']) if ckpt_dict else None
     project_tok = None
     if tokenizer_dir:
         from uniscale.tokenization import load_tokenizer
         project_tok = load_tokenizer(tokenizer_dir)
-        if project_tok.vocab_size != cfg.vocab_size:
+        if cfg and project_tok.vocab_size != cfg.vocab_size:
             raise SystemExit(f"export_hf.py: tokenizer {tokenizer_dir} has {project_tok.vocab_size} ids but the model "
                              f"{cfg.vocab_size}; export with the tokenizer the run was trained with")
     parent = os.path.dirname(os.path.abspath(out_dir))
@@ -323,12 +352,17 @@ def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
         bos, eos = (project_tok.bos_id, project_tok.eos_id) if project_tok else (None, None)
         with writing(out_dir):
             os.makedirs(tmp_dir)
-            hf_config(cfg, bos, eos).save_pretrained(tmp_dir)
-            GenerationConfig(bos_token_id=bos, eos_token_id=eos, max_length=cfg.block_size).save_pretrained(tmp_dir)
-            save_file(hf_state_dict(cfg, sd), os.path.join(tmp_dir, 'model.safetensors'), metadata={'format': 'pt'})
+            if cfg:
+                hf_config(cfg, bos, eos).save_pretrained(tmp_dir)
+                GenerationConfig(bos_token_id=bos, eos_token_id=eos,
+                                 max_length=cfg.block_size).save_pretrained(tmp_dir)
+                save_file(hf_state_dict(cfg, ckpt_dict['model']),
+                          os.path.join(tmp_dir, 'model.safetensors'), metadata={'format': 'pt'})
             if project_tok:
-                write_tokenizer(project_tok, tokenizer_dir, tmp_dir, cfg.block_size)
-            write_atomic(os.path.join(tmp_dir, 'README.md'), readme(cfg, project_tok, ckpt_dict, out_dir))
+                write_tokenizer(project_tok, tokenizer_dir, tmp_dir, cfg and cfg.block_size)
+            text = (readme(cfg, project_tok, ckpt_dict, out_dir) if cfg
+                    else tokenizer_readme(project_tok))
+            write_atomic(os.path.join(tmp_dir, 'README.md'), text)
         if project_tok:
             wrong = tokenizer_mismatch(tmp_dir, project_tok, probe_texts() if probe is None else probe)
             if wrong:
@@ -361,9 +395,22 @@ def export_run(run_dir, out_dir):
     return out_dir
 
 
+def export_tokenizer(tokenizer_dir, out_dir):
+    """A tokenizer folder alone as a transformers tokenizer folder, checked as a run's export is."""
+    export(None, out_dir, tokenizer_dir)
+    print(f"export_hf.py: wrote {out_dir} (tokenizer {tokenizer_dir}, checked on "
+          f"{len(probe_texts())} probe texts); see its README.md for how to load it")
+    return out_dir
+
+
 if __name__ == '__main__':
     atomic.set_output_setting('--out')  # a failed write's advice names it
     config = configurator.configure(globals())
-    if not run:
-        raise SystemExit("export_hf.py: say which run to export, e.g. --run=out/runs/apertus-50M_bpe-80k_s1")
-    export_run(run, out or os.path.join('out', 'hf', os.path.basename(os.path.normpath(run))))
+    if tokenizer:
+        name = os.path.basename(os.path.normpath(tokenizer))
+        export_tokenizer(tokenizer, out or os.path.join('out', 'hf', name))
+    elif not run:
+        raise SystemExit("export_hf.py: say which run to export, e.g. --run=out/runs/apertus-50M"
+                         "_bpe-80k_s1, or a tokenizer alone, e.g. --tokenizer=DIR")
+    else:
+        export_run(run, out or os.path.join('out', 'hf', os.path.basename(os.path.normpath(run))))
