@@ -350,12 +350,8 @@ def release_freed_memory():
 
 
 def default_name(n_base, vocab_size, method='btm'):
-    if method == 'superbpe':  # superbpe-t12k-16k: t = n_base, the transition point
-        t, v = tokenization.tokenizer_name('', n_base), tokenization.tokenizer_name('', vocab_size)
-        return f"superbpe-t{t[1:]}{v}"
-    if method == 'boundless':  # boundless-16k: its phase-1 n_base is a setting in meta.json
-        return boundless.default_name(vocab_size, tokenization.tokenizer_name)
-    return tokenization.tokenizer_name('btm', n_base) + tokenization.tokenizer_name('', vocab_size)  # btm-4k + -16k
+    """btm-4k-16k, superbpe-t12k-16k (t = n_base), boundless-16k: the row of tokenization.KINDS"""
+    return tokenization.kind_name(method, vocab_size, n_base)
 
 
 PRIMITIVE_MIN = tokenization.MIN_VOCAB['bpe']  # ids the primitive BPE holds before its first merge: bytes + 2 specials
@@ -376,7 +372,7 @@ def check_sizes(n_base, vocab_size, method='btm'):
 def check_name(name, n_base, vocab_size, method='btm'):
     """A name that reads as sizes must be these sizes: a 1k -> 2k BTM in btm-4k-16k misleads every later reader."""
     sizes = default_name(n_base, vocab_size, method)
-    if re.fullmatch(r'(btm-|superbpe-t)\d+k?-\d+k?|boundless-\d+k?', name) and name != sizes:
+    if tokenization.reads_as_sizes(name, tokenization.kinds_trained_by('btm.py')) and name != sizes:
         raise SystemExit(f"config error: name={name!r} names other sizes than n_base={n_base}, vocab_size="
                          f"{vocab_size}, method={method} ({sizes}); leave name unset, so that it "
                          f"follows the sizes, or give a name that is not sizes")
@@ -576,9 +572,9 @@ def train_command(cfg):
 
 
 def check_method(cfg):
-    if cfg['method'] not in ('btm', 'superbpe', 'boundless'):
-        raise SystemExit(f"config error: method={cfg['method']!r} unknown; use 'btm', 'superbpe' or "
-                         f"'boundless'")
+    methods = tokenization.kinds_trained_by('btm.py')
+    if cfg['method'] not in methods:
+        raise SystemExit(f"config error: method={cfg['method']!r} unknown; use one of {', '.join(methods)}")
     if cfg['method'] in ('superbpe', 'boundless') and (cfg['max_words'] or cfg['boundaries']):
         raise SystemExit(f"config error: method={cfg['method']!r} has its own rules (superbpe: at "
                          f"most {superbpe.MAX_WORDS} words, no {superbpe.NO_TOKEN_HOLDS.decode()!r}; "

@@ -290,7 +290,8 @@ def readme(cfg, project_tok, ckpt_dict, out_dir):
                   f"BOS/EOS and reads special-token text as text; put BOS (id {project_tok.bos_id}) before each "
                   f"document, as training did."]
     if remote:
-        lines += [f"- The tokenizer is uniscale's {project_tok.kind}, as code in this folder: "
+        code = KINDS[project_tok.kind].export.split(':')[0].split('.')[-1] + '.py'
+        lines += [f"- The tokenizer is uniscale's {project_tok.kind}, as code in this folder ({code}): "
                   f"load it with trust_remote_code=True. Without it transformers reads "
                   f"tokenizer.json, a guard whose error says so. Why not a stock tokenizer.json: "
                   f"{KINDS[project_tok.kind].why_remote}."]
@@ -303,7 +304,7 @@ def readme(cfg, project_tok, ckpt_dict, out_dir):
 
 def tokenizer_readme(project_tok):
     """README.md of a tokenizer exported alone."""
-    remote = project_tok.kind in ('btm', 'boundless')
+    remote = remote_code(project_tok.kind)
     tok = project_tok
     lines = [f"# {tok.name}", '', f"A uniscale tokenizer ({tok.kind}, {tok.vocab_size:,} ids, hash "
              f"{tok.hash[:16]}) for Hugging Face transformers.", '', '```python',
@@ -314,15 +315,9 @@ def tokenizer_readme(project_tok):
     if tok.kind == 'superbpe':
         lines += ["- A stock tokenizer.json: one flat merge list (stage 1, then stage 2) behind "
                   "the coarse Split pre-tokenizer, so no remote code; its ids equal the trainer's."]
-    if tok.kind == 'btm':
-        lines += ["- Remote code (hf_remote_btm.py): a BTM's merges run over primitive ids "
-                  "across the primitive's own pre-token boundaries (e.g. digit groups), which no "
-                  "flat merge list behind one pre-tokenizer reproduces exactly."]
-    if tok.kind == 'boundless':
-        lines += ["- Remote code (hf_remote_boundless.py): a supermerge joins only complete "
-                  "pretokens that are each one phase-1 token; a flat merge list would apply it "
-                  "wherever its two tokens meet (' of' + ' the' inside ' of theory'): other ids on "
-                  "17% of documents in our test."]
+    if remote:
+        lines += [f"- Remote code ({KINDS[tok.kind].export.split(':')[0].split('.')[-1]}.py): "
+                  f"{KINDS[tok.kind].why_remote}."]
     return '\n'.join(lines) + '\n'
 
 

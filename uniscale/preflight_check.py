@@ -117,7 +117,7 @@ def tokenizer_command(tok_dir, rc):
     for script, module, required, makes in (
             ('tokenizer.py', tokenizer, 'vocab_sizes',
              lambda c: {tokenizer_name(a, v) for a in c['algorithms'] for v in c['vocab_sizes']}),
-            ('btm.py', btm, 'n_base', lambda c: {c['name'] or btm.default_name(c['n_base'], c['vocab_size'])})):
+            ('btm.py', btm, 'n_base', lambda c: {c['name'] or btm.default_name(c['n_base'], c['vocab_size'], c['method'])})):
         for path, c in configs_of(module, required):
             if c['corpus'] == rc['corpus'] and name in makes(c):
                 return shlex.join(['python', script, path] + flags((k, v) for k, v in where.items() if c[k] != v))

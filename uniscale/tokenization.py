@@ -77,7 +77,8 @@ KINDS = {
                       byte_level=False, per_pretoken=False,
                       why_remote="a supermerge joins only complete pretokens that are each one "
                                  "phase-1 token; a flat merge list would apply it wherever its two "
-                                 "tokens meet (' of' + ' the' inside ' of theory')"),
+                                 "tokens meet (' of' + ' the' inside ' of theory'): other ids on 345 "
+                                 "of 2,000 documents (17%) in tests/test_boundless.py's check"),
 }
 MIN_VOCAB = {kind: k.min_vocab for kind, k in KINDS.items()}
 
@@ -148,6 +149,13 @@ def kind_name(kind, vocab_size, n_base=None):
     if n_base is not None:
         sizes['n_base'] = tokenizer_name('', n_base)[1:]
     return KINDS[kind].name.format(**sizes)
+
+
+def reads_as_sizes(name, kinds):
+    """Does name read as one of these kinds' default names (sizes where the row has {n_base}, {vocab})?"""
+    size = r'\d+(?:\.\d+)?k?'
+    return any(re.fullmatch(re.escape(KINDS[k].name).replace(r'\{n_base\}', size)
+                            .replace(r'\{vocab\}', size), name) for k in kinds)
 
 
 def _byte_of_char():
