@@ -171,9 +171,10 @@ def stage2_json(prim_json, stage2_merges):
     out = json.loads(json.dumps(prim_json))
     vocab, merges = out['model']['vocab'], out['model']['merges']
     spell = sorted(vocab, key=vocab.get)  # id -> its byte-level string
+    as_text = bool(merges) and isinstance(merges[0], str)  # older files spell a merge "a b"
     for a, b in stage2_merges:
         vocab[spell[a] + spell[b]] = len(spell)
-        merges.append([spell[a], spell[b]])
+        merges.append(f"{spell[a]} {spell[b]}" if as_text else [spell[a], spell[b]])
         spell.append(spell[a] + spell[b])
     out['pre_tokenizer'] = {'type': 'Sequence', 'pretokenizers': [
         {'type': 'Split', 'pattern': {'Regex': COARSE_PATTERN}, 'behavior': 'Isolated',
