@@ -6,6 +6,10 @@ stream, so a merged token may span words ("Once upon a time").
     python btm.py config/btm_tinystories.py           # -> out/tokenizers/btm-4k-16k/ (4,096 -> 16,384 ids)
     python btm.py analyze config/btm_demo.py          # vs bpe-2k -> out/analysis/btm-1k-2k/btm_vocab.{md,json,png}
     python btm.py analyze config/btm_demo.py --compare='["btm-1k-2k","bpe-2k","unigram-2k"]'
+    python btm.py config/btm_tinystories.py --method=superbpe --n_base=12288  # SuperBPE -> superbpe-t12k-16k/
+
+`method` picks the algorithm: 'btm' (below), 'superbpe' (uniscale/superbpe.py) or 'boundless' (uniscale/boundless.py);
+each has its own docstring and DESIGN section.
 
 The folder is named for the sizes (btm-{n_base}-{vocab_size} in k) unless `name` is set. `max_tok_bytes` trains on a
 seeded random sample of the tok split's documents (uniscale/splits.py), and meta.json's `sample` says which.
@@ -45,7 +49,6 @@ import heapq
 import io
 import json
 import os
-import re
 import shutil
 import signal
 import time

@@ -26,6 +26,7 @@ from tokenizers import Regex, decoders, models, pre_tokenizers, trainers  # noqa
 
 import btm  # noqa: E402
 import configurator  # noqa: E402
+import tokenizer  # noqa: E402
 from uniscale.tokenization import PRETOKENIZE_PATTERN  # noqa: E402
 
 text = '/tmp/text10.json'  # a JSON list of distinct documents (bench/RESULTS.md says which)
@@ -67,6 +68,10 @@ def plain_bpe(texts, out):
     return tok.get_vocab_size()
 
 
+def stage1(texts, out):
+    return tokenizer.train_bpe(texts, n_base, out).vocab_size
+
+
 def superbpe(texts, out):
     tok = btm.train(texts, out, n_base, vocab_size, method='superbpe')
     return tok.meta['train']['seconds']
@@ -86,6 +91,7 @@ def main():
         bpe_json, sb_dir = os.path.join(tmp, 'bpe.json'), os.path.join(tmp, 'superbpe')
         _, bpe_cpu, bpe_rss = in_child(plain_bpe, texts, bpe_json)
         seconds, sb_cpu, sb_rss = in_child(superbpe, texts, sb_dir)
+        _, s1_cpu, s1_rss = in_child(stage1, texts, os.path.join(tmp, 'stage1'))
         n_bpe, bpe_enc = in_child(encode_all, bpe_json, texts)[:2]
         n_sb, sb_enc = in_child(encode_all, os.path.join(sb_dir, 'tokenizer.json'), texts)[:2]
     finally:
@@ -95,6 +101,8 @@ def main():
     print(f"training: plain HF BPE-{vocab_size} {bpe_cpu:.2f} CPU-s ({bpe_rss:.0f} MiB peak), "
           f"SuperBPE {sb_cpu:.2f} CPU-s ({sb_rss:.0f} MiB; wall by phase {seconds}); ratio "
           f"{sb_cpu / bpe_cpu:.2f}x (target <= 1.5x), memory {sb_rss / bpe_rss:.2f}x")
+    print(f"  stage 1 alone (tokenizer.train_bpe to {n_base:,}, measured apart) {s1_cpu:.2f} CPU-s "
+          f"({s1_rss:.0f} MiB), so stage 2 ~{sb_cpu - s1_cpu:.2f} CPU-s")
     print(f"encoding: HF BPE {n_mb / bpe_enc:.2f} MB/CPU-s ({n_bpe / n_mb / 1e6:.3f} tokens/byte), "
           f"SuperBPE stock {n_mb / sb_enc:.2f} MB/CPU-s ({n_sb / n_mb / 1e6:.3f} tokens/byte); "
           f"ratio {bpe_enc / sb_enc:.2f}x (target >= 1.0x)")

@@ -20,6 +20,7 @@ counts), meta.json (kind 'superbpe', last). btm.py trains it (it hands in its me
 tokenizer.train_bpe: this module imports no script); uniscale.tokenization.load_tokenizer loads it
 as any tokenizer.json.
 """
+import array
 import collections
 import itertools
 import json
@@ -42,6 +43,7 @@ COARSE_PATTERN = r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]{2,}[\r\n/]*| +(?!\S)"
 MAX_WORDS = 4          # the released limit: words (pieces between spaces) a token holds at most
 NO_TOKEN_HOLDS = b': '  # the released special case: no token holds a colon and a space
 N_BYTE_IDS = MIN_VOCAB['bpe']  # the specials and the 256 byte-level characters: ids before merges
+ENCODE_BATCH = 8192  # pieces a `tokenizers` call encodes at a time in the stage-1 replay
 
 
 def coarse_pre_tokenizer():
@@ -103,47 +105,53 @@ def replay(prim_json, chunks, token_bytes):
     ever cross the cut, so the chunk's ids are its pieces' ids end to end, and each DISTINCT piece
     is encoded once. A chunk with a risky cut (`risky_cut`) is encoded whole."""
     tok, risky = word_tokenizer(prim_json), risky_cut(prim_json, token_bytes)
-    whole, first, rest, n_rest = [], [], [], []  # per chunk: whole, or its first and other pieces
+    # the table of distinct pieces: firsts (a chunk's first piece, or a risky chunk whole, encoded
+    # as they are) and rests (the pieces after a space, encoded with it). seq lists each chunk's
+    # entries: a first f as -1 - f, a rest by a sparse id (count() runs on for known pieces too)
+    firsts, rests, ids_of_rest = {}, {}, itertools.count()
+    seq, n_seq = array.array('i'), array.array('i')  # int32: fewer entries than positions
     for c in chunks:
         if risky is not None and risky.search(c.encode('utf-8')):
-            whole.append(c)
-            first.append(None)
-            n_rest.append(0)
+            seq.append(-1 - firsts.setdefault(c, len(firsts)))
+            n_seq.append(1)
             continue
         parts = c.split(' ')
-        first.append(parts[0])
-        rest += parts[1:]
-        n_rest.append(len(parts) - 1)
-    firsts = dict.fromkeys(p for p in first if p is not None)
-    rests = dict.fromkeys(rest)
-    table = [*firsts, *(' ' + p for p in rests), *whole]  # the distinct pieces, the whole chunks
-    for i, p in enumerate(firsts):
-        firsts[p] = i
-    for i, p in enumerate(rests, len(firsts)):
-        rests[p] = i
-    ids = [e.ids for e in tok.encode_batch_fast(table, add_special_tokens=False)]
+        seq.append(-1 - firsts.setdefault(parts[0], len(firsts)))
+        seq.extend(map(rests.setdefault, itertools.islice(parts, 1, None), ids_of_rest))
+        n_seq.append(len(parts))
+    table, n_first = [*firsts, *(' ' + p for p in rests)], len(firsts)
+    dense = np.zeros(max(next(ids_of_rest), 1), dtype=np.int32)  # sparse id -> table index
+    dense[np.fromiter(rests.values(), dtype=np.int64, count=len(rests))] = np.arange(
+        n_first, n_first + len(rests))
+    del firsts, rests
+    seq = np.frombuffer(seq, dtype=np.int32).copy()
+    first = seq < 0
+    seq[first] = -1 - seq[first]
+    first = ~first
+    seq[first] = dense[seq[first]]
+    del dense, first
+    ids = []
+    for i in range(0, len(table), ENCODE_BATCH):  # a batch's Encodings hold ~1 kB each: drop them
+        batch = tok.encode_batch_fast(table[i:i + ENCODE_BATCH], add_special_tokens=False)
+        ids += [e.ids for e in batch]
     n_ids = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
     flat_table = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32,
                              count=int(n_ids.sum()))
-    rest_at = iter(map(rests.__getitem__, rest))
-    next_whole = iter(range(len(firsts) + len(rests), len(table)))
-    seq = []  # the table entries of every chunk, in order
-    for p, k in zip(first, n_rest):
-        seq.append(next(next_whole) if p is None else firsts[p])
-        seq += itertools.islice(rest_at, k)
-    seq = np.array(seq, dtype=np.int64)
-    return gather(flat_table, n_ids, seq, np.array(n_rest, dtype=np.int64) + 1)
+    return gather(flat_table, n_ids, seq, np.frombuffer(n_seq, dtype=np.int32))
 
 
 def gather(flat_table, n_ids, seq, n_seq):
     """The ids of the table entries seq end to end (flat_table, n_ids: the entries' ids), cut into
     units of n_seq entries: (flat int32 ids, lengths)."""
-    start = np.cumsum(n_ids) - n_ids
-    n = n_ids[seq]
-    at = np.repeat(start[seq] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
-    ends = np.cumsum(n)
-    unit_end = ends[np.cumsum(n_seq) - 1] if len(n_seq) else np.zeros(0, dtype=np.int64)
-    lengths = np.diff(np.concatenate([[0], unit_end])).astype(np.int64)
+    kind = np.int32 if int(n_ids[seq].sum()) + len(flat_table) < 2**31 else np.int64
+    start = (np.cumsum(n_ids, dtype=kind) - n_ids).astype(kind)
+    n = n_ids[seq].astype(kind)
+    ends = np.cumsum(n, dtype=kind)
+    at = np.repeat(start[seq] - (ends - n), n)  # each entry's ids: its start, minus where it lands
+    del start
+    at += np.arange(len(at), dtype=kind)
+    unit_end = ends[np.cumsum(n_seq, dtype=np.int64) - 1] if len(n_seq) else ends[:0]
+    lengths = np.diff(unit_end, prepend=0).astype(np.int64)
     return flat_table[at], lengths
 
 
@@ -163,9 +171,10 @@ def stage2_json(prim_json, stage2_merges):
     out = json.loads(json.dumps(prim_json))
     vocab, merges = out['model']['vocab'], out['model']['merges']
     spell = sorted(vocab, key=vocab.get)  # id -> its byte-level string
+    as_text = bool(merges) and isinstance(merges[0], str)  # older files spell a merge "a b"
     for a, b in stage2_merges:
         vocab[spell[a] + spell[b]] = len(spell)
-        merges.append([spell[a], spell[b]])
+        merges.append(f"{spell[a]} {spell[b]}" if as_text else [spell[a], spell[b]])
         spell.append(spell[a] + spell[b])
     out['pre_tokenizer'] = {'type': 'Sequence', 'pretokenizers': [
         {'type': 'Split', 'pattern': {'Regex': COARSE_PATTERN}, 'behavior': 'Isolated',
