@@ -74,7 +74,7 @@ boundaries = []              # constraint: tokens holding one of these strings n
 max_tok_bytes = 0            # of UTF-8 text: a seeded random sample of the tok split's documents; 0 = all of it
 sample_seed = 0              # which documents max_tok_bytes samples
 encode_batch_docs = 1000     # documents per primitive encoding task while training
-num_proc = 0                 # processes encoding the tok split; 0 = one per core
+num_proc = 1                 # processes encoding the tok split (0 = one per core); 1: Rust uses the cores
 progress = True              # a progress bar over the merges, with merges/s
 # analyze
 baseline = ''                # BPE folder of equal vocabulary; '' -> {out_dir}/bpe-{vocab_size in k}, trained if missing

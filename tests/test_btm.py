@@ -225,6 +225,31 @@ def test_encode_docs_by_pre_token_equals_the_primitive_encoder(trained):
         prim.encode_batch(texts)
 
 
+def _old_primitive_ids(tok, texts, cache):
+    """btm_encoding.primitive_ids before issue 28 (each new pre-token an Encoding of its own), the reference."""
+    pieces = [tokenization.pretokenize(t) for t in texts]
+    new = list({p for ps in pieces for p in ps if p not in cache})
+    cache.update((p, np.asarray(ids, dtype=np.uint16).tobytes()) for p, ids in zip(new, tok.encode_batch(new)))
+    return [np.frombuffer(b''.join(map(cache.__getitem__, ps)), dtype=np.uint16) for ps in pieces]
+
+
+def test_primitive_encoding_through_distinct_pre_tokens_equals_the_old_and_the_plain_encoder(trained):
+    """The table of distinct pre-tokens (encoded a few joined strings at a time, refilled after max_cache) gives
+    the ids the old per-pre-token cache and the primitive's own encode_batch give: scripts of the embedded
+    corpus, the adversarial texts, the separator itself in a text (the per-pre-token fallback), empty texts."""
+    prim = btm.load(trained[1]).primitive
+    texts = (ADVERSARIAL + stories(40, 12) + [d['text'] for d in generate.generate_documents(200_000, seed=4)]
+             + ['', 'a' + btm_encoding.SEPARATOR + 'b <|bos|>', '', '  x\n \n\t y 12345 ...!!  '])
+    cache, old_cache, got, old = {}, {}, [], []
+    for i in range(0, len(texts), 23):
+        got += btm_encoding.primitive_ids(prim, texts[i:i + 23], cache, tokenization.pretokenize, max_cache=300)
+        old += _old_primitive_ids(prim, texts[i:i + 23], old_cache)
+    assert cache['joiner'] is not None  # the joined path ran (the separator's batch alone fell back)
+    assert as_lists(got) == as_lists(old) == prim.encode_batch(texts)
+    ids, lengths = primitive_stream.encode_flat(prim, texts, batch_docs=50)
+    assert as_lists(np.split(ids, np.cumsum(lengths)[:-1])) == prim.encode_batch(texts)
+
+
 def test_encode_docs_cuts_documents_at_special_ids():
     class Fake:
         bos_id, eos_id, vocab_size = 0, 1, 10

@@ -1,7 +1,9 @@
 """
 BTM's step 1: a corpus through the primitive BPE, as flat id arrays (one large array, not one small one per
-document), in parallel across processes when the primitive is a folder they can load. Below btm.py, above
-uniscale/tokenization.py (the worker loads the primitive); btm_encoding holds the encoder itself.
+document). One process by default: each distinct pre-token is encoded once, in Rust on all cores
+(btm_encoding.primitive_flat), so a pool of spawned workers, each re-importing its modules and keeping its own
+table, cost more CPU than it saved (issue 28). Below btm.py, above uniscale/tokenization.py (the worker loads the
+primitive); btm_encoding holds the encoder itself.
 """
 import itertools
 import os
@@ -9,15 +11,15 @@ import os
 import numpy as np
 
 from uniscale import tokenization
-from uniscale.btm_encoding import primitive_ids
+from uniscale.btm_encoding import primitive_flat
 
-_worker = {}  # an encoding process's primitive tokenizer and pre-token cache
+_worker = {}  # an encoding process's primitive tokenizer and pre-token table
 
 
-def _worker_ids(path, texts):
+def _worker_flat(path, texts):
     if _worker.get('path') != path:
         _worker.update(path=path, tok=tokenization.load_tokenizer(path), cache={})
-    return primitive_ids(_worker['tok'], texts, _worker['cache'], tokenization.pretokenize)
+    return primitive_flat(_worker['tok'], texts, _worker['cache'], tokenization.pretokenize)
 
 
 def encode_docs(tok, texts, batch_docs=1000, num_proc=1):
@@ -37,27 +39,29 @@ def encode_flat(tok, texts, batch_docs=1000, num_proc=1):
     flat, lengths, specials, cache = [], [], np.array([tok.bos_id, tok.eos_id]), {}
 
     def add(encoded):
-        if not encoded:
+        ids, text_lengths = encoded
+        if not len(text_lengths):
             return
-        ids = np.concatenate(encoded)
         special = np.flatnonzero(np.isin(ids, specials))
-        ends = np.cumsum([len(e) for e in encoded])
+        ends = np.cumsum(text_lengths)
         # a document ends at each text's end and at each special (dropped); at one place, the text's end first
         cut = np.sort(np.concatenate([ends * 2, special * 2 + 1]))
         at, is_special = cut // 2, cut % 2 == 1
         starts = np.concatenate([[0], at[:-1] + is_special[:-1]])
-        keep = np.ones(len(ids), dtype=bool)
-        keep[special] = False
-        flat.append(ids[keep])
+        if len(special):
+            keep = np.ones(len(ids), dtype=bool)
+            keep[special] = False
+            ids = ids[keep]
+        flat.append(ids)
         lengths.append(at - starts)
     if num_proc <= 1 or not os.path.isdir(getattr(tok, 'path', '')):
         for batch in batches:
-            add(primitive_ids(tok, batch, cache, tokenization.pretokenize))
+            add(primitive_flat(tok, batch, cache, tokenization.pretokenize))
     else:
         with mp.get_context('spawn').Pool(num_proc) as pool:
             pending = deque()
             for batch in batches:
-                pending.append(pool.apply_async(_worker_ids, (tok.path, batch)))
+                pending.append(pool.apply_async(_worker_flat, (tok.path, batch)))
                 if len(pending) >= 2 * num_proc:
                     add(pending.popleft().get())
             while pending:
