@@ -219,6 +219,58 @@ def train_bpe(texts, vocab_size, out_dir, min_frequency=2, name=None, corpus='',
     return _finish(tok, out_dir, {}, meta)
 
 
+def long_pretoken_words(texts, cap=MAX_PRETOKEN_CHARS):
+    """{i: the words train_bpe's trainer sees in texts[i]} for the texts holding a pre-token longer than cap
+    characters (cut as capped_pretokens cuts it); every other text's words are its pre-tokens as they are."""
+    flagged = may_hold_long_pretokens(texts, cap // 2)
+    return {i: [w for piece in _capped([texts[i]], {0}, cap) for w in pretokenize(piece)] for i in sorted(flagged)}
+
+
+def _byte_level_chars():
+    """ByteLevel's character for each byte (GPT-2's table: printable bytes stand for themselves)."""
+    keep = [*range(ord('!'), ord('~') + 1), *range(ord('\u00a1'), ord('\u00ac') + 1),
+            *range(ord('\u00ae'), ord('\u00ff') + 1)]
+    others = [b for b in range(256) if b not in keep]
+    table = dict(zip(keep + others, keep + [256 + k for k in range(len(others))]))
+    return [chr(table[b]) for b in range(256)]
+
+
+def bpe_from_word_counts(counts, vocab_size, out_dir, learn, min_frequency=2, name=None, corpus='',
+                         trained_on=None, settings=None, stats=None):
+    """train_bpe's tokenizer from the counts of the words its trainer would see ({word: count}), merged by
+    `learn(docs, n_base, n_merges, min_frequency, weights) -> merges` (btm.py hands in the project's merge engine,
+    whose counts, ties and left-to-right replacement are BpeTrainer's: tests check the tokenizer.json is
+    byte-identical). None where two merges spell the same string (BpeTrainer would give both one id): train_bpe
+    then. stats: {n_docs, n_bytes} of the text, for meta.json."""
+    check_vocab_size('bpe', vocab_size, out_dir)
+    t0, chars = time.time(), _byte_level_chars()
+    alphabet = sorted(chars)  # ids 2.. in code point order, after the specials, as BpeTrainer numbers them
+    byte_id = np.array([2 + alphabet.index(c) for c in chars], dtype=np.int32)
+    words = [w for w, c in counts.items() if c > 0]
+    docs = [byte_id[np.frombuffer(w.encode('utf-8'), dtype=np.uint8)] for w in words]
+    weights = np.array([counts[w] for w in words], dtype=np.int64)
+    merges = learn(docs, MIN_VOCAB['bpe'], vocab_size - MIN_VOCAB['bpe'], min_frequency, weights)
+    spell = [BOS, EOS] + alphabet
+    for a, b in merges:
+        spell.append(spell[a] + spell[b])
+    if len(set(spell)) < len(spell):
+        return None
+    if len(spell) != vocab_size:
+        raise SystemExit(f"{out_dir}: BPE stopped at {len(spell)} of vocab_size={vocab_size} ids: "
+                         f"{stats['n_bytes']:,} bytes of text have too few pairs seen >= {min_frequency} times; "
+                         f"train on more text or lower vocab_size / min_frequency")
+    tok = tokenizers.Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(spell)},
+                                          merges=[(spell[a], spell[b]) for a, b in merges]))
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in (BOS, EOS)])
+    tok.pre_tokenizer = _hf_pre_tokenizer(byte_level=True)
+    tok.decoder = decoders.ByteLevel()
+    meta = {'kind': 'bpe', 'name': name or tokenizer_name('bpe', vocab_size), 'vocab_size': vocab_size,
+            'corpus': corpus, 'trained_on': trained_on, 'settings': settings,
+            'train': {'min_frequency': min_frequency, 'max_pretoken_chars': MAX_PRETOKEN_CHARS, **(stats or {}),
+                      'seconds': round(time.time() - t0, 2)}}
+    return _finish(tok, out_dir, {}, meta)
+
+
 def sentencepiece_lines(texts):
     """SentencePiece's input: one 'pre-token <tab> 1' line per pre-token occurrence, in corpus order. A tab can't be
     in a piece (SentencePiece's internal boundary), so tabs split; U+2581 would read as a space, NUL as an end.

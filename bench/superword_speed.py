@@ -1,20 +1,22 @@
 """
-The superword family side by side in ONE run, each training in its own fresh child process (its CPU seconds,
-its threads and children included, and its peak RSS), every number a ratio to plain Hugging Face BPE measured
-in the same run on the same text and final vocabulary:
-  hf-bpe      the peer: `tokenizers` BpeTrainer, the shared Split pre-tokenizer + ByteLevel, nothing else
-  bpe         tokenizer.train_bpe (the project's: + the long-pre-token guard, meta.json, atomic files)
-  btm         btm.train 4,096 -> 16,384
-  superbpe    btm.train(method='superbpe') t = 12,288 -> 16,384   (skipped with a line where btm.py lacks it)
-  boundless   btm.train(method='boundless') 12,288 -> 16,384      (skipped with a line where btm.py lacks it)
-then encoding MB per CPU-second of each trained tokenizer, and of tiktoken gpt2 (cl100k_base where gpt2's file
-is not cached), on held-out text, each cold (a fresh load) in its own child.
+The superword family side by side in ONE run, each training in its own fresh child process (its CPU
+seconds, threads and children included, and its peak RSS), every number a ratio to plain Hugging
+Face BPE measured in the same run on the same text and final vocabulary:
+  hf-bpe     the peer: `tokenizers` BpeTrainer, the shared Split pre-tokenizer + ByteLevel
+  bpe        tokenizer.train_bpe (the project's: + the long-pre-token guard, meta.json, files)
+  btm        btm.train 4,096 -> 16,384
+  superbpe   btm.train(method='superbpe'), t = 12,288 -> 16,384 (skipped, said, if btm lacks it)
+  boundless  btm.train(method='boundless'), 12,288 -> 16,384 (skipped, said, if btm lacks it)
+then the encoding MB per CPU-second of each trained tokenizer and of tiktoken gpt2 (cl100k_base
+where gpt2's file is not cached) on held-out text, each cold (a fresh load) in its own child.
 
-Text: the npm package nlp-corpus 4.4.0's English sentences in groups of 10, shuffled (seed 0), de-duplicated,
-plus 2 MB of the embedded corpus (data/embedded, seed 0): ~10.9 MB of distinct documents. The tarball is looked
-for in text_cache, else fetched there with `npm pack nlp-corpus@4.4.0`; without it the text is the embedded
-corpus alone (a printed line says so). n_bytes above that: shuffled copies of it (the distinct-document ratio
-is printed). Children stream the text from a jsonl file (as btm.py streams a split), so peak RSS is the trainer's.
+Text: the npm package nlp-corpus 4.4.0's English sentences in groups of 10, shuffled (seed 0),
+de-duplicated, plus 2 MB of the embedded corpus (data/embedded, seed 0): ~10.9 MB of distinct
+documents. The tarball is looked for in text_cache, else fetched there by
+`npm pack nlp-corpus@4.4.0`; without it the text is the embedded corpus alone (a printed line
+says so). n_bytes above that: shuffled copies of it (the distinct-document ratio is printed).
+Children stream the text from a jsonl file (as btm.py streams a split), so the peak RSS is the
+trainer's, not a list of the texts.
 
     python bench/superword_speed.py                  # the distinct text once (~10.9 MB)
     python bench/superword_speed.py --n_bytes=1e8    # 100 MB of shuffled copies
@@ -36,7 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
 
-n_bytes = 0                  # of UTF-8 text: 0 = the distinct text once; more = shuffled copies up to this
+n_bytes = 0                  # of UTF-8 text: 0 = the distinct text once; more: shuffled copies
 vocab_size = 16384           # final vocabulary of every method (ids, specials included)
 btm_base = 4096              # BTM's primitive
 superbpe_t = 12288           # SuperBPE's transition point (its stage-1 vocabulary)
@@ -53,20 +55,22 @@ EMBEDDED_BYTES = 2_000_000
 
 # ---------------------------------------------------------------- the text
 def npm_tarball_path(cache, given):
-    """The nlp-corpus tarball: the given path, the cache's, or `npm pack` into the cache; None if none."""
+    """The nlp-corpus tarball: the given one, the cache's, or `npm pack` into the cache, or None."""
     if given:
         return given
     found = glob.glob(os.path.join(cache, 'nlp-corpus-4.4.0.tgz'))
     if not found and shutil.which('npm'):
-        subprocess.run(['npm', 'pack', NPM_PACKAGE, '--pack-destination', cache], capture_output=True, timeout=300)
+        subprocess.run(['npm', 'pack', NPM_PACKAGE, '--pack-destination', cache],
+                       capture_output=True, timeout=300)
         found = glob.glob(os.path.join(cache, 'nlp-corpus-4.4.0.tgz'))
     return found[0] if found else None
 
 
 def distinct_documents(tarball):
-    """(documents, description): nlp-corpus sentences in groups of 10 + the embedded corpus, no repeats."""
+    """(documents, what they are): nlp-corpus sentences by 10 + the embedded corpus, no repeats."""
     from data.embedded import generate
-    docs, seen, what = [], set(), 'the embedded corpus alone (no nlp-corpus tarball: npm pack failed)'
+    docs, seen = [], set()
+    what = 'the embedded corpus alone (no nlp-corpus tarball: npm pack failed)'
     if tarball:
         sents = []
         with tarfile.open(tarball) as tar:
@@ -81,13 +85,14 @@ def distinct_documents(tarball):
                 seen.add(d)
                 docs.append(d)
         what = f"{NPM_PACKAGE} English sentences in groups of 10 ({os.path.basename(tarball)}) + "
-    emb = [d['text'] for d in generate.generate_documents(EMBEDDED_BYTES if tarball else 10_000_000, seed=0)]
+    size = EMBEDDED_BYTES if tarball else 10_000_000
+    emb = [d['text'] for d in generate.generate_documents(size, seed=0)]
     docs += [e for e in dict.fromkeys(emb) if e not in seen]
     return docs, what + ('2 MB of the embedded corpus' if tarball else '')
 
 
 def bench_text(cfg):
-    """Write the bench text as jsonl in the cache -> (path, description, n_docs, n_distinct, n_bytes)."""
+    """The bench text as jsonl in the cache -> (path, what it is, n_docs, n_distinct, n_bytes)."""
     os.makedirs(cfg['text_cache'], exist_ok=True)
     docs, what = distinct_documents(npm_tarball_path(cfg['text_cache'], cfg['npm_tarball']))
     docs = docs[:cfg['max_docs'] or None]
@@ -123,12 +128,13 @@ def train_one(method, text_path, out, cfg):
     texts = lambda: stream(text_path)
     if method == 'hf-bpe':
         import tokenizers
-        from tokenizers import models, trainers
+        from tokenizers import models, pre_tokenizers, trainers
         tok = tokenizers.Tokenizer(models.BPE())
         tok.pre_tokenizer = tokenizer._hf_pre_tokenizer(byte_level=True)
         trainer = trainers.BpeTrainer(vocab_size=cfg['vocab_size'], min_frequency=2,
-                                      special_tokens=[tokenizer.BOS, tokenizer.EOS], show_progress=False,
-                                      initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet())
+                                      special_tokens=[tokenizer.BOS, tokenizer.EOS],
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                      show_progress=False)
         tok.train_from_iterator(texts(), trainer)
         os.makedirs(out)
         tok.save(os.path.join(out, 'tokenizer.json'))
@@ -157,7 +163,8 @@ def encode_one(method, folder, held_path):
 
 
 def cpu_seconds():
-    return sum(sum(resource.getrusage(who)[:2]) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return sum(sum(resource.getrusage(who)[:2])
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
 
 def child(job):
@@ -170,21 +177,22 @@ def child(job):
     else:
         n, cpu, wall = encode_one(job['method'], job['out'], job['text'])
         res = {'tokens': n, 'cpu': cpu, 'wall': wall}
-    peak = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    peak = max(resource.getrusage(w).ru_maxrss
+               for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     print(json.dumps({**res, 'rss_mb': peak / 1024, 'rss_start_mb': rss0 / 1024}))
 
 
 def in_child(job):
     """job in a fresh interpreter -> its json line, or {'error': its last line}."""
-    p = subprocess.run([sys.executable, os.path.abspath(__file__), 'child', json.dumps(job)], capture_output=True,
-                       text=True, cwd=ROOT)
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), 'child', json.dumps(job)],
+                       capture_output=True, text=True, cwd=ROOT)
     if p.returncode:
         return {'error': (p.stderr.strip().splitlines() or ['no message'])[-1][:200]}
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def has_method(method):
-    """Whether btm.train takes this method (helpers' modules merged in); hf-bpe, bpe and btm always."""
+    """Whether btm.train takes this method (the helpers' modules merged); hf-bpe, bpe, btm do."""
     if method in ('hf-bpe', 'bpe', 'btm'):
         return True
     import inspect
@@ -204,7 +212,8 @@ def held_out(cfg, tmp):
 
 def main(cfg):
     import machine
-    print(f"machine: {machine.describe()}; load average {os.getloadavg()[0]:.1f} (noisy if > cores)")
+    print(f"machine: {machine.describe()}; load average {os.getloadavg()[0]:.1f} "
+          f"(noisy if > cores)")
     text, what, n_docs, n_distinct, size = bench_text(cfg)
     print(f"text: {what}: {n_docs:,} documents, {size / 1e6:.1f} MB, {n_distinct:,} distinct "
           f"(distinct-document ratio {n_distinct / n_docs:.3f}); {text}")
@@ -221,17 +230,22 @@ def main(cfg):
                 print(f"{m}: failed: {rows[m]['error']}")
                 continue
             trained[m] = out
-            print(f"{m}: {rows[m]['cpu']:.2f} CPU-s, {rows[m]['wall']:.2f} s wall, peak RSS {rows[m]['rss_mb']:.0f} "
-                  f"MB (after imports {rows[m]['rss_start_mb']:.0f}), load {os.getloadavg()[0]:.1f}", flush=True)
+            r = rows[m]
+            print(f"{m}: {r['cpu']:.2f} CPU-s, {r['wall']:.2f} s wall, peak RSS "
+                  f"{r['rss_mb']:.0f} MB (after imports {r['rss_start_mb']:.0f}), "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
         peer = rows.get('hf-bpe', {})
         if 'cpu' in peer:
             print(f"training vs hf-bpe, {cfg['vocab_size']:,} ids, {size / 1e6:.1f} MB:")
             for m, r in rows.items():
                 if 'cpu' in r:
-                    print(f"  {m:10s} {r['cpu'] / peer['cpu']:.2f}x CPU, {r['wall'] / peer['wall']:.2f}x wall, "
-                          f"{r['rss_mb'] / peer['rss_mb']:.2f}x peak RSS; {r['cpu'] / size * 1e9:.0f} CPU-s/GB")
+                    print(f"  {m:10s} {r['cpu'] / peer['cpu']:.2f}x CPU, "
+                          f"{r['wall'] / peer['wall']:.2f}x wall, "
+                          f"{r['rss_mb'] / peer['rss_mb']:.2f}x peak RSS; "
+                          f"{r['cpu'] / size * 1e9:.0f} CPU-s/GB")
         held, mb = held_out(cfg, tmp)
-        enc, tiktoken_name = {}, next((t for t in ('gpt2', 'cl100k_base') if tiktoken_cached(t)), None)
+        enc = {}
+        tiktoken_name = next((t for t in ('gpt2', 'cl100k_base') if tiktoken_cached(t)), None)
         for m in list(trained) + ['tiktoken']:
             name = trained.get(m) or tiktoken_name
             if name is None:
@@ -242,12 +256,13 @@ def main(cfg):
                 print(f"encode {m}: failed: {enc[m]['error']}")
                 enc.pop(m)
         base = enc.get('hf-bpe')
-        print(f"encoding {mb:.1f} MB of held-out text (embedded corpus, seed 1), cold, MB per CPU-second:")
+        print(f"encoding {mb:.1f} MB of held-out text (embedded corpus, seed 1), cold, "
+              f"MB per CPU-second:")
         for m, r in enc.items():
             label = m if m != 'tiktoken' else f"tiktoken {tiktoken_name}"
             vs = f" = {base['cpu'] / r['cpu']:.2f}x hf-bpe" if base else ''
-            print(f"  {label:22s} {mb / r['cpu']:.2f} MB/CPU-s ({mb / r['wall']:.2f} MB/s wall){vs}; "
-                  f"{r['tokens']:,} tokens")
+            print(f"  {label:22s} {mb / r['cpu']:.2f} MB/CPU-s ({mb / r['wall']:.2f} MB/s wall)"
+                  f"{vs}; {r['tokens']:,} tokens")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")

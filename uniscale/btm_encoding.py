@@ -177,7 +177,7 @@ def primitive_ids(tok, texts, cache, pretokenize=None, max_cache=2_000_000):
 def primitive_flat(tok, texts, cache, pretokenize=None, max_cache=2_000_000):
     """(every text's ids end to end, each text's length in ids). For a uniscale BPE and its pre-tokenizer: one
     pass of the pre-tokenizer maps each pre-token to the number of its distinct pre-token, the distinct ones not
-    seen before are encoded once (Rust, all cores: _encode_pretokens) into a table kept in `cache` (cleared past
+    seen before are encoded once (Rust, all cores: encode_pretokens) into a table kept in `cache` (cleared past
     max_cache distinct pre-tokens), and numpy gathers the texts' ids from it. A BPE never merges across
     pre-tokens, so a text's ids are its pre-tokens' ids end to end (tests check this equals tok.encode_batch)."""
     dtype = np.uint16 if tok.vocab_size <= 2**16 else np.int32
@@ -188,7 +188,7 @@ def primitive_flat(tok, texts, cache, pretokenize=None, max_cache=2_000_000):
     pieces = [pretokenize(t) for t in texts]
     flat = list(itertools.chain.from_iterable(pieces))
     if 'index' not in cache or len(cache['index']) > max_cache:
-        cache.update(index=_Index(), ids=np.zeros(1024, dtype=dtype), n_ids=0, start=np.zeros(1024, dtype=np.int64),
+        cache.update(index=PretokenIndex(), ids=np.zeros(1024, dtype=dtype), n_ids=0, start=np.zeros(1024, dtype=np.int64),
                      length=np.zeros(1024, dtype=np.int64))
     index = cache['index']
     sid = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))  # new ones numbered on sight
@@ -202,7 +202,7 @@ def primitive_flat(tok, texts, cache, pretokenize=None, max_cache=2_000_000):
     return cache['ids'][at], ends[pre_ends] - ends[pre_ends - n_pre]
 
 
-class _Index(dict):
+class PretokenIndex(dict):
     """Distinct pre-token -> its number, in order of first sight; a lookup of an unseen one numbers it and lists it
     in .new (one Python call per new pre-token, none per known one)."""
 
@@ -221,7 +221,7 @@ def _add_pretokens(tok, cache, new, dtype):
     (arrays that double)."""
     if not new:
         return
-    ids, length = _encode_pretokens(tok, cache, new)
+    ids, length = encode_pretokens(tok, cache, new)
     first, n_ids, n_new = len(cache['index']) - len(new), cache['n_ids'], int(length.sum())
     grow = lambda a, n: a if len(a) >= n else np.concatenate([a, np.zeros(max(n, 2 * len(a)) - len(a), a.dtype)])
     cache['start'], cache['length'] = (grow(cache[k], first + len(new)) for k in ('start', 'length'))
@@ -235,7 +235,7 @@ def _add_pretokens(tok, cache, new, dtype):
 SEPARATOR = '\uffff'  # a noncharacter: pre-tokens joined by it are encoded as a few long strings
 
 
-def _encode_pretokens(tok, cache, new):
+def encode_pretokens(tok, cache, new, per_string=1000, group=64):
     """(ids of the pre-tokens `new` end to end, each one's length in ids). The primitive's BPE model runs over a
     few strings of them joined by SEPARATOR, split there and byte-mapped (its pre-tokenizer's second step): one
     Rust call per core instead of one Encoding per pre-token. Per pre-token (tok.encode_batch) where the
@@ -245,10 +245,11 @@ def _encode_pretokens(tok, cache, new):
         cache['token_len'] = np.array([len(tok.token_bytes(i)) for i in range(tok.vocab_size)], dtype=np.int64)
     body = ''.join(new)
     if cache['joiner'] is not None and SEPARATOR not in body:
-        n = max(1, min(os.cpu_count() or 1, len(new) // 1000))
-        parts = [SEPARATOR.join(new[i * len(new) // n:(i + 1) * len(new) // n]) for i in range(n)]
-        encoded = cache['joiner'].encode_batch_fast(parts, add_special_tokens=False)
-        ids = np.concatenate([np.array(e.ids, dtype=np.int64) for e in encoded])
+        # strings of per_string pre-tokens, group of them per call: longer ones cost memory, not time
+        parts = [SEPARATOR.join(new[i:i + per_string]) for i in range(0, len(new), per_string)]
+        ids = np.concatenate([np.array(e.ids, dtype=np.int64) for g in range(0, len(parts), group)
+                              for e in cache['joiner'].encode_batch_fast(parts[g:g + group],
+                                                                         add_special_tokens=False)])
         # where each pre-token ends, in bytes, must be where a token ends: then the tokens between are its own
         token_end = np.cumsum(cache['token_len'][ids])
         pre_end = np.cumsum(np.fromiter((len(p.encode('utf-8')) for p in new), dtype=np.int64, count=len(new)))
