@@ -74,7 +74,7 @@ boundaries = []              # constraint: tokens holding one of these strings n
 max_tok_bytes = 0            # of UTF-8 text: a seeded random sample of the tok split's documents; 0 = all of it
 sample_seed = 0              # which documents max_tok_bytes samples
 encode_batch_docs = 1000     # documents per primitive encoding task while training
-num_proc = 1                 # processes encoding the tok split (0 = one per core); 1: Rust uses the cores
+num_proc = 1                 # processes encoding the tok split; 0 = one per core
 progress = True              # a progress bar over the merges, with merges/s
 # analyze
 baseline = ''                # BPE folder of equal vocabulary; '' -> {out_dir}/bpe-{vocab_size in k}, trained if missing
@@ -376,8 +376,9 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
     prim, kept = kept_encoding(resume, prim_settings, trained_on) if resume else (None, None)
     fresh = None  # the primitive's encoding of the split, when made in the pass that trained it
     if prim is None:
-        prim, fresh = primitive_and_encoding(text_again, n_base, min_frequency, os.path.join(resume or tmp, 'primitive'),
-                                             name, corpus, trained_on, prim_settings, batch_docs)
+        prim, fresh = primitive_and_encoding(text_again, n_base, min_frequency,
+                                             os.path.join(resume or tmp, 'primitive'), name, corpus,
+                                             trained_on, prim_settings, batch_docs)
     if prim is None:
         prim = tokenizer.train_bpe(text_again(), n_base, os.path.join(resume or tmp, 'primitive'), min_frequency,
                                    f"{name}-primitive", corpus, trained_on=trained_on, settings=prim_settings)
@@ -432,11 +433,13 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
     write_atomic(os.path.join(tmp, 'meta.json'), json.dumps(meta, indent=2))
 
 
-def primitive_and_encoding(text_again, n_base, min_frequency, path, name, corpus, trained_on, settings, batch_docs):
-    """The primitive BPE and its encoding of the texts from one pre-tokenizer pass (issue 28): the counts of the
-    words BPE training sees, merged by learn_merges_detailed with weights (tokenizer.bpe_from_word_counts: the
-    tokenizer train_bpe makes, byte-identical), each distinct pre-token encoded once. (None, None) where the merge
-    engine takes no weights or two merges spell one string: train_bpe and encode_flat then."""
+def primitive_and_encoding(text_again, n_base, min_frequency, path, name, corpus, trained_on,
+                           settings, batch_docs):
+    """The primitive BPE and its encoding of the texts from one pre-tokenizer pass (issue 28): the
+    counts of the words BPE training sees, merged by learn_merges_detailed with weights
+    (tokenizer.bpe_from_word_counts: the tokenizer train_bpe makes, byte-identical), each distinct
+    pre-token encoded once. (None, None) where the merge engine takes no weights or two merges spell
+    one string: train_bpe and encode_flat then."""
     import inspect
     if 'weights' not in inspect.signature(learn_merges_detailed).parameters:
         return None, None
@@ -444,8 +447,8 @@ def primitive_and_encoding(text_again, n_base, min_frequency, path, name, corpus
         text_again(), tokenizer.long_pretoken_words, batch_docs)
     learn = lambda docs, nb, nm, mf, w: learn_merges_detailed(docs, nb, nm, mf, weights=w,
                                                               segmentation=False)['merges']
-    prim = tokenizer.bpe_from_word_counts(words, n_base, path, learn, min_frequency, f"{name}-primitive", corpus,
-                                          trained_on, settings, stats)
+    prim = tokenizer.bpe_from_word_counts(words, n_base, path, learn, min_frequency,
+                                          f"{name}-primitive", corpus, trained_on, settings, stats)
     del words
     if prim is None:
         return None, None

@@ -132,12 +132,13 @@ def _write_tokenizer(tok, out_dir, extra_files, meta):
     return load_tokenizer(out_dir)
 
 
-# a pre-token longer than MAX_PRETOKEN_CHARS holds a run of half that many characters of one class: not whitespace
-# (letters, punctuation), or whitespace, newlines and slashes. numpy finds such runs in a batch of texts at once, a
-# character being the first byte of its UTF-8 (0.06 CPU-s per 10 MB; the `regex` search it replaces took 1.6, more
-# than the Rust pre-tokenizer; a second Rust Split cutting every pre-token cost 1.2): only the texts with one are
-# pre-tokenized here. A character of several bytes counts as not whitespace, and also as whitespace where its first
-# byte is one a Unicode space starts with (U+0085, U+00A0, U+1680, U+2000-U+205F, U+3000): never a miss
+# a pre-token longer than MAX_PRETOKEN_CHARS holds a run of half that many characters of one class:
+# not whitespace (letters, punctuation), or whitespace, newlines and slashes. numpy finds such runs
+# in a batch of texts at once, a character being the first byte of its UTF-8 (0.06 CPU-s per 10 MB;
+# the `regex` search it replaces took 1.6, more than the Rust pre-tokenizer; a second Rust Split
+# cutting every pre-token cost 1.2): only the texts with one are pre-tokenized here. A character of
+# several bytes counts as not whitespace, and also as whitespace where its first byte is one a
+# Unicode space starts with (U+0085, U+00A0, U+1680, U+2000-U+205F, U+3000): never a miss
 _NOT_SPACE, _SPACE_LIKE = 1, 2  # the two character classes, as bits, by first byte
 _BYTE_CLASS = np.full(256, _NOT_SPACE, dtype=np.uint8)
 _BYTE_CLASS[list(b' \t\n\r\x0b\x0c/')] = _SPACE_LIKE
@@ -146,8 +147,8 @@ _BYTE_CLASS[[0xc2, 0xe1, 0xe2, 0xe3]] |= _SPACE_LIKE
 
 
 def may_hold_long_pretokens(texts, half=MAX_PRETOKEN_CHARS // 2):
-    """The indices of texts that may hold a pre-token longer than 2 * half characters (all that do, and some that
-    do not: never a miss)."""
+    """The indices of texts that may hold a pre-token longer than 2 * half characters (all that do,
+    and some that do not: never a miss)."""
     utf8 = np.frombuffer('\n'.join(texts).encode('utf-8', 'surrogatepass') + b'\n', dtype=np.uint8)
     cls = _BYTE_CLASS[utf8[(utf8 & 0xc0) != 0x80]]  # one entry per character
     ends = np.cumsum([len(t) + 1 for t in texts], dtype=np.int64)  # texts + newlines, in characters
@@ -155,7 +156,7 @@ def may_hold_long_pretokens(texts, half=MAX_PRETOKEN_CHARS // 2):
     flagged = set()
     for bit in (_NOT_SPACE, _SPACE_LIKE):
         member = np.concatenate([[False], (cls & bit) != 0, [False]])
-        edges = np.flatnonzero(member[1:] != member[:-1])  # where each run of the class starts and ends
+        edges = np.flatnonzero(member[1:] != member[:-1])  # where each run starts and ends
         starts, stops = edges[0::2], edges[1::2]
         flagged.update(np.searchsorted(ends, starts[stops - starts >= half], side='right').tolist())
     return flagged
@@ -220,10 +221,12 @@ def train_bpe(texts, vocab_size, out_dir, min_frequency=2, name=None, corpus='',
 
 
 def long_pretoken_words(texts, cap=MAX_PRETOKEN_CHARS):
-    """{i: the words train_bpe's trainer sees in texts[i]} for the texts holding a pre-token longer than cap
-    characters (cut as capped_pretokens cuts it); every other text's words are its pre-tokens as they are."""
+    """{i: the words train_bpe's trainer sees in texts[i]} for the texts holding a pre-token longer
+    than cap characters (cut as capped_pretokens cuts it); every other text's words are its
+    pre-tokens as they are."""
     flagged = may_hold_long_pretokens(texts, cap // 2)
-    return {i: [w for piece in _capped([texts[i]], {0}, cap) for w in pretokenize(piece)] for i in sorted(flagged)}
+    return {i: [w for piece in _capped([texts[i]], {0}, cap) for w in pretokenize(piece)]
+            for i in sorted(flagged)}
 
 
 def _byte_level_chars():
@@ -237,14 +240,15 @@ def _byte_level_chars():
 
 def bpe_from_word_counts(counts, vocab_size, out_dir, learn, min_frequency=2, name=None, corpus='',
                          trained_on=None, settings=None, stats=None):
-    """train_bpe's tokenizer from the counts of the words its trainer would see ({word: count}), merged by
-    `learn(docs, n_base, n_merges, min_frequency, weights) -> merges` (btm.py hands in the project's merge engine,
-    whose counts, ties and left-to-right replacement are BpeTrainer's: tests check the tokenizer.json is
-    byte-identical). None where two merges spell the same string (BpeTrainer would give both one id): train_bpe
-    then. stats: {n_docs, n_bytes} of the text, for meta.json."""
+    """train_bpe's tokenizer from the counts of the words its trainer would see ({word: count}),
+    merged by `learn(docs, n_base, n_merges, min_frequency, weights) -> merges` (btm.py hands in the
+    project's merge engine, whose counts, ties and left-to-right replacement are BpeTrainer's: tests
+    check the tokenizer.json is byte-identical). None where two merges spell the same string
+    (BpeTrainer would give both one id): train_bpe then. stats: {n_docs, n_bytes} of the text, for
+    meta.json."""
     check_vocab_size('bpe', vocab_size, out_dir)
     t0, chars = time.time(), _byte_level_chars()
-    alphabet = sorted(chars)  # ids 2.. in code point order, after the specials, as BpeTrainer numbers them
+    alphabet = sorted(chars)  # ids 2.. in code point order after the specials, as BpeTrainer's
     byte_id = np.array([2 + alphabet.index(c) for c in chars], dtype=np.int32)
     words = [w for w, c in counts.items() if c > 0]
     docs = [byte_id[np.frombuffer(w.encode('utf-8'), dtype=np.uint8)] for w in words]
@@ -257,17 +261,19 @@ def bpe_from_word_counts(counts, vocab_size, out_dir, learn, min_frequency=2, na
         return None
     if len(spell) != vocab_size:
         raise SystemExit(f"{out_dir}: BPE stopped at {len(spell)} of vocab_size={vocab_size} ids: "
-                         f"{stats['n_bytes']:,} bytes of text have too few pairs seen >= {min_frequency} times; "
-                         f"train on more text or lower vocab_size / min_frequency")
+                         f"{stats['n_bytes']:,} bytes of text have too few pairs seen >= "
+                         f"{min_frequency} times; train on more text or lower vocab_size / "
+                         f"min_frequency")
     tok = tokenizers.Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(spell)},
                                           merges=[(spell[a], spell[b]) for a, b in merges]))
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in (BOS, EOS)])
     tok.pre_tokenizer = _hf_pre_tokenizer(byte_level=True)
     tok.decoder = decoders.ByteLevel()
-    meta = {'kind': 'bpe', 'name': name or tokenizer_name('bpe', vocab_size), 'vocab_size': vocab_size,
-            'corpus': corpus, 'trained_on': trained_on, 'settings': settings,
-            'train': {'min_frequency': min_frequency, 'max_pretoken_chars': MAX_PRETOKEN_CHARS, **(stats or {}),
-                      'seconds': round(time.time() - t0, 2)}}
+    meta = {'kind': 'bpe', 'name': name or tokenizer_name('bpe', vocab_size),
+            'vocab_size': vocab_size, 'corpus': corpus, 'trained_on': trained_on,
+            'settings': settings,
+            'train': {'min_frequency': min_frequency, 'max_pretoken_chars': MAX_PRETOKEN_CHARS,
+                      **(stats or {}), 'seconds': round(time.time() - t0, 2)}}
     return _finish(tok, out_dir, {}, meta)
 
 

@@ -1,9 +1,9 @@
 """
-BTM's step 1: a corpus through the primitive BPE, as flat id arrays (one large array, not one small one per
-document). One process by default: each distinct pre-token is encoded once, in Rust on all cores
-(btm_encoding.primitive_flat), so a pool of spawned workers, each re-importing its modules and keeping its own
-table, cost more CPU than it saved (issue 28). Below btm.py, above uniscale/tokenization.py (the worker loads the
-primitive); btm_encoding holds the encoder itself.
+BTM's step 1: a corpus through the primitive BPE, as flat id arrays (one large array, not one
+small one per document). One process by default: each distinct pre-token is encoded once, in Rust on
+all cores (btm_encoding.primitive_flat), so a pool of spawned workers, each re-importing its modules
+and keeping its own table, cost more CPU than it saved (issue 28). Below btm.py, above
+uniscale/tokenization.py (the worker loads the primitive); btm_encoding holds the encoder itself.
 """
 import collections
 import itertools
@@ -73,10 +73,11 @@ def encode_flat(tok, texts, batch_docs=1000, num_proc=1):
 
 
 def number_pretokens(texts, long_words, batch_docs=1000):
-    """One pass of the shared pre-tokenizer over texts for BTM's primitive: (distinct pre-tokens in order of first
-    sight, every text's pre-tokens as their numbers end to end (int32), each text's number of pre-tokens, the
-    counts of the words BPE training sees ({word: count}), {n_docs, n_bytes}). long_words(batch) ->
-    {i: words} for the texts of a batch whose long pre-tokens training cuts (tokenizer.long_pretoken_words)."""
+    """One pass of the shared pre-tokenizer over texts for BTM's primitive: (distinct pre-tokens in
+    order of first sight, every text's pre-tokens as their numbers end to end (int32), each text's
+    number of pre-tokens, the counts of the words BPE training sees ({word: count}), {n_docs,
+    n_bytes}). long_words(batch) -> {i: words} for the texts of a batch whose long pre-tokens
+    training cuts (tokenizer.long_pretoken_words)."""
     index, numbers, n_pre, counts = PretokenIndex(), [], [], np.zeros(0, dtype=np.int64)
     cut, stats = collections.Counter(), {'n_docs': 0, 'n_bytes': 0}
     it = iter(texts)
@@ -85,12 +86,12 @@ def number_pretokens(texts, long_words, batch_docs=1000):
         stats['n_bytes'] += sum(len(t.encode('utf-8')) for t in batch)
         pieces = [tokenization.pretokenize(t) for t in batch]
         sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-        sid = np.fromiter(map(index.__getitem__, itertools.chain.from_iterable(pieces)), dtype=np.int32,
-                          count=int(sizes.sum()))
+        sid = np.fromiter(map(index.__getitem__, itertools.chain.from_iterable(pieces)),
+                          dtype=np.int32, count=int(sizes.sum()))
         index.new.clear()
         counted = np.ones(len(sid), dtype=bool)
         ends = np.cumsum(sizes)
-        for i, words in long_words(batch).items():  # their words replace their pre-tokens in the counts
+        for i, words in long_words(batch).items():  # their words replace their pre-tokens
             cut.update(words)
             counted[ends[i] - sizes[i]:ends[i]] = False
         counts = np.concatenate([counts, np.zeros(len(index) - len(counts), dtype=np.int64)])
@@ -105,9 +106,9 @@ def number_pretokens(texts, long_words, batch_docs=1000):
 
 
 def encode_numbered(tok, distinct, numbers, n_pre, chunk=1 << 18):
-    """encode_flat's (ids, lengths) from number_pretokens' pass: each distinct pre-token encoded once (Rust),
-    the texts' ids gathered by number, chunk pre-tokens at a time (so the temporaries stay small); None if one
-    came out as a special id (encode_flat then cuts the text there)."""
+    """encode_flat's (ids, lengths) from number_pretokens' pass: each distinct pre-token encoded
+    once (Rust), the texts' ids gathered by number, chunk pre-tokens at a time (so the temporaries
+    stay small); None if one came out as a special id (encode_flat then cuts the text there)."""
     ids, length = encode_pretokens(tok, {}, distinct)
     dtype = np.uint16 if tok.vocab_size <= 2**16 else np.int32
     ids, length, start = ids.astype(dtype), length.astype(np.int32), np.cumsum(length) - length
@@ -120,7 +121,7 @@ def encode_numbered(tok, distinct, numbers, n_pre, chunk=1 << 18):
         num = numbers[i:i + chunk]
         n = length[num]
         ends = np.cumsum(n, dtype=np.int64)
-        lo, hi = np.searchsorted(pre_ends, [i, i + len(num)], side='right')  # the texts ending in this chunk
+        lo, hi = np.searchsorted(pre_ends, [i, i + len(num)], side='right')  # texts ending in it
         text_ends[lo:hi] = done + ends[pre_ends[lo:hi] - i - 1]
         pos = np.repeat(start[num] - (ends - n), n)
         pos += np.arange(len(pos), dtype=pos.dtype)
