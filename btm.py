@@ -433,28 +433,6 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
     write_atomic(os.path.join(tmp, 'meta.json'), json.dumps(meta, indent=2))
 
 
-def primitive_and_encoding(text_again, n_base, min_frequency, path, name, corpus, trained_on,
-                           settings, batch_docs):
-    """The primitive BPE and its encoding of the texts from one pre-tokenizer pass (issue 28): the
-    counts of the words BPE training sees, merged by learn_merges_detailed with weights
-    (tokenizer.bpe_from_word_counts: the tokenizer train_bpe makes, byte-identical), each distinct
-    pre-token encoded once. (None, None) where the merge engine takes no weights or two merges spell
-    one string: train_bpe and encode_flat then."""
-    import inspect
-    if 'weights' not in inspect.signature(learn_merges_detailed).parameters:
-        return None, None
-    distinct, numbers, n_pre, words, stats = primitive_stream.number_pretokens(
-        text_again(), tokenizer.long_pretoken_words, batch_docs)
-    learn = lambda docs, nb, nm, mf, w: learn_merges_detailed(docs, nb, nm, mf, weights=w,
-                                                              segmentation=False)['merges']
-    prim = tokenizer.bpe_from_word_counts(words, n_base, path, learn, min_frequency,
-                                          f"{name}-primitive", corpus, trained_on, settings, stats)
-    del words
-    if prim is None:
-        return None, None
-    return prim, primitive_stream.encode_numbered(prim, distinct, numbers, n_pre)
-
-
 def load(path):
     """A BTM folder -> its BTMTokenizer (what tokenization.load_tokenizer gives for it)."""
     if not os.path.isfile(os.path.join(path, 'meta.json')):
@@ -509,6 +487,28 @@ def check_finished(path, settings, trained_on):
     changed = differences(meta.get('settings') or {}, settings) or differences(old, trained_on)
     raise SystemExit(f"{path}: holds a {meta['kind']} tokenizer trained with other settings ({'; '.join(changed)}); "
                      f"delete it or set another --name")
+
+
+def primitive_and_encoding(text_again, n_base, min_frequency, path, name, corpus, trained_on,
+                           settings, batch_docs):
+    """The primitive BPE and its encoding of the texts from one pre-tokenizer pass (issue 28): the
+    counts of the words BPE training sees, merged by learn_merges_detailed with weights
+    (tokenizer.bpe_from_word_counts: the tokenizer train_bpe makes, byte-identical), each distinct
+    pre-token encoded once. (None, None) where the merge engine takes no weights or two merges spell
+    one string: train_bpe and encode_flat then."""
+    import inspect
+    if 'weights' not in inspect.signature(learn_merges_detailed).parameters:
+        return None, None
+    distinct, numbers, n_pre, words, stats = primitive_stream.number_pretokens(
+        text_again(), tokenizer.long_pretoken_words, batch_docs)
+    learn = lambda docs, nb, nm, mf, w: learn_merges_detailed(docs, nb, nm, mf, weights=w,
+                                                              segmentation=False)['merges']
+    prim = tokenizer.bpe_from_word_counts(words, n_base, path, learn, min_frequency,
+                                          f"{name}-primitive", corpus, trained_on, settings, stats)
+    del words
+    if prim is None:
+        return None, None
+    return prim, primitive_stream.encode_numbered(prim, distinct, numbers, n_pre)
 
 
 def analyze(cfg):
