@@ -81,7 +81,7 @@ boundaries = []              # constraint: tokens holding one of these strings n
 max_tok_bytes = 0            # of UTF-8 text: a seeded random sample of the tok split's documents; 0 = all of it
 sample_seed = 0              # which documents max_tok_bytes samples
 encode_batch_docs = 1000     # documents per primitive encoding task while training
-num_proc = 0                 # processes encoding the tok split; 0 = one per core
+num_proc = 1                 # processes encoding the tok split; 0 = one per core
 progress = True              # a progress bar over the merges, with merges/s
 # analyze
 compare = []                 # tokenizers to compare (folders, names under out_dir, tiktoken names);
@@ -468,6 +468,11 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
     t0 = time.time()
     prim_settings = {'n_base': n_base, 'min_frequency': min_frequency, 'sample': sample}  # what the primitive is of
     prim, kept = kept_encoding(resume, prim_settings, trained_on) if resume else (None, None)
+    fresh = None  # the primitive's encoding of the split, when made in the pass that trained it
+    if prim is None:
+        prim, fresh = primitive_and_encoding(text_again, n_base, min_frequency,
+                                             os.path.join(resume or tmp, 'primitive'), name, corpus,
+                                             trained_on, prim_settings, batch_docs)
     if prim is None:
         prim = tokenizer.train_bpe(text_again(), n_base, os.path.join(resume or tmp, 'primitive'), min_frequency,
                                    f"{name}-primitive", corpus, trained_on=trained_on, settings=prim_settings)
@@ -477,7 +482,7 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
     if resumed:
         print(f"{out_path}: resuming with the primitive and its encoding of the split kept in {resume}")
     else:
-        kept = primitive_stream.encode_flat(prim, text_again(), batch_docs, num_proc)
+        kept = fresh or primitive_stream.encode_flat(prim, text_again(), batch_docs, num_proc)
         if resume:  # the slow step before the merges, kept for a run stopped during them
             buf = io.BytesIO()
             np.savez(buf, ids=kept[0], lengths=kept[1], primitive_hash=np.array(prim.hash))
@@ -598,6 +603,28 @@ def check_finished(path, settings, trained_on):
     changed = differences(meta.get('settings') or {}, settings) or differences(old, trained_on)
     raise SystemExit(f"{path}: holds a {meta['kind']} tokenizer trained with other settings ({'; '.join(changed)}); "
                      f"delete it or set another --name")
+
+
+def primitive_and_encoding(text_again, n_base, min_frequency, path, name, corpus, trained_on,
+                           settings, batch_docs):
+    """The primitive BPE and its encoding of the texts from one pre-tokenizer pass (issue 28): the
+    counts of the words BPE training sees, merged by learn_merges_detailed with weights
+    (tokenizer.bpe_from_word_counts: the tokenizer train_bpe makes, byte-identical), each distinct
+    pre-token encoded once. (None, None) where the merge engine takes no weights or two merges spell
+    one string: train_bpe and encode_flat then."""
+    import inspect
+    if 'weights' not in inspect.signature(learn_merges_detailed).parameters:
+        return None, None
+    distinct, numbers, n_pre, words, stats = primitive_stream.number_pretokens(
+        text_again(), tokenizer.long_pretoken_words, batch_docs)
+    learn = lambda docs, nb, nm, mf, w: learn_merges_detailed(docs, nb, nm, mf, weights=w,
+                                                              segmentation=False)['merges']
+    prim = tokenizer.bpe_from_word_counts(words, n_base, path, learn, min_frequency,
+                                          f"{name}-primitive", corpus, trained_on, settings, stats)
+    del words
+    if prim is None:
+        return None, None
+    return prim, primitive_stream.encode_numbered(prim, distinct, numbers, n_pre)
 
 
 def analyze(cfg):

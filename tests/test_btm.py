@@ -267,6 +267,78 @@ def test_encode_docs_by_pre_token_equals_the_primitive_encoder(trained):
         prim.encode_batch(texts)
 
 
+def _old_primitive_ids(tok, texts, cache):
+    """btm_encoding.primitive_ids before issue 28 (each new pre-token an Encoding of its own),
+    the reference."""
+    pieces = [tokenization.pretokenize(t) for t in texts]
+    new = list({p for ps in pieces for p in ps if p not in cache})
+    encoded = tok.encode_batch(new)
+    cache.update((p, np.asarray(ids, dtype=np.uint16).tobytes()) for p, ids in zip(new, encoded))
+    return [np.frombuffer(b''.join(map(cache.__getitem__, ps)), dtype=np.uint16) for ps in pieces]
+
+
+def test_encoding_by_distinct_pre_tokens_equals_the_old_cache_and_the_plain_encoder(trained):
+    """The table of distinct pre-tokens (encoded a few joined strings at a time, refilled after
+    max_cache) gives the ids the old per-pre-token cache and the primitive's own encode_batch give:
+    scripts of the embedded corpus, the adversarial texts, the separator itself in a text (the
+    per-pre-token fallback), empty texts."""
+    prim = btm.load(trained[1]).primitive
+    texts = (ADVERSARIAL + stories(40, 12)
+             + [d['text'] for d in generate.generate_documents(200_000, seed=4)]
+             + ['', 'a' + btm_encoding.SEPARATOR + 'b <|bos|>', '', '  x\n \n\t y 12345 ...!!  '])
+    cache, old_cache, got, old = {}, {}, [], []
+    for i in range(0, len(texts), 23):
+        got += btm_encoding.primitive_ids(prim, texts[i:i + 23], cache, tokenization.pretokenize,
+                                          max_cache=300)
+        old += _old_primitive_ids(prim, texts[i:i + 23], old_cache)
+    assert cache['joiner'] is not None  # the joined path ran (the separator's batch fell back)
+    assert as_lists(got) == as_lists(old) == prim.encode_batch(texts)
+    ids, lengths = primitive_stream.encode_flat(prim, texts, batch_docs=50)
+    assert as_lists(np.split(ids, np.cumsum(lengths)[:-1])) == prim.encode_batch(texts)
+
+
+def test_one_pass_counts_and_encodes_as_the_trainer_and_the_encoder_see_the_texts(trained):
+    """number_pretokens + encode_numbered (BTM's one pass over the split): the word counts are those
+    of the pre-tokens BPE training sees (long ones cut), and the ids are the primitive's
+    encode_batch, empty texts too."""
+    import collections
+    import tokenizer
+    prim = btm.load(trained[1]).primitive
+    texts = (['', ''] + ADVERSARIAL + stories(30, 13)
+             + [d['text'] for d in generate.generate_documents(100_000, 5)]
+             + ['x ' + 'ab' * 300 + ' y', '!/' * 200, ''])
+    distinct, numbers, n_pre, words, stats = primitive_stream.number_pretokens(
+        iter(texts), tokenizer.long_pretoken_words, batch_docs=17)
+    want = collections.Counter(w for t in tokenizer.capped_pretokens(texts)
+                               for w in tokenization.pretokenize(t))
+    assert {w: c for w, c in words.items() if c} == dict(want)
+    assert stats == {'n_docs': len(texts), 'n_bytes': sum(len(t.encode('utf-8')) for t in texts)}
+    ids, lengths = primitive_stream.encode_numbered(prim, distinct, numbers, n_pre, chunk=50)
+    assert as_lists(np.split(ids, np.cumsum(lengths)[:-1])) == prim.encode_batch(texts)
+
+
+def _weighted_engine():
+    import inspect
+    if 'weights' not in inspect.signature(btm.learn_merges_detailed).parameters:
+        pytest.skip("learn_merges_detailed takes no weights here (helper B's, issue 28)")
+
+
+def test_btm_from_one_pass_equals_the_btm_from_train_bpe_and_encode_flat(tmp_path, monkeypatch):
+    """The primitive merged from word counts by the weighted engine and the split encoded from the
+    same pass give the BTM the two passes (HF BpeTrainer, then encode_flat) give: the same primitive
+    and merges, byte for byte."""
+    _weighted_engine()
+    texts = (stories(300, 21) + ADVERSARIAL
+             + [d['text'] for d in generate.generate_documents(150_000, 6)])
+    one = btm.train(texts, str(tmp_path / 'one'), 400, 560, progress=False)
+    monkeypatch.setattr(btm, 'primitive_and_encoding', lambda *a: (None, None))
+    two = btm.train(texts, str(tmp_path / 'two'), 400, 560, progress=False)
+    for f in ('merges.json', 'primitive/tokenizer.json'):
+        assert (tmp_path / 'one' / f).read_bytes() == (tmp_path / 'two' / f).read_bytes()
+    assert one.hash == two.hash
+    assert one.meta['train']['n_tokens_primitive'] == two.meta['train']['n_tokens_primitive']
+
+
 def test_encode_docs_cuts_documents_at_special_ids():
     class Fake:
         bos_id, eos_id, vocab_size = 0, 1, 10
@@ -553,7 +625,9 @@ def test_sigterm_during_the_merges_leaves_no_temp_and_the_next_run_resumes(tmp_p
     args = ['--corpus=toy', f"--corpus_dir={tmp_path / 'corpus'}", f"--out_dir={tmp_path / 'tok'}", '--num_proc=1',
             '--progress=False', '--n_base=300', '--vocab_size=400']
     code = ("import os, runpy, signal, sys\nfrom uniscale import btm_encoding\nreplace = btm_encoding.Chain.replace\n"
-            "def killed(self, *a):\n    os.kill(os.getpid(), signal.SIGTERM)\n    return replace(self, *a)\n"
+            "def killed(self, pos, a, b, m, *r):\n    if m >= 300:\n"  # a BTM merge
+            "        os.kill(os.getpid(), signal.SIGTERM)\n"
+            "    return replace(self, pos, a, b, m, *r)\n"
             f"btm_encoding.Chain.replace = killed\nsys.argv = ['btm.py', *{args!r}]\n"
             "runpy.run_path('btm.py', run_name='__main__')")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)

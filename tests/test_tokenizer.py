@@ -675,3 +675,91 @@ def test_a_vocab_size_no_text_can_fill_is_refused_before_training(tmp_path):
         T.train_unigram(text, min(T.vocab_limit('unigram', n, 16), 2 ** 31 - 1), str(tmp_path / 'u'))
     reached = int(str(e.value).split('(at most ')[1].split(')')[0].replace(',', ''))
     assert reached <= T.vocab_limit('unigram', n, 16)
+
+
+# ---------------------------------------------------------- issue 28: the long-run guard, faster
+def _old_capped_pretokens(texts, cap=T.MAX_PRETOKEN_CHARS):
+    """tokenizer.capped_pretokens as it was before issue 28 (its `regex` guard), the reference
+    for the new one."""
+    import regex
+    long_run = regex.compile(rf"[^\s\p{{N}}]{{{cap // 2}}}|\s{{{cap // 2}}}|[\r\n/]{{{cap // 2}}}")
+    for text in texts:
+        if not long_run.search(text):
+            yield text
+            continue
+        run = []
+        for p in tokenization.pretokenize(text):
+            if len(p) <= cap:
+                run.append(p)
+                continue
+            if run:
+                yield ''.join(run)
+                run = []
+            yield from (p[i:i + cap] for i in range(0, len(p), cap))
+        if run:
+            yield ''.join(run)
+
+
+def _long_run_texts(rng, n):
+    """Texts around long runs of one class (letters, digits, spaces, newlines, slashes, punctuation,
+    U+001C..F, unspaced scripts, emoji) mixed and cut at every length near the cap and half of it.
+    """
+    runs = ['a', 'Ab', 'ABC', ' ', '\n', '\r\n', '/', '\n/', '!', '!\x1c', '\x1c', '.,;', '\t',
+            '\u3000',
+            '中文', 'ไทย', '\U0001F469\u200d', "x's", '\u0301', '12', '=', ' !', '\n\n/ ']
+    texts = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 4)):
+            length = rng.choice([1, 5, 63, 64, 65, 127, 128, 129, 130, 200, 256, 257, 400])
+            run = ''.join(rng.choice(runs) for _ in range(rng.randint(1, 2)))
+            parts.append((run * length)[:length] if rng.random() < 0.7 else run * length)
+            parts.append(rng.choice(['', ' ', 'word ', '\n', ' x, y. ']))
+        texts.append(''.join(parts))
+    return texts
+
+
+def test_capped_pretokens_cuts_as_the_regex_guard_did_and_bpe_is_byte_identical(tmp_path,
+                                                                                 monkeypatch):
+    """The guard moved from a `regex` search to numpy over the texts' UTF-8: it flags every text
+    holding a long pre-token, the same pieces come out on texts with long runs of every class and on
+    the embedded corpus, and a BPE trained through either is the same tokenizer.json."""
+    rng = random.Random(28)
+    texts = (ADVERSARIAL + _long_run_texts(rng, 1500)
+             + [random_text(rng, rng.randint(0, 300)) for _ in range(300)]
+             + [d['text'] for d in generate.generate_documents(300_000, seed=3)])
+    assert list(T.capped_pretokens(iter(texts))) == list(_old_capped_pretokens(iter(texts)))
+    long = {i for i, t in enumerate(texts)
+            if max(map(len, tokenization.pretokenize(t)), default=0) > T.MAX_PRETOKEN_CHARS}
+    assert long <= T.may_hold_long_pretokens(texts) and len(long) > 300  # never a miss; many kinds
+    new = T.train_bpe(texts, 600, str(tmp_path / 'new'))
+    monkeypatch.setattr(T, 'capped_pretokens', _old_capped_pretokens)
+    old = T.train_bpe(texts, 600, str(tmp_path / 'old'))
+    assert (tmp_path / 'new' / 'tokenizer.json').read_bytes() == \
+        (tmp_path / 'old' / 'tokenizer.json').read_bytes()
+    assert new.hash == old.hash
+
+
+def test_bpe_from_word_counts_by_the_merge_engine_is_train_bpe_byte_for_byte(tmp_path):
+    """BTM's primitive from one pass: the counts of the words HF's trainer sees, merged by the
+    project's engine with weights, make the tokenizer.json train_bpe makes (ties, overlaps, cut long
+    pre-tokens, 8 scripts)."""
+    import collections
+    import inspect
+    import btm
+    if 'weights' not in inspect.signature(btm.learn_merges_detailed).parameters:
+        pytest.skip("learn_merges_detailed takes no weights here (helper B's, issue 28)")
+    rng = random.Random(5)
+    texts = (make_docs(300) + ADVERSARIAL + _long_run_texts(rng, 60) + ['a a a a a', 'aaaa aaaa']
+             + [d['text'] for d in generate.generate_documents(200_000, seed=7)])
+    counts = collections.Counter(w for t in T.capped_pretokens(texts)
+                                 for w in tokenization.pretokenize(t))
+    learn = lambda d, nb, nm, mf, w: btm.learn_merges_detailed(d, nb, nm, mf, weights=w,
+                                                               segmentation=False)['merges']
+    for vocab, min_frequency in ((700, 2), (1500, 1)):
+        ours = T.bpe_from_word_counts(counts, vocab, str(tmp_path / f"w{vocab}"), learn,
+                                      min_frequency, stats={'n_docs': len(texts), 'n_bytes': 0})
+        hf = T.train_bpe(texts, vocab, str(tmp_path / f"h{vocab}"), min_frequency)
+        assert ours is not None and ours.hash == hf.hash
+        assert (tmp_path / f"w{vocab}" / 'tokenizer.json').read_bytes() == \
+            (tmp_path / f"h{vocab}" / 'tokenizer.json').read_bytes()

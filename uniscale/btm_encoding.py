@@ -9,6 +9,7 @@ run one way (btm_encoding <- tokenization <- tokenizer.py <- btm.py). The algori
 """
 import hashlib
 import heapq
+import itertools
 import json
 import os
 
@@ -180,18 +181,131 @@ def btm_hash(merges_raw, primitive_hash):
 
 
 def primitive_ids(tok, texts, cache, pretokenize=None, max_cache=2_000_000):
-    """One id array per text. For a uniscale BPE and its pre-tokenizer, each distinct pre-token is encoded once and
-    reused from `cache`: a BPE never merges across pre-tokens, so a text's ids are its pre-tokens' ids end to end
-    (tests check this equals tok.encode_batch), and Python's regex pre-tokenizes ~4x faster than the Rust one here."""
+    """One id array per text (primitive_flat's, cut per text)."""
+    ids, lengths = primitive_flat(tok, texts, cache, pretokenize, max_cache)
+    return np.split(ids, np.cumsum(lengths)[:-1]) if len(lengths) else []
+
+
+def primitive_flat(tok, texts, cache, pretokenize=None, max_cache=2_000_000):
+    """(every text's ids end to end, each text's length in ids). For a uniscale BPE and its
+    pre-tokenizer: one pass of the pre-tokenizer maps each pre-token to the number of its distinct
+    pre-token, the distinct ones not seen before are encoded once (Rust, all cores:
+    encode_pretokens) into a table kept in `cache` (cleared past max_cache distinct pre-tokens), and
+    numpy gathers the texts' ids from it. A BPE never merges across pre-tokens, so a text's ids are
+    its pre-tokens' ids end to end (tests check this equals tok.encode_batch)."""
     dtype = np.uint16 if tok.vocab_size <= 2**16 else np.int32
     if getattr(tok, 'kind', None) != 'bpe' or pretokenize is None:
-        return [np.asarray(ids, dtype=dtype) for ids in tok.encode_batch(texts)]
+        encoded = tok.encode_batch(texts)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        ids = itertools.chain.from_iterable(encoded)
+        return np.fromiter(ids, dtype=dtype, count=int(lengths.sum())), lengths
     pieces = [pretokenize(t) for t in texts]
-    if len(cache) > max_cache:
-        cache.clear()
-    new = list({p for ps in pieces for p in ps if p not in cache})
-    cache.update((p, np.asarray(ids, dtype=dtype).tobytes()) for p, ids in zip(new, tok.encode_batch(new)))
-    return [np.frombuffer(b''.join(map(cache.__getitem__, ps)), dtype=dtype) for ps in pieces]
+    flat = list(itertools.chain.from_iterable(pieces))
+    if 'index' not in cache or len(cache['index']) > max_cache:
+        cache.update(index=PretokenIndex(), ids=np.zeros(1024, dtype=dtype), n_ids=0,
+                     start=np.zeros(1024, dtype=np.int64), length=np.zeros(1024, dtype=np.int64))
+    index = cache['index']
+    sid = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+    new, index.new = index.new, []
+    _add_pretokens(tok, cache, new, dtype)
+    length, start = cache['length'][sid], cache['start'][sid]
+    ends = np.cumsum(length)
+    at = np.repeat(start - (ends - length), length) + np.arange(int(ends[-1]) if len(ends) else 0)
+    n_pre = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    pre_ends, ends = np.cumsum(n_pre), np.concatenate([[0], ends])
+    return cache['ids'][at], ends[pre_ends] - ends[pre_ends - n_pre]
+
+
+class PretokenIndex(dict):
+    """Distinct pre-token -> its number, in order of first sight; a lookup of an unseen one numbers
+    it and lists it in .new (one Python call per new pre-token, none per known one)."""
+
+    def __init__(self):
+        super().__init__()
+        self.new = []
+
+    def __missing__(self, key):
+        self[key] = n = len(self)
+        self.new.append(key)
+        return n
+
+
+def _add_pretokens(tok, cache, new, dtype):
+    """Encode the pre-tokens `new` (numbered after those in cache's table) and append their ids to
+    the table (arrays that double)."""
+    if not new:
+        return
+    ids, length = encode_pretokens(tok, cache, new)
+    first, n_ids, n_new = len(cache['index']) - len(new), cache['n_ids'], int(length.sum())
+    cache['start'] = _grown(cache['start'], first + len(new))
+    cache['length'] = _grown(cache['length'], first + len(new))
+    cache['start'][first:first + len(new)] = n_ids + np.cumsum(length) - length
+    cache['length'][first:first + len(new)] = length
+    cache['ids'] = _grown(cache['ids'], n_ids + n_new)
+    cache['ids'][n_ids:n_ids + n_new] = ids
+    cache['n_ids'] = n_ids + n_new
+
+
+def _grown(a, n):
+    """a, or a copy with room for at least n items and at least twice as many as a has."""
+    return a if len(a) >= n else np.concatenate([a, np.zeros(max(n, 2 * len(a)) - len(a), a.dtype)])
+
+
+SEPARATOR = '\uffff'  # a noncharacter: pre-tokens joined by it are encoded as a few long strings
+
+
+def encode_pretokens(tok, cache, new, per_string=1000, group=64):
+    """(ids of the pre-tokens `new` end to end, each one's length in ids). The primitive's BPE model
+    runs over a few strings of them joined by SEPARATOR, split there and byte-mapped (its
+    pre-tokenizer's second step): one Rust call per core instead of one Encoding per pre-token. Per
+    pre-token (tok.encode_batch) where the tokenizer is not the uniscale BPE this assumes or a
+    pre-token holds the separator; checked either way."""
+    if 'joiner' not in cache:
+        cache['joiner'] = _joined_encoder(tok)
+        cache['token_len'] = np.array([len(tok.token_bytes(i)) for i in range(tok.vocab_size)],
+                                      dtype=np.int64)
+    body = ''.join(new)
+    if cache['joiner'] is not None and SEPARATOR not in body:
+        # strings of per_string pre-tokens, `group` of them a call (longer ones cost memory)
+        parts = [SEPARATOR.join(new[i:i + per_string]) for i in range(0, len(new), per_string)]
+        ids = np.concatenate([np.array(e.ids, dtype=np.int64) for g in range(0, len(parts), group)
+                              for e in cache['joiner'].encode_batch_fast(parts[g:g + group],
+                                                                         add_special_tokens=False)])
+        # each pre-token must end, in bytes, where a token ends: the tokens between are its own
+        token_end = np.cumsum(cache['token_len'][ids])
+        pre_end = np.cumsum(np.fromiter((len(p.encode('utf-8')) for p in new), dtype=np.int64,
+                                        count=len(new)))
+        at = np.searchsorted(token_end, pre_end)
+        if len(ids) and at[-1] == len(ids) - 1 and (token_end[at] == pre_end).all():
+            return ids, np.diff(at, prepend=-1)
+    encoded = tok.encode_batch(new)
+    length = np.fromiter(map(len, encoded), dtype=np.int64, count=len(new))
+    ids = itertools.chain.from_iterable(encoded)
+    return np.fromiter(ids, dtype=np.int64, count=int(length.sum())), length
+
+
+def _joined_encoder(tok):
+    """A copy of tok's `tokenizers` object whose pre-tokenizer splits at SEPARATOR (dropping it) and
+    byte-maps, when tok is the uniscale byte-level BPE (Split on the shared pattern, then ByteLevel
+    without a regex, no normalizer); else None."""
+    import tokenizers
+    from tokenizers import Regex, pre_tokenizers
+    inner = getattr(tok, '_tok', None)
+    if not isinstance(inner, tokenizers.Tokenizer):
+        return None
+    spec = json.loads(inner.to_str())
+    steps = (spec.get('pre_tokenizer') or {}).get('pretokenizers') or []
+    if (spec.get('normalizer') is not None or (spec.get('model') or {}).get('type') != 'BPE'
+            or len(steps) != 2
+            or steps[0].get('type') != 'Split' or steps[1].get('type') != 'ByteLevel'
+            or steps[1].get('use_regex') or steps[1].get('add_prefix_space')):
+        return None
+    joiner = tokenizers.Tokenizer.from_str(inner.to_str())
+    joiner.encode_special_tokens = True
+    joiner.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(SEPARATOR), behavior='removed'),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    return joiner
 
 
 class BTMTokenizer:
