@@ -583,7 +583,7 @@ def check_method(cfg):
     methods = tokenization.kinds_trained_by('btm.py')
     if cfg['method'] not in methods:
         raise SystemExit(f"config error: method={cfg['method']!r} unknown; use one of {', '.join(methods)}")
-    if cfg['method'] in ('superbpe', 'boundless') and (cfg['max_words'] or cfg['boundaries']):
+    if cfg['method'] != 'btm' and (cfg['max_words'] or cfg['boundaries']):  # BTM's constraints
         raise SystemExit(f"config error: method={cfg['method']!r} has its own rules (superbpe: at "
                          f"most {superbpe.MAX_WORDS} words, no {superbpe.NO_TOKEN_HOLDS.decode()!r}; "
                          f"boundless: max_pretokens); leave max_words and boundaries unset")
