@@ -4,12 +4,14 @@ import collections
 import glob
 import json
 import os
+import random
 import subprocess
 import sys
 
 import pytest
 import regex
 import tokenizers
+from tokenizers import pre_tokenizers
 
 import btm
 import tokenizer
@@ -146,6 +148,36 @@ def test_fast_replay_equals_each_chunk_encoded_whole(tmp_path):
     # 'a\t b' takes the whole-chunk path, and needs it: its pieces' ids end to end differ
     assert superbpe.risky_cut(prim_json, tb).search('a\t b'.encode()) and 'a\t b' in chunks
     assert prim.encode('a\t') + prim.encode(' b') != whole[chunks.index('a\t b')]
+
+
+def test_ascii_texts_are_chunked_as_oniguruma_chunks_them():
+    # chunk_counts cuts an ASCII text with Python's regex: the classes the pattern uses agree on
+    # every ASCII character, and random ASCII texts of the characters that matter cut alike
+    for cls in (r'\s', r'\p{L}', r'\p{N}'):
+        onig = pre_tokenizers.Split(tokenizers.Regex(cls), 'removed')
+        assert ([not onig.pre_tokenize_str(chr(i)) for i in range(128)]
+                == [bool(regex.fullmatch(cls, chr(i))) for i in range(128)]), cls
+    rng, alphabet = random.Random(0), ' \t\n\r\x0b\x0c\x1c/.!:-aB9_' + "'"
+    texts = [''.join(rng.choice(alphabet) for _ in range(rng.randrange(40)))
+             for _ in range(3000)] + FIXTURES[:-2]
+    split = superbpe.coarse_pre_tokenizer()
+    for t in texts:
+        assert t.isascii() and list(superbpe.chunk_counts([t])) == list(collections.Counter(
+            s for s, _ in split.pre_tokenize_str(t))), repr(t)
+
+
+def test_words_joined_encode_as_each_word_alone(tmp_path):
+    prim = tokenizer.train_bpe(SMALL, 300, str(tmp_path / 'prim'), 2)
+    with open(os.path.join(prim.path, 'tokenizer.json')) as f:
+        prim_json = json.load(f)
+    tb = [prim.token_bytes(i) for i in range(prim.vocab_size)]
+    one = superbpe.word_tokenizer(prim_json)
+    words = ['', 'a a a', ' cat', '', 'x\t\t\t\t\n', '<|bos|>', ' mat  ', '日本語', ''] * 700
+    for ws in (words, words + ['a\uffffb']):  # with a separator inside: one Encoding a word
+        ids, n_ids = superbpe.encode_words(prim_json, ws, tb, per_string=7)
+        want = [e.ids for e in one.encode_batch_fast(ws, add_special_tokens=False)]
+        assert ids.tolist() == [i for w in want for i in w] and n_ids.tolist() == list(
+            map(len, want))
 
 
 def test_the_rule_refuses_colon_space_five_words_and_spelled_tokens():

@@ -20,7 +20,6 @@ counts), meta.json (kind 'superbpe', last). btm.py trains it (it hands in its me
 tokenizer.train_bpe: this module imports no script); uniscale.tokenization.load_tokenizer loads it
 as any tokenizer.json.
 """
-import array
 import collections
 import itertools
 import json
@@ -30,11 +29,12 @@ import shutil
 import time
 
 import numpy as np
+import regex
 import tokenizers
 from tokenizers import Regex, pre_tokenizers
 
 from uniscale.atomic import write_atomic
-from uniscale.btm_encoding import Chain
+from uniscale.btm_encoding import Chain, PretokenIndex
 from uniscale.tokenization import (BOS_ID, EOS_ID, MIN_VOCAB, PRETOKENIZE_PATTERN, content_hash,
                                    load_tokenizer)
 
@@ -44,6 +44,8 @@ MAX_WORDS = 4          # the released limit: words (pieces between spaces) a tok
 NO_TOKEN_HOLDS = b': '  # the released special case: no token holds a colon and a space
 N_BYTE_IDS = MIN_VOCAB['bpe']  # the specials and the 256 byte-level characters: ids before merges
 ENCODE_BATCH = 8192  # pieces a `tokenizers` call encodes at a time in the stage-1 replay
+PIECE_BATCH = 2048  # chunks whose pieces are numbered at a time in the replay
+_COARSE_RE = regex.compile(f'({COARSE_PATTERN})')  # a group: split keeps the matches
 
 
 def coarse_pre_tokenizer():
@@ -54,10 +56,17 @@ def coarse_pre_tokenizer():
 
 
 def chunk_counts(texts):
-    """The distinct coarse chunks of texts with their counts (first seen first)."""
+    """The distinct coarse chunks of texts with their counts (first seen first). An ASCII text is
+    cut by Python's `regex` (faster than a `tokenizers` call per text; on ASCII the two engines'
+    \\s, \\p{L} and \\p{N} agree, which tests check char by char, and they cut alike), any other
+    text by coarse_pre_tokenizer (Oniguruma, as the export)."""
     split, counts = coarse_pre_tokenizer(), collections.Counter()
+    ascii_split = _COARSE_RE.split
     for text in texts:
-        counts.update(s for s, _ in split.pre_tokenize_str(text))
+        if text.isascii():
+            counts.update(filter(None, ascii_split(text)))  # the gaps and the matches, in order
+        else:
+            counts.update(s for s, _ in split.pre_tokenize_str(text))
     return counts
 
 
@@ -104,40 +113,79 @@ def replay(prim_json, chunks, token_bytes):
     merge (a, b) has a ending in the byte before a cut (b beginning with the space), no merge can
     ever cross the cut, so the chunk's ids are its pieces' ids end to end, and each DISTINCT piece
     is encoded once. A chunk with a risky cut (`risky_cut`) is encoded whole."""
-    tok, risky = word_tokenizer(prim_json), risky_cut(prim_json, token_bytes)
-    # the table of distinct pieces: firsts (a chunk's first piece, or a risky chunk whole, encoded
-    # as they are) and rests (the pieces after a space, encoded with it). seq lists each chunk's
-    # entries: a first f as -1 - f, a rest by a sparse id (count() runs on for known pieces too)
-    firsts, rests, ids_of_rest = {}, {}, itertools.count()
-    seq, n_seq = array.array('i'), array.array('i')  # int32: fewer entries than positions
-    for c in chunks:
-        if risky is not None and risky.search(c.encode('utf-8')):
-            seq.append(-1 - firsts.setdefault(c, len(firsts)))
-            n_seq.append(1)
-            continue
-        parts = c.split(' ')
-        seq.append(-1 - firsts.setdefault(parts[0], len(firsts)))
-        seq.extend(map(rests.setdefault, itertools.islice(parts, 1, None), ids_of_rest))
-        n_seq.append(len(parts))
-    table, n_first = [*firsts, *(' ' + p for p in rests)], len(firsts)
-    dense = np.zeros(max(next(ids_of_rest), 1), dtype=np.int32)  # sparse id -> table index
-    dense[np.fromiter(rests.values(), dtype=np.int64, count=len(rests))] = np.arange(
-        n_first, n_first + len(rests))
-    del firsts, rests
-    seq = np.frombuffer(seq, dtype=np.int32).copy()
-    first = seq < 0
-    seq[first] = -1 - seq[first]
-    first = ~first
-    seq[first] = dense[seq[first]]
-    del dense, first
-    ids = []
-    for i in range(0, len(table), ENCODE_BATCH):  # a batch's Encodings hold ~1 kB each: drop them
-        batch = tok.encode_batch_fast(table[i:i + ENCODE_BATCH], add_special_tokens=False)
+    chunks = chunks if isinstance(chunks, list) else list(chunks)
+    risky = risky_cut(prim_json, token_bytes)
+    whole = (np.zeros(len(chunks), dtype=bool) if risky is None else np.fromiter(
+        (risky.search(c.encode('utf-8')) is not None for c in chunks), dtype=bool,
+        count=len(chunks)))
+    # the pieces of the other chunks by a join and a split a batch of chunks at a time (C loops, no
+    # Python call a piece; a batch, not all: 2M small strings would be ~120 MB): a piece is a
+    # chunk's first (encoded as it is) or a later one (encoded after its space)
+    cut = [c for c, w in zip(chunks, whole.tolist()) if not w]
+    n_seq = np.ones(len(chunks), dtype=np.int64)
+    n_seq[~whole] = np.fromiter((c.count(' ') for c in cut), dtype=np.int64, count=len(cut)) + 1
+    index = PretokenIndex()  # distinct piece -> its number; entry key: number * 2 + (a later one)
+    numbers = [np.fromiter(map(index.__getitem__, ' '.join(cut[i:i + PIECE_BATCH]).split(' ')),
+                           dtype=np.int64) for i in range(0, len(cut), PIECE_BATCH)]
+    index.new.clear()
+    del cut
+    key = np.empty(int(n_seq.sum()), dtype=np.int64)
+    at_chunk = np.cumsum(n_seq) - n_seq
+    in_cut = np.ones(len(key), dtype=bool)
+    in_cut[at_chunk[whole]] = False
+    key[in_cut] = np.concatenate(numbers) * 2 if numbers else key[:0]
+    del numbers
+    key[in_cut] += 1
+    key[at_chunk[~whole]] -= 1  # each cut chunk's first piece
+    key[at_chunk[whole]] = [2 * index[c] for c, w in zip(chunks, whole.tolist()) if w]
+    present = np.zeros(2 * len(index), dtype=bool)  # the keys are dense: no sort to number them
+    present[key] = True
+    entries = np.flatnonzero(present)
+    seq = (np.cumsum(present, dtype=np.int64) - 1)[key]  # each entry's row in the table
+    del key, present
+    distinct = list(index)
+    table = [(' ' if e & 1 else '') + distinct[e >> 1] for e in entries.tolist()]
+    del distinct, index
+    flat_table, n_ids = encode_words(prim_json, table, token_bytes)
+    return gather(flat_table, n_ids, seq, n_seq)
+
+
+SEPARATOR = '\uffff'  # a noncharacter: words joined by it are encoded as a few long strings
+
+
+def encode_words(prim_json, words, token_bytes, per_string=1000):
+    """The stage-1 BPE's ids of each word encoded as one word: (ids end to end (int32), each word's
+    number of ids). The words go joined by SEPARATOR (a Split removes it, ByteLevel maps the bytes):
+    one Encoding per per_string words, not one each; each word must end where a token ends (else,
+    or if a word holds the separator, one Encoding each)."""
+    n_bytes = np.fromiter((len(w.encode('utf-8')) for w in words), dtype=np.int64,
+                          count=len(words))
+    full = [w for w, n in zip(words, n_bytes.tolist()) if n]
+    if full and SEPARATOR not in ''.join(full):
+        tok = word_tokenizer(prim_json)
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(SEPARATOR), behavior='removed'),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        joined = [SEPARATOR.join(full[i:i + per_string]) for i in range(0, len(full), per_string)]
+        ids = np.fromiter(itertools.chain.from_iterable(
+            e.ids for i in range(0, len(joined), 64)
+            for e in tok.encode_batch_fast(joined[i:i + 64], add_special_tokens=False)),
+            dtype=np.int32)
+        token_len = np.fromiter(map(len, token_bytes), dtype=np.int64, count=len(token_bytes))
+        token_end = np.cumsum(token_len[ids])
+        word_end = np.cumsum(n_bytes[n_bytes > 0])
+        at = np.searchsorted(token_end, word_end)
+        if len(ids) and at[-1] == len(ids) - 1 and (token_end[at] == word_end).all():
+            n_ids = np.zeros(len(words), dtype=np.int64)
+            n_ids[n_bytes > 0] = np.diff(at, prepend=-1)
+            return ids, n_ids
+    tok, ids = word_tokenizer(prim_json), []
+    for i in range(0, len(words), ENCODE_BATCH):  # a batch's Encodings hold ~1 kB each: drop them
+        batch = tok.encode_batch_fast(words[i:i + ENCODE_BATCH], add_special_tokens=False)
         ids += [e.ids for e in batch]
     n_ids = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    flat_table = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32,
-                             count=int(n_ids.sum()))
-    return gather(flat_table, n_ids, seq, np.frombuffer(n_seq, dtype=np.int32))
+    return np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32,
+                       count=int(n_ids.sum())), n_ids
 
 
 def gather(flat_table, n_ids, seq, n_seq):
