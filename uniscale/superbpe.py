@@ -34,7 +34,7 @@ import tokenizers
 from tokenizers import Regex, pre_tokenizers
 
 from uniscale.atomic import write_atomic
-from uniscale.btm_encoding import Chain, PretokenIndex
+from uniscale.btm_encoding import Chain
 from uniscale.tokenization import (BOS_ID, EOS_ID, MIN_VOCAB, PRETOKENIZE_PATTERN, content_hash,
                                    load_tokenizer)
 
@@ -116,28 +116,33 @@ def replay(prim_json, chunks, token_bytes):
     chunks = chunks if isinstance(chunks, list) else list(chunks)
     risky = risky_cut(prim_json, token_bytes)
     whole = (np.zeros(len(chunks), dtype=bool) if risky is None else np.fromiter(
-        (risky.search(c.encode('utf-8')) is not None for c in chunks), dtype=bool,
-        count=len(chunks)))
-    # the pieces of the other chunks by a join and a split a batch of chunks at a time (C loops, no
-    # Python call a piece; a batch, not all: 2M small strings would be ~120 MB): a piece is a
-    # chunk's first (encoded as it is) or a later one (encoded after its space)
+        map(bool, map(risky.search, map(str.encode, chunks))), dtype=bool, count=len(chunks)))
+    # the pieces of the other chunks by a join and a split a batch of chunks at a time, numbered
+    # by dict.setdefault with a running count (C loops, no Python call a piece; a batch, not all:
+    # 2M small strings would be ~120 MB): a piece is a chunk's first (encoded as it is) or a
+    # later one (encoded after its space)
     cut = [c for c, w in zip(chunks, whole.tolist()) if not w]
     n_seq = np.ones(len(chunks), dtype=np.int64)
-    n_seq[~whole] = np.fromiter((c.count(' ') for c in cut), dtype=np.int64, count=len(cut)) + 1
-    index = PretokenIndex()  # distinct piece -> its number; entry key: number * 2 + (a later one)
-    numbers = [np.fromiter(map(index.__getitem__, ' '.join(cut[i:i + PIECE_BATCH]).split(' ')),
-                           dtype=np.int64) for i in range(0, len(cut), PIECE_BATCH)]
-    index.new.clear()
+    n_seq[~whole] = np.fromiter(map(str.count, cut, itertools.repeat(' ')), dtype=np.int64,
+                                count=len(cut)) + 1
+    index, sparse = {}, itertools.count()  # piece -> a number (count() runs on for known ones)
+    numbers = [np.fromiter(map(index.setdefault, ' '.join(cut[i:i + PIECE_BATCH]).split(' '),
+                               sparse), dtype=np.int64) for i in range(0, len(cut), PIECE_BATCH)]
     del cut
     key = np.empty(int(n_seq.sum()), dtype=np.int64)
     at_chunk = np.cumsum(n_seq) - n_seq
     in_cut = np.ones(len(key), dtype=bool)
     in_cut[at_chunk[whole]] = False
-    key[in_cut] = np.concatenate(numbers) * 2 if numbers else key[:0]
+    key[in_cut] = np.concatenate(numbers) if numbers else key[:0]
     del numbers
+    key[at_chunk[whole]] = [index.setdefault(c, next(sparse)) for c, w in
+                            zip(chunks, whole.tolist()) if w]
+    dense = np.zeros(next(sparse), dtype=np.int64)  # the numbers made dense: a piece's row in index
+    dense[np.fromiter(index.values(), dtype=np.int64, count=len(index))] = np.arange(len(index))
+    key = dense[key] * 2  # an entry: the piece's row * 2 + (a later piece)
+    del dense
     key[in_cut] += 1
     key[at_chunk[~whole]] -= 1  # each cut chunk's first piece
-    key[at_chunk[whole]] = [2 * index[c] for c, w in zip(chunks, whole.tolist()) if w]
     present = np.zeros(2 * len(index), dtype=bool)  # the keys are dense: no sort to number them
     present[key] = True
     entries = np.flatnonzero(present)
@@ -158,8 +163,7 @@ def encode_words(prim_json, words, token_bytes, per_string=1000):
     number of ids). The words go joined by SEPARATOR (a Split removes it, ByteLevel maps the bytes):
     one Encoding per per_string words, not one each; each word must end where a token ends (else,
     or if a word holds the separator, one Encoding each)."""
-    n_bytes = np.fromiter((len(w.encode('utf-8')) for w in words), dtype=np.int64,
-                          count=len(words))
+    n_bytes = np.fromiter(map(len, map(str.encode, words)), dtype=np.int64, count=len(words))
     full = [w for w, n in zip(words, n_bytes.tolist()) if n]
     if full and SEPARATOR not in ''.join(full):
         tok = word_tokenizer(prim_json)
@@ -229,7 +233,8 @@ def stage2_json(prim_json, stage2_merges):
          'invert': False},
         {'type': 'ByteLevel', 'add_prefix_space': False, 'trim_offsets': True,
          'use_regex': False}]}
-    return json.dumps(out, ensure_ascii=False, indent=2)
+    # pretty-printed by `tokenizers` (Python's json indents in Python: ~0.5 CPU-s for 16k ids)
+    return tokenizers.Tokenizer.from_str(json.dumps(out)).to_str(pretty=True)
 
 
 def learn_stage2(prim_json, prim, texts, vocab_size, min_frequency, learn, progress=False):
