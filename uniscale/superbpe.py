@@ -125,11 +125,13 @@ def replay(prim_json, chunks, token_bytes):
     n_seq = np.ones(len(chunks), dtype=np.int64)
     n_seq[~whole] = np.fromiter(map(str.count, cut, itertools.repeat(' ')), dtype=np.int64,
                                 count=len(cut)) + 1
+    n_entries = int(n_seq.sum())
+    kind = np.int32 if 2 * (n_entries + len(chunks)) < 2**31 else np.int64  # int32: half the RAM
     index, sparse = {}, itertools.count()  # piece -> a number (count() runs on for known ones)
     numbers = [np.fromiter(map(index.setdefault, ' '.join(cut[i:i + PIECE_BATCH]).split(' '),
-                               sparse), dtype=np.int64) for i in range(0, len(cut), PIECE_BATCH)]
+                               sparse), dtype=kind) for i in range(0, len(cut), PIECE_BATCH)]
     del cut
-    key = np.empty(int(n_seq.sum()), dtype=np.int64)
+    key = np.empty(n_entries, dtype=kind)
     at_chunk = np.cumsum(n_seq) - n_seq
     in_cut = np.ones(len(key), dtype=bool)
     in_cut[at_chunk[whole]] = False
@@ -137,21 +139,25 @@ def replay(prim_json, chunks, token_bytes):
     del numbers
     key[at_chunk[whole]] = [index.setdefault(c, next(sparse)) for c, w in
                             zip(chunks, whole.tolist()) if w]
-    dense = np.zeros(next(sparse), dtype=np.int64)  # the numbers made dense: a piece's row in index
-    dense[np.fromiter(index.values(), dtype=np.int64, count=len(index))] = np.arange(len(index))
-    key = dense[key] * 2  # an entry: the piece's row * 2 + (a later piece)
+    dense = np.zeros(next(sparse), dtype=kind)  # the numbers made dense: a piece's row in index
+    dense[np.fromiter(index.values(), dtype=np.int64, count=len(index))] = np.arange(
+        len(index), dtype=kind)
+    key = dense[key]
     del dense
-    key[in_cut] += 1
+    key *= 2  # an entry: the piece's row * 2 + (a later piece)
+    np.add(key, in_cut, out=key, casting='unsafe')
     key[at_chunk[~whole]] -= 1  # each cut chunk's first piece
+    del in_cut
     present = np.zeros(2 * len(index), dtype=bool)  # the keys are dense: no sort to number them
     present[key] = True
     entries = np.flatnonzero(present)
-    seq = (np.cumsum(present, dtype=np.int64) - 1)[key]  # each entry's row in the table
+    seq = (np.cumsum(present, dtype=kind) - 1)[key]  # each entry's row in the table
     del key, present
     distinct = list(index)
     table = [(' ' if e & 1 else '') + distinct[e >> 1] for e in entries.tolist()]
     del distinct, index
     flat_table, n_ids = encode_words(prim_json, table, token_bytes)
+    del table
     return gather(flat_table, n_ids, seq, n_seq)
 
 
@@ -195,12 +201,17 @@ def encode_words(prim_json, words, token_bytes, per_string=1000):
 def gather(flat_table, n_ids, seq, n_seq):
     """The ids of the table entries seq end to end (flat_table, n_ids: the entries' ids), cut into
     units of n_seq entries: (flat int32 ids, lengths)."""
-    kind = np.int32 if int(n_ids[seq].sum()) + len(flat_table) < 2**31 else np.int64
+    uses = np.bincount(seq, minlength=len(n_ids))  # entries of each table row
+    kind = np.int32 if int((n_ids * uses).sum()) + len(flat_table) < 2**31 else np.int64
     start = (np.cumsum(n_ids, dtype=kind) - n_ids).astype(kind)
-    n = n_ids[seq].astype(kind)
+    n = n_ids.astype(kind)[seq]
     ends = np.cumsum(n, dtype=kind)
-    at = np.repeat(start[seq] - (ends - n), n)  # each entry's ids: its start, minus where it lands
+    off = start[seq]  # each entry's ids: its start, minus where it lands (in place: less RAM)
+    off -= ends
+    off += n
     del start
+    at = np.repeat(off, n)
+    del off
     at += np.arange(len(at), dtype=kind)
     unit_end = ends[np.cumsum(n_seq, dtype=np.int64) - 1] if len(n_seq) else ends[:0]
     lengths = np.diff(unit_end, prepend=0).astype(np.int64)
@@ -242,18 +253,33 @@ def learn_stage2(prim_json, prim, texts, vocab_size, min_frequency, learn, progr
     (merges, counts, stats). learn: btm.learn_merges_detailed."""
     stage1(prim_json)
     counts = chunk_counts(texts)
+    chunks = list(counts)
+    weights = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    del counts  # the chunks' text is not needed once replayed: freed before the merges
     n_base = prim.vocab_size
     tb = [prim.token_bytes(i) for i in range(n_base)]
-    flat, lengths = replay(prim_json, counts, tb)
-    weights = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    flat, lengths = replay(prim_json, chunks, tb)
+    n_chunks = len(chunks)
+    del chunks
+    trim_freed_memory()
     allow, on_merge = rule(tb)
     chain = Chain(flat, n_base, vocab_size, lengths, weights=weights)
     del flat
     res = learn(chain, n_base, vocab_size - n_base, min_frequency, token_bytes=tb, allow=allow,
                 on_merge=on_merge, progress=progress, segmentation=False, weights=weights)
-    stats = {'n_chunks': len(counts), 'n_chunk_occurrences': int(weights.sum()),
+    stats = {'n_chunks': n_chunks, 'n_chunk_occurrences': int(weights.sum()),
              'n_tokens_stage1': int(lengths.sum()), 'n_tokens_merged': res['n_tokens']}
     return res['merges'], res['counts'], stats
+
+
+def trim_freed_memory():
+    """Hand memory freed by the last phase back to the system (glibc keeps it otherwise; btm.py's
+    release_freed_memory does the same between BTM's phases)."""
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def train_into(tmp, text_again, n_base, vocab_size, min_frequency, name, corpus, settings,
@@ -265,6 +291,7 @@ def train_into(tmp, text_again, n_base, vocab_size, min_frequency, name, corpus,
     prim = train_bpe(text_again(), n_base, os.path.join(tmp, 'stage1'), min_frequency,
                      f"{name}-stage1", corpus, trained_on=trained_on, settings=prim_settings)
     t1 = time.time()
+    trim_freed_memory()  # HF's trainer freed ~100 MB that glibc would keep under stage 2's arrays
     with open(os.path.join(prim.path, 'tokenizer.json'), encoding='utf-8') as f:
         prim_json = json.load(f)
     merges, counts, stats = [], [], {}
