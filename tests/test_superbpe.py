@@ -166,6 +166,19 @@ def test_ascii_texts_are_chunked_as_oniguruma_chunks_them():
             s for s, _ in split.pre_tokenize_str(t))), repr(t)
 
 
+def test_every_text_is_chunked_as_oniguruma_chunks_it():
+    # other texts too, where each character is classed alike (checked); U+0558 is a letter for
+    # Python's regex, not for Oniguruma: a text holding it goes the Oniguruma way
+    rng, alphabet = random.Random(1), ' \t\n/.!a1\u0558\u00e9\u0661\u3000\u2019\u65e5\U0001F600'
+    texts = [''.join(rng.choice(alphabet) for _ in range(rng.randrange(30))) for _ in range(2000)]
+    texts += ['ab\u0558\u0558cd \u0558\u0558', 'x \u0558\u0558 y'] + held_out_documents(3000)
+    split = superbpe.coarse_pre_tokenizer()
+    want = collections.Counter(s for t in texts for s, _ in split.pre_tokenize_str(t))
+    got = superbpe.chunk_counts(texts)
+    assert list(got.items()) == list(want.items())
+    assert not superbpe.SameClasses()('\u0558') and superbpe.SameClasses()('\u00e9\u65e5')
+
+
 def test_words_joined_encode_as_each_word_alone(tmp_path):
     prim = tokenizer.train_bpe(SMALL, 300, str(tmp_path / 'prim'), 2)
     with open(os.path.join(prim.path, 'tokenizer.json')) as f:

@@ -56,18 +56,42 @@ def coarse_pre_tokenizer():
 
 
 def chunk_counts(texts):
-    """The distinct coarse chunks of texts with their counts (first seen first). An ASCII text is
-    cut by Python's `regex` (faster than a `tokenizers` call per text; on ASCII the two engines'
-    \\s, \\p{L} and \\p{N} agree, which tests check char by char, and they cut alike), any other
+    """The distinct coarse chunks of texts with their counts (first seen first). A text whose
+    characters the two engines class alike (\\s, \\p{L}, \\p{N}: all of ASCII, and every other
+    character checked once against both, `SameClasses`) is cut by Python's `regex` (faster than a
+    `tokenizers` call per text; both engines backtrack alike, so they cut alike: tests), any other
     text by coarse_pre_tokenizer (Oniguruma, as the export)."""
-    split, counts = coarse_pre_tokenizer(), collections.Counter()
-    ascii_split = _COARSE_RE.split
+    split, counts, same = coarse_pre_tokenizer(), collections.Counter(), SameClasses()
+    fast_split = _COARSE_RE.split
     for text in texts:
-        if text.isascii():
-            counts.update(filter(None, ascii_split(text)))  # the gaps and the matches, in order
+        if text.isascii() or same(text):
+            counts.update(filter(None, fast_split(text)))  # the gaps and the matches, in order
         else:
             counts.update(s for s, _ in split.pre_tokenize_str(text))
     return counts
+
+
+class SameClasses:
+    """same(text): does Python's `regex` class every character of text as Oniguruma does, for the
+    classes COARSE_PATTERN uses? Each character is tried once in both engines (Python's `regex`
+    knows newer Unicode: U+0558, e.g., is a letter there, not in Oniguruma); a surrogate counts as
+    differing (Rust strings cannot hold one: the text goes the Oniguruma way, as before)."""
+    CLASSES = (r'\s', r'\p{L}', r'\p{N}')
+
+    def __init__(self):
+        self.seen, self.differ = set(), set()
+        self.onig = [pre_tokenizers.Split(Regex(c), 'removed') for c in self.CLASSES]
+        self.py = [regex.compile(c).fullmatch for c in self.CLASSES]
+
+    def __call__(self, text):
+        chars = set(text)
+        for c in chars - self.seen:
+            self.seen.add(c)
+            if '\ud800' <= c <= '\udfff' or any(
+                    (not onig.pre_tokenize_str(c)) != bool(py(c))
+                    for onig, py in zip(self.onig, self.py)):
+                self.differ.add(c)
+        return self.differ.isdisjoint(chars)
 
 
 def rule(token_bytes):
