@@ -403,7 +403,8 @@ def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_w
         if method == 'superbpe':  # uniscale/superbpe.py, handed the engine and train_bpe
             superbpe.train_into(tmp, text_again, n_base, vocab_size, min_frequency, name, corpus,
                                 settings, trained_on, sample, learn_merges_detailed,
-                                tokenizer.train_bpe, progress)
+                                tokenizer.train_bpe, progress,
+                                (tokenizer.bpe_from_word_counts, tokenizer.long_pretoken_words))
         elif method == 'boundless':
             _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens,
                                   corpus, name, progress, batch_docs, settings, sample, resume,

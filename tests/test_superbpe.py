@@ -193,6 +193,24 @@ def test_words_joined_encode_as_each_word_alone(tmp_path):
             map(len, want))
 
 
+def test_stage1_from_one_pass_is_train_bpes_tokenizer_byte_for_byte(tmp_path):
+    # U+0558 is a letter for Python's regex, not for Oniguruma: the texts holding it are cut by
+    # Oniguruma, as train_bpe's trainer cuts them; long pre-tokens are cut as train_bpe cuts them
+    texts = (SMALL + held_out_documents(1500) + ['ab\u0558cd \u0558\u0558x'] * 400
+             + ['=' * 300 + ' z', 'y' * 200] * 3)
+    hooks = (tokenizer.bpe_from_word_counts, tokenizer.long_pretoken_words)
+    for n_base in (300, 600):
+        got = superbpe.stage1_one_pass(texts, n_base, str(tmp_path / f'one{n_base}'), 2, 'x', '',
+                                       None, None, btm.learn_merges_detailed, hooks)
+        want = tokenizer.train_bpe(texts, n_base, str(tmp_path / f'bpe{n_base}'), 2, 'x')
+        for f in ('tokenizer.json',):
+            with open(os.path.join(got.path, f), 'rb') as a, open(os.path.join(want.path, f),
+                                                                  'rb') as b:
+                assert a.read() == b.read()
+    # a long pre-token in a text holding such a character: not sure, so train_bpe is used
+    assert superbpe.trainer_word_counts(['=' * 300 + '\u0558'], hooks[1])[0] is None
+
+
 def test_the_rule_refuses_colon_space_five_words_and_spelled_tokens():
     allow, on_merge = superbpe.rule([b'a', b'b', b' c'])
     assert allow(b'x', b'y') and allow(b'a:', b'b') and allow(b'b', b'  c')

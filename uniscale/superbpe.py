@@ -76,12 +76,10 @@ class SameClasses:
     classes COARSE_PATTERN uses? Each character is tried once in both engines (Python's `regex`
     knows newer Unicode: U+0558, e.g., is a letter there, not in Oniguruma); a surrogate counts as
     differing (Rust strings cannot hold one: the text goes the Oniguruma way, as before)."""
-    CLASSES = (r'\s', r'\p{L}', r'\p{N}')
-
-    def __init__(self):
+    def __init__(self, classes=(r'\s', r'\p{L}', r'\p{N}')):
         self.seen, self.differ = set(), set()
-        self.onig = [pre_tokenizers.Split(Regex(c), 'removed') for c in self.CLASSES]
-        self.py = [regex.compile(c).fullmatch for c in self.CLASSES]
+        self.onig = [pre_tokenizers.Split(Regex(c), 'removed') for c in classes]
+        self.py = [regex.compile(c).fullmatch for c in classes]
 
     def __call__(self, text):
         chars = set(text)
@@ -92,6 +90,57 @@ class SameClasses:
                     for onig, py in zip(self.onig, self.py)):
                 self.differ.add(c)
         return self.differ.isdisjoint(chars)
+
+
+# the classes and case-insensitive letters of the shared pattern (PRETOKENIZE_PATTERN; its sets
+# are unions and complements of these; 'll', 're', 've': a character folding to two letters)
+FINE_CLASSES = (r'\p{L}', r'\p{Lu}', r'\p{Lt}', r'\p{Lm}', r'\p{Lo}', r'\p{Ll}', r'\p{M}',
+                r'\p{N}', r'\s', *(f'(?i:{c})' for c in 'strevmld'), '(?i:ll)', '(?i:re)',
+                '(?i:ve)')
+
+
+def trainer_word_counts(texts, long_words, batch_docs=1000):
+    """The words train_bpe's trainer sees in texts with their counts, from one pass of Python's
+    `regex` ({word: count}, {n_docs, n_bytes}), or None where this pass cannot be sure (a text both
+    holding a long pre-token and a character the engines class apart). long_words(batch) -> {i:
+    words} for the texts of a batch whose words are not their pre-tokens (btm.py hands in
+    tokenizer.long_pretoken_words); a text holding a character Python's `regex` classes apart
+    from Oniguruma (SameClasses over FINE_CLASSES) is cut by Oniguruma, as the trainer cuts it."""
+    same, rust = SameClasses(FINE_CLASSES), None
+    findall = regex.compile(PRETOKENIZE_PATTERN).findall
+    counts, stats, it = collections.Counter(), {'n_docs': 0, 'n_bytes': 0}, iter(texts)
+    for batch in iter(lambda: list(itertools.islice(it, batch_docs)), []):
+        stats['n_docs'] += len(batch)
+        stats['n_bytes'] += sum(map(len, map(str.encode, batch)))
+        special = long_words(batch)
+        for i, text in enumerate(batch):
+            alike = text.isascii() or same(text)
+            if i in special:
+                if not alike:
+                    return None, stats  # its cut pieces would need Oniguruma: train_bpe then
+                counts.update(special[i])
+            elif alike:
+                counts.update(findall(text))
+            else:
+                rust = rust or pre_tokenizers.Split(Regex(PRETOKENIZE_PATTERN), 'isolated')
+                counts.update(w for w, _ in rust.pre_tokenize_str(text))
+    return counts, stats
+
+
+def stage1_one_pass(texts, n_base, out_dir, min_frequency, name, corpus, trained_on, settings,
+                    learn, one_pass):
+    """train_bpe's stage-1 tokenizer from trainer_word_counts merged by the shared engine
+    (bpe_from_word_counts: train_bpe's tokenizer.json byte for byte, without HF's counting pass,
+    ~2.8 of its ~4 CPU-s on 10 MB), or None (train_bpe then). one_pass: (bpe_from_word_counts,
+    long_words) from tokenizer.py."""
+    bpe_from_word_counts, long_words = one_pass
+    counts, stats = trainer_word_counts(texts, long_words)
+    if counts is None:
+        return None
+    merge = lambda docs, nb, nm, mf, w: learn(docs, nb, nm, mf, weights=w,
+                                              segmentation=False)['merges']
+    return bpe_from_word_counts(counts, n_base, out_dir, merge, min_frequency, name, corpus,
+                                trained_on, settings, stats)
 
 
 def rule(token_bytes):
@@ -307,15 +356,21 @@ def trim_freed_memory():
 
 
 def train_into(tmp, text_again, n_base, vocab_size, min_frequency, name, corpus, settings,
-               trained_on, sample, learn, train_bpe, progress=False):
+               trained_on, sample, learn, train_bpe, progress=False, one_pass=None):
     """Train into the folder tmp (btm.train moves it into place): stage 1 in tmp/stage1 (removed
-    at the end), then stage 2, then tokenizer.json, stage2.json and meta.json (last)."""
+    at the end; from one pass with one_pass's hooks, see stage1_one_pass, else train_bpe), then
+    stage 2, then tokenizer.json, stage2.json and meta.json (last)."""
     t0 = time.time()
     prim_settings = {'n_base': n_base, 'min_frequency': min_frequency, 'sample': sample}
-    prim = train_bpe(text_again(), n_base, os.path.join(tmp, 'stage1'), min_frequency,
-                     f"{name}-stage1", corpus, trained_on=trained_on, settings=prim_settings)
+    stage1_dir, stage1_name = os.path.join(tmp, 'stage1'), f"{name}-stage1"
+    prim = one_pass and stage1_one_pass(text_again(), n_base, stage1_dir, min_frequency,
+                                        stage1_name, corpus, trained_on, prim_settings, learn,
+                                        one_pass)
+    if prim is None:
+        prim = train_bpe(text_again(), n_base, stage1_dir, min_frequency, stage1_name, corpus,
+                         trained_on=trained_on, settings=prim_settings)
     t1 = time.time()
-    trim_freed_memory()  # HF's trainer freed ~100 MB that glibc would keep under stage 2's arrays
+    trim_freed_memory()  # stage 1 freed memory (HF's trainer ~100 MB) glibc would keep
     with open(os.path.join(prim.path, 'tokenizer.json'), encoding='utf-8') as f:
         prim_json = json.load(f)
     merges, counts, stats = [], [], {}
