@@ -616,7 +616,7 @@ def primitive_and_encoding(text_again, n_base, min_frequency, path, name, corpus
     if 'weights' not in inspect.signature(learn_merges_detailed).parameters:
         return None, None
     distinct, numbers, n_pre, words, stats = primitive_stream.number_pretokens(
-        text_again(), tokenizer.long_pretoken_words, batch_docs)
+        text_again(), tokenizer.trainer_words, batch_docs)
     learn = lambda docs, nb, nm, mf, w: learn_merges_detailed(docs, nb, nm, mf, weights=w,
                                                               segmentation=False)['merges']
     prim = tokenizer.bpe_from_word_counts(words, n_base, path, learn, min_frequency,

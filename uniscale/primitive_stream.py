@@ -76,8 +76,8 @@ def number_pretokens(texts, long_words, batch_docs=1000):
     """One pass of the shared pre-tokenizer over texts for BTM's primitive: (distinct pre-tokens in
     order of first sight, every text's pre-tokens as their numbers end to end (int32), each text's
     number of pre-tokens, the counts of the words BPE training sees ({word: count}), {n_docs,
-    n_bytes}). long_words(batch) -> {i: words} for the texts of a batch whose long pre-tokens
-    training cuts (tokenizer.long_pretoken_words)."""
+    n_bytes}). long_words(batch) -> {i: words} for the texts of a batch whose words training sees
+    are not their pre-tokens: long ones cut, or engines that disagree (tokenizer.trainer_words)."""
     index, numbers, n_pre, counts = PretokenIndex(), [], [], np.zeros(0, dtype=np.int64)
     cut, stats = collections.Counter(), {'n_docs': 0, 'n_bytes': 0}
     it = iter(texts)
