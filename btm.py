@@ -460,7 +460,8 @@ def _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, ma
     boundless.train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus,
                          name, progress, batch_docs, settings, sample, trained_on,
                          tokenizer.train_bpe, learn_merges_detailed, primitive=kept,
-                         primitive_dir=resume and os.path.join(resume, 'primitive'))
+                         primitive_dir=resume and os.path.join(resume, 'primitive'),
+                         one_pass_hooks=(tokenizer.bpe_from_word_counts, tokenizer.trainer_words))
 
 
 def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name, progress,
