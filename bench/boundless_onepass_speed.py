@@ -84,7 +84,8 @@ def main():
         b = best[arm]
         print(f"{arm}: {b['cpu']:.2f} CPU-s vs plain HF BPE-{vocab_size} {hf['cpu']:.2f}: "
               f"{b['cpu'] / hf['cpu']:.2f}x CPU; peak RSS {b['rss_mib']:.0f} vs "
-              f"{hf['rss_mib']:.0f} MiB: {b['rss_mib'] / hf['rss_mib']:.2f}x; phases {b['seconds']}")
+              f"{hf['rss_mib']:.0f} MiB: {b['rss_mib'] / hf['rss_mib']:.2f}x; "
+              f"phases {b['seconds']}")
     if 'one-pass' in best and 'two-pass' in best:
         print(f"one-pass and two-pass folders identical: "
               f"{best['one-pass']['hash'] == best['two-pass']['hash']}")
