@@ -151,8 +151,12 @@ def test_one_pass_training_writes_the_two_pass_files(tmp_path, max_pretokens):
     boundless.train_into(str(tmp_path / 'two'), lambda: iter(texts), *args)
     boundless.train_into(str(tmp_path / 'one'), lambda: iter(texts), *args, one_pass_hooks=(
         tokenizer.bpe_from_word_counts, tokenizer.trainer_words))
+    # where two merges spell one string bpe_from_word_counts gives None: HF's trainer then
+    boundless.train_into(str(tmp_path / 'none'), lambda: iter(texts), *args, one_pass_hooks=(
+        lambda *a, **k: None, tokenizer.trainer_words))
     for f in ('primitive/tokenizer.json', 'merges.json'):
         assert (tmp_path / 'one' / f).read_bytes() == (tmp_path / 'two' / f).read_bytes(), f
+        assert (tmp_path / 'none' / f).read_bytes() == (tmp_path / 'two' / f).read_bytes(), f
     one, two = (json.load(open(tmp_path / d / 'meta.json')) for d in ('one', 'two'))
     assert one['hash'] == two['hash']
     keys = ('n_pretokens_distinct', 'n_runs_distinct', 'n_runs', 'n_run_pretokens')
