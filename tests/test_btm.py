@@ -369,6 +369,26 @@ def test_one_pass_primitive_is_train_bpes_on_text_the_two_engines_cut_apart(tmp_
     assert one.hash == two.hash
 
 
+def test_btm_encodes_the_regex_gap_as_its_primitive_and_its_export_do(tmp_path):
+    """On text holding code points where Python's `regex` and Oniguruma cut apart (new digits:
+    four of U+11DE0 are one piece for Oniguruma, 3 + 1 for `regex`), the BTM's primitive ids are
+    its primitive's own encode_batch (what the remote-code export runs) in the encoder, in
+    encode_flat and in the one pass that trains it."""
+    import tokenizer
+    texts = gap_texts(200, 4) + [' '.join(['\U00011de0' * 4, 'the']) * 9] * 30
+    tok = btm.train(texts, str(tmp_path / 'b'), 320, 360, progress=False)
+    prim, want = tok.primitive, tok.primitive.encode_batch(texts)
+    assert as_lists(btm_encoding.primitive_ids(prim, texts, {}, tokenization.pretokenize)) == want
+    ids, lengths = primitive_stream.encode_flat(prim, texts, batch_docs=37)
+    assert as_lists(np.split(ids, np.cumsum(lengths)[:-1])) == want
+    distinct, numbers, n_pre, _, _ = primitive_stream.number_pretokens(
+        iter(texts), tokenizer.trainer_words, batch_docs=37)
+    ids, lengths = primitive_stream.encode_numbered(prim, distinct, numbers, n_pre)
+    assert as_lists(np.split(ids, np.cumsum(lengths)[:-1])) == want
+    assert tok.encode_batch(texts) == [tok.encode(t) for t in texts]
+    assert as_lists(tok.encode_batch(texts)) == as_lists(tok.apply(want))
+
+
 def test_encode_docs_cuts_documents_at_special_ids():
     class Fake:
         bos_id, eos_id, vocab_size = 0, 1, 10

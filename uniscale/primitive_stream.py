@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from uniscale import tokenization
+from uniscale import regex_gap, tokenization
 from uniscale.btm_encoding import PretokenIndex, encode_pretokens, primitive_flat
 
 _worker = {}  # an encoding process's primitive tokenizer and pre-token table
@@ -84,7 +84,9 @@ def number_pretokens(texts, long_words, batch_docs=1000):
     for batch in iter(lambda: list(itertools.islice(it, batch_docs)), []):
         stats['n_docs'] += len(batch)
         stats['n_bytes'] += sum(len(t.encode('utf-8')) for t in batch)
-        pieces = [tokenization.pretokenize(t) for t in batch]
+        odd = regex_gap.holding(batch)  # pieces as the primitive's own pre-tokenizer cuts them
+        pieces = [regex_gap.rust_pieces(tokenization.PRETOKENIZE_PATTERN, t) if i in odd
+                  else tokenization.pretokenize(t) for i, t in enumerate(batch)]
         sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         sid = np.fromiter(map(index.__getitem__, itertools.chain.from_iterable(pieces)),
                           dtype=np.int32, count=int(sizes.sum()))

@@ -5,7 +5,9 @@ pre-tokenizer that HF's BpeTrainer and encoders run). They follow different Unic
 code point can be a letter for one and not for the other (U+0558: a letter for `regex`, not for
 Oniguruma; U+0295: Ll for `regex`, Lo for Oniguruma; whole newer blocks). On a text holding one,
 `pretokenize` can cut other pieces than the Rust pre-tokenizer, so word counts taken from it are
-not what train_bpe's trainer counts.
+not what train_bpe's trainer counts, and a BPE run over each of its pieces is not the BPE's own
+encoding: such texts take the Rust path (tokenizer.trainer_words, primitive_stream.number_pretokens,
+btm_encoding.primitive_flat).
 
 GAP_RANGES is that set of code points, measured (`measure`) over every code point for each class
 and case-insensitive letter PRETOKENIZE_PATTERN uses; tests/test_tokenizer.py recomputes it from
@@ -15,6 +17,8 @@ pieces: the pattern's other parts (literals, alternation order, greedy quantifie
 act alike in these two backtracking engines, and tests check it on text from all over Unicode.
 Imports no project module.
 """
+import functools
+
 import numpy as np
 
 # (first, last) code points, measured with regex 2026.12.2 and tokenizers 0.23.3
@@ -73,6 +77,17 @@ def measure(classes=CLASSES):
         gap |= _removed(every, onig) != _removed(every, regex.sub(cls, '', every))
     edges = np.flatnonzero(np.diff(np.concatenate([[0], gap.view(np.int8), [0]])))
     return tuple(zip(edges[0::2].tolist(), (edges[1::2] - 1).tolist()))
+
+
+@functools.lru_cache(maxsize=4)
+def _rust_split(pattern):
+    from tokenizers import Regex, pre_tokenizers
+    return pre_tokenizers.Split(Regex(pattern), behavior='isolated')
+
+
+def rust_pieces(pattern, text):
+    """The pieces of text that tokenizers' Split (Oniguruma) cuts by pattern."""
+    return [piece for piece, _ in _rust_split(pattern).pre_tokenize_str(text)]
 
 
 def holding(texts):
