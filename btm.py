@@ -460,7 +460,8 @@ def _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, ma
     boundless.train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus,
                          name, progress, batch_docs, settings, sample, trained_on,
                          tokenizer.train_bpe, learn_merges_detailed, primitive=kept,
-                         primitive_dir=resume and os.path.join(resume, 'primitive'))
+                         primitive_dir=resume and os.path.join(resume, 'primitive'),
+                         one_pass_hooks=(tokenizer.bpe_from_word_counts, tokenizer.trainer_words))
 
 
 def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name, progress,
@@ -616,7 +617,7 @@ def primitive_and_encoding(text_again, n_base, min_frequency, path, name, corpus
     if 'weights' not in inspect.signature(learn_merges_detailed).parameters:
         return None, None
     distinct, numbers, n_pre, words, stats = primitive_stream.number_pretokens(
-        text_again(), tokenizer.long_pretoken_words, batch_docs)
+        text_again(), tokenizer.trainer_words, batch_docs)
     learn = lambda docs, nb, nm, mf, w: learn_merges_detailed(docs, nb, nm, mf, weights=w,
                                                               segmentation=False)['merges']
     prim = tokenizer.bpe_from_word_counts(words, n_base, path, learn, min_frequency,

@@ -308,7 +308,7 @@ def test_one_pass_counts_and_encodes_as_the_trainer_and_the_encoder_see_the_text
              + [d['text'] for d in generate.generate_documents(100_000, 5)]
              + ['x ' + 'ab' * 300 + ' y', '!/' * 200, ''])
     distinct, numbers, n_pre, words, stats = primitive_stream.number_pretokens(
-        iter(texts), tokenizer.long_pretoken_words, batch_docs=17)
+        iter(texts), tokenizer.trainer_words, batch_docs=17)
     want = collections.Counter(w for t in tokenizer.capped_pretokens(texts)
                                for w in tokenization.pretokenize(t))
     assert {w: c for w, c in words.items() if c} == dict(want)
@@ -337,6 +337,56 @@ def test_btm_from_one_pass_equals_the_btm_from_train_bpe_and_encode_flat(tmp_pat
         assert (tmp_path / 'one' / f).read_bytes() == (tmp_path / 'two' / f).read_bytes()
     assert one.hash == two.hash
     assert one.meta['train']['n_tokens_primitive'] == two.meta['train']['n_tokens_primitive']
+
+
+def gap_texts(n, seed):
+    """Words and numbers holding code points Python's `regex` and Oniguruma classify apart (the
+    first of each range of uniscale/regex_gap.GAP_RANGES: U+0295, U+0558, new letters, digits,
+    marks), often enough that the primitive's merges depend on where each engine cuts."""
+    from uniscale import regex_gap
+    rng = random.Random(seed)
+    gaps = [chr(a) for a, _ in regex_gap.GAP_RANGES]
+    word = lambda g: rng.choice(['ab{g}cd', '{g}{g}ef', 'x{g}', '{g}y', '12{g}3', "'{g}s",
+                                 'Q{g}q', ' {g}', '{g}\n']).format(g=g)
+    return [' '.join(word(rng.choice(gaps[:8] + [rng.choice(gaps)])) + ' ' + rng.choice(WORDS)
+                     for _ in range(rng.randint(1, 30))) for _ in range(n)]
+
+
+def test_one_pass_primitive_is_train_bpes_on_text_the_two_engines_cut_apart(tmp_path, monkeypatch):
+    """On text holding code points where Python's `regex` and Oniguruma disagree (U+0558 is a
+    letter for one only), the one pass still counts the words HF's trainer sees: its primitive is
+    train_bpe's byte for byte, and the BTM's merges are the two-pass path's."""
+    import tokenizer
+    _weighted_engine()
+    texts = gap_texts(300, 3) + stories(100, 22) + ['x ' + '\u0558' * 300 + ' y']
+    assert any(tokenization.pretokenize(t) != [w for w, _ in tokenizer._hf_pre_tokenizer(
+        byte_level=False).pre_tokenize_str(t)] for t in texts)  # the engines do cut them apart
+    one = btm.train(texts, str(tmp_path / 'one'), 500, 620, progress=False)
+    monkeypatch.setattr(btm, 'primitive_and_encoding', lambda *a: (None, None))
+    two = btm.train(texts, str(tmp_path / 'two'), 500, 620, progress=False)
+    for f in ('primitive/tokenizer.json', 'merges.json'):
+        assert (tmp_path / 'one' / f).read_bytes() == (tmp_path / 'two' / f).read_bytes(), f
+    assert one.hash == two.hash
+
+
+def test_btm_encodes_the_regex_gap_as_its_primitive_and_its_export_do(tmp_path):
+    """On text holding code points where Python's `regex` and Oniguruma cut apart (new digits:
+    four of U+11DE0 are one piece for Oniguruma, 3 + 1 for `regex`), the BTM's primitive ids are
+    its primitive's own encode_batch (what the remote-code export runs) in the encoder, in
+    encode_flat and in the one pass that trains it."""
+    import tokenizer
+    texts = gap_texts(200, 4) + [' '.join(['\U00011de0' * 4, 'the']) * 9] * 30
+    tok = btm.train(texts, str(tmp_path / 'b'), 320, 360, progress=False)
+    prim, want = tok.primitive, tok.primitive.encode_batch(texts)
+    assert as_lists(btm_encoding.primitive_ids(prim, texts, {}, tokenization.pretokenize)) == want
+    ids, lengths = primitive_stream.encode_flat(prim, texts, batch_docs=37)
+    assert as_lists(np.split(ids, np.cumsum(lengths)[:-1])) == want
+    distinct, numbers, n_pre, _, _ = primitive_stream.number_pretokens(
+        iter(texts), tokenizer.trainer_words, batch_docs=37)
+    ids, lengths = primitive_stream.encode_numbered(prim, distinct, numbers, n_pre)
+    assert as_lists(np.split(ids, np.cumsum(lengths)[:-1])) == want
+    assert tok.encode_batch(texts) == [tok.encode(t) for t in texts]
+    assert as_lists(tok.encode_batch(texts)) == as_lists(tok.apply(want))
 
 
 def test_encode_docs_cuts_documents_at_special_ids():

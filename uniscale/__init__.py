@@ -15,6 +15,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   tokenization      the shared pre-tokenization, the table of tokenizer kinds (KINDS), load_tokenizer for each
   btm_encoding      BTM's encoder (merges applied over the primitive BPE), below tokenization
   primitive_stream  BTM step 1: a corpus through the primitive BPE as flat id arrays, in parallel
+  regex_gap         code points Python's regex and tokenizers' Oniguruma classify apart (measured; tested)
   hf_remote_btm     BTM as a transformers tokenizer: copied into BTM exports as remote code (imports nothing here)
   tokenizer_metrics intrinsic tokenizer metrics, plots and tables (python tokenizer.py eval)
   vocab_compare     vocabulary report over any set of tokenizers (python btm.py analyze)
