@@ -14,7 +14,7 @@ import tokenizers
 import btm
 import tokenizer
 from data.embedded import generate
-from uniscale import btm_encoding, superbpe, tokenization
+from uniscale import btm_encoding, merge_engine, superbpe, tokenization
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_LANGS = {lang: 1 for lang in generate.LANGS}
@@ -60,7 +60,7 @@ def sequential(ids, merges, first_id):
     """The merges applied in order over one id sequence, each left to right (merge k makes
     first_id + k)."""
     for k, (a, b) in enumerate(merges):
-        ids = btm.replace_pair(ids, a, b, first_id + k)
+        ids = merge_engine.replace_pair(ids, a, b, first_id + k)
     return ids
 
 
@@ -83,7 +83,7 @@ def naive_superbpe(texts, prim_json, n_merges, min_frequency):
     def allow(left, right):
         words = [w for w in (left + right).split(b' ') if w]
         return b': ' not in left + right and left + right not in seen and len(words) <= 4
-    return btm.naive_learn_merges(units, len(vocab), n_merges, min_frequency, token_bytes=tb,
+    return merge_engine.naive_learn_merges(units, len(vocab), n_merges, min_frequency, token_bytes=tb,
                                   weights=list(chunks.values()), allow=allow, on_merge=seen.add)
 
 
