@@ -1,0 +1,381 @@
+"""
+This project's SuperBPE and BoundlessBPE against the authors' code, merge by merge, on a fixed 1 MB
+fixture; and (--speed=True) the authors' pure-Python trainers' CPU seconds beside plain HF BPE.
+
+The authors' code is read from a local mirror (a bare git dir; this script fetches nothing) and
+extracted to a temp dir, never into the repo: kensho-technologies/fastboundlessbpe's pure-Python
+trainers (python/boundlessbpe/train.py: BpeTrainer, SuperBpeTrainer, BoundlessBpeTrainer) run in
+their own virtualenv (regex, heapdict) through bench/superword_authors_driver.py. The SuperBPE
+authors' trainer (alisawuffles/tokenizers-superbpe, a Rust fork of HF tokenizers) does not build
+here (no crates registry), so fastboundlessbpe's SuperBpeTrainer stands for it; docs/DESIGN.md
+("Differences from the authors' code") says how the two differ.
+
+    python -m venv .authors-venv && .authors-venv/bin/pip install regex heapdict
+    python bench/superword_authors.py                        # the comparison, ~1 minute
+    python bench/superword_authors.py --speed=True           # + the 10 MB timing (~3 minutes)
+
+Fixture: generate_documents(1_000_000, seed=0) of data/embedded/generate.py (810 documents,
+1,001,344 bytes, 8 scripts), or the first fixture_bytes of a JSON list of documents
+(--fixture=/tmp/text10.json). Prints, per pass, the first differing merge, how many are identical
+in order and as sets, and each merge of the set difference with the class that explains it.
+Without the mirror or the authors' virtualenv it prints one line and exits 0.
+"""
+import collections
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, 'bench'))  # machine.py
+import machine  # noqa: E402
+import regex  # noqa: E402
+
+import configurator  # noqa: E402
+
+fastbpe_mirror = '/work/.mirror/kensho-technologies+fastboundlessbpe/repo'  # bare git dir
+authors_python = os.path.join(ROOT, '.authors-venv', 'bin', 'python')  # has regex, heapdict
+fixture = 'embedded'        # 'embedded' (generated) or a JSON list of documents
+fixture_bytes = 1_000_000   # of UTF-8 text
+t = 2048                    # SuperBPE's transition point = our n_base (specials + 256 bytes + merges)
+vocab_size = 4096           # final ids, ours (their count differs: see their_vocab)
+script_aware = False        # their Pretokenizer: False = the GPT-4o regex alone (= ours)
+methods = ['superbpe', 'boundless']
+show = 12                   # set-difference merges printed per class
+speed = False               # also time their trainers on speed_file beside plain HF BPE
+speed_file = '/tmp/text10.json'  # JSON list of documents (the issue's 10 MB of distinct text)
+speed_t = 12288
+speed_vocab = 16384
+
+N_BYTE_IDS = 258            # ours: 2 specials + 256 byte-level chars before the first merge
+N_THEIR_BYTES = 243         # theirs: the bytes valid in UTF-8, no specials
+
+
+def their_vocab(n_ids):
+    """Their vocab_size for as many merges as our n_ids: they count 243 bytes, we 2 + 256."""
+    return n_ids - N_BYTE_IDS + N_THEIR_BYTES
+
+
+# ------------------------------------------------------------------------ text and the mirror
+def fixture_texts(spec, n_bytes):
+    """The fixture's documents: generated (fixed: seed 0) or a JSON list's first n_bytes."""
+    if spec == 'embedded':
+        from data.embedded.generate import generate_documents
+        return [d['text'] for d in generate_documents(int(n_bytes), seed=0)]
+    with open(spec) as f:
+        docs = json.load(f)
+    out, total = [], 0
+    for d in docs:
+        if total >= n_bytes:
+            break
+        out.append(d)
+        total += len(d.encode('utf-8'))
+    return out
+
+
+def missing_peer():
+    """Why the authors' side cannot run here ('' if it can)."""
+    if not os.path.isdir(fastbpe_mirror):
+        return f"no mirror of fastboundlessbpe at {fastbpe_mirror}"
+    if not os.path.exists(authors_python):
+        return (f"no virtualenv for the authors' code at {authors_python} (python -m venv "
+                f".authors-venv && .authors-venv/bin/pip install regex heapdict)")
+    return ''
+
+
+def extract_authors(dest):
+    """fastboundlessbpe's python/ folder at the mirror's HEAD into dest; returns the commit."""
+    git = ['git', '--git-dir', fastbpe_mirror]
+    commit = subprocess.run(git + ['rev-parse', 'HEAD'], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    tar = subprocess.run(git + ['archive', '--format=tar', commit, 'python/boundlessbpe'],
+                         capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
+        tf.extractall(dest, filter='data')
+    return commit
+
+
+def run_authors(src, work, texts, method, word_vocab, supermerges=0, tag=''):
+    """Their trainer on texts in a child process; its merges as byte pairs and CPU seconds."""
+    job_dir = tempfile.mkdtemp(prefix=f'authors-{method}{tag}-', dir=work)
+    jsonl = os.path.join(work, f'text{tag}.jsonl')
+    if not os.path.exists(jsonl):
+        with open(jsonl, 'w') as f:
+            f.writelines(json.dumps({'text': x}) + '\n' for x in texts)
+    job = {'src': os.path.join(src, 'python'), 'jsonl': jsonl, 'n_docs': len(texts),
+           'method': method, 'word_vocab': word_vocab, 'supermerges': supermerges,
+           'script_aware': script_aware, 'work': job_dir}
+    with open(os.path.join(job_dir, 'job.json'), 'w') as f:
+        json.dump(job, f)
+    out = os.path.join(job_dir, 'out.json')
+    driver = os.path.join(ROOT, 'bench', 'superword_authors_driver.py')
+    r = subprocess.run([authors_python, driver, os.path.join(job_dir, 'job.json'), out],
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(f"bench/superword_authors_driver.py: the authors' {method} trainer "
+                         f"failed (log {job_dir}/authors.log): {r.stderr.strip()[-300:]}")
+    with open(out) as f:
+        res = json.load(f)
+    for k in ('word_merges', 'super_merges'):
+        if k in res:
+            res[k.replace('merges', 'counts')] = [c for _a, _b, c in res[k]]
+            res[k] = [(bytes.fromhex(a), bytes.fromhex(b)) for a, b, _c in res[k]]
+    return res
+
+
+# ------------------------------------------------------------------------------- our side
+def byte_decoder():
+    """HF ByteLevel's char -> byte (GPT-2's printable mapping)."""
+    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    chars, n = list(printable), 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(printable, chars)}
+
+
+def hf_merges(tokenizer_json):
+    """A stock tokenizer.json's merge list as byte pairs, in order."""
+    with open(tokenizer_json) as f:
+        merges = json.load(f)['model']['merges']
+    dec = byte_decoder()
+    as_bytes = lambda s: bytes(dec[c] for c in s)
+    pairs = [m.split(' ') if isinstance(m, str) else m for m in merges]
+    return [(as_bytes(a), as_bytes(b)) for a, b in pairs]
+
+
+def ours_primitive(texts, n_ids, work):
+    """Stage 1 / phase 1 as every method trains it: tokenizer.train_bpe at n_ids."""
+    import tokenizer
+    out = os.path.join(work, f'ours-bpe-{n_ids}')
+    tokenizer.train_bpe(texts, n_ids, out, name=f'bpe-{n_ids}')
+    return hf_merges(os.path.join(out, 'tokenizer.json'))
+
+
+# ------------------------------------------------------------------------- the comparison
+def compare(ours, theirs):
+    """Two merge lists (byte pairs, in order): identical prefix, first difference, sets."""
+    n = min(len(ours), len(theirs))
+    same = next((i for i in range(n) if ours[i] != theirs[i]), n)
+    first = None
+    if same < max(len(ours), len(theirs)):
+        first = (same, ours[same] if same < len(ours) else None,
+                 theirs[same] if same < len(theirs) else None)
+    so, st = set(ours), set(theirs)
+    return {'ours': ours, 'theirs': theirs, 'n_ours': len(ours), 'n_theirs': len(theirs),
+            'n_same_order': same, 'first': first,
+            'n_common': len(so & st), 'only_ours': [p for p in ours if p not in st],
+            'only_theirs': [p for p in theirs if p not in so]}
+
+
+def pieces(texts):
+    """The shared pre-tokens of texts (ours = their simple mode's regex) with their counts."""
+    from uniscale.tokenization import pretokenize
+    return collections.Counter(p.encode('utf-8') for x in texts for p in pretokenize(x))
+
+
+def segment(words, merges):
+    """Each distinct pre-token split by merges in order (the lowest-ranked pair first, every
+    non-overlapping occurrence left to right): [(tokens, count)]."""
+    rank = {p: i for i, p in enumerate(merges)}
+    out = []
+    for w, c in words.items():
+        toks = [w[i:i + 1] for i in range(len(w))]
+        while len(toks) > 1:
+            best = min(zip(toks, toks[1:]), key=lambda p: rank.get(p, len(rank)))
+            if best not in rank:
+                break
+            merged, i = [], 0
+            while i < len(toks):
+                if i + 1 < len(toks) and (toks[i], toks[i + 1]) == best:
+                    merged.append(toks[i] + toks[i + 1])
+                    i += 2
+                else:
+                    merged.append(toks[i])
+                    i += 1
+            toks = merged
+        out.append((toks, c))
+    return out
+
+
+def both_counts(seqs, pair):
+    """(overlapping count: HF's and ours, A A A holding (A, A) twice; non-overlapping, left to
+    right: fastboundlessbpe's get_stats, A A A holding it once)."""
+    over = nonover = 0
+    for toks, c in seqs:
+        over += c * sum(p == pair for p in zip(toks, toks[1:]))
+        i = 0
+        while i + 1 < len(toks):
+            hit = (toks[i], toks[i + 1]) == pair
+            nonover += c * hit
+            i += 2 if hit else 1
+    return over, nonover
+
+
+INVALID_UTF8 = {0xC0, 0xC1, *range(0xF5, 0x100)}  # bytes their 243-byte alphabet lacks
+
+
+def hf_ids(prefix):
+    """HF's id of each token after these merges: specials 0-1, the byte-level chars in code
+    point order, then each merge's new token (its first spelling) in order."""
+    dec = byte_decoder()
+    ids = {bytes([dec[ch]]): 2 + i for i, ch in enumerate(sorted(dec))}
+    for a, b in prefix:
+        ids.setdefault(a + b, len(ids) + 2)
+    return ids
+
+
+def explain_first(words, ours, theirs, i):
+    """Why the i-th merges differ: both pairs counted after the common prefix, both ways."""
+    seqs = segment(words, ours[:i])
+    p, q = ours[i], theirs[i]
+    cp, cq = both_counts(seqs, p), both_counts(seqs, q)
+    detail = (f"counts (overlapping, non-overlapping): ours {show_pair(p)} {cp}, theirs "
+              f"{show_pair(q)} {cq}")
+    if cp == cq:
+        ids = hf_ids(ours[:i])
+        return (f"tie at {cp[0]}: HF takes the smaller pair of ids {(ids[p[0]], ids[p[1]])} < "
+                f"{(ids[q[0]], ids[q[1]])} (bytes in the code point order of their byte-level "
+                f"chars), theirs the smaller pair of byte strings; {detail}")
+    if cp[0] != cp[1] or cq[0] != cq[1]:
+        return f"overlap rule: ours counts A A A as two (A, A), theirs as one; {detail}"
+    return f"unexplained: {detail}"
+
+
+def stage1_class(pair, merges, other):
+    """Why a word-level merge is in merges (its side's list) and not in other."""
+    a, b = pair
+    made, made_other = {x + y for x, y in merges}, {x + y for x, y in other}
+    if a + b in made_other:
+        return 'same token, made from another pair (its parts merged in another order)'
+    if any(a + b in tok for tok in made & made_other):
+        return 'a step to a token both make, which the other side reaches through other parts'
+    if any(x in INVALID_UTF8 for x in a + b):
+        return 'alphabet: a byte never valid in UTF-8 (their 243 bytes lack it)'
+    if sum(x + y == a + b for x, y in merges) > 1:
+        return 'id reuse: a second pair spelling a token already made'
+    if a == b or a.endswith(b) or b.startswith(a):
+        return 'overlap rule: a repeating pair, counted overlapping by ours, not by theirs'
+    return 'order: near-equal counts ranked apart by the tie and overlap rules (cascade)'
+
+
+def has_letter(piece):
+    return regex.search(r'\p{L}', piece) is not None
+
+
+def superbpe_class(pair, side):
+    """Why a stage-2 merge is in one list only (side: 'ours' | 'theirs')."""
+    from uniscale.tokenization import pretokenize
+    a, b = pair
+    text = (a + b).decode('utf-8', 'replace')
+    if side == 'theirs' and len([w for w in (a + b).split(b' ') if w]) > 4:
+        return 'max 4 words: the released SuperBPE refuses more, theirs has no limit'
+    if side == 'theirs' and b': ' in a + b:
+        return "colon rule: the released SuperBPE refuses ':' + space, theirs does not"
+    if side == 'ours':
+        try:
+            cuts = {0}
+            for piece in pretokenize((a + b).decode('utf-8')):
+                cuts.add(max(cuts) + len(piece.encode('utf-8')))
+        except UnicodeDecodeError:
+            cuts = set()
+        if len(cuts) == 2:
+            return 'inside one pre-token: SuperBPE continues word-level BPE, theirs never does'
+        if len(a) not in cuts:
+            return 'cuts a pre-token: SuperBPE merges parts of words, theirs whole pre-tokens only'
+        if not all(has_letter(p) for p in pretokenize(text)):
+            return 'a pre-token without a letter: theirs merges only pre-tokens holding one'
+    return 'order: counts changed by an earlier difference (cascade)'
+
+
+def show_pair(p):
+    """Text where the bytes are whole characters, else the bytes."""
+    def one(x):
+        try:
+            return repr(x.decode('utf-8'))
+        except UnicodeDecodeError:
+            return repr(x)
+    return '(' + ', '.join(one(x) for x in p) + ')'
+
+
+def print_pass(title, cmp, classify, note=''):
+    """One pass's comparison and its set difference by class."""
+    print(f"\n{title}: ours {cmp['n_ours']} merges, theirs {cmp['n_theirs']}; identical in order "
+          f"{cmp['n_same_order']}; in both (as sets) {cmp['n_common']}; only ours "
+          f"{len(cmp['only_ours'])}, only theirs {len(cmp['only_theirs'])}")
+    made = [{a + b for a, b in cmp[k]} for k in ('ours', 'theirs')]
+    print(f"  tokens made: only ours {len(made[0] - made[1])}, only theirs "
+          f"{len(made[1] - made[0])}")
+    if cmp['first']:
+        i, p, q = cmp['first']
+        print(f"  first difference: merge {i}: ours {show_pair(p) if p else '-'}, theirs "
+              f"{show_pair(q) if q else '-'}")
+    if note:
+        print(f"  why: {note}")
+    for side in ('ours', 'theirs'):
+        groups = collections.defaultdict(list)
+        for p in cmp[f'only_{side}']:
+            groups[classify(p, side)].append(p)
+        for cls, ps in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            eg = ', '.join(show_pair(p) for p in ps[:show])
+            print(f"  only {side}: {len(ps)} {cls}: {eg}")
+
+
+def ours_superbpe(texts, work):
+    """Our SuperBPE (btm.train method='superbpe'): its stock tokenizer.json's flat merge list,
+    split into stage 1 (the first t - 258) and stage 2."""
+    import btm
+    out = os.path.join(work, f'ours-superbpe-{t}-{vocab_size}')
+    btm.train(texts, out, n_base=t, vocab_size=vocab_size, method='superbpe')
+    merges = hf_merges(os.path.join(out, 'tokenizer.json'))
+    return merges[:t - N_BYTE_IDS], merges[t - N_BYTE_IDS:]
+
+
+def compare_superbpe(src, work, texts, words):
+    theirs = run_authors(src, work, texts, 'superbpe', their_vocab(t), vocab_size - t)
+    ours1, ours2 = ours_superbpe(texts, work)
+    cmp1 = compare(ours1, theirs['word_merges'])
+    note = explain_first(words, ours1, theirs['word_merges'], cmp1['first'][0]) \
+        if cmp1['first'] and cmp1['first'][1] and cmp1['first'][2] else ''
+    print_pass(f"SuperBPE stage 1 (t = {t}: {t - N_BYTE_IDS} merges)", cmp1,
+               lambda p, side: stage1_class(p, *((ours1, theirs['word_merges'])[::1 if side == 'ours'
+                                                                             else -1])),
+               note)
+    print_pass(f"SuperBPE stage 2 ({vocab_size - t} merges)", compare(ours2, theirs['super_merges']),
+               superbpe_class)
+    print(f"  their CPU s: first pass {theirs['word_cpu_s']:.2f}, second {theirs['second_cpu_s']:.2f}")
+
+
+def main():
+    configurator.configure(globals())
+    why = missing_peer()
+    if why:
+        print(f"bench/superword_authors.py: skipped: {why}")
+        return
+    print(f"machine: {machine.describe()}, load average {os.getloadavg()[0]:.1f}")
+    texts = fixture_texts(fixture, fixture_bytes)
+    n_bytes = sum(len(x.encode('utf-8')) for x in texts)
+    words = pieces(texts)
+    with tempfile.TemporaryDirectory(prefix='superword-authors-') as work:
+        src = os.path.join(work, 'authors')
+        commit = extract_authors(src)
+        print(f"fixture: {fixture} ({len(texts)} documents, {n_bytes:,} bytes); fastboundlessbpe "
+              f"{commit[:12]} ({'script-aware' if script_aware else 'simple'} pre-tokenizer)")
+        if 'superbpe' in methods:
+            compare_superbpe(src, work, texts, words)
+        if 'boundless' in methods:
+            compare_boundless(src, work, texts, words)
+        if speed:
+            speed_peer(src, work)
+
+
+if __name__ == '__main__':
+    main()
