@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -115,13 +114,16 @@ def run_authors(src, work, texts, method, word_vocab, supermerges=0, tag=''):
         json.dump(job, f)
     out = os.path.join(job_dir, 'out.json')
     driver = os.path.join(ROOT, 'bench', 'superword_authors_driver.py')
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([authors_python, driver, os.path.join(job_dir, 'job.json'), out],
                        capture_output=True, text=True)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode:
         raise SystemExit(f"bench/superword_authors_driver.py: the authors' {method} trainer "
                          f"failed (log {job_dir}/authors.log): {r.stderr.strip()[-300:]}")
     with open(out) as f:
         res = json.load(f)
+    res['process_cpu_s'] = c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime  # + imports, saves
     for k in ('word_merges', 'super_merges'):
         if k in res:
             res[k.replace('merges', 'counts')] = [c for _a, _b, c in res[k]]
@@ -339,19 +341,124 @@ def ours_superbpe(texts, work):
     return merges[:t - N_BYTE_IDS], merges[t - N_BYTE_IDS:]
 
 
-def compare_superbpe(src, work, texts, words):
-    theirs = run_authors(src, work, texts, 'superbpe', their_vocab(t), vocab_size - t)
+def ours_boundless(texts, work, n_base):
+    """Our BoundlessBPE (btm.train method='boundless'): phase 1's merges (primitive/) and the
+    supermerges (merges.json, ids) as byte pairs."""
+    import btm
+    from uniscale.tokenization import load_tokenizer
+    out = os.path.join(work, f'ours-boundless-{n_base}-{vocab_size}')
+    btm.train(texts, out, n_base=n_base, vocab_size=vocab_size, method='boundless')
+    tok = load_tokenizer(out)
+    with open(os.path.join(out, 'merges.json')) as f:
+        supers = json.load(f)['merges']
+    phase1 = hf_merges(os.path.join(out, 'primitive', 'tokenizer.json'))
+    return phase1, [(tok.token_bytes(a), tok.token_bytes(b)) for a, b in supers]
+
+
+def first_note(words, ours, theirs, cmp):
+    first = cmp['first']
+    return explain_first(words, ours, theirs, first[0]) if first and first[1] and first[2] else ''
+
+
+def stage1_pass(title, words, ours, theirs):
+    cmp = compare(ours, theirs)
+    print_pass(title, cmp, lambda p, side: stage1_class(p, *((ours, theirs)[::1 if side == 'ours'
+                                                                           else -1])),
+               first_note(words, ours, theirs, cmp))
+
+
+def compare_superbpe(theirs, texts, words, work):
     ours1, ours2 = ours_superbpe(texts, work)
-    cmp1 = compare(ours1, theirs['word_merges'])
-    note = explain_first(words, ours1, theirs['word_merges'], cmp1['first'][0]) \
-        if cmp1['first'] and cmp1['first'][1] and cmp1['first'][2] else ''
-    print_pass(f"SuperBPE stage 1 (t = {t}: {t - N_BYTE_IDS} merges)", cmp1,
-               lambda p, side: stage1_class(p, *((ours1, theirs['word_merges'])[::1 if side == 'ours'
-                                                                             else -1])),
-               note)
-    print_pass(f"SuperBPE stage 2 ({vocab_size - t} merges)", compare(ours2, theirs['super_merges']),
-               superbpe_class)
+    stage1_pass(f"SuperBPE stage 1 (t = {t}: {t - N_BYTE_IDS} merges) vs their first pass", words,
+                ours1, theirs['word_merges'])
+    print_pass(f"SuperBPE stage 2 ({vocab_size - t} merges) vs their SuperBpeTrainer",
+               compare(ours2, theirs['super_merges']), superbpe_class)
     print(f"  their CPU s: first pass {theirs['word_cpu_s']:.2f}, second {theirs['second_cpu_s']:.2f}")
+
+
+def made_tokens(merges):
+    return {a + b for a, b in merges} | {bytes([x]) for x in range(256)}
+
+
+def boundless_class(pair, side, tokens):
+    """Why a supermerge is in one list only; tokens: each side's phase-1 tokens (bytes)."""
+    from uniscale.tokenization import pretokenize
+    mine, other = (tokens[0], tokens[1]) if side == 'ours' else (tokens[1], tokens[0])
+    try:
+        parts = [p.encode('utf-8') for p in pretokenize(b''.join(pair).decode('utf-8'))]
+    except UnicodeDecodeError:
+        return 'not whole characters (unexpected: superwords join whole pretokens)'
+    if any(p in mine and p not in other for p in parts):
+        return 'a pretoken that is one phase-1 token on this side only (the phase-1 lists differ)'
+    return 'order: near-equal counts ranked apart by the tie and overlap rules (cascade)'
+
+
+def compare_boundless(sup, src, work, texts, words):
+    """(a) ours at n_base = t against their SuperBpeTrainer (the same two-phase algorithm: runs
+    of one-token pretokens holding a letter, supermerges on top of the full first pass); (b) ours
+    at the first-pass size their BoundlessBpeTrainer kept, against it (it interleaves)."""
+    ours1, ours2 = ours_boundless(texts, work, t)
+    theirs1 = sup['word_merges']
+    tokens = (made_tokens(ours1), made_tokens(theirs1))
+    print_pass(f"BoundlessBPE n_base = {t}, phase 2 ({vocab_size - t} merges) vs their "
+               f"SuperBpeTrainer (the same two phases)", compare(ours2, sup['super_merges']),
+               lambda p, side: boundless_class(p, side, tokens))
+    bnd = run_authors(src, work, texts, 'boundless', their_vocab(vocab_size))
+    kept = bnd['word_ops_kept']
+    theirs1 = bnd['word_merges'][:kept]
+    ours1, ours2 = ours_boundless(texts, work, N_BYTE_IDS + kept)
+    tokens = (made_tokens(ours1), made_tokens(theirs1))
+    print(f"\ntheir BoundlessBpeTrainer kept {kept} of {len(bnd['word_merges'])} first-pass merges "
+          f"and made {len(bnd['super_merges'])} supermerges; ours: n_base = {N_BYTE_IDS + kept}")
+    stage1_pass("BoundlessBPE phase 1 vs their kept first pass", words, ours1, theirs1)
+    print_pass("BoundlessBPE phase 2 vs their BoundlessBpeTrainer", compare(ours2, bnd['super_merges']),
+               lambda p, side: boundless_class(p, side, tokens))
+    print(f"  their CPU s: first pass {bnd['word_cpu_s']:.2f}, second {bnd['second_cpu_s']:.2f}")
+
+
+def cpu_s():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def plain_hf_bpe_cpu(texts, n_ids):
+    """Plain HF tokenizers BPE (the shared Split + ByteLevel pre-tokenizer, no wrapper of ours):
+    CPU seconds of this process, its Rust threads included."""
+    import tokenizers
+    from tokenizers import Regex, models, pre_tokenizers, trainers
+    from uniscale.tokenization import PRETOKENIZE_PATTERN
+    tok = tokenizers.Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(PRETOKENIZE_PATTERN), behavior='isolated'),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tr = trainers.BpeTrainer(vocab_size=n_ids, min_frequency=2, show_progress=False,
+                             special_tokens=['<|bos|>', '<|eos|>'],
+                             initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    c0 = cpu_s()
+    tok.train_from_iterator(texts, tr)
+    return cpu_s() - c0
+
+
+def speed_peer(src, work):
+    """fastboundlessbpe's pure-Python SuperBPE and BoundlessBPE training on speed_file, in CPU
+    seconds (each pass timed inside its process), over plain HF BPE at speed_vocab (best of 2)."""
+    with open(speed_file) as f:
+        docs = json.load(f)
+    n_bytes = sum(len(d.encode('utf-8')) for d in docs)
+    hf = [plain_hf_bpe_cpu(docs, speed_vocab)]
+    sup = run_authors(src, work, docs, 'superbpe', their_vocab(speed_t), speed_vocab - speed_t,
+                      tag='-speed')
+    bnd = run_authors(src, work, docs, 'boundless', their_vocab(speed_vocab), tag='-speed')
+    hf.append(plain_hf_bpe_cpu(docs, speed_vocab))
+    base = min(hf)
+    print(f"\nspeed: {speed_file} ({len(docs):,} documents, {n_bytes:,} bytes), load average "
+          f"{os.getloadavg()[0]:.1f}; plain HF BPE-{speed_vocab} {hf[0]:.2f} / {hf[1]:.2f} CPU s")
+    for name, r in ((f'SuperBPE t={speed_t}', sup), ('BoundlessBPE', bnd)):
+        total = r['word_cpu_s'] + r['second_cpu_s']
+        print(f"  fastboundlessbpe pure-Python {name}: first pass {r['word_cpu_s']:.1f} + second "
+              f"{r['second_cpu_s']:.1f} = {total:.1f} CPU s = {total / base:.1f}x plain HF BPE "
+              f"(whole process, imports and model files included: {r['process_cpu_s']:.1f} = "
+              f"{r['process_cpu_s'] / base:.1f}x); {r['final_vocab']} ids (their count: no specials)")
 
 
 def main():
@@ -369,10 +476,12 @@ def main():
         commit = extract_authors(src)
         print(f"fixture: {fixture} ({len(texts)} documents, {n_bytes:,} bytes); fastboundlessbpe "
               f"{commit[:12]} ({'script-aware' if script_aware else 'simple'} pre-tokenizer)")
+        sup = run_authors(src, work, texts, 'superbpe', their_vocab(t), vocab_size - t) \
+            if methods else None
         if 'superbpe' in methods:
-            compare_superbpe(src, work, texts, words)
+            compare_superbpe(sup, texts, words, work)
         if 'boundless' in methods:
-            compare_boundless(src, work, texts, words)
+            compare_boundless(sup, src, work, texts, words)
         if speed:
             speed_peer(src, work)
 
