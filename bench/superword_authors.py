@@ -21,6 +21,7 @@ in order and as sets, and each merge of the set difference with the class that e
 Without the mirror or the authors' virtualenv it prints one line and exits 0.
 """
 import collections
+import heapq
 import io
 import json
 import os
@@ -414,6 +415,154 @@ def compare_boundless(sup, src, work, texts, words):
     print_pass("BoundlessBPE phase 2 vs their BoundlessBpeTrainer", compare(ours2, bnd['super_merges']),
                lambda p, side: boundless_class(p, side, tokens))
     print(f"  their CPU s: first pass {bnd['word_cpu_s']:.2f}, second {bnd['second_cpu_s']:.2f}")
+
+
+# ------------------------------------------- the rules, written out: they reproduce each side
+def unit_pairs(toks, overlapping):
+    """Pair counts in one unit: every window (A A A holds (A, A) twice), or left to right
+    without overlap (once), as fastboundlessbpe's get_stats."""
+    if overlapping:
+        return collections.Counter(zip(toks, toks[1:]))
+    out, prev = collections.Counter(), None
+    for p in zip(toks, toks[1:]):
+        if p[0] == p[1] and p == prev:  # the second (A, A) of A A A overlaps the first
+            prev = None
+            continue
+        out[p] += 1
+        prev = p
+    return out
+
+
+def replace(toks, pair):
+    out, i = [], 0
+    while i < len(toks):
+        if i + 1 < len(toks) and (toks[i], toks[i + 1]) == pair:
+            out.append(toks[i] + toks[i + 1])
+            i += 2
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
+
+
+class Merger:
+    """BPE state over weighted units [(tokens, weight)] under one side's rules: best() is the
+    highest count, ties to the smallest tie_key(pair); merge(pair) replaces it left to right."""
+
+    def __init__(self, units, overlapping, tie_key):
+        self.toks = [list(u) for u, _ in units]
+        self.weight = [w for _, w in units]
+        self.overlapping, self.tie_key = overlapping, tie_key
+        self.counts, self.where = collections.Counter(), collections.defaultdict(set)
+        for i, u in enumerate(self.toks):
+            for p, c in unit_pairs(u, overlapping).items():
+                self.counts[p] += c * self.weight[i]
+                self.where[p].add(i)
+        self.heap = [(-c, tie_key(p), p) for p, c in self.counts.items()]
+        heapq.heapify(self.heap)
+
+    def best(self):
+        """(count, pair) of the next merge, (0, None) when no pair is left."""
+        while self.heap:
+            c, _k, p = self.heap[0]
+            if -c == self.counts[p] > 0:
+                return -c, p
+            heapq.heappop(self.heap)  # stale: merge() pushed its current count too
+        return 0, None
+
+    def merge(self, p):
+        heapq.heappop(self.heap)
+        for i in self.where.pop(p):
+            before = unit_pairs(self.toks[i], self.overlapping)
+            self.toks[i] = replace(self.toks[i], p)
+            after = unit_pairs(self.toks[i], self.overlapping)
+            for q in before.keys() | after.keys():
+                d = (after[q] - before[q]) * self.weight[i]
+                if d:
+                    self.counts[q] += d
+                    heapq.heappush(self.heap, (-self.counts[q], self.tie_key(q), q))
+                if after[q]:
+                    self.where[q].add(i)
+        self.counts[p] = 0
+
+
+def rules_merges(units, n_new, overlapping, tie_key, min_count):
+    """BPE under one side's rules until n_new new token strings (a pair spelling a token already
+    made adds none: both sides then merge once more) or no pair counted >= min_count."""
+    m, merges, made = Merger(units, overlapping, tie_key), [], set()
+    while len(made) < n_new:
+        c, p = m.best()
+        if p is None or c < min_count:
+            break
+        m.merge(p)
+        merges.append(p)
+        made.add(p[0] + p[1])
+    return merges
+
+
+def their_rules(units, n_new):
+    """fastboundlessbpe: non-overlapping counts, ties to the smallest pair of byte strings, any
+    count >= 1."""
+    return rules_merges(units, n_new, False, lambda p: p, 1)
+
+
+def our_rules(units, n_new, ids, min_frequency=2):
+    """Ours (HF's BpeTrainer and btm's engine): overlapping counts, ties to the smallest pair of
+    ids (ids: token bytes -> id, extended by each new token), count >= min_frequency."""
+    def key(p):
+        for x in p:
+            if x not in ids:
+                ids[x] = max(ids.values()) + 1
+        return (ids[p[0]], ids[p[1]])
+    return rules_merges(units, n_new, True, key, min_frequency)
+
+
+def runs(texts, merges):
+    """Phase 2's units: maximal runs of >= 2 adjacent pretokens that are each one token under
+    merges and hold a letter, each distinct run once with its number of occurrences."""
+    from uniscale.tokenization import pretokenize
+    words = pieces(texts)
+    one = {w for (toks, _c), w in zip(segment(words, merges), words) if len(toks) == 1}
+    ok = {w for w in one if has_letter(w.decode('utf-8'))}
+    out = collections.Counter()
+    for x in texts:
+        run = []
+        for p in [*pretokenize(x), None]:
+            b = p.encode('utf-8') if p is not None else None
+            if b in ok:
+                run.append(b)
+                continue
+            if len(run) >= 2:
+                out[tuple(run)] += 1
+            run = []
+    return [(list(r), n) for r, n in out.items()]
+
+
+def their_boundless(units, word_merges, word_counts, n_new):
+    """BoundlessBpeTrainer's loop, written out: the best supermerge is applied when its count is
+    above the count the next first-pass merge had (ties to the word merge), else that word merge
+    is replayed; until n_new new tokens or no pair of superword units left. Returns (supermerges,
+    word merges replayed)."""
+    m, supers, made, k = Merger(units, False, lambda p: p), [], set(), 0
+    while len(made) < n_new:
+        c, p = m.best()
+        if p is None:
+            break
+        if k < len(word_merges) and c <= word_counts[k]:
+            made.add(b''.join(word_merges[k]))
+            k += 1
+            continue
+        m.merge(p)
+        supers.append(p)
+        made.add(b''.join(p))
+    return supers, k
+
+
+def print_rules_check(what, emulated, actual):
+    cmp = compare(emulated, actual)
+    verdict = 'reproduce it exactly' if emulated == actual else \
+        f"differ from merge {cmp['n_same_order']} on"
+    print(f"  {what}, written out here, {verdict} ({cmp['n_same_order']} of {len(actual)} in order)")
 
 
 def cpu_s():
