@@ -53,7 +53,7 @@ import numpy as np
 
 import configurator
 import tokenizer
-from uniscale import atomic, locks, primitive_stream, tokenization, vocab_compare
+from uniscale import atomic, boundless, locks, primitive_stream, tokenization, vocab_compare
 from uniscale.atomic import disk_errors, remove_quietly, remove_stale_temps, write_atomic
 from uniscale.btm_encoding import Chain, btm_hash, group_packed
 from uniscale.identity import differences
@@ -70,6 +70,8 @@ n_base = 4096                # primitive BPE vocabulary, specials included
 vocab_size = 16384           # primitive + merged tokens
 min_frequency = 2            # for the primitive BPE and for the merges
 max_words = 0                # constraint: whitespace-separated words per merged token; 0 = no limit
+method = 'btm'               # 'btm' | 'boundless' (BoundlessBPE, uniscale/boundless.py: folder boundless-{vocab}k)
+max_pretokens = 0            # boundless: pretokens one token may span; 0 = no limit (the authors' default)
 boundaries = []              # constraint: tokens holding one of these strings never merge, e.g. ['\n']
 max_tok_bytes = 0            # of UTF-8 text: a seeded random sample of the tok split's documents; 0 = all of it
 sample_seed = 0              # which documents max_tok_bytes samples
@@ -85,12 +87,15 @@ analysis_dir = 'out/analysis'  # writes {analysis_dir}/{name}/btm_vocab.{md,json
 
 
 # ---------------------------------------------------------------- the pure core: ids in, ids out
-def allowed(left, right, max_words=0, boundaries=()):
+def allowed(left, right, max_words=0, boundaries=(), allow=None):
     """May tokens with these bytes merge? Tokens holding a boundary never merge (so no merge crosses one);
-    the merged text may hold at most max_words whitespace-separated words."""
+    the merged text may hold at most max_words whitespace-separated words; allow(left, right), if given, must
+    say True (a method's own rule: it must be monotone, a pair once refused is refused for good)."""
     if any(s in left or s in right for s in boundaries):
         return False
-    return not max_words or len((left + right).split()) <= max_words
+    if max_words and len((left + right).split()) > max_words:
+        return False
+    return allow is None or bool(allow(left, right))
 
 
 def replace_pair(doc, a, b, m):
@@ -106,15 +111,21 @@ def replace_pair(doc, a, b, m):
     return out
 
 
-def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None, max_words=0, boundaries=()):
+def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None, max_words=0, boundaries=(),
+                       weights=None, allow=None, on_merge=None):
     """The definition, recounting every pair after every merge: slow on purpose, the reference for tests.
-    Returns (merges, final documents)."""
+    weights: one integer per document (None: 1 each), a pair's count being the weighted sum. Returns (merges, final
+    documents)."""
     docs, merges = [list(d) for d in docs], []
+    weights = [1] * len(docs) if weights is None else list(weights)
     tb = list(token_bytes) if token_bytes is not None else None
     while len(merges) < n_merges:
-        counts = collections.Counter(p for d in docs for p in zip(d, d[1:]))
+        counts = collections.Counter()
+        for d, w in zip(docs, weights):
+            for p in zip(d, d[1:]):
+                counts[p] += w
         if tb is not None:
-            counts = {p: c for p, c in counts.items() if allowed(tb[p[0]], tb[p[1]], max_words, boundaries)}
+            counts = {p: c for p, c in counts.items() if allowed(tb[p[0]], tb[p[1]], max_words, boundaries, allow)}
         best = min(counts, key=lambda p: (-counts[p], p), default=None)
         if best is None or counts[best] < max(min_frequency, 1):
             break
@@ -122,22 +133,37 @@ def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None
         merges.append(best)
         if tb is not None:
             tb.append(tb[best[0]] + tb[best[1]])
+            if on_merge is not None:
+                on_merge(tb[-1])
     return merges, docs
 
 
 def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=None, max_words=0, boundaries=(),
-                          progress=False, segmentation=True, queue_batch=8192):
+                          progress=False, segmentation=True, queue_batch=8192, weights=None, allow=None,
+                          on_merge=None):
     """learn_merges plus what training keeps: a dict with merges, counts (of each pair when merged), graph (keys
     a * width + b and counts of every pair before merge 0), width, n_tokens and docs (the final segmentation).
     docs: id sequences, or a Chain of them (so that the caller can drop its lists before the memory peak).
+    weights: an integer >= 0 per document (a unit: e.g. a distinct chunk and its frequency), None = 1 each; every
+    count is then the weighted sum (naive_learn_merges's). allow(left bytes, right bytes) -> bool: a method's own
+    rule beside max_words/boundaries (needs token_bytes; checked when a pair is first counted and again just
+    before it is merged, so it must be monotone: once False, False for good); on_merge(new token's bytes), called
+    after each merge, lets such a rule follow the vocabulary (e.g. refuse a token another id already spells).
     queue_batch: about how many waiting pairs enter the heap at a time (tests set it small)."""
     width = n_base + n_merges  # keys a * width + b sort as the pairs (a, b) do
-    chain = docs if isinstance(docs, Chain) else Chain(docs, n_base, width)
+    chain = docs if isinstance(docs, Chain) else Chain(docs, n_base, width, weights=weights)
+    if weights is not None and chain.weight is None:
+        raise ValueError("btm: weights go into the Chain when docs is a Chain: Chain(..., weights=weights)")
+    wt = chain.weight  # None: every position weighs 1, counts are numbers of positions
     n_pos = len(chain.val)
     min_count = max(min_frequency, 1)
-    constrained = token_bytes is not None and bool(max_words or boundaries)
+    rules = allow is not None or on_merge is not None
+    constrained = token_bytes is not None and bool(max_words or boundaries or rules)
+    if rules and token_bytes is None:
+        raise ValueError("btm: allow and on_merge need token_bytes (the bytes of the n_base ids)")
     tb = list(token_bytes) if constrained else None
-    ok = lambda key: not constrained or allowed(tb[key // width], tb[key % width], max_words, boundaries)
+    ok = lambda key: not constrained or allowed(tb[key // width], tb[key % width], max_words, boundaries, allow)
+    weigh = lambda first, n, starts: n if wt is None else np.add.reduceat(wt[starts], first) if len(first) else n
 
     # every counted pair gets a slot: its count lives in count[slot]; slot_at[i] is the slot of the pair starting at
     # node i (-1: not counted), so the pairs a merge destroys are decremented without a key lookup. Where its
@@ -147,20 +173,22 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
     if width * width * n_pos >= 2**63:
         raise SystemExit(f"btm: {n_pos:,} tokens with {width:,} ids overflow the int64 pair index; "
                          f"lower max_tok_bytes")
-    graph_keys, _, graph_counts, starts = group_packed(chain.initial_pairs(width), n_pos)
+    graph_keys, first, graph_n, starts = group_packed(chain.initial_pairs(width), n_pos)
+    graph_counts = weigh(first, graph_n, starts)  # graph_n: positions, graph_counts: their weighted sum
     keep = graph_counts >= min_count
-    if constrained:
-        keep &= np.array([ok(k) for k in graph_keys.tolist()], dtype=bool)
-    starts = starts[np.repeat(keep, graph_counts)]  # only the counted pairs' positions
-    n_slots, kept = int(keep.sum()), graph_counts[keep].astype(np.int32)  # < 2**31 as positions are
+    if constrained:  # only the pairs counted often enough: the rule may be a Python function
+        keep[keep] = np.array([ok(k) for k in graph_keys[keep].tolist()], dtype=bool)
+    starts = starts[np.repeat(keep, graph_n)]  # only the counted pairs' positions
+    n_slots, kept = int(keep.sum()), graph_n[keep].astype(np.int32)  # < 2**31 as positions are
     first0, n0 = np.cumsum(kept, dtype=np.int64) - kept, kept
     key_type = np.int32 if width * width < 2**31 else np.int64
-    slot = {'count': kept.copy(), 'src': np.zeros(n_slots, dtype=np.int32), 'key': graph_keys[keep].astype(key_type),
+    slot = {'count': graph_counts[keep].astype(np.int32 if wt is None else np.int64),
+            'src': np.zeros(n_slots, dtype=np.int32), 'key': graph_keys[keep].astype(key_type),
             'queued': np.zeros(n_slots, dtype=bool)}
     sources = [starts]
     slot_at = np.full(n_pos, -1, dtype=np.int32)
     slot_at[starts] = np.repeat(np.arange(n_slots, dtype=np.int32), kept)
-    del starts, kept, keep
+    del starts, kept, keep, first
     release_freed_memory()  # the grouping's temporaries
     finished = 0  # positions in sources[0] of pairs merged since its last compaction
     # the heap holds every slot counted >= floor (a Python tuple is ~150 bytes; most pairs are never merged), the
@@ -186,6 +214,9 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
         if not heap:
             break
         c, key, s = heapq.heappop(heap)
+        if constrained and allow is not None and not ok(key):  # refused since it was counted: never merged
+            count[s] = 0  # below min_count for good, whatever it loses later
+            continue
         c, (a, b), m = -c, divmod(key, width), n_base + len(merges)
         src = int(slot['src'][s])
         if 4 * finished > len(sources[0]):  # a quarter of it is dead: O(positions) over the whole run
@@ -200,17 +231,21 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
                 pos = chain.left_of(pos[chain.val[pos] == b])
         pos, old_starts, new_starts, new_keys = chain.replace(pos, a, b, m, width)
         lost = slot_at[old_starts]
-        lost = lost[lost >= 0]
-        if int((lost == s).sum()) != c:
-            raise RuntimeError(f"btm: internal error, merge {len(merges)} {(a, b)} counted {c}, found "
-                               f"{int((lost == s).sum())}")
-        np.subtract.at(count, lost, 1)
+        counted = lost >= 0
+        lost, lost_w = lost[counted], (1 if wt is None else wt[old_starts[counted]])
+        found = int((lost == s).sum()) if wt is None else int(lost_w[lost == s].sum())
+        if found != c:
+            raise RuntimeError(f"btm: internal error, merge {len(merges)} {(a, b)} counted {c}, found {found}")
+        np.subtract.at(count, lost, lost_w)
         merges.append((a, b))
         merge_counts.append(c)
         if tb is not None:
             tb.append(tb[a] + tb[b])
-        new_keys, _, made, new_starts = group_packed(new_keys * n_pos + new_starts, n_pos)
-        is_born = made >= min_count
+            if on_merge is not None:
+                on_merge(tb[-1])
+        new_keys, first, made, new_starts = group_packed(new_keys * n_pos + new_starts, n_pos)
+        made_w = weigh(first, made, new_starts)  # made: positions, made_w: their weighted sum
+        is_born = made_w >= min_count
         if constrained:
             is_born[is_born] = np.array([ok(k) for k in new_keys[is_born].tolist()], dtype=bool)
         born = is_born.nonzero()[0]
@@ -221,7 +256,7 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
         new_slot = np.full(len(new_keys), -1, dtype=np.int32)
         new_slot[born] = ids
         slot_at[new_starts] = np.repeat(new_slot, made)
-        kept = made[born]
+        kept = made_w[born]
         for k, v in (('count', kept), ('src', len(sources)), ('key', new_keys[born]), ('queued', kept >= floor)):
             slot[k][ids] = v
         sources.append(pos if len(born) else pos[:0].copy())
@@ -286,7 +321,9 @@ def release_freed_memory():
         pass
 
 
-def default_name(n_base, vocab_size):
+def default_name(n_base, vocab_size, method='btm'):
+    if method == 'boundless':  # boundless-16k: its phase-1 n_base is a setting in meta.json
+        return boundless.default_name(vocab_size, tokenization.tokenizer_name)
     return tokenization.tokenizer_name('btm', n_base) + tokenization.tokenizer_name('', vocab_size)  # btm-4k + -16k
 
 
@@ -311,13 +348,14 @@ def check_name(name, n_base, vocab_size):
 
 
 def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_words=0, boundaries=(), corpus='',
-          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None, trained_on=None):
+          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None, trained_on=None,
+          method='btm', max_pretokens=0):
     """Train a BTM into out_path and load it. texts: a list of strings, or a function that returns an iterable of
     them (called twice, for the primitive BPE and for encoding: a split is streamed, never held). sample: what
     texts are of their split, for meta.json (sample_split's; a list's is 'all' of it). trained_on: the split's
     {corpus, split, sha256} (train_command's); with it the primitive and its encoding are kept for a resume."""
     check_sizes(n_base, vocab_size)
-    name = name or default_name(n_base, vocab_size)
+    name = name or default_name(n_base, vocab_size, method)
     if not callable(texts):
         texts = list(texts)
         sample = sample or {'sample': 'all', 'seed': None, 'n_docs': len(texts),
@@ -328,8 +366,12 @@ def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_w
     shutil.rmtree(tmp, ignore_errors=True)
     resume = f"{out_path.rstrip('/')}.resume" if trained_on else None
     try:  # the files go to a temp folder moved into place at the end, so a half-written BTM is never seen
-        _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name,
-                    progress, batch_docs, settings, num_proc, sample, out_path, resume, trained_on)
+        if method == 'boundless':
+            _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name,
+                                  progress, batch_docs, settings, sample, resume, trained_on)
+        else:
+            _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name,
+                        progress, batch_docs, settings, num_proc, sample, out_path, resume, trained_on)
         with disk_errors(out_path):
             move_into_place(tmp, out_path)
     finally:  # a failure or a kill (SIGTERM is a KeyboardInterrupt in btm.py) leaves no temp; .resume/ stays
@@ -367,6 +409,17 @@ def kept_encoding(resume, settings, trained_on):
             return prim, ((z['ids'], z['lengths']) if str(z['primitive_hash']) == prim.hash else None)
     except (OSError, ValueError, KeyError):  # the encoding had not finished (or is damaged): encode again
         return prim, None
+
+
+def _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name,
+                          progress, batch_docs, settings, sample, resume, trained_on):
+    """method='boundless' (uniscale/boundless.py), handed tokenizer.train_bpe and this file's merge engine; its
+    phase-1 BPE is kept in resume/ (as a BTM's primitive is), so a stopped run resumes at the runs."""
+    prim_settings = {'n_base': n_base, 'min_frequency': min_frequency, 'sample': sample}
+    kept = kept_encoding(resume, prim_settings, trained_on)[0] if resume else None
+    boundless.train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name, progress,
+                         batch_docs, settings, sample, trained_on, tokenizer.train_bpe, learn_merges_detailed,
+                         primitive=kept, primitive_dir=resume and os.path.join(resume, 'primitive'))
 
 
 def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name, progress,
@@ -433,14 +486,15 @@ def load(path):
     if not os.path.isfile(os.path.join(path, 'meta.json')):
         raise SystemExit(f"{path}: no meta.json, so the BTM is unfinished; re-run `python btm.py` with its config")
     tok = tokenization.load_tokenizer(path)
-    if tok.kind != 'btm':
+    if tok.kind not in ('btm', 'boundless'):
         raise SystemExit(f"{path}: holds a {tok.kind} tokenizer, not a BTM; point at a folder btm.py wrote")
     return tok
 
 
 # ---------------------------------------------------------------- commands
 def btm_path(cfg):
-    return os.path.join(cfg['out_dir'], cfg['name'] or default_name(cfg['n_base'], cfg['vocab_size']))
+    return os.path.join(cfg['out_dir'], cfg['name'] or default_name(cfg['n_base'], cfg['vocab_size'],
+                                                                    cfg['method']))
 
 
 def train_command(cfg):
@@ -448,6 +502,8 @@ def train_command(cfg):
     check_name(cfg['name'], cfg['n_base'], cfg['vocab_size'])
     path, split = btm_path(cfg), os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl')
     keys = ['corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_words', 'boundaries', 'max_tok_bytes']
+    if cfg['method'] == 'boundless':  # a BTM's settings stay as they were, so its finished folders still match
+        keys = ['method', 'corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_pretokens', 'max_tok_bytes']
     settings = json.loads(json.dumps({k: cfg[k] for k in keys + ['sample_seed'] * bool(cfg['max_tok_bytes'])}))
     trained_on = tokenizer.split_identity(cfg['corpus_dir'], cfg['corpus'], 'tok')
     with tokenizer.training_folder(path):
@@ -462,8 +518,13 @@ def train_command(cfg):
               f"{sample['n_docs']:,} of {sample['split_n_docs']:,} documents, {sample['n_bytes']:,} bytes")
         tok = train(texts, path, cfg['n_base'], cfg['vocab_size'], cfg['min_frequency'], cfg['max_words'],
                     cfg['boundaries'], cfg['corpus'], os.path.basename(path), cfg['progress'],
-                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1, sample, trained_on)
+                    cfg['encode_batch_docs'], settings, cfg['num_proc'] or os.cpu_count() or 1, sample, trained_on,
+                    cfg['method'], cfg['max_pretokens'])
     tr = tok.meta['train']
+    if cfg['method'] == 'boundless':
+        print(f"{path}: {tok.vocab_size:,} ids; {tr['n_runs']:,} runs ({tr['n_runs_distinct']:,} distinct); "
+              f"seconds {tr['seconds']}")
+        return
     print(f"{path}: {tok.vocab_size:,} ids; {tr['n_tokens_primitive']:,} primitive tokens -> "
           f"{tr['n_tokens_merged']:,}; seconds {tr['seconds']}")
 

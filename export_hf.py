@@ -187,27 +187,32 @@ def write_tokenizer(project_tok, tokenizer_dir, out_dir, max_len=None):
         tok = tiktoken_as_tokenizers(project_tok.name)
         fast_tokenizer(tok, tok.id_to_token(project_tok.bos_id), tok.id_to_token(project_tok.eos_id), out_dir, max_len)
         return
-    if kind == 'btm':
-        from uniscale import hf_remote_btm
+    if kind in ('btm', 'boundless'):
+        from uniscale import hf_remote_boundless, hf_remote_btm
+        remote = hf_remote_btm if kind == 'btm' else hf_remote_boundless
         prim = os.path.join(tokenizer_dir, project_tok.meta['primitive'], 'tokenizer.json')
-        merges = os.path.join(out_dir, hf_remote_btm.FILES['merges_file'])
+        merges = os.path.join(out_dir, remote.FILES['merges_file'])
         with open(merges, 'w', encoding='utf-8') as f:
-            json.dump({'n_base': project_tok.n_base, 'merges': [list(p) for p in project_tok.merges]}, f)
+            json.dump(project_tok.record if kind == 'boundless' else
+                      {'n_base': project_tok.n_base, 'merges': [list(p) for p in project_tok.merges]}, f)
         extra = {'model_max_length': max_len} if max_len else {}
+        cls = remote.UniscaleBTMTokenizer if kind == 'btm' else remote.UniscaleBoundlessTokenizer
         try:
-            hf = hf_remote_btm.UniscaleBTMTokenizer(prim, merges, bos_token='<|bos|>', eos_token='<|eos|>', **extra)
+            hf = cls(prim, merges, bos_token='<|bos|>', eos_token='<|eos|>', **extra)
         except ValueError as e:
             raise SystemExit(f"export_hf.py: {tokenizer_dir}: {str(e).split(': ', 1)[-1]}") from None
         os.remove(merges)
         hf.register_for_auto_class('AutoTokenizer')  # auto_map in tokenizer_config.json + this file copied along
         hf.save_pretrained(out_dir)
+        guard = BTM_GUARD if kind == 'btm' else BTM_GUARD.replace("BTM (hf_remote_btm.py)",
+                                                                  "BoundlessBPE (hf_remote_boundless.py)")
         write_atomic(os.path.join(out_dir, 'tokenizer.json'), json.dumps({
-            'version': BTM_GUARD, 'truncation': None, 'padding': None, 'added_tokens': [], 'normalizer': None,
+            'version': guard, 'truncation': None, 'padding': None, 'added_tokens': [], 'normalizer': None,
             'pre_tokenizer': None, 'post_processor': None, 'decoder': None,
             'model': {'type': 'BPE', 'vocab': {}, 'merges': []}}, indent=1))
         return
     raise SystemExit(f"export_hf.py: {tokenizer_dir}: tokenizer kind {kind!r} has no export; expected bpe, unigram, "
-                     f"btm or tiktoken")
+                     f"btm, boundless or tiktoken")
 
 
 def forget_remote_code(hf_dir):
@@ -259,7 +264,7 @@ def readme(cfg, project_tok, ckpt_dict, out_dir):
     run_cfg = ckpt_dict.get('config') or {}
     name = run_cfg.get('run_name') or os.path.basename(os.path.normpath(out_dir))
     cls = 'GPT2LMHeadModel' if cfg.arch == 'gpt2' else 'ApertusForCausalLM'
-    remote = project_tok is not None and project_tok.kind == 'btm'
+    remote = project_tok is not None and project_tok.kind in ('btm', 'boundless')
     lines = [f"# {name}", '', f"A uniscale run exported for Hugging Face transformers: {cls}, vocabulary "
              f"{cfg.vocab_size:,}, trained on contexts of {cfg.block_size:,} tokens (checkpoint step "
              f"{ckpt_dict.get('step')}).", '', '```python', 'from transformers import AutoModelForCausalLM, '
@@ -269,7 +274,13 @@ def readme(cfg, project_tok, ckpt_dict, out_dir):
         lines += [f"- Tokenizer: {project_tok.name} ({project_tok.kind}, hash {project_tok.hash[:16]}). It adds no "
                   f"BOS/EOS and reads special-token text as text; put BOS (id {project_tok.bos_id}) before each "
                   f"document, as training did."]
-    if remote:
+    if remote and project_tok.kind == 'boundless':
+        lines += ["- The tokenizer is uniscale's BoundlessBPE, code in hf_remote_boundless.py: load it with "
+                  "trust_remote_code=True (without it transformers reads tokenizer.json, a guard whose error says "
+                  "so). Why not a stock tokenizer.json: a supermerge joins only complete pretokens that are each one "
+                  "phase-1 token, and a flat merge list would apply it wherever its two tokens meet (' of' + ' the' "
+                  "inside ' of theory'), so its ids would differ."]
+    elif remote:
         lines += ["- The tokenizer is uniscale's BTM, code in hf_remote_btm.py: load it with trust_remote_code=True. "
                   "Without it transformers reads tokenizer.json, a guard whose error says so."]
     lines += [f"- Context: {cfg.block_size:,} tokens (config, generation_config.json max_length, the tokenizer's "
@@ -321,7 +332,7 @@ def export(ckpt_dict, out_dir, tokenizer_dir=None, probe=None):
             os.replace(tmp_dir, out_dir)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
-        if project_tok is not None and project_tok.kind == 'btm':
+        if project_tok is not None and project_tok.kind in ('btm', 'boundless'):
             forget_remote_code(tmp_dir)
     return out_dir
 
@@ -334,7 +345,7 @@ def export_run(run_dir, out_dir):
     ckpt = load_checkpoint(run_dir)
     export(ckpt, out_dir, run_cfg['tokenizer'])
     cfg = GPTConfig(**ckpt['model_config'])
-    remote = ', trust_remote_code=True' if tok.kind == 'btm' else ''
+    remote = ', trust_remote_code=True' if tok.kind in ('btm', 'boundless') else ''
     print(f"export_hf.py: wrote {out_dir} ({cfg.arch}, vocab {cfg.vocab_size}, context {cfg.block_size} tokens, "
           f"tokenizer {tok.name} ({tok.kind}), checked on {len(probe_texts())} probe texts); load it with "
           f"transformers.AutoModelForCausalLM.from_pretrained('{out_dir}') and AutoTokenizer.from_pretrained("

@@ -67,6 +67,45 @@ def test_learn_merges_with_constraints_equals_naive_reference(corpus, n_merges, 
     assert as_lists(got['docs']) == segmented
 
 
+def fresh_tokens_only():
+    """(allow, on_merge): a monotone rule that follows the vocabulary, refusing a token another id spells."""
+    seen = set()
+    return (lambda left, right: left + right not in seen), seen.add
+
+
+def shorter_with_each_merge():
+    """(allow, on_merge): a monotone rule that refuses pairs it once allowed: at most 6 - (merges made) bytes."""
+    made = []
+    return (lambda left, right: len(left + right) <= 6 - len(made)), made.append
+
+
+@SETTINGS
+@given(corpora(max_base=len(ALPHABET)), st.data(), st.integers(0, 40), st.integers(1, 3), st.integers(1, 4),
+       st.sampled_from(['none', 'no a', 'fresh', 'shorter']))
+def test_weighted_units_and_allow_rules_equal_the_naive_reference(corpus, data, n_merges, min_frequency,
+                                                                  queue_batch, rule):
+    # a unit of weight w counts as w copies of it (SuperBPE's distinct chunks with their frequencies)
+    n_base, docs = corpus
+    weights = data.draw(st.lists(st.integers(0, 4), min_size=len(docs), max_size=len(docs)))
+    got = []
+    for learn in (btm.naive_learn_merges, btm.learn_merges_detailed):
+        allow, on_merge = {'fresh': fresh_tokens_only, 'shorter': shorter_with_each_merge}.get(
+            rule, lambda: (None, None))()
+        if rule == 'no a':
+            allow = lambda left, right: b'a' not in left + right
+        if rule == 'fresh':
+            for t in ALPHABET[:n_base]:  # the bytes the base ids spell
+                on_merge(t)
+        kw = dict(token_bytes=ALPHABET[:n_base], weights=weights, allow=allow, on_merge=on_merge)
+        out = learn(docs, n_base, n_merges, min_frequency, **kw, **({} if learn is btm.naive_learn_merges else
+                                                                   {'queue_batch': queue_batch}))
+        got.append(out if learn is btm.naive_learn_merges else (out['merges'], as_lists(out['docs'])))
+    assert got[0] == got[1]
+    copies = [d for d, w in zip(docs, weights) for _ in range(w)]  # weights = repeated documents
+    assert btm.naive_learn_merges(copies, n_base, n_merges, min_frequency)[0] == \
+        btm.naive_learn_merges(docs, n_base, n_merges, min_frequency, weights=weights)[0]
+
+
 def engine_apply(docs, merges, n_base):
     engine = btm_encoding.merge_engine(n_base, merges)
     spelled = [''.join(chr(btm_encoding.CHAR0 + i) for i in d) for d in docs]

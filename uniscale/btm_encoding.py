@@ -25,12 +25,22 @@ class Chain:
     without next/previous arrays: the next token starts at i + span[i], the previous at i - span[i - 1].
     (A doubly linked list would take 8 bytes a node; val and span take 2 each while ids and spans fit int16.)"""
 
-    def __init__(self, docs, n_base, n_ids, lengths=None):
-        """docs: id sequences, or (with lengths, the documents' lengths) all of them end to end in one array."""
+    def __init__(self, docs, n_base, n_ids, lengths=None, weights=None):
+        """docs: id sequences, or (with lengths, the documents' lengths) all of them end to end in one array.
+        weights: an integer >= 0 per document, or None (1 each); weight[i] is then node i's document's (0 at the
+        boundaries), int64, so that a pair's count is the sum over its positions."""
         if lengths is None:
             lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
             docs = np.concatenate([np.asarray(d, dtype=np.int32) for d in docs]) if len(docs) else np.zeros(0)
         n = int(lengths.sum()) + len(lengths) + 1
+        self.weight = None
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.int64)
+            if weights.shape != lengths.shape or (len(weights) and weights.min() < 0):
+                raise ValueError(f"btm: weights must be one integer >= 0 per document ({len(lengths)} of them)")
+            self.weight = np.repeat(np.stack([np.zeros_like(weights), weights], 1).ravel(),
+                                    np.stack([np.ones_like(lengths), lengths], 1).ravel())
+            self.weight = np.append(self.weight, 0)  # the boundary after the last document
         if n >= 2**31:
             raise SystemExit(f"btm: {n} tokens do not fit int32 positions; lower max_tok_bytes")
         self.val = np.full(n, -1, dtype=np.int16 if n_ids < 2**15 else np.int32)

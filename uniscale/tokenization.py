@@ -194,6 +194,9 @@ def load_tokenizer(path_or_name):
     if meta['kind'] == 'btm':  # merges over the primitive BPE in the folder (btm.py trains it; never imported here)
         from uniscale.btm_encoding import BTMTokenizer
         return BTMTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
+    if meta['kind'] == 'boundless':  # supermerges over the phase-1 BPE in the folder (btm.py trains it)
+        from uniscale.boundless import BoundlessTokenizer
+        return BoundlessTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
     return TrainedTokenizer(path, meta)
 
 
@@ -212,17 +215,18 @@ def read_meta(meta_path):
         raise SystemExit(f"{meta_path}: corrupt tokenizer meta.json ({str(e)[:100]}); {RETRAIN}") from None
     if not isinstance(meta, dict):
         raise SystemExit(f"{meta_path}: holds a JSON {type(meta).__name__}, not the tokenizer's record; {RETRAIN}")
-    need = {**META_KEYS, **(BTM_KEYS if meta.get('kind') == 'btm' else {})}
+    need = {**META_KEYS, **(BTM_KEYS if meta.get('kind') in ('btm', 'boundless') else {})}
     for key, kind in need.items():
         value = meta.get(key)
         if key not in meta or not isinstance(value, kind) or isinstance(value, bool):
             got = 'missing' if key not in meta else f"{type(value).__name__} {str(value)[:40]!r}"
             raise SystemExit(f"{meta_path}: '{key}' must be {'a' if kind is not int else 'an'} {kind.__name__} "
                              f"({got}): incomplete or edited tokenizer meta.json; {RETRAIN}")
-    if meta['kind'] not in ('bpe', 'unigram', 'btm'):
-        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram or btm: {RETRAIN}")
+    if meta['kind'] not in ('bpe', 'unigram', 'btm', 'boundless'):
+        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram, btm or boundless: "
+                         f"{RETRAIN}")
     bad = [f for f in meta['files'] if not isinstance(f, str) or not f or os.path.isabs(f) or '..' in f.split('/')]
-    if bad or (meta['kind'] != 'btm' and 'tokenizer.json' not in meta['files']):
+    if bad or (meta['kind'] not in ('btm', 'boundless') and 'tokenizer.json' not in meta['files']):
         raise SystemExit(f"{meta_path}: 'files' must name the tokenizer's files inside its folder (got "
                          f"{meta['files']!r}); {RETRAIN}")
     if meta['vocab_size'] <= max(meta['bos_id'], meta['eos_id']) or min(meta['bos_id'], meta['eos_id']) < 0:
