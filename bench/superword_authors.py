@@ -44,7 +44,7 @@ authors_python = os.path.join(ROOT, '.authors-venv', 'bin', 'python')  # has reg
 fixture = 'embedded'        # 'embedded' (generated) or a JSON list of documents
 fixture_bytes = 1_000_000   # of UTF-8 text
 t = 2048                    # SuperBPE's transition point = our n_base (specials + 256 bytes + merges)
-vocab_size = 4096           # final ids, ours (their count differs: see their_vocab)
+vocab_size = 3072           # final ids, ours (their count differs: see their_vocab)
 script_aware = False        # their Pretokenizer: False = the GPT-4o regex alone (= ours)
 methods = ['superbpe', 'boundless']
 show = 12                   # set-difference merges printed per class
@@ -236,19 +236,30 @@ def hf_ids(prefix):
     return ids
 
 
-def explain_first(words, ours, theirs, i):
-    """Why the i-th merges differ: both pairs counted after the common prefix, both ways."""
-    seqs = segment(words, ours[:i])
+def counted_after(units, prefix, pairs):
+    """Each pair's (overlapping, non-overlapping) count once prefix is merged in units."""
+    m = Merger(units, True, lambda p: p)
+    for p in prefix:
+        m.merge(p)
+    seqs = list(zip(m.toks, m.weight))
+    return [both_counts(seqs, p) for p in pairs]
+
+
+def explain_first(units, ours, theirs, i, ids):
+    """Why the i-th merges differ: both pairs counted both ways after the common prefix, in our
+    units and in theirs (units: (ours, theirs), each [(tokens, weight)] before any merge); ids:
+    our token -> id after the prefix."""
     p, q = ours[i], theirs[i]
-    cp, cq = both_counts(seqs, p), both_counts(seqs, q)
-    detail = (f"counts (overlapping, non-overlapping): ours {show_pair(p)} {cp}, theirs "
-              f"{show_pair(q)} {cq}")
-    if cp == cq:
-        ids = hf_ids(ours[:i])
-        return (f"tie at {cp[0]}: HF takes the smaller pair of ids {(ids[p[0]], ids[p[1]])} < "
+    (op, oq), (tp, tq) = (counted_after(u, ours[:i], (p, q)) for u in units)
+    detail = (f"counts (overlapping, non-overlapping) in our units: ours {show_pair(p)} {op}, "
+              f"theirs {show_pair(q)} {oq}; in theirs: {tp}, {tq}")
+    if op[0] == oq[0] and tp[1] == tq[1]:
+        return (f"tie: ours takes the smaller pair of ids {(ids[p[0]], ids[p[1]])} < "
                 f"{(ids[q[0]], ids[q[1]])} (bytes in the code point order of their byte-level "
-                f"chars), theirs the smaller pair of byte strings; {detail}")
-    if cp[0] != cp[1] or cq[0] != cq[1]:
+                f"chars, then by creation), theirs the smaller pair of byte strings; {detail}")
+    if (op, oq) != (tp, tq):
+        return f"units differ (the phase-1 lists differ, so do the one-token pretokens); {detail}"
+    if op[0] != op[1] or oq[0] != oq[1]:
         return f"overlap rule: ours counts A A A as two (A, A), theirs as one; {detail}"
     return f"unexplained: {detail}"
 
@@ -356,16 +367,24 @@ def ours_boundless(texts, work, n_base):
     return phase1, [(tok.token_bytes(a), tok.token_bytes(b)) for a, b in supers]
 
 
-def first_note(words, ours, theirs, cmp):
+def first_note(units, ours, theirs, cmp, before=()):
+    """explain_first at the first difference, if both lists go on there. before: our merges
+    ahead of these (phase 1's, for phase 2's ids)."""
     first = cmp['first']
-    return explain_first(words, ours, theirs, first[0]) if first and first[1] and first[2] else ''
+    if not (first and first[1] and first[2]):
+        return ''
+    return explain_first(units, ours, theirs, first[0], hf_ids([*before, *ours[:first[0]]]))
 
 
 def stage1_pass(title, words, ours, theirs):
+    """A word-level pass: the comparison, and each side's rules written out against its list."""
     cmp = compare(ours, theirs)
+    units = [([w[i:i + 1] for i in range(len(w))], c) for w, c in words.items()]
     print_pass(title, cmp, lambda p, side: stage1_class(p, *((ours, theirs)[::1 if side == 'ours'
                                                                            else -1])),
-               first_note(words, ours, theirs, cmp))
+               first_note((units, units), ours, theirs, cmp))
+    print_rules_check('their rules', their_rules(units, len(theirs)), theirs)
+    print_rules_check('our rules', our_rules(units, len(ours), hf_ids([])), ours)
 
 
 def compare_superbpe(theirs, texts, words, work):
@@ -394,26 +413,40 @@ def boundless_class(pair, side, tokens):
     return 'order: near-equal counts ranked apart by the tie and overlap rules (cascade)'
 
 
+def phase2_pass(title, ours1, ours2, our_units, their_units, theirs1, theirs2):
+    """A superword pass: the comparison and its first difference explained."""
+    cmp = compare(ours2, theirs2)
+    tokens = (made_tokens(ours1), made_tokens(theirs1))
+    print_pass(title, cmp, lambda p, side: boundless_class(p, side, tokens),
+               first_note((our_units, their_units), ours2, theirs2, cmp, before=ours1))
+
+
 def compare_boundless(sup, src, work, texts, words):
     """(a) ours at n_base = t against their SuperBpeTrainer (the same two-phase algorithm: runs
     of one-token pretokens holding a letter, supermerges on top of the full first pass); (b) ours
     at the first-pass size their BoundlessBpeTrainer kept, against it (it interleaves)."""
     ours1, ours2 = ours_boundless(texts, work, t)
-    theirs1 = sup['word_merges']
-    tokens = (made_tokens(ours1), made_tokens(theirs1))
-    print_pass(f"BoundlessBPE n_base = {t}, phase 2 ({vocab_size - t} merges) vs their "
-               f"SuperBpeTrainer (the same two phases)", compare(ours2, sup['super_merges']),
-               lambda p, side: boundless_class(p, side, tokens))
+    our_units, their_units = runs(texts, ours1), runs(texts, sup['word_merges'])
+    phase2_pass(f"BoundlessBPE n_base = {t}, phase 2 ({vocab_size - t} merges) vs their "
+                f"SuperBpeTrainer (the same two phases)", ours1, ours2, our_units, their_units,
+                sup['word_merges'], sup['super_merges'])
+    print_rules_check('their rules', their_rules(their_units, len(sup['super_merges'])),
+                      sup['super_merges'])
+    print_rules_check('our rules', our_rules(our_units, len(ours2), hf_ids(ours1)), ours2)
     bnd = run_authors(src, work, texts, 'boundless', their_vocab(vocab_size))
-    kept = bnd['word_ops_kept']
-    theirs1 = bnd['word_merges'][:kept]
+    kept, full = bnd['word_ops_kept'], bnd['word_merges']
     ours1, ours2 = ours_boundless(texts, work, N_BYTE_IDS + kept)
-    tokens = (made_tokens(ours1), made_tokens(theirs1))
-    print(f"\ntheir BoundlessBpeTrainer kept {kept} of {len(bnd['word_merges'])} first-pass merges "
-          f"and made {len(bnd['super_merges'])} supermerges; ours: n_base = {N_BYTE_IDS + kept}")
-    stage1_pass("BoundlessBPE phase 1 vs their kept first pass", words, ours1, theirs1)
-    print_pass("BoundlessBPE phase 2 vs their BoundlessBpeTrainer", compare(ours2, bnd['super_merges']),
-               lambda p, side: boundless_class(p, side, tokens))
+    print(f"\ntheir BoundlessBpeTrainer kept {kept} of {len(full)} first-pass merges and made "
+          f"{len(bnd['super_merges'])} supermerges; ours: n_base = {N_BYTE_IDS + kept}")
+    stage1_pass("BoundlessBPE phase 1 vs their kept first pass", words, ours1, full[:kept])
+    our_units, their_units = runs(texts, ours1), runs(texts, full)
+    phase2_pass("BoundlessBPE phase 2 vs their BoundlessBpeTrainer", ours1, ours2, our_units,
+                their_units, full[:kept], bnd['super_merges'])
+    emulated, k = their_boundless(their_units, full, bnd['word_counts'],
+                                  len({a + b for a, b in full}))
+    print_rules_check(f"their rules (the competition replaying {k} word merges)", emulated,
+                      bnd['super_merges'])
+    print_rules_check('our rules', our_rules(our_units, len(ours2), hf_ids(ours1)), ours2)
     print(f"  their CPU s: first pass {bnd['word_cpu_s']:.2f}, second {bnd['second_cpu_s']:.2f}")
 
 
@@ -471,7 +504,6 @@ class Merger:
         return 0, None
 
     def merge(self, p):
-        heapq.heappop(self.heap)
         for i in self.where.pop(p):
             before = unit_pairs(self.toks[i], self.overlapping)
             self.toks[i] = replace(self.toks[i], p)
