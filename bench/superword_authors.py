@@ -391,8 +391,16 @@ def compare_superbpe(theirs, texts, words, work):
     ours1, ours2 = ours_superbpe(texts, work)
     stage1_pass(f"SuperBPE stage 1 (t = {t}: {t - N_BYTE_IDS} merges) vs their first pass", words,
                 ours1, theirs['word_merges'])
-    print_pass(f"SuperBPE stage 2 ({vocab_size - t} merges) vs their SuperBpeTrainer",
-               compare(ours2, theirs['super_merges']), superbpe_class)
+    our_units, their_units = coarse_units(texts, ours1), runs(texts, theirs['word_merges'])
+    cmp = compare(ours2, theirs['super_merges'])
+    print_pass(f"SuperBPE stage 2 ({vocab_size - t} merges) vs their SuperBpeTrainer", cmp,
+               superbpe_class, first_note((our_units, their_units), ours2, theirs['super_merges'],
+                                          cmp, before=ours1))
+    print_rules_check('their rules', their_rules(their_units, len(theirs['super_merges'])),
+                      theirs['super_merges'])
+    print_rules_check('our rules (coarse chunks, the released refusals)',
+                      our_rules(our_units, len(ours2), hf_ids(ours1), allow=superbpe_allow(ours1)),
+                      ours2)
     print(f"  their CPU s: first pass {theirs['word_cpu_s']:.2f}, second {theirs['second_cpu_s']:.2f}")
 
 
@@ -518,14 +526,19 @@ class Merger:
         self.counts[p] = 0
 
 
-def rules_merges(units, n_new, overlapping, tie_key, min_count):
+def rules_merges(units, n_new, overlapping, tie_key, min_count, allow=None):
     """BPE under one side's rules until n_new new token strings (a pair spelling a token already
-    made adds none: both sides then merge once more) or no pair counted >= min_count."""
-    m, merges, made = Merger(units, overlapping, tie_key), [], set()
+    made adds none: both sides then merge once more) or no pair counted >= min_count; a pair
+    allow(pair, made) refuses is never merged."""
+    m, merges, made, refused = Merger(units, overlapping, tie_key), [], set(), set()
     while len(made) < n_new:
         c, p = m.best()
         if p is None or c < min_count:
             break
+        if p in refused or (allow and not allow(p, made)):
+            refused.add(p)
+            m.counts[p] = 0  # stale from now on; a refused pair stays refused
+            continue
         m.merge(p)
         merges.append(p)
         made.add(p[0] + p[1])
@@ -538,7 +551,7 @@ def their_rules(units, n_new):
     return rules_merges(units, n_new, False, lambda p: p, 1)
 
 
-def our_rules(units, n_new, ids, min_frequency=2):
+def our_rules(units, n_new, ids, min_frequency=2, allow=None):
     """Ours (HF's BpeTrainer and btm's engine): overlapping counts, ties to the smallest pair of
     ids (ids: token bytes -> id, extended by each new token), count >= min_frequency."""
     def key(p):
@@ -546,7 +559,7 @@ def our_rules(units, n_new, ids, min_frequency=2):
             if x not in ids:
                 ids[x] = max(ids.values()) + 1
         return (ids[p[0]], ids[p[1]])
-    return rules_merges(units, n_new, True, key, min_frequency)
+    return rules_merges(units, n_new, True, key, min_frequency, allow)
 
 
 def runs(texts, merges):
@@ -568,6 +581,35 @@ def runs(texts, merges):
                 out[tuple(run)] += 1
             run = []
     return [(list(r), n) for r, n in out.items()]
+
+
+COARSE_PATTERN = r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]{2,}[\r\n/]*| +(?!\S)"  # SuperBPE's stage 2
+
+
+def coarse_units(texts, stage1):
+    """SuperBPE's stage-2 units: each document cut by COARSE_PATTERN (the matches and the gaps
+    between them), each distinct chunk once with its count, the stage-1 merges replayed over it."""
+    pattern, chunks = regex.compile(COARSE_PATTERN), collections.Counter()
+    for x in texts:
+        at = 0
+        for mt in pattern.finditer(x):
+            chunks.update(c for c in (x[at:mt.start()], mt.group()) if c)
+            at = mt.end()
+        chunks.update([x[at:]] if x[at:] else [])
+    words = collections.Counter({c.encode('utf-8'): n for c, n in chunks.items()})
+    return segment(words, stage1)
+
+
+def superbpe_allow(stage1):
+    """The released stage 2's refusals: no ': ', at most 4 words (pieces between spaces); ours
+    adds: never the bytes another id spells (theirs would reuse that id)."""
+    spelled = made_tokens(stage1)
+
+    def allow(p, made):
+        tok = p[0] + p[1]
+        words = [w for w in tok.split(b' ') if w]
+        return b': ' not in tok and len(words) <= 4 and tok not in spelled and tok not in made
+    return allow
 
 
 def their_boundless(units, word_merges, word_counts, n_new):
