@@ -662,9 +662,23 @@ def plain_hf_bpe_cpu(texts, n_ids):
     return cpu_s() - c0
 
 
+def ours_cpu(docs, work, method, n_base):
+    """CPU seconds (this process and its children) of btm.train with method at speed_vocab; None
+    when btm.py does not know the method yet."""
+    import btm
+    both = lambda: sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF,
+                       resource.RUSAGE_CHILDREN) for f in ('ru_utime', 'ru_stime'))
+    c0, out = both(), os.path.join(work, f'speed-{method}')
+    btm.train(docs, out, n_base=n_base, vocab_size=speed_vocab, method=method)
+    cpu = both() - c0
+    with open(os.path.join(out, 'meta.json')) as f:
+        return cpu if json.load(f)['kind'] == method else None  # an older btm.py trains a BTM
+
+
 def speed_peer(src, work):
     """fastboundlessbpe's pure-Python SuperBPE and BoundlessBPE training on speed_file, in CPU
-    seconds (each pass timed inside its process), over plain HF BPE at speed_vocab (best of 2)."""
+    seconds (each pass timed inside its process), over plain HF BPE at speed_vocab (best of 2),
+    and ours at the same sizes (BoundlessBPE: phase 1 as large as theirs kept)."""
     with open(speed_file) as f:
         docs = json.load(f)
     n_bytes = sum(len(d.encode('utf-8')) for d in docs)
@@ -672,16 +686,23 @@ def speed_peer(src, work):
     sup = run_authors(src, work, docs, 'superbpe', their_vocab(speed_t), speed_vocab - speed_t,
                       tag='-speed')
     bnd = run_authors(src, work, docs, 'boundless', their_vocab(speed_vocab), tag='-speed')
+    ours = {'superbpe': ours_cpu(docs, work, 'superbpe', speed_t),
+            'boundless': ours_cpu(docs, work, 'boundless', N_BYTE_IDS + bnd['word_ops_kept'])}
     hf.append(plain_hf_bpe_cpu(docs, speed_vocab))
     base = min(hf)
     print(f"\nspeed: {speed_file} ({len(docs):,} documents, {n_bytes:,} bytes), load average "
           f"{os.getloadavg()[0]:.1f}; plain HF BPE-{speed_vocab} {hf[0]:.2f} / {hf[1]:.2f} CPU s")
-    for name, r in ((f'SuperBPE t={speed_t}', sup), ('BoundlessBPE', bnd)):
+    for name, method, r in ((f'SuperBPE t={speed_t}', 'superbpe', sup),
+                            (f"BoundlessBPE (kept {bnd['word_ops_kept']} first-pass merges)",
+                             'boundless', bnd)):
         total = r['word_cpu_s'] + r['second_cpu_s']
         print(f"  fastboundlessbpe pure-Python {name}: first pass {r['word_cpu_s']:.1f} + second "
               f"{r['second_cpu_s']:.1f} = {total:.1f} CPU s = {total / base:.1f}x plain HF BPE "
               f"(whole process, imports and model files included: {r['process_cpu_s']:.1f} = "
               f"{r['process_cpu_s'] / base:.1f}x); {r['final_vocab']} ids (their count: no specials)")
+        if ours[method] is not None:
+            print(f"    ours (btm.train method={method!r}): {ours[method]:.1f} CPU s = "
+                  f"{ours[method] / base:.2f}x plain HF BPE, {total / ours[method]:.1f}x faster")
 
 
 def main():
