@@ -385,6 +385,12 @@ def stage1_pass(title, words, ours, theirs):
                first_note((units, units), ours, theirs, cmp))
     print_rules_check('their rules', their_rules(units, len(theirs)), theirs)
     print_rules_check('our rules', our_rules(units, len(ours), hf_ids([])), ours)
+    ids = hf_ids([])
+    hf_key = lambda p: (ids.setdefault(p[0], len(ids) + 2), ids.setdefault(p[1], len(ids) + 2))
+    for what, overlapping, key in (('our ties', False, hf_key), ('our counts', True, lambda p: p)):
+        one = rules_merges(units, len(theirs), overlapping, key, 1)
+        print(f"  their rules with {what} alone: identical in order to ours "
+              f"{compare(one, ours)['n_same_order']}, to theirs {compare(one, theirs)['n_same_order']}")
 
 
 def compare_superbpe(theirs, texts, words, work):
