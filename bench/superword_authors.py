@@ -307,7 +307,10 @@ def superbpe_class(pair, side):
             return 'cuts a pre-token: SuperBPE merges parts of words, theirs whole pre-tokens only'
         if not all(has_letter(p) for p in pretokenize(text)):
             return 'a pre-token without a letter: theirs merges only pre-tokens holding one'
-    return 'order: counts changed by an earlier difference (cascade)'
+        return ('whole pretokens holding letters, as theirs could make: built in another order or '
+                'counted otherwise in our chunks (cascade)')
+    return ('ranked lower or not reached: in our chunks its tokens also pair with punctuation '
+            'and parts of words (the classes above), which take merges and occurrences')
 
 
 def show_pair(p):
