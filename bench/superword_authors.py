@@ -352,6 +352,10 @@ def ours_superbpe(texts, work):
     import btm
     out = os.path.join(work, f'ours-superbpe-{t}-{vocab_size}')
     btm.train(texts, out, n_base=t, vocab_size=vocab_size, method='superbpe')
+    with open(os.path.join(out, 'meta.json')) as f:
+        if json.load(f)['kind'] != 'superbpe':
+            raise SystemExit("bench/superword_authors.py: this btm.py has no method='superbpe' (it "
+                             "trained a BTM); run with --methods=[boundless] or merge SuperBPE first")
     merges = hf_merges(os.path.join(out, 'tokenizer.json'))
     return merges[:t - N_BYTE_IDS], merges[t - N_BYTE_IDS:]
 

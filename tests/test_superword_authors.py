@@ -15,8 +15,10 @@ S = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(S)
 
 T, VOCAB = 600, 640  # ours: n_base and final ids (342 word merges, 40 supermerges)
-# repeats (overlapping pairs: 'aaaa', 'ooo'), ties, double spaces, tabs and newlines
-EXTRA = ['aaaa aaaa aaa baaaab', 'cat  mat\tcat\nmat  cat', 'Zoo ooo zoooo, the ooo zoo.'] * 30
+# repeats (overlapping pairs: 'aaaa', 'ooo'), ties, double spaces, tabs and newlines; a phrase
+# of 6 words and 'Note: ' often enough that SuperBPE's 4-word and colon refusals decide merges
+EXTRA = ['aaaa aaaa aaa baaaab', 'cat  mat\tcat\nmat  cat', 'Zoo ooo zoooo, the ooo zoo.'] * 30 + \
+    ['Note: we go up the hill now. Note: it is late.'] * 300
 
 
 @pytest.fixture(scope='module')
@@ -81,3 +83,18 @@ def test_the_first_difference_is_explained(runs):
     units = byte_units(texts)
     note = S.first_note((units, units), ours1, sup['word_merges'], cmp)
     assert cmp['first'] and note.split(':')[0] in ('tie', 'overlap rule'), note
+
+
+def test_their_and_our_superbpe_follow_the_written_rules(runs):
+    """Ours: coarse chunks, stage 1 replayed, the released refusals; theirs: runs of whole
+    one-token pretokens holding a letter. Each list equals its own rules, not the other's."""
+    pytest.importorskip('uniscale.superbpe')
+    texts, sup, *_ = runs
+    with tempfile.TemporaryDirectory() as work:
+        S.t, S.vocab_size = T, VOCAB
+        ours1, ours2 = S.ours_superbpe(texts, work)
+    ours_units, their_units = S.coarse_units(texts, ours1), S.runs(texts, sup['word_merges'])
+    allow = S.superbpe_allow(ours1)
+    assert S.our_rules(ours_units, len(ours2), S.hf_ids(ours1), allow=allow) == ours2
+    assert S.their_rules(their_units, len(sup['super_merges'])) == sup['super_merges']
+    assert S.our_rules(ours_units, len(ours2), S.hf_ids(ours1)) != ours2  # the refusals bite
