@@ -44,7 +44,7 @@ fastbpe_mirror = '/work/.mirror/kensho-technologies+fastboundlessbpe/repo'  # ba
 authors_python = os.path.join(ROOT, '.authors-venv', 'bin', 'python')  # has regex, heapdict
 fixture = 'embedded'        # 'embedded' (generated) or a JSON list of documents
 fixture_bytes = 1_000_000   # of UTF-8 text
-t = 2048                    # SuperBPE's transition point = our n_base (specials + 256 bytes + merges)
+t = 2048                    # SuperBPE's transition point = our n_base (258 ids + merges)
 vocab_size = 3072           # final ids, ours (their count differs: see their_vocab)
 script_aware = False        # their Pretokenizer: False = the GPT-4o regex alone (= ours)
 methods = ['superbpe', 'boundless']
@@ -355,8 +355,9 @@ def ours_superbpe(texts, work):
     btm.train(texts, out, n_base=t, vocab_size=vocab_size, method='superbpe')
     with open(os.path.join(out, 'meta.json')) as f:
         if json.load(f)['kind'] != 'superbpe':
-            raise SystemExit("bench/superword_authors.py: this btm.py has no method='superbpe' (it "
-                             "trained a BTM); run with --methods=[boundless] or merge SuperBPE first")
+            raise SystemExit("bench/superword_authors.py: this btm.py has no method='superbpe' "
+                             "(it trained a BTM); run with --methods=[boundless] or merge SuperBPE "
+                             "first")
     merges = hf_merges(os.path.join(out, 'tokenizer.json'))
     return merges[:t - N_BYTE_IDS], merges[t - N_BYTE_IDS:]
 
@@ -397,8 +398,9 @@ def stage1_pass(title, words, ours, theirs):
     hf_key = lambda p: (ids.setdefault(p[0], len(ids) + 2), ids.setdefault(p[1], len(ids) + 2))
     for what, overlapping, key in (('our ties', False, hf_key), ('our counts', True, lambda p: p)):
         one = rules_merges(units, len(theirs), overlapping, key, 1)
-        print(f"  their rules with {what} alone: identical in order to ours "
-              f"{compare(one, ours)['n_same_order']}, to theirs {compare(one, theirs)['n_same_order']}")
+        same = [compare(one, x)['n_same_order'] for x in (ours, theirs)]
+        print(f"  their rules with {what} alone: identical in order to ours {same[0]}, to theirs "
+              f"{same[1]}")
 
 
 def compare_superbpe(theirs, texts, words, work):
@@ -415,7 +417,8 @@ def compare_superbpe(theirs, texts, words, work):
     print_rules_check('our rules (coarse chunks, the released refusals)',
                       our_rules(our_units, len(ours2), hf_ids(ours1), allow=superbpe_allow(ours1)),
                       ours2)
-    print(f"  their CPU s: first pass {theirs['word_cpu_s']:.2f}, second {theirs['second_cpu_s']:.2f}")
+    print(f"  their CPU s: first pass {theirs['word_cpu_s']:.2f}, second "
+          f"{theirs['second_cpu_s']:.2f}")
 
 
 def made_tokens(merges):
@@ -650,7 +653,8 @@ def print_rules_check(what, emulated, actual):
     cmp = compare(emulated, actual)
     verdict = 'reproduce it exactly' if emulated == actual else \
         f"differ from merge {cmp['n_same_order']} on"
-    print(f"  {what}, written out here, {verdict} ({cmp['n_same_order']} of {len(actual)} in order)")
+    print(f"  {what}, written out here, {verdict} ({cmp['n_same_order']} of {len(actual)} in "
+          f"order)")
 
 
 def cpu_s():
@@ -713,7 +717,8 @@ def speed_peer(src, work):
         print(f"  fastboundlessbpe pure-Python {name}: first pass {r['word_cpu_s']:.1f} + second "
               f"{r['second_cpu_s']:.1f} = {total:.1f} CPU s = {total / base:.1f}x plain HF BPE "
               f"(whole process, imports and model files included: {r['process_cpu_s']:.1f} = "
-              f"{r['process_cpu_s'] / base:.1f}x); {r['final_vocab']} ids (their count: no specials)")
+              f"{r['process_cpu_s'] / base:.1f}x); {r['final_vocab']} ids (their count: no "
+              f"specials)")
         if ours[method] is not None:
             print(f"    ours (btm.train method={method!r}): {ours[method]:.1f} CPU s = "
                   f"{ours[method] / base:.2f}x plain HF BPE, {total / ours[method]:.1f}x faster")

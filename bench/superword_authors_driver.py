@@ -72,7 +72,8 @@ def main(job_path, out_path):
     sys.path.insert(0, job['src'])
     import boundlessbpe as bb  # the extracted copy: the authors' code, as released
     prefix = os.path.join(job['work'], 'model')
-    with open(os.path.join(job['work'], 'authors.log'), 'w') as log, contextlib.redirect_stdout(log):
+    log_path = os.path.join(job['work'], 'authors.log')
+    with open(log_path, 'w') as log, contextlib.redirect_stdout(log):
         out = train_word(bb, job, prefix)
         if job['method'] != 'word':
             out.update(train_second(bb, job, prefix, prefix + '_final.model'))
