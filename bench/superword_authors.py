@@ -262,6 +262,8 @@ def explain_first(units, ours, theirs, i, ids):
         return f"units differ (the phase-1 lists differ, so do the one-token pretokens); {detail}"
     if op[0] != op[1] or oq[0] != oq[1]:
         return f"overlap rule: ours counts A A A as two (A, A), theirs as one; {detail}"
+    if script_aware:  # their units come from another pre-tokenizer than the pieces counted here
+        return f"pre-tokenizers differ (script_aware: theirs cuts other pretokens); {detail}"
     return f"unexplained: {detail}"
 
 
@@ -739,6 +741,9 @@ def main():
         commit = extract_authors(src)
         print(f"fixture: {fixture} ({len(texts)} documents, {n_bytes:,} bytes); fastboundlessbpe "
               f"{commit[:12]} ({'script-aware' if script_aware else 'simple'} pre-tokenizer)")
+        if script_aware:
+            print("note: their pretokens are not ours (scripts split, Han etc. one character "
+                  "each); their rules are written out over ours, so reproduce theirs in part only")
         sup = run_authors(src, work, texts, 'superbpe', their_vocab(t), vocab_size - t) \
             if methods else None
         if 'superbpe' in methods:
