@@ -53,7 +53,7 @@ import numpy as np
 
 import configurator
 import tokenizer
-from uniscale import atomic, boundless, locks, primitive_stream, tokenization, vocab_compare
+from uniscale import atomic, boundless, locks, primitive_stream, superbpe, tokenization, vocab_compare
 from uniscale.atomic import disk_errors, remove_quietly, remove_stale_temps, write_atomic
 from uniscale.btm_encoding import Chain, btm_hash, group_packed
 from uniscale.identity import differences
@@ -62,6 +62,8 @@ from uniscale.splits import sample_split
 # -----------------------------------------------------------------------------
 # defaults (override with config/*.py or --key=value)
 command = 'train'            # 'train' | 'analyze'
+method = 'btm'               # 'btm' | 'superbpe' (uniscale/superbpe.py; n_base = its transition point t)
+                             # | 'boundless' (uniscale/boundless.py; n_base = phase 1; boundless-{vocab}k)
 corpus = 'embedded'          # reads out/corpus/{corpus}/tok.jsonl
 corpus_dir = 'out/corpus'    # text splits: {corpus_dir}/{corpus}/{split}.jsonl
 out_dir = 'out/tokenizers'   # the BTM goes to {out_dir}/{name}/
@@ -70,8 +72,7 @@ n_base = 4096                # primitive BPE vocabulary, specials included
 vocab_size = 16384           # primitive + merged tokens
 min_frequency = 2            # for the primitive BPE and for the merges
 max_words = 0                # constraint: whitespace-separated words per merged token; 0 = no limit
-method = 'btm'               # 'btm' | 'boundless' (BoundlessBPE, uniscale/boundless.py: folder boundless-{vocab}k)
-max_pretokens = 0            # boundless: pretokens one token may span; 0 = no limit (the authors' default)
+max_pretokens = 0            # boundless: pretokens a token may span; 0 = no limit (as the authors)
 boundaries = []              # constraint: tokens holding one of these strings never merge, e.g. ['\n']
 max_tok_bytes = 0            # of UTF-8 text: a seeded random sample of the tok split's documents; 0 = all of it
 sample_seed = 0              # which documents max_tok_bytes samples
@@ -114,8 +115,11 @@ def replace_pair(doc, a, b, m):
 def naive_learn_merges(docs, n_base, n_merges, min_frequency=2, token_bytes=None, max_words=0, boundaries=(),
                        weights=None, allow=None, on_merge=None):
     """The definition, recounting every pair after every merge: slow on purpose, the reference for tests.
-    weights: one integer per document (None: 1 each), a pair's count being the weighted sum. Returns (merges, final
-    documents)."""
+    Returns (merges, final documents). weights: an integer >= 0 per document (a unit, e.g. a distinct chunk and its
+    frequency), None = 1 each; a pair's count is the weighted sum. allow(left bytes, right bytes) -> bool: a
+    method's own rule beside max_words/boundaries (needs token_bytes; the fast loop checks it when a pair is first
+    counted and again just before merging it, so it must be monotone: once False, False for good);
+    on_merge(new token's bytes), called after each merge, lets a rule follow the vocabulary."""
     docs, merges = [list(d) for d in docs], []
     weights = [1] * len(docs) if weights is None else list(weights)
     tb = list(token_bytes) if token_bytes is not None else None
@@ -144,11 +148,7 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
     """learn_merges plus what training keeps: a dict with merges, counts (of each pair when merged), graph (keys
     a * width + b and counts of every pair before merge 0), width, n_tokens and docs (the final segmentation).
     docs: id sequences, or a Chain of them (so that the caller can drop its lists before the memory peak).
-    weights: an integer >= 0 per document (a unit: e.g. a distinct chunk and its frequency), None = 1 each; every
-    count is then the weighted sum (naive_learn_merges's). allow(left bytes, right bytes) -> bool: a method's own
-    rule beside max_words/boundaries (needs token_bytes; checked when a pair is first counted and again just
-    before it is merged, so it must be monotone: once False, False for good); on_merge(new token's bytes), called
-    after each merge, lets such a rule follow the vocabulary (e.g. refuse a token another id already spells).
+    weights, allow, on_merge: as naive_learn_merges (weights go into the Chain when docs is one).
     queue_batch: about how many waiting pairs enter the heap at a time (tests set it small)."""
     width = n_base + n_merges  # keys a * width + b sort as the pairs (a, b) do
     chain = docs if isinstance(docs, Chain) else Chain(docs, n_base, width, weights=weights)
@@ -157,12 +157,8 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
     wt = chain.weight  # None: every position weighs 1, counts are numbers of positions
     n_pos = len(chain.val)
     min_count = max(min_frequency, 1)
-    rules = allow is not None or on_merge is not None
-    constrained = token_bytes is not None and bool(max_words or boundaries or rules)
-    if rules and token_bytes is None:
-        raise ValueError("btm: allow and on_merge need token_bytes (the bytes of the n_base ids)")
-    tb = list(token_bytes) if constrained else None
-    ok = lambda key: not constrained or allowed(tb[key // width], tb[key % width], max_words, boundaries, allow)
+    tb, ok = pair_rule(token_bytes, width, max_words, boundaries, allow, on_merge)
+    constrained = ok is not None
     weigh = lambda first, n, starts: n if wt is None else np.add.reduceat(wt[starts], first) if len(first) else n
 
     # every counted pair gets a slot: its count lives in count[slot]; slot_at[i] is the slot of the pair starting at
@@ -173,22 +169,10 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
     if width * width * n_pos >= 2**63:
         raise SystemExit(f"btm: {n_pos:,} tokens with {width:,} ids overflow the int64 pair index; "
                          f"lower max_tok_bytes")
-    graph_keys, first, graph_n, starts = group_packed(chain.initial_pairs(width), n_pos)
-    graph_counts = weigh(first, graph_n, starts)  # graph_n: positions, graph_counts: their weighted sum
-    keep = graph_counts >= min_count
-    if constrained:  # only the pairs counted often enough: the rule may be a Python function
-        keep[keep] = np.array([ok(k) for k in graph_keys[keep].tolist()], dtype=bool)
-    starts = starts[np.repeat(keep, graph_n)]  # only the counted pairs' positions
-    n_slots, kept = int(keep.sum()), graph_n[keep].astype(np.int32)  # < 2**31 as positions are
-    first0, n0 = np.cumsum(kept, dtype=np.int64) - kept, kept
-    key_type = np.int32 if width * width < 2**31 else np.int64
-    slot = {'count': graph_counts[keep].astype(np.int32 if wt is None else np.int64),
-            'src': np.zeros(n_slots, dtype=np.int32), 'key': graph_keys[keep].astype(key_type),
-            'queued': np.zeros(n_slots, dtype=bool)}
-    sources = [starts]
-    slot_at = np.full(n_pos, -1, dtype=np.int32)
-    slot_at[starts] = np.repeat(np.arange(n_slots, dtype=np.int32), kept)
-    del starts, kept, keep, first
+    graph_keys, graph_counts, slot, starts, slot_at, n0 = first_slots(chain, width, min_count, ok, constrained,
+                                                                      weigh)
+    n_slots, first0, sources = len(n0), np.cumsum(n0, dtype=np.int64) - n0, [starts]
+    del starts
     release_freed_memory()  # the grouping's temporaries
     finished = 0  # positions in sources[0] of pairs merged since its last compaction
     # the heap holds every slot counted >= floor (a Python tuple is ~150 bytes; most pairs are never merged), the
@@ -214,7 +198,7 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
         if not heap:
             break
         c, key, s = heapq.heappop(heap)
-        if constrained and allow is not None and not ok(key):  # refused since it was counted: never merged
+        if allow is not None and not allow(tb[key // width], tb[key % width]):  # never merged: a monotone rule
             count[s] = 0  # below min_count for good, whatever it loses later
             continue
         c, (a, b), m = -c, divmod(key, width), n_base + len(merges)
@@ -272,6 +256,39 @@ def learn_merges_detailed(docs, n_base, n_merges, min_frequency=2, token_bytes=N
             'n_tokens': chain.n_tokens(), 'docs': chain.docs() if segmentation else None}
 
 
+def pair_rule(token_bytes, width, max_words, boundaries, allow, on_merge):
+    """(tb, ok): the bytes of every id so far (None: no rule needs them) and ok(key) -> may the pair be counted at
+    all (max_words, boundaries; None: neither set), checked when a pair is born. `allow` is checked only just before
+    a merge: a monotone rule refuses then whatever it would have refused earlier, in far fewer calls."""
+    rules = allow is not None or on_merge is not None
+    if rules and token_bytes is None:
+        raise ValueError("btm: allow and on_merge need token_bytes (the bytes of the n_base ids)")
+    tb = list(token_bytes) if token_bytes is not None and (max_words or boundaries or rules) else None
+    if tb is None or not (max_words or boundaries):
+        return tb, None
+    return tb, lambda key: allowed(tb[key // width], tb[key % width], max_words, boundaries)
+
+
+def first_slots(chain, width, min_count, ok, constrained, weigh):
+    """The pairs before merge 0: (keys, weighted counts) of all, and the slots of those counted (count >= min_count
+    and ok): slot arrays, their positions grouped by slot, slot_at and n0 (positions per slot)."""
+    n_pos = len(chain.val)
+    graph_keys, first, graph_n, starts = group_packed(chain.initial_pairs(width), n_pos)
+    graph_counts = weigh(first, graph_n, starts)  # graph_n: positions, graph_counts: their weighted sum
+    keep = graph_counts >= min_count
+    if constrained:  # only the pairs counted often enough: the rule may be a Python function
+        keep[keep] = np.array([ok(k) for k in graph_keys[keep].tolist()], dtype=bool)
+    starts = starts[np.repeat(keep, graph_n)]  # only the counted pairs' positions
+    n_slots, kept = int(keep.sum()), graph_n[keep].astype(np.int32)  # < 2**31 as positions are
+    key_type = np.int32 if width * width < 2**31 else np.int64
+    slot = {'count': graph_counts[keep].astype(np.int32 if chain.weight is None else np.int64),
+            'src': np.zeros(n_slots, dtype=np.int32), 'key': graph_keys[keep].astype(key_type),
+            'queued': np.zeros(n_slots, dtype=bool)}
+    slot_at = np.full(n_pos, -1, dtype=np.int32)
+    slot_at[starts] = np.repeat(np.arange(n_slots, dtype=np.int32), kept)
+    return graph_keys, graph_counts, slot, starts, slot_at, kept
+
+
 def drop_finished(slot, n_slots, sources, n0, min_count, chunk=1 << 16):
     """Free the positions of pairs that were merged or fell below min_count (their count is final): sources[0]
     is compacted in place and shrunk, a merge's positions are dropped once none of its born pairs is left.
@@ -322,6 +339,8 @@ def release_freed_memory():
 
 
 def default_name(n_base, vocab_size, method='btm'):
+    if method == 'superbpe':  # superbpe-t12k-16k: t = n_base, the transition point
+        return f"superbpe-t{tokenization.tokenizer_name('', n_base)[1:]}{tokenization.tokenizer_name('', vocab_size)}"
     if method == 'boundless':  # boundless-16k: its phase-1 n_base is a setting in meta.json
         return boundless.default_name(vocab_size, tokenization.tokenizer_name)
     return tokenization.tokenizer_name('btm', n_base) + tokenization.tokenizer_name('', vocab_size)  # btm-4k + -16k
@@ -330,31 +349,35 @@ def default_name(n_base, vocab_size, method='btm'):
 PRIMITIVE_MIN = tokenization.MIN_VOCAB['bpe']  # ids the primitive BPE holds before its first merge: bytes + 2 specials
 
 
-def check_sizes(n_base, vocab_size):
+def check_sizes(n_base, vocab_size, method='btm'):
     if n_base < PRIMITIVE_MIN:
         raise SystemExit(f"config error: n_base={n_base} is below the {PRIMITIVE_MIN} ids the primitive BPE holds "
                          f"before learning anything (256 bytes + 2 specials); raise n_base to at least {PRIMITIVE_MIN}")
-    if vocab_size <= n_base:
+    if method == 'superbpe' and vocab_size < n_base:
+        raise SystemExit(f"config error: vocab_size={vocab_size} is below the transition point n_base={n_base}; "
+                         f"raise vocab_size to at least n_base")
+    if vocab_size <= n_base and method != 'superbpe':
         raise SystemExit(f"config error: vocab_size={vocab_size} must be above n_base={n_base} (the merges make the "
                          f"ids n_base..vocab_size-1; equal sizes would be a BTM without merges); raise vocab_size")
 
 
-def check_name(name, n_base, vocab_size):
+def check_name(name, n_base, vocab_size, method='btm'):
     """A name that reads as sizes must be these sizes: a 1k -> 2k BTM in btm-4k-16k misleads every later reader."""
-    if re.fullmatch(r'btm-\d+k?-\d+k?', name) and name != default_name(n_base, vocab_size):
+    sizes = re.fullmatch(r'(btm-|superbpe-t)\d+k?-\d+k?|boundless-\d+k?', name)
+    if sizes and name != default_name(n_base, vocab_size, method):
         raise SystemExit(f"config error: name={name!r} names other sizes than n_base={n_base}, vocab_size="
-                         f"{vocab_size} ({default_name(n_base, vocab_size)}); leave name unset, so that it follows "
+                         f"{vocab_size}, method={method} ({default_name(n_base, vocab_size, method)}); leave name unset, so that it follows "
                          f"the sizes, or give a name that is not sizes")
 
 
 def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_words=0, boundaries=(), corpus='',
-          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None, trained_on=None,
-          method='btm', max_pretokens=0):
+          name=None, progress=False, batch_docs=1000, settings=None, num_proc=1, sample=None,
+          trained_on=None, method='btm', max_pretokens=0):
     """Train a BTM into out_path and load it. texts: a list of strings, or a function that returns an iterable of
     them (called twice, for the primitive BPE and for encoding: a split is streamed, never held). sample: what
     texts are of their split, for meta.json (sample_split's; a list's is 'all' of it). trained_on: the split's
     {corpus, split, sha256} (train_command's); with it the primitive and its encoding are kept for a resume."""
-    check_sizes(n_base, vocab_size)
+    check_sizes(n_base, vocab_size, method)
     name = name or default_name(n_base, vocab_size, method)
     if not callable(texts):
         texts = list(texts)
@@ -364,11 +387,15 @@ def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_w
     remove_stale_temps(out_path)  # {out_path}.{pid}.tmp of killed runs
     tmp = f"{out_path.rstrip('/')}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    resume = f"{out_path.rstrip('/')}.resume" if trained_on else None
+    resume = f"{out_path.rstrip('/')}.resume" if trained_on and method != 'superbpe' else None
     try:  # the files go to a temp folder moved into place at the end, so a half-written BTM is never seen
-        if method == 'boundless':
-            _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name,
-                                  progress, batch_docs, settings, sample, resume, trained_on)
+        if method == 'superbpe':  # its own module, handed the merge engine and the BPE trainer (no resume)
+            superbpe.train_into(tmp, text_again, n_base, vocab_size, min_frequency, name, corpus, settings,
+                                trained_on, sample, learn_merges_detailed, tokenizer.train_bpe, progress)
+        elif method == 'boundless':
+            _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens,
+                                  corpus, name, progress, batch_docs, settings, sample, resume,
+                                  trained_on)
         else:
             _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name,
                         progress, batch_docs, settings, num_proc, sample, out_path, resume, trained_on)
@@ -378,7 +405,7 @@ def train(texts, out_path, n_base=4096, vocab_size=16384, min_frequency=2, max_w
         shutil.rmtree(tmp, ignore_errors=True)
     if resume:
         shutil.rmtree(resume, ignore_errors=True)
-    return load(out_path)
+    return load(out_path, method)
 
 
 def move_into_place(tmp, out_path):
@@ -411,15 +438,16 @@ def kept_encoding(resume, settings, trained_on):
         return prim, None
 
 
-def _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name,
-                          progress, batch_docs, settings, sample, resume, trained_on):
-    """method='boundless' (uniscale/boundless.py), handed tokenizer.train_bpe and this file's merge engine; its
-    phase-1 BPE is kept in resume/ (as a BTM's primitive is), so a stopped run resumes at the runs."""
+def _train_boundless_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus,
+                          name, progress, batch_docs, settings, sample, resume, trained_on):
+    """method='boundless' (uniscale/boundless.py), handed tokenizer.train_bpe and this file's merge
+    engine; its phase-1 BPE is kept in resume/ (as a BTM's primitive is) for a stopped run."""
     prim_settings = {'n_base': n_base, 'min_frequency': min_frequency, 'sample': sample}
     kept = kept_encoding(resume, prim_settings, trained_on)[0] if resume else None
-    boundless.train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name, progress,
-                         batch_docs, settings, sample, trained_on, tokenizer.train_bpe, learn_merges_detailed,
-                         primitive=kept, primitive_dir=resume and os.path.join(resume, 'primitive'))
+    boundless.train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus,
+                         name, progress, batch_docs, settings, sample, trained_on,
+                         tokenizer.train_bpe, learn_merges_detailed, primitive=kept,
+                         primitive_dir=resume and os.path.join(resume, 'primitive'))
 
 
 def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, boundaries, corpus, name, progress,
@@ -481,29 +509,32 @@ def _train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_words, b
     write_atomic(os.path.join(tmp, 'meta.json'), json.dumps(meta, indent=2))
 
 
-def load(path):
-    """A BTM folder -> its BTMTokenizer (what tokenization.load_tokenizer gives for it)."""
+def load(path, method='btm'):
+    """A folder btm.py trained with this method -> its tokenizer (what tokenization.load_tokenizer gives for it)."""
     if not os.path.isfile(os.path.join(path, 'meta.json')):
         raise SystemExit(f"{path}: no meta.json, so the BTM is unfinished; re-run `python btm.py` with its config")
     tok = tokenization.load_tokenizer(path)
-    if tok.kind not in ('btm', 'boundless'):
-        raise SystemExit(f"{path}: holds a {tok.kind} tokenizer, not a BTM; point at a folder btm.py wrote")
+    if tok.kind != method:
+        raise SystemExit(f"{path}: holds a {tok.kind} tokenizer, not a {method}; point at a folder btm.py wrote "
+                         f"with --method={method}")
     return tok
 
 
 # ---------------------------------------------------------------- commands
 def btm_path(cfg):
-    return os.path.join(cfg['out_dir'], cfg['name'] or default_name(cfg['n_base'], cfg['vocab_size'],
-                                                                    cfg['method']))
+    name = cfg['name'] or default_name(cfg['n_base'], cfg['vocab_size'], cfg['method'])
+    return os.path.join(cfg['out_dir'], name)
 
 
 def train_command(cfg):
-    check_sizes(cfg['n_base'], cfg['vocab_size'])
-    check_name(cfg['name'], cfg['n_base'], cfg['vocab_size'])
+    check_method(cfg)
+    check_sizes(cfg['n_base'], cfg['vocab_size'], cfg['method'])
+    check_name(cfg['name'], cfg['n_base'], cfg['vocab_size'], cfg['method'])
     path, split = btm_path(cfg), os.path.join(cfg['corpus_dir'], cfg['corpus'], 'tok.jsonl')
     keys = ['corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_words', 'boundaries', 'max_tok_bytes']
-    if cfg['method'] == 'boundless':  # a BTM's settings stay as they were, so its finished folders still match
-        keys = ['method', 'corpus', 'n_base', 'vocab_size', 'min_frequency', 'max_pretokens', 'max_tok_bytes']
+    keys += ['method'] * (cfg['method'] != 'btm')  # a BTM's settings stay as before methods existed
+    if cfg['method'] == 'boundless':  # its own setting in place of BTM's constraints
+        keys = [k for k in keys if k not in ('max_words', 'boundaries')] + ['max_pretokens']
     settings = json.loads(json.dumps({k: cfg[k] for k in keys + ['sample_seed'] * bool(cfg['max_tok_bytes'])}))
     trained_on = tokenizer.split_identity(cfg['corpus_dir'], cfg['corpus'], 'tok')
     with tokenizer.training_folder(path):
@@ -522,11 +553,21 @@ def train_command(cfg):
                     cfg['method'], cfg['max_pretokens'])
     tr = tok.meta['train']
     if cfg['method'] == 'boundless':
-        print(f"{path}: {tok.vocab_size:,} ids; {tr['n_runs']:,} runs ({tr['n_runs_distinct']:,} distinct); "
-              f"seconds {tr['seconds']}")
+        print(f"{path}: {tok.vocab_size:,} ids; {tr['n_runs']:,} runs ({tr['n_runs_distinct']:,} "
+              f"distinct); seconds {tr['seconds']}")
         return
-    print(f"{path}: {tok.vocab_size:,} ids; {tr['n_tokens_primitive']:,} primitive tokens -> "
-          f"{tr['n_tokens_merged']:,}; seconds {tr['seconds']}")
+    print(f"{path}: {tok.vocab_size:,} ids; {tr.get('n_tokens_primitive', tr.get('n_tokens_stage1', 0)):,} "
+          f"primitive tokens -> {tr.get('n_tokens_merged', 0):,}; seconds {tr['seconds']}")
+
+
+def check_method(cfg):
+    if cfg['method'] not in ('btm', 'superbpe', 'boundless'):
+        raise SystemExit(f"config error: method={cfg['method']!r} unknown; use 'btm', 'superbpe' or "
+                         f"'boundless'")
+    if cfg['method'] in ('superbpe', 'boundless') and (cfg['max_words'] or cfg['boundaries']):
+        raise SystemExit(f"config error: method={cfg['method']!r} has its own rules (superbpe: at most "
+                         f"{superbpe.MAX_WORDS} words, no {superbpe.NO_TOKEN_HOLDS.decode()!r}; boundless: "
+                         f"max_pretokens); leave max_words and boundaries unset")
 
 
 def check_finished(path, settings, trained_on):

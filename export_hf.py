@@ -193,8 +193,9 @@ def write_tokenizer(project_tok, tokenizer_dir, out_dir, max_len=None):
         prim = os.path.join(tokenizer_dir, project_tok.meta['primitive'], 'tokenizer.json')
         merges = os.path.join(out_dir, remote.FILES['merges_file'])
         with open(merges, 'w', encoding='utf-8') as f:
-            json.dump(project_tok.record if kind == 'boundless' else
-                      {'n_base': project_tok.n_base, 'merges': [list(p) for p in project_tok.merges]}, f)
+            btm_record = {'n_base': project_tok.n_base,
+                          'merges': [list(p) for p in project_tok.merges]}
+            json.dump(project_tok.record if kind == 'boundless' else btm_record, f)
         extra = {'model_max_length': max_len} if max_len else {}
         cls = remote.UniscaleBTMTokenizer if kind == 'btm' else remote.UniscaleBoundlessTokenizer
         try:
@@ -204,10 +205,11 @@ def write_tokenizer(project_tok, tokenizer_dir, out_dir, max_len=None):
         os.remove(merges)
         hf.register_for_auto_class('AutoTokenizer')  # auto_map in tokenizer_config.json + this file copied along
         hf.save_pretrained(out_dir)
-        guard = BTM_GUARD if kind == 'btm' else BTM_GUARD.replace("BTM (hf_remote_btm.py)",
-                                                                  "BoundlessBPE (hf_remote_boundless.py)")
+        guard = BTM_GUARD if kind == 'btm' else BTM_GUARD.replace(
+            "BTM (hf_remote_btm.py)", "BoundlessBPE (hf_remote_boundless.py)")
         write_atomic(os.path.join(out_dir, 'tokenizer.json'), json.dumps({
-            'version': guard, 'truncation': None, 'padding': None, 'added_tokens': [], 'normalizer': None,
+            'version': guard, 'truncation': None, 'padding': None, 'added_tokens': [],
+            'normalizer': None,
             'pre_tokenizer': None, 'post_processor': None, 'decoder': None,
             'model': {'type': 'BPE', 'vocab': {}, 'merges': []}}, indent=1))
         return
@@ -275,10 +277,11 @@ def readme(cfg, project_tok, ckpt_dict, out_dir):
                   f"BOS/EOS and reads special-token text as text; put BOS (id {project_tok.bos_id}) before each "
                   f"document, as training did."]
     if remote and project_tok.kind == 'boundless':
-        lines += ["- The tokenizer is uniscale's BoundlessBPE, code in hf_remote_boundless.py: load it with "
-                  "trust_remote_code=True (without it transformers reads tokenizer.json, a guard whose error says "
-                  "so). Why not a stock tokenizer.json: a supermerge joins only complete pretokens that are each one "
-                  "phase-1 token, and a flat merge list would apply it wherever its two tokens meet (' of' + ' the' "
+        lines += ["- The tokenizer is uniscale's BoundlessBPE, code in hf_remote_boundless.py: "
+                  "load it with trust_remote_code=True (without it transformers reads "
+                  "tokenizer.json, a guard whose error says so). Why not a stock tokenizer.json: a "
+                  "supermerge joins only complete pretokens that are each one phase-1 token, and a "
+                  "flat merge list would apply it wherever its two tokens meet (' of' + ' the' "
                   "inside ' of theory'), so its ids would differ."]
     elif remote:
         lines += ["- The tokenizer is uniscale's BTM, code in hf_remote_btm.py: load it with trust_remote_code=True. "

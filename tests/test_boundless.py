@@ -1,5 +1,6 @@
-"""BoundlessBPE (btm.py method='boundless', uniscale/boundless.py): phase 2 equals its naive definition, the
-encoder reproduces training, the tokenizer is lossless and its folder is checked like every other."""
+"""BoundlessBPE (btm.py method='boundless', uniscale/boundless.py): phase 2 equals its naive
+definition, the encoder reproduces training, the tokenizer is lossless and its folder is checked
+like every other."""
 import itertools
 import json
 import os
@@ -16,12 +17,13 @@ from uniscale import boundless, tokenization
 
 
 def naive_boundless(docs, token_bytes, n_base, n_merges, min_frequency=2, max_pretokens=0):
-    """The definition, every run occurrence its own list, all pairs recounted after every merge. docs: per document
-    its pretokens, each as its phase-1 ids. Returns (merges, each document's final ids)."""
+    """The definition, every run occurrence its own list, all pairs recounted after every merge.
+    docs: per document its pretokens, each as its phase-1 ids. Returns (merges, each document's
+    final ids)."""
     letter = regex.compile(r'\p{L}').search
     eligible = lambda p: len(p) == 1 and letter(token_bytes[p[0]].decode('utf-8')) is not None
     segs = []
-    for d in docs:  # a run of >= 2 eligible pretokens is one mutable list, other pretokens stay tuples
+    for d in docs:  # a run of >= 2 eligible pretokens is one mutable list, others stay tuples
         segs.append([])
         for ok, grp in itertools.groupby(d, key=eligible):
             grp = [tuple(p) for p in grp]
@@ -44,7 +46,8 @@ def phase1_docs(prim, texts):
     return [[prim.encode(p) for p in tokenization.pretokenize(t)] for t in texts]
 
 
-WORDS = ['the', 'cat', 'sat', 'on', 'mat', 'of', 'a', 'dog', 'and', 'it', 'was', 'once', 'upon', 'time']
+WORDS = ['the', 'cat', 'sat', 'on', 'mat', 'of', 'a', 'dog', 'and', 'it', 'was', 'once', 'upon',
+         'time']
 
 
 def english(n, seed):
@@ -53,8 +56,8 @@ def english(n, seed):
     return [''.join(rng.choice(WORDS) + sep() for _ in range(rng.randint(0, 30))) for _ in range(n)]
 
 
-# ties (two pairs seen equally often), overlapping runs, double spaces, tabs, newlines, empty and one-token
-# documents, and every script of the embedded corpus
+# ties (two pairs seen equally often), overlapping runs, double spaces, tabs, newlines, empty and
+# one-token documents, and every script of the embedded corpus
 FIXTURES = {
     'ties': ['ab cd ab cd', 'cd ab cd ab', 'x y x y'] * 3,
     'overlaps': [' a a a a', 'b b b', ' a a a a a'] * 4 + ['a a a a'] * 3,
@@ -64,12 +67,14 @@ FIXTURES = {
     'scripts': [d['text'] for d in generate.generate_documents(40_000, seed=1)],
 }
 N_BASE = 300
-BASES = {'scripts': 1500}  # phase-1 sizes where it is not N_BASE: enough for words of every script to be one token
+# phase-1 sizes where it is not N_BASE: enough for words of every spaced script to be one token
+BASES = {'scripts': 1500}
 
 
 @pytest.fixture(scope='module')
 def phase1(tmp_path_factory):
-    """One phase-1 BPE per fixture, trained on that fixture's texts (so many pretokens are one token)."""
+    """One phase-1 BPE per fixture, trained on that fixture's texts (so many pretokens are one
+    token)."""
     root = tmp_path_factory.mktemp('phase1')
     return {k: tokenizer.train_bpe(texts + english(50, 9), BASES.get(k, N_BASE), str(root / k))
             for k, texts in FIXTURES.items()}
@@ -81,20 +86,24 @@ def test_the_embedded_fixture_holds_every_script_of_the_corpus():
 
 
 @pytest.mark.parametrize('fixture', sorted(FIXTURES))
-@pytest.mark.parametrize('n_merges,min_frequency,max_pretokens', [(40, 2, 0), (400, 1, 0), (60, 2, 2), (400, 1, 3)])
-def test_supermerges_equal_the_naive_reference(phase1, fixture, n_merges, min_frequency, max_pretokens):
+@pytest.mark.parametrize('n_merges,min_frequency,max_pretokens',
+                         [(40, 2, 0), (400, 1, 0), (60, 2, 2), (400, 1, 3)])
+def test_supermerges_equal_the_naive_reference(phase1, fixture, n_merges, min_frequency,
+                                               max_pretokens):
     prim, texts = phase1[fixture], FIXTURES[fixture]
     tb = [prim.token_bytes(i) for i in range(prim.vocab_size)]
-    want, _ = naive_boundless(phase1_docs(prim, texts), tb, len(tb), n_merges, min_frequency, max_pretokens)
-    got, counts, stats = boundless.learn_supermerges(texts, prim, n_merges, btm.learn_merges_detailed,
-                                                     min_frequency, max_pretokens, batch_docs=7)
+    want, _ = naive_boundless(phase1_docs(prim, texts), tb, len(tb), n_merges, min_frequency,
+                              max_pretokens)
+    got, counts, stats = boundless.learn_supermerges(texts, prim, n_merges,
+                                                     btm.learn_merges_detailed, min_frequency,
+                                                     max_pretokens, batch_docs=7)
     assert got == want
     assert len(counts) == len(got) and stats['n_runs'] >= stats['n_runs_distinct']
 
 
 def test_the_fixtures_exercise_what_they_are_named_for(phase1):
-    """The reference sees overlapping runs, superwords of 3+ pretokens and spaced scripts besides Latin (else the
-    tests above prove little)."""
+    """The reference sees overlapping runs, superwords of 3+ pretokens and spaced scripts besides
+    Latin (else the tests above prove little)."""
     prim = phase1['overlaps']
     tb = [prim.token_bytes(i) for i in range(N_BASE)]
     merges, _ = naive_boundless(phase1_docs(prim, FIXTURES['overlaps']), tb, N_BASE, 5)
@@ -105,8 +114,9 @@ def test_the_fixtures_exercise_what_they_are_named_for(phase1):
     for a, b in merges:
         tb.append(tb[a] + tb[b])
     assert len(merges) == 400 and any(a >= prim.vocab_size for a, _ in merges)
-    scripts = {'Latin', 'Cyrillic', 'Devanagari'}  # Han runs without spaces are one pretoken, rarely one token
-    assert all(any(regex.search(rf'\p{{{s}}}', t.decode()) for t in tb[prim.vocab_size:]) for s in scripts)
+    scripts = {'Latin', 'Cyrillic', 'Devanagari'}  # unspaced Han: one pretoken, rarely one token
+    made = [t.decode() for t in tb[prim.vocab_size:]]
+    assert all(any(regex.search(rf'\p{{{s}}}', t) for t in made) for s in scripts)
 
 
 TRAIN_BASE = 1500  # the trained folder's phase 1
@@ -117,8 +127,9 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp('boundless')
     texts = FIXTURES['english'] + FIXTURES['scripts'] + FIXTURES['spaces'] + FIXTURES['edges']
     tmp = str(root / 'boundless-x')
-    boundless.train_into(tmp, lambda: iter(texts), TRAIN_BASE, TRAIN_BASE + 200, 2, 0, 'toy', 'boundless-x', False, 50,
-                         {'n_base': TRAIN_BASE}, None, None, tokenizer.train_bpe, btm.learn_merges_detailed)
+    boundless.train_into(tmp, lambda: iter(texts), TRAIN_BASE, TRAIN_BASE + 200, 2, 0, 'toy',
+                         'boundless-x', False, 50, {'n_base': TRAIN_BASE}, None, None,
+                         tokenizer.train_bpe, btm.learn_merges_detailed)
     return texts, tmp
 
 
@@ -126,7 +137,8 @@ def test_load_tokenizer_gives_the_boundless_interface(trained):
     texts, path = trained
     tok = tokenization.load_tokenizer(path)
     meta = json.load(open(os.path.join(path, 'meta.json')))
-    assert (tok.kind, tok.vocab_size, tok.bos_id, tok.eos_id) == ('boundless', TRAIN_BASE + 200, 0, 1)
+    want = ('boundless', TRAIN_BASE + 200, 0, 1)
+    assert (tok.kind, tok.vocab_size, tok.bos_id, tok.eos_id) == want
     assert meta['kind'] == 'boundless' and tok.hash == meta['hash'] and meta['n_base'] == TRAIN_BASE
 
 
@@ -138,14 +150,18 @@ def test_encoding_training_text_reproduces_training_segmentation(trained):
     assert tok.merges == merges
     assert tok.encode_batch(texts) == docs
     assert [tok.encode(t) for t in texts[:30]] == docs[:30]
-    assert max(len(tokenization.pretokenize(tok.token_bytes(i).decode())) for i in range(TRAIN_BASE, tok.vocab_size)) > 2
+    spans = [len(tokenization.pretokenize(tok.token_bytes(i).decode()))
+             for i in range(TRAIN_BASE, tok.vocab_size)]
+    assert max(spans) > 2
 
 
 def test_encoding_new_text_applies_merges_in_rank_order(trained):
-    """Text never trained on: each run gets the lowest-rank merge present, leftmost first, until none is left."""
+    """Text never trained on: each run gets the lowest-rank merge present, leftmost first, until
+    none is left."""
     texts, path = trained
     tok = tokenization.load_tokenizer(path)
     new = english(40, 5) + [d['text'] for d in generate.generate_documents(8_000, seed=7)]
+    new += traps(tok)
     got = tok.encode_batch(new)
     assert got == rank_order(tok, new, {p: r for r, p in enumerate(tok.merges)})
     assert sum(map(len, got)) < sum(len(p) for d in phase1_docs(tok.primitive, new) for p in d)
@@ -173,8 +189,9 @@ def rank_order(tok, texts, rank):
     return out
 
 
-ADVERSARIAL = ['', ' ', 'cat  mat', 'cat\tmat\r\n', 'a a a a a a a', '日本語のテキスト', 'ไทย ภาษา', '😀 emoji 👍🏽',
-               '\x00\x01 control \x7f', 'mixed 123456789 numbers 3.14', 'Once upon a time' * 20, 'ß' * 40]
+ADVERSARIAL = ['', ' ', 'cat  mat', 'cat\tmat\r\n', 'a a a a a a a', '日本語のテキスト', 'ไทย ภาษา',
+               '😀 emoji 👍🏽', '\x00\x01 control \x7f', 'mixed 123456789 numbers 3.14',
+               'Once upon a time' * 20, 'ß' * 40]
 
 
 def test_round_trip_is_lossless(trained):
@@ -198,6 +215,19 @@ def test_an_edited_merges_file_is_refused_in_one_line(trained, tmp_path):
         tokenization.load_tokenizer(str(copy))
 
 
+def traps(tok, n=5):
+    """Texts where a supermerge (a, b) must NOT fire: b's text starts a longer pretoken that phase 1
+    encodes as b and more (' of' + ' theory' with ' theory' = ' the' + 'ory')."""
+    out = []
+    for a, b in tok.merges:
+        if max(a, b) < tok.n_base:
+            left, right = tok.token_bytes(a).decode(), tok.token_bytes(b).decode() + 'qzxv'
+            if len(tokenization.pretokenize(right)) == 1 and tok.primitive.encode(right)[0] == b:
+                out.append(left + right)
+    assert len(out) >= n
+    return out[:n]
+
+
 def test_the_export_gives_the_projects_ids_through_autotokenizer(trained, tmp_path):
     """The remote-code export (hf_remote_boundless.py): ids, decoding and the README's reason."""
     from transformers import AutoTokenizer
@@ -209,23 +239,29 @@ def test_the_export_gives_the_projects_ids_through_autotokenizer(trained, tmp_pa
     out = export_hf.export(tiny_ckpt(ours.vocab_size), str(tmp_path / 'hf'), path,
                            probe=ADVERSARIAL + texts[:20])
     hf = AutoTokenizer.from_pretrained(out, trust_remote_code=True)
-    new = english(20, 11) + ADVERSARIAL
+    new = english(20, 11) + ADVERSARIAL + FIXTURES['scripts'][:10] + traps(ours)
     for text, ids in zip(new, ours.encode_batch(new)):
         assert hf.encode(text) == ids and hf.decode(ids) == text
-    assert any(i >= TRAIN_BASE for ids in ours.encode_batch(new) for i in ids)  # supermerges were exercised
+    assert any(i >= TRAIN_BASE for ids in ours.encode_batch(new) for i in ids)  # supermerges ran
     assert 'hf_remote_boundless.py' in open(os.path.join(out, 'README.md')).read()
     assert sorted(os.listdir(tmp_path)) == ['hf']
 
 
-def test_btm_py_trains_boundless_into_its_folder_and_skips_it_when_unchanged(tmp_path, capsys):
+def boundless_cfg(tmp_path):
     import configurator
-    os.makedirs(tmp_path / 'corpus' / 'toy')
+    os.makedirs(tmp_path / 'corpus' / 'toy', exist_ok=True)
     texts = FIXTURES['english'] * 3 + FIXTURES['scripts']
     with open(tmp_path / 'corpus' / 'toy' / 'tok.jsonl', 'w') as f:
         f.writelines(json.dumps({'text': t}) + '\n' for t in texts)
     cfg = configurator.defaults(btm)
-    cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path / 'tok'), n_base=1200,
-               vocab_size=1600, progress=False, num_proc=1, method='boundless', max_pretokens=3)
+    cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path / 'tok'),
+               n_base=1200, vocab_size=1600, progress=False, num_proc=1, method='boundless',
+               max_pretokens=3)
+    return cfg
+
+
+def test_btm_py_trains_boundless_into_its_folder_and_skips_it_when_unchanged(tmp_path, capsys):
+    cfg = boundless_cfg(tmp_path)
     btm.train_command(cfg)
     path = tmp_path / 'tok' / 'boundless-1600'
     tok = tokenization.load_tokenizer(str(path))
@@ -236,3 +272,83 @@ def test_btm_py_trains_boundless_into_its_folder_and_skips_it_when_unchanged(tmp
     assert max(spans) == 3  # a cap that binds
     btm.train_command(cfg)
     assert 'already trained, skipping' in capsys.readouterr().out
+
+
+def test_a_boundless_stopped_in_phase_2_resumes_with_its_kept_phase_1(tmp_path, monkeypatch):
+    cfg = boundless_cfg(tmp_path)
+    btm.train_command(cfg)
+    done = tmp_path / 'tok' / 'boundless-1600'
+    want = json.load(open(done / 'merges.json'))
+    cfg['out_dir'] = str(tmp_path / 'again')
+    learn = btm.learn_merges_detailed
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(btm, 'learn_merges_detailed', stop)
+    with pytest.raises(KeyboardInterrupt):
+        btm.train_command(cfg)
+    kept = tmp_path / 'again' / 'boundless-1600.resume' / 'primitive'
+    assert os.path.isfile(kept / 'meta.json')
+    assert not [f for f in os.listdir(tmp_path / 'again') if f.endswith('.tmp')]
+
+    def no_phase_1(*a, **k):
+        raise AssertionError('phase 1 trained again')
+    monkeypatch.setattr(btm, 'learn_merges_detailed', learn)
+    monkeypatch.setattr(tokenizer, 'train_bpe', no_phase_1)
+    btm.train_command(cfg)
+    assert json.load(open(tmp_path / 'again' / 'boundless-1600' / 'merges.json')) == want
+    assert sorted(os.listdir(tmp_path / 'again')) == ['boundless-1600']
+
+
+def test_distinct_runs_equal_a_counter_and_a_hash_collision_stops(monkeypatch):
+    import numpy as np
+    rng = random.Random(0)
+    segs = [tuple(rng.choice([3, 5, 7]) for _ in range(rng.randint(2, 5))) for _ in range(300)]
+    values = np.array([t for s in segs for t in s] + [9], dtype=np.int32)
+    lengths = np.array([len(s) for s in segs], dtype=np.int64)
+    weights = np.array([rng.randint(1, 3) for _ in segs], dtype=np.int64)
+    flat, n, w = boundless.distinct(values, np.cumsum(lengths) - lengths, lengths, weights)
+    got, at = Counter(), 0
+    for length, weight in zip(n.tolist(), w.tolist()):
+        got[tuple(flat[at:at + length].tolist())] += weight
+        at += length
+    want = Counter()
+    for s, weight in zip(segs, weights.tolist()):
+        want[s] += weight
+    assert got == want and len(n) == len(want)
+    monkeypatch.setattr(boundless, 'HASH_BASES', (np.uint64(0), np.uint64(0)))  # all collide
+    with pytest.raises(RuntimeError, match='share their length and both 64-bit hashes'):
+        boundless.distinct(values, np.cumsum(lengths) - lengths, lengths, weights)
+
+
+def test_a_boundless_name_that_reads_as_other_sizes_is_refused():
+    with pytest.raises(SystemExit, match="names other sizes"):
+        btm.check_name('boundless-16k', 12288, 2000, 'boundless')
+    btm.check_name('boundless-16k', 12288, 16384, 'boundless')
+    with pytest.raises(SystemExit, match="method='boundless' has its own rules"):
+        btm.check_method({'method': 'boundless', 'max_words': 4, 'boundaries': []})
+
+
+def test_the_encoders_cache_is_bounded_and_its_reset_changes_no_id(trained, monkeypatch):
+    texts, path = trained
+    tok = tokenization.load_tokenizer(path)
+    want = tok.encode_batch(texts)
+    monkeypatch.setattr(boundless, 'MAX_CACHED_PRETOKENS', 10)
+    assert [tok.encode(t) for t in texts] == want
+    assert len(tok.segmenter.blob) < 300
+
+
+def test_a_stock_flat_merge_list_gives_other_ids_so_the_export_is_remote_code(trained):
+    """What a stock tokenizer.json can say, phase 1's merges then the supermerges as one flat list
+    behind SuperBPE's coarse split (uniscale/superbpe.stage2_json), fires a supermerge inside a
+    longer pretoken: the trap texts get other ids than BoundlessBPE's own."""
+    import tokenizers
+
+    from uniscale import superbpe
+    texts, path = trained
+    tok = tokenization.load_tokenizer(path)
+    prim_json = json.load(open(os.path.join(path, 'primitive', 'tokenizer.json')))
+    stock = tokenizers.Tokenizer.from_str(superbpe.stage2_json(prim_json, tok.merges))
+    stock.encode_special_tokens = True
+    trap = traps(tok)
+    assert all(stock.encode(t, add_special_tokens=False).ids != tok.encode(t) for t in trap)

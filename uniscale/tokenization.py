@@ -106,7 +106,7 @@ class TrainedTokenizer:
     @functools.cached_property
     def _bytes(self):
         pieces = [self._tok.id_to_token(j) for j in range(self.vocab_size)]
-        if self.kind == 'bpe':
+        if self.kind in ('bpe', 'superbpe'):  # byte-level
             table = _byte_of_char()
             return [p.encode() if j in (BOS_ID, EOS_ID) else bytes(table[c] for c in p) for j, p in enumerate(pieces)]
         return [bytes([int(p[3:5], 16)]) if re.fullmatch(r'<0x[0-9A-F]{2}>', p) else p.encode() for p in pieces]
@@ -194,7 +194,7 @@ def load_tokenizer(path_or_name):
     if meta['kind'] == 'btm':  # merges over the primitive BPE in the folder (btm.py trains it; never imported here)
         from uniscale.btm_encoding import BTMTokenizer
         return BTMTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
-    if meta['kind'] == 'boundless':  # supermerges over the phase-1 BPE in the folder (btm.py trains it)
+    if meta['kind'] == 'boundless':  # supermerges over its phase-1 BPE (btm.py trains it)
         from uniscale.boundless import BoundlessTokenizer
         return BoundlessTokenizer(path, meta, load_tokenizer(os.path.join(path, meta['primitive'])))
     return TrainedTokenizer(path, meta)
@@ -222,9 +222,9 @@ def read_meta(meta_path):
             got = 'missing' if key not in meta else f"{type(value).__name__} {str(value)[:40]!r}"
             raise SystemExit(f"{meta_path}: '{key}' must be {'a' if kind is not int else 'an'} {kind.__name__} "
                              f"({got}): incomplete or edited tokenizer meta.json; {RETRAIN}")
-    if meta['kind'] not in ('bpe', 'unigram', 'btm', 'boundless'):
-        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram, btm or boundless: "
-                         f"{RETRAIN}")
+    if meta['kind'] not in ('bpe', 'unigram', 'btm', 'superbpe', 'boundless'):
+        raise SystemExit(f"{meta_path}: unknown kind {meta['kind']!r}; expected bpe, unigram, btm, "
+                         f"superbpe or boundless: {RETRAIN}")
     bad = [f for f in meta['files'] if not isinstance(f, str) or not f or os.path.isabs(f) or '..' in f.split('/')]
     if bad or (meta['kind'] not in ('btm', 'boundless') and 'tokenizer.json' not in meta['files']):
         raise SystemExit(f"{meta_path}: 'files' must name the tokenizer's files inside its folder (got "
