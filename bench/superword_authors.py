@@ -49,6 +49,7 @@ vocab_size = 3072           # final ids, ours (their count differs: see their_vo
 script_aware = False        # their Pretokenizer: False = the GPT-4o regex alone (= ours)
 methods = ['superbpe', 'boundless']
 show = 12                   # set-difference merges printed per class
+released = False            # also SuperBPE by the rules read in the fork's source (~10 min)
 speed = False               # also time their trainers on speed_file beside plain HF BPE
 speed_file = '/tmp/text10.json'  # JSON list of documents (the issue's 10 MB of distinct text)
 speed_t = 12288
@@ -423,6 +424,21 @@ def compare_superbpe(theirs, texts, words, work):
           f"{theirs['second_cpu_s']:.2f}")
 
 
+def compare_released(texts, work):
+    """Our SuperBPE against the released one's rules read in its source (the fork does not build
+    here): ours written that way first (must reproduce ours), then each of its rules alone."""
+    ours1, ours2 = ours_superbpe(texts, work)
+    print(f"\nreleased SuperBPE, by its source's rules (the fork does not build here): "
+          f"identical in order / in both, stage 1 of {len(ours1)}, stage 2 of {len(ours2)}")
+    runs_of = [('ours written out', OURS_AS_RELEASED)]
+    runs_of += [(f"its {k} alone", dict(OURS_AS_RELEASED, **{k: v})) for k, v in RELEASED.items()]
+    for name, cfg in runs_of + [('all its rules', RELEASED)]:
+        r1, r2 = released_superbpe(texts, len(ours1), len(ours2), **cfg)
+        c1, c2 = compare(r1, ours1), compare(r2, ours2)
+        print(f"  {name}: stage 1 {c1['n_same_order']} / {c1['n_common']}, stage 2 "
+              f"{c2['n_same_order']} / {c2['n_common']}")
+
+
 def made_tokens(merges):
     return {a + b for a, b in merges} | {bytes([x]) for x in range(256)}
 
@@ -531,7 +547,7 @@ class Merger:
         return 0, None
 
     def merge(self, p):
-        for i in self.where.pop(p):
+        for i in self.where.pop(p, ()):
             before = unit_pairs(self.toks[i], self.overlapping)
             self.toks[i] = replace(self.toks[i], p)
             after = unit_pairs(self.toks[i], self.overlapping)
@@ -605,18 +621,23 @@ def runs(texts, merges):
 COARSE_PATTERN = r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]{2,}[\r\n/]*| +(?!\S)"  # SuperBPE's stage 2
 
 
+def isolated_pieces(pattern, texts):
+    """HF's Split(pattern, 'isolated'): the matches and the gaps between them, as UTF-8, counted."""
+    rx, out = regex.compile(pattern), collections.Counter()
+    for x in texts:
+        at = 0
+        for mt in rx.finditer(x):
+            out.update(c.encode('utf-8') for c in (x[at:mt.start()], mt.group()) if c)
+            at = mt.end()
+        if x[at:]:
+            out[x[at:].encode('utf-8')] += 1
+    return out
+
+
 def coarse_units(texts, stage1):
     """SuperBPE's stage-2 units: each document cut by COARSE_PATTERN (the matches and the gaps
     between them), each distinct chunk once with its count, the stage-1 merges replayed over it."""
-    pattern, chunks = regex.compile(COARSE_PATTERN), collections.Counter()
-    for x in texts:
-        at = 0
-        for mt in pattern.finditer(x):
-            chunks.update(c for c in (x[at:mt.start()], mt.group()) if c)
-            at = mt.end()
-        chunks.update([x[at:]] if x[at:] else [])
-    words = collections.Counter({c.encode('utf-8'): n for c, n in chunks.items()})
-    return segment(words, stage1)
+    return segment(isolated_pieces(COARSE_PATTERN, texts), stage1)
 
 
 def superbpe_allow(stage1):
@@ -629,6 +650,60 @@ def superbpe_allow(stage1):
         words = [w for w in tok.split(b' ') if w]
         return b': ' not in tok and len(words) <= 4 and tok not in spelled and tok not in made
     return allow
+
+
+# the released SuperBPE's stage-1 regex (PythonNut/superbpe scripts/train_tokenizer.sh), verbatim
+FORK_STAGE1_PATTERN = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*"
+                       r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|"
+                       r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+"
+                       r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|"
+                       r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+OURS_AS_RELEASED = {'lines': False, 'stage1_pattern': None, 'min_count': 2, 'reuse': False,
+                    'fork_ids': False}  # each key: one way the released SuperBPE differs from ours
+RELEASED = {'lines': True, 'stage1_pattern': FORK_STAGE1_PATTERN, 'min_count': 1, 'reuse': True,
+            'fork_ids': True}
+
+
+def released_superbpe(texts, n1, n2, lines, stage1_pattern, min_count, reuse, fork_ids):
+    """SuperBPE by the rules read in the fork's source (it does not build here): (stage 1, stage 2)
+    merges. With OURS_AS_RELEASED it is our SuperBPE; each key of RELEASED moves one rule to the
+    fork's: lines (HF's train(files) reads text line by line), its stage-1 regex, least count 1,
+    reuse (a pair spelling a made token merges into its id instead of being refused), fork_ids
+    (ids from the characters seen, then the replayed merges that occur in the stage-2 chunks)."""
+    from uniscale.tokenization import PRETOKENIZE_PATTERN
+    docs = [ln for x in texts for ln in x.splitlines(keepends=True)] if lines else texts
+    seen = {bytes([b]) for x in docs for b in x.encode('utf-8')}
+    base = {k: v - 2 for k, v in hf_ids([]).items()}  # the 256 bytes in byte-level char order
+    ids = {k: i for i, k in enumerate(sorted(seen, key=base.get))} if fork_ids else hf_ids([])
+    key = lambda p: tuple(ids.setdefault(x, len(ids) + 2) for x in p)
+    words = isolated_pieces(stage1_pattern or PRETOKENIZE_PATTERN, docs)
+    units = [([w[i:i + 1] for i in range(len(w))], c) for w, c in words.items()]
+    stage1 = rules_merges(units, n1, True, key, min_count)
+    if fork_ids:  # stage 2 numbers anew: the characters seen, then what the replay makes
+        ids = {k: i for i, k in enumerate(sorted(seen, key=base.get))}
+    else:
+        ids = hf_ids(stage1)
+    chunks = isolated_pieces(COARSE_PATTERN, docs)
+    m = Merger([([w[i:i + 1] for i in range(len(w))], c) for w, c in chunks.items()], True, key)
+    for p in stage1:  # the replay: a merge whose pair no chunk holds is skipped (fork) or kept
+        if m.counts[p] > 0 or not fork_ids:
+            m.merge(p)
+            ids.setdefault(p[0] + p[1], len(ids) + 2)
+    stage2, refused, target = [], set(), len(ids) + n2
+    while len(ids) < target:
+        c, p = m.best()
+        if p is None or c < min_count:
+            break
+        tok = p[0] + p[1]
+        if p in refused or b': ' in tok or len([w for w in tok.split(b' ') if w]) > 4 \
+                or (not reuse and tok in ids):
+            refused.add(p)
+            m.counts[p] = 0
+            continue
+        m.merge(p)
+        stage2.append(p)
+        ids.setdefault(tok, len(ids) + 2)
+    return stage1, stage2
 
 
 def their_boundless(units, word_merges, word_counts, n_new):
@@ -750,6 +825,8 @@ def main():
             compare_superbpe(sup, texts, words, work)
         if 'boundless' in methods:
             compare_boundless(sup, src, work, texts, words)
+        if released:
+            compare_released(texts, work)
         if speed:
             speed_peer(src, work)
 
