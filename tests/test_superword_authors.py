@@ -98,3 +98,15 @@ def test_their_and_our_superbpe_follow_the_written_rules(runs):
     assert S.our_rules(ours_units, len(ours2), S.hf_ids(ours1), allow=allow) == ours2
     assert S.their_rules(their_units, len(sup['super_merges'])) == sup['super_merges']
     assert S.our_rules(ours_units, len(ours2), S.hf_ids(ours1)) != ours2  # the refusals bite
+
+
+def test_the_released_rules_set_to_ours_reproduce_our_superbpe(runs):
+    """released_superbpe (the fork's rules, read: it does not build here) is a generalisation of
+    ours: with OURS_AS_RELEASED it must give our SuperBPE's two stages merge for merge."""
+    pytest.importorskip('uniscale.superbpe')
+    texts = runs[0]
+    with tempfile.TemporaryDirectory() as work:
+        S.t, S.vocab_size = T, VOCAB
+        ours1, ours2 = S.ours_superbpe(texts, work)
+    got = S.released_superbpe(texts, len(ours1), len(ours2), **S.OURS_AS_RELEASED)
+    assert got == (ours1, ours2)
