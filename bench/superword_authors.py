@@ -22,6 +22,7 @@ in order and as sets, and each merge of the set difference with the class that e
 Without the mirror or the authors' virtualenv it prints one line and exits 0.
 """
 import collections
+import hashlib
 import heapq
 import io
 import json
@@ -106,7 +107,8 @@ def extract_authors(dest):
 def run_authors(src, work, texts, method, word_vocab, supermerges=0, tag=''):
     """Their trainer on texts in a child process; its merges as byte pairs and CPU seconds."""
     job_dir = tempfile.mkdtemp(prefix=f'authors-{method}{tag}-', dir=work)
-    jsonl = os.path.join(work, f'text{tag}.jsonl')
+    digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:16]
+    jsonl = os.path.join(work, f'text-{digest}.jsonl')  # one file per text, written once
     if not os.path.exists(jsonl):
         with open(jsonl, 'w') as f:
             f.writelines(json.dumps({'text': x}) + '\n' for x in texts)
@@ -121,9 +123,10 @@ def run_authors(src, work, texts, method, word_vocab, supermerges=0, tag=''):
     r = subprocess.run([authors_python, driver, os.path.join(job_dir, 'job.json'), out],
                        capture_output=True, text=True)
     c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if r.returncode:
+    if r.returncode:  # the temp dir goes with this exit: the error's last line says why
+        last = (r.stderr.strip().splitlines() or ['no message'])[-1][:300]
         raise SystemExit(f"bench/superword_authors_driver.py: the authors' {method} trainer "
-                         f"failed (log {job_dir}/authors.log): {r.stderr.strip()[-300:]}")
+                         f"failed ({last}); run its examples/train_*.py to see it whole")
     with open(out) as f:
         res = json.load(f)
     res['process_cpu_s'] = c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime  # + imports, saves
