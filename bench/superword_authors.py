@@ -28,6 +28,7 @@ import io
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tarfile
@@ -804,7 +805,12 @@ def speed_peer(src, work):
                   f"{ours[method] / base:.2f}x plain HF BPE, {total / ours[method]:.1f}x faster")
 
 
+def stopped(signum, _frame):
+    raise SystemExit(f"bench/superword_authors.py: stopped by signal {signum}")  # temp dir removed
+
+
 def main():
+    signal.signal(signal.SIGTERM, stopped)
     configurator.configure(globals())
     why = missing_peer()
     if why:
