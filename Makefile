@@ -58,7 +58,7 @@ demo: setup
 	$(PY) sweep.py config/sweep_demo.py
 	test out/sweep/demo_scale_preflight.json -nt out/tokens/embedded/unigram-4k/train.json || $(PY) sweep.py config/sweep_demo.py --preflight=True --preflight_warmup=1 --preflight_steps=1
 	$(PY) sweep.py config/sweep_ab_demo.py
-	test out/analysis/demo_ab/samples.md -nt out/runs/gpt2-tiny_btm-1k-2k_s1/ckpt.pt || $(PY) sample.py --runs=out/runs/gpt2-tiny_bpe-2k_s1,out/runs/gpt2-tiny_btm-1k-2k_s1 --out=out/analysis/demo_ab/samples.md
+	test out/analysis/demo_ab/samples.md -nt out/runs/gpt2-tiny_superbpe-t1.6k-2k_s1/ckpt.pt || $(PY) sample.py --runs=out/runs/gpt2-tiny_bpe-2k_s1,out/runs/gpt2-tiny_btm-1k-2k_s1,out/runs/gpt2-tiny_superbpe-t1.6k-2k_s1 --out=out/analysis/demo_ab/samples.md
 	@echo
 	@echo "demo outputs:"
 	@echo "  out/corpus/embedded/            text splits (generated stories, 8 languages)"

@@ -50,7 +50,7 @@ import tokenizers
 from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trainers
 
 import configurator
-from uniscale import locks, tokenizer_metrics
+from uniscale import locks, regex_gap, tokenizer_metrics
 from uniscale.atomic import read_json, write_atomic, write_error
 from uniscale.identity import differences
 from uniscale.splits import read_texts
@@ -221,13 +221,21 @@ def train_bpe(texts, vocab_size, out_dir, min_frequency=2, name=None, corpus='',
     return _finish(tok, out_dir, {}, meta)
 
 
-def long_pretoken_words(texts, cap=MAX_PRETOKEN_CHARS):
-    """{i: the words train_bpe's trainer sees in texts[i]} for the texts holding a pre-token longer
-    than cap characters (cut as capped_pretokens cuts it); every other text's words are its
-    pre-tokens as they are."""
-    flagged = may_hold_long_pretokens(texts, cap // 2)
-    return {i: [w for piece in _capped([texts[i]], {0}, cap) for w in pretokenize(piece)]
-            for i in sorted(flagged)}
+def trainer_words(texts, cap=MAX_PRETOKEN_CHARS):
+    """{i: the words train_bpe's trainer sees in texts[i]} for the texts whose words are not their
+    `pretokenize` pieces: those holding a pre-token longer than cap characters (cut as
+    capped_pretokens cuts it), and those holding a code point where Python's `regex` and the
+    trainer's Oniguruma classify apart (uniscale/regex_gap.py): theirs come from the trainer's own
+    Rust pre-tokenizer over the strings capped_pretokens hands it, exact whatever the engines
+    disagree on. Every other text's words are its pre-tokens as they are."""
+    long, odd = may_hold_long_pretokens(texts, cap // 2), regex_gap.holding(texts)
+    rust = _hf_pre_tokenizer(byte_level=False).pre_tokenize_str if odd else None
+    words = {}
+    for i in sorted(long | odd):
+        pieces = _capped([texts[i]], {0} if i in long else set(), cap)
+        words[i] = ([w for p in pieces for w, _ in rust(p)] if i in odd
+                    else [w for p in pieces for w in pretokenize(p)])
+    return words
 
 
 def _byte_level_chars():

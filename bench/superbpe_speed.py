@@ -74,7 +74,7 @@ def stage1(texts, out):
     train_bpe."""
     tok = sb.stage1_one_pass(texts, n_base, out, 2, None, '', None, None,
                              btm.learn_merges_detailed,
-                             (tokenizer.bpe_from_word_counts, tokenizer.long_pretoken_words))
+                             (tokenizer.bpe_from_word_counts, tokenizer.trainer_words))
     return (tok or tokenizer.train_bpe(texts, n_base, out)).vocab_size
 
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 import btm
 import configurator
 from data.embedded import generate
-from uniscale import btm_encoding, primitive_stream, splits, tokenization
+from uniscale import btm_encoding, merge_engine, primitive_stream, splits, tokenization
 
 SETTINGS = settings(max_examples=250, deadline=None, database=None)
 
@@ -31,7 +31,7 @@ def naive_apply_merges(docs, merges, n_base):
     """Encoding by the definition: each merge in rank order over the whole document."""
     docs = [list(d) for d in docs]
     for k, (a, b) in enumerate(merges):
-        docs = [btm.replace_pair(d, a, b, n_base + k) for d in docs]
+        docs = [merge_engine.replace_pair(d, a, b, n_base + k) for d in docs]
     return docs
 
 
@@ -44,11 +44,11 @@ def as_lists(docs):
 def test_learn_merges_equals_naive_reference(corpus, n_merges, min_frequency, queue_batch):
     # a small queue_batch makes the heap take the waiting pairs a few at a time, as a large corpus does
     n_base, docs = corpus
-    merges, segmented = btm.naive_learn_merges(docs, n_base, n_merges, min_frequency)
+    merges, segmented = merge_engine.naive_learn_merges(docs, n_base, n_merges, min_frequency)
     got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, queue_batch=queue_batch)
     assert got['merges'] == merges
     assert as_lists(got['docs']) == segmented
-    assert btm.learn_merges(docs, n_base, n_merges, min_frequency) == merges
+    assert merge_engine.learn_merges(docs, n_base, n_merges, min_frequency) == merges
 
 
 ALPHABET = [b'a', b' ', b'b', b'\n', b' c', b'd ', b'e']
@@ -61,7 +61,7 @@ def test_learn_merges_with_constraints_equals_naive_reference(corpus, n_merges, 
                                                               queue_batch):
     n_base, docs = corpus
     kw = dict(token_bytes=ALPHABET[:n_base], max_words=max_words, boundaries=bounds)
-    merges, segmented = btm.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw)
+    merges, segmented = merge_engine.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw)
     got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, queue_batch=queue_batch, **kw)
     assert got['merges'] == merges
     assert as_lists(got['docs']) == segmented
@@ -102,11 +102,11 @@ def test_weighted_units_and_allow_rules_equal_the_naive_reference(corpus, data, 
                                             queue_batch=queue_batch, **kw)
             got.append((out['merges'], as_lists(out['docs'])))
         else:
-            got.append(btm.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw))
+            got.append(merge_engine.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw))
     assert got[0] == got[1]
     copies = [d for d, w in zip(docs, weights) for _ in range(w)]  # weights = repeated documents
-    assert btm.naive_learn_merges(copies, n_base, n_merges, min_frequency)[0] == \
-        btm.naive_learn_merges(docs, n_base, n_merges, min_frequency, weights=weights)[0]
+    assert merge_engine.naive_learn_merges(copies, n_base, n_merges, min_frequency)[0] == \
+        merge_engine.naive_learn_merges(docs, n_base, n_merges, min_frequency, weights=weights)[0]
 
 
 def engine_apply(docs, merges, n_base):
@@ -128,7 +128,7 @@ def test_encoding_training_documents_reproduces_training_segmentation(corpus, n_
 @given(corpora(), corpora(), st.integers(0, 40))
 def test_encoding_new_documents_equals_naive_rank_order(train_corpus, new_corpus, n_merges):
     n_base, docs = train_corpus
-    merges = btm.learn_merges(docs, n_base, n_merges, min_frequency=1)
+    merges = merge_engine.learn_merges(docs, n_base, n_merges, min_frequency=1)
     new = [[t % n_base for t in d] for d in new_corpus[1]]
     expected = naive_apply_merges(new, merges, n_base)
     assert btm_encoding.apply_merges(new, merges, n_base) == expected
@@ -137,15 +137,15 @@ def test_encoding_new_documents_equals_naive_rank_order(train_corpus, new_corpus
 
 def test_overlapping_runs_count_every_position_and_replace_left_to_right():
     # A A A holds (A, A) twice; it becomes M A; A A A A becomes M M
-    assert btm.naive_learn_merges([[0, 0, 0]], 1, 5, 2) == ([(0, 0)], [[1, 0]])
-    assert btm.learn_merges([[0, 0, 0]], 1, 5, 2) == [(0, 0)]
-    assert btm.learn_merges([[0, 0, 0, 0]], 1, 5, 1, progress=True) == [(0, 0), (1, 1)]
+    assert merge_engine.naive_learn_merges([[0, 0, 0]], 1, 5, 2) == ([(0, 0)], [[1, 0]])
+    assert merge_engine.learn_merges([[0, 0, 0]], 1, 5, 2) == [(0, 0)]
+    assert merge_engine.learn_merges([[0, 0, 0, 0]], 1, 5, 1, progress=True) == [(0, 0), (1, 1)]
     assert btm_encoding.apply_merges([[0, 0, 0, 0, 0]], [(0, 0)], 1) == [[1, 1, 0]]
 
 
 def test_ties_go_to_the_smallest_pair_and_pairs_never_cross_documents():
-    assert btm.learn_merges([[1, 2], [0, 3], [2, 1]], 4, 1, 1) == [(0, 3)]
-    assert btm.learn_merges([[0], [1]] * 5, 2, 3, 1) == []  # (0, 1) only across documents
+    assert merge_engine.learn_merges([[1, 2], [0, 3], [2, 1]], 4, 1, 1) == [(0, 3)]
+    assert merge_engine.learn_merges([[0], [1]] * 5, 2, 3, 1) == []  # (0, 1) only across documents
 
 
 def test_merge_engine_declines_two_ids_spelling_the_same_primitive_ids():
@@ -308,7 +308,7 @@ def test_one_pass_counts_and_encodes_as_the_trainer_and_the_encoder_see_the_text
              + [d['text'] for d in generate.generate_documents(100_000, 5)]
              + ['x ' + 'ab' * 300 + ' y', '!/' * 200, ''])
     distinct, numbers, n_pre, words, stats = primitive_stream.number_pretokens(
-        iter(texts), tokenizer.long_pretoken_words, batch_docs=17)
+        iter(texts), tokenizer.trainer_words, batch_docs=17)
     want = collections.Counter(w for t in tokenizer.capped_pretokens(texts)
                                for w in tokenization.pretokenize(t))
     assert {w: c for w, c in words.items() if c} == dict(want)
@@ -339,6 +339,56 @@ def test_btm_from_one_pass_equals_the_btm_from_train_bpe_and_encode_flat(tmp_pat
     assert one.meta['train']['n_tokens_primitive'] == two.meta['train']['n_tokens_primitive']
 
 
+def gap_texts(n, seed):
+    """Words and numbers holding code points Python's `regex` and Oniguruma classify apart (the
+    first of each range of uniscale/regex_gap.GAP_RANGES: U+0295, U+0558, new letters, digits,
+    marks), often enough that the primitive's merges depend on where each engine cuts."""
+    from uniscale import regex_gap
+    rng = random.Random(seed)
+    gaps = [chr(a) for a, _ in regex_gap.GAP_RANGES]
+    word = lambda g: rng.choice(['ab{g}cd', '{g}{g}ef', 'x{g}', '{g}y', '12{g}3', "'{g}s",
+                                 'Q{g}q', ' {g}', '{g}\n']).format(g=g)
+    return [' '.join(word(rng.choice(gaps[:8] + [rng.choice(gaps)])) + ' ' + rng.choice(WORDS)
+                     for _ in range(rng.randint(1, 30))) for _ in range(n)]
+
+
+def test_one_pass_primitive_is_train_bpes_on_text_the_two_engines_cut_apart(tmp_path, monkeypatch):
+    """On text holding code points where Python's `regex` and Oniguruma disagree (U+0558 is a
+    letter for one only), the one pass still counts the words HF's trainer sees: its primitive is
+    train_bpe's byte for byte, and the BTM's merges are the two-pass path's."""
+    import tokenizer
+    _weighted_engine()
+    texts = gap_texts(300, 3) + stories(100, 22) + ['x ' + '\u0558' * 300 + ' y']
+    assert any(tokenization.pretokenize(t) != [w for w, _ in tokenizer._hf_pre_tokenizer(
+        byte_level=False).pre_tokenize_str(t)] for t in texts)  # the engines do cut them apart
+    one = btm.train(texts, str(tmp_path / 'one'), 500, 620, progress=False)
+    monkeypatch.setattr(btm, 'primitive_and_encoding', lambda *a: (None, None))
+    two = btm.train(texts, str(tmp_path / 'two'), 500, 620, progress=False)
+    for f in ('primitive/tokenizer.json', 'merges.json'):
+        assert (tmp_path / 'one' / f).read_bytes() == (tmp_path / 'two' / f).read_bytes(), f
+    assert one.hash == two.hash
+
+
+def test_btm_encodes_the_regex_gap_as_its_primitive_and_its_export_do(tmp_path):
+    """On text holding code points where Python's `regex` and Oniguruma cut apart (new digits:
+    four of U+11DE0 are one piece for Oniguruma, 3 + 1 for `regex`), the BTM's primitive ids are
+    its primitive's own encode_batch (what the remote-code export runs) in the encoder, in
+    encode_flat and in the one pass that trains it."""
+    import tokenizer
+    texts = gap_texts(200, 4) + [' '.join(['\U00011de0' * 4, 'the']) * 9] * 30
+    tok = btm.train(texts, str(tmp_path / 'b'), 320, 360, progress=False)
+    prim, want = tok.primitive, tok.primitive.encode_batch(texts)
+    assert as_lists(btm_encoding.primitive_ids(prim, texts, {}, tokenization.pretokenize)) == want
+    ids, lengths = primitive_stream.encode_flat(prim, texts, batch_docs=37)
+    assert as_lists(np.split(ids, np.cumsum(lengths)[:-1])) == want
+    distinct, numbers, n_pre, _, _ = primitive_stream.number_pretokens(
+        iter(texts), tokenizer.trainer_words, batch_docs=37)
+    ids, lengths = primitive_stream.encode_numbered(prim, distinct, numbers, n_pre)
+    assert as_lists(np.split(ids, np.cumsum(lengths)[:-1])) == want
+    assert tok.encode_batch(texts) == [tok.encode(t) for t in texts]
+    assert as_lists(tok.encode_batch(texts)) == as_lists(tok.apply(want))
+
+
 def test_encode_docs_cuts_documents_at_special_ids():
     class Fake:
         bos_id, eos_id, vocab_size = 0, 1, 10
@@ -366,7 +416,7 @@ def test_analyze_writes_markdown_json_and_plot(trained):
 def test_a_token_longer_than_int16_spans_gives_the_naive_merges():
     # a run of 70,000 ids doubles its token length each merge: spans pass 32,767 and switch to int32
     docs = [[0] * 70_000, [0, 0, 0]]
-    merges, segmented = btm.naive_learn_merges(docs, 1, 17, 2)
+    merges, segmented = merge_engine.naive_learn_merges(docs, 1, 17, 2)
     got = btm.learn_merges_detailed(docs, 1, 17, 2)
     assert got['merges'] == merges and as_lists(got['docs']) == segmented and len(merges) == 15  # id 15: 32,768 ids
     assert btm_encoding.apply_merges(docs, merges, 1) == naive_apply_merges(docs, merges, 1)

@@ -101,6 +101,43 @@ def test_pretokenize_covers_text_and_matches_the_rust_pre_tokenizer():
                                                             ' x']
 
 
+def test_the_regex_gap_is_what_the_installed_engines_measure():
+    """uniscale/regex_gap.GAP_RANGES (where Python's `regex` and Oniguruma classify a code point
+    apart) recomputed from the installed engines over every code point: a new `regex` or
+    `tokenizers` that moves it fails here, never silently. Every class and case-insensitive
+    letter the shared pattern uses is measured."""
+    import re
+    from uniscale import regex_gap
+    pattern = tokenization.PRETOKENIZE_PATTERN
+    assert {f'\\p{{{c}}}' for c in re.findall(r'\\p\{(\w+)\}', pattern)} <= set(regex_gap.CLASSES)
+    for contractions in re.findall(r'\(\?i:([^)]*)\)', pattern):
+        letters = set(contractions.replace("'", '').replace('|', ''))
+        assert {f'(?i:{c})' for c in letters} <= set(regex_gap.CLASSES)
+    assert regex_gap.measure() == regex_gap.GAP_RANGES, \
+        "the engines moved: paste what `python -m uniscale.regex_gap` prints into regex_gap.py"
+
+
+def test_off_the_gap_pretokenize_cuts_as_the_rust_pre_tokenizer_over_all_of_unicode():
+    """Text of code points from all over Unicode, none in GAP_RANGES, with the pattern's literals
+    between (spaces, newlines, apostrophes, slashes): both engines cut the same pieces; a code
+    point of the gap can make them differ (so the one-pass counts route such texts to the Rust
+    pre-tokenizer: tokenizer.trainer_words)."""
+    from uniscale import regex_gap
+    rust = T._hf_pre_tokenizer(byte_level=False)
+    gap = {c for a, b in regex_gap.GAP_RANGES for c in range(a, b + 1)}
+    rng = random.Random(4)
+    far = [c for c in rng.sample(range(0x110000), 20_000)
+           if c not in gap and not 0xD800 <= c < 0xE000]
+    pool = [chr(c) for c in far] + list(" \n\r\t'/sStTdDlLmMrReEvV0123xyXY.,!") * 20
+    texts = [''.join(rng.choice(pool) for _ in range(rng.randint(1, 60))) for _ in range(3000)]
+    assert not regex_gap.holding(texts)
+    cut = lambda text: [s for s, _ in rust.pre_tokenize_str(text)]
+    for text in texts:
+        assert tokenization.pretokenize(text) == cut(text), repr(text)
+    assert regex_gap.holding(['ab', 'ab\u0558cd', 'é']) == {1}
+    assert tokenization.pretokenize('ab\u0558cd') != cut('ab\u0558cd')
+
+
 def _kind(request, trained, kind):
     return {'tiktoken': _tiktoken_or_skip, 'btm': lambda: request.getfixturevalue('btm_tok')}.get(
         kind, lambda: trained[kind])()

@@ -8,7 +8,9 @@ the encoder uniscale.tokenization.load_tokenizer returns.
 
 The algorithm (docs/DESIGN.md "Merge rules" holds the rules the three methods share):
 1. Phase 1: the project's byte-level BPE (tokenizer.train_bpe, the shared pre-tokenizer) with n_base
-   ids.
+   ids. btm.py trains it from the same pass as step 2 (one_pass_phases): the pass's counts of the
+   words train_bpe's trainer sees, merged by the shared engine (tokenizer.bpe_from_word_counts:
+   the same tokenizer.json, byte for byte), so HF's own counting pass is not paid as well.
 2. Each document is cut into pretokens by the shared pattern and each pretoken is encoded alone by
    phase 1. A pretoken is *eligible* when it is one phase-1 token and its text holds a letter
    (SUPERWORD_PATTERN, the authors' merge pattern). A *run* is a maximal sequence of >= 2 adjacent
@@ -33,12 +35,14 @@ import re
 import shutil
 import time
 from array import array
+from collections import Counter
 
 import numpy as np
 import regex
 
 from uniscale.atomic import write_atomic
 from uniscale.btm_encoding import CHAR0, Chain, apply_merges, merge_engine
+from uniscale.tokenization import PRETOKENIZE_PATTERN
 
 # a pretoken may join a superword when its text holds a letter (fastboundlessbpe's merge pattern)
 SUPERWORD_PATTERN = r'\p{L}'
@@ -103,12 +107,8 @@ class Segmenter:
                 self.blob.append(np.asarray(ids, dtype=np.int32).tobytes())
                 self.single.append(ids[0] if len(ids) == 1 and word(piece) is not None else -1)
             return np.frombuffer(flat, dtype=np.int32)
-        at = len(self.single)
-        self.single.extend([-1] * len(new))
-        maybe = [j for j, piece in enumerate(new)
-                 if piece.encode('utf-8') in self.vocab and word(piece) is not None]
-        for j, ids in zip(maybe, self.primitive.encode_batch([new[j] for j in maybe])):
-            self.single[at + j] = ids[0] if len(ids) == 1 else -1
+        self.single.extend(single_ids(self.primitive, self.vocab, new,
+                                      [word(piece) is not None for piece in new]).tolist())
         return np.frombuffer(flat, dtype=np.int32)
 
     def runs(self, flat):
@@ -122,6 +122,18 @@ class Segmenter:
         starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
         long = ends - starts >= 2
         return single, starts[long], ends[long]
+
+
+def single_ids(primitive, vocab, pieces, letter):
+    """Per piece, its one phase-1 id if it holds a letter and encodes as one token, else -1 (an
+    int32 array). vocab: {token bytes: id}; a piece encoded as one token is that token's bytes,
+    so only those are encoded."""
+    single = np.full(len(pieces), -1, dtype=np.int32)
+    maybe = [j for j, piece in enumerate(pieces) if letter[j] and piece.encode('utf-8') in vocab]
+    for j, ids in zip(maybe, primitive.encode_batch([pieces[j] for j in maybe])):
+        if len(ids) == 1:
+            single[j] = ids[0]
+    return single
 
 
 def batches(texts, n):
@@ -142,12 +154,76 @@ def count_runs(seg, texts, batch_docs=1000):
     for batch in batches(texts, batch_docs):
         single, starts, ends = seg.runs(seg.numbers(batch))
         parts.append(distinct(single, starts, ends - starts, np.ones(len(starts), dtype=np.int64)))
+    return _joined(parts)
+
+
+def one_pass(texts, pattern, superword_pattern, trainer_words, batch_docs=1000):
+    """Step 2's pass for training, before phase 1 exists, so that phase 1 is merged from it too:
+    (the counts of the words phase 1's trainer sees {word: count}, the distinct pretokens in
+    number order, per pretoken whether it holds a letter, the distinct *candidate* runs as
+    (flat pretoken numbers, lengths, weights), {n_docs, n_bytes}). A candidate is a maximal
+    sequence of >= 2 adjacent pretokens that hold a letter: every run lies inside one, so
+    runs_of_candidates gives count_runs' runs once phase 1 is known. trainer_words(batch) ->
+    {i: words} for the texts whose trainer words are not their pretokens
+    (tokenizer.trainer_words: long pretokens cut, code points the two regex engines disagree on)."""
+    findall = regex.compile(pattern).findall
+    word = regex.compile(superword_pattern).search if superword_pattern else None
+    index, letter, counts = PieceIndex(), array('b'), np.zeros(0, dtype=np.int64)
+    cut, parts, stats = Counter(), [], {'n_docs': 0, 'n_bytes': 0}
+    for batch in batches(texts, batch_docs):
+        stats['n_docs'] += len(batch)
+        stats['n_bytes'] += sum(len(t.encode('utf-8')) for t in batch)
+        flat, get = array('i'), index.__getitem__
+        for t in batch:
+            flat.extend(map(get, findall(t)))
+            flat.append(-1)
+        new = index.texts[len(letter):]
+        letter.extend([word(piece) is not None for piece in new] if word else [1] * len(new))
+        nums = np.frombuffer(flat, dtype=np.int32)
+        counted, ends = nums >= 0, np.flatnonzero(nums < 0)
+        for i, words in trainer_words(batch).items():  # their words replace their pretokens
+            cut.update(words)
+            counted[(ends[i - 1] + 1 if i else 0):ends[i]] = False
+        counts = np.concatenate([counts, np.zeros(len(index) - len(counts), dtype=np.int64)])
+        counts += np.bincount(nums[counted], minlength=len(index))
+        member = np.frombuffer(letter, dtype=np.int8)[np.maximum(nums, 0)] * (nums >= 0)
+        starts, stops = _spans(member)
+        parts.append(distinct(nums, starts, stops - starts, np.ones(len(starts), dtype=np.int64)))
+    words = dict(zip(index.texts, counts.tolist()))
+    for w, c in cut.items():
+        words[w] = words.get(w, 0) + c
+    return words, index.texts, letter, _joined(parts), stats
+
+
+def _spans(member):
+    """(starts, ends) of the maximal spans of >= 2 nonzero entries of an int8 array."""
+    edge = np.diff(np.concatenate([[0], member.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    long = ends - starts >= 2
+    return starts[long], ends[long]
+
+
+def _joined(parts):
+    """distinct over (flat, lengths, weights) parts, as one."""
     if not parts:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     flat = np.concatenate([p[0] for p in parts])
     lengths = np.concatenate([p[1] for p in parts])
     weights = np.concatenate([p[2] for p in parts])
     return distinct(flat, np.cumsum(lengths) - lengths, lengths, weights)
+
+
+def runs_of_candidates(single, flat, lengths, weights):
+    """count_runs' (distinct runs, lengths, weights) from one_pass's candidates, given per
+    pretoken its phase-1 id where it is eligible (else -1): each candidate cut at its pretokens
+    that are not, the pieces of >= 2 kept and counted again."""
+    sep = np.cumsum(lengths + 1) - 1  # a -1 after each candidate
+    ids = np.full(int(lengths.sum()) + len(lengths), -1, dtype=np.int32)
+    inside = np.ones(len(ids), dtype=bool)
+    inside[sep] = False
+    ids[inside] = single[flat]
+    starts, ends = _spans(ids >= 0)
+    return distinct(ids, starts, ends - starts, weights[np.searchsorted(sep, starts)])
 
 
 HASH_BASES = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))  # odd 64-bit constants
@@ -214,41 +290,93 @@ def learn_supermerges(texts, primitive, n_merges, learn_merges_detailed, min_fre
     """Steps 2-3: (merges, counts at merge time, stats) of phase 2 over texts (an iterable of
     strings) for a trained phase-1 BPE. learn_merges_detailed: btm.py's shared merge engine (handed
     in: the import direction)."""
-    pattern = primitive.meta['pretokenize_pattern']
-    seg = Segmenter(primitive, pattern, superword_pattern, with_ids=False)
-    flat, lengths, weights = count_runs(seg, texts, batch_docs)
+    seg = Segmenter(primitive, primitive.meta['pretokenize_pattern'], superword_pattern,
+                    with_ids=False)
+    runs = count_runs(seg, texts, batch_docs)
+    return supermerges(runs, len(seg.single), primitive, n_merges, learn_merges_detailed,
+                       min_frequency, max_pretokens, progress)
+
+
+def supermerges(runs, n_pretokens, primitive, n_merges, learn_merges_detailed, min_frequency,
+                max_pretokens, progress):
+    """Step 3 over the distinct runs (flat phase-1 ids, lengths, weights): (merges, counts,
+    stats)."""
+    flat, lengths, weights = runs
     n_base = primitive.vocab_size
-    allow = pretoken_cap(max_pretokens, pattern)
+    allow = pretoken_cap(max_pretokens, primitive.meta['pretokenize_pattern'])
     tb = [primitive.token_bytes(i) for i in range(n_base)] if allow else None
     chain = Chain(flat, n_base, n_base + n_merges, lengths, weights)
     res = learn_merges_detailed(chain, n_base, n_merges, min_frequency, token_bytes=tb, allow=allow,
                                 progress=progress, segmentation=False)
-    stats = {'n_pretokens_distinct': len(seg.single), 'n_runs_distinct': len(lengths),
+    stats = {'n_pretokens_distinct': n_pretokens, 'n_runs_distinct': len(lengths),
              'n_runs': int(weights.sum()), 'n_run_pretokens': int(lengths @ weights)}
     return res['merges'], res['counts'], stats
 
 
+def one_pass_phases(text_again, n_base, vocab_size, min_frequency, max_pretokens, name, corpus,
+                    progress, batch_docs, prim_settings, trained_on, superword_pattern,
+                    learn_merges_detailed, one_pass_hooks, primitive, primitive_dir):
+    """Phases 1 and 2 from one pass over the texts (one_pass): phase 1 merged from its word counts
+    by the shared engine (tokenizer.bpe_from_word_counts: train_bpe's tokenizer.json, byte for
+    byte; train_bpe over the texts again where it returns None), unless a kept one is given.
+    Returns (phase 1, merges, counts, stats, seconds of phase 1)."""
+    bpe_from_word_counts, trainer_words = one_pass_hooks
+    t0 = time.time()
+    pattern = primitive.meta['pretokenize_pattern'] if primitive else PRETOKENIZE_PATTERN
+    words, pieces, letter, candidates, stats = one_pass(text_again(), pattern, superword_pattern,
+                                                        trainer_words, batch_docs)
+    if primitive is None:
+        learn = lambda docs, nb, nm, mf, w: learn_merges_detailed(
+            docs, nb, nm, mf, weights=w, segmentation=False)['merges']
+        primitive = bpe_from_word_counts(words, n_base, primitive_dir, learn, min_frequency,
+                                         f"{name}-primitive", corpus, trained_on, prim_settings,
+                                         stats)
+    del words
+    if primitive is None:  # two merges spell one string: HF's trainer itself
+        return None
+    t1 = time.time()
+    trim_freed_memory()  # phase 1's memory goes back before phase 2 builds its arrays
+    vocab = {primitive.token_bytes(i): i for i in range(primitive.vocab_size)}
+    runs = runs_of_candidates(single_ids(primitive, vocab, pieces, letter), *candidates)
+    del candidates
+    merges, counts, stats = supermerges(runs, len(pieces), primitive, vocab_size - n_base,
+                                        learn_merges_detailed, min_frequency, max_pretokens,
+                                        progress)
+    return primitive, merges, counts, stats, t1 - t0
+
+
 def train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens, corpus, name,
                progress, batch_docs, settings, sample, trained_on, train_bpe, learn_merges_detailed,
-               superword_pattern=SUPERWORD_PATTERN, primitive=None, primitive_dir=None):
+               superword_pattern=SUPERWORD_PATTERN, primitive=None, primitive_dir=None,
+               one_pass_hooks=None):
     """Write a BoundlessBPE's files (primitive/, merges.json, meta.json last) into the folder tmp.
-    text_again() gives the texts anew (read twice: phase 1, then the runs). train_bpe:
-    tokenizer.py's; learn_merges_detailed: btm.py's (handed in by btm.py). primitive: a phase 1 kept
-    by a stopped run (else trained into primitive_dir, default tmp/primitive); it is copied into
-    tmp."""
+    text_again() gives the texts anew. train_bpe: tokenizer.py's; learn_merges_detailed: btm.py's
+    (handed in by btm.py). one_pass_hooks: (tokenizer.bpe_from_word_counts,
+    tokenizer.trainer_words): both phases from one pass over the texts (one_pass_phases; the same
+    files); None: phase 1 by train_bpe, then the runs (two passes). primitive: a phase 1 kept by a
+    stopped run (else trained into primitive_dir, default tmp/primitive); it is copied into tmp."""
     t0 = time.time()
     prim_settings = {'n_base': n_base, 'min_frequency': min_frequency, 'sample': sample}
-    prim = primitive or train_bpe(text_again(), n_base,
-                                  primitive_dir or os.path.join(tmp, 'primitive'), min_frequency,
-                                  f"{name}-primitive", corpus, trained_on=trained_on,
-                                  settings=prim_settings)
+    primitive_dir = primitive_dir or os.path.join(tmp, 'primitive')
+    done = one_pass_hooks and one_pass_phases(
+        text_again, n_base, vocab_size, min_frequency, max_pretokens, name, corpus, progress,
+        batch_docs, prim_settings, trained_on, superword_pattern, learn_merges_detailed,
+        one_pass_hooks, primitive, primitive_dir)
+    if done:
+        prim, merges, counts, stats, phase1 = done
+        t1 = t0 + phase1
+    else:
+        prim = primitive or train_bpe(text_again(), n_base, primitive_dir, min_frequency,
+                                      f"{name}-primitive", corpus, trained_on=trained_on,
+                                      settings=prim_settings)
+        t1 = time.time()
+        trim_freed_memory()  # phase 1's trainer memory goes back before phase 2 builds its arrays
+        merges, counts, stats = learn_supermerges(text_again(), prim, vocab_size - n_base,
+                                                  learn_merges_detailed, min_frequency,
+                                                  max_pretokens, superword_pattern, progress,
+                                                  batch_docs)
     if os.path.abspath(prim.path) != os.path.abspath(os.path.join(tmp, 'primitive')):
         shutil.copytree(prim.path, os.path.join(tmp, 'primitive'))
-    t1 = time.time()
-    trim_freed_memory()  # phase 1's trainer memory goes back before phase 2 builds its arrays
-    merges, counts, stats = learn_supermerges(text_again(), prim, vocab_size - n_base,
-                                              learn_merges_detailed, min_frequency, max_pretokens,
-                                              superword_pattern, progress, batch_docs)
     t2 = time.time()
     if len(merges) < vocab_size - n_base:  # as train_bpe: a boundless-16k must have 16,384 ids
         where = re.sub(r'\.\d+\.tmp$', '', tmp)  # the folder being written, not its temp name

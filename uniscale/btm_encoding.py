@@ -4,8 +4,9 @@ that training (btm.py) and encoding share: the Chain the merges are replaced in,
 
     tok = load_tokenizer('out/tokenizers/btm-4k-16k')   # uniscale.tokenization: a BTMTokenizer, handed its primitive
 
-It imports no uniscale module: tokenization.load_tokenizer loads the primitive BPE and hands it in, so the imports
-run one way (btm_encoding <- tokenization <- tokenizer.py <- btm.py). The algorithm is stated in btm.py's docstring.
+It imports no uniscale module but regex_gap (which imports none): tokenization.load_tokenizer loads
+the primitive BPE and hands it in, so the imports run one way (btm_encoding <- tokenization <-
+tokenizer.py <- btm.py). The algorithm is stated in btm.py's docstring.
 """
 import hashlib
 import heapq
@@ -15,6 +16,8 @@ import os
 
 import numpy as np
 import regex
+
+from uniscale import regex_gap
 
 CHAR0 = 0x10000  # primitive id i is spelled chr(CHAR0 + i) for the Rust merge engine (no surrogates up to 1M ids)
 
@@ -199,6 +202,10 @@ def primitive_flat(tok, texts, cache, pretokenize=None, max_cache=2_000_000):
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         ids = itertools.chain.from_iterable(encoded)
         return np.fromiter(ids, dtype=dtype, count=int(lengths.sum())), lengths
+    odd = regex_gap.holding(texts)
+    if odd:  # Python's pieces may not be the primitive's own there: its own encoder, spliced in
+        return _spliced(tok, texts, odd, lambda t: primitive_flat(tok, t, cache, pretokenize,
+                                                                  max_cache), dtype)
     pieces = [pretokenize(t) for t in texts]
     flat = list(itertools.chain.from_iterable(pieces))
     if 'index' not in cache or len(cache['index']) > max_cache:
@@ -214,6 +221,18 @@ def primitive_flat(tok, texts, cache, pretokenize=None, max_cache=2_000_000):
     n_pre = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
     pre_ends, ends = np.cumsum(n_pre), np.concatenate([[0], ends])
     return cache['ids'][at], ends[pre_ends] - ends[pre_ends - n_pre]
+
+
+def _spliced(tok, texts, odd, fast, dtype):
+    """primitive_flat's (ids, lengths) with the texts whose indices are in odd encoded by
+    tok.encode_batch and the others by fast(texts)."""
+    keep = [i for i in range(len(texts)) if i not in odd]
+    ids, lengths = fast([texts[i] for i in keep])
+    per = dict(zip(keep, np.split(ids, np.cumsum(lengths)[:-1]) if len(keep) else []))
+    per.update(zip(sorted(odd), (np.array(e, dtype=dtype)
+                                 for e in tok.encode_batch([texts[i] for i in sorted(odd)]))))
+    out = [per[i] for i in range(len(texts))]
+    return np.concatenate(out), np.array([len(o) for o in out], dtype=np.int64)
 
 
 class PretokenIndex(dict):

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from uniscale import tokenization
+from uniscale import regex_gap, tokenization
 from uniscale.btm_encoding import PretokenIndex, encode_pretokens, primitive_flat
 
 _worker = {}  # an encoding process's primitive tokenizer and pre-token table
@@ -76,15 +76,17 @@ def number_pretokens(texts, long_words, batch_docs=1000):
     """One pass of the shared pre-tokenizer over texts for BTM's primitive: (distinct pre-tokens in
     order of first sight, every text's pre-tokens as their numbers end to end (int32), each text's
     number of pre-tokens, the counts of the words BPE training sees ({word: count}), {n_docs,
-    n_bytes}). long_words(batch) -> {i: words} for the texts of a batch whose long pre-tokens
-    training cuts (tokenizer.long_pretoken_words)."""
+    n_bytes}). long_words(batch) -> {i: words} for the texts of a batch whose words training sees
+    are not their pre-tokens: long ones cut, or engines that disagree (tokenizer.trainer_words)."""
     index, numbers, n_pre, counts = PretokenIndex(), [], [], np.zeros(0, dtype=np.int64)
     cut, stats = collections.Counter(), {'n_docs': 0, 'n_bytes': 0}
     it = iter(texts)
     for batch in iter(lambda: list(itertools.islice(it, batch_docs)), []):
         stats['n_docs'] += len(batch)
         stats['n_bytes'] += sum(len(t.encode('utf-8')) for t in batch)
-        pieces = [tokenization.pretokenize(t) for t in batch]
+        odd = regex_gap.holding(batch)  # pieces as the primitive's own pre-tokenizer cuts them
+        pieces = [regex_gap.rust_pieces(tokenization.PRETOKENIZE_PATTERN, t) if i in odd
+                  else tokenization.pretokenize(t) for i, t in enumerate(batch)]
         sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         sid = np.fromiter(map(index.__getitem__, itertools.chain.from_iterable(pieces)),
                           dtype=np.int32, count=int(sizes.sum()))

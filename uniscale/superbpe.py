@@ -33,6 +33,7 @@ import regex
 import tokenizers
 from tokenizers import Regex, pre_tokenizers
 
+from uniscale import regex_gap
 from uniscale.atomic import write_atomic
 from uniscale.btm_encoding import Chain
 from uniscale.tokenization import (BOS_ID, EOS_ID, MIN_VOCAB, PRETOKENIZE_PATTERN, content_hash,
@@ -55,75 +56,37 @@ def coarse_pre_tokenizer():
     return pre_tokenizers.Split(Regex(COARSE_PATTERN), behavior='isolated')
 
 
-def chunk_counts(texts):
-    """The distinct coarse chunks of texts with their counts (first seen first). A text whose
-    characters the two engines class alike (\\s, \\p{L}, \\p{N}: all of ASCII, and every other
-    character checked once against both, `SameClasses`) is cut by Python's `regex` (faster than a
-    `tokenizers` call per text; both engines backtrack alike, so they cut alike: tests), any other
-    text by coarse_pre_tokenizer (Oniguruma, as the export)."""
-    split, counts, same = coarse_pre_tokenizer(), collections.Counter(), SameClasses()
+def chunk_counts(texts, batch_docs=1000):
+    """The distinct coarse chunks of texts with their counts (first seen first). A text holding no
+    code point where Python's `regex` and Oniguruma class apart (uniscale/regex_gap.py: measured
+    for every class of the shared pattern, so of this one too) is cut by Python's `regex` (faster
+    than a `tokenizers` call per text; both engines backtrack alike, so they cut alike: tests), any
+    other text by coarse_pre_tokenizer (Oniguruma, as the export)."""
+    split, counts, it = coarse_pre_tokenizer(), collections.Counter(), iter(texts)
     fast_split = _COARSE_RE.split
-    for text in texts:
-        if text.isascii() or same(text):
-            counts.update(filter(None, fast_split(text)))  # the gaps and the matches, in order
-        else:
-            counts.update(s for s, _ in split.pre_tokenize_str(text))
+    for batch in iter(lambda: list(itertools.islice(it, batch_docs)), []):
+        odd = regex_gap.holding(batch)
+        for i, text in enumerate(batch):
+            if i in odd:
+                counts.update(s for s, _ in split.pre_tokenize_str(text))
+            else:
+                counts.update(filter(None, fast_split(text)))  # the gaps and the matches, in order
     return counts
 
 
-class SameClasses:
-    """same(text): does Python's `regex` class every character of text as Oniguruma does, for the
-    classes COARSE_PATTERN uses? Each character is tried once in both engines (Python's `regex`
-    knows newer Unicode: U+0558, e.g., is a letter there, not in Oniguruma); a surrogate counts as
-    differing (Rust strings cannot hold one: the text goes the Oniguruma way, as before)."""
-    def __init__(self, classes=(r'\s', r'\p{L}', r'\p{N}')):
-        self.seen, self.differ = set(), set()
-        self.onig = [pre_tokenizers.Split(Regex(c), 'removed') for c in classes]
-        self.py = [regex.compile(c).fullmatch for c in classes]
-
-    def __call__(self, text):
-        chars = set(text)
-        for c in chars - self.seen:
-            self.seen.add(c)
-            if '\ud800' <= c <= '\udfff' or any(
-                    (not onig.pre_tokenize_str(c)) != bool(py(c))
-                    for onig, py in zip(self.onig, self.py)):
-                self.differ.add(c)
-        return self.differ.isdisjoint(chars)
-
-
-# the classes and case-insensitive letters of the shared pattern (PRETOKENIZE_PATTERN; its sets
-# are unions and complements of these; 'll', 're', 've': a character folding to two letters)
-FINE_CLASSES = (r'\p{L}', r'\p{Lu}', r'\p{Lt}', r'\p{Lm}', r'\p{Lo}', r'\p{Ll}', r'\p{M}',
-                r'\p{N}', r'\s', *(f'(?i:{c})' for c in 'strevmld'), '(?i:ll)', '(?i:re)',
-                '(?i:ve)')
-
-
-def trainer_word_counts(texts, long_words, batch_docs=1000):
+def trainer_word_counts(texts, trainer_words, batch_docs=1000):
     """The words train_bpe's trainer sees in texts with their counts, from one pass of Python's
-    `regex` ({word: count}, {n_docs, n_bytes}), or None where this pass cannot be sure (a text both
-    holding a long pre-token and a character the engines class apart). long_words(batch) -> {i:
-    words} for the texts of a batch whose words are not their pre-tokens (btm.py hands in
-    tokenizer.long_pretoken_words); a text holding a character Python's `regex` classes apart
-    from Oniguruma (SameClasses over FINE_CLASSES) is cut by Oniguruma, as the trainer cuts it."""
-    same, rust = SameClasses(FINE_CLASSES), None
+    `regex` ({word: count}, {n_docs, n_bytes}). trainer_words(batch) -> {i: words} for the texts
+    of a batch whose words are not their pre-tokens (btm.py hands in tokenizer.trainer_words: long
+    pre-tokens cut, code points the two engines class apart)."""
     findall = regex.compile(PRETOKENIZE_PATTERN).findall
     counts, stats, it = collections.Counter(), {'n_docs': 0, 'n_bytes': 0}, iter(texts)
     for batch in iter(lambda: list(itertools.islice(it, batch_docs)), []):
         stats['n_docs'] += len(batch)
         stats['n_bytes'] += sum(map(len, map(str.encode, batch)))
-        special = long_words(batch)
+        special = trainer_words(batch)
         for i, text in enumerate(batch):
-            alike = text.isascii() or same(text)
-            if i in special:
-                if not alike:
-                    return None, stats  # its cut pieces would need Oniguruma: train_bpe then
-                counts.update(special[i])
-            elif alike:
-                counts.update(findall(text))
-            else:
-                rust = rust or pre_tokenizers.Split(Regex(PRETOKENIZE_PATTERN), 'isolated')
-                counts.update(w for w, _ in rust.pre_tokenize_str(text))
+            counts.update(special[i] if i in special else findall(text))
     return counts, stats
 
 
@@ -132,11 +95,9 @@ def stage1_one_pass(texts, n_base, out_dir, min_frequency, name, corpus, trained
     """train_bpe's stage-1 tokenizer from trainer_word_counts merged by the shared engine
     (bpe_from_word_counts: train_bpe's tokenizer.json byte for byte, without HF's counting pass,
     ~2.8 of its ~4 CPU-s on 10 MB), or None (train_bpe then). one_pass: (bpe_from_word_counts,
-    long_words) from tokenizer.py."""
-    bpe_from_word_counts, long_words = one_pass
-    counts, stats = trainer_word_counts(texts, long_words)
-    if counts is None:
-        return None
+    trainer_words) from tokenizer.py."""
+    bpe_from_word_counts, trainer_words = one_pass
+    counts, stats = trainer_word_counts(texts, trainer_words)
     merge = lambda docs, nb, nm, mf, w: learn(docs, nb, nm, mf, weights=w,
                                               segmentation=False)['merges']
     return bpe_from_word_counts(counts, n_base, out_dir, merge, min_frequency, name, corpus,

@@ -153,7 +153,7 @@ def kind_name(kind, vocab_size, n_base=None):
 
 def reads_as_sizes(name, kinds):
     """Does name read as one of these kinds' default names (sizes where the row has {n_base}, {vocab})?"""
-    size = r'\d+(?:\.\d+)?k?'
+    size = r'\d+k?'  # as tokenizer_name spells sizes (1.6k is a name, not sizes)
     return any(re.fullmatch(re.escape(KINDS[k].name).replace(r'\{n_base\}', size)
                             .replace(r'\{vocab\}', size), name) for k in kinds)
 
