@@ -134,7 +134,7 @@ def trained(tmp_path_factory):
 
 
 @pytest.mark.parametrize('max_pretokens', [0, 2])
-def test_one_pass_training_writes_the_two_pass_files(tmp_path, max_pretokens):
+def test_one_pass_training_writes_the_two_pass_files(tmp_path, max_pretokens, monkeypatch):
     """Both phases from one pass (phase 1 merged from its word counts by the shared engine) give
     the files of phase 1 by train_bpe then the runs: the same phase 1 byte for byte and the same
     supermerges, on every fixture, long pretokens, and code points Python's `regex` and Oniguruma
@@ -154,10 +154,13 @@ def test_one_pass_training_writes_the_two_pass_files(tmp_path, max_pretokens):
     # where two merges spell one string bpe_from_word_counts gives None: HF's trainer then
     boundless.train_into(str(tmp_path / 'none'), lambda: iter(texts), *args, one_pass_hooks=(
         lambda *a, **k: None, tokenizer.trainer_words))
+    monkeypatch.setattr(boundless, 'COMPACT_MIN', 1)  # the runs folded together every batch or two
+    boundless.train_into(str(tmp_path / 'folded'), lambda: iter(texts), *args, one_pass_hooks=(
+        tokenizer.bpe_from_word_counts, tokenizer.trainer_words))
     for f in ('primitive/tokenizer.json', 'merges.json'):
-        assert (tmp_path / 'one' / f).read_bytes() == (tmp_path / 'two' / f).read_bytes(), f
-        assert (tmp_path / 'none' / f).read_bytes() == (tmp_path / 'two' / f).read_bytes(), f
-    one, two = (json.load(open(tmp_path / d / 'meta.json')) for d in ('one', 'two'))
+        for d in ('one', 'none', 'folded'):
+            assert (tmp_path / d / f).read_bytes() == (tmp_path / 'two' / f).read_bytes(), (d, f)
+    one, two = (json.load(open(tmp_path / d / 'meta.json')) for d in ('folded', 'two'))
     assert one['hash'] == two['hash']
     keys = ('n_pretokens_distinct', 'n_runs_distinct', 'n_runs', 'n_run_pretokens')
     assert [one['train'][k] for k in keys] == [two['train'][k] for k in keys]

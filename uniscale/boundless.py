@@ -157,6 +157,9 @@ def count_runs(seg, texts, batch_docs=1000):
     return _joined(parts)
 
 
+COMPACT_MIN = 1 << 21  # one_pass folds its runs together past this many pretoken numbers
+
+
 def one_pass(texts, pattern, superword_pattern, trainer_words, batch_docs=1000):
     """Step 2's pass for training, before phase 1 exists, so that phase 1 is merged from it too:
     (the counts of the words phase 1's trainer sees {word: count}, the distinct pretokens in
@@ -170,6 +173,7 @@ def one_pass(texts, pattern, superword_pattern, trainer_words, batch_docs=1000):
     word = regex.compile(superword_pattern).search if superword_pattern else None
     index, letter, counts = PieceIndex(), array('b'), np.zeros(0, dtype=np.int64)
     cut, parts, stats = Counter(), [], {'n_docs': 0, 'n_bytes': 0}
+    kept = pending = 0  # pretoken numbers in the folded runs, and in the batches' since
     for batch in batches(texts, batch_docs):
         stats['n_docs'] += len(batch)
         stats['n_bytes'] += sum(len(t.encode('utf-8')) for t in batch)
@@ -189,6 +193,10 @@ def one_pass(texts, pattern, superword_pattern, trainer_words, batch_docs=1000):
         member = np.frombuffer(letter, dtype=np.int8)[np.maximum(nums, 0)] * (nums >= 0)
         starts, stops = _spans(member)
         parts.append(distinct(nums, starts, stops - starts, np.ones(len(starts), dtype=np.int64)))
+        pending += len(parts[-1][0])
+        if pending > max(kept, COMPACT_MIN):  # fold the batches' runs together: memory follows
+            parts = [_joined(parts)]          # the distinct runs, not the text (amortized O(text))
+            kept, pending = len(parts[0][0]), 0
     words = dict(zip(index.texts, counts.tolist()))
     for w, c in cut.items():
         words[w] = words.get(w, 0) + c
