@@ -167,6 +167,14 @@ with open('/proc/self/status') as f:
 """
 
 
+# glibc's mmap threshold is dynamic: freeing a large block raises it, so later large blocks come
+# from the heap and may stay mapped after their free, and the peak then depends on the order of
+# frees (measured here: 56-127 MB of growth for one 8 MB document, run to run, on unchanged code).
+# A fixed threshold maps every large block on its own and unmaps it on free: the peak is the live
+# memory (51.5-51.7 MB over 5 runs)
+FIXED_MMAP = {'MALLOC_MMAP_THRESHOLD_': str(1 << 17)}
+
+
 def eval_peak_rss(tmp_path, run_dir, text, name):
     """Peak RSS (bytes) of a fresh process scoring one document with eval_bpb.py --files."""
     path = tmp_path / f'{name}.jsonl'
@@ -174,7 +182,7 @@ def eval_peak_rss(tmp_path, run_dir, text, name):
     path.write_text(line + '\n', encoding='utf-8')
     cfg = {'run': run_dir, 'files': str(path), 'threads': 1, 'batch_tokens': 8192, 'force': True}
     out = subprocess.run([sys.executable, '-c', PEAK.format(root=helpers.ROOT, cfg=cfg)],
-                         capture_output=True, text=True, env=helpers.SCRIPT_ENV, cwd=tmp_path,
+                         capture_output=True, text=True, env={**helpers.SCRIPT_ENV, **FIXED_MMAP}, cwd=tmp_path,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     return int(out.stdout.split('VmHWM')[-1])
