@@ -30,7 +30,7 @@ The algorithm, exactly (`naive_learn_merges` states it in a dozen lines; `learn_
    which uniscale.tokenization.load_tokenizer uses without importing this file).
    Decoding expands every id to its primitive ids and decodes those: lossless because the primitive is.
 
-Why it is fast, and its memory: uniscale/merge_engine.py, which holds the engine (and the naive reference).
+Why it is fast, and its memory: uniscale/merge_loop.py, which holds the engine (and the naive reference).
 
 Files in out/tokenizers/{name}/: meta.json (kind 'btm'), primitive/ (the BPE), merges.json (pairs and their
 counts at merge time), pair_graph.npz (a, b, count of every pair in the primitive-encoded tok split). meta.json's
@@ -54,7 +54,7 @@ from uniscale import atomic, boundless, locks, primitive_stream, superbpe, token
 from uniscale.atomic import disk_errors, remove_quietly, remove_stale_temps, write_atomic
 from uniscale.btm_encoding import Chain, btm_hash
 from uniscale.identity import differences
-from uniscale.merge_engine import learn_merges_detailed, release_freed_memory
+from uniscale.merge_loop import learn_merges_detailed, release_freed_memory
 from uniscale.splits import sample_split
 
 # -----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import tokenizers  # noqa: E402
 
 import btm  # noqa: E402
-from uniscale import btm_encoding, merge_engine, primitive_stream  # noqa: E402
+from uniscale import btm_encoding, merge_loop, primitive_stream  # noqa: E402
 import configurator  # noqa: E402
 import tokenizer  # noqa: E402
 from data.embedded import generate  # noqa: E402
@@ -151,10 +151,10 @@ if __name__ == '__main__':
     prim = tokenizer.train_bpe(small, naive_base, os.path.join(tmp, 'naive_prim'))
     docs = primitive_stream.encode_docs(prim, small)
     t0 = time.time()
-    fast = merge_engine.learn_merges(docs, naive_base, naive_merges)
+    fast = merge_loop.learn_merges(docs, naive_base, naive_merges)
     t_fast = time.time() - t0
     t0 = time.time()
-    ref, _ = merge_engine.naive_learn_merges(docs, naive_base, naive_merges)
+    ref, _ = merge_loop.naive_learn_merges(docs, naive_base, naive_merges)
     t_naive = time.time() - t0
     print(f"(a) learn_merges vs naive: {naive_merges} merges on {sum(map(len, docs)):,} ids "
           f"({naive_bytes:,} bytes): {t_fast:.3f}s vs {t_naive:.2f}s = {t_naive / t_fast:.0f}x faster, "

@@ -13,7 +13,7 @@ import regex
 import btm
 import tokenizer
 from data.embedded import generate
-from uniscale import boundless, merge_engine, tokenization
+from uniscale import boundless, merge_loop, tokenization
 
 
 def naive_boundless(docs, token_bytes, n_base, n_merges, min_frequency=2, max_pretokens=0):
@@ -36,7 +36,7 @@ def naive_boundless(docs, token_bytes, n_base, n_merges, min_frequency=2, max_pr
         if best is None or counts[best] < max(min_frequency, 1):
             break
         for r in runs:
-            r[:] = merge_engine.replace_pair(r, *best, n_base + len(merges))
+            r[:] = merge_loop.replace_pair(r, *best, n_base + len(merges))
         merges.append(best)
         span.append(span[best[0]] + span[best[1]])
     return merges, [[t for s in seg for t in s] for seg in segs]
@@ -220,7 +220,7 @@ def rank_order(tok, texts, rank):
                 best = min(zip(run, run[1:]), key=lambda p: rank.get(p, len(rank)), default=None)
                 if best not in rank:
                     break
-                run = merge_engine.replace_pair(run, *best, TRAIN_BASE + rank[best])
+                run = merge_loop.replace_pair(run, *best, TRAIN_BASE + rank[best])
             ids += run
         out.append(ids)
     return out

@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 import btm
 import configurator
 from data.embedded import generate
-from uniscale import btm_encoding, merge_engine, primitive_stream, splits, tokenization
+from uniscale import btm_encoding, merge_loop, primitive_stream, splits, tokenization
 
 SETTINGS = settings(max_examples=250, deadline=None, database=None)
 
@@ -31,7 +31,7 @@ def naive_apply_merges(docs, merges, n_base):
     """Encoding by the definition: each merge in rank order over the whole document."""
     docs = [list(d) for d in docs]
     for k, (a, b) in enumerate(merges):
-        docs = [merge_engine.replace_pair(d, a, b, n_base + k) for d in docs]
+        docs = [merge_loop.replace_pair(d, a, b, n_base + k) for d in docs]
     return docs
 
 
@@ -44,11 +44,11 @@ def as_lists(docs):
 def test_learn_merges_equals_naive_reference(corpus, n_merges, min_frequency, queue_batch):
     # a small queue_batch makes the heap take the waiting pairs a few at a time, as a large corpus does
     n_base, docs = corpus
-    merges, segmented = merge_engine.naive_learn_merges(docs, n_base, n_merges, min_frequency)
+    merges, segmented = merge_loop.naive_learn_merges(docs, n_base, n_merges, min_frequency)
     got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, queue_batch=queue_batch)
     assert got['merges'] == merges
     assert as_lists(got['docs']) == segmented
-    assert merge_engine.learn_merges(docs, n_base, n_merges, min_frequency) == merges
+    assert merge_loop.learn_merges(docs, n_base, n_merges, min_frequency) == merges
 
 
 ALPHABET = [b'a', b' ', b'b', b'\n', b' c', b'd ', b'e']
@@ -61,7 +61,7 @@ def test_learn_merges_with_constraints_equals_naive_reference(corpus, n_merges, 
                                                               queue_batch):
     n_base, docs = corpus
     kw = dict(token_bytes=ALPHABET[:n_base], max_words=max_words, boundaries=bounds)
-    merges, segmented = merge_engine.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw)
+    merges, segmented = merge_loop.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw)
     got = btm.learn_merges_detailed(docs, n_base, n_merges, min_frequency, queue_batch=queue_batch, **kw)
     assert got['merges'] == merges
     assert as_lists(got['docs']) == segmented
@@ -102,11 +102,11 @@ def test_weighted_units_and_allow_rules_equal_the_naive_reference(corpus, data, 
                                             queue_batch=queue_batch, **kw)
             got.append((out['merges'], as_lists(out['docs'])))
         else:
-            got.append(merge_engine.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw))
+            got.append(merge_loop.naive_learn_merges(docs, n_base, n_merges, min_frequency, **kw))
     assert got[0] == got[1]
     copies = [d for d, w in zip(docs, weights) for _ in range(w)]  # weights = repeated documents
-    assert merge_engine.naive_learn_merges(copies, n_base, n_merges, min_frequency)[0] == \
-        merge_engine.naive_learn_merges(docs, n_base, n_merges, min_frequency, weights=weights)[0]
+    assert merge_loop.naive_learn_merges(copies, n_base, n_merges, min_frequency)[0] == \
+        merge_loop.naive_learn_merges(docs, n_base, n_merges, min_frequency, weights=weights)[0]
 
 
 def engine_apply(docs, merges, n_base):
@@ -128,7 +128,7 @@ def test_encoding_training_documents_reproduces_training_segmentation(corpus, n_
 @given(corpora(), corpora(), st.integers(0, 40))
 def test_encoding_new_documents_equals_naive_rank_order(train_corpus, new_corpus, n_merges):
     n_base, docs = train_corpus
-    merges = merge_engine.learn_merges(docs, n_base, n_merges, min_frequency=1)
+    merges = merge_loop.learn_merges(docs, n_base, n_merges, min_frequency=1)
     new = [[t % n_base for t in d] for d in new_corpus[1]]
     expected = naive_apply_merges(new, merges, n_base)
     assert btm_encoding.apply_merges(new, merges, n_base) == expected
@@ -137,15 +137,15 @@ def test_encoding_new_documents_equals_naive_rank_order(train_corpus, new_corpus
 
 def test_overlapping_runs_count_every_position_and_replace_left_to_right():
     # A A A holds (A, A) twice; it becomes M A; A A A A becomes M M
-    assert merge_engine.naive_learn_merges([[0, 0, 0]], 1, 5, 2) == ([(0, 0)], [[1, 0]])
-    assert merge_engine.learn_merges([[0, 0, 0]], 1, 5, 2) == [(0, 0)]
-    assert merge_engine.learn_merges([[0, 0, 0, 0]], 1, 5, 1, progress=True) == [(0, 0), (1, 1)]
+    assert merge_loop.naive_learn_merges([[0, 0, 0]], 1, 5, 2) == ([(0, 0)], [[1, 0]])
+    assert merge_loop.learn_merges([[0, 0, 0]], 1, 5, 2) == [(0, 0)]
+    assert merge_loop.learn_merges([[0, 0, 0, 0]], 1, 5, 1, progress=True) == [(0, 0), (1, 1)]
     assert btm_encoding.apply_merges([[0, 0, 0, 0, 0]], [(0, 0)], 1) == [[1, 1, 0]]
 
 
 def test_ties_go_to_the_smallest_pair_and_pairs_never_cross_documents():
-    assert merge_engine.learn_merges([[1, 2], [0, 3], [2, 1]], 4, 1, 1) == [(0, 3)]
-    assert merge_engine.learn_merges([[0], [1]] * 5, 2, 3, 1) == []  # (0, 1) only across documents
+    assert merge_loop.learn_merges([[1, 2], [0, 3], [2, 1]], 4, 1, 1) == [(0, 3)]
+    assert merge_loop.learn_merges([[0], [1]] * 5, 2, 3, 1) == []  # (0, 1) only across documents
 
 
 def test_merge_engine_declines_two_ids_spelling_the_same_primitive_ids():
@@ -416,7 +416,7 @@ def test_analyze_writes_markdown_json_and_plot(trained):
 def test_a_token_longer_than_int16_spans_gives_the_naive_merges():
     # a run of 70,000 ids doubles its token length each merge: spans pass 32,767 and switch to int32
     docs = [[0] * 70_000, [0, 0, 0]]
-    merges, segmented = merge_engine.naive_learn_merges(docs, 1, 17, 2)
+    merges, segmented = merge_loop.naive_learn_merges(docs, 1, 17, 2)
     got = btm.learn_merges_detailed(docs, 1, 17, 2)
     assert got['merges'] == merges and as_lists(got['docs']) == segmented and len(merges) == 15  # id 15: 32,768 ids
     assert btm_encoding.apply_merges(docs, merges, 1) == naive_apply_merges(docs, merges, 1)

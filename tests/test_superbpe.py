@@ -16,7 +16,7 @@ from tokenizers import pre_tokenizers
 import btm
 import tokenizer
 from data.embedded import generate
-from uniscale import btm_encoding, merge_engine, regex_gap, superbpe, tokenization
+from uniscale import btm_encoding, merge_loop, regex_gap, superbpe, tokenization
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALL_LANGS = {lang: 1 for lang in generate.LANGS}
@@ -62,7 +62,7 @@ def sequential(ids, merges, first_id):
     """The merges applied in order over one id sequence, each left to right (merge k makes
     first_id + k)."""
     for k, (a, b) in enumerate(merges):
-        ids = merge_engine.replace_pair(ids, a, b, first_id + k)
+        ids = merge_loop.replace_pair(ids, a, b, first_id + k)
     return ids
 
 
@@ -85,7 +85,7 @@ def naive_superbpe(texts, prim_json, n_merges, min_frequency):
     def allow(left, right):
         words = [w for w in (left + right).split(b' ') if w]
         return b': ' not in left + right and left + right not in seen and len(words) <= 4
-    return merge_engine.naive_learn_merges(units, len(vocab), n_merges, min_frequency, token_bytes=tb,
+    return merge_loop.naive_learn_merges(units, len(vocab), n_merges, min_frequency, token_bytes=tb,
                                   weights=list(chunks.values()), allow=allow, on_merge=seen.add)
 
 
@@ -201,7 +201,7 @@ def test_stage1_from_one_pass_is_train_bpes_tokenizer_byte_for_byte(tmp_path):
     hooks = (tokenizer.bpe_from_word_counts, tokenizer.trainer_words)
     for n_base in (300, 600):
         got = superbpe.stage1_one_pass(texts, n_base, str(tmp_path / f'one{n_base}'), 2, 'x', '',
-                                       None, None, merge_engine.learn_merges_detailed, hooks)
+                                       None, None, merge_loop.learn_merges_detailed, hooks)
         want = tokenizer.train_bpe(texts, n_base, str(tmp_path / f'bpe{n_base}'), 2, 'x')
         for f in ('tokenizer.json',):
             with open(os.path.join(got.path, f), 'rb') as a, open(os.path.join(want.path, f),

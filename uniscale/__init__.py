@@ -13,7 +13,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   chunked_loss      how model.py's loss is computed without the full logits (imports no project module)
   bpb               the one bits-per-byte scorer: training's validation, eval_bpb.py, the preflight
   tokenization      the shared pre-tokenization, the table of tokenizer kinds (KINDS), load_tokenizer for each
-  merge_engine      the merge engine of every superword method (btm, superbpe, boundless) + its naive reference
+  merge_loop        the merge loop of every superword method (btm, superbpe, boundless) + its naive reference
   btm_encoding      BTM's encoder (merges applied over the primitive BPE), below tokenization
   primitive_stream  BTM step 1: a corpus through the primitive BPE as flat id arrays, in parallel
   regex_gap         code points Python's regex and tokenizers' Oniguruma classify apart (measured; tested)

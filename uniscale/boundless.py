@@ -42,6 +42,7 @@ import regex
 
 from uniscale.atomic import write_atomic
 from uniscale.btm_encoding import CHAR0, Chain, apply_merges, merge_engine
+from uniscale.merge_loop import release_freed_memory
 from uniscale.tokenization import PRETOKENIZE_PATTERN
 
 # a pretoken may join a superword when its text holds a letter (fastboundlessbpe's merge pattern)
@@ -272,16 +273,6 @@ def distinct(values, starts, lengths, weights):
     return out.astype(np.int32), n.astype(np.int64), np.add.reduceat(weights[order], group_first)
 
 
-def trim_freed_memory():
-    """Hand memory freed by the last phase back to the system (glibc keeps it otherwise; btm.py's
-    release_freed_memory does the same between BTM's phases)."""
-    try:
-        import ctypes
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
 def pretoken_cap(max_pretokens, pretokenize_pattern):
     """allow(left_bytes, right_bytes) for the engine: the merged token spans at most max_pretokens
     pretokens (None: no cap). A token's text is whole pretokens, so the shared pattern cuts it into
@@ -343,7 +334,7 @@ def one_pass_phases(text_again, n_base, vocab_size, min_frequency, max_pretokens
     if primitive is None:  # two merges spell one string: HF's trainer itself
         return None
     t1 = time.time()
-    trim_freed_memory()  # phase 1's memory goes back before phase 2 builds its arrays
+    release_freed_memory()  # phase 1's memory goes back before phase 2 builds its arrays
     vocab = {primitive.token_bytes(i): i for i in range(primitive.vocab_size)}
     runs = runs_of_candidates(single_ids(primitive, vocab, pieces, letter), *candidates)
     del candidates
@@ -378,7 +369,7 @@ def train_into(tmp, text_again, n_base, vocab_size, min_frequency, max_pretokens
                                       f"{name}-primitive", corpus, trained_on=trained_on,
                                       settings=prim_settings)
         t1 = time.time()
-        trim_freed_memory()  # phase 1's trainer memory goes back before phase 2 builds its arrays
+        release_freed_memory()  # phase 1's trainer memory goes back before phase 2 builds its arrays
         merges, counts, stats = learn_supermerges(text_again(), prim, vocab_size - n_base,
                                                   learn_merges_detailed, min_frequency,
                                                   max_pretokens, superword_pattern, progress,

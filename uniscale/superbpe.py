@@ -36,6 +36,7 @@ from tokenizers import Regex, pre_tokenizers
 from uniscale import regex_gap
 from uniscale.atomic import write_atomic
 from uniscale.btm_encoding import Chain
+from uniscale.merge_loop import release_freed_memory
 from uniscale.tokenization import (BOS_ID, EOS_ID, MIN_VOCAB, PRETOKENIZE_PATTERN, content_hash,
                                    load_tokenizer)
 
@@ -295,7 +296,7 @@ def learn_stage2(prim_json, prim, texts, vocab_size, min_frequency, learn, progr
     flat, lengths = replay(prim_json, chunks, tb)
     n_chunks = len(chunks)
     del chunks
-    trim_freed_memory()
+    release_freed_memory()
     allow, on_merge = rule(tb)
     chain = Chain(flat, n_base, vocab_size, lengths, weights=weights)
     del flat
@@ -304,16 +305,6 @@ def learn_stage2(prim_json, prim, texts, vocab_size, min_frequency, learn, progr
     stats = {'n_chunks': n_chunks, 'n_chunk_occurrences': int(weights.sum()),
              'n_tokens_stage1': int(lengths.sum()), 'n_tokens_merged': res['n_tokens']}
     return res['merges'], res['counts'], stats
-
-
-def trim_freed_memory():
-    """Hand memory freed by the last phase back to the system (glibc keeps it otherwise; btm.py's
-    release_freed_memory does the same between BTM's phases)."""
-    try:
-        import ctypes
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def train_into(tmp, text_again, n_base, vocab_size, min_frequency, name, corpus, settings,
@@ -331,7 +322,7 @@ def train_into(tmp, text_again, n_base, vocab_size, min_frequency, name, corpus,
         prim = train_bpe(text_again(), n_base, stage1_dir, min_frequency, stage1_name, corpus,
                          trained_on=trained_on, settings=prim_settings)
     t1 = time.time()
-    trim_freed_memory()  # stage 1 freed memory (HF's trainer ~100 MB) glibc would keep
+    release_freed_memory()  # stage 1 freed memory (HF's trainer ~100 MB) glibc would keep
     with open(os.path.join(prim.path, 'tokenizer.json'), encoding='utf-8') as f:
         prim_json = json.load(f)
     merges, counts, stats = [], [], {}
