@@ -11,9 +11,7 @@ list of documents):
     python bench/superbpe_speed.py --text=/tmp/text100.json --n_base=12288 --vocab_size=16384
 """
 import json
-import multiprocessing as mp
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -21,6 +19,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
 import machine  # noqa: E402
+from btm_speed import in_child  # noqa: E402  (a forked child: result, CPU-s, peak RSS)
 import tokenizers  # noqa: E402
 from tokenizers import Regex, decoders, models, pre_tokenizers, trainers  # noqa: E402
 
@@ -33,26 +32,6 @@ from uniscale.tokenization import PRETOKENIZE_PATTERN  # noqa: E402
 text = '/tmp/text10.json'  # a JSON list of distinct documents (bench/RESULTS.md says which)
 n_base = 12288             # SuperBPE's transition point t
 vocab_size = 16384
-
-
-def cpu_s():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def in_child(fn, *args):
-    """fn(*args) in a forked process: (its result, CPU seconds of the call, the child's peak RSS
-    in MiB)."""
-    def run(q):
-        c0 = cpu_s()
-        out = fn(*args)
-        q.put((out, cpu_s() - c0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
-    q = mp.get_context('fork').Queue()
-    p = mp.get_context('fork').Process(target=run, args=(q,))
-    p.start()
-    got = q.get()
-    p.join()
-    return got
 
 
 def plain_bpe(texts, out):
