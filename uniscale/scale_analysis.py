@@ -19,6 +19,7 @@ import numpy as np
 
 from uniscale import power_law, rank_stats
 from uniscale.rank_stats import ALPHA, decision_accuracy, rank_tests, spearman
+from uniscale.study_card import study_card
 
 MIN_GROUP = 3                # tokenizers needed for a within-algorithm correlation
 VOCAB_MULTIPLE = 64          # model.GPTConfig.vocab_multiple: the LM head's rows are the vocabulary padded to this
@@ -335,10 +336,34 @@ def cost_table(records, tokenizers, sizes, metric_cells):
     return out
 
 
+def value_span(values):
+    """[least, most] of the runs' values; None where a run lacks one."""
+    return [min(values), max(values)] if values and None not in values else None
+
+
+def run_numbers(recs):
+    """The study card's numbers of one size (uniscale/study_card.py), each [least, most] over its
+    runs: parameters (eval.json), tokens trained (run_train_tokens) and per parameter, train FLOPs
+    (flops_per_token x those tokens), the tokens scored; and the distinct byte counts of the
+    scored documents (eval.json n_bytes)."""
+    ev = [r['eval'] for r in recs]
+    tokens = [run_train_tokens(r) for r in recs]
+    flops = [e['flops_per_token'] * n if e.get('flops_per_token') and n else None
+             for e, n in zip(ev, tokens)]
+    per_param = [n / e['n_params'] if n and e.get('n_params') else None for e, n in zip(ev, tokens)]
+    return dict(n_runs=len(recs), n_params=value_span([e.get('n_params') for e in ev]),
+                n_params_nonembedding=value_span([e.get('n_params_nonembedding') for e in ev]),
+                train_tokens=value_span(tokens), tokens_per_param=value_span(per_param),
+                train_flops_per_run=value_span(flops),
+                eval_tokens=value_span([e.get('n_tokens') for e in ev]),
+                eval_bytes=sorted({e['n_bytes'] for e in ev if e.get('n_bytes') is not None}))
+
+
 def held_fixed(records, sizes, weighting, weighting_note):
     """What every tokenizer of a size shares (or not): per size the budget and its unit, the bytes and tokens the
     runs saw, the context (block_size tokens, or context_bytes), the learning rate and schedule (each the distinct
-    values over the size's runs), and the weighting of the headline bpb."""
+    values over the size's runs), and the weighting of the headline bpb; with the study card's
+    numbers per size (run_numbers; train_flops: size_train_flops, every run of the size)."""
     def distinct(recs, key):
         return [json.loads(v) for v in sorted({json.dumps(r['config'].get(key)) for r in recs})]
 
@@ -353,7 +378,8 @@ def held_fixed(records, sizes, weighting, weighting_note):
                          bytes_seen=[min(b), max(b)] if None not in b else None,
                          tokens_seen=[min(t), max(t)] if None not in t else None,
                          block_size=distinct(recs, 'block_size'), context_bytes=distinct(recs, 'context_bytes'),
-                         lr=distinct(recs, 'lr'), schedule=distinct(recs, 'schedule')))
+                         lr=distinct(recs, 'lr'), schedule=distinct(recs, 'schedule'),
+                         **run_numbers(recs), train_flops=size_train_flops(records, z)))
     return {'sizes': rows, 'weighting': weighting, 'weighting_note': weighting_note}
 
 
@@ -442,7 +468,7 @@ def scale_analysis(records, cfg, metrics=None):
                                                                                         if (t, small) in cells]
     bs = [cells[t, small].mean() for t in baseline_toks]
     bl = [cells[t, large].mean() for t in baseline_toks]
-    return dict(
+    s = dict(
         metric=key, higher_is_better=higher, split=evals[0].get('split'), eval_set=evals[0].get('eval_set'),
         weighting=weighting, weighting_note=weighting_note,
         held_fixed=held_fixed(records, sizes, weighting, weighting_note),
@@ -481,3 +507,6 @@ def scale_analysis(records, cfg, metrics=None):
                        what='parametric: each cell mean redrawn as mean + N(0, s2 / n_seeds), s2 the seed variance '
                             'pooled over the size\'s cells and chi-square-scaled for its degrees of freedom '
                             '(rank_stats.noisy_means; the scaling fits use the same, around the fitted law)'))
+    s['study_card'] = study_card(s['held_fixed'], headline, s['cells'], s['noise'], s['eval_set'],
+                                 weighting)
+    return s

@@ -10,6 +10,7 @@ import numpy as np
 from uniscale import rank_stats
 from uniscale.report_format import csv_text, fmt, fmt_ci, md_table, pyplot, save_figure
 from uniscale.scale_analysis import MIN_GROUP, natural_key
+from uniscale.study_card import card_lines
 
 TABLE_POINTS = 10           # evaluations per size in the agreement-over-training table (all are in summary.json)
 SEED_NOISE_NOTE = (
@@ -22,7 +23,8 @@ SEED_NOISE_NOTE = (
 
 
 def held_fixed_lines(s):
-    """The report's first lines: what every tokenizer of a size shares, and what the verdict ranks by."""
+    """The report's first lines: the study card's tables (uniscale/study_card.py), then what every
+    tokenizer of a size shares, and what the verdict ranks by."""
     hf = s['held_fixed']['sizes']
     parts = []
     for r in hf:
@@ -62,11 +64,12 @@ def held_fixed_lines(s):
             (": one per size for every tokenizer; the lr scan at the smallest size asks whether its ranking survives "
              "another lr (its section below)." if s.get('lr_scan') else
              ": one per size for every tokenizer. The study has no lr axis: a ranking that would flip with another lr "
-             "is not seen here.") if one else ": more than one lr within a size (the cells pool different lrs)."))
+             "is not seen here.") if one else
+            ": a size's tokenizers train at different lrs (each cell at one)."))
     lines.append(f"- **Headline {s['metric']}**: {s['weighting_note']}"
                  + (f"; the verdict uses it (--weighting={s['weighting']}; the other weighting is shown beside it)."
                     if s['weighting'] else '.'))
-    return ['**Held fixed:**', ''] + lines + ['']
+    return card_lines(s) + ['**Held fixed:**', ''] + lines + ['']
 
 
 def num(v):
