@@ -145,8 +145,8 @@ def size_rows(s):
                      std, ' / '.join(fmt(v) for v in r['lr']), context_cell(r)])
     return md_table(['size', 'parameters: non-embedding / total', 'tokens per run',
                      'tokens per parameter', 'bytes per run', 'train FLOPs per run',
-                     'train FLOPs, all runs (runs)', 'seeds per cell', 'run-to-run std (df)', 'lr',
-                     'context'], rows)
+                     'train FLOPs, all runs (runs)', 'seeds per cell',
+                     f"run-to-run std of {s['metric']} (df)", 'lr', 'context'], rows)
 
 
 def lr_words(c, scan):
