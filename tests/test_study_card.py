@@ -168,8 +168,11 @@ def test_the_card_words_of_a_study_without_lr_or_budget_records():
     assert study_card.lr_policy(rows) == 'not recorded'
     c = dict(lr_policy='one per size', eval_bytes=[10], eval_tokens=[4, 5])
     assert study_card.lr_words(c, {'preset': 'a', 'multipliers': [0.5, 1.0, 2.0]}) == (
-        'one lr per size, the same for every tokenizer; an lr scan at a (3 lr choices, one seed; '
+        'one lr per size, the same for every tokenizer; an lr scan at a (x0.5, x1, x2; one seed; '
         'its section below)')
+    scan = {'preset': 'a', 'labels': ['x1', 'lr1e-05'], 'multipliers': [1.0, None]}  # absolute lrs
+    assert study_card.lr_words(c, scan).endswith('an lr scan at a (x1, lr1e-05; one seed; its '
+                                                 'section below)')
     assert "the training budget's unit is not recorded" in study_card.bytes_words(c, rows)
     assert [study_card.amount(v) for v in (55_554, 9_999_999, 10_000_000, 1.21e9, 3e12)] == \
         ['55,554', '9,999,999', '10M', '1.21B', '3T']
@@ -182,3 +185,16 @@ def test_the_flop_ratio_is_none_without_flops_and_per_run_counts_the_runs():
     assert study_card.flop_ratio(rows, 'a', 'b') == (pytest.approx(0.02), pytest.approx(0.02))
     rows[0]['n_runs'] = 4  # twice the runs at the small size: half the cost of each
     assert study_card.flop_ratio(rows, 'a', 'b') == (pytest.approx(0.02), pytest.approx(0.01))
+
+
+def test_secondary_eval_sets_are_named_by_their_identity():
+    s = {'eval_sets': [
+        {'name': 'embedded test', 'role': 'primary', 'eval_set': {'corpus': 'embedded'}},
+        {'name': 'stories2', 'role': 'secondary', 'eval_set': {
+            'corpus': 'files', 'split': 'files', 'split_sha256': 'cd' * 32, 'n_docs': 1200}},
+        {'name': 'flores', 'role': 'secondary', 'eval_set': None}]}
+    assert study_card.secondary_rows(s) == [
+        ['eval set (secondary: stories2)',
+         'files, split files, sha256 cdcdcdcdcdcd, 1,200 documents', '-'],
+        ['eval set (secondary: flores)', 'no run scored on it', '-']]
+    assert study_card.secondary_rows({}) == []

@@ -157,8 +157,8 @@ def lr_words(c, scan):
              'not recorded': 'not recorded in config.json'}[c['lr_policy']]
     if not scan:
         return words + '; no lr scan'
-    n = len(scan.get('multipliers') or scan.get('lrs') or [])
-    return words + (f"; an lr scan at {scan.get('preset')} ({n} lr choices, one seed; its "
+    labels = scan.get('labels') or [f"x{m:g}" for m in scan.get('multipliers') or []]
+    return words + (f"; an lr scan at {scan.get('preset')} ({', '.join(labels)}; one seed; its "
                     f"section below)")
 
 
@@ -168,6 +168,21 @@ def eval_words(c):
     return (f"{e['corpus']}, split {e['split']}, sha256 {e['sha256']}, {count(e['n_docs'])} "
             f"documents, scored in windows of {e['context']} tokens (overlap {e['overlap']})"
             + (f", at most {most} documents per language" if most else ''))
+
+
+def secondary_rows(s):
+    """A row per secondary eval set (summary.json 'eval_sets', where correlate.py scored them):
+    its identity, as the primary's; none without them."""
+    rows = []
+    for r in s.get('eval_sets') or []:
+        if r.get('role') != 'secondary':
+            continue
+        e = r.get('eval_set')
+        what = (f"{e.get('corpus')}, split {e.get('split')}, sha256 "
+                f"{(e.get('split_sha256') or '-')[:12]}, {count(e.get('n_docs'))} documents"
+                if e else 'no run scored on it')
+        rows.append([f"eval set (secondary: {r.get('name')})", what, '-'])
+    return rows
 
 
 def bytes_words(c, rows):
@@ -225,7 +240,7 @@ def study_rows(s):
             [f"tokens per parameter at the largest size ({large['size']})",
              span(large['tokens_per_param'], lambda v: f"{v:.3g}"), str(a['tokens_per_param'])],
             ['lr policy', lr_words(c, s.get('lr_scan')), '-'],
-            ['eval set (primary)', eval_words(c), a['evaluation']],
+            ['eval set (primary)', eval_words(c), a['evaluation']]] + secondary_rows(s) + [
             ['byte accounting', bytes_words(c, s['held_fixed']['sizes']), '-']]
     return md_table(['study', 'this study', a['source']], rows)
 
