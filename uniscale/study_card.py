@@ -17,9 +17,10 @@ import math
 
 from uniscale.report_format import fmt, fmt_ci, md_table
 
-# the anchor the card is set beside (from the paper and Ai2's post, not measured here)
+# the anchor the card is set beside (from the paper and Ai2's post, not measured here); flop_ratio:
+# 6 N D at 100 tokens per parameter, 150M x 15B tokens over 1B x 100B tokens = 2.25%
 DATADECIDE = dict(source='DataDecide (Magnusson et al. 2025, arXiv 2504.11393)',
-                  small='150M', large='1B', decision_accuracy=0.80, flop_ratio=0.02, n_items=25,
+                  small='150M', large='1B', decision_accuracy=0.80, flop_ratio=0.0225, n_items=25,
                   what='data recipes', seeds=3, tokens_per_param=100,
                   evaluation='10 downstream multiple-choice tasks')
 
