@@ -198,3 +198,16 @@ def test_secondary_eval_sets_are_named_by_their_identity():
          'files, split files, sha256 cdcdcdcdcdcd, 1,200 documents', '-'],
         ['eval set (secondary: flores)', 'no run scored on it', '-']]
     assert study_card.secondary_rows({}) == []
+
+
+def test_one_seed_per_cell_has_no_seed_std_and_no_interval(tmp_path):
+    for preset in PRESETS:
+        for i in range(N_TOKS):
+            write_run(tmp_path / 'runs', f"t-{i}", preset, 1, macro(preset, i))
+    out, s = run_scale(tmp_path)
+    assert [x['seed_std'] for x in s['study_card']['seeds']] == [None, None]
+    lines = report_of(out).splitlines()
+    assert table_cells(lines, 'apertus-tiny')[7:9] == ['1', '-']
+    da = next(x for x in lines if x.startswith('| decision accuracy'))
+    # t-3 and t-4 swap at the small size: 9 of 10 pairs
+    assert '| 0.900 (no seed interval: one seed per cell) of 10 tokenizer pairs' in da

@@ -226,8 +226,10 @@ def study_rows(s):
     n, p = c['n_tokenizers'], c['smallest_p_possible']
     large = s['held_fixed']['sizes'][-1]
     weighting = f"{c['weighting']}-weighted " if c['weighting'] else ''
-    da = (f"{fmt(c['decision_accuracy'])} {fmt_ci(c['decision_accuracy_ci'])} of {c['n_pairs']} "
-          f"tokenizer pairs ({weighting}{s['metric']}, {s['split']} split)")
+    ci = (fmt_ci(c['decision_accuracy_ci']) if c['decision_accuracy_ci'] else
+          '(no seed interval: one seed per cell)')
+    da = (f"{fmt(c['decision_accuracy'])} {ci} of {c['n_pairs']} tokenizer pairs "
+          f"({weighting}{s['metric']}, {s['split']} split)")
     rows = [['headline pair (smallest → largest)', f"{c['small']} → {c['large']}",
              f"{a['small']} → {a['large']}"],
             ['small:large train FLOPs (all runs of each size)', ratio_words(c),
