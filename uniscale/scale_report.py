@@ -139,7 +139,7 @@ def other_weighting_line(s):
     return [f"{name} instead, not used by the verdict: ρ = {g['spearman']:.3f} (p = {g['spearman_p']:.3g}), τ-b = "
             f"{g['kendall']:.3f} (p = {g['kendall_p']:.3g}), decision accuracy {fmt(g['decision_accuracy'])}, "
             f"the small size's pick {g['small_pick']}, the large size's best {g['large_best']}: "
-            f"{g['verdict']}.{pick}", '']
+            f"{verdict_words.word_with_rule(g)}.{pick}", '']
 
 
 def pairs_table(pairs):
