@@ -20,10 +20,10 @@ ENUM_MAX_N = 9   # rankings enumerated up to 9! = 362,880 (correlate.py's exact_
 def orderings(n):
     """(c, t) over all n! rankings of n items against 0..n-1: c = rho x n(n²-1) and t = concordant
     minus discordant pairs, both integers (rank_tests' permutation test also compares integers)."""
-    perms = np.array(list(itertools.permutations(range(n))), dtype=np.int64)
-    s = ((perms - np.arange(n)) ** 2).sum(1)          # sum of squared rank differences
+    perms = np.array(list(itertools.permutations(range(n))), dtype=np.int8)   # 9!: 3.3 MB
+    s = ((perms - np.arange(n, dtype=np.int8)) ** 2).sum(1, dtype=np.int64)  # sum of squared rank diffs
     i, j = np.triu_indices(n, 1)
-    discordant = (perms[:, i] > perms[:, j]).sum(1)
+    discordant = (perms[:, i] > perms[:, j]).sum(1, dtype=np.int64)
     return n * (n * n - 1) - 6 * s, n * (n - 1) // 2 - 2 * discordant
 
 
@@ -56,8 +56,8 @@ def _rank_rows(n, alpha):
     c, t = orderings(n)
     ok = (two_sided_p(c) < alpha) & (two_sided_p(t) < alpha)
     m, pairs = n * (n * n - 1), n * (n - 1) // 2
-    words = {v: _word(v / m) for v in np.unique(c).tolist()}
-    word = np.array([words[v] for v in c.tolist()])
+    values, at = np.unique(c, return_inverse=True)
+    word = np.array([_word(v / m) for v in values.tolist()])[at]
     discordant = (pairs - t) // 2
     rows = {}
     for w in rank_stats.WORDS + ('reversed',):
