@@ -161,6 +161,12 @@ def test_report_lists_only_the_words_the_grid_can_reach():
     assert "'moderate' (needs ≥ 7); 'low' (not with up to 9)" in text
     assert '| moderate | decision accuracy' in table and '13.6% of unrelated orderings' in table
     assert "none can come out with 4 tokenizers" in verdict_words.rule_lines(verdict_words.reachable(4))[0]
+    # a pair neither rule resolves says why for both
+    p = compare_sizes(*cells_of(np.arange(6) * 0.01, np.arange(6) * 0.01, 0.02, 2, np.random.default_rng(1)),
+                      's', 'l', False, CFG)
+    assert p['verdict'] == 'not resolved' and p['verdict_rule'] is None
+    assert f"({min(p['decision_accuracy'], p['decision_accuracy_ci'][0]):.3f}) is below the 'moderate' floor 0.7" \
+        in verdict_sentence(p)
 
 
 def test_no_band_word_on_pure_noise_nor_above_the_truth():

@@ -115,8 +115,9 @@ def verdict_sentence(h, metric='bpb'):
     v, rule = h['verdict'], h.get('verdict_rule')
     if v == 'not resolved':
         r = h['to_resolve']
-        return (f"**Verdict: not resolved** {pair_numbers(h)} Why: {'; '.join(r['why'])}; "
-                f"{verdict_words.da_reason(h)}. What would resolve it: " + resolve_words(r, metric))
+        why = '; '.join(r['why'] + [verdict_words.da_reason(h)])
+        return (f"**Verdict: not resolved** {pair_numbers(h)} Why: {why}. What would resolve it: "
+                + resolve_words(r, metric))
     if v == 'reversed':
         return (f"**Verdict: reversed**: the small size orders the tokenizers against the large one, "
                 f"{pair_numbers(h)} Both p < {rank_stats.ALPHA} and the seed interval stays below 0.")
