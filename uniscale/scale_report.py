@@ -424,7 +424,7 @@ def summary_csv(s):
              'spearman_ci_hi': (p.get('spearman_ci') or [None, None])[1]} for g, pairs in groups for p in pairs]
     return csv_text(rows, ['group', 'small', 'large', 'n_tokenizers', 'spearman', 'spearman_p', 'kendall', 'kendall_p',
                            'p_method', 'spearman_ci_lo', 'spearman_ci_hi', 'decision_accuracy', 'top1_agree',
-                           'small_pick', 'large_best', 'regret', 'verdict', 'testable', 'p_holm'])
+                           'small_pick', 'large_best', 'regret', 'verdict', 'verdict_rule', 'testable', 'p_holm'])
 
 
 # ---------------------------------------------------------------- plots
