@@ -170,7 +170,8 @@ def test_report_lists_only_the_words_the_grid_can_reach():
 
 
 def test_no_band_word_on_pure_noise_nor_above_the_truth():
-    """<= 200 seeded experiments through the analysis's own path (compare_sizes) at 6 tokenizers, 2 seeds:
+    """198 seeded experiments (200 with this file's other two) through the analysis's own path
+    (compare_sizes) at 6 tokenizers, 2 seeds:
     pure noise never gets a band word; true orders 5 discordant pairs apart (decision accuracy 0.667, below
     both floors) never get a decision-accuracy word; 2 apart with small noise get 'high' or 'moderate'."""
     rng = np.random.default_rng(29)
@@ -183,7 +184,7 @@ def test_no_band_word_on_pure_noise_nor_above_the_truth():
     below = [compare_sizes(*cells_of(base, five, 0.0025, 2, rng), 's', 'l', False, CFG) for _ in range(60)]
     assert not [p for p in below if p['verdict_rule'] == rank_stats.DA_RULE]
     two = np.array([1, 0, 3, 2, 4, 5]) * 0.01
-    near = [compare_sizes(*cells_of(base, two, 0.001, 2, rng), 's', 'l', False, CFG) for _ in range(60)]
-    assert sum(p['verdict'] in ('high', 'moderate') for p in near) >= 54   # the DA rule's power here
+    near = [compare_sizes(*cells_of(base, two, 0.001, 2, rng), 's', 'l', False, CFG) for _ in range(58)]
+    assert sum(p['verdict'] in ('high', 'moderate') for p in near) >= 52   # the DA rule's power here
     assert all(p['verdict_rule'] == rank_stats.DA_RULE for p in near if p['verdict'] != 'not resolved')
     assert math.isclose(rank_stats.decision_accuracy(two, base), 13 / 15)
