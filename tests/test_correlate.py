@@ -94,7 +94,7 @@ def test_scale_mode_recovers_a_known_ranking(tmp_path):
     rows = list(csv.DictReader(open(os.path.join(out, 'summary.csv'))))
     assert len(rows) == 3 + 2 * 3 + 2 * 3 and rows[0]['group'] == 'all'
     report = open(os.path.join(out, 'report.md')).read()
-    assert '**Verdict: high**' in report and 'high (ρ > 0.8)' in report and 'cannot show' in report
+    assert '**Verdict: high**' in report and '| high | rank correlation: ρ > 0.8' in report and 'cannot show' in report
     for f in s['plots']:
         assert os.path.getsize(os.path.join(out, f)) > 1000 and f in report
     assert {'rho_heatmap.png', 'bpb_vs_params.png', 'scatter_apertus-tiny_vs_apertus-300M.png',

@@ -18,6 +18,10 @@ import scipy.stats as st
 HIGH, MODERATE = 0.8, 0.5    # verdict bands on Spearman rho: > 0.8 high, 0.5-0.8 moderate, 0-0.5 low
 ALPHA = 0.05                 # a verdict word only when Spearman's and Kendall's permutation p are both below this
 BANDS = (('high', HIGH, False), ('moderate', MODERATE, True), ('low', 0.0, False))   # (word, floor, floor included)
+DA_HIGH, DA_MODERATE = 0.85, 0.7   # decision-accuracy floors for its interval's lower end
+DA_BANDS = (('high', DA_HIGH, True), ('moderate', DA_MODERATE, True))
+WORDS = ('high', 'moderate', 'low')   # the band words, highest first
+RANK_RULE, DA_RULE = 'rank correlation', 'decision accuracy'   # which rule gave a verdict word
 
 
 def average_ranks(a):
@@ -185,28 +189,64 @@ def holm(pvalues):
 
 
 # ---------------------------------------------------------------- the verdict
-def band(rho):
-    """The band word of a positive rho ('high', 'moderate', 'low') and its floor."""
-    for word, floor, closed in BANDS:
-        if rho > floor or (closed and rho == floor):
+def band(value, bands=BANDS):
+    """The band word of a positive value (rho on BANDS, decision accuracy on DA_BANDS), its floor."""
+    for word, floor, closed in bands:
+        if value > floor or (closed and value == floor):
             return word, floor, closed
     return None, None, None
 
 
-def verdict(rho, p_rho=None, p_tau=None, ci=None):
-    """The verdict word. 'high' (rho > 0.8), 'moderate' (0.5-0.8) or 'low' (0-0.5) only when Spearman's and Kendall's
-    p are both below ALPHA and the lower end of the seed interval of rho `ci` is in the same band or above (seed noise
-    cannot lower the word); 'reversed' when both p < ALPHA, rho < 0 and the interval's upper end is below 0;
-    'not resolved' otherwise (including one seed per cell: ci None, seed noise unknown); 'undefined' without a
-    correlation."""
+def verdict(rho, p_rho=None, p_tau=None, ci=None, da=None, da_ci=None, n=None):
+    """The verdict word: verdict_rule's word, without the rule that gave it."""
+    return verdict_rule(rho, p_rho, p_tau, ci, da, da_ci, n)[0]
+
+
+def verdict_rule(rho, p_rho=None, p_tau=None, ci=None, da=None, da_ci=None, n=None):
+    """(word, rule): one word per pair, the highest band word either rule grants (a tie goes to the
+    rank rule, whose claim is the stronger), and the rule that granted it (RANK_RULE or DA_RULE; None
+    for 'not resolved' and 'undefined').
+
+    Rank rule: 'high' (rho > 0.8), 'moderate' (0.5-0.8) or 'low' (0-0.5) only when Spearman's and
+    Kendall's p are both below ALPHA and the lower end of the seed interval of rho `ci` is in the
+    same band or above (seed noise cannot lower the word); 'reversed' when both p < ALPHA, rho < 0
+    and the interval's upper end is below 0. It says the small size orders these tokenizers like the
+    large one, beyond what random orderings give.
+    Decision-accuracy rule (only with `da`, its seed interval `da_ci` and n >= tokenizers_needed()
+    tokenizers): 'high' when the point and the interval's lower end are both >= DA_HIGH, 'moderate'
+    when both are >= DA_MODERATE. It says seed noise cannot bring the share of these tokenizers'
+    pairs ordered alike below the floor; it has no permutation p, so it does not say the agreement
+    beats random orderings (verdict_words.reachable counts how often those reach each floor).
+    Without da the rank rule alone decides (the behaviour before the decision-accuracy rule).
+    'not resolved' when neither rule grants a word (one seed per cell: no interval, no word);
+    'undefined' without a correlation."""
     if rho is None or math.isnan(rho):
-        return 'undefined'
+        return 'undefined', None
+    rank = _rank_word(rho, p_rho, p_tau, ci)
+    granted = [(w, r) for w, r in ((rank, RANK_RULE), (_da_word(da, da_ci, n), DA_RULE))
+               if w in WORDS]
+    if granted:  # a DA word never meets 'reversed': tau >= 0.4 forces rho >= (3 tau - 1) / 2 > 0
+        return min(granted, key=lambda g: WORDS.index(g[0]))
+    return (rank, RANK_RULE) if rank == 'reversed' else ('not resolved', None)
+
+
+def _rank_word(rho, p_rho, p_tau, ci):
     if any(p is None or math.isnan(p) or p >= ALPHA for p in (p_rho, p_tau)) or ci is None or math.isnan(ci[0]):
         return 'not resolved'
     if rho < 0:
         return 'reversed' if ci[1] < 0 else 'not resolved'
     word, floor, closed = band(rho)
     return word if word and (ci[0] > floor or (closed and ci[0] >= floor)) else 'not resolved'
+
+
+def _da_word(da, da_ci, n):
+    if da is None:
+        return None
+    if n is None:
+        raise ValueError('rank_stats.verdict: da needs n, the number of tokenizers')
+    if n < tokenizers_needed() or da_ci is None or any(math.isnan(v) for v in (da, da_ci[0])):
+        return None
+    return band(min(da, da_ci[0]), DA_BANDS)[0]
 
 
 # ---------------------------------------------------------------- what a pair of sizes can resolve
@@ -262,12 +302,14 @@ def to_resolve(p, noises):
 def holm_family(groups):
     """Holm's correction over every pair of every group ({group: pairs}) whose test can reach p < ALPHA (n tokenizers
     with 2/n! < ALPHA; the others are `testable` False, descriptive only). A pair's p is the larger of Spearman's and
-    Kendall's (the verdict needs both); `p_holm` is its adjusted value and the verdict is re-read at it."""
+    Kendall's (the verdict needs both); `p_holm` is its adjusted value and the verdict is re-read
+    at it by the rank rule alone (the decision-accuracy rule has no p to correct)."""
     pairs = [p for ps in groups.values() for p in ps]
     testable = [p.get('spearman') is not None and p['smallest_p_possible'] < ALPHA for p in pairs]
     raw = [max(p['spearman_p'], p['kendall_p']) if ok else None for p, ok in zip(pairs, testable)]
     for p, ok, adj in zip(pairs, testable, holm(raw)):
         p.update(testable=ok, p_holm=adj, holm_m=sum(testable), to_resolve=None)
-        if p.get('spearman') is not None:
-            p['verdict'] = verdict(p['spearman'], adj, adj, p['spearman_ci']) if ok else 'not resolved'
+        if p.get('spearman') is not None:  # the rank rule alone (no da): Holm corrects its p
+            word = verdict_rule(p['spearman'], adj, adj, p['spearman_ci'])
+            p['verdict'], p['verdict_rule'] = word if ok else ('not resolved', None)
     return groups

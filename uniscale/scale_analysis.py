@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from uniscale import power_law, rank_stats
+from uniscale import power_law, rank_stats, verdict_words
 from uniscale.rank_stats import ALPHA, decision_accuracy, rank_tests, spearman
 from uniscale.study_card import study_card
 
@@ -114,12 +114,15 @@ def compare_sizes(cells, tokenizers, small, large, higher, cfg):
     regret = float(abs(my[pick] - my[top]))
     nb, seed = cfg['n_bootstrap'], cfg['seed']
     ci = rank_stats.bootstrap_spearman_ci(xs, ys, nb, seed)
+    da = float(decision_accuracy(mx, my))
+    da_ci = rank_stats.bootstrap_decision_accuracy_ci(xs, ys, nb, seed)
+    word, rule = rank_stats.verdict_rule(rho, p_rho, p_tau, ci, da, da_ci, len(toks))
     p = {**out, 'spearman': rho, 'spearman_p': p_rho, 'kendall': tau, 'kendall_p': p_tau, 'p_method': how,
-         'spearman_ci': ci, 'decision_accuracy': float(decision_accuracy(mx, my)),
-         'decision_accuracy_ci': rank_stats.bootstrap_decision_accuracy_ci(xs, ys, nb, seed),
+         'spearman_ci': ci, 'decision_accuracy': da, 'decision_accuracy_ci': da_ci,
          'min_seeds': int(min(len(c) for c in xs + ys)), 'small_pick': toks[pick], 'large_best': toks[top],
          'top1_agree': bool(regret == 0.0), 'regret': regret,
-         'regret_bpb': regret if cfg['metric'] == 'bpb' else None, 'verdict': rank_stats.verdict(rho, p_rho, p_tau, ci)}
+         'regret_bpb': regret if cfg['metric'] == 'bpb' else None, 'verdict': word,
+         'verdict_rule': rule}
     p['to_resolve'] = rank_stats.to_resolve(p, [noise_vs_gaps(cells, toks, z) for z in (small, large)]) \
         if p['verdict'] == 'not resolved' else None
     return p
@@ -477,7 +480,9 @@ def scale_analysis(records, cfg, metrics=None):
         cells=[dict(tokenizer=t, size=s, n_seeds=len(c), mean=float(c.mean()),
                     std=float(c.std(ddof=1)) if len(c) > 1 else None, values=c.tolist())
                for (t, s), c in sorted(cells.items(), key=lambda kv: (natural_key(kv[0][0]), sizes.index(kv[0][1])))],
-        pairs=pairs, headline=headline, other_weighting=other_weighting(evals, cfg, weighting, sizes, higher),
+        pairs=pairs, headline=headline,
+        verdict_words=verdict_words.reachable(headline['n_tokenizers']) if headline else None,
+        other_weighting=other_weighting(evals, cfg, weighting, sizes, higher),
         noise=[noise_vs_gaps(cells, tokenizers, s) for s in sizes],
         by_algorithm=by_alg, by_language=by_lang,
         over_training=points, agree_target=cfg['agree_target'],
@@ -496,9 +501,15 @@ def scale_analysis(records, cfg, metrics=None):
                                 decision_accuracy=float(decision_accuracy(bs, bl)) if len(bs) >= 2 else None),
         intrinsic_missing=[t for t in ranked if t not in metrics], intrinsic_skipped=skipped,
         thresholds=dict(high=rank_stats.HIGH, moderate=rank_stats.MODERATE, alpha=ALPHA,
-                        rule="a band word (high/moderate/low) only when Spearman's and Kendall's p are both below "
-                             "alpha and the lower end of the seed interval of rho is in the band; 'reversed' when "
-                             "both p < alpha, rho < 0 and the interval's upper end is below 0; else 'not resolved'",
+                        da_high=rank_stats.DA_HIGH, da_moderate=rank_stats.DA_MODERATE,
+                        rule="the highest band word either rule grants (verdict_rule names "
+                             "it): rank correlation, high/moderate/low when Spearman's and "
+                             "Kendall's p are both below alpha and the lower end of the seed "
+                             "interval of rho is in the band; decision accuracy (>= 5 "
+                             "tokenizers), high/moderate when the point and the lower end of "
+                             "its seed interval are >= da_high / da_moderate; 'reversed' when "
+                             "both p < alpha, rho < 0 and the interval's upper end is below 0; "
+                             "else 'not resolved'",
                         multiplicity='Holm over every testable (group, pair) of by_algorithm, and of by_language'),
         p_values=f"two-sided permutation test (scipy.stats.permutation_test): exact over all n! orderings for "
                  f"n <= {cfg['exact_max_n']} tokenizers, else Monte-Carlo with {cfg['n_permutations']} orderings "

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from uniscale import rank_stats
+from uniscale import rank_stats, verdict_words
 from uniscale.report_format import csv_text, fmt, fmt_ci, md_table, pyplot, save_figure
 from uniscale.scale_analysis import MIN_GROUP, natural_key
 from uniscale.study_card import card_lines
@@ -113,14 +113,21 @@ def pair_numbers(h):
 
 
 def verdict_sentence(h, metric='bpb'):
-    v = h['verdict']
+    """The verdict in words, naming the rule that gave it (rank_stats.verdict_rule) and what it does
+    not claim."""
+    v, rule = h['verdict'], h.get('verdict_rule')
     if v == 'not resolved':
         r = h['to_resolve']
-        return (f"**Verdict: not resolved** {pair_numbers(h)} Why: {'; '.join(r['why'])}. What would resolve it: "
+        why = '; '.join(r['why'] + [verdict_words.da_reason(h)])
+        return (f"**Verdict: not resolved** {pair_numbers(h)} Why: {why}. What would resolve it: "
                 + resolve_words(r, metric))
     if v == 'reversed':
         return (f"**Verdict: reversed**: the small size orders the tokenizers against the large one, "
                 f"{pair_numbers(h)} Both p < {rank_stats.ALPHA} and the seed interval stays below 0.")
+    if rule == rank_stats.DA_RULE:
+        reach = verdict_words.reachable(h['n_tokenizers'])
+        return (f"**Verdict: {v}** decision accuracy (the rank-correlation rule gives no word) "
+                f"{pair_numbers(h)} " + verdict_words.da_sentence(h, reach))
     return (f"**Verdict: {v}** rank correlation {pair_numbers(h)} Both p < {rank_stats.ALPHA}, and the seed "
             f"interval's lower end ({h['spearman_ci'][0]:.3f}) stays in the '{v}' band.")
 
@@ -136,7 +143,7 @@ def other_weighting_line(s):
     return [f"{name} instead, not used by the verdict: ρ = {g['spearman']:.3f} (p = {g['spearman_p']:.3g}), τ-b = "
             f"{g['kendall']:.3f} (p = {g['kendall_p']:.3g}), decision accuracy {fmt(g['decision_accuracy'])}, "
             f"the small size's pick {g['small_pick']}, the large size's best {g['large_best']}: "
-            f"{g['verdict']}.{pick}", '']
+            f"{verdict_words.word_with_rule(g)}.{pick}", '']
 
 
 def pairs_table(pairs):
@@ -148,7 +155,8 @@ def pairs_table(pairs):
         rows.append([p['small'], p['large'], p['n_tokenizers'], f"{fmt(p['spearman'])} ({fmt(p['spearman_p'])})",
                      fmt_ci(p['spearman_ci']), f"{fmt(p['kendall'])} ({fmt(p['kendall_p'])})",
                      f"{fmt(p['decision_accuracy'])} {fmt_ci(p['decision_accuracy_ci'])}",
-                     'yes' if p['top1_agree'] else f"no ({p['small_pick']})", fmt(p['regret'], 4), p['verdict']])
+                     'yes' if p['top1_agree'] else f"no ({p['small_pick']})", fmt(p['regret'], 4),
+                     verdict_words.word_with_rule(p)])
     return md_table(['small', 'large', 'n', 'Spearman ρ (p)', '95% seed interval', 'Kendall τ-b (p)',
                      'decision accuracy [seed interval]', 'top-1', 'regret', 'verdict'], rows)
 
@@ -382,12 +390,10 @@ def scale_report(s):
     cell = {(c['tokenizer'], c['size']): c for c in s['cells']}
     means = [[t] + ['-' if (t, z) not in cell else f"{cell[t, z]['mean']:.4f} ± {fmt(cell[t, z]['std'], 4)} "
                     f"(n={cell[t, z]['n_seeds']})" for z in sizes] for t in s['tokenizers']]
-    a = rank_stats.ALPHA
-    lines += [f"Verdict words: high (ρ > {rank_stats.HIGH}), moderate ({rank_stats.MODERATE}–{rank_stats.HIGH}), "
-              f"low (0–{rank_stats.MODERATE}) only when Spearman's and Kendall's p are both below {a} and the lower "
-              f"end of the 95% seed interval of ρ stays in the word's band; reversed when both p < {a}, ρ < 0 and "
-              f"the interval's upper end is below 0; otherwise not resolved. P-values: {s['p_values']}. Decision "
-              f"accuracy: the share of tokenizer pairs the small size orders as the large one does (0.5 = chance). "
+    reach = s.get('verdict_words') or verdict_words.reachable(len(s['tokenizers']))
+    lines += verdict_words.rule_lines(reach) + [
+              '', f"P-values: {s['p_values']}. Decision accuracy: the share of tokenizer pairs the "
+              f"small size orders as the large one does (0.5 = chance). "
               f"{s['n_runs']} runs.", '', SEED_NOISE_NOTE, '',
               f"## {s['metric']} per tokenizer and size (mean ± std over seeds)", '',
               md_table(['tokenizer'] + sizes, means), '', '## Every pair of sizes', '',
@@ -421,7 +427,7 @@ def summary_csv(s):
              'spearman_ci_hi': (p.get('spearman_ci') or [None, None])[1]} for g, pairs in groups for p in pairs]
     return csv_text(rows, ['group', 'small', 'large', 'n_tokenizers', 'spearman', 'spearman_p', 'kendall', 'kendall_p',
                            'p_method', 'spearman_ci_lo', 'spearman_ci_hi', 'decision_accuracy', 'top1_agree',
-                           'small_pick', 'large_best', 'regret', 'verdict', 'testable', 'p_holm'])
+                           'small_pick', 'large_best', 'regret', 'verdict', 'verdict_rule', 'testable', 'p_holm'])
 
 
 # ---------------------------------------------------------------- plots
@@ -529,7 +535,7 @@ def headline_line(s):
         return None
     return (f"{h['small']} -> {h['large']}: Spearman rho {h['spearman']:.3f} (p {h['spearman_p']:.3f}), "
             f"Kendall tau-b {h['kendall']:.3f} (p {h['kendall_p']:.3f}), decision accuracy "
-            f"{h['decision_accuracy']:.2f}: {h['verdict']}"
+            f"{h['decision_accuracy']:.2f}: {verdict_words.word_with_rule(h)}"
             + (f" ({s['weighting']}-weighted)" if s.get('weighting') else '')
             + f"; top-1 {'agrees' if h['top1_agree'] else 'differs'}, "
             f"regret {h['regret']:.4f}")
