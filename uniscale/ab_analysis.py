@@ -134,27 +134,30 @@ def at_equal(runs_out, axis):
     return None, why + (f"; their budgets are set in {' and '.join(units)})" if units else ')')
 
 
-ROUNDING = 4 * np.finfo(float).eps  # relative: differences of doubles that agree to this are one number
+ROUNDING = 4 * np.finfo(float).eps  # relative: doubles agreeing to this are one number
 
 
 def constant(v, scale):
-    """Whether the values of v agree to the rounding of numbers of size `scale` (ptp <= 4 eps scale): a t-test of
-    them would divide by a variance that is only rounding, and print p = 0 with a zero-width interval."""
+    """Whether the values of v agree to the rounding of numbers of size `scale` (ptp <= 4 eps
+    scale): a t-test of them would divide by a variance that is only rounding, and print p = 0
+    with a zero-width interval."""
     v = np.asarray(v, float)
     return len(v) > 0 and float(np.ptp(v)) <= ROUNDING * max(float(scale), np.finfo(float).tiny)
 
 
 def welch(a, b):
-    """mean(a) - mean(b) with the Welch 95% interval and two-sided p (scipy.stats.ttest_ind, equal_var=False); no
-    p and no interval (`why` says) when both arms are constant: the test is undefined with zero variance."""
+    """mean(a) - mean(b) with the Welch 95% interval and two-sided p (scipy.stats.ttest_ind,
+    equal_var=False); no p and no interval (`why` says) when both arms are constant: the test is
+    undefined with zero variance."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    out = {'mean': float(a.mean() - b.mean()), 'test': 'Welch t-test (scipy.stats.ttest_ind, equal_var=False)',
-           'n': [len(a), len(b)]}
+    out = {'mean': float(a.mean() - b.mean()), 'n': [len(a), len(b)],
+           'test': 'Welch t-test (scipy.stats.ttest_ind, equal_var=False)'}
     scale = max(np.abs(a).max(), np.abs(b).max())
     if constant(a, scale) and constant(b, scale):
         return {**out, 'ci': None, 'p': None, 'zero_variance': True,
-                'why': f"every run of each arm has the same value (difference exactly {out['mean']:+.4g}): the "
-                       f"Welch t-test is undefined with zero variance, so no p-value and no interval"}
+                'why': f"every run of each arm has the same value (difference exactly "
+                       f"{out['mean']:+.4g}): the Welch t-test is undefined with zero "
+                       f"variance, so no p-value and no interval"}
     t = st.ttest_ind(a, b, equal_var=False)
     ci = t.confidence_interval(0.95)
     return {**out, 'ci': [float(ci.low), float(ci.high)], 'p': float(t.pvalue)}
@@ -175,12 +178,13 @@ def signed_rank_p(d):
 
 
 def paired(x, y):
-    """x - y over seed pairs: the paired t-test's mean, 95% interval and two-sided p (scipy.stats.ttest_rel), with
-    the Wilcoxon signed-rank and sign tests (scipy.stats.binomtest) beside it, which do not assume normal
-    differences but cannot go below 2 / 2^n for n nonzero differences (all of one sign): `smallest_rank_p`.
-    When every pair differs by the same amount (`zero_variance`: to the rounding of the values) the t-test is
-    undefined (it would print p = 0 and a zero-width interval from 2 pairs): no t p and no interval; the headline
-    p is then the exact sign test's (valid: it reads only the signs), `why` says so."""
+    """x - y over seed pairs: the paired t-test's mean, 95% interval and two-sided p
+    (scipy.stats.ttest_rel), with the Wilcoxon signed-rank and sign tests (scipy.stats.binomtest)
+    beside it, which do not assume normal differences but cannot go below 2 / 2^n for n nonzero
+    differences (all of one sign): `smallest_rank_p`. When every pair differs by the same amount
+    (`zero_variance`, to the rounding of the values) the t-test is undefined (it printed p = 0 and a
+    zero-width interval from 2 pairs): no t p and no interval; the headline p is then the exact sign
+    test's (valid: it reads only the signs), and `why` says so."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     d = x - y
     nz = d[d != 0]
@@ -190,16 +194,18 @@ def paired(x, y):
            'sign_p': float(st.binomtest(int((nz > 0).sum()), len(nz)).pvalue) if len(nz) else None,
            'smallest_rank_p': min(1.0, 2 / 2 ** len(nz)) if len(nz) else None}
     if constant(d, max(np.abs(x).max(), np.abs(y).max())):
-        floor = f"cannot go below 2/2^{len(nz)} = {fmt(out['smallest_rank_p'])}" if len(nz) else 'has no sign to count'
-        return {**out, 'ci': None, 'p': out['sign_p'], 't_p': None, 'zero_variance': True, 'sd': 0.0,
-                'test': 'exact sign test (scipy.stats.binomtest); the paired t-test is undefined here',
-                'why': f"every pair differs by exactly {out['mean']:+.4g}: the paired t-test is undefined with "
-                       f"zero variance (no t p-value, no interval); with {len(d)} pairs the exact sign test "
-                       f"{floor}"}
+        floor = (f"cannot go below 2/2^{len(nz)} = {fmt(out['smallest_rank_p'])}" if len(nz) else
+                 "has no sign to count")
+        why = (f"every pair differs by exactly {out['mean']:+.4g}: the paired t-test is undefined "
+               f"with zero variance (no t p-value, no interval); with {len(d)} pairs the exact "
+               f"sign test {floor}")
+        return {**out, 'ci': None, 'p': out['sign_p'], 't_p': None, 'zero_variance': True,
+                'sd': 0.0, 'why': why,
+                'test': 'exact sign test (scipy.stats.binomtest); the paired t-test is undefined'}
     t = st.ttest_rel(x, y)
     ci = t.confidence_interval(0.95)
-    return {**out, 'ci': [float(ci.low), float(ci.high)], 'p': float(t.pvalue), 't_p': float(t.pvalue),
-            'test': 'paired t-test over seeds (scipy.stats.ttest_rel)'}
+    return {**out, 'ci': [float(ci.low), float(ci.high)], 'p': float(t.pvalue),
+            't_p': float(t.pvalue), 'test': 'paired t-test over seeds (scipy.stats.ttest_rel)'}
 
 
 def arm_test(a, b, value):
@@ -302,9 +308,11 @@ def fewer(r, x='step'):
     m, p_holm = d.get('holm_m') or 1, d.get('p_holm')
     if d['ci'] is None:  # zero variance: no interval; only the sign test's p can resolve it
         p = p_holm if m > 1 else d['p']
-        word = ({'fewer': 'yes', 'more': 'no, more'}.get(side, '') if p is not None and p < ALPHA else '') or \
+        ok = p is not None and p < ALPHA
+        word = ({'fewer': 'yes', 'more': 'no, more'}.get(side, '') if ok else '') or \
             f"not resolved: {side} on average; {d['why']}"
-        return (f"{word} ({nums}; {'paired ' if d['paired'] else ''}difference {show(x, d['mean'])}, no interval, "
+        test = 'paired difference' if d['paired'] else 'difference'
+        return (f"{word} ({nums}; {test} {show(x, d['mean'])}, no interval, "
                 f"{'sign test ' if d['paired'] else ''}p = {fmt(d['p'])}{holm_words(d)})")
     word = ('yes' if d['ci'][1] < 0 else 'no, more' if d['ci'][0] > 0 else
             f"not resolved: {side} on average and the 95% interval includes 0")
@@ -458,7 +466,8 @@ def arm_verdict(c):
     test = (f"paired t over {d['n_pairs']} seeds" if d['paired'] else
             f"Welch over {d['n'][0]} and {d['n'][1]} runs, not paired")
     if d.get('zero_variance'):
-        test = (f"exact sign test over {d['n_pairs']} seeds" if d['paired'] else test) + f" ({d['why']})"
+        test = (f"exact sign test over {d['n_pairs']} seeds" if d['paired'] else test) + \
+            f" ({d['why']})"
     resolved = p is not None and p < ALPHA and side != 'equal'
     word = (f"{side} val bpb than {c['base']} at equal {held}" if resolved else
             f"not resolved at equal {held} ({side} on average; " + (
@@ -561,8 +570,8 @@ def headline(c, held):
 
 
 def zero_variance_words(d):
-    """The headline paragraph when the differences have no variance: why there is no t p and no interval, and the
-    sign test's p (paired) in their place."""
+    """The headline paragraph when the differences have no variance: why there is no t p and no
+    interval, and the sign test's p (paired) in their place."""
     text = f"{d['mean']:+.4f} bpb, no interval: {d['why']}"
     if d['paired']:
         text += (f". Sign test p = {fmt(d['sign_p'])}{holm_words(d)} ({d['n_pairs']} pairs, seeds "
