@@ -110,6 +110,11 @@ def test_every_section_says_which_weighting_it_reads(tmp_path):
         in first('Agreement over training')
     assert first('Ranking at equal train FLOPs').startswith(
         "Pooled val bpb (log.jsonl has no per-language val), not the headline's macro (language-averaged)")
+    macro = 'bpb on the test split, macro (language-averaged)'
+    assert first('bpb per tokenizer and size (mean ± std over seeds)') == f"The verdict's numbers: {macro}."
+    assert first('Every pair of sizes').startswith(f"Every pair ranks by {macro}, as the verdict.")
+    assert first('Seed noise vs gaps between tokenizers').startswith(
+        f"Seed noise of the verdict's numbers ({macro}).")
     assert first('Cost beside quality').startswith("bpb: the verdict's (test split, macro (language-averaged))")
     assert '| tokenizer | size | bpb (macro) |' in section(report, 'Cost beside quality')
     # the predictor is read as the headline weighs languages: the mean of its per-language values

@@ -17,6 +17,12 @@ def weighting_words(s):
     return WEIGHTING_WORDS.get(s.get('weighting'), 'as eval.json holds it')
 
 
+def verdict_measure(s):
+    """'bpb on the test split, macro (language-averaged)': what the verdict ranks by, for the sections
+    that read the same cells (the means table, the pairs, the noise, the algorithm groups)."""
+    return f"{s['metric']} on the {s.get('split')} split, {weighting_words(s)}"
+
+
 def measure_words(s):
     """What the over-training points are, said first: pooled val bpb, and why not the headline's."""
     m = s.get('over_training_measure') or 'val bpb of log.jsonl (pooled over the val bytes)'

@@ -337,7 +337,8 @@ def noise_lines(s):
              fmt(z['spread'], 4), f"{fmt(z['flip_one_run_min_gap'], 3)} / {fmt(z['flip_min_gap'], 3)}",
              f"{fmt(z['flip_one_run_median_gap'], 3)} / {fmt(z['flip_median_gap'], 3)}", z['n_seeds'],
              fmt(z['seeds_for_median_gap'])] for z in s['noise']]
-    return ['Gaps are between adjacent tokenizers sorted by mean. P(flip): the probability that two tokenizers whose '
+    return [f"Seed noise of the verdict's numbers ({agreement_report.verdict_measure(s)}). "
+            'Gaps are between adjacent tokenizers sorted by mean. P(flip): the probability that two tokenizers whose '
             'true means differ by the gap come out in the wrong order, Φ(−gap / (std·√(2/k))) with k runs each '
             '(normal model, the pooled seed std): shown with one run each and with the k seeds used. Even a gap of '
             '2 × std flips 7.9% of the time with one run each. Seeds for the median gap: per cell, to put it at 2 '
@@ -367,7 +368,9 @@ def scale_report(s):
               f"accuracy: the share of tokenizer pairs the small size orders as the large one does (0.5 = chance). "
               f"{s['n_runs']} runs.", '', SEED_NOISE_NOTE, '',
               f"## {s['metric']} per tokenizer and size (mean ± std over seeds)", '',
+              f"The verdict's numbers: {agreement_report.verdict_measure(s)}.", '',
               md_table(['tokenizer'] + sizes, means), '', '## Every pair of sizes', '',
+              f"Every pair ranks by {agreement_report.verdict_measure(s)}, as the verdict. "
               'The verdict of the study is the headline pair (smallest vs largest); the other pairs are each their '
               'own test, not corrected for their number.', '', pairs_table(s['pairs']), '',
               '## Agreement over training', ''] + agreement_report.over_training_lines(s) + [
@@ -377,8 +380,9 @@ def scale_report(s):
               '', '## Zero-compute predictors', ''] + intrinsic_lines(s) + [
               '', '## Seed noise vs gaps between tokenizers', ''] + noise_lines(s)
     lines += ['', '## Within each algorithm', '']
-    lines += group_lines(s['by_algorithm'], 'per-algorithm') or [
-        f"(none: needs ≥ {MIN_GROUP} tokenizers of one algorithm)"]
+    groups = group_lines(s['by_algorithm'], 'per-algorithm')
+    lines += [f"Ranked by {agreement_report.verdict_measure(s)}, as the verdict.", ''] + groups \
+        if groups else [f"(none: needs ≥ {MIN_GROUP} tokenizers of one algorithm)"]
     lines += ['', '## Per language', '']
     if s['by_language']:
         lines += [f"Each language's own bpb ranking, {sizes[0]} against {sizes[-1]} (every pair of sizes is in "
@@ -412,7 +416,8 @@ def pair_scatters(s, cell, out_dir):
             a, b = cell[t, p['small']], cell[t, p['large']]
             ax.errorbar(a['mean'], b['mean'], xerr=a['std'] or 0, yerr=b['std'] or 0, fmt='o', capsize=3)
             ax.annotate(t, (a['mean'], b['mean']), textcoords='offset points', xytext=(4, 4), fontsize=8)
-        ax.set(xlabel=f"{s['metric']} at {p['small']}", ylabel=f"{s['metric']} at {p['large']}",
+        w = f" ({s['weighting']})" if s.get('weighting') else ''
+        ax.set(xlabel=f"{s['metric']}{w} at {p['small']}", ylabel=f"{s['metric']}{w} at {p['large']}",
                title=f"ρ = {p['spearman']:.2f} (p = {p['spearman_p']:.3f}), decision acc. {p['decision_accuracy']:.2f}")
         files.append(save_figure(fig, os.path.join(out_dir, f"scatter_{p['small']}_vs_{p['large']}.png")))
     return files
@@ -433,7 +438,8 @@ def rho_heatmap(s, sizes, out_dir):
                 color='white' if abs(np.nan_to_num(rho[i, j])) > 0.6 else 'black')
     ax.set_xticks(range(len(sizes)), sizes, rotation=30, ha='right')
     ax.set_yticks(range(len(sizes)), sizes)
-    ax.set_title(f"Spearman ρ of tokenizer {s['metric']} between sizes")
+    ax.set_title(f"Spearman ρ of tokenizer {s['metric']} between sizes"
+                 + (f" ({s['weighting']})" if s.get('weighting') else ''))
     fig.colorbar(im, ax=ax)
     return save_figure(fig, os.path.join(out_dir, 'rho_heatmap.png'))
 
