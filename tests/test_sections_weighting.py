@@ -126,3 +126,17 @@ def test_every_section_says_which_weighting_it_reads(tmp_path):
     costs = [s['cost'][t]['apertus-50M']['value'] for t in POOLED]
     assert costs == pytest.approx([np.mean([v['bpb'] for v in per_lang(3.0 - 0.5 + o, 0).values()])
                                    for o in POOLED.values()])
+
+
+def test_byte_weighted_headline_reads_pooled_val_as_its_own_weighting(tmp_path):
+    proxy_disagrees_under_macro(tmp_path / 'runs')
+    _, s = run_scale(tmp_path, weighting='bytes')
+    report = report_of(tmp_path)
+    first = lambda title: section(report, title).split('\n')[0]
+    pooled = 'Val bpb of log.jsonl (pooled over the val bytes)'
+    assert first('Ranking at equal train FLOPs').startswith(f"{pooled}, the headline being byte-weighted:")
+    assert first('Agreement over training').startswith(f"{pooled}, the headline being byte-weighted:")
+    # under bytes tiny's pooled test pick is a, as the largest size's: the pair table clears it
+    (row,) = s['pairs']
+    assert row['top1_agree'] and s['cheapest_agreeing']['size'] == 'apertus-tiny'
+    assert s['agreeing_blocked'] == []

@@ -190,8 +190,9 @@ def equal_flops_lines(s):
              f"rate not yet decayed: this view favours the cheaper tokenizers by more than the FLOPs alone."
              if lo < 0.995 else "Every run is read within 0.5% of the end of its schedule: the FLOPs of a size's runs "
                                 "(nearly) agree.")
-    lines = [f"{agreement_report.measure_words(s)}, not the headline's "
-             f"{agreement_report.weighting_words(s)}: val bpb (validation split) of every run at the train FLOPs "
+    lines = [f"{agreement_report.measure_words(s)}, "
+             + ("not the headline's " if s.get('weighting') == 'macro' else "the headline being ")
+             + f"{agreement_report.weighting_words(s)}: val bpb (validation split) of every run at the train FLOPs "
              "(flops_per_token × tokens) that the size's cheapest run spent, beside each run's last val bpb "
              f"(equal bytes: the budget), means over seeds. {early}", '',
              md_table(['size', 'at train FLOPs', 'cheapest run', 'ranking at equal bytes', 'ranking at equal FLOPs',
