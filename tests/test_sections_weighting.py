@@ -115,6 +115,8 @@ def test_every_section_says_which_weighting_it_reads(tmp_path):
     assert first('Every pair of sizes').startswith(f"Every pair ranks by {macro}, as the verdict.")
     assert first('Seed noise vs gaps between tokenizers').startswith(
         f"Seed noise of the verdict's numbers ({macro}).")
+    assert first('Per language').startswith(
+        "Each language's own bpb ranking (one language each: no weighting to choose)")
     assert first('Cost beside quality').startswith("bpb: the verdict's (test split, macro (language-averaged))")
     assert '| tokenizer | size | bpb (macro) |' in section(report, 'Cost beside quality')
     # the predictor is read as the headline weighs languages: the mean of its per-language values

@@ -386,7 +386,8 @@ def scale_report(s):
         if groups else [f"(none: needs ≥ {MIN_GROUP} tokenizers of one algorithm)"]
     lines += ['', '## Per language', '']
     if s['by_language']:
-        lines += [f"Each language's own bpb ranking, {sizes[0]} against {sizes[-1]} (every pair of sizes is in "
+        lines += [f"Each language's own bpb ranking (one language each: no weighting to choose), "
+                  f"{sizes[0]} against {sizes[-1]} (every pair of sizes is in "
                   f"summary.json and summary.csv, and in the correction).", '']
         lines += group_lines(s['by_language'], 'per-language', (sizes[0], sizes[-1]))
     else:
