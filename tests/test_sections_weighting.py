@@ -142,3 +142,17 @@ def test_byte_weighted_headline_reads_pooled_val_as_its_own_weighting(tmp_path):
     (row,) = s['pairs']
     assert row['top1_agree'] and s['cheapest_agreeing']['size'] == 'apertus-tiny'
     assert s['agreeing_blocked'] == []
+
+
+def test_one_seed_per_cell_claims_no_saving(tmp_path):
+    runs = tmp_path / 'runs'
+    for si, preset in enumerate(('apertus-tiny', 'apertus-50M')):
+        for i in range(5):
+            v = 3.0 - 0.5 * si + 0.05 * i
+            write_run(runs, f"t-{i}", preset, 1, v, per_lang=per_lang(v, v), curve=lambda f, v=v: v + (1 - f))
+    _, s = run_scale(tmp_path)
+    c = s['cheapest_agreeing']
+    assert c['size'] == 'apertus-tiny' and c['decision_accuracy_ci'] is None and not c['supported']
+    text = section(report_of(tmp_path), 'Agreement over training')
+    assert 'could have stopped' not in text and 'With one seed per cell seed noise is unknown' in text
+    assert 'decision accuracy 1.000 (one seed per cell: no seed interval)' in text

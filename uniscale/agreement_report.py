@@ -83,6 +83,10 @@ def saving_sentence(s):
     if c['supported']:
         text = (f"{held}: you could have stopped at {where_words(s, c)}; {stats}, the interval's "
                 f"lower end at or above the target.")
+    elif c.get('decision_accuracy_ci') is None:
+        text = (f"{held}: the point estimate reaches it from {where_words(s, c)}; {stats}. With one "
+                f"seed per cell seed noise is unknown, so these runs do not show that stopping there "
+                f"gives the verdict's ranking.")
     else:
         text = (f"{held}: the point estimate reaches it from {where_words(s, c)}; {stats}. The seed "
                 f"interval reaches below the target: seed noise alone could undo the agreement, so "
