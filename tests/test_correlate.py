@@ -268,7 +268,7 @@ def test_a_lucky_early_agreement_that_falls_away_does_not_count(tmp_path):
 
 def test_agreement_over_training_is_measured_against_the_verdict_s_reference(tmp_path):
     # the logs rank a < b < c at both sizes; the large size's eval.json (another split) ranks them the other way
-    # (issue 29: the reference is the verdict's, the large size's eval.json; val against val is shown beside it)
+    # (issue 29: the reference is the verdict's, the large size's eval.json; val against val beside)
     runs = tmp_path / 'runs'
     for si, preset in enumerate(('apertus-tiny', 'apertus-50M')):
         for i, tok in enumerate(('a', 'b', 'c')):
@@ -277,9 +277,11 @@ def test_agreement_over_training_is_measured_against_the_verdict_s_reference(tmp
             write_run(runs, tok, preset, 1, test_bpb, curve=lambda f, v=val_final: v + (1 - f))
     _, s = run_scale(tmp_path)
     assert s['headline']['decision_accuracy'] == 0.0  # eval.json against eval.json
-    assert all(p['decision_accuracy'] == 0.0 for p in s['over_training'])  # val against the verdict's
-    assert all(p['decision_accuracy_val'] == 1.0 for p in s['over_training'])  # val bpb against val bpb
-    assert s['over_training_reference'].startswith("the verdict's: the apertus-50M runs' final bpb on the test")
+    points = s['over_training']
+    assert all(p['decision_accuracy'] == 0.0 for p in points)  # val against the verdict's
+    assert all(p['decision_accuracy_val'] == 1.0 for p in points)  # val against val bpb
+    assert s['over_training_reference'].startswith(
+        "the verdict's: the apertus-50M runs' final bpb on the test")
     assert s['cheapest_agreeing'] is None  # so no saving is claimed against what the verdict reads
 
 

@@ -54,7 +54,8 @@ def where_words(s, c):
     share = c['train_flops'] / total if total else None
     cost = (f", {100 * share:.3g}% of what the {s['largest_size_runs']} {large} runs cost: "
             f"{fmt(total)} FLOPs, every tokenizer and seed" if share else '')
-    return f"{c['fraction']:.0%} of the {c['size']} runs ({fmt(c['train_flops'])} FLOPs, all its runs{cost})"
+    return (f"{c['fraction']:.0%} of the {c['size']} runs ({fmt(c['train_flops'])} FLOPs, all its "
+            f"runs{cost})")
 
 
 def pair_words(s, c):

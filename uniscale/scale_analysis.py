@@ -565,7 +565,8 @@ def scale_analysis(records, cfg, metrics=None):
         by_algorithm=by_alg, by_language=by_lang,
         over_training=points, agree_target=cfg['agree_target'],
         over_training_reference=f"the verdict's: the {large} runs' final {key} on the "
-                                f"{evals[0].get('split')} split, {weighting or 'as eval.json holds it'}",
+                                f"{evals[0].get('split')} split, "
+                                f"{weighting or 'as eval.json holds it'}",
         over_training_measure=("pooled val bpb (log.jsonl has no per-language val)"
                                if weighting == 'macro' else
                                "val bpb of log.jsonl (pooled over the val bytes)"),

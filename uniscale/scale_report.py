@@ -192,9 +192,9 @@ def equal_flops_lines(s):
                                 "(nearly) agree.")
     lines = [f"{agreement_report.measure_words(s)}, "
              + ("not the headline's " if s.get('weighting') == 'macro' else "the headline being ")
-             + f"{agreement_report.weighting_words(s)}: val bpb (validation split) of every run at the train FLOPs "
-             "(flops_per_token × tokens) that the size's cheapest run spent, beside each run's last val bpb "
-             f"(equal bytes: the budget), means over seeds. {early}", '',
+             + f"{agreement_report.weighting_words(s)}: val bpb (validation split) of every run at "
+             "the train FLOPs (flops_per_token × tokens) that the size's cheapest run spent, beside "
+             f"each run's last val bpb (equal bytes: the budget), means over seeds. {early}", '',
              md_table(['size', 'at train FLOPs', 'cheapest run', 'ranking at equal bytes', 'ranking at equal FLOPs',
                        'ρ between them', 'decision accuracy', 'read at (fraction of steps)'],
                       [[r['size'], fmt(r['train_flops']), r['cheapest'], ', '.join(r['ranking_at_bytes']),
@@ -272,8 +272,8 @@ def cost_lines(s):
             'flops_per_token (model.flops_per_token): a larger vocabulary buys more compute per token, most at the '
             'small sizes. Tokens per parameter: tokens trained / total parameters (embeddings and head included, '
             'as Chinchilla\'s 20 counts them), and / non-embedding parameters. Inference FLOPs per byte = '
-            'flops_per_token / 3 (the forward pass alone) / bytes per token of the evaluation text (pooled over its '
-            'bytes: a cost, not a ranking): what one byte of '
+            'flops_per_token / 3 (the forward pass alone) / bytes per token of the evaluation text '
+            '(pooled over its bytes: a cost, not a ranking): what one byte of '
             'text costs to score or generate at the full context (no KV-cache saving counted).', '',
             md_table(['tokenizer', 'size', f"{s['metric']} ({s.get('weighting') or 'test'})",
                       'train FLOPs', 'LM head share', 'tokens/param',
@@ -324,13 +324,15 @@ def intrinsic_lines(s):
     pooled = [m for m, v in have.items() if v.get('weighting') == 'pooled']
     lack = " (metrics.json has no per-language value for them)" if s.get('weighting') == 'macro' else ''
     why = f" Read pooled: {', '.join(pooled)}{lack}." if pooled else ''
-    return lines + [f"Each tokenizer metric (tokenizer.py eval) as a predictor of the {s['sizes'][-1]['preset']} "
-                    f"ranking the verdict reads (test split, {agreement_report.weighting_words(s)}), over "
-                    f"{len(b['tokenizers'])} tokenizers; each metric is read as the headline weighs languages "
-                    f"(its per-language values averaged under macro) where metrics.json allows ('read' column)."
-                    f"{why} ρ > 0 means the metric ranks as its hypothesis says (the 'better' column), ρ < 0 the "
+    return lines + [f"Each tokenizer metric (tokenizer.py eval) as a predictor of the "
+                    f"{s['sizes'][-1]['preset']} ranking the verdict reads (test split, "
+                    f"{agreement_report.weighting_words(s)}), over {len(b['tokenizers'])} tokenizers; "
+                    f"each metric is read as the headline weighs languages (its per-language values "
+                    f"averaged under macro) where metrics.json allows ('read' column).{why} ρ > 0 "
+                    f"means the metric ranks as its hypothesis says (the 'better' column), ρ < 0 the "
                     f"reverse.", '',
-                    md_table(['metric', 'better when', 'read', 'Spearman ρ', 'decision accuracy'], rows)]
+                    md_table(['metric', 'better when', 'read', 'Spearman ρ', 'decision accuracy'],
+                             rows)]
 
 
 def noise_lines(s):
