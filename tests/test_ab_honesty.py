@@ -468,6 +468,8 @@ def test_identical_pair_differences_give_no_t_p_value_and_no_interval(tmp_path):
     assert ('every pair differs by exactly -0.1: the paired t-test is undefined with zero variance'
             in report)
     assert 'with 2 pairs the exact sign test cannot go below 2/2^2 = 0.500' in report
+    w = st.ttest_ind(*c['values'].values(), equal_var=False)  # across seeds the arms do vary
+    assert d['welch']['p'] == pytest.approx(w.pvalue) and f"p = {w.pvalue:.3f}." in report
     assert 'p = 0.000' not in report and 'CI [' not in report
 
 

@@ -577,6 +577,10 @@ def zero_variance_words(d):
         text += (f". Sign test p = {fmt(d['sign_p'])}{holm_words(d)} ({d['n_pairs']} pairs, seeds "
                  f"{', '.join(map(str, d['seeds']))})")
     text += '.'
+    w = d.get('welch')
+    if d['paired'] and w and w['p'] is not None:
+        text += (f" Welch over all runs, ignoring the pairing: {w['mean']:+.4f} "
+                 f"{fmt_ci(w['ci'], 4)}, p = {fmt(w['p'])}.")
     if d['unpaired']:
         text += f" Unpaired, left out of the paired test: {'; '.join(d['unpaired'])}."
     return text
