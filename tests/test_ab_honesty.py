@@ -160,7 +160,10 @@ def test_equal_steps_and_flops_are_not_read_before_a_schedule_ended(tmp_path):
     assert [eq['bpb'][f'gpt2-tiny_{t}_s{k}'] for t in ('btm', 'bpe') for k in (1, 2, 3)] == pytest.approx(
         btm_end + bpe_end)
     d = s['difference']
-    assert d['paired'] and d['p'] == pytest.approx(st.ttest_rel(btm_end, bpe_end).pvalue)
+    # every pair differs by the same 0.07 (to rounding): no t-test (it gave p = 2e-29): sign test
+    assert d['paired'] and d['zero_variance'] and d['ci'] is None
+    assert d['p'] == st.binomtest(0, 3).pvalue
+    assert d['mean'] == pytest.approx(np.mean(np.subtract(btm_end, bpe_end)))
     # equal steps: bpe at step 14 of 15 is before its decay ended (the old code read it there: 0.075 bpb higher)
     assert s['at_equal_steps'] is None and s['at_equal_flops'] is None and s['at_equal_notes']['bytes'] is None
     assert s['at_equal_notes']['steps'] == ('gpt2-tiny_bpe_s1 at step 14 of 15 is before its schedule ended: not '
@@ -442,3 +445,49 @@ def test_equal_bytes_and_equal_context_arms_are_each_compared_within_their_conte
     assert s['not_compared'] == [f'{t} {nbytes}: no run of the baseline bpe with {nbytes}'
                                  for t in ('btm', 'sup')]
     assert f'- not compared: btm {nbytes}: no run of the baseline bpe' in report
+
+
+# ------------------------------------------------------------ issue 29 row 8: zero-variance pairs
+def same_gap_runs(runs, seeds, gap=-0.1):
+    """Both arms at every seed, btm below bpe by the same `gap` at every seed (to rounding)."""
+    effect = {s: 0.03 * s for s in seeds}
+    return ([write_run(runs, 'bpe', s, decaying(3.0 + effect[s]), 10) for s in seeds]
+            + [write_run(runs, 'btm', s, decaying(3.0 + gap + effect[s]), 10) for s in seeds])
+
+
+def test_identical_pair_differences_give_no_t_p_value_and_no_interval(tmp_path):
+    # the issue's case: 2 pairs, each differing by exactly 0.1: the t-test printed p = 0, zero width
+    s, report = run_ab(tmp_path, same_gap_runs(tmp_path / 'runs', (1, 2)))
+    d = s['difference']
+    assert d['paired'] and d['n_pairs'] == 2 and d['zero_variance']
+    assert d['ci'] is None and d['t_p'] is None and d['mean'] == pytest.approx(-0.1)
+    assert d['p'] == d['sign_p'] == pytest.approx(st.binomtest(0, 2).pvalue) == 0.5  # the sign test
+    (c,) = s['comparisons']
+    assert c['verdict'].startswith(
+        'not resolved at equal bytes (lower on average; the p is not below 0.05)')
+    assert ('every pair differs by exactly -0.1: the paired t-test is undefined with zero variance'
+            in report)
+    assert 'with 2 pairs the exact sign test cannot go below 2/2^2 = 0.500' in report
+    w = st.ttest_ind(*c['values'].values(), equal_var=False)  # across seeds the arms do vary
+    assert d['welch']['p'] == pytest.approx(w.pvalue) and f"p = {w.pvalue:.3f}." in report
+    assert 'p = 0.000' not in report and 'CI [' not in report
+
+
+def test_identical_pair_differences_resolve_only_through_the_sign_test():
+    from uniscale.ab_analysis import paired, welch
+    x = [3.0 + 0.03 * k for k in range(6)]
+    d = paired([v - 0.1 for v in x], x)  # 6 pairs, all -0.1: the sign test reaches 2/2^6 = 0.031
+    assert d['zero_variance'] and d['ci'] is None
+    assert d['p'] == pytest.approx(st.binomtest(0, 6).pvalue)
+    assert d['p'] == pytest.approx(2 / 2 ** 6) and 'cannot go below 2/2^6 = 0.031' in d['why']
+    z = paired(x, x)  # no difference at all: no sign to count, no p-value at all
+    assert z['zero_variance'] and z['p'] is None and z['ci'] is None
+    w = welch([2.9, 2.9, 2.9], [3.0, 3.0])  # both arms constant: Welch is undefined too
+    assert w['p'] is None and w['ci'] is None and 'zero variance' in w['why']
+    ref = st.ttest_rel([2.9, 3.0, 3.2], [3.0, 3.05, 3.3])  # spread differences: the t-test
+    assert paired([2.9, 3.0, 3.2], [3.0, 3.05, 3.3])['p'] == pytest.approx(ref.pvalue)
+    r = {'mean': [10.0, 12.0], 'difference': {**d, 'mean': -2.0}}
+    assert fewer(r).startswith(
+        'yes (10.0 vs 12.0; paired difference -2.0, no interval, sign test p = 0.031')
+    r['difference'] = {**paired([9.0, 10.0], [11.0, 12.0]), 'mean': -2.0}
+    assert fewer(r).startswith('not resolved: fewer on average; every pair differs by exactly -2')

@@ -134,13 +134,33 @@ def at_equal(runs_out, axis):
     return None, why + (f"; their budgets are set in {' and '.join(units)})" if units else ')')
 
 
+ROUNDING = 4 * np.finfo(float).eps  # relative: doubles agreeing to this are one number
+
+
+def constant(v, scale):
+    """Whether the values of v agree to the rounding of numbers of size `scale` (ptp <= 4 eps
+    scale): a t-test of them would divide by a variance that is only rounding, and print p = 0
+    with a zero-width interval."""
+    v = np.asarray(v, float)
+    return len(v) > 0 and float(np.ptp(v)) <= ROUNDING * max(float(scale), np.finfo(float).tiny)
+
+
 def welch(a, b):
-    """mean(a) - mean(b) with the Welch 95% interval and two-sided p (scipy.stats.ttest_ind, equal_var=False)."""
+    """mean(a) - mean(b) with the Welch 95% interval and two-sided p (scipy.stats.ttest_ind,
+    equal_var=False); no p and no interval (`why` says) when both arms are constant: the test is
+    undefined with zero variance."""
     a, b = np.asarray(a, float), np.asarray(b, float)
+    out = {'mean': float(a.mean() - b.mean()), 'n': [len(a), len(b)],
+           'test': 'Welch t-test (scipy.stats.ttest_ind, equal_var=False)'}
+    scale = max(np.abs(a).max(), np.abs(b).max())
+    if constant(a, scale) and constant(b, scale):
+        return {**out, 'ci': None, 'p': None, 'zero_variance': True,
+                'why': f"every run of each arm has the same value (difference exactly "
+                       f"{out['mean']:+.4g}): the Welch t-test is undefined with zero "
+                       f"variance, so no p-value and no interval"}
     t = st.ttest_ind(a, b, equal_var=False)
     ci = t.confidence_interval(0.95)
-    return {'mean': float(a.mean() - b.mean()), 'ci': [float(ci.low), float(ci.high)], 'p': float(t.pvalue),
-            'test': 'Welch t-test (scipy.stats.ttest_ind, equal_var=False)', 'n': [len(a), len(b)]}
+    return {**out, 'ci': [float(ci.low), float(ci.high)], 'p': float(t.pvalue)}
 
 
 def signed_rank_p(d):
@@ -158,20 +178,34 @@ def signed_rank_p(d):
 
 
 def paired(x, y):
-    """x - y over seed pairs: the paired t-test's mean, 95% interval and two-sided p (scipy.stats.ttest_rel), with
-    the Wilcoxon signed-rank and sign tests (scipy.stats.binomtest) beside it, which do not assume normal
-    differences but cannot go below 2 / 2^n for n nonzero differences (all of one sign): `smallest_rank_p`."""
+    """x - y over seed pairs: the paired t-test's mean, 95% interval and two-sided p
+    (scipy.stats.ttest_rel), with the Wilcoxon signed-rank and sign tests (scipy.stats.binomtest)
+    beside it, which do not assume normal differences but cannot go below 2 / 2^n for n nonzero
+    differences (all of one sign): `smallest_rank_p`. When every pair differs by the same amount
+    (`zero_variance`, to the rounding of the values) the t-test is undefined (it printed p = 0 and a
+    zero-width interval from 2 pairs): no t p and no interval; the headline p is then the exact sign
+    test's (valid: it reads only the signs), and `why` says so."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     d = x - y
+    nz = d[d != 0]
+    out = {'mean': float(d.mean()), 'n': [len(x), len(y)], 'paired': True, 'n_pairs': len(d),
+           'sd': float(d.std(ddof=1)), 'df': len(d) - 1,
+           'wilcoxon_p': signed_rank_p(nz) if len(nz) else None,
+           'sign_p': float(st.binomtest(int((nz > 0).sum()), len(nz)).pvalue) if len(nz) else None,
+           'smallest_rank_p': min(1.0, 2 / 2 ** len(nz)) if len(nz) else None}
+    if constant(d, max(np.abs(x).max(), np.abs(y).max())):
+        floor = (f"cannot go below 2/2^{len(nz)} = {fmt(out['smallest_rank_p'])}" if len(nz) else
+                 "has no sign to count")
+        why = (f"every pair differs by exactly {out['mean']:+.4g}: the paired t-test is undefined "
+               f"with zero variance (no t p-value, no interval); with {len(d)} pairs the exact "
+               f"sign test {floor}")
+        return {**out, 'ci': None, 'p': out['sign_p'], 't_p': None, 'zero_variance': True,
+                'sd': 0.0, 'why': why,
+                'test': 'exact sign test (scipy.stats.binomtest); the paired t-test is undefined'}
     t = st.ttest_rel(x, y)
     ci = t.confidence_interval(0.95)
-    nz = d[d != 0]
-    return {'mean': float(d.mean()), 'ci': [float(ci.low), float(ci.high)], 'p': float(t.pvalue),
-            'test': 'paired t-test over seeds (scipy.stats.ttest_rel)', 'n': [len(x), len(y)], 'paired': True,
-            'n_pairs': len(d), 'sd': float(d.std(ddof=1)), 'df': len(d) - 1,
-            'wilcoxon_p': signed_rank_p(nz) if len(nz) else None,
-            'sign_p': float(st.binomtest(int((nz > 0).sum()), len(nz)).pvalue) if len(nz) else None,
-            'smallest_rank_p': min(1.0, 2 / 2 ** len(nz)) if len(nz) else None}
+    return {**out, 'ci': [float(ci.low), float(ci.high)], 'p': float(t.pvalue),
+            't_p': float(t.pvalue), 'test': 'paired t-test over seeds (scipy.stats.ttest_rel)'}
 
 
 def arm_test(a, b, value):
@@ -271,9 +305,17 @@ def fewer(r, x='step'):
     if d is None:
         return f"{'yes' if r['mean'][0] < r['mean'][1] else 'no'} ({nums}; too few runs for a test, no interval)"
     side = 'fewer' if r['mean'][0] < r['mean'][1] else 'more' if r['mean'][0] > r['mean'][1] else 'as many'
+    m, p_holm = d.get('holm_m') or 1, d.get('p_holm')
+    if d['ci'] is None:  # zero variance: no interval; only the sign test's p can resolve it
+        p = p_holm if m > 1 else d['p']
+        ok = p is not None and p < ALPHA
+        word = ({'fewer': 'yes', 'more': 'no, more'}.get(side, '') if ok else '') or \
+            f"not resolved: {side} on average; {d['why']}"
+        test = 'paired difference' if d['paired'] else 'difference'
+        return (f"{word} ({nums}; {test} {show(x, d['mean'])}, no interval, "
+                f"{'sign test ' if d['paired'] else ''}p = {fmt(d['p'])}{holm_words(d)})")
     word = ('yes' if d['ci'][1] < 0 else 'no, more' if d['ci'][0] > 0 else
             f"not resolved: {side} on average and the 95% interval includes 0")
-    m, p_holm = d.get('holm_m') or 1, d.get('p_holm')
     if word in ('yes', 'no, more') and m > 1 and not (p_holm is not None and p_holm < ALPHA):
         word = f"not resolved after Holm's correction over {m} arms: {side} on average"
     return (f"{word} ({nums}; {'paired ' if d['paired'] else ''}difference {show(x, d['mean'])} "
@@ -423,9 +465,13 @@ def arm_verdict(c):
               f"p = {fmt(p)} (one comparison)")
     test = (f"paired t over {d['n_pairs']} seeds" if d['paired'] else
             f"Welch over {d['n'][0]} and {d['n'][1]} runs, not paired")
+    if d.get('zero_variance'):
+        test = (f"exact sign test over {d['n_pairs']} seeds" if d['paired'] else test) + \
+            f" ({d['why']})"
     resolved = p is not None and p < ALPHA and side != 'equal'
     word = (f"{side} val bpb than {c['base']} at equal {held}" if resolved else
-            f"not resolved at equal {held} ({side} on average; the p is not below {ALPHA})")
+            f"not resolved at equal {held} ({side} on average; " + (
+                f"the p is not below {ALPHA})" if p is not None else "no test can give a p-value)"))
     floor = d.get('smallest_rank_p')
     rank = (f"; with {d['n_pairs']} pairs the rank tests cannot go below {fmt(floor)}, so this "
             f"rests on the t-test's normal differences"
@@ -504,6 +550,8 @@ def headline(c, held):
     head = f"**{c['other']} − {c['base']}** at equal {held}: "
     if d is None:
         return head + f"not given ({c['difference_note']})."
+    if d.get('zero_variance'):
+        return head + zero_variance_words(d)
     text = head + (f"{d['mean']:+.4f} bpb, 95% CI {fmt_ci(d['ci'], 4)}, p = {fmt(d['p'])}"
                    f"{holm_words(d)} (")
     w = d['welch']
@@ -516,6 +564,23 @@ def headline(c, held):
                      f"p = {fmt(w['p'])}.")
     else:
         text += f"{d['test']}; {d['n'][0]} and {d['n'][1]} seeds; fewer than 2 seed pairs, so not paired)."
+    if d['unpaired']:
+        text += f" Unpaired, left out of the paired test: {'; '.join(d['unpaired'])}."
+    return text
+
+
+def zero_variance_words(d):
+    """The headline paragraph when the differences have no variance: why there is no t p and no
+    interval, and the sign test's p (paired) in their place."""
+    text = f"{d['mean']:+.4f} bpb, no interval: {d['why']}"
+    if d['paired']:
+        text += (f". Sign test p = {fmt(d['sign_p'])}{holm_words(d)} ({d['n_pairs']} pairs, seeds "
+                 f"{', '.join(map(str, d['seeds']))})")
+    text += '.'
+    w = d.get('welch')
+    if d['paired'] and w and w['p'] is not None:
+        text += (f" Welch over all runs, ignoring the pairing: {w['mean']:+.4f} "
+                 f"{fmt_ci(w['ci'], 4)}, p = {fmt(w['p'])}.")
     if d['unpaired']:
         text += f" Unpaired, left out of the paired test: {'; '.join(d['unpaired'])}."
     return text

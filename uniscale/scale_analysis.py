@@ -172,13 +172,32 @@ def final_val_bpb(records, size, tokenizers):
     return out
 
 
-def over_training(records, sizes, tokenizers, reference, higher):
-    """Per size and evaluation point (fractions of training on the grid of the size's run with the fewest
-    evaluations, each run's val bpb interpolated there): the ranking of the per-tokenizer seed means against
-    `reference` (the largest size's final means, one per tokenizer: its last val bpb, so that both sides are
-    measured alike and a val-vs-test difference is not read as disagreement). train_flops is what the whole size
-    costs up to that point: size_train_flops (every tokenizer and seed) x fraction."""
+def at_fraction(records, size, tokenizers, f):
+    """Per tokenizer (those with runs of the size), the per-seed val bpb interpolated at fraction f
+    of training; None when a run has no curve."""
+    out = []
+    for t in tokenizers:
+        curves = [run_curve(r) for r in records
+                  if r['eval']['preset'] == size and r['eval']['tokenizer'] == t]
+        if any(c is None for c in curves):
+            return None
+        if curves:
+            out.append(np.array([np.interp(f, *c) for c in curves]))
+    return out
+
+
+def over_training(records, sizes, tokenizers, reference, higher, val_reference=None):
+    """Per size and evaluation point (fractions of training on the grid of the size's run with the
+    fewest evaluations, each run's val bpb interpolated there): the ranking of the per-tokenizer seed
+    means against `reference`, the verdict's (the largest size's final means on the test split under
+    the headline's weighting, one per tokenizer). log.jsonl's val bpb is pooled over the val bytes
+    (train.py logs no per-language val), so the points are pooled val whatever the weighting;
+    `val_reference` (the largest size's last val bpb, pooled too) gives the like-for-like agreement
+    beside it (`spearman_val`, `decision_accuracy_val`), so that a val-vs-test or weighting
+    difference can be told from disagreement. train_flops is what the whole size costs up to that
+    point: size_train_flops (every tokenizer and seed) x fraction."""
     ref = oriented(reference, higher)
+    vref = oriented(val_reference, higher) if val_reference is not None else None
     points = []
     for size in sizes:
         recs = [r for r in records if r['eval']['preset'] == size]
@@ -190,26 +209,94 @@ def over_training(records, sizes, tokenizers, reference, higher):
         grid = shortest[shortest >= max(c[0][0] for c in curves.values()) - 1e-12]
         here = [i for i, t in enumerate(tokenizers) if any(r['eval']['tokenizer'] == t for r in recs)]
         for f in grid:
-            means = [np.mean([np.interp(f, *curves[id(r)]) for r in recs if r['eval']['tokenizer'] == tokenizers[i]])
-                     for i in here]
-            points.append(dict(size=size, fraction=float(f), train_flops=float(cost * f),
-                               spearman=float(spearman(means, ref[here])),
-                               decision_accuracy=float(decision_accuracy(means, ref[here]))))
+            means = [np.mean([np.interp(f, *curves[id(r)]) for r in recs
+                              if r['eval']['tokenizer'] == tokenizers[i]]) for i in here]
+            p = dict(size=size, fraction=float(f), train_flops=float(cost * f),
+                     spearman=float(spearman(means, ref[here])),
+                     decision_accuracy=float(decision_accuracy(means, ref[here])))
+            if vref is not None:
+                p.update(spearman_val=float(spearman(means, vref[here])),
+                         decision_accuracy_val=float(decision_accuracy(means, vref[here])))
+            points.append(p)
     return points
 
 
-def cheapest_agreeing(points, target):
-    """The point of least train_flops whose agreement reaches every threshold of `target` ({statistic: value},
-    e.g. {'decision_accuracy': 1.0}) there and at every later evaluation of the same size (so that a lucky
-    early crossing that later falls away does not count); None when no point does."""
-    def ok(p):
-        return all(p.get(k) is not None and not math.isnan(p[k]) and p[k] >= v - 1e-12 for k, v in target.items())
+def meets(stats, target):
+    """Whether a dict of statistics reaches every threshold of `target` ({statistic: value})."""
+    return all(stats.get(k) is not None and not math.isnan(stats[k]) and stats[k] >= v - 1e-12
+               for k, v in target.items())
+
+
+def pair_gate(pairs, sizes, target):
+    """{size: (agrees, why)}: whether the pair table's row (size, largest size) -- the verdict's
+    reference, the test split, the headline's weighting, at the end of the size's training -- reaches
+    `target` and picks the largest size's best. A size it does not clear cannot be said to agree at
+    any point of its training. The largest size is its own reference."""
+    large, out = sizes[-1], {sizes[-1]: (True, None)}
+    for z in sizes[:-1]:
+        row = next((p for p in pairs if (p['small'], p['large']) == (z, large)), None)
+        if row is None or row.get('spearman') is None:
+            out[z] = (False, f"no {z} -> {large} row in the pair table")
+            continue
+        why = []
+        if not meets(row, target):
+            why.append(', '.join(f"{k} {row[k]:.3f}" for k in target) + " at the end of training "
+                       "(test split, the verdict's ranking), below the target")
+        if not row['top1_agree']:
+            why.append(f"top pick differs ({row['small_pick']} vs {row['large_best']})")
+        out[z] = (not why, f"the pair table's {z} -> {large} has " + ' and its '.join(why)
+                  if why else None)
+    return out
+
+
+def cheapest_agreeing(points, target, gate=None):
+    """The point of least train_flops whose agreement reaches every threshold of `target`
+    ({statistic: value}, e.g. {'decision_accuracy': 1.0}) there and at every later evaluation of the
+    same size (so that a lucky early crossing that later falls away does not count), of a size that
+    `gate` ({size: (ok, why)}, pair_gate) clears; None when no point does."""
     good = []
     for i, p in enumerate(points):
         later = [q for q in points[i:] if q['size'] == p['size']]
-        if all(ok(q) for q in later):
+        if all(meets(q, target) for q in later) and (gate is None or gate[p['size']][0]):
             good.append(p)
     return min(good, key=lambda p: p['train_flops'], default=None)
+
+
+def point_interval(records, point, tokenizers, ref_cells, cfg):
+    """The seed intervals (rank_stats' seed-noise model, as the pair table's) of the agreement at an
+    over-training point: the size's per-seed val bpb at that fraction against the per-seed values of
+    the reference (the largest size's cells, the verdict's); None for one seed per cell."""
+    here = [t for t in tokenizers if any(r['eval']['preset'] == point['size']
+                                         and r['eval']['tokenizer'] == t for r in records)]
+    xs = at_fraction(records, point['size'], here, point['fraction'])
+    ys = [ref_cells[tokenizers.index(t)] for t in here]
+    if xs is None:
+        return {'decision_accuracy_ci': None, 'spearman_ci': None}
+    nb, seed = cfg['n_bootstrap'], cfg['seed']
+    return {'decision_accuracy_ci': rank_stats.bootstrap_decision_accuracy_ci(xs, ys, nb, seed),
+            'spearman_ci': rank_stats.bootstrap_spearman_ci(xs, ys, nb, seed)}
+
+
+def compute_saving(records, points, pairs, sizes, tokenizers, ref_cells, cfg):
+    """The compute-saving claim and what stops it: `cheapest_agreeing` (the point, with its seed
+    intervals and `supported`: every target's interval lower end reaches it) and `agreeing_blocked`
+    (cheaper points the val curve alone would pick, of sizes the pair table does not clear, with
+    why)."""
+    target = cfg['agree_target']
+    gate = pair_gate(pairs, sizes, target)
+    c = cheapest_agreeing(points, target, gate)
+    if c:
+        c = {**c, **point_interval(records, c, tokenizers, ref_cells, cfg)}
+        ci = {'decision_accuracy': c['decision_accuracy_ci'], 'spearman': c['spearman_ci']}
+        c['supported'] = all(ci.get(k) is not None and ci[k][0] >= v - 1e-12
+                             for k, v in target.items())
+    blocked = []
+    for z in sizes:
+        u = cheapest_agreeing([p for p in points if p['size'] == z], target)
+        if u and not gate[z][0] and (c is None or u['train_flops'] < c['train_flops']):
+            blocked.append(dict(size=z, fraction=u['fraction'], train_flops=u['train_flops'],
+                                why=gate[z][1]))
+    return c, blocked
 
 
 # ---------------------------------------------------------------- equal train FLOPs
@@ -386,31 +473,49 @@ def held_fixed(records, sizes, weighting, weighting_note):
     return {'sizes': rows, 'weighting': weighting, 'weighting_note': weighting_note}
 
 
-def intrinsic_value(m, key):
-    """A tokenizer's metric from its metrics.json; 'premium' is the mean over languages other than the reference."""
-    if key in (m.get('overall') or {}):
-        return m['overall'][key]
+ACROSS_LANGUAGES = ('gini_tokens_per_byte', 'premium')  # across languages: no weighting to pick
+
+
+def intrinsic_value(m, key, weighting=None):
+    """A tokenizer's metric from its metrics.json and how it was read: under 'macro' the mean of the
+    per-language values (every language once, as the headline's bpb; fertility and continued words
+    over the languages written with spaces, where they are defined), else 'overall' ('pooled' over
+    the text); 'premium' is the mean over languages other than the reference and
+    gini_tokens_per_byte is across languages by definition ('languages')."""
     if key == 'premium':
         ref = m.get('premium_reference')
         vals = [v.get('premium') for lang, v in (m.get('per_lang') or {}).items() if lang != ref]
-        return float(np.mean(vals)) if vals and None not in vals else None
-    return None
+        return (float(np.mean(vals)), 'languages') if vals and None not in vals else (None, None)
+    if key in ACROSS_LANGUAGES:
+        return (m.get('overall') or {}).get(key), 'languages'
+    per = [v.get(key) for v in (m.get('per_lang') or {}).values()]
+    per = [v for v in per if v is not None]
+    if weighting == 'macro' and per:
+        return float(np.mean(per)), 'macro'
+    return (m['overall'][key], 'pooled') if key in (m.get('overall') or {}) else (None, None)
 
 
-def intrinsic_predictors(metrics, tokenizers, reference, higher):
-    """{metric: {spearman, decision_accuracy, values}} of each tokenizer metric as a predictor of the reference
-    ranking (the largest size's means): the metric is oriented by INTRINSIC so that rho > 0 means it predicts in the
-    direction its hypothesis says (e.g. more bytes per token = better)."""
+def intrinsic_predictors(metrics, tokenizers, reference, higher, weighting=None):
+    """{metric: {spearman, decision_accuracy, values, weighting}} of each tokenizer metric as a
+    predictor of the reference ranking (the largest size's means, the verdict's weighting), each
+    metric read under the same weighting where metrics.json has it per language for every tokenizer
+    (intrinsic_value; else pooled for all, never mixed): the metric is oriented by INTRINSIC so that
+    rho > 0 means it predicts in the direction its hypothesis says (more bytes per token = better)."""
     ref = oriented(reference, higher)
     out = {}
     for key, sign in INTRINSIC.items():
-        vals = [intrinsic_value(metrics[t], key) for t in tokenizers]
-        if None in vals:  # not measured (e.g. no premium without the reference language): said in the report
+        got = [intrinsic_value(metrics[t], key, weighting) for t in tokenizers]
+        if {w for _, w in got} >= {'macro', 'pooled'}:  # one lacks it per language: pooled for all
+            got = [intrinsic_value(metrics[t], key) for t in tokenizers]
+        vals, how = [v for v, _ in got], {w for _, w in got if w}
+        if None in vals:  # not measured (e.g. no premium without the reference language): reported
             out.setdefault('_skipped', {})[key] = [t for t, v in zip(tokenizers, vals) if v is None]
             continue
         score = -sign * np.asarray(vals, float)  # lower = predicted better, as bpb
-        out[key] = {'spearman': float(spearman(score, ref)), 'decision_accuracy': float(decision_accuracy(score, ref)),
-                    'higher_is_better': sign > 0, 'values': dict(zip(tokenizers, map(float, vals)))}
+        out[key] = {'spearman': float(spearman(score, ref)),
+                    'decision_accuracy': float(decision_accuracy(score, ref)),
+                    'higher_is_better': sign > 0, 'values': dict(zip(tokenizers, map(float, vals))),
+                    'weighting': how.pop()}
     return out
 
 
@@ -461,11 +566,15 @@ def scale_analysis(records, cfg, metrics=None):
     cost = cost_table(records, tokenizers, sizes, cells)
     flops_of = {(t, z): c['train_flops'] for t, row in cost.items() for z, c in row.items()}
     val_ref = final_val_bpb(records, large, ranked) if key == 'bpb' else None
-    points = over_training(records, sizes, ranked, val_ref or reference, higher) if key == 'bpb' else []
+    points = over_training(records, sizes, ranked, reference, higher, val_ref) \
+        if key == 'bpb' else []
+    cheapest, blocked = compute_saving(records, points, pairs, sizes, ranked,
+                                       [cells[t, large] for t in ranked], cfg) \
+        if points else (None, [])
     metrics = metrics or {}
     have_metrics = [t for t in ranked if t in metrics]
     intrinsic = intrinsic_predictors(metrics, have_metrics, [cells[t, large].mean() for t in have_metrics],
-                                     higher) if len(have_metrics) >= 2 else {}
+                                     higher, weighting) if len(have_metrics) >= 2 else {}
     skipped = intrinsic.pop('_skipped', {})
     baseline_toks = [t for t in have_metrics if (t, small) in cells] if intrinsic else [t for t in ranked
                                                                                         if (t, small) in cells]
@@ -486,9 +595,15 @@ def scale_analysis(records, cfg, metrics=None):
         noise=[noise_vs_gaps(cells, tokenizers, s) for s in sizes],
         by_algorithm=by_alg, by_language=by_lang,
         over_training=points, agree_target=cfg['agree_target'],
-        over_training_reference=(f"val bpb at the end of the {large} runs (log.jsonl: the same split and scorer as "
-                                 f"every point)" if val_ref else f"{key} of the {large} runs' eval.json"),
-        cheapest_agreeing=cheapest_agreeing(points, cfg['agree_target']),
+        over_training_reference=f"the verdict's: the {large} runs' final {key} on the "
+                                f"{evals[0].get('split')} split, "
+                                f"{weighting or 'as eval.json holds it'}",
+        over_training_measure=("pooled val bpb (log.jsonl has no per-language val)"
+                               if weighting == 'macro' else
+                               "val bpb of log.jsonl (pooled over the val bytes)"),
+        over_training_val_reference=(f"the {large} runs' last val bpb (log.jsonl, pooled): like for "
+                                     f"like" if val_ref else None),
+        cheapest_agreeing=cheapest, agreeing_blocked=blocked,
         largest_size_train_flops=size_train_flops(records, large),
         largest_size_runs=sum(r['eval']['preset'] == large for r in records),
         equal_flops=equal_flops(records, sizes, ranked, higher) if key == 'bpb' else None,

@@ -7,12 +7,11 @@ import os
 
 import numpy as np
 
-from uniscale import rank_stats, verdict_words
+from uniscale import agreement_report, rank_stats, verdict_words
 from uniscale.report_format import csv_text, fmt, fmt_ci, md_table, pyplot, save_figure
 from uniscale.scale_analysis import MIN_GROUP, natural_key
 from uniscale.study_card import card_lines
 
-TABLE_POINTS = 10           # evaluations per size in the agreement-over-training table (all are in summary.json)
 SEED_NOISE_NOTE = (
     "What the seed intervals can and cannot show: each cell's mean is redrawn as mean + N(0, s²/k), s² the seed "
     "variance pooled over the size's tokenizers (chi-square-scaled for its degrees of freedom, so that 2-3 seeds give "
@@ -193,38 +192,6 @@ def group_lines(groups, title, headline=None):
     return lines
 
 
-def over_training_lines(s):
-    if not s['over_training']:
-        return ['(none: needs the metric bpb, a log.jsonl with val_bpb in every run, and flops_per_token in '
-                'eval.json)']
-    target = ', '.join(f"{k} ≥ {v}" for k, v in s['agree_target'].items())
-    c = s['cheapest_agreeing']
-    lines = [f"Each size's ranking at each evaluation of its training (val bpb of log.jsonl: the validation split, "
-             f"pooled over its bytes whatever --weighting says; mean over seeds) "
-             f"against the largest size's final ranking ({s['over_training_reference']}). Train FLOPs: the whole "
-             f"size (every tokenizer and seed) up to that point.", '']
-    if c:
-        total = s.get('largest_size_train_flops')
-        share = c['train_flops'] / total if total else None
-        lines += [f"**Cheapest agreeing** ({target}, held at every later evaluation of that size): you could have "
-                  f"stopped at {c['fraction']:.0%} of the {c['size']} runs ({fmt(c['train_flops'])} FLOPs, all its "
-                  f"runs"
-                  + (f", {100 * share:.3g}% of what the {s['largest_size_runs']} {s['sizes'][-1]['preset']} runs cost: "
-                     f"{fmt(total)} FLOPs, every tokenizer and seed" if share else '') +
-                  f"; Spearman {fmt(c['spearman'])}, decision accuracy {fmt(c['decision_accuracy'])}).", '']
-    else:
-        lines += [f"**Cheapest agreeing** ({target}): no size reaches it and keeps it to the end of training.", '']
-    shown = []
-    for z in [z['preset'] for z in s['sizes']]:  # at most TABLE_POINTS a size here; summary.json has them all
-        pts = [p for p in s['over_training'] if p['size'] == z]
-        keep = sorted(set(np.linspace(0, len(pts) - 1, min(TABLE_POINTS, len(pts))).round().astype(int)))
-        shown += [pts[i] for i in keep] if pts else []
-    rows = [[p['size'], f"{p['fraction']:.0%}", fmt(p['train_flops']), fmt(p['spearman']),
-             fmt(p['decision_accuracy'])] for p in shown]
-    return lines + [md_table(['size', 'fraction of training', 'train FLOPs', 'Spearman ρ', 'decision accuracy'],
-                             rows)]
-
-
 def equal_flops_lines(s):
     e = s.get('equal_flops')
     if not e or not e['sizes']:
@@ -234,9 +201,11 @@ def equal_flops_lines(s):
              f"rate not yet decayed: this view favours the cheaper tokenizers by more than the FLOPs alone."
              if lo < 0.995 else "Every run is read within 0.5% of the end of its schedule: the FLOPs of a size's runs "
                                 "(nearly) agree.")
-    lines = ["Val bpb of log.jsonl (validation split, byte-weighted) of every run at the train FLOPs (flops_per_token "
-             "× tokens) that the size's cheapest run spent, beside each run's last val bpb (equal bytes: the budget), "
-             f"means over seeds. {early}", '',
+    lines = [f"{agreement_report.measure_words(s)}, "
+             + ("not the headline's " if s.get('weighting') == 'macro' else "the headline being ")
+             + f"{agreement_report.weighting_words(s)}: val bpb (validation split) of every run at "
+             "the train FLOPs (flops_per_token × tokens) that the size's cheapest run spent, beside "
+             f"each run's last val bpb (equal bytes: the budget), means over seeds. {early}", '',
              md_table(['size', 'at train FLOPs', 'cheapest run', 'ranking at equal bytes', 'ranking at equal FLOPs',
                        'ρ between them', 'decision accuracy', 'read at (fraction of steps)'],
                       [[r['size'], fmt(r['train_flops']), r['cheapest'], ', '.join(r['ranking_at_bytes']),
@@ -308,14 +277,17 @@ def cost_lines(s):
              fmt(c['tokens_per_param'], 2), fmt(c['tokens_per_param_nonembedding'], 2),
              f"{c['inference_flops_per_byte']:,.0f}", fmt(c['bytes_per_token'], 3)]
             for t, row in s['cost'].items() for z in sizes if z in row for c in [row[z]]]
-    return ['Train FLOPs = flops_per_token (6 per matmul weight incl. the LM head, plus attention at the full '
+    return [f"{s['metric']}: the verdict's (test split, {agreement_report.weighting_words(s)}). "
+            'Train FLOPs = flops_per_token (6 per matmul weight incl. the LM head, plus attention at the full '
             'context) × tokens trained, one run (mean over seeds). LM head share: 6 × padded vocabulary × n_embd of '
             'flops_per_token (model.flops_per_token): a larger vocabulary buys more compute per token, most at the '
             'small sizes. Tokens per parameter: tokens trained / total parameters (embeddings and head included, '
             'as Chinchilla\'s 20 counts them), and / non-embedding parameters. Inference FLOPs per byte = '
-            'flops_per_token / 3 (the forward pass alone) / bytes per token of the evaluation text: what one byte of '
+            'flops_per_token / 3 (the forward pass alone) / bytes per token of the evaluation text '
+            '(pooled over its bytes: a cost, not a ranking): what one byte of '
             'text costs to score or generate at the full context (no KV-cache saving counted).', '',
-            md_table(['tokenizer', 'size', s['metric'], 'train FLOPs', 'LM head share', 'tokens/param',
+            md_table(['tokenizer', 'size', f"{s['metric']} ({s.get('weighting') or 'test'})",
+                      'train FLOPs', 'LM head share', 'tokens/param',
                       'tokens/non-emb. param', 'inference FLOPs/byte', 'bytes/token'], rows)]
 
 
@@ -354,13 +326,24 @@ def intrinsic_lines(s):
     absent = [f"{m} (none for {', '.join(ts)})" for m, ts in s['intrinsic_skipped'].items()]
     if absent:
         lines += [f"Not in metrics.json, skipped: {'; '.join(absent)}.", '']
-    rows = [[m, 'higher' if v['higher_is_better'] else 'lower', fmt(v['spearman']), fmt(v['decision_accuracy'])]
-            for m, v in have.items()]
-    rows.append([f"**trained: {b['size']} model**", '-', fmt(b['spearman']), fmt(b['decision_accuracy'])])
-    return lines + [f"Each tokenizer metric (tokenizer.py eval) as a predictor of the {s['sizes'][-1]['preset']} "
-                    f"ranking, over {len(b['tokenizers'])} tokenizers; ρ > 0 means the metric ranks as its "
-                    f"hypothesis says (the 'better' column), ρ < 0 the reverse.", '',
-                    md_table(['metric', 'better when', 'Spearman ρ', 'decision accuracy'], rows)]
+    read = {'macro': 'mean over languages', 'pooled': 'pooled over the text',
+            'languages': 'across languages'}
+    rows = [[m, 'higher' if v['higher_is_better'] else 'lower', read.get(v.get('weighting'), '-'),
+             fmt(v['spearman']), fmt(v['decision_accuracy'])] for m, v in have.items()]
+    rows.append([f"**trained: {b['size']} model**", '-', '-', fmt(b['spearman']),
+                 fmt(b['decision_accuracy'])])
+    pooled = [m for m, v in have.items() if v.get('weighting') == 'pooled']
+    lack = " (metrics.json has no per-language value for them)" if s.get('weighting') == 'macro' else ''
+    why = f" Read pooled: {', '.join(pooled)}{lack}." if pooled else ''
+    return lines + [f"Each tokenizer metric (tokenizer.py eval) as a predictor of the "
+                    f"{s['sizes'][-1]['preset']} ranking the verdict reads (test split, "
+                    f"{agreement_report.weighting_words(s)}), over {len(b['tokenizers'])} tokenizers; "
+                    f"each metric is read as the headline weighs languages (its per-language values "
+                    f"averaged under macro) where metrics.json allows ('read' column).{why} ρ > 0 "
+                    f"means the metric ranks as its hypothesis says (the 'better' column), ρ < 0 the "
+                    f"reverse.", '',
+                    md_table(['metric', 'better when', 'read', 'Spearman ρ', 'decision accuracy'],
+                             rows)]
 
 
 def noise_lines(s):
@@ -368,7 +351,8 @@ def noise_lines(s):
              fmt(z['spread'], 4), f"{fmt(z['flip_one_run_min_gap'], 3)} / {fmt(z['flip_min_gap'], 3)}",
              f"{fmt(z['flip_one_run_median_gap'], 3)} / {fmt(z['flip_median_gap'], 3)}", z['n_seeds'],
              fmt(z['seeds_for_median_gap'])] for z in s['noise']]
-    return ['Gaps are between adjacent tokenizers sorted by mean. P(flip): the probability that two tokenizers whose '
+    return [f"Seed noise of the verdict's numbers ({agreement_report.verdict_measure(s)}). "
+            'Gaps are between adjacent tokenizers sorted by mean. P(flip): the probability that two tokenizers whose '
             'true means differ by the gap come out in the wrong order, Φ(−gap / (std·√(2/k))) with k runs each '
             '(normal model, the pooled seed std): shown with one run each and with the k seeds used. Even a gap of '
             '2 × std flips 7.9% of the time with one run each. Seeds for the median gap: per cell, to put it at 2 '
@@ -396,21 +380,25 @@ def scale_report(s):
               f"small size orders as the large one does (0.5 = chance). "
               f"{s['n_runs']} runs.", '', SEED_NOISE_NOTE, '',
               f"## {s['metric']} per tokenizer and size (mean ± std over seeds)", '',
+              f"The verdict's numbers: {agreement_report.verdict_measure(s)}.", '',
               md_table(['tokenizer'] + sizes, means), '', '## Every pair of sizes', '',
+              f"Every pair ranks by {agreement_report.verdict_measure(s)}, as the verdict. "
               'The verdict of the study is the headline pair (smallest vs largest); the other pairs are each their '
               'own test, not corrected for their number.', '', pairs_table(s['pairs']), '',
-              '## Agreement over training', ''] + over_training_lines(s) + [
+              '## Agreement over training', ''] + agreement_report.over_training_lines(s) + [
               '', '## Ranking at equal train FLOPs', ''] + equal_flops_lines(s) + [
               '', '## Scaling fits', ''] + fit_lines(s) + [
               '', '## Cost beside quality', ''] + cost_lines(s) + [
               '', '## Zero-compute predictors', ''] + intrinsic_lines(s) + [
               '', '## Seed noise vs gaps between tokenizers', ''] + noise_lines(s)
     lines += ['', '## Within each algorithm', '']
-    lines += group_lines(s['by_algorithm'], 'per-algorithm') or [
-        f"(none: needs ≥ {MIN_GROUP} tokenizers of one algorithm)"]
+    groups = group_lines(s['by_algorithm'], 'per-algorithm')
+    lines += [f"Ranked by {agreement_report.verdict_measure(s)}, as the verdict.", ''] + groups \
+        if groups else [f"(none: needs ≥ {MIN_GROUP} tokenizers of one algorithm)"]
     lines += ['', '## Per language', '']
     if s['by_language']:
-        lines += [f"Each language's own bpb ranking, {sizes[0]} against {sizes[-1]} (every pair of sizes is in "
+        lines += [f"Each language's own bpb ranking (one language each: no weighting to choose), "
+                  f"{sizes[0]} against {sizes[-1]} (every pair of sizes is in "
                   f"summary.json and summary.csv, and in the correction).", '']
         lines += group_lines(s['by_language'], 'per-language', (sizes[0], sizes[-1]))
     else:
@@ -441,7 +429,8 @@ def pair_scatters(s, cell, out_dir):
             a, b = cell[t, p['small']], cell[t, p['large']]
             ax.errorbar(a['mean'], b['mean'], xerr=a['std'] or 0, yerr=b['std'] or 0, fmt='o', capsize=3)
             ax.annotate(t, (a['mean'], b['mean']), textcoords='offset points', xytext=(4, 4), fontsize=8)
-        ax.set(xlabel=f"{s['metric']} at {p['small']}", ylabel=f"{s['metric']} at {p['large']}",
+        w = f" ({s['weighting']})" if s.get('weighting') else ''
+        ax.set(xlabel=f"{s['metric']}{w} at {p['small']}", ylabel=f"{s['metric']}{w} at {p['large']}",
                title=f"ρ = {p['spearman']:.2f} (p = {p['spearman_p']:.3f}), decision acc. {p['decision_accuracy']:.2f}")
         files.append(save_figure(fig, os.path.join(out_dir, f"scatter_{p['small']}_vs_{p['large']}.png")))
     return files
@@ -462,7 +451,8 @@ def rho_heatmap(s, sizes, out_dir):
                 color='white' if abs(np.nan_to_num(rho[i, j])) > 0.6 else 'black')
     ax.set_xticks(range(len(sizes)), sizes, rotation=30, ha='right')
     ax.set_yticks(range(len(sizes)), sizes)
-    ax.set_title(f"Spearman ρ of tokenizer {s['metric']} between sizes")
+    ax.set_title(f"Spearman ρ of tokenizer {s['metric']} between sizes"
+                 + (f" ({s['weighting']})" if s.get('weighting') else ''))
     fig.colorbar(im, ax=ax)
     return save_figure(fig, os.path.join(out_dir, 'rho_heatmap.png'))
 
@@ -500,13 +490,20 @@ def over_training_plot(s, out_dir):
             ax.axhline(s['agree_target'][stat], color='grey', linestyle='--', label='target')
         c = s['cheapest_agreeing']
         if c:
-            ax.plot([c['train_flops']], [c[stat]], marker='*', markersize=14, color='black', linestyle='none',
-                    label='cheapest agreeing')
+            ci = c.get(f'{stat}_ci')
+            err = [[c[stat] - ci[0]], [ci[1] - c[stat]]] if ci else None
+            what = ('cheapest agreeing (seed interval)' if c.get('supported') else
+                    'agrees as a point estimate (its seed interval reaches below)')
+            ax.errorbar([c['train_flops']], [c[stat]], yerr=err, marker='*', markersize=14,
+                        color='black', linestyle='none', capsize=4, label=what)
         ax.set_xscale('log')
         ax.set(xlabel='train FLOPs of the size so far (all its runs)',
-               ylabel=f"{label} vs the largest size's final ranking", title=f"{label} over training")
+               ylabel=f"{label} vs the verdict's reference", title=f"{label} over training")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    fig.suptitle(f"val bpb of each size (log.jsonl, pooled) against the {s['sizes'][-1]['preset']} "
+                 f"final test bpb ({s.get('weighting') or s['metric']}), the verdict's reference",
+                 fontsize=10)
     return save_figure(fig, os.path.join(out_dir, 'agreement_over_training.png'))
 
 
