@@ -78,27 +78,69 @@ def span(v):
     return num(v[0]) if v[0] == v[1] else f"{num(v[0])}–{num(v[1])}"
 
 
-def resolve_words(r, metric):
-    """What would resolve a 'not resolved' verdict, in numbers (scale_analysis.to_resolve)."""
-    out = []
+def resolve_words(r, metric, h):
+    """What would resolve the 'not resolved' verdict of pair h, in numbers (rank_stats.to_resolve, and for the headline
+    resolve_sim's simulated seeds). Each clause says only what the numbers beside it show."""
+    out = [agreement_words(h, r)]
     if r['tokenizers']:
         out.append(f"more tokenizers: at least {r['tokenizers']} (2/{r['tokenizers']}! = "
-                   f"{rank_stats.smallest_p(r['tokenizers']):.3g} < {rank_stats.ALPHA})")
-    if r['seeds'] is None:
+                   f"{rank_stats.smallest_p(r['tokenizers']):.3g} < {rank_stats.ALPHA}); with {h['n_tokenizers']} "
+                   f"no number of seeds can")
+    elif h['spearman_ci'] is None:
         out.append('seeds: at least 2 per cell, so that seed noise can be measured')
-    else:
-        se = r['seed_std'] * math.sqrt(2 / r['n_seeds'])
-        where = (f"the median gap between adjacent tokenizers at {r['size']} ({r['median_gap']:.4f} {metric}) is "
-                 f"{r['median_gap'] / se:.1f} standard errors of a difference with {r['n_seeds']} seeds (seed std "
-                 f"{r['seed_std']:.4f})")
-        if r['seeds'] > r['n_seeds']:
-            out.append(f"more seeds: about {r['seeds']} per cell would put it at 2 ({where})")
-            out.append(f"or bigger gaps: at least {r['gap']:.4f} {metric} between adjacent tokenizers with the "
-                       f"{r['n_seeds']} seeds used")
-        else:
-            out.append(f"not more seeds: {where}, so the gaps stand above the noise and the sizes order the "
-                       f"tokenizers differently")
+    elif r.get('simulated'):
+        out += seeds_words(r['seeds'], r['simulation'], metric, h)
     return '; '.join(out) + '.'
+
+
+def agreement_words(h, r):
+    """What the two sizes' orders show, and so what is missing. Decision accuracy 1 (every pair ordered alike) is a
+    fact of the means; what keeps it from a word is then the p-value's reach or the seed interval, never the order."""
+    nums = f"ρ = {h['spearman']:.3f}, decision accuracy {fmt(h['decision_accuracy'])}"
+    if h['decision_accuracy'] < 1:
+        return f"the two sizes do not order every tokenizer pair alike ({nums})"
+    missing = ([f"the p-value's reach ({h['n_tokenizers']} tokenizers)"] if r['tokenizers'] else []) + (
+        ['a measure of seed noise'] if h['spearman_ci'] is None else
+        ['a seed interval that stays in the band'] if rank_stats.interval_why(h) else [])
+    return (f"the two sizes order every tokenizer pair alike ({nums}): what is missing is "
+            f"{' and '.join(missing) or 'p < ' + str(rank_stats.ALPHA)}")
+
+
+def pct(x):
+    return f"{100 * x:.0f}%"
+
+
+def seeds_words(k, sim, metric, h):
+    """The simulated seeds per cell (resolve_sim.seeds_to_resolve) in words, and the pair that decides."""
+    n, now, se = sim['replications'], sim['seeds_now'], lambda x: f"{100 * x:.1f}%"
+    how = (f"of {n} simulated replications of the study (true cell means drawn around the measured ones by their "
+           f"standard errors, the seed std from its chi-square posterior, each verdict by the analysis's rule)")
+    if k is None:
+        out = [f"no number of seeds up to {sim['cap']} per cell reaches {pct(sim['target'])}: with "
+               f"{sim['cap']}, {pct(sim['share'])} (Monte Carlo s.e. {se(sim['share_se'])}) {how} reach a verdict, "
+               f"with unlimited seeds (the true means themselves) {pct(sim['share_unlimited'])}"]
+        m = sim.get('more_tokenizers')
+        out.append('what else would: ' + (
+            f"more tokenizers (with {m['n_tokenizers']}, one misordered adjacent pair can still read '{m['word']}': "
+            f"ρ = {m['spearman']:.3f}, p = {m['p']:.3g}) or " if m else '') + 'tokenizers further apart than the '
+            'pair that decides')
+    elif k > now:
+        out = [f"more seeds: {k} per cell reach a verdict in {pct(sim['share'])} (Monte Carlo s.e. "
+               f"{se(sim['share_se'])}) {how}, the fewest that reach {pct(sim['target'])} ({now} seeds: "
+               f"{pct(sim['share_now'])})"]
+    else:
+        out = [f"not more seeds: with the {now} seeds per cell used, {pct(sim['share_now'])} (Monte Carlo s.e. "
+               f"{se(sim['share_now_se'])}) {how} reach a verdict ({k} would reach {pct(sim['target'])}); this "
+               f"study's numbers fell among the other {pct(1 - sim['share_now'])}"]
+    d = sim['decider']
+    if d:
+        sign = 'the same order' if d['small']['gap'] * d['large']['gap'] > 0 else 'opposite orders'
+        gaps = ' and '.join(f"{abs(d[z]['gap']):.4f} {metric} at {h[z]} ({d[z]['z']:.2f} standard errors of a "
+                            f"difference)" for z in ('small', 'large'))
+        out.append(f"the pair that decides: {d['pair'][0]} and {d['pair'][1]}, misordered in "
+                   f"{pct(d['misordered_share'])} of the replications that fail with {sim['seeds_simulated']} seeds; "
+                   f"measured {gaps}, in {sign}")
+    return out
 
 
 def pair_numbers(h):
@@ -114,7 +156,7 @@ def verdict_sentence(h, metric='bpb'):
     if v == 'not resolved':
         r = h['to_resolve']
         return (f"**Verdict: not resolved** {pair_numbers(h)} Why: {'; '.join(r['why'])}. What would resolve it: "
-                + resolve_words(r, metric))
+                + resolve_words(r, metric, h))
     if v == 'reversed':
         return (f"**Verdict: reversed**: the small size orders the tokenizers against the large one, "
                 f"{pair_numbers(h)} Both p < {rank_stats.ALPHA} and the seed interval stays below 0.")
