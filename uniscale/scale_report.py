@@ -403,7 +403,8 @@ def noise_lines(s):
             'true means differ by the gap come out in the wrong order, Φ(−gap / (std·√(2/k))) with k runs each '
             '(normal model, the pooled seed std): shown with one run each and with the k seeds used. Even a gap of '
             '2 × std flips 7.9% of the time with one run each. Seeds for the median gap: per cell, to put it at 2 '
-            'standard errors of a difference.', '',
+            'standard errors of a difference (a picture of the noise, not the seeds that would resolve the verdict: '
+            'the smallest gap decides those, simulated beside the verdict).', '',
             md_table(['size', 'seed std (df)', 'min gap', 'median gap', 'spread', 'P(flip) min gap: 1 run / k',
                       'P(flip) median gap: 1 run / k', 'k', 'seeds for median gap'], rows)]
 
