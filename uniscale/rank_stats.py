@@ -229,27 +229,28 @@ def noise_vs_gaps(cs):
 
 
 def to_resolve(p, noises):
-    """Why a pair's verdict is 'not resolved', and the facts about what would resolve it: `why` (each reason, in
-    numbers), `tokenizers` (the fewest whose smallest p is below ALPHA, where n cannot reach it), and at the noisier
-    size (the larger seed std over median gap) `size`, `seed_std`, `median_gap`, `n_seeds` and `gap` (2 standard
-    errors of a difference with those seeds). `seeds` (per cell) is None here: only a simulation of the study says
-    how many seeds reach a verdict (uniscale/resolve_sim.py; a rule on the median gap reached it in 30-56% of
-    replications, issue 29), and scale_analysis runs it for the headline pair."""
+    """Why a pair's verdict is 'not resolved', and the facts about what would resolve it: `why`
+    (each reason, in numbers), `tokenizers` (the fewest whose smallest p is below ALPHA, where n
+    cannot reach it), and at the noisier size (the larger seed std over median gap) `size`,
+    `seed_std`, `median_gap`, `n_seeds` and `gap` (2 standard errors of a difference with those
+    seeds). `seeds` (per cell) is None here: only a simulation of the study says how many seeds
+    reach a verdict (uniscale/resolve_sim.py; the median-gap rule it replaces reached it in 12-56%
+    of replications, issue 29), and scale_analysis runs it for the headline pair."""
     why = []
     if p['spearman_p'] >= ALPHA or p['kendall_p'] >= ALPHA:
-        why.append(f"Spearman p = {p['spearman_p']:.3g} and Kendall p = {p['kendall_p']:.3g} are not both below "
-                   f"{ALPHA}")
+        why.append(f"Spearman p = {p['spearman_p']:.3g} and Kendall p = {p['kendall_p']:.3g} "
+                   f"are not both below {ALPHA}")
+    n = p['n_tokenizers']
     if p['smallest_p_possible'] >= ALPHA:
-        why.append(f"no ordering of {p['n_tokenizers']} tokenizers can reach p < {ALPHA} (the smallest p is "
-                   f"2/{p['n_tokenizers']}! = {p['smallest_p_possible']:.3g})")
+        why.append(f"no ordering of {n} tokenizers can reach p < {ALPHA} (the smallest p is "
+                   f"2/{n}! = {p['smallest_p_possible']:.3g})")
     why += interval_why(p)
     known = [z for z in noises if z['seed_std'] and z['median_gap']]
-    worst = max(known, key=lambda z: z['seed_std'] / z['median_gap'], default=None)
-    return dict(why=why, tokenizers=tokenizers_needed() if p['smallest_p_possible'] >= ALPHA else None,
-                seeds=None, simulated=False,
+    worst = max(known, key=lambda z: z['seed_std'] / z['median_gap'], default=None) or {}
+    needed = tokenizers_needed() if p['smallest_p_possible'] >= ALPHA else None
+    return dict(why=why, tokenizers=needed, seeds=None, simulated=False,
                 gap=2 * worst['seed_std'] * math.sqrt(2 / worst['n_seeds']) if worst else None,
-                size=worst['size'] if worst else None, seed_std=worst['seed_std'] if worst else None,
-                median_gap=worst['median_gap'] if worst else None, n_seeds=worst['n_seeds'] if worst else None)
+                **{key: worst.get(key) for key in ('size', 'seed_std', 'median_gap', 'n_seeds')})
 
 
 def interval_why(p):
@@ -264,8 +265,8 @@ def interval_why(p):
     if p['spearman'] > 0:
         word, floor, _ = band(p['spearman'])
         if ci[0] < floor or (ci[0] == floor and word != 'moderate'):
-            return [f"the seed interval of ρ reaches down to {ci[0]:.3f}, out of the '{word}' band (which starts "
-                    f"at {floor})"]
+            return [f"the seed interval of ρ reaches down to {ci[0]:.3f}, out of the '{word}' band "
+                    f"(which starts at {floor})"]
     return []
 
 

@@ -79,13 +79,14 @@ def span(v):
 
 
 def resolve_words(r, metric, h):
-    """What would resolve the 'not resolved' verdict of pair h, in numbers (rank_stats.to_resolve, and for the headline
-    resolve_sim's simulated seeds). Each clause says only what the numbers beside it show."""
+    """What would resolve the 'not resolved' verdict of pair h, in numbers (rank_stats.to_resolve,
+    and for the headline resolve_sim's simulated seeds). Each clause says only what the numbers
+    beside it show."""
     out = [agreement_words(h, r)]
-    if r['tokenizers']:
-        out.append(f"more tokenizers: at least {r['tokenizers']} (2/{r['tokenizers']}! = "
-                   f"{rank_stats.smallest_p(r['tokenizers']):.3g} < {rank_stats.ALPHA}); with {h['n_tokenizers']} "
-                   f"no number of seeds can")
+    n = r['tokenizers']
+    if n:
+        out.append(f"more tokenizers: at least {n} (2/{n}! = {rank_stats.smallest_p(n):.3g} < "
+                   f"{rank_stats.ALPHA}); with {h['n_tokenizers']} no number of seeds can")
     elif h['spearman_ci'] is None:
         out.append('seeds: at least 2 per cell, so that seed noise can be measured')
     elif r.get('simulated'):
@@ -94,14 +95,17 @@ def resolve_words(r, metric, h):
 
 
 def agreement_words(h, r):
-    """What the two sizes' orders show, and so what is missing. Decision accuracy 1 (every pair ordered alike) is a
-    fact of the means; what keeps it from a word is then the p-value's reach or the seed interval, never the order."""
+    """What the two sizes' orders show, and so what is missing. Decision accuracy 1 (every pair
+    ordered alike) is a fact of the means: what keeps it from a word is then the p-value's reach or
+    the seed interval, never the order."""
     nums = f"ρ = {h['spearman']:.3f}, decision accuracy {fmt(h['decision_accuracy'])}"
     if h['decision_accuracy'] < 1:
         return f"the two sizes do not order every tokenizer pair alike ({nums})"
-    missing = ([f"the p-value's reach ({h['n_tokenizers']} tokenizers)"] if r['tokenizers'] else []) + (
-        ['a measure of seed noise'] if h['spearman_ci'] is None else
-        ['a seed interval that stays in the band'] if rank_stats.interval_why(h) else [])
+    missing = [f"the p-value's reach ({h['n_tokenizers']} tokenizers)"] if r['tokenizers'] else []
+    if h['spearman_ci'] is None:
+        missing.append('a measure of seed noise')
+    elif rank_stats.interval_why(h):
+        missing.append('a seed interval that stays in the band')
     return (f"the two sizes order every tokenizer pair alike ({nums}): what is missing is "
             f"{' and '.join(missing) or 'p < ' + str(rank_stats.ALPHA)}")
 
@@ -110,37 +114,62 @@ def pct(x):
     return f"{100 * x:.0f}%"
 
 
+def mc(x):
+    return f"Monte Carlo s.e. {100 * x:.1f}%"
+
+
 def seeds_words(k, sim, metric, h):
-    """The simulated seeds per cell (resolve_sim.seeds_to_resolve) in words, and the pair that decides."""
-    n, now, se = sim['replications'], sim['seeds_now'], lambda x: f"{100 * x:.1f}%"
-    how = (f"of {n} simulated replications of the study (true cell means drawn around the measured ones by their "
-           f"standard errors, the seed std from its chi-square posterior, each verdict by the analysis's rule)")
+    """The simulated seeds per cell (resolve_sim.seeds_to_resolve) in words, and the pair that
+    decides."""
+    now, target = sim['seeds_now'], pct(sim['target'])
+    how = (f"of {sim['replications']} simulated replications of the study (true cell means drawn "
+           f"around the measured ones by their standard errors, the seed std from its chi-square "
+           f"posterior, each verdict by the analysis's rule)")
+    d = sim['decider']
     if k is None:
-        out = [f"no number of seeds up to {sim['cap']} per cell reaches {pct(sim['target'])}: with "
-               f"{sim['cap']}, {pct(sim['share'])} (Monte Carlo s.e. {se(sim['share_se'])}) {how} reach a verdict, "
+        out = [f"no number of seeds up to {sim['cap']} per cell reaches {target}: with "
+               f"{sim['cap']}, {pct(sim['share'])} ({mc(sim['share_se'])}) {how} reach a verdict, "
                f"with unlimited seeds (the true means themselves) {pct(sim['share_unlimited'])}"]
-        m = sim.get('more_tokenizers')
-        out.append('what else would: ' + (
-            f"more tokenizers (with {m['n_tokenizers']}, one misordered adjacent pair can still read '{m['word']}': "
-            f"ρ = {m['spearman']:.3f}, p = {m['p']:.3g}) or " if m else '') + 'tokenizers further apart than the '
-            'pair that decides')
+        out.append('what else would: ' + ', or '.join(else_would(sim, d)))
     elif k > now:
-        out = [f"more seeds: {k} per cell reach a verdict in {pct(sim['share'])} (Monte Carlo s.e. "
-               f"{se(sim['share_se'])}) {how}, the fewest that reach {pct(sim['target'])} ({now} seeds: "
+        out = [f"more seeds: {k} per cell reach a verdict in {pct(sim['share'])} "
+               f"({mc(sim['share_se'])}) {how}, the fewest that reach {target} ({now} seeds: "
                f"{pct(sim['share_now'])})"]
     else:
-        out = [f"not more seeds: with the {now} seeds per cell used, {pct(sim['share_now'])} (Monte Carlo s.e. "
-               f"{se(sim['share_now_se'])}) {how} reach a verdict ({k} would reach {pct(sim['target'])}); this "
-               f"study's numbers fell among the other {pct(1 - sim['share_now'])}"]
-    d = sim['decider']
+        out = [f"not more seeds: with the {now} seeds per cell used, {pct(sim['share_now'])} "
+               f"({mc(sim['share_now_se'])}) {how} reach a verdict ({k} would reach {target}); "
+               f"this study's numbers fell among the other {pct(1 - sim['share_now'])}"]
     if d:
-        sign = 'the same order' if d['small']['gap'] * d['large']['gap'] > 0 else 'opposite orders'
-        gaps = ' and '.join(f"{abs(d[z]['gap']):.4f} {metric} at {h[z]} ({d[z]['z']:.2f} standard errors of a "
-                            f"difference)" for z in ('small', 'large'))
-        out.append(f"the pair that decides: {d['pair'][0]} and {d['pair'][1]}, misordered in "
-                   f"{pct(d['misordered_share'])} of the replications that fail with {sim['seeds_simulated']} seeds; "
-                   f"measured {gaps}, in {sign}")
+        out.append(decider_words(d, sim, metric, h))
     return out
+
+
+def else_would(sim, d):
+    """What else than seeds up to the cap would resolve it, each only where the numbers show it."""
+    out = []
+    if sim['share_unlimited'] >= sim['target']:
+        out.append(f"more than {sim['cap']} seeds per cell")
+    m = sim.get('more_tokenizers')
+    if m:
+        out.append(f"more tokenizers (with {m['n_tokenizers']}, one misordered adjacent pair can "
+                   f"still read '{m['word']}': ρ = {m['spearman']:.3f}, p = {m['p']:.3g})")
+    if d:
+        out.append('tokenizers further apart than the pair that decides')
+    return out or ['nothing this simulation can name']
+
+
+def decider_words(d, sim, metric, h):
+    """The pair the failing replications misorder most often, with its measured gaps."""
+    def gap(z):
+        se = f"{d[z]['z']:.2f} standard errors of a difference" if d[z]['z'] is not None else \
+            'no seed noise'
+        return f"{abs(d[z]['gap']):.4f} {metric} at {h[z]} ({se})"
+    product = d['small']['gap'] * d['large']['gap']
+    order = 'the same order' if product > 0 else 'opposite orders' if product < 0 else 'a tie'
+    return (f"the pair that decides: {d['pair'][0]} and {d['pair'][1]}, misordered in "
+            f"{pct(d['misordered_share'])} of the replications that fail with "
+            f"{sim['seeds_simulated']} seeds; measured {gap('small')} and {gap('large')}, "
+            f"in {order}")
 
 
 def pair_numbers(h):
