@@ -130,10 +130,10 @@ def seeds_words(k, sim, metric, h):
         out = [f"no number of seeds up to {sim['cap']} per cell reaches {target}: with "
                f"{sim['cap']}, {pct(sim['share'])} ({mc(sim['share_se'])}) {how} reach a verdict, "
                f"with unlimited seeds (the true means themselves) {pct(sim['share_unlimited'])}"]
-        out.append('what else would: ' + ', or '.join(else_would(sim, d)))
+        out.append('what else could: ' + ', or '.join(else_could(sim, d)))
     elif k > now:
         out = [f"more seeds: {k} per cell reach a verdict in {pct(sim['share'])} "
-               f"({mc(sim['share_se'])}) {how}, the fewest that reach {target} ({now} seeds: "
+               f"({mc(sim['share_se'])}) {how}, the fewest found to reach {target} ({now} seeds: "
                f"{pct(sim['share_now'])})"]
     else:
         out = [f"not more seeds: with the {now} seeds per cell used, {pct(sim['share_now'])} "
@@ -144,8 +144,8 @@ def seeds_words(k, sim, metric, h):
     return out
 
 
-def else_would(sim, d):
-    """What else than seeds up to the cap would resolve it, each only where the numbers show it."""
+def else_could(sim, d):
+    """What else than seeds up to the cap could resolve it, each only where the numbers show it."""
     out = []
     if sim['share_unlimited'] >= sim['target']:
         out.append(f"more than {sim['cap']} seeds per cell")
