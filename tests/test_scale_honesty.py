@@ -82,12 +82,13 @@ def test_noise_above_the_gaps_is_not_resolved_and_says_what_would_resolve_it(tmp
     r = h['to_resolve']
     assert (r['size'], r['n_seeds']) == (z, 3) and r['seed_std'] == pytest.approx(sd) and r['median_gap'] == \
         pytest.approx(med)
-    assert r['seeds'] == max(2, math.ceil(2 * (2 * sd / med) ** 2)) and r['seeds'] > 3
     assert r['gap'] == pytest.approx(2 * sd * math.sqrt(2 / 3))
     assert r['tokenizers'] is None  # six tokenizers can reach p = 0.003
+    # the seeds are simulated (tests/test_resolve.py checks the number): more than the 3 used, or none up to the cap
+    assert r['simulated'] and (r['seeds'] is None or r['seeds'] > 3)
     report = report_of(out)
-    assert '**Verdict: not resolved**' in report and f"about {r['seeds']} per cell" in report
-    assert f"at least {r['gap']:.4f} bpb between adjacent tokenizers" in report
+    assert '**Verdict: not resolved**' in report
+    assert (f"more seeds: {r['seeds']} per cell" if r['seeds'] else 'no number of seeds up to') in report
     assert 'resolved by one run' not in report
 
 

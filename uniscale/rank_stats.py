@@ -269,34 +269,45 @@ def noise_vs_gaps(cs):
 
 
 def to_resolve(p, noises):
-    """Why a pair's verdict is 'not resolved', and what would resolve it, in numbers: `tokenizers` (the fewest whose
-    smallest p is below ALPHA, where n cannot reach it), `seeds` (per cell, for the median gap between adjacent
-    tokenizers at the noisier size to stand at 2 standard errors), `gap` (the gap the current seeds resolve at 2
-    standard errors there)."""
+    """Why a pair's verdict is 'not resolved', and the facts about what would resolve it: `why`
+    (each reason, in numbers), `tokenizers` (the fewest whose smallest p is below ALPHA, where n
+    cannot reach it), and at the noisier size (the larger seed std over median gap) `size`,
+    `seed_std`, `median_gap`, `n_seeds` and `gap` (2 standard errors of a difference with those
+    seeds). `seeds` (per cell) is None here: only a simulation of the study says how many seeds
+    reach a verdict (uniscale/resolve_sim.py; the median-gap rule it replaces reached it in 12-56%
+    of replications, issue 29), and scale_analysis runs it for the headline pair."""
     why = []
     if p['spearman_p'] >= ALPHA or p['kendall_p'] >= ALPHA:
-        why.append(f"Spearman p = {p['spearman_p']:.3g} and Kendall p = {p['kendall_p']:.3g} are not both below "
-                   f"{ALPHA}")
+        why.append(f"Spearman p = {p['spearman_p']:.3g} and Kendall p = {p['kendall_p']:.3g} "
+                   f"are not both below {ALPHA}")
+    n = p['n_tokenizers']
     if p['smallest_p_possible'] >= ALPHA:
-        why.append(f"no ordering of {p['n_tokenizers']} tokenizers can reach p < {ALPHA} (the smallest p is "
-                   f"2/{p['n_tokenizers']}! = {p['smallest_p_possible']:.3g})")
+        why.append(f"no ordering of {n} tokenizers can reach p < {ALPHA} (the smallest p is "
+                   f"2/{n}! = {p['smallest_p_possible']:.3g})")
+    why += interval_why(p)
+    known = [z for z in noises if z['seed_std'] and z['median_gap']]
+    worst = max(known, key=lambda z: z['seed_std'] / z['median_gap'], default=None) or {}
+    needed = tokenizers_needed() if p['smallest_p_possible'] >= ALPHA else None
+    return dict(why=why, tokenizers=needed, seeds=None, simulated=False,
+                gap=2 * worst['seed_std'] * math.sqrt(2 / worst['n_seeds']) if worst else None,
+                **{key: worst.get(key) for key in ('size', 'seed_std', 'median_gap', 'n_seeds')})
+
+
+def interval_why(p):
+    """What the seed interval of rho keeps from a word, in words (an empty list when nothing)."""
     ci = p['spearman_ci']
     if ci is None:
-        why.append('one seed per cell: seed noise is unknown')
-    elif p['spearman'] < 0 and ci[1] >= 0:
-        why.append(f"the seed interval of ρ {ci[0]:.3f} to {ci[1]:.3f} reaches 0")
-    elif p['spearman'] > 0:
+        return ['one seed per cell: seed noise is unknown']
+    if math.isnan(ci[0]):
+        return ["the seed interval of ρ is undefined (a size's redrawn means are all equal)"]
+    if p['spearman'] < 0 and ci[1] >= 0:
+        return [f"the seed interval of ρ {ci[0]:.3f} to {ci[1]:.3f} reaches 0"]
+    if p['spearman'] > 0:
         word, floor, _ = band(p['spearman'])
         if ci[0] < floor or (ci[0] == floor and word != 'moderate'):
-            why.append(f"the seed interval of ρ reaches down to {ci[0]:.3f}, out of the '{word}' band (which "
-                       f"starts at {floor})")
-    known = [z for z in noises if z['seed_std'] and z['median_gap']]
-    worst = max(known, key=lambda z: z['seed_std'] / z['median_gap'], default=None)
-    return dict(why=why, tokenizers=tokenizers_needed() if p['smallest_p_possible'] >= ALPHA else None,
-                seeds=worst['seeds_for_median_gap'] if worst else None,
-                gap=2 * worst['seed_std'] * math.sqrt(2 / worst['n_seeds']) if worst else None,
-                size=worst['size'] if worst else None, seed_std=worst['seed_std'] if worst else None,
-                median_gap=worst['median_gap'] if worst else None, n_seeds=worst['n_seeds'] if worst else None)
+            return [f"the seed interval of ρ reaches down to {ci[0]:.3f}, out of the '{word}' band "
+                    f"(which starts at {floor})"]
+    return []
 
 
 def holm_family(groups):

@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from uniscale import power_law, rank_stats, verdict_words
+from uniscale import power_law, rank_stats, resolve_sim, verdict_words
 from uniscale.rank_stats import ALPHA, decision_accuracy, rank_tests, spearman
 from uniscale.study_card import study_card
 
@@ -560,6 +560,8 @@ def scale_analysis(records, cfg, metrics=None):
     by_lang = rank_stats.holm_family({lang: all_pairs(lang_cells(lang), sizes, higher, cfg, tokenizers)
                                       for lang in langs})
     headline = next((p for p in pairs[::-1] if p['small'] == sizes[0] and p['large'] == sizes[-1]), None)
+    if headline and headline.get('to_resolve'):  # the verdict's pair: how many seeds would resolve it, simulated
+        headline['to_resolve'].update(resolve_sim.for_pair(cells, headline, cfg))
     large, small = sizes[-1], sizes[0]
     ranked = [t for t in tokenizers if (t, large) in cells]
     reference = [cells[t, large].mean() for t in ranked]

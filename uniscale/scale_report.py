@@ -80,27 +80,98 @@ def span(v):
     return num(v[0]) if v[0] == v[1] else f"{num(v[0])}–{num(v[1])}"
 
 
-def resolve_words(r, metric):
-    """What would resolve a 'not resolved' verdict, in numbers (scale_analysis.to_resolve)."""
-    out = []
-    if r['tokenizers']:
-        out.append(f"more tokenizers: at least {r['tokenizers']} (2/{r['tokenizers']}! = "
-                   f"{rank_stats.smallest_p(r['tokenizers']):.3g} < {rank_stats.ALPHA})")
-    if r['seeds'] is None:
+def resolve_words(r, metric, h):
+    """What would resolve the 'not resolved' verdict of pair h, in numbers (rank_stats.to_resolve,
+    and for the headline resolve_sim's simulated seeds). Each clause says only what the numbers
+    beside it show."""
+    out = [agreement_words(h, r)]
+    n = r['tokenizers']
+    if n:
+        out.append(f"more tokenizers: at least {n} (2/{n}! = {rank_stats.smallest_p(n):.3g} < "
+                   f"{rank_stats.ALPHA}); with {h['n_tokenizers']} no number of seeds can")
+    elif h['spearman_ci'] is None:
         out.append('seeds: at least 2 per cell, so that seed noise can be measured')
-    else:
-        se = r['seed_std'] * math.sqrt(2 / r['n_seeds'])
-        where = (f"the median gap between adjacent tokenizers at {r['size']} ({r['median_gap']:.4f} {metric}) is "
-                 f"{r['median_gap'] / se:.1f} standard errors of a difference with {r['n_seeds']} seeds (seed std "
-                 f"{r['seed_std']:.4f})")
-        if r['seeds'] > r['n_seeds']:
-            out.append(f"more seeds: about {r['seeds']} per cell would put it at 2 ({where})")
-            out.append(f"or bigger gaps: at least {r['gap']:.4f} {metric} between adjacent tokenizers with the "
-                       f"{r['n_seeds']} seeds used")
-        else:
-            out.append(f"not more seeds: {where}, so the gaps stand above the noise and the sizes order the "
-                       f"tokenizers differently")
+    elif r.get('simulated'):
+        out += seeds_words(r['seeds'], r['simulation'], metric, h)
     return '; '.join(out) + '.'
+
+
+def agreement_words(h, r):
+    """What the two sizes' orders show, and so what is missing. Decision accuracy 1 (every pair
+    ordered alike) is a fact of the means: what keeps it from a word is then the p-value's reach or
+    the seed interval, never the order."""
+    nums = f"ρ = {h['spearman']:.3f}, decision accuracy {fmt(h['decision_accuracy'])}"
+    if h['decision_accuracy'] < 1:
+        return f"the two sizes do not order every tokenizer pair alike ({nums})"
+    missing = [f"the p-value's reach ({h['n_tokenizers']} tokenizers)"] if r['tokenizers'] else []
+    if h['spearman_ci'] is None:
+        missing.append('a measure of seed noise')
+    elif rank_stats.interval_why(h):
+        missing.append('a seed interval that stays in the band')
+    return (f"the two sizes order every tokenizer pair alike ({nums}): what is missing is "
+            f"{' and '.join(missing) or 'p < ' + str(rank_stats.ALPHA)}")
+
+
+def pct(x):
+    return f"{100 * x:.0f}%"
+
+
+def mc(x):
+    return f"Monte Carlo s.e. {100 * x:.1f}%"
+
+
+def seeds_words(k, sim, metric, h):
+    """The simulated seeds per cell (resolve_sim.seeds_to_resolve) in words, and the pair that
+    decides."""
+    now, target = sim['seeds_now'], pct(sim['target'])
+    how = (f"of {sim['replications']} simulated replications of the study (true cell means drawn "
+           f"around the measured ones by their standard errors, the seed std from its chi-square "
+           f"posterior, each verdict by the analysis's rule)")
+    d = sim['decider']
+    if k is None:
+        out = [f"no number of seeds up to {sim['cap']} per cell reaches {target}: with "
+               f"{sim['cap']}, {pct(sim['share'])} ({mc(sim['share_se'])}) {how} reach a verdict, "
+               f"with unlimited seeds (the true means themselves) {pct(sim['share_unlimited'])}"]
+        out.append('what else could: ' + ', or '.join(else_could(sim, d)))
+    elif k > now:
+        out = [f"more seeds: {k} per cell reach a verdict in {pct(sim['share'])} "
+               f"({mc(sim['share_se'])}) {how}, the fewest found to reach {target} ({now} seeds: "
+               f"{pct(sim['share_now'])})"]
+    else:
+        out = [f"not more seeds: with the {now} seeds per cell used, {pct(sim['share_now'])} "
+               f"({mc(sim['share_now_se'])}) {how} reach a verdict ({k} would reach {target}); "
+               f"this study's numbers fell among the other {pct(1 - sim['share_now'])}"]
+    if d:
+        out.append(decider_words(d, sim, metric, h))
+    return out
+
+
+def else_could(sim, d):
+    """What else than seeds up to the cap could resolve it, each only where the numbers show it."""
+    out = []
+    if sim['share_unlimited'] >= sim['target']:
+        out.append(f"more than {sim['cap']} seeds per cell")
+    m = sim.get('more_tokenizers')
+    if m:
+        out.append(f"more tokenizers (with {m['n_tokenizers']}, one misordered adjacent pair can "
+                   f"still read '{m['word']}': ρ = {m['spearman']:.3f}, p = {m['p']:.3g})")
+    if d:
+        out.append('tokenizers further apart than the pair that decides')
+    return out or ['nothing this simulation can name']
+
+
+def decider_words(d, sim, metric, h):
+    """The pair the failing replications misorder most often, with its measured gaps."""
+    def gap(z):
+        se = f"{d[z]['z']:.2f} standard errors of a difference" if d[z]['z'] is not None else \
+            'no seed noise'
+        return f"{abs(d[z]['gap']):.4f} {metric} at {h[z]} ({se})"
+    product = d['small']['gap'] * d['large']['gap']
+    order = 'the same order' if product > 0 else 'opposite orders' if product < 0 else 'a tie'
+    return (f"the pair that decides: {d['pair'][0]} and {d['pair'][1]}, misordered in "
+            f"{pct(d['misordered_share'])} of the replications that fail with "
+            f"{sim['seeds_simulated']} seeds; measured {gap('small')} and {gap('large')}, "
+            f"in {order}")
 
 
 def pair_numbers(h):
@@ -119,7 +190,7 @@ def verdict_sentence(h, metric='bpb'):
         r = h['to_resolve']
         why = '; '.join(r['why'] + [verdict_words.da_reason(h)])
         return (f"**Verdict: not resolved** {pair_numbers(h)} Why: {why}. What would resolve it: "
-                + resolve_words(r, metric))
+                + resolve_words(r, metric, h))
     if v == 'reversed':
         return (f"**Verdict: reversed**: the small size orders the tokenizers against the large one, "
                 f"{pair_numbers(h)} Both p < {rank_stats.ALPHA} and the seed interval stays below 0.")
@@ -356,7 +427,8 @@ def noise_lines(s):
             'true means differ by the gap come out in the wrong order, Φ(−gap / (std·√(2/k))) with k runs each '
             '(normal model, the pooled seed std): shown with one run each and with the k seeds used. Even a gap of '
             '2 × std flips 7.9% of the time with one run each. Seeds for the median gap: per cell, to put it at 2 '
-            'standard errors of a difference.', '',
+            'standard errors of a difference (a picture of the noise, not the seeds that would resolve the verdict: '
+            'the smallest gap decides those, simulated beside the verdict).', '',
             md_table(['size', 'seed std (df)', 'min gap', 'median gap', 'spread', 'P(flip) min gap: 1 run / k',
                       'P(flip) median gap: 1 run / k', 'k', 'seeds for median gap'], rows)]
 
