@@ -337,7 +337,7 @@ def test_an_absolute_lr_is_its_own_point_and_says_so():
     assert s['decision_accuracy'][0]['a'] == 'lr 1e-05' and s['best_point']['b'] == 'x2'
     text = '\n'.join(lr_scan_lines(s))
     assert '| tokenizer | lr 1e-05 | x0.5 | x1 (grid) | x2 | best lr |' in text
-    assert 'lr 1e-05: lr 1e-05, x0.005 of the grid lr (absolute); x0.5: lr 0.001, x0.5;' in text
+    assert "Each choice's lr: lr 1e-05: x0.005 of the grid's lr; x0.5: lr 0.001; x1: lr 0.002;" in text
     assert '| lr 1e-05 vs x0.5 | ' in text and 'lr v the absolute lr v for every tokenizer' in text
     # not declared absolute: the multiplier from the configs, every number the same
     plain = lr_scan_summary(*with_tiny(), CFG)
@@ -360,7 +360,8 @@ def test_an_absolute_lr_is_one_point_when_the_grid_lrs_differ():
     assert s['points'][1]['lr'] == {'a': 5e-4, **dict.fromkeys('bcde', 1e-3)}
     check = naive({t: {0.005: TINY[t], **FLIP[t]} for t in FLIP}, [0.005, 0.5, 1.0, 2.0])
     assert [p['n_flipped'] for p in s['flip_rate']['by_pair']] == check['by_pair']
-    assert 'lr 1e-05: lr 1e-05, x0.005-0.01 by tokenizer of the grid lr (absolute)' in '\n'.join(lr_scan_lines(s))
+    assert "lr 1e-05: x0.005-0.01 by tokenizer of the grid's lr; x0.5: lr 0.0005-0.001 by tokenizer;" in \
+        '\n'.join(lr_scan_lines(s))
     plain = lr_scan_summary(*with_tiny({'a': 1e-3}), CFG)
     assert plain['labels'] == ['x0.5', 'x1', 'x2']
     assert plain['left_out'] == ['x0.005: no run for a', 'x0.01: no run for b, c, d, e']
@@ -394,14 +395,20 @@ MICRO = {'a': {1e-5: 2.50, 1.0: 2.02, 2.0: 2.12}, 'b': {1e-5: 2.51, 1.0: 2.00, 2
 MINI = {'a': 1.0, 'b': 1.1, 'c': 1.2, 'd': 1.3}
 
 
-def ladder(seed2=None):
+def ladder(seed2=None, tiny=None, events=None):
     """The scan at apertus-micro seed 1, its grid runs, apertus-mini's seeds 1 and 2, and (seed2: {tokenizer: bpb})
-    apertus-micro seed 2 at the grid's lr."""
+    apertus-micro seed 2 at the grid's lr; tiny: other values at lr 1e-5; events: {lr choice: (val bpb at step 0,
+    at the end)} as log.jsonl's, every tokenizer alike."""
+    tiny = tiny or {t: row[1e-5] for t, row in MICRO.items()}
     scan = [record(t, row[2.0], 2.0) for t, row in MICRO.items()] + \
-        [record(t, row[1e-5], abs_lr=1e-5) for t, row in MICRO.items()]
+        [record(t, v, abs_lr=1e-5) for t, v in tiny.items()]
     base = [record(t, row[1.0]) for t, row in MICRO.items()] + \
         [record(t, v + d, seed=s, preset='apertus-mini') for t, v in MINI.items() for s, d in ((1, -0.01), (2, 0.01))]
     base += [record(t, v, seed=2) for t, v in (seed2 or {}).items()]
+    for r in (scan + base[:len(MICRO)]) if events else []:
+        m = 1e-5 if r['config']['lr'] == 1e-5 else r['config']['lr'] / BASE_LR
+        r['events'] = [{'step': 0, 'val_bpb': events[m][0]}, {'step': 9, 'val_bpb': 9.0},
+                       {'step': 18, 'val_bpb': events[m][1]}, {'step': 19, 'train_loss': 1.0}]
     return lr_scan_summary(scan, base, {**CFG, 'lr_scan_abs': [1e-5]})
 
 
@@ -420,13 +427,12 @@ def test_each_lr_choice_against_the_largest_size():
         assert (r['n_agree'], r['vs_grid']) == (pytest.approx(n), pytest.approx(more))
         assert (r['decision_accuracy'], r['spearman']) == (pytest.approx(da, abs=1e-12), pytest.approx(rho))
     # +2 is beyond the 1 pair seed 2 alone reorders: said; +1 (x2) is within it: not said better
-    assert [rows[x]['judgement'] for x in want] == ['closer', 'within seed flips', 'within seed flips',
-                                                    'within seed flips']
+    assert [rows[x]['judgement'] for x in want] == ['beyond seed flips', 'as many', 'within seed flips', 'as many']
     assert ("lr 1e-05 orders 6 of 6 pairs as it does (decision accuracy 1.000, Spearman 1.000), the grid's lr 4 "
             "(decision accuracy 0.667, Spearman 0.600): 2 pairs more, beyond the 1 pair seed 2 alone reorders at "
             "x1: at this size and seed, lr 1e-05 agrees with apertus-mini better than the grid's lr does.") in s['words']
     text = '\n'.join(lr_scan_lines(s))
-    assert '| lr 1e-05 | 6 | 1.000 | 1.000 | +2 (closer) |' in text and '| x1 (grid) | 4 | 0.667 | 0.600 |  |' in text
+    assert '| lr 1e-05 | 6 | 1.000 | 1.000 | +2 (beyond seed flips) |' in text and '| x1 (grid) | 4 | 0.667 | 0.600 |  |' in text
     assert '| x2 | 5 | 0.833 | 0.800 | +1 (within seed flips) |' in text
     assert 'Each lr choice against apertus-mini (the largest size, bpb of the headline' in text
 
@@ -550,3 +556,23 @@ def test_correlate_ranks_the_scan_as_the_headline_and_against_its_largest_size(t
     assert [r['n_agree'] for r in lr['vs_largest']['rows']] == [1, 3, 2, 3]  # lr 1e-05: c a b; x2: b a c
     report = open(os.path.join(out, 'report.md')).read()
     assert 'Ranked by bpb, language-averaged (macro)' in report and '| lr 1e-05 | 1 | 0.333 |' in report
+
+
+def test_as_many_pairs_as_the_grid_lr_is_said_plainly_and_whether_each_lr_trained():
+    """The tiny lr orders as many pairs as apertus-mini as the grid's lr does: no 'better', whatever the seeds. Each
+    choice's val bpb from step 0 to the end (log.jsonl) says whether it trained at all (1e-5 in 18 steps: no)."""
+    s = ladder(seed2={'a': 2.00, 'b': 2.02, 'c': 2.20, 'd': 2.10}, tiny={'a': 2.51, 'b': 2.50, 'c': 2.53, 'd': 2.52})
+    assert s['vs_largest']['rows'][0]['vs_grid'] == 0  # b a d c, as the grid's lr: 4 of 6
+    assert (": as many, so nothing here says lr 1e-05 agrees with apertus-mini better than the grid's lr."
+            in s['words'])
+    assert s['val_bpb_progress'] == [None] * 3  # no log.jsonl here: the line is left out
+    assert not any('Did each choice train?' in line for line in lr_scan_lines(s))
+    s = ladder(events={1e-5: (4.16, 4.15), 1.0: (4.16, 3.86), 2.0: (4.16, 3.80)})
+    assert s['val_bpb_progress'] == [{'start': pytest.approx(4.16), 'end': pytest.approx(e)} for e in (4.15, 3.86, 3.8)]
+    assert ("- Did each choice train? Val bpb from step 0 to the end (log.jsonl: byte-weighted, the training log's; "
+            "mean over the tokenizers): lr 1e-05: 4.1600 -> 4.1500; x1: 4.1600 -> 3.8600; x2: 4.1600 -> 3.8000."
+            in lr_scan_lines(s))
+    s = ladder(seed2={'a': 2.00, 'b': 2.02, 'c': 2.20, 'd': 2.10}, tiny={'a': 2.53, 'b': 2.52, 'c': 2.51, 'd': 2.50})
+    assert s['vs_largest']['rows'][0]['vs_grid'] == -4 and s['vs_largest']['rows'][0]['judgement'] == 'beyond seed flips'
+    assert ("4 pairs fewer, beyond the 1 pair seed 2 alone reorders at x1: at this size and seed, lr 1e-05 agrees with "
+            "apertus-mini worse than the grid's lr does." in s['words'])

@@ -96,7 +96,7 @@ def test_dry_run_lists_exactly_the_grid(tmp_path, capsys):
     runner = FakeRunner()
     runs = sweep.main(cfg, runner)
     n = len(cfg['presets']) * len(cfg['tokenizers']) * len(cfg['seeds'])
-    n_scan = len([m for m in cfg['lr_scan'] if m != 1]) * len(cfg['tokenizers'])  # the smallest size, one seed
+    n_scan = (len([m for m in cfg['lr_scan'] if m != 1]) + len(cfg['lr_scan_abs'])) * len(cfg['tokenizers'])
     assert n >= 30 and n_scan >= 10 and len(runs) == n + n_scan and runner.commands == []
     names = [r['run'] for r in runs]
     assert len(set(names)) == n + n_scan and f"{cfg['presets'][0]}_{cfg['tokenizers'][0]}_s{cfg['seeds'][0]}" in names
@@ -435,13 +435,13 @@ def test_parallel_local_runs_share_the_cores_and_log_to_files(tmp_path):
     assert all(env['OMP_NUM_THREADS'] == threads for env in runner.envs)
 
 
-@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 5 * 3 * 2 + 2 * 5), ('config/sweep_ab_demo.py', 6),
-                                         ('config/sweep_fineweb2.py', 72 + 2 * 6),
-                                         ('config/sweep_fineweb2_bytes.py', 72 + 2 * 6),
+@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 5 * 3 * 2 + 3 * 5), ('config/sweep_ab_demo.py', 6),
+                                         ('config/sweep_fineweb2.py', 72 + 3 * 6),
+                                         ('config/sweep_fineweb2_bytes.py', 72 + 3 * 6),
                                          ('config/sweep_ab_tinystories.py', 12),
                                          ('config/sweep_ab_tinystories_bytes.py', 12)])
 def test_the_study_configs_load_and_size_their_grids(path, n_runs):
-    """Each study's grid (+ its lr scan: 2 multipliers x every tokenizer at the smallest size)."""
+    """Each study's grid (+ its lr scan: 2 multipliers and 1 absolute lr x every tokenizer at the smallest size)."""
     ns = configurator.defaults(sweep)
     cfg = configurator.configure(ns, [path])
     assert len(sweep.expand_grid(cfg)) == n_runs and cfg['base_config'].startswith('config/')

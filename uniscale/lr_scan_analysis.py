@@ -180,6 +180,21 @@ def point_order(cells, toks):
     return sorted(runs, key=lambda p: (float(np.mean(np.log(runs[p]))), p[0] == 'absolute', p[1]))
 
 
+def val_progress(record):
+    """(val bpb at step 0, at the last step) of a run's log.jsonl, None without both: did this lr train at all?"""
+    vals = [(e.get('step'), e.get('val_bpb')) for e in record.get('events') or []
+            if isinstance(e.get('val_bpb'), (int, float))]
+    return (vals[0][1], vals[-1][1]) if len(vals) >= 2 and vals[0][0] == 0 else None
+
+
+def point_progress(records):
+    """{'start', 'end'}: the mean over the tokenizers of val_progress, None unless every run has it."""
+    got = [val_progress(r) for r in records]
+    if not got or None in got:
+        return None
+    return {'start': float(np.mean([g[0] for g in got])), 'end': float(np.mean([g[1] for g in got]))}
+
+
 def largest_size(base_records, value_of, toks):
     """(preset, {tokenizer: mean over its seeds}, {tokenizer: n seeds}) of the grid's largest size (the most
     non-embedding parameters, median over its runs, as the headline orders the sizes), or (None, why, None)."""
@@ -200,11 +215,11 @@ def largest_size(base_records, value_of, toks):
 def judge(more, noise):
     """How a difference of `more` pairs ordered as the largest size (an lr choice against the grid's lr) reads
     against the pairs the grid's seeds alone reorder at x1."""
+    if more == 0:
+        return 'as many'
     if noise is None:
         return 'one seed'
-    if abs(more) <= max(noise['n_flipped']):
-        return 'within seed flips'
-    return 'closer' if more > 0 else 'further'
+    return 'within seed flips' if abs(more) <= max(noise['n_flipped']) else 'beyond seed flips'
 
 
 def agreement(values, ref, toks):
@@ -257,7 +272,8 @@ def lr_scan_summary(scan_records, base_records, cfg):
                       for p, lr, m in zip(keep, runs, mults)],
            'multipliers': [m[toks[0]] if len(set(m.values())) == 1 else None for m in mults],
            'tokenizers': toks, 'values': values, 'left_out': left_out,
-           'rankings': [ranking(v, toks, hib) for v in values], 'n_pairs': len(toks) * (len(toks) - 1) // 2}
+           'rankings': [ranking(v, toks, hib) for v in values], 'n_pairs': len(toks) * (len(toks) - 1) // 2,
+           'val_bpb_progress': [point_progress([cells[(p, t)][1] for t in toks]) for p in keep]}
     if len(keep) < 2 or GRID not in keep or len(toks) < 2:
         out.update(dict.fromkeys(('flip_rate', 'decision_accuracy', 'best_lr', 'best_point', 'best_values',
                                   'best_lr_ranking', 'fixed_lr_ranking', 'best_vs_fixed_decision_accuracy',
@@ -347,11 +363,13 @@ def largest_words(s):
             f"{probe['label']} orders {probe['n_agree']:g} of {v['n_counted']} pairs as it does ({stats(probe)}), "
             f"the grid's lr {grid['n_agree']:g} ({stats(grid)})")
     more, noise, name = probe['vs_grid'], s['seed_flip_rate'], probe['label']
+    if more == 0:
+        return text + f": as many, so nothing here says {name} agrees with {v['preset']} better than the grid's lr."
     if probe['judgement'] == 'one seed':
         return (text + f": each lr choice is one run of seed {s['seed']} and no other seed ran at x1, so whether "
                 f"{name} agrees with {v['preset']} better than the grid's lr cannot be told.")
     k, many = max(noise['n_flipped']), len(noise['seeds']) > 1
-    diff = f"{pairs(abs(more))} {'more' if more >= 0 else 'fewer'}"
+    diff = f"{pairs(abs(more))} {'more' if more > 0 else 'fewer'}"
     who = f"seed{'s' if many else ''} {', '.join(map(str, noise['seeds']))} alone reorder{'' if many else 's'}"
     if probe['judgement'] == 'within seed flips':
         return (text + f": {diff}, within the {pairs(k)} {who} at x1, so these runs cannot tell whether {name} "
@@ -382,7 +400,13 @@ def lr_scan_lines(s):
         lines.append(f"| {f['a']} vs {f['b']} | {f['n_flipped']} of {s['n_pairs']} "
                      f"({100 * f['value']:.1f}%) | {d['value']:.3f} |")
     f = s['flip_rate']
-    lines += ['', '- Each choice\'s lr: ' + '; '.join(f"{p['label']}: {lr_text(p)}" for p in s['points']) + '.',
+    lines += ['', '- Each choice\'s lr: ' + '; '.join(f"{p['label']}: {lr_text(p)}" for p in s['points']) + '.']
+    if all(s['val_bpb_progress']):
+        lines.append("- Did each choice train? Val bpb from step 0 to the end (log.jsonl: byte-weighted, the "
+                     "training log's; mean over the tokenizers): " + '; '.join(
+                         f"{x}: {g['start']:.4f} -> {g['end']:.4f}" for x, g in zip(s['labels'], s['val_bpb_progress']))
+                     + '.')
+    lines += [
               f"- Pairs whose order differs between any two lr choices: {f['n_flipped']} of {s['n_pairs']} "
               f"({100 * f['any']:.1f}%).",
               '- Rankings, best first: ' + '; '.join(f"{x}: {', '.join(r)}"
@@ -406,8 +430,9 @@ def lr_text(p):
     def one(d, fmt):
         lo, hi = min(d.values()), max(d.values())
         return fmt(lo) if lo == hi else f"{fmt(lo)}-{fmt(hi)} by tokenizer"
-    return f"lr {one(p['lr'], lambda x: f'{x:.3g}')}, x{one(p['multiplier'], lambda x: f'{x:.3g}')}" + (
-        ' of the grid lr (absolute)' if p['kind'] == 'absolute' else '')
+    if p['kind'] == 'absolute':
+        return f"x{one(p['multiplier'], lambda x: f'{x:.3g}')} of the grid's lr"
+    return f"lr {one(p['lr'], lambda x: f'{x:.3g}')}"
 
 
 def largest_lines(s):
