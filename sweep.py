@@ -9,8 +9,8 @@ Each run is `python train.py {base_config} --preset=P --tokenizer={tokenizers_di
 with R = {preset}_{tokenizer}_s{seed} (e.g. apertus-50M_bpe-80k_s1), then `python eval_bpb.py --run=out/runs/R`.
 lr_scan=[0.5, 2.0] adds, at the smallest preset (fewest non-embedding parameters) and the first seed, each tokenizer's
 grid run at --lr = m x its lr, named {preset}_{tokenizer}_s{seed}_lr{m} (m in Python's g format: ..._s1_lr0.5, _lr2;
-x1 is the grid's own run), run like the others and passed to the analysis apart (--lr_scan_runs). lr_scan_abs=[1e-5]
-adds the same runs at an absolute lr, one for every tokenizer (Wang et al.'s tiny proxy lr is absolute), named
+x1 is the grid's own run), run like the others and passed to the analysis apart (--lr_scan_runs). An entry
+'lr=1e-5' is an absolute lr, the same for every tokenizer (Wang et al.'s tiny proxy lr is absolute), run as
 {preset}_{tokenizer}_s{seed}_abslr{lr} (_abslr1e-05); the analysis is told which lrs are absolute (--lr_scan_abs).
 A run is done when its checkpoint is finished, was trained with exactly the settings and inputs (tokenizer and shard
 content) the sweep asks for now, and its eval file scored that checkpoint with the sweep's evaluation settings
@@ -54,9 +54,9 @@ name = 'sweep'               # the analysis (out/analysis/{name}) and sbatch scr
 tokenizers = ['bpe-2k', 'unigram-2k']   # folder names under tokenizers_dir
 presets = ['apertus-tiny']   # model sizes (model.PRESETS names)
 seeds = [1]
-lr_scan = []                 # lr multipliers at the smallest preset, every tokenizer, the first seed (e.g. [0.5, 2.0];
-                             # 1 is the grid's own run): does the small size's ranking survive the lr? (see above)
-lr_scan_abs = []             # absolute lrs for the same scan, one lr for every tokenizer (e.g. [1e-5]; see above)
+lr_scan = []                 # lr multipliers at the smallest preset, every tokenizer, the first seed, and absolute
+                             # lrs as 'lr=1e-5' (e.g. [0.5, 2.0, 'lr=1e-5']; 1 is the grid's own run): does the
+                             # small size's ranking survive the lr? (see above)
 base_config = ''             # the train.py config every run starts from, e.g. config/fineweb2_apertus.py
 tokenizers_dir = 'out/tokenizers'
 runs_dir = 'out/runs'
@@ -114,7 +114,7 @@ def expand_grid(cfg):
     for p, t, s in itertools.product(cfg['presets'], cfg['tokenizers'], cfg['seeds']):
         name = run_name(p, t, s)
         grid.append(dict(preset=p, tokenizer=t, seed=s, run=name, dir=os.path.join(cfg['runs_dir'], name)))
-    if (cfg['lr_scan'] or cfg.get('lr_scan_abs')) and cfg['presets'] and cfg['seeds']:
+    if cfg['lr_scan'] and cfg['presets'] and cfg['seeds']:
         from uniscale.preflight_check import smallest_preset  # the model's shapes: only for a scan
         p, s = smallest_preset(tuple(cfg['presets'])), cfg['seeds'][0]
         for m, t in itertools.product(scan_multipliers(cfg), cfg['tokenizers']):
@@ -130,45 +130,59 @@ def expand_grid(cfg):
                                    for k, pats in chosen.items())]
 
 
-def scan_multipliers(cfg):
-    """lr_scan's multipliers but 1 (the grid's own run); anything but positive numbers is a one-line error."""
+ABSOLUTE = 'lr='               # an lr_scan entry 'lr=1e-5' is an absolute lr; a number, a multiplier
+
+
+def scan_choices(cfg):
+    """(multipliers but 1 (the grid's own run), absolute lrs) of lr_scan: a number m is m x each run's lr, 'lr=1e-5'
+    the lr 1e-5 for every tokenizer; anything else is a one-line error."""
     listed = cfg['lr_scan'] if isinstance(cfg['lr_scan'], (list, tuple)) else [cfg['lr_scan']]
-    bad = [m for m in listed if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 < m < math.inf]
-    if bad or listed is not cfg['lr_scan']:
-        what = f"{bad[0]!r} is not a positive multiplier of the runs' lr" if bad else "not a list"
-        raise SystemExit(f"sweep: lr_scan={cfg['lr_scan']!r}: {what}; give a list of numbers, e.g. "
-                         f"lr_scan=[0.5, 2.0] (1 is the grid's own run)")
-    if cfg['analysis'] == 'ab':
+    mults, lrs = [], []
+    for x in listed:
+        v = absolute_lr(x) if isinstance(x, str) and x.startswith(ABSOLUTE) else x
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
+            what = f"{x!r} is not a positive multiplier of the runs' lr nor '{ABSOLUTE}<positive lr>'"
+            raise SystemExit(f"sweep: lr_scan={cfg['lr_scan']!r}: {what}; give a list, e.g. "
+                             f"lr_scan=[0.5, 2.0, 'lr=1e-5'] (1 is the grid's own run)")
+        (lrs if isinstance(x, str) else mults).append(float(v))
+    if listed is not cfg['lr_scan']:
+        raise SystemExit(f"sweep: lr_scan={cfg['lr_scan']!r}: not a list; give a list, e.g. "
+                         f"lr_scan=[0.5, 2.0, 'lr=1e-5'] (1 is the grid's own run)")
+    if (mults or lrs) and cfg['analysis'] == 'ab':
         raise SystemExit("sweep: lr_scan is the scale study's check (analysis='scale'); the A/B analysis does not read "
                          "it: set lr_scan=[] or analysis='scale'")
-    return [float(m) for m in cfg['lr_scan'] if m != 1]
+    return [m for m in mults if m != 1], lrs
+
+
+def absolute_lr(entry):
+    """'lr=1e-5' -> 1e-5; None where the rest is not a number."""
+    try:
+        return float(entry[len(ABSOLUTE):])
+    except ValueError:
+        return None
+
+
+def scan_multipliers(cfg):
+    return scan_choices(cfg)[0]
 
 
 def scan_absolute_runs(cfg, preset, seed):
-    """lr_scan_abs's runs at (preset, seed): every tokenizer at each absolute lr. lr_mult None marks them scan runs
-    (as the multiplier runs are); an lr that is a tokenizer's grid lr or one of its multiplier runs' (to the
+    """lr_scan's absolute lrs at (preset, seed): every tokenizer at each. lr_mult None marks them scan runs (as
+    the multiplier runs are); an lr that is a tokenizer's grid lr or one of its multiplier runs' (to the
     analysis's 6 significant digits) would be one run twice: a one-line error."""
-    lrs = cfg.get('lr_scan_abs') or []
-    listed = lrs if isinstance(lrs, (list, tuple)) else [lrs]
-    bad = [x for x in listed if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 < x < math.inf]
-    if bad or listed is not lrs:
-        what = f"{bad[0]!r} is not a positive lr" if bad else "not a list"
-        raise SystemExit(f"sweep: lr_scan_abs={lrs!r}: {what}; give a list of numbers, e.g. lr_scan_abs=[1e-5] "
-                         f"(one lr for every tokenizer)")
+    mults, lrs = scan_choices(cfg)
     if not lrs:
         return []
-    scan_multipliers(cfg)  # the same refusals (analysis='ab')
     from uniscale.lr_scan_analysis import lr_key  # how the analysis tells two lrs apart
     runs = []
     for t in cfg['tokenizers']:
         run = dict(preset=preset, tokenizer=t, seed=seed)
         base = grid_lr({**run, 'dir': run_name(preset, t, seed)}, cfg)  # the folder does not change the lr
-        taken = {lr_key(base): 'its grid run', **{lr_key(m * base): f"lr_scan's x{m:g}"
-                                                  for m in scan_multipliers(cfg)}}
-        for lr in map(float, lrs):
+        taken = {lr_key(base): 'its grid run', **{lr_key(m * base): f"x{m:g}" for m in mults}}
+        for lr in lrs:
             if lr_key(lr) in taken:
-                raise SystemExit(f"sweep: lr_scan_abs {lr:g} is {t}'s lr at {taken[lr_key(lr)]} ({base:g} x "
-                                 f"{lr_key(lr / base):g}): one run twice; drop it from lr_scan_abs or lr_scan")
+                raise SystemExit(f"sweep: lr_scan 'lr={lr:g}' is {t}'s lr at {taken[lr_key(lr)]} ({base:g} x "
+                                 f"{lr_key(lr / base):g}): one run twice; drop one from lr_scan")
             name = run_name(preset, t, seed, lr_abs=lr)
             runs.append(dict(run, lr_mult=None, lr_abs=lr, run=name, dir=os.path.join(cfg['runs_dir'], name)))
     return runs
@@ -387,7 +401,7 @@ def analysis_command(cfg):
     return ['correlate.py', cfg['analysis'], f"--runs={','.join(r['dir'] for r in runs if 'lr_mult' not in r)}",
             f"--name={cfg['name']}", f"--analysis_dir={cfg['analysis_dir']}"] + split + (
         [f"--lr_scan_runs={','.join(scan)}"] if scan else []) + (
-        [f"--lr_scan_abs={[float(x) for x in cfg['lr_scan_abs']]}"] if scan and cfg.get('lr_scan_abs') else []) + (
+        [f"--lr_scan_abs={scan_choices(cfg)[1]}"] if scan and scan_choices(cfg)[1] else []) + (
         overrides(cfg['analysis_args'])) + (
         ['--code_changes=keep'] if cfg['code_changes'] == 'keep' else []) + (
         [f"--base_tokenizer={cfg['tokenizers'][0]}"] if cfg['analysis'] == 'ab' else []) + (
@@ -539,7 +553,7 @@ def print_plan(runs, cfg, python):
     statuses = ('done', 'evaluate', 'resume', 'todo', 'blocked', 'changed', 'retrain') + CODE_STATUSES
     counts = {s: sum(r['status'] == s for r in runs) for s in statuses}
     scanned = [r for r in runs if 'lr_mult' in r]
-    choices = [f"x{m:g}" for m in scan_multipliers(cfg)] + [f"{x:g} (absolute)" for x in cfg.get('lr_scan_abs') or []]
+    choices = [f"x{m:g}" for m in scan_multipliers(cfg)] + [f"{x:g} (absolute)" for x in scan_choices(cfg)[1]]
     scan = (f" + {len(scanned)} lr-scan runs at {scanned[0]['preset']}, seed {scanned[0]['seed']} (lr "
             f"{', '.join(choices)})" if scanned else '')
     print(f"sweep {cfg['name']}: {len(runs)} runs ({len(cfg['presets'])} presets x {len(cfg['tokenizers'])} tokenizers "

@@ -482,15 +482,15 @@ def test_agreement_with_the_largest_size_against_scipy():
 
 # ---------------------------------------------------------------- sweep.py's lr_scan_abs
 def test_the_sweep_trains_each_tokenizer_at_an_absolute_lr(tmp_path):
-    """lr_scan_abs=[1e-5]: at the scan's preset and seed every tokenizer once at --lr=1e-05 whatever its grid lr
+    """lr_scan=[0.5, 'lr=1e-5']: at the scan's preset and seed every tokenizer once at --lr=1e-05 whatever its grid lr
     (bpe-4k's is 1e-3 here), named ..._abslr1e-05, a scan run as the multiplier runs (lr_mult present, None), and
     the analysis is told which lrs are absolute."""
     import configurator
     import correlate
     import sweep
     from test_sweep import config, lr_of
-    cfg = config(tmp_path, presets=['apertus-tiny', 'apertus-micro'], seeds=[3, 1], lr_scan=[0.5],
-                 lr_scan_abs=[1e-5], tokenizer_args={'bpe-4k': {'lr': 1e-3}})
+    cfg = config(tmp_path, presets=['apertus-tiny', 'apertus-micro'], seeds=[3, 1], lr_scan=[0.5, 'lr=1e-5'],
+                 tokenizer_args={'bpe-4k': {'lr': 1e-3}})
     runs = sweep.expand_grid(cfg)
     tiny = [r for r in runs if r.get('lr_abs') is not None]
     assert [r['run'] for r in tiny] == [f"apertus-micro_{t}_s3_abslr1e-05" for t in cfg['tokenizers']]
@@ -505,27 +505,28 @@ def test_the_sweep_trains_each_tokenizer_at_an_absolute_lr(tmp_path):
     assert f"--lr_scan_runs={','.join(r['dir'] for r in runs if 'lr_mult' in r)}" in an
     (arg,) = [a for a in an if a.startswith('--lr_scan_abs=')]
     assert configurator.configure(configurator.defaults(correlate), [arg])['lr_scan_abs'] == [1e-5]
-    assert not any(a.startswith('--lr_scan_abs') for a in sweep.analysis_command({**cfg, 'lr_scan_abs': []}))
-    only = sweep.expand_grid({**cfg, 'lr_scan': []})  # an absolute lr alone is a scan too
+    assert not any(a.startswith('--lr_scan_abs') for a in sweep.analysis_command({**cfg, 'lr_scan': [0.5]}))
+    only = sweep.expand_grid({**cfg, 'lr_scan': ['lr=1e-5']})  # an absolute lr alone is a scan too
     assert [r['run'] for r in only if 'lr_mult' in r] == [r['run'] for r in tiny]
 
 
-@pytest.mark.parametrize('over,match', [
-    (dict(lr_scan_abs=[0]), r"lr_scan_abs=\[0\]: 0 is not a positive lr"),
-    (dict(lr_scan_abs=['1e-5']), r"'1e-5' is not a positive lr"),
-    (dict(lr_scan_abs=1e-5), r"lr_scan_abs=1e-05: not a list"),
-    (dict(lr_scan=0.5), r"lr_scan=0.5: not a list"),
-    (dict(lr_scan_abs=[3e-3]), r"lr_scan_abs 0.003 is bpe-2k's lr at its grid run \(0.003 x 1\): one run twice"),
-    (dict(lr_scan=[0.5], lr_scan_abs=[1.5e-3]), r"lr_scan_abs 0.0015 is bpe-2k's lr at lr_scan's x0.5"),
-    (dict(lr_scan_abs=[1e-5, 1.0000001e-5]), r"names a run twice"),
-    (dict(lr_scan_abs=[1e-5], analysis='ab'), r"lr_scan is the scale study's check"),
+@pytest.mark.parametrize('scan,match', [
+    (['lr=0'], r"lr_scan=\['lr=0'\]: 'lr=0' is not a positive multiplier of the runs' lr nor 'lr=<positive lr>'"),
+    (['lr=abc'], r"'lr=abc' is not a positive multiplier"), (['1e-5'], r"'1e-5' is not a positive multiplier"),
+    (['lr=-1e-5'], r"'lr=-1e-5' is not"), (['lr=inf'], r"'lr=inf' is not"),
+    (0.5, r"lr_scan=0.5: not a list"), ('lr=1e-5', r"lr_scan='lr=1e-5': not a list"),
+    (['lr=3e-3'], r"lr_scan 'lr=0.003' is bpe-2k's lr at its grid run \(0.003 x 1\): one run twice"),
+    ([0.5, 'lr=1.5e-3'], r"lr_scan 'lr=0.0015' is bpe-2k's lr at x0.5 \(0.003 x 0.5\): one run twice"),
+    (['lr=1e-5', 'lr=1.0000001e-5'], r"names a run twice"),
 ])
-def test_a_bad_or_doubled_absolute_lr_is_one_line(tmp_path, over, match):
+def test_a_bad_or_doubled_absolute_lr_is_one_line(tmp_path, scan, match):
     import sweep
     from test_sweep import config
     with pytest.raises(SystemExit, match=match) as e:
-        sweep.expand_grid(config(tmp_path, **{'lr_scan': [], **over}))
+        sweep.expand_grid(config(tmp_path, lr_scan=scan))
     assert '\n' not in str(e.value)
+    with pytest.raises(SystemExit, match="lr_scan is the scale study's check"):
+        sweep.expand_grid(config(tmp_path, lr_scan=['lr=1e-5'], analysis='ab'))
 
 
 def test_correlate_ranks_the_scan_as_the_headline_and_against_its_largest_size(tmp_path):
