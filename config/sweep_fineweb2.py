@@ -11,9 +11,10 @@ presets = ['apertus-50M', 'apertus-100M', 'apertus-300M', 'apertus-1B']
 seeds = [1, 2, 3]
 base_config = 'config/fineweb2_apertus.py'
 # Does the 50M ranking survive the learning rate? (Wang et al., ICLR 2026: a small proxy's ranking can flip with a
-# small lr change; a tiny proxy lr, ~1e-5, restored it.) Every tokenizer again at apertus-50M, seed 1, at half and
-# twice its lr and at the absolute lr 1e-5 (1/200 of its 2e-3): 18 runs, the 18 apertus-50M grid runs' compute
-# (~0.4% of the grid's); the report compares each with the rankings at x1 and at apertus-1B, against seed flips.
+# small lr change; a tiny proxy lr, ~1e-5, restored it.) Every tokenizer again at apertus-50M,
+# seed 1, at half and twice its lr and at the absolute lr 1e-5 (1/200 of its 2e-3): 18 runs, the 18
+# apertus-50M grid runs' compute (~0.4% of the grid's); the report compares each with the rankings
+# at x1 and at apertus-1B, against seed flips.
 lr_scan = [0.5, 2.0, 'lr=1e-5']
 #
 # The per-size recipe, one rule for every size (N = non-embedding parameters, D = train tokens, C = 6 N D FLOPs):

@@ -347,7 +347,7 @@ def test_an_absolute_lr_is_its_own_point_and_says_so():
                                       for p in s['flip_rate']['by_pair']]}
     # declared but never run: said
     s = lr_scan_summary(*records(FLIP), {**CFG, 'lr_scan_abs': [1e-5]})
-    assert s['left_out'] == ['lr 1e-05 (lr_scan_abs): no scan run at it'] and s['labels'] == ['x0.5', 'x1', 'x2']
+    assert s['left_out'] == ['lr 1e-05 (--lr_scan_abs): no scan run at it'] and s['labels'] == ['x0.5', 'x1', 'x2']
 
 
 def test_an_absolute_lr_is_one_point_when_the_grid_lrs_differ():
