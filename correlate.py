@@ -69,6 +69,8 @@ tokenizer_eval_dir = 'out/tokenizer_eval'   # scale: `python tokenizer.py eval`'
 tokenizer_eval_split = 'val' # scale: the split of the study's corpus the predictors are measured on
 lr_scan_runs = []            # scale: sweep.py's lr-scan runs (folders or globs): does the small size's ranking survive
 #                              the lr? (uniscale/lr_scan_analysis.py; they are never pooled with the grid's runs)
+lr_scan_abs = []             # scale: the scan's absolute lrs (sweep.py lr_scan's 'lr=1e-5'): a
+#                              scan run at one is labelled "lr 1e-05", any other "x0.5"
 tokens_dir = 'out/tokens'    # ab: token sidecars out/tokens/{corpus}/{tokenizer}/{split}.json
 token_stats_split = 'val'    # ab: the split whose sidecar gives tokens per document and bytes per token
 held_fixed = 'bytes'         # ab: what the headline compares at: 'bytes' (of text) | 'flops' (train) | 'steps'

@@ -10,6 +10,9 @@ with R = {preset}_{tokenizer}_s{seed} (e.g. apertus-50M_bpe-80k_s1), then `pytho
 lr_scan=[0.5, 2.0] adds, at the smallest preset (fewest non-embedding parameters) and the first seed, each tokenizer's
 grid run at --lr = m x its lr, named {preset}_{tokenizer}_s{seed}_lr{m} (m in Python's g format: ..._s1_lr0.5, _lr2;
 x1 is the grid's own run), run like the others and passed to the analysis apart (--lr_scan_runs).
+An entry 'lr=1e-5' is an absolute lr, the same for every tokenizer (Wang et al.'s tiny proxy lr is
+absolute), run as {preset}_{tokenizer}_s{seed}_abslr{lr} (_abslr1e-05); the analysis is told which
+lrs are absolute (--lr_scan_abs).
 A run is done when its checkpoint is finished, was trained with exactly the settings and inputs (tokenizer and shard
 content) the sweep asks for now, and its eval file scored that checkpoint with the sweep's evaluation settings
 (uniscale/run_folder.py; never names or file ages): it is skipped; a finished run with a stale eval file is evaluated
@@ -52,8 +55,9 @@ name = 'sweep'               # the analysis (out/analysis/{name}) and sbatch scr
 tokenizers = ['bpe-2k', 'unigram-2k']   # folder names under tokenizers_dir
 presets = ['apertus-tiny']   # model sizes (model.PRESETS names)
 seeds = [1]
-lr_scan = []                 # lr multipliers at the smallest preset, every tokenizer, the first seed (e.g. [0.5, 2.0];
-                             # 1 is the grid's own run): does the small size's ranking survive the lr? (see above)
+lr_scan = []                 # lr multipliers at the smallest preset, every tokenizer, the first
+                             # seed, and absolute lrs as 'lr=1e-5' (e.g. [0.5, 2.0, 'lr=1e-5'];
+                             # 1 is the grid's own run): does the small ranking survive the lr?
 base_config = ''             # the train.py config every run starts from, e.g. config/fineweb2_apertus.py
 tokenizers_dir = 'out/tokenizers'
 runs_dir = 'out/runs'
@@ -99,13 +103,14 @@ CODE_STATUSES = ('other code', 'code unknown')  # by other code, or code not rec
 
 
 # ---------------------------------------------------------------- the grid
-def run_name(preset, tokenizer, seed, lr_mult=None):
-    return f"{preset}_{tokenizer}_s{seed}" + (f"_lr{lr_mult:g}" if lr_mult is not None else '')
+def run_name(preset, tokenizer, seed, lr_mult=None, lr_abs=None):
+    return f"{preset}_{tokenizer}_s{seed}" + (f"_lr{lr_mult:g}" if lr_mult is not None else '') + (
+        f"_abslr{lr_abs:g}" if lr_abs is not None else '')
 
 
 def expand_grid(cfg):
     """Every run of the grid, in order (preset, tokenizer, seed), then the lr scan's runs (lr_mult: the multiplier
-    of the run's lr), filtered by cfg['only']."""
+    of the run's lr; None for an absolute lr, lr_abs), filtered by cfg['only']."""
     grid = []
     for p, t, s in itertools.product(cfg['presets'], cfg['tokenizers'], cfg['seeds']):
         name = run_name(p, t, s)
@@ -117,6 +122,7 @@ def expand_grid(cfg):
             name = run_name(p, t, s, m)
             grid.append(dict(preset=p, tokenizer=t, seed=s, lr_mult=m, run=name,
                              dir=os.path.join(cfg['runs_dir'], name)))
+        grid += scan_absolute_runs(cfg, p, s)
     if len({r['run'] for r in grid}) != len(grid):
         raise SystemExit("sweep: the grid names a run twice; remove duplicates from presets, tokenizers, seeds or "
                          "lr_scan")
@@ -125,23 +131,71 @@ def expand_grid(cfg):
                                    for k, pats in chosen.items())]
 
 
+ABSOLUTE = 'lr='              # an lr_scan entry 'lr=1e-5' is an absolute lr; a number, a multiplier
+
+
+def scan_choices(cfg):
+    """(multipliers but 1 (the grid's own run), absolute lrs) of lr_scan: a number m is m x each
+    run's lr, 'lr=1e-5' the lr 1e-5 for every tokenizer; anything else is a one-line error."""
+    listed = cfg['lr_scan'] if isinstance(cfg['lr_scan'], (list, tuple)) else [cfg['lr_scan']]
+    example = "give a list, e.g. lr_scan=[0.5, 2.0, 'lr=1e-5'] (1 is the grid's own run)"
+    mults, lrs = [], []
+    for x in listed:
+        v = absolute_lr(x) if isinstance(x, str) and x.startswith(ABSOLUTE) else x
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
+            raise SystemExit(f"sweep: lr_scan={cfg['lr_scan']!r}: {x!r} is not a positive "
+                             f"multiplier of the runs' lr nor '{ABSOLUTE}<positive lr>'; {example}")
+        (lrs if isinstance(x, str) else mults).append(float(v))
+    if listed is not cfg['lr_scan']:
+        raise SystemExit(f"sweep: lr_scan={cfg['lr_scan']!r}: not a list; {example}")
+    if (mults or lrs) and cfg['analysis'] == 'ab':
+        raise SystemExit("sweep: lr_scan is the scale study's check (analysis='scale'); the A/B "
+                         "analysis does not read it: set lr_scan=[] or analysis='scale'")
+    return [m for m in mults if m != 1], lrs
+
+
+def absolute_lr(entry):
+    """'lr=1e-5' -> 1e-5; None where the rest is not a number."""
+    try:
+        return float(entry[len(ABSOLUTE):])
+    except ValueError:
+        return None
+
+
 def scan_multipliers(cfg):
-    """lr_scan's multipliers but 1 (the grid's own run); anything but positive numbers is a one-line error."""
-    bad = [m for m in cfg['lr_scan'] if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 < m < math.inf]
-    if bad:
-        raise SystemExit(f"sweep: lr_scan={cfg['lr_scan']!r}: {bad[0]!r} is not a positive multiplier of the runs' lr; "
-                         f"give numbers, e.g. lr_scan=[0.5, 2.0] (1 is the grid's own run)")
-    if cfg['analysis'] == 'ab':
-        raise SystemExit("sweep: lr_scan is the scale study's check (analysis='scale'); the A/B analysis does not read "
-                         "it: set lr_scan=[] or analysis='scale'")
-    return [float(m) for m in cfg['lr_scan'] if m != 1]
+    return scan_choices(cfg)[0]
+
+
+def scan_absolute_runs(cfg, preset, seed):
+    """lr_scan's absolute lrs at (preset, seed): every tokenizer at each. lr_mult None marks them
+    scan runs (as the multiplier runs are); an lr that is a tokenizer's grid lr or one of its
+    multiplier runs' (to the analysis's 6 significant digits) would be one run twice: a one-line
+    error."""
+    mults, lrs = scan_choices(cfg)
+    if not lrs:
+        return []
+    from uniscale.lr_scan_analysis import lr_key  # how the analysis tells two lrs apart
+    runs = []
+    for t in cfg['tokenizers']:
+        run = dict(preset=preset, tokenizer=t, seed=seed)
+        base = grid_lr({**run, 'dir': run_name(preset, t, seed)}, cfg)  # a folder: not the lr
+        taken = {lr_key(base): 'its grid run', **{lr_key(m * base): f"x{m:g}" for m in mults}}
+        for lr in lrs:
+            if lr_key(lr) in taken:
+                raise SystemExit(f"sweep: lr_scan 'lr={lr:g}' is {t}'s lr at "
+                                 f"{taken[lr_key(lr)]} ({base:g} x {lr_key(lr / base):g}): one run "
+                                 f"twice; drop one from lr_scan")
+            name = run_name(preset, t, seed, lr_abs=lr)
+            runs.append(dict(run, lr_mult=None, lr_abs=lr, run=name,
+                             dir=os.path.join(cfg['runs_dir'], name)))
+    return runs
 
 
 def grid_lr(run, cfg):
     """The lr train.py trains the grid's run of this (preset, tokenizer, seed) with: its defaults, the base config,
     then the sweep's overrides."""
     import train  # its defaults: only when the lr scan needs them
-    base = {k: v for k, v in run.items() if k != 'lr_mult'}
+    base = {k: v for k, v in run.items() if k not in ('lr_mult', 'lr_abs')}
     return configurator.configure(configurator.defaults(train), train_command(base, cfg)[1:])['lr']
 
 
@@ -300,11 +354,14 @@ def overrides(d):
 
 def run_args(run, cfg):
     """The train.py overrides of one run beyond preset, tokenizer, seed and folder (where budgets live); an lr scan
-    run's lr is its multiplier times the grid's run's (12 significant digits, so the command reads plainly)."""
+    run's lr is its multiplier times the grid's run's (12 significant digits, so the command reads
+    plainly), or its absolute lr."""
     args = {**cfg['train_args'], **cfg['preset_args'].get(run['preset'], {}),
             **cfg['tokenizer_args'].get(run['tokenizer'], {})}
     if run.get('lr_mult') is not None:
         args['lr'] = float(f"{run['lr_mult'] * grid_lr(run, cfg):.12g}")
+    elif run.get('lr_abs') is not None:
+        args['lr'] = float(run['lr_abs'])
     return args
 
 
@@ -346,7 +403,9 @@ def analysis_command(cfg):
     scan = [r['dir'] for r in runs if 'lr_mult' in r]
     return ['correlate.py', cfg['analysis'], f"--runs={','.join(r['dir'] for r in runs if 'lr_mult' not in r)}",
             f"--name={cfg['name']}", f"--analysis_dir={cfg['analysis_dir']}"] + split + (
-        [f"--lr_scan_runs={','.join(scan)}"] if scan else []) + overrides(cfg['analysis_args']) + (
+        [f"--lr_scan_runs={','.join(scan)}"] if scan else []) + (
+        [f"--lr_scan_abs={scan_choices(cfg)[1]}"] if scan and scan_choices(cfg)[1] else []) + (
+        overrides(cfg['analysis_args'])) + (
         ['--code_changes=keep'] if cfg['code_changes'] == 'keep' else []) + (
         [f"--base_tokenizer={cfg['tokenizers'][0]}"] if cfg['analysis'] == 'ab' else []) + (
         ['--allow_missing=True'] if cfg['only'] else [])  # a slice: the rest of the grid may not exist yet (the
@@ -497,8 +556,10 @@ def print_plan(runs, cfg, python):
     statuses = ('done', 'evaluate', 'resume', 'todo', 'blocked', 'changed', 'retrain') + CODE_STATUSES
     counts = {s: sum(r['status'] == s for r in runs) for s in statuses}
     scanned = [r for r in runs if 'lr_mult' in r]
-    scan = (f" + {len(scanned)} lr-scan runs at {scanned[0]['preset']}, seed {scanned[0]['seed']} (lr x"
-            f"{', x'.join(f'{m:g}' for m in scan_multipliers(cfg))})" if scanned else '')
+    mults, lrs = scan_choices(cfg)
+    choices = [f"x{m:g}" for m in mults] + [f"{x:g} (absolute)" for x in lrs]
+    scan = (f" + {len(scanned)} lr-scan runs at {scanned[0]['preset']}, seed {scanned[0]['seed']} (lr "
+            f"{', '.join(choices)})" if scanned else '')
     print(f"sweep {cfg['name']}: {len(runs)} runs ({len(cfg['presets'])} presets x {len(cfg['tokenizers'])} tokenizers "
           f"x {len(cfg['seeds'])} seeds{scan}"
           + f"{', filtered by ' + ','.join(map(str, cfg['only'])) if cfg['only'] else ''}): "

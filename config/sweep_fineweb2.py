@@ -1,6 +1,6 @@
-# The first study: 6 tokenizers x 4 Apertus sizes x 3 seeds = 72 runs on 20 languages of FineWeb-2, + 12 lr-scan runs.
+# The first study: 6 tokenizers x 4 Apertus sizes x 3 seeds = 72 runs on 20 languages of FineWeb-2, + 18 lr-scan runs.
 #   python sweep.py config/sweep_fineweb2.py --preflight=True               # memory, tok/s, MFU, GPU-hours per size
-#   python sweep.py config/sweep_fineweb2.py --dry_run=True                 # the 84 runs, budgets, FLOPs, GPU-hours
+#   python sweep.py config/sweep_fineweb2.py --dry_run=True                 # the 90 runs, budgets, FLOPs, GPU-hours
 #                                                                            # (an estimate; works before any data)
 #   python sweep.py config/sweep_fineweb2.py                                 # write + submit the SLURM arrays
 #   python sweep.py config/sweep_fineweb2.py --only=apertus-50M,s1 --launcher=local --num_gpus=8   # one slice here
@@ -11,9 +11,11 @@ presets = ['apertus-50M', 'apertus-100M', 'apertus-300M', 'apertus-1B']
 seeds = [1, 2, 3]
 base_config = 'config/fineweb2_apertus.py'
 # Does the 50M ranking survive the learning rate? (Wang et al., ICLR 2026: a small proxy's ranking can flip with a
-# small lr change.) Every tokenizer again at apertus-50M, seed 1, at half and twice its lr: 12 runs, 2/3 of the 18
-# apertus-50M runs' compute (~0.3% of the grid's); the report compares the rankings at x0.5, x1 and x2.
-lr_scan = [0.5, 2.0]
+# small lr change; a tiny proxy lr, ~1e-5, restored it.) Every tokenizer again at apertus-50M,
+# seed 1, at half and twice its lr and at the absolute lr 1e-5 (1/200 of its 2e-3): 18 runs, the 18
+# apertus-50M grid runs' compute (~0.4% of the grid's); the report compares each with the rankings
+# at x1 and at apertus-1B, against seed flips.
+lr_scan = [0.5, 2.0, 'lr=1e-5']
 #
 # The per-size recipe, one rule for every size (N = non-embedding parameters, D = train tokens, C = 6 N D FLOPs):
 # - Budget: ~20 tokens per parameter (Chinchilla, Hoffmann et al. 2022) at ~4 bytes per token, given in bytes so

@@ -435,13 +435,13 @@ def test_parallel_local_runs_share_the_cores_and_log_to_files(tmp_path):
     assert all(env['OMP_NUM_THREADS'] == threads for env in runner.envs)
 
 
-@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 5 * 3 * 2 + 2 * 5), ('config/sweep_ab_demo.py', 6),
-                                         ('config/sweep_fineweb2.py', 72 + 2 * 6),
-                                         ('config/sweep_fineweb2_bytes.py', 72 + 2 * 6),
+@pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 5 * 3 * 2 + 3 * 5), ('config/sweep_ab_demo.py', 6),
+                                         ('config/sweep_fineweb2.py', 72 + 3 * 6),
+                                         ('config/sweep_fineweb2_bytes.py', 72 + 3 * 6),
                                          ('config/sweep_ab_tinystories.py', 12),
                                          ('config/sweep_ab_tinystories_bytes.py', 12)])
 def test_the_study_configs_load_and_size_their_grids(path, n_runs):
-    """Each study's grid (+ its lr scan: 2 multipliers x every tokenizer at the smallest size)."""
+    """Each study's grid (+ its lr scan: 2 multipliers and 1 absolute lr x every tokenizer at the smallest size)."""
     ns = configurator.defaults(sweep)
     cfg = configurator.configure(ns, [path])
     assert len(sweep.expand_grid(cfg)) == n_runs and cfg['base_config'].startswith('config/')
