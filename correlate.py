@@ -32,7 +32,7 @@ from uniscale import locks, run_folder, study_inputs
 from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report, arm_names
 from uniscale import atomic
 from uniscale.atomic import write_atomic, write_json_atomic
-from uniscale.code_identity import changed_files, run_code
+from uniscale.code_identity import changed_files, code_identity, run_code
 from uniscale.identity import differences, file_sha256, fingerprint
 from uniscale.lr_scan_analysis import lr_scan_lines, lr_scan_summary
 from uniscale.report_format import csv_text, json_safe
@@ -312,9 +312,10 @@ def code_lines(s):
 
 
 def analysis_identity(cfg):
-    """What an analysis is computed from: its settings and the bytes of every file it reads (each run's eval file,
-    config.json and log.jsonl; the tokenizer metrics). summary.json records it; the sweep re-analyses when it
-    differs (never by file times)."""
+    """What an analysis is computed from: its settings, the bytes of every file it reads (each run's eval file,
+    config.json and log.jsonl; the tokenizer metrics) and its own code (code_identity 'analysis': correlate.py
+    and every module of ours it imports). summary.json records it; the sweep re-analyses when it differs (never
+    by file times)."""
     fname = os.path.basename(run_folder.eval_path('', cfg['split']))
     files = {}
     for d in run_folders(cfg) + scan_folders(cfg):
@@ -324,7 +325,9 @@ def analysis_identity(cfg):
                 files[path] = file_sha256(path)
     files.update(study_inputs.identity_files(cfg, run_folders(cfg)))  # corpus meta.json, metrics
     settings = {k: v for k, v in cfg.items() if k not in ('plots', 'runs', 'runs_dir')}
-    return {'settings': settings, 'files': files, 'analysis_id': fingerprint({'settings': settings, 'files': files})}
+    code = code_identity('analysis')
+    return {'settings': settings, 'files': files, 'code': code,
+            'analysis_id': fingerprint({'settings': settings, 'files': files, 'code': code['sha256']})}
 
 
 def lr_scan(records, cfg):
@@ -422,6 +425,7 @@ def main(cfg):
                              f"({names(s['arms'])}); give runs of two tokenizers")
         s['left_out'] = left_out
     s['analysis_id'], s['inputs'] = identity['analysis_id'], identity['files']
+    s['analysis_code'] = identity['code']
     s['code_versions'] = versions
     with locks.hold(out_dir, 'analysis'):  # one writer: two analyses of one name would mix their plots and files
         write_outputs(cfg, s, runs_out, out_dir)

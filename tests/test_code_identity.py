@@ -212,3 +212,41 @@ def test_path_settings_are_never_identity(key, spellings):
     assert len(ids) == 1
     asked = {'request': {**base, key: spellings[0]}}
     assert all(train.changed_settings(asked, {**base, key: s}) == [] for s in spellings)
+
+
+def test_the_analysis_code_is_every_module_correlate_runs_and_a_changed_rule_is_a_new_analysis(tmp_path):
+    """An analysis is current only for the code that computed it (issue 29: a changed verdict rule
+    left summary.json 'current'). The analysis code is correlate.py's import closure: every module of
+    ours that a scale and an ab analysis import at run time is in it, and an edit of what runs in one
+    of them (not a comment) changes the identity and the analysis_id."""
+    import subprocess
+    import sys
+    probe = ("import sys, correlate, train\n"  # train: cell_key imports it inside a function
+             "print('\\n'.join(sorted(m.__file__ for m in list(sys.modules.values())\n"
+             "      if getattr(m, '__file__', None))))")
+    loaded = subprocess.run([sys.executable, '-c', probe], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.split()
+    ours = {os.path.relpath(f, ROOT) for f in loaded if f.startswith(ROOT + os.sep)
+            and not os.path.relpath(f, ROOT).startswith('.')}  # the checkout's .venv is not ours
+    closure = set(ci.import_closure(ci.ANALYSIS_SCRIPT))
+    assert ours - {'configurator.py'} <= closure and 'uniscale/rank_stats.py' in closure
+    root = tmp_path / 'src'
+    for rel in closure:
+        os.makedirs(root / os.path.dirname(rel), exist_ok=True)
+        shutil.copy(os.path.join(ROOT, rel), root / rel)
+    before = ci.code_identity('analysis', str(root))
+    assert before == ci.code_identity('analysis')
+    edit(root / 'uniscale/rank_stats.py', 'import math', 'import math  # a comment keeps it')
+    assert ci.code_identity('analysis', str(root)) == before
+    edit(root / 'uniscale/rank_stats.py', 'ALPHA = 0.05', 'ALPHA = 0.10')
+    after = ci.code_identity('analysis', str(root))
+    assert ci.changed_files(before, after) == ['uniscale/rank_stats.py']
+    cfg = correlate.checked_config({'runs_dir': str(tmp_path / 'runs')})
+    now = correlate.analysis_identity(cfg)
+    assert now['code'] == before
+    real = ci.code_identity
+    try:  # the same runs and settings under the edited code: another analysis
+        correlate.code_identity = lambda kind: real(kind, str(root))
+        assert correlate.analysis_identity(cfg)['analysis_id'] != now['analysis_id']
+    finally:
+        correlate.code_identity = real

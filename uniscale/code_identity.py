@@ -41,6 +41,9 @@ CODE_FILES = {
              'uniscale/hardware.py', 'uniscale/splits.py', 'uniscale/tokenization.py',
              'uniscale/btm_encoding.py', 'uniscale/regex_gap.py', 'uniscale/long_text.py'),
 }
+# the analysis (correlate.py) is every module of ours it imports, at any depth (import_closure):
+# its sections live in many modules and grow, and a list kept by hand would miss the next one
+ANALYSIS_SCRIPT = 'correlate.py'
 # a script's tables of how its settings are checked and compared (train.py), not of what runs
 SETTINGS_TABLES = {'RESUME_FREE', 'PATH_SETTINGS', 'LEGACY_DEFAULTS', 'RANGES', 'CHOICES'}
 _CACHE = {}  # sha256 of a file's bytes -> of its normalised source: a sweep judges many runs
@@ -114,10 +117,42 @@ def file_identity(path):
     return _CACHE[key]
 
 
-def code_identity(kind, root=None):
-    """{'sha256', 'files'} of the code that computes results of this kind ('train' or 'eval')."""
+def imported_modules(path, root):
+    """Our modules a file imports (anywhere in it, function-level imports included), as paths
+    relative to root: `uniscale/x.py` for uniscale.x, `x.py` for a root script or module."""
+    with open(os.path.join(root, path), encoding='utf-8') as f:
+        tree = ast.parse(f.read())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    packages = {n.rsplit('.', 1)[0] for n in names if '.' in n}  # importing a.b runs a/__init__.py
+    found = [n.replace('.', '/') + '.py' for n in names]
+    found += [p.replace('.', '/') + '/__init__.py' for p in packages]
+    return {rel for rel in found if os.path.isfile(os.path.join(root, rel))}
+
+
+def import_closure(script, root=None):
+    """script and every module of ours it imports, directly or through another (sorted paths)."""
     root = root or ROOT
-    files = {rel: file_identity(os.path.join(root, rel)) for rel in CODE_FILES[kind]}
+    seen, todo = set(), [script]
+    while todo:
+        rel = todo.pop()
+        if rel not in seen:
+            seen.add(rel)
+            todo.extend(imported_modules(rel, root) - seen)
+    return sorted(seen)
+
+
+def code_identity(kind, root=None):
+    """{'sha256', 'files'} of the code that computes results of this kind ('train', 'eval', or
+    'analysis': correlate.py's import closure)."""
+    root = root or ROOT
+    rels = import_closure(ANALYSIS_SCRIPT, root) if kind == 'analysis' else CODE_FILES[kind]
+    files = {rel: file_identity(os.path.join(root, rel)) for rel in rels}
     whole = hashlib.sha256(repr(sorted(files.items())).encode('utf-8')).hexdigest()
     return {'sha256': whole, 'files': files}
 
