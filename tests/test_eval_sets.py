@@ -13,7 +13,7 @@ import scipy.stats as st
 import eval_bpb
 import helpers
 from test_eval_bpb import config, write_run
-from uniscale import eval_sets, identity
+from uniscale import eval_set_analysis, eval_sets, identity
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -87,3 +87,116 @@ def test_files_and_a_split_keep_their_identity_under_wanted_set(tmp_path, tok_di
     want = eval_sets.wanted_set(run_cfg, {'files': str(given)})
     assert all(out['eval_set'][k] == v for k, v in want.items())
     assert eval_sets.is_current(run_dir, {'files': str(given), 'note': 'for people'})
+
+
+# ---------------------------------------------------------------- correlate.py: secondary sets and the flip table
+from test_correlate import SIZES, TOKS, run_scale, write_run as write_scored_run  # noqa: E402
+
+
+def secondary_value(i, si, seed, rng, swap_at_large):
+    """The secondary set's bpb: the primary's order, but tokenizers 1 and 2 swapped at the largest size."""
+    rank = {1: 2, 2: 1}.get(i, i) if swap_at_large and si == len(SIZES) - 1 else i
+    return 3.2 - 0.5 * si + 0.05 * rank + rng.normal(0, 0.002)
+
+
+def two_set_grid(runs_dir, held_out, swap_at_large=True, seeds=(1, 2, 3)):
+    """6 tokenizers x 3 sizes x 3 seeds scored on the primary set (eval.json: tokenizer i has rank i everywhere) and
+    on a --files set (eval_files.json, keyed by the file's content): the secondary values, also written to a copy of
+    the grid (runs_dir + '_as_primary') where they are the primary set, as the reference analysis."""
+    rng = np.random.default_rng(0)
+    for si, preset in enumerate(SIZES):
+        for i, tok in enumerate(TOKS):
+            for seed in seeds:
+                b = 3.0 - 0.5 * si + 0.05 * i + rng.normal(0, 0.002)
+                c = secondary_value(i, si, seed, rng, swap_at_large)
+                d = write_scored_run(runs_dir, tok, preset, seed, b, per_lang={'eng': {'bpb': b}})
+                write_scored_run(runs_dir.parent / (runs_dir.name + '_as_primary'), tok, preset, seed, c,
+                                 per_lang={'eng': {'bpb': c}})
+                run_cfg = json.load(open(d / 'config.json'))
+                es = {**eval_sets.wanted_set(run_cfg, {'files': str(held_out)}), 'n_docs': 3}
+                ev = json.load(open(d / 'eval.json'))
+                entry = {**ev, 'bpb': c, 'per_lang': {'eng': {'bpb': c}}, 'eval_set': es, 'split': 'files'}
+                (d / 'eval_files.json').write_text(json.dumps(entry))
+
+
+def held_out_file(tmp_path):
+    path = tmp_path / 'stories_seed2.jsonl'
+    path.write_text(''.join(json.dumps({'text': f"story {i}", 'lang': 'eng'}) + '\n' for i in range(3)))
+    return path
+
+
+def test_a_secondary_set_gets_the_primarys_analysis_and_never_the_headline(tmp_path):
+    held_out = held_out_file(tmp_path)
+    two_set_grid(tmp_path / 'runs', held_out)
+    sec = {'seed2': {'files': str(held_out), 'note': 'same generator as the primary'}}
+    _, base = run_scale(tmp_path, name='base')
+    _, s = run_scale(tmp_path, secondary_eval_sets=sec)
+    assert s['headline'] == base['headline'] and s['headline']['spearman'] == pytest.approx(1.0)
+    primary, second = s['eval_sets']
+    assert primary['role'] == 'primary' and second['role'] == 'secondary' and second['n_runs'] == 54
+    assert second['eval_set']['corpus'] == 'files'
+    assert second['eval_set']['split_sha256'] == identity.fingerprint([identity.file_sha256(str(held_out))])
+    # the reference: the same values analysed as a study's primary set
+    _, ref = run_scale(tmp_path, runs_dir=str(tmp_path / 'runs_as_primary'), name='ref')
+    for k in ('spearman', 'spearman_p', 'kendall', 'kendall_p', 'spearman_ci', 'decision_accuracy', 'verdict'):
+        assert second['headline'][k] == ref['headline'][k], k
+    assert second['headline']['spearman'] < 1 and second['verdict'] == f"secondary: {ref['headline']['verdict']}"
+    report = open(tmp_path / 'analysis' / 's' / 'report.md').read()
+    assert 'secondary' in report and 'same generator as the primary' in report
+
+
+def test_the_flip_table_matches_scipy_and_names_the_pair_that_flips(tmp_path):
+    held_out = held_out_file(tmp_path)
+    two_set_grid(tmp_path / 'runs', held_out)
+    _, s = run_scale(tmp_path, secondary_eval_sets={'seed2': {'files': str(held_out)}})
+    _, ref = run_scale(tmp_path, runs_dir=str(tmp_path / 'runs_as_primary'), name='ref')
+    mean = lambda summary, t, z: next(c['mean'] for c in summary['cells'] if (c['tokenizer'], c['size']) == (t, z))
+    assert [f['size'] for f in s['eval_set_flips']] == list(SIZES)
+    for f in s['eval_set_flips']:
+        x = [mean(s, t, f['size']) for t in TOKS]
+        y = [mean(ref, t, f['size']) for t in TOKS]
+        assert f['n_tokenizers'] == 6 and f['n_pairs'] == 15
+        assert f['spearman'] == pytest.approx(st.spearmanr(x, y).statistic, abs=1e-12)
+        assert f['kendall'] == pytest.approx(st.kendalltau(x, y).statistic, abs=1e-12)
+        want = [[TOKS[1], TOKS[2]]] if f['size'] == list(SIZES)[-1] else []
+        assert [p['pair'] for p in f['flipped']] == want
+    flip = s['eval_set_flips'][-1]['flipped'][0]
+    assert flip['gap_a'] < 0 < flip['gap_b'] and abs(flip['z_a']) > 2 and abs(flip['z_b']) > 2
+    report = open(tmp_path / 'analysis' / 's' / 'report.md').read()
+    assert f"{TOKS[1]} vs {TOKS[2]}" in report and 'beyond 2 seed standard errors in both sets' in report
+
+
+def test_a_run_without_a_secondary_entry_is_refused_unless_allowed(tmp_path):
+    held_out = held_out_file(tmp_path)
+    two_set_grid(tmp_path / 'runs', held_out)
+    gone = tmp_path / 'runs' / f"apertus-tiny_{TOKS[0]}_s1" / 'eval_files.json'
+    os.remove(gone)
+    sec = {'seed2': {'files': str(held_out)}}
+    with pytest.raises(SystemExit) as e:
+        run_scale(tmp_path, secondary_eval_sets=sec)
+    assert '\n' not in str(e.value) and f"apertus-tiny_{TOKS[0]}_s1" in str(e.value)
+    assert 'python eval_bpb.py' in str(e.value) and 'allow_missing' in str(e.value)
+    _, s = run_scale(tmp_path, secondary_eval_sets=sec, allow_missing=True)
+    assert s['eval_sets'][1]['n_runs'] == 53 and any('seed2' in x for x in s['left_out'])
+    report = open(tmp_path / 'analysis' / 's' / 'report.md').read()
+    assert report.index('Left out') < report.index('## Eval sets')
+
+
+def test_an_edited_secondary_file_is_another_set_not_the_one_scored(tmp_path):
+    held_out = held_out_file(tmp_path)
+    two_set_grid(tmp_path / 'runs', held_out)
+    with open(held_out, 'a') as f:
+        f.write(json.dumps({'text': 'added later', 'lang': 'eng'}) + '\n')
+    with pytest.raises(SystemExit) as e:
+        run_scale(tmp_path, secondary_eval_sets={'seed2': {'files': str(held_out)}})
+    assert "not scored on the secondary eval set 'seed2'" in str(e.value)
+
+
+def test_flip_table_counts_ties_as_no_flip_against_a_naive_count():
+    cells = {'a': {('x', 'z'): np.array([1.0]), ('y', 'z'): np.array([2.0]), ('w', 'z'): np.array([3.0])},
+             'b': {('x', 'z'): np.array([2.0]), ('y', 'z'): np.array([2.0]), ('w', 'z'): np.array([1.0])}}
+    row, = eval_set_analysis.flip_table(cells, ['z'])
+    # x<y<w in a; in b y=x (a tie: no flip), w below both: (x, w) and (y, w) flip
+    assert [p['pair'] for p in row['flipped']] == [['x', 'w'], ['y', 'w']]
+    assert row['kendall'] == pytest.approx(st.kendalltau([1, 2, 3], [2, 2, 1]).statistic)
+    assert row['flipped'][0]['z_a'] is None  # one seed: no standard error

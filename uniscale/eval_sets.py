@@ -1,6 +1,7 @@
 """
-More than one eval set: which text a set is (its identity, from content), FLORES-200 read from its own folder
-layout, and, for correlate.py scale, each secondary set's ranking and verdict and the flip table between sets.
+More than one eval set: which text a set is (its identity, from content) and FLORES-200 read from its own folder
+layout. For correlate.py scale, each secondary set's ranking and verdict and the flip table between sets are in
+uniscale/eval_set_analysis.py.
 
 A study has ONE primary eval set (correlate.py's / sweep.py's `eval_args`): it decides the headline and the verdict.
 `secondary_eval_sets` ({name: eval_bpb.py settings}) are scored on every run too, each read by its identity (the
@@ -14,17 +15,12 @@ FLORES-200 (the original release, flores200_dataset.tar.gz, unpacked): {flores_d
 sentence a line, languages like eng_Latn. Each sentence is one document tagged with its file's language (its text
 the line without its line ending; blank lines skipped); the files are hashed as read, as --files are. Offline only.
 Scores of files and FLORES sets go to the run's eval_files.json, split sets to the split's eval file.
-JSON and text only (no torch).
+JSON and text only (no torch, no scipy: eval_bpb.py imports it).
 """
 import glob
-import hashlib
-import itertools
 import os
 
-import numpy as np
-
 from uniscale import identity, run_folder
-from uniscale.rank_stats import kendall_tau_b, spearman
 
 FLORES_SPLITS = ('dev', 'devtest')
 FLORES_CORPUS = 'flores200'  # the eval_set's corpus of a FLORES set (its split: dev or devtest)
@@ -172,31 +168,3 @@ def checked_secondary(sets, primary_name=''):
     if primary_name in sets:
         raise SystemExit(f"secondary_eval_sets: {primary_name!r} is the primary set's name; name it otherwise")
     return sets
-
-
-# ---------------------------------------------------------------- between sets: the flip table
-def flipped_pairs(tokenizers, a, b):
-    """[(t, u, a[t] - a[u], b[t] - b[u])] for each pair the two sets order oppositely (a tie in either is no flip):
-    a and b are {tokenizer: mean}, lower better (or both higher better: the sign is what counts)."""
-    return [(t, u, a[t] - a[u], b[t] - b[u]) for t, u in itertools.combinations(tokenizers, 2)
-            if (a[t] - a[u]) * (b[t] - b[u]) < 0]
-
-
-def flip_table(means, sizes):
-    """Per size, per pair of sets (the primary first): Spearman and Kendall tau-b between the sets' rankings of the
-    tokenizers measured in both, and the pairs that flip. means: {set name: {(tokenizer, size): mean}}."""
-    rows = []
-    for z in sizes:
-        for sa, sb in itertools.combinations(list(means), 2):
-            toks = [t for t, zz in means[sa] if zz == z and (t, z) in means[sb]]
-            a = {t: means[sa][t, z] for t in toks}
-            b = {t: means[sb][t, z] for t in toks}
-            x, y = [a[t] for t in toks], [b[t] for t in toks]
-            two = len(toks) >= 2 and np.ptp(x) > 0 and np.ptp(y) > 0
-            rows.append({'size': z, 'sets': [sa, sb], 'n_tokenizers': len(toks),
-                         'spearman': float(spearman(np.array(x), np.array(y))) if two else None,
-                         'kendall': kendall_tau_b(x, y) if two else None,
-                         'n_pairs': len(toks) * (len(toks) - 1) // 2,
-                         'flipped': [{'pair': [t, u], 'gap_a': ga, 'gap_b': gb}
-                                     for t, u, ga, gb in flipped_pairs(toks, a, b)]})
-    return rows
