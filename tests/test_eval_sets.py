@@ -200,3 +200,41 @@ def test_flip_table_counts_ties_as_no_flip_against_a_naive_count():
     assert [p['pair'] for p in row['flipped']] == [['x', 'w'], ['y', 'w']]
     assert row['kendall'] == pytest.approx(st.kendalltau([1, 2, 3], [2, 2, 1]).statistic)
     assert row['flipped'][0]['z_a'] is None  # one seed: no standard error
+
+
+# ---------------------------------------------------------------- sweep.py: every run scored on each set
+def test_sweep_scores_every_run_on_each_secondary_set_and_passes_them_to_the_analysis(tmp_path):
+    import configurator
+    import sweep
+    from test_sweep import config as sweep_config, fake_checkpoint, fake_eval
+    held_out = held_out_file(tmp_path)
+    sec = {'seed2': {'files': str(held_out), 'note': 'same generator'}}
+    cfg = sweep_config(tmp_path, only=['s1', 'bpe-2k'], secondary_eval_sets=sec)
+    run = sweep.expand_grid(cfg)[0]
+    fake_checkpoint(run['dir'])
+    fake_eval(run['dir'], sweep.eval_settings(cfg))
+    assert sweep.run_status(run, cfg) == 'evaluate'  # the primary set is scored, the secondary one is not
+    cmds = sweep.eval_commands([run['dir']], cfg)
+    assert cmds[1] == ['eval_bpb.py', f"--run={run['dir']}", f"--files={held_out}"]  # the note stays out
+    ev = json.load(open(os.path.join(run['dir'], 'eval.json')))
+    want = eval_sets.wanted_set(json.load(open(os.path.join(run['dir'], 'config.json'))), {'files': str(held_out)})
+    with open(os.path.join(run['dir'], 'eval_files.json'), 'w') as f:  # as eval_bpb.py --files writes it
+        json.dump({**ev, 'eval_set': {**want, 'n_docs': 3}}, f)
+    assert sweep.run_status(run, cfg) == 'done'
+    arg = next(a for a in sweep.analysis_command(cfg) if a.startswith('--secondary_eval_sets='))
+    assert configurator.parse_value(arg.split('=', 1)[1]) == sec
+    os.remove(held_out)  # the set's text gone: one line naming the set, never "done" on a guess
+    with pytest.raises(SystemExit) as e:
+        sweep.run_status(run, cfg)
+    assert '\n' not in str(e.value) and "secondary_eval_sets['seed2']" in str(e.value)
+
+
+def test_the_demo_generator_writes_the_same_set_every_time(tmp_path):
+    from data.embedded import generate
+    a, b = tmp_path / 'a.jsonl', tmp_path / 'b.jsonl'
+    n = generate.write_jsonl(str(a), 20_000, seed=2)
+    generate.write_jsonl(str(b), 20_000, seed=2)
+    assert identity.file_sha256(str(a)) == identity.file_sha256(str(b))  # its identity survives a remake
+    docs = [json.loads(line) for line in open(a, encoding='utf-8')]
+    assert docs == list(generate.generate_documents(20_000, seed=2)) and len(docs) == n
+    assert docs != list(generate.generate_documents(20_000, seed=1337))[:len(docs)]  # not the corpus's stories

@@ -41,6 +41,9 @@ def listed_files(spec):
         if not matches:
             raise SystemExit(f"--files={spec}: nothing matches {p!r}; give .jsonl or .txt files (a glob or comma list)")
         found += matches
+    gone = [p for p in found if not os.path.isfile(p)]
+    if gone:
+        raise SystemExit(f"{gone[0]}: no such file; check the path")
     bad = [p for p in found if not p.endswith(('.jsonl', '.txt'))]
     if bad:
         raise SystemExit(f"{bad[0]}: --files takes .jsonl ({{\"text\", \"lang\"}} a line) or .txt (one document) "
