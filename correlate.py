@@ -55,9 +55,10 @@ split = ''                   # '' or 'test': eval.json; else eval_{split}.json (
 eval_args = {}               # the study's eval set, eval_bpb.py settings ({} = its defaults):
 #                              each run's entry scored on it is read, never the latest entry
 #                              (sweep.py passes its own)
-secondary_eval_sets = {}     # scale: {name: eval_bpb.py settings} (files, flores_dir, or a split; + 'note' for the
-#                              report): every run scored on each too; each its own ranking and verdict, labelled
-#                              secondary, and the flip table between sets; never the headline (eval_args is primary)
+secondary_eval_sets = {}     # scale: {name: eval_bpb.py settings} (files, flores_dir or a
+#                              split; + 'note' for the report): every run scored on each too;
+#                              each its own ranking and verdict, labelled secondary, and the
+#                              flip table between sets; never the headline (eval_args is primary)
 weighting = 'macro'          # scale, metric bpb: what the verdict ranks by: 'macro' (the mean of eval.json's
 #                              per-language bpb, every language counts once) | 'bytes' (eval.json's bpb, pooled over
 #                              the test bytes: languages with more text weigh more). The report shows both.
@@ -325,12 +326,13 @@ def analysis_identity(cfg):
             if os.path.isfile(path):
                 files[path] = file_sha256(path)
     files.update(study_inputs.identity_files(cfg, run_folders(cfg)))  # corpus meta.json, metrics
-    for sec in cfg['secondary_eval_sets'].values():  # their eval files and (files, FLORES) the text they name
+    for sec in cfg['secondary_eval_sets'].values():  # their eval files, the text they name
         sec = eval_sets.eval_settings(sec)
         for d in run_folders(cfg):
             path = eval_sets.eval_file_of(d, sec)
             files.update({path: file_sha256(path)} if os.path.isfile(path) else {})
-        files.update({p: file_sha256(p) for p in eval_sets.set_paths(sec)} if eval_sets.is_external(sec) else {})
+        if eval_sets.is_external(sec):
+            files.update({p: file_sha256(p) for p in eval_sets.set_paths(sec)})
     settings = {k: v for k, v in cfg.items() if k not in ('plots', 'runs', 'runs_dir')}
     return {'settings': settings, 'files': files, 'analysis_id': fingerprint({'settings': settings, 'files': files})}
 
@@ -414,7 +416,7 @@ def main(cfg):
         left_out += check_cells(records, cfg)
         metrics, notes = tokenizer_metrics(records, cfg)
         s = scale_analysis(records, cfg, metrics)
-        left_out += secondary_analysis(records, s, cfg)  # secondary sets: s['eval_sets'], s['eval_set_flips']
+        left_out += secondary_analysis(records, s, cfg)  # s['eval_sets'], s['eval_set_flips']
         s['left_out'] = left_out
         s.update(notes)
         s['lr_scan'] = lr_scan(records, cfg)

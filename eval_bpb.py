@@ -7,7 +7,7 @@ eval_files.json for --files).
     python eval_bpb.py --runs='out/runs/*' --split=val --overlap=512          # every run; later windows keep context
     python eval_bpb.py --run=out/runs/X --tasks=tasks/demo_mc.jsonl --force=True
     python eval_bpb.py --run=out/runs/X --files='held_out/*.jsonl'            # any text, without preparing it
-    python eval_bpb.py --run=out/runs/X --flores_dir=data/flores200_dataset --flores_langs=eng_Latn,deu_Latn
+    python eval_bpb.py --run=out/runs/X --flores_dir=flores200_dataset --flores_langs=eng_Latn
 
 The definition (docs/DESIGN.md; uniscale/bpb.py computes it, for training's validation too): bpb = sum over every
 scored token of -log2 p(token | context), divided by the UTF-8 bytes of the scored documents. Each document of
@@ -29,10 +29,11 @@ after prepare.py is refused; an edited --files file is a new set, never "already
 the top level. Scoring again replaces only the entry of the same identity: other sets, eval_bpb.py's tasks and
 downstream.py's lm-eval results stay. `--files` takes a glob or comma list of .jsonl ({"text", optional "lang"} a
 line) and .txt files (one document each; lang 'und'); its eval set is corpus 'files' with each file's sha256.
-`--flores_dir` scores FLORES-200 from a local folder in its own layout ({dir}/{split}/{lang}.{split}, one sentence
-a line; `flores_split` dev or devtest, `flores_langs` [] = every language there): each sentence a document tagged
-with its language, hashed like --files; its eval set is corpus 'flores200', split dev/devtest (uniscale/eval_sets.py;
-offline only). Both go to eval_files.json.
+`--flores_dir` scores FLORES-200 from a local folder in its own layout
+({dir}/{split}/{lang}.{split}, one sentence a line; `flores_split` dev or devtest, `flores_langs` []
+= every language there): each sentence a document tagged with its language, hashed like --files;
+its eval set is corpus 'flores200', split dev or devtest (uniscale/eval_sets.py; offline only).
+Both go to eval_files.json.
 It says in one line, and records as `n_docs_in_train`, how many scored documents (by text sha256)
 are in the run's training split (null when that split is not here or not the one the run trained
 from). A document longer than uniscale/bpb.py's STREAM_CHARS is encoded and scored a piece at a
@@ -72,9 +73,9 @@ split = 'test'               # text split of the run's corpus
 corpus = ''                  # '' = the run's corpus (config.json)
 corpus_dir = 'out/corpus'    # text splits live in {corpus_dir}/{corpus}/{split}.jsonl
 files = ''                   # instead of a split: .jsonl/.txt files, a glob or comma list (-> eval_files.json)
-flores_dir = ''              # instead of a split: FLORES-200's folder ({dir}/dev/eng_Latn.dev ...; -> eval_files.json)
+flores_dir = ''              # instead of a split: FLORES-200's folder ({dir}/dev/eng_Latn.dev ...)
 flores_split = 'devtest'     # 'dev' | 'devtest' (recorded as the eval set's split)
-flores_langs = []            # FLORES language files, e.g. eng_Latn,deu_Latn; [] = every one in the folder
+flores_langs = []            # FLORES languages, e.g. eng_Latn,deu_Latn; [] = every one there
 max_docs_per_lang = 0        # 0 = every document; else the first N of each language (recorded)
 context = 0                  # tokens per window; 0 = the model's block_size
 overlap = 0                  # tokens of already-scored context each later window re-reads; 0 = disjoint windows
@@ -97,7 +98,7 @@ def file_docs(path, h=None):
     file (one document, lang 'und'), yielded as they are read; h (a hashlib object) gets exactly the bytes read."""
     if not os.path.isfile(path):
         raise SystemExit(f"{path}: no such file; check the path")
-    if eval_sets.is_flores(path):  # --flores_dir: one sentence a line (listed_files takes no such file)
+    if eval_sets.is_flores(path):  # --flores_dir: a sentence a line (--files takes no such file)
         yield from eval_sets.flores_docs(path, h)
         return
     with open(path, 'rb') as f:
@@ -211,8 +212,8 @@ def documents(run_dir, run_cfg, c):
     if eval_sets.is_external(c):
         flag = '--flores_dir' if c['flores_dir'] else '--files'
         if c['corpus'] or c['split'] != 'test' or (c['files'] and c['flores_dir']):
-            raise SystemExit(f"eval_bpb.py: {flag} scores the files given, not a corpus split; give one of --files, "
-                             f"--flores_dir and drop --corpus/--split")
+            raise SystemExit(f"eval_bpb.py: {flag} scores the files given, not a corpus split; "
+                             f"give one of --files, --flores_dir and drop --corpus/--split")
         paths = eval_sets.set_paths(c)
         doc_hashes = {}  # text sha256 -> count, for docs_in_train
         shas, n_docs, any_text = scan(paths, c['max_docs_per_lang'], doc_hashes)

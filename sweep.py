@@ -65,9 +65,10 @@ preset_args = {}             # train.py overrides per preset (budgets live here)
 tokenizer_args = {}          # train.py overrides per tokenizer
 eval_args = {}               # eval_bpb.py overrides, e.g. {'max_docs_per_lang': 200}: the study's
                              # eval set, scored on every run, read by the analysis (--eval_args)
-secondary_eval_sets = {}     # {name: eval_bpb.py settings (files, flores_dir, or a split; + 'note')}: every run is
-                             # scored on each too (eval_bpb.py's defaults under the set's own settings, not eval_args);
-                             # the scale analysis ranks each apart, labelled secondary (uniscale/eval_set_analysis.py)
+secondary_eval_sets = {}     # {name: eval_bpb.py settings (files, flores_dir, a split; +'note')}:
+                             # every run is scored on each too (eval_bpb.py's defaults under the
+                             # set's own settings, not eval_args); the scale analysis ranks each
+                             # apart, labelled secondary (uniscale/eval_set_analysis.py)
 lm_eval_tasks = []           # downstream.py (lm-eval) tasks for every trained run, after eval_bpb.py; [] = none
 only = []                    # filters: patterns over presets, tokenizers and seeds ('s1'); alternatives within a kind,
                              # all kinds at once: --only=apertus-50M,apertus-100M,bpe-*,s1
@@ -178,17 +179,18 @@ def eval_settings(cfg):
 
 
 def secondary_settings(cfg):
-    """eval_bpb.py's settings for each secondary eval set: its defaults under the set's own settings (its note is
-    for the report)."""
+    """eval_bpb.py's settings for each secondary eval set: its defaults under the set's own
+    settings (its note is for the report)."""
     import eval_bpb
     sets = eval_sets.checked_secondary(cfg['secondary_eval_sets'])
     for name, v in sets.items():
         try:  # the text must be here before a run can be called scored on it
             eval_sets.set_paths(v) if eval_sets.is_external(v) else None
         except SystemExit as e:
-            raise SystemExit(f"sweep: secondary_eval_sets[{name!r}]: {e}; make that text first (the study's "
-                             f"config says how) or fix its path") from None
-    return [{**configurator.defaults(eval_bpb), **eval_sets.eval_settings(v)} for v in sets.values()]
+            raise SystemExit(f"sweep: secondary_eval_sets[{name!r}]: {e}; make that text first "
+                             f"(the study's config says how) or fix its path") from None
+    base = configurator.defaults(eval_bpb)
+    return [{**base, **eval_sets.eval_settings(v)} for v in sets.values()]
 
 
 def identity_changes(run, cfg):
@@ -251,7 +253,7 @@ def run_status(run, cfg):
     keep = cfg['code_changes'] == 'keep'  # an evaluation by other eval code stays too
     if not eval_is_current(run['dir'], eval_settings(cfg), keep_eval_code=keep):
         return 'evaluate'
-    if not all(eval_sets.is_current(run['dir'], settings, keep) for settings in secondary_settings(cfg)):
+    if not all(eval_sets.is_current(run['dir'], s, keep) for s in secondary_settings(cfg)):
         return 'evaluate'  # scored on the primary set, not yet on every secondary one
     import downstream  # its own test of 'these tasks were scored on this checkpoint' (lm-eval loads only to run)
     split = cfg['eval_args'].get('split', 'test')
@@ -337,13 +339,15 @@ def train_command(run, cfg, resume=False):
 
 
 def eval_command(dirs, cfg, settings=None):
-    """eval_bpb.py over dirs on the study's primary set (eval_args), or on a secondary set's settings."""
+    """eval_bpb.py over dirs on the study's primary set (eval_args), or on a secondary set's
+    settings."""
     arg = f"--run={dirs[0]}" if len(dirs) == 1 else f"--runs={','.join(dirs)}"
     return ['eval_bpb.py', arg] + overrides(cfg['eval_args'] if settings is None else settings)
 
 
 def eval_commands(dirs, cfg):
-    """The primary set's eval_bpb.py command, then each secondary set's (each skips runs already scored on it)."""
+    """The primary set's eval_bpb.py command, then each secondary set's (each skips runs already
+    scored on it)."""
     return [eval_command(dirs, cfg)] + [eval_command(dirs, cfg, eval_sets.eval_settings(v))
                                         for v in cfg['secondary_eval_sets'].values()]
 
@@ -472,9 +476,11 @@ def run_local(runs, cfg, python, runner):
                       cfg, runner)
     trained = [r['dir'] for r in todo if r['run'] not in failed]
     chunks = [trained[i::k] for i in range(k) if trained[i::k]]  # eval_bpb.py takes several runs per process
-    if run_jobs([(f"eval_bpb.py on {len(c)} run(s)", [python] + cmd,  # one log per job: they run at once
-                  log(os.path.join(cfg['sweep_dir'], f"{cfg['name']}_eval{i}{f'_{j}' if j else ''}.log")))
-                 for i, c in enumerate(chunks) for j, cmd in enumerate(eval_commands(c, cfg))], cfg, runner):
+    logs = lambda i, j: log(os.path.join(cfg['sweep_dir'],  # one per job: they run at once
+                                         f"{cfg['name']}_eval{i}{f'_{j}' if j else ''}.log"))
+    if run_jobs([(f"eval_bpb.py on {len(c)} run(s)", [python] + cmd, logs(i, j))
+                 for i, c in enumerate(chunks) for j, cmd in enumerate(eval_commands(c, cfg))],
+                cfg, runner):
         raise SystemExit("sweep: eval_bpb.py failed; re-run the same command to see why (trained runs are kept)")
     down = downstream_command([r['dir'] for r in runs if r['run'] not in failed
                                and os.path.isfile(os.path.join(r['dir'], 'ckpt.pt'))], cfg)
@@ -498,7 +504,8 @@ def run_local(runs, cfg, python, runner):
 def slurm_task(run, cfg):
     """(label, run folder, train argv, [eval argv, downstream argv]) of one array task."""
     down = downstream_command([run['dir']], cfg)
-    return run['run'], run['dir'], train_command(run, cfg), eval_commands([run['dir']], cfg) + ([down] if down else [])
+    evals = eval_commands([run['dir']], cfg) + ([down] if down else [])
+    return run['run'], run['dir'], train_command(run, cfg), evals
 
 
 def run_slurm(runs, cfg, python, runner):

@@ -1,7 +1,9 @@
-"""More than one eval set (uniscale/eval_sets.py): FLORES-200 read from its own layout (a round trip of a fake
-folder made here), scored by eval_bpb.py --flores_dir and keyed by content; the flip table against scipy and a
-hand-built pair of sets that flip a known pair; correlate.py's secondary sets (their own ranking and verdict,
-never the headline; a run without a secondary entry refused unless allow_missing)."""
+"""More than one eval set (uniscale/eval_sets.py, eval_set_analysis.py): FLORES-200 read from its
+own layout (a round trip of a fake folder made here), scored by eval_bpb.py --flores_dir and keyed
+by content; correlate.py's secondary sets (their own ranking and verdict equal to the same values
+analysed as a primary set, never the headline; a run without a secondary entry refused unless
+allow_missing); the flip table against scipy and a hand-built pair of sets that flip a known pair;
+sweep.py scoring every run on each set; the demo's generated set."""
 import hashlib
 import json
 import os
@@ -10,9 +12,14 @@ import numpy as np
 import pytest
 import scipy.stats as st
 
+import configurator
 import eval_bpb
 import helpers
+import sweep
+from data.embedded import generate
+from test_correlate import SIZES, TOKS, run_scale, write_run as write_scored_run
 from test_eval_bpb import config, write_run
+from test_sweep import config as sweep_config, fake_checkpoint, fake_eval
 from uniscale import eval_set_analysis, eval_sets, identity
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -23,11 +30,13 @@ FLORES = {'eng_Latn': ['The cat sat on the mat.', 'A second sentence, with a com
 
 
 def write_flores(root, sentences=FLORES, split='dev'):
-    """A FLORES-200 folder in the original release's layout: {root}/{split}/{lang}.{split}, one sentence a line."""
+    """A FLORES-200 folder in the original release's layout: {root}/{split}/{lang}.{split}, one
+    sentence a line."""
     folder = os.path.join(root, split)
     os.makedirs(folder, exist_ok=True)
     for lang, lines in sentences.items():
-        with open(os.path.join(folder, f"{lang}.{split}"), 'w', encoding='utf-8', newline='\n') as f:
+        path = os.path.join(folder, f"{lang}.{split}")
+        with open(path, 'w', encoding='utf-8', newline='\n') as f:
             f.write(''.join(s + '\n' for s in lines))
     return str(root)
 
@@ -39,8 +48,10 @@ def test_flores_reader_round_trips_every_sentence_with_its_language(tmp_path):
     assert [os.path.basename(p) for p in paths] == ['eng_Latn.devtest', 'cmn_Hani.devtest']
     hashes = {p: hashlib.sha256() for p in paths}
     got = [d for p in paths for d in eval_sets.flores_docs(p, hashes[p])]
-    assert got == [(s, 'eng_Latn') for s in FLORES['eng_Latn']] + [(s, 'cmn_Hani') for s in FLORES['cmn_Hani']]
-    assert all(hashes[p].hexdigest() == identity.file_sha256(p) for p in paths)  # every byte read is hashed
+    want = [(s, lang) for lang in ('eng_Latn', 'cmn_Hani') for s in FLORES[lang]]
+    assert got == want
+    # every byte read is hashed: the set's identity is the files' content
+    assert all(hashes[p].hexdigest() == identity.file_sha256(p) for p in paths)
     every = eval_sets.flores_files(root, 'devtest')  # [] = every language there, sorted
     assert [os.path.basename(p).split('.')[0] for p in every] == sorted(FLORES)
 
@@ -48,13 +59,14 @@ def test_flores_reader_round_trips_every_sentence_with_its_language(tmp_path):
 @pytest.mark.parametrize('what', ['folder', 'split', 'language'])
 def test_a_missing_flores_folder_or_language_is_one_line_naming_the_path(tmp_path, what):
     root = write_flores(tmp_path / 'flores')
-    args = {'folder': (str(tmp_path / 'nowhere'), 'dev', []), 'split': (root, 'devtest', []),
+    nowhere = str(tmp_path / 'nowhere')
+    args = {'folder': (nowhere, 'dev', []), 'split': (root, 'devtest', []),
             'language': (root, 'dev', ['eng_Latn', 'fra_Latn'])}[what]
     with pytest.raises(SystemExit) as e:
         eval_sets.flores_files(*args)
     msg = str(e.value)
     assert '\n' not in msg and 'flores200_dataset' in msg
-    want = {'folder': os.path.join(str(tmp_path / 'nowhere'), 'dev'), 'split': os.path.join(root, 'devtest'),
+    want = {'folder': os.path.join(nowhere, 'dev'), 'split': os.path.join(root, 'devtest'),
             'language': os.path.join(root, 'dev', 'fra_Latn.dev')}[what]
     assert msg.startswith(want + ':')
 
@@ -64,21 +76,23 @@ def test_eval_bpb_scores_flores_per_language_keyed_by_its_content(tmp_path, tok_
     run_dir = write_run(str(tmp_path / 'run'), helpers.random_model(), tok_dir)
     settings = {'flores_dir': root, 'flores_split': 'dev', 'flores_langs': ['eng_Latn', 'deu_Latn']}
     out = eval_bpb.main(config(tmp_path, run=run_dir, **settings))[run_dir]
-    assert os.path.isfile(os.path.join(run_dir, 'eval_files.json')) and out['eval_set']['corpus'] == 'flores200'
-    assert out['eval_set']['split'] == 'dev' and out['n_docs'] == 5
-    assert set(out['per_lang']) == {'eng_Latn', 'deu_Latn'}
-    want_bytes = sum(len(s.encode('utf-8')) for lang in ('eng_Latn', 'deu_Latn') for s in FLORES[lang])
-    assert out['n_bytes'] == want_bytes  # each sentence's bytes, no line ending
-    assert [f['lang'] for f in out['eval_set']['files']] == ['eng_Latn', 'deu_Latn']
+    assert os.path.isfile(os.path.join(run_dir, 'eval_files.json'))
+    assert out['eval_set']['corpus'] == 'flores200' and out['eval_set']['split'] == 'dev'
+    assert out['n_docs'] == 5 and set(out['per_lang']) == {'eng_Latn', 'deu_Latn'}
+    langs = ('eng_Latn', 'deu_Latn')
+    assert out['n_bytes'] == sum(len(s.encode('utf-8')) for lang in langs for s in FLORES[lang])
+    assert [f['lang'] for f in out['eval_set']['files']] == list(langs)
     assert eval_sets.is_current(run_dir, settings)
-    assert not eval_sets.is_current(run_dir, {**settings, 'flores_langs': ['eng_Latn']})  # another set
+    other = {**settings, 'flores_langs': ['eng_Latn']}
+    assert not eval_sets.is_current(run_dir, other)  # another set
     with open(os.path.join(root, 'dev', 'deu_Latn.dev'), 'a', encoding='utf-8') as f:
         f.write('Ein neuer Satz.\n')
-    assert not eval_sets.is_current(run_dir, settings)  # edited text: another set, never "already scored"
+    assert not eval_sets.is_current(run_dir, settings)  # edited text: another set, not "scored"
 
 
-def test_files_and_a_split_keep_their_identity_under_wanted_set(tmp_path, tok_dir):
-    """eval_sets.wanted_set (no model) equals what eval_bpb.py records for --files, so the sweep's 'done' holds."""
+def test_files_keep_their_identity_under_wanted_set(tmp_path, tok_dir):
+    """eval_sets.wanted_set (no model) equals what eval_bpb.py records for --files, so the
+    sweep's 'done' holds."""
     given = tmp_path / 'held.jsonl'
     given.write_text(json.dumps({'text': 'held out text', 'lang': 'eng'}) + '\n')
     run_dir = write_run(str(tmp_path / 'run'), helpers.random_model(), tok_dir)
@@ -89,40 +103,51 @@ def test_files_and_a_split_keep_their_identity_under_wanted_set(tmp_path, tok_di
     assert eval_sets.is_current(run_dir, {'files': str(given), 'note': 'for people'})
 
 
-# ---------------------------------------------------------------- correlate.py: secondary sets and the flip table
-from test_correlate import SIZES, TOKS, run_scale, write_run as write_scored_run  # noqa: E402
-
-
-def secondary_value(i, si, seed, rng, swap_at_large):
-    """The secondary set's bpb: the primary's order, but tokenizers 1 and 2 swapped at the largest size."""
-    rank = {1: 2, 2: 1}.get(i, i) if swap_at_large and si == len(SIZES) - 1 else i
+# ---------------------------------------------------------------- correlate.py: secondary sets
+def secondary_value(i, si, rng):
+    """The secondary set's bpb: the primary's order, but tokenizers 1 and 2 swapped at the largest
+    size."""
+    rank = {1: 2, 2: 1}.get(i, i) if si == len(SIZES) - 1 else i
     return 3.2 - 0.5 * si + 0.05 * rank + rng.normal(0, 0.002)
 
 
-def two_set_grid(runs_dir, held_out, swap_at_large=True, seeds=(1, 2, 3)):
-    """6 tokenizers x 3 sizes x 3 seeds scored on the primary set (eval.json: tokenizer i has rank i everywhere) and
-    on a --files set (eval_files.json, keyed by the file's content): the secondary values, also written to a copy of
-    the grid (runs_dir + '_as_primary') where they are the primary set, as the reference analysis."""
+def secondary_entry(d, value, held_out):
+    """Run d's eval_files.json as eval_bpb.py --files writes it: its eval.json's fields, the set's
+    identity (the file's content) and the value."""
+    run_cfg = json.load(open(d / 'config.json'))
+    es = {**eval_sets.wanted_set(run_cfg, {'files': str(held_out)}), 'n_docs': 3}
+    ev = json.load(open(d / 'eval.json'))
+    entry = {**ev, 'bpb': value, 'per_lang': {'eng': {'bpb': value}}, 'eval_set': es,
+             'split': 'files'}
+    (d / 'eval_files.json').write_text(json.dumps(entry))
+
+
+def two_set_grid(runs_dir, held_out, seeds=(1, 2, 3)):
+    """6 tokenizers x 3 sizes x 3 seeds scored on the primary set (eval.json: tokenizer i has rank
+    i everywhere) and on a --files set (eval_files.json, keyed by the file's content): the
+    secondary values, written also to a copy of the grid (runs_dir + '_as_primary') where they are
+    the primary set: the reference analysis."""
     rng = np.random.default_rng(0)
+    reference = runs_dir.parent / (runs_dir.name + '_as_primary')
     for si, preset in enumerate(SIZES):
         for i, tok in enumerate(TOKS):
             for seed in seeds:
                 b = 3.0 - 0.5 * si + 0.05 * i + rng.normal(0, 0.002)
-                c = secondary_value(i, si, seed, rng, swap_at_large)
+                c = secondary_value(i, si, rng)
                 d = write_scored_run(runs_dir, tok, preset, seed, b, per_lang={'eng': {'bpb': b}})
-                write_scored_run(runs_dir.parent / (runs_dir.name + '_as_primary'), tok, preset, seed, c,
-                                 per_lang={'eng': {'bpb': c}})
-                run_cfg = json.load(open(d / 'config.json'))
-                es = {**eval_sets.wanted_set(run_cfg, {'files': str(held_out)}), 'n_docs': 3}
-                ev = json.load(open(d / 'eval.json'))
-                entry = {**ev, 'bpb': c, 'per_lang': {'eng': {'bpb': c}}, 'eval_set': es, 'split': 'files'}
-                (d / 'eval_files.json').write_text(json.dumps(entry))
+                write_scored_run(reference, tok, preset, seed, c, per_lang={'eng': {'bpb': c}})
+                secondary_entry(d, c, held_out)
 
 
 def held_out_file(tmp_path):
     path = tmp_path / 'stories_seed2.jsonl'
-    path.write_text(''.join(json.dumps({'text': f"story {i}", 'lang': 'eng'}) + '\n' for i in range(3)))
+    path.write_text(''.join(json.dumps({'text': f"story {i}", 'lang': 'eng'}) + '\n'
+                            for i in range(3)))
     return path
+
+
+def report_of(tmp_path, name='s'):
+    return open(tmp_path / 'analysis' / name / 'report.md').read()
 
 
 def test_a_secondary_set_gets_the_primarys_analysis_and_never_the_headline(tmp_path):
@@ -133,16 +158,23 @@ def test_a_secondary_set_gets_the_primarys_analysis_and_never_the_headline(tmp_p
     _, s = run_scale(tmp_path, secondary_eval_sets=sec)
     assert s['headline'] == base['headline'] and s['headline']['spearman'] == pytest.approx(1.0)
     primary, second = s['eval_sets']
-    assert primary['role'] == 'primary' and second['role'] == 'secondary' and second['n_runs'] == 54
-    assert second['eval_set']['corpus'] == 'files'
-    assert second['eval_set']['split_sha256'] == identity.fingerprint([identity.file_sha256(str(held_out))])
+    assert primary['role'] == 'primary' and second['role'] == 'secondary'
+    assert second['n_runs'] == 54 and second['eval_set']['corpus'] == 'files'
+    sha = identity.fingerprint([identity.file_sha256(str(held_out))])
+    assert second['eval_set']['split_sha256'] == sha
     # the reference: the same values analysed as a study's primary set
     _, ref = run_scale(tmp_path, runs_dir=str(tmp_path / 'runs_as_primary'), name='ref')
-    for k in ('spearman', 'spearman_p', 'kendall', 'kendall_p', 'spearman_ci', 'decision_accuracy', 'verdict'):
+    for k in ('spearman', 'spearman_p', 'kendall', 'kendall_p', 'spearman_ci',
+              'decision_accuracy', 'verdict'):
         assert second['headline'][k] == ref['headline'][k], k
-    assert second['headline']['spearman'] < 1 and second['verdict'] == f"secondary: {ref['headline']['verdict']}"
-    report = open(tmp_path / 'analysis' / 's' / 'report.md').read()
-    assert 'secondary' in report and 'same generator as the primary' in report
+    assert second['headline']['spearman'] < 1
+    assert second['verdict'] == f"secondary: {ref['headline']['verdict']}"
+    report = report_of(tmp_path)
+    assert 'secondary: ' in report and 'same generator as the primary' in report
+
+
+def cell_mean(summary, t, z):
+    return next(c['mean'] for c in summary['cells'] if (c['tokenizer'], c['size']) == (t, z))
 
 
 def test_the_flip_table_matches_scipy_and_names_the_pair_that_flips(tmp_path):
@@ -150,11 +182,10 @@ def test_the_flip_table_matches_scipy_and_names_the_pair_that_flips(tmp_path):
     two_set_grid(tmp_path / 'runs', held_out)
     _, s = run_scale(tmp_path, secondary_eval_sets={'seed2': {'files': str(held_out)}})
     _, ref = run_scale(tmp_path, runs_dir=str(tmp_path / 'runs_as_primary'), name='ref')
-    mean = lambda summary, t, z: next(c['mean'] for c in summary['cells'] if (c['tokenizer'], c['size']) == (t, z))
     assert [f['size'] for f in s['eval_set_flips']] == list(SIZES)
     for f in s['eval_set_flips']:
-        x = [mean(s, t, f['size']) for t in TOKS]
-        y = [mean(ref, t, f['size']) for t in TOKS]
+        x = [cell_mean(s, t, f['size']) for t in TOKS]
+        y = [cell_mean(ref, t, f['size']) for t in TOKS]
         assert f['n_tokenizers'] == 6 and f['n_pairs'] == 15
         assert f['spearman'] == pytest.approx(st.spearmanr(x, y).statistic, abs=1e-12)
         assert f['kendall'] == pytest.approx(st.kendalltau(x, y).statistic, abs=1e-12)
@@ -162,23 +193,24 @@ def test_the_flip_table_matches_scipy_and_names_the_pair_that_flips(tmp_path):
         assert [p['pair'] for p in f['flipped']] == want
     flip = s['eval_set_flips'][-1]['flipped'][0]
     assert flip['gap_a'] < 0 < flip['gap_b'] and abs(flip['z_a']) > 2 and abs(flip['z_b']) > 2
-    report = open(tmp_path / 'analysis' / 's' / 'report.md').read()
-    assert f"{TOKS[1]} vs {TOKS[2]}" in report and 'beyond 2 seed standard errors in both sets' in report
+    report = report_of(tmp_path)
+    assert f"{TOKS[1]} vs {TOKS[2]}" in report
+    assert 'beyond 2 seed standard errors in both sets' in report
 
 
 def test_a_run_without_a_secondary_entry_is_refused_unless_allowed(tmp_path):
     held_out = held_out_file(tmp_path)
     two_set_grid(tmp_path / 'runs', held_out)
-    gone = tmp_path / 'runs' / f"apertus-tiny_{TOKS[0]}_s1" / 'eval_files.json'
-    os.remove(gone)
+    os.remove(tmp_path / 'runs' / f"apertus-tiny_{TOKS[0]}_s1" / 'eval_files.json')
     sec = {'seed2': {'files': str(held_out)}}
     with pytest.raises(SystemExit) as e:
         run_scale(tmp_path, secondary_eval_sets=sec)
-    assert '\n' not in str(e.value) and f"apertus-tiny_{TOKS[0]}_s1" in str(e.value)
-    assert 'python eval_bpb.py' in str(e.value) and 'allow_missing' in str(e.value)
+    msg = str(e.value)
+    assert '\n' not in msg and f"apertus-tiny_{TOKS[0]}_s1" in msg
+    assert 'python eval_bpb.py' in msg and 'allow_missing' in msg
     _, s = run_scale(tmp_path, secondary_eval_sets=sec, allow_missing=True)
     assert s['eval_sets'][1]['n_runs'] == 53 and any('seed2' in x for x in s['left_out'])
-    report = open(tmp_path / 'analysis' / 's' / 'report.md').read()
+    report = report_of(tmp_path)
     assert report.index('Left out') < report.index('## Eval sets')
 
 
@@ -192,33 +224,35 @@ def test_an_edited_secondary_file_is_another_set_not_the_one_scored(tmp_path):
     assert "not scored on the secondary eval set 'seed2'" in str(e.value)
 
 
-def test_flip_table_counts_ties_as_no_flip_against_a_naive_count():
-    cells = {'a': {('x', 'z'): np.array([1.0]), ('y', 'z'): np.array([2.0]), ('w', 'z'): np.array([3.0])},
-             'b': {('x', 'z'): np.array([2.0]), ('y', 'z'): np.array([2.0]), ('w', 'z'): np.array([1.0])}}
+def test_flip_table_counts_ties_as_no_flip_against_a_hand_count():
+    one = lambda v: np.array([float(v)])
+    cells = {'a': {('x', 'z'): one(1), ('y', 'z'): one(2), ('w', 'z'): one(3)},
+             'b': {('x', 'z'): one(2), ('y', 'z'): one(2), ('w', 'z'): one(1)}}
     row, = eval_set_analysis.flip_table(cells, ['z'])
-    # x<y<w in a; in b y=x (a tie: no flip), w below both: (x, w) and (y, w) flip
-    assert [p['pair'] for p in row['flipped']] == [['x', 'w'], ['y', 'w']]
-    assert row['kendall'] == pytest.approx(st.kendalltau([1, 2, 3], [2, 2, 1]).statistic)
+    # x < y < w in a; in b x = y (a tie: no flip) and w below both: (w, x) and (w, y) flip
+    assert [p['pair'] for p in row['flipped']] == [['w', 'x'], ['w', 'y']]
+    order = ['w', 'x', 'y']  # the table's order (natural sort)
+    a, b = [cells['a'][t, 'z'][0] for t in order], [cells['b'][t, 'z'][0] for t in order]
+    assert row['kendall'] == pytest.approx(st.kendalltau(a, b).statistic)
+    assert row['spearman'] == pytest.approx(st.spearmanr(a, b).statistic)
     assert row['flipped'][0]['z_a'] is None  # one seed: no standard error
 
 
-# ---------------------------------------------------------------- sweep.py: every run scored on each set
-def test_sweep_scores_every_run_on_each_secondary_set_and_passes_them_to_the_analysis(tmp_path):
-    import configurator
-    import sweep
-    from test_sweep import config as sweep_config, fake_checkpoint, fake_eval
+# ---------------------------------------------------------------- sweep.py: every run on each set
+def test_sweep_scores_every_run_on_each_secondary_set_and_passes_them_on(tmp_path):
     held_out = held_out_file(tmp_path)
     sec = {'seed2': {'files': str(held_out), 'note': 'same generator'}}
     cfg = sweep_config(tmp_path, only=['s1', 'bpe-2k'], secondary_eval_sets=sec)
     run = sweep.expand_grid(cfg)[0]
     fake_checkpoint(run['dir'])
     fake_eval(run['dir'], sweep.eval_settings(cfg))
-    assert sweep.run_status(run, cfg) == 'evaluate'  # the primary set is scored, the secondary one is not
+    assert sweep.run_status(run, cfg) == 'evaluate'  # scored on the primary set, not the secondary
     cmds = sweep.eval_commands([run['dir']], cfg)
-    assert cmds[1] == ['eval_bpb.py', f"--run={run['dir']}", f"--files={held_out}"]  # the note stays out
+    assert cmds[1] == ['eval_bpb.py', f"--run={run['dir']}", f"--files={held_out}"]  # no note
     ev = json.load(open(os.path.join(run['dir'], 'eval.json')))
-    want = eval_sets.wanted_set(json.load(open(os.path.join(run['dir'], 'config.json'))), {'files': str(held_out)})
-    with open(os.path.join(run['dir'], 'eval_files.json'), 'w') as f:  # as eval_bpb.py --files writes it
+    run_cfg = json.load(open(os.path.join(run['dir'], 'config.json')))
+    want = eval_sets.wanted_set(run_cfg, {'files': str(held_out)})
+    with open(os.path.join(run['dir'], 'eval_files.json'), 'w') as f:  # as eval_bpb.py writes it
         json.dump({**ev, 'eval_set': {**want, 'n_docs': 3}}, f)
     assert sweep.run_status(run, cfg) == 'done'
     arg = next(a for a in sweep.analysis_command(cfg) if a.startswith('--secondary_eval_sets='))
@@ -230,11 +264,11 @@ def test_sweep_scores_every_run_on_each_secondary_set_and_passes_them_to_the_ana
 
 
 def test_the_demo_generator_writes_the_same_set_every_time(tmp_path):
-    from data.embedded import generate
     a, b = tmp_path / 'a.jsonl', tmp_path / 'b.jsonl'
     n = generate.write_jsonl(str(a), 20_000, seed=2)
     generate.write_jsonl(str(b), 20_000, seed=2)
-    assert identity.file_sha256(str(a)) == identity.file_sha256(str(b))  # its identity survives a remake
+    assert identity.file_sha256(str(a)) == identity.file_sha256(str(b))  # survives a remake
     docs = [json.loads(line) for line in open(a, encoding='utf-8')]
     assert docs == list(generate.generate_documents(20_000, seed=2)) and len(docs) == n
-    assert docs != list(generate.generate_documents(20_000, seed=1337))[:len(docs)]  # not the corpus's stories
+    corpus = list(generate.generate_documents(20_000, seed=1337))  # the corpus's seed
+    assert not {d['text'] for d in docs} & {d['text'] for d in corpus}

@@ -217,8 +217,8 @@ def wanted_eval_set(run_cfg, settings):
             'context': settings.get('context') or run_cfg.get('block_size'), 'overlap': settings.get('overlap', 0)}
 
 
-def eval_is_current(run_dir, settings, tasks=(), need_finished=True, keep_eval_code=False, want=None,
-                    path=None):
+def eval_is_current(run_dir, settings, tasks=(), need_finished=True, keep_eval_code=False,
+                    want=None, path=None):
     """True when the run's eval file scored its current checkpoint (the same run_id and step;
     finished unless need_finished is False) with eval_bpb.py `settings`, by this evaluation code
     (its `eval_code`; any with keep_eval_code) and holds every task in `tasks`: the evaluation
