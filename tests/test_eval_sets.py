@@ -272,3 +272,19 @@ def test_the_demo_generator_writes_the_same_set_every_time(tmp_path):
     assert docs == list(generate.generate_documents(20_000, seed=2)) and len(docs) == n
     corpus = list(generate.generate_documents(20_000, seed=1337))  # the corpus's seed
     assert not {d['text'] for d in docs} & {d['text'] for d in corpus}
+
+
+def test_a_secondary_set_may_be_another_split_read_from_its_own_eval_file(tmp_path):
+    """{'split': 'val'}: eval_val.json's entry of that split, as the primary's are read."""
+    held_out = held_out_file(tmp_path)
+    two_set_grid(tmp_path / 'runs', held_out)
+    for d in (tmp_path / 'runs').iterdir():
+        ev = json.load(open(d / 'eval_files.json'))
+        es = {**json.load(open(d / 'eval.json'))['eval_set'], 'split': 'val'}
+        (d / 'eval_val.json').write_text(json.dumps({**ev, 'eval_set': es, 'split': 'val'}))
+    _, s = run_scale(tmp_path, secondary_eval_sets={'val': {'split': 'val'}})
+    _, ref = run_scale(tmp_path, runs_dir=str(tmp_path / 'runs_as_primary'), name='ref')
+    second = s['eval_sets'][1]
+    assert second['eval_set']['split'] == 'val' and second['n_runs'] == 54
+    assert second['headline']['spearman'] == ref['headline']['spearman']
+    assert [p['pair'] for p in s['eval_set_flips'][-1]['flipped']] == [[TOKS[1], TOKS[2]]]
