@@ -55,6 +55,7 @@ demo: setup
 	$(PY) btm.py config/superbpe_demo.py
 	test out/analysis/btm-1k-2k/btm_vocab.json -nt out/tokenizers/btm-1k-2k/meta.json || $(PY) btm.py analyze config/btm_demo.py
 	$(PY) prepare.py config/demo.py --tokenizers=$(DEMO_TOKENIZERS)
+	$(PY) -m data.embedded.generate --out=out/eval_sets/stories_seed2.jsonl --n_bytes=60000 --seed=2
 	$(PY) sweep.py config/sweep_demo.py
 	test out/sweep/demo_scale_preflight.json -nt out/tokens/embedded/unigram-4k/train.json || $(PY) sweep.py config/sweep_demo.py --preflight=True --preflight_warmup=1 --preflight_steps=1
 	$(PY) sweep.py config/sweep_ab_demo.py

@@ -28,11 +28,12 @@ import json
 import os
 
 import configurator
-from uniscale import locks, run_folder, study_inputs
+from uniscale import eval_sets, locks, run_folder, study_inputs
 from uniscale.ab_analysis import AB_COLUMNS, AXES, ab_analysis, ab_plots, ab_report, arm_names
 from uniscale import atomic
 from uniscale.atomic import write_atomic, write_json_atomic
 from uniscale.code_identity import changed_files, code_identity, run_code
+from uniscale.eval_set_analysis import eval_sets_lines, secondary_analysis, secondary_lines
 from uniscale.identity import differences, file_sha256, fingerprint
 from uniscale.lr_scan_analysis import lr_scan_lines, lr_scan_summary
 from uniscale.report_format import csv_text, json_safe
@@ -54,6 +55,10 @@ split = ''                   # '' or 'test': eval.json; else eval_{split}.json (
 eval_args = {}               # the study's eval set, eval_bpb.py settings ({} = its defaults):
 #                              each run's entry scored on it is read, never the latest entry
 #                              (sweep.py passes its own)
+secondary_eval_sets = {}     # scale: {name: eval_bpb.py settings} (files, flores_dir or a
+#                              split; + 'note' for the report): every run scored on each too;
+#                              each its own ranking and verdict, labelled secondary, and the
+#                              flip table between sets; never the headline (eval_args is primary)
 weighting = 'macro'          # scale, metric bpb: what the verdict ranks by: 'macro' (the mean of eval.json's
 #                              per-language bpb, every language counts once) | 'bytes' (eval.json's bpb, pooled over
 #                              the test bytes: languages with more text weigh more). The report shows both.
@@ -324,6 +329,13 @@ def analysis_identity(cfg):
             if os.path.isfile(path):
                 files[path] = file_sha256(path)
     files.update(study_inputs.identity_files(cfg, run_folders(cfg)))  # corpus meta.json, metrics
+    for sec in cfg['secondary_eval_sets'].values():  # their eval files, the text they name
+        sec = eval_sets.eval_settings(sec)
+        for d in run_folders(cfg):
+            path = eval_sets.eval_file_of(d, sec)
+            files.update({path: file_sha256(path)} if os.path.isfile(path) else {})
+        if eval_sets.is_external(sec):
+            files.update({p: file_sha256(p) for p in eval_sets.set_paths(sec)})
     settings = {k: v for k, v in cfg.items() if k not in ('plots', 'runs', 'runs_dir')}
     code = code_identity('analysis')
     return {'settings': settings, 'files': files, 'code': code,
@@ -391,6 +403,7 @@ def checked_config(cfg):
     except ValueError:
         raise SystemExit(f"correlate.py: extrapolate_to {cfg['extrapolate_to']!r}: give parameter counts, e.g. "
                          f"--extrapolate_to=[1e9,7e9]") from None
+    eval_sets.checked_secondary(cfg['secondary_eval_sets'])
     if cfg['higher_is_better'] is None:
         cfg['higher_is_better'] = cfg['metric'].startswith('tasks.') or 'acc' in cfg['metric']
     return cfg
@@ -408,6 +421,7 @@ def main(cfg):
         left_out += check_cells(records, cfg)
         metrics, notes = tokenizer_metrics(records, cfg)
         s = scale_analysis(records, cfg, metrics)
+        left_out += secondary_analysis(records, s, cfg)  # s['eval_sets'], s['eval_set_flips']
         s['left_out'] = left_out
         s.update(notes)
         s['lr_scan'] = lr_scan(records, cfg)
@@ -437,6 +451,7 @@ def write_outputs(cfg, s, runs_out, out_dir):
     if cfg['command'] == 'scale':
         s['plots'] = scale_plots(s, out_dir) if cfg['plots'] else []
         report, table = scale_report(s), summary_csv(s)
+        report += '\n'.join(eval_sets_lines(s) + [''])
         if s['lr_scan']:
             report += '\n' + '\n'.join(lr_scan_lines(s['lr_scan'])) + '\n'
     else:
@@ -454,6 +469,8 @@ if __name__ == '__main__':
         print(f"left out: {line}")
     if summary.get('headline'):
         print(headline_line(summary) or 'no headline pair')
+    for line in secondary_lines(summary):
+        print(line)
     if summary.get('criterion'):
         print(summary['criterion'])
     for row in summary.get('arm_table') or []:  # ab: each arm's verdict against the baseline

@@ -7,6 +7,7 @@ eval_files.json for --files).
     python eval_bpb.py --runs='out/runs/*' --split=val --overlap=512          # every run; later windows keep context
     python eval_bpb.py --run=out/runs/X --tasks=tasks/demo_mc.jsonl --force=True
     python eval_bpb.py --run=out/runs/X --files='held_out/*.jsonl'            # any text, without preparing it
+    python eval_bpb.py --run=out/runs/X --flores_dir=flores200_dataset --flores_langs=eng_Latn
 
 The definition (docs/DESIGN.md; uniscale/bpb.py computes it, for training's validation too): bpb = sum over every
 scored token of -log2 p(token | context), divided by the UTF-8 bytes of the scored documents. Each document of
@@ -28,6 +29,11 @@ after prepare.py is refused; an edited --files file is a new set, never "already
 the top level. Scoring again replaces only the entry of the same identity: other sets, eval_bpb.py's tasks and
 downstream.py's lm-eval results stay. `--files` takes a glob or comma list of .jsonl ({"text", optional "lang"} a
 line) and .txt files (one document each; lang 'und'); its eval set is corpus 'files' with each file's sha256.
+`--flores_dir` scores FLORES-200 from a local folder in its own layout
+({dir}/{split}/{lang}.{split}, one sentence a line; `flores_split` dev or devtest, `flores_langs` []
+= every language there): each sentence a document tagged with its language, hashed like --files;
+its eval set is corpus 'flores200', split dev or devtest (uniscale/eval_sets.py; offline only).
+Both go to eval_files.json.
 It says in one line, and records as `n_docs_in_train`, how many scored documents (by text sha256)
 are in the run's training split (null when that split is not here or not the one the run trained
 from). A document longer than uniscale/bpb.py's STREAM_CHARS is encoded and scored a piece at a
@@ -42,7 +48,6 @@ For the standard multilingual suites (lm-evaluation-harness, every tokenizer kin
     python downstream.py --run=out/runs/X --tasks=belebele_eng_Latn,xnli_en    # -> eval.json tasks.{task}.{metric}
 (downstream.py scores every request after exactly one BOS, as here; see its docstring.)
 """
-import glob
 import hashlib
 import json
 import os
@@ -53,7 +58,7 @@ import torch
 
 import configurator
 from uniscale import atomic
-from uniscale import eval_file, hardware, identity
+from uniscale import eval_file, eval_sets, hardware, identity
 from uniscale.bpb import score, score_documents
 from uniscale.code_identity import code_identity, code_record
 from uniscale.run_folder import (check_tokenizer, eval_path, find_runs, load_checkpoint, load_model,
@@ -68,6 +73,9 @@ split = 'test'               # text split of the run's corpus
 corpus = ''                  # '' = the run's corpus (config.json)
 corpus_dir = 'out/corpus'    # text splits live in {corpus_dir}/{corpus}/{split}.jsonl
 files = ''                   # instead of a split: .jsonl/.txt files, a glob or comma list (-> eval_files.json)
+flores_dir = ''              # instead of a split: FLORES-200's folder ({dir}/dev/eng_Latn.dev ...)
+flores_split = 'devtest'     # 'dev' | 'devtest' (recorded as the eval set's split)
+flores_langs = []            # FLORES languages, e.g. eng_Latn,deu_Latn; [] = every one there
 max_docs_per_lang = 0        # 0 = every document; else the first N of each language (recorded)
 context = 0                  # tokens per window; 0 = the model's block_size
 overlap = 0                  # tokens of already-scored context each later window re-reads; 0 = disjoint windows
@@ -90,6 +98,9 @@ def file_docs(path, h=None):
     file (one document, lang 'und'), yielded as they are read; h (a hashlib object) gets exactly the bytes read."""
     if not os.path.isfile(path):
         raise SystemExit(f"{path}: no such file; check the path")
+    if eval_sets.is_flores(path):  # --flores_dir: a sentence a line (--files takes no such file)
+        yield from eval_sets.flores_docs(path, h)
+        return
     with open(path, 'rb') as f:
         if path.endswith('.txt'):
             data = f.read()
@@ -194,38 +205,22 @@ def checked_docs(paths, max_per_lang, shas):
                              f"{hashes[path].hexdigest()[:12]}); nothing written; score it again once it is complete")
 
 
-def listed_files(spec):
-    """The files of --files: a comma list (or list) of paths and globs, each file once, in order."""
-    found = []
-    for p in (spec.split(',') if isinstance(spec, str) else spec):
-        p = p.strip()
-        matches = sorted(glob.glob(p)) if glob.has_magic(p) else [p] if p else []
-        if not matches:
-            raise SystemExit(f"--files={spec}: nothing matches {p!r}; give .jsonl or .txt files (a glob or comma list)")
-        found += matches
-    bad = [p for p in found if not p.endswith(('.jsonl', '.txt'))]
-    if bad:
-        raise SystemExit(f"{bad[0]}: --files takes .jsonl ({{\"text\", \"lang\"}} a line) or .txt (one document) "
-                         f"files; convert it, or prepare it with prepare.py --files")
-    return list(dict.fromkeys(os.path.abspath(p) for p in found))
-
-
 def documents(run_dir, run_cfg, c):
     """(docs, eval_set, eval file path) of what this evaluation scores: the run's split (its sha256 checked against
     the one prepare.py recorded) or --files, read once here (hashes, count, bad lines); docs() streams the documents
     for scoring. Refuses a set with no documents or no text."""
-    if c['files']:
-        if c['corpus'] or c['split'] != 'test':
-            raise SystemExit("eval_bpb.py: --files scores the files given, not a corpus split; drop --corpus/--split")
-        paths = listed_files(c['files'])
+    if eval_sets.is_external(c):
+        flag = '--flores_dir' if c['flores_dir'] else '--files'
+        if c['corpus'] or c['split'] != 'test' or (c['files'] and c['flores_dir']):
+            raise SystemExit(f"eval_bpb.py: {flag} scores the files given, not a corpus split; "
+                             f"give one of --files, --flores_dir and drop --corpus/--split")
+        paths = eval_sets.set_paths(c)
         doc_hashes = {}  # text sha256 -> count, for docs_in_train
         shas, n_docs, any_text = scan(paths, c['max_docs_per_lang'], doc_hashes)
-        # identity is content: the files' hashes in order (the order decides what max_docs_per_lang keeps)
-        eval_set = {**wanted_eval_set(run_cfg, {**c, 'corpus': 'files', 'split': 'files'}),
-                    'split_sha256': identity.fingerprint(shas),
-                    'files': [{'path': p, 'sha256': s} for p, s in zip(paths, shas)],
+        # identity is content: the files' hashes (uniscale/eval_sets.external_set)
+        eval_set = {**eval_sets.external_set(run_cfg, c, paths, shas),
                     'doc_hashes': doc_hashes}  # evaluate_run takes it out: not the set's identity
-        where, out = f"--files={c['files']}", eval_path(run_dir, 'files')
+        where, out = f"{flag}={c['flores_dir'] or c['files']}", eval_sets.eval_file_of(run_dir, c)
     else:
         path = split_path(run_dir, run_cfg, c)
         paths = [os.path.abspath(path)]

@@ -42,7 +42,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import configurator
-from uniscale import atomic, locks, slurm_launch
+from uniscale import atomic, eval_sets, locks, slurm_launch
 from uniscale.study_inputs import EVAL_SET_SETTINGS
 from uniscale.code_identity import code_change, code_identity
 from uniscale.run_folder import (corpus_rebuilt, eval_is_current, eval_path, keep_code,
@@ -69,6 +69,10 @@ preset_args = {}             # train.py overrides per preset (budgets live here)
 tokenizer_args = {}          # train.py overrides per tokenizer
 eval_args = {}               # eval_bpb.py overrides, e.g. {'max_docs_per_lang': 200}: the study's
                              # eval set, scored on every run, read by the analysis (--eval_args)
+secondary_eval_sets = {}     # {name: eval_bpb.py settings (files, flores_dir, a split; +'note')}:
+                             # every run is scored on each too (eval_bpb.py's defaults under the
+                             # set's own settings, not eval_args); the scale analysis ranks each
+                             # apart, labelled secondary (uniscale/eval_set_analysis.py)
 lm_eval_tasks = []           # downstream.py (lm-eval) tasks for every trained run, after eval_bpb.py; [] = none
 only = []                    # filters: patterns over presets, tokenizers and seeds ('s1'); alternatives within a kind,
                              # all kinds at once: --only=apertus-50M,apertus-100M,bpe-*,s1
@@ -228,6 +232,21 @@ def eval_settings(cfg):
     return {**configurator.defaults(eval_bpb), **cfg['eval_args']}
 
 
+def secondary_settings(cfg):
+    """eval_bpb.py's settings for each secondary eval set: its defaults under the set's own
+    settings (its note is for the report)."""
+    import eval_bpb
+    sets = eval_sets.checked_secondary(cfg['secondary_eval_sets'])
+    for name, v in sets.items():
+        try:  # the text must be here before a run can be called scored on it
+            eval_sets.set_paths(v) if eval_sets.is_external(v) else None
+        except SystemExit as e:
+            raise SystemExit(f"sweep: secondary_eval_sets[{name!r}]: {e}; make that text first "
+                             f"(the study's config says how) or fix its path") from None
+    base = configurator.defaults(eval_bpb)
+    return [{**base, **eval_sets.eval_settings(v)} for v in sets.values()]
+
+
 def identity_changes(run, cfg):
     """What differs between the run's checkpoint and what the sweep would train now: a setting (train.py's own
     comparison), the tokenizer's content, or the content of its train/val shards; [] when the run is what the
@@ -288,6 +307,8 @@ def run_status(run, cfg):
     keep = cfg['code_changes'] == 'keep'  # an evaluation by other eval code stays too
     if not eval_is_current(run['dir'], eval_settings(cfg), keep_eval_code=keep):
         return 'evaluate'
+    if not all(eval_sets.is_current(run['dir'], s, keep) for s in secondary_settings(cfg)):
+        return 'evaluate'  # scored on the primary set, not yet on every secondary one
     import downstream  # its own test of 'these tasks were scored on this checkpoint' (lm-eval loads only to run)
     split = cfg['eval_args'].get('split', 'test')
     return 'done' if downstream.already_done(run['dir'], split, state, cfg['lm_eval_tasks']) else 'evaluate'
@@ -374,9 +395,18 @@ def train_command(run, cfg, resume=False):
             (['--code_changes=keep'] if run.get('keep') else []))
 
 
-def eval_command(dirs, cfg):
+def eval_command(dirs, cfg, settings=None):
+    """eval_bpb.py over dirs on the study's primary set (eval_args), or on a secondary set's
+    settings."""
     arg = f"--run={dirs[0]}" if len(dirs) == 1 else f"--runs={','.join(dirs)}"
-    return ['eval_bpb.py', arg] + overrides(cfg['eval_args'])
+    return ['eval_bpb.py', arg] + overrides(cfg['eval_args'] if settings is None else settings)
+
+
+def eval_commands(dirs, cfg):
+    """The primary set's eval_bpb.py command, then each secondary set's (each skips runs already
+    scored on it)."""
+    return [eval_command(dirs, cfg)] + [eval_command(dirs, cfg, eval_sets.eval_settings(v))
+                                        for v in cfg['secondary_eval_sets'].values()]
 
 
 def downstream_command(dirs, cfg):
@@ -399,6 +429,8 @@ def analysis_command(cfg):
     # the study's eval set (what eval_command scores): the analysis reads each run's entry of it
     study = {k: v for k, v in cfg['eval_args'].items() if k in EVAL_SET_SETTINGS and k != 'split'}
     split += [f"--eval_args={study}"] if study else []
+    if cfg['secondary_eval_sets'] and cfg['analysis'] == 'scale':
+        split += [f"--secondary_eval_sets={cfg['secondary_eval_sets']}"]
     runs = expand_grid({**cfg, 'only': []})
     scan = [r['dir'] for r in runs if 'lr_mult' in r]
     return ['correlate.py', cfg['analysis'], f"--runs={','.join(r['dir'] for r in runs if 'lr_mult' not in r)}",
@@ -503,8 +535,10 @@ def run_local(runs, cfg, python, runner):
                       cfg, runner)
     trained = [r['dir'] for r in todo if r['run'] not in failed]
     chunks = [trained[i::k] for i in range(k) if trained[i::k]]  # eval_bpb.py takes several runs per process
-    if run_jobs([(f"eval_bpb.py on {len(c)} run(s)", [python] + eval_command(c, cfg),
-                  log(os.path.join(cfg['sweep_dir'], f"{cfg['name']}_eval{i}.log"))) for i, c in enumerate(chunks)],
+    logs = lambda i, j: log(os.path.join(cfg['sweep_dir'],  # one per job: they run at once
+                                         f"{cfg['name']}_eval{i}{f'_{j}' if j else ''}.log"))
+    if run_jobs([(f"eval_bpb.py on {len(c)} run(s)", [python] + cmd, logs(i, j))
+                 for i, c in enumerate(chunks) for j, cmd in enumerate(eval_commands(c, cfg))],
                 cfg, runner):
         raise SystemExit("sweep: eval_bpb.py failed; re-run the same command to see why (trained runs are kept)")
     down = downstream_command([r['dir'] for r in runs if r['run'] not in failed
@@ -529,7 +563,8 @@ def run_local(runs, cfg, python, runner):
 def slurm_task(run, cfg):
     """(label, run folder, train argv, [eval argv, downstream argv]) of one array task."""
     down = downstream_command([run['dir']], cfg)
-    return run['run'], run['dir'], train_command(run, cfg), [eval_command([run['dir']], cfg)] + ([down] if down else [])
+    evals = eval_commands([run['dir']], cfg) + ([down] if down else [])
+    return run['run'], run['dir'], train_command(run, cfg), evals
 
 
 def run_slurm(runs, cfg, python, runner):
@@ -573,7 +608,8 @@ def print_plan(runs, cfg, python):
         if cfg['dry_run'] and r['status'] not in ('done', 'evaluate', 'changed') + CODE_STATUSES:
             train = launch_prefix(cfg, python) + train_command(r, cfg, r['status'] == 'resume')
             print(f"          $ {shlex.join(train)}")
-            print(f"          $ {shlex.join([python] + eval_command([r['dir']], cfg))}")
+            for cmd in eval_commands([r['dir']], cfg):
+                print(f"          $ {shlex.join([python] + cmd)}")
         if cfg['dry_run']:
             cost = (preflight_check.planned_cost(train_command(r, cfg)[1:], cfg) if r['preset'] in PRESETS else
                     f"unknown preset {r['preset']!r}")

@@ -72,4 +72,9 @@ slurm_setup = ['source .venv/bin/activate']
 # split, each model at its own block_size, disjoint windows): scored on every run; the analysis
 # reads each run's entry of it, never the latest entry
 eval_args = {}
+# secondary eval sets, scored on every run and ranked apart (labelled secondary; never the verdict):
+# e.g. FLORES-200 devtest in the grid's languages, from a local copy of its release (offline), as
+# {'flores-devtest': {'flores_dir': 'data/flores200_dataset', 'flores_split': 'devtest',
+#                     'flores_langs': ['eng_Latn', 'deu_Latn', ...]}}
+secondary_eval_sets = {}
 analysis = 'scale'

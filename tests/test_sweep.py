@@ -59,6 +59,7 @@ def config(tmp_path, **over):
     cfg = configurator.configure(ns, ['config/sweep_demo.py'])
     cfg.update(runs_dir=str(tmp_path / 'runs'), tokenizers_dir=str(tmp_path / 'tok'), sweep_dir=str(tmp_path / 'sweep'),
                analysis_dir=str(tmp_path / 'analysis'), python='python', parallel=1)
+    cfg.update(secondary_eval_sets={})  # tested in tests/test_eval_sets.py (make demo makes the file)
     cfg.update(over)
     for t in cfg['tokenizers']:
         os.makedirs(tmp_path / 'tok' / t, exist_ok=True)

@@ -33,13 +33,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # lossless, tests/test_tokenizer.py). eval: the script, its scorer and model, and what turns the
 # split's text into the ids it scores (splits.py reads a document, tokenization.py and
 # btm_encoding.py encode it, with regex_gap.py's code points, long_text.py cuts a long one into
-# pieces encoded alone).
+# pieces encoded alone; eval_sets.py turns a FLORES-200 line into a document).
 CODE_FILES = {
     'train': ('model.py', 'train.py', 'uniscale/chunked_loss.py', 'uniscale/shards.py',
               'uniscale/bpb.py', 'uniscale/train_runtime.py', 'uniscale/hardware.py'),
     'eval': ('eval_bpb.py', 'model.py', 'uniscale/bpb.py', 'uniscale/chunked_loss.py',
              'uniscale/hardware.py', 'uniscale/splits.py', 'uniscale/tokenization.py',
-             'uniscale/btm_encoding.py', 'uniscale/regex_gap.py', 'uniscale/long_text.py'),
+             'uniscale/btm_encoding.py', 'uniscale/regex_gap.py', 'uniscale/long_text.py',
+             'uniscale/eval_sets.py'),
 }
 # the analysis (correlate.py) is every module of ours it imports, at any depth (import_closure):
 # its sections live in many modules and grow, and a list kept by hand would miss the next one

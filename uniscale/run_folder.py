@@ -217,20 +217,22 @@ def wanted_eval_set(run_cfg, settings):
             'context': settings.get('context') or run_cfg.get('block_size'), 'overlap': settings.get('overlap', 0)}
 
 
-def eval_is_current(run_dir, settings, tasks=(), need_finished=True, keep_eval_code=False):
+def eval_is_current(run_dir, settings, tasks=(), need_finished=True, keep_eval_code=False,
+                    want=None, path=None):
     """True when the run's eval file scored its current checkpoint (the same run_id and step;
     finished unless need_finished is False) with eval_bpb.py `settings`, by this evaluation code
     (its `eval_code`; any with keep_eval_code) and holds every task in `tasks`: the evaluation
     need not run again. The run_id compared is the one the run's config.json recorded when it
     trained (eval_bpb.py records the same): it names that training, so an older identity rule
-    does not orphan valid scores, and a run trained again in place records another."""
-    ev = read_json(eval_path(run_dir, settings.get('split', 'test')), default=None)
+    does not orphan valid scores, and a run trained again in place records another. want, path: the
+    eval set and eval file of files or FLORES (uniscale/eval_sets.is_current)."""
+    ev = read_json(path or eval_path(run_dir, settings.get('split', 'test')), default=None)
     state = run_state(run_dir)
     if not isinstance(ev, dict) or state is None or (need_finished and not state['finished']):
         return False
     run_cfg = read_json(os.path.join(run_dir, 'config.json'), default={})
     # an entry of this run (not another that had this folder: retrained in place), checkpoint and eval set
-    want = wanted_eval_set(run_cfg, settings)  # n_docs is known once read: not compared
+    want = want or wanted_eval_set(run_cfg, settings)  # n_docs is known once read: not compared
     same = {} if keep_eval_code else {'eval_code': code_identity('eval')['sha256']}
     entry = eval_file.find(ev, want, keys=tuple(want), run_id=run_cfg.get('run_id'), step=state['step'],
                            finished=state['finished'], **same)

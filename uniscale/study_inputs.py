@@ -60,12 +60,13 @@ def recorded(entry, key, want, run_cfg):
     return legacy[key] if key in legacy else want[key]
 
 
-def study_entry(ev, run_cfg, settings, run_dir=''):
+def study_entry(ev, run_cfg, settings, run_dir='', want=None):
     """(entry, None): the entry of eval dict ev scored on the study's eval set (eval_bpb.py
     `settings`) for this run (its config's run_id), the finished one where there is one, the last
     scored of that set; else (None, why). Where the corpus is not here to give the split's sha256,
-    entries of the other keys qualify, and entries of two versions of the split are refused."""
-    want = run_folder.wanted_eval_set(run_cfg, settings)
+    entries of the other keys qualify, and entries of two versions of the split are refused. want:
+    the eval set, where settings name files or FLORES (uniscale/eval_sets.wanted_set)."""
+    want = want or run_folder.wanted_eval_set(run_cfg, settings)
     keys = [k for k in want if want[k] is not None or k != 'split_sha256']
     match = [e for e in eval_file.entries(ev)
              if all(recorded(e, k, want, run_cfg) == want[k] for k in keys)

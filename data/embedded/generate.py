@@ -21,6 +21,8 @@ tokenizers and small models, not a benchmark of language.
     generate.generate_parallel(100, seed=0)  # {lang: [story, ...]}: story i told in every language
 
     python -m data.embedded.generate      # prints one story per language
+    python -m data.embedded.generate --out=out/eval_sets/s2.jsonl --n_bytes=60000 --seed=2
+                        # a jsonl eval set (eval_bpb.py --files; a sweep's secondary_eval_sets)
 
 The same (n_bytes, seed, lang_weights) always yields the same documents, byte for byte, on any machine and
 under any PYTHONHASHSEED (only random.Random(seed).random is used). It streams: memory does not grow with
@@ -313,7 +315,27 @@ def generate_parallel(n_stories, seed=0, langs=LANGS):
     return {lang: [_story_from_plan(_language(lang), plan) for plan in plans] for lang in langs}
 
 
+def write_jsonl(path, n_bytes, seed=0, lang_weights=None):
+    """generate_documents -> path, one {"text", "lang"} a line, written atomically: the same
+    arguments write the same bytes, so a set made again keeps its identity (its sha256) and the
+    runs scored on it stay scored."""
+    import json
+    from uniscale.atomic import write_atomic
+    docs = generate_documents(n_bytes, seed, lang_weights)
+    lines = [json.dumps(d, ensure_ascii=False) + '\n' for d in docs]
+    write_atomic(path, ''.join(lines))
+    return len(lines)
+
+
 if __name__ == '__main__':
+    import configurator
+    cli = configurator.configure({'out': '',  # a jsonl to write; '' = print one story per language
+                                  'n_bytes': 100_000, 'seed': 0})
+    if cli['out']:
+        n = write_jsonl(cli['out'], cli['n_bytes'], cli['seed'])
+        print(f"wrote {cli['out']}: {n} generated stories, seed {cli['seed']}, "
+              f"~{cli['n_bytes']:,} bytes")
+        raise SystemExit(0)
     for lang in LANGS:
         doc = next(generate_documents(1, seed=0, lang_weights={lang: 1}))
         print(f"=== {doc['lang']} ({len(doc['text'].encode())} bytes)\n{doc['text']}\n")
