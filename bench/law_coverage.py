@@ -17,6 +17,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
+import machine  # noqa: E402
 from uniscale import power_law  # noqa: E402
 
 EXPERIMENTS = 1000          # per case
@@ -30,7 +32,8 @@ BEND, ALPHA, ALPHA_BENT = 3e8, 0.3, 0.15
 
 
 def truth(n, e, a, bent):
-    """E + A N^-0.3, and with `bent` the reducible part falling as N^-0.15 beyond BEND (continuous there)."""
+    """E + A N^-0.3, and with `bent` the reducible part falling as N^-0.15 beyond BEND (continuous
+    there)."""
     n = np.asarray(n, float)
     if not bent:
         return e + a * n ** -ALPHA
@@ -38,10 +41,11 @@ def truth(n, e, a, bent):
 
 
 def experiments(ns, truth_at, sd, n_exp, n_boot, rng, chunk=100):
-    """{'rejected', 'covered', 'law_covered'}: boolean arrays over n_exp experiments (3 seeds per size, seed noise
-    N(0, sd)): the law rejected by the lack-of-fit test; the truth at TARGET inside the printed interval
-    (power_law.widened_interval: the law's and the largest sizes' refit's); inside the law's own interval (what the
-    report printed before issue 29). truth_at(n): the true bpb. fit_with_bootstrap's steps, batched."""
+    """{'rejected', 'covered', 'law_covered'}: boolean arrays over n_exp experiments (3 seeds per
+    size, seed noise N(0, sd)): the law rejected by the lack-of-fit test; the truth at TARGET inside
+    the printed interval (power_law.widened_interval: the law's and the largest sizes' refit's);
+    inside the law's own interval (what the report printed before issue 29). truth_at(n): the true
+    bpb. fit_with_bootstrap's steps, batched."""
     ns = np.asarray(ns, float)
     k = np.full(len(ns), SEEDS, float)
     tail = slice(len(ns) - power_law.TAIL_SIZES, None)
@@ -71,6 +75,7 @@ def rate(x):
 def main(n_exp=EXPERIMENTS, n_boot=BOOT, seed=0):
     rng = np.random.default_rng(seed)
     worst = {'bent': 1.0, 'true': 0.0}
+    print(machine.describe(), f"load {os.getloadavg()[0]:.2f}")
     print(f"{n_exp} experiments per case, {n_boot} bootstrap refits each, {SEEDS} seeds per size; rates ± their "
           f"Monte Carlo standard error; 'law only': the law's own interval (the report before issue 29)")
     for k, ns in SIZES.items():

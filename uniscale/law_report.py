@@ -1,16 +1,15 @@
-"""
-The scale report's "Scaling fits" section (scale_report.scale_report calls fit_lines): the law bpb = E + A·N^-α per
-tokenizer, its lack-of-fit test, the extrapolation (only for laws tested and not rejected, every "95%" read "if the
-law holds") and the backtest with its error put against the seed noise.
-"""
+"""The scale report's "Scaling fits" section (scale_report.scale_report calls fit_lines): the law
+bpb = E + A·N^-α per tokenizer, its lack-of-fit test, the extrapolation (only for laws tested and
+not rejected, every "95%" read "if the law holds") and the backtest with its error put against the
+seed noise."""
 from uniscale import power_law
 from uniscale.report_format import fmt, fmt_ci, md_table
 
-# bench/law_coverage.py (1,000 experiments per case, bench/RESULTS.md): what the printed interval did at 7e9
+# bench/law_coverage.py (1,000 experiments per case, bench/RESULTS.md): what the printed interval
+# did at 7e9
 MEASURED = ("measured in bench/law_coverage.py (4 and 5 sizes from 50M, 3 seeds of sd 0.005-0.02 bpb, 1,000 "
             "experiments per case): it covered a true law in 97-99% of experiments, and a law whose α falls from 0.3 "
             "to 0.15 above 300M was rejected or covered in ≥ 93%")
-NOISE_WORDS = 3             # a backtest error beyond this many standard errors of the largest size's means is the law's
 
 
 def method_lines(s):
@@ -32,7 +31,7 @@ def method_lines(s):
         lines += ['', f"**{k} sizes: the law cannot be tested.** Three parameters on three means leave no degree of "
                       f"freedom: nothing in the data says whether bpb follows E + A·N^-α, so nothing is extrapolated "
                       f"(no predicted bpb, ranking or P(best) beyond the sizes). Where a bound binds the fit does not "
-                      f"even reach the means: max |residual| below."]
+                      f"even reach the means: its largest misfit is in the table."]
     return lines
 
 
@@ -55,7 +54,7 @@ def fit_table(s):
                      'yes' if f['at_bound'] else '', fmt((flops.get(t) or {}).get('E'), 4),
                      fmt((flops.get(t) or {}).get('alpha'))])
     return md_table(['tokenizer', 'E [95% CI if the law holds]', 'A', 'α [95% CI if the law holds]',
-                     'max |mean − law|', 'seed sd', 'lack of fit F (df)', 'the law', 'at bound', 'vs FLOPs: E', 'α'],
+                     'largest misfit (mean − law)', 'seed sd', 'lack of fit F (df)', 'the law', 'at bound', 'vs FLOPs: E', 'α'],
                     rows)
 
 
@@ -70,8 +69,8 @@ def bound_lines(s):
 
 
 def extrapolation_lines(s):
-    if s.get('extrapolation_note'):
-        return ['', s['extrapolation_note'] + '.']
+    if s.get('extrapolation_note'):  # 3 sizes: method_lines said why nothing is extrapolated
+        return []
     lines = []
     for x in s['extrapolation']:
         held = {t: b['withheld'] for t, b in x['bpb'].items() if b['withheld']}
@@ -81,6 +80,9 @@ def extrapolation_lines(s):
                       f"(95% if the law holds) is widened to hold the law refitted on the largest "
                       f"{power_law.TAIL_SIZES} sizes too, {MEASURED}.", '']
         else:
+            rejected = [t for t, f in s['fits'].items() if f['lack_of_fit'].get('rejected')]
+            lines += ([f"**The law does not fit the sizes of {', '.join(rejected)}** (lack-of-fit p < "
+                       f"{power_law.LOF_LEVEL}): nothing is extrapolated from it."] if rejected else [])
             lines += [f"No implied ranking and no P(best): the law is withheld for {', '.join(held)} (below).", '']
         lines += [md_table(['tokenizer', 'predicted bpb', 'interval (95% if the law holds, widened)',
                             "the law's own (95% if the law holds)", 'P(best) if the laws hold', 'why no number'],
@@ -92,19 +94,17 @@ def extrapolation_lines(s):
 
 
 def backtest_noise_words(bt, metric):
-    """The backtest's mean absolute error against the seed noise, in words the numbers support."""
-    mae, se = bt['mean_abs_error'], bt.get('largest_se')
-    if se is None or se == 0:
-        return f"Mean absolute error of the predicted {metric}: {fmt(mae, 4)} (no seed noise to compare it with)."
-    ratio = mae / se
-    head = (f"Mean absolute error of the predicted {metric}: {fmt(mae, 4)}, {ratio:.1f}× the standard error of a "
-            f"largest-size mean ({fmt(se, 4)}; seed sd {fmt(bt['seed_sd'], 4)}, df {bt['seed_sd_df']}, pooled within "
-            f"every cell): ")
-    if ratio > NOISE_WORDS:
-        return head + (f"more than {NOISE_WORDS} standard errors, more than seed noise in the means explains: the "
-                       f"law fitted on the smaller sizes misses the largest.")
-    return head + (f"within {NOISE_WORDS} standard errors, so seed noise alone could explain it (this does not show "
-                   f"that the law holds beyond the sizes).")
+    """The backtest's mean absolute error against the seed sd, in words the numbers support: a comparison, not a
+    test (the lack-of-fit test above is the test of the law)."""
+    mae, sd = bt['mean_abs_error'], bt.get('seed_sd')
+    head = f"Mean absolute error of the predicted {metric}: {fmt(mae, 4)}"
+    if not sd:
+        return head + ' (no seed spread to compare it with).'
+    head += (f", {mae / sd:.1f}× the seed sd ({fmt(sd, 4)}, df {bt['seed_sd_df']}, pooled within every cell; a "
+             f"largest-size mean's standard error {fmt(bt['largest_se'], 4)}): ")
+    if mae > sd:
+        return head + 'the law fitted on the smaller sizes predicts the largest worse than one run varies by seed.'
+    return head + ('within one run\'s seed noise (which does not show that the law holds beyond the sizes).')
 
 
 def backtest_lines(s):
@@ -114,7 +114,7 @@ def backtest_lines(s):
         return lines + [s.get('backtest_note') or '(none)']
     fitted = s['sizes'][-2]['preset']
     return lines + [
-        f"Law {bt['law']} (the one extrapolated above), refitted on the {bt['fitted_on']} smaller sizes. "
+        f"Law {bt['law']} (the one fitted above), refitted on the {bt['fitted_on']} smaller sizes. "
         + backtest_noise_words(bt, s['metric'])
         + f" Which ranking agrees better with the largest size's, the fit's prediction or the plain ranking of the "
           f"largest size it used ({fitted}): **{bt['better']}** (by decision accuracy).", '',

@@ -298,9 +298,8 @@ def scaling_section(cells, sizes, tokenizers, n_of, flops_of, cfg):
             'backtest_note': None if bt else f"no backtest: {len(sizes)} sizes; refitting the three-parameter law "
                                              f"without the largest needs {power_law.BACKTEST_SIZES} or more sizes",
             'fits_note': f"{len(sizes)} sizes, {dof} degree(s) of freedom left per fit"
-                         + (": the law cannot be tested (three parameters, three means), and where a bound binds "
-                            "(E = 0, E = min bpb, or alpha at its limit) the fit does not even reach the means: its "
-                            "residuals are in the table" if dof == 0 else '')}
+                         + (": nothing tests the law, and where a bound binds (E = 0, E = min bpb, alpha at its "
+                            "limit) the fit misses the means (its residuals say by how much)" if dof == 0 else '')}
 
 
 def law_band(fit, to, points=24):
