@@ -1,12 +1,16 @@
 """
-Monte Carlo of the scaling fits' honesty (issue 29, deliverable 2): how often the lack-of-fit test rejects the law or
-the "95% if the law holds" interval covers the truth at 7e9 when the law bends beyond the fitted sizes (alpha 0.3 ->
-0.15 above 300M non-embedding parameters), and how often it rejects a law that holds. Goals: rejected or covered in
->= 80% of bent-law experiments; false rejections <= 5% + 2 Monte Carlo standard errors.
+Monte Carlo of the scaling fits' honesty (issue 29, deliverable 2): how often the lack-of-fit test
+rejects the law or the printed "95% if the law holds" interval covers the truth at 7e9 when the law
+bends beyond the fitted sizes (alpha 0.3 -> 0.15 above 300M non-embedding parameters), and how often
+it rejects a law that holds. Goals: rejected or covered in >= 80% of bent-law experiments; false
+rejections <= 5% + 2 Monte Carlo standard errors. Peer, measured in the same run: the law's own
+interval ('law only', what the report printed before issue 29).
 
-Each experiment: 3 seeds per size (normal seed noise of sd `sd`), the fit, its lack-of-fit test and its parametric
-bootstrap, all through power_law's own batched core (fit_and_draws, interval_at), so that what is measured is what
-the report runs. Prints one line per case with the standard error sqrt(p (1 - p) / n) of every rate.
+Each experiment: 3 seeds per size (normal seed noise of sd `sd`), the fit, its lack-of-fit test and
+its parametric bootstrap, all through power_law's batched core (fit_and_draws, widened_interval:
+the steps of fit_with_bootstrap and extrapolate, tests/test_law_fit.py checks they agree), so that
+what is measured is what the report runs. Prints one line per case with the standard error
+sqrt(p (1 - p) / n) of every rate.
 
     .venv/bin/python bench/law_coverage.py [--experiments=1000] [--boot=200]
 """
@@ -37,7 +41,8 @@ def truth(n, e, a, bent):
     n = np.asarray(n, float)
     if not bent:
         return e + a * n ** -ALPHA
-    return np.where(n <= BEND, e + a * n ** -ALPHA, e + a * BEND ** -ALPHA * (n / BEND) ** -ALPHA_BENT)
+    beyond = e + a * BEND ** -ALPHA * (n / BEND) ** -ALPHA_BENT
+    return np.where(n <= BEND, e + a * n ** -ALPHA, beyond)
 
 
 def experiments(ns, truth_at, sd, n_exp, n_boot, rng, chunk=100):
@@ -58,7 +63,8 @@ def experiments(ns, truth_at, sd, n_exp, n_boot, rng, chunk=100):
         ss_size = ((y - means[..., None]) ** 2).sum(2)
         rngs = [np.random.default_rng([int(rng.integers(2 ** 32)), i]) for i in range(b)]
         core = power_law.fit_and_draws(ns, means, k, ss_size.sum(1), n_boot, rngs)
-        last = power_law.fit_and_draws(ns[tail], means[:, tail], k[tail], ss_size[:, tail].sum(1), n_boot, rngs)
+        last = power_law.fit_and_draws(ns[tail], means[:, tail], k[tail], ss_size[:, tail].sum(1),
+                                       n_boot, rngs)
         lo, hi = power_law.widened_interval(core['draws'], last['draws'], TARGET)
         law_lo, law_hi = power_law.interval_at(core['draws'], TARGET)
         out['rejected'].append(core['p'] < power_law.LOF_LEVEL)
@@ -76,8 +82,9 @@ def main(n_exp=EXPERIMENTS, n_boot=BOOT, seed=0):
     rng = np.random.default_rng(seed)
     worst = {'bent': 1.0, 'true': 0.0}
     print(machine.describe(), f"load {os.getloadavg()[0]:.2f}")
-    print(f"{n_exp} experiments per case, {n_boot} bootstrap refits each, {SEEDS} seeds per size; rates ± their "
-          f"Monte Carlo standard error; 'law only': the law's own interval (the report before issue 29)")
+    print(f"{n_exp} experiments per case, {n_boot} bootstrap refits each, {SEEDS} seeds per size; "
+          f"rates ± their Monte Carlo standard error; 'law only': the law's own interval (the "
+          f"report before issue 29)")
     for k, ns in SIZES.items():
         for e, a in LAWS:
             for sd in SDS:
@@ -87,13 +94,14 @@ def main(n_exp=EXPERIMENTS, n_boot=BOOT, seed=0):
                 ok = b['rejected'] | b['covered']
                 worst['bent'] = min(worst['bent'], ok.mean())
                 worst['true'] = max(worst['true'], f['rejected'].mean())
-                print(f"{k} sizes, E {e} A {a:g}, sd {sd}: bent: rejected {rate(b['rejected'])}, rejected or "
-                      f"covered {rate(ok)} (law only {rate(b['rejected'] | b['law_covered'])}); true: rejected "
-                      f"{rate(f['rejected'])}, covered {rate(f['covered'])} (law only {rate(f['law_covered'])})"
-                      f"  [{time.time() - t0:.0f}s]", flush=True)
+                print(f"{k} sizes, E {e} A {a:g}, sd {sd}: bent: rejected {rate(b['rejected'])}, "
+                      f"rejected or covered {rate(ok)} (law only "
+                      f"{rate(b['rejected'] | b['law_covered'])}); true: rejected "
+                      f"{rate(f['rejected'])}, covered {rate(f['covered'])} (law only "
+                      f"{rate(f['law_covered'])})  [{time.time() - t0:.0f}s]", flush=True)
     se = np.sqrt(0.05 * 0.95 / n_exp)
-    print(f"worst case: bent law rejected or covered {worst['bent']:.3f} (goal >= 0.80); true law rejected "
-          f"{worst['true']:.3f} (goal <= 0.05 + 2 x {se:.3f} = {0.05 + 2 * se:.3f})")
+    print(f"worst case: bent law rejected or covered {worst['bent']:.3f} (goal >= 0.80); true law "
+          f"rejected {worst['true']:.3f} (goal <= 0.05 + 2 x {se:.3f} = {0.05 + 2 * se:.3f})")
 
 
 if __name__ == '__main__':

@@ -280,8 +280,8 @@ def scaling_section(cells, sizes, tokenizers, n_of, flops_of, cfg):
     complete = [t for t in tokenizers if all((t, z) in cells for z in sizes)]
     bt = power_law.backtest([n_of[z] for z in sizes], {t: [cells[t, z].mean() for z in sizes] for t in complete})
     if bt:
-        bt.update(backtest_noise([cells[t, z] for t in complete for z in sizes], [cells[t, sizes[-1]]
-                                                                                  for t in complete]))
+        bt.update(backtest_noise([cells[t, z] for t in complete for z in sizes],
+                                 [cells[t, sizes[-1]] for t in complete]))
 
     def public(f, band_to=()):
         out = {k: v for k, v in f.items() if k not in ('draws', 'tail_draws')}
@@ -289,36 +289,40 @@ def scaling_section(cells, sizes, tokenizers, n_of, flops_of, cfg):
             out['band'] = law_band(f, band_to)
         return out
     dof = len(sizes) - 3
-    return {'fits': {t: public(f, cfg['extrapolate_to'] if testable else ()) for t, f in fits.items()},
+    band_to = cfg['extrapolate_to'] if testable else ()
+    return {'fits': {t: public(f, band_to) for t, f in fits.items()},
             'fits_flops': {t: public(f) for t, f in fits_flops.items()},
             'extrapolation': extrapolation, 'backtest': bt,
             'extrapolation_note': None if testable else (
-                f"{len(sizes)} sizes: the law E + A N^-alpha has three parameters, so nothing is left to test whether "
-                f"it holds; nothing is extrapolated (no predicted bpb, ranking or P(best) beyond the sizes)"),
+                f"{len(sizes)} sizes: the law E + A N^-alpha has three parameters, so nothing "
+                f"is left to test whether it holds; nothing is extrapolated (no predicted bpb, "
+                f"ranking or P(best) beyond the sizes)"),
             'backtest_note': None if bt else f"no backtest: {len(sizes)} sizes; refitting the three-parameter law "
                                              f"without the largest needs {power_law.BACKTEST_SIZES} or more sizes",
             'fits_note': f"{len(sizes)} sizes, {dof} degree(s) of freedom left per fit"
-                         + (": nothing tests the law, and where a bound binds (E = 0, E = min bpb, alpha at its "
-                            "limit) the fit misses the means (its residuals say by how much)" if dof == 0 else '')}
+                         + (": nothing tests the law, and where a bound binds (E = 0, E = min "
+                            "bpb, alpha at its limit) the fit misses the means (its residuals say "
+                            "by how much)" if dof == 0 else '')}
 
 
 def law_band(fit, to, points=24):
-    """{n, mean, lo, hi} of the law and its printed interval (power_law.extrapolate) from the largest size fitted to
-    the largest of `to`, for the plot's dashed line and band."""
+    """{n, mean, lo, hi} of the law and its printed interval (power_law.extrapolate) from the
+    largest size fitted to the largest of `to`, for the plot's dashed line and band."""
     ns = np.geomspace(fit['n_max'], max(max(to), fit['n_max']), points)
     xs = [x['bpb']['t'] for x in power_law.extrapolate({'t': fit}, ns)]
     return {'n': ns.tolist(), **{k: [x[k] for x in xs] for k in ('mean', 'lo', 'hi')}}
 
 
 def backtest_noise(cells, largest):
-    """{seed_sd, seed_sd_df, largest_se}: the seed sd pooled within every cell of the backtest's tokenizers (None
-    with one seed per cell) and the standard error of a largest-size mean (sd / sqrt(median seeds)), to put the
-    backtest's mean absolute error against."""
+    """{seed_sd, seed_sd_df, largest_se}: the seed sd pooled within every cell of the backtest's
+    tokenizers (None with one seed per cell) and the standard error of a largest-size mean (sd /
+    sqrt(median seeds)), to put the backtest's mean absolute error against."""
     s2, df = rank_stats.pooled_variance(cells)
     if s2 is None:
         return {'seed_sd': None, 'seed_sd_df': 0, 'largest_se': None}
     k = float(np.median([len(c) for c in largest]))
-    return {'seed_sd': float(np.sqrt(s2)), 'seed_sd_df': int(df), 'largest_se': float(np.sqrt(s2 / k))}
+    return {'seed_sd': float(np.sqrt(s2)), 'seed_sd_df': int(df),
+            'largest_se': float(np.sqrt(s2 / k))}
 
 
 def head_flops_per_token(ev, config):

@@ -420,13 +420,14 @@ def metric_vs(s, cell, sizes, x_of, xlabel, fname, out_dir, curves=None):
             continue
         line = ax.errorbar([x for x, _ in pts], [c['mean'] for _, c in pts], yerr=[c['std'] or 0 for _, c in pts],
                            marker='o', capsize=3, label=t, linestyle='none' if curves else '-')
-        if curves and t in curves:  # the law solid over the sizes; dashed with its band beyond only where given
+        if curves and t in curves:  # solid over the sizes; dashed with its band beyond where given
             xs = np.geomspace(min(x for x, _ in pts), max(x for x, _ in pts), 100)
             f, color = curves[t], line[0].get_color()
             ax.plot(xs, f['E'] + f['A'] * xs ** -f['alpha'], color=color, alpha=0.7)
             if f.get('band'):
                 ax.plot(f['band']['n'], f['band']['mean'], color=color, alpha=0.7, linestyle='--')
-                ax.fill_between(f['band']['n'], f['band']['lo'], f['band']['hi'], color=color, alpha=0.15)
+                ax.fill_between(f['band']['n'], f['band']['lo'], f['band']['hi'], color=color,
+                                alpha=0.15)
     ax.set_xscale('log')
     ax.set(xlabel=xlabel, ylabel=s['metric'], title=f"{s['metric']} vs {xlabel}")
     ax.legend(fontsize=8)
@@ -461,7 +462,7 @@ def scale_plots(s, out_dir):
     cell = {(c['tokenizer'], c['size']): c for c in s['cells']}
     n = {z['preset']: z['n_params_nonembedding'] for z in s['sizes']}
     files = pair_scatters(s, cell, out_dir) + [rho_heatmap(s, sizes, out_dir)]
-    curves = s.get('fits') or None  # each law's 'band' (dashed, beyond the sizes) only where it may extrapolate
+    curves = s.get('fits') or None  # a law's 'band' (dashed, beyond the sizes) where it may go on
     files.append(metric_vs(s, cell, sizes, lambda t, z: n[z], 'non-embedding parameters',
                            f"{s['metric'].replace('.', '_')}_vs_params.png", out_dir, curves))
     if s['cost']:
