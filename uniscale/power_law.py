@@ -172,8 +172,8 @@ def widened_interval(draws, tail_draws, n, level=0.95):
     bootstrap interval (all sizes) and that of the same law refitted on the largest TAIL_SIZES sizes
     alone (tail_draws; None: the law's alone). Why: a bend whose misfit hides in the seed noise
     passes the lack-of-fit test but moves the extrapolation; the largest sizes carry the exponent
-    nearest the target (bench/law_coverage.py: under alpha 0.3 -> 0.15 above 300M the law's interval
-    alone covered 75-78% at 7e9 in the worst cases, the union >= 93%)."""
+    nearest the target (bench/law_coverage.py: under alpha 0.3 -> 0.15 above 300M the test rejected
+    or the law's interval alone covered 76-77% at 7e9 in the worst cases, with the union >= 91%)."""
     lo, hi = interval_at(draws, n, level)
     if tail_draws is None:
         return lo, hi
@@ -199,7 +199,7 @@ def law_test(ss_misfit, ss_pure, n_sizes, n_runs, level=LOF_LEVEL):
             'rejected': bool(p < level), 'level': level}
 
 
-def fit_with_bootstrap(ns, cells, n_resamples=500, seed=1337, level=0.95):
+def fit_with_bootstrap(ns, cells, n_resamples=500, seed=1337, level=0.95, tail=True):
     """The fit on the per-size means of `cells` (one array of per-seed values per size, at sizes
     `ns`; weights = seeds), its lack-of-fit test (`lack_of_fit`, law_test), `residuals` (mean - law
     per size), `seed_sd` (the pooled within-size sd; None with one seed per size) and its parametric
@@ -207,7 +207,9 @@ def fit_with_bootstrap(ns, cells, n_resamples=500, seed=1337, level=0.95):
     sizes' misfit, `df` = runs - 3 degrees of freedom), `draws` (n_resamples x [E, A, alpha]: refits
     on per-size means redrawn from the fitted law with that noise, rank_stats.noisy_means) and
     percentile intervals E_ci, A_ci, alpha_ci, valid if the law holds; no draws and null intervals
-    when df = 0 (one run per size, three sizes: no noise to estimate)."""
+    when df = 0 (one run per size, three sizes: no noise to estimate). With `tail` (and more than
+    TAIL_SIZES sizes) also `tail` and `tail_draws`: the same on the largest TAIL_SIZES sizes alone,
+    which extrapolate's printed interval holds too."""
     ns = np.asarray(ns, float)
     means, k, ss_size = cell_stats(cells)
     ss_pure = float(ss_size.sum())
@@ -225,7 +227,7 @@ def fit_with_bootstrap(ns, cells, n_resamples=500, seed=1337, level=0.95):
            'residuals': (means - predict(fit, ns)).tolist(),
            'lack_of_fit': law_test(float(core['ss_misfit'][0]), ss_pure, len(ns), n_runs),
            'tail': None, 'tail_draws': None}
-    if len(ns) > TAIL_SIZES:
+    if tail and len(ns) > TAIL_SIZES:
         tail = fit_and_draws(ns[-TAIL_SIZES:], means[None, -TAIL_SIZES:], k[-TAIL_SIZES:],
                              np.array([ss_size[-TAIL_SIZES:].sum()]), n_resamples, [rng])
         out['tail'] = {'n_sizes': TAIL_SIZES, 'E': float(tail['E'][0]), 'A': float(tail['A'][0]),
