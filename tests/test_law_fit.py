@@ -201,9 +201,10 @@ def test_the_plot_draws_the_law_solid_over_the_sizes_and_dashed_with_a_band_only
     assert len(solid) == 3 and all(max(ln.get_xdata()) == pytest.approx(NS5[k - 1]) for ln in solid)
     if k == 3:
         assert not dashed and not ax.collections[3:]  # only the error bars' collections, no band
+        assert '95%' not in ax.get_title()
         assert max(max(ln.get_xdata()) for ln in ax.lines) == pytest.approx(NS5[2])
     else:
         assert len(dashed) == 3 and all(max(ln.get_xdata()) == pytest.approx(7e9) for ln in dashed)
         bands = [c for c in ax.collections
                  if type(c).__name__ in ('PolyCollection', 'FillBetweenPolyCollection')]
-        assert len(bands) == 3
+        assert len(bands) == 3 and '(95% if the law holds)' in ax.get_title()

@@ -429,7 +429,10 @@ def metric_vs(s, cell, sizes, x_of, xlabel, fname, out_dir, curves=None):
                 ax.fill_between(f['band']['n'], f['band']['lo'], f['band']['hi'], color=color,
                                 alpha=0.15)
     ax.set_xscale('log')
-    ax.set(xlabel=xlabel, ylabel=s['metric'], title=f"{s['metric']} vs {xlabel}")
+    banded = any(f.get('band') for t, f in (curves or {}).items() if t in s['tokenizers'])
+    ax.set(xlabel=xlabel, ylabel=s['metric'], title=f"{s['metric']} vs {xlabel}" + (
+        "\ndashed and band: the law beyond the sizes (95% if the law holds)"
+        if banded else ''))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return save_figure(fig, os.path.join(out_dir, fname))
