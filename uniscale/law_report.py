@@ -85,7 +85,7 @@ def extrapolation_lines(s):
         lines += ['', f"### Extrapolated to {where}, if the law holds", '']
         if rejected:
             lines += [f"**The law does not fit the sizes of {', '.join(rejected)}** (lack-of-fit "
-                      f"p < {LOF}): nothing is extrapolated from it."]
+                      f"p < {LOF}): nothing is extrapolated from it.", '']
         if x['ranking']:
             lines += [f"Implied ranking if every law holds (best first): "
                       f"{', '.join(x['ranking'])}. The interval (95% if the law holds) is widened "
