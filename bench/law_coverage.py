@@ -14,6 +14,7 @@ sqrt(p (1 - p) / n) of every rate.
 
     .venv/bin/python bench/law_coverage.py [--experiments=1000] [--boot=200]
     .venv/bin/python bench/law_coverage.py --other=True --experiments=300 --boot=100
+    .venv/bin/python bench/law_coverage.py --bounds=True --experiments=1000 --boot=20
 """
 import os
 import sys
@@ -111,6 +112,28 @@ def main(n_exp=EXPERIMENTS, n_boot=BOOT, seed=0):
           f"rejected {worst['true']:.3f} (goal <= 0.05 + 2 x {se:.3f} = {0.05 + 2 * se:.3f})")
 
 
+# --bounds=True: true laws where a bound can hold the fit (E at 0; a reducible part far below the
+# noise, E at min bpb) beside interior ones: (E, A, alpha)
+BOUND_LAWS = ((0.0, 60.0, 0.3), (0.05, 60.0, 0.3), (0.7, 5.0, 0.5), (0.7, 60.0, 0.1),
+              (1.5, 20.0, 0.2))
+
+
+def bounds(n_exp, n_boot, seed=9):
+    """False rejections of true laws near and at the fit's bounds (active_bounds' df)."""
+    rng = np.random.default_rng(seed)
+    print(machine.describe(), f"load {os.getloadavg()[0]:.2f}")
+    print(f"{n_exp} experiments per case, {n_boot} bootstrap refits each, {SEEDS} seeds per size")
+    for k, ns in SIZES.items():
+        for e, a, alpha in BOUND_LAWS:
+            cells = []
+            for sd in SDS:
+                t = experiments(ns, lambda n: truth(n, e, a, False, alpha), sd, n_exp, n_boot, rng)
+                cells.append(f"sd {sd}: rejected {rate(t['rejected'])}, covered "
+                             f"{t['covered'].mean():.2f}")
+            print(f"{k} sizes, true law E {e} A {a:g} alpha {alpha}: " + '; '.join(cells),
+                  flush=True)
+
+
 def other(n_exp, n_boot, seed=5):
     """The OTHER departures: rejected or covered, as main's bent-law columns."""
     rng = np.random.default_rng(seed)
@@ -130,5 +153,5 @@ def other(n_exp, n_boot, seed=5):
 
 if __name__ == '__main__':
     args = dict(a[2:].split('=') for a in sys.argv[1:])
-    run = other if args.get('other') == 'True' else main
+    run = other if args.get('other') == 'True' else bounds if args.get('bounds') == 'True' else main
     run(int(args.get('experiments', EXPERIMENTS)), int(args.get('boot', BOOT)))

@@ -22,9 +22,9 @@ def method_lines(s):
            f"noise σ estimated around it from every run (df = runs − 3; chi-square-scaled), "
            f"refitted. They say how far seed noise moves the law, not whether bpb follows it.")
     if k > power_law.MIN_SIZES:
-        test = (f"Lack-of-fit test (per tokenizer): F = [Σ seeds·(mean − law)² / (sizes − 3)] / "
-                f"[within-size sum of squares / (runs − sizes)], against F(sizes − 3, runs − "
-                f"sizes); p < {LOF} rejects: the law does not fit those sizes, and nothing is "
+        test = (f"Lack-of-fit test (per tokenizer): F = [Σ seeds·(mean − law)² / df1] / "
+                f"[within-size sum of squares / (runs − sizes)], against F(df1, runs − sizes), "
+                f"df1 = sizes − 3 (+ 1 for each parameter a bound holds); p < {LOF} rejects: the law does not fit those sizes, and nothing is "
                 f"extrapolated from it. Under a true law it rejects about {LOF:.0%} of the time, "
                 f"each tokenizer on its own (with n tokenizers expect about n × {LOF:.0%} false "
                 f"rejections); a bend smaller than the seed noise passes it.")

@@ -117,19 +117,30 @@ def cell_stats(cells):
             np.array([((c - c.mean()) ** 2).sum() for c in cells]))
 
 
-def lack_of_fit(ss_misfit, ss_pure, n_sizes, n_runs):
+def active_bounds(e, a, alpha, y_min):
+    """Per fit (arrays): how many of the law's three parameters its bounds pin (E at 0 or at min y,
+    alpha at ALPHA_BOUNDS; A at 0 pins A and leaves alpha without effect: two). A pinned parameter
+    is not fitted, so the misfit has that many more degrees of freedom (lack_of_fit)."""
+    e, a, alpha, y_min = (np.asarray(v, float) for v in (e, a, alpha, y_min))
+    e_pinned = np.isclose(e, 0, atol=1e-9) | np.isclose(e, y_min, rtol=1e-6)
+    alpha_pinned = np.isclose(alpha, ALPHA_BOUNDS[0]) | np.isclose(alpha, ALPHA_BOUNDS[1])
+    return np.where(a <= 0, 2 + e_pinned, e_pinned.astype(int) + alpha_pinned)
+
+
+def lack_of_fit(ss_misfit, ss_pure, n_sizes, n_runs, pinned=0):
     """(F, p) of the lack-of-fit test, elementwise over arrays: the sizes' misfit to the law
-    (ss_misfit = sum over sizes of seeds * (mean - law)^2, df1 = sizes - 3) against the seeds'
-    spread within the sizes (ss_pure, df2 = runs - sizes). If the law holds and the seed noise is
-    normal with one sd sigma, ss_misfit / sigma^2 ~ chi2(df1) and ss_pure / sigma^2 ~ chi2(df2),
-    independent (the means are independent of the within-size spread), so F = (ss_misfit / df1) /
-    (ss_pure / df2) ~ F(df1, df2) and p = P(F(df1, df2) >= F) (exact for a law linear in its
-    parameters, to first order for E + A N^-alpha; tests and bench/law_coverage.py check its rate).
-    NaN where df1 or df2 is 0 (three sizes, or one seed per size: nothing to test with) or ss_pure
-    is 0 (no p from zero variance)."""
-    d1, d2 = n_sizes - 3, n_runs - n_sizes
+    (ss_misfit = sum over sizes of seeds * (mean - law)^2, df1 = sizes - 3 + pinned, `pinned` the
+    parameters a bound holds, active_bounds) against the seeds' spread within the sizes (ss_pure,
+    df2 = runs - sizes). If the law holds and the seed noise is normal with one sd sigma,
+    ss_misfit / sigma^2 ~ chi2(df1) and ss_pure / sigma^2 ~ chi2(df2), independent (the means are
+    independent of the within-size spread), so F = (ss_misfit / df1) / (ss_pure / df2) ~ F(df1,
+    df2) and p = P(F(df1, df2) >= F) (exact for a law linear in its parameters, to first order for
+    E + A N^-alpha; tests and bench/law_coverage.py check its rate). NaN where sizes - 3 or df2 is
+    0 (three sizes, or one seed per size: nothing to test with) or ss_pure is 0 (no p from zero
+    variance)."""
+    d1, d2 = n_sizes - 3 + np.asarray(pinned), n_runs - n_sizes
     ss_misfit, ss_pure = np.asarray(ss_misfit, float), np.asarray(ss_pure, float)
-    if d1 < 1 or d2 < 1:
+    if n_sizes <= 3 or d2 < 1:
         return np.full(ss_misfit.shape, np.nan), np.full(ss_misfit.shape, np.nan)
     ok = ss_pure > 0
     f = np.where(ok, (ss_misfit / d1) / np.where(ok, ss_pure, 1) * d2, np.nan)
@@ -146,11 +157,12 @@ def fit_and_draws(ns, means, k, ss_pure, n_resamples, rngs):
     means = np.atleast_2d(np.asarray(means, float))
     e, a, alpha, ss_misfit = fit_batch(ns, means, k)
     n_runs = int(k.sum())
-    f, p = lack_of_fit(ss_misfit, ss_pure, len(ns), n_runs)
+    pinned = active_bounds(e, a, alpha, means.min(1) * (1 - 1e-9))
+    f, p = lack_of_fit(ss_misfit, ss_pure, len(ns), n_runs, pinned)
     df = n_runs - 3
     s2 = (np.asarray(ss_pure, float) + ss_misfit) / df if df > 0 else None
-    out = {'E': e, 'A': a, 'alpha': alpha, 'ss_misfit': ss_misfit, 'F': f, 'p': p, 'df': df,
-           's2': s2, 'draws': None}
+    out = {'E': e, 'A': a, 'alpha': alpha, 'ss_misfit': ss_misfit, 'pinned': pinned, 'F': f,
+           'p': p, 'df': df, 's2': s2, 'draws': None}
     if df > 0 and n_resamples > 0:
         fitted = e[:, None] + a[:, None] * ns ** -alpha[:, None]
         drawn = np.concatenate([noisy_means(fitted[i], k, s2[i], df, n_resamples, rng)
@@ -181,10 +193,10 @@ def widened_interval(draws, tail_draws, n, level=0.95):
     return np.minimum(lo, lo2), np.maximum(hi, hi2)
 
 
-def law_test(ss_misfit, ss_pure, n_sizes, n_runs, level=LOF_LEVEL):
+def law_test(ss_misfit, ss_pure, n_sizes, n_runs, pinned=0, level=LOF_LEVEL):
     """The lack-of-fit test of one fit as a dict: {'testable': False, 'why'} when it cannot be run
     (three sizes, one seed per size, or seeds that agree exactly), else {'testable': True, 'F',
-    'df1', 'df2', 'p', 'rejected': p < level, 'level'}."""
+    'df1', 'df2', 'p', 'rejected': p < level, 'level', 'pinned' (parameters held by a bound)}."""
     if n_sizes <= 3:
         return {'testable': False, 'why': f"{n_sizes} sizes: the law has three parameters, so no "
                                            f"degree of freedom is left to test it"}
@@ -194,9 +206,9 @@ def law_test(ss_misfit, ss_pure, n_sizes, n_runs, level=LOF_LEVEL):
     if ss_pure <= 0:
         return {'testable': False, 'why': 'the seeds agree exactly within every size (zero '
                                           'spread): no p-value from zero variance'}
-    f, p = (float(v) for v in lack_of_fit(ss_misfit, ss_pure, n_sizes, n_runs))
-    return {'testable': True, 'F': f, 'df1': n_sizes - 3, 'df2': n_runs - n_sizes, 'p': p,
-            'rejected': bool(p < level), 'level': level}
+    f, p = (float(v) for v in lack_of_fit(ss_misfit, ss_pure, n_sizes, n_runs, pinned))
+    return {'testable': True, 'F': f, 'df1': n_sizes - 3 + int(pinned), 'df2': n_runs - n_sizes,
+            'p': p, 'rejected': bool(p < level), 'level': level, 'pinned': int(pinned)}
 
 
 def fit_with_bootstrap(ns, cells, n_resamples=500, seed=1337, level=0.95, tail=True):
@@ -225,7 +237,8 @@ def fit_with_bootstrap(ns, cells, n_resamples=500, seed=1337, level=0.95, tail=T
            'sigma': float(np.sqrt(core['s2'][0])) if df > 0 else None,
            'seed_sd': float(np.sqrt(ss_pure / (n_runs - len(ns)))) if n_runs > len(ns) else None,
            'residuals': (means - predict(fit, ns)).tolist(),
-           'lack_of_fit': law_test(float(core['ss_misfit'][0]), ss_pure, len(ns), n_runs),
+           'lack_of_fit': law_test(float(core['ss_misfit'][0]), ss_pure, len(ns), n_runs,
+                                   int(core['pinned'][0])),
            'tail': None, 'tail_draws': None}
     if tail and len(ns) > TAIL_SIZES:
         tail = fit_and_draws(ns[-TAIL_SIZES:], means[None, -TAIL_SIZES:], k[-TAIL_SIZES:],
