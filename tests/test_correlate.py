@@ -298,8 +298,11 @@ def law_grid(runs, sizes=LAW_SIZES, noise=0.002, seeds=(1, 2, 3), rng=None):
 
 
 def test_scaling_fits_recover_the_laws_and_extrapolate_the_ranking(tmp_path):
-    law_grid(tmp_path / 'runs')
+    # noise drawn so that no law is falsely rejected (the lack-of-fit test does so 5% of the time per law; with
+    # default_rng(0) it rejects bpe-2k at p = 0.036, and nothing is then extrapolated: tests/test_law_fit.py)
+    law_grid(tmp_path / 'runs', rng=np.random.default_rng(2))
     out, s = run_scale(tmp_path, extrapolate_to=[1e10])
+    assert not any(f['lack_of_fit']['rejected'] for f in s['fits'].values())
     for tok, (e, a, alpha) in LAWS.items():
         f = s['fits'][tok]
         assert f['E'] == pytest.approx(e, abs=0.05) and f['alpha'] == pytest.approx(alpha, abs=0.05)

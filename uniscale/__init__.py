@@ -27,9 +27,10 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   lr_scan_analysis  does the small size's ranking survive the learning rate? (correlate.py scale --lr_scan_runs)
   slurm_launch      sweep.py's SLURM arrays: training, its dependent 1-GPU evaluation, their submission
   rank_stats        rank correlations with exact p-values, decision accuracy, the seed-noise model, Holm, verdicts
-  power_law         bpb = E + A N^-alpha fits (parametric-bootstrap intervals), extrapolation, backtest
+  power_law         bpb = E + A N^-alpha fits, lack-of-fit test, intervals if the law holds, extrapolation
   scale_analysis    the scale study's numbers (correlate.py scale)
   scale_report      the scale study's report.md, tables and plots
+  law_report        the scale report's scaling-fits section (the law, its test, extrapolation, backtest)
   ab_analysis       the A/B study's numbers, report and plots (correlate.py ab)
   report_format     number formatting, Markdown/CSV tables, PNG figures written atomically
 """

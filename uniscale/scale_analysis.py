@@ -366,21 +366,54 @@ def scaling_section(cells, sizes, tokenizers, n_of, flops_of, cfg):
         if all(flops_of.get((t, z)) for z in have):
             fits_flops[t] = power_law.fit_with_bootstrap([flops_of[t, z] for z in have],
                                                        [cells[t, z] for z in have], nb, seed)
-    extrapolation = power_law.extrapolate(fits, cfg['extrapolate_to']) if fits else []
+    testable = len(sizes) > power_law.MIN_SIZES
+    extrapolation = power_law.extrapolate(fits, cfg['extrapolate_to']) if fits and testable else []
     complete = [t for t in tokenizers if all((t, z) in cells for z in sizes)]
     bt = power_law.backtest([n_of[z] for z in sizes], {t: [cells[t, z].mean() for z in sizes] for t in complete})
+    if bt:
+        bt.update(backtest_noise([cells[t, z] for t in complete for z in sizes],
+                                 [cells[t, sizes[-1]] for t in complete]))
 
-    def public(f):
-        return {k: v for k, v in f.items() if k != 'draws'}
+    def public(f, band_to=()):
+        out = {k: v for k, v in f.items() if k not in ('draws', 'tail_draws')}
+        if band_to and not power_law.withheld(f) and f['draws'] is not None:
+            out['band'] = law_band(f, band_to)
+        return out
     dof = len(sizes) - 3
-    return {'fits': {t: public(f) for t, f in fits.items()},
+    band_to = cfg['extrapolate_to'] if testable else ()
+    return {'fits': {t: public(f, band_to) for t, f in fits.items()},
             'fits_flops': {t: public(f) for t, f in fits_flops.items()},
             'extrapolation': extrapolation, 'backtest': bt,
+            'extrapolation_note': None if testable else (
+                f"{len(sizes)} sizes: the law E + A N^-alpha has three parameters, so nothing "
+                f"is left to test whether it holds; nothing is extrapolated (no predicted bpb, "
+                f"ranking or P(best) beyond the sizes)"),
             'backtest_note': None if bt else f"no backtest: {len(sizes)} sizes; refitting the three-parameter law "
                                              f"without the largest needs {power_law.BACKTEST_SIZES} or more sizes",
             'fits_note': f"{len(sizes)} sizes, {dof} degree(s) of freedom left per fit"
-                         + (": the law passes through every size's mean, so nothing tests whether it holds; its "
-                            "intervals are not a law's, they show seed noise only" if dof == 0 else '')}
+                         + (": nothing tests the law, and where a bound binds (E = 0, E = min "
+                            "bpb, alpha at its limit) the fit misses the means (its residuals say "
+                            "by how much)" if dof == 0 else '')}
+
+
+def law_band(fit, to, points=24):
+    """{n, mean, lo, hi} of the law and its printed interval (power_law.extrapolate) from the
+    largest size fitted to the largest of `to`, for the plot's dashed line and band."""
+    ns = np.geomspace(fit['n_max'], max(max(to), fit['n_max']), points)
+    xs = [x['bpb']['t'] for x in power_law.extrapolate({'t': fit}, ns)]
+    return {'n': ns.tolist(), **{k: [x[k] for x in xs] for k in ('mean', 'lo', 'hi')}}
+
+
+def backtest_noise(cells, largest):
+    """{seed_sd, seed_sd_df, largest_se}: the seed sd pooled within every cell of the backtest's
+    tokenizers (None with one seed per cell) and the standard error of a largest-size mean (sd /
+    sqrt(median seeds)), to put the backtest's mean absolute error against."""
+    s2, df = rank_stats.pooled_variance(cells)
+    if s2 is None:
+        return {'seed_sd': None, 'seed_sd_df': 0, 'largest_se': None}
+    k = float(np.median([len(c) for c in largest]))
+    return {'seed_sd': float(np.sqrt(s2)), 'seed_sd_df': int(df),
+            'largest_se': float(np.sqrt(s2 / k))}
 
 
 def head_flops_per_token(ev, config):

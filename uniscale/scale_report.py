@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from uniscale import agreement_report, rank_stats, verdict_words
+from uniscale.law_report import fit_lines
 from uniscale.report_format import csv_text, fmt, fmt_ci, md_table, pyplot, save_figure
 from uniscale.scale_analysis import MIN_GROUP, natural_key
 from uniscale.study_card import card_lines
@@ -291,55 +292,6 @@ def equal_flops_lines(s):
     return lines
 
 
-def fit_lines(s):
-    lines = [s.get('fits_note', '')]
-    if not s.get('fits'):
-        return lines
-    exact = any(f['dof'] == 0 for f in s['fits'].values())
-    lines += ['', 'bpb = E + A·N^-α per tokenizer (N = non-embedding parameters; least squares on the per-size means '
-                  'weighted by seeds). 95% intervals: a parametric bootstrap: per-size means redrawn from the fitted '
-                  'law with the seed noise σ estimated around it from every run (df = runs − 3; chi-square-scaled), '
-                  'refitted; on synthetic laws at 4 sizes with 3 seeds they cover the truth ≥ 90% of the time, at '
-                  'the sizes and at 7e9 (tests/test_scale_honesty.py). "at bound": E or α sits on its limit (E in '
-                  '[0, min bpb], α in [0.001, 3]): the sizes do not pin the law down.', '']
-    if exact:
-        lines += ['**With three sizes the law passes through every mean: these intervals are not a law\'s.** They '
-                  'show how far seed noise moves three points, not whether bpb follows E + A·N^-α or how far to '
-                  'trust it beyond the sizes.', '']
-    lines += [md_table(['tokenizer', 'E [95% CI]', 'A', 'α [95% CI]', 'rmse', 'σ (df)', 'at bound', 'vs FLOPs: E',
-                        'α'],
-                       [[t, f"{fmt(f['E'], 4)} {fmt_ci(f['E_ci'], 4)}", fmt(f['A']),
-                         f"{fmt(f['alpha'])} {fmt_ci(f['alpha_ci'])}", fmt(f['rmse'], 5),
-                         f"{fmt(f['sigma'], 4)} ({f['df']})", 'yes' if f['at_bound'] else '',
-                         fmt((s['fits_flops'].get(t) or {}).get('E'), 4),
-                         fmt((s['fits_flops'].get(t) or {}).get('alpha'))] for t, f in s['fits'].items()])]
-    bound = [t for t, f in s['fits'].items() if f['at_bound']]
-    if bound:
-        lines += ['', f"**{', '.join(bound)}: the fit sits on a bound** (the sizes do not decrease like a power law: "
-                      f"noise, or too few sizes), so their extrapolations below are not a law's prediction."]
-    for x in s['extrapolation']:
-        lines += ['', f"### Extrapolated to {fmt(x['n_params'])} non-embedding parameters", '',
-                  f"Implied ranking (best first): {', '.join(x['ranking'])}."
-                  + (" Seed noise only (three sizes): not a law's interval." if exact else ''), '',
-                  md_table(['tokenizer', 'predicted bpb', '95% interval', 'P(best)'],
-                           [[t, fmt(b['mean'], 4), f"[{fmt(b['lo'], 4)}, {fmt(b['hi'], 4)}]",
-                             fmt((x['p_best'] or {}).get(t), 2)] for t, b in x['bpb'].items()])]
-    bt = s.get('backtest')
-    lines += ['', '### Backtest: fit without the largest size, predict it', '']
-    if not bt:
-        return lines + [s.get('backtest_note') or '(none)']
-    fitted = s['sizes'][-2]['preset']
-    return lines + [
-        f"Law {bt['law']} (the one extrapolated above), refitted on the {bt['fitted_on']} smaller sizes; mean "
-        f"absolute error of the predicted {s['metric']}: {fmt(bt['mean_abs_error'], 4)}. Which ranking agrees better "
-        f"with the largest size's, the fit's prediction or the plain ranking of the largest size it used "
-        f"({fitted}): **{bt['better']}** (by decision accuracy).", '',
-        md_table(['ranking from', 'Spearman ρ', 'decision accuracy'],
-                 [[name, fmt(bt[k]['spearman']), fmt(bt[k]['decision_accuracy'])]
-                  for name, k in (('the fit', 'fit'), (f'the largest size fitted ({fitted})', 'largest_fitted'),
-                                  ('the smallest size', 'smallest'))])]
-
-
 def cost_lines(s):
     if not s['cost']:
         return ['(none: eval.json has no flops_per_token; re-run eval_bpb.py)']
@@ -539,12 +491,19 @@ def metric_vs(s, cell, sizes, x_of, xlabel, fname, out_dir, curves=None):
             continue
         line = ax.errorbar([x for x, _ in pts], [c['mean'] for _, c in pts], yerr=[c['std'] or 0 for _, c in pts],
                            marker='o', capsize=3, label=t, linestyle='none' if curves else '-')
-        if curves and t in curves:
-            xs = np.geomspace(min(x for x, _ in pts), max([x for x, _ in pts] + curves.get('_to', [])), 100)
-            f = curves[t]
-            ax.plot(xs, f['E'] + f['A'] * xs ** -f['alpha'], color=line[0].get_color(), alpha=0.7)
+        if curves and t in curves:  # solid over the sizes; dashed with its band beyond where given
+            xs = np.geomspace(min(x for x, _ in pts), max(x for x, _ in pts), 100)
+            f, color = curves[t], line[0].get_color()
+            ax.plot(xs, f['E'] + f['A'] * xs ** -f['alpha'], color=color, alpha=0.7)
+            if f.get('band'):
+                ax.plot(f['band']['n'], f['band']['mean'], color=color, alpha=0.7, linestyle='--')
+                ax.fill_between(f['band']['n'], f['band']['lo'], f['band']['hi'], color=color,
+                                alpha=0.15)
     ax.set_xscale('log')
-    ax.set(xlabel=xlabel, ylabel=s['metric'], title=f"{s['metric']} vs {xlabel}")
+    banded = any(f.get('band') for t, f in (curves or {}).items() if t in s['tokenizers'])
+    ax.set(xlabel=xlabel, ylabel=s['metric'], title=f"{s['metric']} vs {xlabel}" + (
+        "\ndashed and band: the law beyond the sizes (95% if the law holds)"
+        if banded else ''))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return save_figure(fig, os.path.join(out_dir, fname))
@@ -584,7 +543,7 @@ def scale_plots(s, out_dir):
     cell = {(c['tokenizer'], c['size']): c for c in s['cells']}
     n = {z['preset']: z['n_params_nonembedding'] for z in s['sizes']}
     files = pair_scatters(s, cell, out_dir) + [rho_heatmap(s, sizes, out_dir)]
-    curves = {**s['fits'], '_to': [x['n_params'] for x in s['extrapolation']]} if s.get('fits') else None
+    curves = s.get('fits') or None  # a law's 'band' (dashed, beyond the sizes) where it may go on
     files.append(metric_vs(s, cell, sizes, lambda t, z: n[z], 'non-embedding parameters',
                            f"{s['metric'].replace('.', '_')}_vs_params.png", out_dir, curves))
     if s['cost']:
