@@ -99,17 +99,38 @@ def resolve_words(r, metric, h):
 def agreement_words(h, r):
     """What the two sizes' orders show, and so what is missing. Decision accuracy 1 (every pair
     ordered alike) is a fact of the means: what keeps it from a word is then the p-value's reach or
-    the seed interval, never the order."""
+    the seed intervals, never the order. With a measured seed noise and enough tokenizers for the
+    decision-accuracy rule, what that rule lacks is said too (its floor)."""
     nums = f"ρ = {h['spearman']:.3f}, decision accuracy {fmt(h['decision_accuracy'])}"
+    floor = da_floor_words(h, r)
     if h['decision_accuracy'] < 1:
-        return f"the two sizes do not order every tokenizer pair alike ({nums})"
+        return (f"the two sizes do not order every tokenizer pair alike ({nums})"
+                + (f"; what the decision-accuracy rule is missing: {floor}" if floor else ''))
     missing = [f"the p-value's reach ({h['n_tokenizers']} tokenizers)"] if r['tokenizers'] else []
     if h['spearman_ci'] is None:
         missing.append('a measure of seed noise')
     elif rank_stats.interval_why(h):
-        missing.append('a seed interval that stays in the band')
+        missing.append('a seed interval of ρ that stays in the band'
+                       + (f" (or {floor})" if floor else ''))
+    elif floor:
+        missing.append(floor)
     return (f"the two sizes order every tokenizer pair alike ({nums}): what is missing is "
             f"{' and '.join(missing) or 'p < ' + str(rank_stats.ALPHA)}")
+
+
+def da_floor_words(h, r):
+    """What the decision-accuracy rule lacks when it could apply (enough tokenizers, a seed
+    interval): the point or its interval's lower end below the 'moderate' floor; None otherwise
+    (verdict_words.da_reason says why it cannot apply)."""
+    ci, floor = h.get('decision_accuracy_ci'), rank_stats.DA_MODERATE
+    if r['tokenizers'] or ci is None or math.isnan(ci[0]):
+        return None
+    if h['decision_accuracy'] < floor:
+        return f"decision accuracy at or above the 'moderate' floor {floor}"
+    if ci[0] < floor:
+        return (f"a seed interval of decision accuracy whose lower end ({ci[0]:.3f}) reaches the "
+                f"'moderate' floor {floor}")
+    return None
 
 
 def pct(x):
@@ -153,8 +174,11 @@ def else_could(sim, d):
         out.append(f"more than {sim['cap']} seeds per cell")
     m = sim.get('more_tokenizers')
     if m:
-        out.append(f"more tokenizers (with {m['n_tokenizers']}, one misordered adjacent pair can "
-                   f"still read '{m['word']}': ρ = {m['spearman']:.3f}, p = {m['p']:.3g})")
+        by = (f"{m['decision_accuracy']:.3f}" if m['rule'] == rank_stats.DA_RULE
+              else f"ρ = {m['spearman']:.3f}, p = {m['p']:.3g}")
+        out.append(f"more tokenizers whose order is clear (with {m['n_tokenizers']}, the "
+                   f"{m['discordant']} misordered pairs of the median replication that fails with "
+                   f"unlimited seeds can still read '{m['word']}' by {m['rule']}, {by})")
     if d:
         out.append('tokenizers further apart than the pair that decides')
     return out or ['nothing this simulation can name']
