@@ -239,25 +239,41 @@ def median_discordant(sim, words):
 
 def decider(xs, ys, tokenizers, words, mx, my):
     """The pair the replications that fail misorder most often (between the two sizes' K-seed
-    means), with the share of failing replications that misorder it and its measured gap at each
-    size in units of the standard error of a difference of two cell means (the pooled seed std, the
-    seeds used); None when no replication fails or none of the failing ones misorders a pair (then
-    the seed interval, not the order, is what fails)."""
+    means), with the share of failing replications that misorder it, the runner-up pair and its
+    share, whether the lead is clear (`clear`: the paired difference of the two shares above 2
+    Monte Carlo standard errors, McNemar's), and its measured gap at each size in units of the
+    standard error of a difference of two cell means (the pooled seed std, the seeds used); None
+    when no replication fails or none of the failing ones misorders a pair (then the seed interval,
+    not the order, is what fails)."""
     fail = ~np.isin(words, RESOLVED)
-    counts = misordered(mx[fail], my[fail]).sum(0) if fail.any() else None
-    if counts is None or counts.max() == 0:
+    wrong = misordered(mx[fail], my[fail]) if fail.any() else None
+    if wrong is None or not wrong.any():
         return None
     i, j = np.triu_indices(len(tokenizers), 1)
-    best = int(np.argmax(counts))
-    a, b = int(i[best]), int(j[best])
+    first, second = (int(c) for c in np.argsort(-wrong.sum(0), kind='stable')[:2])
+    a, b = int(i[first]), int(j[first])
     out = dict(pair=[tokenizers[a], tokenizers[b]],
-               misordered_share=float(counts[best] / fail.sum()))
+               misordered_share=float(wrong[:, first].mean()),
+               runner_up=dict(pair=[tokenizers[i[second]], tokenizers[j[second]]],
+                              misordered_share=float(wrong[:, second].mean())),
+               clear=clear_lead(wrong[:, first], wrong[:, second]))
     for side, cells in (('small', xs), ('large', ys)):
         s2, _ = rank_stats.pooled_variance(cells)
         gap = float(np.mean(cells[b]) - np.mean(cells[a]))
         sd_diff = math.sqrt(s2 * (1 / len(cells[a]) + 1 / len(cells[b])))
         out[side] = dict(gap=gap, z=abs(gap) / sd_diff if sd_diff else None, seed_std=math.sqrt(s2))
     return out
+
+
+def clear_lead(top, next_):
+    """Whether the share of True in `top` exceeds that in `next_` (paired booleans, the same
+    replications) by more than 2 standard errors of the paired difference (McNemar: only the
+    replications that misorder one of the two pairs and not the other count)."""
+    only_top, only_next = int((top & ~next_).sum()), int((next_ & ~top).sum())
+    n = len(top)
+    diff = (only_top - only_next) / n
+    var = ((only_top + only_next) / n - diff ** 2) / n
+    return bool(diff > 2 * math.sqrt(var)) if var > 0 else only_top > only_next
 
 
 def swaps_reach(n, d, cfg, n_max=9):

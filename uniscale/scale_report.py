@@ -180,22 +180,32 @@ def else_could(sim, d):
                    f"{m['discordant']} misordered pairs of the median replication that fails with "
                    f"unlimited seeds can still read '{m['word']}' by {m['rule']}, {by})")
     if d:
-        out.append('tokenizers further apart than the pair that decides')
+        out.append('tokenizers further apart than the pair that decides' if d.get('clear', True)
+                   else 'tokenizers further apart than the pairs the failing replications misorder')
     return out or ['nothing this simulation can name']
 
 
 def decider_words(d, sim, metric, h):
-    """The pair the failing replications misorder most often, with its measured gaps."""
+    """The pair the failing replications misorder most often, with its measured gaps: 'the pair
+    that decides' only when it leads the runner-up by more than 2 Monte Carlo standard errors."""
     def gap(z):
         se = f"{d[z]['z']:.2f} standard errors of a difference" if d[z]['z'] is not None else \
             'no seed noise'
         return f"{abs(d[z]['gap']):.4f} {metric} at {h[z]} ({se})"
     product = d['small']['gap'] * d['large']['gap']
     order = 'the same order' if product > 0 else 'opposite orders' if product < 0 else 'a tie'
-    return (f"the pair that decides: {d['pair'][0]} and {d['pair'][1]}, misordered in "
-            f"{pct(d['misordered_share'])} of the replications that fail with "
-            f"{sim['seeds_simulated']} seeds; measured {gap('small')} and {gap('large')}, "
-            f"in {order}")
+    a, b = d['pair']
+    fail = f"the replications that fail with {sim['seeds_simulated']} seeds"
+    nxt = d.get('runner_up')
+    runner = nxt and f"{nxt['pair'][0]} and {nxt['pair'][1]}, {pct(nxt['misordered_share'])}"
+    if d.get('clear', True):
+        head = (f"the pair that decides: {a} and {b}, misordered in {pct(d['misordered_share'])} "
+                f"of {fail}" + (f" (next: {runner})" if runner else ''))
+    else:
+        head = (f"no single pair decides: {fail} misorder {a} and {b} most often "
+                f"({pct(d['misordered_share'])}), then {nxt['pair'][0]} and {nxt['pair'][1]} "
+                f"({pct(nxt['misordered_share'])}), within 2 Monte Carlo standard errors of it")
+    return f"{head}; {a} and {b} measured {gap('small')} and {gap('large')}, in {order}"
 
 
 def pair_numbers(h):
