@@ -284,12 +284,15 @@ def test_a_coin_flip_at_the_large_size_has_no_number_of_seeds_and_says_why(tmp_p
 
 
 def test_a_pair_decides_only_when_it_leads_the_next_beyond_monte_carlo_error():
-    # McNemar on paired booleans: 60 against 40 of 100 that the first always includes is clear
-    # (difference 0.2, s.e. 0.04); 52 against 48 in different replications is not (s.e. 0.1)
+    # McNemar's exact test on paired booleans, against the binomial counted by hand: 60 against 40
+    # of 100 that the first always includes (20 to 0: p = 2^-20); 52 against 48 in different
+    # replications (52 to 48: p = P(X >= 52), X ~ Bin(100, 1/2)); a pair against itself: 1
     top = np.arange(100) < 60
-    assert resolve_sim.clear_lead(top, np.arange(100) < 40)
-    assert not resolve_sim.clear_lead(np.arange(100) < 52, np.arange(100) >= 52)
-    assert not resolve_sim.clear_lead(top, top)
+    assert resolve_sim.lead_p(top, np.arange(100) < 40) == pytest.approx(2.0 ** -20, rel=1e-12)
+    tail = sum(math.comb(100, x) for x in range(52, 101)) / 2 ** 100
+    assert resolve_sim.lead_p(np.arange(100) < 52, np.arange(100) >= 52) == \
+        pytest.approx(tail, rel=1e-9) and tail > resolve_sim.CLEAR_P
+    assert resolve_sim.lead_p(top, top) == 1.0
 
 
 # ------------------------------------------------------- row 4: the words follow the numbers

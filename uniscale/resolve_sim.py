@@ -17,6 +17,7 @@ import inspect
 import math
 
 import numpy as np
+import scipy.stats as st
 
 from uniscale import rank_stats
 
@@ -26,6 +27,7 @@ N_BOOTSTRAP = 1000    # redraws in a replication's seed interval (the analysis: 
 MAX_SEEDS = 64        # the search's cap, seeds per cell
 SEED = 29
 RESOLVED = ('high', 'moderate', 'low', 'reversed')  # a verdict: any word but 'not resolved'
+CLEAR_P = 0.025       # 'the pair that decides' only when it leads the next one at this p (McNemar)
 CHUNK = 64            # replications whose bootstrap draws are held in memory at once
 # the verdict's decision-accuracy band (issue 29, deliverable 4): when rank_stats.verdict takes da
 # and da_ci, each replication passes them on (its decision accuracy and its seed interval), else
@@ -240,8 +242,8 @@ def median_discordant(sim, words):
 def decider(xs, ys, tokenizers, words, mx, my):
     """The pair the replications that fail misorder most often (between the two sizes' K-seed
     means), with the share of failing replications that misorder it, the runner-up pair and its
-    share, whether the lead is clear (`clear`: the paired difference of the two shares above 2
-    Monte Carlo standard errors, McNemar's), and its measured gap at each size in units of the
+    share, McNemar's exact one-sided p of the lead (`lead_p`) and whether it is clear (`clear`:
+    lead_p < CLEAR_P), and its measured gap at each size in units of the
     standard error of a difference of two cell means (the pooled seed std, the seeds used); None
     when no replication fails or none of the failing ones misorders a pair (then the seed interval,
     not the order, is what fails)."""
@@ -256,7 +258,8 @@ def decider(xs, ys, tokenizers, words, mx, my):
                misordered_share=float(wrong[:, first].mean()),
                runner_up=dict(pair=[tokenizers[i[second]], tokenizers[j[second]]],
                               misordered_share=float(wrong[:, second].mean())),
-               clear=clear_lead(wrong[:, first], wrong[:, second]))
+               lead_p=lead_p(wrong[:, first], wrong[:, second]))
+    out['clear'] = out['lead_p'] < CLEAR_P
     for side, cells in (('small', xs), ('large', ys)):
         s2, _ = rank_stats.pooled_variance(cells)
         gap = float(np.mean(cells[b]) - np.mean(cells[a]))
@@ -265,15 +268,12 @@ def decider(xs, ys, tokenizers, words, mx, my):
     return out
 
 
-def clear_lead(top, next_):
-    """Whether the share of True in `top` exceeds that in `next_` (paired booleans, the same
-    replications) by more than 2 standard errors of the paired difference (McNemar: only the
-    replications that misorder one of the two pairs and not the other count)."""
+def lead_p(top, next_):
+    """McNemar's exact one-sided p that the pair misordered in `top` is misordered more often than
+    the one in `next_` (paired booleans over the same replications): only the replications that
+    misorder one of the two and not the other count, a fair coin under equal shares."""
     only_top, only_next = int((top & ~next_).sum()), int((next_ & ~top).sum())
-    n = len(top)
-    diff = (only_top - only_next) / n
-    var = ((only_top + only_next) / n - diff ** 2) / n
-    return bool(diff > 2 * math.sqrt(var)) if var > 0 else only_top > only_next
+    return float(st.binom.sf(only_top - 1, only_top + only_next, 0.5)) if only_top else 1.0
 
 
 def swaps_reach(n, d, cfg, n_max=9):

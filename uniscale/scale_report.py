@@ -187,7 +187,7 @@ def else_could(sim, d):
 
 def decider_words(d, sim, metric, h):
     """The pair the failing replications misorder most often, with its measured gaps: 'the pair
-    that decides' only when it leads the runner-up by more than 2 Monte Carlo standard errors."""
+    that decides' only when it leads the runner-up clearly (resolve_sim.CLEAR_P)."""
     def gap(z):
         se = f"{d[z]['z']:.2f} standard errors of a difference" if d[z]['z'] is not None else \
             'no seed noise'
@@ -204,7 +204,8 @@ def decider_words(d, sim, metric, h):
     else:
         head = (f"no single pair decides: {fail} misorder {a} and {b} most often "
                 f"({pct(d['misordered_share'])}), then {nxt['pair'][0]} and {nxt['pair'][1]} "
-                f"({pct(nxt['misordered_share'])}), within 2 Monte Carlo standard errors of it")
+                f"({pct(nxt['misordered_share'])}), not clearly less often (McNemar's exact "
+                f"one-sided p = {d['lead_p']:.2g})")
     return f"{head}; {a} and {b} measured {gap('small')} and {gap('large')}, in {order}"
 
 
