@@ -274,8 +274,9 @@ def to_resolve(p, noises):
     cannot reach it), and at the noisier size (the larger seed std over median gap) `size`,
     `seed_std`, `median_gap`, `n_seeds` and `gap` (2 standard errors of a difference with those
     seeds). `seeds` (per cell) is None here: only a simulation of the study says how many seeds
-    reach a verdict (uniscale/resolve_sim.py; the median-gap rule it replaces reached it in 12-56%
-    of replications, issue 29), and scale_analysis runs it for the headline pair."""
+    reach a verdict (uniscale/resolve_sim.py; the median-gap rule it replaces reached it in 66-79%
+    of replications of the cases in bench/RESULTS.md, issue 29), and scale_analysis runs it for the
+    headline pair."""
     why = []
     if p['spearman_p'] >= ALPHA or p['kendall_p'] >= ALPHA:
         why.append(f"Spearman p = {p['spearman_p']:.3g} and Kendall p = {p['kendall_p']:.3g} "

@@ -17,6 +17,7 @@ import inspect
 import math
 
 import numpy as np
+import scipy.stats as st
 
 from uniscale import rank_stats
 
@@ -26,6 +27,7 @@ N_BOOTSTRAP = 1000    # redraws in a replication's seed interval (the analysis: 
 MAX_SEEDS = 64        # the search's cap, seeds per cell
 SEED = 29
 RESOLVED = ('high', 'moderate', 'low', 'reversed')  # a verdict: any word but 'not resolved'
+CLEAR_P = 0.025       # 'the pair that decides' only when it leads the next one at this p (McNemar)
 CHUNK = 64            # replications whose bootstrap draws are held in memory at once
 # the verdict's decision-accuracy band (issue 29, deliverable 4): when rank_stats.verdict takes da
 # and da_ci, each replication passes them on (its decision accuracy and its seed interval), else
@@ -123,8 +125,11 @@ def verdict(rho, p_rho, p_tau, ci, da, da_ci, n):
     """One replication's word: rank_stats.verdict, the analysis's one rule. da, da_ci: the decision
     accuracy and its seed interval, n the tokenizers, passed on when the verdict has the
     decision-accuracy band (DA_BAND)."""
-    band = dict(da=da, da_ci=da_ci, n=n) if DA_BAND else {}
-    return rank_stats.verdict(rho, p_rho, p_tau, ci, **band)
+    return rank_stats.verdict(rho, p_rho, p_tau, ci, **band_args(da, da_ci, n))
+
+
+def band_args(da, da_ci, n):
+    return dict(da=da, da_ci=da_ci, n=n) if DA_BAND else {}
 
 
 def misordered(mx, my):
@@ -204,11 +209,12 @@ def seeds_to_resolve(xs, ys, tokenizers, cfg, target=TARGET, n_rep=N_REPLICATION
     n_rep replications: `seeds` (None when no k up to `cap` does), `share` and `share_se` there (at
     the cap when None), `share_now` at the seeds used, `share_unlimited` (unlimited seeds: the true
     means themselves; when it is below target no number of seeds will do), `words` at `seeds` (or
-    the cap), and `decider`: the tokenizer pair that the failing replications misorder most often,
-    with its measured gaps."""
+    the cap), `discordant_unlimited` (median_discordant), and `decider`: the tokenizer pair that the
+    failing replications misorder most often, with its measured gaps."""
     sim = Replications(xs, ys, cfg, n_rep, n_boot, cap, seed)
     now = min(max(2, min(len(c) for c in xs + ys)), cap)
-    limit = float(np.isin(sim.unlimited(), RESOLVED).mean())
+    endless = sim.unlimited()
+    limit = float(np.isin(endless, RESOLVED).mean())
     k = smallest_k(sim.share, target, cap) if limit >= target else None
     at = k or cap
     words, mx, my = sim.at(at)
@@ -216,27 +222,44 @@ def seeds_to_resolve(xs, ys, tokenizers, cfg, target=TARGET, n_rep=N_REPLICATION
     return dict(seeds=k, share=share, share_se=se(share, n_rep), seeds_simulated=at,
                 seeds_now=now, share_now=share_now, share_now_se=se(share_now, n_rep),
                 share_unlimited=limit, share_unlimited_se=se(limit, n_rep), target=target, cap=cap,
+                discordant_unlimited=median_discordant(sim, endless),
                 replications=n_rep, bootstrap=n_boot, seed=seed,
                 words={w: int((words == w).sum()) for w in sorted(set(words))},
                 searched={int(j): sim.share(j) for j in sorted(sim.done)},
                 decider=decider(xs, ys, tokenizers, words, mx, my))
 
 
+def median_discordant(sim, words):
+    """The median number of tokenizer pairs that the replications failing with unlimited seeds (the
+    true means) order differently at the two sizes, rounded up; None when none fails."""
+    fail = ~np.isin(words, RESOLVED)
+    if not fail.any():
+        return None
+    counts = misordered(sim.truth[0][1][fail], sim.truth[1][1][fail]).sum(1)
+    return int(math.ceil(np.median(counts)))
+
+
 def decider(xs, ys, tokenizers, words, mx, my):
     """The pair the replications that fail misorder most often (between the two sizes' K-seed
-    means), with the share of failing replications that misorder it and its measured gap at each
-    size in units of the standard error of a difference of two cell means (the pooled seed std, the
-    seeds used); None when no replication fails or none of the failing ones misorders a pair (then
-    the seed interval, not the order, is what fails)."""
+    means), with the share of failing replications that misorder it, the runner-up pair and its
+    share, McNemar's exact one-sided p of the lead (`lead_p`) and whether it is clear (`clear`:
+    lead_p < CLEAR_P), and its measured gap at each size in units of the
+    standard error of a difference of two cell means (the pooled seed std, the seeds used); None
+    when no replication fails or none of the failing ones misorders a pair (then the seed interval,
+    not the order, is what fails)."""
     fail = ~np.isin(words, RESOLVED)
-    counts = misordered(mx[fail], my[fail]).sum(0) if fail.any() else None
-    if counts is None or counts.max() == 0:
+    wrong = misordered(mx[fail], my[fail]) if fail.any() else None
+    if wrong is None or not wrong.any():
         return None
     i, j = np.triu_indices(len(tokenizers), 1)
-    best = int(np.argmax(counts))
-    a, b = int(i[best]), int(j[best])
+    first, second = (int(c) for c in np.argsort(-wrong.sum(0), kind='stable')[:2])
+    a, b = int(i[first]), int(j[first])
     out = dict(pair=[tokenizers[a], tokenizers[b]],
-               misordered_share=float(counts[best] / fail.sum()))
+               misordered_share=float(wrong[:, first].mean()),
+               runner_up=dict(pair=[tokenizers[i[second]], tokenizers[j[second]]],
+                              misordered_share=float(wrong[:, second].mean())),
+               lead_p=lead_p(wrong[:, first], wrong[:, second]))
+    out['clear'] = out['lead_p'] < CLEAR_P
     for side, cells in (('small', xs), ('large', ys)):
         s2, _ = rank_stats.pooled_variance(cells)
         gap = float(np.mean(cells[b]) - np.mean(cells[a]))
@@ -245,21 +268,45 @@ def decider(xs, ys, tokenizers, words, mx, my):
     return out
 
 
-def one_swap_reach(n, cfg, n_max=8):
-    """(m, rho, p): the fewest tokenizers m > n whose ranking with one adjacent pair swapped still
-    reads a band word (rank_stats.verdict with exact p and an interval of zero width, i.e. unlimited
-    seeds), with that rho and the larger of its two p-values; None up to n_max."""
+def lead_p(top, next_):
+    """McNemar's exact one-sided p that the pair misordered in `top` is misordered more often than
+    the one in `next_` (paired booleans over the same replications): only the replications that
+    misorder one of the two and not the other count, a fair coin under equal shares."""
+    only_top, only_next = int((top & ~next_).sum()), int((next_ & ~top).sum())
+    return float(st.binom.sf(only_top - 1, only_top + only_next, 0.5)) if only_top else 1.0
+
+
+def swaps_reach(n, d, cfg, n_max=9):
+    """(m, d, rho, p, decision accuracy, word, rule): the fewest tokenizers m > n (up to n_max) at
+    which a ranking with d pairs ordered against the other size (d discordant pairs, spread as
+    evenly as a Lehmer code allows: one adjacent swap when d = 1) still reads a band word by
+    rank_stats.verdict_rule with exact p and intervals of zero width (unlimited seeds): more
+    tokenizers whose order is clear dilute d. None up to n_max."""
     for m in range(n + 1, n_max + 1):
-        x = np.arange(m, dtype=float)
-        y = x.copy()
-        y[[0, 1]] = y[[1, 0]]
+        if d > m * (m - 1) // 2:
+            continue
+        x, y = np.arange(m, dtype=float), with_inversions(m, d)
         rho, p_rho, _, p_tau, _ = rank_stats.rank_tests(x, y, cfg['exact_max_n'],
                                                         cfg['n_permutations'], cfg['seed'])
         da = float(rank_stats.decision_accuracy(x, y))
-        word = verdict(rho, p_rho, p_tau, [rho, rho], da, [da, da], m)
+        word, rule = rank_stats.verdict_rule(rho, p_rho, p_tau, [rho, rho],
+                                             **band_args(da, [da, da], m))
         if word in RESOLVED:
-            return dict(n_tokenizers=m, spearman=rho, p=max(p_rho, p_tau), word=word)
+            return dict(n_tokenizers=m, discordant=d, spearman=rho, p=max(p_rho, p_tau),
+                        decision_accuracy=da, word=word, rule=rule)
     return None
+
+
+def with_inversions(m, d):
+    """A ranking of 0..m-1 with exactly d inversions: the Lehmer code with d units dealt one at a
+    time over the positions that can take one more (position i holds at most m - 1 - i)."""
+    code, left = [0] * m, d
+    while left:
+        for i in range(m - 1):
+            if left and code[i] < m - 1 - i:
+                code[i], left = code[i] + 1, left - 1
+    free = list(range(m))
+    return np.array([free.pop(c) for c in code], dtype=float)
 
 
 def for_pair(cells, p, cfg):
@@ -272,5 +319,6 @@ def for_pair(cells, p, cfg):
     xs, ys = ([cells[t, z] for t in toks] for z in (p['small'], p['large']))
     r = seeds_to_resolve(xs, ys, toks, cfg, n_boot=min(N_BOOTSTRAP, cfg['n_bootstrap']))
     if r['seeds'] is None:
-        r['more_tokenizers'] = one_swap_reach(len(toks), cfg)
+        d = r['discordant_unlimited']
+        r['more_tokenizers'] = swaps_reach(len(toks), d, cfg) if d else None
     return dict(seeds=r.pop('seeds'), simulated=True, simulation=r)

@@ -100,17 +100,38 @@ def resolve_words(r, metric, h):
 def agreement_words(h, r):
     """What the two sizes' orders show, and so what is missing. Decision accuracy 1 (every pair
     ordered alike) is a fact of the means: what keeps it from a word is then the p-value's reach or
-    the seed interval, never the order."""
+    the seed intervals, never the order. With a measured seed noise and enough tokenizers for the
+    decision-accuracy rule, what that rule lacks is said too (its floor)."""
     nums = f"ρ = {h['spearman']:.3f}, decision accuracy {fmt(h['decision_accuracy'])}"
+    floor = da_floor_words(h, r)
     if h['decision_accuracy'] < 1:
-        return f"the two sizes do not order every tokenizer pair alike ({nums})"
+        return (f"the two sizes do not order every tokenizer pair alike ({nums})"
+                + (f"; what the decision-accuracy rule is missing: {floor}" if floor else ''))
     missing = [f"the p-value's reach ({h['n_tokenizers']} tokenizers)"] if r['tokenizers'] else []
     if h['spearman_ci'] is None:
         missing.append('a measure of seed noise')
     elif rank_stats.interval_why(h):
-        missing.append('a seed interval that stays in the band')
+        missing.append('a seed interval of ρ that stays in the band'
+                       + (f" (or {floor})" if floor else ''))
+    elif floor:
+        missing.append(floor)
     return (f"the two sizes order every tokenizer pair alike ({nums}): what is missing is "
             f"{' and '.join(missing) or 'p < ' + str(rank_stats.ALPHA)}")
+
+
+def da_floor_words(h, r):
+    """What the decision-accuracy rule lacks when it could apply (enough tokenizers, a seed
+    interval): the point or its interval's lower end below the 'moderate' floor; None otherwise
+    (verdict_words.da_reason says why it cannot apply)."""
+    ci, floor = h.get('decision_accuracy_ci'), rank_stats.DA_MODERATE
+    if r['tokenizers'] or ci is None or math.isnan(ci[0]):
+        return None
+    if h['decision_accuracy'] < floor:
+        return f"decision accuracy at or above the 'moderate' floor {floor}"
+    if ci[0] < floor:
+        return (f"a seed interval of decision accuracy whose lower end ({ci[0]:.3f}) reaches the "
+                f"'moderate' floor {floor}")
+    return None
 
 
 def pct(x):
@@ -154,25 +175,39 @@ def else_could(sim, d):
         out.append(f"more than {sim['cap']} seeds per cell")
     m = sim.get('more_tokenizers')
     if m:
-        out.append(f"more tokenizers (with {m['n_tokenizers']}, one misordered adjacent pair can "
-                   f"still read '{m['word']}': ρ = {m['spearman']:.3f}, p = {m['p']:.3g})")
+        by = (f"{m['decision_accuracy']:.3f}" if m['rule'] == rank_stats.DA_RULE
+              else f"ρ = {m['spearman']:.3f}, p = {m['p']:.3g}")
+        out.append(f"more tokenizers whose order is clear (with {m['n_tokenizers']}, the "
+                   f"{m['discordant']} misordered pairs of the median replication that fails with "
+                   f"unlimited seeds can still read '{m['word']}' by {m['rule']}, {by})")
     if d:
-        out.append('tokenizers further apart than the pair that decides')
+        out.append('tokenizers further apart than the pair that decides' if d.get('clear', True)
+                   else 'tokenizers further apart than the pairs the failing replications misorder')
     return out or ['nothing this simulation can name']
 
 
 def decider_words(d, sim, metric, h):
-    """The pair the failing replications misorder most often, with its measured gaps."""
+    """The pair the failing replications misorder most often, with its measured gaps: 'the pair
+    that decides' only when it leads the runner-up clearly (resolve_sim.CLEAR_P)."""
     def gap(z):
         se = f"{d[z]['z']:.2f} standard errors of a difference" if d[z]['z'] is not None else \
             'no seed noise'
         return f"{abs(d[z]['gap']):.4f} {metric} at {h[z]} ({se})"
     product = d['small']['gap'] * d['large']['gap']
     order = 'the same order' if product > 0 else 'opposite orders' if product < 0 else 'a tie'
-    return (f"the pair that decides: {d['pair'][0]} and {d['pair'][1]}, misordered in "
-            f"{pct(d['misordered_share'])} of the replications that fail with "
-            f"{sim['seeds_simulated']} seeds; measured {gap('small')} and {gap('large')}, "
-            f"in {order}")
+    a, b = d['pair']
+    fail = f"the replications that fail with {sim['seeds_simulated']} seeds"
+    nxt = d.get('runner_up')
+    runner = nxt and f"{nxt['pair'][0]} and {nxt['pair'][1]}, {pct(nxt['misordered_share'])}"
+    if d.get('clear', True):
+        head = (f"the pair that decides: {a} and {b}, misordered in {pct(d['misordered_share'])} "
+                f"of {fail}" + (f" (next: {runner})" if runner else ''))
+    else:
+        head = (f"no single pair decides: {fail} misorder {a} and {b} most often "
+                f"({pct(d['misordered_share'])}), then {nxt['pair'][0]} and {nxt['pair'][1]} "
+                f"({pct(nxt['misordered_share'])}), not clearly less often (McNemar's exact "
+                f"one-sided p = {d['lead_p']:.2g})")
+    return f"{head}; {a} and {b} measured {gap('small')} and {gap('large')}, in {order}"
 
 
 def pair_numbers(h):
