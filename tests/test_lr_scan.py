@@ -8,6 +8,7 @@ import random
 import re
 
 import pytest
+import scipy.stats as st
 
 from correlate import identity_of
 from uniscale.lr_scan_analysis import lr_scan_lines
@@ -155,7 +156,10 @@ def test_seed_noise_is_the_baseline_the_words_give():
     scan, base = records(FLIP, base_extra=seed2)
     s = lr_scan_summary(scan, base, CFG)
     noise = s['seed_flip_rate']
-    assert noise == {'seeds': [2], 'n_flipped': [2], 'n_pairs': 10, 'value': 0.2}
+    # the pooled seed std by hand: each tokenizer's two runs give (difference)^2 / 2, 5 df in all
+    sd = math.sqrt((0.03**2 + 0.01**2 + 0 + 0.1**2 + 0.25**2) / 2 / 5)
+    assert noise == {'seeds': [2], 'n_flipped': [2], 'n_pairs': 10, 'value': 0.2,
+                     'seed_std': pytest.approx(sd, rel=1e-12), 'seed_df': 5}
     assert "each lr choice is one run (seed 1), and seed 2 at x1 reorders 2 of 10 pairs on its own" in s['words']
     assert any('seed 2 reorders 2 of 10 pairs against seed 1' in line for line in lr_scan_lines(s))
     check_against_naive(s, FLIP, [0.5, 1.0, 2.0])  # the other seed does not enter the scan's own numbers
@@ -411,18 +415,19 @@ MINI = {'a': 1.0, 'b': 1.1, 'c': 1.2, 'd': 1.3}
 SEED2_ONE_FLIP = {'a': 2.00, 'b': 2.02, 'c': 2.20, 'd': 2.10}  # a b d c: (a, b) against seed 1
 
 
-def ladder(seed2=None, tiny=None, events=None):
+def ladder(seed2=None, tiny=None, events=None, micro=None):
     """The scan at apertus-micro seed 1, its grid runs, apertus-mini's seeds 1 and 2, and (seed2:
     {tokenizer: bpb}) apertus-micro seed 2 at the grid's lr; tiny: other values at lr 1e-5; events:
     {lr choice: (val bpb at step 0, at the end)} as log.jsonl's, every tokenizer alike."""
-    tiny = tiny or {t: row[1e-5] for t, row in MICRO.items()}
-    scan = [record(t, row[2.0], 2.0) for t, row in MICRO.items()]
+    micro = micro or MICRO
+    tiny = tiny or {t: row[1e-5] for t, row in micro.items()}
+    scan = [record(t, row[2.0], 2.0) for t, row in micro.items()]
     scan += [record(t, v, abs_lr=1e-5) for t, v in tiny.items()]
-    base = [record(t, row[1.0]) for t, row in MICRO.items()]
+    base = [record(t, row[1.0]) for t, row in micro.items()]
     base += [record(t, v + d, seed=s, preset='apertus-mini')
              for t, v in MINI.items() for s, d in ((1, -0.01), (2, 0.01))]
     base += [record(t, v, seed=2) for t, v in (seed2 or {}).items()]
-    for r in (scan + base[:len(MICRO)]) if events else []:
+    for r in (scan + base[:len(micro)]) if events else []:
         m = 1e-5 if r['config']['lr'] == 1e-5 else r['config']['lr'] / BASE_LR
         r['events'] = [{'step': 0, 'val_bpb': events[m][0]}, {'step': 9, 'val_bpb': 9.0},
                        {'step': 18, 'val_bpb': events[m][1]}, {'step': 19, 'train_loss': 1.0}]
@@ -445,27 +450,57 @@ def test_each_lr_choice_against_the_largest_size():
         assert (r['n_agree'], r['vs_grid']) == (pytest.approx(n), pytest.approx(more))
         assert r['decision_accuracy'] == pytest.approx(da, abs=1e-12)
         assert r['spearman'] == pytest.approx(rho)
-    # +2 is beyond the 1 pair seed 2 alone reorders: said; +1 (x2) is within it: not said better
-    assert [rows[x]['judgement'] for x in want] == ['beyond seed flips', 'as many',
+    # +2 is more than the 1 pair seed 2 alone reorders, but the pairs it turns on, (a, b) and (c, d),
+    # are 0.01 apart at lr 1e-5 and 0.02 at the grid's lr, against a pooled seed std of 0.01 (seed 2
+    # moves a and b by 0.02): one run each flips a 0.01 gap with probability
+    # Phi(-0.01 / (0.01 sqrt 2)) = 0.240: within seed noise, not said better
+    assert [rows[x]['judgement'] for x in want] == ['within seed flips', 'as many',
                                                     'within seed flips', 'as many']
+    assert rows['lr 1e-05']['flip_p'] == pytest.approx(0.2397500610934768, rel=1e-9)
     assert ("lr 1e-05 orders 6 of 6 pairs as it does (decision accuracy 1.000, Spearman 1.000), "
-            "the grid's lr 4 (decision accuracy 0.667, Spearman 0.600): 2 pairs more, beyond the 1 "
-            "pair seed 2 alone reorders at x1: at this size and seed, lr 1e-05 agrees with "
-            "apertus-mini better than the grid's lr does.") in s['words']
+            "the grid's lr 4 (decision accuracy 0.667, Spearman 0.600): 2 pairs more, against the 1 "
+            "pair seed 2 alone reorders at x1; the pair it turns on that seed noise flips most "
+            "easily, a and b (0.0100 apart), flips with probability 0.240 with one run each (normal "
+            "model, pooled seed std 0.0100): within seed noise, so these runs cannot tell whether "
+            "lr 1e-05 agrees with apertus-mini better than the grid's lr.") in s['words']
     text = '\n'.join(lr_scan_lines(s))
-    assert '| lr 1e-05 | 6 | 1.000 | 1.000 | +2 (beyond seed flips) |' in text
+    assert '| lr 1e-05 | 6 | 1.000 | 1.000 | +2 (within seed flips) |' in text
     assert '| x1 (grid) | 4 | 0.667 | 0.600 |  |' in text
     assert '| x2 | 5 | 0.833 | 0.800 | +1 (within seed flips) |' in text
     assert 'Each lr choice against apertus-mini (the largest size, bpb of the headline' in text
+
+
+# Gaps of 0.1 at every lr and seeds 0.01 apart (pooled seed std 0.005): the grid's lr orders
+# b a d c, seed 2 the same (0 pairs reordered).
+FAR = {'a': {2.0: 2.22, 1.0: 2.10}, 'b': {2.0: 2.12, 1.0: 2.00},
+       'c': {2.0: 2.32, 1.0: 2.30}, 'd': {2.0: 2.42, 1.0: 2.20}}
+FAR_SEED2 = {'a': 2.11, 'b': 2.00, 'c': 2.30, 'd': 2.21}
+
+
+def test_one_other_seed_reordering_nothing_is_not_a_measure_of_seed_noise():
+    """Seed 2 reorders 0 pairs, so any difference is 'more than the seeds flip', but a pair 0.01 apart
+    at the lr choice flips by seed noise alone far more often than 5% (pooled seed std 0.005 x
+    sqrt 2: Phi(-1.41) = 0.079): within seed noise, not 'better'. The same scan with the pair 0.1
+    apart is beyond it."""
+    near = ladder(seed2=FAR_SEED2, micro=FAR, tiny={'a': 2.50, 'b': 2.51, 'c': 2.70, 'd': 2.80})
+    row = near['vs_largest']['rows'][0]
+    assert near['seed_flip_rate']['n_flipped'] == [0] and row['vs_grid'] == 2
+    assert row['flip_pair'] == ['a', 'b'] and row['flip_gap'] == pytest.approx(0.01)
+    assert row['flip_p'] == pytest.approx(st.norm.cdf(-0.01 / (0.005 * math.sqrt(2))), rel=1e-9)
+    assert row['judgement'] == 'within seed flips'
+    assert "agrees with apertus-mini better than the grid's lr does" not in near['words']
+    far = ladder(seed2=FAR_SEED2, micro=FAR, tiny={'a': 2.50, 'b': 2.60, 'c': 2.70, 'd': 2.80})
+    assert far['vs_largest']['rows'][0]['judgement'] == 'beyond seed flips'
+    assert "lr 1e-05 agrees with apertus-mini better than the grid's lr does." in far['words']
 
 
 def test_a_difference_within_the_seeds_flips_is_not_called_better():
     s = ladder(seed2={'a': 2.00, 'b': 2.02, 'c': 2.10, 'd': 2.20})  # a b c d: 2 pairs vs seed 1
     assert s['seed_flip_rate']['n_flipped'] == [2]
     assert s['vs_largest']['rows'][0]['judgement'] == 'within seed flips'
-    assert ("2 pairs more, within the 2 pairs seed 2 alone reorders at x1, so these runs cannot "
-            "tell whether lr 1e-05 agrees with apertus-mini better than the grid's lr."
-            in s['words'])
+    assert ("2 pairs more, against the 2 pairs seed 2 alone reorders at x1" in s['words'])
+    assert ("within seed noise, so these runs cannot tell whether lr 1e-05 agrees with "
+            "apertus-mini better than the grid's lr." in s['words'])
     assert "better than the grid's lr does" not in s['words']
 
 
@@ -488,8 +523,13 @@ def test_as_many_or_fewer_pairs_and_whether_each_lr_trained():
     assert not any('Did each choice train?' in line for line in lr_scan_lines(s))
     s = ladder(seed2=SEED2_ONE_FLIP, tiny={'a': 2.53, 'b': 2.52, 'c': 2.51, 'd': 2.50})
     assert s['vs_largest']['rows'][0]['vs_grid'] == -4
+    assert s['vs_largest']['rows'][0]['judgement'] == 'within seed flips'  # 0.01 gaps again
+    s = ladder(seed2=FAR_SEED2, micro=FAR, tiny={'a': 2.80, 'b': 2.70, 'c': 2.60, 'd': 2.50})
+    assert s['vs_largest']['rows'][0]['vs_grid'] == -4  # d c b a: 0 of 6, the grid's b a d c 4
     assert s['vs_largest']['rows'][0]['judgement'] == 'beyond seed flips'
-    assert ("4 pairs fewer, beyond the 1 pair seed 2 alone reorders at x1: at this size and seed, "
+    assert ("4 pairs fewer, beyond the 0 pairs seed 2 alone reorders at x1; the pair it turns on "
+            "that seed noise flips most easily, a and d (0.1000 apart), flips with probability "
+            "0.000 with one run each (normal model, pooled seed std 0.0050): at this size and seed, "
             "lr 1e-05 agrees with apertus-mini worse than the grid's lr does." in s['words'])
     s = ladder(events={1e-5: (4.16, 4.15), 1.0: (4.16, 3.86), 2.0: (4.16, 3.80)})
     assert s['val_bpb_progress'] == [{'start': pytest.approx(4.16), 'end': pytest.approx(e)}

@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from uniscale.identity import differences
-from uniscale.rank_stats import decision_accuracy, spearman
+from uniscale.rank_stats import ALPHA, decision_accuracy, flip_probability, pooled_variance, spearman
 from uniscale.scale_analysis import build_cells, natural_key, weighting_of
 
 GRID = ('multiplier', 1.0)   # the grid's own run: the x1 point
@@ -186,8 +186,11 @@ def seed_flip_rate(base_records, preset, seed, toks, value_of):
     if not others or len(toks) < 2:
         return None
     flips = [int((pair_signs([by_seed[s][t] for t in toks]) != ref).sum()) for s in others]
+    per_tok = [np.array([by_seed[s][t] for s in [seed] + others]) for t in toks]
+    s2, df = pooled_variance(per_tok)
     return {'seeds': others, 'n_flipped': flips, 'n_pairs': len(ref),
-            'value': sum(flips) / (len(flips) * len(ref))}
+            'value': sum(flips) / (len(flips) * len(ref)),
+            'seed_std': math.sqrt(s2) if s2 is not None else None, 'seed_df': df}
 
 
 def point_order(cells, toks):
@@ -240,14 +243,38 @@ def largest_size(base_records, value_of, toks):
     return large, means, {t: len(cells[t, large]) for t in toks}
 
 
-def judge(more, noise):
+def judge(more, noise, flip_p=None):
     """How a difference of `more` pairs ordered as the largest size (an lr choice against the grid's
-    lr) reads against the pairs the grid's seeds alone reorder at x1."""
+    lr) reads against seed noise: 'beyond seed flips' only when it is more pairs than the grid's
+    seeds alone reorder at x1 AND no pair it turns on could flip by seed noise alone with
+    probability ALPHA or more (flip_p: the largest such probability, normal model with the pooled
+    seed std; one other seed reordering 0 pairs is one draw, not a measure of that noise)."""
     if more == 0:
         return 'as many'
     if noise is None:
         return 'one seed'
-    return 'within seed flips' if abs(more) <= max(noise['n_flipped']) else 'beyond seed flips'
+    within = abs(more) <= max(noise['n_flipped']) or (flip_p is not None and flip_p >= ALPHA)
+    return 'within seed flips' if within else 'beyond seed flips'
+
+
+def changed_pair_flip(values, grid, ref, toks, sd):
+    """(P, pair, gap): of the tokenizer pairs an lr choice orders as the largest size does and the
+    grid's lr does not (or the reverse), the one seed noise flips most easily: P = the larger of its
+    flip probabilities at the choice's and at the grid's gap (rank_stats.flip_probability, one run
+    each; 0 when the seeds agree exactly); None when no pair changed or sd is unknown."""
+    if sd is None:
+        return None
+    r = pair_signs([ref[t] for t in toks])
+    a, b = pair_signs([values[t] for t in toks]), pair_signs([grid[t] for t in toks])
+    i, j = np.triu_indices(len(toks), 1)
+    best = None
+    for k in np.flatnonzero((a == r) != (b == r)):
+        t, u = toks[i[k]], toks[j[k]]
+        gaps = [abs(values[t] - values[u]), abs(grid[t] - grid[u])]
+        p = max(flip_probability(g, sd) or 0.0 for g in gaps) if sd else 0.0
+        if best is None or p > best[0]:
+            best = (p, [t, u], min(gaps))
+    return best
 
 
 def agreement(values, ref, toks):
@@ -274,10 +301,14 @@ def vs_largest(out, base_records, value_of):
             for p, v in zip(out['points'], out['values'])]
     rows.append(dict(label='best lr per tokenizer', **agreement(out['best_values'], ref, toks)))
     grid = rows[out['labels'].index(label(GRID))]
-    for row in rows:
+    noise = out['seed_flip_rate']
+    grid_values = out['values'][out['labels'].index(label(GRID))]
+    for row, values in zip(rows, out['values'] + [out['best_values']]):
         more = None if grid['n_agree'] is None else row['n_agree'] - grid['n_agree']
-        row.update(vs_grid=more,
-                   judgement=None if more is None else judge(more, out['seed_flip_rate']))
+        flip = changed_pair_flip(values, grid_values, ref, toks, noise and noise['seed_std'])
+        row.update(vs_grid=more, flip_p=flip and flip[0], flip_pair=flip and flip[1],
+                   flip_gap=flip and flip[2],
+                   judgement=None if more is None else judge(more, noise, flip and flip[0]))
     n_counted = int((pair_signs([ref[t] for t in toks]) != 0).sum())
     return dict(preset=large, n_seeds=n_seeds, reference=ref, n_counted=n_counted,
                 ranking=ranking(ref, toks, out['higher_is_better']), rows=rows), None
@@ -418,11 +449,19 @@ def largest_words(s):
     diff = f"{pairs(abs(more))} {'more' if more > 0 else 'fewer'}"
     who = (f"seed{'s' if many else ''} {', '.join(map(str, noise['seeds']))} alone "
            f"reorder{'' if many else 's'}")
+    p = probe['flip_p']
+    odds = ('' if p is None else
+            f"; the pair it turns on that seed noise flips most easily, "
+            f"{' and '.join(probe['flip_pair'])} ({probe['flip_gap']:.4f} apart), flips with "
+            f"probability {p:.3f} with one run each (normal model, pooled seed std "
+            f"{noise['seed_std']:.4f})")
     if probe['judgement'] == 'within seed flips':
-        return (text + f": {diff}, within the {pairs(k)} {who} at x1, so these runs cannot tell "
-                f"whether {name} agrees with {large} better than the grid's lr.")
-    return (text + f": {diff}, beyond the {pairs(k)} {who} at x1: at this size and seed, {name} "
-            f"agrees with {large} {'better' if more > 0 else 'worse'} than the grid's lr does.")
+        return (text + f": {diff}, against the {pairs(k)} {who} at x1{odds}: within seed noise, "
+                f"so these runs cannot tell whether {name} agrees with {large} better than the "
+                f"grid's lr.")
+    return (text + f": {diff}, beyond the {pairs(k)} {who} at x1{odds}: at this size and seed, "
+            f"{name} agrees with {large} {'better' if more > 0 else 'worse'} than the grid's lr "
+            f"does.")
 
 
 def lr_scan_lines(s):
