@@ -32,6 +32,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   train_runtime     train.py's processes, DDP, regional compile, signals, memory check, background checkpoints
   preflight_check   sweep.py --preflight / --dry_run: each configuration measured, or its cost estimated
   lr_scan_analysis  does the small size's ranking survive the learning rate? (correlate.py scale --lr_scan_runs)
+  local_launch      sweep.py's local jobs: child processes in their own groups, parallel, stopped with the sweep
   slurm_launch      sweep.py's SLURM arrays: training, its dependent 1-GPU evaluation, their submission
   rank_stats        rank correlations with exact p-values, decision accuracy, the seed-noise model, Holm, verdicts
   verdict_words     which verdict words n tokenizers can reach (enumerated) and the rules in words
