@@ -24,6 +24,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   hf_remote_btm     BTM as a transformers tokenizer: copied into BTM exports as remote code (imports nothing here)
   hf_remote_boundless  BoundlessBPE as a transformers tokenizer (remote code in its exports)
   tokenizer_metrics intrinsic tokenizer metrics, plots and tables (python tokenizer.py eval)
+  fairness          Petrov et al.'s premium protocol (FLORES-200 dev + devtest), premiums, their Gini
   vocab_compare     vocabulary report over any set of tokenizers (python btm.py analyze)
   eval_file         the eval file format: entries by identity, merged under a lock, found by eval set
   run_folder        what a run folder is: checkpoints, finished or not, which evaluation set an eval file scored
