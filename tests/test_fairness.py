@@ -15,7 +15,7 @@ from config.langs import LANG_SET_20
 from uniscale import fairness as F
 
 FIXTURE = os.path.join(os.path.dirname(__file__), 'fixtures', 'petrov_counts_20.csv')
-# a bare git mirror of github.com/AleksandarPetrov/tokenization-fairness (PETROV_REPO to point elsewhere)
+# a bare git mirror of github.com/AleksandarPetrov/tokenization-fairness (or set PETROV_REPO)
 MIRROR = os.environ.get('PETROV_REPO', '/work/.mirror/AleksandarPetrov+tokenization-fairness/repo')
 NO_COUNT = '–––'  # Petrov's cell for a tokenizer that cannot encode the language
 
@@ -68,7 +68,7 @@ def test_premiums_refuse_a_reference_without_count():
 
 
 def write_flores(root, texts):
-    """texts: {code: {split: [line, ...]}} written in FLORES-200's layout, each line ending '\\n'."""
+    """texts: {code: {split: [line, ...]}} in FLORES-200's layout, each line ending '\\n'."""
     for code, splits in texts.items():
         for split, lines in splits.items():
             os.makedirs(root / split, exist_ok=True)

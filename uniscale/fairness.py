@@ -10,7 +10,7 @@ reproduce their integers (tests/test_fairness.py):
 - premiums: the ratio of its tokens to the reference language's (English: 1);
 - gini: the population Gini of the premiums, the reference's 1 included by the caller.
 
-Language codes of the study's 20 FineWeb-2 languages (config/langs.py LANG_SET_20, 'eng' for English):
+Codes of the study's 20 FineWeb-2 languages (config/langs.py LANG_SET_20, 'eng' for English):
 - FLORES200_CODES: the FLORES-200 release's file codes ({dir}/{split}/{code}.{split}, the layout
   uniscale/eval_sets.py reads), checked against Petrov's copy of the files;
 - FLORES+ hub configs (openlanguagedata/flores_plus) are not copied here: tokenizer.py's
@@ -34,8 +34,8 @@ SPLITS = ('dev', 'devtest')  # Petrov joins both, dev first
 def gini(values):
     """Population Gini: mean |x_i - x_j| over all n^2 ordered pairs (i = j included) / (2 mean).
 
-    Computed on the sorted values (sum over pairs = 2 sum_k (2k - n + 1) x_(k), k from 0), in float64
-    Python floats; refuses an empty list or a non-positive mean (a premium is a positive ratio)."""
+    Computed on the sorted values (sum over pairs = 2 sum_k (2k - n + 1) x_(k), k from 0), in
+    float64 Python floats; refuses an empty list or a non-positive mean (premiums are positive)."""
     xs = sorted(float(v) for v in values)
     n = len(xs)
     if n == 0:
@@ -51,15 +51,15 @@ def flores_path(flores_dir, code, split):
     """{flores_dir}/{split}/{code}.{split}; refuses in one line when the file is not there."""
     path = os.path.join(flores_dir, split, f"{code}.{split}")
     if not os.path.isfile(path):
-        raise SystemExit(f"{path}: no such FLORES-200 file (language {code!r}, split {split}); pass "
-                         f"--flores_dir=.../flores200_dataset (the folder holding dev/ and devtest/) "
-                         f"and FLORES-200 codes such as eng_Latn, zho_Hans")
+        raise SystemExit(f"{path}: no such FLORES-200 file (language {code!r}, split {split}); "
+                         f"pass --flores_dir=.../flores200_dataset (the folder holding dev/ and "
+                         f"devtest/) and FLORES-200 codes such as eng_Latn, zho_Hans")
     return path
 
 
 def petrov_text(flores_dir, code):
     """Petrov et al.'s text of one language: " ".join(dev + devtest), each list being the file's
-    read().split('\\n'), so the empty item after each file's last newline stays (one extra space)."""
+    read().split('\\n'), so the empty item after each file's last newline stays (an extra space)."""
     lines = []
     for split in SPLITS:
         # text mode with universal newlines and UTF-8, as their open(..., 'r') read it
@@ -77,7 +77,7 @@ def premiums(counts, reference):
     """{code: counts[code] / counts[reference]}: the reference's premium is 1."""
     if reference not in counts:
         raise SystemExit(f"premium reference {reference!r} has no token count (counted: "
-                         f"{', '.join(sorted(counts))}); add it to the languages or pick one of those")
+                         f"{', '.join(sorted(counts))}); add it to the languages or pick one")
     if counts[reference] <= 0:
         raise SystemExit(f"premium reference {reference!r} has {counts[reference]} tokens; "
                          f"its text is empty, so no premium can be taken against it")
