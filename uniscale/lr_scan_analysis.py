@@ -29,7 +29,8 @@ import math
 import numpy as np
 
 from uniscale.identity import differences
-from uniscale.rank_stats import ALPHA, decision_accuracy, flip_probability, pooled_variance, spearman
+from uniscale.rank_stats import (ALPHA, decision_accuracy, flip_probability, pair_signs,
+                                 pooled_variance, spearman)
 from uniscale.scale_analysis import build_cells, natural_key, weighting_of
 
 GRID = ('multiplier', 1.0)   # the grid's own run: the x1 point
@@ -51,13 +52,6 @@ def label(point):
     writes it."""
     kind, value = point
     return f"x{value:g}" if kind == 'multiplier' else f"lr {value:g}"
-
-
-def pair_signs(values):
-    """sign(v_i - v_j) over the tokenizer pairs i < j: the order a choice gives each pair."""
-    v = np.asarray(values, dtype=float)
-    i, j = np.triu_indices(len(v), 1)
-    return np.sign(v[i] - v[j])
 
 
 def ranking(values, toks, higher_is_better):

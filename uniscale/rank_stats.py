@@ -44,8 +44,9 @@ def kendall_tau_b(x, y):
     return float(st.kendalltau(x, y).statistic)
 
 
-def _pair_signs(v):
-    """sign(v_i - v_j) for i < j along the last axis."""
+def pair_signs(v):
+    """sign(v_i - v_j) for i < j along the last axis (np.triu_indices order): the order v gives each
+    pair of tokenizers."""
     v = np.asarray(v, dtype=float)
     i, j = np.triu_indices(v.shape[-1], 1)
     return np.sign(v[..., i] - v[..., j]).astype(np.int64)
@@ -54,7 +55,7 @@ def _pair_signs(v):
 def decision_accuracy(small, large):
     """Share of tokenizer pairs that `small` orders as `large` does (batched along the last axis). Pairs that
     `large` ties are not counted (there is no right answer); a tie at `small` counts half (a coin flip)."""
-    ss, sl = _pair_signs(small), _pair_signs(large)
+    ss, sl = pair_signs(small), pair_signs(large)
     ss, sl = np.broadcast_arrays(ss, sl)
     valid = sl != 0
     score = (ss == sl) + 0.5 * (ss == 0)
@@ -96,11 +97,11 @@ def rank_tests(x, y, exact_max_n=9, n_permutations=100_000, seed=1337):
 @lru_cache(maxsize=4096)  # the p-values depend only on the two rank patterns, which recur across pairs and groups
 def _permutation_p(rx, ry, n_resamples, seed):
     rx, ry = np.array(rx), np.array(ry)
-    sx = _pair_signs(rx)
+    sx = pair_signs(rx)
 
     def numerators(ranks, axis=-1):  # both statistics of one reordering; the signs of ranks are those of values
         ranks = np.moveaxis(ranks, axis, -1)
-        return np.stack([ranks @ rx, _pair_signs(ranks) @ sx], axis=-1)
+        return np.stack([ranks @ rx, pair_signs(ranks) @ sx], axis=-1)
     p = st.permutation_test((ry,), numerators, permutation_type='pairings', vectorized=True, n_resamples=n_resamples,
                             batch=50_000, rng=np.random.default_rng(seed)).pvalue
     return float(min(1.0, p[0])), float(min(1.0, p[1]))

@@ -135,8 +135,7 @@ def band_args(da, da_ci, n):
 def misordered(mx, my):
     """(R, n_pairs) True where a replication's two sizes order the tokenizer pair (i < j, triu
     order) differently."""
-    i, j = np.triu_indices(mx.shape[-1], 1)
-    return np.sign(mx[:, i] - mx[:, j]) != np.sign(my[:, i] - my[:, j])
+    return rank_stats.pair_signs(mx) != rank_stats.pair_signs(my)
 
 
 class Replications:
