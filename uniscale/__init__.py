@@ -44,6 +44,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   study_card        the scale report's first tables: the study beside DataDecide's anchor
   agreement_report  the agreement-over-training section and its compute-saving sentence
   eval_set_analysis  secondary eval sets: each one's ranking and verdict, the flip table
+  fairness_report   the scale report's fairness section: premium Gini beside bpb, rank agreement
   law_report        the scale report's scaling-fits section (the law, its test, extrapolation, backtest)
   ab_analysis       the A/B study's numbers, report and plots (correlate.py ab)
   report_format     number formatting, Markdown/CSV tables, PNG figures written atomically

@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from uniscale import power_law, rank_stats, resolve_sim, verdict_words
+from uniscale import fairness_report, power_law, rank_stats, resolve_sim, verdict_words
 from uniscale.rank_stats import ALPHA, decision_accuracy, rank_tests, spearman
 from uniscale.study_card import study_card
 
@@ -650,6 +650,7 @@ def scale_analysis(records, cfg, metrics=None):
                                 if len(bs) >= 2 else None,
                                 decision_accuracy=float(decision_accuracy(bs, bl)) if len(bs) >= 2 else None),
         intrinsic_missing=[t for t in ranked if t not in metrics], intrinsic_skipped=skipped,
+        fairness=fairness_report.fairness_summary(metrics, ranked, cells, large, higher, cfg),
         thresholds=dict(high=rank_stats.HIGH, moderate=rank_stats.MODERATE, alpha=ALPHA,
                         da_high=rank_stats.DA_HIGH, da_moderate=rank_stats.DA_MODERATE,
                         rule="the highest band word either rule grants (verdict_rule names "

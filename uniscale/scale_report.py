@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from uniscale import agreement_report, rank_stats, verdict_words
+from uniscale import agreement_report, fairness_report, rank_stats, verdict_words
 from uniscale.law_report import fit_lines
 from uniscale.report_format import csv_text, fmt, fmt_ci, md_table, pyplot, save_figure
 from uniscale.scale_analysis import MIN_GROUP, natural_key
@@ -449,6 +449,7 @@ def scale_report(s):
               '', '## Scaling fits', ''] + fit_lines(s) + [
               '', '## Cost beside quality', ''] + cost_lines(s) + [
               '', '## Zero-compute predictors', ''] + intrinsic_lines(s) + [
+              '', '## Fairness beside bpb', ''] + fairness_report.fairness_lines(s) + [
               '', '## Seed noise vs gaps between tokenizers', ''] + noise_lines(s)
     lines += ['', '## Within each algorithm', '']
     groups = group_lines(s['by_algorithm'], 'per-algorithm')
@@ -589,7 +590,7 @@ def scale_plots(s, out_dir):
                                s.get('fits_flops') or None))
     if s['over_training']:
         files.append(over_training_plot(s, out_dir))
-    return files
+    return files + fairness_report.fairness_plot(s, out_dir)
 
 
 def headline_line(s):

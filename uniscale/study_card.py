@@ -15,6 +15,7 @@ its seed interval, the smallest possible p), the cells (seeds per cell) and the 
 """
 import math
 
+from uniscale import fairness_report
 from uniscale.report_format import fmt, fmt_ci, md_table
 
 # the anchor the card is set beside (from the paper and Ai2's post, not measured here); flop_ratio:
@@ -244,7 +245,8 @@ def study_rows(s):
              span(large['tokens_per_param'], lambda v: f"{v:.3g}"), str(a['tokens_per_param'])],
             ['lr policy', lr_words(c, s.get('lr_scan')), '-'],
             ['eval set (primary)', eval_words(c), a['evaluation']]] + secondary_rows(s) + [
-            ['byte accounting', bytes_words(c, s['held_fixed']['sizes']), '-']]
+            ['byte accounting', bytes_words(c, s['held_fixed']['sizes']), '-']] + \
+        fairness_report.card_rows(s)
     return md_table(['study', 'this study', a['source']], rows)
 
 
