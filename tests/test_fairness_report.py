@@ -175,6 +175,8 @@ def test_an_old_metrics_json_is_shown_but_never_ranked():
     assert f['unranked'] == ['t2'] and [g['tokenizers'] for g in f['groups']] == [['t0', 't1']]
     text = '\n'.join(report_of(f))
     assert 'Shown, not ranked: t2' in text and 'not recorded (overall.gini_premium)' in text
+    assert f['generated'] == ['embedded-parallel']  # the warning holds for an old file's Gini too
+    assert text.startswith('**This Gini says nothing about real multilingual fairness**')
 
 
 def test_the_plot_has_a_point_per_tokenizer_and_none_without_ginis(tmp_path):

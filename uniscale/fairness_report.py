@@ -46,8 +46,7 @@ def read_premium(m):
         return contract_premium(p)
     old = (m.get('overall') or {}).get('gini_premium')
     if number(old):
-        # 'flores200' then meant the hub's devtest: the set's name is marked as of then
-        return dict(gini=float(old), gini_per_sentence=None, set=f"{m.get('premium_set')} (old)",
+        return dict(gini=float(old), gini_per_sentence=None, set=m.get('premium_set'),
                     mode='per_sentence', reference=m.get('premium_reference'),
                     languages=sorted(p) if isinstance(p, dict) else None, identity=None,
                     statistic='per-sentence means', source=OLD), None
@@ -239,10 +238,11 @@ def table(f, metric):
     per_sentence = any(r['gini_per_sentence'] is not None for r in f['rows'])
     rows = []
     for r in f['rows']:
-        text = (f"{r['set']}, {r['mode']}, "
+        # an old file's 'flores200' was the hub's devtest: its set is named as of then
+        text = (f"{r['set']}{' (old)' if r['source'] == OLD else ''}, {r['mode']}, "
                 + (f"sha256 {r['identity'][:12]}" if r['identity'] else f"not recorded ({OLD})"))
-        rows.append([r['tokenizer'], bpb_cell(r), fmt(r['gini']), rank.get(r['tokenizer'], '-')]
-                    + ([fmt(r['gini_per_sentence'])] if per_sentence else []) + [text])
+        rows.append([r['tokenizer'], bpb_cell(r), fmt(r['gini'], 4), rank.get(r['tokenizer'], '-')]
+                    + ([fmt(r['gini_per_sentence'], 4)] if per_sentence else []) + [text])
     return md_table(['tokenizer', f"{metric} at {f['size']}", 'premium Gini',
                      'Gini rank (1 = fairest, in its text)']
                     + (['Gini of per-sentence premiums'] if per_sentence else [])
@@ -267,6 +267,7 @@ def fairness_lines(s):
               '', table(f, metric), '']
     for i, g in enumerate(f['groups']):
         lines += ([''] if i else []) + [group_sentence(g, metric)]
+    lines = lines[:-1] if lines[-1] == '' else lines  # no groups: the table's blank line ends it
     if len(f['groups']) > 1:
         lines += ['', f"The tokenizers are on {len(f['groups'])} different parallel texts: each "
                       f"is ranked apart, never together."]
