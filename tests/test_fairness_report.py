@@ -171,10 +171,14 @@ def test_an_old_metrics_json_is_shown_but_never_ranked():
     metrics = {'t0': {'premium': premium(0.1)}, 't1': {'premium': premium(0.2)}, 't2': old}
     f = fr.fairness_summary(metrics, NAMES[:3], cells_of([2.0, 2.1, 2.2]), BIG, False, CFG)
     row = next(r for r in f['rows'] if r['tokenizer'] == 't2')
-    assert row['gini'] == 0.0833 and row['source'] == 'overall.gini_premium' and not row['group']
+    assert row['gini_per_sentence'] == 0.0833 and row['source'] == 'overall.gini_premium'
+    assert not row['group']
     assert f['unranked'] == ['t2'] and [g['tokenizers'] for g in f['groups']] == [['t0', 't1']]
     text = '\n'.join(report_of(f))
-    assert 'Shown, not ranked: t2' in text and 'not recorded (overall.gini_premium)' in text
+    assert 'Shown, not ranked: t2' in text
+    # in the per-sentence column, not as a ratio-of-totals Gini
+    assert '| t2 | 2.2000 ± 0.0014 (n=2) | - | - | 0.0833 | embedded-parallel (old), per_sentence, ' \
+           'not recorded (overall.gini_premium) |' in text
     assert f['generated'] == ['embedded-parallel']  # the warning holds for an old file's Gini too
     assert text.startswith('**This Gini says nothing about real multilingual fairness**')
 

@@ -46,7 +46,7 @@ def read_premium(m):
         return contract_premium(p)
     old = (m.get('overall') or {}).get('gini_premium')
     if number(old):
-        return dict(gini=float(old), gini_per_sentence=None, set=m.get('premium_set'),
+        return dict(gini=float(old), gini_per_sentence=float(old), set=m.get('premium_set'),
                     mode='per_sentence', reference=m.get('premium_reference'),
                     languages=sorted(p) if isinstance(p, dict) else None, identity=None,
                     statistic='per-sentence means', source=OLD), None
@@ -241,7 +241,8 @@ def table(f, metric):
         # an old file's 'flores200' was the hub's devtest: its set is named as of then
         text = (f"{r['set']}{' (old)' if r['source'] == OLD else ''}, {r['mode']}, "
                 + (f"sha256 {r['identity'][:12]}" if r['identity'] else f"not recorded ({OLD})"))
-        rows.append([r['tokenizer'], bpb_cell(r), fmt(r['gini'], 4), rank.get(r['tokenizer'], '-')]
+        totals = '-' if r['source'] == OLD else fmt(r['gini'], 4)  # an old Gini is per-sentence
+        rows.append([r['tokenizer'], bpb_cell(r), totals, rank.get(r['tokenizer'], '-')]
                     + ([fmt(r['gini_per_sentence'], 4)] if per_sentence else []) + [text])
     return md_table(['tokenizer', f"{metric} at {f['size']}", 'premium Gini',
                      'Gini rank (1 = fairest, in its text)']
@@ -309,7 +310,8 @@ def fairness_plot(s, out_dir):
         rs = [r for r in f['rows'] if r['group'] == key]
         ax.errorbar([r['gini'] for r in rs], [r['mean'] for r in rs],
                     yerr=[r['std'] or 0 for r in rs], fmt='osD^v'[i % 5], capsize=3,
-                    label=text_words(rs[0]) if key else 'text not recorded (not ranked)')
+                    label=text_words(rs[0]) if key else
+                    f"per-sentence Gini, text not recorded ({OLD}): not ranked")
         for r in rs:
             ax.annotate(r['tokenizer'], (r['gini'], r['mean']), textcoords='offset points',
                         xytext=(4, 4), fontsize=8)
