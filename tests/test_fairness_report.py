@@ -177,8 +177,8 @@ def test_an_old_metrics_json_is_shown_but_never_ranked():
     text = '\n'.join(report_of(f))
     assert 'Shown, not ranked: t2' in text
     # in the per-sentence column, not as a ratio-of-totals Gini
-    assert '| t2 | 2.2000 ± 0.0014 (n=2) | - | - | 0.0833 | embedded-parallel (old), per_sentence, ' \
-           'not recorded (overall.gini_premium) |' in text
+    assert ('| t2 | 2.2000 ± 0.0014 (n=2) | - | - | 0.0833 | embedded-parallel (old), '
+            'per_sentence, not recorded (overall.gini_premium) |') in text
     assert f['generated'] == ['embedded-parallel']  # the warning holds for an old file's Gini too
     assert text.startswith('**This Gini says nothing about real multilingual fairness**')
 
