@@ -94,7 +94,7 @@ premium_n_stories = 100            # embedded-parallel: stories told in each eva
 premium_seed = 0
 flores_dir = ''                    # premium_set='flores200': .../flores200_dataset (dev/, devtest/)
 flores_repo = 'openlanguagedata/flores_plus'  # FLORES-200's maintained copy (gated: accept its terms, log in)
-flores_split = 'dev+devtest'       # 'dev+devtest' (Petrov et al.'s, 997 + 1,012 lines) | 'devtest'
+flores_split = 'dev+devtest'       # Petrov et al.'s (997 + 1,012 lines each) | 'dev' | 'devtest'
 flores_codes = {'eng': 'eng_Latn', 'cmn_Hani': 'cmn_Hans', 'fas_Arab': 'pes_Arab'}  # eval-split code -> FLORES+ config
 unspaced = ['zho', 'cmn', 'yue', 'wuu', 'jpn', 'tha', 'lao', 'khm', 'mya', 'bod', 'dzo', 'zh', 'ja', 'th',
             'Hani', 'Hans', 'Hant', 'Jpan', 'Thai', 'Laoo', 'Khmr', 'Mymr', 'Tibt']  # codes or scripts written without spaces
