@@ -15,7 +15,11 @@ Eval (uniscale/tokenizer_metrics.py, with the eval and premium settings below) w
 out/tokenizer_eval/{name}/{corpus}_{split}_{sha12}/metrics.json (one folder per eval text: corpora
 side by side) and, for all tokenizers together, out/tokenizer_eval/{corpus}_{split}_{sha12}_*.png
 and *.tex; a split edited after prepare.py is refused. A vocab_size more than the training split
-can fill is refused before training.
+can fill is refused before training. The premium (metrics.json `premium`: tokens, premiums, their
+Gini; plots {tag}_premium_sorted.png and {tag}_premium_gini.png) is Petrov et al.'s on parallel text
+(uniscale/premium.py), e.g. their exact protocol on FLORES-200 files, tiktoken's cl100k_base alone:
+    python tokenizer.py eval --algorithms=[] --eval_tokenizers=[cl100k_base] \
+        --premium_set=flores200 --flores_dir=flores200_dataset --premium_languages=[fin_Latn]
 
 Every tokenizer has <|bos|> = 0 and <|eos|> = 1 and exactly vocab_size ids (specials included); names round the
 size to k (x1000, else x1024): bpe-80k is 80,000 ids, bpe-16k is 16,384; meta.json holds the exact size.
@@ -80,11 +84,17 @@ eval_max_bytes_per_lang = 5_000_000  # of UTF-8 text per language; 0 = all
 eval_dir = 'out/tokenizer_eval'
 renyi_alpha = 2.5
 premium_reference = 'eng'          # the premium is tokens of a text / tokens of its translation into this language
-premium_set = 'embedded-parallel'  # parallel text: 'embedded-parallel' (generated, offline) | 'flores200' (hub)
+# parallel text (uniscale/premium.py): 'embedded-parallel' (generated, offline) | 'flores200'
+# (FLORES-200 files, flores_dir) | 'flores_plus' (the hub's, flores_repo) | 'files' (premium_files)
+premium_set = 'embedded-parallel'
+premium_mode = 'petrov'            # 'petrov': its text joined, encoded once | 'per_sentence'
+premium_languages = []             # FLORES-200 codes (fin_Latn, zho_Hans); [] = the eval split's
+premium_files = ''                 # premium_set='files': 'DIR/*.txt', {lang}.txt (eng, cmn_Hani...)
 premium_n_stories = 100            # embedded-parallel: stories told in each eval-split language (~110 kB of English)
 premium_seed = 0
+flores_dir = ''                    # premium_set='flores200': .../flores200_dataset (dev/, devtest/)
 flores_repo = 'openlanguagedata/flores_plus'  # FLORES-200's maintained copy (gated: accept its terms, log in)
-flores_split = 'devtest'           # 1,012 sentences per language
+flores_split = 'dev+devtest'       # Petrov et al.'s (997 + 1,012 lines each) | 'dev' | 'devtest'
 flores_codes = {'eng': 'eng_Latn', 'cmn_Hani': 'cmn_Hans', 'fas_Arab': 'pes_Arab'}  # eval-split code -> FLORES+ config
 unspaced = ['zho', 'cmn', 'yue', 'wuu', 'jpn', 'tha', 'lao', 'khm', 'mya', 'bod', 'dzo', 'zh', 'ja', 'th',
             'Hani', 'Hans', 'Hant', 'Jpan', 'Thai', 'Laoo', 'Khmr', 'Mymr', 'Tibt']  # codes or scripts written without spaces

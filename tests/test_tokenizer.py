@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
+import configurator
 import tokenizer as T
 from data.embedded import generate
-from uniscale import splits, tokenization, tokenizer_metrics as TE
+from uniscale import premium, splits, tokenization, tokenizer_metrics as TE
 
 ADVERSARIAL = [
     '',
@@ -334,7 +335,10 @@ def test_a_full_disk_is_one_line_and_leaves_no_temp_file(tmp_path):
 @pytest.mark.parametrize('args,expect', [
     (['--algorithms=["unigram"]', '--vocab_sizes=[500]'], 'tok.jsonl:41: not JSON'),
     (['--algorithms=["bpe"]', '--vocab_sizes=[100,2000]'], 'vocab_size=100 is below the 258 ids bpe holds'),
-    (['eval', '--algorithms=[]', '--premium_set=flores200'], 'flores_plus: the Hugging Face hub cannot be reached'),
+    (['eval', '--algorithms=[]', '--premium_set=flores_plus'],
+     'flores_plus: the Hugging Face hub cannot be reached'),
+    (['eval', '--algorithms=[]', '--premium_set=flores200'],
+     'pass --flores_dir=.../flores200_dataset'),
 ])
 def test_tokenizer_script_fails_in_one_line_without_traceback(tmp_path, args, expect):
     (tmp_path / 'corpus' / 'toy').mkdir(parents=True)
@@ -406,35 +410,43 @@ def test_metrics_equal_hand_computed_values():
     assert o['gini_tokens_per_byte'] == pytest.approx(TE.gini([5 / 8, 2 / 9]))
 
 
-def test_premium_is_the_mean_token_ratio_over_parallel_text():
-    parallel = {'eng': ['ab', 'ab c', 'cab'], 'cmn_Hani': ['中文', '中文中', '中'], 'x': ['ab ab', 'c', 'ab']}
+def test_premium_is_the_ratio_of_totals_and_the_mean_token_ratio_over_parallel_text():
+    texts = {'eng': ['ab', 'ab c', 'cab'], 'cmn_Hani': ['中文', '中文中', '中'],
+             'x': ['ab ab', 'c', 'ab']}
+    pset = {'set': 'hand-made', 'reference': 'eng', 'texts': {k: [v] for k, v in texts.items()},
+            'sources': {}, 'identity': '0'}
     docs = {'eng': ['ab abc c'], 'cmn_Hani': ['中文中']}
-    m = TE.intrinsic_metrics(ToyTokenizer(), docs, reference='eng', parallel=parallel, premium_set='hand-made')
+    p = premium.measure(ToyTokenizer(), pset, 'per_sentence')
+    m = TE.intrinsic_metrics(ToyTokenizer(), docs, reference='eng', premium=p)
     tok = ToyTokenizer()
-    n = {lang: [len(tok.encode(t)) for t in texts] for lang, texts in parallel.items()}
+    n = {lang: [len(tok.encode(t)) for t in v] for lang, v in texts.items()}
     assert n == {'eng': [1, 2, 2], 'cmn_Hani': [1, 2, 1], 'x': [3, 1, 1]}  # ab | ab,' c' | c,ab ...
-    naive = {lang: sum(a / b for a, b in zip(n[lang], n['eng'])) / 3 for lang in parallel}
-    assert {lang: p['premium'] for lang, p in m['premium'].items()} == pytest.approx(naive)
-    assert m['premium']['x']['premium_of_totals'] == pytest.approx(5 / 5) and m['premium']['x']['n_texts'] == 3
-    assert m['per_lang']['cmn_Hani']['premium'] == pytest.approx((1 + 1 + 0.5) / 3)
+    naive = {lang: sum(a / b for a, b in zip(n[lang], n['eng'])) / 3 for lang in texts}
+    assert p['per_sentence'] == pytest.approx(naive)
+    assert p['tokens'] == {'eng': 5, 'cmn_Hani': 4, 'x': 5}
+    assert m['per_lang']['cmn_Hani']['premium'] == 4 / 5 and m['premium']['premiums']['x'] == 1
     assert m['per_lang']['eng']['premium'] == 1 and m['premium_set'] == 'hand-made'
     # the old byte-normalised ratio on the eval split is kept under its own name and differs
     assert m['per_lang']['cmn_Hani']['tokens_per_byte_vs_ref'] == pytest.approx((2 / 9) / (5 / 8))
-    assert m['overall']['premium_mean'] == pytest.approx((naive['cmn_Hani'] + naive['x']) / 2)
-    assert m['overall']['gini_premium'] == pytest.approx(TE.gini(list(naive.values())))
-    with pytest.raises(ValueError, match='3 x texts but 2 eng'):
-        TE.parity_premium(tok, {'eng': ['a', 'b'], 'x': ['a', 'b', 'c']})
+    assert m['overall']['premium_mean'] == pytest.approx((4 / 5 + 1) / 2)
+    assert m['overall']['gini_premium'] == pytest.approx(TE.gini([1, 4 / 5, 1]))
+    assert p['gini_per_sentence'] == pytest.approx(TE.gini(list(naive.values())))
+    # petrov: a language's text joined by one space, encoded once: ab,' ',ab,' c',' c',ab
+    assert premium.measure(tok, pset, 'petrov')['tokens']['eng'] == len(tok.encode('ab ab c cab'))
+    assert len(tok.encode('ab ab c cab')) == 6
+    with pytest.raises(SystemExit, match='3 lines but'):
+        premium.check_aligned({'eng': [['a', 'b']], 'x': [['a', 'b', 'c']]}, {'eng': 'e', 'x': 'x'})
 
 
 def test_flores_premium_fails_in_one_line_offline(monkeypatch):
     monkeypatch.setenv('HF_HUB_OFFLINE', '1')
-    cfg = {'premium_reference': 'eng', 'premium_set': 'flores200', 'flores_repo': T.flores_repo,
-           'flores_split': T.flores_split, 'flores_codes': T.flores_codes}
-    with pytest.raises(SystemExit, match=r'^openlanguagedata/flores_plus: the Hugging Face hub cannot be reached .*'
-                                         r'use --premium_set=embedded-parallel'):
-        TE.parallel_texts(cfg, {'eng', 'deu_Latn'})
+    cfg = {**configurator.defaults(T), 'premium_set': 'flores_plus'}
+    with pytest.raises(SystemExit, match=r'^openlanguagedata/flores_plus: the Hugging Face hub '
+                                         r'cannot be reached .*use --premium_set=flores200 '
+                                         r'--flores_dir=\.\.\. .*embedded-parallel'):
+        premium.parallel_set(cfg, {'eng', 'deu_Latn'})
     with pytest.raises(SystemExit, match="premium_set='flores' unknown"):
-        TE.parallel_texts({**cfg, 'premium_set': 'flores'}, {'eng'})
+        premium.parallel_set({**cfg, 'premium_set': 'flores'}, {'eng'})
 
 
 def test_flores_sentences_are_aligned_by_id_and_must_be_parallel(monkeypatch):
@@ -449,13 +461,13 @@ def test_flores_sentences_are_aligned_by_id_and_must_be_parallel(monkeypatch):
             raise ValueError(f"BuilderConfig '{code}' not found.\nAvailable: ...")
         return rows[code]
     monkeypatch.setattr(datasets, 'load_dataset', load_dataset)
-    got = TE.flores_texts('r', 'devtest', ['eng', 'deu_Latn', 'cmn_Hani'], T.flores_codes)
+    got = premium.flores_texts('r', 'devtest', ['eng', 'deu_Latn', 'cmn_Hani'], T.flores_codes)
     assert got == {'eng': ['a', 'b'], 'deu_Latn': ['A', 'B'], 'cmn_Hani': ['甲', '乙']}
     with pytest.raises(SystemExit, match='not parallel'):
-        TE.flores_texts('r', 'devtest', ['eng', 'fra_Latn'], T.flores_codes)
+        premium.flores_texts('r', 'devtest', ['eng', 'fra_Latn'], T.flores_codes)
     with pytest.raises(SystemExit, match=r"^r: cannot load 'xyz_Latn' \(devtest\) for language 'xyz_Latn': ValueError: "
                                          r"BuilderConfig 'xyz_Latn' not found\.; .*--flores_codes$"):
-        TE.flores_texts('r', 'devtest', ['eng', 'xyz_Latn'], T.flores_codes)
+        premium.flores_texts('r', 'devtest', ['eng', 'xyz_Latn'], T.flores_codes)
 
 
 def test_gini_and_continued_words_on_small_cases():
@@ -489,7 +501,9 @@ def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_
     cfg = {k: getattr(T, k) for k in ['min_frequency', 'unigram_input_sentence_size', 'unigram_character_coverage',
                                       'unigram_max_piece_length', 'renyi_alpha', 'premium_reference', 'unspaced',
                                       'train_split', 'eval_split', 'max_train_bytes', 'eval_max_bytes_per_lang',
-                                      'premium_set', 'premium_seed', 'flores_repo', 'flores_split', 'flores_codes']}
+                                      'premium_set', 'premium_seed', 'flores_repo', 'flores_split', 'flores_codes',
+                                      'premium_mode', 'premium_languages', 'premium_files',
+                                      'flores_dir']}
     cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path / 'tok'),
                algorithms=['bpe', 'unigram'], vocab_sizes=[500], verbose=False, eval_tokenizers=[],
                eval_dir=str(tmp_path / 'eval'), premium_n_stories=20)
@@ -503,14 +517,17 @@ def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_
     assert m['vocab_size'] == 500 and m['corpus'] == 'toy' and m['split'] == 'val'
     assert set(m['per_lang']) == set(langs) and m['per_lang']['eng']['premium'] == 1.0
     # the premium is on the generated stories told in each of the split's languages, recomputed here naively
-    assert m['premium_set'] == 'embedded-parallel' and set(m['premium']) == set(langs)
+    assert m['premium_set'] == 'embedded-parallel' and set(m['premium']['tokens']) == set(langs)
     parallel = generate.generate_parallel(20, 0, langs)
     tok = tokenization.load_tokenizer(str(tmp_path / 'tok' / 'unigram-500'))
     ratios = [len(tok.encode(h)) / len(tok.encode(e)) for h, e in zip(parallel['hin_Deva'], parallel['eng'])]
-    assert m['per_lang']['hin_Deva']['premium'] == pytest.approx(sum(ratios) / 20)
+    assert m['premium']['per_sentence']['hin_Deva'] == pytest.approx(sum(ratios) / 20)
+    joined = {k: len(tok.encode(' '.join(parallel[k] + ['']))) for k in ['hin_Deva', 'eng']}
+    # the default mode, petrov: each language's stories joined by one space, encoded once
+    assert m['per_lang']['hin_Deva']['premium'] == joined['hin_Deva'] / joined['eng']
     assert m['per_lang']['cmn_Hani']['fertility'] is None and m['overall']['fertility'] > 1
     for f in ['overall.tex', 'bytes_per_token.tex', 'premium.tex', 'bytes_per_token.png', 'premium.png',
-              'vs_vocab.png']:
+              'vs_vocab.png', 'premium_sorted.png', 'premium_gini.png']:
         assert (tmp_path / 'eval' / f"{tag}_{f}").stat().st_size > 100, f
     assert r'\toprule' in (tmp_path / 'eval' / f"{tag}_overall.tex").read_text()
     # row 5: an eval on a second corpus (own text) stands beside the first, which keeps its metrics and plots
@@ -532,7 +549,8 @@ def test_eval_that_cannot_write_is_one_line_and_leaves_no_temp_file(trained, tmp
     (tmp_path / 'corpus' / 'toy' / 'val.jsonl').write_text(json.dumps({'text': 'a b c', 'lang': 'eng'}) + '\n')
     (tmp_path / 'file').write_text('')
     cfg = {k: getattr(T, k) for k in ['renyi_alpha', 'premium_reference', 'unspaced', 'eval_split',
-                                      'eval_max_bytes_per_lang', 'premium_set', 'premium_seed']}
+                                      'eval_max_bytes_per_lang', 'premium_set', 'premium_seed',
+                                      'premium_mode', 'premium_languages', 'premium_files']}
     cfg.update(corpus='toy', corpus_dir=str(tmp_path / 'corpus'), out_dir=str(tmp_path), algorithms=[],
                vocab_sizes=[], eval_tokenizers=[trained['bpe'].path], premium_n_stories=2,
                eval_dir=str(tmp_path / 'file' / 'eval'))

@@ -25,6 +25,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   hf_remote_boundless  BoundlessBPE as a transformers tokenizer (remote code in its exports)
   tokenizer_metrics intrinsic tokenizer metrics, plots and tables (python tokenizer.py eval)
   fairness          Petrov et al.'s premium protocol (FLORES-200 dev + devtest), premiums, their Gini
+  premium           tokenizer.py eval's premium: parallel sets (FLORES-200, FLORES+, files), modes, identity
   vocab_compare     vocabulary report over any set of tokenizers (python btm.py analyze)
   eval_file         the eval file format: entries by identity, merged under a lock, found by eval set
   run_folder        what a run folder is: checkpoints, finished or not, which evaluation set an eval file scored

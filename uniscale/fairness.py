@@ -14,7 +14,7 @@ Codes of the study's 20 FineWeb-2 languages (config/langs.py LANG_SET_20, 'eng' 
 - FLORES200_CODES: the FLORES-200 release's file codes ({dir}/{split}/{code}.{split}, the layout
   uniscale/eval_sets.py reads), checked against Petrov's copy of the files;
 - FLORES+ hub configs (openlanguagedata/flores_plus) are not copied here: tokenizer.py's
-  flores_codes, as tokenizer_metrics.flores_texts applies them (tested for the 20 languages).
+  flores_codes, as premium.flores_texts applies them (tested for the 20 languages).
 Imports no project module.
 """
 import os
@@ -57,15 +57,24 @@ def flores_path(flores_dir, code, split):
     return path
 
 
-def petrov_text(flores_dir, code):
+def flores_lines(flores_dir, code, split):
+    """One FLORES-200 file as Petrov et al. read it: read().split('\\n'), in text mode with
+    universal newlines and UTF-8 (their open(..., 'r')), so the empty item after the file's last
+    newline stays. A file that is not UTF-8 is refused in one line."""
+    path = flores_path(flores_dir, code, split)
+    try:
+        with open(path, encoding='utf-8') as f:
+            return f.read().split('\n')
+    except UnicodeDecodeError as e:
+        raise SystemExit(f"{path}: not UTF-8 text (byte {e.start}); use the FLORES-200 release's "
+                         f"files (flores200_dataset)") from None
+
+
+def petrov_text(flores_dir, code, splits=SPLITS):
     """Petrov et al.'s text of one language: " ".join(dev + devtest), each list being the file's
-    read().split('\\n'), so the empty item after each file's last newline stays (an extra space)."""
-    lines = []
-    for split in SPLITS:
-        # text mode with universal newlines and UTF-8, as their open(..., 'r') read it
-        with open(flores_path(flores_dir, code, split), encoding='utf-8') as f:
-            lines += f.read().split('\n')
-    return " ".join(lines)
+    read().split('\\n') (flores_lines), so the empty item after each file's last newline stays (an
+    extra space)."""
+    return " ".join(line for split in splits for line in flores_lines(flores_dir, code, split))
 
 
 def petrov_counts(encode, flores_dir, codes):

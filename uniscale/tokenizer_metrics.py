@@ -3,7 +3,7 @@ Intrinsic metrics of tokenizers, their plots and LaTeX tables: `python tokenizer
 with tokenizer.py's settings (eval_*, renyi_alpha, premium_*, flores_*).
 
     python tokenizer.py eval config/tokenizers_demo.py
-    python tokenizer.py eval config/tokenizers_fineweb2.py --premium_set=flores200
+    python tokenizer.py eval config/tokenizers_fineweb2.py --flores_dir=data/flores200_dataset
 
 Writes out/tokenizer_eval/{name}/{corpus}_{split}_{sha12}/metrics.json per tokenizer and eval text
 (per language and overall: bytes and chars per token, fertility, continued words, vocabulary
@@ -12,11 +12,15 @@ several corpora stand side by side, uniscale/study_inputs.py) and, for all token
 out/tokenizer_eval/{corpus}_{split}_{sha12}_*.png / *.tex. A split whose bytes are not the sha256
 prepare.py recorded (edited since) is refused before anything is measured.
 
-The premium is Petrov et al. (2023)'s: tokens of a text / tokens of the same text in the reference language,
-on PARALLEL text, averaged over the parallel set: FLORES-200 devtest (premium_set='flores200', from the hub) or,
-offline, the embedded generator's stories told in every language ('embedded-parallel'; parallel in plot and
-structure, not word for word). Tokens per byte relative to the reference on the (non-parallel) eval split is
-kept as `tokens_per_byte_vs_ref`: it is not the premium (it makes 3-byte scripts look cheap).
+The premium is Petrov et al. (2023)'s: tokens of a text / tokens of the same text in the
+reference language, on PARALLEL text (uniscale/premium.py: FLORES-200 files, FLORES+ from the hub,
+a user's files, or the embedded generator's stories told in every language), their protocol by
+default (each language's text joined and encoded once); metrics.json's `premium` holds the counts,
+premiums and their Gini (and the per-sentence premium, named so), per_lang[lang]['premium'] and
+overall['gini_premium'] repeat them; plots: {tag}_premium_sorted.png (per tokenizer, languages
+sorted, the reference at 1) and {tag}_premium_gini.png. Tokens per byte relative to the reference
+on the (non-parallel) eval split is kept as `tokens_per_byte_vs_ref`: it is not the premium (it
+makes 3-byte scripts look cheap).
 """
 import contextlib
 import glob
@@ -29,9 +33,9 @@ from collections import Counter
 import numpy as np
 
 from uniscale.atomic import read_json, write_atomic, write_error
+from uniscale.premium import check_premium_config, measure, parallel_set, premium_definition
 from uniscale.identity import file_sha256
 from uniscale.report_format import pyplot, save_figure
-from uniscale.sources import hub_available
 from uniscale.splits import read_docs
 from uniscale.study_inputs import metrics_path, text_tag
 from uniscale.tokenization import load_tokenizer, tokenizer_name
@@ -77,30 +81,12 @@ def gini(values):
     return float(np.abs(x[:, None] - x[None, :]).sum() / (2 * len(x) ** 2 * x.mean())) if len(x) else None
 
 
-def parity_premium(tok, parallel, reference='eng'):
-    """Petrov et al. 2023 on a parallel set {lang: [text, ...]} aligned by index: per language, the mean over
-    the set of tokens(text) / tokens(its `reference` version) (`premium`), and total tokens over total reference
-    tokens (`premium_of_totals`). Pairs whose reference text has no tokens are left out."""
-    if reference not in parallel:
-        raise ValueError(f"parallel set has no {reference!r} texts (languages: {sorted(parallel)})")
-    ref = [len(ids) for ids in tok.encode_batch(parallel[reference])]
-    out = {}
-    for lang, texts in sorted(parallel.items()):
-        if len(texts) != len(ref):
-            raise ValueError(f"parallel set: {len(texts)} {lang} texts but {len(ref)} {reference} texts")
-        n = [len(ids) for ids in tok.encode_batch(texts)] if lang != reference else ref
-        pairs = [(a, b) for a, b in zip(n, ref) if b > 0]
-        out[lang] = {'premium': sum(a / b for a, b in pairs) / len(pairs) if pairs else None,
-                     'premium_of_totals': sum(a for a, _ in pairs) / sum(b for _, b in pairs) if pairs else None,
-                     'n_texts': len(pairs)}
-    return out
-
-
-def intrinsic_metrics(tok, docs_by_lang, alpha=2.5, reference='eng', unspaced_codes=(), parallel=None,
-                      premium_set=None):
+def intrinsic_metrics(tok, docs_by_lang, alpha=2.5, reference='eng', unspaced_codes=(),
+                      premium=None):
     """Per language and overall: bytes and chars per token, fertility, continued words, utilisation, Shannon and
     Rényi efficiency (normalised by log2 of the full vocab), Gini of tokens per byte, tokens per byte relative to
-    `reference`; with a parallel set ({lang: [text]}, named premium_set), the parity premium."""
+    `reference`; with `premium` (uniscale/premium.py's measure of this tokenizer), the parity
+    premium: per language its premiums[lang], overall its Gini."""
     tok_len = token_byte_lengths(tok)
     per_lang, total, spaced = {}, np.zeros(tok.vocab_size, dtype=np.int64), np.zeros(3, dtype=np.int64)
     for lang, docs in sorted(docs_by_lang.items()):
@@ -124,75 +110,25 @@ def intrinsic_metrics(tok, docs_by_lang, alpha=2.5, reference='eng', unspaced_co
                'continued_words': spaced[2] / spaced[1] if spaced[1] else None,
                **_distribution_stats(total, tok.vocab_size, alpha)}
     ref = per_lang.get(reference)
-    premium = parity_premium(tok, parallel, reference) if parallel else {}
+    prem = premium['premiums'] if premium else {}
     for lang, m in per_lang.items():
         m['tokens_per_byte_vs_ref'] = m['tokens_per_byte'] / ref['tokens_per_byte'] if ref else None
-        m['premium'] = premium.get(lang, {}).get('premium')
-    others = [p['premium'] for lang, p in premium.items() if lang != reference and p['premium'] is not None]
+        m['premium'] = prem.get(lang)
+    others = [p for lang, p in prem.items() if lang != (premium or {}).get('reference')]
     overall['gini_tokens_per_byte'] = gini([m['tokens_per_byte'] for m in per_lang.values()])
     overall['premium_mean'] = sum(others) / len(others) if others else None  # over the non-reference languages
     overall['premium_max'] = max(others) if others else None
-    overall['gini_premium'] = gini([p['premium'] for p in premium.values() if p['premium'] is not None]) \
-        if premium else None
+    overall['gini_premium'] = premium['gini'] if premium else None
     return {'name': tok.name, 'kind': tok.kind, 'vocab_size': tok.vocab_size, 'hash': tok.hash,
-            'renyi_alpha': alpha, 'premium_reference': reference if premium else None,
-            'premium_set': premium_set if premium else None, 'premium': premium,
-            'definitions': {'premium': f"mean over the parallel set ({premium_set}) of tokens of a text / tokens of "
-                                       f"its {reference} version (Petrov et al. 2023)",
+            'renyi_alpha': alpha, 'premium_reference': premium['reference'] if premium else None,
+            'premium_set': premium['set'] if premium else None, 'premium': premium,
+            'definitions': {'premium': premium_definition(premium),
                             'tokens_per_byte_vs_ref': f"tokens per byte / tokens per byte of {reference} on the "
                                                       f"eval split (not parallel text: not the premium)",
                             'fertility': 'tokens per str.split() word; overall over languages written with spaces',
                             'continued_words': 'share of words whose bytes span 2+ tokens',
                             'efficiency': 'entropy of the unigram token distribution / log2(vocab_size)'},
             'overall': overall, 'per_lang': per_lang}
-
-
-def check_premium_config(cfg):
-    """Fail at once (before the eval split is read) on a premium setting that cannot work."""
-    ref, which = cfg['premium_reference'], cfg['premium_set']
-    if which == 'embedded-parallel':
-        from data.embedded import generate
-        if ref not in generate.LANGS:
-            raise SystemExit(f"config error: premium_reference={ref!r} is not a language of the embedded corpus "
-                             f"{generate.LANGS}; use 'eng' or --premium_set=flores200")
-    elif which == 'flores200':
-        if not hub_available(cfg['flores_repo']):
-            raise SystemExit(f"{cfg['flores_repo']}: the Hugging Face hub cannot be reached (offline, or "
-                             f"HF_HUB_OFFLINE=1); use --premium_set=embedded-parallel (the generated stories told in "
-                             f"each language)")
-    else:
-        raise SystemExit(f"config error: premium_set={which!r} unknown; use 'embedded-parallel' or 'flores200'")
-
-
-def flores_texts(repo, split, langs, codes):
-    """{lang: [sentence, ...]} of FLORES-200 (FLORES+ on the hub), each language in the order of the sentence ids."""
-    import datasets  # heavy, and only FLORES needs it
-    out = {}
-    for lang in langs:
-        code = codes.get(lang, lang if '_' in lang else f"{lang}_Latn")
-        try:
-            rows = sorted(datasets.load_dataset(repo, code, split=split), key=lambda r: r['id'])
-        except Exception as e:  # gated dataset, unknown config, network: say which language and what to do
-            raise SystemExit(f"{repo}: cannot load {code!r} ({split}) for language {lang!r}: {type(e).__name__}: "
-                             f"{str(e).strip().splitlines()[0][:200] if str(e).strip() else ''}; accept the "
-                             f"dataset's terms on the hub and `huggingface-cli login`, or map the language to its "
-                             f"FLORES code with --flores_codes") from None
-        out[lang] = [r['text'] if 'text' in r else r['sentence'] for r in rows]
-    if len({len(v) for v in out.values()}) > 1:
-        raise SystemExit(f"{repo} ({split}): languages have different numbers of sentences "
-                         f"{ {k: len(v) for k, v in out.items()} }; it is not parallel, check flores_repo/flores_split")
-    return out
-
-
-def parallel_texts(cfg, langs):
-    """The parallel set the premium is measured on, for the eval split's languages (and the reference)."""
-    check_premium_config(cfg)
-    ref = cfg['premium_reference']
-    if cfg['premium_set'] == 'flores200':
-        return flores_texts(cfg['flores_repo'], cfg['flores_split'], sorted(set(langs) | {ref}), cfg['flores_codes'])
-    from data.embedded import generate
-    told = [lang for lang in generate.LANGS if lang in langs or lang == ref]
-    return generate.generate_parallel(cfg['premium_n_stories'], cfg['premium_seed'], told)
 
 
 def read_docs_by_lang(path, max_bytes_per_lang=0):
@@ -209,7 +145,8 @@ def read_docs_by_lang(path, max_bytes_per_lang=0):
 COLUMNS = [('bytes_per_token', 'bytes/tok'), ('chars_per_token', 'chars/tok'), ('fertility', 'fertility'),
            ('continued_words', 'cont. words'), ('vocab_utilisation', 'vocab used'),
            ('renyi_efficiency', 'Rényi eff.'), ('shannon_efficiency', 'Shannon eff.'),
-           ('gini_tokens_per_byte', 'Gini tok/byte'), ('premium_mean', 'mean premium')]
+           ('gini_tokens_per_byte', 'Gini tok/byte'), ('premium_mean', 'mean premium'),
+           ('gini_premium', 'Gini premium')]
 
 
 def latex_table(header, rows, caption):
@@ -230,22 +167,25 @@ def write_reports(results, eval_dir, tag):
     write_atomic(os.path.join(eval_dir, f"{tag}_overall.tex"), latex_table(
         ['tokenizer'] + [c for _, c in COLUMNS], [[r['name']] + [r['overall'].get(k) for k, _ in COLUMNS]
                                                  for r in results], f"Intrinsic metrics on {tag}"))
-    premium_set = results[0].get('premium_set') if results else None
-    for key, what in [('bytes_per_token', 'UTF-8 bytes per token'),
-                      ('premium', f"parity premium vs {results[0].get('premium_reference')} ({premium_set})")]:
-        rows = [[lang] + [r['per_lang'].get(lang, {}).get(key) for r in results] for lang in langs]
+    premium_langs = sorted({lang for r in results for lang in premiums_of(r)})
+    for key, what, keys in [('bytes_per_token', f"UTF-8 bytes per token on {tag}", langs),
+                            ('premium', premium_caption(results), premium_langs)]:
+        value = (lambda r, lang: premiums_of(r).get(lang)) if key == 'premium' else \
+            (lambda r, lang: r['per_lang'].get(lang, {}).get(key))
+        rows = [[lang] + [value(r, lang) for r in results] for lang in keys]
         write_atomic(os.path.join(eval_dir, f"{tag}_{key}.tex"),
-                      latex_table(['language'] + names, rows, f"{what} per language" +
-                                  ('' if key == 'premium' else f" on {tag}")))
-        fig, ax = plt.subplots(figsize=(max(6, len(langs) * 0.6 * max(1, len(names) / 3)), 4))
+                     latex_table(['language'] + names, rows, f"{what}, per language"))
+        fig, ax = plt.subplots(figsize=(max(6, len(keys) * 0.6 * max(1, len(names) / 3)), 4))
         width = 0.8 / len(names)
         for j, r in enumerate(results):
-            vals = [r['per_lang'].get(lang, {}).get(key) or 0 for lang in langs]
-            ax.bar(np.arange(len(langs)) + j * width, vals, width, label=r['name'])
-        ax.set_xticks(np.arange(len(langs)) + 0.4 - width / 2, langs, rotation=45, ha='right')
+            ax.bar(np.arange(len(keys)) + j * width, [value(r, lang) or 0 for lang in keys], width,
+                   label=r['name'])
+        ax.set_xticks(np.arange(len(keys)) + 0.4 - width / 2, keys, rotation=45, ha='right')
         ax.set_ylabel(what)
         ax.legend(fontsize='small')
         save_figure(fig, os.path.join(eval_dir, f"{tag}_{key}.png"))
+    if premium_langs:
+        premium_plots(plt, results, eval_dir, tag)
     n_rows = math.ceil(len(COLUMNS) / 4)
     fig, axes = plt.subplots(n_rows, 4, figsize=(15, 3.5 * n_rows), squeeze=False)
     for ax in axes.flat[len(COLUMNS):]:
@@ -260,6 +200,55 @@ def write_reports(results, eval_dir, tag):
     axes.flat[0].legend(fontsize='small')
     fig.supxlabel('vocabulary size')
     save_figure(fig, os.path.join(eval_dir, f"{tag}_vs_vocab.png"))
+
+
+def premiums_of(r):
+    """{language: premium} of one tokenizer's metrics ({} without parallel text)."""
+    return (r.get('premium') or {}).get('premiums') or {}
+
+
+def premium_caption(results):
+    p = next((r['premium'] for r in results if r.get('premium')), None)
+    if not p:
+        return 'parity premium (no parallel text)'
+    return f"parity premium vs {p['reference']} ({p['set']}, {p['mode']})"
+
+
+def premium_plots(plt, results, eval_dir, tag):
+    """{tag}_premium_sorted.png: per tokenizer, its premium per language in increasing order, the
+    reference's 1 marked; {tag}_premium_gini.png: the premium's Gini per tokenizer (and the
+    per-sentence premium's, where there is one)."""
+    rs = [r for r in results if premiums_of(r)]
+    cols = min(4, len(rs))
+    rows = math.ceil(len(rs) / cols)
+    n_langs = max(len(premiums_of(r)) for r in rs)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(4, 0.3 * n_langs + 1.5) * cols, 3.6 * rows),
+                             squeeze=False, sharey=True)
+    for ax in axes.flat[len(rs):]:
+        ax.set_visible(False)
+    for ax, r in zip(axes.flat, rs):
+        ref = r['premium']['reference']
+        ranked = sorted(premiums_of(r).items(), key=lambda kv: kv[1])
+        ax.bar(range(len(ranked)), [v for _, v in ranked],
+               color=['tab:orange' if lang == ref else 'tab:blue' for lang, _ in ranked])
+        ax.axhline(1.0, color='grey', lw=0.8, ls='--')
+        ax.set_xticks(range(len(ranked)), [lang for lang, _ in ranked], rotation=90,
+                      fontsize='x-small')
+        ax.set_title(f"{r['name']} (Gini {r['premium']['gini']:.3f})", fontsize='small')
+    axes[0][0].set_ylabel(f"premium vs {rs[0]['premium']['reference']} (= 1)")
+    fig.suptitle(premium_caption(rs), fontsize='small')
+    save_figure(fig, os.path.join(eval_dir, f"{tag}_premium_sorted.png"))
+    fig, ax = plt.subplots(figsize=(max(5, 0.6 * len(rs) + 2), 4))
+    x = np.arange(len(rs))
+    ax.bar(x - 0.2, [r['premium']['gini'] for r in rs], 0.4,
+           label=f"premium ({rs[0]['premium']['mode']})")
+    ps = [r['premium'].get('gini_per_sentence') for r in rs]
+    if None not in ps:
+        ax.bar(x + 0.2, ps, 0.4, label='per-sentence premium')
+    ax.set_xticks(x, [r['name'] for r in rs], rotation=45, ha='right')
+    ax.set_ylabel('Gini across languages (0 = equal)')
+    ax.legend(fontsize='small')
+    save_figure(fig, os.path.join(eval_dir, f"{tag}_premium_gini.png"))
 
 
 @contextlib.contextmanager
@@ -298,14 +287,15 @@ def eval_all(cfg):
     if not docs:
         raise SystemExit(f"{split_path}: no documents; re-run prepare.py for corpus {cfg['corpus']!r}")
     tag = text_tag(cfg['corpus'], cfg['eval_split'], split_sha)
-    parallel = parallel_texts(cfg, set(docs))
-    print(f"parity premium on {cfg['premium_set']}: {len(parallel[cfg['premium_reference']]):,} texts in "
-          f"{len(parallel)} languages")
+    pset = parallel_set(cfg, set(docs))
+    print(f"parity premium ({cfg['premium_mode']}) on {pset['set']}: {len(pset['texts'])} "
+          f"languages, reference {pset['reference']}, text sha256 {pset['identity'][:12]}")
     results = []
     for tok in toks:
         t0 = time.time()
-        m = intrinsic_metrics(tok, docs, cfg['renyi_alpha'], cfg['premium_reference'], set(cfg['unspaced']),
-                              parallel, cfg['premium_set'])
+        premium = measure(tok, pset, cfg['premium_mode'])
+        m = intrinsic_metrics(tok, docs, cfg['renyi_alpha'], pset['reference'],
+                              set(cfg['unspaced']), premium)
         m.update(corpus=cfg['corpus'], split=cfg['eval_split'], split_sha256=split_sha, path=tok.path,
                  trained_on=getattr(tok, 'trained_on', None),
                  max_bytes_per_lang=cfg['eval_max_bytes_per_lang'])
@@ -314,8 +304,10 @@ def eval_all(cfg):
             write_atomic(path, json.dumps(m, indent=2))
         o = m['overall']
         print(f"{tok.name:>16}: {o['bytes_per_token']:.3f} bytes/token, Rényi eff {o['renyi_efficiency']:.3f}, "
-              f"vocab used {o['vocab_utilisation']:.1%}, Gini {o['gini_tokens_per_byte']:.3f}, mean premium "
-              f"{o['premium_mean'] or float('nan'):.3f} ({time.time() - t0:.1f}s)")
+              f"vocab used {o['vocab_utilisation']:.1%}, Gini tok/byte "
+              f"{o['gini_tokens_per_byte']:.3f}, mean premium "
+              f"{o['premium_mean'] or float('nan'):.3f}, "
+              f"premium Gini {o['gini_premium']:.3f} ({time.time() - t0:.1f}s)")
         results.append(m)
     with writing(cfg['eval_dir']):
         write_reports(results, cfg['eval_dir'], tag)
