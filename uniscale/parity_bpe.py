@@ -205,34 +205,36 @@ def _replace(words, pairs, p, m, cols, dev_counts, heaps, keys, min_count):
     the heaps; return the dev tokens each language lost. Only the pairs beside a replaced
     occurrence change (the rest keep their one-to-one match between old and new word)."""
     a, b = pairs.ab[p]
-    occ_p, occ_w, occ_d, made_q, done, shrunk = [], [], [], set(), [], []
+    gone_p, gone_w, made_p, made_w, made_q, done, shrunk = [], [], [], [], set(), [], []
     pid, where, width, get = pairs.id, pairs.where, pairs.width, pairs.get
     for w in where[p]:
         word = words[w]
         n = len(word)
         at = _occurrences(word, a, b, n)
-        if not at:
-            continue  # a stale entry of the index: the pair left this word in an earlier merge
-        new = words[w] = _merged(word, at, m)
         if len(at) == 1:  # most words: the pairs beside one occurrence
             i = at[0]
-            gone, made = range(max(i - 1, 0), min(i + 2, n - 1)), range(max(i - 1, 0),
-                                                                        min(i + 1, n - 2))
+            new = words[w] = word[:i] + [m] + word[i + 2:]
+            lo = i - 1 if i else 0
+            gone, made = range(lo, i + 2 if i + 2 < n else n - 1), range(lo, i + 1 if i + 2 < n
+                                                                          else n - 2)
+        elif not at:
+            continue  # a stale entry of the index: the pair left this word in an earlier merge
         else:
+            new = words[w] = _merged(word, at, m)
             gone = {k for i in at for k in (i - 1, i, i + 1) if 0 <= k < n - 1}
             made = {k for j, i in enumerate(at) for k in (i - j - 1, i - j)
                     if 0 <= k < len(new) - 1}  # i - j: where the j-th occurrence's m now sits
         for k in gone:
-            occ_p.append(pid[word[k] * width + word[k + 1]])
+            gone_p.append(pid[word[k] * width + word[k + 1]])
+        gone_w += [w] * len(gone)
         for k in made:
             q = pid.get(new[k] * width + new[k + 1])
             if q is None:
                 q = get(new[k], new[k + 1])
-            occ_p.append(q)
+            made_p.append(q)
             made_q.add(q)
             where[q].add(w)
-        occ_w += [w] * (len(gone) + len(made))
-        occ_d += [-1] * len(gone) + [1] * len(made)
+        made_w += [w] * len(made)
         done.append(w)
         shrunk.append(len(at))
     where[p] = set()
@@ -241,8 +243,8 @@ def _replace(words, pairs, p, m, cols, dev_counts, heaps, keys, min_count):
     count = pairs.count
     made_q = np.fromiter(made_q, dtype=np.int64, count=len(made_q))
     before = count[made_q]
-    np.add.at(count, np.array(occ_p, dtype=np.int64),
-              np.array(occ_d, dtype=np.int64)[:, None] * cols[np.array(occ_w, dtype=np.int64)])
+    np.subtract.at(count, np.array(gone_p, dtype=np.int64), cols[np.array(gone_w, dtype=np.int64)])
+    np.add.at(count, np.array(made_p, dtype=np.int64), cols[np.array(made_w, dtype=np.int64)])
     if count[p].any():
         raise RuntimeError(f"parity_bpe: internal error, pair {(a, b)} left after its merge")
     after = count[made_q]
