@@ -21,7 +21,7 @@ count matrix in one numpy call per merge. Each language keeps a lazy max-heap: a
 falls after it appears, except where a merge respells an existing symbol; every rise pushes a new
 entry, so a stale top is re-pushed at its current count or dropped. The authors' code keeps
 subword-nmt's pruned stats with full re-syncs: same merges (all 1,742 of parity-2k on the demo's
-tok split), 15.7 CPU-s there against 0.85 here (bench/RESULTS.md).
+tok split), 12.4 CPU-s there against 0.65 here (bench/parity_speed.py, bench/RESULTS.md).
 Imports only uniscale.tokenization (the shared pre-token pattern).
 """
 import collections
