@@ -226,3 +226,37 @@ def test_a_split_too_small_for_the_vocabulary_is_refused_in_one_line(tmp_path):
         tokenizer.train_all(cfg)
     assert 'parity-aware BPE stopped at' in str(e.value) and '\n' not in str(e.value)
     assert not (tmp_path / 'tok' / 'parity-2k').exists()
+
+
+def flores_dev_folder(root, langs):
+    """A FLORES-200 layout ({root}/dev/{code}.dev) with generated parallel stories, a line each."""
+    from uniscale.fairness import FLORES200_CODES
+    (root / 'dev').mkdir(parents=True)
+    par = generate.generate_parallel(20, seed=4, langs=langs)
+    for lang in langs:
+        lines = [t.replace('\n', ' ') for t in par[lang]]
+        (root / 'dev' / f"{FLORES200_CODES[lang]}.dev").write_text('\n'.join(lines) + '\n',
+                                                                  encoding='utf-8')
+    return {lang: [t.replace('\n', ' ') for t in par[lang]] for lang in langs}
+
+
+def test_flores200_dev_files_are_the_dev_set_and_its_identity(tmp_path):
+    cfg = corpus_config(tmp_path, parity_dev_set='flores200')
+    langs = tokenizer.split_langs(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl'))
+    lines = flores_dev_folder(tmp_path / 'flores', langs)
+    cfg['parity_flores_dir'] = str(tmp_path / 'flores')
+    assert tokenizer.parallel_dev_set(cfg, langs) == lines
+    tokenizer.train_all(cfg)
+    meta = load_tokenizer(str(tmp_path / 'tok' / 'parity-600')).meta
+    assert meta['settings']['parity_dev_sha256'] == parity_bpe.dev_identity(lines)
+    assert meta['parity']['languages'] == langs
+
+
+def test_a_missing_flores_dev_file_is_refused_in_one_line(tmp_path):
+    cfg = corpus_config(tmp_path, parity_dev_set='flores200')
+    langs = tokenizer.split_langs(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl'))
+    flores_dev_folder(tmp_path / 'flores', langs)
+    os.remove(tmp_path / 'flores' / 'dev' / 'hin_Deva.dev')
+    with pytest.raises(SystemExit) as e:
+        tokenizer.train_all({**cfg, 'parity_flores_dir': str(tmp_path / 'flores')})
+    assert 'hin_Deva.dev: no such FLORES-200 file' in str(e.value) and '\n' not in str(e.value)
