@@ -310,7 +310,8 @@ def parallel_dev_set(cfg, langs):
                                  f"the {cfg['train_split']} split has no FLORES-200 code in "
                                  f"uniscale/fairness.py FLORES200_CODES; add it there")
             with open(flores_path(folder, FLORES200_CODES[lang], 'dev'), encoding='utf-8') as f:
-                dev[lang] = f.read().splitlines()
+                lines = f.read().split('\n')  # a sentence a line, as Petrov et al. read them
+            dev[lang] = lines[:-1] if lines[-1:] == [''] else lines
         return dev
     if cfg['parity_dev_set'] != 'embedded-parallel':
         raise SystemExit(f"config error: parity_dev_set={cfg['parity_dev_set']!r} unknown; use "
