@@ -1,7 +1,8 @@
 """
 Tokenizers: train byte-level BPE (Hugging Face `tokenizers`) and UnigramLM (SentencePiece) under one shared
 pre-tokenization, load any tokenizer (bpe, unigram, btm, tiktoken gpt2/cl100k_base/o200k_base) behind one
-interface, and measure them intrinsically.
+interface, and measure them intrinsically. Parity-aware BPE (kind 'parity', uniscale/parity_bpe.py) is BPE
+whose merges serve the language worst compressed on a parallel dev set (the parity_* settings).
 
     python tokenizer.py config/tokenizers_demo.py                # train every tokenizer listed (finished ones are skipped)
     python tokenizer.py config/tokenizers_fineweb2.py --algorithms=unigram --vocab_sizes=[80000]
