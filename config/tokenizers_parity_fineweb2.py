@@ -6,8 +6,10 @@
 #   python tokenizer.py config/tokenizers_fineweb2.py config/tokenizers_parity_fineweb2.py
 #   python tokenizer.py eval config/tokenizers_fineweb2.py \
 #       --eval_tokenizers="['cl100k_base','out/tokenizers/parity-128k']"
-# Cost: not measured at this size; the merge loop is Python over the distinct words of the split
-# (bench/parity_speed.py measures it against train_bpe on a few MB).
+# Cost: not measured at this size. The merge loop is Python over the distinct words of the split
+# (bench/parity_speed.py: 1.2-3x train_bpe's CPU time on a few MB of generated text); its memory
+# grows with the distinct words (a Python list each, and the words of each pair) and the distinct
+# pairs (20 int64 counts each, and a heap entry per language counting it twice): expect tens of GB.
 algorithms = ['parity']
 vocab_sizes = [128000]
 parity_dev_set = 'flores200'
