@@ -16,12 +16,13 @@ The rule, as the authors' code applies it (tests/test_parity_bpe.py compares eve
 
 Why it is fast enough (bench/parity_speed.py): words are distinct pre-tokens, each with a row of
 counts per language (train and dev in one table); a merge touches only the words holding its pair
-(an index pair -> words), and their pair-count changes are applied to the (pairs x languages)
-count matrix in one numpy call per merge. Each language keeps a lazy max-heap: a pair's count only
+(an index pair -> words; a word is a str of one character per symbol, so str.find and
+str.replace do the merge in C), and their pair-count changes are applied to the (pairs x
+languages) count matrix in one numpy call per merge. Each language keeps a lazy max-heap: a pair's count only
 falls after it appears, except where a merge respells an existing symbol; every rise pushes a new
 entry, so a stale top is re-pushed at its current count or dropped. The authors' code keeps
 subword-nmt's pruned stats with full re-syncs: same merges (all 1,742 of parity-2k on the demo's
-tok split), 12.4 CPU-s there against 0.65 here (bench/parity_speed.py, bench/RESULTS.md).
+tok split), 14.3 CPU-s there against 0.73 here (bench/parity_speed.py, bench/RESULTS.md).
 Imports only uniscale.tokenization (the shared pre-token pattern).
 """
 import collections
@@ -84,19 +85,23 @@ def _inverted(s):
     return tuple(-ord(ch) for ch in s) + (1,)
 
 
-class _Pairs:
-    """Pair ids, their counts per column (n_pairs x n_cols) and the words that may hold each."""
+CHAR0 = 0x10000  # symbol id i is the character chr(CHAR0 + i) inside a word: no surrogates
 
-    def __init__(self, n_cols, width):
-        self.width, self.id, self.ab, self.where = width, {}, [], []
+
+class _Pairs:
+    """Pair ids (by the pair's two characters), their counts per column (n_pairs x n_cols) and the
+    words that may hold each."""
+
+    def __init__(self, n_cols):
+        self.id, self.ab, self.key, self.where = {}, [], [], []
         self.count = np.zeros((1024, n_cols), dtype=np.int64)
 
-    def get(self, a, b):
-        key = a * self.width + b
+    def get(self, key):
         p = self.id.get(key)
         if p is None:
             p = self.id[key] = len(self.ab)
-            self.ab.append((a, b))
+            self.ab.append((ord(key[0]) - CHAR0, ord(key[1]) - CHAR0))
+            self.key.append(key)
             self.where.append(set())
             if p >= len(self.count):
                 self.count = np.concatenate([self.count, np.zeros_like(self.count)])
@@ -111,20 +116,22 @@ def learn_parity_merges(words, train_counts, dev_counts, spell, max_symbols, min
     chosen pair is seen fewer than min_frequency times. Returns {merges: [(a, b) ids], spell: the
     symbols (the input's, then one per new string), chooser: the language index that chose each
     merge (-1: a global merge), counts: the chosen pair's count, dev_tokens: the final dev lengths}.
-    words is segmented in place."""
+    words is segmented in place. Inside, a word is a str of one character per symbol, so that
+    str.find and str.replace (left to right, without overlap: the merge rule) run in C."""
     cols = train_counts if not n_global else np.column_stack([train_counts, train_counts.sum(1)])
     spell, min_count = list(spell), max(min_frequency, 1)
     symbol = {s: i for i, s in enumerate(spell)}
     keys = [_inverted(s) for s in spell]
-    width = 1 << 32
-    pairs = _Pairs(cols.shape[1], width)
+    pairs = _Pairs(cols.shape[1])
     lengths = np.array([len(w) for w in words], dtype=np.int64) @ dev_counts
+    text = [''.join([chr(CHAR0 + i) for i in word]) for word in words]
     occ_p, occ_w, where, pid = [], [], pairs.where, pairs.id
-    for w, word in enumerate(words):
-        for a, b in zip(word, word[1:]):
-            p = pid.get(a * width + b)
+    for w, word in enumerate(text):
+        for k in range(len(word) - 1):
+            key = word[k:k + 2]
+            p = pid.get(key)
             if p is None:
-                p = pairs.get(a, b)
+                p = pairs.get(key)
             occ_p.append(p)
             where[p].add(w)
         occ_w += [w] * (len(word) - 1)
@@ -151,9 +158,11 @@ def learn_parity_merges(words, train_counts, dev_counts, spell, max_symbols, min
             m = symbol[s] = len(spell)
             spell.append(s)
             keys.append(_inverted(s))
-        lengths -= _replace(words, pairs, p, m, cols, dev_counts, heaps, keys, min_count)
+        lengths -= _replace(text, pairs, p, chr(CHAR0 + m), cols, dev_counts, heaps, keys,
+                            min_count)
         out['merges'].append((a, b))
         out['chooser'].append(lang)
+    words[:] = [[ord(ch) - CHAR0 for ch in word] for word in text]
     out['spell'], out['dev_tokens'] = spell, lengths.tolist()
     return out
 
@@ -174,69 +183,52 @@ def _top(heap, count, min_count):
     return None
 
 
-def _occurrences(word, a, b, n):
-    """Where a b starts in word, non-overlapping, left to right (list.index scans in C)."""
-    at, i = [], 0
-    try:
-        while True:
-            i = word.index(a, i)
-            if i + 1 < n and word[i + 1] == b:
-                at.append(i)
-                i += 2
-            else:
-                i += 1
-    except ValueError:
-        return at
-
-
-def _merged(word, at, m):
-    """word with the pair starting at each of `at` replaced by m."""
-    new, i = [], 0
-    for k in at:
-        new += word[i:k]
-        new.append(m)
-        i = k + 2
-    new += word[i:]
-    return new
-
-
-def _replace(words, pairs, p, m, cols, dev_counts, heaps, keys, min_count):
-    """Merge pair p into symbol m in every word holding it; update the pair counts, the index and
-    the heaps; return the dev tokens each language lost. Only the pairs beside a replaced
-    occurrence change (the rest keep their one-to-one match between old and new word)."""
-    a, b = pairs.ab[p]
+def _replace(text, pairs, p, m, cols, dev_counts, heaps, keys, min_count):
+    """Merge pair p into the symbol character m in every word holding it; update the pair counts,
+    the index and the heaps; return the dev tokens each language lost. Only the pairs beside a
+    replaced occurrence change (the rest keep their one-to-one match between old and new word)."""
+    ab, (a, b) = pairs.key[p], pairs.ab[p]
     gone_p, gone_w, made_p, made_w, made_q, done, shrunk = [], [], [], [], set(), [], []
-    pid, where, width, get = pairs.id, pairs.where, pairs.width, pairs.get
+    pid, where, get = pairs.id, pairs.where, pairs.get
     for w in where[p]:
-        word = words[w]
-        n = len(word)
-        at = _occurrences(word, a, b, n)
-        if len(at) == 1:  # most words: the pairs beside one occurrence
-            i = at[0]
-            new = words[w] = word[:i] + [m] + word[i + 2:]
-            lo = i - 1 if i else 0
-            gone, made = range(lo, i + 2 if i + 2 < n else n - 1), range(lo, i + 1 if i + 2 < n
-                                                                          else n - 2)
-        elif not at:
+        word = text[w]
+        i = word.find(ab)
+        if i < 0:
             continue  # a stale entry of the index: the pair left this word in an earlier merge
+        new = text[w] = word.replace(ab, m)
+        n = len(word)
+        j = word.find(ab, i + 2)
+        if j < 0:  # most words: the pairs beside one occurrence
+            gone, made = [ab], []
+            if i:
+                gone.append(word[i - 1:i + 1])
+                made.append(new[i - 1:i + 1])
+            if i + 2 < n:
+                gone.append(word[i + 1:i + 3])
+                made.append(new[i:i + 2])
+            shrunk.append(1)
         else:
-            new = words[w] = _merged(word, at, m)
-            gone = {k for i in at for k in (i - 1, i, i + 1) if 0 <= k < n - 1}
-            made = {k for j, i in enumerate(at) for k in (i - j - 1, i - j)
-                    if 0 <= k < len(new) - 1}  # i - j: where the j-th occurrence's m now sits
-        for k in gone:
-            gone_p.append(pid[word[k] * width + word[k + 1]])
+            at = [i]
+            while j >= 0:
+                at.append(j)
+                j = word.find(ab, j + 2)
+            gone = [word[k:k + 2] for k in {k for i in at for k in (i - 1, i, i + 1)
+                                            if 0 <= k < n - 1}]
+            made = [new[k:k + 2] for k in {k for j, i in enumerate(at) for k in (i - j - 1, i - j)
+                                          if 0 <= k < len(new) - 1}]  # i - j: the j-th m's place
+            shrunk.append(len(at))
+        for key in gone:
+            gone_p.append(pid[key])
         gone_w += [w] * len(gone)
-        for k in made:
-            q = pid.get(new[k] * width + new[k + 1])
+        for key in made:
+            q = pid.get(key)
             if q is None:
-                q = get(new[k], new[k + 1])
+                q = get(key)
             made_p.append(q)
             made_q.add(q)
             where[q].add(w)
         made_w += [w] * len(made)
         done.append(w)
-        shrunk.append(len(at))
     where[p] = set()
     if not done:
         raise RuntimeError(f"parity_bpe: internal error, pair {(a, b)} is in no word")
