@@ -18,9 +18,9 @@ Why it is fast enough (bench/parity_speed.py): words are distinct pre-tokens, ea
 counts per language (train and dev in one table); a merge touches only the words holding its pair
 (an index pair -> words; a word is a str of one character per symbol, so str.find and
 str.replace do the merge in C), and their pair-count changes are applied to the (pairs x
-languages) count matrix in one numpy call per merge. Each language keeps a lazy max-heap: a pair's count only
-falls after it appears, except where a merge respells an existing symbol; every rise pushes a new
-entry, so a stale top is re-pushed at its current count or dropped. The authors' code keeps
+languages) count matrix in one numpy call per merge. Each language keeps a lazy max-heap: a pair's
+count only falls after it appears, except where a merge respells an existing symbol; every rise
+pushes a new entry, so a stale top is re-pushed at its current count or dropped. The authors' code keeps
 subword-nmt's pruned stats with full re-syncs: same merges (all 1,742 of parity-2k on the demo's
 tok split), 14.3 CPU-s there against 0.73 here (bench/parity_speed.py, bench/RESULTS.md).
 Imports only uniscale.tokenization (the shared pre-token pattern).
@@ -35,6 +35,8 @@ import numpy as np
 import regex
 
 from uniscale.tokenization import PRETOKENIZE_PATTERN
+
+CHAR0 = 0x10000  # symbol id i is the character chr(CHAR0 + i) inside a word: no surrogates
 
 
 def dev_identity(dev):
@@ -83,9 +85,6 @@ def _inverted(s):
     """A key that sorts strings in reverse (a min-heap then pops the largest): negated code points
     and a closing 1, so a string comes after its own extensions, as max() over strings wants."""
     return tuple(-ord(ch) for ch in s) + (1,)
-
-
-CHAR0 = 0x10000  # symbol id i is the character chr(CHAR0 + i) inside a word: no surrogates
 
 
 class _Pairs:
@@ -241,8 +240,7 @@ def _replace(text, pairs, p, m, cols, dev_counts, heaps, keys, min_count):
         raise RuntimeError(f"parity_bpe: internal error, pair {(a, b)} left after its merge")
     after = count[made_q]
     rows, cs = np.nonzero((after > before) & (after >= min_count))  # a new entry where it rose
-    ab = pairs.ab
     for q, c, n in zip(made_q[rows].tolist(), cs.tolist(), after[rows, cs].tolist()):
-        x, y = ab[q]
+        x, y = pairs.ab[q]
         heapq.heappush(heaps[c], (-n, keys[x], keys[y], q))
     return np.array(shrunk, dtype=np.int64) @ dev_counts[np.array(done, dtype=np.int64)]
