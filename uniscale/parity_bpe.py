@@ -20,9 +20,9 @@ counts per language (train and dev in one table); a merge touches only the words
 str.replace do the merge in C), and their pair-count changes are applied to the (pairs x
 languages) count matrix in one numpy call per merge. Each language keeps a lazy max-heap: a pair's
 count only falls after it appears, except where a merge respells an existing symbol; every rise
-pushes a new entry, so a stale top is re-pushed at its current count or dropped. The authors' code keeps
-subword-nmt's pruned stats with full re-syncs: same merges (all 1,742 of parity-2k on the demo's
-tok split), 14.3 CPU-s there against 0.73 here (bench/parity_speed.py, bench/RESULTS.md).
+pushes a new entry, so a stale top is re-pushed at its current count or dropped. The authors'
+code keeps subword-nmt's pruned stats with full re-syncs: same merges (all 1,742 of parity-2k on
+the demo's tok split), 14.3 CPU-s there against 0.73 here (bench/parity_speed.py, RESULTS.md).
 Imports only uniscale.tokenization (the shared pre-token pattern).
 """
 import collections
