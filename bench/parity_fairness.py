@@ -24,6 +24,7 @@ from uniscale.fairness import FLORES200_CODES, gini  # noqa: E402
 ntrex_dir = '/tmp/ntrex/NTREX-128'
 flores_dir = '/tmp/flores/flores200_dataset'
 vocab_sizes = [8000]
+global_merges = 0  # the hybrid: this many first merges by the summed counts
 NTREX = {'eng': ['src.eng', 'ref.eng-GB', 'ref.eng-IN', 'ref.eng-US'], 'deu_Latn': ['ref.deu'],
          'spa_Latn': ['ref.spa'], 'fra_Latn': ['ref.fra'], 'rus_Cyrl': ['ref.rus'],
          'cmn_Hani': ['ref.zho-CN'], 'arb_Arab': ['ref.arb'], 'hin_Deva': ['ref.hin']}
@@ -59,9 +60,10 @@ def main():
     try:
         for v in vocab_sizes:
             bpe = tokenizer.train_bpe([t for t, _ in docs], v, os.path.join(work, f'b{v}'))
-            parity = tokenizer.train_parity(docs, dev, v, os.path.join(work, f'p{v}'))
+            parity = tokenizer.train_parity(docs, dev, v, os.path.join(work, f'p{v}'),
+                                            n_global=global_merges)
             b, p = measure(bpe, devtest), measure(parity, devtest)
-            print(f"{v} ids: premium Gini per sentence bpe {b[0]:.4f} parity {p[0]:.4f} "
+            print(f"{v} ids ({global_merges} global): premium Gini per sentence bpe {b[0]:.4f} parity {p[0]:.4f} "
                   f"({p[0] / b[0]:.2f}x), of totals bpe {b[1]:.4f} parity {p[1]:.4f} "
                   f"({p[1] / b[1]:.2f}x); tokens/byte bpe {b[2]:.4f} parity {p[2]:.4f} "
                   f"({100 * (p[2] / b[2] - 1):+.2f}%)")

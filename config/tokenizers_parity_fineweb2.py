@@ -14,4 +14,6 @@ algorithms = ['parity']
 vocab_sizes = [128000]
 parity_dev_set = 'flores200'
 parity_flores_dir = 'data/flores200_dataset'
-parity_global_merges = 0           # the base variant; the hybrid would set e.g. the first merges
+parity_global_merges = 0           # the base variant (the issue's arm); the hybrid with 1/4 of
+# the merges global (32000) kept tokens/byte within 1% of BPE's on NTREX text where the base
+# variant lost 1.5% (bench/RESULTS.md, issue 30): a second arm to consider
