@@ -63,7 +63,8 @@ def main():
             parity = tokenizer.train_parity(docs, dev, v, os.path.join(work, f'p{v}'),
                                             n_global=global_merges)
             b, p = measure(bpe, devtest), measure(parity, devtest)
-            print(f"{v} ids ({global_merges} global): premium Gini per sentence bpe {b[0]:.4f} parity {p[0]:.4f} "
+            print(f"{v} ids ({global_merges} global): premium Gini per sentence bpe {b[0]:.4f} "
+                  f"parity {p[0]:.4f} "
                   f"({p[0] / b[0]:.2f}x), of totals bpe {b[1]:.4f} parity {p[1]:.4f} "
                   f"({p[1] / b[1]:.2f}x); tokens/byte bpe {b[2]:.4f} parity {p[2]:.4f} "
                   f"({100 * (p[2] / b[2] - 1):+.2f}%)")
