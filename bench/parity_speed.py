@@ -53,7 +53,7 @@ def parity(path, v, out, cfg):
     docs = list(tokenizer.docs_with_lang(path))
     dev = tokenizer.parallel_dev_set(cfg, sorted({lang for _, lang in docs}))
     t1 = time.time()
-    tok = tokenizer.train_parity(docs, dev, v, out)
+    tokenizer.train_parity(docs, dev, v, out)
     return time.time() - t0, t1 - t0
 
 
