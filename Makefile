@@ -50,7 +50,8 @@ DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/bpe-3k,out/tokenizers/bp
 demo: setup
 	$(PY) prepare.py config/demo.py
 	$(PY) tokenizer.py config/tokenizers_demo.py
-	test -n "$$(find out/tokenizer_eval/unigram-4k -path '*/embedded_val_*/metrics.json' -newer out/tokenizers/unigram-4k/meta.json 2>/dev/null)" || $(PY) tokenizer.py eval config/tokenizers_demo.py
+	$(PY) tokenizer.py config/tokenizers_demo.py --algorithms="['parity']" --vocab_sizes=[2000]
+	(for t in unigram-4k parity-2k; do test -n "$$(find out/tokenizer_eval/$$t -path '*/embedded_val_*/metrics.json' -newer out/tokenizers/parity-2k/meta.json 2>/dev/null)" || exit 1; done) || $(PY) tokenizer.py eval config/tokenizers_demo.py --eval_tokenizers="['out/tokenizers/parity-2k']"
 	$(PY) btm.py config/btm_demo.py
 	$(PY) btm.py config/superbpe_demo.py
 	test out/analysis/btm-1k-2k/btm_vocab.json -nt out/tokenizers/btm-1k-2k/meta.json || $(PY) btm.py analyze config/btm_demo.py
@@ -63,7 +64,7 @@ demo: setup
 	@echo
 	@echo "demo outputs:"
 	@echo "  out/corpus/embedded/            text splits (generated stories, 8 languages)"
-	@echo "  out/tokenizers/                 bpe-2k bpe-3k bpe-4k unigram-2k unigram-3k unigram-4k btm-1k-2k superbpe-t1.6k-2k"
+	@echo "  out/tokenizers/                 bpe-2k bpe-3k bpe-4k unigram-2k unigram-3k unigram-4k parity-2k btm-1k-2k superbpe-t1.6k-2k"
 	@echo "  out/tokenizer_eval/             intrinsic metrics, plots, LaTeX tables"
 	@echo "  out/tokens/embedded/            token shards"
 	@echo "  out/runs/                       training runs: config.json, log.jsonl, ckpt.pt, eval.json"

@@ -1,7 +1,8 @@
 """
 Tokenizers: train byte-level BPE (Hugging Face `tokenizers`) and UnigramLM (SentencePiece) under one shared
 pre-tokenization, load any tokenizer (bpe, unigram, btm, tiktoken gpt2/cl100k_base/o200k_base) behind one
-interface, and measure them intrinsically.
+interface, and measure them intrinsically. Parity-aware BPE (kind 'parity', uniscale/parity_bpe.py) is BPE
+whose merges serve the language worst compressed on a parallel dev set (the parity_* settings).
 
     python tokenizer.py config/tokenizers_demo.py                # train every tokenizer listed (finished ones are skipped)
     python tokenizer.py config/tokenizers_fineweb2.py --algorithms=unigram --vocab_sizes=[80000]
@@ -39,6 +40,7 @@ How SentencePiece is made to respect the shared pre-tokenization:
     they match SentencePiece's own segmentation), in Rust and in parallel. Pieces keep real spaces instead of
     U+2581, so a literal U+2581 in text stays lossless (byte fallback).
 """
+import collections
 import glob
 import itertools
 import json
@@ -54,10 +56,10 @@ import tokenizers
 from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trainers
 
 import configurator
-from uniscale import locks, regex_gap, tokenizer_metrics
+from uniscale import locks, parity_bpe, regex_gap, tokenizer_metrics
 from uniscale.atomic import read_json, write_atomic, write_error
 from uniscale.identity import differences
-from uniscale.splits import read_texts
+from uniscale.splits import read_docs, read_texts
 from uniscale.tokenization import (BOS_ID, EOS_ID, KINDS, MIN_VOCAB, PRETOKENIZE_PATTERN,
                                    check_vocab_size, content_hash, kinds_trained_by, load_tokenizer,
                                    pretokenize, tokenizer_name)
@@ -77,6 +79,12 @@ unigram_input_sentence_size = 20_000_000  # pre-tokens SentencePiece samples fro
 unigram_character_coverage = 0.9995  # rarer characters are left to byte fallback
 unigram_max_piece_length = 16      # characters (SentencePiece's default)
 verbose = True
+# parity-aware BPE (kind 'parity'): merges for the language worst compressed on a parallel dev set
+parity_dev_set = 'embedded-parallel'  # 'embedded-parallel' (generated, offline) | 'flores200' (dev)
+parity_flores_dir = ''             # flores200: the folder holding dev/{code}.dev ('' = flores_dir)
+parity_n_stories = 100             # embedded-parallel: stories told in each language
+parity_seed = 1                    # embedded-parallel: not the premium's seed (0), which it is scored on
+parity_global_merges = 0           # the hybrid: this many first merges by counts over all languages
 # eval
 eval_split = 'val'
 eval_tokenizers = []               # more folders or tiktoken names to measure beside the trained ones, e.g. ['gpt2']
@@ -296,6 +304,100 @@ def bpe_from_word_counts(counts, vocab_size, out_dir, learn, min_frequency=2, na
     return _finish(tok, out_dir, {}, meta)
 
 
+def parallel_dev_set(cfg, langs):
+    """The parallel dev set parity-aware BPE balances ({lang: [text, ...]} for langs): FLORES-200
+    dev from a local folder, or the embedded generator's parallel stories (another seed than the
+    premium's). A language without dev text is refused: no merge could be chosen for it."""
+    if cfg['parity_dev_set'] == 'flores200':
+        from uniscale.fairness import FLORES200_CODES, flores_path
+        folder = cfg['parity_flores_dir'] or cfg.get('flores_dir', '')
+        if not folder:
+            raise SystemExit("config error: parity_dev_set='flores200' needs --parity_flores_dir="
+                             ".../flores200_dataset (the folder holding dev/)")
+        dev = {}
+        for lang in langs:
+            if lang not in FLORES200_CODES:
+                raise SystemExit(f"config error: parity_dev_set='flores200': language {lang!r} of "
+                                 f"the {cfg['train_split']} split has no FLORES-200 code in "
+                                 f"uniscale/fairness.py FLORES200_CODES; add it there")
+            with open(flores_path(folder, FLORES200_CODES[lang], 'dev'), encoding='utf-8') as f:
+                lines = f.read().split('\n')  # a sentence a line, as Petrov et al. read them
+            dev[lang] = lines[:-1] if lines[-1:] == [''] else lines
+        return dev
+    if cfg['parity_dev_set'] != 'embedded-parallel':
+        raise SystemExit(f"config error: parity_dev_set={cfg['parity_dev_set']!r} unknown; use "
+                         f"'embedded-parallel' or 'flores200'")
+    from data.embedded import generate
+    missing = sorted(set(langs) - set(generate.LANGS))
+    if missing:
+        raise SystemExit(f"config error: parity_dev_set='embedded-parallel' has no text in "
+                         f"{', '.join(missing)} (it tells {', '.join(generate.LANGS)}); use "
+                         f"--parity_dev_set=flores200 --parity_flores_dir=...")
+    return generate.generate_parallel(cfg['parity_n_stories'], cfg['parity_seed'], sorted(langs))
+
+
+def split_langs(path, max_bytes=0):
+    """The languages of a split's documents (their 'lang' field, 'und' without one), sorted."""
+    return sorted({lang for _, lang in docs_with_lang(path, max_bytes)})
+
+
+def docs_with_lang(path, max_bytes=0):
+    """(text, lang) of a split's documents, stopping after max_bytes of UTF-8 (0 = all), as
+    read_texts stops."""
+    n = 0
+    for _, doc in read_docs(path):
+        yield doc['text'], doc.get('lang') or 'und'
+        n += len(doc['text'].encode('utf-8'))
+        if max_bytes and n >= max_bytes:
+            return
+
+
+def train_parity(docs, dev, vocab_size, out_dir, min_frequency=2, n_global=0, name=None,
+                 corpus='', trained_on=None, settings=None):
+    """Parity-aware BPE (uniscale/parity_bpe.py) on (text, lang) documents with the parallel dev
+    set dev ({lang: [text, ...]}, a key per language of docs): train_bpe's kind of tokenizer.json
+    (same specials, alphabet ids, pre-tokenizer, decoder), exactly vocab_size ids."""
+    check_vocab_size('parity', vocab_size, out_dir)
+    t0, chars = time.time(), _byte_level_chars()
+    alphabet = sorted(chars)  # ids 2.. in code point order after the specials, as BpeTrainer's
+    train, stats = parity_bpe.word_counts_by_lang(docs, trainer_words)
+    langs = sorted(train)
+    if set(langs) - set(dev):
+        raise SystemExit(f"{out_dir}: the dev set has no text in "
+                         f"{', '.join(sorted(set(langs) - set(dev)))}; give a dev set with every "
+                         f"language of the training text")
+    dev_words, _ = parity_bpe.word_counts_by_lang(
+        ((t, lang) for lang in langs for t in dev[lang]), trainer_words)
+    symbol_of_byte = np.array([alphabet.index(c) for c in chars], dtype=np.int64)
+    words, train_counts, dev_counts = parity_bpe.word_table(train, dev_words, langs, symbol_of_byte)
+    learned = parity_bpe.learn_parity_merges(words, train_counts, dev_counts, alphabet,
+                                             vocab_size - 2, min_frequency, n_global)
+    spell = [BOS, EOS] + learned['spell']
+    if len(spell) != vocab_size:
+        raise SystemExit(f"{out_dir}: parity-aware BPE stopped at {len(spell)} of vocab_size="
+                         f"{vocab_size} ids: the most frequent pair of the language it chose "
+                         f"is seen < {min_frequency} times in {stats['n_bytes']:,} bytes; train "
+                         f"on more text or lower vocab_size / min_frequency")
+    merges = [(learned['spell'][a], learned['spell'][b]) for a, b in learned['merges']]
+    tok = tokenizers.Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(spell)}, merges=merges))
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in (BOS, EOS)])
+    tok.pre_tokenizer = _hf_pre_tokenizer(byte_level=True)
+    tok.decoder = decoders.ByteLevel()
+    chosen = collections.Counter(learned['chooser'])
+    meta = {'kind': 'parity', 'name': name or tokenizer_name('parity', vocab_size),
+            'vocab_size': vocab_size, 'corpus': corpus, 'trained_on': trained_on,
+            'settings': settings,
+            'train': {'min_frequency': min_frequency, 'max_pretoken_chars': MAX_PRETOKEN_CHARS,
+                      **stats, 'seconds': round(time.time() - t0, 2)},
+            'parity': {'languages': langs, 'dev_sha256': parity_bpe.dev_identity(dev),
+                       'global_merges': n_global,
+                       # the language (index into languages; -1: global) that chose each merge
+                       'chooser': learned['chooser'],
+                       'merges_chosen': {lang: chosen[i] for i, lang in enumerate(langs)},
+                       'dev_tokens': dict(zip(langs, learned['dev_tokens']))}}
+    return _finish(tok, out_dir, {}, meta)
+
+
 def sentencepiece_lines(texts):
     """SentencePiece's input: one 'pre-token <tab> 1' line per pre-token occurrence, in corpus order. A tab can't be
     in a piece (SentencePiece's internal boundary), so tabs split; U+2581 would read as a space, NUL as an end.
@@ -446,7 +548,7 @@ def vocab_limit(algo, n_bytes, max_piece_length):
     byte and special pieces and its seed pieces, which are substrings of the text (at most
     max_piece_length per byte) and, beyond its characters (at most one per byte), no more than
     SentencePiece's SPM_SEED_PIECES."""
-    if algo == 'bpe':
+    if algo != 'unigram':  # merges: one id per merge
         return min(MAX_IDS, MIN_VOCAB['bpe'] + n_bytes)
     pieces = min(max_piece_length * n_bytes, SPM_SEED_PIECES + n_bytes)
     return min(MAX_IDS, MIN_VOCAB['unigram'] + pieces)
@@ -492,11 +594,15 @@ def train_all(cfg):
     trained_on = split_identity(cfg['corpus_dir'], cfg['corpus'], cfg['train_split'])
     check_has_text(split_path, cfg['train_split'])
     check_vocab_fits(cfg, split_path)
+    dev = None  # parity's parallel dev set, read once
     for algo in cfg['algorithms']:
         for v in cfg['vocab_sizes']:
             name = tokenizer_name(algo, v)
             path = os.path.join(cfg['out_dir'], name)
             settings = {k: cfg[k] for k in KINDS[algo].settings}
+            if algo == 'parity':  # the dev set is part of what it is: its content, not its name
+                dev = dev or parallel_dev_set(cfg, split_langs(split_path, cfg['max_train_bytes']))
+                settings['parity_dev_sha256'] = parity_bpe.dev_identity(dev)
             want = {'kind': algo, 'vocab_size': v, 'corpus': cfg['corpus'], 'trained_on': trained_on,
                     'settings': settings}
             with training_folder(path):
@@ -508,6 +614,10 @@ def train_all(cfg):
                 if algo == 'bpe':
                     tok = train_bpe(texts, v, path, cfg['min_frequency'], name, cfg['corpus'], cfg['verbose'],
                                     trained_on, settings)
+                elif algo == 'parity':
+                    tok = train_parity(docs_with_lang(split_path, cfg['max_train_bytes']), dev, v,
+                                       path, cfg['min_frequency'], cfg['parity_global_merges'],
+                                       name, cfg['corpus'], trained_on, settings)
                 else:
                     tok = train_unigram(texts, v, path, name, cfg['corpus'], cfg['unigram_input_sentence_size'],
                                         cfg['unigram_character_coverage'], cfg['unigram_max_piece_length'],

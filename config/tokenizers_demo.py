@@ -1,7 +1,11 @@
 # Tokenizers for `make demo`: BPE and UnigramLM at 2,000, 3,000 and 4,000 ids on the generated corpus, on CPU, in
 # seconds (the scale demo, config/sweep_demo.py, trains models on five of them: a ranking of five can be significant).
 #   python prepare.py config/demo.py && python tokenizer.py config/tokenizers_demo.py
-#   python tokenizer.py eval config/tokenizers_demo.py
+#   python tokenizer.py config/tokenizers_demo.py --algorithms="['parity']" --vocab_sizes=[2000]
+#   python tokenizer.py eval config/tokenizers_demo.py \
+#       --eval_tokenizers="['out/tokenizers/parity-2k']"
+# parity-2k: parity-aware BPE, its dev set the generated parallel stories (seed 1), so its Gini on
+# the generated stories (seed 0) says nothing about fairness on real text (FLORES-200 does).
 corpus = 'embedded'
 algorithms = ['bpe', 'unigram']
 vocab_sizes = [2000, 3000, 4000]  # -> bpe-2k, bpe-3k, bpe-4k, unigram-2k, unigram-3k, unigram-4k

@@ -8,6 +8,7 @@
 # - the name is the size (bpe-128k is 128,000 ids), and 128,000 / 256,000 are the base vocabularies of widely used
 #   models (Llama 3, Gemma), so outside numbers compare directly;
 # - storage is the same either way: every size above 65,536 needs 4-byte ids in the token shards.
+# The parity-aware BPE arm (128k only): config/tokenizers_parity_fineweb2.py, run after this one.
 corpus = 'fineweb2'
 algorithms = ['bpe', 'unigram']
 vocab_sizes = [80000, 128000, 256000]

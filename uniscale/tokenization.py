@@ -59,6 +59,11 @@ KINDS = {
                     'unigram-{vocab}', byte_level=False, per_pretoken=True, files=_JSON,
                     settings=('max_train_bytes', 'unigram_input_sentence_size',
                               'unigram_character_coverage', 'unigram_max_piece_length')),
+    # parity-aware BPE (uniscale/parity_bpe.py): train_bpe's kind of tokenizer.json, other merges
+    'parity': Kind('tokenizer.py', 'train_parity', 256 + 2, {}, _HF, 'stock', 'parity-{vocab}',
+                   byte_level=True, per_pretoken=True, files=_JSON,
+                   settings=('min_frequency', 'max_train_bytes', 'parity_dev_set',
+                             'parity_global_merges')),
     'btm': Kind('btm.py', 'train', 256 + 2, _PRIMITIVE, 'uniscale.btm_encoding:BTMTokenizer',
                 'uniscale.hf_remote_btm:UniscaleBTMTokenizer', 'btm-{n_base}-{vocab}',
                 byte_level=False, per_pretoken=False,
