@@ -1,79 +1,153 @@
 """
-Issue 30's goal for the parity arm, on the real text at hand: plain BPE and parity-aware BPE trained
-on the same multilingual text (NTREX-128, newstest2019 in 8 of the study's languages, English in
-its 4 versions so that it is ~1/3 of the bytes), parity's dev set FLORES-200 dev; measured on
-FLORES-200 devtest only: the premium Gini (per sentence, and of totals; reference English, all 8
-languages) and global tokens per byte (all of devtest). Goal: Gini <= half of BPE's, tokens per
-byte within 1% of BPE's. The training text is small (~3.6 MB): sizes it can fill only.
+Issue 30's goal for the parity-aware arm, measured offline on real text: plain BPE and parity-aware
+BPE at equal vocabulary (8k, 16k ids), each trained on one tok split, scored on FLORES-200 devtest
+(dev is the parity arm's training signal, so it is never scored): the premium per language (per
+sentence and of totals), its Gini (the reference's 1 included) and global tokens per byte (all of
+devtest). Goal: parity's Gini <= half of BPE's with tokens per byte within 1% of BPE's.
 
-    git -C <MicrosoftTranslator/NTREX mirror> archive HEAD NTREX-128 | tar -x -C /tmp/ntrex
-    git -C <Petrov's mirror> archive HEAD flores200_dataset | tar -x -C /tmp/flores
-    python bench/parity_fairness.py --ntrex_dir=/tmp/ntrex/NTREX-128 \
-        --flores_dir=/tmp/flores/flores200_dataset --vocab_sizes=[8000]
+The tok split is NTREX-128 (Microsoft, CC BY-SA 4.0: WMT newstest2019 translated into 128
+languages, 1,997 sentences each, ~0.25-0.67 MB a language): real news text in all 20 study
+languages, offline. It is parallel, unlike FineWeb-2, so plain BPE sees every language's content
+once; what is measured is the algorithm's effect, not FineWeb-2's mixture. FLORES-200 comes from
+Petrov et al.'s copy. Both are read from bare git mirrors:
+
+    NTREX_REPO=/work/.mirror/MicrosoftTranslator+NTREX/repo \
+    PETROV_REPO=/work/.mirror/AleksandarPetrov+tokenization-fairness/repo \
+    python bench/parity_fairness.py --vocab_sizes=8000,16000
+
+Prints one table per size and the ratios; writes out/bench/parity_fairness.json.
 """
+import argparse
+import json
 import os
-import shutil
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import configurator  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench/, for machine.py
+import machine  # noqa: E402
+
 import tokenizer  # noqa: E402
-from uniscale.fairness import FLORES200_CODES, gini  # noqa: E402
+from uniscale import fairness  # noqa: E402
+from uniscale.atomic import write_atomic  # noqa: E402
+from uniscale.tokenization import load_tokenizer  # noqa: E402
 
-ntrex_dir = '/tmp/ntrex/NTREX-128'
-flores_dir = '/tmp/flores/flores200_dataset'
-vocab_sizes = [8000]
-global_merges = 0  # the hybrid: this many first merges by the summed counts
-NTREX = {'eng': ['src.eng', 'ref.eng-GB', 'ref.eng-IN', 'ref.eng-US'], 'deu_Latn': ['ref.deu'],
-         'spa_Latn': ['ref.spa'], 'fra_Latn': ['ref.fra'], 'rus_Cyrl': ['ref.rus'],
-         'cmn_Hani': ['ref.zho-CN'], 'arb_Arab': ['ref.arb'], 'hin_Deva': ['ref.hin']}
-
-
-def lines(path):
-    with open(path, encoding='utf-8') as f:
-        out = f.read().split('\n')
-    return out[:-1] if out[-1:] == [''] else out
+# study code -> NTREX-128 file code (newstest2019-ref.{code}.txt)
+NTREX_CODES = {
+    'eng': 'eng-US', 'cmn_Hani': 'zho-CN', 'spa_Latn': 'spa', 'arb_Arab': 'arb', 'rus_Cyrl': 'rus',
+    'deu_Latn': 'deu', 'fra_Latn': 'fra', 'jpn_Jpan': 'jpn', 'hin_Deva': 'hin', 'por_Latn': 'por',
+    'ind_Latn': 'ind', 'vie_Latn': 'vie', 'tur_Latn': 'tur', 'pol_Latn': 'pol', 'ell_Grek': 'ell',
+    'swh_Latn': 'swa', 'fas_Arab': 'fas', 'ben_Beng': 'ben', 'tha_Thai': 'tha', 'kor_Hang': 'kor',
+}
+REFERENCE = 'eng'
 
 
-def measure(tok, devtest):
-    """Premium Gini per sentence and of totals (reference eng) and tokens per byte on devtest."""
-    counts = {lang: [len(ids) for ids in tok.encode_batch(s)] for lang, s in devtest.items()}
-    per_sentence = {lang: sum(c / r for c, r in zip(counts[lang], counts['eng'])) / len(c_)
-                    for lang, c_ in counts.items()}
-    totals = {lang: sum(c) / sum(counts['eng']) for lang, c in counts.items()}
-    n_bytes = sum(len(t.encode()) for s in devtest.values() for t in s)
-    return gini(per_sentence.values()), gini(totals.values()), \
-        sum(map(sum, counts.values())) / n_bytes, totals
+def git_show(repo, path):
+    return subprocess.run(['git', '--git-dir', repo, 'show', f'HEAD:{path}'], check=True,
+                          capture_output=True).stdout.decode('utf-8')
+
+
+def ntrex_docs(repo):
+    """{lang: [sentence, ...]}: each NTREX line one document (the tok split's unit)."""
+    return {lang: [s for s in git_show(repo, f'NTREX-128/newstest2019-ref.{code}.txt').splitlines()
+                   if s.strip()] for lang, code in NTREX_CODES.items()}
+
+
+def equal_bytes(docs):
+    """Each language's first sentences up to the smallest language's bytes: the study's mixture
+    (config/fineweb2.py: temperature 0, equal bytes per language), not NTREX's equal content."""
+    cap, out = min(sum(len(s.encode('utf-8')) for s in d) for d in docs.values()), {}
+    for lang, sentences in docs.items():
+        out[lang], n = [], 0
+        for s in sentences:
+            if n >= cap:
+                break
+            out[lang].append(s)
+            n += len(s.encode('utf-8'))
+    return out
+
+
+def flores_sentences(repo, split):
+    """{lang: [sentence, ...]} of FLORES-200 `split`, line-aligned across languages."""
+    out = {}
+    for lang, code in fairness.FLORES200_CODES.items():
+        text = git_show(repo, f'flores200_dataset/{split}/{code}.{split}')
+        out[lang] = text.split('\n')[:-1] if text.endswith('\n') else text.split('\n')
+    if len({len(v) for v in out.values()}) != 1:
+        raise SystemExit(f"FLORES-200 {split}: languages have different line counts")
+    return out
+
+
+def scores(tok, devtest):
+    """Premiums (per sentence and of totals) vs REFERENCE, their Gini, global tokens per byte."""
+    n = {lang: [len(ids) for ids in tok.encode_batch(s)] for lang, s in devtest.items()}
+    ref = n[REFERENCE]
+    per_sentence = {lang: sum(a / b for a, b in zip(c, ref)) / len(ref) for lang, c in n.items()}
+    totals = {lang: sum(c) / sum(ref) for lang, c in n.items()}
+    n_bytes = sum(len(x.encode('utf-8')) for s in devtest.values() for x in s)
+    return {'per_sentence': per_sentence, 'totals': totals,
+            'gini_per_sentence': fairness.gini(per_sentence.values()),
+            'gini_totals': fairness.gini(totals.values()),
+            'tokens_per_byte': sum(map(sum, n.values())) / n_bytes}
 
 
 def main():
-    docs = [(t, lang) for lang, names in NTREX.items() for n in names
-            for t in lines(os.path.join(ntrex_dir, f"newstest2019-{n}.txt"))]
-    flores = lambda split: {lang: lines(os.path.join(flores_dir, split,
-                                                     f"{FLORES200_CODES[lang]}.{split}"))
-                            for lang in NTREX}
-    dev, devtest = flores('dev'), flores('devtest')
-    print(f"training text: {sum(len(t.encode()) for t, _ in docs) / 1e6:.1f} MB, "
-          f"{len(docs)} lines; devtest {len(devtest['eng'])} sentences x {len(devtest)} languages")
-    work = tempfile.mkdtemp()
-    try:
-        for v in vocab_sizes:
-            bpe = tokenizer.train_bpe([t for t, _ in docs], v, os.path.join(work, f'b{v}'))
-            parity = tokenizer.train_parity(docs, dev, v, os.path.join(work, f'p{v}'),
-                                            n_global=global_merges)
-            b, p = measure(bpe, devtest), measure(parity, devtest)
-            print(f"{v} ids ({global_merges} global): premium Gini per sentence bpe {b[0]:.4f} "
-                  f"parity {p[0]:.4f} "
-                  f"({p[0] / b[0]:.2f}x), of totals bpe {b[1]:.4f} parity {p[1]:.4f} "
-                  f"({p[1] / b[1]:.2f}x); tokens/byte bpe {b[2]:.4f} parity {p[2]:.4f} "
-                  f"({100 * (p[2] / b[2] - 1):+.2f}%)")
-            print('   premiums of totals, bpe:   ', {k: round(x, 3) for k, x in b[3].items()})
-            print('   premiums of totals, parity:', {k: round(x, 3) for k, x in p[3].items()})
-    finally:
-        shutil.rmtree(work)
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--vocab_sizes', default='8000,16000')
+    ap.add_argument('--out', default='out/bench/parity_fairness.json')
+    ap.add_argument('--global_merges', type=int, default=0)
+    ap.add_argument('--mixture', default='equal_bytes', choices=['equal_bytes', 'equal_content'],
+                    help="equal_bytes: the study's mixture; equal_content: all of NTREX")
+    args = ap.parse_args()
+    ntrex, petrov = os.environ.get('NTREX_REPO'), os.environ.get('PETROV_REPO')
+    if not ntrex or not petrov:
+        raise SystemExit("set NTREX_REPO and PETROV_REPO to the bare git mirrors (see the docstring)")
+    print(f"machine: {machine.describe()}, load average {os.getloadavg()[0]:.1f}")
+    docs = ntrex_docs(ntrex)
+    docs = equal_bytes(docs) if args.mixture == 'equal_bytes' else docs
+    dev, devtest = flores_sentences(petrov, 'dev'), \
+        flores_sentences(petrov, 'devtest')
+    texts = [s for lang in docs for s in docs[lang]]
+    print(f"tok split: NTREX-128 ({args.mixture}), {len(docs)} languages, {len(texts):,} sentences, "
+          f"{sum(len(t.encode()) for t in texts) / 1e6:.1f} MB; dev {len(dev[REFERENCE])}, "
+          f"devtest {len(devtest[REFERENCE])} sentences a language")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for v in [int(x) for x in args.vocab_sizes.split(',')]:
+            row = {}
+            t0 = time.time()
+            tokenizer.train_bpe(texts, v, os.path.join(tmp, f'bpe-{v}'))
+            row['bpe'] = {'seconds': time.time() - t0,
+                          **scores(load_tokenizer(os.path.join(tmp, f'bpe-{v}')), devtest)}
+            t0 = time.time()
+            tokenizer.train_parity(((t, lang) for lang in docs for t in docs[lang]),
+                                   {lang: dev[lang] for lang in docs}, v,
+                                   os.path.join(tmp, f'parity-{v}'), n_global=args.global_merges)
+            row['parity'] = {'seconds': time.time() - t0,
+                             **scores(load_tokenizer(os.path.join(tmp, f'parity-{v}')), devtest)}
+            results[v] = row
+            report(v, row)
+    write_atomic(args.out, json.dumps({'mixture': args.mixture, 'sizes': results}, indent=1))
+    print(f"{args.out}: written")
+
+
+def report(v, row):
+    b, p = row['bpe'], row['parity']
+    print(f"\n{v:,} ids, FLORES-200 devtest (premium vs {REFERENCE}; Gini with {REFERENCE}'s 1)")
+    print(f"{'':>10} {'Gini/sent':>10} {'Gini/tot':>9} {'tok/byte':>9} {'train s':>8}")
+    for name, r in (('bpe', b), ('parity', p)):
+        print(f"{name:>10} {r['gini_per_sentence']:10.4f} {r['gini_totals']:9.4f} "
+              f"{r['tokens_per_byte']:9.5f} {r['seconds']:8.1f}")
+    print(f"{'parity/bpe':>10} {p['gini_per_sentence'] / b['gini_per_sentence']:10.3f} "
+          f"{p['gini_totals'] / b['gini_totals']:9.3f} "
+          f"{p['tokens_per_byte'] / b['tokens_per_byte']:9.4f} {p['seconds'] / b['seconds']:8.2f}")
+    print("goal: Gini ratio <= 0.5, tokens/byte ratio within [0.99, 1.01]")
+    worst = sorted(p['totals'], key=lambda lang: -b['totals'][lang])[:5]
+    print("highest BPE premiums (totals), bpe -> parity: " + ', '.join(
+        f"{lang} {b['totals'][lang]:.2f}->{p['totals'][lang]:.2f}" for lang in worst))
 
 
 if __name__ == '__main__':
-    globals().update(configurator.configure(globals()))
     main()
