@@ -46,12 +46,12 @@ test-numeric: setup
 	[ $$failed -eq 0 ]
 
 # both studies end to end on the generated multilingual corpus, on CPU; each step skips work already done
-DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/bpe-3k,out/tokenizers/bpe-4k,out/tokenizers/unigram-2k,out/tokenizers/unigram-4k,out/tokenizers/btm-1k-2k,out/tokenizers/superbpe-t1.6k-2k
+DEMO_TOKENIZERS := out/tokenizers/bpe-2k,out/tokenizers/parity-2k,out/tokenizers/bpe-4k,out/tokenizers/unigram-2k,out/tokenizers/unigram-4k,out/tokenizers/btm-1k-2k,out/tokenizers/superbpe-t1.6k-2k
 demo: setup
 	$(PY) prepare.py config/demo.py
 	$(PY) tokenizer.py config/tokenizers_demo.py
 	$(PY) tokenizer.py config/tokenizers_demo.py --algorithms="['parity']" --vocab_sizes=[2000]
-	(for t in unigram-4k parity-2k; do test -n "$$(find out/tokenizer_eval/$$t -path '*/embedded_val_*/metrics.json' -newer out/tokenizers/parity-2k/meta.json 2>/dev/null)" || exit 1; done) || $(PY) tokenizer.py eval config/tokenizers_demo.py --eval_tokenizers="['out/tokenizers/parity-2k']"
+	(for t in unigram-4k parity-2k; do test -n "$$(find out/tokenizer_eval/$$t -path '*/embedded_val_*/metrics.json' -newer out/tokenizers/parity-2k/meta.json 2>/dev/null)" || exit 1; done) || $(PY) tokenizer.py eval config/tokenizers_demo.py --eval_tokenizers="['out/tokenizers/parity-2k','cl100k_base']"
 	$(PY) btm.py config/btm_demo.py
 	$(PY) btm.py config/superbpe_demo.py
 	test out/analysis/btm-1k-2k/btm_vocab.json -nt out/tokenizers/btm-1k-2k/meta.json || $(PY) btm.py analyze config/btm_demo.py

@@ -8,7 +8,10 @@
 name = 'demo_scale'
 # five tokenizers, so that a ranking can be significant at all: the smallest two-sided permutation p of n tokenizers
 # is 2/n!, 0.083 at 4 (never below 0.05) and 0.017 at 5
-tokenizers = ['bpe-2k', 'bpe-3k', 'bpe-4k', 'unigram-2k', 'unigram-4k']
+# parity-2k (parity-aware BPE, issue 30) beside bpe-2k at equal vocabulary: the report's fairness
+# section puts each one's premium Gini beside its bpb (on generated stories: the machinery, not a
+# fairness finding)
+tokenizers = ['bpe-2k', 'parity-2k', 'bpe-4k', 'unigram-2k', 'unigram-4k']
 presets = ['apertus-micro', 'apertus-tiny', 'apertus-mini']   # ~0.06M, ~0.4M, ~1M non-embedding parameters
 seeds = [1, 2]
 base_config = 'config/train_demo.py'   # lr 3e-3 for every size
