@@ -1,4 +1,4 @@
-# The first study's runs: Apertus models on 20 languages of FineWeb-2. config/sweep_fineweb2.py trains 6 tokenizers x
+# The first study's runs: Apertus models on 20 languages of FineWeb-2. config/sweep_fineweb2.py trains 7 tokenizers x
 # 4 sizes x 3 seeds from this file and sets preset, tokenizer, seed and budget per run; one by hand:
 #   python prepare.py config/fineweb2.py --tokenizers=out/tokenizers/bpe-80k
 #   torchrun --standalone --nproc_per_node=4 train.py config/fineweb2_apertus.py --preset=apertus-50M \

@@ -1,18 +1,20 @@
-# The first study: 6 tokenizers x 4 Apertus sizes x 3 seeds = 72 runs on 20 languages of FineWeb-2, + 18 lr-scan runs.
+# The first study: 7 tokenizers x 4 Apertus sizes x 3 seeds = 84 runs on 20 languages of FineWeb-2, + 21 lr-scan runs.
 #   python sweep.py config/sweep_fineweb2.py --preflight=True               # memory, tok/s, MFU, GPU-hours per size
-#   python sweep.py config/sweep_fineweb2.py --dry_run=True                 # the 90 runs, budgets, FLOPs, GPU-hours
+#   python sweep.py config/sweep_fineweb2.py --dry_run=True                 # the 105 runs, budgets, FLOPs, GPU-hours
 #                                                                            # (an estimate; works before any data)
 #   python sweep.py config/sweep_fineweb2.py                                 # write + submit the SLURM arrays
 #   python sweep.py config/sweep_fineweb2.py --only=apertus-50M,s1 --launcher=local --num_gpus=8   # one slice here
 # Then: out/analysis/fineweb2_scale/report.md (written by the analysis job queued after the arrays).
 name = 'fineweb2_scale'
-tokenizers = ['bpe-80k', 'bpe-128k', 'bpe-256k', 'unigram-80k', 'unigram-128k', 'unigram-256k']
+# parity-128k: the parity-aware arm (config/tokenizers_parity_fineweb2.py), beside bpe-128k
+tokenizers = ['bpe-80k', 'bpe-128k', 'bpe-256k', 'unigram-80k', 'unigram-128k', 'unigram-256k',
+              'parity-128k']
 presets = ['apertus-50M', 'apertus-100M', 'apertus-300M', 'apertus-1B']
 seeds = [1, 2, 3]
 base_config = 'config/fineweb2_apertus.py'
 # Does the 50M ranking survive the learning rate? (Wang et al., ICLR 2026: a small proxy's ranking can flip with a
 # small lr change; a tiny proxy lr, ~1e-5, restored it.) Every tokenizer again at apertus-50M,
-# seed 1, at half and twice its lr and at the absolute lr 1e-5 (1/200 of its 2e-3): 18 runs, the 18
+# seed 1, at half and twice its lr and at the absolute lr 1e-5 (1/200 of its 2e-3): 21 runs, the 21
 # apertus-50M grid runs' compute (~0.4% of the grid's); the report compares each with the rankings
 # at x1 and at apertus-1B, against seed flips.
 lr_scan = [0.5, 2.0, 'lr=1e-5']

@@ -3,13 +3,15 @@
 # FLORES-200 dev (the premium is scored on devtest, so the two never meet), read from a local
 # folder; every language of the tok split needs a FLORES-200 code (uniscale/fairness.py).
 #   git -C <Petrov's tokenization-fairness repo> archive HEAD flores200_dataset | tar -x -C data
-#   python tokenizer.py config/tokenizers_fineweb2.py config/tokenizers_parity_fineweb2.py
+#   python tokenizer.py config/tokenizers_parity_fineweb2.py
 #   python tokenizer.py eval config/tokenizers_fineweb2.py \
 #       --eval_tokenizers="['cl100k_base','out/tokenizers/parity-128k']"
 # Cost: not measured at this size. The merge loop is Python over the distinct words of the split
 # (bench/parity_speed.py: 1.2-3x train_bpe's CPU time on a few MB of generated text); its memory
 # grows with the distinct words (a Python list each, and the words of each pair) and the distinct
 # pairs (20 int64 counts each, and a heap entry per language counting it twice): expect tens of GB.
+from config.tokenizers_fineweb2 import *  # noqa: F403 (the grid's corpus, split and eval settings)
+
 algorithms = ['parity']
 vocab_sizes = [128000]
 parity_dev_set = 'flores200'

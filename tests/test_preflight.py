@@ -389,7 +389,7 @@ def test_cost_before_data_in_a_fresh_clone(tmp_path):
     out = r.stdout
     cfg = configurator.configure(configurator.defaults(sweep), [os.path.join(ROOT, 'config/sweep_fineweb2.py')])
     runs = sweep.expand_grid(cfg)
-    assert len(runs) == 90 and out.count('cost (estimate): ') == 90 and 'cost: unknown' not in out
+    assert len(runs) == 105 and out.count('cost (estimate): ') == 105 and 'cost: unknown' not in out
     total_flops = total_hours = 0
     for run in runs:
         args = {**cfg['train_args'], **cfg['preset_args'][run['preset']]}
@@ -400,13 +400,14 @@ def test_cost_before_data_in_a_fresh_clone(tmp_path):
         block = out[out.index(f"  blocked   {run['run']} "):]
         assert block.split('\n  blocked   ')[0].count(line) == 1, (run['run'], line)
         total_flops, total_hours = total_flops + flops, total_hours + hours
-    assert f"total (estimate): {total_flops:.4g} train FLOPs, {total_hours:.4g} GPU-hours over 90 run(s)" in out
-    assert 'bytes per token measured for 0 tokenizer(s), assumed for 6' in out
-    assert out.count('assumed: the ~4 bytes per token the budget rule is written at') == 6
-    assert 'lr scan (estimate): 18 run(s) at apertus-50M' in out and '= 1x the compute of the 18 apertus-50M' in out
+    assert f"total (estimate): {total_flops:.4g} train FLOPs, {total_hours:.4g} GPU-hours over 105 run(s)" in out
+    assert 'bytes per token measured for 0 tokenizer(s), assumed for 7' in out
+    assert out.count('assumed: the ~4 bytes per token the budget rule is written at') == 7
+    assert 'lr scan (estimate): 21 run(s) at apertus-50M' in out and '= 1x the compute of the 21 apertus-50M' in out
     blocked = [line for line in out.splitlines() if line.startswith('  blocked: ')]
-    assert len(blocked) == 6 and all('make the corpus with `python prepare.py config/fineweb2.py`, the tokenizer with '
-                                     '`python tokenizer.py config/tokenizers_fineweb2.py`, then its shards with '
+    made_by = {b: 'tokenizers_parity_fineweb2' if '/parity-' in b else 'tokenizers_fineweb2' for b in blocked}
+    assert len(blocked) == 7 and all('make the corpus with `python prepare.py config/fineweb2.py`, the tokenizer with '
+                                     f'`python tokenizer.py config/{made_by[b]}.py`, then its shards with '
                                      '`python prepare.py config/fineweb2.py --tokenizers=out/tokenizers/' in b
                                      for b in blocked)
     scripts = sorted(os.listdir(os.path.join(repo, 'out', 'sweep')))

@@ -437,8 +437,8 @@ def test_parallel_local_runs_share_the_cores_and_log_to_files(tmp_path):
 
 
 @pytest.mark.parametrize('path,n_runs', [('config/sweep_demo.py', 5 * 3 * 2 + 3 * 5), ('config/sweep_ab_demo.py', 6),
-                                         ('config/sweep_fineweb2.py', 72 + 3 * 6),
-                                         ('config/sweep_fineweb2_bytes.py', 72 + 3 * 6),
+                                         ('config/sweep_fineweb2.py', 84 + 3 * 7),
+                                         ('config/sweep_fineweb2_bytes.py', 84 + 3 * 7),
                                          ('config/sweep_ab_tinystories.py', 12),
                                          ('config/sweep_ab_tinystories_bytes.py', 12)])
 def test_the_study_configs_load_and_size_their_grids(path, n_runs):
