@@ -169,6 +169,16 @@ def test_fast_merges_equal_a_naive_recount(seed):
     assert got['dev_tokens'] == lengths.tolist()
 
 
+@pytest.mark.parametrize('small', [0, 10**9])
+def test_the_numpy_and_the_python_merge_each_equal_the_references(monkeypatch, small):
+    """A merge with few positions runs in Python, the rest in numpy (parity_bpe.SMALL_MERGE):
+    every merge in one of them alone still equals the naive recount and the authors' fixture."""
+    monkeypatch.setattr(parity_bpe, 'SMALL_MERGE', small)
+    for seed in range(150):
+        test_fast_merges_equal_a_naive_recount(seed)
+    test_merges_equal_the_authors_code_on_the_fixture()
+
+
 def corpus_config(tmp_path, n_bytes=60_000, **kw):
     (tmp_path / 'corpus' / 'toy').mkdir(parents=True)
     docs = generate.generate_documents(n_bytes, seed=3)

@@ -20,7 +20,9 @@ count as a scalar weight; all units sit end to end in one numpy array (btm_encod
 BTM/SuperBPE engine's), every pair has a slot with its counts per language and the positions
 where it may start, so a merge is a few numpy calls over its own occurrences: Chain.replace, one
 np.add.at of the weights of the pairs it destroyed and made (column = the unit's language), one
-bincount of the dev tokens it removed. Each language keeps a lazy max-heap: a pair's count only
+bincount of the dev tokens it removed; a merge at few positions (most of them, late in
+training) does the same steps in Python on memoryviews, as numpy's cost per call is larger. Each
+language keeps a lazy max-heap: a pair's count only
 falls after it appears, except where a merge respells an existing symbol; every rise pushes a
 new entry, so a stale top is re-pushed at its current count or dropped. The authors' code keeps
 subword-nmt's pruned stats with full re-syncs: same merges, ~20x slower on the demo's split.
@@ -37,6 +39,9 @@ import regex
 
 from uniscale.btm_encoding import Chain, group_packed
 from uniscale.tokenization import PRETOKENIZE_PATTERN
+
+
+SMALL_MERGE = 48  # a merge recorded at this many positions or fewer runs in Python, not numpy
 
 
 def dev_identity(dev):
@@ -115,12 +120,13 @@ def learn_parity_merges(words, train_counts, dev_counts, spell, max_symbols, min
         out['counts'].append(int(pairs.count[p, col]))
         s = spell[a] + spell[b]
         m = symbol.get(s)
+        respelt = m is not None
         if m is None:
             m = symbol[s] = len(spell)
             spell.append(s)
             keys.append(_inverted(s))
         more_global = len(out['merges']) + 1 < n_global
-        lengths -= pairs.merge(p, a, b, m, heaps, keys, min_count, more_global)
+        lengths -= pairs.merge(p, a, b, m, respelt, heaps, keys, min_count, more_global)
         out['merges'].append((a, b))
         out['chooser'].append(lang)
     words[:] = pairs.segmentation()
@@ -175,6 +181,7 @@ class _Pairs:
         at = np.repeat((np.cumsum(lens) - lens)[w] - (np.cumsum(ulens) - ulens), ulens)
         self.chain = Chain(flat[at + np.arange(len(at))], n_base, width, lengths=ulens,
                            weights=table[w, c])
+        self.chain.span = np.ones(len(self.chain.val), dtype=np.int16)  # as Chain.replace's
         self.width, self.n_langs = width, n_langs
         self.col = _per_node(c.astype(np.int16), ulens)  # 0..2L-1
         self.ccol = _per_node(np.minimum(c, n_langs).astype(np.int16), ulens)  # dev: sink L
@@ -186,7 +193,6 @@ class _Pairs:
         chain, n_pos = self.chain, len(self.chain.val)
         keys, first, n, starts = group_packed(chain.initial_pairs(self.width), n_pos)
         self.n_slots = n_slots = len(keys)
-        self.slot_of = dict(zip(keys.tolist(), range(n_slots)))
         self.key = keys
         self.src = np.zeros(n_slots, dtype=np.int64)
         self.off, self.n = first.astype(np.int64), n.astype(np.int64)
@@ -223,23 +229,33 @@ class _Pairs:
         self.n[p] = 0
         return np.sort(np.concatenate(parts), kind='stable') if len(parts) > 1 else parts[0]
 
-    def merge(self, p, a, b, m, heaps, keys, min_count, more_global):
-        """Replace pair p = (a, b) by m everywhere; update counts, positions and heaps (a new
-        entry where a count rose); return the dev tokens each language lost."""
-        chain, n_cols = self.chain, self.n_cols
-        pos, old, new, new_keys = chain.replace(self.positions(p), a, b, m, self.width)
-        if not len(pos):
+    def merge(self, p, a, b, m, respelt, heaps, keys, min_count, more_global):
+        """Replace pair p = (a, b) by m everywhere (respelt: m is an older symbol); update
+        counts, positions and heaps (a new entry where a count rose); return the dev tokens
+        each language lost. Few positions: in Python (numpy's cost per call is larger)."""
+        pos = self.positions(p)
+        small = len(pos) <= SMALL_MERGE
+        lost = (self._merge_small if small else self._merge_numpy)(
+            pos, a, b, m, respelt, heaps, keys, min_count, more_global)
+        if lost is None:
             raise RuntimeError(f"parity_bpe: internal error, pair {(a, b)} is in no word")
+        if self.count[p, :self.n_cols if more_global else self.n_langs + 1].any():
+            raise RuntimeError(f"parity_bpe: internal error, pair {(a, b)} left after its merge")
+        return lost
+
+    def _merge_numpy(self, pos, a, b, m, respelt, heaps, keys, min_count, more_global):
+        chain, n_cols = self.chain, self.n_cols
+        pos, old, new, new_keys = chain.replace(pos, a, b, m, self.width)
+        if not len(pos):
+            return None
         weight = chain.weight
         flat = self.slot_at[old].astype(np.int64) * n_cols + self.ccol[old]
         self._add(flat, -weight[old], old, more_global)
-        made, n, starts = self._group(new_keys, new)
+        made, n, starts = self._group(new_keys, new, m if respelt else None)
         before = self.count[made]
         rep = np.repeat(made, n)
         self.slot_at[starts] = rep
         self._add(rep * n_cols + self.ccol[starts], weight[starts], starts, more_global)
-        if self.count[p, :self.n_cols if more_global else self.n_langs + 1].any():
-            raise RuntimeError(f"parity_bpe: internal error, pair {(a, b)} left after its merge")
         self._push(made, before, heaps, keys, min_count, more_global)
         lost = np.bincount(self.col[pos], weights=weight[pos], minlength=2 * self.n_langs)
         return lost[self.n_langs:].astype(np.int64)
@@ -250,30 +266,39 @@ class _Pairs:
             train = self.ccol[at] < self.n_langs
             np.add.at(self.count[:, self.global_col], flat[train] // self.n_cols, weight[train])
 
-    def _group(self, new_keys, new):
-        """The slots of the pairs a merge made (new ones for keys not seen before) and their
-        positions grouped by slot: (slots, number of positions each, positions)."""
-        order = np.argsort(new_keys, kind='stable')
+    def _group(self, new_keys, new, respelt):
+        """The slots of the pairs a merge made (new ones for keys not seen before: all of them
+        unless the merge respelt the symbol `respelt`) and their positions grouped by slot,
+        ascending: (slots, number of positions each, positions)."""
+        order = (np.argsort(new_keys, kind='stable') if respelt is None
+                 else np.lexsort((new, new_keys)))  # a respelt (m, m) may come from both sides
         sk, starts = new_keys[order], new[order]
         edge = np.ones(len(sk), dtype=bool)
         np.not_equal(sk[1:], sk[:-1], out=edge[1:])
         first = np.flatnonzero(edge)
         n = np.diff(np.append(first, len(sk)))
-        uk = sk[first].tolist()
-        made = np.array([self.slot_of.get(k, -1) for k in uk], dtype=np.int64)
-        src = len(self.sources)
+        src, fresh = len(self.sources), np.arange(len(first))
         self.sources.append(starts)
-        for i in np.flatnonzero(made >= 0).tolist():  # m respells a symbol: seen before
-            self.extra.setdefault(int(made[i]), []).append((src, int(first[i]), int(n[i])))
-        fresh = np.flatnonzero(made < 0)
+        made = np.full(len(first), -1, dtype=np.int64)
+        if respelt is not None:
+            seen = self._slots_holding(respelt)
+            made[:] = [seen.get(k, -1) for k in sk[first].tolist()]
+            for i in np.flatnonzero(made >= 0).tolist():
+                self.extra.setdefault(int(made[i]), []).append((src, int(first[i]), int(n[i])))
+            fresh = np.flatnonzero(made < 0)
         self._grow(len(fresh))
         new_slots = np.arange(self.n_slots, self.n_slots + len(fresh))
         made[fresh] = new_slots
-        self.slot_of.update(zip([uk[i] for i in fresh.tolist()], new_slots.tolist()))
         self.key[new_slots] = sk[first[fresh]]
         self.src[new_slots], self.off[new_slots], self.n[new_slots] = src, first[fresh], n[fresh]
         self.n_slots += len(fresh)
         return made, n, starts
+
+    def _slots_holding(self, s):
+        """{key: slot} of the pairs holding symbol s (only a respelling merge asks: rare)."""
+        key = self.key[:self.n_slots]
+        at = np.flatnonzero((key // self.width == s) | (key % self.width == s))
+        return dict(zip(key[at].tolist(), at.tolist()))
 
     def _grow(self, k):
         if self.n_slots + k <= len(self.key):
@@ -295,6 +320,104 @@ class _Pairs:
         for c, n, x, y, q in zip(cs.tolist(), after[rows, cs].tolist(), a.tolist(), b.tolist(),
                                  made[rows].tolist()):
             heapq.heappush(heaps[c], (-n, keys[x], keys[y], q))
+
+    def _merge_small(self, pos, a, b, m, respelt, heaps, keys, min_count, more_global):
+        """_merge_numpy's work one occurrence at a time, on memoryviews (Python ints): the same
+        three steps as Chain.replace (read the neighbours, rewrite, read the new pairs)."""
+        chain = self.chain
+        val, span, weight = memoryview(chain.val), memoryview(chain.span), memoryview(chain.weight)
+        occ = self._occurrences(pos.tolist(), a, b, val, span)
+        if occ is None:  # a token of 32k+ symbols: Chain.replace widens the spans
+            return self._merge_numpy(pos, a, b, m, respelt, heaps, keys, min_count, more_global)
+        if not occ:
+            return None
+        slot_at, ccol = memoryview(self.slot_at), memoryview(self.ccol)
+        gone = collections.Counter()
+        for i, q, x, y, x_new, y_ok in occ:  # the pairs destroyed: (x, a), (a, b), (b, y)
+            gone[slot_at[i], ccol[i]] -= weight[i]
+            if x_new:
+                gone[slot_at[x], ccol[x]] -= weight[x]
+            if y_ok:
+                gone[slot_at[q], ccol[q]] -= weight[q]
+        lost, col, n_langs = [0] * self.n_langs, memoryview(self.col), self.n_langs
+        for i, q, x, y, x_new, y_ok in occ:
+            c = col[i]
+            if c >= n_langs:
+                lost[c - n_langs] += weight[i]
+            val[i], val[q] = m, -2
+            span[i] = span[y - 1] = y - i
+        made = {}  # key -> its new positions, ascending
+        width = self.width
+        for i, q, x, y, x_new, y_ok in occ:
+            if x_new:
+                made.setdefault(val[x] * width + m, []).append(x)
+            if y_ok:
+                made.setdefault(m * width + val[y], []).append(i)
+        self._count(gone, more_global)
+        rose = self._count(self._place(made, respelt, m), more_global)
+        for (s, c), n in rose:
+            if n >= min_count and c != n_langs and (more_global or c != self.global_col):
+                x, y = divmod(int(self.key[s]), width)
+                heapq.heappush(heaps[c], (-n, keys[x], keys[y], s))
+        return np.array(lost, dtype=np.int64)
+
+    @staticmethod
+    def _occurrences(pos, a, b, val, span):
+        """(i, q, x, y, x_new, y_ok) of each occurrence of a b left to right without overlap,
+        read before any is rewritten: a at i, b at q, x before, y after; x_new: (x, m) is made
+        (x is a token and not the b of the occurrence before), y_ok: y is a token. None where a
+        new token would span 32k+ nodes."""
+        out, last = [], -1
+        for i in pos:
+            if val[i] != a:
+                continue
+            q = i + span[i]
+            if val[q] != b or i == last:  # stale, or a a a: the second a is the first's b
+                continue
+            x, y = i - span[i - 1], q + span[q]
+            if y - i >= 2**15 - 1:
+                return None
+            out.append((i, q, x, y, val[x] >= 0 and x != last, val[y] >= 0))
+            last = q
+        return out
+
+    def _place(self, made, respelt, m):
+        """Slots and positions for the pairs a merge made ({key: positions}); returns
+        {(slot, count column): weight added}."""
+        seen = self._slots_holding(m) if respelt else {}
+        self._grow(len(made))
+        src, flat, added = len(self.sources), [], collections.Counter()
+        slot_at, ccol, weight = (memoryview(self.slot_at), memoryview(self.ccol),
+                                 memoryview(self.chain.weight))
+        for k, at in made.items():
+            s = seen.get(k)
+            if s is None:
+                s, self.n_slots = self.n_slots, self.n_slots + 1
+                self.key[s], self.src[s], self.off[s], self.n[s] = k, src, len(flat), len(at)
+            else:
+                self.extra.setdefault(s, []).append((src, len(flat), len(at)))
+            flat += at
+            for i in at:
+                slot_at[i] = s
+                added[s, ccol[i]] += weight[i]
+        self.sources.append(np.array(flat, dtype=np.int32))
+        return added
+
+    def _count(self, delta, more_global):
+        """Apply {(slot, column): change} to the counts (and their sum to the global column);
+        returns [((slot, column), new count)] where a count rose."""
+        if more_global:
+            summed = collections.Counter()
+            for (s, c), d in delta.items():
+                if c < self.n_langs:
+                    summed[s, self.global_col] += d
+            delta.update(summed)
+        count, n_cols, rose = memoryview(self.count.reshape(-1)), self.n_cols, []
+        for (s, c), d in delta.items():
+            count[s * n_cols + c] += d
+            if d > 0:
+                rose.append(((s, c), count[s * n_cols + c]))
+        return rose
 
     def segmentation(self):
         """Each word's symbols now (its first unit's: all units of a word are segmented alike)."""
