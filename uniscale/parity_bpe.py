@@ -29,6 +29,7 @@ subword-nmt's pruned stats with full re-syncs: same merges, ~20x slower on the d
 Imports uniscale.tokenization (the shared pre-token pattern) and uniscale.btm_encoding (Chain).
 """
 import collections
+import collections.abc
 import hashlib
 import heapq
 import itertools
@@ -37,7 +38,7 @@ import json
 import numpy as np
 import regex
 
-from uniscale.btm_encoding import Chain, group_packed
+from uniscale.btm_encoding import Chain
 from uniscale.tokenization import PRETOKENIZE_PATTERN
 
 
@@ -68,22 +69,49 @@ def word_counts_by_lang(docs, trainer_words, batch_docs=1000):
 
 
 def word_table(train, dev, langs, symbol_of_byte):
-    """One table of the distinct words of training and dev text: (words as lists of symbol ids,
-    train counts (n_words x n_langs), dev counts (n_words x n_langs)), int64. train, dev:
-    {lang: {word: count}}; symbol_of_byte: the symbol id of each byte value."""
-    index, rows = {}, []
-    for col, counts in enumerate([train.get(lang, {}) for lang in langs]
-                                 + [dev.get(lang, {}) for lang in langs]):
-        for w, c in counts.items():
-            if c > 0:
-                rows.append((index.setdefault(w, len(index)), col, c))
+    """One table of the distinct words of training and dev text: (Words, train counts (n_words x
+    n_langs), dev counts (n_words x n_langs), int64). train, dev: {lang: {word: count}};
+    symbol_of_byte: the symbol id of each byte value."""
+    index, rows, cols, counts = {}, [], [], []
+    for col, by_word in enumerate([train.get(lang, {}) for lang in langs]
+                                  + [dev.get(lang, {}) for lang in langs]):
+        kept = [(w, c) for w, c in by_word.items() if c > 0]
+        rows += [index.setdefault(w, len(index)) for w, _ in kept]
+        counts += [c for _, c in kept]
+        cols += [col] * len(kept)
     table = np.zeros((len(index), 2 * len(langs)), dtype=np.int64)
-    if rows:
-        r = np.array(rows, dtype=np.int64)
-        np.add.at(table, (r[:, 0], r[:, 1]), r[:, 2])
-    words = [symbol_of_byte[np.frombuffer(w.encode('utf-8', 'surrogatepass'), dtype=np.uint8)]
-             .tolist() for w in index]
-    return words, table[:, :len(langs)], table[:, len(langs):]
+    table[np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)] = counts
+    encoded = [w.encode('utf-8', 'surrogatepass') for w in index]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    flat = symbol_of_byte[np.frombuffer(b''.join(encoded), dtype=np.uint8)].astype(np.int32)
+    return Words(flat, lengths), table[:, :len(langs)], table[:, len(langs):]
+
+
+class Words(collections.abc.Sequence):
+    """Words as one flat array of symbol ids and their lengths: a sequence of lists of ids, as
+    learn_parity_merges takes, without a Python list per word (built and read as arrays)."""
+
+    def __init__(self, flat, lengths):
+        self.flat, self.lengths = flat, lengths
+        self.starts = np.cumsum(lengths) - lengths
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self.flat[self.starts[i]:self.starts[i] + self.lengths[i]].tolist()
+
+
+def _flat(words):
+    """(all symbol ids end to end (int32), each word's length (int64)) of Words or lists."""
+    if isinstance(words, Words):
+        return words.flat, words.lengths
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    flat = np.fromiter(itertools.chain.from_iterable(words), dtype=np.int32,
+                       count=int(lengths.sum()))
+    return flat, lengths
 
 
 def _inverted(s):
@@ -94,7 +122,7 @@ def _inverted(s):
 
 def learn_parity_merges(words, train_counts, dev_counts, spell, max_symbols, min_frequency=2,
                         n_global=0, max_merges=None):
-    """Parity-aware merges over words (lists of ids into spell, the symbols' strings).
+    """Parity-aware merges over words (lists of ids into spell, the symbols' strings, or Words).
     train_counts, dev_counts: (n_words x n_langs) int64, languages in their tie order. Stops when
     spell holds max_symbols distinct symbols, after max_merges merges (None: no limit), or when the
     chosen pair is seen fewer than min_frequency times. Returns {merges: [(a, b) ids], spell: the
@@ -104,10 +132,11 @@ def learn_parity_merges(words, train_counts, dev_counts, spell, max_symbols, min
     spell, min_count = list(spell), max(min_frequency, 1)
     symbol = {s: i for i, s in enumerate(spell)}
     keys = [_inverted(s) for s in spell]
-    n_nodes = sum(map(len, words))  # each merge removes a node: a bound on the merges
-    width = min(max_symbols, len(spell) + (n_nodes if max_merges is None else max_merges))
-    pairs = _Pairs(words, train_counts, dev_counts, len(spell), max(width, len(spell)), n_global)
-    lengths = np.array([len(w) for w in words], dtype=np.int64) @ dev_counts
+    flat, lens = _flat(words)  # each merge removes a node: len(flat) bounds the merges
+    width = min(max_symbols, len(spell) + (len(flat) if max_merges is None else max_merges))
+    pairs = _Pairs(flat, lens, train_counts, dev_counts, len(spell), max(width, len(spell)),
+                   n_global)
+    lengths = lens @ dev_counts
     heaps = pairs.heaps(keys, min_count)
     out = {'merges': [], 'chooser': [], 'counts': []}
     while len(spell) < max_symbols and (max_merges is None or len(out['merges']) < max_merges):
@@ -129,7 +158,13 @@ def learn_parity_merges(words, train_counts, dev_counts, spell, max_symbols, min
         lengths -= pairs.merge(p, a, b, m, respelt, heaps, keys, min_count, more_global)
         out['merges'].append((a, b))
         out['chooser'].append(lang)
-    words[:] = pairs.segmentation()
+    flat, lens = pairs.segmentation()
+    if isinstance(words, Words):
+        words.__init__(flat, lens)
+    else:
+        starts = (np.cumsum(lens) - lens).tolist()
+        flat = flat.tolist()
+        words[:] = [flat[i:i + n] for i, n in zip(starts, lens.tolist())]
     out['spell'], out['dev_tokens'] = spell, lengths.tolist()
     return out
 
@@ -158,6 +193,24 @@ def _per_node(values, lengths):
     return np.append(out, 0)
 
 
+def _first_pairs(val, n_base, width):
+    """The pairs before any merge, as btm_encoding.group_packed groups them: (keys a * width + b
+    ascending, first index, number of positions, their starts grouped by key, ascending), by a
+    stable sort of a * n_base + b (a radix sort where it fits 16 bits: byte-level's 256 symbols)."""
+    starts = np.flatnonzero((val[:-1] >= 0) & (val[1:] >= 0))
+    code = val[starts].astype(np.int64) * n_base + val[starts + 1]
+    if n_base * n_base <= 1 << 16:
+        code = code.astype(np.uint16)
+    order = np.argsort(code, kind='stable')
+    code, starts = code[order].astype(np.int64), starts[order].astype(np.int32)
+    edge = np.ones(len(code), dtype=bool)
+    np.not_equal(code[1:], code[:-1], out=edge[1:])
+    first = np.flatnonzero(edge)
+    code = code[first]
+    return (code // n_base * width + code % n_base, first,
+            np.diff(np.append(first, len(starts))), starts)
+
+
 class _Pairs:
     """The words as units in one Chain (uniscale/btm_encoding.py): a unit per (word, column) with a
     nonzero count, columns 0..L-1 the training text of each language, L..2L-1 its dev text, so
@@ -167,16 +220,13 @@ class _Pairs:
     one source array, plus `extra` slices where a respelt symbol made it again; Chain.replace
     drops the stale ones). slot_at[i]: the slot of the pair starting at node i."""
 
-    def __init__(self, words, train_counts, dev_counts, n_base, width, n_global):
+    def __init__(self, flat, lens, train_counts, dev_counts, n_base, width, n_global):
         table = np.concatenate([train_counts, dev_counts], 1).astype(np.int64)
         n_langs = train_counts.shape[1]
-        lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         mask = table != 0
         mask[~mask.any(1), 0] = True  # a word without counts is still segmented: weight 0
         w, c = np.nonzero(mask)
-        self.first_unit = np.searchsorted(w, np.arange(len(words)))
-        flat = np.fromiter(itertools.chain.from_iterable(words), dtype=np.int32,
-                           count=int(lens.sum()))
+        self.first_unit = np.searchsorted(w, np.arange(len(lens)))
         ulens = lens[w]
         at = np.repeat((np.cumsum(lens) - lens)[w] - (np.cumsum(ulens) - ulens), ulens)
         self.chain = Chain(flat[at + np.arange(len(at))], n_base, width, lengths=ulens,
@@ -187,11 +237,11 @@ class _Pairs:
         self.ccol = _per_node(np.minimum(c, n_langs).astype(np.int16), ulens)  # dev: sink L
         self.global_col = n_langs + 1 if n_global else None
         self.n_cols = n_langs + 1 + bool(n_global)
-        self._first_count()
+        self._first_count(n_base)
 
-    def _first_count(self):
+    def _first_count(self, n_base):
         chain, n_pos = self.chain, len(self.chain.val)
-        keys, first, n, starts = group_packed(chain.initial_pairs(self.width), n_pos)
+        keys, first, n, starts = _first_pairs(chain.val, n_base, self.width)
         self.n_slots = n_slots = len(keys)
         self.key = keys
         self.src = np.zeros(n_slots, dtype=np.int64)
@@ -420,11 +470,13 @@ class _Pairs:
         return rose
 
     def segmentation(self):
-        """Each word's symbols now (its first unit's: all units of a word are segmented alike)."""
+        """(symbols end to end, lengths) of each word now: its first unit's (all units of a word
+        are segmented alike)."""
         val = self.chain.val
         is_token = val >= 0
-        tokens = val[is_token].tolist()
         n_tok = np.add.reduceat(is_token, np.flatnonzero(val == -1)[:-1])
-        ends = np.cumsum(n_tok)[self.first_unit]
-        starts = ends - n_tok[self.first_unit]
-        return [tokens[i:j] for i, j in zip(starts.tolist(), ends.tolist())]
+        unit = np.repeat(np.arange(len(n_tok)), n_tok)
+        first = np.zeros(len(n_tok), dtype=bool)
+        first[self.first_unit] = True
+        return (val[is_token][first[unit]].astype(np.int32),
+                n_tok[self.first_unit].astype(np.int64))
