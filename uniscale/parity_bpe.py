@@ -14,15 +14,14 @@ The rule, as the authors' code applies it (tests/test_parity_bpe.py compares eve
   dev lengths are the dev words' tokens under the merges so far); a symbol is its string, so two
   merges spelling the same string make one symbol (as theirs, whose symbols are strings).
 
-Why it is fast enough (bench/parity_speed.py, bench/parity_fairness.py): no Python loop over
-words. A unit is a distinct pre-token in one column (a language's training or dev text) with its
-count as a scalar weight; all units sit end to end in one numpy array (btm_encoding.Chain, the
-BTM/SuperBPE engine's), every pair has a slot with its counts per language and the positions
-where it may start, so a merge is a few numpy calls over its own occurrences: Chain.replace, one
-np.add.at of the weights of the pairs it destroyed and made (column = the unit's language), one
-bincount of the dev tokens it removed; a merge at few positions (most of them, late in
-training) does the same steps in Python on memoryviews, as numpy's cost per call is larger. Each
-language keeps a lazy max-heap: a pair's count only
+Why it is fast enough (bench/parity_speed.py): no Python loop over words. A unit is a distinct
+pre-token in one column (a language's training or dev text) with its count as a scalar weight;
+all units sit end to end in one numpy array (btm_encoding.Chain, the BTM/SuperBPE engine's);
+every pair has a slot with its counts per language and the positions where it may start, so a
+merge is a few numpy calls over its own occurrences (Chain.replace, one np.add.at of the weights
+of the pairs it destroyed and made, one bincount of the dev tokens it removed). A merge at few
+positions (most of them, late in training) does the same steps in Python on memoryviews, where
+numpy's cost per call would dominate. Each language keeps a lazy max-heap: a pair's count only
 falls after it appears, except where a merge respells an existing symbol; every rise pushes a
 new entry, so a stale top is re-pushed at its current count or dropped. The authors' code keeps
 subword-nmt's pruned stats with full re-syncs: same merges, ~20x slower on the demo's split.
@@ -326,7 +325,8 @@ class _Pairs:
         edge = np.ones(len(sk), dtype=bool)
         np.not_equal(sk[1:], sk[:-1], out=edge[1:])
         first = np.flatnonzero(edge)
-        n = np.diff(np.append(first, len(sk)))
+        n = np.empty_like(first)
+        n[:-1], n[-1:] = first[1:] - first[:-1], len(sk) - first[-1:]
         src, fresh = len(self.sources), np.arange(len(first))
         self.sources.append(starts)
         made = np.full(len(first), -1, dtype=np.int64)
@@ -382,13 +382,16 @@ class _Pairs:
         if not occ:
             return None
         slot_at, ccol = memoryview(self.slot_at), memoryview(self.ccol)
-        gone = collections.Counter()
+        gone = {}  # (slot, count column) -> change (a dict: Counter's misses run in Python)
         for i, q, x, y, x_new, y_ok in occ:  # the pairs destroyed: (x, a), (a, b), (b, y)
-            gone[slot_at[i], ccol[i]] -= weight[i]
+            k = slot_at[i], ccol[i]
+            gone[k] = gone.get(k, 0) - weight[i]
             if x_new:
-                gone[slot_at[x], ccol[x]] -= weight[x]
+                k = slot_at[x], ccol[x]
+                gone[k] = gone.get(k, 0) - weight[x]
             if y_ok:
-                gone[slot_at[q], ccol[q]] -= weight[q]
+                k = slot_at[q], ccol[q]
+                gone[k] = gone.get(k, 0) - weight[q]
         lost, col, n_langs = [0] * self.n_langs, memoryview(self.col), self.n_langs
         for i, q, x, y, x_new, y_ok in occ:
             c = col[i]
@@ -436,7 +439,7 @@ class _Pairs:
         {(slot, count column): weight added}."""
         seen = self._slots_holding(m) if respelt else {}
         self._grow(len(made))
-        src, flat, added = len(self.sources), [], collections.Counter()
+        src, flat, added = len(self.sources), [], {}
         slot_at, ccol, weight = (memoryview(self.slot_at), memoryview(self.ccol),
                                  memoryview(self.chain.weight))
         for k, at in made.items():
@@ -449,7 +452,8 @@ class _Pairs:
             flat += at
             for i in at:
                 slot_at[i] = s
-                added[s, ccol[i]] += weight[i]
+                k = s, ccol[i]
+                added[k] = added.get(k, 0) + weight[i]
         self.sources.append(np.array(flat, dtype=np.int32))
         return added
 
@@ -457,11 +461,11 @@ class _Pairs:
         """Apply {(slot, column): change} to the counts (and their sum to the global column);
         returns [((slot, column), new count)] where a count rose."""
         if more_global:
-            summed = collections.Counter()
+            summed, g = {}, self.global_col
             for (s, c), d in delta.items():
                 if c < self.n_langs:
-                    summed[s, self.global_col] += d
-            delta.update(summed)
+                    summed[s, g] = summed.get((s, g), 0) + d
+            delta = {**delta, **summed}  # no key in both: delta's columns are <= L < g
         count, n_cols, rose = memoryview(self.count.reshape(-1)), self.n_cols, []
         for (s, c), d in delta.items():
             count[s * n_cols + c] += d
