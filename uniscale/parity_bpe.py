@@ -24,7 +24,7 @@ positions (most of them, late in training) does the same steps in Python on memo
 numpy's cost per call would dominate. Each language keeps a lazy max-heap: a pair's count only
 falls after it appears, except where a merge respells an existing symbol; every rise pushes a
 new entry, so a stale top is re-pushed at its current count or dropped. The authors' code keeps
-subword-nmt's pruned stats with full re-syncs: same merges, ~20x slower on the demo's split.
+subword-nmt's pruned stats with full re-syncs: same merges, ~75x slower on the demo's split.
 Imports uniscale.tokenization (the shared pre-token pattern) and uniscale.btm_encoding (Chain).
 """
 import collections
