@@ -9,6 +9,11 @@ generation, in the parity time, is printed apart).
     python -m data.embedded.generate --out=/tmp/emb8m.jsonl --n_bytes=8000000 --seed=5
     python bench/parity_speed.py --split=/tmp/emb8m.jsonl
     PARITY_REPO=<the authors' repository, bare git dir> python bench/parity_speed.py  # + theirs
+    NTREX_REPO=<mirror> PETROV_REPO=<mirror> python bench/parity_speed.py --split=ntrex \
+        --vocab_sizes=[8000,16000]
+
+--split=ntrex: real text, bench/parity_fairness.py's workload (NTREX-128 in the study's 20
+languages at equal bytes, 4.8 MB; dev set FLORES-200 dev, a file read, timed inside parity).
 """
 import os
 import shutil
@@ -22,6 +27,7 @@ import machine  # noqa: E402
 from btm_speed import in_child  # noqa: E402  (a forked child: result, CPU-s, peak RSS)
 
 import configurator  # noqa: E402
+import parity_fairness  # noqa: E402  (bench/: NTREX-128 and FLORES-200 from the mirrors)
 import tokenizer  # noqa: E402
 
 split = 'out/corpus/embedded/tok.jsonl'  # a jsonl of {"text", "lang"} documents
@@ -40,18 +46,35 @@ def refusing(fn):
     return run
 
 
+def documents(path):
+    """(text, lang) documents of a jsonl split, or of NTREX-128 (path 'ntrex')."""
+    if path != 'ntrex':
+        return list(tokenizer.docs_with_lang(path))
+    docs = parity_fairness.equal_bytes(parity_fairness.ntrex_docs(os.environ['NTREX_REPO']))
+    return [(t, lang) for lang in docs for t in docs[lang]]
+
+
+def dev_set(path, cfg, langs):
+    """The parity arm's parallel dev set: the embedded stories, or FLORES-200 dev for NTREX."""
+    if path != 'ntrex':
+        return tokenizer.parallel_dev_set(cfg, langs)
+    dev = parity_fairness.flores_sentences(os.environ['PETROV_REPO'], 'dev')
+    return {lang: dev[lang] for lang in langs}
+
+
 @refusing
 def bpe(path, v, out):
+    texts = [t for t, _ in documents(path)]
     t0 = time.time()
-    tokenizer.train_bpe([t for t, _ in tokenizer.docs_with_lang(path)], v, out)
+    tokenizer.train_bpe(texts, v, out)
     return time.time() - t0
 
 
 @refusing
 def parity(path, v, out, cfg):
+    docs = documents(path)
     t0 = time.time()
-    docs = list(tokenizer.docs_with_lang(path))
-    dev = tokenizer.parallel_dev_set(cfg, sorted({lang for _, lang in docs}))
+    dev = dev_set(path, cfg, sorted({lang for _, lang in docs}))
     t1 = time.time()
     tokenizer.train_parity(docs, dev, v, out)
     return time.time() - t0, t1 - t0
@@ -71,9 +94,9 @@ def authors(path, n_merges, cfg, repo):
     subprocess.run(['tar', '-x', '-C', src], input=archive, check=True)
     sys.path.insert(0, src)
     learn_bpe = importlib.import_module('parity_aware_bpe.parity_aware_learn_bpe').learn_bpe
-    docs = list(tokenizer.docs_with_lang(path))
+    docs = documents(path)
     langs = sorted({lang for _, lang in docs})
-    dev = tokenizer.parallel_dev_set(cfg, langs)
+    dev = dev_set(path, cfg, langs)
     train, _ = parity_bpe.word_counts_by_lang(docs, tokenizer.trainer_words)
     dev, _ = parity_bpe.word_counts_by_lang(((t, lang) for lang in langs for t in dev[lang]),
                                             tokenizer.trainer_words)
@@ -97,8 +120,11 @@ def authors(path, n_merges, cfg, repo):
 
 def main():
     cfg = configurator.defaults(tokenizer)
-    print(machine.describe(), '| load', os.getloadavg()[0], '|', split,
-          f"{os.path.getsize(split) / 1e6:.1f} MB")
+    if split == 'ntrex' and not (os.environ.get('NTREX_REPO') and os.environ.get('PETROV_REPO')):
+        raise SystemExit("--split=ntrex: set NTREX_REPO and PETROV_REPO to the bare git mirrors "
+                         "(bench/parity_fairness.py's docstring)")
+    size = 'NTREX-128' if split == 'ntrex' else f"{os.path.getsize(split) / 1e6:.1f} MB"
+    print(machine.describe(), '| load', os.getloadavg()[0], '|', split, size)
     work = tempfile.mkdtemp()
     try:
         for v in vocab_sizes:

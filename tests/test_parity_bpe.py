@@ -169,6 +169,33 @@ def test_fast_merges_equal_a_naive_recount(seed):
     assert got['dev_tokens'] == lengths.tolist()
 
 
+@pytest.mark.parametrize('small', [0, 10**9])
+def test_the_numpy_and_the_python_merge_each_equal_the_references(monkeypatch, small):
+    """A merge with few positions runs in Python, the rest in numpy (parity_bpe.SMALL_MERGE):
+    every merge in one of them alone still equals the naive recount and the authors' fixture."""
+    monkeypatch.setattr(parity_bpe, 'SMALL_MERGE', small)
+    for seed in range(150):
+        test_fast_merges_equal_a_naive_recount(seed)
+    test_merges_equal_the_authors_code_on_the_fixture()
+
+
+def test_word_table_words_read_as_lists_and_are_segmented_in_place():
+    """word_table's Words (flat ids + lengths) read as each word's bytes as symbol ids, in the
+    table's row order; learn_parity_merges segments them in place as it does lists."""
+    train = {'a': {'héllo': 3, 'hé': 2, 'x': 0}, 'b': {'hé': 1, '日本': 4}}
+    dev = {'a': {'hello': 1}, 'b': {'日本': 2}}
+    symbol_of_byte = np.array([ALPHABET.index(c) for c in CHARS], dtype=np.int64)
+    words, t, d = parity_bpe.word_table(train, dev, ['a', 'b'], symbol_of_byte)
+    assert list(words) == [[int(symbol_of_byte[b]) for b in w.encode()]
+                           for w in ['héllo', 'hé', '日本', 'hello']]
+    assert (t.tolist(), d.tolist()) == ([[3, 0], [2, 1], [0, 4], [0, 0]],
+                                        [[0, 0], [0, 0], [0, 2], [1, 0]])
+    lists = [list(w) for w in words]
+    got = parity_bpe.learn_parity_merges(words, t, d, ALPHABET, 270, 1)
+    assert got == parity_bpe.learn_parity_merges(lists, t, d, ALPHABET, 270, 1)
+    assert list(words) == lists and len(got['merges']) == 10  # all the text allows
+
+
 def corpus_config(tmp_path, n_bytes=60_000, **kw):
     (tmp_path / 'corpus' / 'toy').mkdir(parents=True)
     docs = generate.generate_documents(n_bytes, seed=3)
