@@ -56,10 +56,10 @@ import tokenizers
 from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, trainers
 
 import configurator
-from uniscale import locks, parity_bpe, regex_gap, tokenizer_metrics
+from uniscale import locks, parity_bpe, parity_inputs, regex_gap, tokenizer_metrics
 from uniscale.atomic import read_json, write_atomic, write_error
 from uniscale.identity import differences
-from uniscale.splits import read_docs, read_texts
+from uniscale.splits import read_texts
 from uniscale.tokenization import (BOS_ID, EOS_ID, KINDS, MIN_VOCAB, PRETOKENIZE_PATTERN,
                                    check_vocab_size, content_hash, kinds_trained_by, load_tokenizer,
                                    pretokenize, tokenizer_name)
@@ -304,54 +304,6 @@ def bpe_from_word_counts(counts, vocab_size, out_dir, learn, min_frequency=2, na
     return _finish(tok, out_dir, {}, meta)
 
 
-def parallel_dev_set(cfg, langs):
-    """The parallel dev set parity-aware BPE balances ({lang: [text, ...]} for langs): FLORES-200
-    dev from a local folder, or the embedded generator's parallel stories (another seed than the
-    premium's). A language without dev text is refused: no merge could be chosen for it."""
-    if cfg['parity_dev_set'] == 'flores200':
-        from uniscale.fairness import FLORES200_CODES, flores_path
-        folder = cfg['parity_flores_dir'] or cfg.get('flores_dir', '')
-        if not folder:
-            raise SystemExit("config error: parity_dev_set='flores200' needs --parity_flores_dir="
-                             ".../flores200_dataset (the folder holding dev/)")
-        dev = {}
-        for lang in langs:
-            if lang not in FLORES200_CODES:
-                raise SystemExit(f"config error: parity_dev_set='flores200': language {lang!r} of "
-                                 f"the {cfg['train_split']} split has no FLORES-200 code in "
-                                 f"uniscale/fairness.py FLORES200_CODES; add it there")
-            with open(flores_path(folder, FLORES200_CODES[lang], 'dev'), encoding='utf-8') as f:
-                lines = f.read().split('\n')  # a sentence a line, as Petrov et al. read them
-            dev[lang] = lines[:-1] if lines[-1:] == [''] else lines
-        return dev
-    if cfg['parity_dev_set'] != 'embedded-parallel':
-        raise SystemExit(f"config error: parity_dev_set={cfg['parity_dev_set']!r} unknown; use "
-                         f"'embedded-parallel' or 'flores200'")
-    from data.embedded import generate
-    missing = sorted(set(langs) - set(generate.LANGS))
-    if missing:
-        raise SystemExit(f"config error: parity_dev_set='embedded-parallel' has no text in "
-                         f"{', '.join(missing)} (it tells {', '.join(generate.LANGS)}); use "
-                         f"--parity_dev_set=flores200 --parity_flores_dir=...")
-    return generate.generate_parallel(cfg['parity_n_stories'], cfg['parity_seed'], sorted(langs))
-
-
-def split_langs(path, max_bytes=0):
-    """The languages of a split's documents (their 'lang' field, 'und' without one), sorted."""
-    return sorted({lang for _, lang in docs_with_lang(path, max_bytes)})
-
-
-def docs_with_lang(path, max_bytes=0):
-    """(text, lang) of a split's documents, stopping after max_bytes of UTF-8 (0 = all), as
-    read_texts stops."""
-    n = 0
-    for _, doc in read_docs(path):
-        yield doc['text'], doc.get('lang') or 'und'
-        n += len(doc['text'].encode('utf-8'))
-        if max_bytes and n >= max_bytes:
-            return
-
-
 def train_parity(docs, dev, vocab_size, out_dir, min_frequency=2, n_global=0, name=None,
                  corpus='', trained_on=None, settings=None):
     """Parity-aware BPE (uniscale/parity_bpe.py) on (text, lang) documents with the parallel dev
@@ -594,14 +546,16 @@ def train_all(cfg):
     trained_on = split_identity(cfg['corpus_dir'], cfg['corpus'], cfg['train_split'])
     check_has_text(split_path, cfg['train_split'])
     check_vocab_fits(cfg, split_path)
-    dev = None  # parity's parallel dev set, read once
+    dev = None  # parity's parallel dev set, read (and its settings checked) before anything trains
+    if 'parity' in cfg['algorithms']:
+        dev = parity_inputs.parallel_dev_set(
+            cfg, parity_inputs.split_langs(split_path, cfg['max_train_bytes']))
     for algo in cfg['algorithms']:
         for v in cfg['vocab_sizes']:
             name = tokenizer_name(algo, v)
             path = os.path.join(cfg['out_dir'], name)
             settings = {k: cfg[k] for k in KINDS[algo].settings}
             if algo == 'parity':  # the dev set is part of what it is: its content, not its name
-                dev = dev or parallel_dev_set(cfg, split_langs(split_path, cfg['max_train_bytes']))
                 settings['parity_dev_sha256'] = parity_bpe.dev_identity(dev)
             want = {'kind': algo, 'vocab_size': v, 'corpus': cfg['corpus'], 'trained_on': trained_on,
                     'settings': settings}
@@ -609,13 +563,14 @@ def train_all(cfg):
                 if os.path.isfile(os.path.join(path, 'meta.json')) and check_finished(path, want):
                     print(f"{path}: already trained, skipping")
                     continue
-                t0, texts = time.time(), read_texts(split_path, cfg['max_train_bytes'])
+                t0 = time.time()
+                texts = read_texts(split_path, cfg['max_train_bytes']) if algo != 'parity' else None
                 print(f"training {name} on {split_path}")
                 if algo == 'bpe':
                     tok = train_bpe(texts, v, path, cfg['min_frequency'], name, cfg['corpus'], cfg['verbose'],
                                     trained_on, settings)
                 elif algo == 'parity':
-                    tok = train_parity(docs_with_lang(split_path, cfg['max_train_bytes']), dev, v,
+                    tok = train_parity(parity_inputs.docs_with_lang(split_path, cfg['max_train_bytes']), dev, v,
                                        path, cfg['min_frequency'], cfg['parity_global_merges'],
                                        name, cfg['corpus'], trained_on, settings)
                 else:

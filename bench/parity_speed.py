@@ -29,6 +29,7 @@ from btm_speed import in_child  # noqa: E402  (a forked child: result, CPU-s, pe
 import configurator  # noqa: E402
 import parity_fairness  # noqa: E402  (bench/: NTREX-128 and FLORES-200 from the mirrors)
 import tokenizer  # noqa: E402
+from uniscale import parity_inputs  # noqa: E402
 
 split = 'out/corpus/embedded/tok.jsonl'  # a jsonl of {"text", "lang"} documents
 vocab_sizes = [2000, 8000, 16000]
@@ -49,7 +50,7 @@ def refusing(fn):
 def documents(path):
     """(text, lang) documents of a jsonl split, or of NTREX-128 (path 'ntrex')."""
     if path != 'ntrex':
-        return list(tokenizer.docs_with_lang(path))
+        return list(parity_inputs.docs_with_lang(path))
     docs = parity_fairness.equal_bytes(parity_fairness.ntrex_docs(os.environ['NTREX_REPO']))
     return [(t, lang) for lang in docs for t in docs[lang]]
 
@@ -57,7 +58,7 @@ def documents(path):
 def dev_set(path, cfg, langs):
     """The parity arm's parallel dev set: the embedded stories, or FLORES-200 dev for NTREX."""
     if path != 'ntrex':
-        return tokenizer.parallel_dev_set(cfg, langs)
+        return parity_inputs.parallel_dev_set(cfg, langs)
     dev = parity_fairness.flores_sentences(os.environ['PETROV_REPO'], 'dev')
     return {lang: dev[lang] for lang in langs}
 

@@ -18,7 +18,7 @@ import pytest
 import configurator
 import tokenizer
 from data.embedded import generate
-from uniscale import parity_bpe
+from uniscale import parity_bpe, parity_inputs
 from uniscale.tokenization import load_tokenizer
 
 FIXTURE = os.path.join(os.path.dirname(__file__), 'fixtures', 'parity_authors_merges.json')
@@ -269,10 +269,10 @@ def flores_dev_folder(root, langs):
 
 def test_flores200_dev_files_are_the_dev_set_and_its_identity(tmp_path):
     cfg = corpus_config(tmp_path, parity_dev_set='flores200')
-    langs = tokenizer.split_langs(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl'))
+    langs = parity_inputs.split_langs(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl'))
     lines = flores_dev_folder(tmp_path / 'flores', langs)
     cfg['parity_flores_dir'] = str(tmp_path / 'flores')
-    assert tokenizer.parallel_dev_set(cfg, langs) == lines
+    assert parity_inputs.parallel_dev_set(cfg, langs) == lines
     tokenizer.train_all(cfg)
     meta = load_tokenizer(str(tmp_path / 'tok' / 'parity-600')).meta
     assert meta['settings']['parity_dev_sha256'] == parity_bpe.dev_identity(lines)
@@ -281,7 +281,7 @@ def test_flores200_dev_files_are_the_dev_set_and_its_identity(tmp_path):
 
 def test_a_missing_flores_dev_file_is_refused_in_one_line(tmp_path):
     cfg = corpus_config(tmp_path, parity_dev_set='flores200')
-    langs = tokenizer.split_langs(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl'))
+    langs = parity_inputs.split_langs(os.path.join(cfg['corpus_dir'], 'toy', 'tok.jsonl'))
     flores_dev_folder(tmp_path / 'flores', langs)
     os.remove(tmp_path / 'flores' / 'dev' / 'hin_Deva.dev')
     with pytest.raises(SystemExit) as e:

@@ -18,6 +18,7 @@ uniscale/: the code the scripts at the root share. Nothing here is run directly;
   merge_loop        the merge loop of every superword method (btm, superbpe, boundless) + its naive reference
   superbpe          SuperBPE, two stages on one engine, exported as a stock tokenizer.json
   parity_bpe        parity-aware BPE: each merge for the language a parallel dev set finds worst
+  parity_inputs     what parity-aware BPE trains on: the tok split by language, its parallel dev set
   boundless         BoundlessBPE: word-level BPE, then supermerges of adjacent whole pretokens
   btm_encoding      BTM's encoder (merges applied over the primitive BPE), below tokenization
   primitive_stream  BTM step 1: a corpus through the primitive BPE as flat id arrays, in parallel
