@@ -83,7 +83,7 @@ verbose = True
 parity_dev_set = 'embedded-parallel'  # 'embedded-parallel' (generated, offline) | 'flores200' (dev)
 parity_flores_dir = ''             # flores200: the folder holding dev/{code}.dev ('' = flores_dir)
 parity_n_stories = 100             # embedded-parallel: stories told in each language
-parity_seed = 1                    # embedded-parallel: not the premium's seed (0), which it is scored on
+parity_seed = 1                    # embedded-parallel: not the premium's seed (0), its scoring text
 parity_global_merges = 0           # the hybrid: this many first merges by counts over all languages
 # eval
 eval_split = 'val'
@@ -570,9 +570,10 @@ def train_all(cfg):
                     tok = train_bpe(texts, v, path, cfg['min_frequency'], name, cfg['corpus'], cfg['verbose'],
                                     trained_on, settings)
                 elif algo == 'parity':
-                    tok = train_parity(parity_inputs.docs_with_lang(split_path, cfg['max_train_bytes']), dev, v,
-                                       path, cfg['min_frequency'], cfg['parity_global_merges'],
-                                       name, cfg['corpus'], trained_on, settings)
+                    docs = parity_inputs.docs_with_lang(split_path, cfg['max_train_bytes'])
+                    tok = train_parity(docs, dev, v, path, cfg['min_frequency'],
+                                       cfg['parity_global_merges'], name, cfg['corpus'], trained_on,
+                                       settings)
                 else:
                     tok = train_unigram(texts, v, path, name, cfg['corpus'], cfg['unigram_input_sentence_size'],
                                         cfg['unigram_character_coverage'], cfg['unigram_max_piece_length'],

@@ -103,14 +103,16 @@ def main():
     args = ap.parse_args()
     ntrex, petrov = os.environ.get('NTREX_REPO'), os.environ.get('PETROV_REPO')
     if not ntrex or not petrov:
-        raise SystemExit("set NTREX_REPO and PETROV_REPO to the bare git mirrors (see the docstring)")
+        raise SystemExit("set NTREX_REPO and PETROV_REPO to the bare git mirrors "
+                         "(see the docstring)")
     print(f"machine: {machine.describe()}, load average {os.getloadavg()[0]:.1f}")
     docs = ntrex_docs(ntrex)
     docs = equal_bytes(docs) if args.mixture == 'equal_bytes' else docs
     dev, devtest = flores_sentences(petrov, 'dev'), \
         flores_sentences(petrov, 'devtest')
     texts = [s for lang in docs for s in docs[lang]]
-    print(f"tok split: NTREX-128 ({args.mixture}), {len(docs)} languages, {len(texts):,} sentences, "
+    print(f"tok split: NTREX-128 ({args.mixture}), {len(docs)} languages, "
+          f"{len(texts):,} sentences, "
           f"{sum(len(t.encode()) for t in texts) / 1e6:.1f} MB; dev {len(dev[REFERENCE])}, "
           f"devtest {len(devtest[REFERENCE])} sentences a language")
     results = {}

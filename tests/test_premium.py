@@ -44,7 +44,8 @@ def eval_corpus(root, langs):
     """root/corpus/toy/val.jsonl: one short document per study language."""
     d = root / 'corpus' / 'toy'
     d.mkdir(parents=True, exist_ok=True)
-    rows = [json.dumps({'text': f"text {i} of {lang}", 'lang': lang}) for i, lang in enumerate(langs)]
+    rows = [json.dumps({'text': f"text {i} of {lang}", 'lang': lang})
+            for i, lang in enumerate(langs)]
     (d / 'val.jsonl').write_text(''.join(r + '\n' for r in rows))
 
 
@@ -97,7 +98,8 @@ def test_cli_reproduces_the_fixtures_cl100k_base_counts(tmp_path):
     assert 'Gini premium' in (tmp_path / 'eval' / f"{tag}_overall.tex").read_text()
     # a language outside the study's 20, asked for by its FLORES-200 code, keyed by it; per_sentence
     rc, out, err = run_eval(tmp_path, "--eval_tokenizers=['cl100k_base']",
-                            '--premium_mode=per_sentence', '--premium_set=flores200', f"--flores_dir={FIXTURE}",
+                            '--premium_mode=per_sentence', '--premium_set=flores200',
+                            f"--flores_dir={FIXTURE}",
                             '--premium_languages=[fin_Latn,zho_Hans]')
     assert rc == 0, err
     p, want = metrics_of(tmp_path, 'cl100k_base')['premium'], fixture_counts('per_sentence')
