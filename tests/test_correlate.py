@@ -14,6 +14,7 @@ import scipy.stats as st
 import correlate
 from helpers import held_elsewhere
 from uniscale import run_folder
+from uniscale.code_identity import code_identity
 
 EVAL_SET = dict(corpus='toy', split='test', split_sha256='ab' * 32, n_docs=10, max_docs_per_lang=0, context=64,
                 overlap=0)
@@ -344,7 +345,8 @@ def toy_corpus_meta(root, val_sha=VAL_SHA):
 
 def write_metrics(metrics_dir, tok, m, corpus='toy', sha=VAL_SHA, tok_hash=None, old_layout=False):
     """A metrics.json as tokenizer.py eval writes it ({tok}/{corpus}_val_{sha12}/), or in the layout before it."""
-    m = {**m, 'name': tok, 'hash': tok_hash or f"{tok}-hash", 'corpus': corpus, 'split': 'val', 'split_sha256': sha}
+    m = {'code': code_identity('tokenizer_eval'), **m, 'name': tok, 'hash': tok_hash or f"{tok}-hash",
+         'corpus': corpus, 'split': 'val', 'split_sha256': sha}
     d = metrics_dir / tok if old_layout else metrics_dir / tok / f"{corpus}_val_{sha[:12]}"
     os.makedirs(d, exist_ok=True)
     (d / 'metrics.json').write_text(json.dumps(m))
@@ -391,7 +393,34 @@ def test_zero_compute_predictors_against_the_largest_ranking(tmp_path):
     assert [x.split()[0] for x in s['intrinsic_stale']] == ['bpe-2k']
     assert 'bpe-2k' not in s['intrinsic_predictors']['premium']['values']
     assert 'unigram-2k' in s['intrinsic_predictors']['premium']['values']  # the same hash: used
-    assert "not used (not the runs' tokenizer): bpe-2k" in open(os.path.join(out, 'report.md')).read()
+    assert "not used (not the runs' tokenizer, or not this code's): bpe-2k" in \
+        open(os.path.join(out, 'report.md')).read()
+
+
+def test_tokenizer_metrics_of_other_code_are_not_predictors(tmp_path):
+    """Code is an input of metrics.json too (code_identity 'tokenizer_eval'): metrics computed by
+    other tokenizer-eval code, or by code that recorded none, are not used, and the report names
+    the files that differ and the command that measures them again."""
+    metrics_dir, over = tmp_path / 'tokenizer_eval', intrinsic_grid(tmp_path)
+    for i, tok in enumerate(TOKS[:4]):
+        write_metrics(metrics_dir, tok, predictor_metrics([4.0, 3.0, 3.5, 2.0][i], i))
+    assert run_scale(tmp_path, **over)[1]['intrinsic_stale'] == []
+    now = code_identity('tokenizer_eval')
+    other = {'sha256': 'f' * 64, 'files': {**now['files'], 'uniscale/premium.py': 'e' * 64}}
+    write_metrics(metrics_dir, 'bpe-2k', {**predictor_metrics(4.0, 0), 'code': other})
+    path = write_metrics(metrics_dir, 'bpe-4k', predictor_metrics(2.0, 3))
+    m = json.loads(path.read_text())
+    del m['code']
+    path.write_text(json.dumps(m))
+    out, s = run_scale(tmp_path, **over)
+    stale = dict(x.split(' ', 1) for x in s['intrinsic_stale'])
+    assert sorted(stale) == ['bpe-2k', 'bpe-4k']
+    assert 'other tokenizer-eval code (uniscale/premium.py differ)' in stale['bpe-2k']
+    assert 'records no code' in stale['bpe-4k']
+    values = s['intrinsic_predictors']['premium']['values']
+    assert 'bpe-2k' not in values and 'bpe-4k' not in values and 'unigram-2k' in values
+    report = open(os.path.join(out, 'report.md')).read()
+    assert 'uniscale/premium.py differ' in report and '`python tokenizer.py eval CONFIG`' in report
 
 
 def test_predictors_use_the_studys_corpus_text_not_the_last_evaluated(tmp_path):

@@ -12,6 +12,7 @@ import configurator
 import tokenizer as T
 from data.embedded import generate
 from uniscale import premium, splits, tokenization, tokenizer_metrics as TE
+from uniscale.code_identity import code_identity
 
 ADVERSARIAL = [
     '',
@@ -515,6 +516,7 @@ def test_train_then_eval_commands_write_tokenizers_metrics_plots_and_tables(tmp_
     tag = f"toy_val_{sha12(corpus_dir / 'val.jsonl')}"  # one folder of metrics per eval text
     m = json.load(open(tmp_path / 'eval' / 'unigram-500' / tag / 'metrics.json'))
     assert m['vocab_size'] == 500 and m['corpus'] == 'toy' and m['split'] == 'val'
+    assert m['code']['sha256'] == code_identity('tokenizer_eval')['sha256']  # study 1 checks it
     assert set(m['per_lang']) == set(langs) and m['per_lang']['eng']['premium'] == 1.0
     # the premium is on the generated stories told in each of the split's languages, recomputed here naively
     assert m['premium_set'] == 'embedded-parallel' and set(m['premium']['tokens']) == set(langs)

@@ -41,6 +41,12 @@ CODE_FILES = {
              'uniscale/hardware.py', 'uniscale/splits.py', 'uniscale/tokenization.py',
              'uniscale/btm_encoding.py', 'uniscale/regex_gap.py', 'uniscale/long_text.py',
              'uniscale/eval_sets.py'),
+    # tokenizer.py eval's metrics.json: the metrics, the premium's parallel text and formula, what
+    # reads the split and encodes it (boundless.py: its tokenizer's encoder)
+    'tokenizer_eval': ('uniscale/tokenizer_metrics.py', 'uniscale/premium.py',
+                       'uniscale/fairness.py', 'uniscale/splits.py', 'uniscale/tokenization.py',
+                       'uniscale/btm_encoding.py', 'uniscale/boundless.py',
+                       'uniscale/regex_gap.py'),
 }
 # the analysis (correlate.py) is every module of ours it imports, at any depth (import_closure):
 # its sections live in many modules and grow, and a list kept by hand would miss the next one

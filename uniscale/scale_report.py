@@ -367,7 +367,8 @@ def intrinsic_lines(s):
     lines = [f"Tokenizer metrics measured on {what}, with the tokenizer each run was trained with.",
              '']
     if s.get('intrinsic_stale'):
-        lines += [f"Metrics not used (not the runs' tokenizer): {'; '.join(s['intrinsic_stale'])} "
+        lines += [f"Metrics not used (not the runs' tokenizer, or not this code's): "
+                  f"{'; '.join(s['intrinsic_stale'])} "
                   f"(re-run `{how}` on the runs' tokenizers).", '']
     missing = s['intrinsic_missing']
     if missing:

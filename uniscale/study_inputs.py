@@ -16,6 +16,7 @@ import json
 import os
 
 from uniscale import eval_file, run_folder
+from uniscale.code_identity import changed_files, code_identity
 from uniscale.identity import file_sha256
 
 # eval_bpb.py's settings that say which set a run is scored on (run_folder.wanted_eval_set)
@@ -158,6 +159,19 @@ def not_used(name, hs, mine, sha):
     return None
 
 
+def other_code(name, path, m):
+    """Why a metrics.json of the right tokenizer and text is not used: computed by other
+    tokenizer-eval code than this checkout's (code_identity 'tokenizer_eval'), or by code that
+    recorded none; None when its code is this one."""
+    now, recorded = code_identity('tokenizer_eval'), m.get('code')
+    if isinstance(recorded, dict) and recorded.get('sha256') == now['sha256']:
+        return None
+    what = (f"computed by other tokenizer-eval code ({', '.join(changed_files(recorded, now))} "
+            f"differ)" if isinstance(recorded, dict) else "records no code (made before metrics did)")
+    return (f"{name} ({path}: {what}; re-run `python tokenizer.py eval CONFIG` to measure it with "
+            f"this code)")
+
+
 def lookup(hashes, text, eval_dir):
     """The metrics of each tokenizer (name -> the hashes its runs used) on `text`, by (hash,
     split_sha256): {'metrics': {name: dict}, 'files': {path: sha256}, 'stale': [why],
@@ -173,6 +187,10 @@ def lookup(hashes, text, eval_dir):
         hits.sort(key=lambda hit: hit[1] != name)  # the one under the runs' tokenizer name first
         if hits:
             path, _, m = hits[0]
+            why = other_code(name, path, m)
+            if why:
+                out['stale'].append(why)
+                continue
             out['metrics'][name], out['files'][path] = m, file_sha256(path)
             continue
         mine = by_name.get(name, [])

@@ -33,6 +33,7 @@ from collections import Counter
 import numpy as np
 
 from uniscale.atomic import read_json, write_atomic, write_error
+from uniscale.code_identity import code_record
 from uniscale.premium import check_premium_config, measure, parallel_set, premium_definition
 from uniscale.identity import file_sha256
 from uniscale.report_format import pyplot, save_figure
@@ -290,14 +291,14 @@ def eval_all(cfg):
     pset = parallel_set(cfg, set(docs))
     print(f"parity premium ({cfg['premium_mode']}) on {pset['set']}: {len(pset['texts'])} "
           f"languages, reference {pset['reference']}, text sha256 {pset['identity'][:12]}")
-    results = []
+    results, code = [], code_record('tokenizer_eval')  # what computed them: study 1 checks it
     for tok in toks:
         t0 = time.time()
         premium = measure(tok, pset, cfg['premium_mode'])
         m = intrinsic_metrics(tok, docs, cfg['renyi_alpha'], pset['reference'],
                               set(cfg['unspaced']), premium)
         m.update(corpus=cfg['corpus'], split=cfg['eval_split'], split_sha256=split_sha, path=tok.path,
-                 trained_on=getattr(tok, 'trained_on', None),
+                 trained_on=getattr(tok, 'trained_on', None), code=code,
                  max_bytes_per_lang=cfg['eval_max_bytes_per_lang'])
         path = metrics_path(cfg['eval_dir'], tok.name, cfg['corpus'], cfg['eval_split'], split_sha)
         with writing(cfg['eval_dir']):
