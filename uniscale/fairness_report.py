@@ -153,7 +153,8 @@ def fairness_summary(metrics, tokenizers, cells, large, higher, cfg):
     rows, missing = [], []
     for t in tokenizers:
         if t not in metrics:
-            missing.append(dict(tokenizer=t, why="no metrics.json of the study's text (see "
+            missing.append(dict(tokenizer=t, why="no metrics.json of the study's text, of its "
+                                                  "runs' tokenizer and this code (see "
                                                   "Zero-compute predictors)"))
             continue
         r, why = read_premium(metrics[t])
