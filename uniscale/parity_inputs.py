@@ -13,7 +13,7 @@ def parallel_dev_set(cfg, langs):
     dev from a local folder, or the embedded generator's parallel stories (another seed than the
     premium's). A language without dev text is refused: no merge could be chosen for it."""
     if cfg['parity_dev_set'] == 'flores200':
-        from uniscale.fairness import FLORES200_CODES, flores_path
+        from uniscale.fairness import FLORES200_CODES, flores_lines
         folder = cfg['parity_flores_dir'] or cfg.get('flores_dir', '')
         if not folder:
             raise SystemExit("config error: parity_dev_set='flores200' needs --parity_flores_dir="
@@ -24,8 +24,7 @@ def parallel_dev_set(cfg, langs):
                 raise SystemExit(f"config error: parity_dev_set='flores200': language {lang!r} of "
                                  f"the {cfg['train_split']} split has no FLORES-200 code in "
                                  f"uniscale/fairness.py FLORES200_CODES; add it there")
-            with open(flores_path(folder, FLORES200_CODES[lang], 'dev'), encoding='utf-8') as f:
-                lines = f.read().split('\n')  # a sentence a line, as Petrov et al. read them
+            lines = flores_lines(folder, FLORES200_CODES[lang], 'dev')  # a sentence a line
             dev[lang] = lines[:-1] if lines[-1:] == [''] else lines
         return dev
     if cfg['parity_dev_set'] != 'embedded-parallel':
