@@ -265,6 +265,17 @@ def _byte_level_chars():
     return [chr(table[b]) for b in range(256)]
 
 
+def byte_level_bpe(spell, merges):
+    """train_bpe's kind of tokenizer from its pieces: id i is spell[i] (<|bos|>, <|eos|>, the
+    byte-level alphabet, then one piece per merge), merges as pairs of pieces; the shared
+    pre-tokenizer and ByteLevel decoder."""
+    tok = tokenizers.Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(spell)}, merges=merges))
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in (BOS, EOS)])
+    tok.pre_tokenizer = _hf_pre_tokenizer(byte_level=True)
+    tok.decoder = decoders.ByteLevel()
+    return tok
+
+
 def bpe_from_word_counts(counts, vocab_size, out_dir, learn, min_frequency=2, name=None, corpus='',
                          trained_on=None, settings=None, stats=None):
     """train_bpe's tokenizer from the counts of the words its trainer would see ({word: count}),
@@ -291,11 +302,7 @@ def bpe_from_word_counts(counts, vocab_size, out_dir, learn, min_frequency=2, na
                          f"{stats['n_bytes']:,} bytes of text have too few pairs seen >= "
                          f"{min_frequency} times; train on more text or lower vocab_size / "
                          f"min_frequency")
-    tok = tokenizers.Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(spell)},
-                                          merges=[(spell[a], spell[b]) for a, b in merges]))
-    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in (BOS, EOS)])
-    tok.pre_tokenizer = _hf_pre_tokenizer(byte_level=True)
-    tok.decoder = decoders.ByteLevel()
+    tok = byte_level_bpe(spell, [(spell[a], spell[b]) for a, b in merges])
     meta = {'kind': 'bpe', 'name': name or tokenizer_name('bpe', vocab_size),
             'vocab_size': vocab_size, 'corpus': corpus, 'trained_on': trained_on,
             'settings': settings,
@@ -330,11 +337,8 @@ def train_parity(docs, dev, vocab_size, out_dir, min_frequency=2, n_global=0, na
                          f"{vocab_size} ids: the most frequent pair of the language it chose "
                          f"is seen < {min_frequency} times in {stats['n_bytes']:,} bytes; train "
                          f"on more text or lower vocab_size / min_frequency")
-    merges = [(learned['spell'][a], learned['spell'][b]) for a, b in learned['merges']]
-    tok = tokenizers.Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(spell)}, merges=merges))
-    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in (BOS, EOS)])
-    tok.pre_tokenizer = _hf_pre_tokenizer(byte_level=True)
-    tok.decoder = decoders.ByteLevel()
+    tok = byte_level_bpe(spell, [(learned['spell'][a], learned['spell'][b])
+                                 for a, b in learned['merges']])
     chosen = collections.Counter(learned['chooser'])
     meta = {'kind': 'parity', 'name': name or tokenizer_name('parity', vocab_size),
             'vocab_size': vocab_size, 'corpus': corpus, 'trained_on': trained_on,
