@@ -35,10 +35,9 @@ import itertools
 import json
 
 import numpy as np
-import regex
 
 from uniscale.btm_encoding import Chain
-from uniscale.tokenization import PRETOKENIZE_PATTERN
+from uniscale.tokenization import trainer_word_counts_by
 
 
 SMALL_MERGE = 48  # a merge recorded at this many positions or fewer runs in Python, not numpy
@@ -50,21 +49,10 @@ def dev_identity(dev):
     return hashlib.sha256(blob.encode('utf-8', 'surrogatepass')).hexdigest()
 
 
-def word_counts_by_lang(docs, trainer_words, batch_docs=1000):
-    """{lang: Counter(word)} of (text, lang) documents, the words being those train_bpe's trainer
-    sees (trainer_words(texts) -> {i: words} where a text's words are not its pre-tokens, as
-    uniscale/superbpe.py's trainer_word_counts), and {n_docs, n_bytes}."""
-    findall = regex.compile(PRETOKENIZE_PATTERN).findall
-    counts, stats, it = {}, {'n_docs': 0, 'n_bytes': 0}, iter(docs)
-    for batch in iter(lambda: list(itertools.islice(it, batch_docs)), []):
-        texts = [t for t, _ in batch]
-        stats['n_docs'] += len(texts)
-        stats['n_bytes'] += sum(map(len, map(str.encode, texts)))
-        special = trainer_words(texts)
-        for i, (text, lang) in enumerate(batch):
-            c = counts.setdefault(lang, collections.Counter())
-            c.update(special[i] if i in special else findall(text))
-    return counts, stats
+def word_counts_by_lang(docs, trainer_words):
+    """{lang: Counter(word)} of (text, lang) documents, the words those train_bpe's trainer sees
+    (tokenization.trainer_word_counts_by), and {n_docs, n_bytes}."""
+    return trainer_word_counts_by(docs, trainer_words)
 
 
 def word_table(train, dev, langs, symbol_of_byte):

@@ -38,7 +38,7 @@ from uniscale.atomic import write_atomic
 from uniscale.btm_encoding import Chain
 from uniscale.merge_loop import release_freed_memory
 from uniscale.tokenization import (BOS_ID, EOS_ID, MIN_VOCAB, PRETOKENIZE_PATTERN, content_hash,
-                                   load_tokenizer)
+                                   load_tokenizer, trainer_word_counts_by)
 
 # the authors' stage-2 pre-tokenization (PythonNut/superbpe scripts/extend_tokenizer.sh), verbatim
 COARSE_PATTERN = r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]{2,}[\r\n/]*| +(?!\S)"
@@ -75,20 +75,12 @@ def chunk_counts(texts, batch_docs=1000):
     return counts
 
 
-def trainer_word_counts(texts, trainer_words, batch_docs=1000):
-    """The words train_bpe's trainer sees in texts with their counts, from one pass of Python's
-    `regex` ({word: count}, {n_docs, n_bytes}). trainer_words(batch) -> {i: words} for the texts
-    of a batch whose words are not their pre-tokens (btm.py hands in tokenizer.trainer_words: long
-    pre-tokens cut, code points the two engines class apart)."""
-    findall = regex.compile(PRETOKENIZE_PATTERN).findall
-    counts, stats, it = collections.Counter(), {'n_docs': 0, 'n_bytes': 0}, iter(texts)
-    for batch in iter(lambda: list(itertools.islice(it, batch_docs)), []):
-        stats['n_docs'] += len(batch)
-        stats['n_bytes'] += sum(map(len, map(str.encode, batch)))
-        special = trainer_words(batch)
-        for i, text in enumerate(batch):
-            counts.update(special[i] if i in special else findall(text))
-    return counts, stats
+def trainer_word_counts(texts, trainer_words):
+    """The words train_bpe's trainer sees in texts with their counts ({word: count}, {n_docs,
+    n_bytes}; tokenization.trainer_word_counts_by, one key). btm.py hands in
+    tokenizer.trainer_words (long pre-tokens cut, code points the two engines class apart)."""
+    counts, stats = trainer_word_counts_by(((t, 0) for t in texts), trainer_words)
+    return counts.get(0, collections.Counter()), stats
 
 
 def stage1_one_pass(texts, n_base, out_dir, min_frequency, name, corpus, trained_on, settings,

@@ -143,6 +143,25 @@ def pretokenize(text):
     return _PRETOKENIZE_RE.findall(text)
 
 
+def trainer_word_counts_by(docs, trainer_words, batch_docs=1000):
+    """The words train_bpe's trainer sees, counted per key of (text, key) documents ({key:
+    Counter(word)}), and {n_docs, n_bytes}, from one pass of Python's `regex`. trainer_words(batch
+    of texts) -> {i: words} for the texts whose words are not their pre-tokens (tokenizer.py's
+    trainer_words: long pre-tokens cut, code points the two regex engines class apart)."""
+    import collections
+    import itertools
+    counts, stats, it = {}, {'n_docs': 0, 'n_bytes': 0}, iter(docs)
+    for batch in iter(lambda: list(itertools.islice(it, batch_docs)), []):
+        texts = [t for t, _ in batch]
+        stats['n_docs'] += len(texts)
+        stats['n_bytes'] += sum(map(len, map(str.encode, texts)))
+        special = trainer_words(texts)
+        for i, (text, key) in enumerate(batch):
+            c = counts.setdefault(key, collections.Counter())
+            c.update(special[i] if i in special else _PRETOKENIZE_RE.findall(text))
+    return counts, stats
+
+
 def tokenizer_name(algorithm, vocab_size):
     k = 1000 if vocab_size % 1000 == 0 else 1024 if vocab_size % 1024 == 0 else 0
     return f"{algorithm}-{vocab_size // k}k" if k else f"{algorithm}-{vocab_size}"
