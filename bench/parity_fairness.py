@@ -85,7 +85,7 @@ def scores(tok, devtest):
     n = {lang: [len(ids) for ids in tok.encode_batch(s)] for lang, s in devtest.items()}
     ref = n[REFERENCE]
     per_sentence = {lang: sum(a / b for a, b in zip(c, ref)) / len(ref) for lang, c in n.items()}
-    totals = {lang: sum(c) / sum(ref) for lang, c in n.items()}
+    totals = fairness.premiums({lang: sum(c) for lang, c in n.items()}, REFERENCE)
     n_bytes = sum(len(x.encode('utf-8')) for s in devtest.values() for x in s)
     return {'per_sentence': per_sentence, 'totals': totals,
             'gini_per_sentence': fairness.gini(per_sentence.values()),
